@@ -1,0 +1,374 @@
+//! Runs a [`Stage`] over a consumer group: at-least-once, with dead letters.
+//!
+//! Guarantee: an offset is stored (and later committed) only after [`Stage::apply`] returned for
+//! the batch that holds it, i.e. after the stage's side effect is durable, and after every record
+//! the stage could not decode is acknowledged on the dead-letter topic. A crash therefore
+//! redelivers, never skips; stages make repeats harmless with the records' stable ids.
+//! Errors say what happens next: `Transient` retries the same batch with back-off without
+//! advancing; `Fatal` stops the stage with its message; a dead letter moves on.
+//! Limit: a rebalance during `apply` may hand the same records to another member; both apply
+//! them, so stages must be idempotent (they are, by record id).
+
+use crate::cloudevents::CloudEvent;
+use crate::kafka::KafkaSettings;
+use crate::metrics::Metrics;
+use crate::publisher::{PublishError, Publisher};
+use async_trait::async_trait;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::{Offset, TopicPartitionList};
+use spotcheck_schemas::topics;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+/// Header of a dead letter that says why no stage could process it.
+pub const DLQ_REASON_HEADER: &str = "dlq_reason";
+
+/// A consumed record, owned so a stage can keep it across awaits.
+#[derive(Debug, Clone)]
+pub struct Delivered {
+    pub topic: String,
+    pub partition: i32,
+    pub offset: i64,
+    pub key: Option<String>,
+    pub payload: Vec<u8>,
+    pub headers: Vec<(String, Option<Vec<u8>>)>,
+}
+
+impl Delivered {
+    fn from_message(message: &BorrowedMessage<'_>) -> Self {
+        let headers = message
+            .headers()
+            .map(|headers| {
+                headers
+                    .iter()
+                    .map(|h| (h.key.to_owned(), h.value.map(<[u8]>::to_vec)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        Self {
+            topic: message.topic().to_owned(),
+            partition: message.partition(),
+            offset: message.offset(),
+            key: message
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned()),
+            payload: message.payload().map(<[u8]>::to_vec).unwrap_or_default(),
+            headers,
+        }
+    }
+
+    /// The value of header `name` as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key == name)
+            .and_then(|(_, value)| value.as_ref())
+            .map(|v| String::from_utf8_lossy(v).into_owned())
+    }
+}
+
+/// What a stage did with a batch.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// Records the stage could not process, by index in the batch, with the reason.
+    pub dead_letters: Vec<(usize, String)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StageError {
+    /// Retry the same batch later (a dependency is down).
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Stop: retrying cannot help and skipping would lose data.
+    #[error("fatal: {0}")]
+    Fatal(String),
+}
+
+/// One step of a pipeline: a batch of records in, durable side effects out.
+#[async_trait]
+pub trait Stage: Send {
+    /// Names the stage in metrics, logs and dead letters.
+    fn name(&self) -> &'static str;
+
+    /// Applies a batch (possibly of several partitions, each in offset order). Returns once the
+    /// side effects are durable.
+    async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError>;
+}
+
+/// Which group and topics a stage consumes, and how it batches.
+#[derive(Debug, Clone)]
+pub struct DriverSettings {
+    pub group_id: String,
+    pub topics: Vec<String>,
+    pub max_batch: usize,
+    /// How long to wait for more records once a batch has its first one.
+    pub linger: Duration,
+}
+
+impl DriverSettings {
+    pub fn new(group_id: impl Into<String>, topics: &[&str]) -> Self {
+        Self {
+            group_id: group_id.into(),
+            topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            max_batch: 1000,
+            linger: Duration::from_millis(50),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error("cannot create the consumer: {0}")]
+    Consumer(#[from] rdkafka::error::KafkaError),
+    #[error("stage {stage} stopped: {message}")]
+    Stage { stage: &'static str, message: String },
+}
+
+/// Consumes until `shutdown` fires, then commits what was applied and returns.
+pub async fn run_stage<S: Stage>(
+    kafka: &KafkaSettings,
+    settings: &DriverSettings,
+    mut stage: S,
+    publisher: &Publisher,
+    metrics: &Metrics,
+    shutdown: CancellationToken,
+) -> Result<(), DriverError> {
+    let consumer = create_consumer(kafka, settings)?;
+    let result = consume_loop(&consumer, settings, &mut stage, publisher, metrics, &shutdown).await;
+    if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
+        tracing::debug!(%error, stage = stage.name(), "nothing to commit at shutdown");
+    }
+    result
+}
+
+fn create_consumer(
+    kafka: &KafkaSettings,
+    settings: &DriverSettings,
+) -> Result<StreamConsumer, DriverError> {
+    let consumer: StreamConsumer = kafka
+        .client_config()
+        .set("group.id", &settings.group_id)
+        .set("enable.auto.commit", "true")
+        .set("auto.commit.interval.ms", "1000")
+        // The driver stores offsets itself, after the side effect (see the module header).
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("session.timeout.ms", "10000")
+        .set("fetch.message.max.bytes", "16777216")
+        .create()?;
+    let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
+    consumer.subscribe(&topics)?;
+    Ok(consumer)
+}
+
+async fn consume_loop<S: Stage>(
+    consumer: &StreamConsumer,
+    settings: &DriverSettings,
+    stage: &mut S,
+    publisher: &Publisher,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> Result<(), DriverError> {
+    while let Some(batch) = next_batch(consumer, settings, shutdown).await {
+        let started = Instant::now();
+        let Some(applied) = apply_with_retries(stage, &batch, metrics, shutdown).await? else {
+            return Ok(()); // shutting down mid-retry: the batch will be redelivered
+        };
+        if !send_dead_letters(stage.name(), &batch, &applied, publisher, metrics, shutdown).await {
+            return Ok(());
+        }
+        store_offsets(consumer, &batch);
+        record_batch_metrics(stage.name(), &batch, started, metrics);
+    }
+    Ok(())
+}
+
+/// Waits for one record, then gathers more for up to `linger`; `None` at shutdown.
+async fn next_batch(
+    consumer: &StreamConsumer,
+    settings: &DriverSettings,
+    shutdown: &CancellationToken,
+) -> Option<Vec<Delivered>> {
+    let mut batch = Vec::new();
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            received = consumer.recv() => received,
+        };
+        match received {
+            Ok(message) => {
+                batch.push(Delivered::from_message(&message));
+                break;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "consumer error; retrying");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    let deadline = tokio::time::Instant::now() + settings.linger;
+    while batch.len() < settings.max_batch {
+        match tokio::time::timeout_at(deadline, consumer.recv()).await {
+            Ok(Ok(message)) => batch.push(Delivered::from_message(&message)),
+            Ok(Err(error)) => tracing::warn!(%error, "consumer error"),
+            Err(_) => break,
+        }
+    }
+    Some(batch)
+}
+
+/// Applies a batch, retrying transient errors with exponential back-off (100 ms .. 10 s).
+async fn apply_with_retries<S: Stage>(
+    stage: &mut S,
+    batch: &[Delivered],
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> Result<Option<Applied>, DriverError> {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match stage.apply(batch).await {
+            Ok(applied) => return Ok(Some(applied)),
+            Err(StageError::Fatal(message)) => {
+                return Err(DriverError::Stage {
+                    stage: stage.name(),
+                    message,
+                });
+            }
+            Err(StageError::Transient(message)) => {
+                tracing::warn!(stage = stage.name(), %message, ?backoff, "retrying batch");
+                metrics.stage_retries.with_label_values(&[stage.name()]).inc();
+                tokio::select! {
+                    _ = shutdown.cancelled() => return Ok(None),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+            }
+        }
+    }
+}
+
+/// Publishes every dead letter, retrying while the broker is unavailable; false at shutdown.
+async fn send_dead_letters(
+    stage: &'static str,
+    batch: &[Delivered],
+    applied: &Applied,
+    publisher: &Publisher,
+    metrics: &Metrics,
+    shutdown: &CancellationToken,
+) -> bool {
+    for (index, reason) in &applied.dead_letters {
+        let Some(record) = batch.get(*index) else { continue };
+        tracing::warn!(stage, topic = %record.topic, offset = record.offset, %reason, "dead letter");
+        loop {
+            let key = record.key.as_deref().unwrap_or_default();
+            let headers = dead_letter_headers(stage, record, reason);
+            match publisher
+                .publish_with_headers(topics::DLQ, key, &record.payload, headers)
+                .await
+            {
+                Ok(_) => break,
+                // Even the dead-letter topic refuses it (e.g. too large): keep the reason only.
+                Err(PublishError::Refused(why)) => {
+                    let headers = dead_letter_headers(stage, record, &format!("{reason}; {why}"));
+                    if publisher
+                        .publish_with_headers(topics::DLQ, key, b"", headers)
+                        .await
+                        .is_ok()
+                    {
+                        break;
+                    }
+                }
+                Err(PublishError::Unavailable(_)) => {}
+            }
+            tokio::select! {
+                _ = shutdown.cancelled() => return false,
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            }
+        }
+        metrics
+            .dead_letters
+            .with_label_values(&[stage, &record.topic])
+            .inc();
+    }
+    true
+}
+
+/// The original headers, plus the reason and where the record came from; CloudEvents headers
+/// are added when the original lacked them.
+fn dead_letter_headers(stage: &str, record: &Delivered, reason: &str) -> OwnedHeaders {
+    let mut headers = OwnedHeaders::new();
+    for (key, value) in &record.headers {
+        headers = headers.insert(Header {
+            key,
+            value: value.as_deref(),
+        });
+    }
+    if record.header("ce_id").is_none() {
+        let id = format!("{}-{}-{}", record.topic, record.partition, record.offset);
+        let event = CloudEvent::new(
+            id,
+            spotcheck_schemas::topics::event_types::DEAD_LETTER,
+            format!("/spotcheck/{stage}"),
+        );
+        for header in event.headers().iter() {
+            headers = headers.insert(header);
+        }
+    }
+    let origin = [
+        (DLQ_REASON_HEADER, reason.to_owned()),
+        ("dlq_stage", stage.to_owned()),
+        ("dlq_topic", record.topic.clone()),
+        ("dlq_partition", record.partition.to_string()),
+        ("dlq_offset", record.offset.to_string()),
+    ];
+    for (key, value) in &origin {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_str()),
+        });
+    }
+    headers
+}
+
+/// Stores, per partition, the offset after the last record of the batch.
+fn store_offsets(consumer: &StreamConsumer, batch: &[Delivered]) {
+    let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
+    for record in batch {
+        let entry = next.entry((&record.topic, record.partition)).or_default();
+        *entry = (*entry).max(record.offset + 1);
+    }
+    let mut list = TopicPartitionList::with_capacity(next.len());
+    for ((topic, partition), offset) in next {
+        if let Err(error) = list.add_partition_offset(topic, partition, Offset::Offset(offset)) {
+            tracing::warn!(%error, topic, partition, "cannot record offset");
+        }
+    }
+    // Fails only for partitions revoked meanwhile; their new owner redelivers them.
+    if let Err(error) = consumer.store_offsets(&list) {
+        tracing::debug!(%error, "offsets not stored (partition revoked?)");
+    }
+}
+
+fn record_batch_metrics(stage: &str, batch: &[Delivered], started: Instant, metrics: &Metrics) {
+    let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
+    for record in batch {
+        *per_topic.entry(&record.topic).or_default() += 1;
+    }
+    for (topic, count) in per_topic {
+        metrics
+            .records_consumed
+            .with_label_values(&[stage, topic])
+            .inc_by(count);
+    }
+    metrics
+        .stage_batch_duration
+        .with_label_values(&[stage])
+        .observe(started.elapsed().as_secs_f64());
+}
+
+/// The `ce_id` of a delivered record, if it has one.
+pub fn event_id(record: &Delivered) -> Option<String> {
+    record.header("ce_id")
+}

@@ -1,0 +1,45 @@
+//! Client settings shared by producers, consumers and the admin client.
+
+use rdkafka::ClientConfig;
+use std::time::Duration;
+
+/// How to reach the brokers and how long to wait for them.
+#[derive(Debug, Clone)]
+pub struct KafkaSettings {
+    /// `host:port,...` bootstrap list.
+    pub brokers: String,
+    /// Identifies this process in broker logs and `ce_source`.
+    pub client_id: String,
+    /// How long a produced record may wait for the broker's acknowledgement before the producer
+    /// gives up and the caller is told the broker is unavailable.
+    pub delivery_timeout: Duration,
+    /// Extra librdkafka properties (`security.protocol`, `sasl.*`, ...), applied last.
+    pub extra: Vec<(String, String)>,
+}
+
+impl KafkaSettings {
+    pub fn new(brokers: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self {
+            brokers: brokers.into(),
+            client_id: client_id.into(),
+            delivery_timeout: Duration::from_secs(5),
+            extra: Vec::new(),
+        }
+    }
+
+    /// The base configuration every client starts from.
+    pub fn client_config(&self) -> ClientConfig {
+        let mut config = ClientConfig::new();
+        config
+            .set("bootstrap.servers", &self.brokers)
+            .set("client.id", &self.client_id)
+            // Java's partitioner, so that any Kafka client co-partitions results and shipments
+            // with us by batch key.
+            .set("partitioner", "murmur2_random")
+            .set("log_level", "3");
+        for (key, value) in &self.extra {
+            config.set(key, value);
+        }
+        config
+    }
+}

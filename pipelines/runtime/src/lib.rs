@@ -1,0 +1,22 @@
+//! Kafka plumbing shared by every spotcheck component.
+//!
+//! - [`catalogue`]: the topics of CONTRACT §5 with partition counts and configs, created at start-up;
+//! - [`publisher`]: an idempotent, `acks=all` producer that returns only once the broker has the record;
+//! - [`cloudevents`]: the CloudEvents binary-mode headers every record carries;
+//! - [`driver`]: runs a [`driver::Stage`] over a consumer group, storing an offset only after the
+//!   stage's side effect is durable, and sending undecodable records to the dead-letter topic;
+//! - [`metrics`]: metric names (one list) and the families components register in an injected registry.
+
+pub mod catalogue;
+pub mod cloudevents;
+pub mod driver;
+pub mod kafka;
+pub mod metrics;
+pub mod publisher;
+
+pub use catalogue::{TopicSettings, ensure_topics};
+pub use cloudevents::CloudEvent;
+pub use driver::{Applied, Delivered, DriverSettings, Stage, StageError, run_stage};
+pub use kafka::KafkaSettings;
+pub use metrics::Metrics;
+pub use publisher::{Position, PublishError, Publisher};

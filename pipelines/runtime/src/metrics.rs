@@ -1,0 +1,93 @@
+//! Metric names (one list: they are an API) and the runtime's metric families.
+//!
+//! Conventions (vector's instrumentation spec): `spotcheck_<noun>_<unit>_total` for counters,
+//! base units (`_seconds`), label values from bounded sets (topic names, stages, outcomes).
+//! Families live in a registry that `main` creates and injects; nothing is global.
+
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+
+/// Every metric name spotcheck exports.
+pub mod names {
+    pub const RECORDS_PRODUCED: &str = "spotcheck_records_produced_total";
+    pub const PRODUCE_FAILURES: &str = "spotcheck_produce_failures_total";
+    pub const PRODUCE_DURATION: &str = "spotcheck_produce_duration_seconds";
+    pub const RECORDS_CONSUMED: &str = "spotcheck_records_consumed_total";
+    pub const DEAD_LETTERS: &str = "spotcheck_dead_letters_total";
+    pub const STAGE_BATCH_DURATION: &str = "spotcheck_stage_batch_duration_seconds";
+    pub const STAGE_RETRIES: &str = "spotcheck_stage_retries_total";
+    pub const HTTP_REQUESTS: &str = "spotcheck_http_requests_total";
+    pub const HTTP_REQUEST_DURATION: &str = "spotcheck_http_request_duration_seconds";
+    pub const INGEST_RECORDS: &str = "spotcheck_ingest_records_total";
+}
+
+/// Latency buckets from 0.5 ms to 10 s.
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The runtime's families, registered once per process in the injected registry.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Registry,
+    pub records_produced: IntCounterVec,
+    pub produce_failures: IntCounterVec,
+    pub produce_duration: HistogramVec,
+    pub records_consumed: IntCounterVec,
+    pub dead_letters: IntCounterVec,
+    pub stage_batch_duration: HistogramVec,
+    pub stage_retries: IntCounterVec,
+}
+
+impl Metrics {
+    pub fn new(registry: Registry) -> prometheus::Result<Self> {
+        let metrics = Self {
+            records_produced: counter(&registry, names::RECORDS_PRODUCED, "Records the broker acknowledged", &["topic"])?,
+            produce_failures: counter(&registry, names::PRODUCE_FAILURES, "Records the broker did not take", &["topic", "kind"])?,
+            produce_duration: histogram(&registry, names::PRODUCE_DURATION, "Time from send to broker acknowledgement", &["topic"])?,
+            records_consumed: counter(&registry, names::RECORDS_CONSUMED, "Records a stage consumed", &["stage", "topic"])?,
+            dead_letters: counter(&registry, names::DEAD_LETTERS, "Records sent to the dead-letter topic", &["stage", "topic"])?,
+            stage_batch_duration: histogram(&registry, names::STAGE_BATCH_DURATION, "Time a stage took to apply one batch", &["stage"])?,
+            stage_retries: counter(&registry, names::STAGE_RETRIES, "Batches a stage retried after a transient error", &["stage"])?,
+            registry,
+        };
+        Ok(metrics)
+    }
+
+    /// The registry, for components that add their own families.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Everything in the registry, in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let families = self.registry.gather();
+        prometheus::TextEncoder::new()
+            .encode_to_string(&families)
+            .unwrap_or_default()
+    }
+}
+
+/// Registers a counter family.
+pub fn counter(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntCounterVec> {
+    let family = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(family.clone()))?;
+    Ok(family)
+}
+
+/// Registers a latency histogram family with [`LATENCY_BUCKETS`].
+pub fn histogram(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<HistogramVec> {
+    let opts = HistogramOpts::new(name, help).buckets(LATENCY_BUCKETS.to_vec());
+    let family = HistogramVec::new(opts, labels)?;
+    registry.register(Box::new(family.clone()))?;
+    Ok(family)
+}

@@ -1,0 +1,123 @@
+//! The traceback case (CONTRACT §4), the output of the traceback stage. Each revision replaces
+//! the previous one; the topic is compacted on `case_id`.
+
+use crate::enums::{Category, Direction, NoticeKind, UnitRole};
+use crate::keys::record_id;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Derives the case id from the report that opened it: the same (lab, report) always gives the
+/// same case, on every instance.
+pub fn case_id(lab_id: &str, report_no: &str) -> String {
+    record_id("case", &[lab_id, report_no])
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Case {
+    pub case_id: String,
+    /// Starts at 1; each change of the case adds one.
+    pub revision: u64,
+    pub report_no: String,
+    pub lab_id: String,
+    pub category: Option<Category>,
+    pub batch: CaseBatch,
+    pub status: CaseStatus,
+    pub origin: CaseParty,
+    #[serde(default)]
+    pub units: Vec<CaseUnit>,
+    #[serde(default)]
+    pub referrals: Vec<Referral>,
+    #[serde(default)]
+    pub notices: Vec<Notice>,
+    pub deadlines: Deadlines,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The batch of the case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseBatch {
+    /// The batch key, `producer/model/batch`.
+    pub key: String,
+    pub producer_name: String,
+    pub producer_uscc: Option<String>,
+    pub model: String,
+    pub batch: String,
+}
+
+/// The sampled unit where the failure was found.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseParty {
+    pub uscc: Option<String>,
+    pub name: String,
+    pub role: UnitRole,
+}
+
+/// One unit of the batch's distribution graph.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseUnit {
+    pub uscc: String,
+    pub name: String,
+    pub role: Option<UnitRole>,
+    pub direction: Direction,
+    /// Shipments between this unit and the sampled unit (0 for the origin).
+    pub hops: u32,
+    pub quantity_received: Option<f64>,
+    pub district: Option<String>,
+    pub in_region: bool,
+}
+
+/// A unit outside the authority's region, referred to its local authority (移送).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Referral {
+    pub uscc: String,
+    /// Division code (or its province prefix) of the authority the unit is referred to.
+    pub region: Option<String>,
+    pub reason: Option<String>,
+}
+
+/// A proposed or served notice (三书一函).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Notice {
+    pub kind: NoticeKind,
+    /// USCC of the unit it is addressed to.
+    pub to: String,
+    pub due_on: Option<NaiveDate>,
+    pub status: NoticeStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Deadlines {
+    pub objection_until: Option<NaiveDate>,
+    pub rectify_by: Option<NaiveDate>,
+    pub recheck_by: Option<NaiveDate>,
+}
+
+/// Where a case stands in its legal life (DOMAIN.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CaseStatus {
+    /// Failure found; objection window running.
+    Open,
+    /// An objection was filed; waiting for the re-test.
+    Retest,
+    /// The failure is final (no objection in time, or re-test upheld).
+    Final,
+    /// Rectification ordered; waiting for the report and the re-check.
+    Rectifying,
+    /// A re-check failed: escalated, public notice.
+    Escalated,
+    /// A second re-check failed: suspension; listing candidate.
+    Suspended,
+    /// Re-check passed.
+    Closed,
+    /// The re-test overturned the failure.
+    Overturned,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeStatus {
+    Proposed,
+    Served,
+    Withdrawn,
+}

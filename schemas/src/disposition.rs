@@ -1,0 +1,120 @@
+//! Case events reported by officials (CONTRACT §4, Disposition).
+
+use crate::enums::DispositionKind;
+#[cfg(test)]
+use crate::enums::NoticeKind;
+
+use crate::error::{Errors, FieldError};
+use crate::keys::record_id;
+use crate::reader::Obj;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Disposition {
+    pub disposition_id: String,
+    pub report_no: String,
+    pub lab_id: String,
+    pub kind: DispositionKind,
+    pub on: NaiveDate,
+    /// `upheld|overturned` for a re-test, `pass|fail` for a re-check, the notice kind for
+    /// `notice_served`; absent otherwise.
+    pub outcome: Option<String>,
+    pub note: Option<String>,
+}
+
+impl Disposition {
+    /// Validates an untrusted JSON value; `today` bounds `on` (at most tomorrow).
+    pub fn parse(value: &Value, today: NaiveDate) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let root = Obj::root(value, &mut errors);
+        root.reject_unknown(
+            &["disposition_id", "report_no", "lab_id", "kind", "on", "outcome", "note"],
+            &mut errors,
+        );
+        let disposition_id = root.required_text("disposition_id", &mut errors);
+        let report_no = root.required_text("report_no", &mut errors);
+        let lab_id = root.required_text("lab_id", &mut errors);
+        let kind = root.choice(
+            "kind",
+            DispositionKind::ALL,
+            DispositionKind::as_str,
+            true,
+            &mut errors,
+        );
+        let on = root.date("on", true, &mut errors);
+        let outcome = root.text("outcome", &mut errors);
+        let note = root.text("note", &mut errors);
+        if let Some(kind) = kind {
+            check_outcome(kind, outcome.as_deref(), &mut errors);
+        }
+        if let Some(on) = on
+            && on > today.succ_opt().unwrap_or(today)
+        {
+            errors.push("on", format!("{on} is in the future (today is {today})"));
+        }
+        let disposition = (|| {
+            Some(Disposition {
+                disposition_id: disposition_id?,
+                report_no: report_no?,
+                lab_id: lab_id?,
+                kind: kind?,
+                on: on?,
+                outcome,
+                note,
+            })
+        })();
+        errors.finish(disposition)
+    }
+
+    /// The case this event belongs to.
+    pub fn case_id(&self) -> String {
+        crate::case::case_id(&self.lab_id, &self.report_no)
+    }
+
+    pub fn record_id(&self) -> String {
+        record_id("disposition", &[&self.disposition_id])
+    }
+}
+
+/// The notice kinds, as `notice_served` outcomes.
+const NOTICE_OUTCOMES: &[&str] = &["rectification", "reminder", "interview", "listed_supervision"];
+
+/// The outcomes each kind allows; `None` = the kind takes no outcome (any given is kept as is).
+fn allowed_outcomes(kind: DispositionKind) -> Option<&'static [&'static str]> {
+    match kind {
+        DispositionKind::RetestConcluded => Some(&["upheld", "overturned"]),
+        DispositionKind::RecheckConcluded => Some(&["pass", "fail"]),
+        DispositionKind::NoticeServed => Some(NOTICE_OUTCOMES),
+        _ => None,
+    }
+}
+
+fn check_outcome(kind: DispositionKind, outcome: Option<&str>, errors: &mut Errors) {
+    let Some(allowed) = allowed_outcomes(kind) else {
+        return;
+    };
+    match outcome {
+        Some(outcome) if allowed.contains(&outcome) => {}
+        Some(outcome) => errors.push(
+            "outcome",
+            format!("'{outcome}' is not allowed for {kind}: use one of {}", allowed.join(", ")),
+        ),
+        None => errors.push(
+            "outcome",
+            format!("is required for {kind}: use one of {}", allowed.join(", ")),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notice_outcomes_are_the_notice_kinds() {
+        let ids: Vec<&str> = NoticeKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(ids, NOTICE_OUTCOMES);
+    }
+}

@@ -1,0 +1,122 @@
+//! The closed vocabularies of CONTRACT §4. Each enum serialises as its snake_case id and knows its
+//! full list, so validators and the JSON Schemas can name every allowed value.
+
+/// Declares a string enum with `as_str`, `ALL`, `FromStr` and serde as its snake_case id.
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $id:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+                 serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $(#[serde(rename = $id)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The id used on the wire and in the lake.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $id),+ }
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = ();
+            fn from_str(text: &str) -> Result<Self, ()> {
+                match text { $($id => Ok($name::$variant),)+ _ => Err(()) }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// The organiser's administrative level.
+    Level { National => "national", Provincial => "provincial", Municipal => "municipal", District => "district" }
+);
+
+string_enum!(
+    /// The key product categories of the plan (DOMAIN.md), plus `other`.
+    Category {
+        GasAppliance => "gas_appliance",
+        EBike => "e_bike",
+        Fireworks => "fireworks",
+        FireProduct => "fire_product",
+        HazardousChemical => "hazardous_chemical",
+        ExplosionProofElectrical => "explosion_proof_electrical",
+        WireCable => "wire_cable",
+        TankVehicle => "tank_vehicle",
+        SafetyHelmet => "safety_helmet",
+        Other => "other",
+    }
+);
+
+string_enum!(
+    /// 合格 / 不合格, for a whole result or one test item.
+    Verdict { Pass => "pass", Fail => "fail" }
+);
+
+string_enum!(
+    /// How grave a failure is; `serious` marks a major hidden danger (重大隐患).
+    Severity { Serious => "serious", General => "general" }
+);
+
+string_enum!(
+    /// What a unit does in the supply chain.
+    UnitRole { Producer => "producer", Distributor => "distributor", Retailer => "retailer", Ecommerce => "ecommerce" }
+);
+
+string_enum!(
+    /// Where the sample was taken: 生产 / 流通 / 电商.
+    SamplingDomain { Production => "production", Circulation => "circulation", Ecommerce => "ecommerce" }
+);
+
+string_enum!(
+    /// Case events reported by officials (CONTRACT §4, Disposition).
+    DispositionKind {
+        ResultServed => "result_served",
+        ObjectionFiled => "objection_filed",
+        RetestConcluded => "retest_concluded",
+        RectificationOrdered => "rectification_ordered",
+        RectificationReported => "rectification_reported",
+        RecheckConcluded => "recheck_concluded",
+        NoticeServed => "notice_served",
+        ProducerDenied => "producer_denied",
+    }
+);
+
+string_enum!(
+    /// The four notices (三书一函).
+    NoticeKind {
+        Rectification => "rectification",
+        Reminder => "reminder",
+        Interview => "interview",
+        ListedSupervision => "listed_supervision",
+    }
+);
+
+string_enum!(
+    /// Which way a unit sits from the sampled unit in a batch's distribution graph.
+    Direction { Origin => "origin", Upstream => "upstream", Downstream => "downstream" }
+);
+
+string_enum!(
+    /// A credit disclosure either publishes a failure or withdraws it.
+    DisclosureAction { Publish => "publish", Retract => "retract" }
+);
+
+string_enum!(
+    /// Under which capacity an enterprise is disclosed.
+    SubjectRole { Producer => "producer", Seller => "seller" }
+);
+
+/// Comma-separated list of every id of an enum, for error messages.
+pub fn allowed_values<T: Copy>(all: &[T], id: fn(T) -> &'static str) -> String {
+    all.iter().map(|v| id(*v)).collect::<Vec<_>>().join(", ")
+}

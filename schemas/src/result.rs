@@ -1,0 +1,325 @@
+//! The sampling result a lab posts (CONTRACT §4), and its validation.
+
+use crate::enums::{Category, Level, SamplingDomain, Severity, UnitRole, Verdict};
+use crate::error::{Errors, FieldError};
+use crate::keys::BatchKey;
+use crate::reader::Obj;
+use crate::uscc::Uscc;
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A validated sampling result. Built only by [`SamplingResult::parse`] at the edge; stages
+/// downstream trust it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SamplingResult {
+    pub report_no: String,
+    pub lab_id: String,
+    pub task_id: Option<String>,
+    pub organiser: Option<String>,
+    pub level: Option<Level>,
+    pub category: Category,
+    pub product: Product,
+    pub producer: Producer,
+    pub sampled_unit: SampledUnit,
+    pub sampling: Sampling,
+    pub tested_on: NaiveDate,
+    pub served_on: Option<NaiveDate>,
+    #[serde(default)]
+    pub standards: Vec<String>,
+    #[serde(default)]
+    pub items: Vec<TestItem>,
+    pub verdict: Verdict,
+    pub severity: Option<Severity>,
+    #[serde(default)]
+    pub suspected_counterfeit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Product {
+    pub name: String,
+    pub brand: Option<String>,
+    pub model: String,
+    pub batch: String,
+    pub production_date: Option<NaiveDate>,
+}
+
+/// The nominal producer (标称生产企业) printed on the label.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Producer {
+    pub uscc: Option<Uscc>,
+    pub name: String,
+    pub address: Option<String>,
+}
+
+/// The unit where the sample was taken (被抽样单位).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SampledUnit {
+    pub uscc: Option<Uscc>,
+    pub name: String,
+    pub address: Option<String>,
+    /// GB/T 2260 division code, e.g. `120104`.
+    pub district: Option<String>,
+    pub role: UnitRole,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sampling {
+    pub date: NaiveDate,
+    pub domain: SamplingDomain,
+    pub quantity: Option<String>,
+}
+
+/// One tested item of the report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TestItem {
+    pub name: String,
+    pub clause: Option<String>,
+    pub required: Option<String>,
+    pub measured: Option<String>,
+    pub verdict: Verdict,
+}
+
+const RESULT_FIELDS: &[&str] = &[
+    "report_no",
+    "lab_id",
+    "task_id",
+    "organiser",
+    "level",
+    "category",
+    "product",
+    "producer",
+    "sampled_unit",
+    "sampling",
+    "tested_on",
+    "served_on",
+    "standards",
+    "items",
+    "verdict",
+    "severity",
+    "suspected_counterfeit",
+];
+
+impl SamplingResult {
+    /// Validates an untrusted JSON value against every rule of CONTRACT §4. `today` is the
+    /// server's date (tests inject it); a test date may be at most one day after it.
+    pub fn parse(value: &Value, today: NaiveDate) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Errors::default();
+        let root = Obj::root(value, &mut errors);
+        root.reject_unknown(RESULT_FIELDS, &mut errors);
+        let result = read_result(&root, today, &mut errors);
+        errors.finish(result)
+    }
+
+    /// The batch this result is about: (nominal producer, model, batch code).
+    pub fn batch_key(&self) -> BatchKey {
+        BatchKey::new(&self.producer.name, &self.product.model, &self.product.batch)
+    }
+
+    /// The items that failed, in report order.
+    pub fn failed_items(&self) -> impl Iterator<Item = &TestItem> {
+        self.items.iter().filter(|i| i.verdict == Verdict::Fail)
+    }
+}
+
+/// Reads every field and checks the rules between fields, so that all problems are reported
+/// together; `None` when anything is wrong (the errors are recorded).
+fn read_result(root: &Obj, today: NaiveDate, errors: &mut Errors) -> Option<SamplingResult> {
+    let report_no = root.required_text("report_no", errors);
+    let lab_id = root.required_text("lab_id", errors);
+    let task_id = root.text("task_id", errors);
+    let organiser = root.text("organiser", errors);
+    let level = root.choice("level", Level::ALL, Level::as_str, false, errors);
+    let category = root.choice("category", Category::ALL, Category::as_str, true, errors);
+    let product = read_product(&root.object("product", true, errors), errors);
+    let producer = read_producer(&root.object("producer", true, errors), errors);
+    let sampled_unit = read_sampled_unit(&root.object("sampled_unit", true, errors), errors);
+    let sampling = read_sampling(&root.object("sampling", true, errors), errors);
+    let tested_on = root.date("tested_on", true, errors);
+    let served_on = root.date("served_on", false, errors);
+    let standards = root.text_list("standards", errors);
+    let items = read_items(root, errors);
+    let verdict = root.choice("verdict", Verdict::ALL, Verdict::as_str, true, errors);
+    let severity = root.choice("severity", Severity::ALL, Severity::as_str, false, errors);
+    let suspected_counterfeit = root.flag("suspected_counterfeit", errors);
+    if let Some(verdict) = verdict {
+        check_verdict_rules(verdict, items.as_deref(), severity, errors);
+    }
+    let produced = product.as_ref().and_then(|p| p.production_date);
+    let sampled = sampling.as_ref().map(|s| s.date);
+    check_date_order(produced, sampled, tested_on, today, errors);
+    Some(SamplingResult {
+        report_no: report_no?,
+        lab_id: lab_id?,
+        task_id,
+        organiser,
+        level,
+        category: category?,
+        product: product?,
+        producer: producer?,
+        sampled_unit: sampled_unit?,
+        sampling: sampling?,
+        tested_on: tested_on?,
+        served_on,
+        standards,
+        items: items?,
+        verdict: verdict?,
+        severity,
+        suspected_counterfeit,
+    })
+}
+
+fn read_product(obj: &Obj, errors: &mut Errors) -> Option<Product> {
+    obj.reject_unknown(
+        &["name", "brand", "model", "batch", "production_date"],
+        errors,
+    );
+    let name = obj.required_text("name", errors);
+    let brand = obj.text("brand", errors);
+    let model = obj.required_text("model", errors);
+    let batch = obj.required_text("batch", errors);
+    let production_date = obj.date("production_date", false, errors);
+    Some(Product {
+        name: name?,
+        brand,
+        model: model?,
+        batch: batch?,
+        production_date,
+    })
+}
+
+fn read_producer(obj: &Obj, errors: &mut Errors) -> Option<Producer> {
+    obj.reject_unknown(&["uscc", "name", "address"], errors);
+    let uscc = obj.uscc("uscc", false, errors);
+    let name = obj.required_text("name", errors);
+    let address = obj.text("address", errors);
+    Some(Producer {
+        uscc,
+        name: name?,
+        address,
+    })
+}
+
+fn read_sampled_unit(obj: &Obj, errors: &mut Errors) -> Option<SampledUnit> {
+    obj.reject_unknown(&["uscc", "name", "address", "district", "role"], errors);
+    let uscc = obj.uscc("uscc", false, errors);
+    let name = obj.required_text("name", errors);
+    let address = obj.text("address", errors);
+    let district = crate::region::read_district(obj, "district", errors);
+    let role = obj.choice("role", UnitRole::ALL, UnitRole::as_str, true, errors);
+    Some(SampledUnit {
+        uscc,
+        name: name?,
+        address,
+        district,
+        role: role?,
+    })
+}
+
+fn read_sampling(obj: &Obj, errors: &mut Errors) -> Option<Sampling> {
+    obj.reject_unknown(&["date", "domain", "quantity"], errors);
+    let date = obj.date("date", true, errors);
+    let domain = obj.choice(
+        "domain",
+        SamplingDomain::ALL,
+        SamplingDomain::as_str,
+        true,
+        errors,
+    );
+    let quantity = obj.text("quantity", errors);
+    Some(Sampling {
+        date: date?,
+        domain: domain?,
+        quantity,
+    })
+}
+
+/// Reads `items`; `None` when any item is unreadable (its errors are recorded).
+fn read_items(root: &Obj, errors: &mut Errors) -> Option<Vec<TestItem>> {
+    let mut items = Vec::new();
+    let mut complete = true;
+    for obj in root.objects("items", errors) {
+        obj.reject_unknown(&["name", "clause", "required", "measured", "verdict"], errors);
+        let name = obj.required_text("name", errors);
+        let clause = obj.text("clause", errors);
+        let required = obj.text("required", errors);
+        let measured = obj.text("measured", errors);
+        let verdict = obj.choice("verdict", Verdict::ALL, Verdict::as_str, true, errors);
+        match (name, verdict) {
+            (Some(name), Some(verdict)) => items.push(TestItem {
+                name,
+                clause,
+                required,
+                measured,
+                verdict,
+            }),
+            _ => complete = false,
+        }
+    }
+    complete.then_some(items)
+}
+
+/// A failing item makes the result fail; a failure names what failed; severity is for failures.
+fn check_verdict_rules(
+    verdict: Verdict,
+    items: Option<&[TestItem]>,
+    severity: Option<Severity>,
+    errors: &mut Errors,
+) {
+    let first_failure = items.and_then(|items| {
+        items
+            .iter()
+            .enumerate()
+            .find(|(_, item)| item.verdict == Verdict::Fail)
+    });
+    match (verdict, first_failure) {
+        (Verdict::Pass, Some((index, item))) => errors.push(
+            "verdict",
+            format!(
+                "is pass, but item {} ({}) failed: a failing item makes the whole result fail",
+                index + 1,
+                item.name
+            ),
+        ),
+        // Unreadable items were reported already; only a readable list without a failure is wrong.
+        (Verdict::Fail, None) if items.is_some() => errors.push(
+            "items",
+            "a failing result must list at least one item with verdict fail",
+        ),
+        _ => {}
+    }
+    if verdict == Verdict::Pass && severity.is_some() {
+        errors.push("severity", "applies only to a failing result; leave it out for a pass");
+    }
+}
+
+/// production ≤ sampling ≤ testing ≤ tomorrow; each check runs when its dates were readable.
+fn check_date_order(
+    produced: Option<NaiveDate>,
+    sampled: Option<NaiveDate>,
+    tested: Option<NaiveDate>,
+    today: NaiveDate,
+    errors: &mut Errors,
+) {
+    if let (Some(produced), Some(sampled)) = (produced, sampled)
+        && produced > sampled
+    {
+        errors.push(
+            "product.production_date",
+            format!("{produced} is after the sampling date {sampled}: a product is made before it is sampled"),
+        );
+    }
+    let Some(tested) = tested else { return };
+    if let Some(sampled) = sampled
+        && tested < sampled
+    {
+        errors.push(
+            "tested_on",
+            format!("{tested} is before the sampling date {sampled}: a sample is tested after it is taken"),
+        );
+    }
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    if tested > tomorrow {
+        errors.push("tested_on", format!("{tested} is in the future (today is {today})"));
+    }
+}

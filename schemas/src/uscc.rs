@@ -1,0 +1,143 @@
+//! The unified social credit code (统一社会信用代码) of GB 32100-2015.
+//!
+//! 18 characters from `0-9A-HJ-NP-RTUW-Y`; the last one is a check character computed from the
+//! first 17 with weights `3^(i-1) mod 31`.
+
+use std::fmt;
+
+/// The 31 characters a USCC may use, in the order of their values 0..=30.
+const ALPHABET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+
+/// Why a string is not a valid USCC; the message is written for a lab clerk.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UsccError {
+    #[error("must be 18 characters long, found {0}")]
+    Length(usize),
+    #[error(
+        "character {position} ('{found}') is not allowed: a USCC uses only 0-9 and A-Z without I, O, S, V, Z"
+    )]
+    Character { position: usize, found: char },
+    #[error("check character is wrong: expected '{expected}' as the 18th character, found '{found}'")]
+    CheckCharacter { expected: char, found: char },
+}
+
+/// A syntactically valid USCC with a correct check character (stored upper-case).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Uscc(String);
+
+impl Uscc {
+    /// Validates `text` (surrounding whitespace ignored, lower case accepted).
+    pub fn parse(text: &str) -> Result<Self, UsccError> {
+        let code = text.trim().to_ascii_uppercase();
+        let chars: Vec<char> = code.chars().collect();
+        if chars.len() != 18 {
+            return Err(UsccError::Length(chars.len()));
+        }
+        let mut values = [0u32; 18];
+        for (index, &found) in chars.iter().enumerate() {
+            values[index] = char_value(found).ok_or(UsccError::Character {
+                position: index + 1,
+                found,
+            })?;
+        }
+        let expected = check_character(&values[..17]);
+        if chars[17] != expected {
+            return Err(UsccError::CheckCharacter {
+                expected,
+                found: chars[17],
+            });
+        }
+        Ok(Self(code))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Characters 3–8: the administrative division code of the registering authority.
+    pub fn division_code(&self) -> &str {
+        &self.0[2..8]
+    }
+}
+
+impl fmt::Display for Uscc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl serde::Serialize for Uscc {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Uscc {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Uscc::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+fn char_value(c: char) -> Option<u32> {
+    let byte = u8::try_from(c).ok()?;
+    ALPHABET.iter().position(|&a| a == byte).map(|v| v as u32)
+}
+
+/// The check character for the first 17 character values.
+fn check_character(values: &[u32]) -> char {
+    let mut weight = 1u32;
+    let mut sum = 0u32;
+    for value in values {
+        sum += value * weight;
+        weight = weight * 3 % 31;
+    }
+    let check = (31 - sum % 31) % 31;
+    ALPHABET[check as usize] as char
+}
+
+/// Completes 17 valid characters into a full USCC (used by the data generator and tests).
+pub fn with_check_character(first17: &str) -> Option<String> {
+    let values: Option<Vec<u32>> = first17.chars().map(char_value).collect();
+    let values = values?;
+    (values.len() == 17).then(|| format!("{first17}{}", check_character(&values)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_published_examples_are_valid() {
+        assert!(Uscc::parse("91350100M000100Y43").is_ok());
+        assert!(Uscc::parse("91110000802100433B").is_ok());
+        assert!(Uscc::parse(" 91110000802100433b ").is_ok());
+    }
+
+    #[test]
+    fn a_wrong_check_character_is_named_as_such() {
+        assert_eq!(
+            Uscc::parse("91350100M000100Y44"),
+            Err(UsccError::CheckCharacter {
+                expected: '3',
+                found: '4'
+            })
+        );
+    }
+
+    #[test]
+    fn forbidden_letters_and_lengths_are_rejected() {
+        assert!(matches!(
+            Uscc::parse("91350100M000100O43"),
+            Err(UsccError::Character { position: 16, .. })
+        ));
+        assert_eq!(Uscc::parse("9135"), Err(UsccError::Length(4)));
+    }
+
+    #[test]
+    fn completing_seventeen_characters_gives_a_valid_code() {
+        let code = with_check_character("91350100M000100Y4").unwrap();
+        assert_eq!(code, "91350100M000100Y43");
+        assert_eq!(Uscc::parse(&code).unwrap().division_code(), "350100");
+    }
+}

@@ -1,0 +1,154 @@
+//! The JSON Schema files of `schemas/json/` and the Rust types agree: what the parsers accept
+//! and the types serialise validates against the schema, and what the schema forbids outright
+//! the parsers reject too.
+
+use chrono::{NaiveDate, TimeZone, Utc};
+use serde_json::{Value, json};
+use spotcheck_schemas::case::{CaseBatch, CaseParty, CaseStatus, Deadlines, Notice, NoticeStatus};
+use spotcheck_schemas::disclosure::{Subject, disclosure_id};
+use spotcheck_schemas::*;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()
+}
+
+fn validator(schema_text: &str) -> jsonschema::Validator {
+    let schema: Value = serde_json::from_str(schema_text).expect("schema file is JSON");
+    jsonschema::validator_for(&schema).expect("schema file is a valid JSON Schema")
+}
+
+fn assert_valid(schema_text: &str, instance: &Value) {
+    let validator = validator(schema_text);
+    let problems: Vec<String> = validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "{problems:#?}\n{instance:#}");
+}
+
+fn sample_result() -> Value {
+    json!({
+        "report_no": "TJ-2026-0001", "lab_id": "tj-lab-01", "category": "wire_cable",
+        "product": {"name": "电线", "model": "BV 2.5", "batch": "B7", "production_date": "2026-01-05"},
+        "producer": {"uscc": "91350100M000100Y43", "name": "某电缆厂"},
+        "sampled_unit": {"name": "某五金店", "role": "retailer", "district": "120101"},
+        "sampling": {"date": "2026-04-02", "domain": "circulation"},
+        "tested_on": "2026-04-10", "standards": ["GB/T 5023"],
+        "items": [{"name": "导体电阻", "required": "≤7.41 Ω/km", "measured": "8.02 Ω/km", "verdict": "fail"}],
+        "verdict": "fail", "severity": "general"
+    })
+}
+
+#[test]
+fn every_schema_file_is_a_valid_json_schema() {
+    for (name, text) in json_schemas::ALL {
+        let schema: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(jsonschema::meta::is_valid(&schema), "{name} is not a valid schema");
+    }
+}
+
+#[test]
+fn a_parsed_result_serialises_to_what_its_schema_allows() {
+    let input = sample_result();
+    assert_valid(json_schemas::RESULT, &input);
+    let parsed = SamplingResult::parse(&input, today()).unwrap();
+    assert_valid(json_schemas::RESULT, &serde_json::to_value(&parsed).unwrap());
+}
+
+#[test]
+fn what_the_result_schema_forbids_the_parser_rejects() {
+    let breakages: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+        ("missing report_no", Box::new(|v| { v.as_object_mut().unwrap().remove("report_no"); })),
+        ("bad category", Box::new(|v| v["category"] = json!("toys"))),
+        ("bad uscc", Box::new(|v| v["producer"]["uscc"] = json!("91350100M000100I43"))),
+        ("extra field", Box::new(|v| v["colour"] = json!("red"))),
+        ("bad date", Box::new(|v| v["tested_on"] = json!("10/04/2026"))),
+        ("items not a list", Box::new(|v| v["items"] = json!({}))),
+    ];
+    let schema = validator(json_schemas::RESULT);
+    for (what, breakage) in breakages {
+        let mut value = sample_result();
+        breakage(&mut value);
+        assert!(!schema.is_valid(&value), "schema should reject {what}");
+        assert!(SamplingResult::parse(&value, today()).is_err(), "parser should reject {what}");
+    }
+}
+
+#[test]
+fn a_parsed_shipment_unit_and_disposition_match_their_schemas() {
+    let shipment = json!({
+        "shipment_id": "S-1", "category": "e_bike",
+        "product": {"producer_name": "某车业", "model": "TDT-1", "batch": "B1"},
+        "from": {"uscc": "91350100M000100Y43", "name": "某车业"},
+        "to": {"uscc": "91110000802100433B", "name": "某车行", "district": "120104"},
+        "quantity": 120, "unit": "pcs", "shipped_on": "2026-03-10"
+    });
+    assert_valid(json_schemas::SHIPMENT, &shipment);
+    let parsed = Shipment::parse(&shipment, today()).unwrap();
+    assert_valid(json_schemas::SHIPMENT, &serde_json::to_value(&parsed).unwrap());
+
+    let unit = json!({"uscc": "91110000802100433B", "name": "某车行", "district": "120104",
+        "roles": ["retailer"], "licences": [{"kind": "营业执照", "number": "X1", "valid_until": "2030-01-01"}]});
+    assert_valid(json_schemas::UNIT, &unit);
+    let parsed = Unit::parse(&unit, None).unwrap();
+    assert_valid(json_schemas::UNIT, &serde_json::to_value(&parsed).unwrap());
+
+    let disposition = json!({"disposition_id": "D-1", "report_no": "R1", "lab_id": "tj-lab-01",
+        "kind": "retest_concluded", "on": "2026-04-30", "outcome": "upheld"});
+    assert_valid(json_schemas::DISPOSITION, &disposition);
+    let parsed = Disposition::parse(&disposition, today()).unwrap();
+    assert_valid(json_schemas::DISPOSITION, &serde_json::to_value(&parsed).unwrap());
+}
+
+#[test]
+fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
+    let result = SamplingResult::parse(&sample_result(), today()).unwrap();
+    let case_id = case_id(&result.lab_id, &result.report_no);
+    let case = Case {
+        case_id: case_id.clone(),
+        revision: 1,
+        report_no: result.report_no.clone(),
+        lab_id: result.lab_id.clone(),
+        category: Some(result.category),
+        batch: CaseBatch {
+            key: result.batch_key().to_string(),
+            producer_name: result.producer.name.clone(),
+            producer_uscc: result.producer.uscc.as_ref().map(|u| u.to_string()),
+            model: result.product.model.clone(),
+            batch: result.product.batch.clone(),
+        },
+        status: CaseStatus::Open,
+        origin: CaseParty { uscc: None, name: result.sampled_unit.name.clone(), role: UnitRole::Retailer },
+        units: vec![],
+        referrals: vec![],
+        notices: vec![Notice {
+            kind: NoticeKind::Rectification,
+            to: "91350100M000100Y43".into(),
+            due_on: Some(today()),
+            status: NoticeStatus::Proposed,
+        }],
+        deadlines: Deadlines { objection_until: Some(today()), ..Deadlines::default() },
+        updated_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
+    };
+    assert_valid(json_schemas::CASE, &serde_json::to_value(&case).unwrap());
+
+    let disclosure = Disclosure {
+        disclosure_id: disclosure_id(&case_id, "91350100M000100Y43", SubjectRole::Producer),
+        action: DisclosureAction::Publish,
+        subject: Subject { uscc: "91350100M000100Y43".into(), name: "某电缆厂".into() },
+        subject_role: SubjectRole::Producer,
+        case_id,
+        report_no: result.report_no.clone(),
+        lab_id: result.lab_id.clone(),
+        organiser: None,
+        category: result.category,
+        product: result.product.clone(),
+        failed_items: result.failed_items().cloned().collect(),
+        sampling_date: result.sampling.date,
+        final_on: today(),
+        published_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
+        visible_until: NaiveDate::from_ymd_opt(2029, 5, 1).unwrap(),
+        basis: "产品质量法第十五条".into(),
+    };
+    assert_valid(json_schemas::DISCLOSURE, &serde_json::to_value(&disclosure).unwrap());
+}
