@@ -60,13 +60,16 @@ pub async fn ensure_topics(
         .client_config()
         .create()
         .map_err(|e| CatalogueError::Unreachable(e.to_string()))?;
-    let replication = TopicReplication::Fixed(settings.replication_factor);
     let min_insync = settings.replication_factor.clamp(1, 2).to_string();
     let new_topics: Vec<NewTopic> = CATALOGUE
         .iter()
         .map(|spec| {
             let policy = if spec.compacted { "compact" } else { "delete" };
-            NewTopic::new(spec.name, spec.partitions, replication)
+            NewTopic::new(
+                spec.name,
+                spec.partitions,
+                TopicReplication::Fixed(settings.replication_factor),
+            )
                 .set("cleanup.policy", policy)
                 .set("min.insync.replicas", &min_insync)
         })

@@ -10,6 +10,7 @@
 pub mod catalogue;
 pub mod cloudevents;
 pub mod driver;
+pub mod health;
 pub mod kafka;
 pub mod metrics;
 pub mod publisher;
@@ -17,6 +18,7 @@ pub mod publisher;
 pub use catalogue::{TopicSettings, ensure_topics};
 pub use cloudevents::CloudEvent;
 pub use driver::{Applied, Delivered, DriverSettings, Stage, StageError, run_stage};
+pub use health::Health;
 pub use kafka::KafkaSettings;
 pub use metrics::Metrics;
 pub use publisher::{Position, PublishError, Publisher};

@@ -41,7 +41,6 @@ impl PublishError {
                 RDKafkaErrorCode::MessageSizeTooLarge
                     | RDKafkaErrorCode::InvalidRecord
                     | RDKafkaErrorCode::InvalidMessage
-                    | RDKafkaErrorCode::MessageSizeTooLarge
                     | RDKafkaErrorCode::TopicAuthorizationFailed
                     | RDKafkaErrorCode::UnknownTopicOrPartition
             )

@@ -1,1 +1,33 @@
+//! The HTTP API that labs, ledgers and officials post to (CONTRACT §3).
+//!
+//! Every posted record is parsed at this edge into a typed, validated record, checked against the
+//! ledger of records already taken, published to Kafka, and answered on its own. `202` means the
+//! broker acknowledged every record listed as accepted (`acks=all`).
 
+pub mod access;
+pub mod app;
+pub mod body;
+pub mod csv_input;
+pub mod error;
+pub mod intake;
+pub mod ledger;
+pub mod metrics;
+pub mod openapi;
+pub mod routes;
+pub mod submit;
+
+pub use app::{App, AppParts};
+pub use routes::router;
+
+use tokio_util::sync::CancellationToken;
+
+/// Serves `router` on `listener` until `shutdown` fires, then finishes in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown.cancelled_owned())
+        .await
+}

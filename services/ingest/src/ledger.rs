@@ -1,0 +1,311 @@
+//! The ingest ledger: which records this deployment already took, so that a repeat answers
+//! `duplicate` and a changed record answers `conflict`, also after a restart.
+//!
+//! Kafka is the source of truth; the ledger is a durable index of it (redb, in the data dir):
+//! record id (the CloudEvents `ce_id`) → SHA-256 of the published value. Before serving, ingest
+//! catches the ledger up with the topics from the offsets it last saw, so records acknowledged
+//! just before a crash, or published by another ingest instance, are known.
+//! Concurrent requests carrying the same record are serialised by a claim: the second waits until
+//! the first has settled, then sees it as stored (or not, if the broker failed the first).
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::Message;
+use rdkafka::{Offset, TopicPartitionList};
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use sha2::{Digest, Sha256};
+use spotcheck_runtime::KafkaSettings;
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// record id → SHA-256 of the published value.
+const RECORDS: TableDefinition<&str, &[u8]> = TableDefinition::new("records");
+/// "topic/partition" → next offset already indexed.
+const POSITIONS: TableDefinition<&str, i64> = TableDefinition::new("positions");
+
+pub type ContentHash = [u8; 32];
+
+/// What the ledger knows of a submitted record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen {
+    /// Never taken: claimed for this request until [`Ledger::settle`].
+    New,
+    /// Taken before with the same content.
+    Duplicate,
+    /// Taken before with different content.
+    Conflict,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("ingest ledger: {0}")]
+pub struct LedgerError(String);
+
+impl From<redb::Error> for LedgerError {
+    fn from(error: redb::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
+macro_rules! from_redb {
+    ($($t:ty),*) => {$(impl From<$t> for LedgerError {
+        fn from(error: $t) -> Self { Self(redb::Error::from(error).to_string()) }
+    })*};
+}
+from_redb!(
+    redb::DatabaseError,
+    redb::TransactionError,
+    redb::TableError,
+    redb::StorageError,
+    redb::CommitError
+);
+
+pub struct Ledger {
+    db: Database,
+    /// Ids claimed by requests in flight.
+    claimed: Mutex<HashSet<String>>,
+}
+
+/// The hash the ledger keeps for a published value.
+pub fn content_hash(payload: &[u8]) -> ContentHash {
+    Sha256::digest(payload).into()
+}
+
+impl Ledger {
+    pub fn open(path: &Path) -> Result<Self, LedgerError> {
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        txn.open_table(RECORDS)?;
+        txn.open_table(POSITIONS)?;
+        txn.commit()?;
+        Ok(Self {
+            db,
+            claimed: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Classifies each `(id, hash)` of a request and claims the new ones. Waits while another
+    /// request holds a claim on one of the ids.
+    pub async fn claim(&self, items: &[(String, ContentHash)]) -> Result<Vec<Seen>, LedgerError> {
+        loop {
+            if let Some(seen) = self.try_claim(items)? {
+                return Ok(seen);
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    fn try_claim(&self, items: &[(String, ContentHash)]) -> Result<Option<Vec<Seen>>, LedgerError> {
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        if items.iter().any(|(id, _)| claimed.contains(id)) {
+            return Ok(None);
+        }
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(RECORDS)?;
+        let mut in_request: HashMap<&str, &ContentHash> = HashMap::new();
+        let mut seen = Vec::with_capacity(items.len());
+        for (id, hash) in items {
+            let earlier = match in_request.get(id.as_str()) {
+                Some(first) => Some(**first),
+                None => table.get(id.as_str())?.and_then(|v| v.value().try_into().ok()),
+            };
+            seen.push(match earlier {
+                Some(earlier) if earlier == *hash => Seen::Duplicate,
+                Some(_) => Seen::Conflict,
+                None => {
+                    in_request.insert(id, hash);
+                    claimed.insert(id.clone());
+                    Seen::New
+                }
+            });
+        }
+        Ok(Some(seen))
+    }
+
+    /// Records what the broker acknowledged and releases every claim of the request.
+    pub fn settle(
+        &self,
+        stored: &[(String, ContentHash)],
+        claimed_ids: &[String],
+    ) -> Result<(), LedgerError> {
+        let written = self.insert(stored);
+        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        for id in claimed_ids {
+            claimed.remove(id);
+        }
+        written
+    }
+
+    fn insert(&self, stored: &[(String, ContentHash)]) -> Result<(), LedgerError> {
+        if stored.is_empty() {
+            return Ok(());
+        }
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(RECORDS)?;
+            for (id, hash) in stored {
+                table.insert(id.as_str(), hash.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Indexes every record on `topics` that the ledger has not seen, from the offsets it last
+    /// saw to the current end. Blocking: call it from `spawn_blocking` before serving.
+    pub fn catch_up(&self, kafka: &KafkaSettings, topics: &[&str]) -> Result<u64, LedgerError> {
+        let consumer: BaseConsumer = kafka
+            .client_config()
+            .set("group.id", "spotcheck-ingest-ledger")
+            .set("enable.auto.commit", "false")
+            .create()
+            .map_err(|e| LedgerError(e.to_string()))?;
+        let mut indexed = 0;
+        for topic in topics {
+            indexed += self.catch_up_topic(&consumer, topic)?;
+        }
+        Ok(indexed)
+    }
+
+    fn catch_up_topic(&self, consumer: &BaseConsumer, topic: &str) -> Result<u64, LedgerError> {
+        let timeout = Duration::from_secs(10);
+        let metadata = consumer
+            .fetch_metadata(Some(topic), timeout)
+            .map_err(|e| LedgerError(format!("metadata of {topic}: {e}")))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        let mut indexed = 0;
+        for partition in partitions {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, partition, timeout)
+                .map_err(|e| LedgerError(format!("watermarks of {topic}/{partition}: {e}")))?;
+            let from = self.position(topic, partition)?;
+            if from < high {
+                indexed += self.index_partition(consumer, topic, partition, from, high)?;
+            }
+        }
+        Ok(indexed)
+    }
+
+    fn index_partition(
+        &self,
+        consumer: &BaseConsumer,
+        topic: &str,
+        partition: i32,
+        from: i64,
+        high: i64,
+    ) -> Result<u64, LedgerError> {
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, partition, Offset::Offset(from))
+            .map_err(|e| LedgerError(e.to_string()))?;
+        consumer
+            .assign(&assignment)
+            .map_err(|e| LedgerError(e.to_string()))?;
+        let mut next = from;
+        let mut batch: Vec<(String, ContentHash)> = Vec::new();
+        let mut indexed = 0;
+        while next < high {
+            let Some(message) = consumer.poll(Duration::from_secs(10)) else {
+                return Err(LedgerError(format!("{topic}/{partition} stopped at offset {next} before {high}")));
+            };
+            let message = message.map_err(|e| LedgerError(e.to_string()))?;
+            next = message.offset() + 1;
+            let id = message.headers().and_then(|h| {
+                spotcheck_runtime::cloudevents::header_text(h, "ce_id")
+            });
+            if let Some(id) = id {
+                batch.push((id, content_hash(message.payload().unwrap_or_default())));
+            }
+            if batch.len() >= 5000 || next >= high {
+                indexed += batch.len() as u64;
+                self.insert_first_seen(&batch, topic, partition, next)?;
+                batch.clear();
+            }
+        }
+        Ok(indexed)
+    }
+
+    /// Adds ids not yet known (the first record of an id in the log wins, as downstream) and
+    /// moves the partition's position, in one transaction.
+    fn insert_first_seen(
+        &self,
+        batch: &[(String, ContentHash)],
+        topic: &str,
+        partition: i32,
+        next: i64,
+    ) -> Result<(), LedgerError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(RECORDS)?;
+            for (id, hash) in batch {
+                if table.get(id.as_str())?.is_none() {
+                    table.insert(id.as_str(), hash.as_slice())?;
+                }
+            }
+            let mut positions = txn.open_table(POSITIONS)?;
+            positions.insert(format!("{topic}/{partition}").as_str(), next)?;
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    fn position(&self, topic: &str, partition: i32) -> Result<i64, LedgerError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(POSITIONS)?;
+        let position = table
+            .get(format!("{topic}/{partition}").as_str())?
+            .map(|v| v.value());
+        Ok(position.unwrap_or(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item(id: &str, content: &str) -> (String, ContentHash) {
+        (id.to_owned(), content_hash(content.as_bytes()))
+    }
+
+    #[tokio::test]
+    async fn a_settled_record_is_a_duplicate_and_a_changed_one_a_conflict_after_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.redb");
+        {
+            let ledger = Ledger::open(&path).unwrap();
+            let seen = ledger.claim(&[item("a", "1")]).await.unwrap();
+            assert_eq!(seen, [Seen::New]);
+            ledger.settle(&[item("a", "1")], &["a".into()]).unwrap();
+        }
+        let ledger = Ledger::open(&path).unwrap();
+        let seen = ledger
+            .claim(&[item("a", "1"), item("a", "2"), item("b", "1")])
+            .await
+            .unwrap();
+        assert_eq!(seen, [Seen::Duplicate, Seen::Conflict, Seen::New]);
+    }
+
+    #[tokio::test]
+    async fn a_record_the_broker_failed_is_new_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.redb")).unwrap();
+        assert_eq!(ledger.claim(&[item("a", "1")]).await.unwrap(), [Seen::New]);
+        ledger.settle(&[], &["a".into()]).unwrap();
+        assert_eq!(ledger.claim(&[item("a", "1")]).await.unwrap(), [Seen::New]);
+    }
+
+    #[tokio::test]
+    async fn the_same_record_twice_in_one_request_is_new_then_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.redb")).unwrap();
+        let seen = ledger
+            .claim(&[item("a", "1"), item("a", "1"), item("a", "9")])
+            .await
+            .unwrap();
+        assert_eq!(seen, [Seen::New, Seen::Duplicate, Seen::Conflict]);
+    }
+}

@@ -1,0 +1,67 @@
+//! The OpenAPI description, generated from the handlers' annotations; the record schemas are the
+//! JSON Schema files of `schemas/json/`, so the API and the schema files cannot drift apart.
+
+use serde_json::Value;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+
+/// The answer to a posted batch (and to an accepted single record).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SubmitResponse {
+    /// `{"<label field>": "...", "status": "accepted" | "duplicate"}` per record taken.
+    #[schema(value_type = Vec<Object>)]
+    accepted: Vec<Value>,
+    /// `{"line": N, "<label field>": "...", "errors": [{"field", "message"}]}` per record refused.
+    #[schema(value_type = Vec<Object>)]
+    rejected: Vec<Value>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "spotcheck",
+        description = "Product-quality spot checks: labs post results, ledgers post shipments, officials drive cases, analysts query, the credit system reads disclosures. Every /v1 route needs `Authorization: Bearer TOKEN`. Errors have the body {\"error\": \"...\", \"errors\": [...]}."
+    ),
+    paths(
+        crate::routes::results::post_results,
+        crate::routes::system::metrics,
+        crate::routes::system::healthz,
+        crate::routes::system::readyz,
+        crate::routes::system::openapi,
+    ),
+    components(schemas(SubmitResponse, crate::error::ErrorBody)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The document served at `/openapi.json`.
+pub fn document() -> Value {
+    let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+    if let Some(schemas) = document
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        for (name, text) in spotcheck_schemas::json_schemas::ALL {
+            if let Ok(Value::Object(mut schema)) = serde_json::from_str::<Value>(text) {
+                // Identity keywords of the standalone files do not belong inside the document.
+                schema.remove("$schema");
+                schema.remove("$id");
+                schemas.insert((*name).to_owned(), Value::Object(schema));
+            }
+        }
+    }
+    document
+}

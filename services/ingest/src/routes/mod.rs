@@ -1,0 +1,56 @@
+//! The routes of the HTTP API, assembled into one router.
+
+pub mod results;
+pub mod system;
+
+use crate::app::App;
+use crate::error::ApiError;
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post};
+use std::time::Instant;
+
+/// Every route of this crate, with request metrics.
+pub fn router(app: App) -> Router {
+    Router::new()
+        .route("/v1/results", post(results::post_results))
+        .route("/metrics", get(system::metrics))
+        .route("/healthz", get(system::healthz))
+        .route("/readyz", get(system::readyz))
+        .route("/openapi.json", get(system::openapi))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(app.clone(), track))
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /openapi.json")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method; see /openapi.json")
+}
+
+/// Counts requests by route template (bounded) and status, and times them.
+async fn track(State(app): State<App>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", |p| p.as_str())
+        .to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    app.metrics
+        .requests
+        .with_label_values(&[&route, response.status().as_str()])
+        .inc();
+    app.metrics
+        .request_duration
+        .with_label_values(&[&route])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,247 @@
+//! The path every posted batch takes: parse each record, ask the ledger what it has seen, publish
+//! the new ones and wait for the broker, record them, and answer per record.
+//!
+//! 202 means every record listed as `accepted` is acknowledged by the broker (`acks=all`). When
+//! the broker fails, the answer is 503 and the records it did not take are not listed as
+//! accepted; a retry re-sends them (the ones that made it answer `duplicate`).
+
+use crate::access::{Caller, Role};
+use crate::app::App;
+use crate::body::{self, Records, Shape, Submitted};
+use crate::error::ApiError;
+use crate::intake::{Intake, ParseContext};
+use crate::ledger::{ContentHash, Seen, content_hash};
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+use spotcheck_runtime::{CloudEvent, PublishError};
+use spotcheck_schemas::FieldError;
+
+/// The answer for one record.
+enum Outcome {
+    Accepted,
+    Duplicate,
+    Rejected(Vec<FieldError>),
+    Conflict(FieldError),
+    /// The broker did not take it; nothing is stored.
+    Unavailable,
+}
+
+/// One submitted record after parsing: its line, how to name it, and what to publish.
+struct Prepared {
+    line: usize,
+    label: Option<String>,
+    ready: Result<Ready, Vec<FieldError>>,
+}
+
+/// A record that parsed: what to publish and how to name it.
+struct Ready {
+    id: String,
+    key: String,
+    label: String,
+    payload: Vec<u8>,
+    hash: ContentHash,
+}
+
+/// Handles `POST` of records of kind `R` by a caller with one of `roles`.
+pub async fn submit<R: Intake>(app: &App, headers: &HeaderMap, body: Body, roles: &[Role]) -> Response {
+    match submit_inner::<R>(app, headers, body, roles).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn submit_inner<R: Intake>(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    roles: &[Role],
+) -> Result<Response, ApiError> {
+    let caller = app.authorize(headers, roles)?;
+    let bytes = body::read(body, app.limits).await?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let Records { shape, records } = body::split(content_type, &bytes, app.limits)?;
+    let context = ParseContext { today: app.today() };
+    let prepared: Vec<Prepared> = records
+        .into_iter()
+        .map(|submitted| prepare::<R>(submitted, &context, &caller))
+        .collect::<Result<_, _>>()?;
+    let outcomes = take_in::<R>(app, &prepared).await?;
+    app.metrics.count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
+    Ok(respond::<R>(shape, &prepared, outcomes))
+}
+
+/// Parses and authorizes one record. A record posted as another lab fails the whole request (403).
+fn prepare<R: Intake>(
+    submitted: Submitted,
+    context: &ParseContext,
+    caller: &Caller,
+) -> Result<Prepared, ApiError> {
+    let Submitted { line, value } = submitted;
+    let value = match value {
+        Ok(value) => value,
+        Err(error) => return Ok(Prepared { line, label: None, ready: Err(vec![error]) }),
+    };
+    let label = R::label_of(&value);
+    let record = match R::parse(&value, context) {
+        Ok(record) => record,
+        Err(errors) => return Ok(Prepared { line, label, ready: Err(errors) }),
+    };
+    if let Err(error) = record.authorize(caller) {
+        return Err(ApiError::forbidden(format!(
+            "line {line}: this token may not post this {}",
+            R::KIND
+        ))
+        .with_errors(vec![error]));
+    }
+    let payload = serde_json::to_vec(&record)
+        .map_err(|e| ApiError::internal(format!("cannot encode the record: {e}")))?;
+    let ready = Ready {
+        id: record.record_id(),
+        key: record.key(),
+        label: record.label(),
+        hash: content_hash(&payload),
+        payload,
+    };
+    Ok(Prepared { line, label: Some(ready.label.clone()), ready: Ok(ready) })
+}
+
+/// Decides each record's outcome, publishing the new ones.
+async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outcome>, ApiError> {
+    let ready: Vec<&Ready> = prepared.iter().filter_map(|p| p.ready.as_ref().ok()).collect();
+    let items: Vec<(String, ContentHash)> = ready.iter().map(|r| (r.id.clone(), r.hash)).collect();
+    let seen = app.ledger.claim(&items).await.map_err(|e| ApiError::internal(e.to_string()))?;
+    let new: Vec<&Ready> = ready.iter().zip(&seen).filter(|(_, s)| **s == Seen::New).map(|(r, _)| *r).collect();
+    let published = publish_all::<R>(app, &new).await;
+    let stored: Vec<(String, ContentHash)> = new
+        .iter()
+        .zip(&published)
+        .filter(|(_, outcome)| matches!(outcome, Outcome::Accepted))
+        .map(|(r, _)| (r.id.clone(), r.hash))
+        .collect();
+    let claimed: Vec<String> = new.iter().map(|r| r.id.clone()).collect();
+    if let Err(error) = app.ledger.settle(&stored, &claimed) {
+        // The broker has them, which is what 202 promises; a repeat will be published again
+        // and absorbed downstream by its record id.
+        tracing::error!(%error, "records acknowledged by the broker but not indexed");
+    }
+    let mut seen = seen.into_iter();
+    let mut published = published.into_iter();
+    let outcomes = prepared
+        .iter()
+        .map(|p| match &p.ready {
+            Err(errors) => Outcome::Rejected(errors.clone()),
+            Ok(ready) => match seen.next() {
+                Some(Seen::New) => published.next().unwrap_or(Outcome::Unavailable),
+                Some(Seen::Duplicate) => Outcome::Duplicate,
+                Some(Seen::Conflict) | None => Outcome::Conflict(conflict_error::<R>(&ready.label)),
+            },
+        })
+        .collect();
+    Ok(outcomes)
+}
+
+/// Publishes concurrently and waits for every acknowledgement.
+async fn publish_all<R: Intake>(app: &App, new: &[&Ready]) -> Vec<Outcome> {
+    let sends = new.iter().map(|ready| async move {
+        let event = CloudEvent::new(ready.id.clone(), R::EVENT_TYPE, app.source.clone());
+        match app.publisher.publish(R::TOPIC, &ready.key, &ready.payload, &event).await {
+            Ok(_) => Outcome::Accepted,
+            Err(PublishError::Unavailable(why)) => {
+                tracing::warn!(%why, "broker unavailable");
+                Outcome::Unavailable
+            }
+            Err(PublishError::Refused(why)) => Outcome::Rejected(vec![FieldError::new(
+                "",
+                format!("the message broker refused this record: {why}"),
+            )]),
+        }
+    });
+    futures::future::join_all(sends).await
+}
+
+fn conflict_error<R: Intake>(label: &str) -> FieldError {
+    FieldError::new(
+        R::LABEL,
+        format!(
+            "{} {label} was already accepted with different content; a correction needs a new {}",
+            R::LABEL,
+            R::LABEL
+        ),
+    )
+}
+
+fn outcome_label(outcome: &Outcome) -> &'static str {
+    match outcome {
+        Outcome::Accepted => "accepted",
+        Outcome::Duplicate => "duplicate",
+        Outcome::Rejected(_) => "rejected",
+        Outcome::Conflict(_) => "conflict",
+        Outcome::Unavailable => "unavailable",
+    }
+}
+
+/// Builds the response: the batch body, or for a single object the status of its one record.
+fn respond<R: Intake>(shape: Shape, prepared: &[Prepared], outcomes: Vec<Outcome>) -> Response {
+    if shape == Shape::Single
+        && let Some(response) = outcomes.first().and_then(single_failure::<R>)
+    {
+        return response;
+    }
+    let unavailable = outcomes.iter().any(|o| matches!(o, Outcome::Unavailable));
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    for (record, outcome) in prepared.iter().zip(outcomes) {
+        let label = record.label.clone().map_or(Value::Null, Value::String);
+        match outcome {
+            Outcome::Accepted => accepted.push(entry(R::LABEL, label, "accepted")),
+            Outcome::Duplicate => accepted.push(entry(R::LABEL, label, "duplicate")),
+            Outcome::Rejected(errors) => rejected.push(rejection(R::LABEL, record.line, label, errors)),
+            Outcome::Conflict(error) => rejected.push(rejection(R::LABEL, record.line, label, vec![error])),
+            Outcome::Unavailable => {}
+        }
+    }
+    if unavailable {
+        let mut response = ApiError::unavailable(5).into_response();
+        *response.body_mut() = Body::from(
+            json!({"error": "the message broker is unavailable; only the records listed as accepted were stored, retry the rest later",
+                   "accepted": accepted})
+            .to_string(),
+        );
+        return response;
+    }
+    (StatusCode::ACCEPTED, axum::Json(json!({"accepted": accepted, "rejected": rejected}))).into_response()
+}
+
+/// A single object that was not taken: 422 when invalid, 409 for a conflict.
+fn single_failure<R: Intake>(outcome: &Outcome) -> Option<Response> {
+    let (status, message, errors) = match outcome {
+        Outcome::Rejected(errors) => {
+            let noun = if errors.len() == 1 { "problem" } else { "problems" };
+            let message = format!("the {} is invalid: {} {noun}", R::KIND, errors.len());
+            (StatusCode::UNPROCESSABLE_ENTITY, message, errors.clone())
+        }
+        Outcome::Conflict(error) => {
+            let message = format!("this {} conflicts with one already accepted", R::KIND);
+            (StatusCode::CONFLICT, message, vec![error.clone()])
+        }
+        _ => return None,
+    };
+    Some(ApiError::new(status, message).with_errors(errors).into_response())
+}
+
+fn entry(label_field: &str, label: Value, status: &str) -> Value {
+    let mut map = Map::new();
+    map.insert(label_field.to_owned(), label);
+    map.insert("status".into(), Value::String(status.into()));
+    Value::Object(map)
+}
+
+fn rejection(label_field: &str, line: usize, label: Value, errors: Vec<FieldError>) -> Value {
+    let mut map = Map::new();
+    map.insert("line".into(), json!(line));
+    map.insert(label_field.to_owned(), label);
+    map.insert("errors".into(), json!(errors));
+    Value::Object(map)
+}
