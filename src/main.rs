@@ -1,1 +1,54 @@
-fn main() {}
+//! `spotcheck`: one binary, every component. This file is the table of contents; each command
+//! lives in `commands/`.
+
+mod cli;
+mod commands;
+mod config;
+mod signals;
+
+use clap::Parser;
+use cli::{Cli, Command, TokenCommand};
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => return fail(anyhow::anyhow!("cannot start the async runtime: {error}")),
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Up(args) => commands::up::run(args).await,
+            Command::Ingest(args) => commands::ingest::run(args).await,
+            Command::Gen(args) => commands::gen_data::run(args),
+            Command::Post(args) => commands::post::run(args).await,
+            Command::Token(TokenCommand::New(args)) => commands::token::run(args),
+            Command::Broker(args) => commands::up::run_broker_alone(args).await,
+        }
+    });
+    // Don't wait for blocking threads (a broker poll, a pending fetch) longer than this.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    match outcome {
+        Ok(code) => code,
+        Err(error) => fail(error),
+    }
+}
+
+/// One line naming the problem, and a non-zero exit.
+fn fail(error: anyhow::Error) -> std::process::ExitCode {
+    eprintln!("error: {error:#}");
+    std::process::ExitCode::FAILURE
+}
+
+/// Logs to stderr; `RUST_LOG` overrides the default level.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(
+            "info,rdkafka=warn,tansu=warn,tansu_broker=warn,tansu_storage=warn,libsql=warn",
+        )
+    });
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

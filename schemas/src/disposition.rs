@@ -30,7 +30,15 @@ impl Disposition {
         let mut errors = Errors::default();
         let root = Obj::root(value, &mut errors);
         root.reject_unknown(
-            &["disposition_id", "report_no", "lab_id", "kind", "on", "outcome", "note"],
+            &[
+                "disposition_id",
+                "report_no",
+                "lab_id",
+                "kind",
+                "on",
+                "outcome",
+                "note",
+            ],
             &mut errors,
         );
         let disposition_id = root.required_text("disposition_id", &mut errors);
@@ -79,7 +87,12 @@ impl Disposition {
 }
 
 /// The notice kinds, as `notice_served` outcomes.
-const NOTICE_OUTCOMES: &[&str] = &["rectification", "reminder", "interview", "listed_supervision"];
+const NOTICE_OUTCOMES: &[&str] = &[
+    "rectification",
+    "reminder",
+    "interview",
+    "listed_supervision",
+];
 
 /// The outcomes each kind allows; `None` = the kind takes no outcome (any given is kept as is).
 fn allowed_outcomes(kind: DispositionKind) -> Option<&'static [&'static str]> {
@@ -99,7 +112,10 @@ fn check_outcome(kind: DispositionKind, outcome: Option<&str>, errors: &mut Erro
         Some(outcome) if allowed.contains(&outcome) => {}
         Some(outcome) => errors.push(
             "outcome",
-            format!("'{outcome}' is not allowed for {kind}: use one of {}", allowed.join(", ")),
+            format!(
+                "'{outcome}' is not allowed for {kind}: use one of {}",
+                allowed.join(", ")
+            ),
         ),
         None => errors.push(
             "outcome",

@@ -111,7 +111,11 @@ mod tests {
     #[test]
     fn spelling_noise_does_not_split_a_batch() {
         let a = BatchKey::new("天津市某某燃气具有限公司", "JZT-2", "20260301");
-        let b = BatchKey::new(" 天津市某某燃气具有限公司\u{3000}", "ｊｚｔ－２", " 20260301");
+        let b = BatchKey::new(
+            " 天津市某某燃气具有限公司\u{3000}",
+            "ｊｚｔ－２",
+            " 20260301",
+        );
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "天津市某某燃气具有限公司/JZT-2/20260301");
     }
@@ -126,8 +130,14 @@ mod tests {
 
     #[test]
     fn record_ids_are_stable_and_separate_their_parts() {
-        assert_eq!(record_id("result", &["lab", "1"]), record_id("result", &["lab", "1"]));
-        assert_ne!(record_id("result", &["ab", "c"]), record_id("result", &["a", "bc"]));
+        assert_eq!(
+            record_id("result", &["lab", "1"]),
+            record_id("result", &["lab", "1"])
+        );
+        assert_ne!(
+            record_id("result", &["ab", "c"]),
+            record_id("result", &["a", "bc"])
+        );
         assert_eq!(record_id("result", &["lab", "1"]).len(), 32);
     }
 }

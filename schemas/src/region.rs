@@ -47,7 +47,9 @@ pub fn read_district(obj: &Obj, key: &str, errors: &mut Errors) -> Option<String
     } else {
         errors.push(
             obj.path_of(key),
-            format!("'{code}' is not a division code: use the six digits of GB/T 2260, e.g. 120104"),
+            format!(
+                "'{code}' is not a division code: use the six digits of GB/T 2260, e.g. 120104"
+            ),
         );
         None
     }

@@ -113,7 +113,11 @@ impl SamplingResult {
 
     /// The batch this result is about: (nominal producer, model, batch code).
     pub fn batch_key(&self) -> BatchKey {
-        BatchKey::new(&self.producer.name, &self.product.model, &self.product.batch)
+        BatchKey::new(
+            &self.producer.name,
+            &self.product.model,
+            &self.product.batch,
+        )
     }
 
     /// The items that failed, in report order.
@@ -239,7 +243,10 @@ fn read_items(root: &Obj, errors: &mut Errors) -> Option<Vec<TestItem>> {
     let mut items = Vec::new();
     let mut complete = true;
     for obj in root.objects("items", errors) {
-        obj.reject_unknown(&["name", "clause", "required", "measured", "verdict"], errors);
+        obj.reject_unknown(
+            &["name", "clause", "required", "measured", "verdict"],
+            errors,
+        );
         let name = obj.required_text("name", errors);
         let clause = obj.text("clause", errors);
         let required = obj.text("required", errors);
@@ -289,7 +296,10 @@ fn check_verdict_rules(
         _ => {}
     }
     if verdict == Verdict::Pass && severity.is_some() {
-        errors.push("severity", "applies only to a failing result; leave it out for a pass");
+        errors.push(
+            "severity",
+            "applies only to a failing result; leave it out for a pass",
+        );
     }
 }
 
@@ -320,6 +330,9 @@ fn check_date_order(
     }
     let tomorrow = today.succ_opt().unwrap_or(today);
     if tested > tomorrow {
-        errors.push("tested_on", format!("{tested} is in the future (today is {today})"));
+        errors.push(
+            "tested_on",
+            format!("{tested} is in the future (today is {today})"),
+        );
     }
 }

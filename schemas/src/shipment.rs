@@ -96,7 +96,10 @@ fn read_shipment(root: &Obj, errors: &mut Errors) -> Option<Shipment> {
 }
 
 fn read_product(obj: &Obj, errors: &mut Errors) -> Option<ShippedProduct> {
-    obj.reject_unknown(&["producer_uscc", "producer_name", "model", "batch"], errors);
+    obj.reject_unknown(
+        &["producer_uscc", "producer_name", "model", "batch"],
+        errors,
+    );
     let producer_uscc = obj.uscc("producer_uscc", false, errors);
     let producer_name = obj.required_text("producer_name", errors);
     let model = obj.required_text("model", errors);
@@ -123,7 +126,10 @@ fn read_party(obj: &Obj, errors: &mut Errors) -> Option<Party> {
 
 fn check_shipment(shipment: &Shipment, today: NaiveDate, errors: &mut Errors) {
     if shipment.from.uscc == shipment.to.uscc {
-        errors.push("to.uscc", "is the same unit as from.uscc: a shipment goes between two units");
+        errors.push(
+            "to.uscc",
+            "is the same unit as from.uscc: a shipment goes between two units",
+        );
     }
     if shipment.quantity < 0.0 {
         errors.push("quantity", "must not be negative");
@@ -132,7 +138,10 @@ fn check_shipment(shipment: &Shipment, today: NaiveDate, errors: &mut Errors) {
     if shipment.shipped_on > tomorrow {
         errors.push(
             "shipped_on",
-            format!("{} is in the future (today is {today})", shipment.shipped_on),
+            format!(
+                "{} is in the future (today is {today})",
+                shipment.shipped_on
+            ),
         );
     }
 }

@@ -38,7 +38,10 @@ impl Unit {
             &["uscc", "name", "address", "district", "roles", "licences"],
             &mut errors,
         );
-        let uscc = match (path_uscc, root.uscc("uscc", path_uscc.is_none(), &mut errors)) {
+        let uscc = match (
+            path_uscc,
+            root.uscc("uscc", path_uscc.is_none(), &mut errors),
+        ) {
             (Some(path), body) => match Uscc::parse(path) {
                 Ok(path) if body.as_ref().is_none_or(|b| *b == path) => Some(path),
                 Ok(_) => {

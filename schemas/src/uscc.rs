@@ -17,7 +17,9 @@ pub enum UsccError {
         "character {position} ('{found}') is not allowed: a USCC uses only 0-9 and A-Z without I, O, S, V, Z"
     )]
     Character { position: usize, found: char },
-    #[error("check character is wrong: expected '{expected}' as the 18th character, found '{found}'")]
+    #[error(
+        "check character is wrong: expected '{expected}' as the 18th character, found '{found}'"
+    )]
     CheckCharacter { expected: char, found: char },
 }
 

@@ -43,7 +43,10 @@ fn sample_result() -> Value {
 fn every_schema_file_is_a_valid_json_schema() {
     for (name, text) in json_schemas::ALL {
         let schema: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert!(jsonschema::meta::is_valid(&schema), "{name} is not a valid schema");
+        assert!(
+            jsonschema::meta::is_valid(&schema),
+            "{name} is not a valid schema"
+        );
     }
 }
 
@@ -52,17 +55,31 @@ fn a_parsed_result_serialises_to_what_its_schema_allows() {
     let input = sample_result();
     assert_valid(json_schemas::RESULT, &input);
     let parsed = SamplingResult::parse(&input, today()).unwrap();
-    assert_valid(json_schemas::RESULT, &serde_json::to_value(&parsed).unwrap());
+    assert_valid(
+        json_schemas::RESULT,
+        &serde_json::to_value(&parsed).unwrap(),
+    );
 }
 
 #[test]
 fn what_the_result_schema_forbids_the_parser_rejects() {
     let breakages: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
-        ("missing report_no", Box::new(|v| { v.as_object_mut().unwrap().remove("report_no"); })),
+        (
+            "missing report_no",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("report_no");
+            }),
+        ),
         ("bad category", Box::new(|v| v["category"] = json!("toys"))),
-        ("bad uscc", Box::new(|v| v["producer"]["uscc"] = json!("91350100M000100I43"))),
+        (
+            "bad uscc",
+            Box::new(|v| v["producer"]["uscc"] = json!("91350100M000100I43")),
+        ),
         ("extra field", Box::new(|v| v["colour"] = json!("red"))),
-        ("bad date", Box::new(|v| v["tested_on"] = json!("10/04/2026"))),
+        (
+            "bad date",
+            Box::new(|v| v["tested_on"] = json!("10/04/2026")),
+        ),
         ("items not a list", Box::new(|v| v["items"] = json!({}))),
     ];
     let schema = validator(json_schemas::RESULT);
@@ -70,7 +87,10 @@ fn what_the_result_schema_forbids_the_parser_rejects() {
         let mut value = sample_result();
         breakage(&mut value);
         assert!(!schema.is_valid(&value), "schema should reject {what}");
-        assert!(SamplingResult::parse(&value, today()).is_err(), "parser should reject {what}");
+        assert!(
+            SamplingResult::parse(&value, today()).is_err(),
+            "parser should reject {what}"
+        );
     }
 }
 
@@ -85,7 +105,10 @@ fn a_parsed_shipment_unit_and_disposition_match_their_schemas() {
     });
     assert_valid(json_schemas::SHIPMENT, &shipment);
     let parsed = Shipment::parse(&shipment, today()).unwrap();
-    assert_valid(json_schemas::SHIPMENT, &serde_json::to_value(&parsed).unwrap());
+    assert_valid(
+        json_schemas::SHIPMENT,
+        &serde_json::to_value(&parsed).unwrap(),
+    );
 
     let unit = json!({"uscc": "91110000802100433B", "name": "某车行", "district": "120104",
         "roles": ["retailer"], "licences": [{"kind": "营业执照", "number": "X1", "valid_until": "2030-01-01"}]});
@@ -97,7 +120,10 @@ fn a_parsed_shipment_unit_and_disposition_match_their_schemas() {
         "kind": "retest_concluded", "on": "2026-04-30", "outcome": "upheld"});
     assert_valid(json_schemas::DISPOSITION, &disposition);
     let parsed = Disposition::parse(&disposition, today()).unwrap();
-    assert_valid(json_schemas::DISPOSITION, &serde_json::to_value(&parsed).unwrap());
+    assert_valid(
+        json_schemas::DISPOSITION,
+        &serde_json::to_value(&parsed).unwrap(),
+    );
 }
 
 #[test]
@@ -118,7 +144,11 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             batch: result.product.batch.clone(),
         },
         status: CaseStatus::Open,
-        origin: CaseParty { uscc: None, name: result.sampled_unit.name.clone(), role: UnitRole::Retailer },
+        origin: CaseParty {
+            uscc: None,
+            name: result.sampled_unit.name.clone(),
+            role: UnitRole::Retailer,
+        },
         units: vec![],
         referrals: vec![],
         notices: vec![Notice {
@@ -127,7 +157,10 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             due_on: Some(today()),
             status: NoticeStatus::Proposed,
         }],
-        deadlines: Deadlines { objection_until: Some(today()), ..Deadlines::default() },
+        deadlines: Deadlines {
+            objection_until: Some(today()),
+            ..Deadlines::default()
+        },
         updated_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
     };
     assert_valid(json_schemas::CASE, &serde_json::to_value(&case).unwrap());
@@ -135,7 +168,10 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
     let disclosure = Disclosure {
         disclosure_id: disclosure_id(&case_id, "91350100M000100Y43", SubjectRole::Producer),
         action: DisclosureAction::Publish,
-        subject: Subject { uscc: "91350100M000100Y43".into(), name: "某电缆厂".into() },
+        subject: Subject {
+            uscc: "91350100M000100Y43".into(),
+            name: "某电缆厂".into(),
+        },
         subject_role: SubjectRole::Producer,
         case_id,
         report_no: result.report_no.clone(),
@@ -150,5 +186,8 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
         visible_until: NaiveDate::from_ymd_opt(2029, 5, 1).unwrap(),
         basis: "产品质量法第十五条".into(),
     };
-    assert_valid(json_schemas::DISCLOSURE, &serde_json::to_value(&disclosure).unwrap());
+    assert_valid(
+        json_schemas::DISCLOSURE,
+        &serde_json::to_value(&disclosure).unwrap(),
+    );
 }

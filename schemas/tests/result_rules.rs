@@ -48,7 +48,10 @@ fn assert_one_error(errors: &[FieldError], field: &str, phrase: &str) {
 #[test]
 fn the_example_of_the_contract_is_accepted() {
     let result = SamplingResult::parse(&valid(), today()).unwrap();
-    assert_eq!(result.batch_key().to_string(), "某某燃气具有限公司/JZT-2/20260301");
+    assert_eq!(
+        result.batch_key().to_string(),
+        "某某燃气具有限公司/JZT-2/20260301"
+    );
     assert_eq!(result.failed_items().count(), 1);
 }
 
@@ -119,7 +122,11 @@ fn a_failing_item_with_a_pass_verdict_is_rejected() {
         v["verdict"] = json!("pass");
         v.as_object_mut().unwrap().remove("severity");
     });
-    assert_one_error(&errors, "verdict", "a failing item makes the whole result fail");
+    assert_one_error(
+        &errors,
+        "verdict",
+        "a failing item makes the whole result fail",
+    );
 }
 
 #[test]
@@ -170,7 +177,11 @@ fn a_test_date_after_tomorrow_is_rejected_and_tomorrow_is_not() {
 #[test]
 fn production_after_sampling_is_rejected() {
     let errors = errors_after(|v| v["product"]["production_date"] = json!("2026-04-03"));
-    assert_one_error(&errors, "product.production_date", "after the sampling date");
+    assert_one_error(
+        &errors,
+        "product.production_date",
+        "after the sampling date",
+    );
 }
 
 #[test]
@@ -244,7 +255,11 @@ fn several_problems_are_reported_together() {
         v["category"] = json!("toys");
     });
     let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-    assert_eq!(fields, ["category", "producer.uscc", "tested_on"], "{errors:#?}");
+    assert_eq!(
+        fields,
+        ["category", "producer.uscc", "tested_on"],
+        "{errors:#?}"
+    );
 }
 
 #[test]

@@ -62,6 +62,7 @@ impl EmbeddedBroker {
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let database = dir.join(DATABASE_FILE);
         let broker = build(address, &database).await?;
+        index_headers(&database).await?;
         let task = tokio::spawn(serve(broker));
         wait_until_listening(address, &task).await?;
         Ok(Self {
@@ -118,6 +119,26 @@ async fn build(
         .map_err(start_error)
 }
 
+/// Tansu 0.6 creates its `header` table without an index, so fetching a record's headers scans
+/// every header of the broker: consumption slows to a crawl as the log grows (measured: a fetch
+/// of one partition of 100,000 records with CloudEvents headers did not return in 20 s). The index
+/// on the join key makes each lookup a B-tree search. Idempotent; run after Tansu made its tables.
+async fn index_headers(database: &Path) -> Result<(), BrokerError> {
+    let db = libsql::Builder::new_local(database)
+        .build()
+        .await
+        .map_err(start_error)?;
+    let connection = db.connect().map_err(start_error)?;
+    connection
+        .execute(
+            "create index if not exists header_topition_offset on header (topition, offset_id)",
+            (),
+        )
+        .await
+        .map_err(start_error)?;
+    Ok(())
+}
+
 async fn serve(mut broker: Broker<Controller<StorageContainer>, StorageContainer>) {
     if let Err(error) = broker.serve(tokio::time::Instant::now()).await {
         tracing::error!(%error, "embedded broker stopped");
@@ -142,10 +163,8 @@ fn remembered_or_free_port(dir: &Path) -> Result<u16, BrokerError> {
             .map_err(BrokerError::NoPort)?
             .port(),
     };
-    std::fs::write(&file, port.to_string()).map_err(|source| BrokerError::Directory {
-        path: file,
-        source,
-    })?;
+    std::fs::write(&file, port.to_string())
+        .map_err(|source| BrokerError::Directory { path: file, source })?;
     Ok(port)
 }
 

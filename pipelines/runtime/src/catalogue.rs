@@ -21,13 +21,41 @@ pub struct TopicSpec {
 
 /// Every topic spotcheck uses.
 pub const CATALOGUE: &[TopicSpec] = &[
-    TopicSpec { name: topics::RESULTS, partitions: 12, compacted: false },
-    TopicSpec { name: topics::SHIPMENTS, partitions: 12, compacted: false },
-    TopicSpec { name: topics::UNITS, partitions: 6, compacted: true },
-    TopicSpec { name: topics::DISPOSITIONS, partitions: 12, compacted: false },
-    TopicSpec { name: topics::CASES, partitions: 12, compacted: true },
-    TopicSpec { name: topics::CREDIT, partitions: 6, compacted: false },
-    TopicSpec { name: topics::DLQ, partitions: 3, compacted: false },
+    TopicSpec {
+        name: topics::RESULTS,
+        partitions: 12,
+        compacted: false,
+    },
+    TopicSpec {
+        name: topics::SHIPMENTS,
+        partitions: 12,
+        compacted: false,
+    },
+    TopicSpec {
+        name: topics::UNITS,
+        partitions: 6,
+        compacted: true,
+    },
+    TopicSpec {
+        name: topics::DISPOSITIONS,
+        partitions: 12,
+        compacted: false,
+    },
+    TopicSpec {
+        name: topics::CASES,
+        partitions: 12,
+        compacted: true,
+    },
+    TopicSpec {
+        name: topics::CREDIT,
+        partitions: 6,
+        compacted: false,
+    },
+    TopicSpec {
+        name: topics::DLQ,
+        partitions: 3,
+        compacted: false,
+    },
 ];
 
 /// Cluster-dependent settings for creating topics.
@@ -39,7 +67,9 @@ pub struct TopicSettings {
 
 impl Default for TopicSettings {
     fn default() -> Self {
-        Self { replication_factor: 1 }
+        Self {
+            replication_factor: 1,
+        }
     }
 }
 
@@ -48,7 +78,10 @@ pub enum CatalogueError {
     #[error("cannot reach the brokers to create topics: {0}")]
     Unreachable(String),
     #[error("topic {topic} could not be created: {code}")]
-    Refused { topic: String, code: RDKafkaErrorCode },
+    Refused {
+        topic: String,
+        code: RDKafkaErrorCode,
+    },
 }
 
 /// Creates every missing topic of the catalogue; existing topics are left as they are.
@@ -60,9 +93,11 @@ pub async fn ensure_topics(
         .client_config()
         .create()
         .map_err(|e| CatalogueError::Unreachable(e.to_string()))?;
+    let (admin, existing) = existing_topics(admin).await?;
     let min_insync = settings.replication_factor.clamp(1, 2).to_string();
     let new_topics: Vec<NewTopic> = CATALOGUE
         .iter()
+        .filter(|spec| !existing.iter().any(|name| name == spec.name))
         .map(|spec| {
             let policy = if spec.compacted { "compact" } else { "delete" };
             NewTopic::new(
@@ -70,10 +105,13 @@ pub async fn ensure_topics(
                 spec.partitions,
                 TopicReplication::Fixed(settings.replication_factor),
             )
-                .set("cleanup.policy", policy)
-                .set("min.insync.replicas", &min_insync)
+            .set("cleanup.policy", policy)
+            .set("min.insync.replicas", &min_insync)
         })
         .collect();
+    if new_topics.is_empty() {
+        return Ok(());
+    }
     let options = AdminOptions::new()
         .operation_timeout(Some(Duration::from_secs(30)))
         .request_timeout(Some(Duration::from_secs(30)));
@@ -88,4 +126,26 @@ pub async fn ensure_topics(
         }
     }
     Ok(())
+}
+
+/// Names of the topics the cluster has (metadata is fetched off the async threads).
+async fn existing_topics(
+    admin: AdminClient<DefaultClientContext>,
+) -> Result<(AdminClient<DefaultClientContext>, Vec<String>), CatalogueError> {
+    tokio::task::spawn_blocking(move || {
+        let names = admin
+            .inner()
+            .fetch_metadata(None, Duration::from_secs(10))
+            .map(|metadata| {
+                metadata
+                    .topics()
+                    .iter()
+                    .map(|t| t.name().to_owned())
+                    .collect()
+            })
+            .map_err(|e| CatalogueError::Unreachable(e.to_string()));
+        names.map(|names| (admin, names))
+    })
+    .await
+    .map_err(|e| CatalogueError::Unreachable(e.to_string()))?
 }

@@ -123,7 +123,10 @@ pub enum DriverError {
     #[error("cannot create the consumer: {0}")]
     Consumer(#[from] rdkafka::error::KafkaError),
     #[error("stage {stage} stopped: {message}")]
-    Stage { stage: &'static str, message: String },
+    Stage {
+        stage: &'static str,
+        message: String,
+    },
 }
 
 /// Consumes until `shutdown` fires, then commits what was applied and returns.
@@ -136,7 +139,10 @@ pub async fn run_stage<S: Stage>(
     shutdown: CancellationToken,
 ) -> Result<(), DriverError> {
     let consumer = create_consumer(kafka, settings)?;
-    let result = consume_loop(&consumer, settings, &mut stage, publisher, metrics, &shutdown).await;
+    let result = consume_loop(
+        &consumer, settings, &mut stage, publisher, metrics, &shutdown,
+    )
+    .await;
     if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(%error, stage = stage.name(), "nothing to commit at shutdown");
     }
@@ -238,7 +244,10 @@ async fn apply_with_retries<S: Stage>(
             }
             Err(StageError::Transient(message)) => {
                 tracing::warn!(stage = stage.name(), %message, ?backoff, "retrying batch");
-                metrics.stage_retries.with_label_values(&[stage.name()]).inc();
+                metrics
+                    .stage_retries
+                    .with_label_values(&[stage.name()])
+                    .inc();
                 tokio::select! {
                     _ = shutdown.cancelled() => return Ok(None),
                     _ = tokio::time::sleep(backoff) => {}
@@ -259,7 +268,9 @@ async fn send_dead_letters(
     shutdown: &CancellationToken,
 ) -> bool {
     for (index, reason) in &applied.dead_letters {
-        let Some(record) = batch.get(*index) else { continue };
+        let Some(record) = batch.get(*index) else {
+            continue;
+        };
         tracing::warn!(stage, topic = %record.topic, offset = record.offset, %reason, "dead letter");
         loop {
             let key = record.key.as_deref().unwrap_or_default();

@@ -41,13 +41,48 @@ pub struct Metrics {
 impl Metrics {
     pub fn new(registry: Registry) -> prometheus::Result<Self> {
         let metrics = Self {
-            records_produced: counter(&registry, names::RECORDS_PRODUCED, "Records the broker acknowledged", &["topic"])?,
-            produce_failures: counter(&registry, names::PRODUCE_FAILURES, "Records the broker did not take", &["topic", "kind"])?,
-            produce_duration: histogram(&registry, names::PRODUCE_DURATION, "Time from send to broker acknowledgement", &["topic"])?,
-            records_consumed: counter(&registry, names::RECORDS_CONSUMED, "Records a stage consumed", &["stage", "topic"])?,
-            dead_letters: counter(&registry, names::DEAD_LETTERS, "Records sent to the dead-letter topic", &["stage", "topic"])?,
-            stage_batch_duration: histogram(&registry, names::STAGE_BATCH_DURATION, "Time a stage took to apply one batch", &["stage"])?,
-            stage_retries: counter(&registry, names::STAGE_RETRIES, "Batches a stage retried after a transient error", &["stage"])?,
+            records_produced: counter(
+                &registry,
+                names::RECORDS_PRODUCED,
+                "Records the broker acknowledged",
+                &["topic"],
+            )?,
+            produce_failures: counter(
+                &registry,
+                names::PRODUCE_FAILURES,
+                "Records the broker did not take",
+                &["topic", "kind"],
+            )?,
+            produce_duration: histogram(
+                &registry,
+                names::PRODUCE_DURATION,
+                "Time from send to broker acknowledgement",
+                &["topic"],
+            )?,
+            records_consumed: counter(
+                &registry,
+                names::RECORDS_CONSUMED,
+                "Records a stage consumed",
+                &["stage", "topic"],
+            )?,
+            dead_letters: counter(
+                &registry,
+                names::DEAD_LETTERS,
+                "Records sent to the dead-letter topic",
+                &["stage", "topic"],
+            )?,
+            stage_batch_duration: histogram(
+                &registry,
+                names::STAGE_BATCH_DURATION,
+                "Time a stage took to apply one batch",
+                &["stage"],
+            )?,
+            stage_retries: counter(
+                &registry,
+                names::STAGE_RETRIES,
+                "Batches a stage retried after a transient error",
+                &["stage"],
+            )?,
             registry,
         };
         Ok(metrics)

@@ -121,7 +121,10 @@ impl Publisher {
             .await;
         match outcome {
             Ok(delivery) => {
-                self.metrics.records_produced.with_label_values(&[topic]).inc();
+                self.metrics
+                    .records_produced
+                    .with_label_values(&[topic])
+                    .inc();
                 self.metrics
                     .produce_duration
                     .with_label_values(&[topic])

@@ -29,7 +29,13 @@ pub enum Role {
 }
 
 impl Role {
-    pub const ALL: &'static [Role] = &[Role::Lab, Role::Ledger, Role::Admin, Role::Analyst, Role::Feed];
+    pub const ALL: &'static [Role] = &[
+        Role::Lab,
+        Role::Ledger,
+        Role::Admin,
+        Role::Analyst,
+        Role::Feed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -55,7 +61,9 @@ impl FromStr for Role {
             .iter()
             .copied()
             .find(|role| role.as_str() == text)
-            .ok_or_else(|| format!("unknown role '{text}': use lab, ledger, admin, analyst or feed"))
+            .ok_or_else(|| {
+                format!("unknown role '{text}': use lab, ledger, admin, analyst or feed")
+            })
     }
 }
 
@@ -117,7 +125,11 @@ impl Authenticator {
     }
 
     /// The caller behind an `Authorization` header value, if its role is one of `allowed`.
-    pub fn authorize(&self, authorization: Option<&str>, allowed: &[Role]) -> Result<Caller, Denied> {
+    pub fn authorize(
+        &self,
+        authorization: Option<&str>,
+        allowed: &[Role],
+    ) -> Result<Caller, Denied> {
         let caller = authorization
             .and_then(bearer_token)
             .and_then(|token| self.caller_of(token))
@@ -189,7 +201,10 @@ mod tests {
     #[test]
     fn a_missing_or_unknown_token_is_unauthenticated() {
         let (auth, token) = authenticator();
-        assert_eq!(auth.authorize(None, &[Role::Lab]), Err(Denied::Unauthenticated));
+        assert_eq!(
+            auth.authorize(None, &[Role::Lab]),
+            Err(Denied::Unauthenticated)
+        );
         assert_eq!(
             auth.authorize(Some("Bearer sc_nope"), &[Role::Lab]),
             Err(Denied::Unauthenticated)
@@ -216,6 +231,10 @@ mod tests {
             role: Role::Feed,
             subject: "credit".into(),
         };
-        assert!(Authenticator::new(&[entry]).unwrap_err().contains("64 hex digits"));
+        assert!(
+            Authenticator::new(&[entry])
+                .unwrap_err()
+                .contains("64 hex digits")
+        );
     }
 }

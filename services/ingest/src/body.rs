@@ -63,7 +63,11 @@ pub async fn read(body: Body, limits: BodyLimits) -> Result<Bytes, ApiError> {
 }
 
 /// Splits a body according to its content type.
-pub fn split(content_type: Option<&str>, bytes: &[u8], limits: BodyLimits) -> Result<Records, ApiError> {
+pub fn split(
+    content_type: Option<&str>,
+    bytes: &[u8],
+    limits: BodyLimits,
+) -> Result<Records, ApiError> {
     let text = std::str::from_utf8(bytes)
         .map_err(|_| ApiError::bad_request("the body is not valid UTF-8 text"))?;
     let media = content_type
@@ -71,18 +75,31 @@ pub fn split(content_type: Option<&str>, bytes: &[u8], limits: BodyLimits) -> Re
         .map(|ct| ct.trim().to_ascii_lowercase())
         .unwrap_or_else(|| "application/json".into());
     let records = match media.as_str() {
-        "application/x-ndjson" | "application/jsonl" | "application/ndjson" | "application/jsonlines" => {
-            Records { shape: Shape::Batch, records: ndjson(text) }
-        }
+        "application/x-ndjson"
+        | "application/jsonl"
+        | "application/ndjson"
+        | "application/jsonlines" => Records {
+            shape: Shape::Batch,
+            records: ndjson(text),
+        },
         "text/csv" | "application/csv" => Records {
             shape: Shape::Batch,
             records: csv_input::records(text)?,
         },
         "application/json" | "text/json" => json(text)?,
+        // What curl sends by default with -d, or no real type at all: take JSON or NDJSON if
+        // that is what the body holds.
+        "application/x-www-form-urlencoded" | "text/plain" | "application/octet-stream" | "*/*"
+            if text.trim_start().starts_with(['{', '[']) =>
+        {
+            json(text)?
+        }
         other => {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!("content type {other} is not accepted: use application/json, application/x-ndjson or text/csv"),
+                format!(
+                    "content type {other} is not accepted: use application/json, application/x-ndjson or text/csv"
+                ),
             ));
         }
     };
@@ -110,18 +127,26 @@ fn json(text: &str) -> Result<Records, ApiError> {
             records: items
                 .into_iter()
                 .enumerate()
-                .map(|(index, value)| Submitted { line: index + 1, value: Ok(value) })
+                .map(|(index, value)| Submitted {
+                    line: index + 1,
+                    value: Ok(value),
+                })
                 .collect(),
         }),
         Ok(value) => Ok(Records {
             shape: Shape::Single,
-            records: vec![Submitted { line: 1, value: Ok(value) }],
+            records: vec![Submitted {
+                line: 1,
+                value: Ok(value),
+            }],
         }),
         Err(_) if text.trim().lines().count() > 1 => Ok(Records {
             shape: Shape::Batch,
             records: ndjson(text),
         }),
-        Err(error) => Err(ApiError::bad_request(format!("the body is not valid JSON: {error}"))),
+        Err(error) => Err(ApiError::bad_request(format!(
+            "the body is not valid JSON: {error}"
+        ))),
     }
 }
 
@@ -146,7 +171,12 @@ mod tests {
     #[test]
     fn ndjson_keeps_line_numbers_across_blank_lines_and_bad_lines() {
         let body = "{\"a\":1}\n\n{not json}\n{\"a\":2}\n";
-        let records = split(Some("application/x-ndjson"), body.as_bytes(), BodyLimits::default()).unwrap();
+        let records = split(
+            Some("application/x-ndjson"),
+            body.as_bytes(),
+            BodyLimits::default(),
+        )
+        .unwrap();
         let lines: Vec<usize> = records.records.iter().map(|r| r.line).collect();
         assert_eq!(lines, [1, 3, 4]);
         assert!(records.records[1].value.is_err());
@@ -154,7 +184,12 @@ mod tests {
 
     #[test]
     fn a_single_object_and_an_array_are_told_apart() {
-        let single = split(Some("application/json"), b"{\"a\":1}", BodyLimits::default()).unwrap();
+        let single = split(
+            Some("application/json"),
+            b"{\"a\":1}",
+            BodyLimits::default(),
+        )
+        .unwrap();
         assert_eq!(single.shape, Shape::Single);
         let array = split(None, b"[{\"a\":1},{\"a\":2}]", BodyLimits::default()).unwrap();
         assert_eq!((array.shape, array.records.len()), (Shape::Batch, 2));
@@ -162,9 +197,23 @@ mod tests {
 
     #[test]
     fn too_many_records_is_413() {
-        let limits = BodyLimits { max_bytes: 1 << 20, max_records: 2 };
+        let limits = BodyLimits {
+            max_bytes: 1 << 20,
+            max_records: 2,
+        };
         let error = split(Some("application/x-ndjson"), b"{}\n{}\n{}\n", limits).unwrap_err();
         assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn json_sent_as_curls_default_form_type_is_read_as_json() {
+        let single = split(
+            Some("application/x-www-form-urlencoded"),
+            b"{\"a\":1}",
+            BodyLimits::default(),
+        )
+        .unwrap();
+        assert_eq!(single.shape, Shape::Single);
     }
 
     #[test]

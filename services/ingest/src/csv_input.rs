@@ -38,7 +38,10 @@ pub fn column_path(column: &str) -> String {
         return (*path).to_owned();
     }
     for object in OBJECTS {
-        if let Some(field) = column.strip_prefix(object).and_then(|r| r.strip_prefix('_')) {
+        if let Some(field) = column
+            .strip_prefix(object)
+            .and_then(|r| r.strip_prefix('_'))
+        {
             return format!("{object}.{field}");
         }
     }
@@ -88,7 +91,10 @@ fn row_to_json(paths: &[String], row: &csv::StringRecord) -> Result<Value, Field
 fn cell_value(path: &str, cell: &str) -> Result<Value, FieldError> {
     match path {
         "items" | "licences" | "roles" => serde_json::from_str(cell).map_err(|e| {
-            FieldError::new(path, format!("must hold a JSON list in its CSV column: {e}"))
+            FieldError::new(
+                path,
+                format!("must hold a JSON list in its CSV column: {e}"),
+            )
         }),
         "standards" if cell.starts_with('[') => serde_json::from_str(cell)
             .map_err(|e| FieldError::new(path, format!("is not a valid JSON list: {e}"))),

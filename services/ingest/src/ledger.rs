@@ -14,7 +14,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use sha2::{Digest, Sha256};
 use spotcheck_runtime::KafkaSettings;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -62,8 +62,24 @@ from_redb!(
 
 pub struct Ledger {
     db: Database,
-    /// Ids claimed by requests in flight.
-    claimed: Mutex<HashSet<String>>,
+    /// Ids claimed by requests in flight, and the newest offsets this process had acknowledged.
+    state: Mutex<InFlight>,
+}
+
+#[derive(Default)]
+struct InFlight {
+    claimed: HashSet<String>,
+    /// "topic/partition" → next offset after the newest record this process published there.
+    acknowledged: BTreeMap<String, i64>,
+}
+
+/// A record the broker acknowledged, for [`Ledger::settle`].
+pub struct Stored {
+    pub id: String,
+    pub hash: ContentHash,
+    pub topic: &'static str,
+    pub partition: i32,
+    pub offset: i64,
 }
 
 /// The hash the ledger keeps for a published value.
@@ -80,7 +96,7 @@ impl Ledger {
         txn.commit()?;
         Ok(Self {
             db,
-            claimed: Mutex::new(HashSet::new()),
+            state: Mutex::new(InFlight::default()),
         })
     }
 
@@ -96,7 +112,8 @@ impl Ledger {
     }
 
     fn try_claim(&self, items: &[(String, ContentHash)]) -> Result<Option<Vec<Seen>>, LedgerError> {
-        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let claimed = &mut state.claimed;
         if items.iter().any(|(id, _)| claimed.contains(id)) {
             return Ok(None);
         }
@@ -107,7 +124,9 @@ impl Ledger {
         for (id, hash) in items {
             let earlier = match in_request.get(id.as_str()) {
                 Some(first) => Some(**first),
-                None => table.get(id.as_str())?.and_then(|v| v.value().try_into().ok()),
+                None => table
+                    .get(id.as_str())?
+                    .and_then(|v| v.value().try_into().ok()),
             };
             seen.push(match earlier {
                 Some(earlier) if earlier == *hash => Seen::Duplicate,
@@ -123,28 +142,57 @@ impl Ledger {
     }
 
     /// Records what the broker acknowledged and releases every claim of the request.
-    pub fn settle(
-        &self,
-        stored: &[(String, ContentHash)],
-        claimed_ids: &[String],
-    ) -> Result<(), LedgerError> {
+    ///
+    /// When no claim is left in flight, every record this process published is indexed, so the
+    /// positions after its newest ones are saved: the next start catches up from there.
+    pub fn settle(&self, stored: &[Stored], claimed_ids: &[String]) -> Result<(), LedgerError> {
         let written = self.insert(stored);
-        let mut claimed = self.claimed.lock().unwrap_or_else(|p| p.into_inner());
-        for id in claimed_ids {
-            claimed.remove(id);
+        let checkpoint = {
+            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            for id in claimed_ids {
+                state.claimed.remove(id);
+            }
+            for record in stored {
+                let next = state
+                    .acknowledged
+                    .entry(format!("{}/{}", record.topic, record.partition))
+                    .or_default();
+                *next = (*next).max(record.offset + 1);
+            }
+            (written.is_ok() && state.claimed.is_empty()).then(|| state.acknowledged.clone())
+        };
+        written?;
+        match checkpoint {
+            Some(positions) => self.advance_positions(&positions),
+            None => Ok(()),
         }
-        written
     }
 
-    fn insert(&self, stored: &[(String, ContentHash)]) -> Result<(), LedgerError> {
+    fn insert(&self, stored: &[Stored]) -> Result<(), LedgerError> {
         if stored.is_empty() {
             return Ok(());
         }
         let txn = self.db.begin_write()?;
         {
             let mut table = txn.open_table(RECORDS)?;
-            for (id, hash) in stored {
-                table.insert(id.as_str(), hash.as_slice())?;
+            for record in stored {
+                table.insert(record.id.as_str(), record.hash.as_slice())?;
+            }
+        }
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// Moves saved positions forward (never back: checkpoints may be written out of order).
+    fn advance_positions(&self, positions: &BTreeMap<String, i64>) -> Result<(), LedgerError> {
+        let txn = self.db.begin_write()?;
+        {
+            let mut table = txn.open_table(POSITIONS)?;
+            for (key, next) in positions {
+                let saved = table.get(key.as_str())?.map_or(0, |v| v.value());
+                if *next > saved {
+                    table.insert(key.as_str(), *next)?;
+                }
             }
         }
         txn.commit()?;
@@ -210,13 +258,15 @@ impl Ledger {
         let mut indexed = 0;
         while next < high {
             let Some(message) = consumer.poll(Duration::from_secs(10)) else {
-                return Err(LedgerError(format!("{topic}/{partition} stopped at offset {next} before {high}")));
+                return Err(LedgerError(format!(
+                    "{topic}/{partition} stopped at offset {next} before {high}"
+                )));
             };
             let message = message.map_err(|e| LedgerError(e.to_string()))?;
             next = message.offset() + 1;
-            let id = message.headers().and_then(|h| {
-                spotcheck_runtime::cloudevents::header_text(h, "ce_id")
-            });
+            let id = message
+                .headers()
+                .and_then(|h| spotcheck_runtime::cloudevents::header_text(h, "ce_id"));
             if let Some(id) = id {
                 batch.push((id, content_hash(message.payload().unwrap_or_default())));
             }
@@ -271,6 +321,16 @@ mod tests {
         (id.to_owned(), content_hash(content.as_bytes()))
     }
 
+    fn stored(id: &str, content: &str, offset: i64) -> Stored {
+        Stored {
+            id: id.to_owned(),
+            hash: content_hash(content.as_bytes()),
+            topic: "t",
+            partition: 0,
+            offset,
+        }
+    }
+
     #[tokio::test]
     async fn a_settled_record_is_a_duplicate_and_a_changed_one_a_conflict_after_reopening() {
         let dir = tempfile::tempdir().unwrap();
@@ -279,7 +339,10 @@ mod tests {
             let ledger = Ledger::open(&path).unwrap();
             let seen = ledger.claim(&[item("a", "1")]).await.unwrap();
             assert_eq!(seen, [Seen::New]);
-            ledger.settle(&[item("a", "1")], &["a".into()]).unwrap();
+            ledger
+                .settle(&[stored("a", "1", 7)], &["a".into()])
+                .unwrap();
+            assert_eq!(ledger.position("t", 0).unwrap(), 8);
         }
         let ledger = Ledger::open(&path).unwrap();
         let seen = ledger

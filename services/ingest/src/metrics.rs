@@ -13,9 +13,24 @@ pub struct IngestMetrics {
 impl IngestMetrics {
     pub fn new(registry: &Registry) -> prometheus::Result<Self> {
         Ok(Self {
-            records: counter(registry, names::INGEST_RECORDS, "Posted records by kind and outcome", &["kind", "outcome"])?,
-            requests: counter(registry, names::HTTP_REQUESTS, "HTTP requests by route and status", &["route", "status"])?,
-            request_duration: histogram(registry, names::HTTP_REQUEST_DURATION, "HTTP request latency", &["route"])?,
+            records: counter(
+                registry,
+                names::INGEST_RECORDS,
+                "Posted records by kind and outcome",
+                &["kind", "outcome"],
+            )?,
+            requests: counter(
+                registry,
+                names::HTTP_REQUESTS,
+                "HTTP requests by route and status",
+                &["route", "status"],
+            )?,
+            request_duration: histogram(
+                registry,
+                names::HTTP_REQUEST_DURATION,
+                "HTTP request latency",
+                &["route"],
+            )?,
         })
     }
 
@@ -26,7 +41,9 @@ impl IngestMetrics {
             *counts.entry(outcome).or_default() += 1;
         }
         for (outcome, count) in counts {
-            self.records.with_label_values(&[kind, outcome]).inc_by(count);
+            self.records
+                .with_label_values(&[kind, outcome])
+                .inc_by(count);
         }
     }
 }

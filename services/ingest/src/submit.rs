@@ -10,17 +10,18 @@ use crate::app::App;
 use crate::body::{self, Records, Shape, Submitted};
 use crate::error::ApiError;
 use crate::intake::{Intake, ParseContext};
-use crate::ledger::{ContentHash, Seen, content_hash};
+use crate::ledger::{ContentHash, Seen, Stored, content_hash};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use spotcheck_runtime::{CloudEvent, PublishError};
+use spotcheck_runtime::{CloudEvent, Position, PublishError};
 use spotcheck_schemas::FieldError;
 
 /// The answer for one record.
 enum Outcome {
-    Accepted,
+    /// Acknowledged by the broker at this position.
+    Accepted(Position),
     Duplicate,
     Rejected(Vec<FieldError>),
     Conflict(FieldError),
@@ -45,7 +46,12 @@ struct Ready {
 }
 
 /// Handles `POST` of records of kind `R` by a caller with one of `roles`.
-pub async fn submit<R: Intake>(app: &App, headers: &HeaderMap, body: Body, roles: &[Role]) -> Response {
+pub async fn submit<R: Intake>(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    roles: &[Role],
+) -> Response {
     match submit_inner::<R>(app, headers, body, roles).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -60,7 +66,9 @@ async fn submit_inner<R: Intake>(
 ) -> Result<Response, ApiError> {
     let caller = app.authorize(headers, roles)?;
     let bytes = body::read(body, app.limits).await?;
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
     let Records { shape, records } = body::split(content_type, &bytes, app.limits)?;
     let context = ParseContext { today: app.today() };
     let prepared: Vec<Prepared> = records
@@ -68,7 +76,8 @@ async fn submit_inner<R: Intake>(
         .map(|submitted| prepare::<R>(submitted, &context, &caller))
         .collect::<Result<_, _>>()?;
     let outcomes = take_in::<R>(app, &prepared).await?;
-    app.metrics.count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
+    app.metrics
+        .count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
     Ok(respond::<R>(shape, &prepared, outcomes))
 }
 
@@ -81,12 +90,24 @@ fn prepare<R: Intake>(
     let Submitted { line, value } = submitted;
     let value = match value {
         Ok(value) => value,
-        Err(error) => return Ok(Prepared { line, label: None, ready: Err(vec![error]) }),
+        Err(error) => {
+            return Ok(Prepared {
+                line,
+                label: None,
+                ready: Err(vec![error]),
+            });
+        }
     };
     let label = R::label_of(&value);
     let record = match R::parse(&value, context) {
         Ok(record) => record,
-        Err(errors) => return Ok(Prepared { line, label, ready: Err(errors) }),
+        Err(errors) => {
+            return Ok(Prepared {
+                line,
+                label,
+                ready: Err(errors),
+            });
+        }
     };
     if let Err(error) = record.authorize(caller) {
         return Err(ApiError::forbidden(format!(
@@ -104,21 +125,45 @@ fn prepare<R: Intake>(
         hash: content_hash(&payload),
         payload,
     };
-    Ok(Prepared { line, label: Some(ready.label.clone()), ready: Ok(ready) })
+    Ok(Prepared {
+        line,
+        label: Some(ready.label.clone()),
+        ready: Ok(ready),
+    })
 }
 
 /// Decides each record's outcome, publishing the new ones.
 async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outcome>, ApiError> {
-    let ready: Vec<&Ready> = prepared.iter().filter_map(|p| p.ready.as_ref().ok()).collect();
+    let ready: Vec<&Ready> = prepared
+        .iter()
+        .filter_map(|p| p.ready.as_ref().ok())
+        .collect();
     let items: Vec<(String, ContentHash)> = ready.iter().map(|r| (r.id.clone(), r.hash)).collect();
-    let seen = app.ledger.claim(&items).await.map_err(|e| ApiError::internal(e.to_string()))?;
-    let new: Vec<&Ready> = ready.iter().zip(&seen).filter(|(_, s)| **s == Seen::New).map(|(r, _)| *r).collect();
+    let seen = app
+        .ledger
+        .claim(&items)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?;
+    let new: Vec<&Ready> = ready
+        .iter()
+        .zip(&seen)
+        .filter(|(_, s)| **s == Seen::New)
+        .map(|(r, _)| *r)
+        .collect();
     let published = publish_all::<R>(app, &new).await;
-    let stored: Vec<(String, ContentHash)> = new
+    let stored: Vec<Stored> = new
         .iter()
         .zip(&published)
-        .filter(|(_, outcome)| matches!(outcome, Outcome::Accepted))
-        .map(|(r, _)| (r.id.clone(), r.hash))
+        .filter_map(|(r, outcome)| match outcome {
+            Outcome::Accepted(position) => Some(Stored {
+                id: r.id.clone(),
+                hash: r.hash,
+                topic: R::TOPIC,
+                partition: position.partition,
+                offset: position.offset,
+            }),
+            _ => None,
+        })
         .collect();
     let claimed: Vec<String> = new.iter().map(|r| r.id.clone()).collect();
     if let Err(error) = app.ledger.settle(&stored, &claimed) {
@@ -146,8 +191,12 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
 async fn publish_all<R: Intake>(app: &App, new: &[&Ready]) -> Vec<Outcome> {
     let sends = new.iter().map(|ready| async move {
         let event = CloudEvent::new(ready.id.clone(), R::EVENT_TYPE, app.source.clone());
-        match app.publisher.publish(R::TOPIC, &ready.key, &ready.payload, &event).await {
-            Ok(_) => Outcome::Accepted,
+        match app
+            .publisher
+            .publish(R::TOPIC, &ready.key, &ready.payload, &event)
+            .await
+        {
+            Ok(position) => Outcome::Accepted(position),
             Err(PublishError::Unavailable(why)) => {
                 tracing::warn!(%why, "broker unavailable");
                 Outcome::Unavailable
@@ -174,7 +223,7 @@ fn conflict_error<R: Intake>(label: &str) -> FieldError {
 
 fn outcome_label(outcome: &Outcome) -> &'static str {
     match outcome {
-        Outcome::Accepted => "accepted",
+        Outcome::Accepted(_) => "accepted",
         Outcome::Duplicate => "duplicate",
         Outcome::Rejected(_) => "rejected",
         Outcome::Conflict(_) => "conflict",
@@ -195,10 +244,14 @@ fn respond<R: Intake>(shape: Shape, prepared: &[Prepared], outcomes: Vec<Outcome
     for (record, outcome) in prepared.iter().zip(outcomes) {
         let label = record.label.clone().map_or(Value::Null, Value::String);
         match outcome {
-            Outcome::Accepted => accepted.push(entry(R::LABEL, label, "accepted")),
+            Outcome::Accepted(_) => accepted.push(entry(R::LABEL, label, "accepted")),
             Outcome::Duplicate => accepted.push(entry(R::LABEL, label, "duplicate")),
-            Outcome::Rejected(errors) => rejected.push(rejection(R::LABEL, record.line, label, errors)),
-            Outcome::Conflict(error) => rejected.push(rejection(R::LABEL, record.line, label, vec![error])),
+            Outcome::Rejected(errors) => {
+                rejected.push(rejection(R::LABEL, record.line, label, errors))
+            }
+            Outcome::Conflict(error) => {
+                rejected.push(rejection(R::LABEL, record.line, label, vec![error]))
+            }
             Outcome::Unavailable => {}
         }
     }
@@ -211,14 +264,22 @@ fn respond<R: Intake>(shape: Shape, prepared: &[Prepared], outcomes: Vec<Outcome
         );
         return response;
     }
-    (StatusCode::ACCEPTED, axum::Json(json!({"accepted": accepted, "rejected": rejected}))).into_response()
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({"accepted": accepted, "rejected": rejected})),
+    )
+        .into_response()
 }
 
 /// A single object that was not taken: 422 when invalid, 409 for a conflict.
 fn single_failure<R: Intake>(outcome: &Outcome) -> Option<Response> {
     let (status, message, errors) = match outcome {
         Outcome::Rejected(errors) => {
-            let noun = if errors.len() == 1 { "problem" } else { "problems" };
+            let noun = if errors.len() == 1 {
+                "problem"
+            } else {
+                "problems"
+            };
             let message = format!("the {} is invalid: {} {noun}", R::KIND, errors.len());
             (StatusCode::UNPROCESSABLE_ENTITY, message, errors.clone())
         }
@@ -228,7 +289,11 @@ fn single_failure<R: Intake>(outcome: &Outcome) -> Option<Response> {
         }
         _ => return None,
     };
-    Some(ApiError::new(status, message).with_errors(errors).into_response())
+    Some(
+        ApiError::new(status, message)
+            .with_errors(errors)
+            .into_response(),
+    )
 }
 
 fn entry(label_field: &str, label: Value, status: &str) -> Value {

@@ -21,11 +21,26 @@ pub fn sample(rng: &mut StdRng, batch: &Batch, serial: usize, lab_id: &str) -> S
         .then(|| tested_on + Days::new(rng.random_range(2..10)));
     let fails = rng.random_bool(batch.line.failure_rate);
     let items = test_items(rng, batch, fails);
-    let quarter = (sampled_on.format("%m").to_string().parse::<u32>().unwrap_or(1) - 1) / 3 + 1;
+    let quarter = (sampled_on
+        .format("%m")
+        .to_string()
+        .parse::<u32>()
+        .unwrap_or(1)
+        - 1)
+        / 3
+        + 1;
     SamplingResult {
-        report_no: format!("{}-{}-{serial:07}", lab_id.to_uppercase(), sampled_on.format("%Y")),
+        report_no: format!(
+            "{}-{}-{serial:07}",
+            lab_id.to_uppercase(),
+            sampled_on.format("%Y")
+        ),
         lab_id: lab_id.to_owned(),
-        task_id: Some(format!("{}Q{quarter}-{}", sampled_on.format("%Y"), batch.line.category)),
+        task_id: Some(format!(
+            "{}Q{quarter}-{}",
+            sampled_on.format("%Y"),
+            batch.line.category
+        )),
         organiser: Some(ORGANISER.to_owned()),
         level: Some(Level::Municipal),
         category: batch.line.category,
@@ -55,7 +70,12 @@ pub fn sample(rng: &mut StdRng, batch: &Batch, serial: usize, lab_id: &str) -> S
         },
         tested_on,
         served_on,
-        standards: batch.line.standards.iter().map(|s| (*s).to_owned()).collect(),
+        standards: batch
+            .line
+            .standards
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
         items,
         verdict: if fails { Verdict::Fail } else { Verdict::Pass },
         severity: fails.then(|| {
@@ -80,9 +100,16 @@ fn where_sampled(
         .filter(|(u, _)| matches!(u.role, UnitRole::Retailer | UnitRole::Ecommerce))
         .collect();
     if shops.is_empty() || rng.random_bool(0.25) {
-        return (batch.producer.clone(), batch.produced_on, SamplingDomain::Production);
+        return (
+            batch.producer.clone(),
+            batch.produced_on,
+            SamplingDomain::Production,
+        );
     }
-    let (unit, arrived) = shops.choose(rng).map(|(u, d)| (u.clone(), *d)).unwrap_or_else(|| (batch.producer.clone(), batch.produced_on));
+    let (unit, arrived) = shops
+        .choose(rng)
+        .map(|(u, d)| (u.clone(), *d))
+        .unwrap_or_else(|| (batch.producer.clone(), batch.produced_on));
     let domain = match unit.role {
         UnitRole::Ecommerce => SamplingDomain::Ecommerce,
         UnitRole::Producer => SamplingDomain::Production,
@@ -101,7 +128,11 @@ fn test_items(rng: &mut StdRng, batch: &Batch, fails: bool) -> Vec<TestItem> {
     rest.shuffle(rng);
     names.extend(rest);
     names.truncate(count);
-    let failing = if fails { rng.random_range(1..=2).min(count) } else { 0 };
+    let failing = if fails {
+        rng.random_range(1..=2).min(count)
+    } else {
+        0
+    };
     names
         .iter()
         .enumerate()
@@ -109,9 +140,20 @@ fn test_items(rng: &mut StdRng, batch: &Batch, fails: bool) -> Vec<TestItem> {
             let fail = index < failing;
             TestItem {
                 name: (*name).to_owned(),
-                clause: Some(format!("{}.{}", rng.random_range(4..8), rng.random_range(1..12))),
+                clause: Some(format!(
+                    "{}.{}",
+                    rng.random_range(4..8),
+                    rng.random_range(1..12)
+                )),
                 required: Some("符合标准要求".to_owned()),
-                measured: Some(if fail { "不符合标准要求" } else { "符合" }.to_owned()),
+                measured: Some(
+                    if fail {
+                        "不符合标准要求"
+                    } else {
+                        "符合"
+                    }
+                    .to_owned(),
+                ),
                 verdict: if fail { Verdict::Fail } else { Verdict::Pass },
             }
         })

@@ -54,7 +54,13 @@ pub fn new_batch(rng: &mut StdRng, units: &Units, serial: usize) -> Batch {
 }
 
 /// Grows the batch's tree, pushing each hop to `out` until `budget` hops were made.
-pub fn distribute(rng: &mut StdRng, units: &Units, batch: &mut Batch, budget: usize, out: &mut Vec<Shipment>) {
+pub fn distribute(
+    rng: &mut StdRng,
+    units: &Units,
+    batch: &mut Batch,
+    budget: usize,
+    out: &mut Vec<Shipment>,
+) {
     let start = out.len();
     grow(rng, units, batch, budget, out);
     // Hops and holders are pushed together: dropping the excess keeps them in step.
@@ -63,7 +69,13 @@ pub fn distribute(rng: &mut StdRng, units: &Units, batch: &mut Batch, budget: us
     batch.holders.truncate(batch.holders.len() - excess);
 }
 
-fn grow(rng: &mut StdRng, units: &Units, batch: &mut Batch, budget: usize, out: &mut Vec<Shipment>) {
+fn grow(
+    rng: &mut StdRng,
+    units: &Units,
+    batch: &mut Batch,
+    budget: usize,
+    out: &mut Vec<Shipment>,
+) {
     let start = out.len();
     let first_hop = batch.produced_on + Days::new(rng.random_range(2..20));
     let quantity = f64::from(rng.random_range(20..200u32)) * 10.0;
@@ -73,15 +85,33 @@ fn grow(rng: &mut StdRng, units: &Units, batch: &mut Batch, budget: usize, out: 
             return;
         }
         let distributor = units.distributors.choose(rng).cloned();
-        let Some(distributor) = distributor else { return };
+        let Some(distributor) = distributor else {
+            return;
+        };
         let q = (quantity / top as f64).floor();
-        hop(batch, &batch.producer.clone(), &distributor, q, first_hop, out);
+        hop(
+            batch,
+            &batch.producer.clone(),
+            &distributor,
+            q,
+            first_hop,
+            out,
+        );
         let mut level = vec![(distributor, first_hop, q)];
         if rng.random_bool(0.15) {
             level = second_level(rng, units, batch, level, out);
         }
         for (from, arrived, q) in level {
-            fan_out(rng, units, batch, &from, arrived, q, budget - (out.len() - start).min(budget), out);
+            fan_out(
+                rng,
+                units,
+                batch,
+                &from,
+                arrived,
+                q,
+                budget - (out.len() - start).min(budget),
+                out,
+            );
         }
     }
     if rng.random_bool(0.2) && out.len() - start < budget {
@@ -127,13 +157,29 @@ fn fan_out(
 ) {
     let shops = rng.random_range(2..=6).min(budget);
     for _ in 0..shops {
-        let Some(shop) = units.retailers.choose(rng).cloned() else { return };
+        let Some(shop) = units.retailers.choose(rng).cloned() else {
+            return;
+        };
         let on = arrived + Days::new(rng.random_range(1..15));
-        hop(batch, from, &shop, (quantity / shops as f64).floor().max(1.0), on, out);
+        hop(
+            batch,
+            from,
+            &shop,
+            (quantity / shops as f64).floor().max(1.0),
+            on,
+            out,
+        );
     }
 }
 
-fn hop(batch: &mut Batch, from: &GenUnit, to: &GenUnit, quantity: f64, on: NaiveDate, out: &mut Vec<Shipment>) {
+fn hop(
+    batch: &mut Batch,
+    from: &GenUnit,
+    to: &GenUnit,
+    quantity: f64,
+    on: NaiveDate,
+    out: &mut Vec<Shipment>,
+) {
     out.push(Shipment {
         shipment_id: format!("SH-{:07}-{:03}", batch.serial, batch.holders.len()),
         category: batch.line.category,

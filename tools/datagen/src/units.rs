@@ -27,7 +27,11 @@ impl GenUnit {
         Unit {
             uscc: self.uscc.clone(),
             name: self.name.clone(),
-            address: Some(format!("{city}{}路{}号", NAME_WORDS[self.name.len() % NAME_WORDS.len()], self.name.len() * 7 % 300 + 1)),
+            address: Some(format!(
+                "{city}{}路{}号",
+                NAME_WORDS[self.name.len() % NAME_WORDS.len()],
+                self.name.len() * 7 % 300 + 1
+            )),
             district: Some(self.district.clone()),
             roles: vec![self.role],
             licences: Vec::new(),
@@ -100,8 +104,7 @@ fn unit(rng: &mut StdRng, role: UnitRole, in_tianjin: f64, serial: usize) -> Gen
 /// The city name of a division code.
 pub fn city_of(district: &str) -> &'static str {
     if district.starts_with("12") {
-        return spotcheck_schemas::region::district_name(district)
-            .map_or("天津市", |_| "天津市");
+        return spotcheck_schemas::region::district_name(district).map_or("天津市", |_| "天津市");
     }
     OTHER_DIVISIONS
         .iter()

@@ -8,7 +8,12 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 fn plan(seed: u64) -> Plan {
-    Plan { results: 400, shipments: 3000, seed, labs: vec!["tj-lab-01".into(), "tj-lab-02".into()] }
+    Plan {
+        results: 400,
+        shipments: 3000,
+        seed,
+        labs: vec!["tj-lab-01".into(), "tj-lab-02".into()],
+    }
 }
 
 fn lines(dir: &Path, file: &str) -> Vec<Value> {
@@ -50,7 +55,11 @@ fn every_generated_record_passes_the_parser_and_its_json_schema() {
 
 #[test]
 fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
-    let (a, b, c) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (a, b, c) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
     generate(&plan(42), a.path()).unwrap();
     generate(&plan(42), b.path()).unwrap();
     generate(&plan(43), c.path()).unwrap();
@@ -64,7 +73,15 @@ fn the_same_seed_gives_the_same_bytes_and_another_seed_does_not() {
 #[test]
 fn failure_rates_are_those_of_published_bulletins() {
     let dir = tempfile::tempdir().unwrap();
-    let written = generate(&Plan { results: 4000, shipments: 2000, ..plan(1) }, dir.path()).unwrap();
+    let written = generate(
+        &Plan {
+            results: 4000,
+            shipments: 2000,
+            ..plan(1)
+        },
+        dir.path(),
+    )
+    .unwrap();
     let rate = written.failing as f64 / written.results as f64;
     assert!((0.05..=0.25).contains(&rate), "failure rate {rate}");
 }
@@ -82,20 +99,35 @@ fn shipments_form_distribution_trees_rooted_at_the_producer() {
     let mut depth_two = 0;
     let mut out_of_region = 0;
     for s in &shipments {
-        assert!(ids.insert(s.shipment_id.clone()), "duplicate id {}", s.shipment_id);
+        assert!(
+            ids.insert(s.shipment_id.clone()),
+            "duplicate id {}",
+            s.shipment_id
+        );
         let key = s.batch_key().to_string();
         let held = holders.entry(key).or_default();
         let from_producer = s.product.producer_uscc.as_ref() == Some(&s.from.uscc);
         match held.get(s.from.uscc.as_str()) {
             Some(arrived) => {
-                assert!(*arrived <= s.shipped_on, "{} ships before it received", s.shipment_id);
+                assert!(
+                    *arrived <= s.shipped_on,
+                    "{} ships before it received",
+                    s.shipment_id
+                );
                 depth_two += usize::from(!from_producer);
             }
-            None => assert!(from_producer, "{} comes from a unit that never had the batch", s.shipment_id),
+            None => assert!(
+                from_producer,
+                "{} comes from a unit that never had the batch",
+                s.shipment_id
+            ),
         }
         held.entry(s.to.uscc.to_string()).or_insert(s.shipped_on);
         out_of_region += usize::from(!s.to.district.as_deref().unwrap_or("12").starts_with("12"));
     }
     assert!(depth_two > 0, "no hop beyond the first level");
-    assert!(out_of_region > 0, "no shipment crosses into another province");
+    assert!(
+        out_of_region > 0,
+        "no shipment crosses into another province"
+    );
 }

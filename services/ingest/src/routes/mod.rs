@@ -28,11 +28,17 @@ pub fn router(app: App) -> Router {
 }
 
 async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "there is no such route; see /openapi.json")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "there is no such route; see /openapi.json",
+    )
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "this route does not take that method; see /openapi.json")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "this route does not take that method; see /openapi.json",
+    )
 }
 
 /// Counts requests by route template (bounded) and status, and times them.

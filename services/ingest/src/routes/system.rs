@@ -32,8 +32,16 @@ pub async fn readyz(State(app): State<App>) -> Response {
     let broker = app.broker_reachable().await;
     let components = app.health.snapshot();
     let ready = broker && components.values().all(|running| *running);
-    let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (status, Json(json!({"ready": ready, "broker": broker, "components": components}))).into_response()
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (
+        status,
+        Json(json!({"ready": ready, "broker": broker, "components": components})),
+    )
+        .into_response()
 }
 
 /// This API's OpenAPI 3.1 description.

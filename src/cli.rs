@@ -1,0 +1,132 @@
+//! The command line of CONTRACT §1.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "spotcheck",
+    version,
+    about = "Product-quality spot checks: from the labs' results to traceback, lake, SQL and the credit feed"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run every component in one process (with an embedded broker unless --brokers is given)
+    Up(UpArgs),
+    /// Run the HTTP ingest API alone, against existing brokers
+    Ingest(ComponentArgs),
+    /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
+    Gen(GenArgs),
+    /// Post NDJSON, JSON or CSV files to the API in batches
+    Post(PostArgs),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Run only the embedded Kafka-protocol broker (Tansu, SQLite log under the data dir)
+    Broker(BrokerArgs),
+}
+
+#[derive(Args)]
+pub struct BrokerArgs {
+    /// Where the broker keeps its log (`DIR/broker/broker.db`)
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Loopback port to listen on (default: the one used last, else a free one)
+    #[arg(long)]
+    pub port: Option<u16>,
+}
+
+/// Flags every long-running component shares.
+#[derive(Args, Clone)]
+pub struct CommonArgs {
+    /// Where spotcheck keeps its state (broker log, ledgers, lake, dev config)
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Kafka bootstrap servers, HOST:PORT,...
+    #[arg(long, env = "SPOTCHECK_BROKERS")]
+    pub brokers: Option<String>,
+    /// The TOML config file (tokens and settings); without it a dev config is made in the data dir
+    #[arg(long, env = "SPOTCHECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address of the HTTP API
+    #[arg(long, default_value = "127.0.0.1:8080", env = "SPOTCHECK_HTTP")]
+    pub http: SocketAddr,
+}
+
+#[derive(Args, Clone)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Address of the Postgres-protocol SQL front end
+    #[arg(long, default_value = "127.0.0.1:5433", env = "SPOTCHECK_PG")]
+    pub pg: SocketAddr,
+    /// Port of the embedded broker (default: the one it used last, else a free one)
+    #[arg(long)]
+    pub broker_port: Option<u16>,
+}
+
+#[derive(Args, Clone)]
+pub struct ComponentArgs {
+    #[command(flatten)]
+    pub common: CommonArgs,
+}
+
+#[derive(Args)]
+pub struct GenArgs {
+    /// Directory to write units.ndjson, shipments.ndjson and results.ndjson into
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Number of sampling results
+    #[arg(long, default_value_t = 1000)]
+    pub results: usize,
+    /// Number of shipments (hops of distribution trees)
+    #[arg(long, default_value_t = 10_000)]
+    pub shipments: usize,
+    /// Random seed: the same seed writes the same files
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Lab ids the results are spread over (comma-separated); `dev-lab` is the dev token's lab
+    #[arg(long, default_value = "dev-lab", value_delimiter = ',')]
+    pub labs: Vec<String>,
+}
+
+#[derive(Args)]
+pub struct PostArgs {
+    /// The API's base URL (the route is chosen by file name), or a full route such as .../v1/results
+    #[arg(long)]
+    pub url: String,
+    /// Bearer token
+    #[arg(long, env = "SPOTCHECK_TOKEN", hide_env_values = true)]
+    pub token: String,
+    /// Records per request
+    #[arg(long, default_value_t = 2000)]
+    pub batch_size: usize,
+    /// Requests in flight at once
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: usize,
+    /// NDJSON (.ndjson, .jsonl), JSON (.json) or CSV (.csv) files
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum TokenCommand {
+    /// Print a new random token and the config entry (with its SHA-256) that grants it
+    New(TokenArgs),
+}
+
+#[derive(Args)]
+pub struct TokenArgs {
+    /// lab | ledger | admin | analyst | feed
+    #[arg(long)]
+    pub role: String,
+    /// For a lab, the lab_id it posts as; otherwise a name
+    #[arg(long)]
+    pub subject: String,
+}

@@ -1,0 +1,103 @@
+//! Starting components, shared by `up` (all in one process) and the one-component commands.
+
+use crate::config::Config;
+use anyhow::{Context, Result};
+use spotcheck_ingest::access::Authenticator;
+use spotcheck_ingest::ledger::Ledger;
+use spotcheck_ingest::{App, AppParts};
+use spotcheck_runtime::{Health, KafkaSettings, Metrics, Publisher, TopicSettings, ensure_topics};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// What every component of a process shares: the brokers, one metrics registry, one producer.
+pub struct Shared {
+    pub kafka: KafkaSettings,
+    pub metrics: Metrics,
+    pub health: Health,
+    pub publisher: Publisher,
+}
+
+/// Connects to the brokers and makes sure every topic exists (waiting up to a minute for them).
+pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<Shared> {
+    let mut kafka = KafkaSettings::new(brokers, client_id);
+    kafka.delivery_timeout = config.kafka.delivery_timeout();
+    kafka.extra = config.kafka.properties.clone().into_iter().collect();
+    let topics = TopicSettings {
+        replication_factor: config.kafka.replication_factor,
+    };
+    let mut attempts = 0;
+    while let Err(error) = ensure_topics(&kafka, topics).await {
+        attempts += 1;
+        if attempts >= 30 {
+            return Err(error).context(format!("cannot prepare the topics on {brokers}"));
+        }
+        tracing::warn!(%error, "brokers not ready; retrying");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    let metrics = Metrics::new(prometheus::Registry::new()).context("cannot register metrics")?;
+    let publisher =
+        Publisher::new(&kafka, metrics.clone()).context("cannot create the Kafka producer")?;
+    Ok(Shared {
+        kafka,
+        metrics,
+        health: Health::default(),
+        publisher,
+    })
+}
+
+/// Starts the HTTP API on `http`; the task ends when `shutdown` fires and requests are drained.
+pub async fn start_ingest(
+    shared: &Shared,
+    config: &Config,
+    data_dir: &Path,
+    http: SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<Result<()>>> {
+    let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
+    let dir = data_dir.join("ingest");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ledger = Ledger::open(&dir.join("ledger.redb")).context("cannot open the ingest ledger")?;
+    tracing::info!("catching the ingest ledger up with the topics");
+    let ledger = catch_up(ledger, &shared.kafka).await?;
+    let app = App::new(AppParts {
+        auth,
+        publisher: shared.publisher.clone(),
+        ledger,
+        metrics: shared.metrics.clone(),
+        health: shared.health.clone(),
+        limits: config.limits.body_limits(),
+        source: "/spotcheck/ingest".into(),
+        clock: spotcheck_ingest::app::system_clock(),
+    })
+    .context("cannot register ingest metrics")?;
+    let listener = tokio::net::TcpListener::bind(http)
+        .await
+        .with_context(|| format!("cannot listen on {http}"))?;
+    tracing::info!("HTTP API on http://{}", listener.local_addr()?);
+    let health = shared.health.clone();
+    health.set("ingest", true);
+    Ok(tokio::spawn(async move {
+        let served =
+            spotcheck_ingest::serve(listener, spotcheck_ingest::router(app), shutdown).await;
+        health.set("ingest", false);
+        served.context("the HTTP server failed")
+    }))
+}
+
+/// Indexes what reached the topics since the ledger last looked (e.g. just before a crash).
+async fn catch_up(ledger: Ledger, kafka: &KafkaSettings) -> Result<Ledger> {
+    let kafka = kafka.clone();
+    let (ledger, indexed) = tokio::task::spawn_blocking(move || {
+        let indexed = ledger.catch_up(&kafka, &[spotcheck_schemas::topics::RESULTS]);
+        (ledger, indexed)
+    })
+    .await?;
+    let indexed = indexed.context("cannot catch the ingest ledger up with the topics")?;
+    if indexed > 0 {
+        tracing::info!(indexed, "ingest ledger caught up with the topics");
+    }
+    Ok(ledger)
+}

@@ -1,0 +1,8 @@
+//! One module per command of CONTRACT §1.
+
+pub mod components;
+pub mod gen_data;
+pub mod ingest;
+pub mod post;
+pub mod token;
+pub mod up;

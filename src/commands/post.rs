@@ -1,0 +1,226 @@
+//! `spotcheck post --url URL --token TOKEN FILE...`: sends files to the API in batches, with a
+//! progress bar, retrying while the API answers 503, then prints what was accepted, what was a
+//! duplicate and what was rejected (with file line numbers).
+
+use crate::cli::PostArgs;
+use anyhow::{Context, Result, bail};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+mod chunks;
+use chunks::Chunk;
+
+/// Rejections printed in full; the rest are counted.
+const SHOWN_REJECTIONS: usize = 20;
+const MAX_ATTEMPTS: u32 = 10;
+
+#[derive(Default)]
+struct Totals {
+    accepted: u64,
+    duplicate: u64,
+    rejected: u64,
+    rejections: Vec<String>,
+}
+
+pub async fn run(args: PostArgs) -> Result<ExitCode> {
+    anyhow::ensure!(args.batch_size > 0, "--batch-size must be at least 1");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(300))
+        .build()
+        .context("cannot create the HTTP client")?;
+    let mut totals = Totals::default();
+    let started = Instant::now();
+    let mut records = 0u64;
+    for file in &args.files {
+        let target = route_for(&args.url, file)?;
+        let chunks = chunks::read(file, args.batch_size)?;
+        records += chunks.iter().map(|c| c.lines.len() as u64).sum::<u64>();
+        post_file(&client, &args, &target, file, chunks, &mut totals).await?;
+    }
+    print_summary(&totals, records, started.elapsed());
+    Ok(if totals.rejected == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// A full route is used as given; a base URL gets the route that fits the file's name.
+fn route_for(url: &str, file: &Path) -> Result<reqwest::Url> {
+    let mut url = reqwest::Url::parse(url).with_context(|| format!("--url {url} is not a URL"))?;
+    if url.path().contains("/v1/") {
+        return Ok(url);
+    }
+    let name = file
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    let route = if name.contains("shipment") {
+        "v1/shipments"
+    } else if name.contains("disposition") {
+        "v1/dispositions"
+    } else if name.contains("unit") {
+        bail!(
+            "{}: units are registered one by one with PUT /v1/units/{{uscc}}",
+            file.display()
+        );
+    } else {
+        "v1/results"
+    };
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
+    }
+    url.join(route).context("cannot build the route URL")
+}
+
+async fn post_file(
+    client: &reqwest::Client,
+    args: &PostArgs,
+    target: &reqwest::Url,
+    file: &Path,
+    chunks: Vec<Chunk>,
+    totals: &mut Totals,
+) -> Result<()> {
+    let count: usize = chunks.iter().map(|c| c.lines.len()).sum();
+    let bar = ProgressBar::new(count as u64).with_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} records ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(file.display().to_string());
+    let mut answers = futures::stream::iter(chunks)
+        .map(|chunk| async move {
+            let answer = send(client, target, &args.token, &chunk).await;
+            (chunk, answer)
+        })
+        .buffer_unordered(args.concurrency.max(1));
+    while let Some((chunk, answer)) = answers.next().await {
+        let answer = answer.with_context(|| {
+            format!(
+                "{}: lines {}..",
+                file.display(),
+                chunk.lines.first().unwrap_or(&0)
+            )
+        })?;
+        tally(&answer, &chunk, file, totals);
+        bar.inc(chunk.lines.len() as u64);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// Sends one chunk, retrying on 503 and connection failures (re-sending is safe: duplicates).
+async fn send(
+    client: &reqwest::Client,
+    target: &reqwest::Url,
+    token: &str,
+    chunk: &Chunk,
+) -> Result<Value> {
+    let mut delay = Duration::from_millis(500);
+    for attempt in 1..=MAX_ATTEMPTS {
+        let sent = client
+            .post(target.clone())
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, chunk.content_type)
+            .body(chunk.body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().as_u16() == 503 && attempt < MAX_ATTEMPTS => {
+                delay = retry_after(&response).unwrap_or(delay);
+            }
+            Ok(response) => return answer_of(response).await,
+            Err(error) if attempt < MAX_ATTEMPTS && (error.is_connect() || error.is_timeout()) => {
+                tracing::warn!(%error, "cannot reach the API; retrying");
+            }
+            Err(error) => return Err(error).context("the request failed"),
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(30));
+    }
+    bail!("the API stayed unavailable after {MAX_ATTEMPTS} attempts")
+}
+
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let seconds = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .parse::<u64>()
+        .ok()?;
+    Some(Duration::from_secs(seconds.clamp(1, 60)))
+}
+
+/// The batch answer; a single-record 409/422 is turned into the batch shape.
+async fn answer_of(response: reqwest::Response) -> Result<Value> {
+    let status = response.status();
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    match status.as_u16() {
+        200..=299 => Ok(body),
+        409 | 422 => Ok(
+            serde_json::json!({"accepted": [], "rejected": [{"line": 1, "errors": body["errors"]}]}),
+        ),
+        _ => bail!(
+            "the API answered {status}: {}",
+            body["error"].as_str().unwrap_or("no explanation")
+        ),
+    }
+}
+
+fn tally(answer: &Value, chunk: &Chunk, file: &Path, totals: &mut Totals) {
+    for entry in answer["accepted"].as_array().into_iter().flatten() {
+        match entry["status"].as_str() {
+            Some("duplicate") => totals.duplicate += 1,
+            _ => totals.accepted += 1,
+        }
+    }
+    for entry in answer["rejected"].as_array().into_iter().flatten() {
+        totals.rejected += 1;
+        if totals.rejections.len() < SHOWN_REJECTIONS {
+            let line = entry["line"]
+                .as_u64()
+                .map_or(0, |l| chunk.file_line(l as usize));
+            let errors: Vec<String> = entry["errors"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|e| {
+                    format!(
+                        "{}: {}",
+                        e["field"].as_str().unwrap_or(""),
+                        e["message"].as_str().unwrap_or("")
+                    )
+                })
+                .collect();
+            totals
+                .rejections
+                .push(format!("{}:{line}: {}", file.display(), errors.join("; ")));
+        }
+    }
+}
+
+fn print_summary(totals: &Totals, records: u64, elapsed: Duration) {
+    let rate = records as f64 / elapsed.as_secs_f64().max(1e-9);
+    println!(
+        "posted {records} records in {:.1} s ({rate:.0}/s): {} accepted, {} duplicate, {} rejected",
+        elapsed.as_secs_f64(),
+        totals.accepted,
+        totals.duplicate,
+        totals.rejected
+    );
+    for rejection in &totals.rejections {
+        println!("  rejected {rejection}");
+    }
+    if totals.rejected as usize > totals.rejections.len() {
+        println!(
+            "  ... and {} more",
+            totals.rejected as usize - totals.rejections.len()
+        );
+    }
+}

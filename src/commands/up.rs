@@ -1,0 +1,75 @@
+//! `spotcheck up`: every component in one process, on an embedded broker unless `--brokers`.
+
+use super::components::{connect, start_ingest};
+use crate::cli::UpArgs;
+use crate::config::load_or_create;
+use anyhow::{Context, Result};
+use spotcheck_broker::EmbeddedBroker;
+use std::process::ExitCode;
+use std::time::Duration;
+
+pub async fn run(args: UpArgs) -> Result<ExitCode> {
+    let data_dir = &args.common.data_dir;
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create the data dir {}", data_dir.display()))?;
+    let (config, dev_tokens) = load_or_create(args.common.config.as_deref(), data_dir)?;
+    if let Some(tokens) = &dev_tokens {
+        tracing::info!("dev tokens (one per role) are in {}", tokens.display());
+    }
+    let shutdown = crate::signals::shutdown_token();
+    let broker = match &args.common.brokers {
+        Some(_) => None,
+        None => Some(start_embedded_broker(data_dir, args.broker_port).await?),
+    };
+    let brokers = match (&args.common.brokers, &broker) {
+        (Some(brokers), _) => brokers.clone(),
+        (None, Some(broker)) => broker.bootstrap(),
+        (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
+    };
+    let shared = connect(&brokers, &config, "spotcheck-up").await?;
+    let ingest = start_ingest(
+        &shared,
+        &config,
+        data_dir,
+        args.common.http,
+        shutdown.clone(),
+    )
+    .await?;
+    tracing::info!(pg = %args.pg, "spotcheck is up; Ctrl-C or SIGTERM stops it");
+    let served = ingest.await.context("the ingest task panicked")?;
+    shared.publisher.flush(Duration::from_secs(10));
+    // Clients go before the broker, so they do not log its disappearance as an error.
+    drop(shared);
+    if let Some(broker) = broker {
+        broker.stop().await;
+    }
+    served?;
+    tracing::info!("stopped cleanly");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `spotcheck broker`: the embedded broker alone, until Ctrl-C or SIGTERM.
+pub async fn run_broker_alone(args: crate::cli::BrokerArgs) -> Result<ExitCode> {
+    let shutdown = crate::signals::shutdown_token();
+    let broker = start_embedded_broker(&args.data_dir, args.port).await?;
+    println!("{}", broker.bootstrap());
+    shutdown.cancelled().await;
+    broker.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn start_embedded_broker(
+    data_dir: &std::path::Path,
+    port: Option<u16>,
+) -> Result<EmbeddedBroker> {
+    let dir = data_dir.join("broker");
+    let broker = EmbeddedBroker::start(&dir, port)
+        .await
+        .context("cannot start the embedded broker")?;
+    tracing::info!(
+        "no --brokers given: started the embedded Kafka-protocol broker (Tansu) on {} with its log in {}",
+        broker.bootstrap(),
+        broker.database().display()
+    );
+    Ok(broker)
+}

@@ -1,0 +1,187 @@
+//! The configuration file (CONTRACT §2) and the dev config `up` makes when none is given.
+//!
+//! Every field is optional except the tokens; defaults are embedded here. Unknown keys are
+//! refused, so a typo never silently falls back to a default.
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+use spotcheck_ingest::access::{Role, TokenEntry, config_entry, new_token};
+use spotcheck_ingest::body::BodyLimits;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The dev config's file name inside the data dir.
+pub const DEV_CONFIG: &str = "config.toml";
+/// The dev tokens, readable only by the owner.
+pub const DEV_TOKENS: &str = "dev-tokens.toml";
+/// The dev lab's id (its token's subject).
+pub const DEV_LAB: &str = "dev-lab";
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[[token]]` entries: who may call the API.
+    #[serde(default)]
+    pub token: Vec<TokenEntry>,
+    #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
+    pub kafka: KafkaConfig,
+}
+
+/// What one request may carry.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Largest request body, in bytes (413 above).
+    pub max_body_bytes: usize,
+    /// Most records in one request (413 above).
+    pub max_records: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let defaults = BodyLimits::default();
+        Self {
+            max_body_bytes: defaults.max_bytes,
+            max_records: defaults.max_records,
+        }
+    }
+}
+
+impl Limits {
+    pub fn body_limits(&self) -> BodyLimits {
+        BodyLimits {
+            max_bytes: self.max_body_bytes,
+            max_records: self.max_records,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// How long a record may wait for the broker's acknowledgement before ingest answers 503.
+    pub delivery_timeout_ms: u64,
+    /// Replication factor of created topics (1 on one broker, 3 on a production cluster).
+    pub replication_factor: i32,
+    /// Extra librdkafka properties (e.g. `security.protocol`), applied to every client.
+    pub properties: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            delivery_timeout_ms: 5000,
+            replication_factor: 1,
+            properties: BTreeMap::new(),
+        }
+    }
+}
+
+impl KafkaConfig {
+    pub fn delivery_timeout(&self) -> Duration {
+        Duration::from_millis(self.delivery_timeout_ms)
+    }
+}
+
+/// The config to run with: the given file, else the data dir's dev config (made if missing).
+/// Returns it with the path of the dev tokens file when the dev config is used.
+pub fn load_or_create(given: Option<&Path>, data_dir: &Path) -> Result<(Config, Option<PathBuf>)> {
+    if let Some(path) = given {
+        return Ok((read(path)?, None));
+    }
+    let path = data_dir.join(DEV_CONFIG);
+    let tokens = data_dir.join(DEV_TOKENS);
+    if !path.exists() {
+        write_dev_config(&path, &tokens)?;
+    }
+    Ok((read(&path)?, Some(tokens)))
+}
+
+fn read(path: &Path) -> Result<Config> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    let config: Config = toml::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "the config file {} is invalid: {}",
+            path.display(),
+            e.message()
+        )
+    })?;
+    if config.token.is_empty() {
+        anyhow::bail!(
+            "the config file {} grants no token: add [[token]] entries",
+            path.display()
+        );
+    }
+    Ok(config)
+}
+
+/// One random token per role; hashes into the config, tokens into an owner-only file.
+fn write_dev_config(config_path: &Path, tokens_path: &Path) -> Result<()> {
+    let mut config =
+        String::from("# Dev config made by `spotcheck up`; the tokens are in dev-tokens.toml.\n\n");
+    let mut tokens = String::from("# Dev tokens for this data dir. Keep them secret.\n");
+    for role in Role::ALL {
+        let (token, hash) = new_token();
+        let subject = match role {
+            Role::Lab => DEV_LAB.to_owned(),
+            other => format!("dev-{other}"),
+        };
+        config.push_str(&config_entry(&hash, *role, &subject));
+        config.push('\n');
+        tokens.push_str(&format!("{role} = \"{token}\"\n"));
+    }
+    write_private(tokens_path, &tokens)?;
+    std::fs::write(config_path, config)
+        .with_context(|| format!("cannot write {}", config_path.display()))
+}
+
+fn write_private(path: &Path, text: &str) -> Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_dev_config_grants_one_token_per_role_and_keeps_tokens_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (config, tokens) = load_or_create(None, dir.path()).unwrap();
+        assert_eq!(config.token.len(), 5);
+        let tokens = tokens.unwrap();
+        let mode = std::fs::metadata(&tokens).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let text = std::fs::read_to_string(&tokens).unwrap();
+        for role in ["lab", "ledger", "admin", "analyst", "feed"] {
+            assert!(text.contains(&format!("{role} = \"sc_")), "{text}");
+        }
+        let lab = config.token.iter().find(|t| t.role == Role::Lab).unwrap();
+        assert_eq!(lab.subject, DEV_LAB);
+    }
+
+    #[test]
+    fn a_typo_in_the_config_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "[limits]\nmax_body_byte = 1\n").unwrap();
+        let error = load_or_create(Some(&path), dir.path())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("max_body_byte"), "{error}");
+    }
+}
