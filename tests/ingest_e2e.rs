@@ -1,0 +1,300 @@
+//! Labs post results to a real `spotcheck up` (embedded durable broker, real HTTP) and the
+//! results land on `spotcheck.results.v1`, exactly as CONTRACT §3–§5 say.
+
+mod support;
+
+use reqwest::blocking::Client;
+use serde_json::{Value, json};
+use spotcheck_schemas::topics;
+use support::{Up, read_topic, result};
+
+fn post(
+    up: &Up,
+    token: Option<&str>,
+    content_type: &str,
+    body: impl Into<reqwest::blocking::Body>,
+) -> (u16, Value) {
+    let mut request = Client::new()
+        .post(up.url("/v1/results"))
+        .header("content-type", content_type)
+        .body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().unwrap_or(Value::Null))
+}
+
+fn post_json(up: &Up, record: &Value) -> (u16, Value) {
+    post(
+        up,
+        Some(&up.token("lab")),
+        "application/json",
+        record.to_string(),
+    )
+}
+
+#[test]
+fn a_posted_result_lands_on_the_results_topic_with_cloudevents_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let (status, body) = post_json(&up, &result("TJ-E2E-1"));
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["accepted"],
+        json!([{"report_no": "TJ-E2E-1", "status": "accepted"}])
+    );
+
+    let records = read_topic(&up.brokers(), topics::RESULTS);
+    assert_eq!(records.len(), 1);
+    let record = &records[0];
+    assert_eq!(record.value["report_no"], "TJ-E2E-1");
+    assert_eq!(record.key, "某某燃气具有限公司/JZT-2/20260301");
+    assert_eq!(record.headers["ce_specversion"], "1.0");
+    assert_eq!(record.headers["ce_type"], "cn.spotcheck.result.v1");
+    assert_eq!(record.headers["content-type"], "application/json");
+    assert_eq!(
+        record.headers["ce_id"],
+        spotcheck_schemas::record_id("result", &["dev-lab", "TJ-E2E-1"])
+    );
+    assert!(record.headers["ce_source"].starts_with("/spotcheck/"));
+    assert!(chrono::DateTime::parse_from_rfc3339(&record.headers["ce_time"]).is_ok());
+}
+
+#[test]
+fn a_result_acknowledged_before_a_sigkill_survives_and_a_repeat_is_a_duplicate() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Up::start(dir.path());
+    let (status, _) = post_json(&up, &result("TJ-KILL-1"));
+    assert_eq!(status, 202);
+    up.kill();
+    up.restart();
+
+    let records = read_topic(&up.brokers(), topics::RESULTS);
+    let kept: Vec<_> = records
+        .iter()
+        .filter(|r| r.value["report_no"] == "TJ-KILL-1")
+        .collect();
+    assert_eq!(
+        kept.len(),
+        1,
+        "the acknowledged record is on the topic once"
+    );
+    let (status, body) = post_json(&up, &result("TJ-KILL-1"));
+    assert_eq!(status, 202);
+    assert_eq!(body["accepted"][0]["status"], "duplicate");
+    assert_eq!(
+        read_topic(&up.brokers(), topics::RESULTS).len(),
+        1,
+        "a duplicate is not published again"
+    );
+}
+
+/// 1,000 results, lines 10, 110, ..., 910 broken in different ways.
+fn thousand_with_ten_broken() -> (String, Vec<usize>) {
+    let mut lines = Vec::new();
+    let mut broken = Vec::new();
+    for n in 1..=1000 {
+        let mut record = result(&format!("TJ-BATCH-{n:04}"));
+        if n % 100 == 10 {
+            broken.push(n);
+            match n / 100 % 3 {
+                0 => record["producer"]["uscc"] = json!("91350100M000100Y44"),
+                1 => record["tested_on"] = json!("2026-03-01"),
+                _ => record["verdict"] = json!("maybe"),
+            }
+        }
+        lines.push(record.to_string());
+    }
+    (lines.join("\n") + "\n", broken)
+}
+
+#[test]
+fn ndjson_with_broken_lines_then_the_same_file_then_one_changed_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let lab = up.token("lab");
+    let (body, broken) = thousand_with_ten_broken();
+
+    let (status, first) = post(&up, Some(&lab), "application/x-ndjson", body.clone());
+    assert_eq!(status, 202);
+    let accepted = first["accepted"].as_array().unwrap();
+    assert_eq!(accepted.len(), 990);
+    assert!(accepted.iter().all(|a| a["status"] == "accepted"));
+    let rejected_lines: Vec<usize> = first["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["line"].as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(rejected_lines, broken);
+    let first_rejection = &first["rejected"][0];
+    assert_eq!(first_rejection["report_no"], "TJ-BATCH-0010");
+    assert_eq!(first_rejection["errors"][0]["field"], "producer.uscc");
+
+    let (_, again) = post(&up, Some(&lab), "application/x-ndjson", body.clone());
+    let statuses: Vec<&str> = again["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 990);
+    assert!(statuses.iter().all(|s| *s == "duplicate"));
+
+    let changed = body.replacen("\"JZT-2\"", "\"JZT-9\"", 1);
+    let (_, third) = post(&up, Some(&lab), "application/x-ndjson", changed);
+    assert_eq!(third["accepted"].as_array().unwrap().len(), 989);
+    let conflicts: Vec<&Value> = third["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| {
+            r["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("different content")
+        })
+        .collect();
+    assert_eq!(conflicts.len(), 1);
+    assert_eq!(conflicts[0]["line"], 1);
+    assert_eq!(conflicts[0]["report_no"], "TJ-BATCH-0001");
+
+    assert_eq!(
+        read_topic(&up.brokers(), topics::RESULTS).len(),
+        990,
+        "only the first 990 are on the topic"
+    );
+}
+
+#[test]
+fn tokens_roles_labs_and_the_body_limit_are_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let record = result("TJ-AUTH-1").to_string();
+
+    let (status, body) = post(&up, None, "application/json", record.clone());
+    assert_eq!(status, 401);
+    assert!(body["error"].as_str().unwrap().contains("bearer token"));
+    assert_eq!(
+        post(
+            &up,
+            Some("sc_not_a_token"),
+            "application/json",
+            record.clone()
+        )
+        .0,
+        401
+    );
+    assert_eq!(
+        post(
+            &up,
+            Some(&up.token("ledger")),
+            "application/json",
+            record.clone()
+        )
+        .0,
+        403
+    );
+
+    let mut other_lab = result("TJ-AUTH-2");
+    other_lab["lab_id"] = json!("tj-lab-99");
+    let (status, body) = post_json(&up, &other_lab);
+    assert_eq!(status, 403);
+    assert_eq!(body["errors"][0]["field"], "lab_id");
+
+    let oversized = "x".repeat(33 * 1024 * 1024);
+    let (status, body) = post(
+        &up,
+        Some(&up.token("lab")),
+        "application/x-ndjson",
+        oversized,
+    );
+    assert_eq!(status, 413);
+    assert!(body["error"].as_str().unwrap().contains("limit"));
+    assert!(
+        read_topic(&up.brokers(), topics::RESULTS).is_empty(),
+        "nothing refused reached the topic"
+    );
+}
+
+#[test]
+fn a_single_invalid_result_is_422_with_every_field_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let mut record = result("TJ-BAD-1");
+    record["producer"]["uscc"] = json!("91350100M000100Y44");
+    record["category"] = json!("toys");
+    let (status, body) = post_json(&up, &record);
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["category", "producer.uscc"]);
+    assert!(
+        body["errors"][1]["message"]
+            .as_str()
+            .unwrap()
+            .contains("check character")
+    );
+}
+
+#[test]
+fn csv_results_use_the_flattened_field_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let csv = "report_no,lab_id,category,product_name,model,batch,producer_name,sampled_unit_name,sampled_unit_role,sampling_date,sampling_domain,tested_on,verdict,items_json\n\
+        TJ-CSV-1,dev-lab,safety_helmet,安全帽,ABS-1,B1,某帽厂,某店,retailer,2026-04-02,circulation,2026-04-05,pass,\"[{\"\"name\"\":\"\"耐穿刺性能\"\",\"\"verdict\"\":\"\"pass\"\"}]\"\n\
+        TJ-CSV-2,dev-lab,safety_helmet,安全帽,ABS-1,B1,某帽厂,某店,retailer,2026-04-02,circulation,2026-04-05,fail,\"[{\"\"name\"\":\"\"耐穿刺性能\"\",\"\"verdict\"\":\"\"pass\"\"}]\"\n";
+    let (status, body) = post(&up, Some(&up.token("lab")), "text/csv", csv);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(
+        body["accepted"],
+        json!([{"report_no": "TJ-CSV-1", "status": "accepted"}])
+    );
+    assert_eq!(body["rejected"][0]["line"], 3);
+    assert_eq!(body["rejected"][0]["errors"][0]["field"], "items");
+}
+
+#[test]
+fn sigterm_drains_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Up::start(dir.path());
+    assert_eq!(post_json(&up, &result("TJ-TERM-1")).0, 202);
+    let status = up.terminate();
+    assert!(status.success(), "exit status {status}");
+}
+
+#[test]
+fn the_api_describes_itself_and_exports_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    post_json(&up, &result("TJ-META-1"));
+    let openapi: Value = reqwest::blocking::get(up.url("/openapi.json"))
+        .unwrap()
+        .json()
+        .unwrap();
+    assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
+    assert!(openapi["paths"]["/v1/results"]["post"].is_object());
+    assert_eq!(
+        openapi["components"]["schemas"]["SamplingResult"]["required"][0],
+        "report_no"
+    );
+    let metrics = reqwest::blocking::get(up.url("/metrics"))
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        metrics.contains("spotcheck_ingest_records_total{kind=\"result\",outcome=\"accepted\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("spotcheck_records_produced_total{topic=\"spotcheck.results.v1\"} 1"));
+    assert_eq!(
+        reqwest::blocking::get(up.url("/healthz")).unwrap().status(),
+        200
+    );
+}

@@ -1,0 +1,244 @@
+//! Test support: `spotcheck up` as a real process on free ports with a fresh data dir, the dev
+//! tokens it wrote, and a Kafka reader for what landed on the topics.
+
+#![allow(dead_code)]
+
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientConfig, Offset, TopicPartitionList};
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_spotcheck");
+
+/// A free loopback port (bound then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `spotcheck up`.
+pub struct Up {
+    pub dir: PathBuf,
+    pub http: String,
+    child: Option<Child>,
+    log: PathBuf,
+    extra: Vec<String>,
+}
+
+impl Up {
+    /// Starts `spotcheck up` on a new port in `dir` and waits until `/readyz` is 200.
+    pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
+        let http = format!("127.0.0.1:{}", free_port());
+        let mut up = Self {
+            dir: dir.to_owned(),
+            http,
+            child: None,
+            log: dir.join(format!("up-{}.log", free_port())),
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+        };
+        up.spawn();
+        up
+    }
+
+    fn spawn(&mut self) {
+        std::fs::create_dir_all(&self.dir).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
+        let child = Command::new(BIN)
+            .args(["up", "--data-dir"])
+            .arg(&self.dir)
+            .args([
+                "--http",
+                &self.http,
+                "--pg",
+                &format!("127.0.0.1:{}", free_port()),
+            ])
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("spotcheck starts");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    /// Waits for `/readyz` to answer 200 (up to 90 s).
+    pub fn wait_ready(&mut self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(90) {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
+                panic!("spotcheck up exited with {status}:\n{}", self.log_text());
+            }
+            if let Ok(response) = reqwest::blocking::get(self.url("/readyz"))
+                && response.status() == 200
+            {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        panic!("spotcheck up did not become ready:\n{}", self.log_text());
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// A dev token (`lab`, `ledger`, `admin`, `analyst`, `feed`).
+    pub fn token(&self, role: &str) -> String {
+        let text = std::fs::read_to_string(self.dir.join("dev-tokens.toml")).unwrap();
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        table[role].as_str().unwrap().to_owned()
+    }
+
+    /// The embedded broker's bootstrap address.
+    pub fn brokers(&self) -> String {
+        let port = std::fs::read_to_string(self.dir.join("broker/port")).unwrap();
+        format!("127.0.0.1:{}", port.trim())
+    }
+
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let started = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "no exit 30 s after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Starts the same data dir again (same ports).
+    pub fn restart(&mut self) {
+        self.kill();
+        self.spawn();
+    }
+}
+
+impl Drop for Up {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// One record read back from a topic.
+#[derive(Debug, Clone)]
+pub struct Record {
+    pub partition: i32,
+    pub offset: i64,
+    pub key: String,
+    pub value: serde_json::Value,
+    pub headers: HashMap<String, String>,
+}
+
+/// Every record on `topic`, from the start of each partition to its current end.
+pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "spotcheck-tests")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    let partitions: Vec<i32> = metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| p.id())
+        .collect();
+    let mut records = Vec::new();
+    for partition in partitions {
+        let (low, high) = consumer
+            .fetch_watermarks(topic, partition, Duration::from_secs(10))
+            .unwrap();
+        if high <= low {
+            continue;
+        }
+        let mut assignment = TopicPartitionList::new();
+        assignment
+            .add_partition_offset(topic, partition, Offset::Offset(low))
+            .unwrap();
+        consumer.assign(&assignment).unwrap();
+        let mut next = low;
+        while next < high {
+            let message = consumer
+                .poll(Duration::from_secs(20))
+                .expect("record before timeout")
+                .unwrap();
+            next = message.offset() + 1;
+            let headers = message
+                .headers()
+                .map(|h| {
+                    h.iter()
+                        .map(|h| {
+                            (
+                                h.key.to_owned(),
+                                String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            records.push(Record {
+                partition,
+                offset: message.offset(),
+                key: String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+                value: serde_json::from_slice(message.payload().unwrap_or_default())
+                    .unwrap_or(serde_json::Value::Null),
+                headers,
+            });
+        }
+    }
+    records
+}
+
+/// A valid failing result of the dev lab, numbered `report_no`.
+pub fn result(report_no: &str) -> serde_json::Value {
+    serde_json::json!({
+        "report_no": report_no, "lab_id": "dev-lab", "task_id": "2026Q2-gas",
+        "organiser": "天津市市场监督管理委员会", "level": "municipal", "category": "gas_appliance",
+        "product": {"name": "家用燃气灶具", "brand": "火王", "model": "JZT-2", "batch": "20260301",
+                    "production_date": "2026-03-01"},
+        "producer": {"uscc": "91350100M000100Y43", "name": "某某燃气具有限公司"},
+        "sampled_unit": {"uscc": "91110000802100433B", "name": "南开区某某商店", "district": "120104",
+                         "role": "retailer"},
+        "sampling": {"date": "2026-04-02", "domain": "circulation"},
+        "tested_on": "2026-04-20", "standards": ["GB 16410-2020"],
+        "items": [{"name": "熄火保护装置", "required": "≤60 s", "measured": "75 s", "verdict": "fail"}],
+        "verdict": "fail", "severity": "serious"
+    })
+}
