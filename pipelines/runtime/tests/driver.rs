@@ -1,0 +1,175 @@
+//! The stage driver on rdkafka's mock cluster: undecodable records go to the dead-letter topic
+//! with their reason; offsets are committed only after a batch is applied, so a restarted
+//! member resumes after what was applied and a transient failure retries without skipping.
+
+use async_trait::async_trait;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use spotcheck_runtime::driver::{DLQ_REASON_HEADER, DriverSettings};
+use spotcheck_runtime::{
+    Applied, Delivered, KafkaSettings, Metrics, Publisher, Stage, StageError, run_stage,
+};
+use spotcheck_schemas::topics;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio_util::sync::CancellationToken;
+
+const INPUT: &str = "driver-test-input";
+
+/// Keeps every JSON record it is given; anything else is a dead letter. Fails transiently
+/// the first `failures` times it is called.
+struct Collect {
+    seen: Arc<Mutex<Vec<String>>>,
+    failures: u32,
+}
+
+#[async_trait]
+impl Stage for Collect {
+    fn name(&self) -> &'static str {
+        "collect"
+    }
+
+    async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err(StageError::Transient("store unavailable".into()));
+        }
+        let mut applied = Applied::default();
+        for (index, record) in batch.iter().enumerate() {
+            match serde_json::from_slice::<serde_json::Value>(&record.payload) {
+                Ok(value) => self.seen.lock().unwrap().push(value["n"].to_string()),
+                Err(error) => applied
+                    .dead_letters
+                    .push((index, format!("not JSON: {error}"))),
+            }
+        }
+        Ok(applied)
+    }
+}
+
+async fn produce(bootstrap: &str, payloads: &[&str]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    for (i, payload) in payloads.iter().enumerate() {
+        let key = format!("k{i}");
+        producer
+            .send(
+                FutureRecord::to(INPUT).key(&key).payload(*payload),
+                Duration::from_secs(5),
+            )
+            .await
+            .unwrap();
+    }
+}
+
+/// Runs the driver until `stage_seen` holds `until` records (or 20 s pass), then stops it.
+async fn run_until(bootstrap: &str, seen: &Arc<Mutex<Vec<String>>>, until: usize, failures: u32) {
+    let kafka = KafkaSettings::new(bootstrap, "driver-test");
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+    let settings = DriverSettings::new("driver-test-group", &[INPUT]);
+    let shutdown = CancellationToken::new();
+    let stage = Collect {
+        seen: seen.clone(),
+        failures,
+    };
+    let stop = shutdown.clone();
+    let watched = seen.clone();
+    let watcher = tokio::spawn(async move {
+        let started = Instant::now();
+        while watched.lock().unwrap().len() < until && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Let the driver store and commit the batch it just applied.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        stop.cancel();
+    });
+    run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+        .await
+        .unwrap();
+    watcher.await.unwrap();
+}
+
+fn dead_letters(bootstrap: &str) -> Vec<(String, String)> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "dlq-reader")
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[topics::DLQ]).unwrap();
+    let mut letters = Vec::new();
+    let started = Instant::now();
+    while letters.len() < 2 && started.elapsed() < Duration::from_secs(15) {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            let reason = message
+                .headers()
+                .and_then(|h| {
+                    h.iter()
+                        .find(|h| h.key == DLQ_REASON_HEADER)
+                        .and_then(|h| h.value)
+                })
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .unwrap_or_default();
+            letters.push((
+                String::from_utf8_lossy(message.key().unwrap_or_default()).into_owned(),
+                reason,
+            ));
+        }
+    }
+    letters
+}
+
+#[tokio::test]
+async fn undecodable_records_are_dead_lettered_and_a_restart_resumes_after_what_was_applied() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce(
+        &bootstrap,
+        &[
+            r#"{"n":1}"#,
+            "garbage",
+            r#"{"n":2}"#,
+            "{broken",
+            r#"{"n":3}"#,
+        ],
+    )
+    .await;
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    run_until(&bootstrap, &seen, 3, 0).await;
+    assert_eq!(*seen.lock().unwrap(), ["1", "2", "3"]);
+    let letters = dead_letters(&bootstrap);
+    assert_eq!(letters.len(), 2);
+    assert_eq!(letters[0].0, "k1");
+    assert!(letters[0].1.starts_with("not JSON"), "{letters:?}");
+
+    produce(&bootstrap, &[r#"{"n":4}"#]).await;
+    let resumed = Arc::new(Mutex::new(Vec::new()));
+    run_until(&bootstrap, &resumed, 1, 0).await;
+    assert_eq!(
+        *resumed.lock().unwrap(),
+        ["4"],
+        "only what was not applied before is delivered again"
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_retries_the_same_batch_without_skipping() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce(&bootstrap, &[r#"{"n":1}"#, r#"{"n":2}"#]).await;
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    run_until(&bootstrap, &seen, 2, 2).await;
+    assert_eq!(*seen.lock().unwrap(), ["1", "2"]);
+}

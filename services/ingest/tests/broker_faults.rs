@@ -1,0 +1,145 @@
+//! With the broker down (rdkafka's mock cluster, fault injection), ingest answers 503 with
+//! Retry-After and reports nothing as accepted that the broker did not take; when the broker
+//! returns, the same records are accepted (not "duplicate": nothing was recorded for them).
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::NaiveDate;
+use http_body_util::BodyExt;
+use rdkafka::mocking::MockCluster;
+use serde_json::{Value, json};
+use spotcheck_ingest::access::{Authenticator, Role, TokenEntry, new_token};
+use spotcheck_ingest::app::AppParts;
+use spotcheck_ingest::body::BodyLimits;
+use spotcheck_ingest::ledger::Ledger;
+use spotcheck_ingest::{App, router};
+use spotcheck_runtime::{Health, KafkaSettings, Metrics, Publisher};
+use spotcheck_schemas::topics;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt;
+
+struct Harness {
+    router: axum::Router,
+    token: String,
+    _ledger_dir: tempfile::TempDir,
+}
+
+fn harness(bootstrap: &str) -> Harness {
+    let (token, sha256) = new_token();
+    let auth = Authenticator::new(&[TokenEntry {
+        sha256,
+        role: Role::Lab,
+        subject: "tj-lab-01".into(),
+    }])
+    .unwrap();
+    let mut kafka = KafkaSettings::new(bootstrap, "fault-test");
+    kafka.delivery_timeout = Duration::from_millis(1500);
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let ledger_dir = tempfile::tempdir().unwrap();
+    let app = App::new(AppParts {
+        auth,
+        publisher: Publisher::new(&kafka, metrics.clone()).unwrap(),
+        ledger: Ledger::open(&ledger_dir.path().join("ledger.redb")).unwrap(),
+        metrics,
+        health: Health::default(),
+        limits: BodyLimits::default(),
+        source: "/spotcheck/test".into(),
+        clock: Arc::new(|| NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()),
+    })
+    .unwrap();
+    Harness {
+        router: router(app),
+        token,
+        _ledger_dir: ledger_dir,
+    }
+}
+
+fn ndjson(numbers: std::ops::Range<u32>) -> String {
+    numbers
+        .map(|n| {
+            json!({
+                "report_no": format!("R-{n}"), "lab_id": "tj-lab-01", "category": "e_bike",
+                "product": {"name": "电动自行车", "model": "TDT-1", "batch": format!("B{n}")},
+                "producer": {"name": "某车业"}, "sampled_unit": {"name": "某车行", "role": "retailer"},
+                "sampling": {"date": "2026-04-02", "domain": "circulation"},
+                "tested_on": "2026-04-03", "verdict": "pass"
+            })
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+async fn post(h: &Harness, body: String) -> (StatusCode, Option<String>, Value) {
+    let request = Request::post("/v1/results")
+        .header("authorization", format!("Bearer {}", h.token))
+        .header("content-type", "application/x-ndjson")
+        .body(Body::from(body))
+        .unwrap();
+    let response = h.router.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        retry_after,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+#[tokio::test]
+async fn a_broker_that_is_down_gets_503_and_nothing_is_reported_accepted() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(topics::RESULTS, 12, 1).unwrap();
+    let h = harness(&cluster.bootstrap_servers());
+
+    // The first requests may meet a producer still connecting: a client retries on 503.
+    let statuses = post_until_202(&h, ndjson(0..5)).await;
+    assert_eq!(statuses.len(), 5);
+
+    cluster.broker_down(1).unwrap();
+    let (status, retry_after, body) = post(&h, ndjson(5..10)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(retry_after.is_some(), "503 carries Retry-After");
+    assert!(body["error"].as_str().unwrap().contains("unavailable"));
+    assert_eq!(
+        body["accepted"],
+        json!([]),
+        "nothing the broker did not take is accepted"
+    );
+
+    cluster.broker_up(1).unwrap();
+    let statuses = post_until_202(&h, ndjson(5..10)).await;
+    let accepted: Vec<&String> = statuses
+        .iter()
+        .filter(|(_, s)| *s == "accepted")
+        .map(|(r, _)| r)
+        .collect();
+    assert_eq!(
+        accepted.len(),
+        5,
+        "the failed records were never recorded as taken: {statuses:?}"
+    );
+}
+
+/// Posts until 202 (as a client does on 503), collecting each record's first answer.
+async fn post_until_202(h: &Harness, body: String) -> std::collections::BTreeMap<String, String> {
+    let mut first_answers = std::collections::BTreeMap::new();
+    for _ in 0..20 {
+        let (status, _, answer) = post(h, body.clone()).await;
+        for entry in answer["accepted"].as_array().into_iter().flatten() {
+            let report = entry["report_no"].as_str().unwrap().to_owned();
+            first_answers
+                .entry(report)
+                .or_insert_with(|| entry["status"].as_str().unwrap().to_owned());
+        }
+        if status == StatusCode::ACCEPTED {
+            return first_answers;
+        }
+    }
+    panic!("still 503 after 20 attempts")
+}
