@@ -117,6 +117,9 @@ fn read(path: &Path) -> Result<Config> {
             path.display()
         );
     }
+    // Checked now, so a bad entry stops start-up before anything connects.
+    spotcheck_ingest::access::Authenticator::new(&config.token)
+        .map_err(|e| anyhow::anyhow!("the config file {}: {e}", path.display()))?;
     Ok(config)
 }
 

@@ -28,11 +28,12 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
     let topics = TopicSettings {
         replication_factor: config.kafka.replication_factor,
     };
-    let mut attempts = 0;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while let Err(error) = ensure_topics(&kafka, topics).await {
-        attempts += 1;
-        if attempts >= 30 {
-            return Err(error).context(format!("cannot prepare the topics on {brokers}"));
+        if std::time::Instant::now() >= deadline {
+            return Err(error).context(format!(
+                "cannot prepare the topics on {brokers} (tried for a minute)"
+            ));
         }
         tracing::warn!(%error, "brokers not ready; retrying");
         tokio::time::sleep(Duration::from_secs(2)).await;
