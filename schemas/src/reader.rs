@@ -106,6 +106,15 @@ impl<'a> Obj<'a> {
         text
     }
 
+    /// Text that is required or optional as the caller says.
+    fn text_as(&self, key: &str, required: bool, errors: &mut Errors) -> Option<String> {
+        if required {
+            self.required_text(key, errors)
+        } else {
+            self.text(key, errors)
+        }
+    }
+
     /// One value of a closed vocabulary, e.g. a category.
     pub fn choice<T: FromStr + Copy>(
         &self,
@@ -115,11 +124,7 @@ impl<'a> Obj<'a> {
         required: bool,
         errors: &mut Errors,
     ) -> Option<T> {
-        let text = if required {
-            self.required_text(key, errors)?
-        } else {
-            self.text(key, errors)?
-        };
+        let text = self.text_as(key, required, errors)?;
         let parsed = T::from_str(&text).ok();
         if parsed.is_none() {
             let allowed = crate::enums::allowed_values(all, id);
@@ -133,11 +138,7 @@ impl<'a> Obj<'a> {
 
     /// A calendar date written `YYYY-MM-DD`.
     pub fn date(&self, key: &str, required: bool, errors: &mut Errors) -> Option<NaiveDate> {
-        let text = if required {
-            self.required_text(key, errors)?
-        } else {
-            self.text(key, errors)?
-        };
+        let text = self.text_as(key, required, errors)?;
         let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok();
         if date.is_none() {
             errors.push(
@@ -150,11 +151,7 @@ impl<'a> Obj<'a> {
 
     /// An optional unified social credit code, checked against GB 32100.
     pub fn uscc(&self, key: &str, required: bool, errors: &mut Errors) -> Option<Uscc> {
-        let text = if required {
-            self.required_text(key, errors)?
-        } else {
-            self.text(key, errors)?
-        };
+        let text = self.text_as(key, required, errors)?;
         match Uscc::parse(&text) {
             Ok(code) => Some(code),
             Err(why) => {

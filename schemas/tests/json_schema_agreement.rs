@@ -61,9 +61,12 @@ fn a_parsed_result_serialises_to_what_its_schema_allows() {
     );
 }
 
+/// A change that makes a valid record invalid.
+type Breakage = Box<dyn Fn(&mut Value)>;
+
 #[test]
 fn what_the_result_schema_forbids_the_parser_rejects() {
-    let breakages: Vec<(&str, Box<dyn Fn(&mut Value)>)> = vec![
+    let breakages: Vec<(&str, Breakage)> = vec![
         (
             "missing report_no",
             Box::new(|v| {
