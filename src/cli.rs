@@ -21,6 +21,10 @@ pub enum Command {
     Up(UpArgs),
     /// Run the HTTP ingest API alone, against existing brokers
     Ingest(ComponentArgs),
+    /// Run the Parquet lake writer alone, against existing brokers
+    Lake(ComponentArgs),
+    /// Run read-only SQL on the lake directly
+    Sql(SqlArgs),
     /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
     Gen(GenArgs),
     /// Post NDJSON, JSON or CSV files to the API in batches
@@ -113,6 +117,25 @@ pub struct PostArgs {
     /// NDJSON (.ndjson, .jsonl), JSON (.json) or CSV (.csv) files
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct SqlArgs {
+    /// The data dir whose lake to query
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
+    pub format: SqlFormat,
+    /// One read-only statement (SELECT, EXPLAIN, SHOW, DESCRIBE)
+    pub sql: String,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum SqlFormat {
+    Table,
+    Csv,
+    Json,
 }
 
 #[derive(Subcommand)]

@@ -20,6 +20,8 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Up(args) => commands::up::run(args).await,
             Command::Ingest(args) => commands::ingest::run(args).await,
+            Command::Lake(args) => commands::lake::run(args).await,
+            Command::Sql(args) => commands::sql::run(args).await,
             Command::Gen(args) => commands::gen_data::run(args),
             Command::Post(args) => commands::post::run(args).await,
             Command::Token(TokenCommand::New(args)) => commands::token::run(args),

@@ -102,3 +102,33 @@ async fn catch_up(ledger: Ledger, kafka: &KafkaSettings) -> Result<Ledger> {
     }
     Ok(ledger)
 }
+
+/// Starts the lake writer; the task ends when `shutdown` fires, after a final flush.
+/// `membership` is `AllPartitions` inside `up` (one process owns everything), `Group` alone.
+pub fn start_lake(
+    shared: &Shared,
+    data_dir: &Path,
+    membership: spotcheck_runtime::Membership,
+    shutdown: CancellationToken,
+) -> JoinHandle<Result<()>> {
+    use spotcheck_runtime::driver::DriverSettings;
+    let writer =
+        spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::new(data_dir.join("lake")));
+    let mut settings = DriverSettings::new("spotcheck-lake", &[spotcheck_schemas::topics::RESULTS]);
+    settings.max_batch = 5000;
+    settings.membership = membership;
+    let (kafka, publisher, metrics, health) = (
+        shared.kafka.clone(),
+        shared.publisher.clone(),
+        shared.metrics.clone(),
+        shared.health.clone(),
+    );
+    health.set("lake", true);
+    tokio::spawn(async move {
+        let outcome =
+            spotcheck_runtime::run_stage(&kafka, &settings, writer, &publisher, &metrics, shutdown)
+                .await;
+        health.set("lake", false);
+        outcome.context("the lake writer stopped")
+    })
+}

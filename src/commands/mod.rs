@@ -3,6 +3,8 @@
 pub mod components;
 pub mod gen_data;
 pub mod ingest;
+pub mod lake;
 pub mod post;
+pub mod sql;
 pub mod token;
 pub mod up;

@@ -27,6 +27,12 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
     };
     let shared = connect(&brokers, &config, "spotcheck-up").await?;
+    let lake = super::components::start_lake(
+        &shared,
+        data_dir,
+        spotcheck_runtime::Membership::AllPartitions,
+        shutdown.clone(),
+    );
     let ingest = start_ingest(
         &shared,
         &config,
@@ -37,6 +43,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     .await?;
     tracing::info!(pg = %args.pg, "spotcheck is up; Ctrl-C or SIGTERM stops it");
     let served = ingest.await.context("the ingest task panicked")?;
+    let lake_outcome = lake.await.context("the lake task panicked")?;
     shared.publisher.flush(Duration::from_secs(10));
     // Clients go before the broker, so they do not log its disappearance as an error.
     drop(shared);
@@ -44,6 +51,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         broker.stop().await;
     }
     served?;
+    lake_outcome?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
 }

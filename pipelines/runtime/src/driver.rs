@@ -74,6 +74,29 @@ impl Delivered {
 pub struct Applied {
     /// Records the stage could not process, by index in the batch, with the reason.
     pub dead_letters: Vec<(usize, String)>,
+    /// Which offsets may now be committed.
+    pub commit: Commit,
+}
+
+/// Which offsets a stage's call made safe to commit.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub enum Commit {
+    /// Everything in the batch (the stage's effect is durable when `apply` returns).
+    #[default]
+    Batch,
+    /// Only up to these positions: (topic, partition, next offset). For stages that buffer,
+    /// like the lake writer, which makes records durable when it flushes a file.
+    Positions(Vec<(String, i32, i64)>),
+}
+
+impl Applied {
+    /// Nothing new is durable.
+    pub fn nothing() -> Self {
+        Self {
+            dead_letters: Vec::new(),
+            commit: Commit::Positions(Vec::new()),
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,8 +116,33 @@ pub trait Stage: Send {
     fn name(&self) -> &'static str;
 
     /// Applies a batch (possibly of several partitions, each in offset order). Returns once the
-    /// side effects are durable.
+    /// side effects are durable, or says in [`Applied::commit`] how far they are.
     async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError>;
+
+    /// Called when no record came for [`DriverSettings::idle`]: a buffering stage flushes here.
+    async fn idle(&mut self) -> Result<Applied, StageError> {
+        Ok(Applied::nothing())
+    }
+
+    /// Called once at shutdown, before the final commit: flush what is buffered.
+    async fn finish(&mut self) -> Result<Applied, StageError> {
+        Ok(Applied::nothing())
+    }
+}
+
+/// What the driver asks of a stage.
+#[derive(Clone, Copy)]
+enum Call<'a> {
+    Apply(&'a [Delivered]),
+    Idle,
+    Finish,
+}
+
+/// What came from the consumer.
+enum Next {
+    Batch(Vec<Delivered>),
+    Idle,
+    Shutdown,
 }
 
 /// Which group and topics a stage consumes, and how it batches.
@@ -105,6 +153,21 @@ pub struct DriverSettings {
     pub max_batch: usize,
     /// How long to wait for more records once a batch has its first one.
     pub linger: Duration,
+    /// How long without records before [`Stage::idle`] is called.
+    pub idle: Duration,
+    /// How partitions are shared out.
+    pub membership: Membership,
+}
+
+/// How a stage's consumer gets its partitions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Membership {
+    /// Join the consumer group: members split the partitions (scale-out).
+    Group,
+    /// Take every partition, resuming from the group's committed offsets. For a single process
+    /// that owns all the work (`spotcheck up`): it needs no group coordination, which Tansu 0.6
+    /// gets wrong when a member dies (its partitions stay assigned to the dead member).
+    AllPartitions,
 }
 
 impl DriverSettings {
@@ -114,6 +177,8 @@ impl DriverSettings {
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             max_batch: 1000,
             linger: Duration::from_millis(50),
+            idle: Duration::from_secs(1),
+            membership: Membership::Group,
         }
     }
 }
@@ -165,8 +230,26 @@ fn create_consumer(
         .set("fetch.message.max.bytes", "16777216")
         .create()?;
     let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
-    consumer.subscribe(&topics)?;
+    match settings.membership {
+        Membership::Group => consumer.subscribe(&topics)?,
+        Membership::AllPartitions => consumer.assign(&all_partitions(&consumer, &topics)?)?,
+    }
     Ok(consumer)
+}
+
+/// Every partition of `topics`, each to resume at its committed offset (blocks for metadata).
+fn all_partitions(
+    consumer: &StreamConsumer,
+    topics: &[&str],
+) -> Result<TopicPartitionList, DriverError> {
+    let mut list = TopicPartitionList::new();
+    for topic in topics {
+        let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30))?;
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            list.add_partition_offset(topic, partition.id(), Offset::Stored)?;
+        }
+    }
+    Ok(list)
 }
 
 async fn consume_loop<S: Stage>(
@@ -177,30 +260,46 @@ async fn consume_loop<S: Stage>(
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Result<(), DriverError> {
-    while let Some(batch) = next_batch(consumer, settings, shutdown).await {
+    loop {
+        let next = next_batch(consumer, settings, shutdown).await;
+        let batch = match &next {
+            Next::Batch(batch) => batch.as_slice(),
+            Next::Idle | Next::Shutdown => &[],
+        };
+        let call = match &next {
+            Next::Batch(_) => Call::Apply(batch),
+            Next::Idle => Call::Idle,
+            Next::Shutdown => Call::Finish,
+        };
         let started = Instant::now();
-        let Some(applied) = apply_with_retries(stage, &batch, metrics, shutdown).await? else {
+        let Some(applied) = call_with_retries(stage, call, metrics, shutdown).await? else {
             return Ok(()); // shutting down mid-retry: the batch will be redelivered
         };
-        if !send_dead_letters(stage.name(), &batch, &applied, publisher, metrics, shutdown).await {
+        if !send_dead_letters(stage.name(), batch, &applied, publisher, metrics, shutdown).await {
             return Ok(());
         }
-        store_offsets(consumer, &batch);
-        record_batch_metrics(stage.name(), &batch, started, metrics);
+        store_offsets(consumer, batch, &applied.commit);
+        if let Next::Batch(batch) = &next {
+            record_batch_metrics(stage.name(), batch, started, metrics);
+        }
+        if matches!(next, Next::Shutdown) {
+            return Ok(());
+        }
     }
-    Ok(())
 }
 
-/// Waits for one record, then gathers more for up to `linger`; `None` at shutdown.
+/// Waits for one record, then gathers more for up to `linger`; `Idle` when none came for
+/// `settings.idle`.
 async fn next_batch(
     consumer: &StreamConsumer,
     settings: &DriverSettings,
     shutdown: &CancellationToken,
-) -> Option<Vec<Delivered>> {
+) -> Next {
     let mut batch = Vec::new();
     loop {
         let received = tokio::select! {
-            _ = shutdown.cancelled() => return None,
+            _ = shutdown.cancelled() => return Next::Shutdown,
+            _ = tokio::time::sleep(settings.idle) => return Next::Idle,
             received = consumer.recv() => received,
         };
         match received {
@@ -222,19 +321,25 @@ async fn next_batch(
             Err(_) => break,
         }
     }
-    Some(batch)
+    Next::Batch(batch)
 }
 
-/// Applies a batch, retrying transient errors with exponential back-off (100 ms .. 10 s).
-async fn apply_with_retries<S: Stage>(
+/// Calls the stage, retrying transient errors with exponential back-off (100 ms .. 10 s).
+/// At shutdown the final flush is tried once more, then given up (it will be redelivered).
+async fn call_with_retries<S: Stage>(
     stage: &mut S,
-    batch: &[Delivered],
+    call: Call<'_>,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Result<Option<Applied>, DriverError> {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match stage.apply(batch).await {
+        let outcome = match call {
+            Call::Apply(batch) => stage.apply(batch).await,
+            Call::Idle => stage.idle().await,
+            Call::Finish => stage.finish().await,
+        };
+        match outcome {
             Ok(applied) => return Ok(Some(applied)),
             Err(StageError::Fatal(message)) => {
                 return Err(DriverError::Stage {
@@ -243,11 +348,14 @@ async fn apply_with_retries<S: Stage>(
                 });
             }
             Err(StageError::Transient(message)) => {
-                tracing::warn!(stage = stage.name(), %message, ?backoff, "retrying batch");
+                tracing::warn!(stage = stage.name(), %message, ?backoff, "retrying");
                 metrics
                     .stage_retries
                     .with_label_values(&[stage.name()])
                     .inc();
+                if matches!(call, Call::Finish) || shutdown.is_cancelled() {
+                    return Ok(None);
+                }
                 tokio::select! {
                     _ = shutdown.cancelled() => return Ok(None),
                     _ = tokio::time::sleep(backoff) => {}
@@ -343,12 +451,25 @@ fn dead_letter_headers(stage: &str, record: &Delivered, reason: &str) -> OwnedHe
     headers
 }
 
-/// Stores, per partition, the offset after the last record of the batch.
-fn store_offsets(consumer: &StreamConsumer, batch: &[Delivered]) {
+/// Stores the offsets the stage made safe: after the last record of the batch per partition,
+/// or the positions the stage named.
+fn store_offsets(consumer: &StreamConsumer, batch: &[Delivered], commit: &Commit) {
     let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
-    for record in batch {
-        let entry = next.entry((&record.topic, record.partition)).or_default();
-        *entry = (*entry).max(record.offset + 1);
+    match commit {
+        Commit::Batch => {
+            for record in batch {
+                let entry = next.entry((&record.topic, record.partition)).or_default();
+                *entry = (*entry).max(record.offset + 1);
+            }
+        }
+        Commit::Positions(positions) => {
+            for (topic, partition, offset) in positions {
+                next.insert((topic, *partition), *offset);
+            }
+        }
+    }
+    if next.is_empty() {
+        return;
     }
     let mut list = TopicPartitionList::with_capacity(next.len());
     for ((topic, partition), offset) in next {

@@ -17,7 +17,9 @@ pub mod publisher;
 
 pub use catalogue::{TopicSettings, ensure_topics};
 pub use cloudevents::CloudEvent;
-pub use driver::{Applied, Delivered, DriverSettings, Stage, StageError, run_stage};
+pub use driver::{
+    Applied, Commit, Delivered, DriverSettings, Membership, Stage, StageError, run_stage,
+};
 pub use health::Health;
 pub use kafka::KafkaSettings;
 pub use metrics::Metrics;

@@ -1,0 +1,247 @@
+//! The lake writer stage: results from Kafka into Parquet, each record exactly once.
+//!
+//! Guarantee: every record of `spotcheck.results.v1` appears once in `results` (and its items
+//! once in `result_items`), however often Kafka delivers it and wherever the writer is killed.
+//! How: rows are buffered per source partition and flushed as files named
+//! `<topic>+<partition>+<first>-<last>.parquet` (written aside, then renamed); the partition's
+//! manifest then records the files and the next offset, and only then may the Kafka offset be
+//! committed. A redelivered record below the manifest's next offset is skipped; a file no
+//! manifest names (a crash between the two renames) is deleted before the partition is written
+//! again. No Kafka transactions are needed.
+//! Flushes happen at `max_rows` per partition, when the oldest buffered row is `max_age` old, and
+//! when the input goes idle — never on wall-clock alone.
+//! Limits: one writer per partition at a time (a rebalance during a flush is not yet fenced);
+//! two Kafka records with the same record id (an ingest re-publication) give two rows.
+
+use crate::manifest::{self, Manifest};
+use crate::parquet_file::write_parquet;
+use crate::tables::{self, RESULT_ITEMS, RESULTS, Row, Source};
+use async_trait::async_trait;
+use spotcheck_runtime::{Applied, Commit, Delivered, Stage, StageError};
+use spotcheck_schemas::SamplingResult;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Where and how often the writer flushes.
+#[derive(Debug, Clone)]
+pub struct LakeSettings {
+    /// The lake root, `DATA_DIR/lake`.
+    pub root: PathBuf,
+    /// Rows buffered per source partition before a flush.
+    pub max_rows: usize,
+    /// Longest a row waits in the buffer, so analysts see fresh data.
+    pub max_age: Duration,
+}
+
+impl LakeSettings {
+    pub fn new(root: PathBuf) -> Self {
+        Self {
+            root,
+            max_rows: 200_000,
+            max_age: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What the writer holds for one source partition.
+struct PartitionState {
+    manifest: Manifest,
+    rows: Vec<Row>,
+    /// The offset range buffered (including records sent to the dead-letter topic).
+    first: Option<i64>,
+    last: i64,
+    since: Instant,
+}
+
+pub struct LakeWriter {
+    settings: LakeSettings,
+    partitions: HashMap<(String, i32), PartitionState>,
+}
+
+impl LakeWriter {
+    pub fn new(settings: LakeSettings) -> Self {
+        Self {
+            settings,
+            partitions: HashMap::new(),
+        }
+    }
+
+    /// Loads the partition's manifest the first time it is seen, removing orphans.
+    fn state(&mut self, topic: &str, partition: i32) -> Result<&mut PartitionState, StageError> {
+        let key = (topic.to_owned(), partition);
+        if !self.partitions.contains_key(&key) {
+            let root = &self.settings.root;
+            let manifest = manifest::load(root, topic, partition).map_err(transient)?;
+            let removed = manifest::remove_orphans(
+                root,
+                &[RESULTS, RESULT_ITEMS],
+                topic,
+                partition,
+                &manifest,
+            )
+            .map_err(transient)?;
+            if removed > 0 {
+                tracing::info!(
+                    topic,
+                    partition,
+                    removed,
+                    "removed files a crash left unrecorded"
+                );
+            }
+            let state = PartitionState {
+                manifest,
+                rows: Vec::new(),
+                first: None,
+                last: 0,
+                since: Instant::now(),
+            };
+            self.partitions.insert(key.clone(), state);
+        }
+        Ok(self.partitions.get_mut(&key).expect("inserted above"))
+    }
+
+    /// Writes the partition's buffer and saves its manifest; returns the committable position.
+    async fn flush(
+        &mut self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Option<(String, i32, i64)>, StageError> {
+        let root = self.settings.root.clone();
+        let Some(state) = self.partitions.get_mut(&(topic.to_owned(), partition)) else {
+            return Ok(None);
+        };
+        let Some(first) = state.first else {
+            return Ok(None);
+        };
+        let (last, rows) = (state.last, std::mem::take(&mut state.rows));
+        let name = format!(
+            "{}{first}-{last}.parquet",
+            manifest::file_prefix(topic, partition)
+        );
+        let written = tokio::task::spawn_blocking(move || write_files(&root, &name, rows))
+            .await
+            .map_err(|e| StageError::Fatal(format!("lake flush panicked: {e}")))?
+            .map_err(transient)?;
+        let mut manifest = state.manifest.clone();
+        manifest.files.extend(written);
+        manifest.next_offset = last + 1;
+        manifest::save(&self.settings.root, topic, partition, &manifest).map_err(transient)?;
+        state.manifest = manifest;
+        state.first = None;
+        Ok(Some((topic.to_owned(), partition, last + 1)))
+    }
+
+    /// Flushes partitions whose oldest row is older than `max_age` (all of them if `everything`).
+    async fn flush_due(&mut self, everything: bool) -> Result<Vec<(String, i32, i64)>, StageError> {
+        let due: Vec<(String, i32)> = self
+            .partitions
+            .iter()
+            .filter(|(_, s)| {
+                s.first.is_some() && (everything || s.since.elapsed() >= self.settings.max_age)
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        let mut positions = Vec::new();
+        for (topic, partition) in due {
+            positions.extend(self.flush(&topic, partition).await?);
+        }
+        Ok(positions)
+    }
+}
+
+/// Writes one file per table and Hive partition; returns their paths relative to the root.
+fn write_files(root: &std::path::Path, name: &str, rows: Vec<Row>) -> std::io::Result<Vec<String>> {
+    let mut by_partition: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+    for row in rows {
+        by_partition
+            .entry(tables::result_partition(&row.result))
+            .or_default()
+            .push(row);
+    }
+    let mut written = Vec::new();
+    for (hive, rows) in by_partition {
+        let results = tables::results_batch(&rows).map_err(std::io::Error::other)?;
+        let items = tables::result_items_batch(&rows).map_err(std::io::Error::other)?;
+        for (table, batch) in [(RESULTS, results), (RESULT_ITEMS, items)] {
+            let relative = format!("{table}/{hive}/{name}");
+            write_parquet(&root.join(&relative), &batch)?;
+            written.push(relative);
+        }
+    }
+    Ok(written)
+}
+
+fn transient(error: impl std::fmt::Display) -> StageError {
+    StageError::Transient(format!("lake: {error}"))
+}
+
+#[async_trait]
+impl Stage for LakeWriter {
+    fn name(&self) -> &'static str {
+        "lake"
+    }
+
+    async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
+        let mut applied = Applied::nothing();
+        let mut positions = Vec::new();
+        let mut full = Vec::new();
+        for (index, record) in batch.iter().enumerate() {
+            let max_rows = self.settings.max_rows;
+            let state = self.state(&record.topic, record.partition)?;
+            if record.offset < state.manifest.next_offset {
+                // Already in the lake (redelivered after a crash): let Kafka catch up.
+                positions.push((
+                    record.topic.clone(),
+                    record.partition,
+                    state.manifest.next_offset,
+                ));
+                continue;
+            }
+            if state.first.is_none() {
+                state.first = Some(record.offset);
+                state.since = Instant::now();
+            }
+            state.last = record.offset;
+            match serde_json::from_slice::<SamplingResult>(&record.payload) {
+                Ok(result) => {
+                    let record_id = record.header("ce_id").unwrap_or_default();
+                    let source = Source {
+                        topic: record.topic.clone(),
+                        partition: record.partition,
+                        offset: record.offset,
+                    };
+                    state.rows.push(Row {
+                        result,
+                        source,
+                        record_id,
+                    });
+                }
+                Err(error) => applied
+                    .dead_letters
+                    .push((index, format!("not a sampling result: {error}"))),
+            }
+            if state.rows.len() >= max_rows {
+                full.push((record.topic.clone(), record.partition));
+            }
+        }
+        for (topic, partition) in full {
+            positions.extend(self.flush(&topic, partition).await?);
+        }
+        positions.extend(self.flush_due(false).await?);
+        applied.commit = Commit::Positions(positions);
+        Ok(applied)
+    }
+
+    async fn idle(&mut self) -> Result<Applied, StageError> {
+        let positions = self.flush_due(true).await?;
+        Ok(Applied {
+            dead_letters: Vec::new(),
+            commit: Commit::Positions(positions),
+        })
+    }
+
+    async fn finish(&mut self) -> Result<Applied, StageError> {
+        self.idle().await
+    }
+}
