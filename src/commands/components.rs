@@ -20,6 +20,27 @@ pub struct Shared {
     pub publisher: Publisher,
 }
 
+/// What a one-component command (`ingest`, `lake`, ...) starts from: its `--brokers`, its
+/// config (the dev config of the data dir when none is given), and the shared clients.
+pub async fn connect_alone(
+    common: &crate::cli::CommonArgs,
+    client_id: &str,
+) -> Result<(Config, Shared)> {
+    let brokers = common
+        .brokers
+        .as_deref()
+        .context("--brokers is required when running one component alone")?;
+    std::fs::create_dir_all(&common.data_dir)
+        .with_context(|| format!("cannot create the data dir {}", common.data_dir.display()))?;
+    let (config, dev_tokens) =
+        crate::config::load_or_create(common.config.as_deref(), &common.data_dir)?;
+    if let Some(tokens) = dev_tokens {
+        tracing::info!("dev tokens (one per role) are in {}", tokens.display());
+    }
+    let shared = connect(brokers, &config, client_id).await?;
+    Ok((config, shared))
+}
+
 /// Connects to the brokers and makes sure every topic exists (waiting up to a minute for them).
 pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<Shared> {
     let mut kafka = KafkaSettings::new(brokers, client_id);
