@@ -194,3 +194,10 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
         &serde_json::to_value(&disclosure).unwrap(),
     );
 }
+
+#[test]
+fn the_example_result_shipped_for_trying_the_api_is_valid() {
+    let example: Value = serde_json::from_str(include_str!("../examples/result.json")).unwrap();
+    assert_valid(json_schemas::RESULT, &example);
+    assert!(SamplingResult::parse(&example, today()).is_ok());
+}
