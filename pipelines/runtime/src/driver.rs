@@ -9,21 +9,19 @@
 //! Limit: a rebalance during `apply` may hand the same records to another member; both apply
 //! them, so stages must be idempotent (they are, by record id).
 
-use crate::cloudevents::CloudEvent;
 use crate::kafka::KafkaSettings;
 use crate::metrics::Metrics;
-use crate::publisher::{PublishError, Publisher};
+use crate::publisher::Publisher;
 use async_trait::async_trait;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
-use spotcheck_schemas::topics;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// Header of a dead letter that says why no stage could process it.
-pub const DLQ_REASON_HEADER: &str = "dlq_reason";
+pub use crate::dead_letter::DLQ_REASON_HEADER;
+use crate::dead_letter::send_dead_letters;
 
 /// A consumed record, owned so a stage can keep it across awaits.
 #[derive(Debug, Clone)]
@@ -364,91 +362,6 @@ async fn call_with_retries<S: Stage>(
             }
         }
     }
-}
-
-/// Publishes every dead letter, retrying while the broker is unavailable; false at shutdown.
-async fn send_dead_letters(
-    stage: &'static str,
-    batch: &[Delivered],
-    applied: &Applied,
-    publisher: &Publisher,
-    metrics: &Metrics,
-    shutdown: &CancellationToken,
-) -> bool {
-    for (index, reason) in &applied.dead_letters {
-        let Some(record) = batch.get(*index) else {
-            continue;
-        };
-        tracing::warn!(stage, topic = %record.topic, offset = record.offset, %reason, "dead letter");
-        loop {
-            let key = record.key.as_deref().unwrap_or_default();
-            let headers = dead_letter_headers(stage, record, reason);
-            match publisher
-                .publish_with_headers(topics::DLQ, key, &record.payload, headers)
-                .await
-            {
-                Ok(_) => break,
-                // Even the dead-letter topic refuses it (e.g. too large): keep the reason only.
-                Err(PublishError::Refused(why)) => {
-                    let headers = dead_letter_headers(stage, record, &format!("{reason}; {why}"));
-                    if publisher
-                        .publish_with_headers(topics::DLQ, key, b"", headers)
-                        .await
-                        .is_ok()
-                    {
-                        break;
-                    }
-                }
-                Err(PublishError::Unavailable(_)) => {}
-            }
-            tokio::select! {
-                _ = shutdown.cancelled() => return false,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            }
-        }
-        metrics
-            .dead_letters
-            .with_label_values(&[stage, &record.topic])
-            .inc();
-    }
-    true
-}
-
-/// The original headers, plus the reason and where the record came from; CloudEvents headers
-/// are added when the original lacked them.
-fn dead_letter_headers(stage: &str, record: &Delivered, reason: &str) -> OwnedHeaders {
-    let mut headers = OwnedHeaders::new();
-    for (key, value) in &record.headers {
-        headers = headers.insert(Header {
-            key,
-            value: value.as_deref(),
-        });
-    }
-    if record.header("ce_id").is_none() {
-        let id = format!("{}-{}-{}", record.topic, record.partition, record.offset);
-        let event = CloudEvent::new(
-            id,
-            spotcheck_schemas::topics::event_types::DEAD_LETTER,
-            format!("/spotcheck/{stage}"),
-        );
-        for header in event.headers().iter() {
-            headers = headers.insert(header);
-        }
-    }
-    let origin = [
-        (DLQ_REASON_HEADER, reason.to_owned()),
-        ("dlq_stage", stage.to_owned()),
-        ("dlq_topic", record.topic.clone()),
-        ("dlq_partition", record.partition.to_string()),
-        ("dlq_offset", record.offset.to_string()),
-    ];
-    for (key, value) in &origin {
-        headers = headers.insert(Header {
-            key,
-            value: Some(value.as_str()),
-        });
-    }
-    headers
 }
 
 /// Stores the offsets the stage made safe: after the last record of the batch per partition,
