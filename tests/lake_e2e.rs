@@ -188,3 +188,94 @@ fn sql_refuses_anything_but_a_query() {
     }
     assert!(!std::path::Path::new("/tmp/out.csv").exists());
 }
+
+#[test]
+fn analysts_query_over_http_as_json_csv_or_arrow_and_nothing_else_passes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("spotcheck");
+    let up = Up::start(&data);
+    let client = reqwest::blocking::Client::new();
+    let lab = up.token("lab");
+    let analyst = up.token("analyst");
+    let posted = client
+        .post(up.url("/v1/results"))
+        .bearer_auth(&lab)
+        .header("content-type", "application/json")
+        .body(support::result("TJ-HTTP-SQL-1").to_string())
+        .send()
+        .unwrap();
+    assert_eq!(posted.status(), 202);
+    let query = |token: &str, sql: &str, accept: &str| {
+        client
+            .post(up.url("/v1/sql"))
+            .bearer_auth(token)
+            .header("accept", accept)
+            .json(&serde_json::json!({ "sql": sql }))
+            .send()
+            .unwrap()
+    };
+    let count_sql = "SELECT report_no, category, verdict FROM results";
+    let started = Instant::now();
+    let rows: Vec<Value> = loop {
+        let rows: Vec<Value> = query(&analyst, count_sql, "application/json")
+            .json()
+            .unwrap();
+        if !rows.is_empty() || started.elapsed() > Duration::from_secs(30) {
+            break rows;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    assert_eq!(
+        rows,
+        [
+            serde_json::json!({"report_no": "TJ-HTTP-SQL-1", "category": "gas_appliance", "verdict": "fail"})
+        ]
+    );
+
+    let csv = query(&analyst, count_sql, "text/csv").text().unwrap();
+    assert_eq!(
+        csv,
+        "report_no,category,verdict\nTJ-HTTP-SQL-1,gas_appliance,fail\n"
+    );
+    let arrow = query(&analyst, count_sql, "application/vnd.apache.arrow.stream");
+    assert_eq!(
+        arrow.headers()["content-type"],
+        "application/vnd.apache.arrow.stream"
+    );
+    assert_eq!(
+        &arrow.bytes().unwrap()[..4],
+        &[0xff, 0xff, 0xff, 0xff],
+        "an Arrow IPC stream message"
+    );
+
+    assert_eq!(
+        query(&lab, count_sql, "application/json").status(),
+        403,
+        "a lab is not an analyst"
+    );
+    let refused = query(
+        &analyst,
+        "CREATE EXTERNAL TABLE p STORED AS CSV LOCATION '/etc/passwd'",
+        "application/json",
+    );
+    assert_eq!(refused.status(), 403);
+    assert!(
+        refused.json::<Value>().unwrap()["error"]
+            .as_str()
+            .unwrap()
+            .contains("only queries")
+    );
+    assert_eq!(
+        query(
+            &analyst,
+            "COPY (SELECT 1) TO '/tmp/x.csv'",
+            "application/json"
+        )
+        .status(),
+        403
+    );
+    assert_eq!(
+        query(&analyst, "SELEKT nonsense", "application/json").status(),
+        400
+    );
+}

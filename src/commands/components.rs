@@ -93,6 +93,9 @@ pub async fn start_ingest(
         limits: config.limits.body_limits(),
         source: "/spotcheck/ingest".into(),
         clock: spotcheck_ingest::app::system_clock(),
+        analytics: Some(std::sync::Arc::new(
+            spotcheck_analytics::Analytics::open(&data_dir.join("lake")).await?,
+        )),
     })
     .context("cannot register ingest metrics")?;
     let listener = tokio::net::TcpListener::bind(http)

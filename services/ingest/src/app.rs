@@ -30,6 +30,8 @@ pub struct AppParts {
     /// CloudEvents `ce_source` of what this process publishes.
     pub source: String,
     pub clock: Clock,
+    /// SQL over the lake, when this process serves it.
+    pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
 }
 
 /// Cheap to clone: handlers get it by `State`.
@@ -45,6 +47,7 @@ pub struct AppInner {
     pub health: Health,
     pub limits: BodyLimits,
     pub source: String,
+    pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
     clock: Clock,
 }
 
@@ -67,6 +70,7 @@ impl App {
             health: parts.health,
             limits: parts.limits,
             source: parts.source,
+            analytics: parts.analytics,
             clock: parts.clock,
         })))
     }

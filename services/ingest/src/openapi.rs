@@ -25,6 +25,7 @@ pub struct SubmitResponse {
     ),
     paths(
         crate::routes::results::post_results,
+        crate::routes::sql::post_sql,
         crate::routes::system::metrics,
         crate::routes::system::healthz,
         crate::routes::system::readyz,

@@ -46,6 +46,7 @@ fn harness(bootstrap: &str) -> Harness {
         limits: BodyLimits::default(),
         source: "/spotcheck/test".into(),
         clock: Arc::new(|| NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()),
+        analytics: None,
     })
     .unwrap();
     Harness {

@@ -1,6 +1,7 @@
 //! The routes of the HTTP API, assembled into one router.
 
 pub mod results;
+pub mod sql;
 pub mod system;
 
 use crate::app::App;
@@ -17,6 +18,7 @@ use std::time::Instant;
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/v1/results", post(results::post_results))
+        .route("/v1/sql", post(sql::post_sql))
         .route("/metrics", get(system::metrics))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
