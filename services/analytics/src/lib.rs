@@ -14,6 +14,31 @@ use std::sync::Arc;
 
 pub use datafusion::arrow;
 
+/// The trend views shipped with the product: (name, query), each from `views/<name>.sql`.
+pub const VIEWS: &[(&str, &str)] = &[
+    (
+        "failure_rate_by_category_quarter",
+        include_str!("../views/failure_rate_by_category_quarter.sql"),
+    ),
+    (
+        "failure_rate_by_district_quarter",
+        include_str!("../views/failure_rate_by_district_quarter.sql"),
+    ),
+    (
+        "failing_items_by_category",
+        include_str!("../views/failing_items_by_category.sql"),
+    ),
+    (
+        "producer_history",
+        include_str!("../views/producer_history.sql"),
+    ),
+    (
+        "sampled_unit_history",
+        include_str!("../views/sampled_unit_history.sql"),
+    ),
+    ("lab_volume", include_str!("../views/lab_volume.sql")),
+];
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// Not a query (DDL, DML, COPY, SET...): the lake is read-only here.
@@ -52,6 +77,17 @@ impl Analytics {
                 .register_listing_table(name, &url, options, Some(schema), None)
                 .await
                 .map_err(|e| lake_error(root, e))?;
+        }
+        for (name, sql) in VIEWS {
+            let statement = format!("CREATE VIEW {name} AS {sql}");
+            let frame = context
+                .sql(&statement)
+                .await
+                .map_err(|e| lake_error(root, format!("view {name}: {e}")))?;
+            frame
+                .collect()
+                .await
+                .map_err(|e| lake_error(root, format!("view {name}: {e}")))?;
         }
         Ok(Self { context })
     }

@@ -1,0 +1,160 @@
+//! The trend views answer correctly on a small lake whose answers are known.
+
+use serde_json::{Value, json};
+use spotcheck_analytics::Analytics;
+use spotcheck_analytics::arrow::json::ArrayWriter;
+use spotcheck_lake::{LakeSettings, LakeWriter};
+use spotcheck_runtime::{Delivered, Stage};
+
+/// (report, lab, category, district, sampled on, producer, items as (name, passed))
+type Known = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static [(&'static str, bool)],
+);
+
+const KNOWN: &[Known] = &[
+    (
+        "R1",
+        "lab-a",
+        "e_bike",
+        "120104",
+        "2026-04-02",
+        "甲车业",
+        &[("最高车速", false), ("整车质量", true)],
+    ),
+    (
+        "R2",
+        "lab-a",
+        "e_bike",
+        "120104",
+        "2026-05-10",
+        "甲车业",
+        &[("最高车速", true)],
+    ),
+    (
+        "R3",
+        "lab-b",
+        "wire_cable",
+        "120101",
+        "2026-07-01",
+        "乙电缆",
+        &[("导体电阻", false)],
+    ),
+];
+
+fn delivered(offset: i64, known: &Known) -> Delivered {
+    let (report, lab, category, district, sampled, producer, items) = known;
+    let items: Vec<Value> = items
+        .iter()
+        .map(|(name, passed)| json!({"name": name, "verdict": if *passed { "pass" } else { "fail" }}))
+        .collect();
+    let failed = items.iter().any(|i| i["verdict"] == "fail");
+    let result = json!({
+        "report_no": report, "lab_id": lab, "category": category,
+        "product": {"name": "产品", "model": "M1", "batch": "B1"},
+        "producer": {"name": producer}, "sampled_unit": {"name": "某店", "role": "retailer", "district": district},
+        "sampling": {"date": sampled, "domain": "circulation"},
+        "tested_on": sampled, "verdict": if failed { "fail" } else { "pass" }, "items": items
+    });
+    Delivered {
+        topic: "spotcheck.results.v1".into(),
+        partition: 0,
+        offset,
+        key: None,
+        payload: result.to_string().into_bytes(),
+        headers: vec![],
+    }
+}
+
+async fn lake() -> (tempfile::TempDir, Analytics) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path().to_owned()));
+    let batch: Vec<Delivered> = KNOWN
+        .iter()
+        .enumerate()
+        .map(|(i, k)| delivered(i as i64, k))
+        .collect();
+    writer.apply(&batch).await.unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path()).await.unwrap();
+    (dir, analytics)
+}
+
+async fn rows(analytics: &Analytics, sql: &str) -> Value {
+    let batches = analytics.query(sql).await.unwrap();
+    let mut writer = ArrayWriter::new(Vec::new());
+    writer
+        .write_batches(&batches.iter().collect::<Vec<_>>())
+        .unwrap();
+    writer.finish().unwrap();
+    let bytes = writer.into_inner();
+    if bytes.is_empty() {
+        json!([])
+    } else {
+        serde_json::from_slice(&bytes).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn failure_rates_by_category_and_district_per_quarter() {
+    let (_dir, analytics) = lake().await;
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT * FROM failure_rate_by_category_quarter ORDER BY category, quarter"
+        )
+        .await,
+        json!([
+            {"category": "e_bike", "quarter": "2026Q2", "results": 2, "failures": 1, "failure_rate": 0.5},
+            {"category": "wire_cable", "quarter": "2026Q3", "results": 1, "failures": 1, "failure_rate": 1.0}
+        ])
+    );
+    assert_eq!(
+        rows(&analytics, "SELECT district, quarter, results, failures FROM failure_rate_by_district_quarter ORDER BY district").await,
+        json!([
+            {"district": "120101", "quarter": "2026Q3", "results": 1, "failures": 1},
+            {"district": "120104", "quarter": "2026Q2", "results": 2, "failures": 1}
+        ])
+    );
+}
+
+#[tokio::test]
+async fn failing_items_lab_volumes_and_histories() {
+    let (_dir, analytics) = lake().await;
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT * FROM failing_items_by_category ORDER BY category, item_name"
+        )
+        .await,
+        json!([
+            {"category": "e_bike", "item_name": "整车质量", "tested": 1, "failures": 0},
+            {"category": "e_bike", "item_name": "最高车速", "tested": 2, "failures": 1},
+            {"category": "wire_cable", "item_name": "导体电阻", "tested": 1, "failures": 1}
+        ])
+    );
+    assert_eq!(
+        rows(&analytics, "SELECT * FROM lab_volume ORDER BY lab_id").await,
+        json!([
+            {"lab_id": "lab-a", "quarter": "2026Q2", "results": 2, "failures": 1},
+            {"lab_id": "lab-b", "quarter": "2026Q3", "results": 1, "failures": 1}
+        ])
+    );
+    assert_eq!(
+        rows(&analytics, "SELECT report_no, verdict FROM producer_history WHERE producer_name = '甲车业' ORDER BY sampling_date DESC").await,
+        json!([{"report_no": "R2", "verdict": "pass"}, {"report_no": "R1", "verdict": "fail"}])
+    );
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT count(*) AS n FROM sampled_unit_history WHERE district = '120104'"
+        )
+        .await,
+        json!([{"n": 2}])
+    );
+}
