@@ -14,8 +14,13 @@ use std::sync::Arc;
 
 pub use datafusion::arrow;
 
-/// The trend views shipped with the product: (name, query), each from `views/<name>.sql`.
+/// The trend views shipped with the product: (name, query), each from `views/<name>.sql`, in
+/// dependency order.
 pub const VIEWS: &[(&str, &str)] = &[
+    (
+        "results_by_quarter",
+        include_str!("../views/results_by_quarter.sql"),
+    ),
     (
         "failure_rate_by_category_quarter",
         include_str!("../views/failure_rate_by_category_quarter.sql"),
