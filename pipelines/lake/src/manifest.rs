@@ -2,9 +2,10 @@
 //! the next offset to write. It lives in the lake (`_manifests/<topic>+<partition>.json`), so it
 //! travels with the files to whichever writer owns the partition next.
 //!
-//! A file becomes part of the lake when the manifest that names it is saved (write aside, then
-//! rename): a crash between the file's rename and the manifest's leaves an orphan, which the next
-//! owner deletes before writing the same rows again.
+//! A file is written hidden, recorded in the manifest (saved atomically), and only then renamed
+//! into view: readers never see a file that could be taken back. A crash before the manifest
+//! leaves a hidden orphan, deleted by the next owner before it writes the same rows again; a crash
+//! after it leaves a recorded hidden file, which the next owner renames into view.
 
 use serde::{Deserialize, Serialize};
 use std::io;

@@ -6,7 +6,8 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use std::path::Path;
 
-/// Writes `batch` to a hidden temporary file beside `path`, syncs it, then renames it into place.
+/// Writes `batch` to the hidden temporary file of `path` and syncs it. The file becomes visible
+/// when [`publish`] renames it, after the manifest that names it is saved.
 pub fn write_parquet(path: &Path, batch: &RecordBatch) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
@@ -20,6 +21,14 @@ pub fn write_parquet(path: &Path, batch: &RecordBatch) -> std::io::Result<()> {
         .map_err(std::io::Error::other)?;
     writer.write(batch).map_err(std::io::Error::other)?;
     let file = writer.into_inner().map_err(std::io::Error::other)?;
-    file.sync_all()?;
-    std::fs::rename(&temporary, path)
+    file.sync_all()
+}
+
+/// Makes a written file visible to readers (idempotent: done already is fine).
+pub fn publish(path: &Path) -> std::io::Result<()> {
+    let temporary = crate::manifest::temporary_path(path);
+    match std::fs::rename(&temporary, path) {
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && path.exists() => Ok(()),
+        other => other,
+    }
 }

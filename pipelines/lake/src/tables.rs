@@ -138,7 +138,7 @@ fn uscc(code: &Option<Uscc>) -> Option<String> {
 }
 
 /// Builds the `results` rows of one Hive partition, columns in `results_schema` order.
-pub fn results_batch(rows: &[Row]) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let columns = vec![
         text(rows, |r| Some(r.result.report_no.clone())),
         text(rows, |r| Some(r.result.lab_id.clone())),
@@ -187,7 +187,7 @@ pub fn results_batch(rows: &[Row]) -> Result<RecordBatch, arrow::error::ArrowErr
 }
 
 /// Builds the `result_items` rows (one per test item) of one Hive partition.
-pub fn result_items_batch(rows: &[Row]) -> Result<RecordBatch, arrow::error::ArrowError> {
+pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let items: Vec<(&Row, usize, &TestItem)> = rows
         .iter()
         .flat_map(|row| {
@@ -195,7 +195,7 @@ pub fn result_items_batch(rows: &[Row]) -> Result<RecordBatch, arrow::error::Arr
                 .items
                 .iter()
                 .enumerate()
-                .map(move |(i, item)| (row, i, item))
+                .map(move |(i, item)| (*row, i, item))
         })
         .collect();
     let columns = vec![

@@ -14,7 +14,7 @@
 //! two Kafka records with the same record id (an ingest re-publication) give two rows.
 
 use crate::manifest::{self, Manifest};
-use crate::parquet_file::write_parquet;
+use crate::parquet_file::{publish, write_parquet};
 use crate::tables::{self, RESULT_ITEMS, RESULTS, Row, Source};
 use async_trait::async_trait;
 use spotcheck_runtime::{Applied, Commit, Delivered, Stage, StageError};
@@ -73,6 +73,10 @@ impl LakeWriter {
         if !self.partitions.contains_key(&key) {
             let root = &self.settings.root;
             let manifest = manifest::load(root, topic, partition).map_err(transient)?;
+            // Files recorded just before a crash may still be hidden: show them.
+            for relative in &manifest.files {
+                publish(&root.join(relative)).map_err(transient)?;
+            }
             let removed = manifest::remove_orphans(
                 root,
                 &[RESULTS, RESULT_ITEMS],
@@ -119,15 +123,29 @@ impl LakeWriter {
             "{}{first}-{last}.parquet",
             manifest::file_prefix(topic, partition)
         );
-        let written = tokio::task::spawn_blocking(move || write_files(&root, &name, rows))
-            .await
-            .map_err(|e| StageError::Fatal(format!("lake flush panicked: {e}")))?
-            .map_err(transient)?;
+        let (rows, written) = tokio::task::spawn_blocking(move || {
+            let written = write_files(&root, &name, &rows);
+            (rows, written)
+        })
+        .await
+        .map_err(|e| StageError::Fatal(format!("lake flush panicked: {e}")))?;
+        let written = match written {
+            Ok(written) => written,
+            Err(error) => {
+                // Keep the rows: the records they came from will not be delivered again.
+                state.rows = rows;
+                return Err(transient(error));
+            }
+        };
         let mut manifest = state.manifest.clone();
-        manifest.files.extend(written);
+        manifest.files.extend(written.iter().cloned());
         manifest.next_offset = last + 1;
         manifest::save(&self.settings.root, topic, partition, &manifest).map_err(transient)?;
         state.manifest = manifest;
+        // Recorded first, shown second: a reader never sees a file that could be taken back.
+        for relative in &written {
+            publish(&self.settings.root.join(relative)).map_err(transient)?;
+        }
         state.first = None;
         Ok(Some((topic.to_owned(), partition, last + 1)))
     }
@@ -151,8 +169,8 @@ impl LakeWriter {
 }
 
 /// Writes one file per table and Hive partition; returns their paths relative to the root.
-fn write_files(root: &std::path::Path, name: &str, rows: Vec<Row>) -> std::io::Result<Vec<String>> {
-    let mut by_partition: BTreeMap<String, Vec<Row>> = BTreeMap::new();
+fn write_files(root: &std::path::Path, name: &str, rows: &[Row]) -> std::io::Result<Vec<String>> {
+    let mut by_partition: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
     for row in rows {
         by_partition
             .entry(tables::result_partition(&row.result))
@@ -189,6 +207,10 @@ impl Stage for LakeWriter {
         for (index, record) in batch.iter().enumerate() {
             let max_rows = self.settings.max_rows;
             let state = self.state(&record.topic, record.partition)?;
+            if state.first.is_some() && record.offset <= state.last {
+                // Buffered already: the driver is retrying a batch after a transient error.
+                continue;
+            }
             if record.offset < state.manifest.next_offset {
                 // Already in the lake (redelivered after a crash): let Kafka catch up.
                 positions.push((

@@ -120,3 +120,26 @@ async fn something_that_is_not_a_result_is_a_dead_letter_and_the_rest_is_written
     );
     assert_eq!(rows_under(&dir.path().join("results")), 2);
 }
+
+#[tokio::test]
+async fn a_flush_that_fails_keeps_its_rows_and_a_retried_batch_is_buffered_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // A file where the table directory should be makes every write fail.
+    let blocker = dir.path().join("results");
+    std::fs::write(&blocker, b"in the way").unwrap();
+    let batch = [record(0, "R0"), record(1, "R1")];
+    let mut lake = writer(dir.path());
+    lake.apply(&batch).await.unwrap();
+    assert!(
+        lake.idle().await.is_err(),
+        "the flush fails while the directory is blocked"
+    );
+    lake.apply(&batch).await.unwrap(); // the driver retries the same batch
+    std::fs::remove_file(&blocker).unwrap();
+    let flushed = lake.idle().await.unwrap();
+    assert_eq!(
+        flushed.commit,
+        Commit::Positions(vec![(TOPIC.into(), 0, 2)])
+    );
+    assert_eq!(rows_under(&dir.path().join("results")), 2);
+}
