@@ -56,7 +56,8 @@ struct PartitionState {
 
 pub struct LakeWriter {
     settings: LakeSettings,
-    partitions: HashMap<(String, i32), PartitionState>,
+    /// topic → partition → state; keyed by topic first so a lookup borrows the record's topic.
+    partitions: HashMap<String, HashMap<i32, PartitionState>>,
 }
 
 impl LakeWriter {
@@ -69,8 +70,11 @@ impl LakeWriter {
 
     /// Loads the partition's manifest the first time it is seen, removing orphans.
     fn state(&mut self, topic: &str, partition: i32) -> Result<&mut PartitionState, StageError> {
-        let key = (topic.to_owned(), partition);
-        if !self.partitions.contains_key(&key) {
+        let known = self
+            .partitions
+            .get(topic)
+            .is_some_and(|p| p.contains_key(&partition));
+        if !known {
             let root = &self.settings.root;
             let manifest = manifest::load(root, topic, partition).map_err(transient)?;
             // Files recorded just before a crash may still be hidden: show them.
@@ -100,9 +104,16 @@ impl LakeWriter {
                 last: 0,
                 since: Instant::now(),
             };
-            self.partitions.insert(key.clone(), state);
+            self.partitions
+                .entry(topic.to_owned())
+                .or_default()
+                .insert(partition, state);
         }
-        Ok(self.partitions.get_mut(&key).expect("inserted above"))
+        let state = self
+            .partitions
+            .get_mut(topic)
+            .and_then(|p| p.get_mut(&partition));
+        Ok(state.expect("inserted above"))
     }
 
     /// Writes the partition's buffer and saves its manifest; returns the committable position.
@@ -112,7 +123,11 @@ impl LakeWriter {
         partition: i32,
     ) -> Result<Option<(String, i32, i64)>, StageError> {
         let root = self.settings.root.clone();
-        let Some(state) = self.partitions.get_mut(&(topic.to_owned(), partition)) else {
+        let Some(state) = self
+            .partitions
+            .get_mut(topic)
+            .and_then(|p| p.get_mut(&partition))
+        else {
             return Ok(None);
         };
         let Some(first) = state.first else {
@@ -152,13 +167,18 @@ impl LakeWriter {
 
     /// Flushes partitions whose oldest row is older than `max_age` (all of them if `everything`).
     async fn flush_due(&mut self, everything: bool) -> Result<Vec<(String, i32, i64)>, StageError> {
+        let max_age = self.settings.max_age;
         let due: Vec<(String, i32)> = self
             .partitions
             .iter()
-            .filter(|(_, s)| {
-                s.first.is_some() && (everything || s.since.elapsed() >= self.settings.max_age)
+            .flat_map(|(topic, partitions)| {
+                partitions
+                    .iter()
+                    .filter(move |(_, s)| {
+                        s.first.is_some() && (everything || s.since.elapsed() >= max_age)
+                    })
+                    .map(move |(partition, _)| (topic.clone(), *partition))
             })
-            .map(|(key, _)| key.clone())
             .collect();
         let mut positions = Vec::new();
         for (topic, partition) in due {
