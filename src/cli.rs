@@ -23,6 +23,10 @@ pub enum Command {
     Ingest(ComponentArgs),
     /// Run the Parquet lake writer alone, against existing brokers
     Lake(ComponentArgs),
+    /// Run the traceback stage alone, against existing brokers
+    Traceback(ComponentArgs),
+    /// Run the Postgres-protocol SQL front end alone, over the data dir's lake
+    Analytics(AnalyticsArgs),
     /// Run read-only SQL on the lake directly
     Sql(SqlArgs),
     /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
@@ -73,6 +77,19 @@ pub struct UpArgs {
     /// Port of the embedded broker (default: the one it used last, else a free one)
     #[arg(long)]
     pub broker_port: Option<u16>,
+}
+
+#[derive(Args, Clone)]
+pub struct AnalyticsArgs {
+    /// The data dir whose lake to serve
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The TOML config file (tokens and settings); without it the data dir's dev config is used
+    #[arg(long, env = "SPOTCHECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address of the Postgres-protocol SQL front end
+    #[arg(long, default_value = "127.0.0.1:5433", env = "SPOTCHECK_PG")]
+    pub pg: SocketAddr,
 }
 
 #[derive(Args, Clone)]

@@ -29,6 +29,72 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub kafka: KafkaConfig,
+    #[serde(default)]
+    pub sql: SqlConfig,
+    #[serde(default)]
+    pub traceback: TracebackConfig,
+}
+
+/// The authority's region and the law's periods (DOMAIN.md), for the traceback stage.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TracebackConfig {
+    /// Division-code prefix of the region; units outside it are referred (`12` = Tianjin).
+    pub region_prefix: String,
+    pub periods: spotcheck_traceback::Periods,
+}
+
+impl Default for TracebackConfig {
+    fn default() -> Self {
+        let authority = spotcheck_traceback::Authority::default();
+        Self {
+            region_prefix: authority.region_prefix,
+            periods: authority.periods,
+        }
+    }
+}
+
+impl TracebackConfig {
+    pub fn authority(&self) -> spotcheck_traceback::Authority {
+        spotcheck_traceback::Authority {
+            region_prefix: self.region_prefix.clone(),
+            periods: self.periods,
+        }
+    }
+}
+
+/// Limits of analysts' queries (HTTP, Postgres protocol and `spotcheck sql`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SqlConfig {
+    /// A query running longer is stopped with an error naming the limit.
+    pub timeout_secs: f64,
+    /// Memory all queries of the process may hold at once, in MiB.
+    pub memory_mib: usize,
+}
+
+impl Default for SqlConfig {
+    fn default() -> Self {
+        let defaults = spotcheck_analytics::QueryLimits::default();
+        Self {
+            timeout_secs: defaults.timeout.as_secs_f64(),
+            memory_mib: defaults.memory_bytes / (1024 * 1024),
+        }
+    }
+}
+
+impl SqlConfig {
+    pub fn limits(&self) -> Result<spotcheck_analytics::QueryLimits> {
+        let timeout = Duration::try_from_secs_f64(self.timeout_secs)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .context("[sql] timeout_secs must be a positive number of seconds")?;
+        anyhow::ensure!(self.memory_mib > 0, "[sql] memory_mib must be positive");
+        Ok(spotcheck_analytics::QueryLimits {
+            timeout,
+            memory_bytes: self.memory_mib.saturating_mul(1024 * 1024),
+        })
+    }
 }
 
 /// What one request may carry.
@@ -120,6 +186,10 @@ fn read(path: &Path) -> Result<Config> {
     // Checked now, so a bad entry stops start-up before anything connects.
     spotcheck_ingest::access::Authenticator::new(&config.token)
         .map_err(|e| anyhow::anyhow!("the config file {}: {e}", path.display()))?;
+    config
+        .sql
+        .limits()
+        .with_context(|| format!("the config file {}", path.display()))?;
     Ok(config)
 }
 

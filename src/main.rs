@@ -21,6 +21,8 @@ fn main() -> std::process::ExitCode {
             Command::Up(args) => commands::up::run(args).await,
             Command::Ingest(args) => commands::ingest::run(args).await,
             Command::Lake(args) => commands::lake::run(args).await,
+            Command::Analytics(args) => commands::analytics::run(args).await,
+            Command::Traceback(args) => commands::traceback::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,
             Command::Gen(args) => commands::gen_data::run(args),
             Command::Post(args) => commands::post::run(args).await,

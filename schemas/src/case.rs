@@ -30,6 +30,9 @@ pub struct Case {
     #[serde(default)]
     pub notices: Vec<Notice>,
     pub deadlines: Deadlines,
+    /// Missing links of the distribution graph, in words (e.g. no inbound shipment recorded).
+    #[serde(default)]
+    pub gaps: Vec<String>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -59,7 +62,8 @@ pub struct CaseUnit {
     pub name: String,
     pub role: Option<UnitRole>,
     pub direction: Direction,
-    /// Shipments between this unit and the sampled unit (0 for the origin).
+    /// Shipments between this unit and the sampled unit for upstream units (0 for the origin),
+    /// and between the producer and this unit for downstream receivers.
     pub hops: u32,
     pub quantity_received: Option<f64>,
     pub district: Option<String>,
@@ -90,6 +94,14 @@ pub struct Deadlines {
     pub objection_until: Option<NaiveDate>,
     pub rectify_by: Option<NaiveDate>,
     pub recheck_by: Option<NaiveDate>,
+    /// The day the failure became final (no objection in time, or the re-test upheld it).
+    #[serde(default)]
+    pub final_on: Option<NaiveDate>,
+    /// The second re-check's window after a failed re-check (Order 18 Art 48).
+    #[serde(default)]
+    pub second_recheck_from: Option<NaiveDate>,
+    #[serde(default)]
+    pub second_recheck_by: Option<NaiveDate>,
 }
 
 /// Where a case stands in its legal life (DOMAIN.md).

@@ -162,8 +162,10 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
         }],
         deadlines: Deadlines {
             objection_until: Some(today()),
+            final_on: Some(today()),
             ..Deadlines::default()
         },
+        gaps: vec!["the sampled unit has no inbound shipment of this batch".into()],
         updated_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
     };
     assert_valid(json_schemas::CASE, &serde_json::to_value(&case).unwrap());

@@ -2,12 +2,14 @@
 
 use crate::config::Config;
 use anyhow::{Context, Result};
-use spotcheck_ingest::access::Authenticator;
+use spotcheck_analytics::Analytics;
+use spotcheck_ingest::access::{Authenticator, Role};
 use spotcheck_ingest::ledger::Ledger;
 use spotcheck_ingest::{App, AppParts};
 use spotcheck_runtime::{Health, KafkaSettings, Metrics, Publisher, TopicSettings, ensure_topics};
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -76,6 +78,8 @@ pub async fn start_ingest(
     config: &Config,
     data_dir: &Path,
     http: SocketAddr,
+    analytics: Option<Arc<Analytics>>,
+    cases: Option<Arc<spotcheck_traceback::Store>>,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
@@ -93,9 +97,8 @@ pub async fn start_ingest(
         limits: config.limits.body_limits(),
         source: "/spotcheck/ingest".into(),
         clock: spotcheck_ingest::app::system_clock(),
-        analytics: Some(std::sync::Arc::new(
-            spotcheck_analytics::Analytics::open(&data_dir.join("lake")).await?,
-        )),
+        analytics,
+        cases,
     })
     .context("cannot register ingest metrics")?;
     let listener = tokio::net::TcpListener::bind(http)
@@ -155,4 +158,85 @@ pub fn start_lake(
         health.set("lake", false);
         outcome.context("the lake writer stopped")
     })
+}
+
+/// Opens the traceback state of the data dir (shared by the stage and `GET /v1/cases`).
+pub fn open_traceback_store(data_dir: &Path) -> Result<Arc<spotcheck_traceback::Store>> {
+    let path = data_dir.join("traceback").join("state.redb");
+    let store = spotcheck_traceback::Store::open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the traceback state {}: {e}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Starts the traceback stage over results, shipments, units and dispositions.
+pub fn start_traceback(
+    shared: &Shared,
+    config: &Config,
+    store: Arc<spotcheck_traceback::Store>,
+    membership: spotcheck_runtime::Membership,
+    shutdown: CancellationToken,
+) -> JoinHandle<Result<()>> {
+    use spotcheck_runtime::driver::DriverSettings;
+    use spotcheck_schemas::topics;
+    let stage = spotcheck_traceback::TracebackStage::new(
+        store,
+        shared.publisher.clone(),
+        Arc::new(spotcheck_traceback::SystemClock),
+        config.traceback.authority(),
+    );
+    let mut settings = DriverSettings::new(
+        "spotcheck-traceback",
+        &[
+            topics::RESULTS,
+            topics::SHIPMENTS,
+            topics::UNITS,
+            topics::DISPOSITIONS,
+        ],
+    );
+    settings.max_batch = 5000;
+    settings.membership = membership;
+    let (kafka, publisher, metrics, health) = (
+        shared.kafka.clone(),
+        shared.publisher.clone(),
+        shared.metrics.clone(),
+        shared.health.clone(),
+    );
+    health.set("traceback", true);
+    tokio::spawn(async move {
+        let outcome =
+            spotcheck_runtime::run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+                .await;
+        health.set("traceback", false);
+        outcome.context("the traceback stage stopped")
+    })
+}
+
+/// Opens the SQL session over the data dir's lake, with the configured limits.
+pub async fn open_analytics(config: &Config, data_dir: &Path) -> Result<Arc<Analytics>> {
+    let analytics = Analytics::open(&data_dir.join("lake"), config.sql.limits()?).await?;
+    Ok(Arc::new(analytics))
+}
+
+/// Starts the Postgres-protocol front end on `addr`: user = token subject, password = an
+/// analyst's token.
+pub async fn start_pg(
+    analytics: Arc<Analytics>,
+    config: &Config,
+    addr: SocketAddr,
+    shutdown: CancellationToken,
+) -> Result<JoinHandle<Result<()>>> {
+    let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
+    let check: spotcheck_analytics::pg::LoginCheck = Arc::new(move |user, password| {
+        auth.caller_of(password)
+            .is_some_and(|caller| caller.role == Role::Analyst && caller.subject == user)
+    });
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr} for the Postgres protocol"))?;
+    tracing::info!("Postgres-protocol SQL on {}", listener.local_addr()?);
+    Ok(tokio::spawn(async move {
+        spotcheck_analytics::pg::serve(listener, analytics, check, shutdown.cancelled_owned())
+            .await
+            .context("the Postgres-protocol server failed")
+    }))
 }

@@ -1,6 +1,6 @@
 //! `spotcheck ingest --brokers ...`: the HTTP API alone, for scale-out.
 
-use super::components::{connect_alone, start_ingest};
+use super::components::{connect_alone, open_analytics, start_ingest};
 use crate::cli::ComponentArgs;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -10,7 +10,18 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     let common = &args.common;
     let shutdown = crate::signals::shutdown_token();
     let (config, shared) = connect_alone(common, "spotcheck-ingest").await?;
-    let ingest = start_ingest(&shared, &config, &common.data_dir, common.http, shutdown).await?;
+    // `/v1/sql` reads the lake of this data dir (shared storage when components are spread out).
+    let analytics = open_analytics(&config, &common.data_dir).await?;
+    let ingest = start_ingest(
+        &shared,
+        &config,
+        &common.data_dir,
+        common.http,
+        Some(analytics),
+        None,
+        shutdown,
+    )
+    .await?;
     let served = ingest.await.context("the ingest task panicked")?;
     shared.publisher.flush(Duration::from_secs(10));
     served?;

@@ -1,5 +1,6 @@
 //! One module per command of CONTRACT §1.
 
+pub mod analytics;
 pub mod components;
 pub mod gen_data;
 pub mod ingest;
@@ -7,4 +8,5 @@ pub mod lake;
 pub mod post;
 pub mod sql;
 pub mod token;
+pub mod traceback;
 pub mod up;

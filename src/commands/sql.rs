@@ -2,14 +2,14 @@
 
 use crate::cli::{SqlArgs, SqlFormat};
 use anyhow::{Context, Result};
-use spotcheck_analytics::Analytics;
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
+use spotcheck_analytics::{Analytics, QueryLimits};
 use std::process::ExitCode;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode> {
-    let analytics = Analytics::open(&args.data_dir.join("lake")).await?;
-    let batches = analytics.query(&args.sql).await?;
-    let output = render(&batches, args.format)?;
+    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let rows = analytics.query(&args.sql).await?;
+    let output = render(&rows.batches, args.format)?;
     print!("{output}");
     Ok(ExitCode::SUCCESS)
 }

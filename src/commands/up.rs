@@ -1,6 +1,8 @@
 //! `spotcheck up`: every component in one process, on an embedded broker unless `--brokers`.
 
-use super::components::{connect, start_ingest};
+use super::components::{
+    connect, open_analytics, open_traceback_store, start_ingest, start_pg, start_traceback,
+};
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
 use anyhow::{Context, Result};
@@ -33,17 +35,31 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         spotcheck_runtime::Membership::AllPartitions,
         shutdown.clone(),
     );
+    let cases = open_traceback_store(data_dir)?;
+    let traceback = start_traceback(
+        &shared,
+        &config,
+        cases.clone(),
+        spotcheck_runtime::Membership::AllPartitions,
+        shutdown.clone(),
+    );
+    let analytics = open_analytics(&config, data_dir).await?;
     let ingest = start_ingest(
         &shared,
         &config,
         data_dir,
         args.common.http,
+        Some(analytics.clone()),
+        Some(cases),
         shutdown.clone(),
     )
     .await?;
-    tracing::info!(pg = %args.pg, "spotcheck is up; Ctrl-C or SIGTERM stops it");
+    let pg = start_pg(analytics, &config, args.pg, shutdown.clone()).await?;
+    tracing::info!("spotcheck is up; Ctrl-C or SIGTERM stops it");
     let served = ingest.await.context("the ingest task panicked")?;
+    let pg_outcome = pg.await.context("the Postgres-protocol task panicked")?;
     let lake_outcome = lake.await.context("the lake task panicked")?;
+    let traceback_outcome = traceback.await.context("the traceback task panicked")?;
     shared.publisher.flush(Duration::from_secs(10));
     // Clients go before the broker, so they do not log its disappearance as an error.
     drop(shared);
@@ -51,7 +67,9 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         broker.stop().await;
     }
     served?;
+    pg_outcome?;
     lake_outcome?;
+    traceback_outcome?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
 }

@@ -27,6 +27,8 @@ pub fn free_port() -> u16 {
 pub struct Up {
     pub dir: PathBuf,
     pub http: String,
+    /// The Postgres-protocol address (`--pg`).
+    pub pg: String,
     child: Option<Child>,
     log: PathBuf,
     extra: Vec<String>,
@@ -43,6 +45,7 @@ impl Up {
         let mut up = Self {
             dir: dir.to_owned(),
             http,
+            pg: format!("127.0.0.1:{}", free_port()),
             child: None,
             log: dir.join(format!("up-{}.log", free_port())),
             extra: extra.iter().map(|s| s.to_string()).collect(),
@@ -61,12 +64,7 @@ impl Up {
         let child = Command::new(BIN)
             .args(["up", "--data-dir"])
             .arg(&self.dir)
-            .args([
-                "--http",
-                &self.http,
-                "--pg",
-                &format!("127.0.0.1:{}", free_port()),
-            ])
+            .args(["--http", &self.http, "--pg", &self.pg])
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())

@@ -201,7 +201,16 @@ pub async fn run_stage<S: Stage>(
     metrics: &Metrics,
     shutdown: CancellationToken,
 ) -> Result<(), DriverError> {
-    let consumer = create_consumer(kafka, settings)?;
+    // Creating it may block on metadata (all-partitions mode); off the runtime's threads, so an
+    // embedded broker on the same runtime keeps answering meanwhile.
+    let (kafka_owned, settings_owned) = (kafka.clone(), settings.clone());
+    let consumer =
+        tokio::task::spawn_blocking(move || create_consumer(&kafka_owned, &settings_owned))
+            .await
+            .map_err(|e| DriverError::Stage {
+                stage: stage.name(),
+                message: format!("the consumer could not be created: {e}"),
+            })??;
     let result = consume_loop(
         &consumer, settings, &mut stage, publisher, metrics, &shutdown,
     )

@@ -1,8 +1,8 @@
 //! The trend views answer correctly on a small lake whose answers are known.
 
 use serde_json::{Value, json};
-use spotcheck_analytics::Analytics;
 use spotcheck_analytics::arrow::json::ArrayWriter;
+use spotcheck_analytics::{Analytics, QueryError, QueryLimits};
 use spotcheck_lake::{LakeSettings, LakeWriter};
 use spotcheck_runtime::{Delivered, Stage};
 
@@ -81,12 +81,14 @@ async fn lake() -> (tempfile::TempDir, Analytics) {
         .collect();
     writer.apply(&batch).await.unwrap();
     writer.idle().await.unwrap();
-    let analytics = Analytics::open(dir.path()).await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
     (dir, analytics)
 }
 
 async fn rows(analytics: &Analytics, sql: &str) -> Value {
-    let batches = analytics.query(sql).await.unwrap();
+    let batches = analytics.query(sql).await.unwrap().batches;
     let mut writer = ArrayWriter::new(Vec::new());
     writer
         .write_batches(&batches.iter().collect::<Vec<_>>())
@@ -157,4 +159,40 @@ async fn failing_items_lab_volumes_and_histories() {
         .await,
         json!([{"n": 2}])
     );
+}
+
+#[tokio::test]
+async fn a_query_past_the_time_limit_is_stopped_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = QueryLimits {
+        timeout: std::time::Duration::from_millis(200),
+        ..QueryLimits::default()
+    };
+    let analytics = Analytics::open(dir.path(), limits).await.unwrap();
+    let error = analytics
+        .query("SELECT count(DISTINCT a.value * b.value) FROM generate_series(1, 100000) a, generate_series(1, 100000) b")
+        .await
+        .err()
+        .expect("a cross join of 10^10 rows does not finish in 200 ms");
+    assert!(matches!(error, QueryError::TimedOut(_)), "{error}");
+    assert!(error.to_string().contains("0.2s limit"), "{error}");
+}
+
+#[tokio::test]
+async fn a_query_past_the_memory_limit_fails_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let limits = QueryLimits {
+        memory_bytes: 4 * 1024 * 1024,
+        ..QueryLimits::default()
+    };
+    let analytics = Analytics::open(dir.path(), limits).await.unwrap();
+    let error = analytics
+        .query("SELECT value % 3 AS k, array_agg(value) FROM generate_series(1, 5000000) GROUP BY value % 3")
+        .await
+        .err()
+        .expect("five million values do not fit in 4 MiB");
+    assert!(matches!(error, QueryError::OutOfMemory { .. }), "{error}");
+    assert!(error.to_string().contains("4 MiB limit"), "{error}");
+    // The pool is released: a small query still runs.
+    assert!(analytics.query("SELECT 1").await.is_ok());
 }

@@ -32,6 +32,8 @@ pub struct AppParts {
     pub clock: Clock,
     /// SQL over the lake, when this process serves it.
     pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
+    /// The traceback state, when this process runs the traceback stage.
+    pub cases: Option<Arc<spotcheck_traceback::Store>>,
 }
 
 /// Cheap to clone: handlers get it by `State`.
@@ -48,6 +50,7 @@ pub struct AppInner {
     pub limits: BodyLimits,
     pub source: String,
     pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
+    pub cases: Option<Arc<spotcheck_traceback::Store>>,
     clock: Clock,
 }
 
@@ -71,6 +74,7 @@ impl App {
             limits: parts.limits,
             source: parts.source,
             analytics: parts.analytics,
+            cases: parts.cases,
             clock: parts.clock,
         })))
     }

@@ -6,12 +6,16 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use serde_json::Value;
 use spotcheck_schemas::topics::{self, event_types};
-use spotcheck_schemas::{FieldError, SamplingResult, record_id};
+use spotcheck_schemas::{
+    Disposition, FieldError, SamplingResult, Shipment, Unit, content_hash, record_id,
+};
 
 /// Facts a parser needs from outside the record.
 pub struct ParseContext {
     /// The server's date, bounding dates in the future.
     pub today: NaiveDate,
+    /// The record's id in the URL (`PUT /v1/units/{uscc}`), which the body must not contradict.
+    pub path_id: Option<String>,
 }
 
 /// A record kind that can be posted.
@@ -80,6 +84,91 @@ impl Intake for SamplingResult {
                 ),
             ));
         }
+        Ok(())
+    }
+}
+
+impl Intake for Shipment {
+    const KIND: &'static str = "shipment";
+    const LABEL: &'static str = "shipment_id";
+    const TOPIC: &'static str = topics::SHIPMENTS;
+    const EVENT_TYPE: &'static str = event_types::SHIPMENT;
+
+    fn parse(value: &Value, context: &ParseContext) -> Result<Self, Vec<FieldError>> {
+        Shipment::parse(value, context.today)
+    }
+
+    /// Shipment ids are the ledgers' own and unique across them (a platform prefixes its ids).
+    fn record_id(&self) -> String {
+        record_id(Self::KIND, &[&self.shipment_id])
+    }
+
+    /// Co-partitioned with the batch's results, so one traceback instance sees both.
+    fn key(&self) -> String {
+        self.batch_key().to_string()
+    }
+
+    fn label(&self) -> String {
+        self.shipment_id.clone()
+    }
+
+    fn authorize(&self, _caller: &Caller) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+impl Intake for Unit {
+    const KIND: &'static str = "unit";
+    const LABEL: &'static str = "uscc";
+    const TOPIC: &'static str = topics::UNITS;
+    const EVENT_TYPE: &'static str = event_types::UNIT;
+
+    fn parse(value: &Value, context: &ParseContext) -> Result<Self, Vec<FieldError>> {
+        Unit::parse(value, context.path_id.as_deref())
+    }
+
+    /// A unit is upserted: each distinct content is its own record (a repeat is a duplicate,
+    /// a change is a new version, never a conflict).
+    fn record_id(&self) -> String {
+        record_id(Self::KIND, &[self.uscc.as_str(), &content_hash(self)])
+    }
+
+    fn key(&self) -> String {
+        self.uscc.to_string()
+    }
+
+    fn label(&self) -> String {
+        self.uscc.to_string()
+    }
+
+    fn authorize(&self, _caller: &Caller) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+impl Intake for Disposition {
+    const KIND: &'static str = "disposition";
+    const LABEL: &'static str = "disposition_id";
+    const TOPIC: &'static str = topics::DISPOSITIONS;
+    const EVENT_TYPE: &'static str = event_types::DISPOSITION;
+
+    fn parse(value: &Value, context: &ParseContext) -> Result<Self, Vec<FieldError>> {
+        Disposition::parse(value, context.today)
+    }
+
+    fn record_id(&self) -> String {
+        Disposition::record_id(self)
+    }
+
+    fn key(&self) -> String {
+        self.case_id()
+    }
+
+    fn label(&self) -> String {
+        self.disposition_id.clone()
+    }
+
+    fn authorize(&self, _caller: &Caller) -> Result<(), FieldError> {
         Ok(())
     }
 }

@@ -25,6 +25,11 @@ pub struct SubmitResponse {
     ),
     paths(
         crate::routes::results::post_results,
+        crate::routes::records::post_shipments,
+        crate::routes::records::put_unit,
+        crate::routes::records::post_dispositions,
+        crate::routes::cases::get_case,
+        crate::routes::cases::list_cases,
         crate::routes::sql::post_sql,
         crate::routes::system::metrics,
         crate::routes::system::healthz,

@@ -52,7 +52,18 @@ pub async fn submit<R: Intake>(
     body: Body,
     roles: &[Role],
 ) -> Response {
-    match submit_inner::<R>(app, headers, body, roles).await {
+    submit_at::<R>(app, headers, body, roles, None).await
+}
+
+/// As [`submit`], for a route that names the record in its path (`PUT /v1/units/{uscc}`).
+pub async fn submit_at<R: Intake>(
+    app: &App,
+    headers: &HeaderMap,
+    body: Body,
+    roles: &[Role],
+    path_id: Option<String>,
+) -> Response {
+    match submit_inner::<R>(app, headers, body, roles, path_id).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
@@ -63,6 +74,7 @@ async fn submit_inner<R: Intake>(
     headers: &HeaderMap,
     body: Body,
     roles: &[Role],
+    path_id: Option<String>,
 ) -> Result<Response, ApiError> {
     let caller = app.authorize(headers, roles)?;
     let bytes = body::read(body, app.limits).await?;
@@ -70,7 +82,16 @@ async fn submit_inner<R: Intake>(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let Records { shape, records } = body::split(content_type, &bytes, app.limits)?;
-    let context = ParseContext { today: app.today() };
+    if path_id.is_some() && shape != Shape::Single {
+        return Err(ApiError::bad_request(format!(
+            "this route takes one {} as a JSON object",
+            R::KIND
+        )));
+    }
+    let context = ParseContext {
+        today: app.today(),
+        path_id,
+    };
     let prepared: Vec<Prepared> = records
         .into_iter()
         .map(|submitted| prepare::<R>(submitted, &context, &caller))

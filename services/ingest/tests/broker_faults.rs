@@ -47,6 +47,7 @@ fn harness(bootstrap: &str) -> Harness {
         source: "/spotcheck/test".into(),
         clock: Arc::new(|| NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()),
         analytics: None,
+        cases: None,
     })
     .unwrap();
     Harness {

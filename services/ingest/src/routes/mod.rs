@@ -1,5 +1,7 @@
 //! The routes of the HTTP API, assembled into one router.
 
+pub mod cases;
+pub mod records;
 pub mod results;
 pub mod sql;
 pub mod system;
@@ -11,13 +13,18 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use std::time::Instant;
 
 /// Every route of this crate, with request metrics.
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/v1/results", post(results::post_results))
+        .route("/v1/shipments", post(records::post_shipments))
+        .route("/v1/units/{uscc}", put(records::put_unit))
+        .route("/v1/dispositions", post(records::post_dispositions))
+        .route("/v1/cases", get(cases::list_cases))
+        .route("/v1/cases/{case_id}", get(cases::get_case))
         .route("/v1/sql", post(sql::post_sql))
         .route("/metrics", get(system::metrics))
         .route("/healthz", get(system::healthz))

@@ -9,9 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use spotcheck_analytics::QueryError;
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
 use spotcheck_analytics::arrow::{csv, ipc, json};
+use spotcheck_analytics::{QueryError, Rows};
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
@@ -36,6 +36,8 @@ pub struct SqlRequest {
         (status = 400, description = "The SQL is not valid", body = crate::error::ErrorBody),
         (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an analyst token, or not a query", body = crate::error::ErrorBody),
+        (status = 408, description = "The query ran past the time limit", body = crate::error::ErrorBody),
+        (status = 422, description = "The query needs more memory than the limit", body = crate::error::ErrorBody),
         (status = 503, description = "This process does not serve SQL", body = crate::error::ErrorBody),
     ),
     security(("bearer" = []))
@@ -59,37 +61,42 @@ async fn run(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Api
             "this process does not serve SQL",
         )
     })?;
-    let batches = analytics
-        .query(&request.sql)
-        .await
-        .map_err(|error| match error {
-            QueryError::NotAQuery(message) => {
-                ApiError::forbidden(format!("only queries are allowed: {message}"))
-            }
-            other => ApiError::bad_request(other.to_string()),
-        })?;
+    let rows = analytics.query(&request.sql).await.map_err(query_error)?;
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    render(&batches, accept).map_err(|e| ApiError::internal(format!("cannot encode the rows: {e}")))
+    render(&rows, accept).map_err(|e| ApiError::internal(format!("cannot encode the rows: {e}")))
+}
+
+fn query_error(error: QueryError) -> ApiError {
+    match error {
+        QueryError::NotAQuery(message) => {
+            ApiError::forbidden(format!("only queries are allowed: {message}"))
+        }
+        QueryError::TimedOut(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, error.to_string()),
+        QueryError::OutOfMemory { .. } => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
+        }
+        QueryError::Lake { .. } => ApiError::internal(error.to_string()),
+        QueryError::Invalid(_) => ApiError::bad_request(error.to_string()),
+    }
 }
 
 /// Encodes the rows as the client asked.
 fn render(
-    batches: &[RecordBatch],
+    rows: &Rows,
     accept: &str,
 ) -> Result<Response, spotcheck_analytics::arrow::error::ArrowError> {
+    let batches = &rows.batches;
     if accept.contains(ARROW_STREAM) {
-        let schema = batches.first().map(|b| b.schema());
+        // The schema is written even without rows, so the client still learns the columns.
         let mut bytes = Vec::new();
-        if let Some(schema) = schema {
-            let mut writer = ipc::writer::StreamWriter::try_new(&mut bytes, &schema)?;
-            for batch in batches {
-                writer.write(batch)?;
-            }
-            writer.finish()?;
+        let mut writer = ipc::writer::StreamWriter::try_new(&mut bytes, &rows.schema)?;
+        for batch in batches {
+            writer.write(batch)?;
         }
+        writer.finish()?;
         return Ok(([(header::CONTENT_TYPE, ARROW_STREAM)], bytes).into_response());
     }
     if accept.contains("text/csv") {

@@ -1,0 +1,289 @@
+//! Builds one case from what the state holds about it: the failing result, the batch's
+//! shipments, the registry and the officials' dispositions, on a given day.
+
+use crate::graph::{self, Edge, Side};
+use crate::lifecycle::{self, Opening, Periods};
+use chrono::{DateTime, NaiveDate, Utc};
+use spotcheck_schemas::case::{
+    CaseBatch, CaseParty, CaseStatus, CaseUnit, Deadlines, Notice, Referral,
+};
+use spotcheck_schemas::{
+    Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, Unit,
+    UnitRole, case_id,
+};
+use std::collections::BTreeMap;
+
+/// Where the authority's writ runs, and its periods.
+#[derive(Debug, Clone)]
+pub struct Authority {
+    /// Division-code prefix of the region (`12` = Tianjin).
+    pub region_prefix: String,
+    pub periods: Periods,
+}
+
+impl Default for Authority {
+    fn default() -> Self {
+        Self {
+            region_prefix: spotcheck_schemas::region::DEFAULT_REGION_PREFIX.to_owned(),
+            periods: Periods::default(),
+        }
+    }
+}
+
+/// Everything a case is built from.
+pub struct Inputs<'a> {
+    pub result: &'a SamplingResult,
+    pub shipments: &'a [Shipment],
+    pub units: &'a BTreeMap<String, Unit>,
+    pub dispositions: &'a [Disposition],
+}
+
+/// The case on `today`, with revision 0 and `updated_at` unset (the stage numbers revisions),
+/// and the next day it changes by time alone.
+pub fn assemble(
+    inputs: &Inputs,
+    today: NaiveDate,
+    authority: &Authority,
+) -> (Case, Option<NaiveDate>) {
+    let result = inputs.result;
+    let producer_uscc = result
+        .producer
+        .uscc
+        .as_ref()
+        .map(|u| u.to_string())
+        .or_else(|| {
+            inputs
+                .shipments
+                .iter()
+                .find_map(|s| s.product.producer_uscc.as_ref().map(|u| u.to_string()))
+        });
+    let origin_uscc = result.sampled_unit.uscc.as_ref().map(|u| u.to_string());
+    let edges: Vec<Edge> = inputs
+        .shipments
+        .iter()
+        .map(|s| Edge {
+            from: s.from.uscc.to_string(),
+            to: s.to.uscc.to_string(),
+            quantity: s.quantity,
+        })
+        .collect();
+    let trace = graph::trace(&edges, origin_uscc.as_deref(), producer_uscc.as_deref());
+    let known = Known::new(inputs, producer_uscc.as_deref());
+
+    let producer_referred = producer_referral(inputs);
+    let mut units = Vec::with_capacity(trace.units.len());
+    let mut referrals = Vec::new();
+    for reached in &trace.units {
+        let district = known.district(&reached.uscc);
+        let in_region = in_region(&reached.uscc, district.as_deref(), &authority.region_prefix);
+        if !in_region {
+            referrals.push(Referral {
+                uscc: reached.uscc.clone(),
+                region: Some(region_of(&reached.uscc, district.as_deref())),
+                reason: Some(
+                    "outside the authority's region: referred to the local authority".into(),
+                ),
+            });
+        }
+        units.push(CaseUnit {
+            uscc: reached.uscc.clone(),
+            name: known.name(&reached.uscc),
+            role: known.role(&reached.uscc),
+            direction: match reached.side {
+                Side::Origin => Direction::Origin,
+                Side::Upstream => Direction::Upstream,
+                Side::Downstream => Direction::Downstream,
+            },
+            hops: reached.hops,
+            quantity_received: reached.quantity_received,
+            district,
+            in_region,
+        });
+    }
+    if let (Some(reason), Some(producer)) = (producer_referred, &producer_uscc)
+        && !referrals.iter().any(|r| &r.uscc == producer)
+    {
+        let district = known.district(producer);
+        referrals.push(Referral {
+            uscc: producer.clone(),
+            region: Some(region_of(producer, district.as_deref())),
+            reason: Some(reason.into()),
+        });
+    }
+
+    let opening = Opening {
+        tested_on: result.tested_on,
+        served_on: result.served_on,
+        serious: result.severity == Some(Severity::Serious),
+    };
+    let standing = lifecycle::standing(opening, inputs.dispositions, today, &authority.periods);
+    let referred: Vec<&str> = referrals.iter().map(|r| r.uscc.as_str()).collect();
+    let addressable: Vec<&CaseUnit> = units
+        .iter()
+        .filter(|u| !referred.contains(&u.uscc.as_str()))
+        .collect();
+    let responsible: Vec<&CaseUnit> = addressable
+        .iter()
+        .copied()
+        .filter(|u| u.direction == Direction::Origin || Some(&u.uscc) == producer_uscc.as_ref())
+        .collect();
+    let mut notices = Vec::new();
+    for proposed in &standing.notices {
+        let recipients = if proposed.to_all_units {
+            &addressable
+        } else {
+            &responsible
+        };
+        for unit in recipients {
+            notices.push(Notice {
+                kind: proposed.kind,
+                to: unit.uscc.clone(),
+                due_on: Some(proposed.due_on),
+                status: proposed.status,
+            });
+        }
+    }
+
+    let case = Case {
+        case_id: case_id(&result.lab_id, &result.report_no),
+        revision: 0,
+        report_no: result.report_no.clone(),
+        lab_id: result.lab_id.clone(),
+        category: Some(result.category),
+        batch: CaseBatch {
+            key: result.batch_key().to_string(),
+            producer_name: result.producer.name.clone(),
+            producer_uscc,
+            model: result.product.model.clone(),
+            batch: result.product.batch.clone(),
+        },
+        status: standing.status,
+        origin: CaseParty {
+            uscc: origin_uscc,
+            name: result.sampled_unit.name.clone(),
+            role: result.sampled_unit.role,
+        },
+        units,
+        referrals,
+        notices,
+        deadlines: Deadlines {
+            objection_until: Some(standing.objection_until),
+            rectify_by: standing.rectify_by,
+            recheck_by: standing.recheck_by,
+            final_on: standing.final_on,
+            second_recheck_from: standing.second_recheck_from,
+            second_recheck_by: standing.second_recheck_by,
+        },
+        gaps: trace.gaps,
+        updated_at: DateTime::<Utc>::UNIX_EPOCH,
+    };
+    let next_change = match case.status {
+        CaseStatus::Closed | CaseStatus::Overturned | CaseStatus::Suspended => None,
+        _ => standing.next_change,
+    };
+    (case, next_change)
+}
+
+/// Why the producer is referred rather than blamed, if it is.
+fn producer_referral(inputs: &Inputs) -> Option<&'static str> {
+    if inputs.result.suspected_counterfeit {
+        return Some("suspected counterfeit: the nominal producer is referred, not blamed");
+    }
+    inputs
+        .dispositions
+        .iter()
+        .any(|d| d.kind == DispositionKind::ProducerDenied)
+        .then_some("the nominal producer denies making this batch: referred for investigation")
+}
+
+fn in_region(uscc: &str, district: Option<&str>, prefix: &str) -> bool {
+    match district {
+        Some(district) => district.starts_with(prefix),
+        // Characters 3–8 of a USCC are the registering authority's division.
+        None => uscc
+            .get(2..8)
+            .is_none_or(|division| division.starts_with(prefix)),
+    }
+}
+
+/// The province-level division the unit belongs to (`440000`), for the referral.
+fn region_of(uscc: &str, district: Option<&str>) -> String {
+    let division = district.or_else(|| uscc.get(2..8)).unwrap_or_default();
+    format!("{}0000", division.get(..2).unwrap_or(division))
+}
+
+/// What is known of each unit: the registry first, then the shipments and the result.
+struct Known<'a> {
+    inputs: &'a Inputs<'a>,
+    parties: BTreeMap<String, (&'a str, Option<&'a str>)>,
+    producer: Option<&'a str>,
+}
+
+impl<'a> Known<'a> {
+    fn new(inputs: &'a Inputs<'a>, producer: Option<&'a str>) -> Self {
+        let mut parties = BTreeMap::new();
+        for shipment in inputs.shipments {
+            for party in [&shipment.from, &shipment.to] {
+                parties
+                    .entry(party.uscc.to_string())
+                    .or_insert((party.name.as_str(), party.district.as_deref()));
+            }
+        }
+        Self {
+            inputs,
+            parties,
+            producer,
+        }
+    }
+
+    fn is_origin(&self, uscc: &str) -> bool {
+        self.inputs
+            .result
+            .sampled_unit
+            .uscc
+            .as_ref()
+            .is_some_and(|u| u.as_str() == uscc)
+    }
+
+    fn name(&self, uscc: &str) -> String {
+        if let Some(unit) = self.inputs.units.get(uscc) {
+            return unit.name.clone();
+        }
+        if self.is_origin(uscc) {
+            return self.inputs.result.sampled_unit.name.clone();
+        }
+        if self.producer == Some(uscc) {
+            return self.inputs.result.producer.name.clone();
+        }
+        self.parties
+            .get(uscc)
+            .map_or_else(String::new, |(name, _)| (*name).to_owned())
+    }
+
+    fn district(&self, uscc: &str) -> Option<String> {
+        if let Some(district) = self.inputs.units.get(uscc).and_then(|u| u.district.clone()) {
+            return Some(district);
+        }
+        if self.is_origin(uscc)
+            && let Some(district) = &self.inputs.result.sampled_unit.district
+        {
+            return Some(district.clone());
+        }
+        self.parties
+            .get(uscc)
+            .and_then(|(_, d)| d.map(str::to_owned))
+    }
+
+    fn role(&self, uscc: &str) -> Option<UnitRole> {
+        if self.is_origin(uscc) {
+            return Some(self.inputs.result.sampled_unit.role);
+        }
+        if self.producer == Some(uscc) {
+            return Some(UnitRole::Producer);
+        }
+        self.inputs
+            .units
+            .get(uscc)
+            .and_then(|u| u.roles.first().copied())
+    }
+}

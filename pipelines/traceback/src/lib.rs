@@ -1,0 +1,21 @@
+//! Bidirectional traceback (生产流通双向追查) and the legal life of each case.
+//!
+//! - [`graph`]: a batch's distribution graph, upstream to the producer and downstream to every
+//!   receiver;
+//! - [`lifecycle`]: the case's legal standing on a day, from the dispositions and the law's periods;
+//! - [`assemble`]: one case from its result, shipments, registry entries and dispositions;
+//! - [`stage`]: the consumer-group stage that keeps cases current and publishes each revision;
+//! - [`store`]: its durable state (redb), offsets in the same transaction.
+
+pub mod assemble;
+pub mod clock;
+pub mod graph;
+pub mod lifecycle;
+pub mod stage;
+pub mod store;
+
+pub use assemble::Authority;
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use lifecycle::Periods;
+pub use stage::TracebackStage;
+pub use store::Store;

@@ -1,0 +1,340 @@
+//! The traceback stage: consumes results, shipments, units and dispositions; keeps what cases
+//! are built from in the [`Store`]; publishes each new revision of a case to `spotcheck.cases.v1`.
+//!
+//! Exactly-once bookkeeping (a transactional outbox, since the brokers here have no Kafka
+//! transactions): one redb transaction per batch stores the records, the source offsets, and
+//! every new case revision in an outbox; only then are the outbox entries published, and removed
+//! once the broker acknowledged them. A crash before the commit replays the batch (records below
+//! the stored offsets are skipped, so nothing counts twice); a crash after it publishes the
+//! outbox at the next start. A revision is never lost; a crash between the broker's
+//! acknowledgement and the outbox removal re-sends that same revision, byte for byte, with the
+//! same `ce_id` (`case_id:revision`), which readers of a compacted topic absorb.
+//!
+//! A case is derived again from all it depends on whenever one of them changes (and when its
+//! timer fires), and published only if it differs from the last revision.
+
+use crate::assemble::{Authority, Inputs, assemble};
+use crate::clock::Clock;
+use crate::store::{self, Store, StoreError, grouped};
+use async_trait::async_trait;
+use chrono::NaiveDate;
+use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
+use spotcheck_schemas::topics::{self, event_types};
+use spotcheck_schemas::{Case, Disposition, SamplingResult, Shipment, Unit, Verdict};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+pub struct TracebackStage {
+    store: Arc<Store>,
+    publisher: Publisher,
+    clock: Arc<dyn Clock>,
+    authority: Authority,
+}
+
+impl TracebackStage {
+    pub fn new(
+        store: Arc<Store>,
+        publisher: Publisher,
+        clock: Arc<dyn Clock>,
+        authority: Authority,
+    ) -> Self {
+        Self {
+            store,
+            publisher,
+            clock,
+            authority,
+        }
+    }
+
+    /// Applies the batch and fires due timers in one transaction; returns the dead letters.
+    fn absorb(&self, batch: &[Delivered]) -> Result<Vec<(usize, String)>, StoreError> {
+        let txn = self.store.begin()?;
+        let mut affected = BTreeSet::new();
+        let mut dead_letters = Vec::new();
+        {
+            let mut offsets = txn.open_table(store::OFFSETS)?;
+            for (index, delivered) in batch.iter().enumerate() {
+                let position = grouped(&delivered.topic, &delivered.partition.to_string());
+                let next = offsets.get(position.as_str())?.map_or(0, |v| v.value());
+                if delivered.offset < next {
+                    continue;
+                }
+                if let Err(reason) = absorb_one(&txn, delivered, &mut affected)? {
+                    dead_letters.push((index, reason));
+                }
+                offsets.insert(position.as_str(), delivered.offset + 1)?;
+            }
+        }
+        let today = self.clock.today();
+        affected.extend(due_timers(&txn, today)?);
+        for case_id in affected {
+            self.rebuild(&txn, &case_id, today)?;
+        }
+        txn.commit()?;
+        Ok(dead_letters)
+    }
+
+    /// Builds the case again; if it changed, numbers the new revision and puts it in the outbox.
+    fn rebuild(
+        &self,
+        txn: &WriteTransaction,
+        case_id: &str,
+        today: NaiveDate,
+    ) -> Result<(), StoreError> {
+        let Some(result) = txn
+            .open_table(store::RESULTS)?
+            .get(case_id)?
+            .map(|v| v.value().to_vec())
+        else {
+            return Ok(()); // a disposition ahead of its result: kept until the result comes
+        };
+        let result: SamplingResult = serde_json::from_slice(&result)?;
+        let batch_key = result.batch_key().to_string();
+        let shipments: Vec<Shipment> =
+            store::values_with_prefix(&txn.open_table(store::SHIPMENTS)?, &batch_key)?
+                .iter()
+                .map(|bytes| serde_json::from_slice(bytes))
+                .collect::<Result<_, _>>()?;
+        let dispositions: Vec<Disposition> =
+            store::values_with_prefix(&txn.open_table(store::DISPOSITIONS)?, case_id)?
+                .iter()
+                .map(|bytes| serde_json::from_slice(bytes))
+                .collect::<Result<_, _>>()?;
+        let mut units = BTreeMap::new();
+        {
+            let registry = txn.open_table(store::UNITS)?;
+            let mentioned = shipments
+                .iter()
+                .flat_map(|s| [s.from.uscc.to_string(), s.to.uscc.to_string()])
+                .chain(result.sampled_unit.uscc.iter().map(|u| u.to_string()))
+                .chain(result.producer.uscc.iter().map(|u| u.to_string()));
+            for uscc in mentioned {
+                if units.contains_key(&uscc) {
+                    continue;
+                }
+                if let Some(bytes) = registry.get(uscc.as_str())? {
+                    let unit: Unit = serde_json::from_slice(bytes.value())?;
+                    units.insert(uscc, unit);
+                }
+            }
+        }
+        let inputs = Inputs {
+            result: &result,
+            shipments: &shipments,
+            units: &units,
+            dispositions: &dispositions,
+        };
+        let (mut case, next_change) = assemble(&inputs, today, &self.authority);
+        set_timer(txn, case_id, next_change)?;
+
+        let mut cases = txn.open_table(store::CASES)?;
+        let previous: Option<Case> = match cases.get(case_id)? {
+            Some(bytes) => Some(serde_json::from_slice(bytes.value())?),
+            None => None,
+        };
+        if let Some(previous) = &previous {
+            let mut unchanged = case.clone();
+            unchanged.revision = previous.revision;
+            unchanged.updated_at = previous.updated_at;
+            if &unchanged == previous {
+                return Ok(());
+            }
+        }
+        case.revision = previous.map_or(1, |p| p.revision + 1);
+        case.updated_at = self.clock.now();
+        let bytes = serde_json::to_vec(&case)?;
+        cases.insert(case_id, bytes.as_slice())?;
+        let mut unit_cases = txn.open_table(store::UNIT_CASES)?;
+        for unit in &case.units {
+            unit_cases.insert(grouped(&unit.uscc, case_id).as_str(), ())?;
+        }
+        let outbox_key = format!("{case_id}\0{:020}", case.revision);
+        txn.open_table(store::OUTBOX)?
+            .insert(outbox_key.as_str(), bytes.as_slice())?;
+        Ok(())
+    }
+
+    /// Publishes every outbox entry in order and removes the acknowledged ones.
+    async fn flush_outbox(&self) -> Result<usize, StageError> {
+        let pending: Vec<(String, Vec<u8>)> = {
+            let txn = self.store.db.begin_read().map_err(fatal)?;
+            let table = txn.open_table(store::OUTBOX).map_err(fatal)?;
+            let mut pending = Vec::new();
+            for entry in table.iter().map_err(fatal)? {
+                let (key, value) = entry.map_err(fatal)?;
+                pending.push((key.value().to_owned(), value.value().to_vec()));
+            }
+            pending
+        };
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let sends = pending.iter().map(|(key, bytes)| async move {
+            let (case_id, revision) = key.split_once('\0').unwrap_or((key, "0"));
+            let revision = revision.trim_start_matches('0');
+            let event = CloudEvent::new(
+                format!("{case_id}:{revision}"),
+                event_types::CASE,
+                "/spotcheck/traceback".into(),
+            );
+            self.publisher
+                .publish(topics::CASES, case_id, bytes, &event)
+                .await
+        });
+        // Sent together (the producer pipelines them and keeps their order per partition).
+        let outcomes = futures::future::join_all(sends).await;
+        let txn = self.store.begin().map_err(fatal)?;
+        let mut failure = None;
+        {
+            let mut outbox = txn.open_table(store::OUTBOX).map_err(fatal)?;
+            for ((key, _), outcome) in pending.iter().zip(outcomes) {
+                match outcome {
+                    Ok(_) => {
+                        outbox.remove(key.as_str()).map_err(fatal)?;
+                    }
+                    Err(error) => failure = Some(error.to_string()),
+                }
+            }
+        }
+        txn.commit().map_err(fatal)?;
+        match failure {
+            Some(error) => Err(StageError::Transient(format!(
+                "cannot publish case revisions: {error}"
+            ))),
+            None => Ok(pending.len()),
+        }
+    }
+}
+
+/// Stores one record; `Ok(Err(reason))` when it cannot be decoded (a dead letter).
+fn absorb_one(
+    txn: &WriteTransaction,
+    delivered: &Delivered,
+    affected: &mut BTreeSet<String>,
+) -> Result<Result<(), String>, StoreError> {
+    let payload = delivered.payload.as_slice();
+    match delivered.topic.as_str() {
+        topics::RESULTS => {
+            let result: SamplingResult = match serde_json::from_slice(payload) {
+                Ok(result) => result,
+                Err(e) => return Ok(Err(format!("not a sampling result: {e}"))),
+            };
+            if result.verdict != Verdict::Fail {
+                return Ok(Ok(()));
+            }
+            let case_id = spotcheck_schemas::case_id(&result.lab_id, &result.report_no);
+            let batch_key = result.batch_key().to_string();
+            txn.open_table(store::RESULTS)?
+                .insert(case_id.as_str(), payload)?;
+            txn.open_table(store::BATCH_CASES)?
+                .insert(grouped(&batch_key, &case_id).as_str(), ())?;
+            affected.insert(case_id);
+        }
+        topics::SHIPMENTS => {
+            let shipment: Shipment = match serde_json::from_slice(payload) {
+                Ok(shipment) => shipment,
+                Err(e) => return Ok(Err(format!("not a shipment: {e}"))),
+            };
+            let batch_key = shipment.batch_key().to_string();
+            txn.open_table(store::SHIPMENTS)?
+                .insert(grouped(&batch_key, &shipment.shipment_id).as_str(), payload)?;
+            affected.extend(store::keys_with_prefix(
+                &txn.open_table(store::BATCH_CASES)?,
+                &batch_key,
+            )?);
+        }
+        topics::UNITS => {
+            let unit: Unit = match serde_json::from_slice(payload) {
+                Ok(unit) => unit,
+                Err(e) => return Ok(Err(format!("not a unit: {e}"))),
+            };
+            let uscc = unit.uscc.to_string();
+            txn.open_table(store::UNITS)?
+                .insert(uscc.as_str(), payload)?;
+            affected.extend(store::keys_with_prefix(
+                &txn.open_table(store::UNIT_CASES)?,
+                &uscc,
+            )?);
+        }
+        topics::DISPOSITIONS => {
+            let disposition: Disposition = match serde_json::from_slice(payload) {
+                Ok(disposition) => disposition,
+                Err(e) => return Ok(Err(format!("not a disposition: {e}"))),
+            };
+            let case_id = disposition.case_id();
+            txn.open_table(store::DISPOSITIONS)?.insert(
+                grouped(&case_id, &disposition.disposition_id).as_str(),
+                payload,
+            )?;
+            affected.insert(case_id);
+        }
+        other => return Ok(Err(format!("the traceback stage does not read {other}"))),
+    }
+    Ok(Ok(()))
+}
+
+/// The cases whose timer is due on or before `today` (their timers are reset by the rebuild).
+fn due_timers(txn: &WriteTransaction, today: NaiveDate) -> Result<Vec<String>, StoreError> {
+    let timers = txn.open_table(store::TIMERS)?;
+    let end = format!("{today}\u{1}");
+    let mut due = Vec::new();
+    for entry in timers.range(..end.as_str())? {
+        let (key, _) = entry?;
+        if let Some((_, case_id)) = key.value().split_once('\0') {
+            due.push(case_id.to_owned());
+        }
+    }
+    Ok(due)
+}
+
+fn set_timer(
+    txn: &WriteTransaction,
+    case_id: &str,
+    next: Option<NaiveDate>,
+) -> Result<(), StoreError> {
+    let mut by_case = txn.open_table(store::CASE_TIMER)?;
+    let mut timers = txn.open_table(store::TIMERS)?;
+    if let Some(old) = by_case.remove(case_id)?.map(|v| v.value().to_owned()) {
+        timers.remove(old.as_str())?;
+    }
+    if let Some(next) = next {
+        let key = grouped(&next.to_string(), case_id);
+        timers.insert(key.as_str(), ())?;
+        by_case.insert(case_id, key.as_str())?;
+    }
+    Ok(())
+}
+
+fn fatal(error: impl std::fmt::Display) -> StageError {
+    StageError::Fatal(format!("the traceback state failed: {error}"))
+}
+
+#[async_trait]
+impl Stage for TracebackStage {
+    fn name(&self) -> &'static str {
+        "traceback"
+    }
+
+    async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
+        // Left over from a crash or a failed send: out before anything newer.
+        self.flush_outbox().await?;
+        let dead_letters = self.absorb(batch).map_err(fatal)?;
+        self.flush_outbox().await?;
+        Ok(Applied {
+            dead_letters,
+            ..Applied::nothing()
+        })
+    }
+
+    async fn idle(&mut self) -> Result<Applied, StageError> {
+        self.absorb(&[]).map_err(fatal)?;
+        self.flush_outbox().await?;
+        Ok(Applied::nothing())
+    }
+
+    async fn finish(&mut self) -> Result<Applied, StageError> {
+        self.flush_outbox().await?;
+        Ok(Applied::nothing())
+    }
+}

@@ -1,0 +1,131 @@
+//! The traceback state on disk (redb, one file in the data dir): what the cases are built from,
+//! the cases as last published, the timers, the outbox and the source offsets — all changed in
+//! one transaction per batch, so state and offsets always agree after a crash.
+//!
+//! Keys that group (a batch's shipments, a case's dispositions) are `group \0 id` strings, read
+//! back with a prefix range: one batch's edges are a contiguous scan, whatever the state's size.
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use std::path::Path;
+
+/// `batch_key \0 shipment_id` → shipment JSON.
+pub(crate) const SHIPMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("shipments");
+/// `case_id` → the failing result's JSON.
+pub(crate) const RESULTS: TableDefinition<&str, &[u8]> = TableDefinition::new("results");
+/// `batch_key \0 case_id` → (): the cases a batch's shipments affect.
+pub(crate) const BATCH_CASES: TableDefinition<&str, ()> = TableDefinition::new("batch_cases");
+/// `uscc` → unit JSON (the registry).
+pub(crate) const UNITS: TableDefinition<&str, &[u8]> = TableDefinition::new("units");
+/// `uscc \0 case_id` → (): the cases a unit appears in.
+pub(crate) const UNIT_CASES: TableDefinition<&str, ()> = TableDefinition::new("unit_cases");
+/// `case_id \0 disposition_id` → disposition JSON.
+pub(crate) const DISPOSITIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("dispositions");
+/// `case_id` → the case as last published (the read model of `GET /v1/cases`).
+pub(crate) const CASES: TableDefinition<&str, &[u8]> = TableDefinition::new("cases");
+/// `YYYY-MM-DD \0 case_id` → (): when a case changes by time alone.
+pub(crate) const TIMERS: TableDefinition<&str, ()> = TableDefinition::new("timers");
+/// `case_id` → its timer key, to move it.
+pub(crate) const CASE_TIMER: TableDefinition<&str, &str> = TableDefinition::new("case_timer");
+/// `case_id \0 revision (20 digits)` → case JSON not yet acknowledged by the broker.
+pub(crate) const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+/// `topic \0 partition` → the next offset to apply.
+pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
+
+pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct Store {
+    pub(crate) db: Database,
+}
+
+impl Store {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        txn.open_table(SHIPMENTS)?;
+        txn.open_table(RESULTS)?;
+        txn.open_table(BATCH_CASES)?;
+        txn.open_table(UNITS)?;
+        txn.open_table(UNIT_CASES)?;
+        txn.open_table(DISPOSITIONS)?;
+        txn.open_table(CASES)?;
+        txn.open_table(TIMERS)?;
+        txn.open_table(CASE_TIMER)?;
+        txn.open_table(OUTBOX)?;
+        txn.open_table(OFFSETS)?;
+        txn.commit()?;
+        Ok(Self { db })
+    }
+
+    /// The case as last published.
+    pub fn case(&self, case_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CASES)?;
+        Ok(table.get(case_id)?.map(|v| v.value().to_vec()))
+    }
+
+    /// Every case, newest revision, for listing (callers filter).
+    pub fn cases(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(CASES)?;
+        let mut all = Vec::new();
+        for entry in table.iter()? {
+            all.push(entry?.1.value().to_vec());
+        }
+        Ok(all)
+    }
+
+    /// The cases a unit appears in.
+    pub fn cases_of_unit(&self, uscc: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let ids = keys_with_prefix(&txn.open_table(UNIT_CASES)?, uscc)?;
+        let cases = txn.open_table(CASES)?;
+        let mut found = Vec::new();
+        for id in ids {
+            if let Some(case) = cases.get(id.as_str())? {
+                found.push(case.value().to_vec());
+            }
+        }
+        Ok(found)
+    }
+
+    pub(crate) fn begin(&self) -> Result<WriteTransaction, StoreError> {
+        Ok(self.db.begin_write()?)
+    }
+}
+
+/// `group \0 id`.
+pub(crate) fn grouped(group: &str, id: &str) -> String {
+    format!("{group}\0{id}")
+}
+
+/// The `id` parts of every `prefix \0 id` key.
+pub(crate) fn keys_with_prefix<T>(table: &T, prefix: &str) -> Result<Vec<String>, StoreError>
+where
+    T: ReadableTable<&'static str, ()>,
+{
+    let start = format!("{prefix}\0");
+    let end = format!("{prefix}\u{1}");
+    let mut ids = Vec::new();
+    for entry in table.range(start.as_str()..end.as_str())? {
+        let (key, _) = entry?;
+        ids.push(key.value()[start.len()..].to_owned());
+    }
+    Ok(ids)
+}
+
+/// The values of every `prefix \0 id` key.
+pub(crate) fn values_with_prefix<T>(table: &T, prefix: &str) -> Result<Vec<Vec<u8>>, StoreError>
+where
+    T: ReadableTable<&'static str, &'static [u8]>,
+{
+    let start = format!("{prefix}\0");
+    let end = format!("{prefix}\u{1}");
+    let mut values = Vec::new();
+    for entry in table.range(start.as_str()..end.as_str())? {
+        values.push(entry?.1.value().to_vec());
+    }
+    Ok(values)
+}

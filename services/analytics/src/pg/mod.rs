@@ -1,0 +1,97 @@
+//! The Postgres wire protocol over the lake, so psql, Grafana, DBeaver and Metabase connect with
+//! user = token subject and password = token (CONTRACT §6).
+//!
+//! The protocol itself is `pgwire` and `datafusion-postgres`; what is ours is the login (a
+//! bearer token checked by the caller's [`LoginCheck`]) and the sandbox hook, which sends every
+//! query through [`Analytics::query`] — the same read-only rules, time limit and memory pool as
+//! `POST /v1/sql` — and refuses everything else before DataFusion sees it.
+
+mod login;
+mod sandbox;
+
+use crate::Analytics;
+use datafusion_postgres::DfSessionService;
+use datafusion_postgres::hooks::QueryHook;
+use datafusion_postgres::hooks::cursor::CursorStatementHook;
+use datafusion_postgres::hooks::set_show::SetShowHook;
+use datafusion_postgres::hooks::transactions::TransactionStatementHook;
+use datafusion_postgres::pgwire::api::PgWireServerHandlers;
+use datafusion_postgres::pgwire::api::auth::StartupHandler;
+use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
+use std::future::Future;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+/// Decides whether (user, password) may query: the password is a token whose role is analyst and
+/// whose subject is the user.
+pub type LoginCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
+
+/// Serves the Postgres protocol on `listener` until `shutdown` resolves. Connections already open
+/// are dropped with the process.
+pub async fn serve(
+    listener: TcpListener,
+    analytics: Arc<Analytics>,
+    check: LoginCheck,
+    shutdown: impl Future<Output = ()>,
+) -> std::io::Result<()> {
+    let handlers = Arc::new(Handlers::new(analytics, check));
+    tokio::pin!(shutdown);
+    loop {
+        let (socket, peer) = tokio::select! {
+            _ = &mut shutdown => return Ok(()),
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "cannot accept a Postgres connection");
+                    continue;
+                }
+            },
+        };
+        let handlers = handlers.clone();
+        tokio::spawn(async move {
+            let served =
+                datafusion_postgres::pgwire::tokio::process_socket(socket, None, handlers).await;
+            if let Err(error) = served {
+                tracing::debug!(%peer, %error, "Postgres connection ended with an error");
+            }
+        });
+    }
+}
+
+struct Handlers {
+    session: Arc<DfSessionService>,
+    login: Arc<login::TokenLogin>,
+}
+
+impl Handlers {
+    fn new(analytics: Arc<Analytics>, check: LoginCheck) -> Self {
+        let timeout = analytics.limits().timeout;
+        let context = Arc::new(analytics.context().clone());
+        // The sandbox goes first: it answers queries itself and refuses what is not allowed, so
+        // the library's hooks only ever see session statements (SET, SHOW, BEGIN, cursors).
+        let hooks: Vec<Arc<dyn QueryHook>> = vec![
+            Arc::new(sandbox::SandboxHook::new(analytics)),
+            Arc::new(CursorStatementHook),
+            Arc::new(SetShowHook),
+            Arc::new(TransactionStatementHook),
+        ];
+        Self {
+            session: Arc::new(DfSessionService::new_with_hooks(context, hooks)),
+            login: Arc::new(login::TokenLogin::new(check, timeout)),
+        }
+    }
+}
+
+impl PgWireServerHandlers for Handlers {
+    fn simple_query_handler(&self) -> Arc<impl SimpleQueryHandler> {
+        self.session.clone()
+    }
+
+    fn extended_query_handler(&self) -> Arc<impl ExtendedQueryHandler> {
+        self.session.clone()
+    }
+
+    fn startup_handler(&self) -> Arc<impl StartupHandler> {
+        self.login.clone()
+    }
+}

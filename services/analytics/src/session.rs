@@ -1,0 +1,201 @@
+//! The DataFusion session over one lake: tables, trend views, limits.
+
+use crate::error::QueryError;
+use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::datasource::file_format::parquet::ParquetFormat;
+use datafusion::datasource::listing::ListingOptions;
+use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
+use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
+use spotcheck_lake::tables;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The trend views shipped with the product: (name, query), each from `views/<name>.sql`, in
+/// dependency order.
+pub const VIEWS: &[(&str, &str)] = &[
+    (
+        "results_by_quarter",
+        include_str!("../views/results_by_quarter.sql"),
+    ),
+    (
+        "failure_rate_by_category_quarter",
+        include_str!("../views/failure_rate_by_category_quarter.sql"),
+    ),
+    (
+        "failure_rate_by_district_quarter",
+        include_str!("../views/failure_rate_by_district_quarter.sql"),
+    ),
+    (
+        "failing_items_by_category",
+        include_str!("../views/failing_items_by_category.sql"),
+    ),
+    (
+        "producer_history",
+        include_str!("../views/producer_history.sql"),
+    ),
+    (
+        "sampled_unit_history",
+        include_str!("../views/sampled_unit_history.sql"),
+    ),
+    ("lab_volume", include_str!("../views/lab_volume.sql")),
+];
+
+/// What one query may use. The memory pool is shared by all queries of the session, so the
+/// limit also bounds what concurrent analysts can take from the process together.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryLimits {
+    pub timeout: Duration,
+    pub memory_bytes: usize,
+}
+
+impl Default for QueryLimits {
+    fn default() -> Self {
+        Self {
+            timeout: Duration::from_secs(60),
+            memory_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// A query's answer: the schema is kept even when there are no rows, so clients still learn the
+/// columns.
+pub struct Rows {
+    pub schema: SchemaRef,
+    pub batches: Vec<RecordBatch>,
+}
+
+/// A session over one lake.
+pub struct Analytics {
+    context: SessionContext,
+    limits: QueryLimits,
+    /// Queries run here, not on the caller's runtime: a CPU-bound plan that rarely yields would
+    /// otherwise starve the caller's timers (so the time limit could not fire) and its I/O.
+    /// Always `Some` until dropped.
+    executor: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Analytics {
+    fn drop(&mut self) {
+        // Queries still running are abandoned, not waited for (the process is going away, or
+        // the session is); a blocking wait here would also panic inside async code.
+        if let Some(executor) = self.executor.take() {
+            executor.shutdown_background();
+        }
+    }
+}
+
+impl Analytics {
+    /// Registers every table of the lake rooted at `root` (created if missing).
+    pub async fn open(root: &Path, limits: QueryLimits) -> Result<Self, QueryError> {
+        let runtime = RuntimeEnvBuilder::new()
+            .with_memory_limit(limits.memory_bytes, 1.0)
+            .build_arc()
+            .map_err(|e| lake_error(root, e))?;
+        let config = SessionConfig::new().with_information_schema(true);
+        let context = SessionContext::new_with_config_rt(config, runtime);
+        register_tables(&context, root).await?;
+        // psql's \d, Grafana and DBeaver look the tables up in pg_catalog.
+        setup_pg_catalog(&context, "datafusion", EmptyContextProvider)
+            .map_err(|e| lake_error(root, e))?;
+        for (name, sql) in VIEWS {
+            let statement = format!("CREATE VIEW {name} AS {sql}");
+            let frame = context
+                .sql(&statement)
+                .await
+                .map_err(|e| lake_error(root, format!("view {name}: {e}")))?;
+            frame
+                .collect()
+                .await
+                .map_err(|e| lake_error(root, format!("view {name}: {e}")))?;
+        }
+        let executor = tokio::runtime::Builder::new_multi_thread()
+            .thread_name("sql")
+            .enable_all()
+            .build()
+            .map_err(|e| lake_error(root, format!("cannot start the query threads: {e}")))?;
+        Ok(Self {
+            context,
+            limits,
+            executor: Some(executor),
+        })
+    }
+
+    /// Runs one read-only statement under the limits and collects its rows.
+    pub async fn query(&self, sql: &str) -> Result<Rows, QueryError> {
+        let memory = self.limits.memory_bytes;
+        let context = self.context.clone();
+        let sql = sql.to_owned();
+        let run = async move {
+            let options = SQLOptions::new()
+                .with_allow_ddl(false)
+                .with_allow_dml(false)
+                .with_allow_statements(false);
+            let frame = context
+                .sql_with_options(&sql, options)
+                .await
+                .map_err(|e| QueryError::from_datafusion(e, memory))?;
+            let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
+            let batches = frame
+                .collect()
+                .await
+                .map_err(|e| QueryError::from_datafusion(e, memory))?;
+            Ok(Rows { schema, batches })
+        };
+        let executor = self
+            .executor
+            .as_ref()
+            .expect("the executor lives as long as self");
+        let mut task = executor.spawn(run);
+        match tokio::time::timeout(self.limits.timeout, &mut task).await {
+            Ok(Ok(answer)) => answer,
+            Ok(Err(failed)) => Err(QueryError::Invalid(format!("the query failed: {failed}"))),
+            Err(_) => {
+                // Aborting drops the plan's streams at its next yield, which stops its tasks.
+                task.abort();
+                Err(QueryError::TimedOut(self.limits.timeout))
+            }
+        }
+    }
+
+    pub fn limits(&self) -> QueryLimits {
+        self.limits
+    }
+
+    pub(crate) fn context(&self) -> &SessionContext {
+        &self.context
+    }
+}
+
+async fn register_tables(context: &SessionContext, root: &Path) -> Result<(), QueryError> {
+    let partitions: Vec<(String, DataType)> = tables::RESULT_PARTITIONS
+        .iter()
+        .map(|c| ((*c).to_owned(), DataType::Utf8))
+        .collect();
+    for (name, schema) in [
+        (tables::RESULTS, tables::results_schema()),
+        (tables::RESULT_ITEMS, tables::result_items_schema()),
+    ] {
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| lake_error(root, e))?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(partitions.clone());
+        let url = format!("{}/", dir.display());
+        context
+            .register_listing_table(name, &url, options, Some(schema), None)
+            .await
+            .map_err(|e| lake_error(root, e))?;
+    }
+    Ok(())
+}
+
+fn lake_error(root: &Path, error: impl std::fmt::Display) -> QueryError {
+    QueryError::Lake {
+        path: root.display().to_string(),
+        message: error.to_string(),
+    }
+}

@@ -1,0 +1,101 @@
+//! `GET /v1/cases/{case_id}` and `GET /v1/cases?uscc=&status=`: traceback cases as last
+//! published, read from the traceback stage's state (admin and analyst).
+
+use crate::access::Role;
+use crate::app::App;
+use crate::error::ApiError;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spotcheck_traceback::Store;
+use std::sync::Arc;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFilter {
+    /// Cases in which this unit appears (as sampled unit, upstream or downstream).
+    pub uscc: Option<String>,
+    /// open | retest | final | rectifying | escalated | suspended | closed | overturned
+    pub status: Option<String>,
+}
+
+/// One case, newest revision.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{case_id}",
+    tag = "traceback",
+    params(("case_id" = String, Path, description = "Derived from (lab_id, report_no)")),
+    responses(
+        (status = 200, description = "The case", body = Object),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+        (status = 404, description = "No such case", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_case(
+    State(app): State<App>,
+    Path(case_id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let store = cases_of(&app, &headers)?;
+    let bytes = store
+        .case(&case_id)
+        .map_err(|e| ApiError::internal(format!("cannot read the cases: {e}")))?
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("there is no case {case_id}"))
+        })?;
+    Ok(Json(decode(&bytes)?))
+}
+
+/// Cases, newest revision each, optionally of one unit and in one status: `{"items": [...]}`.
+#[utoipa::path(
+    get,
+    path = "/v1/cases",
+    tag = "traceback",
+    params(CaseFilter),
+    responses(
+        (status = 200, description = "`{\"items\": [case...]}`, ordered by case_id", body = Object),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_cases(
+    State(app): State<App>,
+    Query(filter): Query<CaseFilter>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let store = cases_of(&app, &headers)?;
+    let read = match &filter.uscc {
+        Some(uscc) => store.cases_of_unit(uscc.trim()),
+        None => store.cases(),
+    };
+    let mut items = read
+        .map_err(|e| ApiError::internal(format!("cannot read the cases: {e}")))?
+        .iter()
+        .map(|bytes| decode(bytes))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    if let Some(status) = &filter.status {
+        items.retain(|case| case["status"] == status.as_str());
+    }
+    items.sort_by(|a, b| a["case_id"].as_str().cmp(&b["case_id"].as_str()));
+    Ok(Json(json!({ "items": items })))
+}
+
+fn cases_of(app: &App, headers: &HeaderMap) -> Result<Arc<Store>, ApiError> {
+    app.authorize(headers, &[Role::Admin, Role::Analyst])?;
+    app.cases.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this process does not serve cases",
+        )
+    })
+}
+
+fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::internal(format!("a stored case is unreadable: {e}")))
+}
