@@ -141,7 +141,9 @@ pub fn start_lake(
     use spotcheck_runtime::driver::DriverSettings;
     let writer =
         spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::new(data_dir.join("lake")));
-    let mut settings = DriverSettings::new("spotcheck-lake", &[spotcheck_schemas::topics::RESULTS]);
+    let mut topics = vec![spotcheck_schemas::topics::RESULTS];
+    topics.extend(spotcheck_lake::entities::TOPICS);
+    let mut settings = DriverSettings::new("spotcheck-lake", &topics);
     settings.max_batch = 5000;
     settings.membership = membership;
     let (kafka, publisher, metrics, health) = (

@@ -1,7 +1,8 @@
-//! The lake writer stage: results from Kafka into Parquet, each record exactly once.
+//! The lake writer stage: records from Kafka into Parquet, each record exactly once.
 //!
 //! Guarantee: every record of `spotcheck.results.v1` appears once in `results` (and its items
-//! once in `result_items`), however often Kafka delivers it and wherever the writer is killed.
+//! once in `result_items`), and every record of the other topics once in its entity table
+//! ([`crate::entities`]), however often Kafka delivers it and wherever the writer is killed.
 //! How: rows are buffered per source partition and flushed as files named
 //! `<topic>+<partition>+<first>-<last>.parquet` (written aside, then renamed); the partition's
 //! manifest then records the files and the next offset, and only then may the Kafka offset be
@@ -13,6 +14,7 @@
 //! Limits: one writer per partition at a time (a rebalance during a flush is not yet fenced);
 //! two Kafka records with the same record id (an ingest re-publication) give two rows.
 
+use crate::entities::{self, EntityRow};
 use crate::manifest::{self, Manifest};
 use crate::parquet_file::{publish, write_parquet};
 use crate::tables::{self, RESULT_ITEMS, RESULTS, Row, Source};
@@ -48,6 +50,8 @@ impl LakeSettings {
 struct PartitionState {
     manifest: Manifest,
     rows: Vec<Row>,
+    /// Rows of the entity tables (records other than results).
+    entities: Vec<EntityRow>,
     /// The offset range buffered (including records sent to the dead-letter topic).
     first: Option<i64>,
     last: i64,
@@ -81,14 +85,10 @@ impl LakeWriter {
             for relative in &manifest.files {
                 publish(&root.join(relative)).map_err(transient)?;
             }
-            let removed = manifest::remove_orphans(
-                root,
-                &[RESULTS, RESULT_ITEMS],
-                topic,
-                partition,
-                &manifest,
-            )
-            .map_err(transient)?;
+            let mut tables = vec![RESULTS, RESULT_ITEMS];
+            tables.extend(entities::TABLES.iter().map(|(table, _)| *table));
+            let removed = manifest::remove_orphans(root, &tables, topic, partition, &manifest)
+                .map_err(transient)?;
             if removed > 0 {
                 tracing::info!(
                     topic,
@@ -100,6 +100,7 @@ impl LakeWriter {
             let state = PartitionState {
                 manifest,
                 rows: Vec::new(),
+                entities: Vec::new(),
                 first: None,
                 last: 0,
                 since: Instant::now(),
@@ -133,14 +134,18 @@ impl LakeWriter {
         let Some(first) = state.first else {
             return Ok(None);
         };
-        let (last, rows) = (state.last, std::mem::take(&mut state.rows));
+        let last = state.last;
+        let buffered = Buffered {
+            rows: std::mem::take(&mut state.rows),
+            entities: std::mem::take(&mut state.entities),
+        };
         let name = format!(
             "{}{first}-{last}.parquet",
             manifest::file_prefix(topic, partition)
         );
-        let (rows, written) = tokio::task::spawn_blocking(move || {
-            let written = write_files(&root, &name, &rows);
-            (rows, written)
+        let (buffered, written) = tokio::task::spawn_blocking(move || {
+            let written = write_files(&root, &name, &buffered);
+            (buffered, written)
         })
         .await
         .map_err(|e| StageError::Fatal(format!("lake flush panicked: {e}")))?;
@@ -148,7 +153,8 @@ impl LakeWriter {
             Ok(written) => written,
             Err(error) => {
                 // Keep the rows: the records they came from will not be delivered again.
-                state.rows = rows;
+                state.rows = buffered.rows;
+                state.entities = buffered.entities;
                 return Err(transient(error));
             }
         };
@@ -188,16 +194,26 @@ impl LakeWriter {
     }
 }
 
+/// What one flush writes.
+struct Buffered {
+    rows: Vec<Row>,
+    entities: Vec<EntityRow>,
+}
+
 /// Writes one file per table and Hive partition; returns their paths relative to the root.
-fn write_files(root: &std::path::Path, name: &str, rows: &[Row]) -> std::io::Result<Vec<String>> {
+fn write_files(
+    root: &std::path::Path,
+    name: &str,
+    buffered: &Buffered,
+) -> std::io::Result<Vec<String>> {
+    let mut written = write_entity_files(root, name, &buffered.entities)?;
     let mut by_partition: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for row in rows {
+    for row in &buffered.rows {
         by_partition
             .entry(tables::result_partition(&row.result))
             .or_default()
             .push(row);
     }
-    let mut written = Vec::new();
     for (hive, rows) in by_partition {
         let results = tables::results_batch(&rows).map_err(std::io::Error::other)?;
         let items = tables::result_items_batch(&rows).map_err(std::io::Error::other)?;
@@ -206,6 +222,29 @@ fn write_files(root: &std::path::Path, name: &str, rows: &[Row]) -> std::io::Res
             write_parquet(&root.join(&relative), &batch)?;
             written.push(relative);
         }
+    }
+    Ok(written)
+}
+
+fn write_entity_files(
+    root: &std::path::Path,
+    name: &str,
+    rows: &[EntityRow],
+) -> std::io::Result<Vec<String>> {
+    let mut by_file: BTreeMap<(&str, &str), Vec<&EntityRow>> = BTreeMap::new();
+    for row in rows {
+        by_file.entry((row.table, &row.hive)).or_default().push(row);
+    }
+    let mut written = Vec::new();
+    for ((table, hive), rows) in by_file {
+        let batch = entities::batch(table, &rows).map_err(std::io::Error::other)?;
+        let relative = if hive.is_empty() {
+            format!("{table}/{name}")
+        } else {
+            format!("{table}/{hive}/{name}")
+        };
+        write_parquet(&root.join(&relative), &batch)?;
+        written.push(relative);
     }
     Ok(written)
 }
@@ -245,6 +284,22 @@ impl Stage for LakeWriter {
                 state.since = Instant::now();
             }
             state.last = record.offset;
+            if record.topic != spotcheck_schemas::topics::RESULTS {
+                let source = Source {
+                    topic: record.topic.clone(),
+                    partition: record.partition,
+                    offset: record.offset,
+                };
+                let record_id = record.header("ce_id").unwrap_or_default();
+                match entities::rows_of(&record.topic, &record.payload, &source, &record_id) {
+                    Ok(rows) => state.entities.extend(rows),
+                    Err(reason) => applied.dead_letters.push((index, reason)),
+                }
+                if state.entities.len() >= max_rows {
+                    full.push((record.topic.clone(), record.partition));
+                }
+                continue;
+            }
             match serde_json::from_slice::<SamplingResult>(&record.payload) {
                 Ok(result) => {
                     let record_id = record.header("ce_id").unwrap_or_default();

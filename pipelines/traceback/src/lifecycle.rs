@@ -93,6 +93,26 @@ pub fn standing(
     today: NaiveDate,
     periods: &Periods,
 ) -> Standing {
+    let mut standing = standing_on(opening, dispositions, today, periods);
+    // A disposition dated after today counts from its date: wake up then.
+    let upcoming = dispositions
+        .iter()
+        .map(|d| d.on)
+        .filter(|on| *on > today)
+        .min();
+    standing.next_change = match (standing.next_change, upcoming) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    standing
+}
+
+fn standing_on(
+    opening: Opening,
+    dispositions: &[Disposition],
+    today: NaiveDate,
+    periods: &Periods,
+) -> Standing {
     let mut events: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
     events.sort_by(|a, b| (a.on, &a.disposition_id).cmp(&(b.on, &b.disposition_id)));
     let first = |kind: DispositionKind| events.iter().copied().find(|d| d.kind == kind);

@@ -5,7 +5,10 @@
 //! Keys that group (a batch's shipments, a case's dispositions) are `group \0 id` strings, read
 //! back with a prefix range: one batch's edges are a contiguous scan, whatever the state's size.
 
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 use std::path::Path;
 
 /// `batch_key \0 shipment_id` → shipment JSON.
@@ -128,4 +131,12 @@ where
         values.push(entry?.1.value().to_vec());
     }
     Ok(values)
+}
+
+impl Store {
+    /// Case revisions stored but not yet acknowledged by the broker.
+    pub fn unpublished(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(OUTBOX)?.len()?)
+    }
 }

@@ -9,7 +9,7 @@ use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
-use spotcheck_lake::tables;
+use spotcheck_lake::{entities, tables};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +42,9 @@ pub const VIEWS: &[(&str, &str)] = &[
         include_str!("../views/sampled_unit_history.sql"),
     ),
     ("lab_volume", include_str!("../views/lab_volume.sql")),
+    ("units", include_str!("../views/units.sql")),
+    ("cases", include_str!("../views/cases.sql")),
+    ("case_units", include_str!("../views/case_units.sql")),
 ];
 
 /// What one query may use. The memory pool is shared by all queries of the session, so the
@@ -187,6 +190,23 @@ async fn register_tables(context: &SessionContext, root: &Path) -> Result<(), Qu
         let url = format!("{}/", dir.display());
         context
             .register_listing_table(name, &url, options, Some(schema), None)
+            .await
+            .map_err(|e| lake_error(root, e))?;
+    }
+    for (name, hive) in entities::TABLES {
+        let schema = entities::schema(name).ok_or_else(|| lake_error(root, name))?;
+        let dir = root.join(name);
+        std::fs::create_dir_all(&dir).map_err(|e| lake_error(root, e))?;
+        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
+            .with_file_extension(".parquet")
+            .with_table_partition_cols(
+                hive.iter()
+                    .map(|c| ((*c).to_owned(), DataType::Utf8))
+                    .collect(),
+            );
+        let url = format!("{}/", dir.display());
+        context
+            .register_listing_table(*name, &url, options, Some(schema), None)
             .await
             .map_err(|e| lake_error(root, e))?;
     }

@@ -1,0 +1,223 @@
+//! The traceback stage on a clock the test moves: a case becomes final when its objection window
+//! passes, a rectification order starts its 60 days, the reminder and the interview come when
+//! due, an overturned re-test closes it; a redelivered record changes nothing, also after a
+//! restart on the same state. Publishing goes to rdkafka's mock cluster.
+
+use chrono::{TimeZone, Utc};
+use rdkafka::mocking::MockCluster;
+use serde_json::{Value, json};
+use spotcheck_runtime::{Delivered, KafkaSettings, Metrics, Publisher, Stage};
+use spotcheck_schemas::topics;
+use spotcheck_traceback::{Authority, ManualClock, Store, TracebackStage};
+use std::sync::Arc;
+
+const CASE_ID_OF: (&str, &str) = ("lab-1", "R-1");
+
+fn result() -> Value {
+    json!({
+        "report_no": "R-1", "lab_id": "lab-1", "category": "fireworks",
+        "product": {"name": "烟花", "model": "F-1", "batch": "B1"},
+        "producer": {"uscc": "91350100M000100Y43", "name": "某烟花厂"},
+        "sampled_unit": {"uscc": "91110000802100433B", "name": "某店", "district": "120104", "role": "retailer"},
+        "sampling": {"date": "2026-03-01", "domain": "circulation"},
+        "tested_on": "2026-03-10", "served_on": "2026-03-12",
+        "items": [{"name": "燃放性能", "verdict": "fail"}],
+        "verdict": "fail", "severity": "general", "standards": [], "suspected_counterfeit": false
+    })
+}
+
+fn disposition(id: &str, kind: &str, on: &str, outcome: Option<&str>) -> Value {
+    json!({"disposition_id": id, "report_no": "R-1", "lab_id": "lab-1", "kind": kind, "on": on,
+           "outcome": outcome, "note": null})
+}
+
+fn delivered(topic: &str, offset: i64, value: &Value) -> Delivered {
+    Delivered {
+        topic: topic.into(),
+        partition: 0,
+        offset,
+        key: None,
+        payload: value.to_string().into_bytes(),
+        headers: vec![],
+    }
+}
+
+struct Harness {
+    _cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    publisher: Publisher,
+    dir: tempfile::TempDir,
+    clock: Arc<ManualClock>,
+}
+
+impl Harness {
+    fn new() -> Self {
+        let cluster = MockCluster::new(1).unwrap();
+        cluster.create_topic(topics::CASES, 1, 1).unwrap();
+        let kafka = KafkaSettings::new(cluster.bootstrap_servers(), "traceback-test");
+        let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+        let publisher = Publisher::new(&kafka, metrics).unwrap();
+        let clock = Arc::new(ManualClock::new(
+            Utc.with_ymd_and_hms(2026, 3, 20, 9, 0, 0).unwrap(),
+        ));
+        Self {
+            _cluster: cluster,
+            publisher,
+            dir: tempfile::tempdir().unwrap(),
+            clock,
+        }
+    }
+
+    /// A stage on the harness's state file (a fresh one after a "restart").
+    fn stage(&self) -> (TracebackStage, Arc<Store>) {
+        let store = Arc::new(Store::open(&self.dir.path().join("state.redb")).unwrap());
+        let stage = TracebackStage::new(
+            store.clone(),
+            self.publisher.clone(),
+            self.clock.clone(),
+            Authority::default(),
+        );
+        (stage, store)
+    }
+}
+
+fn case(store: &Store) -> Value {
+    let id = spotcheck_schemas::case_id(CASE_ID_OF.0, CASE_ID_OF.1);
+    serde_json::from_slice(&store.case(&id).unwrap().expect("the case exists")).unwrap()
+}
+
+fn notice_kinds(case: &Value) -> Vec<String> {
+    let mut kinds: Vec<String> = case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_owned())
+        .collect();
+    kinds.dedup();
+    kinds
+}
+
+#[tokio::test]
+async fn timers_drive_a_case_from_open_to_final_to_reminder_and_interview() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    stage
+        .apply(&[delivered(topics::RESULTS, 0, &result())])
+        .await
+        .unwrap();
+    let opened = case(&store);
+    assert_eq!(
+        (opened["status"].as_str(), opened["revision"].as_u64()),
+        (Some("open"), Some(1))
+    );
+    assert_eq!(opened["deadlines"]["objection_until"], "2026-03-27");
+
+    harness.clock.advance_days(7); // 2026-03-27: the last day of the window
+    stage.idle().await.unwrap();
+    assert_eq!(
+        case(&store)["revision"],
+        1,
+        "nothing changes inside the window"
+    );
+    harness.clock.advance_days(1); // 2026-03-28
+    stage.idle().await.unwrap();
+    let final_ = case(&store);
+    assert_eq!(
+        (final_["status"].as_str(), final_["revision"].as_u64()),
+        (Some("final"), Some(2))
+    );
+    assert_eq!(final_["deadlines"]["final_on"], "2026-03-28");
+    assert_eq!(notice_kinds(&final_), ["rectification"]);
+
+    let ordered = disposition("D1", "rectification_ordered", "2026-03-28", None);
+    stage
+        .apply(&[delivered(topics::DISPOSITIONS, 0, &ordered)])
+        .await
+        .unwrap();
+    let rectifying = case(&store);
+    assert_eq!(rectifying["status"], "rectifying");
+    assert_eq!(rectifying["deadlines"]["rectify_by"], "2026-05-27");
+    assert_eq!(rectifying["deadlines"]["recheck_by"], "2026-06-11");
+
+    harness.clock.advance_days(49); // 2026-05-16: 11 days before the deadline
+    stage.idle().await.unwrap();
+    assert_eq!(notice_kinds(&case(&store)), ["rectification"]);
+    harness.clock.advance_days(1); // 2026-05-17: 10 days before
+    stage.idle().await.unwrap();
+    assert_eq!(notice_kinds(&case(&store)), ["rectification", "reminder"]);
+    harness.clock.advance_days(11); // 2026-05-28: overdue
+    stage.idle().await.unwrap();
+    assert_eq!(
+        notice_kinds(&case(&store)),
+        ["rectification", "reminder", "interview"]
+    );
+    assert_eq!(
+        store.unpublished().unwrap(),
+        0,
+        "every revision reached the broker"
+    );
+
+    // A redelivered disposition, also after a restart on the same state, changes nothing.
+    let revision = case(&store)["revision"].clone();
+    stage
+        .apply(&[delivered(topics::DISPOSITIONS, 0, &ordered)])
+        .await
+        .unwrap();
+    drop((stage, store));
+    let (mut stage, store) = harness.stage();
+    stage
+        .apply(&[
+            delivered(topics::RESULTS, 0, &result()),
+            delivered(topics::DISPOSITIONS, 0, &ordered),
+        ])
+        .await
+        .unwrap();
+    stage.idle().await.unwrap();
+    assert_eq!(case(&store)["revision"], revision);
+}
+
+#[tokio::test]
+async fn an_objection_waits_for_the_retest_and_an_overturned_one_closes_the_case() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let batch = [
+        delivered(topics::RESULTS, 0, &result()),
+        delivered(
+            topics::DISPOSITIONS,
+            0,
+            &disposition("D1", "objection_filed", "2026-03-15", None),
+        ),
+    ];
+    stage.apply(&batch).await.unwrap();
+    assert_eq!(case(&store)["status"], "retest");
+    harness.clock.advance_days(30);
+    stage.idle().await.unwrap();
+    assert_eq!(
+        case(&store)["status"],
+        "retest",
+        "an objection suspends finality"
+    );
+    let overturned = disposition("D2", "retest_concluded", "2026-04-10", Some("overturned"));
+    stage
+        .apply(&[delivered(topics::DISPOSITIONS, 1, &overturned)])
+        .await
+        .unwrap();
+    let closed = case(&store);
+    assert_eq!(closed["status"], "overturned");
+    assert_eq!(closed["notices"], json!([]));
+}
+
+#[tokio::test]
+async fn an_undecodable_record_is_a_dead_letter_and_the_rest_is_applied() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let mut garbage = delivered(topics::SHIPMENTS, 0, &json!({}));
+    garbage.payload = b"not json".to_vec();
+    let applied = stage
+        .apply(&[garbage, delivered(topics::RESULTS, 0, &result())])
+        .await
+        .unwrap();
+    assert_eq!(applied.dead_letters.len(), 1);
+    assert_eq!(applied.dead_letters[0].0, 0);
+    assert!(applied.dead_letters[0].1.contains("not a shipment"));
+    assert_eq!(case(&store)["revision"], 1);
+}
