@@ -25,6 +25,8 @@ pub enum Command {
     Lake(ComponentArgs),
     /// Run the traceback stage alone, against existing brokers
     Traceback(ComponentArgs),
+    /// Run the credit-disclosure stage alone, against existing brokers
+    Credit(ComponentArgs),
     /// Run the Postgres-protocol SQL front end alone, over the data dir's lake
     Analytics(AnalyticsArgs),
     /// Run read-only SQL on the lake directly

@@ -23,6 +23,7 @@ fn main() -> std::process::ExitCode {
             Command::Lake(args) => commands::lake::run(args).await,
             Command::Analytics(args) => commands::analytics::run(args).await,
             Command::Traceback(args) => commands::traceback::run(args).await,
+            Command::Credit(args) => commands::credit::run(args).await,
             Command::Sql(args) => commands::sql::run(args).await,
             Command::Gen(args) => commands::gen_data::run(args),
             Command::Post(args) => commands::post::run(args).await,

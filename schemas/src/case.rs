@@ -33,6 +33,9 @@ pub struct Case {
     /// Missing links of the distribution graph, in words (e.g. no inbound shipment recorded).
     #[serde(default)]
     pub gaps: Vec<String>,
+    /// What the result said, so a case is enough to disclose it (the credit stage reads cases).
+    #[serde(default)]
+    pub facts: Option<CaseFacts>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -70,13 +73,27 @@ pub struct CaseUnit {
     pub in_region: bool,
 }
 
-/// A unit outside the authority's region, referred to its local authority (移送).
+/// A unit referred elsewhere instead of being handled here (移送).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Referral {
     pub uscc: String,
     /// Division code (or its province prefix) of the authority the unit is referred to.
     pub region: Option<String>,
     pub reason: Option<String>,
+    /// `out_of_region`, or for the producer `suspected_counterfeit` / `producer_denied` (then it
+    /// is not a party to blame: no notice, no credit disclosure).
+    #[serde(default)]
+    pub kind: Option<String>,
+}
+
+/// The result's facts a disclosure shows (CONTRACT §4, credit disclosure).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseFacts {
+    pub organiser: Option<String>,
+    pub product: crate::result::Product,
+    pub failed_items: Vec<crate::result::TestItem>,
+    pub sampling_date: NaiveDate,
+    pub sampled_unit_name: String,
 }
 
 /// A proposed or served notice (三书一函).

@@ -166,6 +166,13 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             ..Deadlines::default()
         },
         gaps: vec!["the sampled unit has no inbound shipment of this batch".into()],
+        facts: Some(spotcheck_schemas::case::CaseFacts {
+            organiser: result.organiser.clone(),
+            product: result.product.clone(),
+            failed_items: result.items.clone(),
+            sampling_date: result.sampling.date,
+            sampled_unit_name: result.sampled_unit.name.clone(),
+        }),
         updated_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
     };
     assert_valid(json_schemas::CASE, &serde_json::to_value(&case).unwrap());

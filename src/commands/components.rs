@@ -80,6 +80,7 @@ pub async fn start_ingest(
     http: SocketAddr,
     analytics: Option<Arc<Analytics>>,
     cases: Option<Arc<spotcheck_traceback::Store>>,
+    disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
@@ -99,6 +100,7 @@ pub async fn start_ingest(
         clock: spotcheck_ingest::app::system_clock(),
         analytics,
         cases,
+        disclosures,
     })
     .context("cannot register ingest metrics")?;
     let listener = tokio::net::TcpListener::bind(http)
@@ -210,6 +212,46 @@ pub fn start_traceback(
                 .await;
         health.set("traceback", false);
         outcome.context("the traceback stage stopped")
+    })
+}
+
+/// Opens the credit feed of the data dir (shared by the stage and `GET /v1/disclosures`).
+pub fn open_credit_store(data_dir: &Path) -> Result<Arc<spotcheck_credit::CreditStore>> {
+    let path = data_dir.join("credit").join("feed.redb");
+    let store = spotcheck_credit::CreditStore::open(&path)
+        .map_err(|e| anyhow::anyhow!("cannot open the credit feed {}: {e}", path.display()))?;
+    Ok(Arc::new(store))
+}
+
+/// Starts the credit stage over the case revisions.
+pub fn start_credit(
+    shared: &Shared,
+    store: Arc<spotcheck_credit::CreditStore>,
+    membership: spotcheck_runtime::Membership,
+    shutdown: CancellationToken,
+) -> JoinHandle<Result<()>> {
+    use spotcheck_runtime::driver::DriverSettings;
+    let stage = spotcheck_credit::CreditStage::new(
+        store,
+        shared.publisher.clone(),
+        Arc::new(chrono::Utc::now),
+    );
+    let mut settings = DriverSettings::new("spotcheck-credit", &[spotcheck_schemas::topics::CASES]);
+    settings.max_batch = 5000;
+    settings.membership = membership;
+    let (kafka, publisher, metrics, health) = (
+        shared.kafka.clone(),
+        shared.publisher.clone(),
+        shared.metrics.clone(),
+        shared.health.clone(),
+    );
+    health.set("credit", true);
+    tokio::spawn(async move {
+        let outcome =
+            spotcheck_runtime::run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+                .await;
+        health.set("credit", false);
+        outcome.context("the credit stage stopped")
     })
 }
 

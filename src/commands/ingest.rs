@@ -19,6 +19,7 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         common.http,
         Some(analytics),
         None,
+        None,
         shutdown,
     )
     .await?;

@@ -2,6 +2,7 @@
 
 pub mod analytics;
 pub mod components;
+pub mod credit;
 pub mod gen_data;
 pub mod ingest;
 pub mod lake;

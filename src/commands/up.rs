@@ -1,7 +1,8 @@
 //! `spotcheck up`: every component in one process, on an embedded broker unless `--brokers`.
 
 use super::components::{
-    connect, open_analytics, open_traceback_store, start_ingest, start_pg, start_traceback,
+    connect, open_analytics, open_credit_store, open_traceback_store, start_credit, start_ingest,
+    start_pg, start_traceback,
 };
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
@@ -43,6 +44,13 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         spotcheck_runtime::Membership::AllPartitions,
         shutdown.clone(),
     );
+    let feed = open_credit_store(data_dir)?;
+    let credit = start_credit(
+        &shared,
+        feed.clone(),
+        spotcheck_runtime::Membership::AllPartitions,
+        shutdown.clone(),
+    );
     let analytics = open_analytics(&config, data_dir).await?;
     let ingest = start_ingest(
         &shared,
@@ -51,6 +59,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         args.common.http,
         Some(analytics.clone()),
         Some(cases),
+        Some(feed),
         shutdown.clone(),
     )
     .await?;
@@ -60,6 +69,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     let pg_outcome = pg.await.context("the Postgres-protocol task panicked")?;
     let lake_outcome = lake.await.context("the lake task panicked")?;
     let traceback_outcome = traceback.await.context("the traceback task panicked")?;
+    let credit_outcome = credit.await.context("the credit task panicked")?;
     shared.publisher.flush(Duration::from_secs(10));
     // Clients go before the broker, so they do not log its disappearance as an error.
     drop(shared);
@@ -70,6 +80,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     pg_outcome?;
     lake_outcome?;
     traceback_outcome?;
+    credit_outcome?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
 }

@@ -5,11 +5,11 @@ use crate::graph::{self, Edge, Side};
 use crate::lifecycle::{self, Opening, Periods};
 use chrono::{DateTime, NaiveDate, Utc};
 use spotcheck_schemas::case::{
-    CaseBatch, CaseParty, CaseStatus, CaseUnit, Deadlines, Notice, Referral,
+    CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseUnit, Deadlines, Notice, Referral,
 };
 use spotcheck_schemas::{
     Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, Unit,
-    UnitRole, case_id,
+    UnitRole, Verdict, case_id,
 };
 use std::collections::BTreeMap;
 
@@ -83,6 +83,7 @@ pub fn assemble(
                 reason: Some(
                     "outside the authority's region: referred to the local authority".into(),
                 ),
+                kind: Some("out_of_region".into()),
             });
         }
         units.push(CaseUnit {
@@ -100,14 +101,15 @@ pub fn assemble(
             in_region,
         });
     }
-    if let (Some(reason), Some(producer)) = (producer_referred, &producer_uscc)
-        && !referrals.iter().any(|r| &r.uscc == producer)
-    {
+    if let (Some((kind, reason)), Some(producer)) = (producer_referred, &producer_uscc) {
+        // Blame goes before region: a counterfeit's nominal producer is never a party.
+        referrals.retain(|r| &r.uscc != producer);
         let district = known.district(producer);
         referrals.push(Referral {
             uscc: producer.clone(),
             region: Some(region_of(producer, district.as_deref())),
             reason: Some(reason.into()),
+            kind: Some(kind.into()),
         });
     }
 
@@ -175,6 +177,18 @@ pub fn assemble(
             second_recheck_by: standing.second_recheck_by,
         },
         gaps: trace.gaps,
+        facts: Some(CaseFacts {
+            organiser: result.organiser.clone(),
+            product: result.product.clone(),
+            failed_items: result
+                .items
+                .iter()
+                .filter(|i| i.verdict == Verdict::Fail)
+                .cloned()
+                .collect(),
+            sampling_date: result.sampling.date,
+            sampled_unit_name: result.sampled_unit.name.clone(),
+        }),
         updated_at: DateTime::<Utc>::UNIX_EPOCH,
     };
     let next_change = match case.status {
@@ -184,16 +198,22 @@ pub fn assemble(
     (case, next_change)
 }
 
-/// Why the producer is referred rather than blamed, if it is.
-fn producer_referral(inputs: &Inputs) -> Option<&'static str> {
+/// Why the producer is referred rather than blamed, if it is: (kind, reason).
+fn producer_referral(inputs: &Inputs) -> Option<(&'static str, &'static str)> {
     if inputs.result.suspected_counterfeit {
-        return Some("suspected counterfeit: the nominal producer is referred, not blamed");
+        return Some((
+            "suspected_counterfeit",
+            "suspected counterfeit: the nominal producer is referred, not blamed",
+        ));
     }
     inputs
         .dispositions
         .iter()
         .any(|d| d.kind == DispositionKind::ProducerDenied)
-        .then_some("the nominal producer denies making this batch: referred for investigation")
+        .then_some((
+            "producer_denied",
+            "the nominal producer denies making this batch: referred for investigation",
+        ))
 }
 
 fn in_region(uscc: &str, district: Option<&str>, prefix: &str) -> bool {

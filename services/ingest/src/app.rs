@@ -34,6 +34,8 @@ pub struct AppParts {
     pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
     /// The traceback state, when this process runs the traceback stage.
     pub cases: Option<Arc<spotcheck_traceback::Store>>,
+    /// The credit feed, when this process runs the credit stage.
+    pub disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
 }
 
 /// Cheap to clone: handlers get it by `State`.
@@ -51,6 +53,7 @@ pub struct AppInner {
     pub source: String,
     pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
     pub cases: Option<Arc<spotcheck_traceback::Store>>,
+    pub disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
     clock: Clock,
 }
 
@@ -75,6 +78,7 @@ impl App {
             source: parts.source,
             analytics: parts.analytics,
             cases: parts.cases,
+            disclosures: parts.disclosures,
             clock: parts.clock,
         })))
     }

@@ -30,6 +30,7 @@ pub struct SubmitResponse {
         crate::routes::records::post_dispositions,
         crate::routes::cases::get_case,
         crate::routes::cases::list_cases,
+        crate::routes::disclosures::get_disclosures,
         crate::routes::sql::post_sql,
         crate::routes::system::metrics,
         crate::routes::system::healthz,

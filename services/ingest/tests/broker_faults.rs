@@ -48,6 +48,7 @@ fn harness(bootstrap: &str) -> Harness {
         clock: Arc::new(|| NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()),
         analytics: None,
         cases: None,
+        disclosures: None,
     })
     .unwrap();
     Harness {

@@ -1,6 +1,7 @@
 //! The routes of the HTTP API, assembled into one router.
 
 pub mod cases;
+pub mod disclosures;
 pub mod records;
 pub mod results;
 pub mod sql;
@@ -25,6 +26,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/dispositions", post(records::post_dispositions))
         .route("/v1/cases", get(cases::list_cases))
         .route("/v1/cases/{case_id}", get(cases::get_case))
+        .route("/v1/disclosures", get(disclosures::get_disclosures))
         .route("/v1/sql", post(sql::post_sql))
         .route("/metrics", get(system::metrics))
         .route("/healthz", get(system::healthz))

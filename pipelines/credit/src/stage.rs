@@ -1,0 +1,173 @@
+//! The credit stage: reads case revisions, decides the disclosures ([`crate::decide`]), appends
+//! them to the feed and sends them to `spotcheck.credit.v1` — exactly once on both.
+//!
+//! Exactly once without Kafka transactions (the brokers here have none):
+//! - Decisions are idempotent: one `disclosure_id` per (case, subject, role), and the last action
+//!   per id is kept, so a redelivered or repeated case revision decides nothing new.
+//! - The feed append, the last actions and the source offsets are one redb transaction: after a
+//!   crash either all of a batch's effects are there (and its records are skipped when
+//!   redelivered) or none are (and they are decided again, identically).
+//! - The topic is fed from the feed, in order, and a mark records how far the broker has
+//!   acknowledged. A crash between an acknowledgement and the mark re-sends that tail; the
+//!   idempotent producer removes duplicates within a session, and across sessions the duplicate
+//!   is the same record with the same `disclosure_id` and `ce_id` (`disclosure_id:action`), so a
+//!   reader de-duplicating on the id gets exactly one of each.
+
+use crate::decide::decide;
+use crate::store::{self, CreditStore, StoreError};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use redb::ReadableTable;
+use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
+use spotcheck_schemas::topics::{self, event_types};
+use spotcheck_schemas::{Case, DisclosureAction};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The time disclosures are stamped with; tests pin it.
+pub type Now = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
+
+pub struct CreditStage {
+    store: Arc<CreditStore>,
+    publisher: Publisher,
+    now: Now,
+}
+
+impl CreditStage {
+    pub fn new(store: Arc<CreditStore>, publisher: Publisher, now: Now) -> Self {
+        Self {
+            store,
+            publisher,
+            now,
+        }
+    }
+
+    /// Decides and appends in one transaction; returns the dead letters.
+    fn absorb(&self, batch: &[Delivered]) -> Result<Vec<(usize, String)>, StoreError> {
+        let txn = self.store.db.begin_write()?;
+        let mut dead_letters = Vec::new();
+        let mut appended = 0;
+        {
+            let mut offsets = txn.open_table(store::OFFSETS)?;
+            let mut taken_table = txn.open_table(store::TAKEN)?;
+            let mut feed = txn.open_table(store::FEED)?;
+            let mut position = feed.last()?.map_or(0, |(k, _)| k.value());
+            for (index, delivered) in batch.iter().enumerate() {
+                let key = format!("{}\0{}", delivered.topic, delivered.partition);
+                let next = offsets.get(key.as_str())?.map_or(0, |v| v.value());
+                if delivered.offset < next {
+                    continue;
+                }
+                offsets.insert(key.as_str(), delivered.offset + 1)?;
+                let case: Case = match serde_json::from_slice(&delivered.payload) {
+                    Ok(case) => case,
+                    Err(e) => {
+                        dead_letters.push((index, format!("not a case: {e}")));
+                        continue;
+                    }
+                };
+                let mut taken = BTreeMap::new();
+                for id in case_subject_ids(&case) {
+                    if let Some(action) = taken_table.get(id.as_str())? {
+                        let action = match action.value() {
+                            "retract" => DisclosureAction::Retract,
+                            _ => DisclosureAction::Publish,
+                        };
+                        taken.insert(id, action);
+                    }
+                }
+                for disclosure in decide(&case, &taken, (self.now)()) {
+                    position += 1;
+                    let bytes = serde_json::to_vec(&disclosure)?;
+                    feed.insert(position, bytes.as_slice())?;
+                    taken_table.insert(
+                        disclosure.disclosure_id.as_str(),
+                        store::action_text(disclosure.action),
+                    )?;
+                    appended += 1;
+                }
+            }
+        }
+        txn.commit()?;
+        if appended > 0 {
+            self.store.grew.notify_waiters();
+        }
+        Ok(dead_letters)
+    }
+
+    /// Sends the feed's unacknowledged tail to the topic, in order.
+    async fn publish_tail(&self) -> Result<(), StageError> {
+        let pending = self.store.unpublished().map_err(fatal)?;
+        let Some((last, _)) = pending.last() else {
+            return Ok(());
+        };
+        let last = *last;
+        let sends = pending.iter().map(|(_, disclosure)| async move {
+            let event = CloudEvent::new(
+                format!("{}:{}", disclosure.disclosure_id, disclosure.action),
+                event_types::DISCLOSURE,
+                "/spotcheck/credit".into(),
+            );
+            let bytes = serde_json::to_vec(disclosure).unwrap_or_default();
+            self.publisher
+                .publish(topics::CREDIT, &disclosure.subject.uscc, &bytes, &event)
+                .await
+        });
+        let outcomes = futures::future::join_all(sends).await;
+        if let Some(error) = outcomes.into_iter().find_map(Result::err) {
+            // Nothing is marked: the whole tail is sent again (same ids) on the next call.
+            return Err(StageError::Transient(format!(
+                "cannot publish disclosures: {error}"
+            )));
+        }
+        self.store.mark_published(last).map_err(fatal)
+    }
+}
+
+/// Every disclosure id a case could have, to look up what was already done.
+fn case_subject_ids(case: &Case) -> Vec<String> {
+    use spotcheck_schemas::SubjectRole;
+    use spotcheck_schemas::disclosure::disclosure_id;
+    let mut ids = Vec::new();
+    if let Some(seller) = &case.origin.uscc {
+        ids.push(disclosure_id(&case.case_id, seller, SubjectRole::Seller));
+    }
+    if let Some(producer) = &case.batch.producer_uscc {
+        ids.push(disclosure_id(
+            &case.case_id,
+            producer,
+            SubjectRole::Producer,
+        ));
+    }
+    ids
+}
+
+fn fatal(error: impl std::fmt::Display) -> StageError {
+    StageError::Fatal(format!("the credit state failed: {error}"))
+}
+
+#[async_trait]
+impl Stage for CreditStage {
+    fn name(&self) -> &'static str {
+        "credit"
+    }
+
+    async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
+        self.publish_tail().await?;
+        let dead_letters = self.absorb(batch).map_err(fatal)?;
+        self.publish_tail().await?;
+        Ok(Applied {
+            dead_letters,
+            ..Applied::nothing()
+        })
+    }
+
+    async fn idle(&mut self) -> Result<Applied, StageError> {
+        self.publish_tail().await?;
+        Ok(Applied::nothing())
+    }
+
+    async fn finish(&mut self) -> Result<Applied, StageError> {
+        self.idle().await
+    }
+}

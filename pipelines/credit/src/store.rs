@@ -1,0 +1,126 @@
+//! The credit stage's durable state (redb): the feed (every disclosure in its published order,
+//! numbered), the last action per `disclosure_id`, how far the feed has reached the Kafka topic,
+//! and the source offsets — one transaction per batch.
+//!
+//! The feed is the outbox: a disclosure is first appended here (with the offsets of the case
+//! revision that caused it), then sent to `spotcheck.credit.v1` in feed order, and the
+//! `published_through` mark moves once the broker has acknowledged it.
+
+use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use spotcheck_schemas::{Disclosure, DisclosureAction};
+use std::path::Path;
+use tokio::sync::Notify;
+
+/// Feed position → disclosure JSON.
+pub(crate) const FEED: TableDefinition<u64, &[u8]> = TableDefinition::new("feed");
+/// `disclosure_id` → the last action taken (`publish` | `retract`).
+pub(crate) const TAKEN: TableDefinition<&str, &str> = TableDefinition::new("taken");
+/// `topic \0 partition` → next offset to apply.
+pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
+/// `published_through` → the last feed position the broker acknowledged.
+pub(crate) const MARKS: TableDefinition<&str, u64> = TableDefinition::new("marks");
+pub(crate) const PUBLISHED_THROUGH: &str = "published_through";
+
+pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
+
+pub struct CreditStore {
+    pub(crate) db: Database,
+    /// Woken when the feed grows, for long-polling readers.
+    pub(crate) grew: Notify,
+}
+
+/// One page of the feed.
+pub struct Page {
+    pub items: Vec<serde_json::Value>,
+    /// The cursor to ask with next: the last item's position, or the one asked with.
+    pub next: u64,
+}
+
+impl CreditStore {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let db = Database::create(path)?;
+        let txn = db.begin_write()?;
+        txn.open_table(FEED)?;
+        txn.open_table(TAKEN)?;
+        txn.open_table(OFFSETS)?;
+        txn.open_table(MARKS)?;
+        txn.commit()?;
+        Ok(Self {
+            db,
+            grew: Notify::new(),
+        })
+    }
+
+    /// Disclosures after position `after` (0 = from the start), at most `limit`.
+    pub fn page(&self, after: u64, limit: usize) -> Result<Page, StoreError> {
+        let txn = self.db.begin_read()?;
+        let feed = txn.open_table(FEED)?;
+        let mut items = Vec::new();
+        let mut next = after;
+        for entry in feed.range(after.saturating_add(1)..)?.take(limit) {
+            let (position, bytes) = entry?;
+            next = position.value();
+            items.push(serde_json::from_slice(bytes.value())?);
+        }
+        Ok(Page { items, next })
+    }
+
+    /// Waits until the feed has something after `after`, or `wait` passes.
+    pub async fn page_waiting(
+        &self,
+        after: u64,
+        limit: usize,
+        wait: std::time::Duration,
+    ) -> Result<Page, StoreError> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before reading, so a disclosure appended in between still wakes us.
+            let grew = self.grew.notified();
+            let page = self.page(after, limit)?;
+            if !page.items.is_empty() || tokio::time::Instant::now() >= deadline {
+                return Ok(page);
+            }
+            let _ = tokio::time::timeout_at(deadline, grew).await;
+        }
+    }
+
+    /// How many disclosures the feed holds.
+    pub fn len(&self) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(FEED)?.len()?)
+    }
+
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Disclosures in the feed not yet acknowledged by the broker, in feed order.
+    pub(crate) fn unpublished(&self) -> Result<Vec<(u64, Disclosure)>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let through = txn
+            .open_table(MARKS)?
+            .get(PUBLISHED_THROUGH)?
+            .map_or(0, |v| v.value());
+        let feed = txn.open_table(FEED)?;
+        let mut pending = Vec::new();
+        for entry in feed.range(through.saturating_add(1)..)? {
+            let (position, bytes) = entry?;
+            pending.push((position.value(), serde_json::from_slice(bytes.value())?));
+        }
+        Ok(pending)
+    }
+
+    pub(crate) fn mark_published(&self, through: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(MARKS)?.insert(PUBLISHED_THROUGH, through)?;
+        txn.commit()?;
+        Ok(())
+    }
+}
+
+pub(crate) fn action_text(action: DisclosureAction) -> &'static str {
+    action.as_str()
+}
