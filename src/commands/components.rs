@@ -72,17 +72,31 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
     })
 }
 
+/// What the HTTP API reads besides the topics, when this process has it.
+#[derive(Default)]
+pub struct ReadModels {
+    /// SQL over the lake (`POST /v1/sql`).
+    pub analytics: Option<Arc<Analytics>>,
+    /// The traceback state (`GET /v1/cases`).
+    pub cases: Option<Arc<spotcheck_traceback::Store>>,
+    /// The credit feed (`GET /v1/disclosures`).
+    pub disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
+}
+
 /// Starts the HTTP API on `http`; the task ends when `shutdown` fires and requests are drained.
 pub async fn start_ingest(
     shared: &Shared,
     config: &Config,
     data_dir: &Path,
     http: SocketAddr,
-    analytics: Option<Arc<Analytics>>,
-    cases: Option<Arc<spotcheck_traceback::Store>>,
-    disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
+    reads: ReadModels,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
+    let ReadModels {
+        analytics,
+        cases,
+        disclosures,
+    } = reads;
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
     let dir = data_dir.join("ingest");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -1,6 +1,6 @@
 //! `spotcheck ingest --brokers ...`: the HTTP API alone, for scale-out.
 
-use super::components::{connect_alone, open_analytics, start_ingest};
+use super::components::{ReadModels, connect_alone, open_analytics, start_ingest};
 use crate::cli::ComponentArgs;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -17,9 +17,10 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         &config,
         &common.data_dir,
         common.http,
-        Some(analytics),
-        None,
-        None,
+        ReadModels {
+            analytics: Some(analytics),
+            ..ReadModels::default()
+        },
         shutdown,
     )
     .await?;

@@ -1,8 +1,8 @@
 //! `spotcheck up`: every component in one process, on an embedded broker unless `--brokers`.
 
 use super::components::{
-    connect, open_analytics, open_credit_store, open_traceback_store, start_credit, start_ingest,
-    start_pg, start_traceback,
+    ReadModels, connect, open_analytics, open_credit_store, open_traceback_store, start_credit,
+    start_ingest, start_pg, start_traceback,
 };
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
@@ -57,9 +57,11 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         &config,
         data_dir,
         args.common.http,
-        Some(analytics.clone()),
-        Some(cases),
-        Some(feed),
+        ReadModels {
+            analytics: Some(analytics.clone()),
+            cases: Some(cases),
+            disclosures: Some(feed),
+        },
         shutdown.clone(),
     )
     .await?;

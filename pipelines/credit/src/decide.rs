@@ -38,11 +38,12 @@ pub fn decide(
     let mut disclosures = Vec::new();
     for (uscc, name, role) in subjects(case) {
         let id = disclosure_id(&case.case_id, &uscc, role);
-        let wanted = match (action, taken.get(&id)) {
-            (DisclosureAction::Publish, None) => true,
-            (DisclosureAction::Retract, Some(DisclosureAction::Publish)) => true,
-            _ => false,
-        };
+        // Publish once; retract only what was published (and once).
+        let wanted = matches!(
+            (action, taken.get(&id)),
+            (DisclosureAction::Publish, None)
+                | (DisclosureAction::Retract, Some(DisclosureAction::Publish))
+        );
         if !wanted {
             continue;
         }
