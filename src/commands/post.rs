@@ -37,7 +37,12 @@ pub async fn run(args: PostArgs) -> Result<ExitCode> {
     let mut records = 0u64;
     for file in &args.files {
         let target = route_for(&args.url, file)?;
-        let chunks = chunks::read(file, args.batch_size)?;
+        // Units are upserted one by one (PUT /v1/units/{uscc}).
+        let batch_size = match target {
+            Target::Batch(_) => args.batch_size,
+            Target::EachUnit(_) => 1,
+        };
+        let chunks = chunks::read(file, batch_size)?;
         records += chunks.iter().map(|c| c.lines.len() as u64).sum::<u64>();
         post_file(&client, &args, &target, file, chunks, &mut totals).await?;
     }
@@ -49,11 +54,61 @@ pub async fn run(args: PostArgs) -> Result<ExitCode> {
     })
 }
 
+/// Where a file's records go.
+enum Target {
+    /// POSTed in batches to this route.
+    Batch(reqwest::Url),
+    /// PUT one by one to `<base>/v1/units/{uscc}`.
+    EachUnit(reqwest::Url),
+}
+
+impl Target {
+    /// One chunk's request: method, URL, content type and body.
+    fn request(&self, chunk: &Chunk) -> Result<Request> {
+        match self {
+            Target::Batch(url) => Ok(Request {
+                method: reqwest::Method::POST,
+                url: url.clone(),
+                content_type: chunk.content_type,
+                body: chunk.body.clone(),
+            }),
+            Target::EachUnit(base) => {
+                let unit = match serde_json::from_slice(&chunk.body)
+                    .context("a unit must be a JSON object")?
+                {
+                    Value::Array(mut one) if one.len() == 1 => one.remove(0),
+                    other => other,
+                };
+                let uscc = unit["uscc"].as_str().context("a unit has no \"uscc\"")?;
+                let url = base
+                    .join(&format!("v1/units/{uscc}"))
+                    .context("cannot build the unit's URL")?;
+                Ok(Request {
+                    method: reqwest::Method::PUT,
+                    url,
+                    content_type: "application/json",
+                    body: serde_json::to_vec(&unit)?,
+                })
+            }
+        }
+    }
+}
+
+struct Request {
+    method: reqwest::Method,
+    url: reqwest::Url,
+    content_type: &'static str,
+    body: Vec<u8>,
+}
+
 /// A full route is used as given; a base URL gets the route that fits the file's name.
-fn route_for(url: &str, file: &Path) -> Result<reqwest::Url> {
+fn route_for(url: &str, file: &Path) -> Result<Target> {
     let mut url = reqwest::Url::parse(url).with_context(|| format!("--url {url} is not a URL"))?;
     if url.path().contains("/v1/") {
-        return Ok(url);
+        return Ok(Target::Batch(url));
+    }
+    if !url.path().ends_with('/') {
+        url.set_path(&format!("{}/", url.path()));
     }
     let name = file
         .file_name()
@@ -65,23 +120,19 @@ fn route_for(url: &str, file: &Path) -> Result<reqwest::Url> {
     } else if name.contains("disposition") {
         "v1/dispositions"
     } else if name.contains("unit") {
-        bail!(
-            "{}: units are registered one by one with PUT /v1/units/{{uscc}}",
-            file.display()
-        );
+        return Ok(Target::EachUnit(url));
     } else {
         "v1/results"
     };
-    if !url.path().ends_with('/') {
-        url.set_path(&format!("{}/", url.path()));
-    }
-    url.join(route).context("cannot build the route URL")
+    Ok(Target::Batch(
+        url.join(route).context("cannot build the route URL")?,
+    ))
 }
 
 async fn post_file(
     client: &reqwest::Client,
     args: &PostArgs,
-    target: &reqwest::Url,
+    target: &Target,
     file: &Path,
     chunks: Vec<Chunk>,
     totals: &mut Totals,
@@ -117,17 +168,18 @@ async fn post_file(
 /// Sends one chunk, retrying on 503 and connection failures (re-sending is safe: duplicates).
 async fn send(
     client: &reqwest::Client,
-    target: &reqwest::Url,
+    target: &Target,
     token: &str,
     chunk: &Chunk,
 ) -> Result<Value> {
+    let request = target.request(chunk)?;
     let mut delay = Duration::from_millis(500);
     for attempt in 1..=MAX_ATTEMPTS {
         let sent = client
-            .post(target.clone())
+            .request(request.method.clone(), request.url.clone())
             .bearer_auth(token)
-            .header(reqwest::header::CONTENT_TYPE, chunk.content_type)
-            .body(chunk.body.clone())
+            .header(reqwest::header::CONTENT_TYPE, request.content_type)
+            .body(request.body.clone())
             .send()
             .await;
         match sent {

@@ -1,0 +1,172 @@
+//! A generated data set (units, distribution trees, results) posted to `spotcheck up` through
+//! `spotcheck post`, once without interruption and once with the process SIGKILLed at several
+//! points while it is tracing: the final cases are the same, one per failing result, and every
+//! case's revisions on `spotcheck.cases.v1` run 1..n with none missing.
+
+mod support;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::{BIN, Up};
+
+fn generate(dir: &Path) -> std::path::PathBuf {
+    let out = dir.join("gen");
+    let status = Command::new(BIN)
+        .args([
+            "gen",
+            "--out",
+            out.to_str().unwrap(),
+            "--results",
+            "4000",
+            "--shipments",
+            "16000",
+            "--seed",
+            "11",
+        ])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    out
+}
+
+fn post(up: &Up, role: &str, file: &Path) -> std::process::Child {
+    Command::new(BIN)
+        .args([
+            "post",
+            "--url",
+            &up.url(""),
+            "--token",
+            &up.token(role),
+            file.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+fn failing_reports(file: &Path) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["verdict"] == "fail")
+        .count()
+}
+
+/// Every case, newest revision, without what differs by timing (revision numbers, time).
+fn cases(up: &Up) -> BTreeMap<String, Value> {
+    let listed: Value = reqwest::blocking::Client::new()
+        .get(up.url("/v1/cases"))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|case| {
+            let mut case = case.clone();
+            let object = case.as_object_mut().unwrap();
+            object.remove("revision");
+            object.remove("updated_at");
+            (object["case_id"].as_str().unwrap().to_owned(), case)
+        })
+        .collect()
+}
+
+/// Waits until the cases stop changing (the same for 3 s) and there are `expected` of them.
+fn settled_cases(up: &Up, expected: usize) -> BTreeMap<String, Value> {
+    let started = Instant::now();
+    let mut last = BTreeMap::new();
+    let mut stable_since = Instant::now();
+    loop {
+        let now = cases(up);
+        if now != last {
+            last = now;
+            stable_since = Instant::now();
+        } else if last.len() == expected && stable_since.elapsed() > Duration::from_secs(3) {
+            return last;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "{} of {expected} cases",
+            last.len()
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+fn run(dir: &Path, data: &Path, kills: usize) -> (BTreeMap<String, Value>, Up) {
+    let mut up = Up::start(&dir.join(if kills == 0 { "calm" } else { "killed" }));
+    for (role, file) in [("admin", "units.ndjson"), ("admin", "shipments.ndjson")] {
+        assert!(post(&up, role, &data.join(file)).wait().unwrap().success());
+    }
+    let mut poster = post(&up, "lab", &data.join("results.ndjson"));
+    for kill in 0..kills {
+        std::thread::sleep(Duration::from_millis(500 + 500 * kill as u64));
+        up.restart(); // SIGKILL, then start again on the same data dir
+    }
+    // The poster retries through the restarts; a result it could not get in is posted again.
+    let _ = poster.wait();
+    assert!(
+        post(&up, "lab", &data.join("results.ndjson"))
+            .wait()
+            .unwrap()
+            .success()
+    );
+    let expected = failing_reports(&data.join("results.ndjson"));
+    (settled_cases(&up, expected), up)
+}
+
+#[test]
+fn sigkill_during_a_large_run_gives_the_same_cases_as_a_calm_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = generate(dir.path());
+    let (calm, calm_up) = run(dir.path(), &data, 0);
+    drop(calm_up);
+    let (killed, up) = run(dir.path(), &data, 3);
+    assert_eq!(calm.len(), killed.len());
+    let traced = calm
+        .values()
+        .filter(|c| c["units"].as_array().unwrap().len() > 2)
+        .count();
+    assert!(
+        traced > calm.len() / 2,
+        "the generated trees are traced: {traced} of {}",
+        calm.len()
+    );
+    for (case_id, case) in &calm {
+        assert_eq!(
+            Some(case),
+            killed.get(case_id),
+            "case {case_id} differs after the kills"
+        );
+    }
+
+    // On the topic: per case, revisions 1..n, none missing (a re-sent one is identical).
+    let mut revisions: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
+    for record in support::read_topic(&up.brokers(), "spotcheck.cases.v1") {
+        revisions
+            .entry(record.key)
+            .or_default()
+            .insert(record.value["revision"].as_u64().unwrap());
+    }
+    assert_eq!(
+        revisions.len(),
+        killed.len(),
+        "one case per failing result, no more"
+    );
+    for (case_id, seen) in revisions {
+        let max = *seen.iter().max().unwrap();
+        assert_eq!(
+            seen.len() as u64,
+            max,
+            "case {case_id} is missing a revision: {seen:?}"
+        );
+    }
+}
