@@ -33,6 +33,39 @@ pub struct Config {
     pub sql: SqlConfig,
     #[serde(default)]
     pub traceback: TracebackConfig,
+    #[serde(default)]
+    pub credit: CreditConfig,
+}
+
+/// The credit feed's receivers and the listing-candidate rule.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CreditConfig {
+    /// `[[credit.webhook]]` entries: `url`, `secret`.
+    pub webhook: Vec<spotcheck_credit::Webhook>,
+    /// A unit with this many final failures within `listing_months` is a listing candidate.
+    pub listing_failures: u32,
+    pub listing_months: u32,
+}
+
+impl Default for CreditConfig {
+    fn default() -> Self {
+        let rule = spotcheck_analytics::ListingRule::default();
+        Self {
+            webhook: Vec::new(),
+            listing_failures: rule.failures,
+            listing_months: rule.months,
+        }
+    }
+}
+
+impl CreditConfig {
+    pub fn listing_rule(&self) -> spotcheck_analytics::ListingRule {
+        spotcheck_analytics::ListingRule {
+            failures: self.listing_failures.max(1),
+            months: self.listing_months.max(1),
+        }
+    }
 }
 
 /// The authority's region and the law's periods (DOMAIN.md), for the traceback stage.

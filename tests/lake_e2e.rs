@@ -121,6 +121,28 @@ fn posted_results_are_queryable_once_and_a_second_post_changes_nothing() {
         by_category.len() >= 5,
         "Hive partitions are columns: {by_category:?}"
     );
+
+    // An independent reader (DuckDB, installed by scripts/test) sees the same rows in the files.
+    let lake = data.join("lake");
+    let script = format!(
+        "import duckdb\n\
+         con = duckdb.connect()\n\
+         r = con.execute(\"SELECT count(*), count(DISTINCT report_no) FROM read_parquet('{lake}/results/*/*/*.parquet', hive_partitioning = true)\").fetchone()\n\
+         i = con.execute(\"SELECT count(*) FROM read_parquet('{lake}/result_items/*/*/*.parquet', hive_partitioning = true)\").fetchone()\n\
+         print(r[0], r[1], i[0])",
+        lake = lake.display()
+    );
+    let output = Command::new("python3")
+        .args(["-c", &script])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "DuckDB could not read the lake (scripts/test installs it): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let counts = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    assert_eq!(counts, format!("3000 3000 {}", items_in(&file)));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! A generated data set (units, distribution trees, results) posted to `spotcheck up` through
 //! `spotcheck post`, once without interruption and once with the process SIGKILLed at several
 //! points while it is tracing: the final cases are the same, one per failing result, and every
-//! case's revisions on `spotcheck.cases.v1` run 1..n with none missing.
+//! case's revisions on `spotcheck.cases.v1` run 1..n with none missing. An instance without the
+//! state rebuilds it from the topics and arrives at the same cases.
 
 mod support;
 

@@ -186,6 +186,27 @@ pub fn open_traceback_store(data_dir: &Path) -> Result<Arc<spotcheck_traceback::
     Ok(Arc::new(store))
 }
 
+/// Seeds a new traceback state with the cases already published, so a rebuild continues their
+/// revisions (blocking reads of the cases topic, off the runtime's threads).
+pub async fn restore_traceback(
+    shared: &Shared,
+    store: &Arc<spotcheck_traceback::Store>,
+) -> Result<()> {
+    let (kafka, store) = (shared.kafka.clone(), store.clone());
+    let restored = tokio::task::spawn_blocking(move || {
+        spotcheck_traceback::restore::restore_published_cases(&store, &kafka)
+            .map_err(|e| anyhow::anyhow!("cannot restore the published cases: {e}"))
+    })
+    .await??;
+    if restored > 0 {
+        tracing::info!(
+            restored,
+            "new traceback state: restored the published cases; rebuilding from the topics"
+        );
+    }
+    Ok(())
+}
+
 /// Starts the traceback stage over results, shipments, units and dispositions.
 pub fn start_traceback(
     shared: &Shared,
@@ -269,9 +290,35 @@ pub fn start_credit(
     })
 }
 
+/// Starts one delivery task per configured webhook; each ends at `shutdown`.
+pub fn start_webhooks(
+    config: &Config,
+    feed: &Arc<spotcheck_credit::CreditStore>,
+    shutdown: &CancellationToken,
+) -> Vec<JoinHandle<()>> {
+    config
+        .credit
+        .webhook
+        .iter()
+        .map(|hook| {
+            tracing::info!(url = %hook.url, "delivering disclosures to a webhook");
+            tokio::spawn(spotcheck_credit::webhook::deliver(
+                feed.clone(),
+                hook.clone(),
+                shutdown.clone(),
+            ))
+        })
+        .collect()
+}
+
 /// Opens the SQL session over the data dir's lake, with the configured limits.
 pub async fn open_analytics(config: &Config, data_dir: &Path) -> Result<Arc<Analytics>> {
-    let analytics = Analytics::open(&data_dir.join("lake"), config.sql.limits()?).await?;
+    let analytics = Analytics::open_with(
+        &data_dir.join("lake"),
+        config.sql.limits()?,
+        config.credit.listing_rule(),
+    )
+    .await?;
     Ok(Arc::new(analytics))
 }
 

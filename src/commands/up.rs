@@ -1,8 +1,8 @@
 //! `spotcheck up`: every component in one process, on an embedded broker unless `--brokers`.
 
 use super::components::{
-    ReadModels, connect, open_analytics, open_credit_store, open_traceback_store, start_credit,
-    start_ingest, start_pg, start_traceback,
+    ReadModels, connect, open_analytics, open_credit_store, open_traceback_store,
+    restore_traceback, start_credit, start_ingest, start_pg, start_traceback, start_webhooks,
 };
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
@@ -37,6 +37,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         shutdown.clone(),
     );
     let cases = open_traceback_store(data_dir)?;
+    restore_traceback(&shared, &cases).await?;
     let traceback = start_traceback(
         &shared,
         &config,
@@ -51,6 +52,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         spotcheck_runtime::Membership::AllPartitions,
         shutdown.clone(),
     );
+    let webhooks = start_webhooks(&config, &feed, &shutdown);
     let analytics = open_analytics(&config, data_dir).await?;
     let ingest = start_ingest(
         &shared,
@@ -72,6 +74,9 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     let lake_outcome = lake.await.context("the lake task panicked")?;
     let traceback_outcome = traceback.await.context("the traceback task panicked")?;
     let credit_outcome = credit.await.context("the credit task panicked")?;
+    for webhook in webhooks {
+        webhook.await.context("a webhook task panicked")?;
+    }
     shared.publisher.flush(Duration::from_secs(10));
     // Clients go before the broker, so they do not log its disappearance as an error.
     drop(shared);

@@ -5,6 +5,8 @@
 pub mod decide;
 pub mod stage;
 pub mod store;
+pub mod webhook;
 
 pub use stage::{CreditStage, Now};
 pub use store::{CreditStore, Page};
+pub use webhook::Webhook;

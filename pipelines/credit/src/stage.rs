@@ -170,4 +170,9 @@ impl Stage for CreditStage {
     async fn finish(&mut self) -> Result<Applied, StageError> {
         self.idle().await
     }
+
+    /// The feed's own offsets: a new or restored feed file is rebuilt from the cases topic.
+    fn resume_at(&self, topic: &str, partition: i32) -> Option<i64> {
+        self.store.next_offset(topic, partition).ok()
+    }
 }

@@ -20,6 +20,8 @@ pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("off
 /// `published_through` → the last feed position the broker acknowledged.
 pub(crate) const MARKS: TableDefinition<&str, u64> = TableDefinition::new("marks");
 pub(crate) const PUBLISHED_THROUGH: &str = "published_through";
+/// Webhook URL → the last feed position it acknowledged.
+pub(crate) const WEBHOOKS: TableDefinition<&str, u64> = TableDefinition::new("webhooks");
 
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -32,6 +34,8 @@ pub struct CreditStore {
 /// One page of the feed.
 pub struct Page {
     pub items: Vec<serde_json::Value>,
+    /// The feed position of each item.
+    pub positions: Vec<u64>,
     /// The cursor to ask with next: the last item's position, or the one asked with.
     pub next: u64,
 }
@@ -47,6 +51,7 @@ impl CreditStore {
         txn.open_table(TAKEN)?;
         txn.open_table(OFFSETS)?;
         txn.open_table(MARKS)?;
+        txn.open_table(WEBHOOKS)?;
         txn.commit()?;
         Ok(Self {
             db,
@@ -59,13 +64,19 @@ impl CreditStore {
         let txn = self.db.begin_read()?;
         let feed = txn.open_table(FEED)?;
         let mut items = Vec::new();
+        let mut positions = Vec::new();
         let mut next = after;
         for entry in feed.range(after.saturating_add(1)..)?.take(limit) {
             let (position, bytes) = entry?;
             next = position.value();
+            positions.push(next);
             items.push(serde_json::from_slice(bytes.value())?);
         }
-        Ok(Page { items, next })
+        Ok(Page {
+            items,
+            positions,
+            next,
+        })
     }
 
     /// Waits until the feed has something after `after`, or `wait` passes.
@@ -118,6 +129,31 @@ impl CreditStore {
         txn.open_table(MARKS)?.insert(PUBLISHED_THROUGH, through)?;
         txn.commit()?;
         Ok(())
+    }
+}
+
+impl CreditStore {
+    /// The last feed position the webhook at `url` acknowledged (0 = none).
+    pub fn webhook_cursor(&self, url: &str) -> Result<u64, StoreError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(WEBHOOKS)?.get(url)?.map_or(0, |v| v.value()))
+    }
+
+    pub fn set_webhook_cursor(&self, url: &str, position: u64) -> Result<(), StoreError> {
+        let txn = self.db.begin_write()?;
+        txn.open_table(WEBHOOKS)?.insert(url, position)?;
+        txn.commit()?;
+        Ok(())
+    }
+
+    /// The next offset of `topic`/`partition` not yet applied (0 when never seen).
+    pub fn next_offset(&self, topic: &str, partition: i32) -> Result<i64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let key = format!("{topic}\0{partition}");
+        Ok(txn
+            .open_table(OFFSETS)?
+            .get(key.as_str())?
+            .map_or(0, |v| v.value()))
     }
 }
 

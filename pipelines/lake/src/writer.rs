@@ -341,4 +341,12 @@ impl Stage for LakeWriter {
     async fn finish(&mut self) -> Result<Applied, StageError> {
         self.idle().await
     }
+
+    /// The manifests' offsets: a lake removed or restored from a backup is written again from
+    /// the topics, from where its manifests end.
+    fn resume_at(&self, topic: &str, partition: i32) -> Option<i64> {
+        manifest::load(&self.settings.root, topic, partition)
+            .ok()
+            .map(|m| m.next_offset)
+    }
 }

@@ -126,6 +126,15 @@ pub trait Stage: Send {
     async fn finish(&mut self) -> Result<Applied, StageError> {
         Ok(Applied::nothing())
     }
+
+    /// Where to resume `topic`/`partition` when the stage keeps its own offsets with its state
+    /// (in the same transaction): the next offset it has not applied, `Some(0)` for a partition
+    /// it has never seen — so an empty or restored state is rebuilt from the topic, whatever the
+    /// group committed. `None` (the default) resumes at the group's committed offset.
+    /// Honoured with [`Membership::AllPartitions`]; a group member resumes at committed offsets.
+    fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
+        None
+    }
 }
 
 /// What the driver asks of a stage.
@@ -204,13 +213,27 @@ pub async fn run_stage<S: Stage>(
     // Creating it may block on metadata (all-partitions mode); off the runtime's threads, so an
     // embedded broker on the same runtime keeps answering meanwhile.
     let (kafka_owned, settings_owned) = (kafka.clone(), settings.clone());
-    let consumer =
+    let (consumer, partitions) =
         tokio::task::spawn_blocking(move || create_consumer(&kafka_owned, &settings_owned))
             .await
             .map_err(|e| DriverError::Stage {
                 stage: stage.name(),
                 message: format!("the consumer could not be created: {e}"),
             })??;
+    if let Some(mut partitions) = partitions {
+        let resumes: Vec<(String, i32, i64)> = partitions
+            .elements()
+            .iter()
+            .filter_map(|e| {
+                let next = stage.resume_at(e.topic(), e.partition())?;
+                Some((e.topic().to_owned(), e.partition(), next))
+            })
+            .collect();
+        for (topic, partition, next) in resumes {
+            partitions.set_partition_offset(&topic, partition, Offset::Offset(next))?;
+        }
+        consumer.assign(&partitions)?;
+    }
     let result = consume_loop(
         &consumer, settings, &mut stage, publisher, metrics, &shutdown,
     )
@@ -221,10 +244,11 @@ pub async fn run_stage<S: Stage>(
     result
 }
 
+/// The consumer, subscribed (group) or with the partitions it is to be assigned (all partitions).
 fn create_consumer(
     kafka: &KafkaSettings,
     settings: &DriverSettings,
-) -> Result<StreamConsumer, DriverError> {
+) -> Result<(StreamConsumer, Option<TopicPartitionList>), DriverError> {
     let consumer: StreamConsumer = kafka
         .client_config()
         .set("group.id", &settings.group_id)
@@ -238,10 +262,15 @@ fn create_consumer(
         .create()?;
     let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
     match settings.membership {
-        Membership::Group => consumer.subscribe(&topics)?,
-        Membership::AllPartitions => consumer.assign(&all_partitions(&consumer, &topics)?)?,
+        Membership::Group => {
+            consumer.subscribe(&topics)?;
+            Ok((consumer, None))
+        }
+        Membership::AllPartitions => {
+            let partitions = all_partitions(&consumer, &topics)?;
+            Ok((consumer, Some(partitions)))
+        }
     }
-    Ok(consumer)
 }
 
 /// Every partition of `topics`, each to resume at its committed offset (blocks for metadata).

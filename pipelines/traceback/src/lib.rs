@@ -5,12 +5,14 @@
 //! - [`lifecycle`]: the case's legal standing on a day, from the dispositions and the law's periods;
 //! - [`assemble`]: one case from its result, shipments, registry entries and dispositions;
 //! - [`stage`]: the consumer-group stage that keeps cases current and publishes each revision;
-//! - [`store`]: its durable state (redb), offsets in the same transaction.
+//! - [`store`]: its durable state (redb), offsets in the same transaction;
+//! - [`restore`]: a new instance's state seeded with the cases already published.
 
 pub mod assemble;
 pub mod clock;
 pub mod graph;
 pub mod lifecycle;
+pub mod restore;
 pub mod stage;
 pub mod store;
 

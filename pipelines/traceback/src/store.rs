@@ -140,3 +140,15 @@ impl Store {
         Ok(txn.open_table(OUTBOX)?.len()?)
     }
 }
+
+impl Store {
+    /// The next offset of `topic`/`partition` not yet applied (0 when never seen).
+    pub fn next_offset(&self, topic: &str, partition: i32) -> Result<i64, StoreError> {
+        let txn = self.db.begin_read()?;
+        let key = grouped(topic, &partition.to_string());
+        Ok(txn
+            .open_table(OFFSETS)?
+            .get(key.as_str())?
+            .map_or(0, |v| v.value()))
+    }
+}

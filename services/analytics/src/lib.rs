@@ -14,4 +14,4 @@ mod session;
 
 pub use datafusion::arrow;
 pub use error::QueryError;
-pub use session::{Analytics, QueryLimits, Rows, VIEWS};
+pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};

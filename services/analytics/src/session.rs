@@ -45,7 +45,28 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("units", include_str!("../views/units.sql")),
     ("cases", include_str!("../views/cases.sql")),
     ("case_units", include_str!("../views/case_units.sql")),
+    (
+        "listing_candidates",
+        include_str!("../views/listing_candidates.sql"),
+    ),
 ];
+
+/// When a unit becomes a serious-dishonesty listing candidate (the `listing_candidates` view):
+/// `failures` final failures within `months` months. Fills the view's `{failures}`, `{months}`.
+#[derive(Debug, Clone, Copy)]
+pub struct ListingRule {
+    pub failures: u32,
+    pub months: u32,
+}
+
+impl Default for ListingRule {
+    fn default() -> Self {
+        Self {
+            failures: 2,
+            months: 24,
+        }
+    }
+}
 
 /// What one query may use. The memory pool is shared by all queries of the session, so the
 /// limit also bounds what concurrent analysts can take from the process together.
@@ -94,6 +115,15 @@ impl Drop for Analytics {
 impl Analytics {
     /// Registers every table of the lake rooted at `root` (created if missing).
     pub async fn open(root: &Path, limits: QueryLimits) -> Result<Self, QueryError> {
+        Self::open_with(root, limits, ListingRule::default()).await
+    }
+
+    /// As [`Analytics::open`], with the listing-candidate rule of the configuration.
+    pub async fn open_with(
+        root: &Path,
+        limits: QueryLimits,
+        listing: ListingRule,
+    ) -> Result<Self, QueryError> {
         let runtime = RuntimeEnvBuilder::new()
             .with_memory_limit(limits.memory_bytes, 1.0)
             .build_arc()
@@ -105,6 +135,9 @@ impl Analytics {
         setup_pg_catalog(&context, "datafusion", EmptyContextProvider)
             .map_err(|e| lake_error(root, e))?;
         for (name, sql) in VIEWS {
+            let sql = sql
+                .replace("{failures}", &listing.failures.to_string())
+                .replace("{months}", &listing.months.to_string());
             let statement = format!("CREATE VIEW {name} AS {sql}");
             let frame = context
                 .sql(&statement)

@@ -1,0 +1,136 @@
+//! Push: each configured receiver gets every disclosure of the feed as a signed POST, in feed
+//! order (so in order per subject), retried with back-off until it answers 2xx — one task per
+//! receiver, apart from the stages, with its position in the feed kept durably, so a receiver
+//! that is down for an hour gets everything, once, when it returns.
+//!
+//! Each request carries `X-Spotcheck-Signature: sha256=<hex HMAC-SHA256 of the body with the
+//! shared secret>` and `Idempotency-Key: <disclosure_id>:<action>` (a retraction reuses its
+//! publication's `disclosure_id`, so the id alone would make the receiver drop the retraction).
+//! A receiver de-duplicates on that key: a crash between its 2xx and our cursor update re-sends.
+
+use crate::store::CreditStore;
+use hmac::{Hmac, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+pub const SIGNATURE_HEADER: &str = "x-spotcheck-signature";
+pub const IDEMPOTENCY_HEADER: &str = "idempotency-key";
+
+/// A receiver of the disclosures.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    pub url: String,
+    /// Shared with the receiver, which checks the signature with it.
+    pub secret: String,
+}
+
+/// `sha256=<hex>` of the body under the secret.
+pub fn signature(secret: &str, body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+const FIRST_RETRY: Duration = Duration::from_secs(1);
+const LONGEST_RETRY: Duration = Duration::from_secs(60);
+const PAGE: usize = 100;
+
+/// Delivers the feed to `hook` until `shutdown`.
+pub async fn deliver(store: Arc<CreditStore>, hook: Webhook, shutdown: CancellationToken) {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+    {
+        Ok(client) => client,
+        Err(error) => {
+            tracing::error!(%error, url = %hook.url, "cannot create the webhook client");
+            return;
+        }
+    };
+    loop {
+        let cursor = match store.webhook_cursor(&hook.url) {
+            Ok(cursor) => cursor,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the webhook cursor");
+                return;
+            }
+        };
+        let page = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            page = store.page_waiting(cursor, PAGE, Duration::from_secs(30)) => page,
+        };
+        let page = match page {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::error!(%error, "cannot read the feed for the webhook");
+                return;
+            }
+        };
+        for (position, item) in page.positions.iter().zip(&page.items) {
+            if !send_until_acknowledged(&client, &hook, item, &shutdown).await {
+                return; // shutting down: the cursor stays before this disclosure
+            }
+            if let Err(error) = store.set_webhook_cursor(&hook.url, *position) {
+                tracing::error!(%error, "cannot store the webhook cursor");
+                return;
+            }
+        }
+    }
+}
+
+/// POSTs one disclosure until a 2xx; false if shutdown came first.
+async fn send_until_acknowledged(
+    client: &reqwest::Client,
+    hook: &Webhook,
+    item: &serde_json::Value,
+    shutdown: &CancellationToken,
+) -> bool {
+    let body = item.to_string().into_bytes();
+    let key = format!(
+        "{}:{}",
+        item["disclosure_id"].as_str().unwrap_or_default(),
+        item["action"].as_str().unwrap_or_default()
+    );
+    let mut delay = FIRST_RETRY;
+    loop {
+        let sent = client
+            .post(&hook.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature(&hook.secret, &body))
+            .header(IDEMPOTENCY_HEADER, &key)
+            .body(body.clone())
+            .send()
+            .await;
+        match sent {
+            Ok(response) if response.status().is_success() => return true,
+            Ok(response) => {
+                tracing::warn!(url = %hook.url, status = %response.status(), "webhook refused a disclosure; retrying")
+            }
+            Err(error) => tracing::warn!(url = %hook.url, %error, "webhook unreachable; retrying"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return false,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        delay = (delay * 2).min(LONGEST_RETRY);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_signature_is_the_hex_hmac_sha256_of_the_body() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            signature("Jefe", b"what do ya want for nothing?"),
+            "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+}

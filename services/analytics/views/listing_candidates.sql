@@ -1,0 +1,25 @@
+-- Units that may belong on the serious-dishonesty list (严重违法失信名单, SAMR Order 44), for human
+-- review — never a listing by itself: a failed second re-check (the case is suspended), or
+-- {failures} or more final failures disclosed within the last {months} months (retracted ones do
+-- not count). One row per unit and reason.
+SELECT subject_uscc AS uscc,
+       max(subject_name) AS name,
+       'repeated_final_failures' AS reason,
+       count(*) AS final_failures,
+       min(final_on) AS first_final_on,
+       max(final_on) AS last_final_on
+FROM disclosures
+WHERE action = 'publish'
+  AND disclosure_id NOT IN (SELECT disclosure_id FROM disclosures WHERE action = 'retract')
+  AND final_on >= current_date() - INTERVAL '{months}' MONTH
+GROUP BY subject_uscc
+HAVING count(*) >= {failures}
+UNION ALL
+SELECT origin_uscc AS uscc,
+       origin_name AS name,
+       'second_recheck_failed' AS reason,
+       CAST(NULL AS BIGINT) AS final_failures,
+       final_on AS first_final_on,
+       final_on AS last_final_on
+FROM cases
+WHERE status = 'suspended'
