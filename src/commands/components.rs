@@ -269,6 +269,7 @@ pub fn start_credit(
     let stage = spotcheck_credit::CreditStage::new(
         store,
         shared.publisher.clone(),
+        shared.kafka.clone(),
         Arc::new(chrono::Utc::now),
     );
     let mut settings = DriverSettings::new("spotcheck-credit", &[spotcheck_schemas::topics::CASES]);

@@ -8,17 +8,19 @@
 //!   crash either all of a batch's effects are there (and its records are skipped when
 //!   redelivered) or none are (and they are decided again, identically).
 //! - The topic is fed from the feed, in order, and a mark records how far the broker has
-//!   acknowledged. A crash between an acknowledgement and the mark re-sends that tail; the
-//!   idempotent producer removes duplicates within a session, and across sessions the duplicate
-//!   is the same record with the same `disclosure_id` and `ce_id` (`disclosure_id:action`), so a
-//!   reader de-duplicating on the id gets exactly one of each.
+//!   acknowledged (feed position, and the offsets per partition). Within a session the idempotent
+//!   producer removes duplicate sends; after a restart, the unmarked tail is first compared with
+//!   what the topic holds after the marked offsets ([`crate::tail`]), so a crash between the
+//!   broker's acknowledgement and the mark does not put a disclosure there twice.
 
 use crate::decide::decide;
 use crate::store::{self, CreditStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
-use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
+use spotcheck_runtime::{
+    Applied, CloudEvent, Delivered, KafkaSettings, Publisher, Stage, StageError,
+};
 use spotcheck_schemas::topics::{self, event_types};
 use spotcheck_schemas::{Case, DisclosureAction};
 use std::collections::BTreeMap;
@@ -30,15 +32,25 @@ pub type Now = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct CreditStage {
     store: Arc<CreditStore>,
     publisher: Publisher,
+    kafka: KafkaSettings,
     now: Now,
+    /// Whether the unmarked tail was checked against the topic since start.
+    tail_checked: bool,
 }
 
 impl CreditStage {
-    pub fn new(store: Arc<CreditStore>, publisher: Publisher, now: Now) -> Self {
+    pub fn new(
+        store: Arc<CreditStore>,
+        publisher: Publisher,
+        kafka: KafkaSettings,
+        now: Now,
+    ) -> Self {
         Self {
             store,
             publisher,
+            kafka,
             now,
+            tail_checked: false,
         }
     }
 
@@ -95,33 +107,72 @@ impl CreditStage {
         Ok(dead_letters)
     }
 
-    /// Sends the feed's unacknowledged tail to the topic, in order.
-    async fn publish_tail(&self) -> Result<(), StageError> {
-        let pending = self.store.unpublished().map_err(fatal)?;
+    /// Sends the feed's unacknowledged tail to the topic, in order — after a restart, without
+    /// what already reached it ([`crate::tail`]).
+    async fn publish_tail(&mut self) -> Result<(), StageError> {
+        let mut pending = self.store.unpublished().map_err(fatal)?;
         let Some((last, _)) = pending.last() else {
+            self.tail_checked = true;
             return Ok(());
         };
         let last = *last;
+        if !self.tail_checked {
+            let (kafka, from) = (
+                self.kafka.clone(),
+                self.store.acked_offsets().map_err(fatal)?,
+            );
+            let present =
+                tokio::task::spawn_blocking(move || crate::tail::ids_on_topic(&kafka, &from))
+                    .await
+                    .map_err(fatal)?
+                    .map_err(|e| {
+                        StageError::Transient(format!("cannot read the credit topic: {e}"))
+                    })?;
+            pending.retain(|(_, d)| !present.contains(&event_id(d)));
+            if !present.is_empty() {
+                tracing::info!(
+                    already = present.len(),
+                    "disclosures sent before a crash are not sent again"
+                );
+            }
+            self.tail_checked = true;
+        }
+        let publisher = &self.publisher;
         let sends = pending.iter().map(|(_, disclosure)| async move {
             let event = CloudEvent::new(
-                format!("{}:{}", disclosure.disclosure_id, disclosure.action),
+                event_id(disclosure),
                 event_types::DISCLOSURE,
                 "/spotcheck/credit".into(),
             );
             let bytes = serde_json::to_vec(disclosure).unwrap_or_default();
-            self.publisher
+            publisher
                 .publish(topics::CREDIT, &disclosure.subject.uscc, &bytes, &event)
                 .await
         });
         let outcomes = futures::future::join_all(sends).await;
-        if let Some(error) = outcomes.into_iter().find_map(Result::err) {
-            // Nothing is marked: the whole tail is sent again (same ids) on the next call.
-            return Err(StageError::Transient(format!(
-                "cannot publish disclosures: {error}"
-            )));
+        let mut acked: BTreeMap<i32, i64> = BTreeMap::new();
+        for outcome in outcomes {
+            match outcome {
+                Ok(position) => {
+                    let next = acked.entry(position.partition).or_default();
+                    *next = (*next).max(position.offset + 1);
+                }
+                Err(error) => {
+                    // Nothing is marked: the tail is checked against the topic and sent again.
+                    self.tail_checked = false;
+                    return Err(StageError::Transient(format!(
+                        "cannot publish disclosures: {error}"
+                    )));
+                }
+            }
         }
-        self.store.mark_published(last).map_err(fatal)
+        self.store.mark_published(last, &acked).map_err(fatal)
     }
+}
+
+/// The `ce_id` of a disclosure on the topic: one per (disclosure, action).
+fn event_id(disclosure: &spotcheck_schemas::Disclosure) -> String {
+    format!("{}:{}", disclosure.disclosure_id, disclosure.action)
 }
 
 /// Every disclosure id a case could have, to look up what was already done.

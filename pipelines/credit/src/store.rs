@@ -6,8 +6,9 @@
 //! revision that caused it), then sent to `spotcheck.credit.v1` in feed order, and the
 //! `published_through` mark moves once the broker has acknowledged it.
 
-use redb::{Database, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
 use spotcheck_schemas::{Disclosure, DisclosureAction};
+use std::collections::BTreeMap;
 use std::path::Path;
 use tokio::sync::Notify;
 
@@ -124,11 +125,43 @@ impl CreditStore {
         Ok(pending)
     }
 
-    pub(crate) fn mark_published(&self, through: u64) -> Result<(), StoreError> {
+    /// Records that the feed up to `through` is on the topic, and the next offset after the
+    /// acknowledged ones per partition (where a restart looks for unmarked sends).
+    pub(crate) fn mark_published(
+        &self,
+        through: u64,
+        acked: &BTreeMap<i32, i64>,
+    ) -> Result<(), StoreError> {
         let txn = self.db.begin_write()?;
-        txn.open_table(MARKS)?.insert(PUBLISHED_THROUGH, through)?;
+        {
+            let mut marks = txn.open_table(MARKS)?;
+            marks.insert(PUBLISHED_THROUGH, through)?;
+            for (partition, next) in acked {
+                let key = format!("acked/{partition}");
+                let known = marks.get(key.as_str())?.map_or(0, |v| v.value());
+                marks.insert(key.as_str(), known.max(*next as u64))?;
+            }
+        }
         txn.commit()?;
         Ok(())
+    }
+
+    /// Partition → the next offset after what the broker acknowledged (as marked).
+    pub(crate) fn acked_offsets(&self) -> Result<BTreeMap<i32, i64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let marks = txn.open_table(MARKS)?;
+        let mut acked = BTreeMap::new();
+        for entry in marks.range("acked/".."acked0")? {
+            let (key, value) = entry?;
+            if let Some(partition) = key
+                .value()
+                .strip_prefix("acked/")
+                .and_then(|p| p.parse().ok())
+            {
+                acked.insert(partition, value.value() as i64);
+            }
+        }
+        Ok(acked)
     }
 }
 
