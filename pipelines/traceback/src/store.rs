@@ -34,6 +34,9 @@ pub(crate) const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("ou
 /// `topic \0 partition` → the next offset to apply.
 pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
 
+/// redb's page cache for the traceback state.
+const STATE_CACHE_BYTES: usize = 256 * 1024 * 1024;
+
 pub type StoreError = Box<dyn std::error::Error + Send + Sync>;
 
 pub struct Store {
@@ -45,7 +48,11 @@ impl Store {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let db = Database::create(path)?;
+        // A bounded page cache: the state is sized for millions of shipments, and a case only
+        // reads its own batch (a prefix range), so the working set is small.
+        let db = redb::Builder::new()
+            .set_cache_size(STATE_CACHE_BYTES)
+            .create(path)?;
         let txn = db.begin_write()?;
         txn.open_table(SHIPMENTS)?;
         txn.open_table(RESULTS)?;
