@@ -154,12 +154,24 @@ pub fn start_lake(
     membership: spotcheck_runtime::Membership,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
-    use spotcheck_runtime::driver::DriverSettings;
     let writer =
         spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::new(data_dir.join("lake")));
     let mut topics = vec![spotcheck_schemas::topics::RESULTS];
     topics.extend(spotcheck_lake::entities::TOPICS);
-    let mut settings = DriverSettings::new("spotcheck-lake", &topics);
+    spawn_stage(shared, "lake", &topics, membership, writer, shutdown)
+}
+
+/// Runs `stage` on the driver as group `spotcheck-<name>` over `topics`, reporting it in
+/// `/readyz` under `name` while it runs.
+fn spawn_stage<S: spotcheck_runtime::Stage + 'static>(
+    shared: &Shared,
+    name: &'static str,
+    topics: &[&str],
+    membership: spotcheck_runtime::Membership,
+    stage: S,
+    shutdown: CancellationToken,
+) -> JoinHandle<Result<()>> {
+    let mut settings = spotcheck_runtime::DriverSettings::new(format!("spotcheck-{name}"), topics);
     settings.max_batch = 5000;
     settings.membership = membership;
     let (kafka, publisher, metrics, health) = (
@@ -168,13 +180,13 @@ pub fn start_lake(
         shared.metrics.clone(),
         shared.health.clone(),
     );
-    health.set("lake", true);
+    health.set(name, true);
     tokio::spawn(async move {
         let outcome =
-            spotcheck_runtime::run_stage(&kafka, &settings, writer, &publisher, &metrics, shutdown)
+            spotcheck_runtime::run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
                 .await;
-        health.set("lake", false);
-        outcome.context("the lake writer stopped")
+        health.set(name, false);
+        outcome.with_context(|| format!("the {name} stage stopped"))
     })
 }
 
@@ -215,7 +227,6 @@ pub fn start_traceback(
     membership: spotcheck_runtime::Membership,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
-    use spotcheck_runtime::driver::DriverSettings;
     use spotcheck_schemas::topics;
     let stage = spotcheck_traceback::TracebackStage::new(
         store,
@@ -223,31 +234,13 @@ pub fn start_traceback(
         Arc::new(spotcheck_traceback::SystemClock),
         config.traceback.authority(),
     );
-    let mut settings = DriverSettings::new(
-        "spotcheck-traceback",
-        &[
-            topics::RESULTS,
-            topics::SHIPMENTS,
-            topics::UNITS,
-            topics::DISPOSITIONS,
-        ],
-    );
-    settings.max_batch = 5000;
-    settings.membership = membership;
-    let (kafka, publisher, metrics, health) = (
-        shared.kafka.clone(),
-        shared.publisher.clone(),
-        shared.metrics.clone(),
-        shared.health.clone(),
-    );
-    health.set("traceback", true);
-    tokio::spawn(async move {
-        let outcome =
-            spotcheck_runtime::run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
-                .await;
-        health.set("traceback", false);
-        outcome.context("the traceback stage stopped")
-    })
+    let topics = [
+        topics::RESULTS,
+        topics::SHIPMENTS,
+        topics::UNITS,
+        topics::DISPOSITIONS,
+    ];
+    spawn_stage(shared, "traceback", &topics, membership, stage, shutdown)
 }
 
 /// Opens the credit feed of the data dir (shared by the stage and `GET /v1/disclosures`).
@@ -265,30 +258,14 @@ pub fn start_credit(
     membership: spotcheck_runtime::Membership,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
-    use spotcheck_runtime::driver::DriverSettings;
     let stage = spotcheck_credit::CreditStage::new(
         store,
         shared.publisher.clone(),
         shared.kafka.clone(),
         Arc::new(chrono::Utc::now),
     );
-    let mut settings = DriverSettings::new("spotcheck-credit", &[spotcheck_schemas::topics::CASES]);
-    settings.max_batch = 5000;
-    settings.membership = membership;
-    let (kafka, publisher, metrics, health) = (
-        shared.kafka.clone(),
-        shared.publisher.clone(),
-        shared.metrics.clone(),
-        shared.health.clone(),
-    );
-    health.set("credit", true);
-    tokio::spawn(async move {
-        let outcome =
-            spotcheck_runtime::run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
-                .await;
-        health.set("credit", false);
-        outcome.context("the credit stage stopped")
-    })
+    let topics = [spotcheck_schemas::topics::CASES];
+    spawn_stage(shared, "credit", &topics, membership, stage, shutdown)
 }
 
 /// Starts one delivery task per configured webhook; each ends at `shutdown`.
