@@ -11,8 +11,22 @@ use std::path::PathBuf;
     about = "Product-quality spot checks: from the labs' results to traceback, lake, SQL and the credit feed"
 )]
 pub struct Cli {
+    /// Log lines as text (default) or as JSON objects, one per line, for log collectors
+    #[arg(
+        long,
+        global = true,
+        default_value = "text",
+        env = "SPOTCHECK_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -27,7 +41,7 @@ pub enum Command {
     Traceback(ComponentArgs),
     /// Run the credit-disclosure stage alone, against existing brokers
     Credit(ComponentArgs),
-    /// Run the Postgres-protocol SQL front end alone, over the data dir's lake
+    /// Run SQL over the data dir's lake alone (Postgres protocol and POST /v1/sql)
     Analytics(AnalyticsArgs),
     /// Run read-only SQL on the lake directly
     Sql(SqlArgs),
@@ -38,8 +52,20 @@ pub enum Command {
     /// Manage API tokens
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create the topics of the catalogue (partitions, compaction) on the brokers, then exit
+    Topics(TopicsArgs),
     /// Run only the embedded Kafka-protocol broker (Tansu, SQLite log under the data dir)
     Broker(BrokerArgs),
+}
+
+#[derive(Args)]
+pub struct TopicsArgs {
+    /// Kafka bootstrap servers, HOST:PORT,...
+    #[arg(long, env = "SPOTCHECK_BROKERS")]
+    pub brokers: String,
+    /// Replicas of each partition (3 on a production cluster)
+    #[arg(long, default_value_t = 1, env = "SPOTCHECK_REPLICATION_FACTOR")]
+    pub replication_factor: i32,
 }
 
 #[derive(Args)]
@@ -83,12 +109,8 @@ pub struct UpArgs {
 
 #[derive(Args, Clone)]
 pub struct AnalyticsArgs {
-    /// The data dir whose lake to serve
-    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
-    pub data_dir: PathBuf,
-    /// The TOML config file (tokens and settings); without it the data dir's dev config is used
-    #[arg(long, env = "SPOTCHECK_CONFIG")]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: CommonArgs,
     /// Address of the Postgres-protocol SQL front end
     #[arg(long, default_value = "127.0.0.1:5433", env = "SPOTCHECK_PG")]
     pub pg: SocketAddr,

@@ -7,11 +7,11 @@ mod config;
 mod signals;
 
 use clap::Parser;
-use cli::{Cli, Command, TokenCommand};
+use cli::{Cli, Command, LogFormat, TokenCommand};
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(cli.log_format);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(anyhow::anyhow!("cannot start the async runtime: {error}")),
@@ -28,6 +28,7 @@ fn main() -> std::process::ExitCode {
             Command::Gen(args) => commands::gen_data::run(args),
             Command::Post(args) => commands::post::run(args).await,
             Command::Token(TokenCommand::New(args)) => commands::token::run(args),
+            Command::Topics(args) => commands::topics::run(args).await,
             Command::Broker(args) => commands::up::run_broker_alone(args).await,
         }
     });
@@ -45,15 +46,18 @@ fn fail(error: anyhow::Error) -> std::process::ExitCode {
     std::process::ExitCode::FAILURE
 }
 
-/// Logs to stderr; `RUST_LOG` overrides the default level.
-fn init_logging() {
+/// Logs to stderr, as text or JSON lines; `RUST_LOG` overrides the default level.
+fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
             "info,rdkafka=warn,tansu=warn,tansu_broker=warn,tansu_storage=warn,libsql=warn",
         )
     });
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
 }

@@ -1,21 +1,26 @@
-//! `spotcheck analytics`: the Postgres-protocol SQL front end alone, over a data dir's lake.
+//! `spotcheck analytics --brokers ...`: SQL over a data dir's lake alone — the Postgres
+//! protocol on `--pg` and `POST /v1/sql` on `--http`.
 
-use super::components::{open_analytics, start_pg};
+use super::components::{ReadModels, connect_alone, open_analytics, start_http, start_pg};
 use crate::cli::AnalyticsArgs;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
 
 pub async fn run(args: AnalyticsArgs) -> Result<ExitCode> {
-    std::fs::create_dir_all(&args.data_dir)
-        .with_context(|| format!("cannot create the data dir {}", args.data_dir.display()))?;
-    let (config, dev_tokens) =
-        crate::config::load_or_create(args.config.as_deref(), &args.data_dir)?;
-    if let Some(tokens) = dev_tokens {
-        tracing::info!("dev tokens (one per role) are in {}", tokens.display());
-    }
+    let common = &args.common;
     let shutdown = crate::signals::shutdown_token();
-    let analytics = open_analytics(&config, &args.data_dir).await?;
-    let pg = start_pg(analytics, &config, args.pg, shutdown).await?;
-    pg.await.context("the Postgres-protocol task panicked")??;
+    let (config, shared) = connect_alone(common, "spotcheck-analytics").await?;
+    let analytics = open_analytics(&config, &common.data_dir).await?;
+    let pg = start_pg(analytics.clone(), &config, args.pg, shutdown.clone()).await?;
+    let reads = ReadModels {
+        analytics: Some(analytics),
+        ..ReadModels::default()
+    };
+    let http = start_http(&shared, &config, common.http, None, reads, shutdown.clone()).await?;
+    let pg_outcome = pg.await.context("the Postgres-protocol task panicked")?;
+    shutdown.cancel();
+    let served = http.await.context("the HTTP task panicked")?;
+    pg_outcome?;
+    served?;
     Ok(ExitCode::SUCCESS)
 }

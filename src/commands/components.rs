@@ -83,12 +83,23 @@ pub struct ReadModels {
     pub disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
 }
 
+/// Opens the ingest ledger of the data dir and catches it up with the topics.
+pub async fn open_ledger(shared: &Shared, data_dir: &Path) -> Result<Ledger> {
+    let dir = data_dir.join("ingest");
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ledger = Ledger::open(&dir.join("ledger.redb")).context("cannot open the ingest ledger")?;
+    tracing::info!("catching the ingest ledger up with the topics");
+    catch_up(ledger, &shared.kafka).await
+}
+
 /// Starts the HTTP API on `http`; the task ends when `shutdown` fires and requests are drained.
-pub async fn start_ingest(
+/// With a `ledger` it takes records (an ingest instance); without, it serves `reads`, metrics
+/// and health only (a stage's own server) and answers 503 to records.
+pub async fn start_http(
     shared: &Shared,
     config: &Config,
-    data_dir: &Path,
     http: SocketAddr,
+    ledger: Option<Ledger>,
     reads: ReadModels,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
@@ -98,11 +109,7 @@ pub async fn start_ingest(
         disclosures,
     } = reads;
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
-    let dir = data_dir.join("ingest");
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let ledger = Ledger::open(&dir.join("ledger.redb")).context("cannot open the ingest ledger")?;
-    tracing::info!("catching the ingest ledger up with the topics");
-    let ledger = catch_up(ledger, &shared.kafka).await?;
+    let takes_records = ledger.is_some();
     let app = App::new(AppParts {
         auth,
         publisher: shared.publisher.clone(),
@@ -116,17 +123,21 @@ pub async fn start_ingest(
         cases,
         disclosures,
     })
-    .context("cannot register ingest metrics")?;
+    .context("cannot register HTTP metrics")?;
     let listener = tokio::net::TcpListener::bind(http)
         .await
         .with_context(|| format!("cannot listen on {http}"))?;
     tracing::info!("HTTP API on http://{}", listener.local_addr()?);
     let health = shared.health.clone();
-    health.set("ingest", true);
+    if takes_records {
+        health.set("ingest", true);
+    }
     Ok(tokio::spawn(async move {
         let served =
             spotcheck_ingest::serve(listener, spotcheck_ingest::router(app), shutdown).await;
-        health.set("ingest", false);
+        if takes_records {
+            health.set("ingest", false);
+        }
         served.context("the HTTP server failed")
     }))
 }
@@ -154,8 +165,12 @@ pub fn start_lake(
     membership: spotcheck_runtime::Membership,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
-    let writer =
+    let mut writer =
         spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::new(data_dir.join("lake")));
+    match spotcheck_lake::LakeMetrics::new(shared.metrics.registry()) {
+        Ok(metrics) => writer = writer.with_metrics(metrics),
+        Err(error) => tracing::warn!(%error, "lake metrics not registered"),
+    }
     let mut topics = vec![spotcheck_schemas::topics::RESULTS];
     topics.extend(spotcheck_lake::entities::TOPICS);
     spawn_stage(shared, "lake", &topics, membership, writer, shutdown)
@@ -258,12 +273,15 @@ pub fn start_credit(
     membership: spotcheck_runtime::Membership,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
-    let stage = spotcheck_credit::CreditStage::new(
+    let mut stage = spotcheck_credit::CreditStage::new(
         store,
         shared.publisher.clone(),
         shared.kafka.clone(),
         Arc::new(chrono::Utc::now),
     );
+    if let Err(error) = stage.register_delay_metric(shared.metrics.registry()) {
+        tracing::warn!(%error, "disclosure delay metric not registered");
+    }
     let topics = [spotcheck_schemas::topics::CASES];
     spawn_stage(shared, "credit", &topics, membership, stage, shutdown)
 }
@@ -322,4 +340,21 @@ pub async fn start_pg(
             .await
             .context("the Postgres-protocol server failed")
     }))
+}
+
+/// Waits for a one-component command's stage; its HTTP server (metrics, health, reads) stops
+/// with it, so an orchestrator sees a stage that died as a process that exited.
+pub async fn run_with_http(
+    name: &str,
+    stage: JoinHandle<Result<()>>,
+    http: JoinHandle<Result<()>>,
+    shutdown: CancellationToken,
+) -> Result<()> {
+    let stage_outcome = stage
+        .await
+        .with_context(|| format!("the {name} task panicked"))?;
+    shutdown.cancel();
+    let served = http.await.context("the HTTP task panicked")?;
+    stage_outcome?;
+    served
 }

@@ -1,6 +1,6 @@
 //! `spotcheck ingest --brokers ...`: the HTTP API alone, for scale-out.
 
-use super::components::{ReadModels, connect_alone, open_analytics, start_ingest};
+use super::components::{ReadModels, connect_alone, open_analytics, open_ledger, start_http};
 use crate::cli::ComponentArgs;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -12,11 +12,12 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     let (config, shared) = connect_alone(common, "spotcheck-ingest").await?;
     // `/v1/sql` reads the lake of this data dir (shared storage when components are spread out).
     let analytics = open_analytics(&config, &common.data_dir).await?;
-    let ingest = start_ingest(
+    let ledger = open_ledger(&shared, &common.data_dir).await?;
+    let ingest = start_http(
         &shared,
         &config,
-        &common.data_dir,
         common.http,
+        Some(ledger),
         ReadModels {
             analytics: Some(analytics),
             ..ReadModels::default()

@@ -9,5 +9,6 @@ pub mod lake;
 pub mod post;
 pub mod sql;
 pub mod token;
+pub mod topics;
 pub mod traceback;
 pub mod up;

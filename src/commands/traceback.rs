@@ -1,8 +1,11 @@
-//! `spotcheck traceback --brokers ...`: the traceback stage alone.
+//! `spotcheck traceback --brokers ...`: the traceback stage alone, serving `GET /v1/cases`.
 
-use super::components::{connect_alone, open_traceback_store, restore_traceback, start_traceback};
+use super::components::{
+    ReadModels, connect_alone, open_traceback_store, restore_traceback, run_with_http, start_http,
+    start_traceback,
+};
 use crate::cli::ComponentArgs;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use spotcheck_runtime::Membership;
 use std::process::ExitCode;
 
@@ -14,7 +17,18 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     restore_traceback(&shared, &store).await?;
     // Dispositions are keyed by case, results and shipments by batch: one instance must see all
     // of them, so the stage reads every partition (see the README on scaling it out).
-    let stage = start_traceback(&shared, &config, store, Membership::AllPartitions, shutdown);
-    stage.await.context("the traceback task panicked")??;
+    let stage = start_traceback(
+        &shared,
+        &config,
+        store.clone(),
+        Membership::AllPartitions,
+        shutdown.clone(),
+    );
+    let reads = ReadModels {
+        cases: Some(store),
+        ..ReadModels::default()
+    };
+    let http = start_http(&shared, &config, common.http, None, reads, shutdown.clone()).await?;
+    run_with_http("traceback", stage, http, shutdown).await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,8 @@
 //! `spotcheck up`: every component in one process, on an embedded broker unless `--brokers`.
 
 use super::components::{
-    ReadModels, connect, open_analytics, open_credit_store, open_traceback_store,
-    restore_traceback, start_credit, start_ingest, start_pg, start_traceback, start_webhooks,
+    ReadModels, connect, open_analytics, open_credit_store, open_ledger, open_traceback_store,
+    restore_traceback, start_credit, start_http, start_pg, start_traceback, start_webhooks,
 };
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
@@ -54,11 +54,12 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     );
     let webhooks = start_webhooks(&config, &feed, &shutdown);
     let analytics = open_analytics(&config, data_dir).await?;
-    let ingest = start_ingest(
+    let ledger = open_ledger(&shared, data_dir).await?;
+    let ingest = start_http(
         &shared,
         &config,
-        data_dir,
         args.common.http,
+        Some(ledger),
         ReadModels {
             analytics: Some(analytics.clone()),
             cases: Some(cases),

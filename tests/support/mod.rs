@@ -23,90 +23,70 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// A running `spotcheck up`.
-pub struct Up {
-    pub dir: PathBuf,
-    pub http: String,
-    /// The Postgres-protocol address (`--pg`).
-    pub pg: String,
+/// A spotcheck process (or a broker) started with fixed arguments; restartable, logged to a file.
+pub struct Process {
+    program: PathBuf,
+    args: Vec<String>,
+    /// Its HTTP address, when it serves `/readyz`.
+    ready_url: Option<String>,
     child: Option<Child>,
     log: PathBuf,
-    extra: Vec<String>,
 }
 
-impl Up {
-    /// Starts `spotcheck up` on a new port in `dir` and waits until `/readyz` is 200.
-    pub fn start(dir: &Path) -> Self {
-        Self::start_with(dir, &[])
-    }
-
-    pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
-        let http = format!("127.0.0.1:{}", free_port());
-        let mut up = Self {
-            dir: dir.to_owned(),
-            http,
-            pg: format!("127.0.0.1:{}", free_port()),
+impl Process {
+    /// Starts `program args`, logging to `log`, and waits for `/readyz` at `ready_url` (if any).
+    pub fn start(
+        program: &Path,
+        args: Vec<String>,
+        ready_url: Option<String>,
+        log: PathBuf,
+    ) -> Self {
+        let mut process = Self {
+            program: program.to_owned(),
+            args,
+            ready_url,
             child: None,
-            log: dir.join(format!("up-{}.log", free_port())),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
+            log,
         };
-        up.spawn();
-        up
+        process.spawn();
+        process
     }
 
     fn spawn(&mut self) {
-        std::fs::create_dir_all(&self.dir).unwrap();
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log)
             .unwrap();
-        let child = Command::new(BIN)
-            .args(["up", "--data-dir"])
-            .arg(&self.dir)
-            .args(["--http", &self.http, "--pg", &self.pg])
-            .args(&self.extra)
+        let child = Command::new(&self.program)
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()
-            .expect("spotcheck starts");
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", self.program.display()));
         self.child = Some(child);
         self.wait_ready();
     }
 
     /// Waits for `/readyz` to answer 200 (up to 90 s).
     pub fn wait_ready(&mut self) {
+        let Some(url) = self.ready_url.clone() else {
+            return;
+        };
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(90) {
             if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().unwrap()) {
-                panic!("spotcheck up exited with {status}:\n{}", self.log_text());
+                panic!("{:?} exited with {status}:\n{}", self.args, self.log_text());
             }
-            if let Ok(response) = reqwest::blocking::get(self.url("/readyz"))
+            if let Ok(response) = reqwest::blocking::get(&url)
                 && response.status() == 200
             {
                 return;
             }
             std::thread::sleep(Duration::from_millis(200));
         }
-        panic!("spotcheck up did not become ready:\n{}", self.log_text());
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.http)
-    }
-
-    /// A dev token (`lab`, `ledger`, `admin`, `analyst`, `feed`).
-    pub fn token(&self, role: &str) -> String {
-        let text = std::fs::read_to_string(self.dir.join("dev-tokens.toml")).unwrap();
-        let table: toml::Table = toml::from_str(&text).unwrap();
-        table[role].as_str().unwrap().to_owned()
-    }
-
-    /// The embedded broker's bootstrap address.
-    pub fn brokers(&self) -> String {
-        let port = std::fs::read_to_string(self.dir.join("broker/port")).unwrap();
-        format!("127.0.0.1:{}", port.trim())
+        panic!("{:?} did not become ready:\n{}", self.args, self.log_text());
     }
 
     pub fn log_text(&self) -> String {
@@ -139,16 +119,212 @@ impl Up {
         }
     }
 
-    /// Starts the same data dir again (same ports).
+    /// Starts it again with the same arguments (same ports, same data).
     pub fn restart(&mut self) {
         self.kill();
         self.spawn();
     }
 }
 
-impl Drop for Up {
+impl Drop for Process {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A running `spotcheck up`.
+pub struct Up {
+    pub dir: PathBuf,
+    pub http: String,
+    /// The Postgres-protocol address (`--pg`).
+    pub pg: String,
+    process: Process,
+}
+
+impl Up {
+    /// Starts `spotcheck up` on a new port in `dir` and waits until `/readyz` is 200.
+    pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, &[])
+    }
+
+    pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let http = format!("127.0.0.1:{}", free_port());
+        let pg = format!("127.0.0.1:{}", free_port());
+        let mut args: Vec<String> = vec!["up".into(), "--data-dir".into()];
+        args.push(dir.to_str().unwrap().into());
+        args.extend(["--http".into(), http.clone(), "--pg".into(), pg.clone()]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = dir.join(format!("up-{}.log", free_port()));
+        let process = Process::start(
+            Path::new(BIN),
+            args,
+            Some(format!("http://{http}/readyz")),
+            log,
+        );
+        Self {
+            dir: dir.to_owned(),
+            http,
+            pg,
+            process,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+
+    /// A dev token (`lab`, `ledger`, `admin`, `analyst`, `feed`).
+    pub fn token(&self, role: &str) -> String {
+        dev_token(&self.dir, role)
+    }
+
+    /// The embedded broker's bootstrap address.
+    pub fn brokers(&self) -> String {
+        let port = std::fs::read_to_string(self.dir.join("broker/port")).unwrap();
+        format!("127.0.0.1:{}", port.trim())
+    }
+}
+
+impl std::ops::Deref for Up {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Up {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
+    }
+}
+
+/// A dev token (`lab`, `ledger`, `admin`, `analyst`, `feed`) of the data dir `dir`.
+pub fn dev_token(dir: &Path, role: &str) -> String {
+    let text = std::fs::read_to_string(dir.join("dev-tokens.toml")).unwrap();
+    let table: toml::Table = toml::from_str(&text).unwrap();
+    table[role].as_str().unwrap().to_owned()
+}
+
+/// A Kafka-protocol broker as its own process: the `tansu` binary (`SPOTCHECK_TANSU`, which the
+/// test command installs and sets), else spotcheck's embedded Tansu run alone (`spotcheck broker`).
+/// Either way SQLite-backed and durable, on a free loopback port.
+pub struct Broker {
+    pub bootstrap: String,
+    process: Process,
+}
+
+impl Broker {
+    pub fn start(dir: &Path) -> Self {
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let bootstrap = format!("127.0.0.1:{port}");
+        let log = dir.join("broker.log");
+        let process = match std::env::var_os("SPOTCHECK_TANSU") {
+            Some(tansu) => {
+                let url = format!("tcp://{bootstrap}");
+                let storage = format!("sqlite:///{}", dir.join("broker.db").display());
+                let args = [
+                    "broker",
+                    "--listener-url",
+                    &url,
+                    "--advertised-listener-url",
+                    &url,
+                    "--storage-engine",
+                    &storage,
+                ];
+                let args = args.iter().map(|s| s.to_string()).collect();
+                Process::start(Path::new(&tansu), args, None, log)
+            }
+            None => {
+                eprintln!(
+                    "SPOTCHECK_TANSU is not set: using `spotcheck broker` as the broker process"
+                );
+                let args = ["broker", "--data-dir", dir.to_str().unwrap(), "--port"];
+                let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+                args.push(port.to_string());
+                Process::start(Path::new(BIN), args, None, log)
+            }
+        };
+        let broker = Self { bootstrap, process };
+        broker.wait_for_port();
+        broker
+    }
+
+    /// The broker's TCP port accepts connections (up to 60 s).
+    pub fn wait_for_port(&self) {
+        let started = Instant::now();
+        while std::net::TcpStream::connect(&self.bootstrap).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the broker did not open {}:\n{}",
+                self.bootstrap,
+                self.process.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn kill(&mut self) {
+        self.process.kill();
+    }
+
+    pub fn restart(&mut self) {
+        self.process.restart();
+        self.wait_for_port();
+    }
+}
+
+/// One spotcheck component (`ingest`, `lake`, `traceback`, `credit`, `analytics`) as its own
+/// process against `brokers`, with its own HTTP port.
+pub struct Component {
+    pub http: String,
+    pub pg: Option<String>,
+    process: Process,
+}
+
+impl Component {
+    pub fn start(name: &str, data_dir: &Path, brokers: &str, extra: &[&str]) -> Self {
+        std::fs::create_dir_all(data_dir).unwrap();
+        let http = format!("127.0.0.1:{}", free_port());
+        let mut args: Vec<String> = vec![name.into(), "--data-dir".into()];
+        args.push(data_dir.to_str().unwrap().into());
+        args.extend([
+            "--brokers".into(),
+            brokers.into(),
+            "--http".into(),
+            http.clone(),
+        ]);
+        let pg = (name == "analytics").then(|| format!("127.0.0.1:{}", free_port()));
+        if let Some(pg) = &pg {
+            args.extend(["--pg".into(), pg.clone()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let log = data_dir.join(format!("{name}-{}.log", free_port()));
+        let process = Process::start(
+            Path::new(BIN),
+            args,
+            Some(format!("http://{http}/readyz")),
+            log,
+        );
+        Self { http, pg, process }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.http)
+    }
+}
+
+impl std::ops::Deref for Component {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        &self.process
+    }
+}
+
+impl std::ops::DerefMut for Component {
+    fn deref_mut(&mut self) -> &mut Process {
+        &mut self.process
     }
 }
 

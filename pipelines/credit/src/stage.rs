@@ -36,6 +36,8 @@ pub struct CreditStage {
     now: Now,
     /// Whether the unmarked tail was checked against the topic since start.
     tail_checked: bool,
+    /// Time from a case revision's event time to its disclosures being appended to the feed.
+    delay: Option<prometheus::Histogram>,
 }
 
 impl CreditStage {
@@ -51,6 +53,32 @@ impl CreditStage {
             kafka,
             now,
             tail_checked: false,
+            delay: None,
+        }
+    }
+
+    /// Observes the disclosure delay (`spotcheck_disclosure_delay_seconds`) in `registry`.
+    pub fn register_delay_metric(
+        &mut self,
+        registry: &prometheus::Registry,
+    ) -> prometheus::Result<()> {
+        let family = spotcheck_runtime::metrics::histogram(
+            registry,
+            spotcheck_runtime::metrics::names::DISCLOSURE_DELAY,
+            "Time from a case revision's event time to its disclosures on the feed",
+            &[],
+        )?;
+        self.delay = Some(family.with_label_values::<&str>(&[]));
+        Ok(())
+    }
+
+    fn observe_delay(&self, delivered: &Delivered) {
+        let (Some(delay), Some(time)) = (self.delay.as_ref(), delivered.header("ce_time")) else {
+            return;
+        };
+        if let Ok(time) = chrono::DateTime::parse_from_rfc3339(&time) {
+            let elapsed = (self.now)().signed_duration_since(time.with_timezone(&chrono::Utc));
+            delay.observe(elapsed.num_milliseconds().max(0) as f64 / 1000.0);
         }
     }
 
@@ -88,7 +116,11 @@ impl CreditStage {
                         taken.insert(id, action);
                     }
                 }
-                for disclosure in decide(&case, &taken, (self.now)()) {
+                let decided = decide(&case, &taken, (self.now)());
+                if !decided.is_empty() {
+                    self.observe_delay(delivered);
+                }
+                for disclosure in decided {
                     position += 1;
                     let bytes = serde_json::to_vec(&disclosure)?;
                     feed.insert(position, bytes.as_slice())?;

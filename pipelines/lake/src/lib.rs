@@ -7,4 +7,4 @@ pub mod parquet_file;
 pub mod tables;
 pub mod writer;
 
-pub use writer::{LakeSettings, LakeWriter};
+pub use writer::{LakeMetrics, LakeSettings, LakeWriter};

@@ -11,8 +11,12 @@
 //! again. No Kafka transactions are needed.
 //! Flushes happen at `max_rows` per partition, when the oldest buffered row is `max_age` old, and
 //! when the input goes idle — never on wall-clock alone.
-//! Limits: one writer per partition at a time (a rebalance during a flush is not yet fenced);
-//! two Kafka records with the same record id (an ingest re-publication) give two rows.
+//! Several writers (one consumer group, one shared lake directory) split the partitions: a
+//! writer forgets what it buffered for a partition the group moves away, and before recording a
+//! file it checks that the partition's manifest is still the one it loaded — if another writer
+//! advanced it meanwhile, this one stops (fatal) rather than write over it, and on restart
+//! resumes from the committed offsets.
+//! Limit: two Kafka records with the same record id (an ingest re-publication) give two rows.
 
 use crate::entities::{self, EntityRow};
 use crate::manifest::{self, Manifest};
@@ -58,8 +62,43 @@ struct PartitionState {
     since: Instant,
 }
 
+/// Files and bytes the writer made visible, per table.
+#[derive(Clone)]
+pub struct LakeMetrics {
+    files: prometheus::IntCounterVec,
+    bytes: prometheus::IntCounterVec,
+}
+
+impl LakeMetrics {
+    pub fn new(registry: &prometheus::Registry) -> prometheus::Result<Self> {
+        use spotcheck_runtime::metrics::{counter, names};
+        Ok(Self {
+            files: counter(
+                registry,
+                names::LAKE_FILES,
+                "Parquet files made visible in the lake",
+                &["table"],
+            )?,
+            bytes: counter(
+                registry,
+                names::LAKE_BYTES,
+                "Bytes of Parquet made visible in the lake",
+                &["table"],
+            )?,
+        })
+    }
+
+    fn record(&self, root: &std::path::Path, relative: &str) {
+        let table = relative.split('/').next().unwrap_or_default();
+        let size = std::fs::metadata(root.join(relative)).map_or(0, |m| m.len());
+        self.files.with_label_values(&[table]).inc();
+        self.bytes.with_label_values(&[table]).inc_by(size);
+    }
+}
+
 pub struct LakeWriter {
     settings: LakeSettings,
+    metrics: Option<LakeMetrics>,
     /// topic → partition → state; keyed by topic first so a lookup borrows the record's topic.
     partitions: HashMap<String, HashMap<i32, PartitionState>>,
 }
@@ -68,7 +107,23 @@ impl LakeWriter {
     pub fn new(settings: LakeSettings) -> Self {
         Self {
             settings,
+            metrics: None,
             partitions: HashMap::new(),
+        }
+    }
+
+    /// Counts the files and bytes it writes in `metrics`.
+    pub fn with_metrics(mut self, metrics: LakeMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
+    /// Forgets partitions the group moved to another writer (their buffers were not committed).
+    fn forget(&mut self, partitions: &[(String, i32)]) {
+        for (topic, partition) in partitions {
+            if let Some(states) = self.partitions.get_mut(topic) {
+                states.remove(partition);
+            }
         }
     }
 
@@ -158,6 +213,14 @@ impl LakeWriter {
                 return Err(transient(error));
             }
         };
+        let on_disk = manifest::load(&self.settings.root, topic, partition).map_err(transient)?;
+        if on_disk.next_offset != state.manifest.next_offset {
+            return Err(StageError::Fatal(format!(
+                "another lake writer advanced {topic}/{partition} to offset {} while this one \
+                 expected {}; stopping so that a restart resumes from the committed offsets",
+                on_disk.next_offset, state.manifest.next_offset
+            )));
+        }
         let mut manifest = state.manifest.clone();
         manifest.files.extend(written.iter().cloned());
         manifest.next_offset = last + 1;
@@ -166,6 +229,9 @@ impl LakeWriter {
         // Recorded first, shown second: a reader never sees a file that could be taken back.
         for relative in &written {
             publish(&self.settings.root.join(relative)).map_err(transient)?;
+            if let Some(metrics) = &self.metrics {
+                metrics.record(&self.settings.root, relative);
+            }
         }
         state.first = None;
         Ok(Some((topic.to_owned(), partition, last + 1)))
@@ -257,6 +323,10 @@ fn transient(error: impl std::fmt::Display) -> StageError {
 impl Stage for LakeWriter {
     fn name(&self) -> &'static str {
         "lake"
+    }
+
+    fn partitions_revoked(&mut self, partitions: &[(String, i32)]) {
+        self.forget(partitions);
     }
 
     async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {

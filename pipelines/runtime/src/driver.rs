@@ -9,6 +9,7 @@
 //! Limit: a rebalance during `apply` may hand the same records to another member; both apply
 //! them, so stages must be idempotent (they are, by record id).
 
+use crate::context::{DriverContext, PartitionId};
 use crate::kafka::KafkaSettings;
 use crate::metrics::Metrics;
 use crate::publisher::Publisher;
@@ -132,6 +133,10 @@ pub trait Stage: Send {
     /// it has never seen — so an empty or restored state is rebuilt from the topic, whatever the
     /// group committed. `None` (the default) resumes at the group's committed offset.
     /// Honoured with [`Membership::AllPartitions`]; a group member resumes at committed offsets.
+    /// The group moved these partitions to another member: forget anything buffered for them
+    /// (it was not committed, so their new owner reads it again).
+    fn partitions_revoked(&mut self, _partitions: &[PartitionId]) {}
+
     fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
         None
     }
@@ -213,13 +218,15 @@ pub async fn run_stage<S: Stage>(
     // Creating it may block on metadata (all-partitions mode); off the runtime's threads, so an
     // embedded broker on the same runtime keeps answering meanwhile.
     let (kafka_owned, settings_owned) = (kafka.clone(), settings.clone());
-    let (consumer, partitions) =
-        tokio::task::spawn_blocking(move || create_consumer(&kafka_owned, &settings_owned))
-            .await
-            .map_err(|e| DriverError::Stage {
-                stage: stage.name(),
-                message: format!("the consumer could not be created: {e}"),
-            })??;
+    let context = DriverContext::new(stage.name(), metrics.clone());
+    let (consumer, partitions) = tokio::task::spawn_blocking(move || {
+        create_consumer(&kafka_owned, &settings_owned, context)
+    })
+    .await
+    .map_err(|e| DriverError::Stage {
+        stage: stage.name(),
+        message: format!("the consumer could not be created: {e}"),
+    })??;
     if let Some(mut partitions) = partitions {
         let resumes: Vec<(String, i32, i64)> = partitions
             .elements()
@@ -248,8 +255,9 @@ pub async fn run_stage<S: Stage>(
 fn create_consumer(
     kafka: &KafkaSettings,
     settings: &DriverSettings,
-) -> Result<(StreamConsumer, Option<TopicPartitionList>), DriverError> {
-    let consumer: StreamConsumer = kafka
+    context: DriverContext,
+) -> Result<(StreamConsumer<DriverContext>, Option<TopicPartitionList>), DriverError> {
+    let consumer: StreamConsumer<DriverContext> = kafka
         .client_config()
         .set("group.id", &settings.group_id)
         .set("enable.auto.commit", "true")
@@ -259,7 +267,9 @@ fn create_consumer(
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "10000")
         .set("fetch.message.max.bytes", "16777216")
-        .create()?;
+        // Per-partition consumer lag for the metrics (see `context`).
+        .set("statistics.interval.ms", "5000")
+        .create_with_context(context)?;
     let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
     match settings.membership {
         Membership::Group => {
@@ -275,7 +285,7 @@ fn create_consumer(
 
 /// Every partition of `topics`, each to resume at its committed offset (blocks for metadata).
 fn all_partitions(
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<DriverContext>,
     topics: &[&str],
 ) -> Result<TopicPartitionList, DriverError> {
     let mut list = TopicPartitionList::new();
@@ -289,7 +299,7 @@ fn all_partitions(
 }
 
 async fn consume_loop<S: Stage>(
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<DriverContext>,
     settings: &DriverSettings,
     stage: &mut S,
     publisher: &Publisher,
@@ -297,7 +307,10 @@ async fn consume_loop<S: Stage>(
     shutdown: &CancellationToken,
 ) -> Result<(), DriverError> {
     loop {
-        let next = next_batch(consumer, settings, shutdown).await;
+        let mut next = next_batch(consumer, settings, shutdown).await;
+        if settings.membership == Membership::Group {
+            drop_revoked(consumer, stage, &mut next);
+        }
         let batch = match &next {
             Next::Batch(batch) => batch.as_slice(),
             Next::Idle | Next::Shutdown => &[],
@@ -324,10 +337,29 @@ async fn consume_loop<S: Stage>(
     }
 }
 
+/// Tells the stage which partitions the group took away, and drops records of partitions this
+/// member no longer owns (fetched before the rebalance; their new owner reads them again).
+fn drop_revoked<S: Stage>(
+    consumer: &StreamConsumer<DriverContext>,
+    stage: &mut S,
+    next: &mut Next,
+) {
+    let (revoked, assigned) = consumer.context().take_revoked();
+    if !revoked.is_empty() {
+        stage.partitions_revoked(&revoked);
+    }
+    if let Next::Batch(batch) = next {
+        batch.retain(|r| assigned.contains(&(r.topic.clone(), r.partition)));
+        if batch.is_empty() {
+            *next = Next::Idle;
+        }
+    }
+}
+
 /// Waits for one record, then gathers more for up to `linger`; `Idle` when none came for
 /// `settings.idle`.
 async fn next_batch(
-    consumer: &StreamConsumer,
+    consumer: &StreamConsumer<DriverContext>,
     settings: &DriverSettings,
     shutdown: &CancellationToken,
 ) -> Next {
@@ -404,7 +436,7 @@ async fn call_with_retries<S: Stage>(
 
 /// Stores the offsets the stage made safe: after the last record of the batch per partition,
 /// or the positions the stage named.
-fn store_offsets(consumer: &StreamConsumer, batch: &[Delivered], commit: &Commit) {
+fn store_offsets(consumer: &StreamConsumer<DriverContext>, batch: &[Delivered], commit: &Commit) {
     let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     match commit {
         Commit::Batch => {

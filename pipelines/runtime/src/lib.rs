@@ -9,6 +9,7 @@
 
 pub mod catalogue;
 pub mod cloudevents;
+pub mod context;
 pub mod dead_letter;
 pub mod driver;
 pub mod health;

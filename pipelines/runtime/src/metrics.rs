@@ -4,7 +4,7 @@
 //! base units (`_seconds`), label values from bounded sets (topic names, stages, outcomes).
 //! Families live in a registry that `main` creates and injects; nothing is global.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 /// Every metric name spotcheck exports.
 pub mod names {
@@ -18,6 +18,10 @@ pub mod names {
     pub const HTTP_REQUESTS: &str = "spotcheck_http_requests_total";
     pub const HTTP_REQUEST_DURATION: &str = "spotcheck_http_request_duration_seconds";
     pub const INGEST_RECORDS: &str = "spotcheck_ingest_records_total";
+    pub const CONSUMER_LAG: &str = "spotcheck_consumer_lag_records";
+    pub const LAKE_FILES: &str = "spotcheck_lake_files_written_total";
+    pub const LAKE_BYTES: &str = "spotcheck_lake_written_bytes_total";
+    pub const DISCLOSURE_DELAY: &str = "spotcheck_disclosure_delay_seconds";
 }
 
 /// Latency buckets from 0.5 ms to 10 s.
@@ -36,6 +40,7 @@ pub struct Metrics {
     pub dead_letters: IntCounterVec,
     pub stage_batch_duration: HistogramVec,
     pub stage_retries: IntCounterVec,
+    pub consumer_lag: IntGaugeVec,
 }
 
 impl Metrics {
@@ -83,6 +88,12 @@ impl Metrics {
                 "Batches a stage retried after a transient error",
                 &["stage"],
             )?,
+            consumer_lag: gauge(
+                &registry,
+                names::CONSUMER_LAG,
+                "Records on a partition not yet consumed by the stage's consumer",
+                &["stage", "topic", "partition"],
+            )?,
             registry,
         };
         Ok(metrics)
@@ -110,6 +121,18 @@ pub fn counter(
     labels: &[&str],
 ) -> prometheus::Result<IntCounterVec> {
     let family = IntCounterVec::new(Opts::new(name, help), labels)?;
+    registry.register(Box::new(family.clone()))?;
+    Ok(family)
+}
+
+/// Registers a gauge family.
+pub fn gauge(
+    registry: &Registry,
+    name: &str,
+    help: &str,
+    labels: &[&str],
+) -> prometheus::Result<IntGaugeVec> {
+    let family = IntGaugeVec::new(Opts::new(name, help), labels)?;
     registry.register(Box::new(family.clone()))?;
     Ok(family)
 }

@@ -23,7 +23,9 @@ pub fn system_clock() -> Clock {
 pub struct AppParts {
     pub auth: Authenticator,
     pub publisher: Publisher,
-    pub ledger: Ledger,
+    /// The record ledger, when this process takes records (an ingest instance); a stage's own
+    /// HTTP server serves only its reads and operations.
+    pub ledger: Option<Ledger>,
     pub metrics: Metrics,
     pub health: Health,
     pub limits: BodyLimits,
@@ -45,7 +47,7 @@ pub struct App(Arc<AppInner>);
 pub struct AppInner {
     pub auth: Authenticator,
     pub publisher: Publisher,
-    pub ledger: Ledger,
+    pub ledger: Option<Ledger>,
     pub metrics: IngestMetrics,
     pub runtime_metrics: Metrics,
     pub health: Health,
@@ -81,6 +83,16 @@ impl App {
             disclosures: parts.disclosures,
             clock: parts.clock,
         })))
+    }
+
+    /// The ledger, or 503 when this process does not take records.
+    pub fn ledger(&self) -> Result<&Ledger, ApiError> {
+        self.ledger.as_ref().ok_or_else(|| {
+            ApiError::new(
+                axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                "this process does not take records; post them to an ingest instance",
+            )
+        })
     }
 
     pub fn today(&self) -> NaiveDate {

@@ -160,8 +160,8 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
         .filter_map(|p| p.ready.as_ref().ok())
         .collect();
     let items: Vec<(String, ContentHash)> = ready.iter().map(|r| (r.id.clone(), r.hash)).collect();
-    let seen = app
-        .ledger
+    let ledger = app.ledger()?;
+    let seen = ledger
         .claim(&items)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -187,7 +187,7 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
         })
         .collect();
     let claimed: Vec<String> = new.iter().map(|r| r.id.clone()).collect();
-    if let Err(error) = app.ledger.settle(&stored, &claimed) {
+    if let Err(error) = ledger.settle(&stored, &claimed) {
         // The broker has them, which is what 202 promises; a repeat will be published again
         // and absorbed downstream by its record id.
         tracing::error!(%error, "records acknowledged by the broker but not indexed");

@@ -40,7 +40,7 @@ fn harness(bootstrap: &str) -> Harness {
     let app = App::new(AppParts {
         auth,
         publisher: Publisher::new(&kafka, metrics.clone()).unwrap(),
-        ledger: Ledger::open(&ledger_dir.path().join("ledger.redb")).unwrap(),
+        ledger: Some(Ledger::open(&ledger_dir.path().join("ledger.redb")).unwrap()),
         metrics,
         health: Health::default(),
         limits: BodyLimits::default(),
