@@ -7,6 +7,8 @@ pub const DISPOSITIONS: &str = "spotcheck.dispositions.v1";
 pub const CASES: &str = "spotcheck.cases.v1";
 pub const CREDIT: &str = "spotcheck.credit.v1";
 pub const DLQ: &str = "spotcheck.dlq.v1";
+/// Internal: heartbeats of the stage instances that share partitions (see the runtime's roster).
+pub const MEMBERS: &str = "spotcheck.members.v1";
 
 /// CloudEvents `ce_type` of each record kind (reverse-DNS, versioned like the topics).
 pub mod event_types {

@@ -56,6 +56,11 @@ pub const CATALOGUE: &[TopicSpec] = &[
         partitions: 3,
         compacted: false,
     },
+    TopicSpec {
+        name: topics::MEMBERS,
+        partitions: 1,
+        compacted: true,
+    },
 ];
 
 /// Cluster-dependent settings for creating topics.

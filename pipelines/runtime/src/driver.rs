@@ -13,6 +13,7 @@ use crate::context::{DriverContext, PartitionId};
 use crate::kafka::KafkaSettings;
 use crate::metrics::Metrics;
 use crate::publisher::Publisher;
+use crate::sharing::Sharing;
 use async_trait::async_trait;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
@@ -132,7 +133,7 @@ pub trait Stage: Send {
     /// (in the same transaction): the next offset it has not applied, `Some(0)` for a partition
     /// it has never seen — so an empty or restored state is rebuilt from the topic, whatever the
     /// group committed. `None` (the default) resumes at the group's committed offset.
-    /// Honoured with [`Membership::AllPartitions`]; a group member resumes at committed offsets.
+    /// Honoured whenever a partition is assigned (at start, and when it moves to this instance).
     /// The group moved these partitions to another member: forget anything buffered for them
     /// (it was not committed, so their new owner reads it again).
     fn partitions_revoked(&mut self, _partitions: &[PartitionId]) {}
@@ -174,11 +175,10 @@ pub struct DriverSettings {
 /// How a stage's consumer gets its partitions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Membership {
-    /// Join the consumer group: members split the partitions (scale-out).
+    /// Share the partitions with the stage's other instances (scale-out): who is live is read
+    /// from the members topic ([`crate::roster`]), not from the broker's group coordinator.
     Group,
-    /// Take every partition, resuming from the group's committed offsets. For a single process
-    /// that owns all the work (`spotcheck up`): it needs no group coordination, which Tansu 0.6
-    /// gets wrong when a member dies (its partitions stay assigned to the dead member).
+    /// Take every partition. For a single process that owns all the work (`spotcheck up`).
     AllPartitions,
 }
 
@@ -218,6 +218,16 @@ pub async fn run_stage<S: Stage>(
     // Creating it may block on metadata (all-partitions mode); off the runtime's threads, so an
     // embedded broker on the same runtime keeps answering meanwhile.
     let (kafka_owned, settings_owned) = (kafka.clone(), settings.clone());
+    // Zero series from the start, so dashboards show 0 rather than "no data".
+    metrics.stage_retries.with_label_values(&[stage.name()]);
+    for topic in &settings.topics {
+        metrics
+            .records_consumed
+            .with_label_values(&[stage.name(), topic]);
+        metrics
+            .dead_letters
+            .with_label_values(&[stage.name(), topic]);
+    }
     let context = DriverContext::new(stage.name(), metrics.clone());
     let (consumer, partitions) = tokio::task::spawn_blocking(move || {
         create_consumer(&kafka_owned, &settings_owned, context)
@@ -227,36 +237,46 @@ pub async fn run_stage<S: Stage>(
         stage: stage.name(),
         message: format!("the consumer could not be created: {e}"),
     })??;
-    if let Some(mut partitions) = partitions {
-        let resumes: Vec<(String, i32, i64)> = partitions
-            .elements()
-            .iter()
-            .filter_map(|e| {
-                let next = stage.resume_at(e.topic(), e.partition())?;
-                Some((e.topic().to_owned(), e.partition(), next))
-            })
-            .collect();
-        for (topic, partition, next) in resumes {
-            partitions.set_partition_offset(&topic, partition, Offset::Offset(next))?;
+    let heartbeat_stop = shutdown.child_token();
+    let mut sharing = match settings.membership {
+        Membership::AllPartitions => {
+            consumer.assign(&with_resume_offsets(&stage, &partitions)?)?;
+            None
         }
-        consumer.assign(&partitions)?;
-    }
+        Membership::Group => Some(
+            Sharing::start(
+                kafka,
+                &settings.group_id,
+                &partitions,
+                publisher,
+                &heartbeat_stop,
+            )
+            .await?,
+        ),
+    };
     let result = consume_loop(
-        &consumer, settings, &mut stage, publisher, metrics, &shutdown,
+        &consumer,
+        settings,
+        &mut stage,
+        sharing.as_mut(),
+        publisher,
+        metrics,
+        &shutdown,
     )
     .await;
+    heartbeat_stop.cancel();
     if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
         tracing::debug!(%error, stage = stage.name(), "nothing to commit at shutdown");
     }
     result
 }
 
-/// The consumer, subscribed (group) or with the partitions it is to be assigned (all partitions).
+/// The consumer (not yet assigned) and every partition of the settings' topics.
 fn create_consumer(
     kafka: &KafkaSettings,
     settings: &DriverSettings,
     context: DriverContext,
-) -> Result<(StreamConsumer<DriverContext>, Option<TopicPartitionList>), DriverError> {
+) -> Result<(StreamConsumer<DriverContext>, TopicPartitionList), DriverError> {
     let consumer: StreamConsumer<DriverContext> = kafka
         .client_config()
         .set("group.id", &settings.group_id)
@@ -271,16 +291,25 @@ fn create_consumer(
         .set("statistics.interval.ms", "5000")
         .create_with_context(context)?;
     let topics: Vec<&str> = settings.topics.iter().map(String::as_str).collect();
-    match settings.membership {
-        Membership::Group => {
-            consumer.subscribe(&topics)?;
-            Ok((consumer, None))
-        }
-        Membership::AllPartitions => {
-            let partitions = all_partitions(&consumer, &topics)?;
-            Ok((consumer, Some(partitions)))
-        }
+    let partitions = all_partitions(&consumer, &topics)?;
+    Ok((consumer, partitions))
+}
+
+/// `partitions`, each to resume where the stage says ([`Stage::resume_at`]), else at the
+/// group's committed offset.
+pub(crate) fn with_resume_offsets<S: Stage>(
+    stage: &S,
+    partitions: &TopicPartitionList,
+) -> Result<TopicPartitionList, DriverError> {
+    let mut list = TopicPartitionList::new();
+    for element in partitions.elements() {
+        let offset = match stage.resume_at(element.topic(), element.partition()) {
+            Some(next) => Offset::Offset(next),
+            None => Offset::Stored,
+        };
+        list.add_partition_offset(element.topic(), element.partition(), offset)?;
     }
+    Ok(list)
 }
 
 /// Every partition of `topics`, each to resume at its committed offset (blocks for metadata).
@@ -302,14 +331,22 @@ async fn consume_loop<S: Stage>(
     consumer: &StreamConsumer<DriverContext>,
     settings: &DriverSettings,
     stage: &mut S,
+    mut sharing: Option<&mut Sharing>,
     publisher: &Publisher,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Result<(), DriverError> {
     loop {
+        if let Some(sharing) = sharing.as_deref_mut() {
+            sharing.rebalance(consumer, stage)?;
+        }
         let mut next = next_batch(consumer, settings, shutdown).await;
-        if settings.membership == Membership::Group {
-            drop_revoked(consumer, stage, &mut next);
+        if let (Some(sharing), Next::Batch(batch)) = (sharing.as_deref(), &mut next) {
+            // Fetched before a partition moved away: its new owner reads them again.
+            batch.retain(|r| sharing.owns(&r.topic, r.partition));
+            if batch.is_empty() {
+                next = Next::Idle;
+            }
         }
         let batch = match &next {
             Next::Batch(batch) => batch.as_slice(),
@@ -333,25 +370,6 @@ async fn consume_loop<S: Stage>(
         }
         if matches!(next, Next::Shutdown) {
             return Ok(());
-        }
-    }
-}
-
-/// Tells the stage which partitions the group took away, and drops records of partitions this
-/// member no longer owns (fetched before the rebalance; their new owner reads them again).
-fn drop_revoked<S: Stage>(
-    consumer: &StreamConsumer<DriverContext>,
-    stage: &mut S,
-    next: &mut Next,
-) {
-    let (revoked, assigned) = consumer.context().take_revoked();
-    if !revoked.is_empty() {
-        stage.partitions_revoked(&revoked);
-    }
-    if let Next::Batch(batch) = next {
-        batch.retain(|r| assigned.contains(&(r.topic.clone(), r.partition)));
-        if batch.is_empty() {
-            *next = Next::Idle;
         }
     }
 }

@@ -16,6 +16,8 @@ pub mod health;
 pub mod kafka;
 pub mod metrics;
 pub mod publisher;
+pub mod roster;
+pub mod sharing;
 
 pub use catalogue::{TopicSettings, ensure_topics};
 pub use cloudevents::CloudEvent;

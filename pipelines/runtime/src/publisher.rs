@@ -70,6 +70,15 @@ pub struct Publisher {
 
 impl Publisher {
     pub fn new(kafka: &KafkaSettings, metrics: Metrics) -> Result<Self, KafkaError> {
+        // Zero series from the start, so dashboards show 0 rather than "no data".
+        for topic in crate::catalogue::CATALOGUE {
+            metrics.records_produced.with_label_values(&[topic.name]);
+            for kind in ["unavailable", "refused"] {
+                metrics
+                    .produce_failures
+                    .with_label_values(&[topic.name, kind]);
+            }
+        }
         let timeout_ms = kafka.delivery_timeout.as_millis().to_string();
         let producer = kafka
             .client_config()

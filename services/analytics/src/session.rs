@@ -5,6 +5,7 @@ use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::ListingOptions;
+use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
@@ -124,7 +125,11 @@ impl Analytics {
         limits: QueryLimits,
         listing: ListingRule,
     ) -> Result<Self, QueryError> {
+        // DataFusion caches directory listings forever by default; the lake grows every few
+        // seconds, so a long-running session must list again on every query.
+        let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
         let runtime = RuntimeEnvBuilder::new()
+            .with_cache_manager(caches)
             .with_memory_limit(limits.memory_bytes, 1.0)
             .build_arc()
             .map_err(|e| lake_error(root, e))?;

@@ -196,3 +196,21 @@ async fn a_query_past_the_memory_limit_fails_with_a_clear_error() {
     // The pool is released: a small query still runs.
     assert!(analytics.query("SELECT 1").await.is_ok());
 }
+
+#[tokio::test]
+async fn a_long_running_session_sees_files_written_after_it_listed_the_partition() {
+    let (dir, analytics) = lake().await;
+    let count = "SELECT count(*) AS n FROM results WHERE category = 'e_bike'";
+    let before = rows(&analytics, count).await[0]["n"].as_u64().unwrap();
+    // A later flush into the same Hive partition directory (same category and month).
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path().to_owned()));
+    let later = delivered(KNOWN.len() as i64, &KNOWN[0]);
+    writer.apply(&[later]).await.unwrap();
+    writer.finish().await.unwrap();
+    let after = rows(&analytics, count).await[0]["n"].as_u64().unwrap();
+    assert_eq!(
+        after,
+        before + 1,
+        "the new file is invisible to the session"
+    );
+}
