@@ -163,6 +163,9 @@ impl Limits {
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
     /// How long a record may wait for the broker's acknowledgement before ingest answers 503.
+    /// Generous on purpose: a produce request that times out in flight makes the idempotent
+    /// producer bump its epoch, which Tansu 0.6 (the embedded broker) cannot handle — its
+    /// storage task panics and the broker stops serving (measured; see the README).
     pub delivery_timeout_ms: u64,
     /// Replication factor of created topics (1 on one broker, 3 on a production cluster).
     pub replication_factor: i32,
@@ -173,7 +176,7 @@ pub struct KafkaConfig {
 impl Default for KafkaConfig {
     fn default() -> Self {
         Self {
-            delivery_timeout_ms: 5000,
+            delivery_timeout_ms: 30_000,
             replication_factor: 1,
             properties: BTreeMap::new(),
         }

@@ -83,9 +83,9 @@ fn wait_for_count(analytics: &Component, token: &str, query: &str, expected: u64
 }
 
 /// Starts ingest in `data` (which writes the dev config and tokens), then sets, for the stages
-/// and for itself (restarted), the objection window to 0 days and a delivery timeout that a broker
-/// starved of CPU by a dozen processes on two cores still meets (see README: a timed-out
-/// idempotent produce makes Tansu 0.6 fail).
+/// and for itself (restarted), the objection window to 0 days and a delivery timeout that a
+/// broker starved of CPU by many debug processes on two cores still meets (a produce timed out
+/// in flight makes Tansu 0.6 fail; see README).
 fn start_ingest(data: &Path, broker: &Broker) -> (Component, String) {
     let mut ingest = Component::start("ingest", data, &broker.bootstrap, &[]);
     let config = data.join("config.toml");
