@@ -5,6 +5,7 @@
 mod support;
 
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -283,4 +284,146 @@ fn two_lake_writers_split_the_partitions_and_one_killed_hands_over_exactly() {
         lines(&shipments),
     );
     drop(second);
+}
+
+/// The newest revision of every case on the cases topic, without what depends on timing
+/// (revision numbers, `updated_at`); and a check that no revision was published twice with
+/// different content.
+fn final_cases(brokers: &str) -> BTreeMap<String, Value> {
+    let mut seen: BTreeMap<(String, u64), Value> = BTreeMap::new();
+    for record in support::read_topic(brokers, "spotcheck.cases.v1") {
+        let case = record.value;
+        let key = (
+            case["case_id"].as_str().unwrap().to_owned(),
+            case["revision"].as_u64().unwrap(),
+        );
+        if let Some(earlier) = seen.get(&key) {
+            assert_eq!(
+                earlier, &case,
+                "revision {key:?} published twice, differently"
+            );
+        }
+        seen.insert(key, case);
+    }
+    let mut newest: BTreeMap<String, Value> = BTreeMap::new();
+    for ((case_id, _), mut case) in seen {
+        let object = case.as_object_mut().unwrap();
+        object.remove("revision");
+        object.remove("updated_at");
+        newest.insert(case_id, case); // ascending revisions: the last one stays
+    }
+    newest
+}
+
+/// Waits until every failing result has its case and the topic has been quiet for a while.
+fn settled_cases(brokers: &str, failing: usize) -> BTreeMap<String, Value> {
+    let started = Instant::now();
+    let mut last = (0, 0);
+    let mut quiet_since = Instant::now();
+    loop {
+        let records = support::read_topic(brokers, "spotcheck.cases.v1").len();
+        let cases = final_cases(brokers);
+        if (cases.len(), records) != last {
+            last = (cases.len(), records);
+            quiet_since = Instant::now();
+        } else if cases.len() == failing && quiet_since.elapsed() > Duration::from_secs(8) {
+            return cases;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(240),
+            "{} cases of {failing} after 4 minutes",
+            cases.len()
+        );
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+fn failing_results(file: &Path) -> usize {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["verdict"] == "fail")
+        .count()
+}
+
+/// Posts the registry and the shipments of `generated` (waiting), then starts the results.
+fn post_all(ingest: &Component, data: &Path, generated: &Path) -> std::process::Child {
+    for (file, role) in [("units.ndjson", "admin"), ("shipments.ndjson", "ledger")] {
+        let token = support::dev_token(data, role);
+        let posted = post(ingest, &token, &generated.join(file)).wait().unwrap();
+        assert!(posted.success(), "{file}");
+    }
+    post(
+        ingest,
+        &support::dev_token(data, "lab"),
+        &generated.join("results.ndjson"),
+    )
+}
+
+#[test]
+fn two_traceback_instances_give_the_cases_one_gives_and_one_killed_hands_over() {
+    let tmp = tempfile::tempdir().unwrap();
+    let generated = generate(tmp.path(), 1500, 6000);
+    let failing = failing_results(&generated.join("results.ndjson"));
+
+    // One instance, undisturbed: the reference.
+    let alone = {
+        let broker = Broker::start(&tmp.path().join("broker-alone"));
+        let data = tmp.path().join("alone");
+        let (ingest, config) = start_ingest(&data, &broker);
+        let _traceback = Component::start(
+            "traceback",
+            &data,
+            &broker.bootstrap,
+            &["--config", &config],
+        );
+        assert!(
+            post_all(&ingest, &data, &generated)
+                .wait()
+                .unwrap()
+                .success()
+        );
+        settled_cases(&broker.bootstrap, failing)
+    };
+
+    // Two instances sharing the batches; one killed while results are coming in.
+    let broker = Broker::start(&tmp.path().join("broker-pair"));
+    let data = tmp.path().join("pair");
+    let (ingest, config) = start_ingest(&data, &broker);
+    let with_config = ["--config", config.as_str()];
+    let mut first = Component::start(
+        "traceback",
+        &data.join("first"),
+        &broker.bootstrap,
+        &with_config,
+    );
+    let second = Component::start(
+        "traceback",
+        &data.join("second"),
+        &broker.bootstrap,
+        &with_config,
+    );
+    let mut posting = post_all(&ingest, &data, &generated);
+    let started = Instant::now();
+    while !(first.log_text().contains("took results partitions over")
+        && second.log_text().contains("took results partitions over"))
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "no split");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    first.kill();
+    assert!(posting.wait().unwrap().success());
+    let pair = settled_cases(&broker.bootstrap, failing);
+    assert!(
+        second
+            .log_text()
+            .matches("took results partitions over")
+            .count()
+            >= 2,
+        "the survivor never took the killed instance's partitions"
+    );
+    assert_eq!(pair.len(), alone.len());
+    for (case_id, case) in &alone {
+        assert_eq!(pair.get(case_id), Some(case), "{case_id} differs");
+    }
 }

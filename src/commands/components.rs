@@ -173,15 +173,16 @@ pub fn start_lake(
     }
     let mut topics = vec![spotcheck_schemas::topics::RESULTS];
     topics.extend(spotcheck_lake::entities::TOPICS);
-    spawn_stage(shared, "lake", &topics, membership, writer, shutdown)
+    spawn_stage(shared, "lake", &topics, &[], membership, writer, shutdown)
 }
 
-/// Runs `stage` on the driver as group `spotcheck-<name>` over `topics`, reporting it in
-/// `/readyz` under `name` while it runs.
+/// Runs `stage` on the driver as group `spotcheck-<name>` over `topics` (of which `global` are
+/// read whole by every instance), reporting it in `/readyz` under `name` while it runs.
 fn spawn_stage<S: spotcheck_runtime::Stage + 'static>(
     shared: &Shared,
     name: &'static str,
     topics: &[&str],
+    global: &[&str],
     membership: spotcheck_runtime::Membership,
     stage: S,
     shutdown: CancellationToken,
@@ -189,6 +190,7 @@ fn spawn_stage<S: spotcheck_runtime::Stage + 'static>(
     let mut settings = spotcheck_runtime::DriverSettings::new(format!("spotcheck-{name}"), topics);
     settings.max_batch = 5000;
     settings.membership = membership;
+    settings.global_topics = global.iter().map(|t| (*t).to_owned()).collect();
     let (kafka, publisher, metrics, health) = (
         shared.kafka.clone(),
         shared.publisher.clone(),
@@ -243,19 +245,32 @@ pub fn start_traceback(
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
     use spotcheck_schemas::topics;
-    let stage = spotcheck_traceback::TracebackStage::new(
+    let mut stage = spotcheck_traceback::TracebackStage::new(
         store,
         shared.publisher.clone(),
         Arc::new(spotcheck_traceback::SystemClock),
         config.traceback.authority(),
     );
+    if membership == spotcheck_runtime::Membership::Group {
+        stage = stage.sharing(shared.kafka.clone());
+    }
     let topics = [
         topics::RESULTS,
         topics::SHIPMENTS,
         topics::UNITS,
         topics::DISPOSITIONS,
     ];
-    spawn_stage(shared, "traceback", &topics, membership, stage, shutdown)
+    // Any case may need any unit or disposition: those are read whole by every instance.
+    let global = [topics::UNITS, topics::DISPOSITIONS];
+    spawn_stage(
+        shared,
+        "traceback",
+        &topics,
+        &global,
+        membership,
+        stage,
+        shutdown,
+    )
 }
 
 /// Opens the credit feed of the data dir (shared by the stage and `GET /v1/disclosures`).
@@ -283,7 +298,7 @@ pub fn start_credit(
         tracing::warn!(%error, "disclosure delay metric not registered");
     }
     let topics = [spotcheck_schemas::topics::CASES];
-    spawn_stage(shared, "credit", &topics, membership, stage, shutdown)
+    spawn_stage(shared, "credit", &topics, &[], membership, stage, shutdown)
 }
 
 /// Starts one delivery task per configured webhook; each ends at `shutdown`.

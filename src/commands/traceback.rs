@@ -15,13 +15,13 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     let (config, shared) = connect_alone(common, "spotcheck-traceback").await?;
     let store = open_traceback_store(&common.data_dir)?;
     restore_traceback(&shared, &store).await?;
-    // Dispositions are keyed by case, results and shipments by batch: one instance must see all
-    // of them, so the stage reads every partition (see the README on scaling it out).
+    // Instances split the batches (results and shipments partitions); see the README on
+    // scaling out.
     let stage = start_traceback(
         &shared,
         &config,
         store.clone(),
-        Membership::AllPartitions,
+        Membership::Group,
         shutdown.clone(),
     );
     let reads = ReadModels {

@@ -134,9 +134,13 @@ pub trait Stage: Send {
     /// it has never seen — so an empty or restored state is rebuilt from the topic, whatever the
     /// group committed. `None` (the default) resumes at the group's committed offset.
     /// Honoured whenever a partition is assigned (at start, and when it moves to this instance).
-    /// The group moved these partitions to another member: forget anything buffered for them
-    /// (it was not committed, so their new owner reads it again).
+    /// These partitions moved to another instance: forget anything buffered for them (it was
+    /// not committed, so their new owner reads it again).
     fn partitions_revoked(&mut self, _partitions: &[PartitionId]) {}
+
+    /// These partitions became this instance's (called before their records are read, and
+    /// after the previous owner stopped: see [`crate::sharing`]).
+    fn partitions_assigned(&mut self, _partitions: &[PartitionId]) {}
 
     fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
         None
@@ -170,6 +174,9 @@ pub struct DriverSettings {
     pub idle: Duration,
     /// How partitions are shared out.
     pub membership: Membership,
+    /// Topics every instance reads whole even when the others are shared (reference data that
+    /// any partition's work may need, such as the unit registry).
+    pub global_topics: Vec<String>,
 }
 
 /// How a stage's consumer gets its partitions.
@@ -191,6 +198,7 @@ impl DriverSettings {
             linger: Duration::from_millis(50),
             idle: Duration::from_secs(1),
             membership: Membership::Group,
+            global_topics: Vec::new(),
         }
     }
 }
@@ -243,16 +251,12 @@ pub async fn run_stage<S: Stage>(
             consumer.assign(&with_resume_offsets(&stage, &partitions)?)?;
             None
         }
-        Membership::Group => Some(
-            Sharing::start(
-                kafka,
-                &settings.group_id,
-                &partitions,
-                publisher,
-                &heartbeat_stop,
-            )
-            .await?,
-        ),
+        Membership::Group => {
+            let sharing =
+                Sharing::start(kafka, settings, &partitions, publisher, &heartbeat_stop).await?;
+            sharing.assign_global(&consumer, &mut stage)?;
+            Some(sharing)
+        }
     };
     let result = consume_loop(
         &consumer,

@@ -2,33 +2,46 @@
 //! batches the driver asks who is live, and hands partitions over — the stage forgets what it
 //! buffered for the ones that left, stored offsets are committed so the new owner starts there,
 //! and the ones that arrived resume where the stage says ([`Stage::resume_at`]).
+//!
+//! Partitions leave at once but arrive only after the live list has been stable for
+//! [`HANDOVER_DELAY`]: by then their previous owner (who sees the same heartbeats) has let
+//! them go, so two instances do not work on one partition at the same time. Global topics
+//! ([`DriverSettings::global_topics`]) are read whole by every instance.
 
 use crate::context::{DriverContext, PartitionId};
-use crate::driver::{DriverError, Stage, with_resume_offsets};
+use crate::driver::{DriverError, DriverSettings, Stage, with_resume_offsets};
 use crate::kafka::KafkaSettings;
 use crate::publisher::Publisher;
 use crate::roster::{Roster, heartbeat};
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use std::collections::BTreeSet;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
+
+/// How long the live list must stay the same before partitions are taken over: longer than a
+/// heartbeat interval plus one batch, so the instance giving them up has seen the change.
+pub const HANDOVER_DELAY: Duration = Duration::from_secs(5);
 
 pub struct Sharing {
     roster: Roster,
-    all: Vec<PartitionId>,
+    /// The partitions shared out among the live instances.
+    shared: Vec<PartitionId>,
     owned: BTreeSet<PartitionId>,
+    /// A share computed but not yet taken, and since when it has been the answer.
+    pending: Option<(BTreeSet<PartitionId>, Instant)>,
 }
 
 impl Sharing {
     /// Starts announcing this instance of `group` and reads who else is live.
     pub async fn start(
         kafka: &KafkaSettings,
-        group: &str,
+        settings: &DriverSettings,
         partitions: &TopicPartitionList,
         publisher: &Publisher,
         stop: &CancellationToken,
     ) -> Result<Self, DriverError> {
+        let group = settings.group_id.as_str();
         let instance = instance_id();
         tracing::info!(group, %instance, "sharing partitions with the group's live instances");
         tokio::spawn(heartbeat(
@@ -45,16 +58,32 @@ impl Sharing {
                     stage: "roster",
                     message: e.to_string(),
                 })??;
-        let all = partitions
+        let (global, shared): (Vec<PartitionId>, Vec<PartitionId>) = partitions
             .elements()
             .iter()
             .map(|e| (e.topic().to_owned(), e.partition()))
-            .collect();
+            .partition(|(topic, _)| settings.global_topics.contains(topic));
         Ok(Self {
             roster,
-            all,
-            owned: BTreeSet::new(),
+            shared,
+            owned: global.into_iter().collect(),
+            pending: None,
         })
+    }
+
+    /// Assigns the global partitions (once, at start).
+    pub fn assign_global<S: Stage>(
+        &self,
+        consumer: &StreamConsumer<DriverContext>,
+        stage: &mut S,
+    ) -> Result<(), DriverError> {
+        if self.owned.is_empty() {
+            return Ok(());
+        }
+        let global: Vec<PartitionId> = self.owned.iter().cloned().collect();
+        stage.partitions_assigned(&global);
+        consumer.incremental_assign(&with_resume_offsets(stage, &list(&global))?)?;
+        Ok(())
     }
 
     pub fn owns(&self, topic: &str, partition: i32) -> bool {
@@ -69,12 +98,31 @@ impl Sharing {
     ) -> Result<(), DriverError> {
         self.roster.read(Duration::ZERO);
         let live = self.roster.live(chrono::Utc::now().timestamp_millis());
-        let mine = self.roster.mine(&self.all, &live);
+        let share = self.roster.mine(&self.shared, &live);
+        let global = self.owned.iter().filter(|p| !self.shared.contains(p));
+        let mut mine: BTreeSet<PartitionId> = global.cloned().collect();
+        mine.extend(share);
         if mine == self.owned {
+            self.pending = None;
             return Ok(());
         }
         let left: Vec<PartitionId> = self.owned.difference(&mine).cloned().collect();
-        let arrived: Vec<PartitionId> = mine.difference(&self.owned).cloned().collect();
+        let mut arrived: Vec<PartitionId> = mine.difference(&self.owned).cloned().collect();
+        if !arrived.is_empty() {
+            let stable_since = match &self.pending {
+                Some((pending, since)) if *pending == mine => *since,
+                _ => {
+                    self.pending = Some((mine.clone(), Instant::now()));
+                    Instant::now()
+                }
+            };
+            if stable_since.elapsed() < HANDOVER_DELAY {
+                arrived.clear(); // not yet: give the previous owner time to let go
+            }
+        }
+        if left.is_empty() && arrived.is_empty() {
+            return Ok(());
+        }
         if !left.is_empty() {
             stage.partitions_revoked(&left);
             if let Err(error) = consumer.commit_consumer_state(CommitMode::Sync) {
@@ -83,17 +131,24 @@ impl Sharing {
             consumer.incremental_unassign(&list(&left))?;
         }
         if !arrived.is_empty() {
+            stage.partitions_assigned(&arrived);
             consumer.incremental_assign(&with_resume_offsets(stage, &list(&arrived))?)?;
+        }
+        for id in &left {
+            self.owned.remove(id);
+        }
+        self.owned.extend(arrived.iter().cloned());
+        if self.owned == mine {
+            self.pending = None;
         }
         tracing::info!(
             stage = stage.name(),
             live = live.len(),
-            owned = mine.len(),
+            owned = self.owned.len(),
             handed_over = left.len(),
             taken = arrived.len(),
             "partitions rebalanced"
         );
-        self.owned = mine;
         Ok(())
     }
 }

@@ -7,7 +7,7 @@
 use crate::store::{self, Store, StoreError};
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::{Message, Offset, TopicPartitionList};
-use redb::ReadableTable;
+use redb::{ReadableDatabase, ReadableTable};
 use spotcheck_runtime::KafkaSettings;
 use spotcheck_schemas::Case;
 use spotcheck_schemas::topics;
@@ -20,6 +20,36 @@ pub fn restore_published_cases(store: &Store, kafka: &KafkaSettings) -> Result<u
     if store.has_consumed()? {
         return Ok(0);
     }
+    catch_up_published_cases(store, kafka)
+}
+
+/// Takes every case whose published revision is newer than the state's (another instance
+/// published it while it owned the case's partition); returns how many were taken.
+pub fn catch_up_published_cases(store: &Store, kafka: &KafkaSettings) -> Result<usize, StoreError> {
+    let newest = read_published_cases(kafka)?;
+    let txn = store.begin()?;
+    let mut taken = 0;
+    {
+        let mut cases = txn.open_table(store::CASES)?;
+        for (case_id, (revision, bytes)) in &newest {
+            let known = match cases.get(case_id.as_str())? {
+                Some(stored) => serde_json::from_slice::<Case>(stored.value())?.revision,
+                None => 0,
+            };
+            if *revision > known {
+                cases.insert(case_id.as_str(), bytes.as_slice())?;
+                taken += 1;
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(taken)
+}
+
+/// The newest published revision of every case on the topic.
+fn read_published_cases(
+    kafka: &KafkaSettings,
+) -> Result<BTreeMap<String, (u64, Vec<u8>)>, StoreError> {
     let consumer: BaseConsumer = kafka
         .client_config()
         .set("group.id", "spotcheck-traceback-restore")
@@ -59,21 +89,12 @@ pub fn restore_published_cases(store: &Store, kafka: &KafkaSettings) -> Result<u
             }
         }
     }
-    let txn = store.begin()?;
-    {
-        let mut cases = txn.open_table(store::CASES)?;
-        for (case_id, (_, bytes)) in &newest {
-            cases.insert(case_id.as_str(), bytes.as_slice())?;
-        }
-    }
-    txn.commit()?;
-    Ok(newest.len())
+    Ok(newest)
 }
 
 impl Store {
     /// Whether the stage has applied any record (a state that has not is new or lost).
     pub fn has_consumed(&self) -> Result<bool, StoreError> {
-        use redb::ReadableDatabase;
         let txn = self.db.begin_read()?;
         let offsets = txn.open_table(store::OFFSETS)?;
         Ok(offsets.iter()?.next().is_some())

@@ -12,6 +12,13 @@
 //!
 //! A case is derived again from all it depends on whenever one of them changes (and when its
 //! timer fires), and published only if it differs from the last revision.
+//!
+//! Scale-out ([`TracebackStage::sharing`]): instances split the partitions of results and
+//! shipments (co-partitioned by batch key) and each reads all units and dispositions. An
+//! instance derives only the cases whose result came through a results partition it owns; when
+//! it takes a partition over, it first reads the published cases back from
+//! `spotcheck.cases.v1`, so its revisions continue the previous owner's instead of repeating
+//! them. The runtime hands a partition over only after its previous owner let it go.
 
 use crate::assemble::{Authority, Inputs, assemble};
 use crate::clock::Clock;
@@ -30,6 +37,14 @@ pub struct TracebackStage {
     publisher: Publisher,
     clock: Arc<dyn Clock>,
     authority: Authority,
+    /// When shared with other instances: the results partitions this one owns, and how to read
+    /// the published cases back. `None`: this instance owns every case.
+    sharing: Option<Shared>,
+}
+
+struct Shared {
+    kafka: spotcheck_runtime::KafkaSettings,
+    owned: BTreeSet<i32>,
 }
 
 impl TracebackStage {
@@ -44,7 +59,27 @@ impl TracebackStage {
             publisher,
             clock,
             authority,
+            sharing: None,
         }
+    }
+
+    /// Shares the cases with other instances (see the module header).
+    pub fn sharing(mut self, kafka: spotcheck_runtime::KafkaSettings) -> Self {
+        self.sharing = Some(Shared {
+            kafka,
+            owned: BTreeSet::new(),
+        });
+        self
+    }
+
+    /// Whether this instance derives the case (its result's partition is this instance's).
+    fn owns(&self, txn: &WriteTransaction, case_id: &str) -> Result<bool, StoreError> {
+        let Some(sharing) = &self.sharing else {
+            return Ok(true);
+        };
+        let partitions = txn.open_table(store::CASE_PARTITION)?;
+        let partition = partitions.get(case_id)?.map(|p| p.value());
+        Ok(partition.is_some_and(|p| sharing.owned.contains(&p)))
     }
 
     /// Applies the batch and fires due timers in one transaction; returns the dead letters. New
@@ -84,6 +119,9 @@ impl TracebackStage {
         case_id: &str,
         today: NaiveDate,
     ) -> Result<(), StoreError> {
+        if !self.owns(txn, case_id)? {
+            return Ok(()); // another instance's (its timer stays, for a takeover)
+        }
         let Some(result) = txn
             .open_table(store::RESULTS)?
             .get(case_id)?
@@ -231,6 +269,8 @@ fn absorb_one(
             let batch_key = result.batch_key().to_string();
             txn.open_table(store::RESULTS)?
                 .insert(case_id.as_str(), payload)?;
+            txn.open_table(store::CASE_PARTITION)?
+                .insert(case_id.as_str(), delivered.partition)?;
             txn.open_table(store::BATCH_CASES)?
                 .insert(grouped(&batch_key, &case_id).as_str(), ())?;
             affected.insert(case_id);
@@ -340,6 +380,40 @@ impl Stage for TracebackStage {
     async fn finish(&mut self) -> Result<Applied, StageError> {
         self.flush_outbox().await?;
         Ok(Applied::nothing())
+    }
+
+    fn partitions_assigned(&mut self, partitions: &[(String, i32)]) {
+        let Some(sharing) = &mut self.sharing else {
+            return;
+        };
+        let taken: Vec<i32> = partitions
+            .iter()
+            .filter(|(topic, _)| topic == topics::RESULTS)
+            .map(|(_, partition)| *partition)
+            .collect();
+        if taken.is_empty() {
+            return;
+        }
+        sharing.owned.extend(&taken);
+        // Blocking reads of the cases topic, before any record of the new partitions is read.
+        let (store, kafka) = (&self.store, &sharing.kafka);
+        let caught_up =
+            tokio::task::block_in_place(|| crate::restore::catch_up_published_cases(store, kafka));
+        match caught_up {
+            Ok(newer) => tracing::info!(?taken, newer, "took results partitions over"),
+            // The stage goes on; a case may then repeat a revision its previous owner published.
+            Err(error) => tracing::error!(%error, "cannot read the published cases back"),
+        }
+    }
+
+    fn partitions_revoked(&mut self, partitions: &[(String, i32)]) {
+        if let Some(sharing) = &mut self.sharing {
+            for (topic, partition) in partitions {
+                if topic == topics::RESULTS {
+                    sharing.owned.remove(partition);
+                }
+            }
+        }
     }
 
     /// The state's own offsets: a new or restored state file is rebuilt from the topics.

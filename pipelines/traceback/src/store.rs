@@ -30,6 +30,9 @@ pub(crate) const TIMERS: TableDefinition<&str, ()> = TableDefinition::new("timer
 /// `case_id` → its timer key, to move it.
 pub(crate) const CASE_TIMER: TableDefinition<&str, &str> = TableDefinition::new("case_timer");
 /// `case_id \0 revision (20 digits)` → case JSON not yet acknowledged by the broker.
+/// case id → the results partition its result came from (which instance owns it, when shared).
+pub(crate) const CASE_PARTITION: TableDefinition<&str, i32> =
+    TableDefinition::new("case_partition");
 pub(crate) const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
 /// `topic \0 partition` → the next offset to apply.
 pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
@@ -65,6 +68,7 @@ impl Store {
         txn.open_table(CASE_TIMER)?;
         txn.open_table(OUTBOX)?;
         txn.open_table(OFFSETS)?;
+        txn.open_table(CASE_PARTITION)?;
         txn.commit()?;
         Ok(Self { db })
     }
