@@ -130,6 +130,7 @@ async fn undecodable_records_are_dead_lettered_and_a_restart_resumes_after_what_
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic(INPUT, 1, 1).unwrap();
     cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    cluster.create_topic(topics::MEMBERS, 1, 1).unwrap();
     let bootstrap = cluster.bootstrap_servers();
     produce(
         &bootstrap,
@@ -166,6 +167,7 @@ async fn a_transient_failure_retries_the_same_batch_without_skipping() {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic(INPUT, 1, 1).unwrap();
     cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    cluster.create_topic(topics::MEMBERS, 1, 1).unwrap();
     let bootstrap = cluster.bootstrap_servers();
     produce(&bootstrap, &[r#"{"n":1}"#, r#"{"n":2}"#]).await;
 
