@@ -19,6 +19,24 @@ pub struct Manifest {
     pub next_offset: i64,
     /// Paths of the files written from this partition, relative to the lake root.
     pub files: Vec<String>,
+    /// Files a compaction replaced, kept on disk for a grace period so that a query which read
+    /// the previous manifest still finds them ([`crate::compact`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retired: Vec<Retired>,
+}
+
+/// A replaced file and when it was replaced (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Retired {
+    pub file: String,
+    pub at_ms: i64,
+}
+
+impl Manifest {
+    /// Whether the manifest accounts for `relative` (named, or retired and not yet deleted).
+    pub fn knows(&self, relative: &str) -> bool {
+        self.files.iter().any(|f| f == relative) || self.retired.iter().any(|r| r.file == relative)
+    }
 }
 
 /// The name every file written from `topic`/`partition` starts with.
@@ -37,6 +55,28 @@ pub fn load(root: &Path, topic: &str, partition: i32) -> io::Result<Manifest> {
         Err(error) if error.kind() == io::ErrorKind::NotFound => Ok(Manifest::default()),
         Err(error) => Err(error),
     }
+}
+
+/// Every partition's manifest in the lake (none yet: empty).
+pub fn load_all(root: &Path) -> io::Result<Vec<Manifest>> {
+    let entries = match std::fs::read_dir(root.join(MANIFEST_DIR)) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(error) => return Err(error),
+    };
+    let mut manifests = Vec::new();
+    for entry in entries {
+        let path = entry?.path();
+        let is_manifest = path.extension().is_some_and(|e| e == "json")
+            && !path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if is_manifest {
+            let bytes = std::fs::read(&path)?;
+            manifests.push(serde_json::from_slice(&bytes).map_err(io::Error::other)?);
+        }
+    }
+    Ok(manifests)
 }
 
 /// Saves atomically: a reader sees the old manifest or the new one, never a torn one.
@@ -97,7 +137,7 @@ pub fn remove_orphans(
                     .unwrap_or(&path)
                     .to_string_lossy()
                     .into_owned();
-                let orphan = name.starts_with(&prefix) && !manifest.files.contains(&relative);
+                let orphan = name.starts_with(&prefix) && !manifest.knows(&relative);
                 let leftover = name.starts_with(&format!(".{prefix}")) && name.ends_with(".tmp");
                 if orphan || leftover {
                     std::fs::remove_file(&path)?;

@@ -18,6 +18,7 @@
 //! resumes from the committed offsets.
 //! Limit: two Kafka records with the same record id (an ingest re-publication) give two rows.
 
+use crate::compact::{CompactionSettings, compact_once, purge_retired};
 use crate::entities::{self, EntityRow};
 use crate::manifest::{self, Manifest};
 use crate::parquet_file::{publish, write_parquet};
@@ -38,6 +39,8 @@ pub struct LakeSettings {
     pub max_rows: usize,
     /// Longest a row waits in the buffer, so analysts see fresh data.
     pub max_age: Duration,
+    /// Merging the small files of a directory after a flush ([`crate::compact`]); `None` never.
+    pub compaction: Option<CompactionSettings>,
 }
 
 impl LakeSettings {
@@ -46,6 +49,7 @@ impl LakeSettings {
             root,
             max_rows: 200_000,
             max_age: Duration::from_secs(5),
+            compaction: Some(CompactionSettings::default()),
         }
     }
 }
@@ -234,7 +238,60 @@ impl LakeWriter {
             }
         }
         state.first = None;
+        self.compact(topic, partition).await?;
         Ok(Some((topic.to_owned(), partition, last + 1)))
+    }
+
+    /// Merges the partition's small files in every directory where enough piled up (a flush
+    /// adds at most one file per directory, so this is proportional to the flush). A failure
+    /// is logged and the manifest read back from disk (compaction is an optimisation; the lake
+    /// is correct without it), fatal only if the manifest cannot be read.
+    async fn compact(&mut self, topic: &str, partition: i32) -> Result<(), StageError> {
+        let Some(settings) = self.settings.compaction else {
+            return Ok(());
+        };
+        let root = self.settings.root.clone();
+        let Some(state) = self
+            .partitions
+            .get_mut(topic)
+            .and_then(|p| p.get_mut(&partition))
+        else {
+            return Ok(());
+        };
+        let (manifest, topic_owned, root_owned) =
+            (state.manifest.clone(), topic.to_owned(), root.clone());
+        let outcome = tokio::task::spawn_blocking(move || {
+            let mut manifest = manifest;
+            if let Some(next) =
+                purge_retired(&root_owned, &topic_owned, partition, &manifest, settings)?
+            {
+                manifest = next;
+            }
+            let mut done = Vec::new();
+            while let Some((next, merged)) =
+                compact_once(&root_owned, &topic_owned, partition, &manifest, settings)?
+            {
+                manifest = next;
+                done.push(merged);
+            }
+            Ok::<_, std::io::Error>((manifest, done))
+        })
+        .await;
+        let reason = match outcome {
+            Ok(Ok((next, done))) => {
+                if !done.is_empty() {
+                    tracing::debug!(topic, partition, ?done, "compacted");
+                }
+                state.manifest = next;
+                return Ok(());
+            }
+            Ok(Err(error)) => error.to_string(),
+            Err(error) => error.to_string(),
+        };
+        tracing::warn!(topic, partition, %reason, "compaction failed; continuing");
+        state.manifest = manifest::load(&root, topic, partition)
+            .map_err(|e| StageError::Fatal(format!("cannot read the manifest back: {e}")))?;
+        Ok(())
     }
 
     /// Flushes partitions whose oldest row is older than `max_age` (all of them if `everything`).

@@ -1,6 +1,7 @@
 //! The DataFusion session over one lake: tables, trend views, limits.
 
 use crate::error::QueryError;
+use crate::visible::ManifestFiltered;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
@@ -135,6 +136,15 @@ impl Analytics {
             .map_err(|e| lake_error(root, e))?;
         let config = SessionConfig::new().with_information_schema(true);
         let context = SessionContext::new_with_config_rt(config, runtime);
+        // Under the lake, SQL sees only what the manifests name (see `visible`).
+        let absolute = match root.is_absolute() {
+            true => root.to_path_buf(),
+            false => std::env::current_dir()
+                .map_err(|e| lake_error(root, e))?
+                .join(root),
+        };
+        let local = url::Url::parse("file://").map_err(|e| lake_error(root, e))?;
+        context.register_object_store(&local, Arc::new(ManifestFiltered::new(absolute)));
         register_tables(&context, root).await?;
         // psql's \d, Grafana and DBeaver look the tables up in pg_catalog.
         setup_pg_catalog(&context, "datafusion", EmptyContextProvider)
