@@ -106,7 +106,7 @@ fn main() {
     });
     let files = count_files(&lake.join("results"));
     println!(
-        "\nmachine: {} cores; the results table is {files} files (no compaction yet)",
+        "\nmachine: {} cores; the results table is {files} files (one per source partition and Hive directory: compaction merges a partition's files within a directory, not across partitions)",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
     );
 }
