@@ -1,0 +1,156 @@
+//! Who may do what (CONTRACT §3): every route with no token, a wrong token, and each role —
+//! 401 without a valid token, 403 for a role the route does not allow, and anything but those
+//! for a role it does; the operational routes need no token. Then the whole log of the run is
+//! searched for every token: none may appear, and the config holds only their hashes.
+
+mod support;
+
+use serde_json::{Value, json};
+use support::Up;
+
+const ROLES: [&str; 5] = ["lab", "ledger", "admin", "analyst", "feed"];
+
+struct Route {
+    method: &'static str,
+    path: &'static str,
+    body: Option<Value>,
+    allowed: &'static [&'static str],
+}
+
+fn routes() -> Vec<Route> {
+    let unit = json!({"uscc": "91120104MA0000001X", "name": "某某商店", "district": "120104",
+                      "roles": ["retailer"]});
+    let shipment = json!([{"shipment_id": "S-SEC-1"}]);
+    let disposition = json!({"disposition_id": "D-SEC-1"});
+    vec![
+        Route {
+            method: "POST",
+            path: "/v1/results",
+            body: Some(support::result("TJ-SEC-1")),
+            allowed: &["lab"],
+        },
+        Route {
+            method: "POST",
+            path: "/v1/shipments",
+            body: Some(shipment),
+            allowed: &["ledger", "admin"],
+        },
+        Route {
+            method: "PUT",
+            path: "/v1/units/91120104MA0000001X",
+            body: Some(unit),
+            allowed: &["admin"],
+        },
+        Route {
+            method: "POST",
+            path: "/v1/dispositions",
+            body: Some(disposition),
+            allowed: &["admin"],
+        },
+        Route {
+            method: "GET",
+            path: "/v1/cases",
+            body: None,
+            allowed: &["admin", "analyst"],
+        },
+        Route {
+            method: "GET",
+            path: "/v1/cases/no-such-case",
+            body: None,
+            allowed: &["admin", "analyst"],
+        },
+        Route {
+            method: "GET",
+            path: "/v1/disclosures?wait=0",
+            body: None,
+            allowed: &["feed", "admin"],
+        },
+        Route {
+            method: "POST",
+            path: "/v1/sql",
+            body: Some(json!({"sql": "SELECT 1"})),
+            allowed: &["analyst"],
+        },
+    ]
+}
+
+fn call(up: &Up, route: &Route, token: Option<&str>) -> u16 {
+    let client = reqwest::blocking::Client::new();
+    let url = up.url(route.path);
+    let mut request = match route.method {
+        "GET" => client.get(url),
+        "PUT" => client.put(url),
+        _ => client.post(url),
+    };
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = &route.body {
+        request = request.json(body);
+    }
+    request.send().unwrap().status().as_u16()
+}
+
+#[test]
+fn every_route_answers_each_role_as_the_contract_says_and_no_token_reaches_the_logs() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(&dir.path().join("data"));
+    let wrong = "sc_0000000000000000000000000000000000000000000000000000000000000000";
+    let mut failures = Vec::new();
+    for route in routes() {
+        let name = format!("{} {}", route.method, route.path);
+        for (who, token, expected) in [("no token", None, 401), ("a wrong token", Some(wrong), 401)]
+        {
+            let status = call(&up, &route, token);
+            if status != expected {
+                failures.push(format!("{name} with {who}: {status}, expected {expected}"));
+            }
+        }
+        for role in ROLES {
+            let status = call(&up, &route, Some(&up.token(role)));
+            let allowed = route.allowed.contains(&role);
+            let ok = if allowed {
+                status != 401 && status != 403
+            } else {
+                status == 403
+            };
+            if !ok {
+                let wanted = if allowed {
+                    "neither 401 nor 403"
+                } else {
+                    "403"
+                };
+                failures.push(format!("{name} as {role}: {status}, expected {wanted}"));
+            }
+        }
+    }
+    for path in ["/metrics", "/healthz", "/readyz", "/openapi.json"] {
+        let status = reqwest::blocking::get(up.url(path))
+            .unwrap()
+            .status()
+            .as_u16();
+        if status != 200 {
+            failures.push(format!(
+                "GET {path} without a token: {status}, expected 200"
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+
+    // Tokens are never logged, and the config keeps only their SHA-256.
+    let log = up.log_text();
+    let config = std::fs::read_to_string(dir.path().join("data/config.toml")).unwrap();
+    for role in ROLES {
+        let token = up.token(role);
+        assert!(!log.contains(&token), "the {role} token is in the log");
+        assert!(
+            !config.contains(&token),
+            "the {role} token is in the config"
+        );
+    }
+    assert!(
+        !log.contains(wrong),
+        "a presented wrong token is in the log"
+    );
+    assert!(log.lines().count() > 3, "the log was captured: {log}");
+}
