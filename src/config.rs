@@ -138,6 +138,8 @@ pub struct Limits {
     pub max_body_bytes: usize,
     /// Most records in one request (413 above).
     pub max_records: usize,
+    /// Seconds a request body may take to arrive (408 after).
+    pub body_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -146,6 +148,7 @@ impl Default for Limits {
         Self {
             max_body_bytes: defaults.max_bytes,
             max_records: defaults.max_records,
+            body_timeout_secs: defaults.read_timeout.as_secs(),
         }
     }
 }
@@ -155,6 +158,7 @@ impl Limits {
         BodyLimits {
             max_bytes: self.max_body_bytes,
             max_records: self.max_records,
+            read_timeout: Duration::from_secs(self.body_timeout_secs.max(1)),
         }
     }
 }

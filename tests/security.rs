@@ -154,3 +154,40 @@ fn every_route_answers_each_role_as_the_contract_says_and_no_token_reaches_the_l
     );
     assert!(log.lines().count() > 3, "the log was captured: {log}");
 }
+
+#[test]
+fn a_client_that_trickles_its_body_gets_408_and_others_are_served_meanwhile() {
+    use std::io::{Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(Up::start(&data)); // makes the dev config
+    let config = data.join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("\n[limits]\nbody_timeout_secs = 2\n");
+    std::fs::write(&config, text).unwrap();
+    let up = Up::start_with(&data, &["--config", config.to_str().unwrap()]);
+
+    let mut slow = std::net::TcpStream::connect(&up.http).unwrap();
+    let head = format!(
+        "POST /v1/results HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {}\r\n\
+         Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"report_no\":",
+        up.http,
+        up.token("lab")
+    );
+    slow.write_all(head.as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    // Meanwhile another client is served at once.
+    let health = reqwest::blocking::get(up.url("/healthz")).unwrap();
+    assert_eq!(health.status(), 200);
+    slow.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    let mut answer = [0u8; 256];
+    let read = slow.read(&mut answer).unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_secs(2) && waited < std::time::Duration::from_secs(8),
+        "answered after {waited:?}"
+    );
+}

@@ -36,6 +36,9 @@ pub struct Records {
 pub struct BodyLimits {
     pub max_bytes: usize,
     pub max_records: usize,
+    /// How long the whole body may take to arrive: a client trickling bytes (slowloris) gets 408
+    /// instead of holding a connection and a handler forever.
+    pub read_timeout: std::time::Duration,
 }
 
 impl Default for BodyLimits {
@@ -43,23 +46,32 @@ impl Default for BodyLimits {
         Self {
             max_bytes: 32 * 1024 * 1024,
             max_records: 50_000,
+            read_timeout: std::time::Duration::from_secs(60),
         }
     }
 }
 
-/// Reads the whole body, refusing more than `max_bytes` with 413.
+/// Reads the whole body: more than `max_bytes` is 413, slower than `read_timeout` is 408.
 pub async fn read(body: Body, limits: BodyLimits) -> Result<Bytes, ApiError> {
-    axum::body::to_bytes(body, limits.max_bytes)
-        .await
-        .map_err(|_| {
-            ApiError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!(
-                    "the body is over the limit of {} bytes: send fewer records per request",
-                    limits.max_bytes
-                ),
-            )
-        })
+    let reading = axum::body::to_bytes(body, limits.max_bytes);
+    let Ok(read) = tokio::time::timeout(limits.read_timeout, reading).await else {
+        return Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the body did not arrive within {} s: send it faster or in smaller requests",
+                limits.read_timeout.as_secs()
+            ),
+        ));
+    };
+    read.map_err(|_| {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the body is over the limit of {} bytes: send fewer records per request",
+                limits.max_bytes
+            ),
+        )
+    })
 }
 
 /// Splits a body according to its content type.
@@ -200,6 +212,7 @@ mod tests {
         let limits = BodyLimits {
             max_bytes: 1 << 20,
             max_records: 2,
+            ..BodyLimits::default()
         };
         let error = split(Some("application/x-ndjson"), b"{}\n{}\n{}\n", limits).unwrap_err();
         assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
