@@ -83,19 +83,6 @@ fn post(up: &Up, file: &std::path::Path) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn items_in(file: &std::path::Path) -> u64 {
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["items"]
-                .as_array()
-                .unwrap()
-                .len() as u64
-        })
-        .sum()
-}
-
 #[test]
 fn posted_results_are_queryable_once_and_a_second_post_changes_nothing() {
     let dir = tempfile::tempdir().unwrap();
@@ -107,7 +94,7 @@ fn posted_results_are_queryable_once_and_a_second_post_changes_nothing() {
     println!("3000 results visible to SQL {delay:?} after the post returned");
     assert_eq!(
         count(&data, "SELECT count(*) AS n FROM result_items"),
-        items_in(&file)
+        support::items_in(&file)
     );
 
     assert!(post(&up, &file).contains("3000 duplicate"));
@@ -142,7 +129,7 @@ fn posted_results_are_queryable_once_and_a_second_post_changes_nothing() {
         String::from_utf8_lossy(&output.stderr)
     );
     let counts = String::from_utf8_lossy(&output.stdout).trim().to_owned();
-    assert_eq!(counts, format!("3000 3000 {}", items_in(&file)));
+    assert_eq!(counts, format!("3000 3000 {}", support::items_in(&file)));
 }
 
 #[test]
@@ -187,7 +174,7 @@ fn sigkill_while_the_lake_is_written_loses_and_duplicates_nothing() {
     );
     assert_eq!(
         count(&data, "SELECT count(*) AS n FROM result_items"),
-        items_in(&file)
+        support::items_in(&file)
     );
 }
 

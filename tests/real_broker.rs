@@ -213,19 +213,6 @@ fn lines(file: &Path) -> u64 {
     std::fs::read_to_string(file).unwrap().lines().count() as u64
 }
 
-fn items_in(file: &Path) -> u64 {
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            serde_json::from_str::<Value>(l).unwrap()["items"]
-                .as_array()
-                .unwrap()
-                .len() as u64
-        })
-        .sum()
-}
-
 #[test]
 fn two_lake_writers_split_the_partitions_and_one_killed_hands_over_exactly() {
     let tmp = tempfile::tempdir().unwrap();
@@ -275,7 +262,7 @@ fn two_lake_writers_split_the_partitions_and_one_killed_hands_over_exactly() {
         &analytics,
         &token,
         "SELECT count(*) AS n FROM result_items",
-        items_in(&results),
+        support::items_in(&results),
     );
     wait_for_count(
         &analytics,

@@ -57,8 +57,8 @@ fn failing_reports(file: &Path) -> usize {
         .count()
 }
 
-/// Every case, newest revision, without what differs by timing (revision numbers, time).
-fn cases(up: &Up) -> BTreeMap<String, Value> {
+/// Every case as `GET /v1/cases` lists it (newest revision).
+fn listed_cases(up: &Up) -> Vec<Value> {
     let listed: Value = reqwest::blocking::Client::new()
         .get(up.url("/v1/cases"))
         .bearer_auth(up.token("admin"))
@@ -66,9 +66,12 @@ fn cases(up: &Up) -> BTreeMap<String, Value> {
         .unwrap()
         .json()
         .unwrap();
-    listed["items"]
-        .as_array()
-        .unwrap()
+    listed["items"].as_array().unwrap().clone()
+}
+
+/// Every case, newest revision, without what differs by timing (revision numbers, time).
+fn cases(up: &Up) -> BTreeMap<String, Value> {
+    listed_cases(up)
         .iter()
         .map(|case| {
             let mut case = case.clone();
@@ -183,16 +186,7 @@ fn sigkill_during_a_large_run_gives_the_same_cases_as_a_calm_run() {
 
 /// Each case's newest revision number, as the traceback state serves it.
 fn newest_revisions(up: &Up) -> BTreeMap<String, u64> {
-    let listed: Value = reqwest::blocking::Client::new()
-        .get(up.url("/v1/cases"))
-        .bearer_auth(up.token("admin"))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    listed["items"]
-        .as_array()
-        .unwrap()
+    listed_cases(up)
         .iter()
         .map(|case| {
             (

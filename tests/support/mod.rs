@@ -400,6 +400,20 @@ pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
     records
 }
 
+/// The test items of every result in an NDJSON file (the rows `result_items` should hold).
+pub fn items_in(file: &Path) -> u64 {
+    std::fs::read_to_string(file)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["items"]
+                .as_array()
+                .unwrap()
+                .len() as u64
+        })
+        .sum()
+}
+
 /// A valid failing result of the dev lab, numbered `report_no`.
 pub fn result(report_no: &str) -> serde_json::Value {
     serde_json::json!({
