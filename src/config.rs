@@ -104,6 +104,8 @@ pub struct SqlConfig {
     pub timeout_secs: f64,
     /// Memory all queries of the process may hold at once, in MiB.
     pub memory_mib: usize,
+    /// Postgres-protocol connections open at once; one more is refused (53300).
+    pub max_connections: usize,
 }
 
 impl Default for SqlConfig {
@@ -112,6 +114,7 @@ impl Default for SqlConfig {
         Self {
             timeout_secs: defaults.timeout.as_secs_f64(),
             memory_mib: defaults.memory_bytes / (1024 * 1024),
+            max_connections: 64,
         }
     }
 }

@@ -135,3 +135,47 @@ async fn analysts_query_the_lake_over_the_postgres_protocol_and_cannot_write() {
     drop(client);
     tokio::task::block_in_place(move || drop(up));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_connection_over_the_limit_is_refused_as_too_many_and_a_freed_slot_is_reused() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let up = tokio::task::block_in_place(|| {
+        drop(Up::start(&data)); // makes the dev config
+        let config = data.join("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push_str("\n[sql]\nmax_connections = 2\n");
+        std::fs::write(&config, text).unwrap();
+        Up::start_with(&data, &["--config", config.to_str().unwrap()])
+    });
+    let analyst = up.token("analyst");
+
+    let first = connect(&up, "dev-analyst", &analyst).await.unwrap();
+    let second = connect(&up, "dev-analyst", &analyst).await.unwrap();
+    let refused = connect(&up, "dev-analyst", &analyst).await.err().unwrap();
+    let reason = refused
+        .as_db_error()
+        .map(|e| (e.code().code().to_owned(), e.message().to_owned()));
+    assert_eq!(
+        reason.as_ref().map(|(code, _)| code.as_str()),
+        Some("53300"),
+        "{refused:?}"
+    );
+    // The two open connections still answer; closing one frees its slot.
+    assert_eq!(simple_rows(&second, "SELECT 1").await.unwrap(), [["1"]]);
+    drop(first);
+    let started = Instant::now();
+    loop {
+        match connect(&up, "dev-analyst", &analyst).await {
+            Ok(client) => {
+                assert_eq!(simple_rows(&client, "SELECT 2").await.unwrap(), [["2"]]);
+                break;
+            }
+            Err(error) => assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "the freed slot was not reused: {error}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

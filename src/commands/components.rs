@@ -342,6 +342,7 @@ pub async fn start_pg(
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
+    let max_connections = config.sql.max_connections;
     let check: spotcheck_analytics::pg::LoginCheck = Arc::new(move |user, password| {
         auth.caller_of(password)
             .is_some_and(|caller| caller.role == Role::Analyst && caller.subject == user)
@@ -351,9 +352,15 @@ pub async fn start_pg(
         .with_context(|| format!("cannot listen on {addr} for the Postgres protocol"))?;
     tracing::info!("Postgres-protocol SQL on {}", listener.local_addr()?);
     Ok(tokio::spawn(async move {
-        spotcheck_analytics::pg::serve(listener, analytics, check, shutdown.cancelled_owned())
-            .await
-            .context("the Postgres-protocol server failed")
+        spotcheck_analytics::pg::serve(
+            listener,
+            analytics,
+            check,
+            max_connections,
+            shutdown.cancelled_owned(),
+        )
+        .await
+        .context("the Postgres-protocol server failed")
     }))
 }
 

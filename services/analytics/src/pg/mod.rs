@@ -26,15 +26,18 @@ use tokio::net::TcpListener;
 /// whose subject is the user.
 pub type LoginCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
-/// Serves the Postgres protocol on `listener` until `shutdown` resolves. Connections already open
-/// are dropped with the process.
+/// Serves the Postgres protocol on `listener` until `shutdown` resolves, at most
+/// `max_connections` at once: one more is told "too many connections" (SQLSTATE 53300, as
+/// PostgreSQL says it) and closed. Connections already open are dropped with the process.
 pub async fn serve(
     listener: TcpListener,
     analytics: Arc<Analytics>,
     check: LoginCheck,
+    max_connections: usize,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let handlers = Arc::new(Handlers::new(analytics, check));
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         let (socket, peer) = tokio::select! {
@@ -47,8 +50,14 @@ pub async fn serve(
                 }
             },
         };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, max_connections, "Postgres connection refused: too many connections");
+            tokio::spawn(refuse(socket));
+            continue;
+        };
         let handlers = handlers.clone();
         tokio::spawn(async move {
+            let _slot = slot; // held for the life of the connection
             let served =
                 datafusion_postgres::pgwire::tokio::process_socket(socket, None, handlers).await;
             if let Err(error) = served {
@@ -56,6 +65,32 @@ pub async fn serve(
             }
         });
     }
+}
+
+/// Answers with a FATAL `ErrorResponse` (53300 too_many_connections) and closes. Sent before
+/// the client's startup message is read: libpq reports it as the server's error.
+async fn refuse(mut socket: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let mut fields = Vec::new();
+    for (code, text) in [
+        (b'S', "FATAL"),
+        (b'V', "FATAL"),
+        (b'C', "53300"),
+        (
+            b'M',
+            "too many connections to spotcheck's SQL; try again later",
+        ),
+    ] {
+        fields.push(code);
+        fields.extend_from_slice(text.as_bytes());
+        fields.push(0);
+    }
+    fields.push(0);
+    let mut message = vec![b'E'];
+    message.extend_from_slice(&(fields.len() as i32 + 4).to_be_bytes());
+    message.extend_from_slice(&fields);
+    let _ = socket.write_all(&message).await;
+    let _ = socket.shutdown().await;
 }
 
 struct Handlers {
