@@ -9,13 +9,13 @@
 //! objection window has passed): the path measured is ingest → results topic → traceback →
 //! cases topic → credit → feed, each stage a consumer of the embedded Tansu broker.
 
+mod common;
+
+use common::{cores, env_number, free_port, memory_gib, percentile, start, token};
 use serde_json::Value;
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-const BIN: &str = env!("CARGO_BIN_EXE_spotcheck");
 
 fn main() {
     let results: usize = env_number("BENCH_RESULTS", 7_000);
@@ -50,14 +50,13 @@ fn main() {
     let _ = server.kill();
     let _ = server.wait();
 
-    let mut latencies: Vec<f64> = acked
+    let latencies: Vec<f64> = acked
         .iter()
         .filter_map(|(report, at)| {
             let first = arrived.get(report)?;
             Some(first.saturating_duration_since(*at).as_secs_f64() * 1000.0)
         })
         .collect();
-    latencies.sort_by(f64::total_cmp);
     println!(
         "machine: {} cores, {:.1} GiB; embedded broker (Tansu, SQLite)",
         cores(),
@@ -73,7 +72,7 @@ fn main() {
         latencies.len(),
         percentile(&latencies, 0.50),
         percentile(&latencies, 0.99),
-        latencies.last().copied().unwrap_or(f64::NAN)
+        percentile(&latencies, 1.0)
     );
 }
 
@@ -177,72 +176,4 @@ async fn follow_feed(
             after = next.to_owned();
         }
     }
-}
-
-fn start(dir: &std::path::Path, port: u16) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["up", "--data-dir"])
-        .arg(dir.join("spotcheck"))
-        .args([
-            "--http",
-            &format!("127.0.0.1:{port}"),
-            "--pg",
-            &format!("127.0.0.1:{}", free_port()),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spotcheck up");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("spotcheck up did not become ready");
-}
-
-fn token(dir: &std::path::Path, role: &str) -> String {
-    let text = std::fs::read_to_string(dir.join("spotcheck/dev-tokens.toml")).expect("tokens");
-    let table: toml::Table = toml::from_str(&text).expect("toml");
-    table[role].as_str().expect("token").to_owned()
-}
-
-fn percentile(sorted: &[f64], q: f64) -> f64 {
-    let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-    sorted.get(index).copied().unwrap_or(f64::NAN)
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn memory_gib() -> f64 {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kib = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0 / 1024.0
 }

@@ -7,11 +7,11 @@
 //! It runs the release `spotcheck up` as its own process (embedded Tansu broker with SQLite),
 //! posts with a separate client, and reports the machine it ran on.
 
-use futures::StreamExt;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const BIN: &str = env!("CARGO_BIN_EXE_spotcheck");
+use common::{cores, env_number, free_port, memory_gib, percentile, start, token};
+use futures::StreamExt;
+use std::time::{Duration, Instant};
 
 fn main() {
     let results: usize = env_number("BENCH_RESULTS", 100_000);
@@ -41,7 +41,7 @@ fn main() {
     let port = free_port();
     let mut server = start(dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
-    let token = dev_lab_token(dir.path());
+    let token = token(dir.path(), "lab");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (throughput, accepted) =
         runtime.block_on(batches(&base, &token, batch_lines, batch, concurrency));
@@ -216,74 +216,4 @@ async fn ceiling(brokers: &str, lines: &[String], headers: bool) -> f64 {
         .count()
         .await;
     ok as f64 / started.elapsed().as_secs_f64()
-}
-
-fn start(dir: &std::path::Path, port: u16) -> Child {
-    let mut child = Command::new(BIN)
-        .args(["up", "--data-dir"])
-        .arg(dir.join("spotcheck"))
-        .args([
-            "--http",
-            &format!("127.0.0.1:{port}"),
-            "--pg",
-            &format!("127.0.0.1:{}", free_port()),
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spotcheck up");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("spotcheck up did not become ready");
-}
-
-fn dev_lab_token(dir: &std::path::Path) -> String {
-    let text = std::fs::read_to_string(dir.join("spotcheck/dev-tokens.toml")).expect("tokens");
-    let table: toml::Table = toml::from_str(&text).expect("toml");
-    table["lab"].as_str().expect("lab token").to_owned()
-}
-
-fn percentile(sorted_source: &[f64], q: f64) -> f64 {
-    let mut values = sorted_source.to_vec();
-    values.sort_by(f64::total_cmp);
-    let index = ((values.len() as f64 - 1.0) * q).round() as usize;
-    values.get(index).copied().unwrap_or(f64::NAN)
-}
-
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port")
-}
-
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-fn memory_gib() -> f64 {
-    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
-    let kib = meminfo
-        .lines()
-        .find(|l| l.starts_with("MemTotal:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0);
-    kib / 1024.0 / 1024.0
 }
