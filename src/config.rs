@@ -106,6 +106,9 @@ pub struct SqlConfig {
     pub memory_mib: usize,
     /// Postgres-protocol connections open at once; one more is refused (53300).
     pub max_connections: usize,
+    /// Seconds a Postgres-protocol client has to log in; then its connection (and slot) is
+    /// closed, so clients that connect and say nothing cannot use up `max_connections`.
+    pub login_timeout_secs: u64,
 }
 
 impl Default for SqlConfig {
@@ -115,6 +118,7 @@ impl Default for SqlConfig {
             timeout_secs: defaults.timeout.as_secs_f64(),
             memory_mib: defaults.memory_bytes / (1024 * 1024),
             max_connections: 64,
+            login_timeout_secs: 10,
         }
     }
 }
@@ -143,6 +147,8 @@ pub struct Limits {
     pub max_records: usize,
     /// Seconds a request body may take to arrive (408 after).
     pub body_timeout_secs: u64,
+    /// HTTP connections open at once; one more is answered 503 and closed.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -152,6 +158,7 @@ impl Default for Limits {
             max_body_bytes: defaults.max_bytes,
             max_records: defaults.max_records,
             body_timeout_secs: defaults.read_timeout.as_secs(),
+            max_connections: 1024,
         }
     }
 }

@@ -70,15 +70,10 @@ fn whole_feed(up: &Up) -> Vec<Value> {
 fn sigkill_during_ten_thousand_final_failures_publishes_each_subject_once() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("spotcheck");
-    drop(Up::start(&data));
-    let config = data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[traceback.periods]\nobjection_days = 0\n");
-    std::fs::write(&config, text).unwrap();
     let file = dir.path().join("results.ndjson");
     write_results(&file);
 
-    let mut up = Up::start_with(&data, &["--config", config.to_str().unwrap()]);
+    let mut up = Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[]);
     let mut poster = post(&up, &file);
     for kill in 0..3 {
         std::thread::sleep(Duration::from_millis(1500 + 1000 * kill));

@@ -34,12 +34,7 @@ fn result(report_no: &str, verdict: &str, counterfeit: bool) -> Value {
 
 fn start(dir: &std::path::Path) -> Up {
     let data = dir.join("spotcheck");
-    drop(Up::start(&data)); // makes the dev config and tokens
-    let config = data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[traceback.periods]\nobjection_days = 0\n");
-    std::fs::write(&config, text).unwrap();
-    Up::start_with(&data, &["--config", config.to_str().unwrap()])
+    Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[])
 }
 
 fn post(up: &Up, route: &str, role: &str, body: &Value) {

@@ -51,14 +51,10 @@ fn days_ago(days: u64) -> String {
 /// `spotcheck up` with the objection window at 0, so a result served days ago is final.
 fn start(dir: &std::path::Path) -> Up {
     let data = dir.join("spotcheck");
-    drop(Up::start(&data));
-    let config = data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[traceback.periods]\nobjection_days = 0\n");
-    std::fs::write(&config, text).unwrap();
-    Up::start_with(
+    Up::start_configured(
         &data,
-        &["--config", config.to_str().unwrap(), "--log-format", "json"],
+        "[traceback.periods]\nobjection_days = 0\n",
+        &["--log-format", "json"],
     )
 }
 

@@ -141,12 +141,7 @@ async fn one_connection_over_the_limit_is_refused_as_too_many_and_a_freed_slot_i
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let up = tokio::task::block_in_place(|| {
-        drop(Up::start(&data)); // makes the dev config
-        let config = data.join("config.toml");
-        let mut text = std::fs::read_to_string(&config).unwrap();
-        text.push_str("\n[sql]\nmax_connections = 2\n");
-        std::fs::write(&config, text).unwrap();
-        Up::start_with(&data, &["--config", config.to_str().unwrap()])
+        Up::start_configured(&data, "[sql]\nmax_connections = 2\n", &[])
     });
     let analyst = up.token("analyst");
 
@@ -178,4 +173,42 @@ async fn one_connection_over_the_limit_is_refused_as_too_many_and_a_freed_slot_i
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_logs_in_is_closed_and_its_slot_freed_while_sessions_stay_open() {
+    use tokio::io::AsyncReadExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let up = tokio::task::block_in_place(|| {
+        Up::start_configured(
+            &data,
+            "[sql]\nmax_connections = 2\nlogin_timeout_secs = 1\n",
+            &[],
+        )
+    });
+    let analyst = up.token("analyst");
+    let session = connect(&up, "dev-analyst", &analyst).await.unwrap();
+
+    // A client that connects and says nothing holds the other slot ...
+    let mut silent = tokio::net::TcpStream::connect(&up.pg).await.unwrap();
+    let started = Instant::now();
+    let mut buffer = [0u8; 64];
+    let read = tokio::time::timeout(Duration::from_secs(10), silent.read(&mut buffer))
+        .await
+        .expect("the silent client was not closed within 10 s");
+    // ... until the server closes it (end of stream, or a reset).
+    assert!(matches!(read, Ok(0) | Err(_)), "{read:?}");
+    let waited = started.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900),
+        "closed after {waited:?}"
+    );
+
+    // Its slot is free again, and the logged-in session, idle for longer than the login
+    // timeout, still answers.
+    let another = connect(&up, "dev-analyst", &analyst).await.unwrap();
+    assert_eq!(simple_rows(&another, "SELECT 1").await.unwrap(), [["1"]]);
+    assert_eq!(simple_rows(&session, "SELECT 2").await.unwrap(), [["2"]]);
+    tokio::task::block_in_place(move || drop(up));
 }

@@ -160,12 +160,7 @@ fn a_client_that_trickles_its_body_gets_408_and_others_are_served_meanwhile() {
     use std::io::{Read, Write};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    drop(Up::start(&data)); // makes the dev config
-    let config = data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[limits]\nbody_timeout_secs = 2\n");
-    std::fs::write(&config, text).unwrap();
-    let up = Up::start_with(&data, &["--config", config.to_str().unwrap()]);
+    let up = Up::start_configured(&data, "[limits]\nbody_timeout_secs = 2\n", &[]);
 
     let mut slow = std::net::TcpStream::connect(&up.http).unwrap();
     let head = format!(
@@ -190,4 +185,43 @@ fn a_client_that_trickles_its_body_gets_408_and_others_are_served_meanwhile() {
         waited >= std::time::Duration::from_secs(2) && waited < std::time::Duration::from_secs(8),
         "answered after {waited:?}"
     );
+}
+
+#[test]
+fn connections_over_the_limit_are_told_503_and_a_closed_one_frees_its_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start_configured(
+        &dir.path().join("data"),
+        "[limits]\nmax_connections = 2\n",
+        &[],
+    );
+    let first = std::net::TcpStream::connect(&up.http).unwrap();
+    let second = std::net::TcpStream::connect(&up.http).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300)); // both accepted by the server
+
+    let refused = reqwest::blocking::get(up.url("/healthz")).unwrap();
+    assert_eq!(refused.status(), 503);
+    assert!(refused.headers().contains_key("retry-after"));
+    let body: Value = refused.json().unwrap();
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("too many connections")),
+        "{body}"
+    );
+
+    drop(first);
+    let started = std::time::Instant::now();
+    loop {
+        let status = reqwest::blocking::get(up.url("/healthz")).unwrap().status();
+        if status == 200 {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(10),
+            "the closed connection's slot was not freed: still {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    drop(second);
 }

@@ -255,13 +255,7 @@ fn a_final_failure_proposes_rectification_to_every_unit_in_the_region() {
     let data = dir.path().join("spotcheck");
     std::fs::create_dir_all(&data).unwrap();
     // The dev config, plus an objection window of 0 days: a result served two days ago is final.
-    let up = Up::start(&data);
-    drop(up);
-    let config = data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[traceback.periods]\nobjection_days = 0\n");
-    std::fs::write(&config, text).unwrap();
-    let up = Up::start_with(&data, &["--config", config.to_str().unwrap()]);
+    let up = Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[]);
     let t = tree();
     let r1 = t.retailers[0].clone();
     let edges = format!(

@@ -132,14 +132,10 @@ fn a_receiver_that_refuses_then_goes_down_gets_every_disclosure_once_and_signed(
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("spotcheck");
-    drop(Up::start(&data));
-    let config = data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
-        "\n[traceback.periods]\nobjection_days = 0\n\n[[credit.webhook]]\nurl = \"http://127.0.0.1:{port}/hook\"\nsecret = \"{SECRET}\"\n"
-    ));
-    std::fs::write(&config, text).unwrap();
-    let up = Up::start_with(&data, &["--config", config.to_str().unwrap()]);
+    let toml = format!(
+        "[traceback.periods]\nobjection_days = 0\n\n[[credit.webhook]]\nurl = \"http://127.0.0.1:{port}/hook\"\nsecret = \"{SECRET}\"\n"
+    );
+    let up = Up::start_configured(&data, &toml, &[]);
 
     for n in 1..=3 {
         post_failure(&up, &format!("TJ-HOOK-{n}"));

@@ -124,6 +124,7 @@ pub async fn start_http(
         disclosures,
     })
     .context("cannot register HTTP metrics")?;
+    let max_connections = config.limits.max_connections;
     let listener = tokio::net::TcpListener::bind(http)
         .await
         .with_context(|| format!("cannot listen on {http}"))?;
@@ -133,8 +134,13 @@ pub async fn start_http(
         health.set("ingest", true);
     }
     Ok(tokio::spawn(async move {
-        let served =
-            spotcheck_ingest::serve(listener, spotcheck_ingest::router(app), shutdown).await;
+        let served = spotcheck_ingest::serve(
+            listener,
+            max_connections,
+            spotcheck_ingest::router(app),
+            shutdown,
+        )
+        .await;
         if takes_records {
             health.set("ingest", false);
         }
@@ -342,7 +348,10 @@ pub async fn start_pg(
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
-    let max_connections = config.sql.max_connections;
+    let connections = spotcheck_analytics::pg::ConnectionLimits {
+        max_connections: config.sql.max_connections,
+        login_timeout: Duration::from_secs(config.sql.login_timeout_secs.max(1)),
+    };
     let check: spotcheck_analytics::pg::LoginCheck = Arc::new(move |user, password| {
         auth.caller_of(password)
             .is_some_and(|caller| caller.role == Role::Analyst && caller.subject == user)
@@ -356,7 +365,7 @@ pub async fn start_pg(
             listener,
             analytics,
             check,
-            max_connections,
+            connections,
             shutdown.cancelled_owned(),
         )
         .await

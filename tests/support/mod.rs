@@ -170,6 +170,20 @@ impl Up {
         }
     }
 
+    /// Starts `up` once in `dir` so it writes its dev config and tokens, appends `toml` to that
+    /// config, and starts `up` again with it (plus `extra` flags).
+    pub fn start_configured(dir: &Path, toml: &str, extra: &[&str]) -> Self {
+        drop(Self::start(dir));
+        let config = dir.join("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap();
+        text.push('\n');
+        text.push_str(toml);
+        std::fs::write(&config, text).unwrap();
+        let mut args = vec!["--config", config.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        Self::start_with(dir, &args)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.http)
     }

@@ -1,7 +1,7 @@
 //! Login with a bearer token as the password (cleartext password authentication; put TLS or a
 //! loopback-only address in front of it, as for the HTTP API).
 
-use super::LoginCheck;
+use super::{LoggedIn, LoginCheck};
 use async_trait::async_trait;
 use datafusion_postgres::pgwire::api::auth::{
     DefaultServerParameterProvider, StartupHandler, finish_authentication, protocol_negotiation,
@@ -22,10 +22,11 @@ pub struct TokenLogin {
     check: LoginCheck,
     parameters: DefaultServerParameterProvider,
     statement_timeout: Duration,
+    logged_in: LoggedIn,
 }
 
 impl TokenLogin {
-    pub fn new(check: LoginCheck, statement_timeout: Duration) -> Self {
+    pub fn new(check: LoginCheck, statement_timeout: Duration, logged_in: LoggedIn) -> Self {
         let mut parameters = DefaultServerParameterProvider::default();
         parameters.is_superuser = false;
         parameters.default_transaction_read_only = true;
@@ -33,6 +34,7 @@ impl TokenLogin {
             check,
             parameters,
             statement_timeout,
+            logged_in,
         }
     }
 }
@@ -78,6 +80,7 @@ impl StartupHandler for TokenLogin {
                     self.statement_timeout.as_millis().to_string(),
                 );
                 finish_authentication(client, &self.parameters).await?;
+                self.logged_in.insert(client.socket_addr());
             }
             _ => {}
         }

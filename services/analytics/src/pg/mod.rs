@@ -19,24 +19,40 @@ use datafusion_postgres::pgwire::api::PgWireServerHandlers;
 use datafusion_postgres::pgwire::api::auth::StartupHandler;
 use datafusion_postgres::pgwire::api::query::{ExtendedQueryHandler, SimpleQueryHandler};
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpListener;
 
 /// Decides whether (user, password) may query: the password is a token whose role is analyst and
 /// whose subject is the user.
 pub type LoginCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 
+/// How many clients the listener serves at once and how long each has to log in.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub max_connections: usize,
+    pub login_timeout: Duration,
+}
+
 /// Serves the Postgres protocol on `listener` until `shutdown` resolves, at most
 /// `max_connections` at once: one more is told "too many connections" (SQLSTATE 53300, as
-/// PostgreSQL says it) and closed. Connections already open are dropped with the process.
+/// PostgreSQL says it) and closed. A client not logged in within `login_timeout` is closed, so
+/// connections that never finish their start-up cannot hold every slot. Connections already
+/// open are dropped with the process.
 pub async fn serve(
     listener: TcpListener,
     analytics: Arc<Analytics>,
     check: LoginCheck,
-    max_connections: usize,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let handlers = Arc::new(Handlers::new(analytics, check));
+    let ConnectionLimits {
+        max_connections,
+        login_timeout,
+    } = limits;
+    let logged_in = LoggedIn::default();
+    let handlers = Arc::new(Handlers::new(analytics, check, logged_in.clone()));
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
@@ -56,11 +72,25 @@ pub async fn serve(
             continue;
         };
         let handlers = handlers.clone();
+        let logged_in = logged_in.clone();
         tokio::spawn(async move {
             let _slot = slot; // held for the life of the connection
-            let served =
-                datafusion_postgres::pgwire::tokio::process_socket(socket, None, handlers).await;
-            if let Err(error) = served {
+            let served = datafusion_postgres::pgwire::tokio::process_socket(socket, None, handlers);
+            tokio::pin!(served);
+            let outcome = tokio::select! {
+                outcome = &mut served => Some(outcome),
+                _ = tokio::time::sleep(login_timeout) => None,
+            };
+            let outcome = match outcome {
+                Some(outcome) => outcome,
+                None if logged_in.contains(peer) => served.await,
+                None => {
+                    tracing::info!(%peer, ?login_timeout, "Postgres client closed: not logged in in time");
+                    return;
+                }
+            };
+            logged_in.forget(peer);
+            if let Err(error) = outcome {
                 tracing::debug!(%peer, %error, "Postgres connection ended with an error");
             }
         });
@@ -93,13 +123,38 @@ async fn refuse(mut socket: tokio::net::TcpStream) {
     let _ = socket.shutdown().await;
 }
 
+/// The peers that have logged in, so the accept loop can tell a slow login from a session.
+#[derive(Clone, Default)]
+pub(crate) struct LoggedIn(Arc<std::sync::Mutex<std::collections::HashSet<SocketAddr>>>);
+
+impl LoggedIn {
+    pub(crate) fn insert(&self, peer: SocketAddr) {
+        self.peers().insert(peer);
+    }
+
+    fn contains(&self, peer: SocketAddr) -> bool {
+        self.peers().contains(&peer)
+    }
+
+    fn forget(&self, peer: SocketAddr) {
+        self.peers().remove(&peer);
+    }
+
+    fn peers(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<SocketAddr>> {
+        // A panic while holding this lock cannot leave the set half-changed: recover it.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
 struct Handlers {
     session: Arc<DfSessionService>,
     login: Arc<login::TokenLogin>,
 }
 
 impl Handlers {
-    fn new(analytics: Arc<Analytics>, check: LoginCheck) -> Self {
+    fn new(analytics: Arc<Analytics>, check: LoginCheck, logged_in: LoggedIn) -> Self {
         let timeout = analytics.limits().timeout;
         let context = Arc::new(analytics.context().clone());
         // The sandbox goes first: it answers queries itself and refuses what is not allowed, so
@@ -112,7 +167,7 @@ impl Handlers {
         ];
         Self {
             session: Arc::new(DfSessionService::new_with_hooks(context, hooks)),
-            login: Arc::new(login::TokenLogin::new(check, timeout)),
+            login: Arc::new(login::TokenLogin::new(check, timeout, logged_in)),
         }
     }
 }
