@@ -4,99 +4,12 @@
 
 mod support;
 
-use serde_json::{Value, json};
-use std::collections::BTreeMap;
-use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
-use support::{BIN, Broker, Component};
-
-const PRODUCER: &str = "91350100M000100Y43";
-const SELLER: &str = "91110000802100433B";
-
-fn days_ago(days: u64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
-}
-
-/// A result served two days ago: with the objection window at 0 days, its failure is final.
-fn final_result(report_no: &str, verdict: &str) -> Value {
-    let mut result = support::result(report_no);
-    result["tested_on"] = json!(days_ago(3));
-    result["sampling"]["date"] = json!(days_ago(10));
-    result["served_on"] = json!(days_ago(2));
-    if verdict == "pass" {
-        result["verdict"] = json!("pass");
-        result["items"][0]["verdict"] = json!("pass");
-        result["severity"] = Value::Null;
-    }
-    result
-}
-
-/// GETs `url` with `token` until `ready` accepts the JSON body (up to 60 s).
-fn poll_json(url: &str, token: &str, ready: impl Fn(&Value) -> bool) -> Value {
-    let client = reqwest::blocking::Client::new();
-    let started = Instant::now();
-    loop {
-        let body: Value = client
-            .get(url)
-            .bearer_auth(token)
-            .send()
-            .unwrap()
-            .json()
-            .unwrap();
-        if ready(&body) {
-            return body;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{url} never gave what was expected; last: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(250));
-    }
-}
-
-/// Rows of `sql` over HTTP from the analytics process.
-fn sql(analytics: &Component, token: &str, query: &str) -> Vec<Value> {
-    let response = reqwest::blocking::Client::new()
-        .post(analytics.url("/v1/sql"))
-        .bearer_auth(token)
-        .json(&json!({ "sql": query }))
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200, "{query}");
-    response.json().unwrap()
-}
-
-/// Waits until `query` (one row, column `n`) gives `expected`.
-fn wait_for_count(analytics: &Component, token: &str, query: &str, expected: u64) {
-    let started = Instant::now();
-    loop {
-        let n = sql(analytics, token, query)[0]["n"].as_u64().unwrap();
-        if n == expected {
-            return;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(120),
-            "{query}: {n}, expected {expected}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
-}
-
-/// Starts ingest in `data` (which writes the dev config and tokens), then sets, for the stages
-/// and for itself (restarted), the objection window to 0 days and a delivery timeout that a
-/// broker starved of CPU by many debug processes on two cores still meets (a produce timed out
-/// in flight makes Tansu 0.6 fail; see README).
-fn start_ingest(data: &Path, broker: &Broker) -> (Component, String) {
-    let mut ingest = Component::start("ingest", data, &broker.bootstrap, &[]);
-    let config = data.join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[traceback.periods]\nobjection_days = 0\n");
-    text.push_str("\n[kafka]\ndelivery_timeout_ms = 60000\n");
-    std::fs::write(&config, text).unwrap();
-    ingest.restart();
-    (ingest, config.to_str().unwrap().to_owned())
-}
+use support::flows::{
+    PRODUCER, SELLER, failing_results, final_result, generate, lines, poll_json, post, post_all,
+    settled_cases, start_ingest, wait_for_count,
+};
+use support::{Broker, Component};
 
 #[test]
 fn every_component_as_its_own_process_carries_a_result_to_the_lake_the_case_and_the_feed() {
@@ -186,33 +99,6 @@ fn every_component_as_its_own_process_carries_a_result_to_the_lake_the_case_and_
     }
 }
 
-fn generate(dir: &Path, results: usize, shipments: usize) -> std::path::PathBuf {
-    let out = dir.join("gen");
-    let status = Command::new(BIN)
-        .args(["gen", "--out", out.to_str().unwrap(), "--seed", "5"])
-        .args(["--results", &results.to_string()])
-        .args(["--shipments", &shipments.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
-    out
-}
-
-fn post(ingest: &Component, token: &str, file: &Path) -> std::process::Child {
-    Command::new(BIN)
-        .args(["post", "--url", &ingest.url(""), "--token", token])
-        .arg(file)
-        .arg("--batch-size")
-        .arg("500")
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap()
-}
-
-fn lines(file: &Path) -> u64 {
-    std::fs::read_to_string(file).unwrap().lines().count() as u64
-}
-
 #[test]
 fn two_lake_writers_split_the_partitions_and_one_killed_hands_over_exactly() {
     let tmp = tempfile::tempdir().unwrap();
@@ -271,80 +157,6 @@ fn two_lake_writers_split_the_partitions_and_one_killed_hands_over_exactly() {
         lines(&shipments),
     );
     drop(second);
-}
-
-/// The newest revision of every case on the cases topic, without what depends on timing
-/// (revision numbers, `updated_at`); and a check that no revision was published twice with
-/// different content.
-fn final_cases(brokers: &str) -> BTreeMap<String, Value> {
-    let mut seen: BTreeMap<(String, u64), Value> = BTreeMap::new();
-    for record in support::read_topic(brokers, "spotcheck.cases.v1") {
-        let case = record.value;
-        let key = (
-            case["case_id"].as_str().unwrap().to_owned(),
-            case["revision"].as_u64().unwrap(),
-        );
-        if let Some(earlier) = seen.get(&key) {
-            assert_eq!(
-                earlier, &case,
-                "revision {key:?} published twice, differently"
-            );
-        }
-        seen.insert(key, case);
-    }
-    let mut newest: BTreeMap<String, Value> = BTreeMap::new();
-    for ((case_id, _), mut case) in seen {
-        let object = case.as_object_mut().unwrap();
-        object.remove("revision");
-        object.remove("updated_at");
-        newest.insert(case_id, case); // ascending revisions: the last one stays
-    }
-    newest
-}
-
-/// Waits until every failing result has its case and the topic has been quiet for a while.
-fn settled_cases(brokers: &str, failing: usize) -> BTreeMap<String, Value> {
-    let started = Instant::now();
-    let mut last = (0, 0);
-    let mut quiet_since = Instant::now();
-    loop {
-        let records = support::read_topic(brokers, "spotcheck.cases.v1").len();
-        let cases = final_cases(brokers);
-        if (cases.len(), records) != last {
-            last = (cases.len(), records);
-            quiet_since = Instant::now();
-        } else if cases.len() == failing && quiet_since.elapsed() > Duration::from_secs(8) {
-            return cases;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(240),
-            "{} cases of {failing} after 4 minutes",
-            cases.len()
-        );
-        std::thread::sleep(Duration::from_secs(1));
-    }
-}
-
-fn failing_results(file: &Path) -> usize {
-    std::fs::read_to_string(file)
-        .unwrap()
-        .lines()
-        .filter(|l| serde_json::from_str::<Value>(l).unwrap()["verdict"] == "fail")
-        .count()
-}
-
-/// Posts the registry and the shipments of `generated` (waiting), then starts the results.
-fn post_all(ingest: &Component, data: &Path, generated: &Path) -> std::process::Child {
-    for (file, role) in [("units.ndjson", "admin"), ("shipments.ndjson", "ledger")] {
-        let token = support::dev_token(data, role);
-        let posted = post(ingest, &token, &generated.join(file)).wait().unwrap();
-        assert!(posted.success(), "{file}");
-    }
-    post(
-        ingest,
-        &support::dev_token(data, "lab"),
-        &generated.join("results.ndjson"),
-    )
 }
 
 #[test]

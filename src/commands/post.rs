@@ -165,7 +165,8 @@ async fn post_file(
     Ok(())
 }
 
-/// Sends one chunk, retrying on 503 and connection failures (re-sending is safe: duplicates).
+/// Sends one chunk, retrying on 503 and failed connections or requests (re-sending is safe:
+/// the API answers a record it already has as a duplicate).
 async fn send(
     client: &reqwest::Client,
     target: &Target,
@@ -187,7 +188,11 @@ async fn send(
                 delay = retry_after(&response).unwrap_or(delay);
             }
             Ok(response) => return answer_of(response).await,
-            Err(error) if attempt < MAX_ATTEMPTS && (error.is_connect() || error.is_timeout()) => {
+            // A request cut off mid-way (the server restarted) is re-sent like a refused one.
+            Err(error)
+                if attempt < MAX_ATTEMPTS
+                    && (error.is_connect() || error.is_timeout() || error.is_request()) =>
+            {
                 tracing::warn!(%error, "cannot reach the API; retrying");
             }
             Err(error) => return Err(error).context("the request failed"),

@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
+use crate::cloudevents::envelope_problem;
 pub use crate::dead_letter::DLQ_REASON_HEADER;
 use crate::dead_letter::send_dead_letters;
 
@@ -352,6 +353,11 @@ async fn consume_loop<S: Stage>(
                 next = Next::Idle;
             }
         }
+        // Records without our CloudEvents headers never reach the stage: they are dead letters.
+        let strays = match &mut next {
+            Next::Batch(batch) => take_strays(batch),
+            Next::Idle | Next::Shutdown => Vec::new(),
+        };
         let batch = match &next {
             Next::Batch(batch) => batch.as_slice(),
             Next::Idle | Next::Shutdown => &[],
@@ -368,7 +374,26 @@ async fn consume_loop<S: Stage>(
         if !send_dead_letters(stage.name(), batch, &applied, publisher, metrics, shutdown).await {
             return Ok(());
         }
-        store_offsets(consumer, batch, &applied.commit);
+        let (strays, reasons): (Vec<Delivered>, Vec<String>) = strays.into_iter().unzip();
+        let stray_letters = Applied {
+            dead_letters: reasons.into_iter().enumerate().collect(),
+            commit: Commit::Batch,
+        };
+        if !send_dead_letters(
+            stage.name(),
+            &strays,
+            &stray_letters,
+            publisher,
+            metrics,
+            shutdown,
+        )
+        .await
+        {
+            return Ok(());
+        }
+        // A stage that commits its whole batch commits the strays with it; a buffering stage
+        // (Positions) moves past them when it next commits a later record of their partition.
+        store_offsets(consumer, &[batch, &strays], &applied.commit);
         if let Next::Batch(batch) = &next {
             record_batch_metrics(stage.name(), batch, started, metrics);
         }
@@ -458,11 +483,30 @@ async fn call_with_retries<S: Stage>(
 
 /// Stores the offsets the stage made safe: after the last record of the batch per partition,
 /// or the positions the stage named.
-fn store_offsets(consumer: &StreamConsumer<DriverContext>, batch: &[Delivered], commit: &Commit) {
+/// Removes the records that are not CloudEvents from `batch`, each with the reason.
+fn take_strays(batch: &mut Vec<Delivered>) -> Vec<(Delivered, String)> {
+    let mut strays = Vec::new();
+    let mut kept = Vec::with_capacity(batch.len());
+    for record in batch.drain(..) {
+        match envelope_problem(|name| record.header(name)) {
+            Some(reason) => strays.push((record, reason)),
+            None => kept.push(record),
+        }
+    }
+    *batch = kept;
+    strays
+}
+
+/// Stores the offsets `commit` allows; with `Commit::Batch`, past every record of `parts`.
+fn store_offsets(
+    consumer: &StreamConsumer<DriverContext>,
+    parts: &[&[Delivered]],
+    commit: &Commit,
+) {
     let mut next: BTreeMap<(&str, i32), i64> = BTreeMap::new();
     match commit {
         Commit::Batch => {
-            for record in batch {
+            for record in parts.iter().flat_map(|part| part.iter()) {
                 let entry = next.entry((&record.topic, record.partition)).or_default();
                 *entry = (*entry).max(record.offset + 1);
             }

@@ -6,15 +6,26 @@
 //! retrying after a crash) are absorbed downstream by the record's stable `ce_id`.
 //! Limit: an `Err` does not prove the broker lacks the record (a timeout can race an ack); callers
 //! answer "unavailable, retry", which is safe because re-sends are idempotent downstream.
+//!
+//! When librdkafka reports every broker down, new records fail at once (after one quick probe of
+//! the broker per second) instead of waiting out the delivery timeout, so ingest answers `503`
+//! throughout an outage; records already in flight keep their full timeout and are delivered when
+//! the broker returns.
 
 use crate::cloudevents::CloudEvent;
 use crate::kafka::KafkaSettings;
 use crate::metrics::Metrics;
+use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
+
+/// How long one probe of a broker believed down may take, and how long its "still down" holds.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Where an acknowledged record landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,9 +74,27 @@ impl PublishError {
 /// An idempotent `acks=all` producer that reports each record's fate.
 #[derive(Clone)]
 pub struct Publisher {
-    producer: FutureProducer,
+    producer: FutureProducer<BrokerWatch>,
     delivery_timeout: Duration,
     metrics: Metrics,
+    /// Set by librdkafka's "all brokers are down", cleared by a probe that reaches one.
+    broker_down: Arc<AtomicBool>,
+    /// When the last probe found the broker still down; one probe at a time.
+    last_failed_probe: Arc<tokio::sync::Mutex<Option<Instant>>>,
+}
+
+/// Notices librdkafka's "all brokers are down".
+struct BrokerWatch {
+    down: Arc<AtomicBool>,
+}
+
+impl ClientContext for BrokerWatch {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+            self.down.store(true, Ordering::Relaxed);
+        }
+        tracing::warn!(%error, reason, "Kafka client error");
+    }
 }
 
 impl Publisher {
@@ -80,6 +109,7 @@ impl Publisher {
             }
         }
         let timeout_ms = kafka.delivery_timeout.as_millis().to_string();
+        let broker_down = Arc::new(AtomicBool::new(false));
         let producer = kafka
             .client_config()
             .set("enable.idempotence", "true")
@@ -91,12 +121,44 @@ impl Publisher {
             .set("queue.buffering.max.messages", "500000")
             .set("message.max.bytes", "16777216")
             .set("message.timeout.ms", &timeout_ms)
-            .create()?;
+            .create_with_context(BrokerWatch {
+                down: broker_down.clone(),
+            })?;
         Ok(Self {
             producer,
+            broker_down,
             delivery_timeout: kafka.delivery_timeout,
             metrics,
+            last_failed_probe: Arc::default(),
         })
+    }
+
+    /// False while the broker is known to be down: librdkafka said so and a probe (at most one
+    /// a second, shared by all callers) still finds no broker.
+    async fn broker_up(&self) -> bool {
+        let down = &self.broker_down;
+        if !down.load(Ordering::Relaxed) {
+            return true;
+        }
+        let mut last_failed = self.last_failed_probe.lock().await;
+        if !down.load(Ordering::Relaxed) {
+            return true;
+        }
+        if last_failed.is_some_and(|at| at.elapsed() < PROBE_TIMEOUT) {
+            return false;
+        }
+        let probe = self.clone();
+        let reachable = tokio::task::spawn_blocking(move || probe.broker_reachable(PROBE_TIMEOUT))
+            .await
+            .unwrap_or(false);
+        if reachable {
+            down.store(false, Ordering::Relaxed);
+            *last_failed = None;
+            tracing::info!("the broker is reachable again");
+        } else {
+            *last_failed = Some(Instant::now());
+        }
+        reachable
     }
 
     /// Sends one record and waits for the broker's acknowledgement.
@@ -119,6 +181,13 @@ impl Publisher {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<Position, PublishError> {
+        if !self.broker_up().await {
+            self.metrics
+                .produce_failures
+                .with_label_values(&[topic, "unavailable"])
+                .inc();
+            return Err(PublishError::Unavailable("all brokers are down".into()));
+        }
         let started = Instant::now();
         let record = FutureRecord::to(topic)
             .key(key)

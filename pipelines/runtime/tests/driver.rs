@@ -10,7 +10,7 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use spotcheck_runtime::driver::{DLQ_REASON_HEADER, DriverSettings};
 use spotcheck_runtime::{
-    Applied, Delivered, KafkaSettings, Metrics, Publisher, Stage, StageError, run_stage,
+    Applied, CloudEvent, Delivered, KafkaSettings, Metrics, Publisher, Stage, StageError, run_stage,
 };
 use spotcheck_schemas::topics;
 use std::sync::{Arc, Mutex};
@@ -50,20 +50,24 @@ impl Stage for Collect {
     }
 }
 
+/// Sends `payloads` keyed `k0`, `k1`, ... as CloudEvents (spotcheck's headers).
 async fn produce(bootstrap: &str, payloads: &[&str]) {
+    send(bootstrap, payloads, true).await
+}
+
+async fn send(bootstrap: &str, payloads: &[&str], as_cloud_events: bool) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .unwrap();
     for (i, payload) in payloads.iter().enumerate() {
         let key = format!("k{i}");
-        producer
-            .send(
-                FutureRecord::to(INPUT).key(&key).payload(*payload),
-                Duration::from_secs(5),
-            )
-            .await
-            .unwrap();
+        let mut record = FutureRecord::to(INPUT).key(&key).payload(*payload);
+        if as_cloud_events {
+            let event = CloudEvent::new(key.clone(), "test.v1", "/test".into());
+            record = record.headers(event.headers());
+        }
+        producer.send(record, Duration::from_secs(5)).await.unwrap();
     }
 }
 
@@ -95,18 +99,27 @@ async fn run_until(bootstrap: &str, seen: &Arc<Mutex<Vec<String>>>, until: usize
     watcher.await.unwrap();
 }
 
+/// Every dead letter on the topic (key, reason): read from the start until 2 were found and
+/// nothing more came for a second.
 fn dead_letters(bootstrap: &str) -> Vec<(String, String)> {
+    static READS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let read = READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
-        .set("group.id", "dlq-reader")
+        .set("group.id", format!("dlq-reader-{read}"))
+        .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .create()
         .unwrap();
     consumer.subscribe(&[topics::DLQ]).unwrap();
     let mut letters = Vec::new();
     let started = Instant::now();
-    while letters.len() < 2 && started.elapsed() < Duration::from_secs(15) {
+    let mut last_seen = Instant::now();
+    while started.elapsed() < Duration::from_secs(15)
+        && (letters.len() < 2 || last_seen.elapsed() < Duration::from_secs(1))
+    {
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            last_seen = Instant::now();
             let reason = message
                 .headers()
                 .and_then(|h| {
@@ -160,6 +173,35 @@ async fn undecodable_records_are_dead_lettered_and_a_restart_resumes_after_what_
         ["4"],
         "only what was not applied before is delivered again"
     );
+}
+
+#[tokio::test]
+async fn records_without_cloudevents_headers_are_dead_lettered_and_committed_past() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    cluster.create_topic(topics::MEMBERS, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    send(&bootstrap, &[r#"{"n":7}"#, r#"{"n":8}"#], false).await; // a foreign producer
+    produce(&bootstrap, &[r#"{"n":1}"#]).await;
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    run_until(&bootstrap, &seen, 1, 0).await;
+    assert_eq!(*seen.lock().unwrap(), ["1"], "the stage never sees them");
+    let letters = dead_letters(&bootstrap);
+    assert_eq!(letters.len(), 2, "{letters:?}");
+    for (_, reason) in &letters {
+        assert!(
+            reason.starts_with("not a CloudEvent: missing header(s) ce_id"),
+            "{reason}"
+        );
+    }
+
+    produce(&bootstrap, &[r#"{"n":2}"#]).await;
+    let resumed = Arc::new(Mutex::new(Vec::new()));
+    run_until(&bootstrap, &resumed, 1, 0).await;
+    assert_eq!(*resumed.lock().unwrap(), ["2"]);
+    assert_eq!(dead_letters(&bootstrap).len(), 2, "not dead-lettered twice");
 }
 
 #[tokio::test]
