@@ -126,8 +126,12 @@ pub fn lines(file: &Path) -> u64 {
 /// (revision numbers, `updated_at`); and a check that no revision was published twice with
 /// different content.
 pub fn final_cases(brokers: &str) -> BTreeMap<String, Value> {
+    newest_cases(super::read_topic(brokers, "spotcheck.cases.v1"))
+}
+
+fn newest_cases(records: Vec<super::Record>) -> BTreeMap<String, Value> {
     let mut seen: BTreeMap<(String, u64), Value> = BTreeMap::new();
-    for record in super::read_topic(brokers, "spotcheck.cases.v1") {
+    for record in records {
         let case = record.value;
         let key = (
             case["case_id"].as_str().unwrap().to_owned(),
@@ -151,14 +155,17 @@ pub fn final_cases(brokers: &str) -> BTreeMap<String, Value> {
     newest
 }
 
-/// Waits until every failing result has its case and the topic has been quiet for a while.
+/// Waits until every failing result has its case and the topic has been quiet for a while
+/// (4 minutes, plus a second for every 20 cases).
 pub fn settled_cases(brokers: &str, failing: usize) -> BTreeMap<String, Value> {
+    let limit = Duration::from_secs(240 + failing as u64 / 20);
     let started = Instant::now();
     let mut last = (0, 0);
     let mut quiet_since = Instant::now();
     loop {
-        let records = super::read_topic(brokers, "spotcheck.cases.v1").len();
-        let cases = final_cases(brokers);
+        let on_topic = super::read_topic(brokers, "spotcheck.cases.v1");
+        let records = on_topic.len();
+        let cases = newest_cases(on_topic);
         if (cases.len(), records) != last {
             last = (cases.len(), records);
             quiet_since = Instant::now();
@@ -166,8 +173,8 @@ pub fn settled_cases(brokers: &str, failing: usize) -> BTreeMap<String, Value> {
             return cases;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(240),
-            "{} cases of {failing} after 4 minutes",
+            started.elapsed() < limit,
+            "{} cases of {failing} after {limit:?}",
             cases.len()
         );
         std::thread::sleep(Duration::from_secs(1));
