@@ -166,7 +166,7 @@ struct Answer {
 
 /// A final result with a batch of its own, so each failing one is a case of its own.
 fn numbered_result(n: usize) -> Value {
-    let verdict = if n % 3 == 0 { "fail" } else { "pass" };
+    let verdict = if n.is_multiple_of(3) { "fail" } else { "pass" };
     let mut result = final_result(&format!("TJ-OUTAGE-{n:05}"), verdict);
     result["product"]["batch"] = json!(format!("OUT{n:05}"));
     result
@@ -329,7 +329,7 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
         .iter()
         .filter(|a| {
             let n: usize = a.report_no["TJ-OUTAGE-".len()..].parse().unwrap();
-            n % 3 == 0
+            n.is_multiple_of(3)
         })
         .count() as u64;
 
