@@ -23,8 +23,10 @@ pub struct FeedQuery {
     /// The `next` of the previous answer; omitted = from the start.
     pub after: Option<String>,
     /// Items per page (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Seconds to wait for a new disclosure when there is none (at most 60).
+    #[param(maximum = 60)]
     pub wait: Option<u64>,
 }
 
