@@ -45,6 +45,8 @@ pub enum Command {
     Analytics(AnalyticsArgs),
     /// Run read-only SQL on the lake directly
     Sql(SqlArgs),
+    /// Every hop of one batch as a sortable spreadsheet (CSV or XLSX), from the lake
+    TraceExport(TraceExportArgs),
     /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
     Gen(GenArgs),
     /// Post NDJSON, JSON or CSV files to the API in batches
@@ -177,6 +179,28 @@ pub enum SqlFormat {
     Table,
     Csv,
     Json,
+}
+
+#[derive(Args)]
+pub struct TraceExportArgs {
+    /// The data dir whose lake to read
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The batch: producer/model/batch (a `/` inside a part written `%2F`)
+    #[arg(long)]
+    pub batch: String,
+    /// Spreadsheet format
+    #[arg(long, value_enum, default_value_t = ExportFormat::Csv)]
+    pub format: ExportFormat,
+    /// Where to write it (default: standard output)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
 }
 
 #[derive(Subcommand)]

@@ -9,6 +9,7 @@ pub mod lake;
 pub mod post;
 pub mod sql;
 pub mod token;
+pub mod trace_export;
 pub mod topics;
 pub mod traceback;
 pub mod up;

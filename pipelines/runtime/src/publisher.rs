@@ -8,7 +8,7 @@
 //! answer "unavailable, retry", which is safe because re-sends are idempotent downstream.
 //!
 //! When librdkafka reports every broker down, new records fail at once (after one quick probe of
-//! the broker per second) instead of waiting out the delivery timeout, so ingest answers `503`
+//! the broker every two seconds) instead of waiting out the delivery timeout, so ingest answers `503`
 //! throughout an outage; records already in flight keep their full timeout and are delivered when
 //! the broker returns.
 
@@ -25,7 +25,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// How long one probe of a broker believed down may take, and how long its "still down" holds.
-const PROBE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Generous enough that a broker slowed by load is not taken for a dead one.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where an acknowledged record landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -199,6 +200,8 @@ impl Publisher {
             .await;
         match outcome {
             Ok(delivery) => {
+                // An acknowledgement proves the broker is back, whatever the probes said.
+                self.broker_down.store(false, Ordering::Relaxed);
                 self.metrics
                     .records_produced
                     .with_label_values(&[topic])

@@ -32,6 +32,7 @@ pub struct SubmitResponse {
         crate::routes::cases::list_cases,
         crate::routes::disclosures::get_disclosures,
         crate::routes::sql::post_sql,
+        crate::routes::ui::trace_export,
         crate::routes::system::metrics,
         crate::routes::system::healthz,
         crate::routes::system::readyz,

@@ -6,6 +6,7 @@ pub mod records;
 pub mod results;
 pub mod sql;
 pub mod system;
+pub mod ui;
 
 use crate::app::App;
 use crate::error::ApiError;
@@ -28,6 +29,9 @@ pub fn router(app: App) -> Router {
         .route("/v1/cases/{case_id}", get(cases::get_case))
         .route("/v1/disclosures", get(disclosures::get_disclosures))
         .route("/v1/sql", post(sql::post_sql))
+        .route("/v1/trace-export", get(ui::trace_export))
+        .route("/ui/cases", get(ui::cases_page))
+        .route("/ui/cases/{case_id}", get(ui::case_page))
         .route("/metrics", get(system::metrics))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))

@@ -69,7 +69,7 @@ async fn run(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Api
     render(&rows, accept).map_err(|e| ApiError::internal(format!("cannot encode the rows: {e}")))
 }
 
-fn query_error(error: QueryError) -> ApiError {
+pub(crate) fn query_error(error: QueryError) -> ApiError {
     match error {
         QueryError::NotAQuery(message) => {
             ApiError::forbidden(format!("only queries are allowed: {message}"))

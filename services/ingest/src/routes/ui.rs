@@ -1,0 +1,125 @@
+//! What officials look at: the case pages (`/ui/cases`, `/ui/cases/{case_id}`, for admins and
+//! analysts) and the batch trace export (`GET /v1/trace-export`, for admins). All read the lake.
+//!
+//! The pages take the same bearer token as the API: put them behind the reverse proxy that signs
+//! officials in and adds the `Authorization` header (SECURITY.md).
+
+use crate::access::Role;
+use crate::app::App;
+use crate::error::ApiError;
+use crate::routes::sql::query_error;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
+use spotcheck_analytics::Analytics;
+use spotcheck_reports::ReportError;
+use spotcheck_schemas::keys::BatchKey;
+use std::sync::Arc;
+
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// The batch: producer/model/batch (a `/` inside a part written `%2F`).
+    pub batch: String,
+    /// `csv` (default) or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// Every hop of one batch as a sortable spreadsheet.
+///
+/// One row per shipment of the batch: its level in the distribution tree, date, sender and
+/// receiver with their districts, quantity, where the receiver stands in the batch's case, and
+/// the case's status. CSV (`text/csv`) or XLSX with filters on every column.
+#[utoipa::path(
+    get,
+    path = "/v1/trace-export",
+    tag = "traceback",
+    params(ExportQuery),
+    responses(
+        (status = 200, description = "The spreadsheet", content_type = "text/csv"),
+        (status = 400, description = "Not a batch, or an unknown format", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
+        (status = 404, description = "The lake has nothing of this batch", body = crate::error::ErrorBody),
+        (status = 503, description = "This process does not read the lake", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn trace_export(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(query): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    app.authorize(&headers, &[Role::Admin])?;
+    let batch = BatchKey::parse(&query.batch).ok_or_else(|| {
+        ApiError::bad_request("batch must be producer/model/batch (a `/` inside a part as %2F)")
+    })?;
+    let xlsx = match query.format.as_deref().unwrap_or("csv") {
+        "csv" => false,
+        "xlsx" => true,
+        other => {
+            return Err(ApiError::bad_request(format!(
+                "format must be csv or xlsx, not {other:?}"
+            )));
+        }
+    };
+    let trace = spotcheck_reports::trace::trace(lake(&app)?, &batch)
+        .await
+        .map_err(report_error)?;
+    let (bytes, content_type, extension) = if xlsx {
+        (trace.to_xlsx().map_err(report_error)?, XLSX, "xlsx")
+    } else {
+        (trace.to_csv().map_err(report_error)?, "text/csv; charset=utf-8", "csv")
+    };
+    let disposition = format!("attachment; filename=\"trace.{extension}\"");
+    Ok((
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// The list of cases.
+pub async fn cases_page(State(app): State<App>, headers: HeaderMap) -> Result<Html<String>, ApiError> {
+    app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
+    let page = spotcheck_reports::case_page::list_page(lake(&app)?)
+        .await
+        .map_err(report_error)?;
+    Ok(Html(page))
+}
+
+/// One case, with its distribution graph.
+pub async fn case_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(case_id): Path<String>,
+) -> Result<Html<String>, ApiError> {
+    app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
+    let page = spotcheck_reports::case_page::case_page(lake(&app)?, &case_id)
+        .await
+        .map_err(report_error)?;
+    Ok(Html(page))
+}
+
+fn lake(app: &App) -> Result<&Arc<Analytics>, ApiError> {
+    app.analytics.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this process does not read the lake",
+        )
+    })
+}
+
+fn report_error(error: ReportError) -> ApiError {
+    match error {
+        ReportError::Query(error) => query_error(error),
+        ReportError::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, message),
+        other => ApiError::internal(other.to_string()),
+    }
+}

@@ -1,0 +1,22 @@
+//! What people look at rather than query: the batch trace export (a sortable spreadsheet of
+//! every hop of a batch), the case page that draws a case's distribution graph, and the
+//! quarterly report. Everything reads the lake through the same SQL views analysts use, so the
+//! numbers on a page are the numbers of a query.
+
+pub mod case_page;
+pub mod svg;
+pub mod table;
+pub mod trace;
+
+/// Why a page or an export could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error(transparent)]
+    Query(#[from] spotcheck_analytics::QueryError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("cannot write the spreadsheet: {0}")]
+    Spreadsheet(#[from] rust_xlsxwriter::XlsxError),
+    #[error("cannot write CSV: {0}")]
+    Csv(String),
+}

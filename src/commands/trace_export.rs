@@ -1,0 +1,33 @@
+//! `spotcheck trace-export --batch PRODUCER/MODEL/BATCH [--format csv|xlsx] [--out FILE]`.
+
+use crate::cli::{ExportFormat, TraceExportArgs};
+use anyhow::{Context, Result, bail};
+use spotcheck_analytics::{Analytics, QueryLimits};
+use spotcheck_schemas::keys::BatchKey;
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+pub async fn run(args: TraceExportArgs) -> Result<ExitCode> {
+    let Some(batch) = BatchKey::parse(&args.batch) else {
+        bail!(
+            "--batch must be producer/model/batch (write a `/` inside a part as %2F), got {:?}",
+            args.batch
+        );
+    };
+    if args.format == ExportFormat::Xlsx && args.out.is_none() && std::io::stdout().is_terminal() {
+        bail!("an XLSX file is binary: give --out FILE (or redirect standard output)");
+    }
+    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let trace = spotcheck_reports::trace::trace(&analytics, &batch).await?;
+    let bytes = match args.format {
+        ExportFormat::Csv => trace.to_csv()?,
+        ExportFormat::Xlsx => trace.to_xlsx()?,
+    };
+    match &args.out {
+        Some(path) => std::fs::write(path, &bytes)
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => std::io::stdout().write_all(&bytes)?,
+    }
+    eprintln!("{} hops of batch {batch}", trace.hops.len());
+    Ok(ExitCode::SUCCESS)
+}
