@@ -47,6 +47,8 @@ pub enum Command {
     Sql(SqlArgs),
     /// Every hop of one batch as a sortable spreadsheet (CSV or XLSX), from the lake
     TraceExport(TraceExportArgs),
+    /// The quarterly report (HTML with charts, Markdown, CSV tables), from the lake
+    Report(ReportArgs),
     /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
     Gen(GenArgs),
     /// Post NDJSON, JSON or CSV files to the API in batches
@@ -195,6 +197,22 @@ pub struct TraceExportArgs {
     /// Where to write it (default: standard output)
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct ReportArgs {
+    /// The data dir whose lake to read
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The quarter of sampling, e.g. 2026Q3
+    #[arg(long)]
+    pub quarter: String,
+    /// Only units whose district code starts with this (e.g. 120104, or 12 for Tianjin)
+    #[arg(long)]
+    pub district: Option<String>,
+    /// The directory to write report.html, report.md and the CSV and SVG files into
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -8,12 +8,8 @@ mod support;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use support::Up;
+use support::flows::uscc;
 
-/// A valid USCC registered in `division` (e.g. `120104`), numbered `n`.
-fn uscc(division: &str, n: u32) -> String {
-    let first17 = format!("91{division}MA{n:07}");
-    spotcheck_schemas::uscc::with_check_character(&first17).unwrap()
-}
 
 struct Tree {
     producer: String,

@@ -7,6 +7,7 @@ pub mod gen_data;
 pub mod ingest;
 pub mod lake;
 pub mod post;
+pub mod report;
 pub mod sql;
 pub mod token;
 pub mod trace_export;

@@ -8,6 +8,42 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
+/// A valid USCC registered in `division` (e.g. `120104`), numbered `n`.
+pub fn uscc(division: &str, n: u32) -> String {
+    let first17 = format!("91{division}MA{n:07}");
+    spotcheck_schemas::uscc::with_check_character(&first17).unwrap()
+}
+
+/// Headless Chromium (Debian's `chromium`, which the test command installs) on a local file:
+/// takes a screenshot into `png` and returns the DOM after scripts and layout ran.
+pub fn render_in_chromium(html: &Path, png: &Path) -> String {
+    let run = |extra: &[String], profile: &str| {
+        let output = Command::new("chromium")
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--window-size=1400,1000",
+            ])
+            .arg(format!("--user-data-dir={}", html.with_extension(profile).display()))
+            .args(extra)
+            .arg(format!("file://{}", html.display()))
+            .output()
+            .expect("chromium is installed (scripts/test installs Debian's chromium)");
+        assert!(output.status.success(), "chromium failed: {output:?}");
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    run(&[format!("--screenshot={}", png.display())], "profile-shot");
+    let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
+    assert!(size > 1000, "no screenshot at {} ({size} bytes)", png.display());
+    run(&["--dump-dom".to_owned()], "profile-dom")
+}
+
 pub const PRODUCER: &str = "91350100M000100Y43";
 pub const SELLER: &str = "91110000802100433B";
 

@@ -4,6 +4,7 @@
 //! numbers on a page are the numbers of a query.
 
 pub mod case_page;
+pub mod report;
 pub mod svg;
 pub mod table;
 pub mod trace;
@@ -19,4 +20,6 @@ pub enum ReportError {
     Spreadsheet(#[from] rust_xlsxwriter::XlsxError),
     #[error("cannot write CSV: {0}")]
     Csv(String),
+    #[error("{0}")]
+    Write(String),
 }

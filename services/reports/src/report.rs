@@ -1,0 +1,365 @@
+//! The quarterly report of a district bureau: one self-contained HTML file (charts inline), a
+//! Markdown version with the charts as SVG files beside it, and the CSV table behind every
+//! chart. Every number is a query over `results_by_quarter` and the lake's case, disposition and
+//! disclosure tables — the SQL is printed under each table, so an analyst can rerun it.
+
+use crate::ReportError;
+use crate::svg::{bar_chart, escape, line_chart};
+use crate::table::{TextRow, get, literal, text_rows};
+use spotcheck_analytics::Analytics;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// A quarter such as `2026Q3`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Quarter {
+    pub year: i32,
+    pub quarter: u8,
+}
+
+impl Quarter {
+    pub fn parse(text: &str) -> Option<Self> {
+        let (year, quarter) = text.trim().to_uppercase().split_once('Q').map(|(y, q)| {
+            (y.parse::<i32>().ok(), q.parse::<u8>().ok())
+        })?;
+        match (year, quarter) {
+            (Some(year), Some(quarter)) if (1..=4).contains(&quarter) && year > 1900 => {
+                Some(Self { year, quarter })
+            }
+            _ => None,
+        }
+    }
+
+    fn previous(self) -> Self {
+        if self.quarter == 1 {
+            Self { year: self.year - 1, quarter: 4 }
+        } else {
+            Self { year: self.year, quarter: self.quarter - 1 }
+        }
+    }
+
+    /// This quarter and the seven before it, oldest first.
+    pub fn last_eight(self) -> Vec<Self> {
+        let mut quarters = vec![self];
+        while quarters.len() < 8 {
+            let earliest = quarters[quarters.len() - 1];
+            quarters.push(earliest.previous());
+        }
+        quarters.reverse();
+        quarters
+    }
+}
+
+impl std::fmt::Display for Quarter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}Q{}", self.year, self.quarter)
+    }
+}
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub quarter: Quarter,
+    /// A division-code prefix (e.g. `120104`), or every district.
+    pub district: Option<String>,
+}
+
+/// How a section is drawn: which column labels the bars or points and which gives the value.
+enum Chart {
+    Bars { label: &'static str, value: &'static str },
+    Line { label: &'static str, value: &'static str },
+    None,
+}
+
+/// One section: a title, its rows (from `sql`), and its chart.
+pub struct Section {
+    pub id: &'static str,
+    pub title: String,
+    pub sql: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<TextRow>,
+    chart: Chart,
+}
+
+/// The report's sections, queried from the lake.
+pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Section>, ReportError> {
+    let q = literal(&scope.quarter.to_string());
+    let district = scope
+        .district
+        .as_ref()
+        .map(|d| format!(" AND r.district LIKE {}", literal(&format!("{d}%"))))
+        .unwrap_or_default();
+    let in_scope = format!("r.quarter = {q}{district}");
+    let rate = "count(*) AS results, sum(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS failures, \
+                round(100 * avg(CASE WHEN r.verdict = 'fail' THEN 1.0 ELSE 0.0 END), 2) AS failure_rate_pct";
+    let eight: Vec<String> = scope
+        .quarter
+        .last_eight()
+        .iter()
+        .map(|q| literal(&q.to_string()))
+        .collect();
+    let cases_in_scope = format!(
+        "cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
+         WHERE {in_scope}"
+    );
+    let plan: Vec<(&'static str, String, String, Chart)> = vec![
+        (
+            "by_category",
+            "Results and failure rate by product category".into(),
+            format!("SELECT r.category, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.category ORDER BY r.category"),
+            Chart::Bars { label: "category", value: "failure_rate_pct" },
+        ),
+        (
+            "by_district",
+            "Results and failure rate by district of the sampled unit".into(),
+            format!("SELECT r.district, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.district ORDER BY r.district"),
+            Chart::Bars { label: "district", value: "failure_rate_pct" },
+        ),
+        (
+            "last_eight_quarters",
+            "Failure rate over the last eight quarters".into(),
+            format!(
+                "SELECT r.quarter, {rate} FROM results_by_quarter r WHERE r.quarter IN ({}){district} \
+                 GROUP BY r.quarter ORDER BY r.quarter",
+                eight.join(", ")
+            ),
+            Chart::Line { label: "quarter", value: "failure_rate_pct" },
+        ),
+        (
+            "failing_items",
+            "Test items that failed most".into(),
+            format!(
+                "SELECT i.item_name, count(*) AS tested, sum(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
+                 FROM result_items i JOIN results_by_quarter r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
+                 WHERE {in_scope} GROUP BY i.item_name ORDER BY failures DESC, i.item_name LIMIT 10"
+            ),
+            Chart::Bars { label: "item_name", value: "failures" },
+        ),
+        (
+            "cases",
+            "Cases opened, closed and overdue".into(),
+            format!(
+                "SELECT count(*) AS opened, sum(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
+                 sum(CASE WHEN c.status IN ('final', 'rectifying') AND c.rectify_by < current_date() THEN 1 ELSE 0 END) AS overdue \
+                 FROM {cases_in_scope}"
+            ),
+            Chart::None,
+        ),
+        (
+            "case_status",
+            "Cases by status".into(),
+            format!("SELECT c.status, count(*) AS cases FROM {cases_in_scope} GROUP BY c.status ORDER BY c.status"),
+            Chart::Bars { label: "status", value: "cases" },
+        ),
+        (
+            "rectification_on_time",
+            "Rectification reported on time".into(),
+            format!(
+                "SELECT count(*) AS ordered, sum(CASE WHEN d.reported_on <= c.rectify_by THEN 1 ELSE 0 END) AS on_time, \
+                 sum(CASE WHEN d.reported_on > c.rectify_by THEN 1 ELSE 0 END) AS late \
+                 FROM cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
+                 LEFT JOIN (SELECT report_no, lab_id, min(\"on\") AS reported_on FROM dispositions \
+                            WHERE kind = 'rectification_reported' GROUP BY report_no, lab_id) d \
+                   ON d.report_no = c.report_no AND d.lab_id = c.lab_id \
+                 WHERE {in_scope} AND c.rectify_by IS NOT NULL"
+            ),
+            Chart::None,
+        ),
+        (
+            "disclosures",
+            "Disclosures to the credit system".into(),
+            format!(
+                "SELECT d.action, count(DISTINCT d.disclosure_id) AS disclosures FROM disclosures d \
+                 WHERE d.case_id IN (SELECT c.case_id FROM {cases_in_scope}) GROUP BY d.action ORDER BY d.action"
+            ),
+            Chart::Bars { label: "action", value: "disclosures" },
+        ),
+    ];
+    let mut sections = Vec::new();
+    for (id, title, sql, chart) in plan {
+        let rows = text_rows(analytics, &sql).await?;
+        let columns = columns_of(&sql, &rows);
+        sections.push(Section { id, title, sql, columns, rows, chart });
+    }
+    sections.push(notices(analytics, &cases_in_scope).await?);
+    Ok(sections)
+}
+
+/// Notices by kind and status, counted from each case's notices (newest revision).
+async fn notices(analytics: &Analytics, cases_in_scope: &str) -> Result<Section, ReportError> {
+    let sql = format!("SELECT c.notices_json FROM {cases_in_scope}");
+    let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for row in text_rows(analytics, &sql).await? {
+        let notices: Vec<serde_json::Value> =
+            serde_json::from_str(get(&row, "notices_json")).unwrap_or_default();
+        for notice in notices {
+            let kind = notice["kind"].as_str().unwrap_or("unknown").to_owned();
+            let status = notice["status"].as_str().unwrap_or("unknown").to_owned();
+            *counts.entry(kind).or_default().entry(status).or_default() += 1;
+        }
+    }
+    let rows = counts
+        .into_iter()
+        .map(|(kind, by_status)| {
+            let count = |s: &str| by_status.get(s).copied().unwrap_or(0);
+            let mut row = TextRow::new();
+            row.insert("kind".into(), kind);
+            row.insert("proposed".into(), count("proposed").to_string());
+            row.insert("served".into(), count("served").to_string());
+            row.insert("withdrawn".into(), count("withdrawn").to_string());
+            row.insert(
+                "total".into(),
+                by_status.values().sum::<u64>().to_string(),
+            );
+            row
+        })
+        .collect();
+    Ok(Section {
+        id: "notices",
+        title: "Notices proposed and served, by kind (三书一函)".into(),
+        sql: format!("{sql} -- then counted per notice kind and status"),
+        columns: ["kind", "proposed", "served", "withdrawn", "total"].map(String::from).to_vec(),
+        rows,
+        chart: Chart::Bars { label: "kind", value: "total" },
+    })
+}
+
+/// The output columns in the order the query names them (rows are maps, so keep the SQL's).
+fn columns_of(sql: &str, rows: &[TextRow]) -> Vec<String> {
+    let Some(first) = rows.first() else {
+        return Vec::new();
+    };
+    let mut columns: Vec<String> = first.keys().cloned().collect();
+    columns.sort_by_key(|c| {
+        sql.find(&format!(" AS {c}"))
+            .or_else(|| sql.find(&format!(".{c}")))
+            .unwrap_or(usize::MAX)
+    });
+    columns
+}
+
+impl Section {
+    /// The section's chart as SVG, if it has one.
+    pub fn chart(&self) -> Option<String> {
+        let points = |label: &str, value: &str| -> Vec<(String, f64)> {
+            self.rows
+                .iter()
+                .map(|r| {
+                    let name = match get(r, label) {
+                        "" => "(none)".to_owned(),
+                        text => text.to_owned(),
+                    };
+                    (name, get(r, value).parse().unwrap_or(0.0))
+                })
+                .collect()
+        };
+        match self.chart {
+            Chart::Bars { label, value } => {
+                Some(bar_chart(self.id, &self.title, &points(label, value)))
+            }
+            Chart::Line { label, value } => {
+                Some(line_chart(self.id, &self.title, &points(label, value)))
+            }
+            Chart::None => None,
+        }
+    }
+
+    fn csv(&self) -> Result<Vec<u8>, ReportError> {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        let error = |e: csv::Error| ReportError::Csv(e.to_string());
+        writer.write_record(&self.columns).map_err(error)?;
+        for row in &self.rows {
+            writer
+                .write_record(self.columns.iter().map(|c| get(row, c)))
+                .map_err(error)?;
+        }
+        writer.into_inner().map_err(|e| ReportError::Csv(e.to_string()))
+    }
+}
+
+/// Writes `report.html`, `report.md`, one CSV per section and one SVG per chart into `out`;
+/// returns the paths written.
+pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let io = |e: std::io::Error| ReportError::Write(format!("cannot write into {}: {e}", out.display()));
+    std::fs::create_dir_all(out).map_err(io)?;
+    let title = match &scope.district {
+        Some(d) => format!("Spot checks {} — district {d}", scope.quarter),
+        None => format!("Spot checks {}", scope.quarter),
+    };
+    let mut written = Vec::new();
+    let mut html = format!(
+        "<!DOCTYPE html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>{t}</title><style>\
+         body{{font-family:sans-serif;margin:2em;color:#222;max-width:60em}}table{{border-collapse:collapse;margin:.5em 0 1em}}\
+         td,th{{border:1px solid #ccc;padding:3px 8px}}th{{background:#f2f2f2}}details{{color:#555;font-size:90%}}\
+         </style></head><body><h1>{t}</h1>",
+        t = escape(&title)
+    );
+    let mut markdown = format!("# {title}\n\n");
+    for section in sections {
+        let csv_name = format!("{}.csv", section.id);
+        let path = out.join(&csv_name);
+        std::fs::write(&path, section.csv()?).map_err(io)?;
+        written.push(path);
+        let _ = write!(html, "<section id=\"{}\"><h2>{}</h2>", section.id, escape(&section.title));
+        let _ = write!(markdown, "## {}\n\n", section.title);
+        if let Some(svg) = section.chart() {
+            html.push_str(&svg);
+            let svg_name = format!("{}.svg", section.id);
+            let path = out.join(&svg_name);
+            std::fs::write(&path, &svg).map_err(io)?;
+            written.push(path);
+            let _ = write!(markdown, "![{}]({svg_name})\n\n", section.title);
+        }
+        let _ = write!(html, "<table data-table=\"{}\"><tr>", section.id);
+        for column in &section.columns {
+            let _ = write!(html, "<th>{}</th>", escape(column));
+        }
+        html.push_str("</tr>");
+        let _ = write!(markdown, "| {} |\n|{}\n", section.columns.join(" | "), "---|".repeat(section.columns.len()));
+        for row in &section.rows {
+            html.push_str("<tr>");
+            let cells: Vec<&str> = section.columns.iter().map(|c| get(row, c)).collect();
+            for cell in &cells {
+                let _ = write!(html, "<td>{}</td>", escape(cell));
+            }
+            html.push_str("</tr>");
+            let _ = writeln!(markdown, "| {} |", cells.join(" | ").replace('\n', " "));
+        }
+        if section.rows.is_empty() {
+            html.push_str("<tr><td>no data</td></tr>");
+            markdown.push_str("\n_no data_\n");
+        }
+        let _ = write!(
+            html,
+            "</table><details><summary>SQL</summary><pre>{}</pre></details></section>",
+            escape(&section.sql)
+        );
+        let _ = write!(markdown, "\nTable: [{csv_name}]({csv_name})\n\n");
+    }
+    html.push_str("</body></html>");
+    for (name, text) in [("report.html", html), ("report.md", markdown)] {
+        let path = out.join(name);
+        std::fs::write(&path, text).map_err(io)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quarters_parse_and_count_back_across_years() {
+        let q = Quarter::parse("2026q2").unwrap();
+        assert_eq!(q.to_string(), "2026Q2");
+        let eight: Vec<String> = q.last_eight().iter().map(Quarter::to_string).collect();
+        assert_eq!(eight.first().map(String::as_str), Some("2024Q3"));
+        assert_eq!(eight.last().map(String::as_str), Some("2026Q2"));
+        assert_eq!(eight.len(), 8);
+        for bad in ["2026Q5", "2026", "Q3", "abcdQ1"] {
+            assert_eq!(Quarter::parse(bad), None, "{bad}");
+        }
+    }
+}

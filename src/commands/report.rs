@@ -1,0 +1,34 @@
+//! `spotcheck report --quarter 2026Q3 [--district 120104] --out DIR`.
+
+use crate::cli::ReportArgs;
+use anyhow::{Result, bail};
+use spotcheck_analytics::{Analytics, QueryLimits};
+use spotcheck_reports::report::{Quarter, Scope, sections, write};
+use std::process::ExitCode;
+use std::time::Instant;
+
+pub async fn run(args: ReportArgs) -> Result<ExitCode> {
+    let Some(quarter) = Quarter::parse(&args.quarter) else {
+        bail!("--quarter must look like 2026Q3, got {:?}", args.quarter);
+    };
+    if let Some(district) = &args.district
+        && (district.is_empty() || !district.chars().all(|c| c.is_ascii_digit()))
+    {
+        bail!("--district must be a division code or its prefix (digits), got {district:?}");
+    }
+    let started = Instant::now();
+    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let scope = Scope {
+        quarter,
+        district: args.district,
+    };
+    let sections = sections(&analytics, &scope).await?;
+    let written = write(&scope, &sections, &args.out)?;
+    eprintln!(
+        "report {quarter}: {} files in {} ({:.1} s)",
+        written.len(),
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

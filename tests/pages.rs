@@ -1,0 +1,418 @@
+//! What officials look at: the batch trace export (CLI and HTTP), checked hop by hop against the
+//! shipments posted, and the case page of a four-level distribution tree rendered in headless
+//! Chromium, where every unit of the case must appear.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use support::Up;
+use support::flows::{days_ago, render_in_chromium, uscc};
+
+fn post(up: &Up, route: &str, role: &str, body: String) {
+    let response = reqwest::blocking::Client::new()
+        .post(up.url(route))
+        .bearer_auth(up.token(role))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202, "{route}");
+}
+
+/// Rows of `sql` from `POST /v1/sql`.
+fn sql(up: &Up, query: &str) -> Vec<Value> {
+    let response = reqwest::blocking::Client::new()
+        .post(up.url("/v1/sql"))
+        .bearer_auth(up.token("analyst"))
+        .json(&json!({ "sql": query }))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "{query}");
+    response.json().unwrap()
+}
+
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(60), "{what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// (shipment_id, from, to, date, quantity) of a shipment record or an export row.
+type HopFacts = (String, String, String, String, String);
+
+fn facts_of_shipment(s: &Value) -> HopFacts {
+    (
+        s["shipment_id"].as_str().unwrap().to_owned(),
+        s["from"]["uscc"].as_str().unwrap().to_owned(),
+        s["to"]["uscc"].as_str().unwrap().to_owned(),
+        s["shipped_on"].as_str().unwrap().to_owned(),
+        s["quantity"].as_f64().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn the_trace_export_of_a_generated_batch_lists_every_hop_posted() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let up = Up::start(&data);
+    let generated = dir.path().join("gen");
+    let status = Command::new(support::BIN)
+        .args(["gen", "--out", generated.to_str().unwrap(), "--seed", "8"])
+        .args(["--results", "100", "--shipments", "1500"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let shipments_text = std::fs::read_to_string(generated.join("shipments.ndjson")).unwrap();
+    post(&up, "/v1/shipments", "ledger", shipments_text.clone());
+    let posted: Vec<Value> = shipments_text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    wait_until("the shipments in the lake", || {
+        sql(&up, "SELECT count(*) AS n FROM shipments")[0]["n"] == json!(posted.len())
+    });
+
+    // The batch with the most hops.
+    let busiest = &sql(
+        &up,
+        "SELECT batch_key, model, batch, count(*) AS n FROM shipments GROUP BY batch_key, model, \
+         batch ORDER BY n DESC, batch_key LIMIT 1",
+    )[0];
+    let key = busiest["batch_key"].as_str().unwrap();
+    let expected: BTreeSet<HopFacts> = posted
+        .iter()
+        .filter(|s| {
+            s["product"]["model"].as_str().unwrap().to_uppercase() == busiest["model"]
+                && s["product"]["batch"].as_str().unwrap().to_uppercase() == busiest["batch"]
+                && key.starts_with(
+                    s["product"]["producer_uscc"]
+                        .as_str()
+                        .or(s["product"]["producer_name"].as_str())
+                        .unwrap(),
+                )
+        })
+        .map(facts_of_shipment)
+        .collect();
+    assert!(expected.len() >= 3, "a batch of {} hops", expected.len());
+
+    // CLI, CSV: hop by hop what was posted; levels count from the tree's roots.
+    let exported = Command::new(support::BIN)
+        .args(["trace-export", "--data-dir", data.to_str().unwrap()])
+        .args(["--batch", key, "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(exported.status.success(), "{exported:?}");
+    let mut reader = csv::Reader::from_reader(exported.stdout.as_slice());
+    let headers = reader.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let got: BTreeSet<HopFacts> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[column("shipment_id")].to_owned(),
+                r[column("from_uscc")].to_owned(),
+                r[column("to_uscc")].to_owned(),
+                r[column("shipped_on")].to_owned(),
+                r[column("quantity")].parse::<f64>().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), expected.len(), "one row per hop");
+    assert_eq!(got, expected);
+    let receivers: BTreeSet<&str> = rows.iter().map(|r| &r[column("to_uscc")]).collect();
+    for row in &rows {
+        let is_root = !receivers.contains(&row[column("from_uscc")]);
+        assert_eq!(row[column("level")] == *"1", is_root, "{row:?}");
+        for district in [column("from_district"), column("to_district")] {
+            assert!(row.get(district).is_some());
+        }
+    }
+
+    // HTTP, XLSX, for the admin: a real workbook holding every shipment; not for analysts.
+    let url = up.url(&format!("/v1/trace-export?batch={key}&format=xlsx"));
+    let client = reqwest::blocking::Client::new();
+    let response = client
+        .get(&url)
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let xlsx = response.bytes().unwrap();
+    let file = dir.path().join("trace.xlsx");
+    std::fs::write(&file, &xlsx).unwrap();
+    let strings = xlsx_strings(&file);
+    for (id, from, to, _, _) in &expected {
+        for text in [id, from, to] {
+            assert!(strings.contains(text.as_str()), "{text} not in the workbook");
+        }
+    }
+    let refused = client
+        .get(&url)
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+    let unknown = client
+        .get(up.url("/v1/trace-export?batch=nobody/none/none"))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+/// The text of every cell of an XLSX file (its shared strings and sheet), read with Python's
+/// standard zipfile: an independent reader of the workbook.
+fn xlsx_strings(file: &Path) -> String {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, zipfile; z = zipfile.ZipFile(sys.argv[1]); \
+             print(''.join(z.read(n).decode() for n in z.namelist() if n.startswith('xl/')))",
+        ])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "not a zip workbook: {output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn shipment(id: &str, from: &str, to: &str, quantity: u32) -> String {
+    json!({
+        "shipment_id": id, "category": "e_bike",
+        "product": {"producer_name": "津电动车制造有限公司", "model": "TDR-9", "batch": "B2026-09"},
+        "from": {"uscc": from, "name": format!("单位{}", &from[10..])},
+        "to": {"uscc": to, "name": format!("单位{}", &to[10..])},
+        "quantity": quantity, "unit": "pcs", "shipped_on": "2026-03-10"
+    })
+    .to_string()
+}
+
+#[test]
+fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start_configured(
+        &dir.path().join("data"),
+        "[traceback.periods]\nobjection_days = 0\n",
+        &[],
+    );
+    // producer → distributor → sub-distributor → retailers; one branch leaves the region.
+    let producer = uscc("120116", 1);
+    let d1 = uscc("120101", 2);
+    let d2 = uscc("120102", 3);
+    let sampled = uscc("120104", 10);
+    let other_retailer = uscc("120104", 11);
+    let outside = uscc("440305", 99);
+    let edges = [
+        shipment("P1", &producer, &d1, 100),
+        shipment("P2", &d1, &d2, 60),
+        shipment("P3", &d2, &sampled, 20),
+        shipment("P4", &d2, &other_retailer, 20),
+        shipment("P5", &d1, &outside, 30),
+    ];
+    post(&up, "/v1/shipments", "ledger", edges.join("\n"));
+    let result = json!({
+        "report_no": "TJ-PAGE-1", "lab_id": "dev-lab", "category": "e_bike",
+        "product": {"name": "电动自行车", "model": "TDR-9", "batch": "B2026-09"},
+        "producer": {"uscc": producer, "name": "津电动车制造有限公司"},
+        "sampled_unit": {"uscc": sampled, "name": "南开区某车行", "district": "120104", "role": "retailer"},
+        "sampling": {"date": days_ago(10), "domain": "circulation"},
+        "tested_on": days_ago(5), "served_on": days_ago(2),
+        "items": [{"name": "最高车速", "required": "≤25 km/h", "measured": "31 km/h", "verdict": "fail"}],
+        "verdict": "fail", "severity": "general"
+    });
+    post(&up, "/v1/results", "lab", result.to_string());
+
+    let client = reqwest::blocking::Client::new();
+    let mut case_id = String::new();
+    wait_until("the case in the lake", || {
+        let rows = sql(
+            &up,
+            "SELECT c.case_id, count(u.uscc) AS units FROM cases c JOIN case_units u \
+             ON c.case_id = u.case_id WHERE c.report_no = 'TJ-PAGE-1' GROUP BY c.case_id",
+        );
+        if let Some(row) = rows.first() {
+            case_id = row["case_id"].as_str().unwrap().to_owned();
+        }
+        rows.first().is_some_and(|row| row["units"].as_u64() >= Some(5))
+    });
+    let units: BTreeSet<String> = sql(
+        &up,
+        &format!("SELECT uscc FROM case_units WHERE case_id = '{case_id}'"),
+    )
+    .iter()
+    .map(|r| r["uscc"].as_str().unwrap().to_owned())
+    .collect();
+
+    // The list links the case; the page is for admins and analysts, not labs.
+    let list = client
+        .get(up.url("/ui/cases"))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap();
+    assert_eq!(list.status(), 200);
+    assert!(list.text().unwrap().contains(&format!("/ui/cases/{case_id}")));
+    let page_url = up.url(&format!("/ui/cases/{case_id}"));
+    let lab = client
+        .get(&page_url)
+        .bearer_auth(up.token("lab"))
+        .send()
+        .unwrap();
+    assert_eq!(lab.status(), 403);
+    let page = client
+        .get(&page_url)
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = dir.path().join("case.html");
+    std::fs::write(&html, page.text().unwrap()).unwrap();
+
+    let png = dir.path().join("case.png");
+    let dom = render_in_chromium(&html, &png);
+    if let Ok(keep) = std::env::var("SPOTCHECK_KEEP_SCREENSHOTS") {
+        std::fs::copy(&png, Path::new(&keep).join("case-page.png")).unwrap();
+    }
+    for uscc in &units {
+        assert!(
+            dom.contains(&format!("data-uscc=\"{uscc}\"")),
+            "unit {uscc} is not drawn"
+        );
+    }
+    for uscc in [&producer, &d1, &d2, &sampled, &other_retailer, &outside] {
+        assert!(dom.contains(uscc.as_str()), "{uscc} is not on the page");
+    }
+    assert!(
+        dom.contains(&format!("data-uscc=\"{sampled}\" data-direction=\"origin\"")),
+        "the sampled unit is not marked"
+    );
+    assert!(
+        dom.contains(&format!("data-uscc=\"{outside}\" data-direction=\"downstream\" data-referral=\"true\"")),
+        "the unit outside the region is not a referral"
+    );
+    // The upstream path producer → d1 → d2 → sampled unit: three highlighted edges.
+    assert_eq!(dom.matches("data-upstream=\"true\"").count(), 3, "{dom}");
+}
+
+#[test]
+fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_the_sql() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let up = Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[]);
+    let generated = dir.path().join("gen");
+    let status = Command::new(support::BIN)
+        .args(["gen", "--out", generated.to_str().unwrap(), "--seed", "9"])
+        .args(["--results", "600", "--shipments", "2000"])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for (file, role) in [
+        ("units.ndjson", "admin"),
+        ("shipments.ndjson", "ledger"),
+        ("results.ndjson", "lab"),
+    ] {
+        let posted = Command::new(support::BIN)
+            .args(["post", "--url", &up.url(""), "--token", &up.token(role)])
+            .arg(generated.join(file))
+            .stdout(std::process::Stdio::null())
+            .status()
+            .unwrap();
+        assert!(posted.success(), "{file}");
+    }
+    let results_file = std::fs::read_to_string(generated.join("results.ndjson")).unwrap();
+    let failing = results_file.lines().filter(|l| l.contains("\"verdict\":\"fail\"")).count();
+    wait_until("the results and their cases in the lake", || {
+        let n = &sql(
+            &up,
+            "SELECT (SELECT count(*) FROM results) AS results, (SELECT count(*) FROM cases) AS cases",
+        )[0];
+        n["results"] == json!(600) && n["cases"].as_u64() >= Some(failing as u64)
+    });
+    // The quarter with the most results, and what plain SQL on the results table says of it
+    // (not through the report's views).
+    let quarter = sql(
+        &up,
+        "SELECT quarter, count(*) AS n FROM results_by_quarter GROUP BY quarter ORDER BY n DESC LIMIT 1",
+    )[0]["quarter"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (year, q) = quarter.split_once('Q').unwrap();
+    let by_category = sql(
+        &up,
+        &format!(
+            "SELECT category, count(*) AS results, sum(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
+             FROM results WHERE extract(year FROM sampling_date) = {year} AND extract(quarter FROM sampling_date) = {q} \
+             GROUP BY category ORDER BY category"
+        ),
+    );
+    let cases_opened = sql(
+        &up,
+        &format!(
+            "SELECT count(*) AS n FROM cases c JOIN results r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
+             WHERE extract(year FROM r.sampling_date) = {year} AND extract(quarter FROM r.sampling_date) = {q}"
+        ),
+    )[0]["n"]
+        .clone();
+
+    let out = dir.path().join("report");
+    let started = Instant::now();
+    let made = Command::new(support::BIN)
+        .args(["report", "--data-dir", data.to_str().unwrap(), "--quarter", &quarter])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    eprintln!("report of {quarter} on 600 results: {:?}", started.elapsed());
+    for file in ["report.html", "report.md", "by_category.csv", "by_category.svg", "cases.csv"] {
+        assert!(out.join(file).exists(), "{file} missing");
+    }
+    // The CSV behind the chart equals the SQL.
+    let mut reader = csv::Reader::from_path(out.join("by_category.csv")).unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), by_category.len());
+    for (row, expected) in rows.iter().zip(&by_category) {
+        assert_eq!(&row[0], expected["category"].as_str().unwrap());
+        assert_eq!(row[1], expected["results"].to_string());
+        assert_eq!(row[2], expected["failures"].to_string());
+    }
+    let cases: Vec<csv::StringRecord> = csv::Reader::from_path(out.join("cases.csv"))
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(cases[0][0], cases_opened.to_string(), "cases opened");
+
+    // Opened in Chromium: every chart drawn, and the table rows carry the SQL's numbers.
+    let png = dir.path().join("report.png");
+    let dom = render_in_chromium(&out.join("report.html"), &png);
+    if let Ok(keep) = std::env::var("SPOTCHECK_KEEP_SCREENSHOTS") {
+        std::fs::copy(&png, Path::new(&keep).join("report.png")).unwrap();
+    }
+    for chart in [
+        "by_category",
+        "by_district",
+        "last_eight_quarters",
+        "failing_items",
+        "case_status",
+        "notices",
+        "disclosures",
+    ] {
+        assert!(dom.contains(&format!("data-chart=\"{chart}\"")), "no chart {chart}");
+    }
+    for expected in &by_category {
+        let cells = format!(
+            "<td>{}</td><td>{}</td><td>{}</td>",
+            expected["category"].as_str().unwrap(),
+            expected["results"],
+            expected["failures"]
+        );
+        assert!(dom.contains(&cells), "{cells} not in the report");
+    }
+}
