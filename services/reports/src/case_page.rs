@@ -191,7 +191,9 @@ fn graph(units: &[TextRow], hops: &[Hop]) -> String {
     }
     let mut columns: BTreeMap<u32, Vec<&String>> = BTreeMap::new();
     for uscc in nodes.keys() {
-        columns.entry(level[uscc]).or_default().push(uscc);
+        // A unit only on a cycle of shipments has no level: draw it with the roots.
+        let column = level.get(uscc).copied().unwrap_or(0);
+        columns.entry(column).or_default().push(uscc);
     }
     const W: f64 = 180.0;
     const H: f64 = 44.0;
