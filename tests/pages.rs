@@ -5,12 +5,13 @@
 mod support;
 
 use serde_json::{Value, json};
+use spotcheck_schemas::keys::BatchKey;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::Up;
-use support::flows::{days_ago, render_in_chromium, uscc};
+use support::flows::{days_ago, generate, render_in_chromium, uscc};
 
 fn post(up: &Up, route: &str, role: &str, body: String) {
     let response = reqwest::blocking::Client::new()
@@ -61,13 +62,7 @@ fn the_trace_export_of_a_generated_batch_lists_every_hop_posted() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let up = Up::start(&data);
-    let generated = dir.path().join("gen");
-    let status = Command::new(support::BIN)
-        .args(["gen", "--out", generated.to_str().unwrap(), "--seed", "8"])
-        .args(["--results", "100", "--shipments", "1500"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let generated = generate(dir.path(), 100, 1500);
     let shipments_text = std::fs::read_to_string(generated.join("shipments.ndjson")).unwrap();
     post(&up, "/v1/shipments", "ledger", shipments_text.clone());
     let posted: Vec<Value> = shipments_text
@@ -81,21 +76,16 @@ fn the_trace_export_of_a_generated_batch_lists_every_hop_posted() {
     // The batch with the most hops.
     let busiest = &sql(
         &up,
-        "SELECT batch_key, model, batch, count(*) AS n FROM shipments GROUP BY batch_key, model, \
-         batch ORDER BY n DESC, batch_key LIMIT 1",
+        "SELECT batch_key, count(*) AS n FROM shipments GROUP BY batch_key ORDER BY n DESC, \
+         batch_key LIMIT 1",
     )[0];
     let key = busiest["batch_key"].as_str().unwrap();
     let expected: BTreeSet<HopFacts> = posted
         .iter()
         .filter(|s| {
-            s["product"]["model"].as_str().unwrap().to_uppercase() == busiest["model"]
-                && s["product"]["batch"].as_str().unwrap().to_uppercase() == busiest["batch"]
-                && key.starts_with(
-                    s["product"]["producer_uscc"]
-                        .as_str()
-                        .or(s["product"]["producer_name"].as_str())
-                        .unwrap(),
-                )
+            let product = &s["product"];
+            let text = |field: &str| product[field].as_str().unwrap();
+            BatchKey::new(text("producer_name"), text("model"), text("batch")).to_string() == key
         })
         .map(facts_of_shipment)
         .collect();
@@ -150,7 +140,10 @@ fn the_trace_export_of_a_generated_batch_lists_every_hop_posted() {
     let strings = xlsx_strings(&file);
     for (id, from, to, _, _) in &expected {
         for text in [id, from, to] {
-            assert!(strings.contains(text.as_str()), "{text} not in the workbook");
+            assert!(
+                strings.contains(text.as_str()),
+                "{text} not in the workbook"
+            );
         }
     }
     let refused = client
@@ -240,7 +233,8 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
         if let Some(row) = rows.first() {
             case_id = row["case_id"].as_str().unwrap().to_owned();
         }
-        rows.first().is_some_and(|row| row["units"].as_u64() >= Some(5))
+        rows.first()
+            .is_some_and(|row| row["units"].as_u64() >= Some(5))
     });
     let units: BTreeSet<String> = sql(
         &up,
@@ -257,7 +251,11 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
         .send()
         .unwrap();
     assert_eq!(list.status(), 200);
-    assert!(list.text().unwrap().contains(&format!("/ui/cases/{case_id}")));
+    assert!(
+        list.text()
+            .unwrap()
+            .contains(&format!("/ui/cases/{case_id}"))
+    );
     let page_url = up.url(&format!("/ui/cases/{case_id}"));
     let lab = client
         .get(&page_url)
@@ -289,11 +287,15 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
         assert!(dom.contains(uscc.as_str()), "{uscc} is not on the page");
     }
     assert!(
-        dom.contains(&format!("data-uscc=\"{sampled}\" data-direction=\"origin\"")),
+        dom.contains(&format!(
+            "data-uscc=\"{sampled}\" data-direction=\"origin\""
+        )),
         "the sampled unit is not marked"
     );
     assert!(
-        dom.contains(&format!("data-uscc=\"{outside}\" data-direction=\"downstream\" data-referral=\"true\"")),
+        dom.contains(&format!(
+            "data-uscc=\"{outside}\" data-direction=\"downstream\" data-referral=\"true\""
+        )),
         "the unit outside the region is not a referral"
     );
     // The upstream path producer → d1 → d2 → sampled unit: three highlighted edges.
@@ -305,13 +307,7 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let up = Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[]);
-    let generated = dir.path().join("gen");
-    let status = Command::new(support::BIN)
-        .args(["gen", "--out", generated.to_str().unwrap(), "--seed", "9"])
-        .args(["--results", "600", "--shipments", "2000"])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let generated = generate(dir.path(), 600, 2000);
     for (file, role) in [
         ("units.ndjson", "admin"),
         ("shipments.ndjson", "ledger"),
@@ -326,7 +322,10 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
         assert!(posted.success(), "{file}");
     }
     let results_file = std::fs::read_to_string(generated.join("results.ndjson")).unwrap();
-    let failing = results_file.lines().filter(|l| l.contains("\"verdict\":\"fail\"")).count();
+    let failing = results_file
+        .lines()
+        .filter(|l| l.contains("\"verdict\":\"fail\""))
+        .count();
     wait_until("the results and their cases in the lake", || {
         let n = &sql(
             &up,
@@ -364,13 +363,28 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
     let out = dir.path().join("report");
     let started = Instant::now();
     let made = Command::new(support::BIN)
-        .args(["report", "--data-dir", data.to_str().unwrap(), "--quarter", &quarter])
+        .args([
+            "report",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--quarter",
+            &quarter,
+        ])
         .args(["--out", out.to_str().unwrap()])
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
-    eprintln!("report of {quarter} on 600 results: {:?}", started.elapsed());
-    for file in ["report.html", "report.md", "by_category.csv", "by_category.svg", "cases.csv"] {
+    eprintln!(
+        "report of {quarter} on 600 results: {:?}",
+        started.elapsed()
+    );
+    for file in [
+        "report.html",
+        "report.md",
+        "by_category.csv",
+        "by_category.svg",
+        "cases.csv",
+    ] {
         assert!(out.join(file).exists(), "{file} missing");
     }
     // The CSV behind the chart equals the SQL.
@@ -404,7 +418,10 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
         "notices",
         "disclosures",
     ] {
-        assert!(dom.contains(&format!("data-chart=\"{chart}\"")), "no chart {chart}");
+        assert!(
+            dom.contains(&format!("data-chart=\"{chart}\"")),
+            "no chart {chart}"
+        );
     }
     for expected in &by_category {
         let cells = format!(

@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 use support::Up;
 use support::flows::uscc;
 
-
 struct Tree {
     producer: String,
     d1: String,

@@ -10,7 +10,7 @@ pub mod post;
 pub mod report;
 pub mod sql;
 pub mod token;
-pub mod trace_export;
 pub mod topics;
+pub mod trace_export;
 pub mod traceback;
 pub mod up;

@@ -28,9 +28,12 @@ pub fn render_in_chromium(html: &Path, png: &Path) -> String {
                 "--disable-background-networking",
                 "--disable-component-update",
                 "--disable-sync",
-                "--window-size=1400,1000",
+                "--window-size=1400,1800",
             ])
-            .arg(format!("--user-data-dir={}", html.with_extension(profile).display()))
+            .arg(format!(
+                "--user-data-dir={}",
+                html.with_extension(profile).display()
+            ))
             .args(extra)
             .arg(format!("file://{}", html.display()))
             .output()
@@ -40,7 +43,11 @@ pub fn render_in_chromium(html: &Path, png: &Path) -> String {
     };
     run(&[format!("--screenshot={}", png.display())], "profile-shot");
     let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
-    assert!(size > 1000, "no screenshot at {} ({size} bytes)", png.display());
+    assert!(
+        size > 1000,
+        "no screenshot at {} ({size} bytes)",
+        png.display()
+    );
     run(&["--dump-dom".to_owned()], "profile-dom")
 }
 

@@ -12,7 +12,7 @@ use spotcheck_schemas::keys::BatchKey;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
 
-const STYLE: &str = "body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}\
+const STYLE: &str = "body{font-family:\"Noto Sans CJK SC\",\"WenQuanYi Zen Hei\",sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}\
 td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f2f2f2}\
 dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:bold}\
 .legend span{display:inline-block;margin-right:1.5em}";
@@ -35,8 +35,21 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
     );
     for case in &cases {
         let id = get(case, "case_id");
-        let _ = write!(html, "<tr><td><a href=\"/ui/cases/{}\">{}</a></td>", escape(id), escape(id));
-        for column in ["report_no", "producer_name", "model", "batch", "status", "units", "updated_at"] {
+        let _ = write!(
+            html,
+            "<tr><td><a href=\"/ui/cases/{}\">{}</a></td>",
+            escape(id),
+            escape(id)
+        );
+        for column in [
+            "report_no",
+            "producer_name",
+            "model",
+            "batch",
+            "status",
+            "units",
+            "updated_at",
+        ] {
             let _ = write!(html, "<td>{}</td>", escape(get(case, column)));
         }
         html.push_str("</tr>");
@@ -48,11 +61,14 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
 /// The page of one case.
 pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, ReportError> {
     let id = literal(case_id);
-    let case = text_rows(analytics, &format!("SELECT * FROM cases WHERE case_id = {id}"))
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ReportError::NotFound(format!("no case {case_id} in the lake")))?;
+    let case = text_rows(
+        analytics,
+        &format!("SELECT * FROM cases WHERE case_id = {id}"),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| ReportError::NotFound(format!("no case {case_id} in the lake")))?;
     let units = text_rows(
         analytics,
         &format!("SELECT * FROM case_units WHERE case_id = {id} ORDER BY hops, name"),
@@ -80,7 +96,11 @@ fn page_head(title: &str) -> String {
 fn render_case(case: &TextRow, units: &[TextRow], hops: &[Hop]) -> String {
     let case_id = get(case, "case_id");
     let mut html = page_head(&format!("Case {case_id}"));
-    let _ = write!(html, "<p><a href=\"/ui/cases\">all cases</a></p><h1>Case {}</h1><dl id=\"facts\">", escape(case_id));
+    let _ = write!(
+        html,
+        "<p><a href=\"/ui/cases\">all cases</a></p><h1>Case {}</h1><dl id=\"facts\">",
+        escape(case_id)
+    );
     for (label, column) in [
         ("status", "status"),
         ("report", "report_no"),
@@ -95,16 +115,26 @@ fn render_case(case: &TextRow, units: &[TextRow], hops: &[Hop]) -> String {
         ("revision", "revision"),
         ("updated", "updated_at"),
     ] {
-        let _ = write!(html, "<dt>{label}</dt><dd>{}</dd>", escape(get(case, column)));
+        let _ = write!(
+            html,
+            "<dt>{label}</dt><dd>{}</dd>",
+            escape(get(case, column))
+        );
     }
-    html.push_str("</dl><h2>Deadlines</h2><table id=\"deadlines\"><tr><th>what</th><th>by</th></tr>");
+    html.push_str(
+        "</dl><h2>Deadlines</h2><table id=\"deadlines\"><tr><th>what</th><th>by</th></tr>",
+    );
     for (label, column) in [
         ("objection window closes", "objection_until"),
         ("final on", "final_on"),
         ("rectify by", "rectify_by"),
         ("recheck by", "recheck_by"),
     ] {
-        let _ = write!(html, "<tr><td>{label}</td><td>{}</td></tr>", escape(get(case, column)));
+        let _ = write!(
+            html,
+            "<tr><td>{label}</td><td>{}</td></tr>",
+            escape(get(case, column))
+        );
     }
     html.push_str("</table><h2>Notices</h2><table id=\"notices\"><tr><th>kind</th><th>to</th><th>due</th><th>status</th></tr>");
     let notices: Vec<serde_json::Value> =
@@ -133,7 +163,16 @@ fn render_case(case: &TextRow, units: &[TextRow], hops: &[Hop]) -> String {
     );
     for unit in units {
         html.push_str("<tr>");
-        for column in ["name", "uscc", "role", "direction", "hops", "quantity_received", "district", "in_region"] {
+        for column in [
+            "name",
+            "uscc",
+            "role",
+            "direction",
+            "hops",
+            "quantity_received",
+            "district",
+            "in_region",
+        ] {
             let _ = write!(html, "<td>{}</td>", escape(get(unit, column)));
         }
         html.push_str("</tr>");
@@ -168,7 +207,10 @@ fn graph(units: &[TextRow], hops: &[Hop]) -> String {
     }
     let mut level: BTreeMap<String, u32> = BTreeMap::new();
     for hop in hops {
-        for (uscc, name) in [(&hop.from_uscc, &hop.from_name), (&hop.to_uscc, &hop.to_name)] {
+        for (uscc, name) in [
+            (&hop.from_uscc, &hop.from_name),
+            (&hop.to_uscc, &hop.to_name),
+        ] {
             nodes.entry(uscc.clone()).or_insert_with(|| Node {
                 name: name.clone(),
                 direction: String::new(),
@@ -200,7 +242,13 @@ fn graph(units: &[TextRow], hops: &[Hop]) -> String {
     let mut at: BTreeMap<&String, (f64, f64)> = BTreeMap::new();
     for (column, usccs) in &columns {
         for (row, uscc) in usccs.iter().enumerate() {
-            at.insert(uscc, (20.0 + *column as f64 * (W + 60.0), 20.0 + row as f64 * (H + 16.0)));
+            at.insert(
+                uscc,
+                (
+                    20.0 + *column as f64 * (W + 60.0),
+                    20.0 + row as f64 * (H + 16.0),
+                ),
+            );
         }
     }
     let width = 40.0 + (columns.len().max(1) as f64) * (W + 60.0);
@@ -219,7 +267,11 @@ fn graph(units: &[TextRow], hops: &[Hop]) -> String {
         };
         let upstream = on_path.contains(hop.to_uscc.as_str())
             && (on_path.contains(hop.from_uscc.as_str()) || level.get(&hop.from_uscc) == Some(&0));
-        let (colour, stroke) = if upstream { ("#c0392b", 3) } else { ("#999", 1) };
+        let (colour, stroke) = if upstream {
+            ("#c0392b", 3)
+        } else {
+            ("#999", 1)
+        };
         let _ = write!(
             svg,
             r##"<line x1="{:.0}" y1="{:.0}" x2="{:.0}" y2="{:.0}" stroke="{colour}" stroke-width="{stroke}" data-upstream="{upstream}"/>"##,
@@ -236,8 +288,16 @@ fn graph(units: &[TextRow], hops: &[Hop]) -> String {
             "downstream" => "#d6eaf8",
             _ => "#eeeeee",
         };
-        let border = if node.direction == "origin" { "stroke=\"#c0392b\" stroke-width=\"3\"" } else { "stroke=\"#555\" stroke-width=\"1\"" };
-        let dash = if node.referred { " stroke-dasharray=\"5,3\"" } else { "" };
+        let border = if node.direction == "origin" {
+            "stroke=\"#c0392b\" stroke-width=\"3\""
+        } else {
+            "stroke=\"#555\" stroke-width=\"1\""
+        };
+        let dash = if node.referred {
+            " stroke-dasharray=\"5,3\""
+        } else {
+            ""
+        };
         let mut note = match node.direction.as_str() {
             "origin" => "sampled unit".to_owned(),
             "" => "not in the case".to_owned(),

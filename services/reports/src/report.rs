@@ -20,9 +20,11 @@ pub struct Quarter {
 
 impl Quarter {
     pub fn parse(text: &str) -> Option<Self> {
-        let (year, quarter) = text.trim().to_uppercase().split_once('Q').map(|(y, q)| {
-            (y.parse::<i32>().ok(), q.parse::<u8>().ok())
-        })?;
+        let (year, quarter) = text
+            .trim()
+            .to_uppercase()
+            .split_once('Q')
+            .map(|(y, q)| (y.parse::<i32>().ok(), q.parse::<u8>().ok()))?;
         match (year, quarter) {
             (Some(year), Some(quarter)) if (1..=4).contains(&quarter) && year > 1900 => {
                 Some(Self { year, quarter })
@@ -33,9 +35,15 @@ impl Quarter {
 
     fn previous(self) -> Self {
         if self.quarter == 1 {
-            Self { year: self.year - 1, quarter: 4 }
+            Self {
+                year: self.year - 1,
+                quarter: 4,
+            }
         } else {
-            Self { year: self.year, quarter: self.quarter - 1 }
+            Self {
+                year: self.year,
+                quarter: self.quarter - 1,
+            }
         }
     }
 
@@ -67,8 +75,14 @@ pub struct Scope {
 
 /// How a section is drawn: which column labels the bars or points and which gives the value.
 enum Chart {
-    Bars { label: &'static str, value: &'static str },
-    Line { label: &'static str, value: &'static str },
+    Bars {
+        label: &'static str,
+        value: &'static str,
+    },
+    Line {
+        label: &'static str,
+        value: &'static str,
+    },
     None,
 }
 
@@ -107,14 +121,24 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         (
             "by_category",
             "Results and failure rate by product category".into(),
-            format!("SELECT r.category, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.category ORDER BY r.category"),
-            Chart::Bars { label: "category", value: "failure_rate_pct" },
+            format!(
+                "SELECT r.category, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.category ORDER BY r.category"
+            ),
+            Chart::Bars {
+                label: "category",
+                value: "failure_rate_pct",
+            },
         ),
         (
             "by_district",
             "Results and failure rate by district of the sampled unit".into(),
-            format!("SELECT r.district, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.district ORDER BY r.district"),
-            Chart::Bars { label: "district", value: "failure_rate_pct" },
+            format!(
+                "SELECT r.district, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.district ORDER BY r.district"
+            ),
+            Chart::Bars {
+                label: "district",
+                value: "failure_rate_pct",
+            },
         ),
         (
             "last_eight_quarters",
@@ -124,7 +148,10 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                  GROUP BY r.quarter ORDER BY r.quarter",
                 eight.join(", ")
             ),
-            Chart::Line { label: "quarter", value: "failure_rate_pct" },
+            Chart::Line {
+                label: "quarter",
+                value: "failure_rate_pct",
+            },
         ),
         (
             "failing_items",
@@ -134,7 +161,10 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                  FROM result_items i JOIN results_by_quarter r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
                  WHERE {in_scope} GROUP BY i.item_name ORDER BY failures DESC, i.item_name LIMIT 10"
             ),
-            Chart::Bars { label: "item_name", value: "failures" },
+            Chart::Bars {
+                label: "item_name",
+                value: "failures",
+            },
         ),
         (
             "cases",
@@ -149,8 +179,13 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         (
             "case_status",
             "Cases by status".into(),
-            format!("SELECT c.status, count(*) AS cases FROM {cases_in_scope} GROUP BY c.status ORDER BY c.status"),
-            Chart::Bars { label: "status", value: "cases" },
+            format!(
+                "SELECT c.status, count(*) AS cases FROM {cases_in_scope} GROUP BY c.status ORDER BY c.status"
+            ),
+            Chart::Bars {
+                label: "status",
+                value: "cases",
+            },
         ),
         (
             "rectification_on_time",
@@ -173,14 +208,24 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                 "SELECT d.action, count(DISTINCT d.disclosure_id) AS disclosures FROM disclosures d \
                  WHERE d.case_id IN (SELECT c.case_id FROM {cases_in_scope}) GROUP BY d.action ORDER BY d.action"
             ),
-            Chart::Bars { label: "action", value: "disclosures" },
+            Chart::Bars {
+                label: "action",
+                value: "disclosures",
+            },
         ),
     ];
     let mut sections = Vec::new();
     for (id, title, sql, chart) in plan {
         let rows = text_rows(analytics, &sql).await?;
         let columns = columns_of(&sql, &rows);
-        sections.push(Section { id, title, sql, columns, rows, chart });
+        sections.push(Section {
+            id,
+            title,
+            sql,
+            columns,
+            rows,
+            chart,
+        });
     }
     sections.push(notices(analytics, &cases_in_scope).await?);
     Ok(sections)
@@ -208,10 +253,7 @@ async fn notices(analytics: &Analytics, cases_in_scope: &str) -> Result<Section,
             row.insert("proposed".into(), count("proposed").to_string());
             row.insert("served".into(), count("served").to_string());
             row.insert("withdrawn".into(), count("withdrawn").to_string());
-            row.insert(
-                "total".into(),
-                by_status.values().sum::<u64>().to_string(),
-            );
+            row.insert("total".into(), by_status.values().sum::<u64>().to_string());
             row
         })
         .collect();
@@ -219,9 +261,14 @@ async fn notices(analytics: &Analytics, cases_in_scope: &str) -> Result<Section,
         id: "notices",
         title: "Notices proposed and served, by kind (三书一函)".into(),
         sql: format!("{sql} -- then counted per notice kind and status"),
-        columns: ["kind", "proposed", "served", "withdrawn", "total"].map(String::from).to_vec(),
+        columns: ["kind", "proposed", "served", "withdrawn", "total"]
+            .map(String::from)
+            .to_vec(),
         rows,
-        chart: Chart::Bars { label: "kind", value: "total" },
+        chart: Chart::Bars {
+            label: "kind",
+            value: "total",
+        },
     })
 }
 
@@ -274,14 +321,17 @@ impl Section {
                 .write_record(self.columns.iter().map(|c| get(row, c)))
                 .map_err(error)?;
         }
-        writer.into_inner().map_err(|e| ReportError::Csv(e.to_string()))
+        writer
+            .into_inner()
+            .map_err(|e| ReportError::Csv(e.to_string()))
     }
 }
 
 /// Writes `report.html`, `report.md`, one CSV per section and one SVG per chart into `out`;
 /// returns the paths written.
 pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let io = |e: std::io::Error| ReportError::Write(format!("cannot write into {}: {e}", out.display()));
+    let io =
+        |e: std::io::Error| ReportError::Write(format!("cannot write into {}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(io)?;
     let title = match &scope.district {
         Some(d) => format!("Spot checks {} — district {d}", scope.quarter),
@@ -290,7 +340,7 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
     let mut written = Vec::new();
     let mut html = format!(
         "<!DOCTYPE html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>{t}</title><style>\
-         body{{font-family:sans-serif;margin:2em;color:#222;max-width:60em}}table{{border-collapse:collapse;margin:.5em 0 1em}}\
+         body{{font-family:\"Noto Sans CJK SC\",\"WenQuanYi Zen Hei\",sans-serif;margin:2em;color:#222;max-width:60em}}table{{border-collapse:collapse;margin:.5em 0 1em}}\
          td,th{{border:1px solid #ccc;padding:3px 8px}}th{{background:#f2f2f2}}details{{color:#555;font-size:90%}}\
          </style></head><body><h1>{t}</h1>",
         t = escape(&title)
@@ -301,7 +351,12 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
         let path = out.join(&csv_name);
         std::fs::write(&path, section.csv()?).map_err(io)?;
         written.push(path);
-        let _ = write!(html, "<section id=\"{}\"><h2>{}</h2>", section.id, escape(&section.title));
+        let _ = write!(
+            html,
+            "<section id=\"{}\"><h2>{}</h2>",
+            section.id,
+            escape(&section.title)
+        );
         let _ = write!(markdown, "## {}\n\n", section.title);
         if let Some(svg) = section.chart() {
             html.push_str(&svg);
@@ -316,7 +371,12 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
             let _ = write!(html, "<th>{}</th>", escape(column));
         }
         html.push_str("</tr>");
-        let _ = write!(markdown, "| {} |\n|{}\n", section.columns.join(" | "), "---|".repeat(section.columns.len()));
+        let _ = write!(
+            markdown,
+            "| {} |\n|{}\n",
+            section.columns.join(" | "),
+            "---|".repeat(section.columns.len())
+        );
         for row in &section.rows {
             html.push_str("<tr>");
             let cells: Vec<&str> = section.columns.iter().map(|c| get(row, c)).collect();

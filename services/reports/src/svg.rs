@@ -135,7 +135,11 @@ mod tests {
         assert!(svg.contains(r#"data-value="12""#));
         assert!(svg.contains(r#"data-value="3.50""#));
         assert!(svg.contains("&lt;gas&gt;") && !svg.contains("<gas>"));
-        let line = line_chart("q", "By quarter", &[("2026Q1".into(), 4.0), ("2026Q2".into(), 8.0)]);
+        let line = line_chart(
+            "q",
+            "By quarter",
+            &[("2026Q1".into(), 4.0), ("2026Q2".into(), 8.0)],
+        );
         assert_eq!(line.matches("<circle").count(), 2);
         assert!(bar_chart("none", "Nothing", &[]).contains("no data"));
     }

@@ -121,13 +121,20 @@ pub async fn trace(analytics: &Analytics, batch: &BatchKey) -> Result<Trace, Rep
         })
         .collect();
     hops.sort_by(|a, b| {
-        (a.level.unwrap_or(u32::MAX), &a.shipped_on, &a.from_uscc, &a.to_uscc, &a.shipment_id).cmp(&(
-            b.level.unwrap_or(u32::MAX),
-            &b.shipped_on,
-            &b.from_uscc,
-            &b.to_uscc,
-            &b.shipment_id,
-        ))
+        (
+            a.level.unwrap_or(u32::MAX),
+            &a.shipped_on,
+            &a.from_uscc,
+            &a.to_uscc,
+            &a.shipment_id,
+        )
+            .cmp(&(
+                b.level.unwrap_or(u32::MAX),
+                &b.shipped_on,
+                &b.from_uscc,
+                &b.to_uscc,
+                &b.shipment_id,
+            ))
     });
     Ok(Trace {
         batch: batch.clone(),

@@ -72,7 +72,11 @@ pub async fn trace_export(
     let (bytes, content_type, extension) = if xlsx {
         (trace.to_xlsx().map_err(report_error)?, XLSX, "xlsx")
     } else {
-        (trace.to_csv().map_err(report_error)?, "text/csv; charset=utf-8", "csv")
+        (
+            trace.to_csv().map_err(report_error)?,
+            "text/csv; charset=utf-8",
+            "csv",
+        )
     };
     let disposition = format!("attachment; filename=\"trace.{extension}\"");
     Ok((
@@ -86,7 +90,10 @@ pub async fn trace_export(
 }
 
 /// The list of cases.
-pub async fn cases_page(State(app): State<App>, headers: HeaderMap) -> Result<Html<String>, ApiError> {
+pub async fn cases_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Result<Html<String>, ApiError> {
     app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
     let page = spotcheck_reports::case_page::list_page(lake(&app)?)
         .await
