@@ -7,10 +7,12 @@
 //! Limit: an `Err` does not prove the broker lacks the record (a timeout can race an ack); callers
 //! answer "unavailable, retry", which is safe because re-sends are idempotent downstream.
 //!
-//! When librdkafka reports every broker down, new records fail at once (after one quick probe of
-//! the broker every two seconds) instead of waiting out the delivery timeout, so ingest answers `503`
-//! throughout an outage; records already in flight keep their full timeout and are delivered when
-//! the broker returns.
+//! When librdkafka reports every broker down, new records fail at once instead of waiting out the
+//! delivery timeout, so ingest answers `503` throughout an outage — but only while no bootstrap
+//! broker even accepts a TCP connection (one probe every two seconds). A broker that is merely
+//! slow (busy, starved of CPU) accepts connections and gets the full delivery timeout: taking it
+//! for a dead one turned a slow load into refusals (measured on Tansu, see the README). Records
+//! already in flight keep their full timeout and are delivered when the broker returns.
 
 use crate::cloudevents::CloudEvent;
 use crate::kafka::KafkaSettings;
@@ -80,8 +82,20 @@ pub struct Publisher {
     metrics: Metrics,
     /// Set by librdkafka's "all brokers are down", cleared by a probe that reaches one.
     broker_down: Arc<AtomicBool>,
+    /// The bootstrap list (`host:port,...`), for the probe.
+    bootstrap: String,
     /// When the last probe found the broker still down; one probe at a time.
     last_failed_probe: Arc<tokio::sync::Mutex<Option<Instant>>>,
+}
+
+/// True when any bootstrap broker accepts a TCP connection within the probe timeout.
+fn accepts_connections(bootstrap: &str) -> bool {
+    use std::net::{TcpStream, ToSocketAddrs};
+    bootstrap
+        .split(',')
+        .filter_map(|address| address.trim().to_socket_addrs().ok())
+        .flatten()
+        .any(|address| TcpStream::connect_timeout(&address, PROBE_TIMEOUT).is_ok())
 }
 
 /// Notices librdkafka's "all brokers are down".
@@ -128,6 +142,7 @@ impl Publisher {
         Ok(Self {
             producer,
             broker_down,
+            bootstrap: kafka.brokers.clone(),
             delivery_timeout: kafka.delivery_timeout,
             metrics,
             last_failed_probe: Arc::default(),
@@ -148,8 +163,8 @@ impl Publisher {
         if last_failed.is_some_and(|at| at.elapsed() < PROBE_TIMEOUT) {
             return false;
         }
-        let probe = self.clone();
-        let reachable = tokio::task::spawn_blocking(move || probe.broker_reachable(PROBE_TIMEOUT))
+        let bootstrap = self.bootstrap.clone();
+        let reachable = tokio::task::spawn_blocking(move || accepts_connections(&bootstrap))
             .await
             .unwrap_or(false);
         if reachable {
