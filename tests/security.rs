@@ -195,11 +195,25 @@ fn connections_over_the_limit_are_told_503_and_a_closed_one_frees_its_slot() {
         "[limits]\nmax_connections = 2\n",
         &[],
     );
-    let first = std::net::TcpStream::connect(&up.http).unwrap();
-    let second = std::net::TcpStream::connect(&up.http).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(300)); // both accepted by the server
+    // Two slow clients hold both slots: each has sent half a request.
+    let hold = || {
+        use std::io::Write;
+        let mut stream = std::net::TcpStream::connect(&up.http).unwrap();
+        stream.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+        stream
+    };
+    let first = hold();
+    let second = hold();
 
-    let refused = reqwest::blocking::get(up.url("/healthz")).unwrap();
+    // A third is refused once the server has taken both (it accepts in its own time).
+    let started = std::time::Instant::now();
+    let refused = loop {
+        let response = reqwest::blocking::get(up.url("/healthz")).unwrap();
+        if response.status() == 503 || started.elapsed() > std::time::Duration::from_secs(10) {
+            break response;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
     assert_eq!(refused.status(), 503);
     assert!(refused.headers().contains_key("retry-after"));
     let body: Value = refused.json().unwrap();
