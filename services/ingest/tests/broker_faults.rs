@@ -129,7 +129,8 @@ async fn a_broker_that_is_down_gets_503_and_nothing_is_reported_accepted() {
     );
 }
 
-/// Posts until 202 (as a client does on 503), collecting each record's first answer.
+/// Posts until 202 (as a client does on 503, half a second apart), collecting each record's
+/// first answer.
 async fn post_until_202(h: &Harness, body: String) -> std::collections::BTreeMap<String, String> {
     let mut first_answers = std::collections::BTreeMap::new();
     for _ in 0..20 {
@@ -143,6 +144,8 @@ async fn post_until_202(h: &Harness, body: String) -> std::collections::BTreeMap
         if status == StatusCode::ACCEPTED {
             return first_answers;
         }
+        // As a client does after a 503: wait a little (the producer reconnects meanwhile).
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     panic!("still 503 after 20 attempts")
 }
