@@ -481,8 +481,6 @@ async fn call_with_retries<S: Stage>(
     }
 }
 
-/// Stores the offsets the stage made safe: after the last record of the batch per partition,
-/// or the positions the stage named.
 /// Removes the records that are not CloudEvents from `batch`, each with the reason.
 fn take_strays(batch: &mut Vec<Delivered>) -> Vec<(Delivered, String)> {
     let mut strays = Vec::new();
@@ -497,7 +495,8 @@ fn take_strays(batch: &mut Vec<Delivered>) -> Vec<(Delivered, String)> {
     strays
 }
 
-/// Stores the offsets `commit` allows; with `Commit::Batch`, past every record of `parts`.
+/// Stores the offsets the stage made safe: with `Commit::Batch`, past the last record of
+/// `parts` per partition; otherwise the positions the stage named.
 fn store_offsets(
     consumer: &StreamConsumer<DriverContext>,
     parts: &[&[Delivered]],

@@ -150,7 +150,7 @@ impl Publisher {
     }
 
     /// False while the broker is known to be down: librdkafka said so and a probe (at most one
-    /// a second, shared by all callers) still finds no broker.
+    /// every `PROBE_TIMEOUT`, shared by all callers) still finds no broker accepting connections.
     async fn broker_up(&self) -> bool {
         let down = &self.broker_down;
         if !down.load(Ordering::Relaxed) {
