@@ -9,8 +9,8 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::flows::{final_result, poll_json, sql, start_ingest, wait_for_count};
 use support::{Broker, Component, read_topic};
@@ -172,18 +172,24 @@ fn numbered_result(n: usize) -> Value {
     result
 }
 
-/// Labs posting at once: a request in flight when the broker goes keeps its delivery timeout,
-/// so one lab alone would sit out the outage on it.
+/// Labs posting at once.
 const LABS: usize = 4;
 
+/// How long a lab waits for an answer. A request in flight when the broker goes waits for it up
+/// to the delivery timeout (the broker may yet take it); a lab gives up sooner and goes on, and
+/// re-sends later (answered `duplicate` if the broker had taken it after all).
+const LAB_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The answers of every lab, in the order they came.
+type Answers = Arc<Mutex<Vec<Answer>>>;
+
 /// POSTs results numbered `lab`, `lab + LABS`, ... one after another until `stop`, recording
-/// every answer.
-fn post_until(lab: usize, url: String, token: String, stop: Arc<AtomicBool>) -> Vec<Answer> {
+/// every answer in `answers`.
+fn post_until(lab: usize, url: String, token: String, stop: Arc<AtomicBool>, answers: Answers) {
     let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(90))
+        .timeout(LAB_TIMEOUT)
         .build()
         .unwrap();
-    let mut answers = Vec::new();
     let mut n = lab;
     while !stop.load(Ordering::Relaxed) {
         let result = numbered_result(n);
@@ -194,7 +200,7 @@ fn post_until(lab: usize, url: String, token: String, stop: Arc<AtomicBool>) -> 
             .json(&result)
             .send()
             .map_or(0, |r| r.status().as_u16());
-        answers.push(Answer {
+        answers.lock().unwrap().push(Answer {
             report_no: result["report_no"].as_str().unwrap().to_owned(),
             sent,
             answered: Instant::now(),
@@ -203,7 +209,44 @@ fn post_until(lab: usize, url: String, token: String, stop: Arc<AtomicBool>) -> 
         n += LABS;
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// How long after `since` a request sent after it was first accepted, if one was.
+fn first_accepted_after(answers: &[Answer], since: Instant) -> Option<Duration> {
     answers
+        .iter()
+        .find(|a| a.sent > since && a.status == 202)
+        .map(|a| a.answered - since)
+}
+
+/// The answers to requests sent from 2 s before `from` to `to`, for a failure message: when each
+/// was sent and answered (seconds from `from`) and how (0: no HTTP answer).
+fn answers_around(answers: &[Answer], from: Instant, to: Instant) -> String {
+    let seconds = |at: Instant| match at.checked_duration_since(from) {
+        Some(after) => format!("{:+.2}", after.as_secs_f64()),
+        None => format!("-{:.2}", (from - at).as_secs_f64()),
+    };
+    answers
+        .iter()
+        .filter(|a| a.sent + Duration::from_secs(2) > from && a.sent < to)
+        .map(|a| {
+            let (sent, answered) = (seconds(a.sent), seconds(a.answered));
+            format!(
+                "{} sent {sent} answered {answered}: {}",
+                a.report_no, a.status
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The Kafka client's complaints in a component's log (the last 30).
+fn kafka_errors(log: &str) -> String {
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|line| line.contains("Kafka client error") || line.contains("reachable"))
+        .collect();
+    lines[lines.len().saturating_sub(30)..].join("\n")
 }
 
 /// Every disclosure on the feed, page by page, once at least `expected` are there (up to 2 min).
@@ -257,10 +300,12 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
     let token = |role| support::dev_token(&data, role);
 
     let stop = Arc::new(AtomicBool::new(false));
+    let shared: Answers = Arc::default();
     let posters: Vec<_> = (0..LABS)
         .map(|lab| {
-            let (url, token, stop) = (ingest.url("/v1/results"), token("lab"), stop.clone());
-            std::thread::spawn(move || post_until(lab, url, token, stop))
+            let (url, token) = (ingest.url("/v1/results"), token("lab"));
+            let (stop, answers) = (stop.clone(), shared.clone());
+            std::thread::spawn(move || post_until(lab, url, token, stop, answers))
         })
         .collect();
     std::thread::sleep(Duration::from_secs(5));
@@ -269,12 +314,20 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
     std::thread::sleep(outage);
     broker.restart();
     let up_at = Instant::now();
-    std::thread::sleep(Duration::from_secs(10));
+    // The labs go on until the broker takes records again (the clients reconnect with backoff),
+    // and a few seconds more.
+    let back = Instant::now();
+    while first_accepted_after(&shared.lock().unwrap(), up_at).is_none()
+        && back.elapsed() < Duration::from_secs(90)
+    {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_secs(3));
     stop.store(true, Ordering::Relaxed);
-    let answers: Vec<Answer> = posters
-        .into_iter()
-        .flat_map(|poster| poster.join().unwrap())
-        .collect();
+    for poster in posters {
+        poster.join().unwrap();
+    }
+    let answers = std::mem::take(&mut *shared.lock().unwrap());
 
     // While the broker was away nothing was acknowledged, and labs were told to come back.
     let grace = Duration::from_secs(1); // an ack just before the kill, answered just after
@@ -287,21 +340,22 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
     assert_eq!(accepted_during, 0, "202 while the broker was down");
     assert!(
         refused_during.len() >= 5,
-        "only {} answers of 503 during the outage",
-        refused_during.len()
+        "only {} answers of 503 during the outage\n{}\ningest's Kafka errors:\n{}",
+        refused_during.len(),
+        answers_around(&answers, down_at, up_at),
+        kafka_errors(&ingest.log_text()),
     );
     let slowest_refusal = refused_during
         .iter()
         .map(|a| a.answered - a.sent)
         .max()
         .unwrap();
-    let first_accepted_after = answers
-        .iter()
-        .find(|a| a.sent > up_at && a.status == 202)
-        .map(|a| a.answered - up_at);
+    let first_accepted_after = first_accepted_after(&answers, up_at);
     assert!(
         first_accepted_after.is_some(),
-        "nothing accepted after the broker returned"
+        "nothing accepted in the 90 s after the broker returned\n{}\ningest's Kafka errors:\n{}",
+        answers_around(&answers, up_at, Instant::now()),
+        kafka_errors(&ingest.log_text()),
     );
 
     // A lab re-sends what was refused; then everything must arrive everywhere, once.

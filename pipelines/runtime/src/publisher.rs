@@ -98,14 +98,20 @@ fn accepts_connections(bootstrap: &str) -> bool {
         .any(|address| TcpStream::connect_timeout(&address, PROBE_TIMEOUT).is_ok())
 }
 
-/// Notices librdkafka's "all brokers are down".
+/// Notices librdkafka's "all brokers are down" and failed connections.
 struct BrokerWatch {
     down: Arc<AtomicBool>,
 }
 
 impl ClientContext for BrokerWatch {
     fn error(&self, error: KafkaError, reason: &str) {
-        if error.rdkafka_error_code() == Some(RDKafkaErrorCode::AllBrokersDown) {
+        // "All brokers down" is not always reported (a bootstrap entry never connected does not
+        // count as down), so a failed connection raises the flag too; the next request's probe
+        // clears it at once if a broker still accepts connections.
+        if matches!(
+            error.rdkafka_error_code(),
+            Some(RDKafkaErrorCode::AllBrokersDown | RDKafkaErrorCode::BrokerTransportFailure)
+        ) {
             self.down.store(true, Ordering::Relaxed);
         }
         tracing::warn!(%error, reason, "Kafka client error");

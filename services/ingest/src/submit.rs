@@ -96,7 +96,7 @@ async fn submit_inner<R: Intake>(
         .into_iter()
         .map(|submitted| prepare::<R>(submitted, &context, &caller))
         .collect::<Result<_, _>>()?;
-    let outcomes = take_in::<R>(app, &prepared).await?;
+    let (prepared, outcomes) = take_in_detached::<R>(app, prepared).await?;
     app.metrics
         .count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
     Ok(respond::<R>(shape, &prepared, outcomes))
@@ -151,6 +151,25 @@ fn prepare<R: Intake>(
         label: Some(ready.label.clone()),
         ready: Ok(ready),
     })
+}
+
+/// [`take_in`] as a task of its own, finished even when the client goes away first (its timeout,
+/// a crash): records handed to the producer may still reach the broker, and the ledger must
+/// learn their fate and release their claims, or a re-send would wait on the claim forever or
+/// be published twice.
+async fn take_in_detached<R: Intake>(
+    app: &App,
+    prepared: Vec<Prepared>,
+) -> Result<(Vec<Prepared>, Vec<Outcome>), ApiError> {
+    let app = app.clone();
+    let task = tokio::spawn(async move {
+        let outcomes = take_in::<R>(&app, &prepared).await;
+        (prepared, outcomes)
+    });
+    let (prepared, outcomes) = task
+        .await
+        .map_err(|error| ApiError::internal(format!("taking records in failed: {error}")))?;
+    Ok((prepared, outcomes?))
 }
 
 /// Decides each record's outcome, publishing the new ones.

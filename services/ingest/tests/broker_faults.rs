@@ -149,3 +149,55 @@ async fn post_until_202(h: &Harness, body: String) -> std::collections::BTreeMap
     }
     panic!("still 503 after 20 attempts")
 }
+
+/// Records on `topic` across its partitions (sum of the high watermarks).
+fn records_on(bootstrap: &str, topic: &str, partitions: i32) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    (0..partitions)
+        .map(|partition| {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, partition, Duration::from_secs(5))
+                .unwrap();
+            high
+        })
+        .sum()
+}
+
+#[tokio::test]
+async fn a_client_that_gives_up_mid_request_gets_duplicate_on_its_resend_and_nothing_twice() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(topics::RESULTS, 12, 1).unwrap();
+    let h = harness(&cluster.bootstrap_servers());
+    post_until_202(&h, ndjson(0..1)).await;
+
+    // Acknowledgements now take a second: the client's 200-ms timeout ends its request first.
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(1000))
+        .unwrap();
+    let gave_up = tokio::time::timeout(Duration::from_millis(200), post(&h, ndjson(1..4))).await;
+    assert!(gave_up.is_err(), "the request should outlast the client");
+    tokio::time::sleep(Duration::from_millis(1400)).await; // the broker acknowledges meanwhile
+
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(0))
+        .unwrap();
+    let resent = tokio::time::timeout(Duration::from_secs(10), post(&h, ndjson(1..4)))
+        .await
+        .expect("a re-send must not wait on the abandoned request's claims");
+    assert_eq!(resent.0, StatusCode::ACCEPTED, "{}", resent.2);
+    let statuses: Vec<&str> = resent.2["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["duplicate"; 3], "the broker had them already");
+    assert_eq!(
+        records_on(&cluster.bootstrap_servers(), topics::RESULTS, 12),
+        4
+    );
+}
