@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{cores, env_number, free_port, memory_gib, percentile, start, token};
+use common::{cores, env_number, figure, free_port, memory_gib, percentile, runs, start, token};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -67,6 +67,16 @@ fn main() {
         lines.len(),
         elapsed.as_secs_f64()
     );
+    // One run's latencies; the spread of the percentiles is over `BENCH_RUNS` equal slices.
+    let per_slice = latencies.len().div_ceil(runs()).max(1);
+    let slices = |q: f64| -> Vec<f64> {
+        latencies
+            .chunks(per_slice)
+            .map(|slice| percentile(slice, q))
+            .collect()
+    };
+    figure("credit.latency_p50", "ms", &slices(0.5));
+    figure("credit.latency_p99", "ms", &slices(0.99));
     println!(
         "final result → first disclosure on the feed: {} of {failing} measured, p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
         latencies.len(),

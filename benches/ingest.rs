@@ -1,15 +1,22 @@
-//! Ingest benchmark on the embedded broker: results/s for NDJSON batches, and p50/p99 latency of
-//! single POSTs at a fixed rate. Prints figures; asserts nothing.
+//! Ingest benchmark: results/s for NDJSON batches beside a plain rdkafka producer sending the same
+//! records to the same broker (the ceiling), and p50/p99 latency of single POSTs at a fixed
+//! rate. Each measurement is repeated `BENCH_RUNS` times (3) on fresh records. Prints figures
+//! (and appends them to `BENCH_FIGURES` for `scripts/bench`); asserts nothing.
 //!
-//!     cargo bench --bench ingest                # 100,000 results
+//!     cargo bench --bench ingest                # 100,000 results per run
 //!     BENCH_RESULTS=20000 cargo bench --bench ingest
+//!     BENCH_BROKER=separate SPOTCHECK_TANSU=/path/to/tansu cargo bench --bench ingest
 //!
-//! It runs the release `spotcheck up` as its own process (embedded Tansu broker with SQLite),
-//! posts with a separate client, and reports the machine it ran on.
+//! By default it runs the release `spotcheck up` as its own process (Tansu embedded, SQLite);
+//! with `BENCH_BROKER=separate` the `tansu` binary and ingest, lake, traceback and credit each
+//! run as their own process, as deployed. Posts come from a separate client.
 
 mod common;
 
-use common::{cores, env_number, free_port, memory_gib, percentile, start, token};
+use common::{
+    cores, env_number, figure, free_port, memory_gib, percentile, runs, start, start_component,
+    start_tansu, token,
+};
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -19,11 +26,14 @@ fn main() {
     let rate: f64 = env_number("BENCH_SINGLE_RATE", 200) as f64;
     let batch: usize = env_number("BENCH_BATCH", 2_000);
     let concurrency: usize = env_number("BENCH_CONCURRENCY", 4);
+    let runs = runs();
+    let broker = BrokerKind::from_env();
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
+    // Fresh records for every run: a repeat would only be answered `duplicate`.
     spotcheck_datagen::generate(
         &spotcheck_datagen::Plan {
-            results: results + singles,
+            results: (results + singles) * runs,
             shipments: 0,
             seed: 11,
             labs: vec!["dev-lab".into()],
@@ -36,49 +46,144 @@ fn main() {
         .lines()
         .map(str::to_owned)
         .collect();
-    let (batch_lines, single_lines) = lines.split_at(results);
+    let (batch_lines, single_lines) = lines.split_at(results * runs);
 
     let port = free_port();
-    let mut server = start(dir.path(), port);
+    let deployment = Deployment::start(broker, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let token = token(dir.path(), "lab");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (throughput, accepted) =
-        runtime.block_on(batches(&base, &token, batch_lines, batch, concurrency));
-    let latencies = runtime.block_on(singles_at_rate(&base, &token, single_lines, rate));
-    let brokers = format!(
-        "127.0.0.1:{}",
-        std::fs::read_to_string(dir.path().join("spotcheck/broker/port"))
-            .expect("port")
-            .trim()
-    );
-    let with_headers = runtime.block_on(ceiling(&brokers, batch_lines, true));
-    let ceiling_bare = runtime.block_on(ceiling(&brokers, batch_lines, false));
-    let _ = server.kill();
-    let _ = server.wait();
+    let mut throughputs = Vec::new();
+    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let mine = &batch_lines[run * results..(run + 1) * results];
+        let (throughput, accepted) =
+            runtime.block_on(batches(&base, &token, mine, batch, concurrency));
+        println!(
+            "run {}: ingest NDJSON batches: {results} results in batches of {batch} x{concurrency}: {throughput:.0} results/s ({accepted} accepted)",
+            run + 1
+        );
+        throughputs.push(throughput);
+        let mine = &single_lines[run * singles..(run + 1) * singles];
+        let latencies = runtime.block_on(singles_at_rate(&base, &token, mine, rate));
+        println!(
+            "run {}: single POST at {rate:.0}/s: n={}, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            run + 1,
+            latencies.len(),
+            percentile(&latencies, 0.50),
+            percentile(&latencies, 0.99),
+            percentile(&latencies, 1.0)
+        );
+        p50s.push(percentile(&latencies, 0.50));
+        p99s.push(percentile(&latencies, 0.99));
+    }
+    let (mut with_headers, mut bare) = (Vec::new(), Vec::new());
+    for run in 0..runs {
+        let mine = &batch_lines[run * results..(run + 1) * results];
+        with_headers.push(runtime.block_on(ceiling(&deployment.brokers, mine, true, run)));
+        bare.push(runtime.block_on(ceiling(&deployment.brokers, mine, false, run)));
+    }
+    drop(deployment);
 
     println!(
-        "machine: {} cores, {:.1} GiB memory; broker: embedded Tansu 0.6 (SQLite), acks=all",
+        "machine: {} cores, {:.1} GiB memory; broker: {}, acks=all",
         cores(),
-        memory_gib()
+        memory_gib(),
+        broker.describe()
     );
-    println!(
-        "ingest NDJSON batches: {results} results in batches of {batch} x{concurrency}: {throughput:.0} results/s ({accepted} accepted)"
+    let name = broker.key();
+    figure(&format!("ingest.batches.{name}"), "results/s", &throughputs);
+    figure(
+        &format!("ingest.ceiling.{name}"),
+        "records/s",
+        &with_headers,
     );
-    println!(
-        "ceiling: plain rdkafka producer, same records, acks=all, lz4: {with_headers:.0}/s with CloudEvents headers, {ceiling_bare:.0}/s without headers"
-    );
-    println!(
-        "ingest / ceiling: {:.0}%",
-        100.0 * throughput / with_headers
-    );
-    println!(
-        "single POST at {rate:.0}/s: n={}, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
-        latencies.len(),
-        percentile(&latencies, 0.50),
-        percentile(&latencies, 0.99),
-        percentile(&latencies, 1.0)
-    );
+    figure(&format!("ingest.ceiling_bare.{name}"), "records/s", &bare);
+    figure(&format!("ingest.single_p50.{name}"), "ms", &p50s);
+    figure(&format!("ingest.single_p99.{name}"), "ms", &p99s);
+    let share: Vec<f64> = throughputs
+        .iter()
+        .zip(&with_headers)
+        .map(|(ingest, ceiling)| 100.0 * ingest / ceiling)
+        .collect();
+    figure(&format!("ingest.share_of_ceiling.{name}"), "%", &share);
+}
+
+/// Which broker the benchmark runs on (`BENCH_BROKER`).
+#[derive(Clone, Copy)]
+enum BrokerKind {
+    /// `spotcheck up`: Tansu embedded in the process, every stage with it.
+    Embedded,
+    /// The `tansu` binary (`SPOTCHECK_TANSU`) as its own process, and ingest, lake, traceback
+    /// and credit each their own process, as deployed.
+    Separate,
+}
+
+impl BrokerKind {
+    fn from_env() -> Self {
+        match std::env::var("BENCH_BROKER").as_deref() {
+            Ok("separate") => Self::Separate,
+            _ => Self::Embedded,
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::Separate => "separate",
+        }
+    }
+
+    fn describe(self) -> &'static str {
+        match self {
+            Self::Embedded => "Tansu 0.6 embedded in `spotcheck up` (SQLite)",
+            Self::Separate => "Tansu 0.6 as its own process (SQLite), each stage its own process",
+        }
+    }
+}
+
+/// The running system: its processes (killed on drop) and the broker's bootstrap address.
+struct Deployment {
+    processes: Vec<std::process::Child>,
+    brokers: String,
+}
+
+impl Deployment {
+    fn start(kind: BrokerKind, dir: &std::path::Path, port: u16) -> Self {
+        match kind {
+            BrokerKind::Embedded => {
+                let up = start(dir, port);
+                let broker_port =
+                    std::fs::read_to_string(dir.join("spotcheck/broker/port")).expect("port");
+                Self {
+                    processes: vec![up],
+                    brokers: format!("127.0.0.1:{}", broker_port.trim()),
+                }
+            }
+            BrokerKind::Separate => {
+                let broker = start_tansu(&dir.join("broker"));
+                let mut processes = vec![broker.0];
+                let data_dir = dir.join("spotcheck");
+                for (i, stage) in ["ingest", "lake", "traceback", "credit"].iter().enumerate() {
+                    let http = if i == 0 { port } else { free_port() };
+                    processes.push(start_component(stage, &data_dir, &broker.1, http));
+                }
+                Self {
+                    processes,
+                    brokers: broker.1,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Deployment {
+    fn drop(&mut self) {
+        for process in &mut self.processes {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
+    }
 }
 
 async fn batches(
@@ -143,15 +248,16 @@ async fn singles_at_rate(base: &str, token: &str, lines: &[String], rate: f64) -
 }
 
 /// What the broker takes from a plain producer: the same values, keys and (optionally) headers.
-async fn ceiling(brokers: &str, lines: &[String], headers: bool) -> f64 {
+async fn ceiling(brokers: &str, lines: &[String], headers: bool, run: usize) -> f64 {
     use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::message::{Header, OwnedHeaders};
     use rdkafka::producer::{FutureProducer, FutureRecord};
     let topic = if headers {
-        "bench.ceiling.headers"
+        format!("bench.ceiling.headers.{run}")
     } else {
-        "bench.ceiling.bare"
+        format!("bench.ceiling.bare.{run}")
     };
+    let topic = topic.as_str();
     let config = || {
         let mut config = rdkafka::ClientConfig::new();
         config.set("bootstrap.servers", brokers);

@@ -9,6 +9,9 @@
 //! The stage is called directly with records as Kafka delivers them (no broker: new case
 //! revisions stay in the outbox), so the figures are the state's own cost.
 
+mod common;
+
+use common::{env_number, figure, percentile, runs};
 use spotcheck_lake::{LakeSettings, LakeWriter};
 use spotcheck_runtime::{Delivered, KafkaSettings, Metrics, Publisher, Stage};
 use spotcheck_schemas::topics;
@@ -94,10 +97,7 @@ fn resident_peak_mib() -> f64 {
 }
 
 fn main() {
-    let shipments: usize = std::env::var("BENCH_SHIPMENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000_000);
+    let shipments = env_number("BENCH_SHIPMENTS", 10_000_000);
     let batches = shipments / PER_BATCH;
     let dir = tempfile::tempdir().expect("temp dir");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -115,11 +115,21 @@ fn main() {
 
     let started = Instant::now();
     let mut absorbing = Duration::ZERO;
-    for records in shipment_chunks(batches) {
+    // One pass (the state only grows); its spread is over ten slices of the load.
+    let mut slices = [Duration::ZERO; 10];
+    let chunks = batches.div_ceil(500).max(1);
+    for (i, records) in shipment_chunks(batches).enumerate() {
         let timed = Instant::now();
         stage.absorb(&records).expect("absorb");
         absorbing += timed.elapsed();
+        slices[i * 10 / chunks] += timed.elapsed();
     }
+    let slice_rates: Vec<f64> = slices
+        .iter()
+        .filter(|d| !d.is_zero())
+        .map(|d| (shipments as f64 / 10.0) / d.as_secs_f64())
+        .collect();
+    figure("traceback.absorb", "shipments/s", &slice_rates);
     println!(
         "absorbed {shipments} shipments in {:.1} s = {:.0} shipments/s (state only; {:.1} s with generating them)",
         absorbing.as_secs_f64(),
@@ -137,6 +147,18 @@ fn main() {
         stage.absorb(std::slice::from_ref(&record)).expect("case");
         times.push(timed.elapsed());
     }
+    let per_group = FLAGGED.div_ceil(runs());
+    let group_ms = |q: f64| -> Vec<f64> {
+        times
+            .chunks(per_group)
+            .map(|group| {
+                let ms: Vec<f64> = group.iter().map(|d| d.as_secs_f64() * 1000.0).collect();
+                percentile(&ms, q)
+            })
+            .collect()
+    };
+    figure("traceback.case_p50", "ms", &group_ms(0.5));
+    figure("traceback.case_p99", "ms", &group_ms(0.99));
     times.sort();
     let pick = |q: f64| times[((times.len() as f64 * q) as usize).min(times.len() - 1)];
     println!(
@@ -148,6 +170,7 @@ fn main() {
         "peak resident memory of the state and the stage: {:.0} MiB",
         resident_peak_mib()
     );
+    figure("traceback.peak_rss", "MiB", &[resident_peak_mib()]);
 
     // The same shipments as Parquet, for DuckDB (after the memory figure: the writer's buffers
     // are not the traceback's).
@@ -162,7 +185,7 @@ fn main() {
     let producer = uscc(batch % 5000);
     let script = format!(
         r#"
-import duckdb, time, statistics
+import duckdb, time, json
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
 con.execute("CREATE VIEW shipments AS SELECT * FROM read_parquet('{lake}/shipments/*/*/*.parquet', hive_partitioning = true)")
@@ -176,23 +199,22 @@ WITH RECURSIVE down(uscc, hops) AS (
 SELECT uscc, min(hops) FROM down GROUP BY uscc
 """
 times = []
-for _ in range(5):
+for _ in range({runs}):
     started = time.perf_counter()
     rows = con.execute(sql).fetchall()
-    times.append(time.perf_counter() - started)
-print(len(rows), statistics.median(times) * 1000)
+    times.append((time.perf_counter() - started) * 1000)
+print(len(rows), json.dumps(times))
 "#,
+        runs = runs().max(5),
         lake = lake.display()
     );
     match Command::new("python3").args(["-c", &script]).output() {
         Ok(output) if output.status.success() => {
             let text = String::from_utf8_lossy(&output.stdout);
-            let mut parts = text.split_whitespace();
-            println!(
-                "DuckDB, recursive query over the same shipments in Parquet: {} units, median {} ms",
-                parts.next().unwrap_or("?"),
-                parts.next().unwrap_or("?")
-            );
+            let (units, times) = text.trim().split_once(' ').unwrap_or(("?", "[]"));
+            println!("DuckDB, recursive query over the same shipments in Parquet: {units} units");
+            let times: Vec<f64> = serde_json::from_str(times).unwrap_or_default();
+            figure("traceback.duckdb_recursive", "ms", &times);
         }
         Ok(output) => println!("DuckDB failed: {}", String::from_utf8_lossy(&output.stderr)),
         Err(error) => println!("DuckDB not run: {error}"),

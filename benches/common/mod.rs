@@ -10,7 +10,7 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_spotcheck");
 
 /// Starts the release `spotcheck up` in `dir/spotcheck` on `port` and waits for `/readyz`.
 pub fn start(dir: &std::path::Path, port: u16) -> Child {
-    let mut child = Command::new(BIN)
+    let child = Command::new(BIN)
         .args(["up", "--data-dir"])
         .arg(dir.join("spotcheck"))
         .args([
@@ -23,18 +23,7 @@ pub fn start(dir: &std::path::Path, port: u16) -> Child {
         .stderr(Stdio::null())
         .spawn()
         .expect("spotcheck up");
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(60) {
-        if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
-            .is_ok_and(|r| r.status() == 200)
-        {
-            return child;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("spotcheck up did not become ready");
+    wait_ready(child, port, "up")
 }
 
 /// The dev token of `role` that `start` wrote.
@@ -79,4 +68,105 @@ pub fn memory_gib() -> f64 {
         .and_then(|v| v.parse::<f64>().ok())
         .unwrap_or(0.0);
     kib / 1024.0 / 1024.0
+}
+
+/// How many times each measurement is repeated (`BENCH_RUNS`, default 3).
+pub fn runs() -> usize {
+    env_number("BENCH_RUNS", 3).max(1)
+}
+
+/// Median, minimum and maximum of `values`.
+pub fn spread(values: &[f64]) -> (f64, f64, f64) {
+    let min = values.iter().copied().fold(f64::INFINITY, f64::min);
+    let max = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    (percentile(values, 0.5), min, max)
+}
+
+/// Prints one figure and, when `BENCH_FIGURES` names a file, appends it there as a JSON line
+/// (`scripts/bench` turns those lines into BENCHMARKS.md). `key` names the measurement (e.g.
+/// `ingest.batches.embedded`), `values` holds one number per run.
+pub fn figure(key: &str, unit: &str, values: &[f64]) {
+    let (median, min, max) = spread(values);
+    println!(
+        "  [{key}] median {median:.2} {unit} (min {min:.2}, max {max:.2}; {} run(s))",
+        values.len()
+    );
+    let Ok(path) = std::env::var("BENCH_FIGURES") else {
+        return;
+    };
+    let line = serde_json::json!({
+        "key": key, "unit": unit, "runs": values, "median": median, "min": min, "max": max,
+    });
+    use std::io::Write;
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut file| writeln!(file, "{line}"));
+    if let Err(error) = written {
+        eprintln!("cannot append to {path}: {error}");
+    }
+}
+
+/// Starts the `tansu` binary (`SPOTCHECK_TANSU`) with SQLite storage in `dir`; returns it and its
+/// bootstrap address once it accepts connections.
+pub fn start_tansu(dir: &std::path::Path) -> (Child, String) {
+    let tansu = std::env::var("SPOTCHECK_TANSU").expect("SPOTCHECK_TANSU: the tansu binary");
+    std::fs::create_dir_all(dir).expect("broker dir");
+    let bootstrap = format!("127.0.0.1:{}", free_port());
+    let url = format!("tcp://{bootstrap}");
+    let child = Command::new(tansu)
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
+        .arg("--storage-engine")
+        .arg(format!("sqlite:///{}", dir.join("broker.db").display()))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("tansu");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(&bootstrap).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "tansu did not listen"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (child, bootstrap)
+}
+
+/// Starts `spotcheck <stage>` against `brokers` with its HTTP server on `port`, and waits for
+/// `/readyz`.
+pub fn start_component(stage: &str, data_dir: &std::path::Path, brokers: &str, port: u16) -> Child {
+    let child = Command::new(BIN)
+        .arg(stage)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(["--brokers", brokers, "--http", &format!("127.0.0.1:{port}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|error| panic!("spotcheck {stage}: {error}"));
+    wait_ready(child, port, stage)
+}
+
+/// Waits up to a minute for `/readyz` on `port`; kills `child` and panics if it never comes.
+fn wait_ready(mut child: Child, port: u16, what: &str) -> Child {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(60) {
+        if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
+            .is_ok_and(|r| r.status() == 200)
+        {
+            return child;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("spotcheck {what} did not become ready");
 }
