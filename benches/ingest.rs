@@ -54,20 +54,23 @@ fn main() {
     let token = token(dir.path(), "lab");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut throughputs = Vec::new();
+    let mut refusals = 0;
     let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
     for run in 0..runs {
         let mine = &batch_lines[run * results..(run + 1) * results];
-        let (throughput, accepted) =
+        let (throughput, accepted, refused) =
             runtime.block_on(batches(&base, &token, mine, batch, concurrency));
         println!(
-            "run {}: ingest NDJSON batches: {results} results in batches of {batch} x{concurrency}: {throughput:.0} results/s ({accepted} accepted)",
+            "run {}: ingest NDJSON batches: {results} results in batches of {batch} x{concurrency}: {throughput:.0} results/s ({accepted} accepted, {refused} batches answered 503 and sent again)",
             run + 1
         );
+        refusals += refused;
         throughputs.push(throughput);
         let mine = &single_lines[run * singles..(run + 1) * singles];
-        let latencies = runtime.block_on(singles_at_rate(&base, &token, mine, rate));
+        let (latencies, refused) = runtime.block_on(singles_at_rate(&base, &token, mine, rate));
+        refusals += refused;
         println!(
-            "run {}: single POST at {rate:.0}/s: n={}, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            "run {}: single POST at {rate:.0}/s: n={} ({refused} answered 503), p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
             run + 1,
             latencies.len(),
             percentile(&latencies, 0.50),
@@ -76,6 +79,12 @@ fn main() {
         );
         p50s.push(percentile(&latencies, 0.50));
         p99s.push(percentile(&latencies, 0.99));
+    }
+    if refusals > 0 {
+        println!(
+            "{refusals} answers of 503; the end of the logs:\n{}",
+            deployment.ingest_log_tail()
+        );
     }
     let (mut with_headers, mut bare) = (Vec::new(), Vec::new());
     for run in 0..runs {
@@ -107,6 +116,11 @@ fn main() {
         .map(|(ingest, ceiling)| 100.0 * ingest / ceiling)
         .collect();
     figure(&format!("ingest.share_of_ceiling.{name}"), "%", &share);
+    figure(
+        &format!("ingest.refused.{name}"),
+        "answers of 503",
+        &[refusals as f64],
+    );
 }
 
 /// Which broker the benchmark runs on (`BENCH_BROKER`).
@@ -146,6 +160,8 @@ impl BrokerKind {
 struct Deployment {
     processes: Vec<std::process::Child>,
     brokers: String,
+    /// Where ingest logs (separate processes only).
+    ingest_log: Option<std::path::PathBuf>,
 }
 
 impl Deployment {
@@ -158,6 +174,7 @@ impl Deployment {
                 Self {
                     processes: vec![up],
                     brokers: format!("127.0.0.1:{}", broker_port.trim()),
+                    ingest_log: None,
                 }
             }
             BrokerKind::Separate => {
@@ -171,8 +188,27 @@ impl Deployment {
                 Self {
                     processes,
                     brokers: broker.1,
+                    ingest_log: Some(data_dir.join("ingest.log")),
                 }
             }
+        }
+    }
+}
+
+impl Deployment {
+    /// The last 30 lines of ingest's and the broker's logs, when they run as their own processes.
+    fn ingest_log_tail(&self) -> String {
+        let tail = |path: &std::path::Path| {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(30)..].join("\n")
+        };
+        match &self.ingest_log {
+            Some(ingest) => {
+                let broker = ingest.with_file_name("../broker/broker.log");
+                format!("{}\n-- broker:\n{}", tail(ingest), tail(&broker))
+            }
+            None => String::new(),
         }
     }
 }
@@ -186,50 +222,71 @@ impl Drop for Deployment {
     }
 }
 
+/// Posts `lines` in NDJSON batches of `size`, `concurrency` at once, as `spotcheck post` does: a
+/// batch answered 503 is sent again half a second later (its accepted records answer
+/// `duplicate`). Returns results/s over the whole load, records accepted, and 503s met.
 async fn batches(
     base: &str,
     token: &str,
     lines: &[String],
     size: usize,
     concurrency: usize,
-) -> (f64, usize) {
+) -> (f64, usize, usize) {
     let client = reqwest::Client::new();
     let url = format!("{base}/v1/results");
     let bodies: Vec<String> = lines.chunks(size).map(|c| c.join("\n")).collect();
     let started = Instant::now();
-    let accepted: usize = futures::stream::iter(bodies)
+    let (accepted, refused) = futures::stream::iter(bodies)
         .map(|body| {
             let client = client.clone();
             let url = url.clone();
             async move {
-                let response = client
-                    .post(&url)
-                    .bearer_auth(token)
-                    .header("content-type", "application/x-ndjson")
-                    .body(body)
-                    .send()
-                    .await
-                    .expect("post");
-                let answer: serde_json::Value = response.json().await.expect("json");
-                answer["accepted"].as_array().map_or(0, Vec::len)
+                let mut refused = 0;
+                loop {
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(token)
+                        .header("content-type", "application/x-ndjson")
+                        .body(body.clone())
+                        .send()
+                        .await
+                        .expect("post");
+                    let status = response.status();
+                    let answer: serde_json::Value = response.json().await.expect("json");
+                    if status != 503 {
+                        let accepted = answer["accepted"].as_array().map_or(0, Vec::len);
+                        return (accepted, refused);
+                    }
+                    refused += 1;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
             }
         })
         .buffer_unordered(concurrency)
-        .fold(0, |sum, n| async move { sum + n })
+        .fold((0, 0), |(a, r), (accepted, refused)| async move {
+            (a + accepted, r + refused)
+        })
         .await;
     (
         lines.len() as f64 / started.elapsed().as_secs_f64(),
         accepted,
+        refused,
     )
 }
 
 /// Sends one result at a time on a fixed schedule; latency is measured per request.
-async fn singles_at_rate(base: &str, token: &str, lines: &[String], rate: f64) -> Vec<f64> {
+async fn singles_at_rate(
+    base: &str,
+    token: &str,
+    lines: &[String],
+    rate: f64,
+) -> (Vec<f64>, usize) {
     let client = reqwest::Client::new();
     let url = format!("{base}/v1/results");
     let interval = Duration::from_secs_f64(1.0 / rate);
     let mut ticker = tokio::time::interval(interval);
     let mut latencies = Vec::with_capacity(lines.len());
+    let mut refused = 0;
     for line in lines {
         ticker.tick().await;
         let started = Instant::now();
@@ -241,10 +298,14 @@ async fn singles_at_rate(base: &str, token: &str, lines: &[String], rate: f64) -
             .send()
             .await
             .expect("post");
-        assert_eq!(response.status(), 202, "single POST failed");
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+        match response.status().as_u16() {
+            202 => {}
+            503 => refused += 1,
+            status => panic!("single POST answered {status}"),
+        }
     }
-    latencies
+    (latencies, refused)
 }
 
 /// What the broker takes from a plain producer: the same values, keys and (optionally) headers.

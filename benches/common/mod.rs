@@ -126,7 +126,7 @@ pub fn start_tansu(dir: &std::path::Path) -> (Child, String) {
         .arg("--storage-engine")
         .arg(format!("sqlite:///{}", dir.join("broker.db").display()))
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("broker.log")).expect("broker log"))
         .spawn()
         .expect("tansu");
     let started = Instant::now();
@@ -140,16 +140,18 @@ pub fn start_tansu(dir: &std::path::Path) -> (Child, String) {
     (child, bootstrap)
 }
 
-/// Starts `spotcheck <stage>` against `brokers` with its HTTP server on `port`, and waits for
-/// `/readyz`.
+/// Starts `spotcheck <stage>` against `brokers` with its HTTP server on `port`, logging to
+/// `data_dir/<stage>.log`, and waits for `/readyz`.
 pub fn start_component(stage: &str, data_dir: &std::path::Path, brokers: &str, port: u16) -> Child {
+    std::fs::create_dir_all(data_dir).expect("data dir");
+    let log = std::fs::File::create(data_dir.join(format!("{stage}.log"))).expect("log");
     let child = Command::new(BIN)
         .arg(stage)
         .arg("--data-dir")
         .arg(data_dir)
         .args(["--brokers", brokers, "--http", &format!("127.0.0.1:{port}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stdout(log.try_clone().expect("log"))
+        .stderr(log)
         .spawn()
         .unwrap_or_else(|error| panic!("spotcheck {stage}: {error}"));
     wait_ready(child, port, stage)
