@@ -65,6 +65,15 @@ fn main() {
             run + 1
         );
         refusals += refused;
+        if accepted < results {
+            // A batch given up on: the broker stopped taking records. Say why, and fail.
+            println!(
+                "only {accepted} of {results} accepted; the end of the logs:\n{}",
+                deployment.ingest_log_tail()
+            );
+            drop(deployment);
+            std::process::exit(1);
+        }
         throughputs.push(throughput);
         let mine = &single_lines[run * singles..(run + 1) * singles];
         let (latencies, refused) = runtime.block_on(singles_at_rate(&base, &token, mine, rate));
@@ -222,6 +231,9 @@ impl Drop for Deployment {
     }
 }
 
+/// Refusals of one batch after which the broker is taken for gone (half a minute of 503s).
+const GIVE_UP_AFTER: usize = 60;
+
 /// Posts `lines` in NDJSON batches of `size`, `concurrency` at once, as `spotcheck post` does: a
 /// batch answered 503 is sent again half a second later (its accepted records answer
 /// `duplicate`). Returns results/s over the whole load, records accepted, and 503s met.
@@ -258,6 +270,9 @@ async fn batches(
                         return (accepted, refused);
                     }
                     refused += 1;
+                    if refused >= GIVE_UP_AFTER {
+                        return (0, refused);
+                    }
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }
