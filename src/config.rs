@@ -176,10 +176,10 @@ impl Limits {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KafkaConfig {
-    /// How long a record may wait for the broker's acknowledgement before ingest answers 503.
-    /// Generous on purpose: a produce request that times out in flight makes the idempotent
-    /// producer bump its epoch, which Tansu 0.6 (the embedded broker) cannot handle — its
-    /// storage task panics and the broker stops serving (measured; see the README).
+    /// How long a request waits for the broker's acknowledgement before ingest answers 503 (a
+    /// stage retries). The record stays queued and is delivered when the broker answers: the
+    /// producer never times a record out, because the idempotent producer's epoch bump after
+    /// such a timeout kills Tansu 0.6's storage (measured; see the README).
     pub delivery_timeout_ms: u64,
     /// Replication factor of created topics (1 on one broker, 3 on a production cluster).
     pub replication_factor: i32,

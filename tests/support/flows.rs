@@ -124,9 +124,9 @@ pub fn wait_for_count(analytics: &Component, token: &str, query: &str, expected:
 }
 
 /// Starts ingest in `data` (which writes the dev config and tokens), then sets, for the stages
-/// and for itself (restarted), the objection window to 0 days and a delivery timeout that a
-/// broker starved of CPU by many debug processes on two cores still meets (a produce timed out
-/// in flight makes Tansu 0.6 fail; see README).
+/// and for itself (restarted), the objection window to 0 days and a delivery wait that a broker
+/// starved of CPU by many debug processes on two cores still meets, so that posts are answered
+/// 202 rather than 503-and-re-send.
 pub fn start_ingest(data: &Path, broker: &Broker) -> (Component, String) {
     let mut ingest = Component::start("ingest", data, &broker.bootstrap, &[]);
     let config = data.join("config.toml");

@@ -10,8 +10,8 @@ pub struct KafkaSettings {
     pub brokers: String,
     /// Identifies this process in broker logs and `ce_source`.
     pub client_id: String,
-    /// How long a produced record may wait for the broker's acknowledgement before the producer
-    /// gives up and the caller is told the broker is unavailable.
+    /// How long a caller waits for the broker's acknowledgement of a record before it is told the
+    /// broker is unavailable. The record stays queued and is delivered when the broker answers.
     pub delivery_timeout: Duration,
     /// Extra librdkafka properties (`security.protocol`, `sasl.*`, ...), applied last.
     pub extra: Vec<(String, String)>,

@@ -27,4 +27,4 @@ pub use driver::{
 pub use health::Health;
 pub use kafka::KafkaSettings;
 pub use metrics::Metrics;
-pub use publisher::{Position, PublishError, Publisher};
+pub use publisher::{Delivery, Position, PublishError, Publisher};

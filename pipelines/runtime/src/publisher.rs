@@ -4,15 +4,21 @@
 //! with `acks=all` (every in-sync replica has it). The producer is idempotent, so librdkafka's
 //! own retries never duplicate a record within a session; duplicates across sessions (a caller
 //! retrying after a crash) are absorbed downstream by the record's stable `ce_id`.
-//! Limit: an `Err` does not prove the broker lacks the record (a timeout can race an ack); callers
-//! answer "unavailable, retry", which is safe because re-sends are idempotent downstream.
+//!
+//! librdkafka never gives up on a record (`message.timeout.ms` infinite): a record it timed out
+//! while a request carrying it was in flight makes the idempotent producer bump its epoch, and
+//! Tansu 0.6's storage panics on the next produce after such a bump (README, "Tansu's limits").
+//! Callers wait at most the delivery timeout instead ([`Publisher::publish`]), or keep the
+//! [`Delivery`] and learn the record's fate whenever it comes ([`Publisher::enqueue`]).
+//! Limit: an `Err` after the wait does not prove the broker lacks the record — it is still queued
+//! and is delivered when the broker answers; callers answer "unavailable, retry", which is safe
+//! because re-sends are idempotent downstream.
 //!
 //! When librdkafka reports every broker down, new records fail at once instead of waiting out the
 //! delivery timeout, so ingest answers `503` throughout an outage — but only while no bootstrap
 //! broker even accepts a TCP connection (one probe every two seconds). A broker that is merely
 //! slow (busy, starved of CPU) accepts connections and gets the full delivery timeout: taking it
-//! for a dead one turned a slow load into refusals (measured on Tansu, see the README). Records
-//! already in flight keep their full timeout and are delivered when the broker returns.
+//! for a dead one turned a slow load into refusals (measured on Tansu, see the README).
 
 use crate::cloudevents::CloudEvent;
 use crate::kafka::KafkaSettings;
@@ -20,6 +26,7 @@ use crate::metrics::Metrics;
 use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::future_producer::DeliveryFuture;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::util::Timeout;
 use std::sync::Arc;
@@ -129,7 +136,6 @@ impl Publisher {
                     .with_label_values(&[topic.name, kind]);
             }
         }
-        let timeout_ms = kafka.delivery_timeout.as_millis().to_string();
         let broker_down = Arc::new(AtomicBool::new(false));
         let producer = kafka
             .client_config()
@@ -141,7 +147,8 @@ impl Publisher {
             .set("batch.num.messages", "10000")
             .set("queue.buffering.max.messages", "500000")
             .set("message.max.bytes", "16777216")
-            .set("message.timeout.ms", &timeout_ms)
+            // Never time a record out (see the module's comment); callers bound their own wait.
+            .set("message.timeout.ms", "0")
             .create_with_context(BrokerWatch {
                 down: broker_down.clone(),
             })?;
@@ -195,7 +202,8 @@ impl Publisher {
             .await
     }
 
-    /// Sends one record with headers built by the caller (e.g. a dead letter's).
+    /// Sends one record with headers built by the caller (e.g. a dead letter's), and waits for
+    /// its acknowledgement at most the delivery timeout.
     pub async fn publish_with_headers(
         &self,
         topic: &str,
@@ -203,48 +211,79 @@ impl Publisher {
         payload: &[u8],
         headers: OwnedHeaders,
     ) -> Result<Position, PublishError> {
-        if !self.broker_up().await {
-            self.metrics
-                .produce_failures
-                .with_label_values(&[topic, "unavailable"])
-                .inc();
-            return Err(PublishError::Unavailable("all brokers are down".into()));
+        let delivery = self.enqueue(topic, key, payload, headers).await?;
+        match tokio::time::timeout(self.delivery_timeout, delivery.acknowledged()).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(self.failed(
+                topic,
+                PublishError::Unavailable(format!(
+                    "not acknowledged within {:?}; still queued",
+                    self.delivery_timeout
+                )),
+            )),
         }
-        let started = Instant::now();
+    }
+
+    /// How long [`Publisher::publish`] waits for an acknowledgement.
+    pub fn delivery_timeout(&self) -> Duration {
+        self.delivery_timeout
+    }
+
+    /// True while the broker is known to be down (no probe has reached it since librdkafka said
+    /// so): records handed over now would not be acknowledged soon.
+    pub fn believed_down(&self) -> bool {
+        self.broker_down.load(Ordering::Relaxed)
+    }
+
+    /// Hands one record to the producer without waiting for the broker. `Err` when it is not
+    /// even queued (the broker is known to be down, the queue is full, the record is refused).
+    pub async fn enqueue(
+        &self,
+        topic: &str,
+        key: &str,
+        payload: &[u8],
+        headers: OwnedHeaders,
+    ) -> Result<Delivery, PublishError> {
+        if !self.broker_up().await {
+            return Err(self.failed(
+                topic,
+                PublishError::Unavailable("all brokers are down".into()),
+            ));
+        }
         let record = FutureRecord::to(topic)
             .key(key)
             .payload(payload)
             .headers(headers);
-        let outcome = self
-            .producer
-            .send(record, Timeout::After(self.delivery_timeout))
-            .await;
-        match outcome {
-            Ok(delivery) => {
-                // An acknowledgement proves the broker is back, whatever the probes said.
-                self.broker_down.store(false, Ordering::Relaxed);
-                self.metrics
-                    .records_produced
-                    .with_label_values(&[topic])
-                    .inc();
-                self.metrics
-                    .produce_duration
-                    .with_label_values(&[topic])
-                    .observe(started.elapsed().as_secs_f64());
-                Ok(Position {
-                    partition: delivery.partition,
-                    offset: delivery.offset,
-                })
-            }
-            Err((error, _message)) => {
-                let error = PublishError::classify(&error);
-                self.metrics
-                    .produce_failures
-                    .with_label_values(&[topic, error.kind()])
-                    .inc();
-                Err(error)
-            }
+        match self.producer.send_result(record) {
+            Ok(future) => Ok(Delivery {
+                future,
+                topic: topic.to_owned(),
+                started: Instant::now(),
+                publisher: self.clone(),
+            }),
+            Err((error, _record)) => Err(self.failed(topic, PublishError::classify(&error))),
         }
+    }
+
+    fn failed(&self, topic: &str, error: PublishError) -> PublishError {
+        self.metrics
+            .produce_failures
+            .with_label_values(&[topic, error.kind()])
+            .inc();
+        error
+    }
+
+    fn acknowledged(&self, topic: &str, started: Instant) {
+        // An acknowledgement proves the broker is back, whatever the probes said.
+        self.broker_down.store(false, Ordering::Relaxed);
+        self.metrics
+            .records_produced
+            .with_label_values(&[topic])
+            .inc();
+        self.metrics
+            .produce_duration
+            .with_label_values(&[topic])
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// Waits for everything in flight to be acknowledged (at shutdown).
@@ -260,5 +299,42 @@ impl Publisher {
             .client()
             .fetch_metadata(None, Timeout::After(timeout))
             .is_ok_and(|metadata| !metadata.brokers().is_empty())
+    }
+}
+
+/// A record handed to the producer, whose fate is not known yet.
+pub struct Delivery {
+    future: DeliveryFuture,
+    topic: String,
+    started: Instant,
+    publisher: Publisher,
+}
+
+impl Delivery {
+    /// Waits for the broker's answer, however long it takes (librdkafka retries until then).
+    /// `Unavailable` only when the producer is closed with the record unsent (shutdown).
+    pub async fn acknowledged(self) -> Result<Position, PublishError> {
+        let Self {
+            future,
+            topic,
+            started,
+            publisher,
+        } = self;
+        match future.await {
+            Ok(Ok(delivery)) => {
+                publisher.acknowledged(&topic, started);
+                Ok(Position {
+                    partition: delivery.partition,
+                    offset: delivery.offset,
+                })
+            }
+            Ok(Err((error, _message))) => {
+                Err(publisher.failed(&topic, PublishError::classify(&error)))
+            }
+            Err(_canceled) => Err(publisher.failed(
+                &topic,
+                PublishError::Unavailable("the producer closed before the broker answered".into()),
+            )),
+        }
     }
 }

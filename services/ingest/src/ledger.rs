@@ -6,7 +6,10 @@
 //! catches the ledger up with the topics from the offsets it last saw, so records acknowledged
 //! just before a crash, or published by another ingest instance, are known.
 //! Concurrent requests carrying the same record are serialised by a claim: the second waits until
-//! the first has settled, then sees it as stored (or not, if the broker failed the first).
+//! the first has settled, then sees it as stored (or not, if the broker failed the first). A claim
+//! lasts until the broker's answer arrives, which may be long after the first request was answered
+//! 503 (a slow or returning broker): the second stops waiting at its deadline and answers that
+//! record [`Seen::InFlight`].
 
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
@@ -35,6 +38,8 @@ pub enum Seen {
     Duplicate,
     /// Taken before with different content.
     Conflict,
+    /// Claimed by an earlier request whose broker answer has not arrived: retry later.
+    InFlight,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -101,20 +106,36 @@ impl Ledger {
     }
 
     /// Classifies each `(id, hash)` of a request and claims the new ones. Waits while another
-    /// request holds a claim on one of the ids.
-    pub async fn claim(&self, items: &[(String, ContentHash)]) -> Result<Vec<Seen>, LedgerError> {
+    /// request holds a claim on one of the ids, until `give_up` says to stop: then the ids still
+    /// claimed are answered [`Seen::InFlight`] and the rest are classified as usual.
+    pub async fn claim(
+        &self,
+        items: &[(String, ContentHash)],
+        give_up: impl Fn() -> bool,
+    ) -> Result<Vec<Seen>, LedgerError> {
         loop {
-            if let Some(seen) = self.try_claim(items)? {
+            let patient = !give_up();
+            if let Some(seen) = self.try_claim(items, patient)? {
                 return Ok(seen);
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
     }
 
-    fn try_claim(&self, items: &[(String, ContentHash)]) -> Result<Option<Vec<Seen>>, LedgerError> {
+    /// `None` when `patient` and some id is claimed by another request.
+    fn try_claim(
+        &self,
+        items: &[(String, ContentHash)],
+        patient: bool,
+    ) -> Result<Option<Vec<Seen>>, LedgerError> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let claimed = &mut state.claimed;
-        if items.iter().any(|(id, _)| claimed.contains(id)) {
+        let held_elsewhere: HashSet<&str> = items
+            .iter()
+            .filter(|(id, _)| claimed.contains(id))
+            .map(|(id, _)| id.as_str())
+            .collect();
+        if patient && !held_elsewhere.is_empty() {
             return Ok(None);
         }
         let txn = self.db.begin_read()?;
@@ -122,6 +143,10 @@ impl Ledger {
         let mut in_request: HashMap<&str, &ContentHash> = HashMap::new();
         let mut seen = Vec::with_capacity(items.len());
         for (id, hash) in items {
+            if held_elsewhere.contains(id.as_str()) {
+                seen.push(Seen::InFlight);
+                continue;
+            }
             let earlier = match in_request.get(id.as_str()) {
                 Some(first) => Some(**first),
                 None => table
@@ -337,7 +362,7 @@ mod tests {
         let path = dir.path().join("ledger.redb");
         {
             let ledger = Ledger::open(&path).unwrap();
-            let seen = ledger.claim(&[item("a", "1")]).await.unwrap();
+            let seen = ledger.claim(&[item("a", "1")], || false).await.unwrap();
             assert_eq!(seen, [Seen::New]);
             ledger
                 .settle(&[stored("a", "1", 7)], &["a".into()])
@@ -346,7 +371,7 @@ mod tests {
         }
         let ledger = Ledger::open(&path).unwrap();
         let seen = ledger
-            .claim(&[item("a", "1"), item("a", "2"), item("b", "1")])
+            .claim(&[item("a", "1"), item("a", "2"), item("b", "1")], || false)
             .await
             .unwrap();
         assert_eq!(seen, [Seen::Duplicate, Seen::Conflict, Seen::New]);
@@ -356,9 +381,15 @@ mod tests {
     async fn a_record_the_broker_failed_is_new_again() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.redb")).unwrap();
-        assert_eq!(ledger.claim(&[item("a", "1")]).await.unwrap(), [Seen::New]);
+        assert_eq!(
+            ledger.claim(&[item("a", "1")], || false).await.unwrap(),
+            [Seen::New]
+        );
         ledger.settle(&[], &["a".into()]).unwrap();
-        assert_eq!(ledger.claim(&[item("a", "1")]).await.unwrap(), [Seen::New]);
+        assert_eq!(
+            ledger.claim(&[item("a", "1")], || false).await.unwrap(),
+            [Seen::New]
+        );
     }
 
     #[tokio::test]
@@ -366,9 +397,29 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let ledger = Ledger::open(&dir.path().join("l.redb")).unwrap();
         let seen = ledger
-            .claim(&[item("a", "1"), item("a", "1"), item("a", "9")])
+            .claim(&[item("a", "1"), item("a", "1"), item("a", "9")], || false)
             .await
             .unwrap();
         assert_eq!(seen, [Seen::New, Seen::Duplicate, Seen::Conflict]);
+    }
+
+    #[tokio::test]
+    async fn a_record_claimed_by_another_request_is_in_flight_once_the_wait_gives_up() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("l.redb")).unwrap();
+        assert_eq!(
+            ledger.claim(&[item("a", "1")], || false).await.unwrap(),
+            [Seen::New]
+        );
+        let seen = ledger
+            .claim(&[item("a", "1"), item("b", "1")], || true)
+            .await
+            .unwrap();
+        assert_eq!(seen, [Seen::InFlight, Seen::New]);
+        ledger
+            .settle(&[stored("a", "1", 0)], &["a".into(), "b".into()])
+            .unwrap();
+        let seen = ledger.claim(&[item("a", "1")], || true).await.unwrap();
+        assert_eq!(seen, [Seen::Duplicate]);
     }
 }

@@ -2,8 +2,9 @@
 //! the new ones and wait for the broker, record them, and answer per record.
 //!
 //! 202 means every record listed as `accepted` is acknowledged by the broker (`acks=all`). When
-//! the broker fails, the answer is 503 and the records it did not take are not listed as
-//! accepted; a retry re-sends them (the ones that made it answer `duplicate`).
+//! the broker fails or does not answer within the delivery timeout, the answer is 503 and the
+//! records it did not take are not listed as accepted; a retry re-sends them (the ones that made
+//! it answer `duplicate`, the ones still awaiting the broker's answer get 503 again).
 
 use crate::access::{Caller, Role};
 use crate::app::App;
@@ -15,13 +16,14 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
-use spotcheck_runtime::{CloudEvent, Position, PublishError};
+use spotcheck_runtime::{CloudEvent, Delivery, Position, PublishError};
 use spotcheck_schemas::FieldError;
+use std::time::Instant;
 
 /// The answer for one record.
 enum Outcome {
-    /// Acknowledged by the broker at this position.
-    Accepted(Position),
+    /// Acknowledged by the broker.
+    Accepted,
     Duplicate,
     Rejected(Vec<FieldError>),
     Conflict(FieldError),
@@ -172,16 +174,22 @@ async fn take_in_detached<R: Intake>(
     Ok((prepared, outcomes?))
 }
 
-/// Decides each record's outcome, publishing the new ones.
+/// Decides each record's outcome, publishing the new ones. Waits for the broker at most the
+/// publisher's delivery timeout (twice that when it first waits on another request's claims);
+/// the records' fates are settled in the ledger whenever the broker answers.
 async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outcome>, ApiError> {
     let ready: Vec<&Ready> = prepared
         .iter()
         .filter_map(|p| p.ready.as_ref().ok())
         .collect();
     let items: Vec<(String, ContentHash)> = ready.iter().map(|r| (r.id.clone(), r.hash)).collect();
-    let ledger = app.ledger()?;
-    let seen = ledger
-        .claim(&items)
+    let wait = app.publisher.delivery_timeout();
+    let claims_deadline = Instant::now() + wait;
+    // A claim held elsewhere settles when the broker answers: not soon while it is down.
+    let give_up = || Instant::now() >= claims_deadline || app.publisher.believed_down();
+    let seen = app
+        .ledger()?
+        .claim(&items, give_up)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
     let new: Vec<&Ready> = ready
@@ -190,27 +198,15 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
         .filter(|(_, s)| **s == Seen::New)
         .map(|(r, _)| *r)
         .collect();
-    let published = publish_all::<R>(app, &new).await;
-    let stored: Vec<Stored> = new
-        .iter()
-        .zip(&published)
-        .filter_map(|(r, outcome)| match outcome {
-            Outcome::Accepted(position) => Some(Stored {
-                id: r.id.clone(),
-                hash: r.hash,
-                topic: R::TOPIC,
-                partition: position.partition,
-                offset: position.offset,
-            }),
-            _ => None,
-        })
-        .collect();
-    let claimed: Vec<String> = new.iter().map(|r| r.id.clone()).collect();
-    if let Err(error) = ledger.settle(&stored, &claimed) {
-        // The broker has them, which is what 202 promises; a repeat will be published again
-        // and absorbed downstream by its record id.
-        tracing::error!(%error, "records acknowledged by the broker but not indexed");
-    }
+    let deliveries = enqueue_all::<R>(app, &new).await;
+    let claimed: Vec<(String, ContentHash)> = new.iter().map(|r| (r.id.clone(), r.hash)).collect();
+    let settled = tokio::spawn(settle_when_answered::<R>(app.clone(), claimed, deliveries));
+    let published = match tokio::time::timeout(wait, settled).await {
+        Ok(outcomes) => outcomes
+            .map_err(|error| ApiError::internal(format!("settling records failed: {error}")))?,
+        // Not answered in time: 503 for all of them; a re-send finds out what became of each.
+        Err(_) => new.iter().map(|_| Outcome::Unavailable).collect(),
+    };
     let mut seen = seen.into_iter();
     let mut published = published.into_iter();
     let outcomes = prepared
@@ -220,6 +216,7 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
             Ok(ready) => match seen.next() {
                 Some(Seen::New) => published.next().unwrap_or(Outcome::Unavailable),
                 Some(Seen::Duplicate) => Outcome::Duplicate,
+                Some(Seen::InFlight) => Outcome::Unavailable,
                 Some(Seen::Conflict) | None => Outcome::Conflict(conflict_error::<R>(&ready.label)),
             },
         })
@@ -227,27 +224,71 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
     Ok(outcomes)
 }
 
-/// Publishes concurrently and waits for every acknowledgement.
-async fn publish_all<R: Intake>(app: &App, new: &[&Ready]) -> Vec<Outcome> {
-    let sends = new.iter().map(|ready| async move {
+/// Hands every new record to the producer (without waiting for the broker).
+async fn enqueue_all<R: Intake>(app: &App, new: &[&Ready]) -> Vec<Result<Delivery, PublishError>> {
+    let mut deliveries = Vec::with_capacity(new.len());
+    for ready in new {
         let event = CloudEvent::new(ready.id.clone(), R::EVENT_TYPE, app.source.clone());
-        match app
+        let delivery = app
             .publisher
-            .publish(R::TOPIC, &ready.key, &ready.payload, &event)
-            .await
-        {
-            Ok(position) => Outcome::Accepted(position),
-            Err(PublishError::Unavailable(why)) => {
-                tracing::warn!(%why, "broker unavailable");
-                Outcome::Unavailable
-            }
-            Err(PublishError::Refused(why)) => Outcome::Rejected(vec![FieldError::new(
-                "",
-                format!("the message broker refused this record: {why}"),
-            )]),
+            .enqueue(R::TOPIC, &ready.key, &ready.payload, event.headers())
+            .await;
+        deliveries.push(delivery);
+    }
+    deliveries
+}
+
+/// Waits for the broker's answer on every record, however long it takes, then records the
+/// acknowledged ones in the ledger and releases every claim.
+async fn settle_when_answered<R: Intake>(
+    app: App,
+    claimed: Vec<(String, ContentHash)>,
+    deliveries: Vec<Result<Delivery, PublishError>>,
+) -> Vec<Outcome> {
+    let fates = futures::future::join_all(deliveries.into_iter().map(|delivery| async {
+        match delivery {
+            Ok(delivery) => delivery.acknowledged().await,
+            Err(error) => Err(error),
         }
-    });
-    futures::future::join_all(sends).await
+    }))
+    .await;
+    let stored: Vec<Stored> = claimed
+        .iter()
+        .zip(&fates)
+        .filter_map(|((id, hash), fate)| {
+            let position = fate.as_ref().ok()?;
+            Some(Stored {
+                id: id.clone(),
+                hash: *hash,
+                topic: R::TOPIC,
+                partition: position.partition,
+                offset: position.offset,
+            })
+        })
+        .collect();
+    let ids: Vec<String> = claimed.into_iter().map(|(id, _)| id).collect();
+    if let Ok(ledger) = app.ledger()
+        && let Err(error) = ledger.settle(&stored, &ids)
+    {
+        // The broker has them, which is what 202 promises; a repeat will be published again
+        // and absorbed downstream by its record id.
+        tracing::error!(%error, "records acknowledged by the broker but not indexed");
+    }
+    fates.into_iter().map(outcome_of_fate).collect()
+}
+
+fn outcome_of_fate(fate: Result<Position, PublishError>) -> Outcome {
+    match fate {
+        Ok(_) => Outcome::Accepted,
+        Err(PublishError::Unavailable(why)) => {
+            tracing::warn!(%why, "broker unavailable");
+            Outcome::Unavailable
+        }
+        Err(PublishError::Refused(why)) => Outcome::Rejected(vec![FieldError::new(
+            "",
+            format!("the message broker refused this record: {why}"),
+        )]),
+    }
 }
 
 fn conflict_error<R: Intake>(label: &str) -> FieldError {
@@ -263,7 +304,7 @@ fn conflict_error<R: Intake>(label: &str) -> FieldError {
 
 fn outcome_label(outcome: &Outcome) -> &'static str {
     match outcome {
-        Outcome::Accepted(_) => "accepted",
+        Outcome::Accepted => "accepted",
         Outcome::Duplicate => "duplicate",
         Outcome::Rejected(_) => "rejected",
         Outcome::Conflict(_) => "conflict",
@@ -284,7 +325,7 @@ fn respond<R: Intake>(shape: Shape, prepared: &[Prepared], outcomes: Vec<Outcome
     for (record, outcome) in prepared.iter().zip(outcomes) {
         let label = record.label.clone().map_or(Value::Null, Value::String);
         match outcome {
-            Outcome::Accepted(_) => accepted.push(entry(R::LABEL, label, "accepted")),
+            Outcome::Accepted => accepted.push(entry(R::LABEL, label, "accepted")),
             Outcome::Duplicate => accepted.push(entry(R::LABEL, label, "duplicate")),
             Outcome::Rejected(errors) => {
                 rejected.push(rejection(R::LABEL, record.line, label, errors))

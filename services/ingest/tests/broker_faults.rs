@@ -1,6 +1,7 @@
-//! With the broker down (rdkafka's mock cluster, fault injection), ingest answers 503 with
+//! With the broker down or slow (rdkafka's mock cluster, fault injection), ingest answers 503 with
 //! Retry-After and reports nothing as accepted that the broker did not take; when the broker
-//! returns, the same records are accepted (not "duplicate": nothing was recorded for them).
+//! returns, re-sent records are each taken once: `accepted`, or `duplicate` when the producer
+//! still delivered the first copy after the 503.
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -117,15 +118,12 @@ async fn a_broker_that_is_down_gets_503_and_nothing_is_reported_accepted() {
 
     cluster.broker_up(1).unwrap();
     let statuses = post_until_202(&h, ndjson(5..10)).await;
-    let accepted: Vec<&String> = statuses
-        .iter()
-        .filter(|(_, s)| *s == "accepted")
-        .map(|(r, _)| r)
-        .collect();
+    assert_eq!(statuses.len(), 5, "{statuses:?}");
     assert_eq!(
-        accepted.len(),
-        5,
-        "the failed records were never recorded as taken: {statuses:?}"
+        records_on(&cluster.bootstrap_servers(), topics::RESULTS, 12),
+        10,
+        "every record once, whether the producer delivered the first copy or the re-send: \
+         {statuses:?}"
     );
 }
 
@@ -199,5 +197,50 @@ async fn a_client_that_gives_up_mid_request_gets_duplicate_on_its_resend_and_not
     assert_eq!(
         records_on(&cluster.bootstrap_servers(), topics::RESULTS, 12),
         4
+    );
+}
+
+#[tokio::test]
+async fn a_record_acknowledged_after_its_503_answers_duplicate_on_its_resend() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(topics::RESULTS, 12, 1).unwrap();
+    let h = harness(&cluster.bootstrap_servers());
+    post_until_202(&h, ndjson(0..1)).await;
+
+    // Acknowledgements take 3 s, twice the delivery timeout: ingest answers first.
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(3000))
+        .unwrap();
+    let (status, _, body) = post(&h, ndjson(1..4)).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["accepted"], json!([]), "no answer from the broker yet");
+
+    // Re-sent while the broker's answer is still on its way: 503 again, not a wait without end
+    // and not a second copy.
+    let (status, _, body) = tokio::time::timeout(Duration::from_secs(10), post(&h, ndjson(1..4)))
+        .await
+        .expect("a re-send must not wait for the first request's records without bound");
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(0))
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await; // the late acknowledgements arrive
+    let (status, _, body) = post(&h, ndjson(1..4)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let statuses: Vec<&str> = body["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses, ["duplicate"; 3],
+        "the broker took them after the 503"
+    );
+    assert_eq!(
+        records_on(&cluster.bootstrap_servers(), topics::RESULTS, 12),
+        4,
+        "each record once"
     );
 }
