@@ -330,14 +330,21 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
     let answers = std::mem::take(&mut *shared.lock().unwrap());
 
     // While the broker was away nothing was acknowledged, and labs were told to come back.
-    let grace = Duration::from_secs(1); // an ack just before the kill, answered just after
+    // Judged by the requests sent after the kill: one sent before may have been acknowledged
+    // just before it and answered later (seen over a second later on a starved machine).
     let during: Vec<&Answer> = answers
         .iter()
-        .filter(|a| a.answered > down_at + grace && a.answered < up_at)
+        .filter(|a| a.sent > down_at && a.answered < up_at)
         .collect();
     let accepted_during = during.iter().filter(|a| a.status == 202).count();
     let refused_during: Vec<&&Answer> = during.iter().filter(|a| a.status == 503).collect();
-    assert_eq!(accepted_during, 0, "202 while the broker was down");
+    assert_eq!(
+        accepted_during,
+        0,
+        "202 while the broker was down\n{}\ningest's Kafka errors:\n{}",
+        answers_around(&answers, down_at, up_at),
+        kafka_errors(&ingest.log_text()),
+    );
     assert!(
         refused_during.len() >= 5,
         "only {} answers of 503 during the outage\n{}\ningest's Kafka errors:\n{}",

@@ -137,6 +137,8 @@ pub fn start_tansu(dir: &std::path::Path) -> (Child, String) {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    // As the embedded broker does: without it consumption scans every header (see the function).
+    spotcheck_broker::index_tansu_headers(&dir.join("broker.db")).expect("index tansu's headers");
     (child, bootstrap)
 }
 

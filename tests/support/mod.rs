@@ -250,7 +250,11 @@ impl Broker {
                     &storage,
                 ];
                 let args = args.iter().map(|s| s.to_string()).collect();
-                Process::start(Path::new(&tansu), args, None, log)
+                let process = Process::start(Path::new(&tansu), args, None, log);
+                // As the embedded broker does: without it consumption scans every header.
+                spotcheck_broker::index_tansu_headers(&dir.join("broker.db"))
+                    .expect("index tansu's headers");
+                process
             }
             None => {
                 eprintln!(
