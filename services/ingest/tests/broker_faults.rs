@@ -165,12 +165,31 @@ fn records_on(bootstrap: &str, topic: &str, partitions: i32) -> i64 {
         .sum()
 }
 
-#[tokio::test]
-async fn a_client_that_gives_up_mid_request_gets_duplicate_on_its_resend_and_nothing_twice() {
+/// A started harness on a one-broker mock cluster with the results topic, past its first 202.
+async fn connected_harness() -> (
+    MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
+    Harness,
+) {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic(topics::RESULTS, 12, 1).unwrap();
     let h = harness(&cluster.bootstrap_servers());
     post_until_202(&h, ndjson(0..1)).await;
+    (cluster, h)
+}
+
+/// The `status` of each record listed as accepted in a batch answer.
+fn accepted_statuses(body: &Value) -> Vec<&str> {
+    body["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|entry| entry["status"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_client_that_gives_up_mid_request_gets_duplicate_on_its_resend_and_nothing_twice() {
+    let (cluster, h) = connected_harness().await;
 
     // Acknowledgements now take a second: the client's 200-ms timeout ends its request first.
     cluster
@@ -187,13 +206,11 @@ async fn a_client_that_gives_up_mid_request_gets_duplicate_on_its_resend_and_not
         .await
         .expect("a re-send must not wait on the abandoned request's claims");
     assert_eq!(resent.0, StatusCode::ACCEPTED, "{}", resent.2);
-    let statuses: Vec<&str> = resent.2["accepted"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| entry["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["duplicate"; 3], "the broker had them already");
+    assert_eq!(
+        accepted_statuses(&resent.2),
+        ["duplicate"; 3],
+        "the broker had them already"
+    );
     assert_eq!(
         records_on(&cluster.bootstrap_servers(), topics::RESULTS, 12),
         4
@@ -202,10 +219,7 @@ async fn a_client_that_gives_up_mid_request_gets_duplicate_on_its_resend_and_not
 
 #[tokio::test]
 async fn a_record_acknowledged_after_its_503_answers_duplicate_on_its_resend() {
-    let cluster = MockCluster::new(1).unwrap();
-    cluster.create_topic(topics::RESULTS, 12, 1).unwrap();
-    let h = harness(&cluster.bootstrap_servers());
-    post_until_202(&h, ndjson(0..1)).await;
+    let (cluster, h) = connected_harness().await;
 
     // Acknowledgements take 3 s, twice the delivery timeout: ingest answers first.
     cluster
@@ -228,14 +242,9 @@ async fn a_record_acknowledged_after_its_503_answers_duplicate_on_its_resend() {
     tokio::time::sleep(Duration::from_secs(4)).await; // the late acknowledgements arrive
     let (status, _, body) = post(&h, ndjson(1..4)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
-    let statuses: Vec<&str> = body["accepted"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|entry| entry["status"].as_str().unwrap())
-        .collect();
     assert_eq!(
-        statuses, ["duplicate"; 3],
+        accepted_statuses(&body),
+        ["duplicate"; 3],
         "the broker took them after the 503"
     );
     assert_eq!(
