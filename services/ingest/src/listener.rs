@@ -18,6 +18,8 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long a refused client gets to read its 503 before the socket is dropped.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
+/// How long a refused connection may take to send its request head before it is answered anyway.
+const REQUEST_HEAD_WAIT: Duration = Duration::from_secs(1);
 
 pub struct LimitedListener {
     inner: TcpListener,
@@ -74,8 +76,12 @@ async fn refuse(mut stream: TcpStream) {
          retry-after: 1\r\nconnection: close\r\ncontent-length: {}\r\n\r\n{body}",
         body.len()
     );
-    // Read what the client sent until it closes: closing with unread input would reset the
+    // Answer the request, not the connection: an HTTP client that receives a response before
+    // it has sent its request takes it for a protocol error (hyper: "unexpected message") and
+    // never shows the 503. So wait for the end of the request head (briefly), then answer; then
+    // read what the client sent until it closes: closing with unread input would reset the
     // connection, and the client might see the reset instead of the answer.
+    let _ = tokio::time::timeout(REQUEST_HEAD_WAIT, read_request_head(&mut stream)).await;
     let answer_and_drain = async {
         stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await?;
@@ -84,6 +90,18 @@ async fn refuse(mut stream: TcpStream) {
         std::io::Result::Ok(())
     };
     let _ = tokio::time::timeout(REFUSAL_TIMEOUT, answer_and_drain).await;
+}
+
+/// Reads until the blank line that ends a request head (or 8 KiB, or the client's end).
+async fn read_request_head(stream: &mut TcpStream) {
+    let mut head = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    while head.len() < 8 * 1024 && !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    }
 }
 
 /// A connection that frees its slot when hyper drops it.
