@@ -298,3 +298,45 @@ fn the_api_describes_itself_and_exports_metrics() {
         200
     );
 }
+
+#[test]
+fn a_shipment_on_the_topic_that_the_ledger_never_indexed_is_a_duplicate_when_resent() {
+    // What a SIGKILL between the broker's acknowledgement and the ledger's write leaves behind:
+    // the record on the topic, the ledger without it. Removing the ledger file is the same state.
+    let dir = tempfile::tempdir().unwrap();
+    let mut up = Up::start(dir.path());
+    let (from, to) = (
+        support::flows::uscc("120116", 1),
+        support::flows::uscc("120104", 2),
+    );
+    let shipment = json!({
+        "shipment_id": "S-LEDGER-1", "category": "e_bike",
+        "product": {"producer_name": "津电动车制造有限公司", "model": "TDR-9", "batch": "B2026-09"},
+        "from": {"uscc": from, "name": "单位一"}, "to": {"uscc": to, "name": "单位二"},
+        "quantity": 10, "unit": "pcs", "shipped_on": "2026-03-10"
+    });
+    let send = |up: &Up| {
+        let response = Client::new()
+            .post(up.url("/v1/shipments"))
+            .bearer_auth(up.token("ledger"))
+            .json(&shipment)
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json::<Value>().unwrap_or(Value::Null))
+    };
+    let (status, body) = send(&up);
+    assert_eq!(status, 202, "{body}");
+    up.kill();
+    std::fs::remove_file(dir.path().join("ingest/ledger.redb")).unwrap();
+    up.restart();
+
+    let (status, body) = send(&up);
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["accepted"][0]["status"], "duplicate", "{body}");
+    assert_eq!(
+        read_topic(&up.brokers(), topics::SHIPMENTS).len(),
+        1,
+        "the shipment is on its topic once"
+    );
+}

@@ -152,7 +152,7 @@ pub async fn start_http(
 async fn catch_up(ledger: Ledger, kafka: &KafkaSettings) -> Result<Ledger> {
     let kafka = kafka.clone();
     let (ledger, indexed) = tokio::task::spawn_blocking(move || {
-        let indexed = ledger.catch_up(&kafka, &[spotcheck_schemas::topics::RESULTS]);
+        let indexed = ledger.catch_up(&kafka, &spotcheck_ingest::intake::TOPICS);
         (ledger, indexed)
     })
     .await?;

@@ -18,6 +18,15 @@ pub struct ParseContext {
     pub path_id: Option<String>,
 }
 
+/// Every topic ingest publishes to: what the ledger catches up with at start, so that a record
+/// of any kind the broker took just before a crash answers `duplicate` when it is re-sent.
+pub const TOPICS: [&str; 4] = [
+    <SamplingResult as Intake>::TOPIC,
+    <Shipment as Intake>::TOPIC,
+    <Unit as Intake>::TOPIC,
+    <Disposition as Intake>::TOPIC,
+];
+
 /// A record kind that can be posted.
 pub trait Intake: Serialize + Sized + Send + Sync + 'static {
     /// Names the kind in responses, metrics and messages.
