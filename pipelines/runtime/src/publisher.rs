@@ -89,8 +89,9 @@ pub struct Publisher {
     metrics: Metrics,
     /// Set by librdkafka's "all brokers are down", cleared by a probe that reaches one.
     broker_down: Arc<AtomicBool>,
-    /// The bootstrap list (`host:port,...`), for the probe.
-    bootstrap: String,
+    /// The bootstrap list (`host:port,...`), for the probe. Shared: every [`Delivery`] holds a
+    /// clone of its publisher, and a clone must not allocate per record.
+    bootstrap: Arc<str>,
     /// When the last probe found the broker still down; one probe at a time.
     last_failed_probe: Arc<tokio::sync::Mutex<Option<Instant>>>,
 }
@@ -155,7 +156,7 @@ impl Publisher {
         Ok(Self {
             producer,
             broker_down,
-            bootstrap: kafka.brokers.clone(),
+            bootstrap: Arc::from(kafka.brokers.as_str()),
             delivery_timeout: kafka.delivery_timeout,
             metrics,
             last_failed_probe: Arc::default(),
