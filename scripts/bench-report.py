@@ -161,9 +161,10 @@ def main():
     figures = load(sys.argv[1])
     with open(sys.argv[2], encoding="utf-8") as commands_file:
         commands = commands_file.read().strip()
-    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    ended = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    when = os.environ.get("BENCH_WHEN") or f"{os.environ.get('BENCH_STARTED', '?')} – {ended}"
     print("# Benchmarks\n")
-    print(f"One run of `scripts/bench` on {when}. Machine: {machine()}.\n")
+    print(f"One run of `scripts/bench`, {when}. Machine: {machine()}.\n")
     print("Medians, with min – max over the runs in brackets; every comparison is measured in the same")
     print("run on the same data. Regenerate with `scripts/bench` (it rewrites this file).\n")
     print("| measurement | spotcheck | compared with, in the same run | ratio | goal | |")

@@ -6,6 +6,11 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// The allocator the `spotcheck` binary runs with, so in-process figures (lake writer, views,
+/// traceback absorption) measure what the service does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_spotcheck");
 
 /// Starts the release `spotcheck up` in `dir/spotcheck` on `port` and waits for `/readyz`.

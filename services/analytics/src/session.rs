@@ -87,6 +87,11 @@ impl Default for QueryLimits {
     }
 }
 
+/// Memory for parsed Parquet footers, shared by every query of the session.
+const FOOTER_CACHE_BYTES: usize = 512 * 1024 * 1024;
+/// Memory for the per-file statistics the planner reads (row counts, min/max per column).
+const STATISTICS_CACHE_BYTES: usize = 128 * 1024 * 1024;
+
 /// A query's answer: the schema is kept even when there are no rows, so clients still learn the
 /// columns.
 pub struct Rows {
@@ -128,7 +133,14 @@ impl Analytics {
     ) -> Result<Self, QueryError> {
         // DataFusion caches directory listings forever by default; the lake grows every few
         // seconds, so a long-running session must list again on every query.
-        let caches = CacheManagerConfig::default().with_list_files_cache_limit(0);
+        // Parsed Parquet footers are kept (checked against each file's size and mtime, so a
+        // compaction's new file is read afresh): the lake has thousands of small files, and
+        // DataFusion's defaults (50 MiB of footers, 20 MiB of per-file statistics) hold only a
+        // few thousand of them, and a query over more evicts what the next query needs.
+        let caches = CacheManagerConfig::default()
+            .with_list_files_cache_limit(0)
+            .with_metadata_cache_limit(FOOTER_CACHE_BYTES)
+            .with_file_statistics_cache_limit(STATISTICS_CACHE_BYTES);
         let runtime = RuntimeEnvBuilder::new()
             .with_cache_manager(caches)
             .with_memory_limit(limits.memory_bytes, 1.0)
