@@ -14,8 +14,18 @@ fn post(
     content_type: &str,
     body: impl Into<reqwest::blocking::Body>,
 ) -> (u16, Value) {
+    post_to(up, "/v1/results", token, content_type, body)
+}
+
+fn post_to(
+    up: &Up,
+    path: &str,
+    token: Option<&str>,
+    content_type: &str,
+    body: impl Into<reqwest::blocking::Body>,
+) -> (u16, Value) {
     let mut request = Client::new()
-        .post(up.url("/v1/results"))
+        .post(up.url(path))
         .header("content-type", content_type)
         .body(body);
     if let Some(token) = token {
@@ -316,14 +326,14 @@ fn a_shipment_on_the_topic_that_the_ledger_never_indexed_is_a_duplicate_when_res
         "quantity": 10, "unit": "pcs", "shipped_on": "2026-03-10"
     });
     let send = |up: &Up| {
-        let response = Client::new()
-            .post(up.url("/v1/shipments"))
-            .bearer_auth(up.token("ledger"))
-            .json(&shipment)
-            .send()
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json::<Value>().unwrap_or(Value::Null))
+        let token = up.token("ledger");
+        post_to(
+            up,
+            "/v1/shipments",
+            Some(&token),
+            "application/json",
+            shipment.to_string(),
+        )
     };
     let (status, body) = send(&up);
     assert_eq!(status, 202, "{body}");

@@ -16,9 +16,10 @@ use chunks::Chunk;
 
 /// Rejections printed in full; the rest are counted.
 const SHOWN_REJECTIONS: usize = 20;
-/// Attempts per chunk: with back-off doubling to 30 s, about 6 minutes — long enough for an ingest
-/// restarting after a crash, which catches its ledger up with the topics before it listens (10
-/// attempts, ~30 s, ran out during a crash-harness restart at 100,000 results).
+/// Attempts per chunk. While ingest cannot be reached the wait doubles from 0.5 s to 30 s, so 20
+/// attempts wait about 7 minutes: long enough for an ingest restarting after a crash, which
+/// catches its ledger up with the topics before it listens (10 attempts ran out during a
+/// crash-harness restart at 100,000 results). A 503's `retry-after` sets the wait instead.
 const MAX_ATTEMPTS: u32 = 20;
 
 #[derive(Default)]

@@ -133,10 +133,10 @@ impl Analytics {
     ) -> Result<Self, QueryError> {
         // DataFusion caches directory listings forever by default; the lake grows every few
         // seconds, so a long-running session must list again on every query.
-        // Parsed Parquet footers are kept (checked against each file's size and mtime, so a
-        // compaction's new file is read afresh): the lake has thousands of small files, and
-        // DataFusion's defaults (50 MiB of footers, 20 MiB of per-file statistics) hold only a
-        // few thousand of them, and a query over more evicts what the next query needs.
+        // Parsed footers and per-file statistics are kept between queries (DataFusion checks
+        // each entry against its file's size and mtime). The lake has thousands of small files:
+        // DataFusion's defaults (50 MiB, 20 MiB) hold fewer, so each query evicted what the next
+        // one needed and every query parsed every footer again.
         let caches = CacheManagerConfig::default()
             .with_list_files_cache_limit(0)
             .with_metadata_cache_limit(FOOTER_CACHE_BYTES)
