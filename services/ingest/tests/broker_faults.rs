@@ -221,9 +221,11 @@ async fn a_client_that_gives_up_mid_request_gets_duplicate_on_its_resend_and_not
 async fn a_record_acknowledged_after_its_503_answers_duplicate_on_its_resend() {
     let (cluster, h) = connected_harness().await;
 
-    // Acknowledgements take 3 s, twice the delivery timeout: ingest answers first.
+    // Acknowledgements take 5 s. Ingest answers after its 1.5-s delivery timeout, and the
+    // re-send below (waiting at most another 1.5 s) must be answered before them too, with a
+    // margin for a busy machine: at 3 s the two raced, and on CI the acknowledgement won.
     cluster
-        .broker_round_trip_time(1, Duration::from_millis(3000))
+        .broker_round_trip_time(1, Duration::from_millis(5000))
         .unwrap();
     let (status, _, body) = post(&h, ndjson(1..4)).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
@@ -239,7 +241,7 @@ async fn a_record_acknowledged_after_its_503_answers_duplicate_on_its_resend() {
     cluster
         .broker_round_trip_time(1, Duration::from_millis(0))
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(4)).await; // the late acknowledgements arrive
+    tokio::time::sleep(Duration::from_secs(5)).await; // the late acknowledgements arrive
     let (status, _, body) = post(&h, ndjson(1..4)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
     assert_eq!(
