@@ -75,6 +75,9 @@ pub struct TracebackConfig {
     /// Division-code prefix of the region; units outside it are referred (`12` = Tianjin).
     pub region_prefix: String,
     pub periods: spotcheck_traceback::Periods,
+    /// Years added to (or replacing) the shipped working-day calendar (2024–2026):
+    /// `[traceback.calendar.years.2027]` with `holidays = [...]` and `workdays = [...]`.
+    pub calendar: spotcheck_traceback::Calendar,
 }
 
 impl Default for TracebackConfig {
@@ -83,16 +86,24 @@ impl Default for TracebackConfig {
         Self {
             region_prefix: authority.region_prefix,
             periods: authority.periods,
+            calendar: spotcheck_traceback::Calendar {
+                years: Default::default(),
+            },
         }
     }
 }
 
 impl TracebackConfig {
-    pub fn authority(&self) -> spotcheck_traceback::Authority {
-        spotcheck_traceback::Authority {
+    /// The authority: the region, the periods and the shipped calendar with the configured years.
+    pub fn authority(&self) -> anyhow::Result<spotcheck_traceback::Authority> {
+        let calendar = spotcheck_traceback::Calendar::shipped()
+            .with(&self.calendar)
+            .map_err(|e| anyhow::anyhow!("[traceback.calendar]: {e}"))?;
+        Ok(spotcheck_traceback::Authority {
             region_prefix: self.region_prefix.clone(),
             periods: self.periods,
-        }
+            calendar,
+        })
     }
 }
 
@@ -239,6 +250,10 @@ fn read(path: &Path) -> Result<Config> {
     config
         .sql
         .limits()
+        .with_context(|| format!("the config file {}", path.display()))?;
+    config
+        .traceback
+        .authority()
         .with_context(|| format!("the config file {}", path.display()))?;
     Ok(config)
 }

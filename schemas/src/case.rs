@@ -1,7 +1,7 @@
 //! The traceback case (CONTRACT §4), the output of the traceback stage. Each revision replaces
 //! the previous one; the topic is compacted on `case_id`.
 
-use crate::enums::{Category, Direction, NoticeKind, UnitRole};
+use crate::enums::{Category, Direction, NoticeKind, StepKind, SubjectRole, UnitRole};
 use crate::keys::record_id;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -36,7 +36,76 @@ pub struct Case {
     /// What the result said, so a case is enough to disclose it (the credit stage reads cases).
     #[serde(default)]
     pub facts: Option<CaseFacts>,
+    /// The enterprises the failure belongs to (the sampled unit as seller, the nominal producer),
+    /// how each was identified, and whether it is to be disclosed once the failure is final.
+    #[serde(default)]
+    pub subjects: Vec<CaseSubject>,
+    /// Steps of the law besides the four notices: the stop of production and sale, the public
+    /// notice, the re-checks after it and after suspension, the referral for licence revocation.
+    #[serde(default)]
+    pub steps: Vec<Step>,
+    /// The version of the rules that derived this revision; a new version re-derives every case.
+    #[serde(default)]
+    pub rules: u32,
     pub updated_at: DateTime<Utc>,
+}
+
+/// One enterprise a failure is recorded under (记入相关生产销售单位名下).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseSubject {
+    pub role: SubjectRole,
+    /// The name the result gives (the registry's name once identified).
+    pub name: String,
+    /// `None` while identification is pending.
+    pub uscc: Option<String>,
+    /// How the credit code was found: `given` (in the result), `registry_name`,
+    /// `registry_name_district`, `official` (an `identified` disposition), `ledger` (shipments).
+    #[serde(default)]
+    pub identified_by: Option<String>,
+    /// Whether a final failure is disclosed under this subject.
+    pub disclosure: SubjectDisclosure,
+    /// Why not, or how it was matched, in words.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// What the credit feed is to do with a subject once the failure is final.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectDisclosure {
+    /// Disclose (when final).
+    Disclose,
+    /// Identification pending: nothing served or disclosed until an official identifies it.
+    IdentificationPending,
+    /// Referred, not blamed (suspected counterfeit, producer denies the batch).
+    Referred,
+    /// Final too late: the three years a disclosure stays visible had passed already.
+    Expired,
+}
+
+/// A step of the case's legal life other than a notice.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Step {
+    pub kind: StepKind,
+    /// When it is due (`None` while the event it counts from has not been recorded).
+    pub due_on: Option<NaiveDate>,
+    /// When an official recorded it done.
+    pub done_on: Option<NaiveDate>,
+    pub status: StepStatus,
+    /// What it counts from, in words.
+    #[serde(default)]
+    pub basis: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepStatus {
+    /// Due by `due_on`.
+    Due,
+    /// Recorded done.
+    Done,
+    /// Waits for the event it counts from.
+    Awaiting,
 }
 
 /// The batch of the case.
@@ -119,6 +188,18 @@ pub struct Deadlines {
     pub second_recheck_from: Option<NaiveDate>,
     #[serde(default)]
     pub second_recheck_by: Option<NaiveDate>,
+    /// Disclosure to the credit system is due by this day: 20 working days after finality.
+    #[serde(default)]
+    pub disclose_by: Option<NaiveDate>,
+    /// A published disclosure revoked (overturned) must be withdrawn by this day: 3 working days.
+    #[serde(default)]
+    pub retract_by: Option<NaiveDate>,
+    /// The provincial public notice (公告) after a failed re-check, as recorded.
+    #[serde(default)]
+    pub public_notice_on: Option<NaiveDate>,
+    /// The last day of the 停业整顿 period, as recorded.
+    #[serde(default)]
+    pub suspension_until: Option<NaiveDate>,
 }
 
 /// Where a case stands in its legal life (DOMAIN.md).
@@ -141,6 +222,9 @@ pub enum CaseStatus {
     Closed,
     /// The re-test overturned the failure.
     Overturned,
+    /// The re-check after suspension failed and the case was referred for licence revocation
+    /// (PQL Art 17).
+    RevocationReferred,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

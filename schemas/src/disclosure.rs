@@ -34,6 +34,32 @@ pub struct Disclosure {
     pub visible_until: NaiveDate,
     /// The legal articles the disclosure rests on.
     pub basis: String,
+    /// 1 for the first action on this `disclosure_id`; each later action (a corrected `publish`,
+    /// a `retract`, a `publish` again) adds one. The newest revision replaces every earlier one.
+    #[serde(default = "first_revision")]
+    pub revision: u32,
+    /// The revision this one replaces (absent on the first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub supersedes: Option<u32>,
+    /// Why this action: `final`, `corrected` (the case changed what is disclosed), `overturned`,
+    /// `producer_denied`, `not_final` (an objection in time re-opened it), `subject_changed`
+    /// (re-identified), `referred`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+fn first_revision() -> u32 {
+    1
+}
+
+/// Years a disclosure stays visible (DOMAIN.md step 4).
+pub const VISIBLE_YEARS: u32 = 3;
+
+/// The last day a disclosure of a failure final on `final_on` is visible.
+pub fn visible_until(final_on: NaiveDate) -> NaiveDate {
+    final_on
+        .checked_add_months(chrono::Months::new(12 * VISIBLE_YEARS))
+        .unwrap_or(final_on)
 }
 
 /// The enterprise a disclosure is about.

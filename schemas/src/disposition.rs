@@ -22,6 +22,15 @@ pub struct Disposition {
     /// `notice_served`; absent otherwise.
     pub outcome: Option<String>,
     pub note: Option<String>,
+    /// `identified`: the name of the unit the case named without a credit code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `identified`: the credit code the official found for `name`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uscc: Option<String>,
+    /// `suspension`: the last day of the 停业整顿 period (`on` is its first).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<NaiveDate>,
 }
 
 impl Disposition {
@@ -38,6 +47,9 @@ impl Disposition {
                 "on",
                 "outcome",
                 "note",
+                "name",
+                "uscc",
+                "until",
             ],
             &mut errors,
         );
@@ -54,8 +66,12 @@ impl Disposition {
         let on = root.date("on", true, &mut errors);
         let outcome = root.text("outcome", &mut errors);
         let note = root.text("note", &mut errors);
+        let name = root.text("name", &mut errors);
+        let uscc = root.uscc("uscc", false, &mut errors).map(|u| u.to_string());
+        let until = root.date("until", false, &mut errors);
         if let Some(kind) = kind {
             check_outcome(kind, outcome.as_deref(), &mut errors);
+            check_kind_fields(kind, &name, &uscc, on, until, &mut errors);
         }
         if let Some(on) = on
             && on > today.succ_opt().unwrap_or(today)
@@ -71,6 +87,9 @@ impl Disposition {
                 on: on?,
                 outcome,
                 note,
+                name,
+                uscc,
+                until,
             })
         })();
         errors.finish(disposition)
@@ -101,6 +120,45 @@ fn allowed_outcomes(kind: DispositionKind) -> Option<&'static [&'static str]> {
         DispositionKind::RecheckConcluded => Some(&["pass", "fail"]),
         DispositionKind::NoticeServed => Some(NOTICE_OUTCOMES),
         _ => None,
+    }
+}
+
+/// The fields a kind needs besides `on`: `identified` names the unit and its code; `suspension`
+/// gives the end of the period, not before its start.
+fn check_kind_fields(
+    kind: DispositionKind,
+    name: &Option<String>,
+    uscc: &Option<String>,
+    on: Option<NaiveDate>,
+    until: Option<NaiveDate>,
+    errors: &mut Errors,
+) {
+    if kind == DispositionKind::Identified {
+        if name.is_none() {
+            errors.push(
+                "name",
+                "is required for identified: the unit's name as the case gives it",
+            );
+        }
+        if uscc.is_none() {
+            errors.push(
+                "uscc",
+                "is required for identified: the unit's unified social credit code",
+            );
+        }
+    }
+    if kind == DispositionKind::Suspension {
+        match (on, until) {
+            (_, None) => errors.push(
+                "until",
+                "is required for suspension: the last day of the 停业整顿 period",
+            ),
+            (Some(on), Some(until)) if until < on => errors.push(
+                "until",
+                format!("{until} is before the suspension's start {on}"),
+            ),
+            _ => {}
+        }
     }
 }
 

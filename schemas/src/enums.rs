@@ -88,6 +88,12 @@ string_enum!(
         RecheckConcluded => "recheck_concluded",
         NoticeServed => "notice_served",
         ProducerDenied => "producer_denied",
+        PublicNotice => "public_notice",
+        StopOrdered => "stop_ordered",
+        Suspension => "suspension",
+        RectificationPeriodEnded => "rectification_period_ended",
+        LicenceRevocationReferred => "licence_revocation_referred",
+        Identified => "identified",
     }
 );
 
@@ -98,6 +104,17 @@ string_enum!(
         Reminder => "reminder",
         Interview => "interview",
         ListedSupervision => "listed_supervision",
+    }
+);
+
+string_enum!(
+    /// Steps of a case besides the four notices (DOMAIN.md, the life of a case).
+    StepKind {
+        StopProductionAndSale => "stop_production_and_sale",
+        PublicNotice => "public_notice",
+        SecondRecheck => "second_recheck",
+        RecheckAfterSuspension => "recheck_after_suspension",
+        LicenceRevocationReferral => "licence_revocation_referral",
     }
 );
 

@@ -85,6 +85,67 @@ pub fn normalise(text: &str) -> String {
     out
 }
 
+/// Province-level names as labels and ledgers write them with or without their suffix
+/// (天津市津安… vs 天津津安…).
+const PLACE_PREFIXES: &[&str] = &[
+    "北京",
+    "天津",
+    "上海",
+    "重庆",
+    "河北",
+    "山西",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "海南",
+    "四川",
+    "贵州",
+    "云南",
+    "陕西",
+    "甘肃",
+    "青海",
+    "台湾",
+];
+
+/// The key an enterprise's name is matched on when it has no credit code (DOMAIN.md, "Subjects
+/// without a credit code"): full-width folded to half-width, no whitespace, no brackets of any
+/// width (their content kept), 有限责任公司 read as 有限公司, and a leading province-level name
+/// without its 省/市 suffix. Two spellings of one enterprise give the same key; the key is for
+/// matching only and is never shown as a name.
+pub fn name_key(name: &str) -> String {
+    let folded: String = normalise(name)
+        .chars()
+        .filter(|c| {
+            !c.is_whitespace()
+                && !matches!(
+                    c,
+                    '(' | ')' | '（' | '）' | '[' | ']' | '【' | '】' | '〔' | '〕'
+                )
+        })
+        .collect();
+    let mut key = folded.replace("有限责任公司", "有限公司");
+    for place in PLACE_PREFIXES {
+        for suffix in ["省", "市"] {
+            let spelled = format!("{place}{suffix}");
+            if let Some(rest) = key.strip_prefix(spelled.as_str()) {
+                key = format!("{place}{rest}");
+                return key;
+            }
+        }
+    }
+    key
+}
+
 /// A stable id for a logical record: the first 128 bits of SHA-256 over its kind and identifying
 /// parts, in hex. The same parts always give the same id, on every machine and release.
 pub fn record_id(kind: &str, parts: &[&str]) -> String {
@@ -118,6 +179,19 @@ mod tests {
         );
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "天津市某某燃气具有限公司/JZT-2/20260301");
+    }
+
+    #[test]
+    fn spellings_of_one_enterprise_share_a_name_key() {
+        let key = name_key("天津市津安燃气具有限责任公司");
+        assert_eq!(key, name_key("天津津安燃气具有限公司"));
+        assert_eq!(key, name_key(" 天津津安燃气具 有限公司\u{3000}"));
+        assert_eq!(
+            name_key("天津津安（滨海）燃气具有限公司"),
+            name_key("天津津安(滨海)燃气具有限公司")
+        );
+        assert_ne!(key, name_key("天津津安电器有限公司"));
+        assert_eq!(name_key("河北省某厂"), name_key("河北某厂"));
     }
 
     #[test]

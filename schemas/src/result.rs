@@ -152,6 +152,7 @@ fn read_result(root: &Obj, today: NaiveDate, errors: &mut Errors) -> Option<Samp
     let produced = product.as_ref().and_then(|p| p.production_date);
     let sampled = sampling.as_ref().map(|s| s.date);
     check_date_order(produced, sampled, tested_on, today, errors);
+    check_service(tested_on, served_on, today, errors);
     Some(SamplingResult {
         report_no: report_no?,
         lab_id: lab_id?,
@@ -299,6 +300,32 @@ fn check_verdict_rules(
         errors.push(
             "severity",
             "applies only to a failing result; leave it out for a pass",
+        );
+    }
+}
+
+/// A result is served after it was tested, and not in the future (a day of clock skew allowed):
+/// `served_on` starts the objection window, so a wrong one makes a case final too early.
+fn check_service(
+    tested: Option<NaiveDate>,
+    served: Option<NaiveDate>,
+    today: NaiveDate,
+    errors: &mut Errors,
+) {
+    let Some(served) = served else { return };
+    if let Some(tested) = tested
+        && served < tested
+    {
+        errors.push(
+            "served_on",
+            format!("{served} is before the test date {tested}: a result is served after the test"),
+        );
+    }
+    let tomorrow = today.succ_opt().unwrap_or(today);
+    if served > tomorrow {
+        errors.push(
+            "served_on",
+            format!("{served} is in the future (today is {today})"),
         );
     }
 }

@@ -173,6 +173,22 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             sampling_date: result.sampling.date,
             sampled_unit_name: result.sampled_unit.name.clone(),
         }),
+        subjects: vec![spotcheck_schemas::case::CaseSubject {
+            role: SubjectRole::Seller,
+            name: result.sampled_unit.name.clone(),
+            uscc: None,
+            identified_by: None,
+            disclosure: spotcheck_schemas::case::SubjectDisclosure::IdentificationPending,
+            reason: Some("identification pending".into()),
+        }],
+        steps: vec![spotcheck_schemas::case::Step {
+            kind: StepKind::StopProductionAndSale,
+            due_on: Some(today()),
+            done_on: None,
+            status: spotcheck_schemas::case::StepStatus::Due,
+            basis: Some("Order 18 Art 45".into()),
+        }],
+        rules: 2,
         updated_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
     };
     assert_valid(json_schemas::CASE, &serde_json::to_value(&case).unwrap());
@@ -197,6 +213,9 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
         published_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
         visible_until: NaiveDate::from_ymd_opt(2029, 5, 1).unwrap(),
         basis: "产品质量法第十五条".into(),
+        revision: 2,
+        supersedes: Some(1),
+        reason: Some("corrected".into()),
     };
     assert_valid(
         json_schemas::DISCLOSURE,

@@ -2,8 +2,9 @@
 //! them to the feed and sends them to `spotcheck.credit.v1` — exactly once on both.
 //!
 //! Exactly once without Kafka transactions (the brokers here have none):
-//! - Decisions are idempotent: one `disclosure_id` per (case, subject, role), and the last action
-//!   per id is kept, so a redelivered or repeated case revision decides nothing new.
+//! - Decisions are idempotent: one `disclosure_id` per (case, subject, role), and the newest
+//!   disclosure per id is kept; each case revision is reconciled with it, so a redelivered or
+//!   repeated revision decides nothing new, and a changed one corrects or retracts.
 //! - The feed append, the last actions and the source offsets are one redb transaction: after a
 //!   crash either all of a batch's effects are there (and its records are skipped when
 //!   redelivered) or none are (and they are decided again, identically).
@@ -13,7 +14,7 @@
 //!   what the topic holds after the marked offsets ([`crate::tail`]), so a crash between the
 //!   broker's acknowledgement and the mark does not put a disclosure there twice.
 
-use crate::decide::decide;
+use crate::decide::reconcile;
 use crate::store::{self, CreditStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -22,7 +23,7 @@ use spotcheck_runtime::{
     Applied, CloudEvent, Delivered, KafkaSettings, Publisher, Stage, StageError,
 };
 use spotcheck_schemas::topics::{self, event_types};
-use spotcheck_schemas::{Case, DisclosureAction};
+use spotcheck_schemas::{Case, Disclosure};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -91,6 +92,8 @@ impl CreditStage {
             let mut offsets = txn.open_table(store::OFFSETS)?;
             let mut taken_table = txn.open_table(store::TAKEN)?;
             let mut feed = txn.open_table(store::FEED)?;
+            let mut last_table = txn.open_table(store::LAST)?;
+            let mut case_ids = txn.open_table(store::CASE_IDS)?;
             let mut position = feed.last()?.map_or(0, |(k, _)| k.value());
             for (index, delivered) in batch.iter().enumerate() {
                 let key = format!("{}\0{}", delivered.topic, delivered.partition);
@@ -106,17 +109,14 @@ impl CreditStage {
                         continue;
                     }
                 };
-                let mut taken = BTreeMap::new();
-                for id in case_subject_ids(&case) {
-                    if let Some(action) = taken_table.get(id.as_str())? {
-                        let action = match action.value() {
-                            "retract" => DisclosureAction::Retract,
-                            _ => DisclosureAction::Publish,
-                        };
-                        taken.insert(id, action);
+                let mut last = BTreeMap::new();
+                for id in store::ids_of_case(&case_ids, &case.case_id)? {
+                    if let Some(bytes) = last_table.get(id.as_str())? {
+                        let disclosure: Disclosure = serde_json::from_slice(bytes.value())?;
+                        last.insert(id, disclosure);
                     }
                 }
-                let decided = decide(&case, &taken, (self.now)());
+                let decided = reconcile(&case, &last, (self.now)());
                 if !decided.is_empty() {
                     self.observe_delay(delivered);
                 }
@@ -127,6 +127,11 @@ impl CreditStage {
                     taken_table.insert(
                         disclosure.disclosure_id.as_str(),
                         store::action_text(disclosure.action),
+                    )?;
+                    last_table.insert(disclosure.disclosure_id.as_str(), bytes.as_slice())?;
+                    case_ids.insert(
+                        format!("{}\0{}", disclosure.case_id, disclosure.disclosure_id).as_str(),
+                        (),
                     )?;
                     appended += 1;
                 }
@@ -202,27 +207,14 @@ impl CreditStage {
     }
 }
 
-/// The `ce_id` of a disclosure on the topic: one per (disclosure, action).
-fn event_id(disclosure: &spotcheck_schemas::Disclosure) -> String {
-    format!("{}:{}", disclosure.disclosure_id, disclosure.action)
-}
-
-/// Every disclosure id a case could have, to look up what was already done.
-fn case_subject_ids(case: &Case) -> Vec<String> {
-    use spotcheck_schemas::SubjectRole;
-    use spotcheck_schemas::disclosure::disclosure_id;
-    let mut ids = Vec::new();
-    if let Some(seller) = &case.origin.uscc {
-        ids.push(disclosure_id(&case.case_id, seller, SubjectRole::Seller));
+/// The `ce_id` of a disclosure on the topic: one per (disclosure, revision) — the first action
+/// keeps the `id:publish` form it always had.
+fn event_id(disclosure: &Disclosure) -> String {
+    if disclosure.revision <= 1 {
+        format!("{}:{}", disclosure.disclosure_id, disclosure.action)
+    } else {
+        format!("{}:r{}", disclosure.disclosure_id, disclosure.revision)
     }
-    if let Some(producer) = &case.batch.producer_uscc {
-        ids.push(disclosure_id(
-            &case.case_id,
-            producer,
-            SubjectRole::Producer,
-        ));
-    }
-    ids
 }
 
 fn fatal(error: impl std::fmt::Display) -> StageError {

@@ -16,6 +16,10 @@ use tokio::sync::Notify;
 pub(crate) const FEED: TableDefinition<u64, &[u8]> = TableDefinition::new("feed");
 /// `disclosure_id` → the last action taken (`publish` | `retract`).
 pub(crate) const TAKEN: TableDefinition<&str, &str> = TableDefinition::new("taken");
+/// `disclosure_id` → the newest disclosure sent under it (what the credit system shows now).
+pub(crate) const LAST: TableDefinition<&str, &[u8]> = TableDefinition::new("last");
+/// `case_id \0 disclosure_id` → (): every disclosure id a case has used.
+pub(crate) const CASE_IDS: TableDefinition<&str, ()> = TableDefinition::new("case_ids");
 /// `topic \0 partition` → next offset to apply.
 pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
 /// `published_through` → the last feed position the broker acknowledged.
@@ -53,10 +57,23 @@ impl CreditStore {
         txn.open_table(OFFSETS)?;
         txn.open_table(MARKS)?;
         txn.open_table(WEBHOOKS)?;
+        txn.open_table(LAST)?;
+        txn.open_table(CASE_IDS)?;
         txn.commit()?;
+        index_feed(&db)?;
         Ok(Self {
             db,
             grew: Notify::new(),
+        })
+    }
+
+    /// The newest disclosure under `disclosure_id`, if any.
+    pub fn last(&self, disclosure_id: &str) -> Result<Option<Disclosure>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(LAST)?;
+        Ok(match table.get(disclosure_id)? {
+            Some(bytes) => Some(serde_json::from_slice(bytes.value())?),
+            None => None,
         })
     }
 
@@ -192,4 +209,45 @@ impl CreditStore {
 
 pub(crate) fn action_text(action: DisclosureAction) -> &'static str {
     action.as_str()
+}
+
+/// Every disclosure id case `case_id` has used.
+pub(crate) fn ids_of_case<T>(table: &T, case_id: &str) -> Result<Vec<String>, StoreError>
+where
+    T: ReadableTable<&'static str, ()>,
+{
+    let start = format!("{case_id}\0");
+    let end = format!("{case_id}\u{1}");
+    let mut ids = Vec::new();
+    for entry in table.range(start.as_str()..end.as_str())? {
+        ids.push(entry?.0.value()[start.len()..].to_owned());
+    }
+    Ok(ids)
+}
+
+/// Fills the newest-action index from the feed when the feed was written before the index
+/// existed: each id's actions numbered 1, 2, … in feed order, as they would have been.
+fn index_feed(db: &Database) -> Result<(), StoreError> {
+    let txn = db.begin_write()?;
+    {
+        let feed = txn.open_table(FEED)?;
+        let mut last = txn.open_table(LAST)?;
+        if !last.is_empty()? || feed.is_empty()? {
+            return Ok(());
+        }
+        let mut case_ids = txn.open_table(CASE_IDS)?;
+        let mut counts: BTreeMap<String, u32> = BTreeMap::new();
+        for entry in feed.iter()? {
+            let (_, bytes) = entry?;
+            let mut disclosure: Disclosure = serde_json::from_slice(bytes.value())?;
+            let count = counts.entry(disclosure.disclosure_id.clone()).or_default();
+            *count += 1;
+            disclosure.revision = *count;
+            let id = disclosure.disclosure_id.clone();
+            last.insert(id.as_str(), serde_json::to_vec(&disclosure)?.as_slice())?;
+            case_ids.insert(format!("{}\0{id}", disclosure.case_id).as_str(), ())?;
+        }
+    }
+    txn.commit()?;
+    Ok(())
 }

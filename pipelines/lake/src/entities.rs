@@ -3,8 +3,9 @@
 //! by the table's schema (dates as dates, times as UTC timestamps).
 //!
 //! Entities that change are stored as versions (`unit_versions`, `case_revisions`,
-//! `case_unit_revisions`, one row per record); analytics' views `units`, `cases` and `case_units`
-//! show the latest version per key.
+//! `case_unit_revisions`, `case_subject_revisions`, one row per record); analytics' views
+//! `units`, `cases`, `case_units`, `case_subjects` and `identifications` show the latest version
+//! per key.
 
 use crate::tables::Source;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
@@ -19,6 +20,7 @@ pub const UNIT_VERSIONS: &str = "unit_versions";
 pub const DISPOSITIONS: &str = "dispositions";
 pub const CASE_REVISIONS: &str = "case_revisions";
 pub const CASE_UNIT_REVISIONS: &str = "case_unit_revisions";
+pub const CASE_SUBJECT_REVISIONS: &str = "case_subject_revisions";
 pub const DISCLOSURES: &str = "disclosures";
 
 /// Every entity table with its Hive partition columns.
@@ -28,6 +30,7 @@ pub const TABLES: &[(&str, &[&str])] = &[
     (DISPOSITIONS, &[]),
     (CASE_REVISIONS, &[]),
     (CASE_UNIT_REVISIONS, &[]),
+    (CASE_SUBJECT_REVISIONS, &[]),
     (DISCLOSURES, &["month"]),
 ];
 
@@ -146,6 +149,19 @@ pub fn schema(table: &str) -> Option<SchemaRef> {
             text("district"),
             Field::new("in_region", DataType::Boolean, true),
             Field::new("referred", DataType::Boolean, true),
+        ],
+        CASE_SUBJECT_REVISIONS => vec![
+            text("case_id"),
+            Field::new("revision", DataType::Int64, true),
+            text("report_no"),
+            text("lab_id"),
+            text("role"),
+            text("name"),
+            text("uscc"),
+            text("identified_by"),
+            text("disclosure"),
+            text("reason"),
+            updated_at(),
         ],
         DISCLOSURES => vec![
             text("disclosure_id"),
@@ -310,6 +326,18 @@ fn case_rows(c: &Case) -> Vec<(&'static str, Value)> {
                 "role": unit.role, "direction": unit.direction, "hops": unit.hops,
                 "quantity_received": unit.quantity_received, "district": unit.district,
                 "in_region": unit.in_region, "referred": referred.contains(&unit.uscc.as_str()),
+            }),
+        ));
+    }
+    for subject in &c.subjects {
+        rows.push((
+            CASE_SUBJECT_REVISIONS,
+            json!({
+                "case_id": c.case_id, "revision": c.revision, "report_no": c.report_no,
+                "lab_id": c.lab_id, "role": subject.role, "name": subject.name,
+                "uscc": subject.uscc, "identified_by": subject.identified_by,
+                "disclosure": subject.disclosure, "reason": subject.reason,
+                "updated_at": c.updated_at,
             }),
         ));
     }

@@ -1,16 +1,26 @@
 //! Builds one case from what the state holds about it: the failing result, the batch's
 //! shipments, the registry and the officials' dispositions, on a given day.
 
+use crate::calendar::Calendar;
 use crate::graph::{self, Edge, Side};
+use crate::identify::Identity;
 use crate::lifecycle::{self, Opening, Periods};
 use chrono::{DateTime, NaiveDate, Utc};
 use spotcheck_schemas::case::{
-    CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseUnit, Deadlines, Notice, Referral,
+    CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseSubject, CaseUnit, Deadlines, Notice,
+    Referral, SubjectDisclosure,
 };
+use spotcheck_schemas::disclosure::visible_until;
+use spotcheck_schemas::keys::name_key;
 use spotcheck_schemas::{
-    Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, Unit,
-    UnitRole, Verdict, case_id,
+    Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, SubjectRole,
+    Unit, UnitRole, Verdict, case_id,
 };
+
+/// The version of the rules cases are derived by. Raising it re-derives every case of an
+/// existing state at the next start (and so corrects the credit feed): 2 = subject
+/// identification, keys on the producer's credit code, the working-day calendar, the steps.
+pub const RULES_VERSION: u32 = 2;
 use std::collections::BTreeMap;
 
 /// Where the authority's writ runs, and its periods.
@@ -19,6 +29,8 @@ pub struct Authority {
     /// Division-code prefix of the region (`12` = Tianjin).
     pub region_prefix: String,
     pub periods: Periods,
+    /// Which days count.
+    pub calendar: Calendar,
 }
 
 impl Default for Authority {
@@ -26,6 +38,7 @@ impl Default for Authority {
         Self {
             region_prefix: spotcheck_schemas::region::DEFAULT_REGION_PREFIX.to_owned(),
             periods: Periods::default(),
+            calendar: Calendar::shipped(),
         }
     }
 }
@@ -36,6 +49,9 @@ pub struct Inputs<'a> {
     pub shipments: &'a [Shipment],
     pub units: &'a BTreeMap<String, Unit>,
     pub dispositions: &'a [Disposition],
+    /// Who the nominal producer and the sampled unit are ([`crate::identify`]).
+    pub producer: &'a Identity,
+    pub origin: &'a Identity,
 }
 
 /// The case on `today`, with revision 0 and `updated_at` unset (the stage numbers revisions),
@@ -46,18 +62,8 @@ pub fn assemble(
     authority: &Authority,
 ) -> (Case, Option<NaiveDate>) {
     let result = inputs.result;
-    let producer_uscc = result
-        .producer
-        .uscc
-        .as_ref()
-        .map(|u| u.to_string())
-        .or_else(|| {
-            inputs
-                .shipments
-                .iter()
-                .find_map(|s| s.product.producer_uscc.as_ref().map(|u| u.to_string()))
-        });
-    let origin_uscc = result.sampled_unit.uscc.as_ref().map(|u| u.to_string());
+    let producer_uscc = inputs.producer.uscc.clone();
+    let origin_uscc = inputs.origin.uscc.clone();
     let edges: Vec<Edge> = inputs
         .shipments
         .iter()
@@ -67,7 +73,10 @@ pub fn assemble(
             quantity: s.quantity,
         })
         .collect();
-    let trace = graph::trace(&edges, origin_uscc.as_deref(), producer_uscc.as_deref());
+    let mut trace = graph::trace(&edges, origin_uscc.as_deref(), producer_uscc.as_deref());
+    trace
+        .gaps
+        .extend(name_variants(inputs, producer_uscc.as_deref()));
     let known = Known::new(inputs, producer_uscc.as_deref());
 
     let producer_referred = producer_referral(inputs);
@@ -118,7 +127,13 @@ pub fn assemble(
         served_on: result.served_on,
         serious: result.severity == Some(Severity::Serious),
     };
-    let standing = lifecycle::standing(opening, inputs.dispositions, today, &authority.periods);
+    let standing = lifecycle::standing(
+        opening,
+        inputs.dispositions,
+        today,
+        &authority.periods,
+        &authority.calendar,
+    );
     let referred: Vec<&str> = referrals.iter().map(|r| r.uscc.as_str()).collect();
     let addressable: Vec<&CaseUnit> = units
         .iter()
@@ -146,6 +161,18 @@ pub fn assemble(
         }
     }
 
+    let subjects = subjects(inputs, standing.final_on, today);
+    let mut gaps = trace.gaps;
+    gaps.extend(subjects.iter().filter_map(|s| match s.disclosure {
+        SubjectDisclosure::IdentificationPending => Some(format!(
+            "identification pending: {} ({}) has no credit code the registry or an official confirms — no notice or disclosure until it is identified",
+            s.name,
+            subject_label(s.role)
+        )),
+        SubjectDisclosure::Expired => s.reason.clone(),
+        _ => None,
+    }));
+    gaps.extend(standing.notes);
     let case = Case {
         case_id: case_id(&result.lab_id, &result.report_no),
         revision: 0,
@@ -175,8 +202,12 @@ pub fn assemble(
             final_on: standing.final_on,
             second_recheck_from: standing.second_recheck_from,
             second_recheck_by: standing.second_recheck_by,
+            disclose_by: standing.disclose_by,
+            retract_by: standing.retract_by,
+            public_notice_on: standing.public_notice_on,
+            suspension_until: standing.suspension_until,
         },
-        gaps: trace.gaps,
+        gaps,
         facts: Some(CaseFacts {
             organiser: result.organiser.clone(),
             product: result.product.clone(),
@@ -189,13 +220,114 @@ pub fn assemble(
             sampling_date: result.sampling.date,
             sampled_unit_name: result.sampled_unit.name.clone(),
         }),
+        subjects,
+        steps: standing.steps,
+        rules: RULES_VERSION,
         updated_at: DateTime::<Utc>::UNIX_EPOCH,
     };
     let next_change = match case.status {
-        CaseStatus::Closed | CaseStatus::Overturned | CaseStatus::Suspended => None,
+        CaseStatus::Closed | CaseStatus::Overturned | CaseStatus::RevocationReferred => None,
         _ => standing.next_change,
     };
     (case, next_change)
+}
+
+fn subject_label(role: SubjectRole) -> &'static str {
+    match role {
+        SubjectRole::Seller => "sampled unit",
+        SubjectRole::Producer => "nominal producer",
+    }
+}
+
+/// The enterprises the failure is recorded under, and whether each is disclosed when final.
+fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> Vec<CaseSubject> {
+    let result = inputs.result;
+    let subject = |role, identity: &Identity, label_name: &str| {
+        let name = match identity.by {
+            Some("given") | None => label_name.to_owned(),
+            _ => identity
+                .registered_name
+                .clone()
+                .unwrap_or_else(|| label_name.to_owned()),
+        };
+        let disclosure = if identity.uscc.is_some() {
+            SubjectDisclosure::Disclose
+        } else {
+            SubjectDisclosure::IdentificationPending
+        };
+        CaseSubject {
+            role,
+            name,
+            uscc: identity.uscc.clone(),
+            identified_by: identity.by.map(str::to_owned),
+            disclosure,
+            reason: identity.reason.clone(),
+        }
+    };
+    let mut subjects = vec![subject(
+        SubjectRole::Seller,
+        inputs.origin,
+        &result.sampled_unit.name,
+    )];
+    let mut producer = subject(
+        SubjectRole::Producer,
+        inputs.producer,
+        &result.producer.name,
+    );
+    // Not to blame: referred, never disclosed, whether or not it is identified.
+    if let Some((_, reason)) = producer_referral(inputs) {
+        producer.disclosure = SubjectDisclosure::Referred;
+        producer.reason = Some(reason.to_owned());
+    }
+    let same_as_seller = producer.uscc.is_some() && producer.uscc == subjects[0].uscc;
+    if !same_as_seller {
+        subjects.push(producer);
+    }
+    if let Some(final_on) = final_on {
+        let until = visible_until(final_on);
+        if until < today {
+            for subject in &mut subjects {
+                if subject.disclosure == SubjectDisclosure::Disclose {
+                    subject.disclosure = SubjectDisclosure::Expired;
+                    subject.reason = Some(format!(
+                        "not disclosed: final on {final_on}, a disclosure of it would have been visible only until {until}, which has passed"
+                    ));
+                }
+            }
+        }
+    }
+    subjects
+}
+
+/// Shipments that met the result on the producer's credit code but spell its name otherwise.
+fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<String> {
+    let Some(producer) = producer else {
+        return Vec::new();
+    };
+    let key = name_key(&inputs.result.producer.name);
+    let mut variants: Vec<&str> = inputs
+        .shipments
+        .iter()
+        .filter(|s| {
+            s.product
+                .producer_uscc
+                .as_ref()
+                .is_some_and(|u| u.as_str() == producer)
+        })
+        .map(|s| s.product.producer_name.as_str())
+        .filter(|name| name_key(name) != key)
+        .collect();
+    variants.sort();
+    variants.dedup();
+    variants
+        .into_iter()
+        .map(|name| {
+            format!(
+                "the ledger names the producer {name} where the result says {}: the shipments were matched on the credit code {producer}",
+                inputs.result.producer.name
+            )
+        })
+        .collect()
 }
 
 /// Why the producer is referred rather than blamed, if it is: (kind, reason).

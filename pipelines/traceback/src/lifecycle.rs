@@ -5,12 +5,15 @@
 //! replay after a crash, a late disposition or a timer all the same operation, and the answer
 //! cannot depend on the order in which the stage happened to see things.
 
+use crate::calendar::{Calendar, Deadline};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
-use spotcheck_schemas::case::{CaseStatus, NoticeStatus};
-use spotcheck_schemas::{Disposition, DispositionKind, NoticeKind};
+use spotcheck_schemas::case::{CaseStatus, NoticeStatus, Step, StepStatus};
+use spotcheck_schemas::{Disposition, DispositionKind, NoticeKind, StepKind};
 
-/// The periods of the law, in days. Every one is configurable; the defaults are the law's.
+/// The periods of the law. Every one is configurable; the defaults are the law's. Periods in
+/// days are calendar days whose last day moves to the next working day; `_working_days` count
+/// working days ([`Calendar`]).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Periods {
@@ -27,6 +30,16 @@ pub struct Periods {
     pub second_recheck_by_days: u64,
     /// An interview is due this long after it is proposed.
     pub interview_days: u64,
+    /// A listed-supervision notice is due this long after the event that calls for it.
+    pub listed_supervision_days: u64,
+    /// The re-check after suspension (停业整顿) is due this long after the period ends.
+    pub recheck_after_suspension_days: u64,
+    /// The referral for licence revocation is due this long after the failed re-check.
+    pub revocation_referral_days: u64,
+    /// Disclosure to the credit system, in working days from finality (SAMR Order 45).
+    pub disclose_working_days: u32,
+    /// Withdrawal of a revoked disclosure, in working days (SAMR Order 45).
+    pub retract_working_days: u32,
 }
 
 impl Default for Periods {
@@ -39,6 +52,11 @@ impl Default for Periods {
             second_recheck_from_days: 60,
             second_recheck_by_days: 90,
             interview_days: 10,
+            listed_supervision_days: 10,
+            recheck_after_suspension_days: 15,
+            revocation_referral_days: 10,
+            disclose_working_days: 20,
+            retract_working_days: 3,
         }
     }
 }
@@ -62,8 +80,16 @@ pub struct Standing {
     pub recheck_by: Option<NaiveDate>,
     pub second_recheck_from: Option<NaiveDate>,
     pub second_recheck_by: Option<NaiveDate>,
+    pub disclose_by: Option<NaiveDate>,
+    pub retract_by: Option<NaiveDate>,
+    pub public_notice_on: Option<NaiveDate>,
+    pub suspension_until: Option<NaiveDate>,
     /// Notices by kind, each for every implicated unit (the stage addresses them).
     pub notices: Vec<ProposedNotice>,
+    /// The steps of the law besides the notices.
+    pub steps: Vec<Step>,
+    /// What the calendar could not settle, in words (a year without a holiday notice).
+    pub notes: Vec<String>,
     /// The next day on which the standing changes by time alone, if any: the stage's timer.
     pub next_change: Option<NaiveDate>,
 }
@@ -92,8 +118,9 @@ pub fn standing(
     dispositions: &[Disposition],
     today: NaiveDate,
     periods: &Periods,
+    calendar: &Calendar,
 ) -> Standing {
-    let mut standing = standing_on(opening, dispositions, today, periods);
+    let mut standing = Life::new(opening, dispositions, today, periods, calendar).run();
     // A disposition dated after today counts from its date: wake up then.
     let upcoming = dispositions
         .iter()
@@ -107,154 +134,386 @@ pub fn standing(
     standing
 }
 
-fn standing_on(
+/// One derivation: the events up to today, in date order, and what is derived from them.
+struct Life<'a> {
     opening: Opening,
-    dispositions: &[Disposition],
+    events: Vec<&'a Disposition>,
     today: NaiveDate,
-    periods: &Periods,
-) -> Standing {
-    let mut events: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
-    events.sort_by(|a, b| (a.on, &a.disposition_id).cmp(&(b.on, &b.disposition_id)));
-    let first = |kind: DispositionKind| events.iter().copied().find(|d| d.kind == kind);
-    let concluded = |kind: DispositionKind| -> Vec<&Disposition> {
-        events.iter().copied().filter(|d| d.kind == kind).collect()
-    };
+    periods: &'a Periods,
+    calendar: &'a Calendar,
+    standing: Standing,
+}
 
-    let served = first(DispositionKind::ResultServed)
-        .map(|d| d.on)
-        .or(opening.served_on)
-        .unwrap_or(opening.tested_on);
-    let objection_until = plus(served, periods.objection_days);
-    let mut standing = Standing {
-        status: CaseStatus::Open,
-        final_on: None,
-        objection_until,
-        rectify_by: None,
-        recheck_by: None,
-        second_recheck_from: None,
-        second_recheck_by: None,
-        notices: Vec::new(),
-        next_change: None,
-    };
+impl<'a> Life<'a> {
+    fn new(
+        opening: Opening,
+        dispositions: &'a [Disposition],
+        today: NaiveDate,
+        periods: &'a Periods,
+        calendar: &'a Calendar,
+    ) -> Self {
+        let mut events: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
+        events.sort_by(|a, b| (a.on, &a.disposition_id).cmp(&(b.on, &b.disposition_id)));
+        let standing = Standing {
+            status: CaseStatus::Open,
+            final_on: None,
+            objection_until: opening.tested_on,
+            rectify_by: None,
+            recheck_by: None,
+            second_recheck_from: None,
+            second_recheck_by: None,
+            disclose_by: None,
+            retract_by: None,
+            public_notice_on: None,
+            suspension_until: None,
+            notices: Vec::new(),
+            steps: Vec::new(),
+            notes: Vec::new(),
+            next_change: None,
+        };
+        Self {
+            opening,
+            events,
+            today,
+            periods,
+            calendar,
+            standing,
+        }
+    }
 
-    // An objection counts only inside the window; the re-test's conclusion is final.
-    let objection = first(DispositionKind::ObjectionFiled).filter(|d| d.on <= objection_until);
-    if objection.is_some() {
-        standing.status = CaseStatus::Retest;
-        match first(DispositionKind::RetestConcluded).map(|d| (d.on, d.outcome.as_deref())) {
-            Some((_, Some("overturned"))) => {
-                standing.status = CaseStatus::Overturned;
-                return standing;
+    fn first(&self, kind: DispositionKind) -> Option<&'a Disposition> {
+        self.events.iter().copied().find(|d| d.kind == kind)
+    }
+
+    fn all(&self, kind: DispositionKind) -> Vec<&'a Disposition> {
+        self.events
+            .iter()
+            .copied()
+            .filter(|d| d.kind == kind)
+            .collect()
+    }
+
+    /// The end of a calendar-day period, noting a year the calendar does not know.
+    fn period_end(&mut self, start: NaiveDate, days: u64, what: &str) -> NaiveDate {
+        let Deadline { date, unknown_year } = self.calendar.period_end(start, days);
+        if let Some(year) = unknown_year {
+            self.note(format!(
+                "{what} ({date}) falls in {year}, whose holiday notice is not in the calendar: \
+                 only weekends were skipped"
+            ));
+        }
+        date
+    }
+
+    fn working_days(&mut self, start: NaiveDate, n: u32, what: &str) -> Option<NaiveDate> {
+        match self.calendar.add_working_days(start, n) {
+            Ok(date) => Some(date),
+            Err(error) => {
+                self.note(format!("{what} cannot be computed: {error}"));
+                None
             }
-            Some((on, _)) => standing.final_on = Some(on),
-            None => return standing,
         }
-    } else if today > objection_until {
-        standing.final_on = Some(plus(objection_until, 1));
-    } else {
-        standing.next_change = Some(plus(objection_until, 1));
-        return standing;
-    }
-    let Some(final_on) = standing.final_on else {
-        return standing;
-    };
-    standing.status = CaseStatus::Final;
-
-    // Rectification: proposed when final; the order's date, once reported, sets the clock.
-    let ordered = first(DispositionKind::RectificationOrdered).map(|d| d.on);
-    let order_on = ordered.unwrap_or(final_on);
-    let rectify_by = plus(order_on, periods.rectify_days);
-    let recheck_by = plus(order_on, periods.recheck_days);
-    standing.rectify_by = Some(rectify_by);
-    standing.recheck_by = Some(recheck_by);
-    let served_kinds: Vec<&str> = concluded(DispositionKind::NoticeServed)
-        .iter()
-        .filter_map(|d| d.outcome.as_deref())
-        .collect();
-    let status_of = |kind: NoticeKind| {
-        if served_kinds.contains(&kind.as_str()) {
-            NoticeStatus::Served
-        } else {
-            NoticeStatus::Proposed
-        }
-    };
-    let mut notices: Vec<ProposedNotice> = Vec::new();
-    let mut propose = |kind: NoticeKind, due_on: NaiveDate, to_all_units: bool| {
-        if !notices.iter().any(|n| n.kind == kind) {
-            notices.push(ProposedNotice {
-                kind,
-                due_on,
-                status: status_of(kind),
-                to_all_units,
-            })
-        }
-    };
-    propose(NoticeKind::Rectification, rectify_by, true);
-    if opening.serious {
-        propose(NoticeKind::ListedSupervision, rectify_by, false);
-    }
-    if ordered.is_some() {
-        standing.status = CaseStatus::Rectifying;
     }
 
-    let rechecks = concluded(DispositionKind::RecheckConcluded);
-    let reported = first(DispositionKind::RectificationReported).is_some();
-    let reminder_on = minus(rectify_by, periods.reminder_days_before);
-    let mut next_change = None;
-    if !reported && rechecks.is_empty() {
-        if today >= reminder_on {
-            propose(NoticeKind::Reminder, rectify_by, false);
+    fn note(&mut self, note: String) {
+        if !self.standing.notes.contains(&note) {
+            self.standing.notes.push(note);
+        }
+    }
+
+    fn propose(&mut self, kind: NoticeKind, due_on: NaiveDate, to_all_units: bool) {
+        if self.standing.notices.iter().any(|n| n.kind == kind) {
+            return;
+        }
+        let served = self
+            .all(DispositionKind::NoticeServed)
+            .iter()
+            .any(|d| d.outcome.as_deref() == Some(kind.as_str()));
+        self.standing.notices.push(ProposedNotice {
+            kind,
+            due_on,
+            status: if served {
+                NoticeStatus::Served
+            } else {
+                NoticeStatus::Proposed
+            },
+            to_all_units,
+        });
+    }
+
+    /// A step due on `due_on` (`None`: waits for the event it counts from), done when `done_by`
+    /// was recorded.
+    fn step(
+        &mut self,
+        kind: StepKind,
+        due_on: Option<NaiveDate>,
+        done_by: DispositionKind,
+        basis: &str,
+    ) {
+        let done_on = self.first(done_by).map(|d| d.on);
+        self.push_step(kind, due_on, done_on, basis);
+    }
+
+    fn run(mut self) -> Standing {
+        let Some(final_on) = self.finality() else {
+            return self.standing;
+        };
+        self.standing.status = CaseStatus::Final;
+        self.standing.final_on = Some(final_on);
+        self.standing.disclose_by = self.working_days(
+            final_on,
+            self.periods.disclose_working_days,
+            "the disclosure deadline",
+        );
+        self.step(
+            StepKind::StopProductionAndSale,
+            Some(final_on),
+            DispositionKind::StopOrdered,
+            "Order 18 Art 45: production and sale of the same product stop at once when the result is final",
+        );
+        let next_change = self.rectification(final_on);
+        self.rechecks();
+        if matches!(
+            self.standing.status,
+            CaseStatus::Final | CaseStatus::Rectifying
+        ) {
+            self.standing.next_change = next_change;
+        }
+        self.standing
+    }
+
+    /// The day the failure became final, if it is: no objection in time, or a re-test upheld.
+    fn finality(&mut self) -> Option<NaiveDate> {
+        let served = self
+            .first(DispositionKind::ResultServed)
+            .map(|d| d.on)
+            .or(self.opening.served_on)
+            .unwrap_or(self.opening.tested_on);
+        let objection_until = self.period_end(
+            served,
+            self.periods.objection_days,
+            "the objection window's end",
+        );
+        self.standing.objection_until = objection_until;
+        // An objection counts only inside the window; the re-test's conclusion is final.
+        let objection = self
+            .first(DispositionKind::ObjectionFiled)
+            .filter(|d| d.on <= objection_until);
+        if objection.is_some() {
+            self.standing.status = CaseStatus::Retest;
+            let retest = self.first(DispositionKind::RetestConcluded)?;
+            if retest.outcome.as_deref() == Some("overturned") {
+                self.standing.status = CaseStatus::Overturned;
+                self.standing.retract_by = self.working_days(
+                    retest.on,
+                    self.periods.retract_working_days,
+                    "the withdrawal deadline",
+                );
+                return None;
+            }
+            return Some(retest.on);
+        }
+        if self.today > objection_until {
+            return Some(plus(objection_until, 1));
+        }
+        self.standing.next_change = Some(plus(objection_until, 1));
+        None
+    }
+
+    /// The rectification order, reminder and interview; returns the next day time changes them.
+    fn rectification(&mut self, final_on: NaiveDate) -> Option<NaiveDate> {
+        let ordered = self
+            .first(DispositionKind::RectificationOrdered)
+            .map(|d| d.on);
+        let order_on = ordered.unwrap_or(final_on);
+        let rectify_by = self.period_end(
+            order_on,
+            self.periods.rectify_days,
+            "the rectification deadline",
+        );
+        let recheck_by =
+            self.period_end(order_on, self.periods.recheck_days, "the re-check deadline");
+        self.standing.rectify_by = Some(rectify_by);
+        self.standing.recheck_by = Some(recheck_by);
+        self.propose(NoticeKind::Rectification, rectify_by, true);
+        if self.opening.serious {
+            // A major hidden danger: listed supervision from the day the failure is final.
+            let due = self.period_end(
+                final_on,
+                self.periods.listed_supervision_days,
+                "the listed-supervision notice",
+            );
+            self.propose(NoticeKind::ListedSupervision, due, false);
+        }
+        if ordered.is_some() {
+            self.standing.status = CaseStatus::Rectifying;
+        }
+        let reported = self.first(DispositionKind::RectificationReported).is_some();
+        if reported || self.first(DispositionKind::RecheckConcluded).is_some() {
+            return None;
+        }
+        let reminder_on = minus(rectify_by, self.periods.reminder_days_before);
+        let mut next_change = None;
+        if self.today >= reminder_on {
+            self.propose(NoticeKind::Reminder, rectify_by, false);
         } else {
             next_change = Some(reminder_on);
         }
-        if today > rectify_by {
+        if self.today > rectify_by {
             // Rectification overdue (整改不到位): an interview.
-            propose(
-                NoticeKind::Interview,
-                plus(plus(rectify_by, 1), periods.interview_days),
-                false,
+            let due = self.period_end(
+                plus(rectify_by, 1),
+                self.periods.interview_days,
+                "the interview",
             );
+            self.propose(NoticeKind::Interview, due, false);
         } else if next_change.is_none() {
             next_change = Some(plus(rectify_by, 1));
         }
+        next_change
     }
-    match rechecks.first().map(|d| (d.on, d.outcome.as_deref())) {
-        Some((_, Some("pass"))) => standing.status = CaseStatus::Closed,
-        Some((failed_on, _)) => {
-            // Escalated: public notice (dated by the re-check) and an interview; then the
-            // second re-check 60–90 days after the notice.
-            standing.status = CaseStatus::Escalated;
-            // (Already proposed if the rectification was overdue.)
-            propose(
-                NoticeKind::Interview,
-                plus(failed_on, periods.interview_days),
-                false,
-            );
-            standing.second_recheck_from = Some(plus(failed_on, periods.second_recheck_from_days));
-            standing.second_recheck_by = Some(plus(failed_on, periods.second_recheck_by_days));
-            match rechecks.get(1).map(|d| d.outcome.as_deref()) {
-                Some(Some("pass")) => standing.status = CaseStatus::Closed,
-                Some(_) => {
-                    standing.status = CaseStatus::Suspended;
-                    if !opening.serious {
-                        propose(NoticeKind::ListedSupervision, today, false);
-                    }
-                }
-                None => {}
-            }
+
+    /// The re-check, the public notice and the second re-check it starts, suspension, the
+    /// re-check after it and the referral for licence revocation.
+    fn rechecks(&mut self) {
+        let rechecks = self.all(DispositionKind::RecheckConcluded);
+        let Some(first) = rechecks.first() else {
+            return;
+        };
+        if first.outcome.as_deref() == Some("pass") {
+            self.standing.status = CaseStatus::Closed;
+            return;
         }
-        None => {}
+        // Escalated (整改不到位): an interview, the province's public notice, and the second
+        // re-check 60–90 days after the notice (Order 18 Art 48) — not after the re-check.
+        self.standing.status = CaseStatus::Escalated;
+        let due = self.period_end(first.on, self.periods.interview_days, "the interview");
+        self.propose(NoticeKind::Interview, due, false);
+        let notice = self.first(DispositionKind::PublicNotice).map(|d| d.on);
+        self.standing.public_notice_on = notice;
+        self.step(
+            StepKind::PublicNotice,
+            None,
+            DispositionKind::PublicNotice,
+            "Order 18 Art 47: a failed re-check is escalated and announced (公告)",
+        );
+        let second_by = notice.map(|notice| {
+            self.standing.second_recheck_from =
+                Some(plus(notice, self.periods.second_recheck_from_days));
+            self.period_end(
+                notice,
+                self.periods.second_recheck_by_days,
+                "the second re-check deadline",
+            )
+        });
+        self.standing.second_recheck_by = second_by;
+        let basis = if notice.is_some() {
+            "Order 18 Art 48: 60 to 90 days after the public notice"
+        } else {
+            "Order 18 Art 48: counts from the public notice (公告), not yet recorded"
+        };
+        self.push_step(
+            StepKind::SecondRecheck,
+            second_by,
+            rechecks.get(1).map(|d| d.on),
+            basis,
+        );
+        let Some(second) = rechecks.get(1) else {
+            return;
+        };
+        if second.outcome.as_deref() == Some("pass") {
+            self.standing.status = CaseStatus::Closed;
+            return;
+        }
+        self.suspension(second.on, rechecks.get(2).copied());
     }
-    standing.notices = notices;
-    if matches!(standing.status, CaseStatus::Final | CaseStatus::Rectifying) {
-        standing.next_change = next_change;
+
+    /// A second failed re-check: suspension (停业整顿), listed supervision, the re-check when the
+    /// period ends, and when that fails the referral for licence revocation (PQL Art 17).
+    fn suspension(&mut self, failed_on: NaiveDate, third: Option<&'a Disposition>) {
+        self.standing.status = CaseStatus::Suspended;
+        let due = self.period_end(
+            failed_on,
+            self.periods.listed_supervision_days,
+            "the listed-supervision notice",
+        );
+        self.propose(NoticeKind::ListedSupervision, due, false);
+        let suspension = self.first(DispositionKind::Suspension);
+        let period_end = self
+            .first(DispositionKind::RectificationPeriodEnded)
+            .map(|d| d.on)
+            .or(suspension.and_then(|d| d.until));
+        self.standing.suspension_until = period_end;
+        let recheck_by = period_end.map(|end| {
+            self.period_end(
+                end,
+                self.periods.recheck_after_suspension_days,
+                "the re-check after suspension",
+            )
+        });
+        let basis = if period_end.is_some() {
+            "PQL Art 17: re-checked when the 停业整顿 period ends"
+        } else {
+            "PQL Art 17: counts from the end of the 停业整顿 period, not yet recorded"
+        };
+        self.push_step(
+            StepKind::RecheckAfterSuspension,
+            recheck_by,
+            third.map(|d| d.on),
+            basis,
+        );
+        let Some(third) = third else {
+            return;
+        };
+        if third.outcome.as_deref() == Some("pass") {
+            self.standing.status = CaseStatus::Closed;
+            return;
+        }
+        let due = self.period_end(
+            third.on,
+            self.periods.revocation_referral_days,
+            "the referral for licence revocation",
+        );
+        self.step(
+            StepKind::LicenceRevocationReferral,
+            Some(due),
+            DispositionKind::LicenceRevocationReferred,
+            "PQL Art 17: not rectified after suspension: referred for revocation of the business licence",
+        );
+        if self
+            .first(DispositionKind::LicenceRevocationReferred)
+            .is_some()
+        {
+            self.standing.status = CaseStatus::RevocationReferred;
+        }
     }
-    standing
+
+    fn push_step(
+        &mut self,
+        kind: StepKind,
+        due_on: Option<NaiveDate>,
+        done_on: Option<NaiveDate>,
+        basis: &str,
+    ) {
+        let status = match (done_on, due_on) {
+            (Some(_), _) => StepStatus::Done,
+            (None, Some(_)) => StepStatus::Due,
+            (None, None) => StepStatus::Awaiting,
+        };
+        self.standing.steps.push(Step {
+            kind,
+            due_on,
+            done_on,
+            status,
+            basis: Some(basis.to_owned()),
+        });
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use spotcheck_schemas::case::StepStatus;
 
     fn day(text: &str) -> NaiveDate {
         text.parse().unwrap()
@@ -269,6 +528,9 @@ mod tests {
             on: day(on),
             outcome: outcome.map(str::to_owned),
             note: None,
+            name: None,
+            uscc: None,
+            until: None,
         }
     }
 
@@ -285,18 +547,63 @@ mod tests {
     }
 
     #[test]
-    fn without_objection_the_failure_is_final_after_fifteen_days() {
+    fn without_objection_the_failure_is_final_after_fifteen_days_moved_past_a_weekend() {
         let periods = Periods::default();
-        let open = standing(opening(), &[], day("2026-05-10"), &periods);
+        let calendar = Calendar::shipped();
+        // Served 25 April 2026: the 15th day is Sunday 10 May, so the window runs to Monday.
+        let open = standing(opening(), &[], day("2026-05-11"), &periods, &calendar);
         assert_eq!(open.status, CaseStatus::Open);
-        assert_eq!(open.objection_until, day("2026-05-10"));
-        assert_eq!(open.next_change, Some(day("2026-05-11")));
-        let final_ = standing(opening(), &[], day("2026-05-11"), &periods);
+        assert_eq!(open.objection_until, day("2026-05-11"));
+        assert_eq!(open.next_change, Some(day("2026-05-12")));
+        let final_ = standing(opening(), &[], day("2026-05-12"), &periods, &calendar);
         assert_eq!(final_.status, CaseStatus::Final);
-        assert_eq!(final_.final_on, Some(day("2026-05-11")));
-        assert_eq!(final_.rectify_by, Some(day("2026-07-10")));
-        assert_eq!(final_.recheck_by, Some(day("2026-07-25")));
+        assert_eq!(final_.final_on, Some(day("2026-05-12")));
+        // 60 days: Saturday 11 July → Monday 13 July; 75 days: Sunday 26 July → Monday 27 July.
+        assert_eq!(final_.rectify_by, Some(day("2026-07-13")));
+        assert_eq!(final_.recheck_by, Some(day("2026-07-27")));
+        // 20 working days from 12 May 2026 (no holiday in between): 9 June.
+        assert_eq!(final_.disclose_by, Some(day("2026-06-09")));
         assert_eq!(kinds(&final_), [NoticeKind::Rectification]);
+        assert_eq!(final_.steps.len(), 1, "the stop of production and sale");
+        assert_eq!(final_.steps[0].kind, StepKind::StopProductionAndSale);
+        assert_eq!(final_.steps[0].due_on, Some(day("2026-05-12")));
+        assert_eq!(final_.steps[0].status, StepStatus::Due);
+    }
+
+    #[test]
+    fn a_window_ending_in_the_national_day_holiday_runs_to_the_first_working_day() {
+        let served = Opening {
+            served_on: Some(day("2026-09-17")),
+            ..opening()
+        };
+        let s = standing(
+            served,
+            &[],
+            day("2026-10-05"),
+            &Periods::default(),
+            &Calendar::shipped(),
+        );
+        assert_eq!(s.objection_until, day("2026-10-08"));
+        assert_eq!(s.status, CaseStatus::Open);
+        let overturned = [
+            event("1", DispositionKind::ObjectionFiled, "2026-09-20", None),
+            event(
+                "2",
+                DispositionKind::RetestConcluded,
+                "2026-09-30",
+                Some("overturned"),
+            ),
+        ];
+        let s = standing(
+            served,
+            &overturned,
+            day("2026-10-12"),
+            &Periods::default(),
+            &Calendar::shipped(),
+        );
+        assert_eq!(s.status, CaseStatus::Overturned);
+        // 3 working days from Wednesday 30 September: 8, 9 and Saturday 10 October (调休).
+        assert_eq!(s.retract_by, Some(day("2026-10-10")));
     }
 
     #[test]
@@ -305,8 +612,15 @@ mod tests {
             served_on: None,
             ..opening()
         };
-        let s = standing(unserved, &[], day("2026-05-01"), &Periods::default());
-        assert_eq!(s.objection_until, day("2026-05-05"));
+        let s = standing(
+            unserved,
+            &[],
+            day("2026-05-01"),
+            &Periods::default(),
+            &Calendar::shipped(),
+        );
+        // Tested 20 April: the 15th day is 5 May, the last day of the Labour Day holiday.
+        assert_eq!(s.objection_until, day("2026-05-06"));
     }
 
     #[test]
@@ -318,6 +632,7 @@ mod tests {
             std::slice::from_ref(&objection),
             day("2026-06-01"),
             &periods,
+            &Calendar::shipped(),
         );
         assert_eq!(
             waiting.status,
@@ -335,6 +650,7 @@ mod tests {
             &[objection.clone(), overturned],
             day("2026-06-01"),
             &periods,
+            &Calendar::shipped(),
         );
         assert_eq!(s.status, CaseStatus::Overturned);
         assert!(s.notices.is_empty());
@@ -344,7 +660,13 @@ mod tests {
             "2026-05-20",
             Some("upheld"),
         );
-        let s = standing(opening(), &[objection, upheld], day("2026-06-01"), &periods);
+        let s = standing(
+            opening(),
+            &[objection, upheld],
+            day("2026-06-01"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(
             (s.status, s.final_on),
             (CaseStatus::Final, Some(day("2026-05-20")))
@@ -360,14 +682,32 @@ mod tests {
             "2026-05-15",
             None,
         )];
-        let s = standing(opening(), &ordered, day("2026-07-01"), &periods);
+        let s = standing(
+            opening(),
+            &ordered,
+            day("2026-07-01"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(s.status, CaseStatus::Rectifying);
         assert_eq!(s.rectify_by, Some(day("2026-07-14")));
         assert_eq!(kinds(&s), [NoticeKind::Rectification]);
         assert_eq!(s.next_change, Some(day("2026-07-04")));
-        let s = standing(opening(), &ordered, day("2026-07-04"), &periods);
+        let s = standing(
+            opening(),
+            &ordered,
+            day("2026-07-04"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(kinds(&s), [NoticeKind::Rectification, NoticeKind::Reminder]);
-        let s = standing(opening(), &ordered, day("2026-07-15"), &periods);
+        let s = standing(
+            opening(),
+            &ordered,
+            day("2026-07-15"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(
             kinds(&s),
             [
@@ -383,7 +723,13 @@ mod tests {
             "2026-07-01",
             None,
         ));
-        let s = standing(opening(), &reported, day("2026-07-15"), &periods);
+        let s = standing(
+            opening(),
+            &reported,
+            day("2026-07-15"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(
             kinds(&s),
             [NoticeKind::Rectification],
@@ -414,20 +760,60 @@ mod tests {
                 Some("fail"),
             ),
         ];
-        let s = standing(opening(), &events, day("2026-07-21"), &periods);
+        let s = standing(
+            opening(),
+            &events,
+            day("2026-07-21"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(s.status, CaseStatus::Escalated);
         assert!(kinds(&s).contains(&NoticeKind::Interview));
-        assert_eq!(s.second_recheck_from, Some(day("2026-09-18")));
-        assert_eq!(s.second_recheck_by, Some(day("2026-10-18")));
+        // The second re-check counts from the public notice, which is not recorded yet.
+        assert_eq!(s.second_recheck_by, None);
+        let awaiting: Vec<(StepKind, StepStatus)> =
+            s.steps.iter().map(|st| (st.kind, st.status)).collect();
+        assert!(awaiting.contains(&(StepKind::PublicNotice, StepStatus::Awaiting)));
+        assert!(awaiting.contains(&(StepKind::SecondRecheck, StepStatus::Awaiting)));
+        events.push(event(
+            "n",
+            DispositionKind::PublicNotice,
+            "2026-08-03",
+            None,
+        ));
+        let s = standing(
+            opening(),
+            &events,
+            day("2026-08-04"),
+            &periods,
+            &Calendar::shipped(),
+        );
+        assert_eq!(s.public_notice_on, Some(day("2026-08-03")));
+        // 60 to 90 days after the notice of 3 August, not after the re-check of 20 July.
+        assert_eq!(s.second_recheck_from, Some(day("2026-10-02")));
+        assert_eq!(s.second_recheck_by, Some(day("2026-11-02")));
         events.push(event(
             "4",
             DispositionKind::RecheckConcluded,
             "2026-10-01",
             Some("fail"),
         ));
-        let s = standing(opening(), &events, day("2026-10-02"), &periods);
+        let s = standing(
+            opening(),
+            &events,
+            day("2026-10-20"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(s.status, CaseStatus::Suspended);
-        assert!(kinds(&s).contains(&NoticeKind::ListedSupervision));
+        let listed = s
+            .notices
+            .iter()
+            .find(|n| n.kind == NoticeKind::ListedSupervision)
+            .expect("listed supervision");
+        // Due from the failed second re-check (1 Oct + 10 days = Sunday 11 Oct → Monday 12 Oct),
+        // not from the day the stage happened to process it.
+        assert_eq!(listed.due_on, day("2026-10-12"));
         events.pop();
         events.push(event(
             "4",
@@ -436,7 +822,14 @@ mod tests {
             Some("pass"),
         ));
         assert_eq!(
-            standing(opening(), &events, day("2026-10-02"), &periods).status,
+            standing(
+                opening(),
+                &events,
+                day("2026-10-02"),
+                &periods,
+                &Calendar::shipped()
+            )
+            .status,
             CaseStatus::Closed
         );
         let passed = [event(
@@ -446,7 +839,14 @@ mod tests {
             Some("pass"),
         )];
         assert_eq!(
-            standing(opening(), &passed, day("2026-07-21"), &periods).status,
+            standing(
+                opening(),
+                &passed,
+                day("2026-07-21"),
+                &periods,
+                &Calendar::shipped()
+            )
+            .status,
             CaseStatus::Closed
         );
     }
@@ -461,11 +861,109 @@ mod tests {
             objection_days: 0,
             ..Periods::default()
         };
-        let s = standing(serious, &[], day("2026-04-26"), &periods);
+        // Served Saturday 25 April: with no window, final after Monday 27 April.
+        let s = standing(
+            serious,
+            &[],
+            day("2026-04-28"),
+            &periods,
+            &Calendar::shipped(),
+        );
         assert_eq!(s.status, CaseStatus::Final);
         assert_eq!(
             kinds(&s),
             [NoticeKind::Rectification, NoticeKind::ListedSupervision]
+        );
+    }
+
+    #[test]
+    fn suspension_runs_to_its_recheck_and_a_failed_one_to_the_licence_referral() {
+        let periods = Periods::default();
+        let calendar = Calendar::shipped();
+        let mut events = vec![
+            event(
+                "1",
+                DispositionKind::RectificationOrdered,
+                "2026-05-15",
+                None,
+            ),
+            event(
+                "2",
+                DispositionKind::RecheckConcluded,
+                "2026-07-20",
+                Some("fail"),
+            ),
+            event("3", DispositionKind::PublicNotice, "2026-08-03", None),
+            event(
+                "4",
+                DispositionKind::RecheckConcluded,
+                "2026-10-12",
+                Some("fail"),
+            ),
+        ];
+        let s = standing(opening(), &events, day("2026-10-13"), &periods, &calendar);
+        let step = |s: &Standing, kind: StepKind| {
+            s.steps
+                .iter()
+                .find(|st| st.kind == kind)
+                .cloned()
+                .expect("step")
+        };
+        assert_eq!(
+            step(&s, StepKind::RecheckAfterSuspension).status,
+            StepStatus::Awaiting
+        );
+        let mut suspension = event("5", DispositionKind::Suspension, "2026-10-15", None);
+        suspension.until = Some(day("2026-11-14"));
+        events.push(suspension);
+        let s = standing(opening(), &events, day("2026-10-16"), &periods, &calendar);
+        assert_eq!(s.suspension_until, Some(day("2026-11-14")));
+        // 15 days after the period ends on 14 November: Sunday 29 November → Monday 30.
+        assert_eq!(
+            step(&s, StepKind::RecheckAfterSuspension).due_on,
+            Some(day("2026-11-30"))
+        );
+        events.push(event(
+            "6",
+            DispositionKind::RecheckConcluded,
+            "2026-11-16",
+            Some("fail"),
+        ));
+        let s = standing(opening(), &events, day("2026-11-17"), &periods, &calendar);
+        assert_eq!(s.status, CaseStatus::Suspended);
+        let referral = step(&s, StepKind::LicenceRevocationReferral);
+        assert_eq!(
+            (referral.status, referral.due_on),
+            (StepStatus::Due, Some(day("2026-11-26")))
+        );
+        events.push(event(
+            "7",
+            DispositionKind::LicenceRevocationReferred,
+            "2026-11-20",
+            None,
+        ));
+        let s = standing(opening(), &events, day("2026-11-21"), &periods, &calendar);
+        assert_eq!(s.status, CaseStatus::RevocationReferred);
+        assert_eq!(
+            step(&s, StepKind::LicenceRevocationReferral).done_on,
+            Some(day("2026-11-20"))
+        );
+    }
+
+    #[test]
+    fn a_stop_order_recorded_marks_the_step_done() {
+        let events = [event("1", DispositionKind::StopOrdered, "2026-05-13", None)];
+        let s = standing(
+            opening(),
+            &events,
+            day("2026-05-14"),
+            &Periods::default(),
+            &Calendar::shipped(),
+        );
+        let stop = &s.steps[0];
+        assert_eq!(
+            (stop.status, stop.done_on),
+            (StepStatus::Done, Some(day("2026-05-13")))
         );
     }
 }

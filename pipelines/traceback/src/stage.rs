@@ -20,15 +20,17 @@
 //! `spotcheck.cases.v1`, so its revisions continue the previous owner's instead of repeating
 //! them. The runtime hands a partition over only after its previous owner let it go.
 
-use crate::assemble::{Authority, Inputs, assemble};
+use crate::assemble::{Authority, Inputs, RULES_VERSION, assemble};
 use crate::clock::Clock;
+use crate::identify::{Named, identify};
+use crate::names;
 use crate::store::{self, Store, StoreError, grouped};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
 use spotcheck_schemas::topics::{self, event_types};
-use spotcheck_schemas::{Case, Disposition, SamplingResult, Shipment, Unit, Verdict};
+use spotcheck_schemas::{Case, Disposition, SamplingResult, Shipment, SubjectRole, Unit, Verdict};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -89,6 +91,24 @@ impl TracebackStage {
         let txn = self.store.begin()?;
         let mut affected = BTreeSet::new();
         let mut dead_letters = Vec::new();
+        let derived_by = txn
+            .open_table(store::META)?
+            .get("rules")?
+            .map(|v| v.value());
+        if derived_by != Some(u64::from(RULES_VERSION)) {
+            // A state derived by other rules (or a new one): every case is derived again, and
+            // what differs is published as a new revision (the credit feed follows).
+            affected.extend(names::migrate(&txn)?);
+            txn.open_table(store::META)?
+                .insert("rules", u64::from(RULES_VERSION))?;
+            if derived_by.is_some() {
+                tracing::info!(
+                    cases = affected.len(),
+                    rules = RULES_VERSION,
+                    "new case rules: every case is derived again"
+                );
+            }
+        }
         {
             let mut offsets = txn.open_table(store::OFFSETS)?;
             for (index, delivered) in batch.iter().enumerate() {
@@ -130,25 +150,46 @@ impl TracebackStage {
             return Ok(()); // a disposition ahead of its result: kept until the result comes
         };
         let result: SamplingResult = serde_json::from_slice(&result)?;
-        let batch_key = result.batch_key().to_string();
-        let shipments: Vec<Shipment> =
-            store::values_with_prefix(&txn.open_table(store::SHIPMENTS)?, &batch_key)?
-                .iter()
-                .map(|bytes| serde_json::from_slice(bytes))
-                .collect::<Result<_, _>>()?;
         let dispositions: Vec<Disposition> =
             store::values_with_prefix(&txn.open_table(store::DISPOSITIONS)?, case_id)?
                 .iter()
                 .map(|bytes| serde_json::from_slice(bytes))
                 .collect::<Result<_, _>>()?;
+        let known_names = names::load_names(txn, &result)?;
+        let producer_uscc = result.producer.uscc.as_ref().map(|u| u.to_string());
+        let producer = identify(
+            Named {
+                name: &result.producer.name,
+                uscc: producer_uscc.as_deref(),
+                district: None,
+                address: result.producer.address.as_deref(),
+                by_ledger: true,
+            },
+            &dispositions,
+            &known_names,
+        );
+        let origin_uscc = result.sampled_unit.uscc.as_ref().map(|u| u.to_string());
+        let origin = identify(
+            Named {
+                name: &result.sampled_unit.name,
+                uscc: origin_uscc.as_deref(),
+                district: result.sampled_unit.district.as_deref(),
+                address: result.sampled_unit.address.as_deref(),
+                by_ledger: false,
+            },
+            &dispositions,
+            &known_names,
+        );
+        let trace_keys = names::case_keys(txn, &result, producer.uscc.as_deref())?;
+        let shipments = names::load_shipments(txn, &trace_keys)?;
         let mut units = BTreeMap::new();
         {
             let registry = txn.open_table(store::UNITS)?;
             let mentioned = shipments
                 .iter()
                 .flat_map(|s| [s.from.uscc.to_string(), s.to.uscc.to_string()])
-                .chain(result.sampled_unit.uscc.iter().map(|u| u.to_string()))
-                .chain(result.producer.uscc.iter().map(|u| u.to_string()));
+                .chain(origin.uscc.clone())
+                .chain(producer.uscc.clone());
             for uscc in mentioned {
                 if units.contains_key(&uscc) {
                     continue;
@@ -159,11 +200,23 @@ impl TracebackStage {
                 }
             }
         }
+        names::index_case(
+            txn,
+            case_id,
+            &result,
+            &trace_keys,
+            [
+                (SubjectRole::Seller, &origin),
+                (SubjectRole::Producer, &producer),
+            ],
+        )?;
         let inputs = Inputs {
             result: &result,
             shipments: &shipments,
             units: &units,
             dispositions: &dispositions,
+            producer: &producer,
+            origin: &origin,
         };
         let (mut case, next_change) = assemble(&inputs, today, &self.authority);
         set_timer(txn, case_id, next_change)?;
@@ -266,13 +319,10 @@ fn absorb_one(
                 return Ok(Ok(()));
             }
             let case_id = spotcheck_schemas::case_id(&result.lab_id, &result.report_no);
-            let batch_key = result.batch_key().to_string();
             txn.open_table(store::RESULTS)?
                 .insert(case_id.as_str(), payload)?;
             txn.open_table(store::CASE_PARTITION)?
                 .insert(case_id.as_str(), delivered.partition)?;
-            txn.open_table(store::BATCH_CASES)?
-                .insert(grouped(&batch_key, &case_id).as_str(), ())?;
             affected.insert(case_id);
         }
         topics::SHIPMENTS => {
@@ -280,26 +330,14 @@ fn absorb_one(
                 Ok(shipment) => shipment,
                 Err(e) => return Ok(Err(format!("not a shipment: {e}"))),
             };
-            let batch_key = shipment.batch_key().to_string();
-            txn.open_table(store::SHIPMENTS)?
-                .insert(grouped(&batch_key, &shipment.shipment_id).as_str(), payload)?;
-            affected.extend(store::keys_with_prefix(
-                &txn.open_table(store::BATCH_CASES)?,
-                &batch_key,
-            )?);
+            names::record_shipment(txn, &shipment, payload, affected)?;
         }
         topics::UNITS => {
             let unit: Unit = match serde_json::from_slice(payload) {
                 Ok(unit) => unit,
                 Err(e) => return Ok(Err(format!("not a unit: {e}"))),
             };
-            let uscc = unit.uscc.to_string();
-            txn.open_table(store::UNITS)?
-                .insert(uscc.as_str(), payload)?;
-            affected.extend(store::keys_with_prefix(
-                &txn.open_table(store::UNIT_CASES)?,
-                &uscc,
-            )?);
+            names::record_unit(txn, &unit, payload, affected)?;
         }
         topics::DISPOSITIONS => {
             let disposition: Disposition = match serde_json::from_slice(payload) {
@@ -311,6 +349,9 @@ fn absorb_one(
                 grouped(&case_id, &disposition.disposition_id).as_str(),
                 payload,
             )?;
+            if names::is_identification(&disposition) {
+                names::record_identified(txn, &disposition, affected)?;
+            }
             affected.insert(case_id);
         }
         other => return Ok(Err(format!("the traceback stage does not read {other}"))),

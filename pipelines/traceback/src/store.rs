@@ -11,11 +11,12 @@ use redb::{
 };
 use std::path::Path;
 
-/// `batch_key \0 shipment_id` → shipment JSON.
+/// `trace key \0 shipment_id` → shipment JSON ([`crate::names::shipment_key`]: the producer's
+/// credit code, model and batch; the producer's name key when the ledger gives no code).
 pub(crate) const SHIPMENTS: TableDefinition<&str, &[u8]> = TableDefinition::new("shipments");
 /// `case_id` → the failing result's JSON.
 pub(crate) const RESULTS: TableDefinition<&str, &[u8]> = TableDefinition::new("results");
-/// `batch_key \0 case_id` → (): the cases a batch's shipments affect.
+/// `trace key \0 case_id` → (): the cases a batch's shipments affect.
 pub(crate) const BATCH_CASES: TableDefinition<&str, ()> = TableDefinition::new("batch_cases");
 /// `uscc` → unit JSON (the registry).
 pub(crate) const UNITS: TableDefinition<&str, &[u8]> = TableDefinition::new("units");
@@ -34,6 +35,21 @@ pub(crate) const CASE_TIMER: TableDefinition<&str, &str> = TableDefinition::new(
 pub(crate) const CASE_PARTITION: TableDefinition<&str, i32> =
     TableDefinition::new("case_partition");
 pub(crate) const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
+/// `name key \0 uscc` → (): registered units by the key of their name.
+pub(crate) const NAMES: TableDefinition<&str, ()> = TableDefinition::new("names");
+/// `name key` → `on \0 disposition_id \0 uscc`: the newest official identification of a name.
+pub(crate) const OFFICIAL: TableDefinition<&str, &str> = TableDefinition::new("official_names");
+/// `name trace key \0 uscc` → (): codes the ledger gives for a producer name and batch.
+pub(crate) const LEDGER: TableDefinition<&str, ()> = TableDefinition::new("ledger_names");
+/// `name key \0 case_id` → (): cases that identify a party by name (re-derived when the name
+/// is registered or identified).
+pub(crate) const WAITING: TableDefinition<&str, ()> = TableDefinition::new("waiting_names");
+/// `name key \0 case_id \0 role` → queue entry JSON: the identification queue.
+pub(crate) const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
+/// `case_id` → JSON list of its `PENDING` keys, to take them out when it is derived again.
+pub(crate) const CASE_PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("case_pending");
+/// `rules` → the rules version the state's cases were derived by.
+pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `topic \0 partition` → the next offset to apply.
 pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
 
@@ -69,6 +85,13 @@ impl Store {
         txn.open_table(OUTBOX)?;
         txn.open_table(OFFSETS)?;
         txn.open_table(CASE_PARTITION)?;
+        txn.open_table(NAMES)?;
+        txn.open_table(OFFICIAL)?;
+        txn.open_table(LEDGER)?;
+        txn.open_table(WAITING)?;
+        txn.open_table(PENDING)?;
+        txn.open_table(CASE_PENDING)?;
+        txn.open_table(META)?;
         txn.commit()?;
         Ok(Self { db })
     }
@@ -103,6 +126,35 @@ impl Store {
             }
         }
         Ok(found)
+    }
+
+    /// The identification queue: every party waiting to be identified, grouped by name (the
+    /// name as first given), oldest case first within a name.
+    pub fn identifications(&self) -> Result<Vec<serde_json::Value>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let table = txn.open_table(PENDING)?;
+        let mut groups: Vec<(String, Vec<serde_json::Value>)> = Vec::new();
+        for entry in table.iter()? {
+            let (key, value) = entry?;
+            let key = key.value();
+            let name_key = key.split('\0').next().unwrap_or_default().to_owned();
+            let item: serde_json::Value = serde_json::from_slice(value.value())?;
+            match groups.last_mut() {
+                Some((last, items)) if *last == name_key => items.push(item),
+                _ => groups.push((name_key, vec![item])),
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(name_key, cases)| {
+                let first = cases.first().cloned().unwrap_or_default();
+                serde_json::json!({
+                    "name": first["name"], "name_key": name_key,
+                    "district": first["district"], "address": first["address"],
+                    "waiting_cases": cases.len(), "cases": cases,
+                })
+            })
+            .collect())
     }
 
     pub(crate) fn begin(&self) -> Result<WriteTransaction, StoreError> {

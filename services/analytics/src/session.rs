@@ -47,6 +47,11 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("units", include_str!("../views/units.sql")),
     ("cases", include_str!("../views/cases.sql")),
     ("case_units", include_str!("../views/case_units.sql")),
+    ("case_subjects", include_str!("../views/case_subjects.sql")),
+    (
+        "identifications",
+        include_str!("../views/identifications.sql"),
+    ),
     (
         "listing_candidates",
         include_str!("../views/listing_candidates.sql"),

@@ -30,6 +30,7 @@ pub struct SubmitResponse {
         crate::routes::records::post_dispositions,
         crate::routes::cases::get_case,
         crate::routes::cases::list_cases,
+        crate::routes::cases::list_identifications,
         crate::routes::disclosures::get_disclosures,
         crate::routes::sql::post_sql,
         crate::routes::ui::trace_export,

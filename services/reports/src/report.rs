@@ -213,6 +213,17 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                 value: "disclosures",
             },
         ),
+        (
+            "identifications",
+            "Subjects awaiting identification (no credit code yet: nothing served or disclosed)"
+                .into(),
+            format!(
+                "SELECT s.role, count(*) AS waiting, count(DISTINCT s.case_id) AS cases FROM case_subjects s \
+                 WHERE s.disclosure = 'identification_pending' \
+                   AND s.case_id IN (SELECT c.case_id FROM {cases_in_scope}) GROUP BY s.role ORDER BY s.role"
+            ),
+            Chart::None,
+        ),
     ];
     let mut sections = Vec::new();
     for (id, title, sql, chart) in plan {

@@ -85,6 +85,36 @@ pub async fn list_cases(
     Ok(Json(json!({ "items": items })))
 }
 
+/// The identification queue: parties named without a credit code that neither the registry nor
+/// an official has identified yet, grouped by name, with the cases waiting on each. An admin
+/// resolves a name with a disposition of kind `identified` (`name`, `uscc`); registering the
+/// unit (`PUT /v1/units/{uscc}`) under the same name does too.
+#[utoipa::path(
+    get,
+    path = "/v1/identifications",
+    tag = "traceback",
+    responses(
+        (status = 200, description = "`{\"items\": [{\"name\", \"name_key\", \"district\", \"address\", \"waiting_cases\", \"cases\": [{\"case_id\", \"report_no\", \"lab_id\", \"role\", \"reason\"}]}], \"waiting_cases\": N}`", body = Object),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_identifications(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    let store = cases_of(&app, &headers)?;
+    let items = store
+        .identifications()
+        .map_err(|e| ApiError::internal(format!("cannot read the identification queue: {e}")))?;
+    let waiting: u64 = items
+        .iter()
+        .filter_map(|item| item["waiting_cases"].as_u64())
+        .sum();
+    Ok(Json(json!({ "items": items, "waiting_cases": waiting })))
+}
+
 fn cases_of(app: &App, headers: &HeaderMap) -> Result<Arc<Store>, ApiError> {
     app.authorize(headers, &[Role::Admin, Role::Analyst])?;
     app.cases.clone().ok_or_else(|| {
