@@ -21,9 +21,9 @@ fn write_results(path: &std::path::Path) {
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
     for n in 0..RESULTS {
         let mut result = support::result(&format!("TJ-CRASH-{n:05}"));
-        result["tested_on"] = json!(days_ago(3));
-        result["sampling"]["date"] = json!(days_ago(10));
-        result["served_on"] = json!(days_ago(2));
+        result["tested_on"] = json!(days_ago(14));
+        result["sampling"]["date"] = json!(days_ago(20));
+        result["served_on"] = json!(days_ago(12));
         writeln!(file, "{result}").unwrap();
     }
 }

@@ -17,12 +17,13 @@ fn days_ago(days: u64) -> String {
     (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
 }
 
-/// A result served two days ago; with an objection window of 0 days, final since yesterday.
+/// A result served twelve days ago; with an objection window of 0 days (its last day moved past
+/// any weekend or holiday), final since.
 fn result(report_no: &str, verdict: &str, counterfeit: bool) -> Value {
     let mut result = support::result(report_no);
-    result["tested_on"] = json!(days_ago(3));
-    result["sampling"]["date"] = json!(days_ago(10));
-    result["served_on"] = json!(days_ago(2));
+    result["tested_on"] = json!(days_ago(14));
+    result["sampling"]["date"] = json!(days_ago(20));
+    result["served_on"] = json!(days_ago(12));
     result["suspected_counterfeit"] = json!(counterfeit);
     if verdict == "pass" {
         result["verdict"] = json!("pass");
@@ -149,7 +150,7 @@ fn final_failures_are_disclosed_once_per_subject_and_retracted_when_overturned()
         .unwrap();
     assert_eq!(first["subject"]["uscc"], PRODUCER);
     assert_eq!(first["failed_items"][0]["name"], "熄火保护装置");
-    assert_eq!(first["final_on"], days_ago(1));
+    assert_eq!(first["final_on"], support::final_on_after(12).to_string());
     assert!(first["basis"].as_str().unwrap().contains("产品质量法"));
     let seller = items
         .iter()
@@ -188,7 +189,7 @@ fn final_failures_are_disclosed_once_per_subject_and_retracted_when_overturned()
     });
     let disposition = |id: &str, kind: &str, outcome: Option<&str>| {
         json!({"disposition_id": id, "report_no": "TJ-CREDIT-1", "lab_id": "dev-lab", "kind": kind,
-               "on": days_ago(2), "outcome": outcome})
+               "on": days_ago(12), "outcome": outcome})
     };
     post(
         &up,

@@ -70,9 +70,9 @@ fn metrics_pass_promtool_and_cover_the_operations_dashboard() {
     let dir = tempfile::tempdir().unwrap();
     let up = start(dir.path());
     let mut result = support::result("TJ-OBS-1");
-    result["tested_on"] = json!(days_ago(3));
-    result["sampling"]["date"] = json!(days_ago(10));
-    result["served_on"] = json!(days_ago(2));
+    result["tested_on"] = json!(days_ago(14));
+    result["sampling"]["date"] = json!(days_ago(20));
+    result["served_on"] = json!(days_ago(12));
     let response = reqwest::blocking::Client::new()
         .post(up.url("/v1/results"))
         .bearer_auth(up.token("lab"))

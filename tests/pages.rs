@@ -215,8 +215,8 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
         "product": {"name": "电动自行车", "model": "TDR-9", "batch": "B2026-09"},
         "producer": {"uscc": producer, "name": "津电动车制造有限公司"},
         "sampled_unit": {"uscc": sampled, "name": "南开区某车行", "district": "120104", "role": "retailer"},
-        "sampling": {"date": days_ago(10), "domain": "circulation"},
-        "tested_on": days_ago(5), "served_on": days_ago(2),
+        "sampling": {"date": days_ago(20), "domain": "circulation"},
+        "tested_on": days_ago(14), "served_on": days_ago(12),
         "items": [{"name": "最高车速", "required": "≤25 km/h", "measured": "31 km/h", "verdict": "fail"}],
         "verdict": "fail", "severity": "general"
     });

@@ -42,15 +42,15 @@ fn days_ago(days: u64) -> chrono::NaiveDate {
     chrono::Utc::now().date_naive() - chrono::Days::new(days)
 }
 
-/// A failing result at `at`, tested 5 days ago and served 2 days ago.
+/// A failing result at `at`, tested 14 days ago and served 12 days ago.
 fn failing_result(tree: &Tree, report_no: &str, at: &str) -> Value {
     json!({
         "report_no": report_no, "lab_id": "dev-lab", "category": "e_bike",
         "product": {"name": "电动自行车", "model": "TDR-1", "batch": "B2026-03"},
         "producer": {"uscc": tree.producer, "name": "津电动车制造有限公司"},
         "sampled_unit": {"uscc": at, "name": "南开区某车行", "district": "120104", "role": "retailer"},
-        "sampling": {"date": days_ago(10), "domain": "circulation"},
-        "tested_on": days_ago(5), "served_on": days_ago(2),
+        "sampling": {"date": days_ago(20), "domain": "circulation"},
+        "tested_on": days_ago(14), "served_on": days_ago(12),
         "items": [{"name": "最高车速", "required": "≤25 km/h", "measured": "31 km/h", "verdict": "fail"}],
         "verdict": "fail", "severity": "general"
     })
@@ -143,7 +143,7 @@ fn a_failing_batch_is_traced_both_ways_and_a_late_shipment_revises_the_case() {
     let (case, _) = wait_for_case(&up, &r3, 1);
     assert_eq!(case["revision"], 1);
     assert_eq!(case["status"], "open");
-    let objection_until = days_ago(2) + chrono::Days::new(15);
+    let objection_until = support::law_period_end(days_ago(12), 15);
     assert_eq!(
         case["deadlines"]["objection_until"],
         objection_until.to_string()
@@ -277,9 +277,9 @@ fn a_final_failure_proposes_rectification_to_every_unit_in_the_region() {
     );
     let (case, _) = wait_for_case(&up, &r1, 1);
     assert_eq!(case["status"], "final", "{case:#}");
-    let final_on = days_ago(1);
+    let final_on = support::final_on_after(12);
     assert_eq!(case["deadlines"]["final_on"], final_on.to_string());
-    let rectify_by = final_on + chrono::Days::new(60);
+    let rectify_by = support::law_period_end(final_on, 60);
     assert_eq!(case["deadlines"]["rectify_by"], rectify_by.to_string());
     let notices = case["notices"].as_array().unwrap();
     let to: Vec<&str> = notices.iter().map(|n| n["to"].as_str().unwrap()).collect();

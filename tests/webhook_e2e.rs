@@ -78,9 +78,9 @@ fn days_ago(days: u64) -> String {
 
 fn post_failure(up: &Up, report_no: &str) {
     let mut result = support::result(report_no);
-    result["tested_on"] = json!(days_ago(3));
-    result["sampling"]["date"] = json!(days_ago(10));
-    result["served_on"] = json!(days_ago(2));
+    result["tested_on"] = json!(days_ago(14));
+    result["sampling"]["date"] = json!(days_ago(20));
+    result["served_on"] = json!(days_ago(12));
     let response = reqwest::blocking::Client::new()
         .post(up.url("/v1/results"))
         .bearer_auth(up.token("lab"))

@@ -58,12 +58,12 @@ pub fn days_ago(days: u64) -> String {
     (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
 }
 
-/// A result served two days ago: with the objection window at 0 days, its failure is final.
+/// A result served twelve days ago: with the objection window at 0 days, its failure is final.
 pub fn final_result(report_no: &str, verdict: &str) -> Value {
     let mut result = super::result(report_no);
-    result["tested_on"] = json!(days_ago(3));
-    result["sampling"]["date"] = json!(days_ago(10));
-    result["served_on"] = json!(days_ago(2));
+    result["tested_on"] = json!(days_ago(14));
+    result["sampling"]["date"] = json!(days_ago(20));
+    result["served_on"] = json!(days_ago(12));
     if verdict == "pass" {
         result["verdict"] = json!("pass");
         result["items"][0]["verdict"] = json!("pass");

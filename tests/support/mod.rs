@@ -450,3 +450,18 @@ pub fn result(report_no: &str) -> serde_json::Value {
         "verdict": "fail", "severity": "serious"
     })
 }
+
+/// The last day of a period of the law of `days` calendar days from `start`, moved past weekends
+/// and holidays as the stage moves it (the shipped working-day calendar).
+pub fn law_period_end(start: chrono::NaiveDate, days: u64) -> chrono::NaiveDate {
+    spotcheck_traceback::Calendar::shipped()
+        .period_end(start, days)
+        .date
+}
+
+/// The day a result served `served_days_ago` days ago became final with an objection window of
+/// 0 days: the day after the window's last day (moved past a weekend or holiday).
+pub fn final_on_after(served_days_ago: u64) -> chrono::NaiveDate {
+    let served = chrono::Utc::now().date_naive() - chrono::Days::new(served_days_ago);
+    law_period_end(served, 0) + chrono::Days::new(1)
+}

@@ -4,8 +4,9 @@
 //! that is down for an hour gets everything, once, when it returns.
 //!
 //! Each request carries `X-Spotcheck-Signature: sha256=<hex HMAC-SHA256 of the body with the
-//! shared secret>` and `Idempotency-Key: <disclosure_id>:<action>` (a retraction reuses its
-//! publication's `disclosure_id`, so the id alone would make the receiver drop the retraction).
+//! shared secret>` and `Idempotency-Key: <disclosure_id>:<action>` for a first action and
+//! `<disclosure_id>:r<revision>` for every later one (a retraction or a correction reuses its
+//! publication's `disclosure_id`, so the id alone would make the receiver drop it).
 //! A receiver de-duplicates on that key: a crash between its 2xx and our cursor update re-sends.
 
 use crate::store::CreditStore;
@@ -91,11 +92,12 @@ async fn send_until_acknowledged(
     shutdown: &CancellationToken,
 ) -> bool {
     let body = item.to_string().into_bytes();
-    let key = format!(
-        "{}:{}",
-        item["disclosure_id"].as_str().unwrap_or_default(),
-        item["action"].as_str().unwrap_or_default()
-    );
+    let id = item["disclosure_id"].as_str().unwrap_or_default();
+    // A correction is a second `publish` under the same id: its revision tells it apart.
+    let key = match item["revision"].as_u64() {
+        Some(revision) if revision > 1 => format!("{id}:r{revision}"),
+        _ => format!("{id}:{}", item["action"].as_str().unwrap_or_default()),
+    };
     let mut delay = FIRST_RETRY;
     loop {
         let sent = client

@@ -1,16 +1,21 @@
 -- Units that may belong on the serious-dishonesty list (严重违法失信名单, SAMR Order 44), for human
 -- review — never a listing by itself: a failed second re-check (the case is suspended), or
--- {failures} or more final failures disclosed within the last {months} months (retracted ones do
--- not count). One row per unit and reason.
+-- {failures} or more final failures disclosed within the last {months} months (each disclosure
+-- as it stands now: its newest action; retracted ones do not count, a corrected one counts once).
+-- One row per unit and reason.
 SELECT subject_uscc AS uscc,
        max(subject_name) AS name,
        'repeated_final_failures' AS reason,
        count(*) AS final_failures,
        min(final_on) AS first_final_on,
        max(final_on) AS last_final_on
-FROM disclosures
-WHERE action = 'publish'
-  AND disclosure_id NOT IN (SELECT disclosure_id FROM disclosures WHERE action = 'retract')
+FROM (
+    SELECT *, row_number() OVER (PARTITION BY disclosure_id
+                                 ORDER BY published_at DESC, source_offset DESC) AS newest
+    FROM disclosures
+)
+WHERE newest = 1
+  AND action = 'publish'
   AND final_on >= current_date() - INTERVAL '{months}' MONTH
 GROUP BY subject_uscc
 HAVING count(*) >= {failures}
@@ -22,4 +27,4 @@ SELECT origin_uscc AS uscc,
        final_on AS first_final_on,
        final_on AS last_final_on
 FROM cases
-WHERE status = 'suspended'
+WHERE status IN ('suspended', 'revocation_referred')

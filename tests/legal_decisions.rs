@@ -1,0 +1,540 @@
+//! The legal decisions on records shaped like real ones, through the public contract of
+//! `spotcheck up` (one test per finding of the review that opened this work):
+//! 1. a late disposition corrects the credit feed (denial → retract; upheld re-test → the
+//!    disclosure's `final_on` corrected under the same id);
+//! 2. a subject named without a credit code waits in the identification queue, gets nothing
+//!    served or disclosed, and is disclosed once the registry names it;
+//! 3. results and shipments meet on the producer's credit code whatever the name's spelling;
+//! 4. impossible timelines are refused; a result too old to disclose is kept and says why;
+//! 5. every date counts from the event the law names, on the working-day calendar.
+//!
+//! And the queue at scale: 1,000 failing results naming their sampled units by name only are
+//! all identified and disclosed once the units are registered.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+use support::Up;
+use support::flows::{days_ago, uscc};
+
+const PRODUCER: &str = "91350100M000100Y43";
+const SELLER: &str = "91110000802100433B";
+
+fn client() -> reqwest::blocking::Client {
+    reqwest::blocking::Client::new()
+}
+
+fn start(dir: &std::path::Path, periods: &str) -> Up {
+    Up::start_configured(&dir.join("spotcheck"), periods, &[])
+}
+
+/// POSTs `body` (JSON) and expects `status`; returns the answer.
+fn post(up: &Up, route: &str, role: &str, body: &Value, status: u16) -> Value {
+    let response = client()
+        .post(up.url(route))
+        .bearer_auth(up.token(role))
+        .json(body)
+        .send()
+        .unwrap();
+    let code = response.status().as_u16();
+    let answer: Value = response.json().unwrap_or(Value::Null);
+    assert_eq!(code, status, "{route}: {answer}");
+    answer
+}
+
+fn put_unit(up: &Up, unit: &Value) {
+    let uscc = unit["uscc"].as_str().unwrap();
+    let response = client()
+        .put(up.url(&format!("/v1/units/{uscc}")))
+        .bearer_auth(up.token("admin"))
+        .json(unit)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "{}", response.text().unwrap());
+}
+
+fn disposition(report_no: &str, id: &str, kind: &str, on: &str, extra: Value) -> Value {
+    let mut d = json!({"disposition_id": id, "report_no": report_no, "lab_id": "dev-lab",
+                       "kind": kind, "on": on});
+    if let Value::Object(fields) = extra {
+        for (k, v) in fields {
+            d[k] = v;
+        }
+    }
+    d
+}
+
+/// A failing result served twelve days ago (final with a window of 0 days).
+fn final_result(report_no: &str) -> Value {
+    support::flows::final_result(report_no, "fail")
+}
+
+fn get(up: &Up, path: &str, role: &str) -> Value {
+    client()
+        .get(up.url(path))
+        .bearer_auth(up.token(role))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap()
+}
+
+/// Every item of the credit feed, from the start.
+fn feed(up: &Up) -> Vec<Value> {
+    let mut items = Vec::new();
+    let mut after = String::new();
+    loop {
+        let page = get(
+            up,
+            &format!("/v1/disclosures?after={after}&limit=1000"),
+            "feed",
+        );
+        let got = page["items"].as_array().cloned().unwrap_or_default();
+        if got.is_empty() {
+            return items;
+        }
+        items.extend(got);
+        after = page["next"].as_str().unwrap_or_default().to_owned();
+    }
+}
+
+/// The newest action per disclosure id: what the credit system shows.
+fn standing_feed(items: &[Value]) -> BTreeMap<String, Value> {
+    items
+        .iter()
+        .map(|d| (d["disclosure_id"].as_str().unwrap().to_owned(), d.clone()))
+        .collect()
+}
+
+/// Waits (up to 60 s) until `ready` holds for the feed; returns it.
+fn wait_feed(up: &Up, what: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let items = feed(up);
+        if ready(&items) {
+            return items;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{what}; feed: {items:#?}\n{}",
+            up.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn case_url(report_no: &str) -> String {
+    format!(
+        "/v1/cases/{}",
+        spotcheck_schemas::case_id("dev-lab", report_no)
+    )
+}
+
+/// Waits (up to 60 s) until the case exists and `ready` holds for it.
+fn wait_case(up: &Up, report_no: &str, ready: impl Fn(&Value) -> bool) -> Value {
+    support::flows::poll_json(&up.url(&case_url(report_no)), &up.token("admin"), |case| {
+        case.get("case_id").is_some() && ready(case)
+    })
+}
+
+fn of_report<'a>(items: &'a BTreeMap<String, Value>, report_no: &str, role: &str) -> &'a Value {
+    items
+        .values()
+        .find(|d| d["report_no"] == report_no && d["subject_role"] == role)
+        .unwrap_or_else(|| panic!("no {role} disclosure of {report_no}: {items:#?}"))
+}
+
+#[test]
+fn a_late_disposition_corrects_the_published_disclosures() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    post(&up, "/v1/results", "lab", &final_result("LATE-DENIAL"), 202);
+    post(&up, "/v1/results", "lab", &final_result("LATE-RETEST"), 202);
+    wait_feed(&up, "four publications", |items| items.len() >= 4);
+
+    // The producer denies the batch after its disclosure was published: retracted, same id.
+    let denied = disposition(
+        "LATE-DENIAL",
+        "D-1",
+        "producer_denied",
+        &days_ago(1),
+        json!({}),
+    );
+    post(&up, "/v1/dispositions", "admin", &denied, 202);
+    // An objection made in time (on the day of service) reaches the system late, and the
+    // re-test upholds the failure three days ago: final from the re-test, not from the window.
+    let served = days_ago(12);
+    for (id, kind, on, outcome) in [
+        ("O-1", "objection_filed", served.as_str(), None),
+        ("R-1", "retest_concluded", &days_ago(3), Some("upheld")),
+    ] {
+        let d = disposition("LATE-RETEST", id, kind, on, json!({"outcome": outcome}));
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    let retest_on = days_ago(3);
+    let items = wait_feed(&up, "the producer retracted, the re-test's date", |items| {
+        let now = standing_feed(items);
+        let producer_retracted = now.values().any(|d| {
+            d["report_no"] == "LATE-DENIAL"
+                && d["subject_role"] == "producer"
+                && d["action"] == "retract"
+        });
+        let corrected = now
+            .values()
+            .filter(|d| d["report_no"] == "LATE-RETEST")
+            .all(|d| d["action"] == "publish" && d["final_on"] == retest_on.as_str());
+        producer_retracted && corrected
+    });
+    let now = standing_feed(&items);
+    let retract = of_report(&now, "LATE-DENIAL", "producer");
+    assert_eq!(retract["subject"]["uscc"], PRODUCER);
+    assert_eq!(retract["reason"], "referred");
+    assert!(retract["revision"].as_u64().unwrap() >= 2);
+    let first = items
+        .iter()
+        .find(|d| d["disclosure_id"] == retract["disclosure_id"] && d["revision"] == 1)
+        .expect("the retraction names the publication's id");
+    assert_eq!(first["action"], "publish");
+    assert_eq!(of_report(&now, "LATE-DENIAL", "seller")["action"], "publish");
+
+    for role in ["seller", "producer"] {
+        let corrected = of_report(&now, "LATE-RETEST", role);
+        assert_eq!(corrected["final_on"], retest_on.as_str());
+        let visible = chrono::NaiveDate::parse_from_str(&retest_on, "%Y-%m-%d").unwrap()
+            + chrono::Months::new(36);
+        assert_eq!(corrected["visible_until"], visible.to_string());
+        assert!(corrected["revision"].as_u64().unwrap() >= 2, "{corrected}");
+        assert_eq!(
+            corrected["supersedes"].as_u64(),
+            Some(corrected["revision"].as_u64().unwrap() - 1)
+        );
+    }
+    // Nothing twice: one action per (id, revision), on the feed and on the topic.
+    let mut seen = std::collections::BTreeSet::new();
+    for d in &items {
+        assert!(seen.insert((d["disclosure_id"].clone(), d["revision"].clone())));
+    }
+    let case = wait_case(&up, "LATE-DENIAL", |c| !c["referrals"].as_array().unwrap().is_empty());
+    assert_eq!(case["referrals"][0]["kind"], "producer_denied");
+}
+
+#[test]
+fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    let mut result = final_result("NO-USCC-1");
+    result["sampled_unit"] = json!({"name": "天津市津安五金有限责任公司", "district": "120104",
+                                   "role": "retailer"});
+    post(&up, "/v1/results", "lab", &result, 202);
+
+    let case = wait_case(&up, "NO-USCC-1", |c| c["status"] == "final");
+    let seller = &case["subjects"][0];
+    assert_eq!(seller["disclosure"], "identification_pending", "{case:#}");
+    let gaps = case["gaps"].to_string();
+    assert!(gaps.contains("identification pending"), "{gaps}");
+    assert!(
+        case["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["to"] != Value::Null && n["to"] != ""),
+        "no notice addressed to an unidentified unit"
+    );
+    let queue = support::flows::poll_json(
+        &up.url("/v1/identifications"),
+        &up.token("analyst"),
+        |q| q["waiting_cases"] == 1,
+    );
+    assert_eq!(queue["items"][0]["name"], "天津市津安五金有限责任公司");
+    assert_eq!(queue["items"][0]["cases"][0]["report_no"], "NO-USCC-1");
+    // Only the producer is disclosed meanwhile.
+    let items = wait_feed(&up, "the producer's publication", |items| !items.is_empty());
+    assert!(items.iter().all(|d| d["subject_role"] == "producer"));
+
+    // Registered under the same enterprise's name, spelled as its licence has it.
+    put_unit(
+        &up,
+        &json!({"uscc": SELLER, "name": "天津津安五金有限公司", "district": "120104",
+                "roles": ["retailer"], "licences": []}),
+    );
+    let items = wait_feed(&up, "the seller's publication", |items| {
+        items.iter().any(|d| d["subject_role"] == "seller")
+    });
+    let seller = items.iter().find(|d| d["subject_role"] == "seller").unwrap();
+    assert_eq!(seller["subject"]["uscc"], SELLER);
+    assert_eq!(seller["subject"]["name"], "天津津安五金有限公司");
+    let case = wait_case(&up, "NO-USCC-1", |c| c["subjects"][0]["uscc"] == SELLER);
+    assert_eq!(case["subjects"][0]["identified_by"], "registry_name_district");
+    assert_eq!(case["origin"]["uscc"], SELLER);
+    let queue = get(&up, "/v1/identifications", "admin");
+    assert_eq!(queue["waiting_cases"], 0, "{queue}");
+
+    // A second unit named only by name, identified by an official instead.
+    let mut other = final_result("NO-USCC-2");
+    other["sampled_unit"] = json!({"name": "河西区某某电器经营部", "role": "retailer"});
+    post(&up, "/v1/results", "lab", &other, 202);
+    support::flows::poll_json(&up.url("/v1/identifications"), &up.token("admin"), |q| {
+        q["waiting_cases"] == 1
+    });
+    let found = uscc("120103", 7);
+    let identified = disposition(
+        "NO-USCC-2",
+        "ID-1",
+        "identified",
+        &days_ago(0),
+        json!({"name": "河西区某某电器经营部", "uscc": found}),
+    );
+    post(&up, "/v1/dispositions", "admin", &identified, 202);
+    let items = wait_feed(&up, "the identified seller's publication", |items| {
+        items
+            .iter()
+            .any(|d| d["report_no"] == "NO-USCC-2" && d["subject_role"] == "seller")
+    });
+    let seller = items
+        .iter()
+        .find(|d| d["report_no"] == "NO-USCC-2" && d["subject_role"] == "seller")
+        .unwrap();
+    assert_eq!(seller["subject"]["uscc"], found.as_str());
+    let rows = support::flows::poll_json(&up.url("/v1/identifications"), &up.token("admin"), |q| {
+        q["waiting_cases"] == 0
+    });
+    assert_eq!(rows["items"], json!([]));
+}
+
+#[test]
+fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "");
+    let (distributor, shop, other_shop) = (
+        uscc("120116", 1),
+        uscc("120104", 2),
+        uscc("120105", 3),
+    );
+    let shipment = |id: &str, from: &str, to: &str| {
+        json!({"shipment_id": id, "category": "gas_appliance",
+               "product": {"producer_uscc": PRODUCER, "producer_name": "天津市津安燃气具有限公司",
+                           "model": "JZT-2", "batch": "20260301"},
+               "from": {"uscc": from, "name": "某单位"}, "to": {"uscc": to, "name": "某单位"},
+               "quantity": 10, "unit": "pcs", "shipped_on": days_ago(30)})
+    };
+    let shipments = [
+        shipment("S-1", PRODUCER, &distributor),
+        shipment("S-2", &distributor, &shop),
+        shipment("S-3", &distributor, &other_shop),
+    ];
+    let ndjson: String = shipments.iter().map(|s| format!("{s}\n")).collect();
+    let response = client()
+        .post(up.url("/v1/shipments"))
+        .bearer_auth(up.token("ledger"))
+        .header("content-type", "application/x-ndjson")
+        .body(ndjson)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let mut result = final_result("BY-CODE-1");
+    result["producer"] = json!({"uscc": PRODUCER, "name": "天津津安燃气具有限公司"});
+    result["sampled_unit"]["uscc"] = json!(shop);
+    post(&up, "/v1/results", "lab", &result, 202);
+
+    let case = wait_case(&up, "BY-CODE-1", |c| c["units"].as_array().unwrap().len() >= 4);
+    let units: BTreeMap<String, String> = case["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["uscc"].as_str().unwrap().to_owned(),
+                u["direction"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(units[&shop], "origin");
+    assert_eq!(units[&distributor], "upstream");
+    assert_eq!(units[&other_shop], "downstream", "{case:#}");
+    let gaps = case["gaps"].to_string();
+    assert!(!gaps.contains("no inbound shipment"), "{gaps}");
+    assert!(gaps.contains("天津市津安燃气具有限公司"), "the variant is named: {gaps}");
+}
+
+#[test]
+fn impossible_timelines_are_refused_and_a_stale_result_says_why_it_is_not_disclosed() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "");
+    let mut early = final_result("SERVED-EARLY");
+    early["served_on"] = json!(days_ago(16));
+    let answer = post(&up, "/v1/results", "lab", &early, 422);
+    assert_eq!(answer["errors"][0]["field"], "served_on", "{answer}");
+    assert!(answer["errors"][0]["message"].as_str().unwrap().contains("before the test date"));
+    let mut future = final_result("SERVED-LATER");
+    future["served_on"] =
+        json!((chrono::Utc::now().date_naive() + chrono::Days::new(5)).to_string());
+    let answer = post(&up, "/v1/results", "lab", &future, 422);
+    assert_eq!(answer["errors"][0]["field"], "served_on", "{answer}");
+
+    // Sampled in 2022: final long before anyone could disclose it for three years.
+    let mut stale = final_result("STALE-1");
+    stale["product"]["production_date"] = json!("2022-01-05");
+    stale["sampling"]["date"] = json!("2022-03-01");
+    stale["tested_on"] = json!("2022-03-10");
+    stale["served_on"] = json!("2022-03-12");
+    post(&up, "/v1/results", "lab", &stale, 202);
+    post(&up, "/v1/results", "lab", &final_result("FRESH-1"), 202);
+    let case = wait_case(&up, "STALE-1", |c| c["status"] != "open");
+    assert!(
+        case["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s["disclosure"] == "expired"),
+        "{case:#}"
+    );
+    assert!(case["gaps"].to_string().contains("not disclosed"));
+    // The fresh one is disclosed; the stale one never is.
+    let items = wait_feed(&up, "FRESH-1 disclosed", |items| {
+        items.iter().filter(|d| d["report_no"] == "FRESH-1").count() == 2
+    });
+    assert!(items.iter().all(|d| d["report_no"] != "STALE-1"));
+}
+
+#[test]
+fn every_date_counts_from_the_event_the_law_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "");
+    // Served 17 September 2026: the 15 days end on 2 October, inside National Day.
+    let mut result = final_result("DATES-1");
+    result["product"]["production_date"] = json!("2026-08-01");
+    result["sampling"]["date"] = json!("2026-09-01");
+    result["tested_on"] = json!("2026-09-10");
+    result["served_on"] = json!("2026-09-17");
+    result["severity"] = json!("general");
+    post(&up, "/v1/results", "lab", &result, 202);
+    let events = [
+        ("1", "rectification_ordered", "2026-10-09", json!({})),
+        ("2", "stop_ordered", "2026-10-09", json!({})),
+        ("3", "recheck_concluded", "2026-10-20", json!({"outcome": "fail"})),
+        ("4", "public_notice", "2026-10-26", json!({})),
+    ];
+    for (id, kind, on, extra) in events {
+        let d = disposition("DATES-1", id, kind, on, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    let case = wait_case(&up, "DATES-1", |c| c["deadlines"]["public_notice_on"] == "2026-10-26");
+    let deadlines = &case["deadlines"];
+    assert_eq!(deadlines["objection_until"], "2026-10-08");
+    assert_eq!(deadlines["final_on"], "2026-10-09");
+    // 20 working days from 9 October: 10 October is a worked Saturday.
+    assert_eq!(deadlines["disclose_by"], "2026-11-05");
+    // 60 days from the order: Tuesday 8 December.
+    assert_eq!(deadlines["rectify_by"], "2026-12-08");
+    // 60–90 days from the public notice of 26 October, not from the re-check of 20 October.
+    assert_eq!(deadlines["second_recheck_from"], "2026-12-25");
+    assert_eq!(deadlines["second_recheck_by"], "2027-01-25");
+    assert_eq!(case["status"], "escalated");
+    let steps: BTreeMap<String, Value> = case["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap().to_owned(), s.clone()))
+        .collect();
+    assert_eq!(steps["stop_production_and_sale"]["status"], "done");
+    assert_eq!(steps["stop_production_and_sale"]["due_on"], "2026-10-09");
+    assert_eq!(steps["public_notice"]["done_on"], "2026-10-26");
+    assert_eq!(steps["second_recheck"]["due_on"], "2027-01-25");
+    // 2027's holiday notice is not in the shipped calendar: the case says so.
+    assert!(case["gaps"].to_string().contains("2027"), "{case:#}");
+
+    // Second re-check failed: suspension with its period, its re-check, the licence referral.
+    let later = [
+        ("5", "recheck_concluded", "2026-11-02", json!({"outcome": "fail"})),
+        ("6", "suspension", "2026-11-03", json!({"until": "2026-11-13"})),
+        ("7", "recheck_concluded", "2026-11-16", json!({"outcome": "fail"})),
+        ("8", "licence_revocation_referred", "2026-11-18", json!({})),
+    ];
+    for (id, kind, on, extra) in later {
+        let d = disposition("DATES-1", id, kind, on, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    let case = wait_case(&up, "DATES-1", |c| c["status"] == "revocation_referred");
+    assert_eq!(case["deadlines"]["suspension_until"], "2026-11-13");
+    let steps: BTreeMap<String, Value> = case["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap().to_owned(), s.clone()))
+        .collect();
+    // 15 days after the period ends on Friday 13 November: Saturday 28th → Monday 30th.
+    assert_eq!(steps["recheck_after_suspension"]["due_on"], "2026-11-30");
+    assert_eq!(steps["licence_revocation_referral"]["done_on"], "2026-11-18");
+    let listed = case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"] == "listed_supervision")
+        .expect("listed supervision after the second failed re-check");
+    // Due 10 days after the failed second re-check of 2 November, whenever it was processed.
+    assert_eq!(listed["due_on"], "2026-11-12");
+
+    // A suspension without its period is refused, naming the field.
+    let bad = disposition("DATES-1", "9", "suspension", "2026-11-03", json!({}));
+    let answer = post(&up, "/v1/dispositions", "admin", &bad, 422);
+    assert_eq!(answer["errors"][0]["field"], "until", "{answer}");
+}
+
+#[test]
+fn the_identification_queue_drains_when_the_registry_fills() {
+    const N: u32 = 1_000;
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    let name = |i: u32| format!("天津市第{i}号五金经营部");
+    let body: String = (0..N)
+        .map(|i| {
+            let mut result = final_result(&format!("QUEUE-{i}"));
+            result["sampled_unit"] =
+                json!({"name": name(i), "district": "120104", "role": "retailer"});
+            format!("{result}\n")
+        })
+        .collect();
+    let response = client()
+        .post(up.url("/v1/results"))
+        .bearer_auth(up.token("lab"))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let answer: Value = response.json().unwrap();
+    assert_eq!(answer["accepted"].as_array().unwrap().len(), N as usize);
+    let queue = support::flows::poll_json(&up.url("/v1/identifications"), &up.token("admin"), |q| {
+        q["waiting_cases"] == N
+    });
+    assert_eq!(queue["items"].as_array().unwrap().len(), N as usize);
+
+    let registered = Instant::now();
+    for i in 0..N {
+        put_unit(
+            &up,
+            &json!({"uscc": uscc("120104", 10_000 + i), "name": name(i).replace("天津市", "天津"),
+                    "district": "120104", "roles": ["retailer"], "licences": []}),
+        );
+    }
+    let put_took = registered.elapsed();
+    let items = wait_feed(&up, "every seller disclosed", |items| {
+        items.iter().filter(|d| d["subject_role"] == "seller").count() == N as usize
+    });
+    let drained = registered.elapsed();
+    let queue = get(&up, "/v1/identifications", "admin");
+    assert_eq!(queue["waiting_cases"], 0);
+    let sellers: std::collections::BTreeSet<&str> = items
+        .iter()
+        .filter(|d| d["subject_role"] == "seller")
+        .map(|d| d["subject"]["uscc"].as_str().unwrap())
+        .collect();
+    assert_eq!(sellers.len(), N as usize, "each case under its own unit");
+    println!(
+        "{N} units registered in {:.1} s; every case identified and disclosed {:.1} s after the first registration",
+        put_took.as_secs_f64(),
+        drained.as_secs_f64()
+    );
+}
