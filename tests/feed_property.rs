@@ -22,7 +22,8 @@ const SELLER: &str = "91110000802100433B";
 const OTHER: &str = "91120104MA00000011";
 
 fn result(report_no: &str, seller_uscc: bool, counterfeit: bool) -> Value {
-    let mut sampled = json!({"name": "天津市津安五金有限责任公司", "district": "120104", "role": "retailer"});
+    let mut sampled =
+        json!({"name": "天津市津安五金有限责任公司", "district": "120104", "role": "retailer"});
     if seller_uscc {
         sampled["uscc"] = json!(SELLER);
     }
@@ -191,7 +192,9 @@ fn feed_after(order: &[usize]) -> (BTreeMap<String, Disclosure>, Vec<Case>) {
 }
 
 /// What stands published: id → (subject, role, final_on, visible_until).
-fn published(standing: &BTreeMap<String, Disclosure>) -> BTreeMap<String, (String, String, String)> {
+fn published(
+    standing: &BTreeMap<String, Disclosure>,
+) -> BTreeMap<String, (String, String, String)> {
     standing
         .iter()
         .filter(|(_, d)| d.action == DisclosureAction::Publish)
@@ -249,7 +252,10 @@ fn all_records_in_any_order_disclose_the_identified_seller_and_not_the_overturne
     let by_subject: Vec<&str> = now.values().map(|(uscc, _, _)| uscc.as_str()).collect();
     // seller identified by the official (OTHER), producer; final from the upheld re-test.
     assert!(by_subject.contains(&OTHER), "{now:?}");
-    assert!(now.values().any(|(_, final_on, _)| final_on == "2026-04-15"));
+    assert!(
+        now.values()
+            .any(|(_, final_on, _)| final_on == "2026-04-15")
+    );
     // R-2 overturned: nothing of it stands; R-3 counterfeit: its seller only.
     assert_eq!(now.len(), 3, "{now:?}");
 }

@@ -197,7 +197,10 @@ fn a_late_disposition_corrects_the_published_disclosures() {
         .find(|d| d["disclosure_id"] == retract["disclosure_id"] && d["revision"] == 1)
         .expect("the retraction names the publication's id");
     assert_eq!(first["action"], "publish");
-    assert_eq!(of_report(&now, "LATE-DENIAL", "seller")["action"], "publish");
+    assert_eq!(
+        of_report(&now, "LATE-DENIAL", "seller")["action"],
+        "publish"
+    );
 
     for role in ["seller", "producer"] {
         let corrected = of_report(&now, "LATE-RETEST", role);
@@ -216,7 +219,9 @@ fn a_late_disposition_corrects_the_published_disclosures() {
     for d in &items {
         assert!(seen.insert((d["disclosure_id"].clone(), d["revision"].clone())));
     }
-    let case = wait_case(&up, "LATE-DENIAL", |c| !c["referrals"].as_array().unwrap().is_empty());
+    let case = wait_case(&up, "LATE-DENIAL", |c| {
+        !c["referrals"].as_array().unwrap().is_empty()
+    });
     assert_eq!(case["referrals"][0]["kind"], "producer_denied");
 }
 
@@ -242,11 +247,10 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
             .all(|n| n["to"] != Value::Null && n["to"] != ""),
         "no notice addressed to an unidentified unit"
     );
-    let queue = support::flows::poll_json(
-        &up.url("/v1/identifications"),
-        &up.token("analyst"),
-        |q| q["waiting_cases"] == 1,
-    );
+    let queue =
+        support::flows::poll_json(&up.url("/v1/identifications"), &up.token("analyst"), |q| {
+            q["waiting_cases"] == 1
+        });
     assert_eq!(queue["items"][0]["name"], "天津市津安五金有限责任公司");
     assert_eq!(queue["items"][0]["cases"][0]["report_no"], "NO-USCC-1");
     // Only the producer is disclosed meanwhile.
@@ -262,11 +266,17 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
     let items = wait_feed(&up, "the seller's publication", |items| {
         items.iter().any(|d| d["subject_role"] == "seller")
     });
-    let seller = items.iter().find(|d| d["subject_role"] == "seller").unwrap();
+    let seller = items
+        .iter()
+        .find(|d| d["subject_role"] == "seller")
+        .unwrap();
     assert_eq!(seller["subject"]["uscc"], SELLER);
     assert_eq!(seller["subject"]["name"], "天津津安五金有限公司");
     let case = wait_case(&up, "NO-USCC-1", |c| c["subjects"][0]["uscc"] == SELLER);
-    assert_eq!(case["subjects"][0]["identified_by"], "registry_name_district");
+    assert_eq!(
+        case["subjects"][0]["identified_by"],
+        "registry_name_district"
+    );
     assert_eq!(case["origin"]["uscc"], SELLER);
     let queue = get(&up, "/v1/identifications", "admin");
     assert_eq!(queue["waiting_cases"], 0, "{queue}");
@@ -307,11 +317,7 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
 fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling() {
     let dir = tempfile::tempdir().unwrap();
     let up = start(dir.path(), "");
-    let (distributor, shop, other_shop) = (
-        uscc("120116", 1),
-        uscc("120104", 2),
-        uscc("120105", 3),
-    );
+    let (distributor, shop, other_shop) = (uscc("120116", 1), uscc("120104", 2), uscc("120105", 3));
     let shipment = |id: &str, from: &str, to: &str| {
         json!({"shipment_id": id, "category": "gas_appliance",
                "product": {"producer_uscc": PRODUCER, "producer_name": "天津市津安燃气具有限公司",
@@ -338,7 +344,9 @@ fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling(
     result["sampled_unit"]["uscc"] = json!(shop);
     post(&up, "/v1/results", "lab", &result, 202);
 
-    let case = wait_case(&up, "BY-CODE-1", |c| c["units"].as_array().unwrap().len() >= 4);
+    let case = wait_case(&up, "BY-CODE-1", |c| {
+        c["units"].as_array().unwrap().len() >= 4
+    });
     let units: BTreeMap<String, String> = case["units"]
         .as_array()
         .unwrap()
@@ -355,7 +363,10 @@ fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling(
     assert_eq!(units[&other_shop], "downstream", "{case:#}");
     let gaps = case["gaps"].to_string();
     assert!(!gaps.contains("no inbound shipment"), "{gaps}");
-    assert!(gaps.contains("天津市津安燃气具有限公司"), "the variant is named: {gaps}");
+    assert!(
+        gaps.contains("天津市津安燃气具有限公司"),
+        "the variant is named: {gaps}"
+    );
 }
 
 #[test]
@@ -366,7 +377,12 @@ fn impossible_timelines_are_refused_and_a_stale_result_says_why_it_is_not_disclo
     early["served_on"] = json!(days_ago(16));
     let answer = post(&up, "/v1/results", "lab", &early, 422);
     assert_eq!(answer["errors"][0]["field"], "served_on", "{answer}");
-    assert!(answer["errors"][0]["message"].as_str().unwrap().contains("before the test date"));
+    assert!(
+        answer["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("before the test date")
+    );
     let mut future = final_result("SERVED-LATER");
     future["served_on"] =
         json!((chrono::Utc::now().date_naive() + chrono::Days::new(5)).to_string());
@@ -413,14 +429,21 @@ fn every_date_counts_from_the_event_the_law_names() {
     let events = [
         ("1", "rectification_ordered", "2026-10-09", json!({})),
         ("2", "stop_ordered", "2026-10-09", json!({})),
-        ("3", "recheck_concluded", "2026-10-20", json!({"outcome": "fail"})),
+        (
+            "3",
+            "recheck_concluded",
+            "2026-10-20",
+            json!({"outcome": "fail"}),
+        ),
         ("4", "public_notice", "2026-10-26", json!({})),
     ];
     for (id, kind, on, extra) in events {
         let d = disposition("DATES-1", id, kind, on, extra);
         post(&up, "/v1/dispositions", "admin", &d, 202);
     }
-    let case = wait_case(&up, "DATES-1", |c| c["deadlines"]["public_notice_on"] == "2026-10-26");
+    let case = wait_case(&up, "DATES-1", |c| {
+        c["deadlines"]["public_notice_on"] == "2026-10-26"
+    });
     let deadlines = &case["deadlines"];
     assert_eq!(deadlines["objection_until"], "2026-10-08");
     assert_eq!(deadlines["final_on"], "2026-10-09");
@@ -447,9 +470,24 @@ fn every_date_counts_from_the_event_the_law_names() {
 
     // Second re-check failed: suspension with its period, its re-check, the licence referral.
     let later = [
-        ("5", "recheck_concluded", "2026-11-02", json!({"outcome": "fail"})),
-        ("6", "suspension", "2026-11-03", json!({"until": "2026-11-13"})),
-        ("7", "recheck_concluded", "2026-11-16", json!({"outcome": "fail"})),
+        (
+            "5",
+            "recheck_concluded",
+            "2026-11-02",
+            json!({"outcome": "fail"}),
+        ),
+        (
+            "6",
+            "suspension",
+            "2026-11-03",
+            json!({"until": "2026-11-13"}),
+        ),
+        (
+            "7",
+            "recheck_concluded",
+            "2026-11-16",
+            json!({"outcome": "fail"}),
+        ),
         ("8", "licence_revocation_referred", "2026-11-18", json!({})),
     ];
     for (id, kind, on, extra) in later {
@@ -466,7 +504,10 @@ fn every_date_counts_from_the_event_the_law_names() {
         .collect();
     // 15 days after the period ends on Friday 13 November: Saturday 28th → Monday 30th.
     assert_eq!(steps["recheck_after_suspension"]["due_on"], "2026-11-30");
-    assert_eq!(steps["licence_revocation_referral"]["done_on"], "2026-11-18");
+    assert_eq!(
+        steps["licence_revocation_referral"]["done_on"],
+        "2026-11-18"
+    );
     let listed = case["notices"]
         .as_array()
         .unwrap()
@@ -506,9 +547,10 @@ fn the_identification_queue_drains_when_the_registry_fills() {
     assert_eq!(response.status(), 202);
     let answer: Value = response.json().unwrap();
     assert_eq!(answer["accepted"].as_array().unwrap().len(), N as usize);
-    let queue = support::flows::poll_json(&up.url("/v1/identifications"), &up.token("admin"), |q| {
-        q["waiting_cases"] == N
-    });
+    let queue =
+        support::flows::poll_json(&up.url("/v1/identifications"), &up.token("admin"), |q| {
+            q["waiting_cases"] == N
+        });
     assert_eq!(queue["items"].as_array().unwrap().len(), N as usize);
 
     let registered = Instant::now();
@@ -521,7 +563,11 @@ fn the_identification_queue_drains_when_the_registry_fills() {
     }
     let put_took = registered.elapsed();
     let items = wait_feed(&up, "every seller disclosed", |items| {
-        items.iter().filter(|d| d["subject_role"] == "seller").count() == N as usize
+        items
+            .iter()
+            .filter(|d| d["subject_role"] == "seller")
+            .count()
+            == N as usize
     });
     let drained = registered.elapsed();
     let queue = get(&up, "/v1/identifications", "admin");

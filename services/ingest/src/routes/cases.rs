@@ -17,7 +17,7 @@ use std::sync::Arc;
 pub struct CaseFilter {
     /// Cases in which this unit appears (as sampled unit, upstream or downstream).
     pub uscc: Option<String>,
-    /// open | retest | final | rectifying | escalated | suspended | closed | overturned
+    /// open | retest | final | rectifying | escalated | suspended | revocation_referred | closed | overturned
     pub status: Option<String>,
 }
 
