@@ -217,7 +217,7 @@ fn a_late_disposition_corrects_the_published_disclosures() {
     // Nothing twice: one action per (id, revision), on the feed and on the topic.
     let mut seen = std::collections::BTreeSet::new();
     for d in &items {
-        assert!(seen.insert((d["disclosure_id"].clone(), d["revision"].clone())));
+        assert!(seen.insert((d["disclosure_id"].to_string(), d["revision"].to_string())));
     }
     let case = wait_case(&up, "LATE-DENIAL", |c| {
         !c["referrals"].as_array().unwrap().is_empty()
