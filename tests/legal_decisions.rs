@@ -372,7 +372,7 @@ fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling(
 #[test]
 fn impossible_timelines_are_refused_and_a_stale_result_says_why_it_is_not_disclosed() {
     let dir = tempfile::tempdir().unwrap();
-    let up = start(dir.path(), "");
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
     let mut early = final_result("SERVED-EARLY");
     early["served_on"] = json!(days_ago(16));
     let answer = post(&up, "/v1/results", "lab", &early, 422);

@@ -11,7 +11,7 @@ use spotcheck_schemas::case::{
     Referral, SubjectDisclosure,
 };
 use spotcheck_schemas::disclosure::visible_until;
-use spotcheck_schemas::keys::name_key;
+use spotcheck_schemas::keys::normalise;
 use spotcheck_schemas::{
     Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, SubjectRole,
     Unit, UnitRole, Verdict, case_id,
@@ -304,7 +304,8 @@ fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<String> {
     let Some(producer) = producer else {
         return Vec::new();
     };
-    let key = name_key(&inputs.result.producer.name);
+    // Spelt otherwise, beyond width and spaces (天津市… for 天津…, 有限责任公司 for 有限公司).
+    let key = normalise(&inputs.result.producer.name);
     let mut variants: Vec<&str> = inputs
         .shipments
         .iter()
@@ -315,7 +316,7 @@ fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<String> {
                 .is_some_and(|u| u.as_str() == producer)
         })
         .map(|s| s.product.producer_name.as_str())
-        .filter(|name| name_key(name) != key)
+        .filter(|name| normalise(name) != key)
         .collect();
     variants.sort();
     variants.dedup();
