@@ -44,6 +44,30 @@ fn post(up: &Up, route: &str, role: &str, body: &Value, status: u16) -> Value {
     answer
 }
 
+/// POSTs `records` as one NDJSON body and expects 202; returns the answer.
+fn post_ndjson(up: &Up, route: &str, role: &str, records: &[Value]) -> Value {
+    let body: String = records.iter().map(|r| format!("{r}\n")).collect();
+    let response = client()
+        .post(up.url(route))
+        .bearer_auth(up.token(role))
+        .header("content-type", "application/x-ndjson")
+        .body(body)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    response.json().unwrap()
+}
+
+/// A case's steps by kind.
+fn steps_of(case: &Value) -> BTreeMap<String, Value> {
+    case["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["kind"].as_str().unwrap().to_owned(), s.clone()))
+        .collect()
+}
+
 fn put_unit(up: &Up, unit: &Value) {
     let uscc = unit["uscc"].as_str().unwrap();
     let response = client()
@@ -239,13 +263,18 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
     assert_eq!(seller["disclosure"], "identification_pending", "{case:#}");
     let gaps = case["gaps"].to_string();
     assert!(gaps.contains("identification pending"), "{gaps}");
-    assert!(
-        case["notices"]
+    let origin = |case: &Value| -> Vec<Value> {
+        case["units"]
             .as_array()
             .unwrap()
             .iter()
-            .all(|n| n["to"] != Value::Null && n["to"] != ""),
-        "no notice addressed to an unidentified unit"
+            .filter(|u| u["direction"] == "origin")
+            .map(|u| u["uscc"].clone())
+            .collect()
+    };
+    assert!(
+        origin(&case).is_empty(),
+        "an unidentified unit is no party notices could be addressed to: {case:#}"
     );
     let queue =
         support::flows::poll_json(&up.url("/v1/identifications"), &up.token("analyst"), |q| {
@@ -278,6 +307,11 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
         "registry_name_district"
     );
     assert_eq!(case["origin"]["uscc"], SELLER);
+    assert_eq!(
+        origin(&case),
+        [json!(SELLER)],
+        "identified: now a party of the case"
+    );
     let queue = get(&up, "/v1/identifications", "admin");
     assert_eq!(queue["waiting_cases"], 0, "{queue}");
 
@@ -330,15 +364,7 @@ fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling(
         shipment("S-2", &distributor, &shop),
         shipment("S-3", &distributor, &other_shop),
     ];
-    let ndjson: String = shipments.iter().map(|s| format!("{s}\n")).collect();
-    let response = client()
-        .post(up.url("/v1/shipments"))
-        .bearer_auth(up.token("ledger"))
-        .header("content-type", "application/x-ndjson")
-        .body(ndjson)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    post_ndjson(&up, "/v1/shipments", "ledger", &shipments);
     let mut result = final_result("BY-CODE-1");
     result["producer"] = json!({"uscc": PRODUCER, "name": "天津津安燃气具有限公司"});
     result["sampled_unit"]["uscc"] = json!(shop);
@@ -455,12 +481,7 @@ fn every_date_counts_from_the_event_the_law_names() {
     assert_eq!(deadlines["second_recheck_from"], "2026-12-25");
     assert_eq!(deadlines["second_recheck_by"], "2027-01-25");
     assert_eq!(case["status"], "escalated");
-    let steps: BTreeMap<String, Value> = case["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["kind"].as_str().unwrap().to_owned(), s.clone()))
-        .collect();
+    let steps = steps_of(&case);
     assert_eq!(steps["stop_production_and_sale"]["status"], "done");
     assert_eq!(steps["stop_production_and_sale"]["due_on"], "2026-10-09");
     assert_eq!(steps["public_notice"]["done_on"], "2026-10-26");
@@ -496,12 +517,7 @@ fn every_date_counts_from_the_event_the_law_names() {
     }
     let case = wait_case(&up, "DATES-1", |c| c["status"] == "revocation_referred");
     assert_eq!(case["deadlines"]["suspension_until"], "2026-11-13");
-    let steps: BTreeMap<String, Value> = case["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| (s["kind"].as_str().unwrap().to_owned(), s.clone()))
-        .collect();
+    let steps = steps_of(&case);
     // 15 days after the period ends on Friday 13 November: Saturday 28th → Monday 30th.
     assert_eq!(steps["recheck_after_suspension"]["due_on"], "2026-11-30");
     assert_eq!(
@@ -529,23 +545,15 @@ fn the_identification_queue_drains_when_the_registry_fills() {
     let dir = tempfile::tempdir().unwrap();
     let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
     let name = |i: u32| format!("天津市第{i}号五金经营部");
-    let body: String = (0..N)
+    let results: Vec<Value> = (0..N)
         .map(|i| {
             let mut result = final_result(&format!("QUEUE-{i}"));
             result["sampled_unit"] =
                 json!({"name": name(i), "district": "120104", "role": "retailer"});
-            format!("{result}\n")
+            result
         })
         .collect();
-    let response = client()
-        .post(up.url("/v1/results"))
-        .bearer_auth(up.token("lab"))
-        .header("content-type", "application/x-ndjson")
-        .body(body)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let answer: Value = response.json().unwrap();
+    let answer = post_ndjson(&up, "/v1/results", "lab", &results);
     assert_eq!(answer["accepted"].as_array().unwrap().len(), N as usize);
     let queue =
         support::flows::poll_json(&up.url("/v1/identifications"), &up.token("admin"), |q| {

@@ -255,16 +255,7 @@ pub fn start_traceback(
         store,
         shared.publisher.clone(),
         Arc::new(spotcheck_traceback::SystemClock),
-        // Checked when the config was read; a config that fails here falls back to the law's
-        // defaults only for the calendar's extra years, and says so.
-        config.traceback.authority().unwrap_or_else(|error| {
-            tracing::error!(%error, "the configured calendar is invalid: using the shipped years only");
-            spotcheck_traceback::Authority {
-                region_prefix: config.traceback.region_prefix.clone(),
-                periods: config.traceback.periods,
-                calendar: spotcheck_traceback::Calendar::shipped(),
-            }
-        }),
+        config.traceback.authority(),
     );
     if membership == spotcheck_runtime::Membership::Group {
         stage = stage.sharing(shared.kafka.clone());

@@ -90,7 +90,6 @@ impl CreditStage {
         let mut appended = 0;
         {
             let mut offsets = txn.open_table(store::OFFSETS)?;
-            let mut taken_table = txn.open_table(store::TAKEN)?;
             let mut feed = txn.open_table(store::FEED)?;
             let mut last_table = txn.open_table(store::LAST)?;
             let mut case_ids = txn.open_table(store::CASE_IDS)?;
@@ -124,10 +123,6 @@ impl CreditStage {
                     position += 1;
                     let bytes = serde_json::to_vec(&disclosure)?;
                     feed.insert(position, bytes.as_slice())?;
-                    taken_table.insert(
-                        disclosure.disclosure_id.as_str(),
-                        store::action_text(disclosure.action),
-                    )?;
                     last_table.insert(disclosure.disclosure_id.as_str(), bytes.as_slice())?;
                     case_ids.insert(
                         format!("{}\0{}", disclosure.case_id, disclosure.disclosure_id).as_str(),

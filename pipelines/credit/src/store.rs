@@ -1,5 +1,5 @@
 //! The credit stage's durable state (redb): the feed (every disclosure in its published order,
-//! numbered), the last action per `disclosure_id`, how far the feed has reached the Kafka topic,
+//! numbered), the newest disclosure per `disclosure_id` and the ids of each case, how far the feed has reached the Kafka topic,
 //! and the source offsets — one transaction per batch.
 //!
 //! The feed is the outbox: a disclosure is first appended here (with the offsets of the case
@@ -7,16 +7,15 @@
 //! `published_through` mark moves once the broker has acknowledged it.
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use spotcheck_schemas::{Disclosure, DisclosureAction};
+use spotcheck_schemas::Disclosure;
 use std::collections::BTreeMap;
 use std::path::Path;
 use tokio::sync::Notify;
 
 /// Feed position → disclosure JSON.
 pub(crate) const FEED: TableDefinition<u64, &[u8]> = TableDefinition::new("feed");
-/// `disclosure_id` → the last action taken (`publish` | `retract`).
-pub(crate) const TAKEN: TableDefinition<&str, &str> = TableDefinition::new("taken");
-/// `disclosure_id` → the newest disclosure sent under it (what the credit system shows now).
+/// `disclosure_id` → the newest disclosure sent under it (what the credit system shows now). It
+/// replaces the `taken` table (the last action alone) of older feed files, which stays unread.
 pub(crate) const LAST: TableDefinition<&str, &[u8]> = TableDefinition::new("last");
 /// `case_id \0 disclosure_id` → (): every disclosure id a case has used.
 pub(crate) const CASE_IDS: TableDefinition<&str, ()> = TableDefinition::new("case_ids");
@@ -53,7 +52,6 @@ impl CreditStore {
         let db = Database::create(path)?;
         let txn = db.begin_write()?;
         txn.open_table(FEED)?;
-        txn.open_table(TAKEN)?;
         txn.open_table(OFFSETS)?;
         txn.open_table(MARKS)?;
         txn.open_table(WEBHOOKS)?;
@@ -205,10 +203,6 @@ impl CreditStore {
             .get(key.as_str())?
             .map_or(0, |v| v.value()))
     }
-}
-
-pub(crate) fn action_text(action: DisclosureAction) -> &'static str {
-    action.as_str()
 }
 
 /// Every disclosure id case `case_id` has used.

@@ -16,12 +16,12 @@ use spotcheck_schemas::{
     Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, SubjectRole,
     Unit, UnitRole, Verdict, case_id,
 };
+use std::collections::BTreeMap;
 
 /// The version of the rules cases are derived by. Raising it re-derives every case of an
 /// existing state at the next start (and so corrects the credit feed): 2 = subject
 /// identification, keys on the producer's credit code, the working-day calendar, the steps.
 pub const RULES_VERSION: u32 = 2;
-use std::collections::BTreeMap;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

@@ -29,12 +29,32 @@ pub struct Year {
 }
 
 /// The working-day calendar: the shipped years, with any the configuration adds or replaces.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Checked when it is read ([`Calendar::check`]): a wrong year stops the config file, not a case.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(try_from = "Years")]
 pub struct Calendar {
     /// Year (`"2027"`) → its holidays and adjusted working days.
-    #[serde(default)]
     pub years: BTreeMap<String, Year>,
+}
+
+/// A calendar as written, before it is checked.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Years {
+    #[serde(default)]
+    years: BTreeMap<String, Year>,
+}
+
+impl TryFrom<Years> for Calendar {
+    type Error = CalendarError;
+
+    fn try_from(written: Years) -> Result<Self, CalendarError> {
+        let calendar = Calendar {
+            years: written.years,
+        };
+        calendar.check()?;
+        Ok(calendar)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -56,28 +76,19 @@ pub struct Deadline {
     pub unknown_year: Option<i32>,
 }
 
-impl Default for Calendar {
-    fn default() -> Self {
-        Self::shipped()
-    }
-}
-
 impl Calendar {
     /// The years spotcheck ships (2024–2026).
     pub fn shipped() -> Self {
         // The shipped file is checked by this crate's tests; an empty calendar is the fallback.
-        toml::from_str(SHIPPED).unwrap_or(Self {
-            years: BTreeMap::new(),
-        })
+        toml::from_str(SHIPPED).unwrap_or_default()
     }
 
-    /// The shipped years with `extra` added (a year in both: `extra` wins).
-    pub fn with(mut self, extra: &Calendar) -> Result<Self, CalendarError> {
-        extra.check()?;
+    /// These years with `extra`'s added (a year in both: `extra` wins).
+    pub fn with(mut self, extra: &Calendar) -> Self {
         for (year, days) in &extra.years {
             self.years.insert(year.clone(), days.clone());
         }
-        Ok(self)
+        self
     }
 
     /// Every year's key is a year and every date lies in it.
@@ -236,13 +247,12 @@ mod tests {
     fn a_configured_year_extends_the_calendar_and_a_wrong_one_is_refused() {
         let extra: Calendar =
             toml::from_str("[years.2027]\nholidays = [\"2027-01-01\"]\nworkdays = []\n").unwrap();
-        let calendar = Calendar::shipped().with(&extra).unwrap();
+        let calendar = Calendar::shipped().with(&extra);
         assert_eq!(calendar.is_working_day(day("2027-01-01")), Ok(false));
-        let wrong: Calendar =
-            toml::from_str("[years.2027]\nholidays = [\"2028-01-01\"]\n").unwrap();
-        assert!(matches!(
-            Calendar::shipped().with(&wrong),
-            Err(CalendarError::Invalid { .. })
-        ));
+        let wrong = toml::from_str::<Calendar>("[years.2027]\nholidays = [\"2028-01-01\"]\n");
+        let error = wrong
+            .expect_err("a date outside its year is refused")
+            .to_string();
+        assert!(error.contains("2028-01-01 is not in 2027"), "{error}");
     }
 }

@@ -10,7 +10,7 @@
 
 use spotcheck_schemas::keys::name_key;
 use spotcheck_schemas::region::district_name;
-use spotcheck_schemas::{Disposition, DispositionKind, Unit};
+use spotcheck_schemas::{Disposition, DispositionKind, SamplingResult, Unit};
 use std::collections::BTreeMap;
 
 /// What is known of one name: the registered units and officials' identifications.
@@ -37,6 +37,31 @@ pub struct Named<'a> {
     pub address: Option<&'a str>,
     /// Whether the ledger may identify it (the producer of the batch).
     pub by_ledger: bool,
+}
+
+impl<'a> Named<'a> {
+    /// The nominal producer as the result names it (the ledger may identify it).
+    pub fn producer(result: &'a SamplingResult) -> Self {
+        Self {
+            name: &result.producer.name,
+            uscc: result.producer.uscc.as_ref().map(|u| u.as_str()),
+            district: None,
+            address: result.producer.address.as_deref(),
+            by_ledger: true,
+        }
+    }
+
+    /// The sampled unit as the result names it.
+    pub fn sampled_unit(result: &'a SamplingResult) -> Self {
+        let unit = &result.sampled_unit;
+        Self {
+            name: &unit.name,
+            uscc: unit.uscc.as_ref().map(|u| u.as_str()),
+            district: unit.district.as_deref(),
+            address: unit.address.as_deref(),
+            by_ledger: false,
+        }
+    }
 }
 
 /// How a party was identified, or why it is not.
@@ -94,7 +119,8 @@ pub fn identify(party: Named, dispositions: &[Disposition], names: &Names) -> Id
             "identified by an official on this case".into(),
         );
     }
-    let facts = names.get(&key).cloned().unwrap_or_default();
+    let unknown = NameFacts::default();
+    let facts = names.get(&key).unwrap_or(&unknown);
     if let Some(uscc) = &facts.official {
         return Identity::found(
             uscc,

@@ -542,20 +542,29 @@ mod tests {
         }
     }
 
+    /// The standing on `today` under the law's periods and the shipped calendar.
+    fn law(opening: Opening, events: &[Disposition], today: NaiveDate) -> Standing {
+        standing(
+            opening,
+            events,
+            today,
+            &Periods::default(),
+            &Calendar::shipped(),
+        )
+    }
+
     fn kinds(standing: &Standing) -> Vec<NoticeKind> {
         standing.notices.iter().map(|n| n.kind).collect()
     }
 
     #[test]
     fn without_objection_the_failure_is_final_after_fifteen_days_moved_past_a_weekend() {
-        let periods = Periods::default();
-        let calendar = Calendar::shipped();
         // Served 25 April 2026: the 15th day is Sunday 10 May, so the window runs to Monday.
-        let open = standing(opening(), &[], day("2026-05-11"), &periods, &calendar);
+        let open = law(opening(), &[], day("2026-05-11"));
         assert_eq!(open.status, CaseStatus::Open);
         assert_eq!(open.objection_until, day("2026-05-11"));
         assert_eq!(open.next_change, Some(day("2026-05-12")));
-        let final_ = standing(opening(), &[], day("2026-05-12"), &periods, &calendar);
+        let final_ = law(opening(), &[], day("2026-05-12"));
         assert_eq!(final_.status, CaseStatus::Final);
         assert_eq!(final_.final_on, Some(day("2026-05-12")));
         // 60 days: Saturday 11 July → Monday 13 July; 75 days: Sunday 26 July → Monday 27 July.
@@ -576,13 +585,7 @@ mod tests {
             served_on: Some(day("2026-09-17")),
             ..opening()
         };
-        let s = standing(
-            served,
-            &[],
-            day("2026-10-05"),
-            &Periods::default(),
-            &Calendar::shipped(),
-        );
+        let s = law(served, &[], day("2026-10-05"));
         assert_eq!(s.objection_until, day("2026-10-08"));
         assert_eq!(s.status, CaseStatus::Open);
         let overturned = [
@@ -594,13 +597,7 @@ mod tests {
                 Some("overturned"),
             ),
         ];
-        let s = standing(
-            served,
-            &overturned,
-            day("2026-10-12"),
-            &Periods::default(),
-            &Calendar::shipped(),
-        );
+        let s = law(served, &overturned, day("2026-10-12"));
         assert_eq!(s.status, CaseStatus::Overturned);
         // 3 working days from Wednesday 30 September: 8, 9 and Saturday 10 October (调休).
         assert_eq!(s.retract_by, Some(day("2026-10-10")));
@@ -612,27 +609,18 @@ mod tests {
             served_on: None,
             ..opening()
         };
-        let s = standing(
-            unserved,
-            &[],
-            day("2026-05-01"),
-            &Periods::default(),
-            &Calendar::shipped(),
-        );
+        let s = law(unserved, &[], day("2026-05-01"));
         // Tested 20 April: the 15th day is 5 May, the last day of the Labour Day holiday.
         assert_eq!(s.objection_until, day("2026-05-06"));
     }
 
     #[test]
     fn an_overturned_retest_closes_the_case_and_an_upheld_one_makes_it_final() {
-        let periods = Periods::default();
         let objection = event("1", DispositionKind::ObjectionFiled, "2026-04-30", None);
-        let waiting = standing(
+        let waiting = law(
             opening(),
             std::slice::from_ref(&objection),
             day("2026-06-01"),
-            &periods,
-            &Calendar::shipped(),
         );
         assert_eq!(
             waiting.status,
@@ -645,12 +633,10 @@ mod tests {
             "2026-05-20",
             Some("overturned"),
         );
-        let s = standing(
+        let s = law(
             opening(),
             &[objection.clone(), overturned],
             day("2026-06-01"),
-            &periods,
-            &Calendar::shipped(),
         );
         assert_eq!(s.status, CaseStatus::Overturned);
         assert!(s.notices.is_empty());
@@ -660,13 +646,7 @@ mod tests {
             "2026-05-20",
             Some("upheld"),
         );
-        let s = standing(
-            opening(),
-            &[objection, upheld],
-            day("2026-06-01"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &[objection, upheld], day("2026-06-01"));
         assert_eq!(
             (s.status, s.final_on),
             (CaseStatus::Final, Some(day("2026-05-20")))
@@ -675,39 +655,20 @@ mod tests {
 
     #[test]
     fn an_unreported_rectification_brings_a_reminder_then_an_interview() {
-        let periods = Periods::default();
         let ordered = [event(
             "1",
             DispositionKind::RectificationOrdered,
             "2026-05-15",
             None,
         )];
-        let s = standing(
-            opening(),
-            &ordered,
-            day("2026-07-01"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &ordered, day("2026-07-01"));
         assert_eq!(s.status, CaseStatus::Rectifying);
         assert_eq!(s.rectify_by, Some(day("2026-07-14")));
         assert_eq!(kinds(&s), [NoticeKind::Rectification]);
         assert_eq!(s.next_change, Some(day("2026-07-04")));
-        let s = standing(
-            opening(),
-            &ordered,
-            day("2026-07-04"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &ordered, day("2026-07-04"));
         assert_eq!(kinds(&s), [NoticeKind::Rectification, NoticeKind::Reminder]);
-        let s = standing(
-            opening(),
-            &ordered,
-            day("2026-07-15"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &ordered, day("2026-07-15"));
         assert_eq!(
             kinds(&s),
             [
@@ -723,13 +684,7 @@ mod tests {
             "2026-07-01",
             None,
         ));
-        let s = standing(
-            opening(),
-            &reported,
-            day("2026-07-15"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &reported, day("2026-07-15"));
         assert_eq!(
             kinds(&s),
             [NoticeKind::Rectification],
@@ -739,7 +694,6 @@ mod tests {
 
     #[test]
     fn a_failed_recheck_escalates_and_a_passed_one_closes() {
-        let periods = Periods::default();
         let mut events = vec![
             event(
                 "1",
@@ -760,13 +714,7 @@ mod tests {
                 Some("fail"),
             ),
         ];
-        let s = standing(
-            opening(),
-            &events,
-            day("2026-07-21"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &events, day("2026-07-21"));
         assert_eq!(s.status, CaseStatus::Escalated);
         assert!(kinds(&s).contains(&NoticeKind::Interview));
         // The second re-check counts from the public notice, which is not recorded yet.
@@ -781,13 +729,7 @@ mod tests {
             "2026-08-03",
             None,
         ));
-        let s = standing(
-            opening(),
-            &events,
-            day("2026-08-04"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &events, day("2026-08-04"));
         assert_eq!(s.public_notice_on, Some(day("2026-08-03")));
         // 60 to 90 days after the notice of 3 August, not after the re-check of 20 July.
         assert_eq!(s.second_recheck_from, Some(day("2026-10-02")));
@@ -798,13 +740,7 @@ mod tests {
             "2026-10-01",
             Some("fail"),
         ));
-        let s = standing(
-            opening(),
-            &events,
-            day("2026-10-20"),
-            &periods,
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &events, day("2026-10-20"));
         assert_eq!(s.status, CaseStatus::Suspended);
         let listed = s
             .notices
@@ -822,14 +758,7 @@ mod tests {
             Some("pass"),
         ));
         assert_eq!(
-            standing(
-                opening(),
-                &events,
-                day("2026-10-02"),
-                &periods,
-                &Calendar::shipped()
-            )
-            .status,
+            law(opening(), &events, day("2026-10-02")).status,
             CaseStatus::Closed
         );
         let passed = [event(
@@ -839,14 +768,7 @@ mod tests {
             Some("pass"),
         )];
         assert_eq!(
-            standing(
-                opening(),
-                &passed,
-                day("2026-07-21"),
-                &periods,
-                &Calendar::shipped()
-            )
-            .status,
+            law(opening(), &passed, day("2026-07-21")).status,
             CaseStatus::Closed
         );
     }
@@ -878,8 +800,6 @@ mod tests {
 
     #[test]
     fn suspension_runs_to_its_recheck_and_a_failed_one_to_the_licence_referral() {
-        let periods = Periods::default();
-        let calendar = Calendar::shipped();
         let mut events = vec![
             event(
                 "1",
@@ -901,7 +821,7 @@ mod tests {
                 Some("fail"),
             ),
         ];
-        let s = standing(opening(), &events, day("2026-10-13"), &periods, &calendar);
+        let s = law(opening(), &events, day("2026-10-13"));
         let step = |s: &Standing, kind: StepKind| {
             s.steps
                 .iter()
@@ -916,7 +836,7 @@ mod tests {
         let mut suspension = event("5", DispositionKind::Suspension, "2026-10-15", None);
         suspension.until = Some(day("2026-11-14"));
         events.push(suspension);
-        let s = standing(opening(), &events, day("2026-10-16"), &periods, &calendar);
+        let s = law(opening(), &events, day("2026-10-16"));
         assert_eq!(s.suspension_until, Some(day("2026-11-14")));
         // 15 days after the period ends on 14 November: Sunday 29 November → Monday 30.
         assert_eq!(
@@ -929,7 +849,7 @@ mod tests {
             "2026-11-16",
             Some("fail"),
         ));
-        let s = standing(opening(), &events, day("2026-11-17"), &periods, &calendar);
+        let s = law(opening(), &events, day("2026-11-17"));
         assert_eq!(s.status, CaseStatus::Suspended);
         let referral = step(&s, StepKind::LicenceRevocationReferral);
         assert_eq!(
@@ -942,7 +862,7 @@ mod tests {
             "2026-11-20",
             None,
         ));
-        let s = standing(opening(), &events, day("2026-11-21"), &periods, &calendar);
+        let s = law(opening(), &events, day("2026-11-21"));
         assert_eq!(s.status, CaseStatus::RevocationReferred);
         assert_eq!(
             step(&s, StepKind::LicenceRevocationReferral).done_on,
@@ -953,13 +873,7 @@ mod tests {
     #[test]
     fn a_stop_order_recorded_marks_the_step_done() {
         let events = [event("1", DispositionKind::StopOrdered, "2026-05-13", None)];
-        let s = standing(
-            opening(),
-            &events,
-            day("2026-05-14"),
-            &Periods::default(),
-            &Calendar::shipped(),
-        );
+        let s = law(opening(), &events, day("2026-05-14"));
         let stop = &s.steps[0];
         assert_eq!(
             (stop.status, stop.done_on),

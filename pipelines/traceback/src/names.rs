@@ -256,7 +256,7 @@ pub(crate) fn index_case(
     Ok(())
 }
 
-/// Takes a case out of the identification queue (its party is referred, not identified).
+/// Whether a disposition identifies a unit (and so feeds the alias table).
 pub(crate) fn is_identification(disposition: &Disposition) -> bool {
     disposition.kind == DispositionKind::Identified
 }

@@ -22,7 +22,7 @@
 
 use crate::assemble::{Authority, Inputs, RULES_VERSION, assemble};
 use crate::clock::Clock;
-use crate::identify::{Named, identify};
+use crate::identify::{Identity, Named, identify};
 use crate::names;
 use crate::store::{self, Store, StoreError, grouped};
 use async_trait::async_trait;
@@ -150,73 +150,14 @@ impl TracebackStage {
             return Ok(()); // a disposition ahead of its result: kept until the result comes
         };
         let result: SamplingResult = serde_json::from_slice(&result)?;
-        let dispositions: Vec<Disposition> =
-            store::values_with_prefix(&txn.open_table(store::DISPOSITIONS)?, case_id)?
-                .iter()
-                .map(|bytes| serde_json::from_slice(bytes))
-                .collect::<Result<_, _>>()?;
-        let known_names = names::load_names(txn, &result)?;
-        let producer_uscc = result.producer.uscc.as_ref().map(|u| u.to_string());
-        let producer = identify(
-            Named {
-                name: &result.producer.name,
-                uscc: producer_uscc.as_deref(),
-                district: None,
-                address: result.producer.address.as_deref(),
-                by_ledger: true,
-            },
-            &dispositions,
-            &known_names,
-        );
-        let origin_uscc = result.sampled_unit.uscc.as_ref().map(|u| u.to_string());
-        let origin = identify(
-            Named {
-                name: &result.sampled_unit.name,
-                uscc: origin_uscc.as_deref(),
-                district: result.sampled_unit.district.as_deref(),
-                address: result.sampled_unit.address.as_deref(),
-                by_ledger: false,
-            },
-            &dispositions,
-            &known_names,
-        );
-        let trace_keys = names::case_keys(txn, &result, producer.uscc.as_deref())?;
-        let shipments = names::load_shipments(txn, &trace_keys)?;
-        let mut units = BTreeMap::new();
-        {
-            let registry = txn.open_table(store::UNITS)?;
-            let mentioned = shipments
-                .iter()
-                .flat_map(|s| [s.from.uscc.to_string(), s.to.uscc.to_string()])
-                .chain(origin.uscc.clone())
-                .chain(producer.uscc.clone());
-            for uscc in mentioned {
-                if units.contains_key(&uscc) {
-                    continue;
-                }
-                if let Some(bytes) = registry.get(uscc.as_str())? {
-                    let unit: Unit = serde_json::from_slice(bytes.value())?;
-                    units.insert(uscc, unit);
-                }
-            }
-        }
-        names::index_case(
-            txn,
-            case_id,
-            &result,
-            &trace_keys,
-            [
-                (SubjectRole::Seller, &origin),
-                (SubjectRole::Producer, &producer),
-            ],
-        )?;
+        let held = Held::load(txn, case_id, &result)?;
         let inputs = Inputs {
             result: &result,
-            shipments: &shipments,
-            units: &units,
-            dispositions: &dispositions,
-            producer: &producer,
-            origin: &origin,
+            shipments: &held.shipments,
+            units: &held.units,
+            dispositions: &held.dispositions,
+            producer: &held.producer,
+            origin: &held.origin,
         };
         let (mut case, next_change) = assemble(&inputs, today, &self.authority);
         set_timer(txn, case_id, next_change)?;
@@ -299,6 +240,70 @@ impl TracebackStage {
             ))),
             None => Ok(pending.len()),
         }
+    }
+}
+
+/// What the state holds for one case besides its result: its dispositions, who its subjects
+/// are, its batch's shipments (under every key the batch is known by) and the registry entries
+/// of the units they name. Loading it also indexes the case under those keys and names.
+struct Held {
+    dispositions: Vec<Disposition>,
+    producer: Identity,
+    origin: Identity,
+    shipments: Vec<Shipment>,
+    units: BTreeMap<String, Unit>,
+}
+
+impl Held {
+    fn load(
+        txn: &WriteTransaction,
+        case_id: &str,
+        result: &SamplingResult,
+    ) -> Result<Self, StoreError> {
+        let dispositions: Vec<Disposition> =
+            store::values_with_prefix(&txn.open_table(store::DISPOSITIONS)?, case_id)?
+                .iter()
+                .map(|bytes| serde_json::from_slice(bytes))
+                .collect::<Result<_, _>>()?;
+        let known_names = names::load_names(txn, result)?;
+        let producer = identify(Named::producer(result), &dispositions, &known_names);
+        let origin = identify(Named::sampled_unit(result), &dispositions, &known_names);
+        let trace_keys = names::case_keys(txn, result, producer.uscc.as_deref())?;
+        let shipments = names::load_shipments(txn, &trace_keys)?;
+        let mut units = BTreeMap::new();
+        let registry = txn.open_table(store::UNITS)?;
+        let mentioned = shipments
+            .iter()
+            .flat_map(|s| [s.from.uscc.to_string(), s.to.uscc.to_string()])
+            .chain(origin.uscc.clone())
+            .chain(producer.uscc.clone());
+        for uscc in mentioned {
+            if units.contains_key(&uscc) {
+                continue;
+            }
+            if let Some(bytes) = registry.get(uscc.as_str())? {
+                let unit: Unit = serde_json::from_slice(bytes.value())?;
+                units.insert(uscc, unit);
+            }
+        }
+        drop(registry);
+        names::index_case(
+            txn,
+            case_id,
+            result,
+            &trace_keys,
+            [
+                (SubjectRole::Seller, &origin),
+                (SubjectRole::Producer, &producer),
+            ],
+        )?;
+        Ok(Self {
+            dispositions,
+            producer,
+            origin,
+            shipments,
+            units,
+        })
     }
 }
 
