@@ -167,11 +167,27 @@ fn testing_before_sampling_is_rejected() {
 
 #[test]
 fn a_test_date_after_tomorrow_is_rejected_and_tomorrow_is_not() {
-    let errors = errors_after(|v| v["tested_on"] = json!("2026-05-03"));
+    // Not yet served: the service-date rules are tested on their own below.
+    let errors = errors_after(|v| {
+        v["tested_on"] = json!("2026-05-03");
+        v["served_on"] = Value::Null;
+    });
     assert_one_error(&errors, "tested_on", "in the future");
     let mut tomorrow = valid();
     tomorrow["tested_on"] = json!("2026-05-02");
+    tomorrow["served_on"] = Value::Null;
     assert!(SamplingResult::parse(&tomorrow, today()).is_ok());
+}
+
+#[test]
+fn a_result_served_before_its_test_or_in_the_future_is_rejected() {
+    let errors = errors_after(|v| v["served_on"] = json!("2026-04-19"));
+    assert_one_error(&errors, "served_on", "before the test date");
+    let errors = errors_after(|v| v["served_on"] = json!("2026-05-03"));
+    assert_one_error(&errors, "served_on", "in the future");
+    let mut same_day = valid();
+    same_day["served_on"] = json!("2026-04-20");
+    assert!(SamplingResult::parse(&same_day, today()).is_ok());
 }
 
 #[test]
