@@ -251,10 +251,14 @@ impl Broker {
                 ];
                 let args = args.iter().map(|s| s.to_string()).collect();
                 let process = Process::start(Path::new(&tansu), args, None, log);
+                let broker = Self { bootstrap, process };
+                // Tansu registers itself in SQLite before it listens, and fails outright on a
+                // locked database, so the index is added only once the port is open.
+                broker.wait_for_port();
                 // As the embedded broker does: without it consumption scans every header.
                 spotcheck_broker::index_tansu_headers(&dir.join("broker.db"))
                     .expect("index tansu's headers");
-                process
+                return broker;
             }
             None => {
                 eprintln!(

@@ -143,7 +143,9 @@ async fn index_headers(database: &Path) -> Result<(), BrokerError> {
 
 /// [`index_headers`] for a Tansu 0.6 run as its own process (the `tansu` binary with SQLite
 /// storage at `database`): waits up to 30 s for Tansu to create its tables, then adds the index.
-/// Blocking; safe to call from inside or outside a Tokio runtime.
+/// Call it only once that process accepts connections: Tansu registers itself in the database
+/// before it listens and stops on a locked database (it sets no busy timeout), so an index built
+/// during its start-up can kill it. Blocking; safe to call from inside or outside a Tokio runtime.
 pub fn index_tansu_headers(database: &Path) -> Result<(), BrokerError> {
     let database = database.to_owned();
     let work = std::thread::spawn(move || {
