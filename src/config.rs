@@ -116,6 +116,14 @@ pub struct SqlConfig {
     /// Seconds a Postgres-protocol client has to log in; then its connection (and slot) is
     /// closed, so clients that connect and say nothing cannot use up `max_connections`.
     pub login_timeout_secs: u64,
+    /// Most rows one answer carries; an answer reaching it ends with an error saying so.
+    pub max_rows: u64,
+    /// Longest statement, in bytes; a longer one is refused before it is parsed.
+    pub max_statement_bytes: usize,
+    /// Deepest nesting of expressions (a chain a+b+c… counts one level per term).
+    pub max_expression_depth: usize,
+    /// Most MiB one call of a value-building function (`repeat`, `lpad`, `range`…) may build.
+    pub max_built_mib: usize,
 }
 
 impl Default for SqlConfig {
@@ -126,6 +134,10 @@ impl Default for SqlConfig {
             memory_mib: defaults.memory_bytes / (1024 * 1024),
             max_connections: 64,
             login_timeout_secs: 10,
+            max_rows: defaults.max_rows,
+            max_statement_bytes: defaults.statement.max_bytes,
+            max_expression_depth: defaults.statement.max_depth,
+            max_built_mib: defaults.max_built_bytes / (1024 * 1024),
         }
     }
 }
@@ -137,9 +149,26 @@ impl SqlConfig {
             .filter(|t| !t.is_zero())
             .context("[sql] timeout_secs must be a positive number of seconds")?;
         anyhow::ensure!(self.memory_mib > 0, "[sql] memory_mib must be positive");
+        anyhow::ensure!(self.max_rows > 0, "[sql] max_rows must be positive");
+        anyhow::ensure!(
+            self.max_statement_bytes > 0 && self.max_statement_bytes <= 1024 * 1024,
+            "[sql] max_statement_bytes must be between 1 and 1048576 (the query threads' \
+             stacks are sized for at most 1 MiB of statement)"
+        );
+        anyhow::ensure!(
+            (1..=4096).contains(&self.max_expression_depth),
+            "[sql] max_expression_depth must be between 1 and 4096"
+        );
+        anyhow::ensure!(self.max_built_mib > 0, "[sql] max_built_mib must be positive");
         Ok(spotcheck_analytics::QueryLimits {
             timeout,
             memory_bytes: self.memory_mib.saturating_mul(1024 * 1024),
+            max_rows: self.max_rows,
+            statement: spotcheck_analytics::StatementLimits {
+                max_bytes: self.max_statement_bytes,
+                max_depth: self.max_expression_depth,
+            },
+            max_built_bytes: self.max_built_mib.saturating_mul(1024 * 1024),
         })
     }
 }

@@ -1,42 +1,115 @@
 //! `spotcheck sql [--data-dir DIR] [--format table|csv|json] "SELECT ..."`.
+//!
+//! CSV and JSON are written as the rows arrive; the table needs every row to size its columns.
+//! Text in the table has its control characters escaped, so a value cannot move the cursor,
+//! recolour or retitle the analyst's terminal.
 
 use crate::cli::{SqlArgs, SqlFormat};
-use anyhow::{Context, Result};
+use anyhow::Result;
+use spotcheck_analytics::arrow::array::{Array, ArrayRef, StringArray};
+use spotcheck_analytics::arrow::compute::cast;
+use spotcheck_analytics::arrow::datatypes::{DataType, Field, Schema};
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
 use spotcheck_analytics::{Analytics, QueryLimits};
+use std::io::Write;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode> {
     let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
-    let rows = analytics.query(&args.sql).await?;
-    let output = render(&rows.batches, args.format)?;
-    print!("{output}");
+    let mut answer = analytics.stream(&args.sql).await?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match args.format {
+        SqlFormat::Table => {
+            let rows = answer.collect().await?;
+            let escaped = rows
+                .batches
+                .iter()
+                .map(escape_controls)
+                .collect::<Result<Vec<_>>>()?;
+            let table = spotcheck_analytics::arrow::util::pretty::pretty_format_batches(&escaped)?;
+            writeln!(out, "{table}")?;
+        }
+        SqlFormat::Csv => {
+            let mut header = true;
+            while let Some(batch) = answer.next().await {
+                let batch = batch?;
+                let mut writer = spotcheck_analytics::arrow::csv::WriterBuilder::new()
+                    .with_header(header)
+                    .build(&mut out);
+                writer.write(&batch)?;
+                header = false;
+            }
+        }
+        SqlFormat::Json => {
+            let mut first = true;
+            write!(out, "[")?;
+            while let Some(batch) = answer.next().await {
+                let batch = batch?;
+                let mut writer = spotcheck_analytics::arrow::json::ArrayWriter::new(Vec::new());
+                writer.write(&batch)?;
+                writer.finish()?;
+                let array = writer.into_inner();
+                if array.len() > 2 {
+                    if !first {
+                        write!(out, ",")?;
+                    }
+                    out.write_all(&array[1..array.len() - 1])?;
+                    first = false;
+                }
+            }
+            writeln!(out, "]")?;
+        }
+    }
+    out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn render(batches: &[RecordBatch], format: SqlFormat) -> Result<String> {
-    use spotcheck_analytics::arrow::{csv, json, util::pretty};
-    match format {
-        SqlFormat::Table => Ok(format!("{}\n", pretty::pretty_format_batches(batches)?)),
-        SqlFormat::Csv => {
-            let mut writer = csv::Writer::new(Vec::new());
-            for batch in batches {
-                writer.write(batch)?;
-            }
-            String::from_utf8(writer.into_inner()).context("CSV output is not UTF-8")
+/// Text columns with control characters written as escapes (`\n`, `\t`, `\u{1b}`).
+fn escape_controls(batch: &RecordBatch) -> Result<RecordBatch> {
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        let text = matches!(
+            field.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        );
+        if !text {
+            fields.push(field.as_ref().clone());
+            columns.push(column.clone());
+            continue;
         }
-        SqlFormat::Json => {
-            let mut writer = json::ArrayWriter::new(Vec::new());
-            let refs: Vec<&RecordBatch> = batches.iter().collect();
-            writer.write_batches(&refs)?;
-            writer.finish()?;
-            let text =
-                String::from_utf8(writer.into_inner()).context("JSON output is not UTF-8")?;
-            Ok(if text.is_empty() {
-                "[]\n".into()
-            } else {
-                format!("{text}\n")
-            })
-        }
+        let strings = cast(column, &DataType::Utf8)?;
+        let strings = strings
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| anyhow::anyhow!("a text column did not cast to text"))?;
+        let escaped: StringArray = strings.iter().map(|v| v.map(escape)).collect();
+        fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
+        columns.push(Arc::new(escaped));
+    }
+    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+}
+
+fn escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| match c.is_control() {
+            true => c.escape_default().collect::<Vec<_>>(),
+            false => vec![c],
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_and_chinese_text_is_kept() {
+        assert_eq!(
+            escape("燃气灶\u{1b}]0;owned\u{7}\n"),
+            "燃气灶\\u{1b}]0;owned\\u{7}\\n"
+        );
     }
 }

@@ -10,6 +10,15 @@ pub enum QueryError {
     NotAQuery(String),
     #[error("{0}")]
     Invalid(String),
+    /// The statement's text is too long or nests too deeply to plan safely.
+    #[error("the statement is too complex: {0}")]
+    TooComplex(String),
+    /// The answer reached the row limit: what was sent is the first rows, not the answer.
+    #[error(
+        "the answer was cut after {0} rows, the limit of one answer ([sql] max_rows): \
+         aggregate, filter or add LIMIT/OFFSET"
+    )]
+    TooManyRows(u64),
     #[error("the query ran longer than the {}s limit and was stopped", .0.as_secs_f64())]
     TimedOut(Duration),
     #[error("the query needs more memory than the {limit_mib} MiB limit: {message}")]

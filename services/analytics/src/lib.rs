@@ -8,12 +8,22 @@
 //! The sandbox: statements are planned with DDL, DML and other statements disallowed, no table
 //! function that reads files is registered and URL tables (`SELECT * FROM '/etc/passwd'`) stay
 //! off; every query runs under a time limit and a memory pool shared by the whole session.
+//!
+//! What no query can do to the process: a statement is bounded in size and nesting before it is
+//! planned ([`guard`]), on threads whose stacks fit the bound; functions that build values from
+//! a chosen count are bounded ([`bounded`]); answers stream ([`Answer`]) with what waits between
+//! the query and the client held in the pool, and end with an error past a row limit.
 
+mod answer;
+mod bounded;
 mod error;
+pub mod guard;
 pub mod pg;
 mod session;
 pub mod visible;
 
 pub use datafusion::arrow;
+pub use answer::Answer;
 pub use error::QueryError;
+pub use guard::StatementLimits;
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};

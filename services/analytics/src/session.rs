@@ -1,6 +1,8 @@
 //! The DataFusion session over one lake: tables, trend views, limits.
 
+use crate::answer::Answer;
 use crate::error::QueryError;
+use crate::guard::{self, QUERY_THREAD_STACK, StatementLimits};
 use crate::visible::ManifestFiltered;
 use datafusion::arrow::datatypes::{DataType, SchemaRef};
 use datafusion::arrow::record_batch::RecordBatch;
@@ -81,6 +83,12 @@ impl Default for ListingRule {
 pub struct QueryLimits {
     pub timeout: Duration,
     pub memory_bytes: usize,
+    /// Most rows one answer may carry; past it the answer ends with [`QueryError::TooManyRows`].
+    pub max_rows: u64,
+    /// Size and nesting of the statement's text, checked before it is planned.
+    pub statement: StatementLimits,
+    /// Most bytes one call of a value-building function (`repeat`, `lpad`, `range`…) may build.
+    pub max_built_bytes: usize,
 }
 
 impl Default for QueryLimits {
@@ -88,6 +96,9 @@ impl Default for QueryLimits {
         Self {
             timeout: Duration::from_secs(60),
             memory_bytes: 2 * 1024 * 1024 * 1024,
+            max_rows: 10_000_000,
+            statement: StatementLimits::default(),
+            max_built_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -180,8 +191,10 @@ impl Analytics {
                 .await
                 .map_err(|e| lake_error(root, format!("view {name}: {e}")))?;
         }
+        crate::bounded::register(&context, limits.max_built_bytes);
         let executor = tokio::runtime::Builder::new_multi_thread()
             .thread_name("sql")
+            .thread_stack_size(QUERY_THREAD_STACK)
             .enable_all()
             .build()
             .map_err(|e| lake_error(root, format!("cannot start the query threads: {e}")))?;
@@ -192,12 +205,24 @@ impl Analytics {
         })
     }
 
-    /// Runs one read-only statement under the limits and collects its rows.
+    /// Runs one read-only statement under the limits and collects its rows (at most
+    /// `max_rows` of them: more is [`QueryError::TooManyRows`]).
     pub async fn query(&self, sql: &str) -> Result<Rows, QueryError> {
-        let memory = self.limits.memory_bytes;
+        self.stream(sql).await?.collect().await
+    }
+
+    /// Starts one read-only statement under the limits: its text is checked and it is planned
+    /// on the query threads, and the answer comes as it is computed. Errors found before the
+    /// first rows (invalid SQL, a refused statement, no memory) are returned here; later ones
+    /// (the time limit, the row limit) end the answer's stream.
+    pub async fn stream(&self, sql: &str) -> Result<Answer, QueryError> {
+        // The size first, on the caller's thread: nothing has parsed the text yet.
+        guard::check_size(sql, self.limits.statement)?;
+        let limits = self.limits;
         let context = self.context.clone();
         let sql = sql.to_owned();
-        let run = async move {
+        let plan = async move {
+            guard::check(&sql, limits.statement)?;
             let options = SQLOptions::new()
                 .with_allow_ddl(false)
                 .with_allow_dml(false)
@@ -205,28 +230,29 @@ impl Analytics {
             let frame = context
                 .sql_with_options(&sql, options)
                 .await
-                .map_err(|e| QueryError::from_datafusion(e, memory))?;
-            let schema: SchemaRef = Arc::new(frame.schema().as_arrow().clone());
-            let batches = frame
-                .collect()
-                .await
-                .map_err(|e| QueryError::from_datafusion(e, memory))?;
-            Ok(Rows { schema, batches })
+                .map_err(|e| QueryError::from_datafusion(e, limits.memory_bytes))?;
+            Ok(frame)
         };
-        let executor = self
-            .executor
+        Answer::start(self.executor(), &self.context, plan, self.limits).await
+    }
+
+    /// As [`Analytics::stream`] for a statement another front end parsed and planned (the
+    /// Postgres protocol's prepared statements), under the same limits.
+    pub async fn stream_frame(
+        &self,
+        frame: datafusion::dataframe::DataFrame,
+    ) -> Result<Answer, QueryError> {
+        Answer::start(self.executor(), &self.context, async move { Ok(frame) }, self.limits).await
+    }
+
+    /// The query threads: front ends that parse SQL themselves (the Postgres protocol) run
+    /// their connections here, on stacks sized for the statement limits and away from the
+    /// threads that take records.
+    pub fn executor(&self) -> &tokio::runtime::Handle {
+        self.executor
             .as_ref()
-            .expect("the executor lives as long as self");
-        let mut task = executor.spawn(run);
-        match tokio::time::timeout(self.limits.timeout, &mut task).await {
-            Ok(Ok(answer)) => answer,
-            Ok(Err(failed)) => Err(QueryError::Invalid(format!("the query failed: {failed}"))),
-            Err(_) => {
-                // Aborting drops the plan's streams at its next yield, which stops its tasks.
-                task.abort();
-                Err(QueryError::TimedOut(self.limits.timeout))
-            }
-        }
+            .expect("the executor lives as long as self")
+            .handle()
     }
 
     pub fn limits(&self) -> QueryLimits {

@@ -6,6 +6,7 @@
 //! query through [`Analytics::query`] — the same read-only rules, time limit and memory pool as
 //! `POST /v1/sql` — and refuses everything else before DataFusion sees it.
 
+mod guarded;
 mod login;
 mod sandbox;
 
@@ -52,6 +53,9 @@ pub async fn serve(
         login_timeout,
     } = limits;
     let logged_in = LoggedIn::default();
+    // Connections run on the query threads: the library parses and plans there, on stacks
+    // sized for the statement limits, and nothing a session does runs where records are taken.
+    let threads = analytics.executor().clone();
     let handlers = Arc::new(Handlers::new(analytics, check, logged_in.clone()));
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
@@ -73,7 +77,7 @@ pub async fn serve(
         };
         let handlers = handlers.clone();
         let logged_in = logged_in.clone();
-        tokio::spawn(async move {
+        threads.spawn(async move {
             let _slot = slot; // held for the life of the connection
             let served = datafusion_postgres::pgwire::tokio::process_socket(socket, None, handlers);
             tokio::pin!(served);
@@ -149,13 +153,14 @@ impl LoggedIn {
 }
 
 struct Handlers {
-    session: Arc<DfSessionService>,
+    session: Arc<guarded::Guarded>,
     login: Arc<login::TokenLogin>,
 }
 
 impl Handlers {
     fn new(analytics: Arc<Analytics>, check: LoginCheck, logged_in: LoggedIn) -> Self {
-        let timeout = analytics.limits().timeout;
+        let limits = analytics.limits();
+        let timeout = limits.timeout;
         let context = Arc::new(analytics.context().clone());
         // The sandbox goes first: it answers queries itself and refuses what is not allowed, so
         // the library's hooks only ever see session statements (SET, SHOW, BEGIN, cursors).
@@ -166,7 +171,10 @@ impl Handlers {
             Arc::new(TransactionStatementHook),
         ];
         Self {
-            session: Arc::new(DfSessionService::new_with_hooks(context, hooks)),
+            session: Arc::new(guarded::Guarded::new(
+                Arc::new(DfSessionService::new_with_hooks(context, hooks)),
+                limits,
+            )),
             login: Arc::new(login::TokenLogin::new(check, timeout, logged_in)),
         }
     }

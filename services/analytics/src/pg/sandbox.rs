@@ -1,18 +1,19 @@
 //! What a Postgres client may run: queries go through [`Analytics::query`]; session statements
 //! (SET, SHOW, BEGIN, cursors) go on to the library's hooks; the rest is refused.
 
-use crate::{Analytics, QueryError};
+use crate::{Analytics, Answer, QueryError};
 use async_trait::async_trait;
 use datafusion::common::ParamValues;
-use datafusion::datasource::MemTable;
 use datafusion::logical_expr::LogicalPlan;
 use datafusion::prelude::SessionContext;
 use datafusion::sql::sqlparser::ast::{Set, Statement};
-use datafusion_postgres::arrow_pg::datatypes::df::encode_dataframe;
+use datafusion_postgres::arrow_pg::datatypes::{arrow_schema_to_pg_fields, encode_recordbatch};
 use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire::api::ClientInfo;
 use datafusion_postgres::pgwire::api::portal::Format;
-use datafusion_postgres::pgwire::api::results::Response;
+use datafusion_postgres::pgwire::api::results::{QueryResponse, Response};
+use datafusion_postgres::pgwire::messages::data::DataRow;
+use futures::StreamExt;
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
 use datafusion_postgres::pgwire::types::format::FormatOptions;
 use std::sync::Arc;
@@ -81,23 +82,42 @@ impl SandboxHook {
     async fn run_query(
         &self,
         statement: &Statement,
-        context: &SessionContext,
         client: &dyn HookClient,
     ) -> PgWireResult<Response> {
-        let rows = self
+        let answer = self
             .analytics
-            .query(&statement.to_string())
+            .stream(&statement.to_string())
             .await
             .map_err(query_error)?;
-        let table = MemTable::try_new(rows.schema, vec![rows.batches])
-            .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
-        let frame = context
-            .read_table(Arc::new(table))
-            .map_err(|e| PgWireError::ApiError(Box::new(e)))?;
         let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-        let response = encode_dataframe(frame, &Format::UnifiedText, Some(options)).await?;
-        Ok(Response::Query(response))
+        Ok(Response::Query(respond(answer, &Format::UnifiedText, options)?))
     }
+}
+
+/// An answer as Postgres rows, streamed; an error in the stream (the time or row limit) reaches
+/// the client as an `ErrorResponse` after the rows already sent.
+pub(crate) fn respond(
+    answer: Answer,
+    format: &Format,
+    options: Arc<FormatOptions>,
+) -> PgWireResult<QueryResponse> {
+    let fields = Arc::new(arrow_schema_to_pg_fields(
+        &answer.schema,
+        format,
+        Some(options),
+    )?);
+    let encode_with = fields.clone();
+    let rows = answer
+        .into_stream()
+        .map(move |batch| {
+            let rows: Box<dyn Iterator<Item = PgWireResult<DataRow>> + Send + Sync> = match batch {
+                Ok(batch) => encode_recordbatch(encode_with.clone(), batch),
+                Err(error) => Box::new(std::iter::once(Err(query_error(error)))),
+            };
+            futures::stream::iter(rows)
+        })
+        .flatten();
+    Ok(QueryResponse::new(fields, rows))
 }
 
 #[async_trait]
@@ -105,11 +125,11 @@ impl QueryHook for SandboxHook {
     async fn handle_simple_query(
         &self,
         statement: &Statement,
-        context: &SessionContext,
+        _context: &SessionContext,
         client: &mut dyn HookClient,
     ) -> Option<PgWireResult<Response>> {
         match treat(statement) {
-            Treatment::Query => Some(self.run_query(statement, context, client).await),
+            Treatment::Query => Some(self.run_query(statement, client).await),
             Treatment::Session => None,
             Treatment::Refuse(reason) => Some(Err(refused(reason))),
         }
@@ -123,8 +143,16 @@ impl QueryHook for SandboxHook {
     ) -> Option<PgWireResult<LogicalPlan>> {
         match treat(statement) {
             Treatment::Refuse(reason) => Some(Err(refused(reason))),
-            // Planned by the library, which cannot plan DDL or DML past this point.
-            Treatment::Query | Treatment::Session => None,
+            // Planned by the library, which cannot plan DDL or DML past this point; but first
+            // the same bound on nesting as every query, so planning cannot overflow.
+            Treatment::Query => {
+                let depth = self.analytics.limits().statement.max_depth;
+                match crate::guard::check_depth(statement, depth) {
+                    Ok(()) => None,
+                    Err(error) => Some(Err(query_error(error))),
+                }
+            }
+            Treatment::Session => None,
         }
     }
 
@@ -148,10 +176,13 @@ fn refused(reason: &str) -> PgWireError {
     user_error("42501", reason.to_owned())
 }
 
-fn query_error(error: QueryError) -> PgWireError {
+pub(crate) fn query_error(error: QueryError) -> PgWireError {
     let code = match &error {
         QueryError::NotAQuery(_) => "42501",
         QueryError::Invalid(_) => "42000",
+        // statement_too_complex; program_limit_exceeded.
+        QueryError::TooComplex(_) => "54001",
+        QueryError::TooManyRows(_) => "54000",
         QueryError::TimedOut(_) => "57014",
         QueryError::OutOfMemory { .. } => "53200",
         QueryError::Lake { .. } => "58000",
@@ -159,7 +190,7 @@ fn query_error(error: QueryError) -> PgWireError {
     user_error(code, error.to_string())
 }
 
-fn user_error(code: &str, message: String) -> PgWireError {
+pub(crate) fn user_error(code: &str, message: String) -> PgWireError {
     PgWireError::UserError(Box::new(ErrorInfo::new(
         "ERROR".to_owned(),
         code.to_owned(),

@@ -9,9 +9,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use spotcheck_analytics::arrow::datatypes::SchemaRef;
+use spotcheck_analytics::arrow::error::ArrowError;
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
 use spotcheck_analytics::arrow::{csv, ipc, json};
-use spotcheck_analytics::{QueryError, Rows};
+use spotcheck_analytics::{Answer, QueryError};
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
@@ -25,7 +27,10 @@ pub struct SqlRequest {
 /// Run one read-only query on the lake.
 ///
 /// Rows come back as a JSON array of objects (default), CSV (`Accept: text/csv`) or an Arrow IPC
-/// stream (`Accept: application/vnd.apache.arrow.stream`). Anything but a query is refused (403).
+/// stream (`Accept: application/vnd.apache.arrow.stream`), streamed as the query runs. Anything
+/// but a query is refused (403); a statement too long or nested too deeply is refused (400)
+/// before it is planned. An answer that reaches the row limit (header `spotcheck-max-rows`) or
+/// the time limit after its first rows ends with a line `error: …` and a broken response.
 #[utoipa::path(
     post,
     path = "/v1/sql",
@@ -61,13 +66,26 @@ async fn run(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Api
             "this process does not serve SQL",
         )
     })?;
-    let rows = analytics.query(&request.sql).await.map_err(query_error)?;
+    let answer = analytics.stream(&request.sql).await.map_err(query_error)?;
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    render(&rows, accept).map_err(|e| ApiError::internal(format!("cannot encode the rows: {e}")))
+    let format = Format::of(accept);
+    let max_rows = analytics.limits().max_rows;
+    let body = Body::from_stream(encode(answer, format));
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (MAX_ROWS_HEADER, max_rows.to_string()),
+        ],
+        body,
+    )
+        .into_response())
 }
+
+/// Announces the row limit of the answer; an answer that reaches it ends with an error.
+pub const MAX_ROWS_HEADER: header::HeaderName = header::HeaderName::from_static("spotcheck-max-rows");
 
 pub(crate) fn query_error(error: QueryError) -> ApiError {
     match error {
@@ -75,48 +93,183 @@ pub(crate) fn query_error(error: QueryError) -> ApiError {
             ApiError::forbidden(format!("only queries are allowed: {message}"))
         }
         QueryError::TimedOut(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, error.to_string()),
-        QueryError::OutOfMemory { .. } => {
+        QueryError::OutOfMemory { .. } | QueryError::TooManyRows(_) => {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
         }
         QueryError::Lake { .. } => ApiError::internal(error.to_string()),
-        QueryError::Invalid(_) => ApiError::bad_request(error.to_string()),
+        QueryError::Invalid(_) | QueryError::TooComplex(_) => {
+            ApiError::bad_request(error.to_string())
+        }
     }
 }
 
-/// Encodes the rows as the client asked.
-fn render(
-    rows: &Rows,
-    accept: &str,
-) -> Result<Response, spotcheck_analytics::arrow::error::ArrowError> {
-    let batches = &rows.batches;
-    if accept.contains(ARROW_STREAM) {
-        // The schema is written even without rows, so the client still learns the columns.
-        let mut bytes = Vec::new();
-        let mut writer = ipc::writer::StreamWriter::try_new(&mut bytes, &rows.schema)?;
-        for batch in batches {
-            writer.write(batch)?;
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Csv,
+    Arrow,
+}
+
+impl Format {
+    fn of(accept: &str) -> Self {
+        if accept.contains(ARROW_STREAM) {
+            Self::Arrow
+        } else if accept.contains("text/csv") {
+            Self::Csv
+        } else {
+            Self::Json
         }
-        writer.finish()?;
-        return Ok(([(header::CONTENT_TYPE, ARROW_STREAM)], bytes).into_response());
     }
-    if accept.contains("text/csv") {
-        let mut writer = csv::Writer::new(Vec::new());
-        for batch in batches {
-            writer.write(batch)?;
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Arrow => ARROW_STREAM,
         }
-        return Ok((
-            [(header::CONTENT_TYPE, "text/csv; charset=utf-8")],
-            writer.into_inner(),
-        )
-            .into_response());
     }
-    let mut writer = json::ArrayWriter::new(Vec::new());
-    let refs: Vec<&RecordBatch> = batches.iter().collect();
-    writer.write_batches(&refs)?;
-    writer.finish()?;
-    let mut bytes = writer.into_inner();
-    if bytes.is_empty() {
-        bytes = b"[]".to_vec();
+}
+
+/// The answer encoded batch by batch, so the first rows leave while the query runs. An error
+/// after the first bytes (the time or row limit) cannot change the status any more, so the
+/// answer says it in a way no client takes for a whole answer: JSON and CSV end with a line
+/// `"error: …` (JSON that does not parse; a quote CSV readers find unclosed), the Arrow stream
+/// breaks off without its end marker.
+fn encode(
+    answer: Answer,
+    format: Format,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+    enum State {
+        Running(Box<(Answer, Encoder)>),
+        Done,
     }
-    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+    let encoder = Encoder::new(format, answer.schema.clone());
+    let start = State::Running(Box::new((answer, encoder)));
+    futures::stream::unfold(start, |state| async move {
+        match state {
+            State::Done => None,
+            State::Running(running) => {
+                let (mut answer, mut encoder) = *running;
+                match answer.next().await {
+                    Some(Ok(batch)) => match encoder.batch(&batch) {
+                        Ok(bytes) => Some((Ok(bytes), State::Running(Box::new((answer, encoder))))),
+                        Err(e) => Some((Err(std::io::Error::other(e)), State::Done)),
+                    },
+                    None => Some((encoder.finish().map_err(std::io::Error::other), State::Done)),
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, "an SQL answer ended early");
+                        let reason = error.to_string();
+                        match encoder.failure(&reason) {
+                            Some(line) => Some((Ok(line), State::Done)),
+                            None => Some((Err(std::io::Error::other(reason)), State::Done)),
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Encodes batches one at a time in the answer's format.
+enum Encoder {
+    Json { rows_written: bool },
+    Csv { schema: SchemaRef, header_written: bool },
+    Arrow(Box<ipc::writer::StreamWriter<Vec<u8>>>),
+    /// The Arrow writer could not start; the error is reported on the first batch.
+    Broken(String),
+}
+
+impl Encoder {
+    fn new(format: Format, schema: SchemaRef) -> Self {
+        match format {
+            Format::Json => Self::Json {
+                rows_written: false,
+            },
+            Format::Csv => Self::Csv {
+                schema,
+                header_written: false,
+            },
+            Format::Arrow => match ipc::writer::StreamWriter::try_new(Vec::new(), &schema) {
+                Ok(writer) => Self::Arrow(Box::new(writer)),
+                Err(e) => Self::Broken(e.to_string()),
+            },
+        }
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> Result<bytes::Bytes, ArrowError> {
+        match self {
+            Self::Json { rows_written } => {
+                let mut writer = json::ArrayWriter::new(Vec::new());
+                writer.write(batch)?;
+                writer.finish()?;
+                let array = writer.into_inner();
+                // `[{…},{…}]` → the objects, joined to what came before by a comma.
+                let inner = match (array.first(), array.last()) {
+                    (Some(b'['), Some(b']')) if array.len() > 2 => &array[1..array.len() - 1],
+                    _ => &[][..],
+                };
+                let mut out = Vec::with_capacity(inner.len() + 2);
+                if !*rows_written {
+                    out.push(b'[');
+                } else if !inner.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(inner);
+                *rows_written = true;
+                Ok(out.into())
+            }
+            Self::Csv {
+                header_written, ..
+            } => {
+                let mut writer = csv::WriterBuilder::new()
+                    .with_header(!*header_written)
+                    .build(Vec::new());
+                writer.write(batch)?;
+                *header_written = true;
+                Ok(writer.into_inner().into())
+            }
+            Self::Arrow(writer) => {
+                writer.write(batch)?;
+                Ok(std::mem::take(writer.get_mut()).into())
+            }
+            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
+        }
+    }
+
+    /// What ends a complete answer (and, with no rows, starts it).
+    fn finish(&mut self) -> Result<bytes::Bytes, ArrowError> {
+        match self {
+            Self::Json { rows_written } => Ok(match rows_written {
+                true => bytes::Bytes::from_static(b"]"),
+                false => bytes::Bytes::from_static(b"[]"),
+            }),
+            Self::Csv {
+                schema,
+                header_written,
+            } => match header_written {
+                true => Ok(bytes::Bytes::new()),
+                // The header alone: the client still learns the columns.
+                false => {
+                    let empty = RecordBatch::new_empty(schema.clone());
+                    self.batch(&empty)
+                }
+            },
+            Self::Arrow(writer) => {
+                writer.finish()?;
+                Ok(std::mem::take(writer.get_mut()).into())
+            }
+            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
+        }
+    }
+
+    /// The last line of a text answer that was cut (`None` for Arrow, which breaks off).
+    fn failure(&self, reason: &str) -> Option<bytes::Bytes> {
+        match self {
+            Self::Json { .. } | Self::Csv { .. } => {
+                let reason = reason.replace('"', "'");
+                Some(format!("\n\"error: {reason}\n").into_bytes().into())
+            }
+            Self::Arrow(_) | Self::Broken(_) => None,
+        }
+    }
 }
