@@ -197,6 +197,10 @@ pub struct TraceExportArgs {
     /// Where to write it (default: standard output)
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// CSV for programs: values exactly as recorded (by default a value a spreadsheet would run
+    /// as a formula, such as `=HYPERLINK(…)`, is written as text with a leading `'`)
+    #[arg(long)]
+    pub raw: bool,
 }
 
 #[derive(Args)]

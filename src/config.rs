@@ -111,8 +111,12 @@ pub struct SqlConfig {
     pub timeout_secs: f64,
     /// Memory all queries of the process may hold at once, in MiB.
     pub memory_mib: usize,
-    /// Postgres-protocol connections open at once; one more is refused (53300).
+    /// Postgres-protocol connections open at once. When all are taken, the oldest connection
+    /// that has not sent a byte yet is closed for a new one; with none such, the new one is
+    /// refused (53300).
     pub max_connections: usize,
+    /// Postgres-protocol connections one client address may hold open without sending a byte.
+    pub max_silent_per_address: usize,
     /// Seconds a Postgres-protocol client has to log in; then its connection (and slot) is
     /// closed, so clients that connect and say nothing cannot use up `max_connections`.
     pub login_timeout_secs: u64,
@@ -133,6 +137,7 @@ impl Default for SqlConfig {
             timeout_secs: defaults.timeout.as_secs_f64(),
             memory_mib: defaults.memory_bytes / (1024 * 1024),
             max_connections: 64,
+            max_silent_per_address: 16,
             login_timeout_secs: 10,
             max_rows: defaults.max_rows,
             max_statement_bytes: defaults.statement.max_bytes,
@@ -159,7 +164,10 @@ impl SqlConfig {
             (1..=4096).contains(&self.max_expression_depth),
             "[sql] max_expression_depth must be between 1 and 4096"
         );
-        anyhow::ensure!(self.max_built_mib > 0, "[sql] max_built_mib must be positive");
+        anyhow::ensure!(
+            self.max_built_mib > 0,
+            "[sql] max_built_mib must be positive"
+        );
         Ok(spotcheck_analytics::QueryLimits {
             timeout,
             memory_bytes: self.memory_mib.saturating_mul(1024 * 1024),
@@ -183,8 +191,14 @@ pub struct Limits {
     pub max_records: usize,
     /// Seconds a request body may take to arrive (408 after).
     pub body_timeout_secs: u64,
-    /// HTTP connections open at once; one more is answered 503 and closed.
+    /// HTTP connections open at once. When all are taken, the oldest connection that has not
+    /// sent a byte yet is closed for a new one; with none such, the new one is answered 503.
     pub max_connections: usize,
+    /// Connections one client address may hold open without sending a byte.
+    pub max_silent_per_address: usize,
+    /// Seconds a connection may stay silent, and a request head may take to arrive; then the
+    /// connection is closed.
+    pub header_timeout_secs: u64,
 }
 
 impl Default for Limits {
@@ -195,11 +209,25 @@ impl Default for Limits {
             max_records: defaults.max_records,
             body_timeout_secs: defaults.read_timeout.as_secs(),
             max_connections: 1024,
+            max_silent_per_address: 64,
+            header_timeout_secs: 10,
         }
     }
 }
 
 impl Limits {
+    pub fn http_limits(&self) -> spotcheck_ingest::HttpLimits {
+        let header_timeout = Duration::from_secs(self.header_timeout_secs.max(1));
+        spotcheck_ingest::HttpLimits {
+            gate: spotcheck_runtime::gate::GateLimits {
+                max_connections: self.max_connections,
+                max_silent_per_address: self.max_silent_per_address,
+                silent_timeout: header_timeout,
+            },
+            header_timeout,
+        }
+    }
+
     pub fn body_limits(&self) -> BodyLimits {
         BodyLimits {
             max_bytes: self.max_body_bytes,

@@ -73,16 +73,25 @@ async fn a_query_nested_five_thousand_deep_is_refused_on_every_front_end_and_not
     assert!(pg_error_code(&simple).starts_with("54001"), "{simple:?}");
     // The extended protocol (prepared statements) parses and plans in the library.
     let prepared = client.query(&chain, &[]).await.expect_err("refused");
-    assert!(pg_error_code(&prepared).starts_with("54001"), "{prepared:?}");
+    assert!(
+        pg_error_code(&prepared).starts_with("54001"),
+        "{prepared:?}"
+    );
     let too_long = format!("SELECT 1 -- {}", "x".repeat(70_000));
     let long = client.simple_query(&too_long).await.expect_err("refused");
     let long = pg_error_code(&long);
-    assert!(long.starts_with("54001") && long.contains("65536-byte limit"), "{long}");
+    assert!(
+        long.starts_with("54001") && long.contains("65536-byte limit"),
+        "{long}"
+    );
 
     // Nothing died: the process, SQL and ingest all answer.
     assert!(up.running(), "{}", up.log_text());
     let rows = client.simple_query("SELECT 1+1 AS two").await.unwrap();
-    assert!(rows.iter().any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_))));
+    assert!(
+        rows.iter()
+            .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+    );
     tokio::task::block_in_place(|| {
         assert_eq!(sql(&up, "SELECT 1+1 AS two").status(), 200);
         ingest_takes_a_result(&up, "HARD-DEPTH-1");
@@ -112,7 +121,11 @@ fn a_trillion_row_answer_streams_within_the_pool_and_ends_saying_it_was_cut() {
     );
     let mut first = [0u8; 64];
     let n = response.read(&mut first).unwrap();
-    assert!(n > 0 && first.starts_with(b"[{\"value\":0}"), "{:?}", &first[..n]);
+    assert!(
+        n > 0 && first.starts_with(b"[{\"value\":0}"),
+        "{:?}",
+        &first[..n]
+    );
     let first_bytes_after = started.elapsed();
 
     let mut received = first[..n].to_vec();
@@ -134,7 +147,9 @@ fn a_trillion_row_answer_streams_within_the_pool_and_ends_saying_it_was_cut() {
     }
     let tail = String::from_utf8_lossy(&received[received.len().saturating_sub(300)..]);
     assert!(
-        tail.contains(&format!("\"error: the answer was cut after {max_rows} rows")),
+        tail.contains(&format!(
+            "\"error: the answer was cut after {max_rows} rows"
+        )),
         "{tail}"
     );
     assert!(

@@ -7,9 +7,14 @@
 
 use crate::error::Errors;
 use crate::uscc::Uscc;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 use std::str::FromStr;
+
+/// The years a date in a record may fall in: products in use can be decades old, and nothing
+/// is dated past this century. `0000-01-01` or `20260-01-01` is a typing error, not a date.
+pub const EARLIEST_YEAR: i32 = 1950;
+pub const LATEST_YEAR: i32 = 2099;
 
 /// Longest text accepted in any field, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
@@ -136,15 +141,26 @@ impl<'a> Obj<'a> {
         parsed
     }
 
-    /// A calendar date written `YYYY-MM-DD`.
+    /// A calendar date written `YYYY-MM-DD`, in the years records can name.
     pub fn date(&self, key: &str, required: bool, errors: &mut Errors) -> Option<NaiveDate> {
         let text = self.text_as(key, required, errors)?;
         let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok();
-        if date.is_none() {
-            errors.push(
+        match date {
+            None => errors.push(
                 self.path_of(key),
                 format!("'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2026-04-02"),
-            );
+            ),
+            Some(date) if !(EARLIEST_YEAR..=LATEST_YEAR).contains(&date.year()) => {
+                errors.push(
+                    self.path_of(key),
+                    format!(
+                        "{date} is outside the years a record can name \
+                         ({EARLIEST_YEAR}–{LATEST_YEAR}): check the year"
+                    ),
+                );
+                return None;
+            }
+            Some(_) => {}
         }
         date
     }

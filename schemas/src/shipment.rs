@@ -124,6 +124,10 @@ fn read_party(obj: &Obj, errors: &mut Errors) -> Option<Party> {
     })
 }
 
+/// The largest quantity one shipment may state: a billion units (pieces, kilograms, litres…).
+/// Larger numbers are typing or unit errors, and would swamp every sum over the batch.
+pub const MAX_QUANTITY: f64 = 1e9;
+
 fn check_shipment(shipment: &Shipment, today: NaiveDate, errors: &mut Errors) {
     if shipment.from.uscc == shipment.to.uscc {
         errors.push(
@@ -133,6 +137,14 @@ fn check_shipment(shipment: &Shipment, today: NaiveDate, errors: &mut Errors) {
     }
     if shipment.quantity < 0.0 {
         errors.push("quantity", "must not be negative");
+    } else if shipment.quantity > MAX_QUANTITY {
+        errors.push(
+            "quantity",
+            format!(
+                "{} is more than one shipment can carry (at most {MAX_QUANTITY:e})",
+                shipment.quantity
+            ),
+        );
     }
     let tomorrow = today.succ_opt().unwrap_or(today);
     if shipment.shipped_on > tomorrow {

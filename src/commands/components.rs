@@ -124,7 +124,7 @@ pub async fn start_http(
         disclosures,
     })
     .context("cannot register HTTP metrics")?;
-    let max_connections = config.limits.max_connections;
+    let limits = config.limits.http_limits();
     let listener = tokio::net::TcpListener::bind(http)
         .await
         .with_context(|| format!("cannot listen on {http}"))?;
@@ -134,13 +134,9 @@ pub async fn start_http(
         health.set("ingest", true);
     }
     Ok(tokio::spawn(async move {
-        let served = spotcheck_ingest::serve(
-            listener,
-            max_connections,
-            spotcheck_ingest::router(app),
-            shutdown,
-        )
-        .await;
+        let served =
+            spotcheck_ingest::serve(listener, limits, spotcheck_ingest::router(app), shutdown)
+                .await;
         if takes_records {
             health.set("ingest", false);
         }
@@ -350,6 +346,7 @@ pub async fn start_pg(
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
     let connections = spotcheck_analytics::pg::ConnectionLimits {
         max_connections: config.sql.max_connections,
+        max_silent_per_address: config.sql.max_silent_per_address,
         login_timeout: Duration::from_secs(config.sql.login_timeout_secs.max(1)),
     };
     let check: spotcheck_analytics::pg::LoginCheck = Arc::new(move |user, password| {

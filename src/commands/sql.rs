@@ -86,10 +86,17 @@ fn escape_controls(batch: &RecordBatch) -> Result<RecordBatch> {
             .downcast_ref::<StringArray>()
             .ok_or_else(|| anyhow::anyhow!("a text column did not cast to text"))?;
         let escaped: StringArray = strings.iter().map(|v| v.map(escape)).collect();
-        fields.push(Field::new(field.name(), DataType::Utf8, field.is_nullable()));
+        fields.push(Field::new(
+            field.name(),
+            DataType::Utf8,
+            field.is_nullable(),
+        ));
         columns.push(Arc::new(escaped));
     }
-    Ok(RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)?)
+    Ok(RecordBatch::try_new(
+        Arc::new(Schema::new(fields)),
+        columns,
+    )?)
 }
 
 fn escape(text: &str) -> String {

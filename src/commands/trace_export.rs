@@ -1,4 +1,4 @@
-//! `spotcheck trace-export --batch PRODUCER/MODEL/BATCH [--format csv|xlsx] [--out FILE]`.
+//! `spotcheck trace-export --batch PRODUCER/MODEL/BATCH [--format csv|xlsx] [--out FILE] [--raw]`.
 
 use crate::cli::{ExportFormat, TraceExportArgs};
 use anyhow::{Context, Result, bail};
@@ -20,6 +20,7 @@ pub async fn run(args: TraceExportArgs) -> Result<ExitCode> {
     let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
     let trace = spotcheck_reports::trace::trace(&analytics, &batch).await?;
     let bytes = match args.format {
+        ExportFormat::Csv if args.raw => trace.to_csv_raw()?,
         ExportFormat::Csv => trace.to_csv()?,
         ExportFormat::Xlsx => trace.to_xlsx()?,
     };

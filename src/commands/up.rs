@@ -4,6 +4,7 @@ use super::components::{
     ReadModels, connect, open_analytics, open_credit_store, open_ledger, open_traceback_store,
     restore_traceback, start_credit, start_http, start_pg, start_traceback, start_webhooks,
 };
+use super::supervisor::{Component, supervise};
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
 use anyhow::{Context, Result};
@@ -70,25 +71,33 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     .await?;
     let pg = start_pg(analytics, &config, args.pg, shutdown.clone()).await?;
     tracing::info!("spotcheck is up; Ctrl-C or SIGTERM stops it");
-    let served = ingest.await.context("the ingest task panicked")?;
-    let pg_outcome = pg.await.context("the Postgres-protocol task panicked")?;
-    let lake_outcome = lake.await.context("the lake task panicked")?;
-    let traceback_outcome = traceback.await.context("the traceback task panicked")?;
-    let credit_outcome = credit.await.context("the credit task panicked")?;
+    let mut components = vec![
+        Component::new("ingest", ingest),
+        Component::new("pg", pg),
+        Component::new("lake", lake),
+        Component::new("traceback", traceback),
+        Component::new("credit", credit),
+    ];
     for webhook in webhooks {
-        webhook.await.context("a webhook task panicked")?;
+        components.push(Component::new(
+            "webhook",
+            tokio::spawn(async move { webhook.await.map_err(anyhow::Error::from) }),
+        ));
     }
+    let outcome = supervise(
+        components,
+        shutdown.clone(),
+        &shared.health,
+        &shared.metrics.component_up,
+    )
+    .await;
     shared.publisher.flush(Duration::from_secs(10));
     // Clients go before the broker, so they do not log its disappearance as an error.
     drop(shared);
     if let Some(broker) = broker {
         broker.stop().await;
     }
-    served?;
-    pg_outcome?;
-    lake_outcome?;
-    traceback_outcome?;
-    credit_outcome?;
+    outcome?;
     tracing::info!("stopped cleanly");
     Ok(ExitCode::SUCCESS)
 }

@@ -40,11 +40,18 @@ pub fn signature(secret: &str, body: &[u8]) -> String {
 const FIRST_RETRY: Duration = Duration::from_secs(1);
 const LONGEST_RETRY: Duration = Duration::from_secs(60);
 const PAGE: usize = 100;
+/// How long a receiver has to accept the connection, and then to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Delivers the feed to `hook` until `shutdown`.
 pub async fn deliver(store: Arc<CreditStore>, hook: Webhook, shutdown: CancellationToken) {
+    // No redirects: a signed disclosure goes to the configured receiver or nowhere (a 302 sent
+    // it to another address). A redirect is a refusal, retried, with the address it named.
     let client = match reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(RESPONSE_TIMEOUT)
         .build()
     {
         Ok(client) => client,
@@ -111,7 +118,18 @@ async fn send_until_acknowledged(
         match sent {
             Ok(response) if response.status().is_success() => return true,
             Ok(response) => {
-                tracing::warn!(url = %hook.url, status = %response.status(), "webhook refused a disclosure; retrying")
+                let receiver = response
+                    .remote_addr()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let location = response
+                    .headers()
+                    .get(reqwest::header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                tracing::warn!(url = %hook.url, %receiver, status = %response.status(), %location,
+                    "webhook refused a disclosure (redirects are not followed); retrying")
             }
             Err(error) => tracing::warn!(url = %hook.url, %error, "webhook unreachable; retrying"),
         }

@@ -12,6 +12,7 @@ pub mod cloudevents;
 pub mod context;
 pub mod dead_letter;
 pub mod driver;
+pub mod gate;
 pub mod health;
 pub mod kafka;
 pub mod metrics;

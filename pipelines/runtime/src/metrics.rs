@@ -22,6 +22,7 @@ pub mod names {
     pub const LAKE_FILES: &str = "spotcheck_lake_files_written_total";
     pub const LAKE_BYTES: &str = "spotcheck_lake_written_bytes_total";
     pub const DISCLOSURE_DELAY: &str = "spotcheck_disclosure_delay_seconds";
+    pub const COMPONENT_UP: &str = "spotcheck_component_up";
 }
 
 /// Latency buckets from 0.5 ms to 10 s.
@@ -41,6 +42,8 @@ pub struct Metrics {
     pub stage_batch_duration: HistogramVec,
     pub stage_retries: IntCounterVec,
     pub consumer_lag: IntGaugeVec,
+    /// 1 while a component of the process runs, 0 once it stopped.
+    pub component_up: IntGaugeVec,
 }
 
 impl Metrics {
@@ -93,6 +96,12 @@ impl Metrics {
                 names::CONSUMER_LAG,
                 "Records on a partition not yet consumed by the stage's consumer",
                 &["stage", "topic", "partition"],
+            )?,
+            component_up: gauge(
+                &registry,
+                names::COMPONENT_UP,
+                "1 while the component runs in this process, 0 once it stopped",
+                &["component"],
             )?,
             registry,
         };

@@ -213,9 +213,7 @@ fn steps(array: &ArrayRef) -> Result<Vec<i128>> {
         DataType::Interval(_) => {
             let intervals = cast(
                 array,
-                &DataType::Interval(
-                    datafusion::arrow::datatypes::IntervalUnit::MonthDayNano,
-                ),
+                &DataType::Interval(datafusion::arrow::datatypes::IntervalUnit::MonthDayNano),
             )?;
             Ok(intervals
                 .as_primitive::<IntervalMonthDayNanoType>()

@@ -10,7 +10,7 @@
 
 use crate::QueryError;
 use datafusion::sql::parser::{DFParserBuilder, Statement as DfStatement};
-use datafusion::sql::sqlparser::ast::{Expr, Query, Statement, Visit, Visitor};
+use datafusion::sql::sqlparser::ast::{Expr, ObjectName, Query, Statement, Visit, Visitor};
 use std::ops::ControlFlow;
 
 /// Stack of every thread that parses, checks or plans analysts' SQL. The statement-size bound
@@ -88,7 +88,8 @@ fn check_statement(statement: &DfStatement, max_depth: usize) -> Result<(), Quer
     }
 }
 
-/// The expression depth of a parsed statement, refused over `max_depth`.
+/// The expression depth of a parsed statement, refused over `max_depth`; and its tables, of
+/// which none may be a file path or a URL (`SELECT * FROM '/etc/passwd'`).
 pub fn check_depth(statement: &Statement, max_depth: usize) -> Result<(), QueryError> {
     let mut depth = Depth {
         current: 0,
@@ -96,10 +97,14 @@ pub fn check_depth(statement: &Statement, max_depth: usize) -> Result<(), QueryE
     };
     match statement.visit(&mut depth) {
         ControlFlow::Continue(()) => Ok(()),
-        ControlFlow::Break(()) => Err(QueryError::TooComplex(format!(
+        ControlFlow::Break(Refusal::TooDeep) => Err(QueryError::TooComplex(format!(
             "expressions nest deeper than the limit of {max_depth} levels \
              (a long chain such as a+b+c+… counts one level per term); \
              split it, or use IN (…) or a table"
+        ))),
+        ControlFlow::Break(Refusal::PathAsTable(name)) => Err(QueryError::NotAQuery(format!(
+            "{name} is a file path or URL, not a table: only the lake's tables and views can be \
+             queried (SHOW TABLES lists them)"
         ))),
     }
 }
@@ -109,38 +114,54 @@ struct Depth {
     max: usize,
 }
 
+enum Refusal {
+    TooDeep,
+    PathAsTable(String),
+}
+
 impl Depth {
-    fn enter(&mut self) -> ControlFlow<()> {
+    fn enter(&mut self) -> ControlFlow<Refusal> {
         self.current += 1;
         if self.current > self.max {
-            ControlFlow::Break(())
+            ControlFlow::Break(Refusal::TooDeep)
         } else {
             ControlFlow::Continue(())
         }
     }
 
-    fn leave(&mut self) -> ControlFlow<()> {
+    fn leave(&mut self) -> ControlFlow<Refusal> {
         self.current = self.current.saturating_sub(1);
         ControlFlow::Continue(())
     }
 }
 
 impl Visitor for Depth {
-    type Break = ();
+    type Break = Refusal;
 
-    fn pre_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<()> {
+    fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<Refusal> {
+        let path_like = relation.0.iter().any(|part| {
+            let text = part.to_string();
+            text.starts_with('\'') || text.contains('/') || text.contains("://")
+        });
+        match path_like {
+            true => ControlFlow::Break(Refusal::PathAsTable(relation.to_string())),
+            false => ControlFlow::Continue(()),
+        }
+    }
+
+    fn pre_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<Refusal> {
         self.enter()
     }
 
-    fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<()> {
+    fn post_visit_expr(&mut self, _expr: &Expr) -> ControlFlow<Refusal> {
         self.leave()
     }
 
-    fn pre_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+    fn pre_visit_query(&mut self, _query: &Query) -> ControlFlow<Refusal> {
         self.enter()
     }
 
-    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<()> {
+    fn post_visit_query(&mut self, _query: &Query) -> ControlFlow<Refusal> {
         self.leave()
     }
 }
@@ -194,6 +215,25 @@ mod tests {
     }
 
     #[test]
+    fn file_paths_and_urls_as_tables_are_refused_as_not_queries() {
+        for sql in [
+            "SELECT * FROM '/etc/passwd'",
+            "SELECT * FROM 'data/lake/results/x.parquet'",
+            "SELECT * FROM \"s3://bucket/x.csv\"",
+            "SELECT * FROM results r JOIN '/etc/hosts' h ON true",
+        ] {
+            let refused = on_query_stack(move || check(sql, StatementLimits::default()));
+            assert!(
+                matches!(refused, Err(QueryError::NotAQuery(_))),
+                "{sql}: {refused:?}"
+            );
+        }
+        let fine =
+            on_query_stack(|| check("SELECT * FROM public.results", StatementLimits::default()));
+        assert!(fine.is_ok());
+    }
+
+    #[test]
     fn statements_over_the_size_limit_and_deep_parentheses_are_refused() {
         let limits = StatementLimits {
             max_bytes: 1_000,
@@ -205,6 +245,9 @@ mod tests {
         ));
         let nested = format!("SELECT {}1{}", "(".repeat(200), ")".repeat(200));
         let refused = on_query_stack(move || check(&nested, StatementLimits::default()));
-        assert!(matches!(refused, Err(QueryError::TooComplex(_))), "{refused:?}");
+        assert!(
+            matches!(refused, Err(QueryError::TooComplex(_))),
+            "{refused:?}"
+        );
     }
 }

@@ -22,8 +22,8 @@ pub mod pg;
 mod session;
 pub mod visible;
 
-pub use datafusion::arrow;
 pub use answer::Answer;
+pub use datafusion::arrow;
 pub use error::QueryError;
 pub use guard::StatementLimits;
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};

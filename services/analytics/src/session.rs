@@ -242,7 +242,13 @@ impl Analytics {
         &self,
         frame: datafusion::dataframe::DataFrame,
     ) -> Result<Answer, QueryError> {
-        Answer::start(self.executor(), &self.context, async move { Ok(frame) }, self.limits).await
+        Answer::start(
+            self.executor(),
+            &self.context,
+            async move { Ok(frame) },
+            self.limits,
+        )
+        .await
     }
 
     /// The query threads: front ends that parse SQL themselves (the Postgres protocol) run

@@ -20,18 +20,4 @@ pub mod submit;
 pub use app::{App, AppParts};
 pub use routes::router;
 
-use tokio_util::sync::CancellationToken;
-
-/// Serves `router` on `listener` until `shutdown` fires, then finishes in-flight requests.
-/// At most `max_connections` are open at once; one more is answered 503 and closed.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    max_connections: usize,
-    router: axum::Router,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    let listener = listener::LimitedListener::new(listener, max_connections);
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown.cancelled_owned())
-        .await
-}
+pub use listener::{HttpLimits, serve};

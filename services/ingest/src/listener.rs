@@ -1,72 +1,102 @@
-//! A TCP listener that holds at most N connections open at once.
+//! The HTTP server: axum's router on hyper, with the connection rules of
+//! [`spotcheck_runtime::gate`] and a deadline on every request head.
 //!
-//! axum's `serve` accepts every connection it is offered, so a client that opens thousands of
-//! idle connections (or many slow ones) would hold a file descriptor and a task each until the
-//! process runs out. Here a connection over the limit is accepted, told `503` with
-//! `Connection: close` in the API's error shape, and closed: the client learns why at once, and
-//! the connections already open keep being served.
+//! axum's `serve` accepts every connection it is offered and never closes one that stays idle
+//! or trickles its request head: 1,030 such sockets held every slot (≥ 95 s) and every client
+//! got 503. Here a connection that stays silent, or takes longer than the header deadline to
+//! send a request head, is closed; silent connections are shed for new ones (the gate); and a
+//! connection refused because every slot is talking is told `503` with `Connection: close` in
+//! the API's error shape.
 
-use axum::serve::Listener;
-use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::Arc;
-use std::task::{Context, Poll};
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use spotcheck_runtime::gate::{Gate, GateLimits};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::sync::CancellationToken;
 
 /// How long a refused client gets to read its 503 before the socket is dropped.
 const REFUSAL_TIMEOUT: Duration = Duration::from_secs(2);
 /// How long a refused connection may take to send its request head before it is answered anyway.
 const REQUEST_HEAD_WAIT: Duration = Duration::from_secs(1);
+/// How long requests in flight may take to finish once shutdown began.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub struct LimitedListener {
-    inner: TcpListener,
-    slots: Arc<Semaphore>,
-    max_connections: usize,
+/// The connection rules of one HTTP server.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub gate: GateLimits,
+    /// A request head (the first one, or the next one on a kept-alive connection) must arrive
+    /// within this; else the connection is closed.
+    pub header_timeout: Duration,
 }
 
-impl LimitedListener {
-    pub fn new(inner: TcpListener, max_connections: usize) -> Self {
-        let max_connections = max_connections.max(1);
-        Self {
-            inner,
-            slots: Arc::new(Semaphore::new(max_connections)),
-            max_connections,
-        }
-    }
-}
-
-impl Listener for LimitedListener {
-    type Io = CountedStream;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        loop {
-            let (stream, peer) = Listener::accept(&mut self.inner).await;
-            match self.slots.clone().try_acquire_owned() {
-                Ok(slot) => {
-                    return (
-                        CountedStream {
-                            stream,
-                            _slot: slot,
-                        },
-                        peer,
-                    );
+/// Serves `router` on `listener` until `shutdown` fires, then lets requests in flight finish
+/// (up to 30 s).
+pub async fn serve(
+    listener: TcpListener,
+    limits: HttpLimits,
+    router: Router,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let gate = Gate::new(limits.gate);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    builder.http2().timer(TokioTimer::new());
+    let graceful = GracefulShutdown::new();
+    loop {
+        let (stream, peer) = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, most likely: give closing connections a moment.
+                    tracing::warn!(%error, "cannot accept an HTTP connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
                 }
-                Err(_) => {
-                    tracing::warn!(%peer, max_connections = self.max_connections,
-                        "HTTP connection refused: too many connections");
-                    tokio::spawn(refuse(stream));
-                }
+            },
+        };
+        let ticket = match gate.admit(peer) {
+            Ok(ticket) => ticket,
+            Err(_) => {
+                tracing::warn!(%peer, max_connections = limits.gate.max_connections,
+                    "HTTP connection refused: every slot is in use");
+                tokio::spawn(refuse(stream));
+                continue;
             }
-        }
+        };
+        let service = TowerToHyperService::new(router.clone());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            if !ticket.first_byte(&stream).await {
+                return; // shed or silent too long: dropping the stream closes it
+            }
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(error) = watcher.watch(connection).await {
+                tracing::debug!(%peer, %error, "HTTP connection ended with an error");
+            }
+            drop(ticket);
+        });
     }
-
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        self.inner.local_addr()
+    drop(listener);
+    if tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("requests still in flight after 30 s of shutdown; closing them");
     }
+    Ok(())
 }
 
 async fn refuse(mut stream: TcpStream) {
@@ -101,51 +131,5 @@ async fn read_request_head(stream: &mut TcpStream) {
             Ok(0) | Err(_) => return,
             Ok(n) => head.extend_from_slice(&chunk[..n]),
         }
-    }
-}
-
-/// A connection that frees its slot when hyper drops it.
-pub struct CountedStream {
-    stream: TcpStream,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl AsyncRead for CountedStream {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_read(cx, buf)
-    }
-}
-
-impl AsyncWrite for CountedStream {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write(cx, buf)
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        Pin::new(&mut self.stream).poll_write_vectored(cx, bufs)
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        self.stream.is_write_vectored()
     }
 }

@@ -4,6 +4,7 @@
 //! numbers on a page are the numbers of a query.
 
 pub mod case_page;
+pub mod cells;
 pub mod report;
 pub mod svg;
 pub mod table;

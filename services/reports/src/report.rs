@@ -4,6 +4,7 @@
 //! disclosure tables — the SQL is printed under each table, so an analyst can rerun it.
 
 use crate::ReportError;
+use crate::cells::markdown_text;
 use crate::svg::{bar_chart, escape, line_chart};
 use crate::table::{TextRow, get, literal, text_rows};
 use spotcheck_analytics::Analytics;
@@ -328,8 +329,13 @@ impl Section {
         let error = |e: csv::Error| ReportError::Csv(e.to_string());
         writer.write_record(&self.columns).map_err(error)?;
         for row in &self.rows {
+            // Report CSVs are for people: no cell opens as a formula.
             writer
-                .write_record(self.columns.iter().map(|c| get(row, c)))
+                .write_record(
+                    self.columns
+                        .iter()
+                        .map(|c| crate::cells::spreadsheet_text(get(row, c)).into_owned()),
+                )
                 .map_err(error)?;
         }
         writer
@@ -356,7 +362,7 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
          </style></head><body><h1>{t}</h1>",
         t = escape(&title)
     );
-    let mut markdown = format!("# {title}\n\n");
+    let mut markdown = format!("# {}\n\n", markdown_text(&title));
     for section in sections {
         let csv_name = format!("{}.csv", section.id);
         let path = out.join(&csv_name);
@@ -368,14 +374,18 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
             section.id,
             escape(&section.title)
         );
-        let _ = write!(markdown, "## {}\n\n", section.title);
+        let _ = write!(markdown, "## {}\n\n", markdown_text(&section.title));
         if let Some(svg) = section.chart() {
             html.push_str(&svg);
             let svg_name = format!("{}.svg", section.id);
             let path = out.join(&svg_name);
             std::fs::write(&path, &svg).map_err(io)?;
             written.push(path);
-            let _ = write!(markdown, "![{}]({svg_name})\n\n", section.title);
+            let _ = write!(
+                markdown,
+                "![{}]({svg_name})\n\n",
+                markdown_text(&section.title)
+            );
         }
         let _ = write!(html, "<table data-table=\"{}\"><tr>", section.id);
         for column in &section.columns {
@@ -385,7 +395,12 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
         let _ = write!(
             markdown,
             "| {} |\n|{}\n",
-            section.columns.join(" | "),
+            section
+                .columns
+                .iter()
+                .map(|c| markdown_text(c))
+                .collect::<Vec<_>>()
+                .join(" | "),
             "---|".repeat(section.columns.len())
         );
         for row in &section.rows {
@@ -395,7 +410,8 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
                 let _ = write!(html, "<td>{}</td>", escape(cell));
             }
             html.push_str("</tr>");
-            let _ = writeln!(markdown, "| {} |", cells.join(" | ").replace('\n', " "));
+            let cells: Vec<String> = cells.iter().map(|c| markdown_text(c)).collect();
+            let _ = writeln!(markdown, "| {} |", cells.join(" | "));
         }
         if section.rows.is_empty() {
             html.push_str("<tr><td>no data</td></tr>");

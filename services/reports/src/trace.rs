@@ -193,13 +193,32 @@ impl Hop {
 }
 
 impl Trace {
-    /// CSV with a header row, UTF-8.
+    /// CSV with a header row, UTF-8, for people: a cell that a spreadsheet would take for a
+    /// formula is written as text ([`crate::cells::spreadsheet_text`]).
     pub fn to_csv(&self) -> Result<Vec<u8>, ReportError> {
+        self.csv(true)
+    }
+
+    /// CSV with every value exactly as recorded, for programs.
+    pub fn to_csv_raw(&self) -> Result<Vec<u8>, ReportError> {
+        self.csv(false)
+    }
+
+    fn csv(&self, for_people: bool) -> Result<Vec<u8>, ReportError> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let csv_error = |e: csv::Error| ReportError::Csv(e.to_string());
         writer.write_record(COLUMNS).map_err(csv_error)?;
         for hop in &self.hops {
-            writer.write_record(hop.cells()).map_err(csv_error)?;
+            let cells = hop.cells();
+            match for_people {
+                true => writer.write_record(
+                    cells
+                        .iter()
+                        .map(|c| crate::cells::spreadsheet_text(c).into_owned()),
+                ),
+                false => writer.write_record(&cells),
+            }
+            .map_err(csv_error)?;
         }
         writer
             .into_inner()

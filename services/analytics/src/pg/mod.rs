@@ -33,11 +33,15 @@ pub type LoginCheck = Arc<dyn Fn(&str, &str) -> bool + Send + Sync>;
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectionLimits {
     pub max_connections: usize,
+    /// Connections one address may hold without sending a byte (see [`spotcheck_runtime::gate`]).
+    pub max_silent_per_address: usize,
     pub login_timeout: Duration,
 }
 
 /// Serves the Postgres protocol on `listener` until `shutdown` resolves, at most
-/// `max_connections` at once: one more is told "too many connections" (SQLSTATE 53300, as
+/// `max_connections` at once. Slots go by the gate's rules: connections that have not sent a
+/// byte are shed (oldest first) for new ones, at most `max_silent_per_address` per address;
+/// when every slot talks, one more is told "too many connections" (SQLSTATE 53300, as
 /// PostgreSQL says it) and closed. A client not logged in within `login_timeout` is closed, so
 /// connections that never finish their start-up cannot hold every slot. Connections already
 /// open are dropped with the process.
@@ -50,14 +54,19 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let ConnectionLimits {
         max_connections,
+        max_silent_per_address,
         login_timeout,
     } = limits;
+    let gate = spotcheck_runtime::gate::Gate::new(spotcheck_runtime::gate::GateLimits {
+        max_connections,
+        max_silent_per_address,
+        silent_timeout: login_timeout,
+    });
     let logged_in = LoggedIn::default();
     // Connections run on the query threads: the library parses and plans there, on stacks
     // sized for the statement limits, and nothing a session does runs where records are taken.
     let threads = analytics.executor().clone();
     let handlers = Arc::new(Handlers::new(analytics, check, logged_in.clone()));
-    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         let (socket, peer) = tokio::select! {
@@ -70,7 +79,7 @@ pub async fn serve(
                 }
             },
         };
-        let Ok(slot) = slots.clone().try_acquire_owned() else {
+        let Ok(ticket) = gate.admit(peer) else {
             tracing::warn!(%peer, max_connections, "Postgres connection refused: too many connections");
             tokio::spawn(refuse(socket));
             continue;
@@ -78,7 +87,9 @@ pub async fn serve(
         let handlers = handlers.clone();
         let logged_in = logged_in.clone();
         threads.spawn(async move {
-            let _slot = slot; // held for the life of the connection
+            if !ticket.first_byte(&socket).await {
+                return; // shed, or silent past the login deadline
+            }
             let served = datafusion_postgres::pgwire::tokio::process_socket(socket, None, handlers);
             tokio::pin!(served);
             let outcome = tokio::select! {
@@ -97,6 +108,7 @@ pub async fn serve(
             if let Err(error) = outcome {
                 tracing::debug!(%peer, %error, "Postgres connection ended with an error");
             }
+            drop(ticket); // the slot is held for the life of the connection
         });
     }
 }

@@ -12,10 +12,10 @@ use datafusion_postgres::hooks::{HookClient, QueryHook};
 use datafusion_postgres::pgwire::api::ClientInfo;
 use datafusion_postgres::pgwire::api::portal::Format;
 use datafusion_postgres::pgwire::api::results::{QueryResponse, Response};
-use datafusion_postgres::pgwire::messages::data::DataRow;
-use futures::StreamExt;
 use datafusion_postgres::pgwire::error::{ErrorInfo, PgWireError, PgWireResult};
+use datafusion_postgres::pgwire::messages::data::DataRow;
 use datafusion_postgres::pgwire::types::format::FormatOptions;
+use futures::StreamExt;
 use std::sync::Arc;
 
 /// How the sandbox treats one statement.
@@ -90,7 +90,11 @@ impl SandboxHook {
             .await
             .map_err(query_error)?;
         let options = Arc::new(FormatOptions::from_client_metadata(client.metadata()));
-        Ok(Response::Query(respond(answer, &Format::UnifiedText, options)?))
+        Ok(Response::Query(respond(
+            answer,
+            &Format::UnifiedText,
+            options,
+        )?))
     }
 }
 

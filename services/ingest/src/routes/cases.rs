@@ -3,9 +3,9 @@
 
 use crate::access::Role;
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiPath, ApiQuery};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -37,7 +37,7 @@ pub struct CaseFilter {
 )]
 pub async fn get_case(
     State(app): State<App>,
-    Path(case_id): Path<String>,
+    ApiPath(case_id): ApiPath<String>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let store = cases_of(&app, &headers)?;
@@ -65,7 +65,7 @@ pub async fn get_case(
 )]
 pub async fn list_cases(
     State(app): State<App>,
-    Query(filter): Query<CaseFilter>,
+    ApiQuery(filter): ApiQuery<CaseFilter>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     let store = cases_of(&app, &headers)?;

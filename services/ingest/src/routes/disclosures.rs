@@ -4,9 +4,9 @@
 
 use crate::access::Role;
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiQuery};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -46,7 +46,7 @@ pub struct FeedQuery {
 )]
 pub async fn get_disclosures(
     State(app): State<App>,
-    Query(query): Query<FeedQuery>,
+    ApiQuery(query): ApiQuery<FeedQuery>,
     headers: HeaderMap,
 ) -> Result<Json<Value>, ApiError> {
     app.authorize(&headers, &[Role::Feed, Role::Admin])?;

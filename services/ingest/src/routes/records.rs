@@ -3,9 +3,10 @@
 
 use crate::access::Role;
 use crate::app::App;
+use crate::error::ApiPath;
 use crate::submit::{submit, submit_at};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use spotcheck_schemas::{Disposition, Shipment, Unit};
@@ -60,7 +61,7 @@ pub async fn post_shipments(State(app): State<App>, headers: HeaderMap, body: Bo
 )]
 pub async fn put_unit(
     State(app): State<App>,
-    Path(uscc): Path<String>,
+    ApiPath(uscc): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {

@@ -85,7 +85,8 @@ async fn run(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Api
 }
 
 /// Announces the row limit of the answer; an answer that reaches it ends with an error.
-pub const MAX_ROWS_HEADER: header::HeaderName = header::HeaderName::from_static("spotcheck-max-rows");
+pub const MAX_ROWS_HEADER: header::HeaderName =
+    header::HeaderName::from_static("spotcheck-max-rows");
 
 pub(crate) fn query_error(error: QueryError) -> ApiError {
     match error {
@@ -172,8 +173,13 @@ fn encode(
 
 /// Encodes batches one at a time in the answer's format.
 enum Encoder {
-    Json { rows_written: bool },
-    Csv { schema: SchemaRef, header_written: bool },
+    Json {
+        rows_written: bool,
+    },
+    Csv {
+        schema: SchemaRef,
+        header_written: bool,
+    },
     Arrow(Box<ipc::writer::StreamWriter<Vec<u8>>>),
     /// The Arrow writer could not start; the error is reported on the first batch.
     Broken(String),
@@ -218,9 +224,7 @@ impl Encoder {
                 *rows_written = true;
                 Ok(out.into())
             }
-            Self::Csv {
-                header_written, ..
-            } => {
+            Self::Csv { header_written, .. } => {
                 let mut writer = csv::WriterBuilder::new()
                     .with_header(!*header_written)
                     .build(Vec::new());

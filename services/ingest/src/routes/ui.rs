@@ -6,9 +6,9 @@
 
 use crate::access::Role;
 use crate::app::App;
-use crate::error::ApiError;
+use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::routes::sql::query_error;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -26,6 +26,9 @@ pub struct ExportQuery {
     pub batch: String,
     /// `csv` (default) or `xlsx`.
     pub format: Option<String>,
+    /// `true`: CSV for programs, values exactly as recorded. By default a value a spreadsheet
+    /// would run as a formula is written as text with a leading `'`.
+    pub raw: Option<bool>,
 }
 
 /// Every hop of one batch as a sortable spreadsheet.
@@ -51,7 +54,7 @@ pub struct ExportQuery {
 pub async fn trace_export(
     State(app): State<App>,
     headers: HeaderMap,
-    Query(query): Query<ExportQuery>,
+    ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     app.authorize(&headers, &[Role::Admin])?;
     let batch = BatchKey::parse(&query.batch).ok_or_else(|| {
@@ -73,7 +76,11 @@ pub async fn trace_export(
         (trace.to_xlsx().map_err(report_error)?, XLSX, "xlsx")
     } else {
         (
-            trace.to_csv().map_err(report_error)?,
+            match query.raw.unwrap_or(false) {
+                true => trace.to_csv_raw(),
+                false => trace.to_csv(),
+            }
+            .map_err(report_error)?,
             "text/csv; charset=utf-8",
             "csv",
         )
@@ -105,7 +112,7 @@ pub async fn cases_page(
 pub async fn case_page(
     State(app): State<App>,
     headers: HeaderMap,
-    Path(case_id): Path<String>,
+    ApiPath(case_id): ApiPath<String>,
 ) -> Result<Html<String>, ApiError> {
     app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
     let page = spotcheck_reports::case_page::case_page(lake(&app)?, &case_id)
