@@ -134,6 +134,29 @@ def rows(figures):
         "p50 " + cell(figures, "credit.latency_p50") + "; p99 " + cell(figures, "credit.latency_p99"),
         "—", "—", "p99 < 2 s", verdict(None if p99 is None else p99 < 2000),
     ))
+    idle = median(figures, "service.idle_cpu.rest")
+    fetching = median(figures, "service.idle_cpu.fetching")
+    less = ratio(fetching, idle)
+    out.append((
+        "idle `spotcheck up` with results loaded: CPU (one core = 100%); resident memory",
+        cell(figures, "service.idle_cpu.rest") + "; " + cell(figures, "service.idle_rss.rest"),
+        "consumers fetching all the time (`rest_when_idle_secs = 0`, as before): "
+        + cell(figures, "service.idle_cpu.fetching") + "; " + cell(figures, "service.idle_rss.fetching"),
+        "n/a" if less is None else f"{less:.0f}× less CPU",
+        "≤ 2% of one core",
+        verdict(None if idle is None else idle <= 2),
+    ))
+    for front, label in (("http", "HTTP `POST /v1/sql`"), ("pg", "Postgres protocol")):
+        first = median(figures, f"service.first_row.{front}")
+        whole = median(figures, f"service.whole_answer.{front}")
+        out.append((
+            f"first row of a 10M-row answer, {label}",
+            cell(figures, f"service.first_row.{front}"),
+            "the whole answer: " + cell(figures, f"service.whole_answer.{front}"),
+            "n/a" if first is None or whole is None else f"first row at {100 * first / whole:.2f}% of the whole",
+            "rows while the query runs",
+            verdict(None if first is None or whole is None else first < whole / 10),
+        ))
     for key, what in (
         ("pages.report.1M", "`spotcheck report`, one quarter, 1M results"),
         ("pages.trace_export_csv.1M", "`spotcheck trace-export --format csv`, busiest batch, 1M results + 1M shipments"),

@@ -249,6 +249,10 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     /// Extra librdkafka properties (e.g. `security.protocol`), applied to every client.
     pub properties: BTreeMap<String, String>,
+    /// Seconds an idle consumer of `spotcheck up` rests between fetches; it wakes at once when
+    /// the process itself writes a record, so this only delays records written by other
+    /// processes while idle. 0: never rest (fetch all the time).
+    pub rest_when_idle_secs: u64,
 }
 
 impl Default for KafkaConfig {
@@ -257,11 +261,16 @@ impl Default for KafkaConfig {
             delivery_timeout_ms: 30_000,
             replication_factor: 1,
             properties: BTreeMap::new(),
+            rest_when_idle_secs: 10,
         }
     }
 }
 
 impl KafkaConfig {
+    pub fn rest_when_idle(&self) -> Option<Duration> {
+        (self.rest_when_idle_secs > 0).then(|| Duration::from_secs(self.rest_when_idle_secs))
+    }
+
     pub fn delivery_timeout(&self) -> Duration {
         Duration::from_millis(self.delivery_timeout_ms)
     }

@@ -20,6 +20,9 @@ pub struct Shared {
     pub metrics: Metrics,
     pub health: Health,
     pub publisher: Publisher,
+    /// How long an idle consumer that owns every partition rests between fetches (`None`: it
+    /// never rests); see [`spotcheck_runtime::driver::Rest`].
+    pub rest_when_idle: Option<Duration>,
 }
 
 /// What a one-component command (`ingest`, `lake`, ...) starts from: its `--brokers`, its
@@ -69,6 +72,7 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
         metrics,
         health: Health::default(),
         publisher,
+        rest_when_idle: config.kafka.rest_when_idle(),
     })
 }
 
@@ -193,6 +197,17 @@ fn spawn_stage<S: spotcheck_runtime::Stage + 'static>(
     settings.max_batch = 5000;
     settings.membership = membership;
     settings.global_topics = global.iter().map(|t| (*t).to_owned()).collect();
+    // Only a process that owns every partition writes (nearly) all it reads: its own publisher
+    // wakes it. Instances sharing partitions read what other processes wrote, so they fetch.
+    if membership == spotcheck_runtime::Membership::AllPartitions
+        && let Some(at_most) = shared.rest_when_idle
+    {
+        settings.rest = Some(spotcheck_runtime::driver::Rest {
+            after: Duration::from_secs(2),
+            at_most,
+            wake: shared.publisher.written(),
+        });
+    }
     let (kafka, publisher, metrics, health) = (
         shared.kafka.clone(),
         shared.publisher.clone(),

@@ -178,6 +178,96 @@ pub struct DriverSettings {
     /// Topics every instance reads whole even when the others are shared (reference data that
     /// any partition's work may need, such as the unit registry).
     pub global_topics: Vec<String>,
+    /// Stop fetching while idle ([`Rest`]); `None`: fetch all the time, as Kafka consumers do.
+    pub rest: Option<Rest>,
+}
+
+/// Resting while idle, for a process whose records are written by its own publisher
+/// (`spotcheck up`). A consumer keeps fetching as long as records come; after `after` without
+/// one it pauses every partition, so it sends the broker nothing, and resumes the moment the
+/// process's publisher has a record acknowledged (`wake`), or after `at_most` (records written
+/// by other processes), fetching once and resting again if nothing came. [`Stage::idle`] is still
+/// called every `idle`, so the stages' timers run.
+///
+/// Why: the embedded broker (Tansu 0.6) answers a fetch by querying SQLite every few hundred
+/// milliseconds until its wait ends, for every partition; with ~60 partitions and three
+/// consumers an idle `up` spent a quarter of a core on fetches that found nothing.
+#[derive(Debug, Clone)]
+pub struct Rest {
+    pub after: Duration,
+    pub at_most: Duration,
+    pub wake: tokio::sync::watch::Receiver<u64>,
+}
+
+/// About one fetch round: librdkafka asks the broker to wait up to 500 ms for records.
+const ONE_FETCH: Duration = Duration::from_millis(600);
+
+/// Where a consumer is in its rest.
+struct Resting {
+    rest: Rest,
+    /// The partitions paused, while resting.
+    paused: Option<TopicPartitionList>,
+    /// The last record, or the last resume.
+    active_since: Instant,
+    /// Rest again after one idle period: the resume was the timer's, not a local write's.
+    short: bool,
+    until: Instant,
+}
+
+impl Resting {
+    fn new(rest: Rest) -> Self {
+        Self {
+            rest,
+            paused: None,
+            active_since: Instant::now(),
+            short: false,
+            until: Instant::now(),
+        }
+    }
+
+    /// Pauses every assigned partition when idle long enough; true if now resting.
+    fn maybe_pause(
+        &mut self,
+        consumer: &StreamConsumer<DriverContext>,
+        idle: Duration,
+        stage: &str,
+    ) -> bool {
+        let after = if self.short {
+            idle.min(ONE_FETCH)
+        } else {
+            self.rest.after
+        };
+        if self.paused.is_some() || self.active_since.elapsed() < after {
+            return self.paused.is_some();
+        }
+        // A record acknowledged since the last look: no rest.
+        if self.rest.wake.has_changed().unwrap_or(false) {
+            self.rest.wake.borrow_and_update();
+            self.active_since = Instant::now();
+            return false;
+        }
+        let Ok(assignment) = consumer.assignment() else {
+            return false;
+        };
+        if let Err(error) = consumer.pause(&assignment) {
+            tracing::debug!(%error, stage, "cannot pause the idle consumer");
+            return false;
+        }
+        tracing::trace!(stage, "idle: resting");
+        self.paused = Some(assignment);
+        self.until = Instant::now() + self.rest.at_most;
+        true
+    }
+
+    fn resume(&mut self, consumer: &StreamConsumer<DriverContext>, by_timer: bool) {
+        if let Some(paused) = self.paused.take()
+            && let Err(error) = consumer.resume(&paused)
+        {
+            tracing::warn!(%error, "cannot resume a rested consumer");
+        }
+        self.short = by_timer;
+        self.active_since = Instant::now();
+    }
 }
 
 /// How a stage's consumer gets its partitions.
@@ -200,6 +290,7 @@ impl DriverSettings {
             idle: Duration::from_secs(1),
             membership: Membership::Group,
             global_topics: Vec::new(),
+            rest: None,
         }
     }
 }
@@ -341,11 +432,12 @@ async fn consume_loop<S: Stage>(
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Result<(), DriverError> {
+    let mut resting = settings.rest.clone().map(Resting::new);
     loop {
         if let Some(sharing) = sharing.as_deref_mut() {
             sharing.rebalance(consumer, stage)?;
         }
-        let mut next = next_batch(consumer, settings, shutdown).await;
+        let mut next = next_batch(consumer, settings, resting.as_mut(), shutdown).await;
         if let (Some(sharing), Next::Batch(batch)) = (sharing.as_deref(), &mut next) {
             // Fetched before a partition moved away: its new owner reads them again.
             batch.retain(|r| sharing.owns(&r.topic, r.partition));
@@ -408,18 +500,43 @@ async fn consume_loop<S: Stage>(
 async fn next_batch(
     consumer: &StreamConsumer<DriverContext>,
     settings: &DriverSettings,
+    mut resting: Option<&mut Resting>,
     shutdown: &CancellationToken,
 ) -> Next {
+    if let Some(resting) = resting.as_deref_mut()
+        && resting.maybe_pause(consumer, settings.idle, &settings.group_id)
+    {
+        let until = tokio::time::Instant::from_std(resting.until);
+        tokio::select! {
+            _ = shutdown.cancelled() => return Next::Shutdown,
+            // The stage's timers still run while the consumer rests.
+            _ = tokio::time::sleep(settings.idle) => return Next::Idle,
+            _ = resting.rest.wake.changed() => {
+                resting.rest.wake.borrow_and_update();
+                resting.resume(consumer, false);
+            }
+            _ = tokio::time::sleep_until(until) => resting.resume(consumer, true),
+        }
+    }
+    // After a timed resume, one fetch round tells whether anything came.
+    let idle = match resting.as_deref() {
+        Some(resting) if resting.short => settings.idle.min(ONE_FETCH),
+        _ => settings.idle,
+    };
     let mut batch = Vec::new();
     loop {
         let received = tokio::select! {
             _ = shutdown.cancelled() => return Next::Shutdown,
-            _ = tokio::time::sleep(settings.idle) => return Next::Idle,
+            _ = tokio::time::sleep(idle) => return Next::Idle,
             received = consumer.recv() => received,
         };
         match received {
             Ok(message) => {
                 batch.push(Delivered::from_message(&message));
+                if let Some(resting) = resting.as_deref_mut() {
+                    resting.active_since = Instant::now();
+                    resting.short = false;
+                }
                 break;
             }
             Err(error) => {

@@ -94,6 +94,9 @@ pub struct Publisher {
     bootstrap: Arc<str>,
     /// When the last probe found the broker still down; one probe at a time.
     last_failed_probe: Arc<tokio::sync::Mutex<Option<Instant>>>,
+    /// Counts acknowledged records, so consumers of this process resting while idle wake the
+    /// moment a record they may want is on the broker (see [`crate::driver::Rest`]).
+    written: Arc<tokio::sync::watch::Sender<u64>>,
 }
 
 /// True when any bootstrap broker accepts a TCP connection within the probe timeout.
@@ -160,7 +163,13 @@ impl Publisher {
             delivery_timeout: kafka.delivery_timeout,
             metrics,
             last_failed_probe: Arc::default(),
+            written: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
+    }
+
+    /// Changes each time the broker acknowledges a record of this publisher.
+    pub fn written(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.written.subscribe()
     }
 
     /// False while the broker is known to be down: librdkafka said so and a probe (at most one
@@ -277,6 +286,8 @@ impl Publisher {
     fn acknowledged(&self, topic: &str, started: Instant) {
         // An acknowledgement proves the broker is back, whatever the probes said.
         self.broker_down.store(false, Ordering::Relaxed);
+        self.written
+            .send_modify(|count| *count = count.wrapping_add(1));
         self.metrics
             .records_produced
             .with_label_values(&[topic])
