@@ -25,14 +25,36 @@ fn sql(up: &Up, query: &str) -> reqwest::blocking::Response {
         .unwrap()
 }
 
+/// Posts one record as `role` to `route`; the response.
+fn post(
+    up: &Up,
+    route: &str,
+    role: &str,
+    record: &serde_json::Value,
+) -> reqwest::blocking::Response {
+    http()
+        .post(up.url(route))
+        .bearer_auth(up.token(role))
+        .json(record)
+        .send()
+        .unwrap()
+}
+
+/// Waits until `count_sql` (a `count(*) AS n`) answers `n`.
+fn wait_for_count(up: &Up, count_sql: &str, n: u64) {
+    let started = Instant::now();
+    while sql(up, count_sql).json::<serde_json::Value>().unwrap()[0]["n"] != n {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{count_sql} never reached {n}"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
 /// One result posted now answers 202: ingest is alive and publishing.
 fn ingest_takes_a_result(up: &Up, report_no: &str) {
-    let response = http()
-        .post(up.url("/v1/results"))
-        .bearer_auth(up.token("lab"))
-        .json(&support::result(report_no))
-        .send()
-        .unwrap();
+    let response = post(up, "/v1/results", "lab", &support::result(report_no));
     assert_eq!(response.status(), 202, "{}", response.text().unwrap());
 }
 
@@ -247,25 +269,11 @@ fn names_that_spreadsheets_would_run_leave_the_exports_as_text() {
         "to": {"uscc": uscc("120101", 2), "name": command},
         "quantity": 5, "unit": "pcs", "shipped_on": days_ago(30)
     });
-    let response = http()
-        .post(up.url("/v1/shipments"))
-        .bearer_auth(up.token("ledger"))
-        .json(&shipment)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 202);
-    let started = Instant::now();
-    while sql(&up, "SELECT count(*) AS n FROM shipments")
-        .json::<serde_json::Value>()
-        .unwrap()[0]["n"]
-        != 1
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the shipment in the lake"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    assert_eq!(
+        post(&up, "/v1/shipments", "ledger", &shipment).status(),
+        202
+    );
+    wait_for_count(&up, "SELECT count(*) AS n FROM shipments", 1);
     let batch = "津电动车制造有限公司/TDR-9/B-F1";
     let export = |raw: bool| {
         let mut command = std::process::Command::new(support::BIN);
@@ -309,25 +317,9 @@ fn names_that_spreadsheets_would_run_leave_the_exports_as_text() {
         {"name": formula, "verdict": "fail"},
         {"name": "<img src=x onerror=alert(1)>", "verdict": "fail"}
     ]);
-    let response = http()
-        .post(up.url("/v1/results"))
-        .bearer_auth(up.token("lab"))
-        .json(&result)
-        .send()
-        .unwrap();
+    let response = post(&up, "/v1/results", "lab", &result);
     assert_eq!(response.status(), 202, "{}", response.text().unwrap());
-    let started = Instant::now();
-    while sql(&up, "SELECT count(*) AS n FROM result_items")
-        .json::<serde_json::Value>()
-        .unwrap()[0]["n"]
-        != 2
-    {
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "the items in the lake"
-        );
-        std::thread::sleep(Duration::from_millis(300));
-    }
+    wait_for_count(&up, "SELECT count(*) AS n FROM result_items", 2);
     let sampled =
         chrono::NaiveDate::parse_from_str(result["sampling"]["date"].as_str().unwrap(), "%Y-%m-%d")
             .unwrap();
@@ -442,12 +434,12 @@ fn webhooks_do_not_follow_redirects_and_small_edges_answer_as_the_contract_says(
         ),
         &[],
     );
-    let response = http()
-        .post(up.url("/v1/results"))
-        .bearer_auth(up.token("lab"))
-        .json(&final_result("HARD-HOOK-1", "fail"))
-        .send()
-        .unwrap();
+    let response = post(
+        &up,
+        "/v1/results",
+        "lab",
+        &final_result("HARD-HOOK-1", "fail"),
+    );
     assert_eq!(response.status(), 202);
     let started = Instant::now();
     while hook_hits.load(std::sync::atomic::Ordering::SeqCst) < 2 {
@@ -495,24 +487,16 @@ fn webhooks_do_not_follow_redirects_and_small_edges_answer_as_the_contract_says(
     ] {
         let mut refused = shipment.clone();
         refused[field] = absurd;
-        let response = http()
-            .post(up.url("/v1/shipments"))
-            .bearer_auth(up.token("ledger"))
-            .json(&refused)
-            .send()
-            .unwrap();
+        let response = post(&up, "/v1/shipments", "ledger", &refused);
         assert_eq!(response.status(), 422);
         let body: serde_json::Value = response.json().unwrap();
         assert_eq!(body["errors"][0]["field"], field, "{body}");
     }
     shipment["shipment_id"] = serde_json::json!("S-FINE");
-    let response = http()
-        .post(up.url("/v1/shipments"))
-        .bearer_auth(up.token("ledger"))
-        .json(&shipment)
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    assert_eq!(
+        post(&up, "/v1/shipments", "ledger", &shipment).status(),
+        202
+    );
 }
 
 #[test]

@@ -26,12 +26,10 @@ pub fn spreadsheet_text(text: &str) -> Cow<'_, str> {
 /// `text` as one cell of a Markdown table: HTML and Markdown markup are shown, not rendered,
 /// and a `|` or a line break cannot end the cell.
 pub fn markdown_text(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
+    let html_safe = crate::svg::escape(text);
+    let mut out = String::with_capacity(html_safe.len());
+    for c in html_safe.chars() {
         match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
             '\n' | '\r' => out.push(' '),
             '|' | '\\' | '`' | '*' | '_' | '[' | ']' | '#' | '!' => {
                 out.push('\\');
