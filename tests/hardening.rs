@@ -521,3 +521,39 @@ fn the_sql_table_escapes_control_characters() {
     );
     assert!(table.contains("\\u{1b}]0;owned\\u{7}燃气灶"), "{table}");
 }
+
+#[test]
+fn an_idle_up_that_rests_takes_the_next_result_at_once() {
+    // Resting consumers are woken only by this process's own writes here (the timed wake is an
+    // hour away): a result posted after the stages went to rest must still reach the lake.
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start_configured(
+        &dir.path().join("spotcheck"),
+        "[kafka]\nrest_when_idle_secs = 3600\n",
+        &[],
+    );
+    ingest_takes_a_result(&up, "HARD-REST-1");
+    wait_for_count(&up, "SELECT count(*) AS n FROM results", 1);
+    // The consumers pause after 2 s without records: wait until every stage says it rests.
+    let resting = || -> usize {
+        let text = http()
+            .get(up.url("/metrics"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("spotcheck_consumer_resting{") && l.ends_with(" 1"))
+            .count()
+    };
+    let started = Instant::now();
+    while resting() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the stages never rested"
+        );
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    ingest_takes_a_result(&up, "HARD-REST-2");
+    wait_for_count(&up, "SELECT count(*) AS n FROM results", 2);
+}

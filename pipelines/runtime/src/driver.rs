@@ -212,16 +212,20 @@ struct Resting {
     /// Rest again after one idle period: the resume was the timer's, not a local write's.
     short: bool,
     until: Instant,
+    /// `spotcheck_consumer_resting{stage}`.
+    gauge: prometheus::IntGauge,
 }
 
 impl Resting {
-    fn new(rest: Rest) -> Self {
+    fn new(rest: Rest, gauge: prometheus::IntGauge) -> Self {
+        gauge.set(0);
         Self {
             rest,
             paused: None,
             active_since: Instant::now(),
             short: false,
             until: Instant::now(),
+            gauge,
         }
     }
 
@@ -254,6 +258,7 @@ impl Resting {
             return false;
         }
         tracing::trace!(stage, "idle: resting");
+        self.gauge.set(1);
         self.paused = Some(assignment);
         self.until = Instant::now() + self.rest.at_most;
         true
@@ -265,6 +270,7 @@ impl Resting {
         {
             tracing::warn!(%error, "cannot resume a rested consumer");
         }
+        self.gauge.set(0);
         self.short = by_timer;
         self.active_since = Instant::now();
     }
@@ -432,7 +438,10 @@ async fn consume_loop<S: Stage>(
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Result<(), DriverError> {
-    let mut resting = settings.rest.clone().map(Resting::new);
+    let mut resting = settings.rest.clone().map(|rest| {
+        let gauge = metrics.consumer_resting.with_label_values(&[stage.name()]);
+        Resting::new(rest, gauge)
+    });
     loop {
         if let Some(sharing) = sharing.as_deref_mut() {
             sharing.rebalance(consumer, stage)?;

@@ -23,6 +23,7 @@ pub mod names {
     pub const LAKE_BYTES: &str = "spotcheck_lake_written_bytes_total";
     pub const DISCLOSURE_DELAY: &str = "spotcheck_disclosure_delay_seconds";
     pub const COMPONENT_UP: &str = "spotcheck_component_up";
+    pub const CONSUMER_RESTING: &str = "spotcheck_consumer_resting";
 }
 
 /// Latency buckets from 0.5 ms to 10 s.
@@ -44,6 +45,8 @@ pub struct Metrics {
     pub consumer_lag: IntGaugeVec,
     /// 1 while a component of the process runs, 0 once it stopped.
     pub component_up: IntGaugeVec,
+    /// 1 while a stage's consumer rests (fetches nothing) because it is idle.
+    pub consumer_resting: IntGaugeVec,
 }
 
 impl Metrics {
@@ -102,6 +105,12 @@ impl Metrics {
                 names::COMPONENT_UP,
                 "1 while the component runs in this process, 0 once it stopped",
                 &["component"],
+            )?,
+            consumer_resting: gauge(
+                &registry,
+                names::CONSUMER_RESTING,
+                "1 while the stage's consumer rests because nothing came (see [kafka] rest_when_idle_secs)",
+                &["stage"],
             )?,
             registry,
         };
