@@ -150,7 +150,7 @@ def rows(figures):
         first = median(figures, f"service.first_row.{front}")
         whole = median(figures, f"service.whole_answer.{front}")
         out.append((
-            f"first row of a 10M-row answer, {label}",
+            f"first row of a large answer (10M rows in the full run), {label}",
             cell(figures, f"service.first_row.{front}"),
             "the whole answer: " + cell(figures, f"service.whole_answer.{front}"),
             "n/a" if first is None or whole is None else f"first row at {100 * first / whole:.2f}% of the whole",
