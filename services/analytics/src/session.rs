@@ -236,21 +236,6 @@ impl Analytics {
         Answer::start(self.executor(), &self.context, plan, self.limits).await
     }
 
-    /// As [`Analytics::stream`] for a statement another front end parsed and planned (the
-    /// Postgres protocol's prepared statements), under the same limits.
-    pub async fn stream_frame(
-        &self,
-        frame: datafusion::dataframe::DataFrame,
-    ) -> Result<Answer, QueryError> {
-        Answer::start(
-            self.executor(),
-            &self.context,
-            async move { Ok(frame) },
-            self.limits,
-        )
-        .await
-    }
-
     /// The query threads: front ends that parse SQL themselves (the Postgres protocol) run
     /// their connections here, on stacks sized for the statement limits and away from the
     /// threads that take records.
