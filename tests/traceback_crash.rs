@@ -98,8 +98,9 @@ fn settled_cases(up: &Up, expected: usize) -> BTreeMap<String, Value> {
         }
         assert!(
             started.elapsed() < Duration::from_secs(180),
-            "{} of {expected} cases",
-            last.len()
+            "{} of {expected} cases; the log of up ends:\n{}",
+            last.len(),
+            support::tail(&up.log_text(), 80)
         );
         std::thread::sleep(Duration::from_millis(500));
     }

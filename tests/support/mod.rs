@@ -503,3 +503,9 @@ pub fn final_on_after(served_days_ago: u64) -> chrono::NaiveDate {
     let served = chrono::Utc::now().date_naive() - chrono::Days::new(served_days_ago);
     law_period_end(served, 0) + chrono::Days::new(1)
 }
+
+/// The last `lines` lines of `text` (a process's log, for a failure message).
+pub fn tail(text: &str, lines: usize) -> String {
+    let all: Vec<&str> = text.lines().collect();
+    all[all.len().saturating_sub(lines)..].join("\n")
+}

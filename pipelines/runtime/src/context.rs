@@ -1,4 +1,5 @@
-//! The consumer's callbacks: its lag per partition, from librdkafka's statistics.
+//! The consumer's callbacks: its lag per partition, and how many partitions it is fetching,
+//! from librdkafka's statistics.
 //!
 //! (Partitions are assigned by the driver itself — all of them, or this instance's share from
 //! [`crate::roster`] — so there are no group rebalance callbacks to follow.)
@@ -6,6 +7,8 @@
 use crate::metrics::Metrics;
 use rdkafka::consumer::ConsumerContext;
 use rdkafka::{ClientContext, Statistics};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A topic partition, owned.
 pub type PartitionId = (String, i32);
@@ -13,6 +16,7 @@ pub type PartitionId = (String, i32);
 pub struct DriverContext {
     stage: String,
     metrics: Metrics,
+    fetching: Arc<AtomicUsize>,
 }
 
 impl DriverContext {
@@ -20,13 +24,29 @@ impl DriverContext {
         Self {
             stage: stage.to_owned(),
             metrics,
+            fetching: Arc::default(),
         }
+    }
+
+    /// How many assigned partitions librdkafka's latest statistics show fetching
+    /// (`fetch_state` "active": their start offset is known). A partition still looking its
+    /// offset up must not be paused: librdkafka drops an offset answer that arrives after a
+    /// pause, and the partition is never fetched again (confluentinc/librdkafka#5591).
+    pub fn fetching(&self) -> Arc<AtomicUsize> {
+        self.fetching.clone()
     }
 }
 
 impl ClientContext for DriverContext {
     /// Consumer lag per partition (`statistics.interval.ms`), as a gauge.
     fn stats(&self, statistics: Statistics) {
+        let fetching = statistics
+            .topics
+            .values()
+            .flat_map(|t| t.partitions.values())
+            .filter(|p| p.partition >= 0 && p.desired && p.fetch_state == "active")
+            .count();
+        self.fetching.store(fetching, Ordering::Relaxed);
         for (topic, stats) in &statistics.topics {
             for (partition, p) in &stats.partitions {
                 let partition = partition.to_string();

@@ -19,6 +19,8 @@ use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
@@ -189,6 +191,9 @@ pub struct DriverSettings {
 /// by other processes), fetching once and resting again if nothing came. [`Stage::idle`] is still
 /// called every `idle`, so the stages' timers run.
 ///
+/// A consumer rests only once librdkafka's statistics show every assigned partition fetching
+/// (see [`DriverContext::fetching`]): at the start that is after its first statistics, 5 s.
+///
 /// Why: the embedded broker (Tansu 0.6) answers a fetch by querying SQLite every few hundred
 /// milliseconds until its wait ends, for every partition; with ~60 partitions and three
 /// consumers an idle `up` spent a quarter of a core on fetches that found nothing.
@@ -214,12 +219,15 @@ struct Resting {
     until: Instant,
     /// `spotcheck_consumer_resting{stage}`.
     gauge: prometheus::IntGauge,
+    /// How many partitions are fetching, from the consumer's statistics.
+    fetching: Arc<AtomicUsize>,
 }
 
 impl Resting {
-    fn new(rest: Rest, gauge: prometheus::IntGauge) -> Self {
+    fn new(rest: Rest, gauge: prometheus::IntGauge, fetching: Arc<AtomicUsize>) -> Self {
         gauge.set(0);
         Self {
+            fetching,
             rest,
             paused: None,
             active_since: Instant::now(),
@@ -253,6 +261,13 @@ impl Resting {
         let Ok(assignment) = consumer.assignment() else {
             return false;
         };
+        if self.fetching.load(Ordering::Relaxed) < assignment.count() {
+            tracing::trace!(
+                stage,
+                "idle, but a partition's start offset is not known yet"
+            );
+            return false;
+        }
         if let Err(error) = consumer.pause(&assignment) {
             tracing::debug!(%error, stage, "cannot pause the idle consumer");
             return false;
@@ -440,7 +455,7 @@ async fn consume_loop<S: Stage>(
 ) -> Result<(), DriverError> {
     let mut resting = settings.rest.clone().map(|rest| {
         let gauge = metrics.consumer_resting.with_label_values(&[stage.name()]);
-        Resting::new(rest, gauge)
+        Resting::new(rest, gauge, consumer.context().fetching())
     });
     loop {
         if let Some(sharing) = sharing.as_deref_mut() {

@@ -217,3 +217,63 @@ async fn a_transient_failure_retries_the_same_batch_without_skipping() {
     run_until(&bootstrap, &seen, 2, 2).await;
     assert_eq!(*seen.lock().unwrap(), ["1", "2"]);
 }
+
+/// A consumer that goes to rest while its partitions' starting offsets are still being looked
+/// up (a slow broker, a busy machine) still reads them once woken: librdkafka drops an offset
+/// answer that arrives after a pause, so the partition would never be fetched again.
+#[tokio::test]
+async fn a_rest_taken_while_the_offsets_are_looked_up_does_not_strand_a_partition() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 4, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    cluster.create_topic(topics::MEMBERS, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce(
+        &bootstrap,
+        &[r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#, r#"{"n":4}"#],
+    )
+    .await;
+    // Every answer of the broker takes 700 ms: the offsets of the assignment are still on
+    // their way when the stage first looks whether it is idle.
+    cluster
+        .broker_round_trip_time(1, Duration::from_millis(700))
+        .unwrap();
+
+    let kafka = KafkaSettings::new(&bootstrap, "driver-test");
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+    let (wake, woken) = tokio::sync::watch::channel(0u64);
+    let mut settings = DriverSettings::new("driver-rest-group", &[INPUT]);
+    settings.membership = spotcheck_runtime::Membership::AllPartitions;
+    settings.idle = Duration::from_millis(100);
+    settings.rest = Some(spotcheck_runtime::driver::Rest {
+        after: Duration::from_millis(10),
+        at_most: Duration::from_secs(3600),
+        wake: woken,
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let stage = Collect {
+        seen: seen.clone(),
+        failures: 0,
+    };
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let watched = seen.clone();
+    let watcher = tokio::spawn(async move {
+        let started = Instant::now();
+        // A local write, as `up`'s publisher would signal, a while after the start.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        wake.send_modify(|n| *n += 1);
+        while watched.lock().unwrap().len() < 4 && started.elapsed() < Duration::from_secs(30) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.cancel();
+    });
+    run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+        .await
+        .unwrap();
+    watcher.await.unwrap();
+    let mut seen = seen.lock().unwrap().clone();
+    seen.sort();
+    assert_eq!(seen, ["1", "2", "3", "4"]);
+}
