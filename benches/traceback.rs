@@ -185,10 +185,10 @@ fn main() {
     let producer = uscc(batch % 5000);
     let script = format!(
         r#"
-import duckdb, time, json
+import duckdb, deltalake, time, json
 con = duckdb.connect()
 con.execute("SET enable_progress_bar = false")
-con.execute("CREATE VIEW shipments AS SELECT * FROM read_parquet('{lake}/shipments/*/*/*.parquet', hive_partitioning = true)")
+con.execute(f"CREATE VIEW shipments AS SELECT * FROM read_parquet({{deltalake.DeltaTable('{lake}/shipments').file_uris()!r}})")
 sql = """
 WITH RECURSIVE down(uscc, hops) AS (
   SELECT '{producer}', 0

@@ -97,6 +97,10 @@ pub struct CommonArgs {
     /// Address of the HTTP API
     #[arg(long, default_value = "127.0.0.1:8080", env = "SPOTCHECK_HTTP")]
     pub http: SocketAddr,
+    /// Where the lake's Delta tables are: a directory or s3://bucket/prefix (default: the
+    /// config's [lake] location, else DATA_DIR/lake)
+    #[arg(long, env = "SPOTCHECK_LAKE")]
+    pub lake: Option<String>,
 }
 
 #[derive(Args, Clone)]
@@ -169,6 +173,13 @@ pub struct SqlArgs {
     /// The data dir whose lake to query
     #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// The lake to query, if not DATA_DIR/lake: a directory or s3://bucket/prefix
+    #[arg(long, env = "SPOTCHECK_LAKE")]
+    pub lake: Option<String>,
+    /// Answer as the lake stood then: a table version (42), a date (2026-11-30, its end) or an
+    /// RFC 3339 time
+    #[arg(long)]
+    pub as_of: Option<String>,
     /// Output format
     #[arg(long, value_enum, default_value_t = SqlFormat::Table)]
     pub format: SqlFormat,

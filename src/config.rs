@@ -35,6 +35,61 @@ pub struct Config {
     pub traceback: TracebackConfig,
     #[serde(default)]
     pub credit: CreditConfig,
+    #[serde(default)]
+    pub lake: LakeConfig,
+}
+
+/// Where the lake's Delta tables are and how they are kept in few large files.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LakeConfig {
+    /// A directory or an object-store URL (`s3://bucket/prefix`; credentials and endpoint from
+    /// the `AWS_*` environment variables). Default: `DATA_DIR/lake`. `--lake` overrides it.
+    pub location: Option<String>,
+    /// Seconds between two rounds of optimize (bin-packing) and vacuum. 0: never.
+    pub optimize_every_secs: u64,
+    /// Seconds between two Z-orders of the result tables (each rewrites the whole table).
+    pub zorder_every_secs: u64,
+    /// Files optimize aims at, MiB.
+    pub target_file_mib: u64,
+    /// Hours a file no longer in the table is kept (queries that started on an older version
+    /// and `as_of` queries within it still find it); vacuum removes it after.
+    pub vacuum_retention_hours: u64,
+}
+
+impl Default for LakeConfig {
+    fn default() -> Self {
+        let defaults = spotcheck_lake::MaintainSettings::default();
+        Self {
+            location: None,
+            optimize_every_secs: defaults.every.as_secs(),
+            zorder_every_secs: defaults.zorder_every.as_secs(),
+            target_file_mib: defaults.target_file_bytes / (1024 * 1024),
+            vacuum_retention_hours: defaults.retention.as_secs() / 3600,
+        }
+    }
+}
+
+impl LakeConfig {
+    /// The lake's location: `given` (`--lake`), else the configured one, else `DATA_DIR/lake`.
+    pub fn location(&self, given: Option<&str>, data_dir: &Path) -> Result<spotcheck_lake::LakeLocation> {
+        let text = match (given, &self.location) {
+            (Some(given), _) => given.to_owned(),
+            (None, Some(configured)) => configured.clone(),
+            (None, None) => data_dir.join("lake").to_string_lossy().into_owned(),
+        };
+        spotcheck_lake::LakeLocation::parse(&text).map_err(|e| anyhow::anyhow!("{e}"))
+    }
+
+    /// `None` when maintenance is off.
+    pub fn maintenance(&self) -> Option<spotcheck_lake::MaintainSettings> {
+        (self.optimize_every_secs > 0).then(|| spotcheck_lake::MaintainSettings {
+            every: Duration::from_secs(self.optimize_every_secs),
+            zorder_every: Duration::from_secs(self.zorder_every_secs.max(1)),
+            target_file_bytes: self.target_file_mib.max(1) * 1024 * 1024,
+            retention: Duration::from_secs(self.vacuum_retention_hours * 3600),
+        })
+    }
 }
 
 /// The credit feed's receivers and the listing-candidate rule.

@@ -360,25 +360,40 @@ fn a_stage_that_stops_takes_the_process_down_with_its_reason() {
     let data = dir.path().join("spotcheck");
     let mut up = Up::start(&data);
     ingest_takes_a_result(&up, "HARD-STOP-1");
-    let manifests = data.join("lake").join("_manifests");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let location = spotcheck_lake::LakeLocation::local(&data.join("lake")).unwrap();
+    let committed = || {
+        runtime.block_on(async {
+            let table = spotcheck_lake::delta::open_or_create(&location, "results")
+                .await
+                .unwrap();
+            table.get_file_uris().unwrap().count()
+        })
+    };
     let started = Instant::now();
-    while std::fs::read_dir(&manifests).map_or(0, |d| d.count()) == 0 {
+    while committed() == 0 {
         assert!(
             started.elapsed() < Duration::from_secs(60),
             "the lake wrote nothing"
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    // Another writer (a second `up` on the same lake, say) moves every partition on: the lake
-    // stage must stop rather than write over it.
-    for entry in std::fs::read_dir(&manifests).unwrap() {
-        let path = entry.unwrap().path();
-        let mut manifest: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-        manifest["next_offset"] =
-            serde_json::json!(manifest["next_offset"].as_i64().unwrap() + 1000);
-        std::fs::write(&path, manifest.to_string()).unwrap();
-    }
+    // Another writer (a second `up` on the same lake, say) commits every partition of the
+    // results topic on: the lake stage must stop rather than write over it.
+    runtime.block_on(async {
+        let mut table = spotcheck_lake::delta::open_or_create(&location, "results")
+            .await
+            .unwrap();
+        let theirs: std::collections::HashMap<String, i64> = (0..12)
+            .map(|p| {
+                let id = spotcheck_lake::delta::app_id("results", "spotcheck.results.v1", p);
+                (id, 1000)
+            })
+            .collect();
+        spotcheck_lake::delta::append(&mut table, "results", Vec::new(), &theirs)
+            .await
+            .unwrap();
+    });
     ingest_takes_a_result(&up, "HARD-STOP-2");
     let status = up
         .exit_within(Duration::from_secs(90))

@@ -7,6 +7,16 @@ ensure_duckdb() {
     echo "installing duckdb for python3"
     python3 -m pip install --quiet --user duckdb || python3 -m pip install --quiet --break-system-packages duckdb
   fi
+  # Readers of the lake's Delta tables outside spotcheck (tests, README, benchmarks).
+  if ! python3 -c 'import deltalake' >/dev/null 2>&1; then
+    echo "installing deltalake for python3"
+    python3 -m pip install --quiet --user deltalake || python3 -m pip install --quiet --break-system-packages deltalake
+  fi
+  # An S3-compatible server for the lake's object-storage tests (loopback only).
+  if ! python3 -c 'import moto.server, flask_cors' >/dev/null 2>&1; then
+    echo "installing moto[server] for python3"
+    python3 -m pip install --quiet --user 'moto[server]' || python3 -m pip install --quiet --break-system-packages 'moto[server]'
+  fi
 }
 
 # The broker as its own process: Tansu with SQLite storage (its default build stores nothing).

@@ -165,14 +165,24 @@ async fn catch_up(ledger: Ledger, kafka: &KafkaSettings) -> Result<Ledger> {
 
 /// Starts the lake writer; the task ends when `shutdown` fires, after a final flush.
 /// `membership` is `AllPartitions` inside `up` (one process owns everything), `Group` alone.
+/// Optimize and vacuum run beside it (`[lake]`), until `shutdown`.
 pub fn start_lake(
     shared: &Shared,
-    data_dir: &Path,
+    location: &spotcheck_lake::LakeLocation,
+    maintenance: Option<spotcheck_lake::MaintainSettings>,
     membership: spotcheck_runtime::Membership,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
-    let mut writer =
-        spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::new(data_dir.join("lake")));
+    if let Some(settings) = maintenance {
+        tokio::spawn(spotcheck_lake::run_maintenance(
+            location.clone(),
+            settings,
+            shutdown.clone(),
+        ));
+    }
+    let mut writer = spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::at(
+        &location.root().to_string(),
+    ));
     match spotcheck_lake::LakeMetrics::new(shared.metrics.registry()) {
         Ok(metrics) => writer = writer.with_metrics(metrics),
         Err(error) => tracing::warn!(%error, "lake metrics not registered"),
@@ -340,9 +350,12 @@ pub fn start_webhooks(
 }
 
 /// Opens the SQL session over the data dir's lake, with the configured limits.
-pub async fn open_analytics(config: &Config, data_dir: &Path) -> Result<Arc<Analytics>> {
+pub async fn open_analytics(
+    config: &Config,
+    location: &spotcheck_lake::LakeLocation,
+) -> Result<Arc<Analytics>> {
     let analytics = Analytics::open_with(
-        &data_dir.join("lake"),
+        location,
         config.sql.limits()?,
         config.credit.listing_rule(),
     )

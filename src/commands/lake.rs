@@ -1,5 +1,6 @@
-//! `spotcheck lake --brokers ...`: the Parquet lake writer alone. Instances share the lake
-//! directory and split the partitions in one consumer group (see `pipelines/lake`).
+//! `spotcheck lake --brokers ... [--lake s3://bucket/prefix]`: the lake writer alone. Instances
+//! share the lake's Delta tables and split the partitions in one consumer group (see
+//! `pipelines/lake`).
 
 use super::components::{ReadModels, connect_alone, run_with_http, start_http, start_lake};
 use crate::cli::ComponentArgs;
@@ -11,11 +12,12 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     let common = &args.common;
     let shutdown = crate::signals::shutdown_token();
     let (config, shared) = connect_alone(common, "spotcheck-lake").await?;
-    let lake = common.data_dir.join("lake");
-    tracing::info!("lake writer writing to {}", lake.display());
+    let location = config.lake.location(common.lake.as_deref(), &common.data_dir)?;
+    tracing::info!("lake writer writing to the Delta tables in {location}");
     let writer = start_lake(
         &shared,
-        &common.data_dir,
+        &location,
+        config.lake.maintenance(),
         Membership::Group,
         shutdown.clone(),
     );

@@ -1,4 +1,4 @@
-//! `spotcheck sql [--data-dir DIR] [--format table|csv|json] "SELECT ..."`.
+//! `spotcheck sql [--data-dir DIR] [--lake URL] [--as-of WHEN] [--format table|csv|json] "SELECT ..."`.
 //!
 //! CSV and JSON are written as the rows arrive; the table needs every row to size its columns.
 //! Text in the table has its control characters escaped, so a value cannot move the cursor,
@@ -10,14 +10,22 @@ use spotcheck_analytics::arrow::array::{Array, ArrayRef, StringArray};
 use spotcheck_analytics::arrow::compute::cast;
 use spotcheck_analytics::arrow::datatypes::{DataType, Field, Schema};
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
-use spotcheck_analytics::{Analytics, QueryLimits};
+use spotcheck_analytics::{Analytics, AsOf, ListingRule, QueryLimits};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode> {
-    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
-    let mut answer = analytics.stream(&args.sql).await?;
+    let location = crate::config::LakeConfig::default().location(args.lake.as_deref(), &args.data_dir)?;
+    let as_of = args
+        .as_of
+        .as_deref()
+        .map(AsOf::parse)
+        .transpose()
+        .map_err(anyhow::Error::msg)?;
+    let analytics =
+        Analytics::open_with(&location, QueryLimits::default(), ListingRule::default()).await?;
+    let mut answer = analytics.stream_as_of(&args.sql, as_of.as_ref()).await?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     match args.format {

@@ -31,9 +31,12 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
     };
     let shared = connect(&brokers, &config, "spotcheck-up").await?;
+    let location = config.lake.location(args.common.lake.as_deref(), data_dir)?;
+    tracing::info!("the lake's Delta tables are in {location}");
     let lake = super::components::start_lake(
         &shared,
-        data_dir,
+        &location,
+        config.lake.maintenance(),
         spotcheck_runtime::Membership::AllPartitions,
         shutdown.clone(),
     );
@@ -54,7 +57,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         shutdown.clone(),
     );
     let webhooks = start_webhooks(&config, &feed, &shutdown);
-    let analytics = open_analytics(&config, data_dir).await?;
+    let analytics = open_analytics(&config, &location).await?;
     let ledger = open_ledger(&shared, data_dir).await?;
     let ingest = start_http(
         &shared,

@@ -23,15 +23,15 @@ pub const CASE_UNIT_REVISIONS: &str = "case_unit_revisions";
 pub const CASE_SUBJECT_REVISIONS: &str = "case_subject_revisions";
 pub const DISCLOSURES: &str = "disclosures";
 
-/// Every entity table with its Hive partition columns.
-pub const TABLES: &[(&str, &[&str])] = &[
-    (SHIPMENTS, &["category", "month"]),
-    (UNIT_VERSIONS, &[]),
-    (DISPOSITIONS, &[]),
-    (CASE_REVISIONS, &[]),
-    (CASE_UNIT_REVISIONS, &[]),
-    (CASE_SUBJECT_REVISIONS, &[]),
-    (DISCLOSURES, &["month"]),
+/// Every entity table.
+pub const TABLES: &[&str] = &[
+    SHIPMENTS,
+    UNIT_VERSIONS,
+    DISPOSITIONS,
+    CASE_REVISIONS,
+    CASE_UNIT_REVISIONS,
+    CASE_SUBJECT_REVISIONS,
+    DISCLOSURES,
 ];
 
 /// The topics whose records land in entity tables.
@@ -43,12 +43,12 @@ pub const TOPICS: &[&str] = &[
     topics::CREDIT,
 ];
 
-/// One row of an entity table: its table, Hive directory (`""` for none) and values.
+/// One row of an entity table: its table, values, and the offset of the record it came from.
 #[derive(Debug, Clone)]
 pub struct EntityRow {
     pub table: &'static str,
-    pub hive: String,
     pub values: Value,
+    pub offset: i64,
 }
 
 fn text(name: &str) -> Field {
@@ -68,12 +68,19 @@ fn source_fields() -> Vec<Field> {
     ]
 }
 
-fn with_source(mut fields: Vec<Field>) -> SchemaRef {
+/// The table's own columns, then where each row came from, then the columns that were Hive
+/// directories before the lake became Delta tables (kept last, where SQL showed them).
+fn with_source(table: &str, mut fields: Vec<Field>) -> SchemaRef {
     fields.extend(source_fields());
+    match table {
+        SHIPMENTS => fields.extend([text("category"), text("month")]),
+        DISCLOSURES => fields.push(text("month")),
+        _ => {}
+    }
     Arc::new(Schema::new(fields))
 }
 
-/// The schema of an entity table's files (Hive columns excluded).
+/// The schema of an entity table.
 pub fn schema(table: &str) -> Option<SchemaRef> {
     let fields = match table {
         SHIPMENTS => vec![
@@ -190,7 +197,7 @@ pub fn schema(table: &str) -> Option<SchemaRef> {
         ],
         _ => return None,
     };
-    Some(with_source(fields))
+    Some(with_source(table, fields))
 }
 
 fn updated_at() -> Field {
@@ -217,24 +224,19 @@ pub fn rows_of(
         }
         values
     };
-    let row = |table: &'static str, hive: String, values: Value| EntityRow {
+    let row = |table: &'static str, values: Value| EntityRow {
         table,
-        hive,
         values: stamp(values),
+        offset: source.offset,
     };
     match topic {
         topics::SHIPMENTS => {
             let s: Shipment =
                 serde_json::from_slice(payload).map_err(|e| format!("not a shipment: {e}"))?;
-            let hive = format!(
-                "category={}/month={}",
-                s.category,
-                s.shipped_on.format("%Y-%m")
-            );
             Ok(vec![row(
                 SHIPMENTS,
-                hive,
                 json!({
+                    "category": s.category, "month": s.shipped_on.format("%Y-%m").to_string(),
                     "shipment_id": s.shipment_id, "batch_key": s.batch_key().to_string(),
                     "producer_uscc": s.product.producer_uscc, "producer_name": s.product.producer_name,
                     "model": s.product.model, "batch": s.product.batch,
@@ -250,7 +252,6 @@ pub fn rows_of(
             let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
             Ok(vec![row(
                 UNIT_VERSIONS,
-                String::new(),
                 json!({
                     "uscc": u.uscc, "name": u.name, "address": u.address, "district": u.district,
                     "roles": roles.join(","), "licences_json": serde_json::to_string(&u.licences).unwrap_or_default(),
@@ -262,7 +263,6 @@ pub fn rows_of(
                 serde_json::from_slice(payload).map_err(|e| format!("not a disposition: {e}"))?;
             Ok(vec![row(
                 DISPOSITIONS,
-                String::new(),
                 json!({
                     "disposition_id": d.disposition_id, "case_id": d.case_id(), "report_no": d.report_no,
                     "lab_id": d.lab_id, "kind": d.kind, "on": d.on, "outcome": d.outcome, "note": d.note,
@@ -274,18 +274,17 @@ pub fn rows_of(
                 serde_json::from_slice(payload).map_err(|e| format!("not a case: {e}"))?;
             Ok(case_rows(&c)
                 .into_iter()
-                .map(|(table, values)| row(table, String::new(), values))
+                .map(|(table, values)| row(table, values))
                 .collect())
         }
         topics::CREDIT => {
             let d: Disclosure =
                 serde_json::from_slice(payload).map_err(|e| format!("not a disclosure: {e}"))?;
             let failed: Vec<&str> = d.failed_items.iter().map(|i| i.name.as_str()).collect();
-            let hive = format!("month={}", d.final_on.format("%Y-%m"));
             Ok(vec![row(
                 DISCLOSURES,
-                hive,
                 json!({
+                    "month": d.final_on.format("%Y-%m").to_string(),
                     "disclosure_id": d.disclosure_id, "action": d.action, "subject_uscc": d.subject.uscc,
                     "subject_name": d.subject.name, "subject_role": d.subject_role, "case_id": d.case_id,
                     "report_no": d.report_no, "lab_id": d.lab_id, "organiser": d.organiser,

@@ -1,11 +1,14 @@
-//! The Parquet lake: every record that flows through Kafka lands once under `DATA_DIR/lake/`,
-//! Hive-partitioned, readable by any Parquet reader. See [`writer`] for the guarantee.
+//! The lake: every record that flows through Kafka lands once in a Delta Lake table under
+//! `DATA_DIR/lake/<table>/` (or an object store), readable by any Delta reader. See [`writer`]
+//! for the guarantee, [`delta`] for the tables and [`maintain`] for optimize and vacuum.
 
-pub mod compact;
+pub mod delta;
 pub mod entities;
-pub mod manifest;
-pub mod parquet_file;
+pub mod layout;
+pub mod maintain;
 pub mod tables;
 pub mod writer;
 
+pub use delta::{LakeError, LakeLocation};
+pub use maintain::{MaintainSettings, maintain_once, run_maintenance};
 pub use writer::{LakeMetrics, LakeSettings, LakeWriter};

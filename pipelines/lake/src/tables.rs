@@ -1,8 +1,7 @@
-//! The lake's tables: their Arrow schemas, Hive partitions, and how a record becomes rows.
+//! The result tables: their Arrow schemas, and how a result becomes rows.
 //!
-//! `category` and `month` (of the sampling date) are Hive partition directories, not file
-//! columns: `results/category=wire_cable/month=2026-04/...parquet`. Readers that understand Hive
-//! partitioning (DataFusion, DuckDB, pyarrow) show them as columns.
+//! `category` and `month` (of the sampling date, `YYYY-MM`) are the last columns, where SQL
+//! showed them when they were Hive directories.
 
 use arrow::array::{ArrayRef, BooleanArray, Date32Array, Int32Array, Int64Array, StringArray};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -15,24 +14,12 @@ use std::sync::Arc;
 pub const RESULTS: &str = "results";
 pub const RESULT_ITEMS: &str = "result_items";
 
-/// Hive partition columns of the result tables, in directory order.
-pub const RESULT_PARTITIONS: &[&str] = &["category", "month"];
-
 /// Where a row was read from: makes every row traceable to its Kafka record.
 #[derive(Debug, Clone)]
 pub struct Source {
     pub topic: String,
     pub partition: i32,
     pub offset: i64,
-}
-
-/// The Hive partition directory of a result: `category=<id>/month=<YYYY-MM>`.
-pub fn result_partition(result: &SamplingResult) -> String {
-    format!(
-        "category={}/month={}",
-        result.category,
-        result.sampling.date.format("%Y-%m")
-    )
 }
 
 fn utf8(name: &str) -> Field {
@@ -79,6 +66,8 @@ pub fn results_schema() -> SchemaRef {
         utf8("source_topic"),
         Field::new("source_partition", DataType::Int32, true),
         Field::new("source_offset", DataType::Int64, true),
+        utf8("category"),
+        utf8("month"),
     ]))
 }
 
@@ -96,7 +85,14 @@ pub fn result_items_schema() -> SchemaRef {
         utf8("source_topic"),
         Field::new("source_partition", DataType::Int32, true),
         Field::new("source_offset", DataType::Int64, true),
+        utf8("category"),
+        utf8("month"),
     ]))
+}
+
+/// `YYYY-MM`.
+fn month(date: NaiveDate) -> String {
+    date.format("%Y-%m").to_string()
 }
 
 fn days(date: NaiveDate) -> i32 {
@@ -182,6 +178,8 @@ pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowEr
                 .map(|r| Some(r.source.offset))
                 .collect::<Int64Array>(),
         ),
+        text(rows, |r| Some(r.result.category.to_string())),
+        text(rows, |r| Some(month(r.result.sampling.date))),
     ];
     RecordBatch::try_new(results_schema(), columns)
 }
@@ -216,6 +214,8 @@ pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::Ar
                 .map(|(r, _, _)| Some(r.source.offset))
                 .collect::<Int64Array>(),
         ),
+        text(&items, |(r, _, _)| Some(r.result.category.to_string())),
+        text(&items, |(r, _, _)| Some(month(r.result.sampling.date))),
     ];
     RecordBatch::try_new(result_items_schema(), columns)
 }

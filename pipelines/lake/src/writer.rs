@@ -1,62 +1,62 @@
-//! The lake writer stage: records from Kafka into Parquet, each record exactly once.
+//! The lake writer stage: records from Kafka into Delta tables, each record exactly once.
 //!
 //! Guarantee: every record of `spotcheck.results.v1` appears once in `results` (and its items
 //! once in `result_items`), and every record of the other topics once in its entity table
 //! ([`crate::entities`]), however often Kafka delivers it and wherever the writer is killed.
-//! How: rows are buffered per source partition and flushed as files named
-//! `<topic>+<partition>+<first>-<last>.parquet` (written aside, then renamed); the partition's
-//! manifest then records the files and the next offset, and only then may the Kafka offset be
-//! committed. A redelivered record below the manifest's next offset is skipped; a file no
-//! manifest names (a crash between the two renames) is deleted before the partition is written
-//! again. No Kafka transactions are needed.
-//! Flushes happen at `max_rows` per partition, when the oldest buffered row is `max_age` old, and
-//! when the input goes idle — never on wall-clock alone.
-//! Several writers (one consumer group, one shared lake directory) split the partitions: a
-//! writer forgets what it buffered for a partition the group moves away, and before recording a
-//! file it checks that the partition's manifest is still the one it loaded — if another writer
-//! advanced it meanwhile, this one stops (fatal) rather than write over it, and on restart
-//! resumes from the committed offsets.
+//! How: rows are buffered per source partition; a flush appends each table's rows in one Delta
+//! commit that also records, per source partition this writer owns, the next offset to write
+//! (a `txn` action, see [`crate::delta`]). Only then may the Kafka offset be committed. A
+//! redelivered record below a table's recorded offset is not written to it again; files a crash
+//! left outside any commit are never read, and vacuum removes them.
+//! Flushes happen at `max_rows` buffered rows, when the oldest buffered row is `max_age` old, and
+//! when the input goes idle; all partitions flush together, so a flush is one commit (and about
+//! one file) per table.
+//! Several writers (one consumer group, one lake) split the partitions. A writer that lost a
+//! partition to another cannot commit it: the other's commits name it, so this one's next commit
+//! conflicts and the writer stops (fatal); on restart it resumes from the tables' log.
 //! Limit: two Kafka records with the same record id (an ingest re-publication) give two rows.
 
-use crate::compact::{CompactionSettings, compact_once, purge_retired};
+use crate::delta::{self, LakeError, LakeLocation};
 use crate::entities::{self, EntityRow};
-use crate::manifest::{self, Manifest};
-use crate::parquet_file::{publish, write_parquet};
 use crate::tables::{self, RESULT_ITEMS, RESULTS, Row, Source};
+use arrow::record_batch::RecordBatch;
 use async_trait::async_trait;
-use spotcheck_runtime::{Applied, Commit, Delivered, Stage, StageError};
+use deltalake::DeltaTable;
+use spotcheck_runtime::{Applied, Commit, Delivered, PartitionId, Stage, StageError};
 use spotcheck_schemas::SamplingResult;
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// Where and how often the writer flushes.
 #[derive(Debug, Clone)]
 pub struct LakeSettings {
-    /// The lake root, `DATA_DIR/lake`.
-    pub root: PathBuf,
-    /// Rows buffered per source partition before a flush.
+    /// The lake root: a directory (`DATA_DIR/lake`) or an object-store URL (`s3://…`).
+    pub location: String,
+    /// Rows buffered (all partitions together) before a flush.
     pub max_rows: usize,
     /// Longest a row waits in the buffer, so analysts see fresh data.
     pub max_age: Duration,
-    /// Merging the small files of a directory after a flush ([`crate::compact`]); `None` never.
-    pub compaction: Option<CompactionSettings>,
 }
 
 impl LakeSettings {
-    pub fn new(root: PathBuf) -> Self {
+    pub fn new(root: impl AsRef<std::path::Path>) -> Self {
+        Self::at(&root.as_ref().to_string_lossy())
+    }
+
+    /// A lake at a path or URL.
+    pub fn at(location: &str) -> Self {
         Self {
-            root,
+            location: location.to_owned(),
             max_rows: 200_000,
-            max_age: Duration::from_secs(5),
-            compaction: Some(CompactionSettings::default()),
+            max_age: Duration::from_secs(2),
         }
     }
 }
 
 /// What the writer holds for one source partition.
 struct PartitionState {
-    manifest: Manifest,
+    /// Per table the partition feeds: the next offset the table does not hold yet.
+    next: BTreeMap<&'static str, i64>,
     rows: Vec<Row>,
     /// Rows of the entity tables (records other than results).
     entities: Vec<EntityRow>,
@@ -66,7 +66,18 @@ struct PartitionState {
     since: Instant,
 }
 
-/// Files and bytes the writer made visible, per table.
+impl PartitionState {
+    /// Below this offset every table has the partition's records.
+    fn written_below(&self) -> i64 {
+        self.next.values().copied().min().unwrap_or(0)
+    }
+
+    fn buffered(&self) -> usize {
+        self.rows.len() + self.entities.len()
+    }
+}
+
+/// Files and bytes the writer committed, per table.
 #[derive(Clone)]
 pub struct LakeMetrics {
     files: prometheus::IntCounterVec,
@@ -80,31 +91,25 @@ impl LakeMetrics {
             files: counter(
                 registry,
                 names::LAKE_FILES,
-                "Parquet files made visible in the lake",
+                "Parquet files committed to the lake's Delta tables",
                 &["table"],
             )?,
             bytes: counter(
                 registry,
                 names::LAKE_BYTES,
-                "Bytes of Parquet made visible in the lake",
+                "Bytes of Parquet committed to the lake's Delta tables",
                 &["table"],
             )?,
         })
-    }
-
-    fn record(&self, root: &std::path::Path, relative: &str) {
-        let table = relative.split('/').next().unwrap_or_default();
-        let size = std::fs::metadata(root.join(relative)).map_or(0, |m| m.len());
-        self.files.with_label_values(&[table]).inc();
-        self.bytes.with_label_values(&[table]).inc_by(size);
     }
 }
 
 pub struct LakeWriter {
     settings: LakeSettings,
     metrics: Option<LakeMetrics>,
-    /// topic → partition → state; keyed by topic first so a lookup borrows the record's topic.
-    partitions: HashMap<String, HashMap<i32, PartitionState>>,
+    /// The tables, opened at the first assignment or record.
+    tables: Option<BTreeMap<&'static str, DeltaTable>>,
+    partitions: HashMap<PartitionId, PartitionState>,
 }
 
 impl LakeWriter {
@@ -112,6 +117,7 @@ impl LakeWriter {
         Self {
             settings,
             metrics: None,
+            tables: None,
             partitions: HashMap::new(),
         }
     }
@@ -122,258 +128,213 @@ impl LakeWriter {
         self
     }
 
-    /// Forgets partitions the group moved to another writer (their buffers were not committed).
-    fn forget(&mut self, partitions: &[(String, i32)]) {
-        for (topic, partition) in partitions {
-            if let Some(states) = self.partitions.get_mut(topic) {
-                states.remove(partition);
+    /// Opens (or creates) every table; a local lake of spotcheck's old layout is moved aside
+    /// first, so it is rebuilt from the topics.
+    async fn tables(&mut self) -> Result<&mut BTreeMap<&'static str, DeltaTable>, StageError> {
+        if self.tables.is_none() {
+            let location = LakeLocation::parse(&self.settings.location).map_err(fatal)?;
+            if let Some(dir) = location.local_dir() {
+                crate::layout::retire_old_layout(&dir).map_err(transient)?;
             }
+            let mut opened = BTreeMap::new();
+            for name in delta::table_names() {
+                let table = delta::open_or_create(&location, name)
+                    .await
+                    .map_err(transient)?;
+                opened.insert(name, table);
+            }
+            self.tables = Some(opened);
         }
+        Ok(self.tables.as_mut().expect("opened above"))
     }
 
-    /// Loads the partition's manifest the first time it is seen, removing orphans.
-    fn state(&mut self, topic: &str, partition: i32) -> Result<&mut PartitionState, StageError> {
-        let known = self
-            .partitions
-            .get(topic)
-            .is_some_and(|p| p.contains_key(&partition));
-        if !known {
-            let root = &self.settings.root;
-            let manifest = manifest::load(root, topic, partition).map_err(transient)?;
-            // Files recorded just before a crash may still be hidden: show them.
-            for relative in &manifest.files {
-                publish(&root.join(relative)).map_err(transient)?;
+    /// Loads what the tables hold of each partition (their `txn` versions), each table read
+    /// once at its newest version.
+    async fn take(&mut self, partitions: &[PartitionId]) -> Result<(), StageError> {
+        let tables = self.tables().await?;
+        let mut next: HashMap<PartitionId, BTreeMap<&'static str, i64>> = HashMap::new();
+        for (name, table) in tables.iter_mut() {
+            let fed: Vec<&PartitionId> = partitions
+                .iter()
+                .filter(|(topic, _)| delta::sources_of(name).contains(&topic.as_str()))
+                .collect();
+            if fed.is_empty() {
+                continue;
             }
-            let mut tables = vec![RESULTS, RESULT_ITEMS];
-            tables.extend(entities::TABLES.iter().map(|(table, _)| *table));
-            let removed = manifest::remove_orphans(root, &tables, topic, partition, &manifest)
-                .map_err(transient)?;
-            if removed > 0 {
-                tracing::info!(
-                    topic,
-                    partition,
-                    removed,
-                    "removed files a crash left unrecorded"
-                );
-            }
-            let state = PartitionState {
-                manifest,
-                rows: Vec::new(),
-                entities: Vec::new(),
-                first: None,
-                last: 0,
-                since: Instant::now(),
-            };
-            self.partitions
-                .entry(topic.to_owned())
-                .or_default()
-                .insert(partition, state);
-        }
-        let state = self
-            .partitions
-            .get_mut(topic)
-            .and_then(|p| p.get_mut(&partition));
-        Ok(state.expect("inserted above"))
-    }
-
-    /// Writes the partition's buffer and saves its manifest; returns the committable position.
-    async fn flush(
-        &mut self,
-        topic: &str,
-        partition: i32,
-    ) -> Result<Option<(String, i32, i64)>, StageError> {
-        let root = self.settings.root.clone();
-        let Some(state) = self
-            .partitions
-            .get_mut(topic)
-            .and_then(|p| p.get_mut(&partition))
-        else {
-            return Ok(None);
-        };
-        let Some(first) = state.first else {
-            return Ok(None);
-        };
-        let last = state.last;
-        let buffered = Buffered {
-            rows: std::mem::take(&mut state.rows),
-            entities: std::mem::take(&mut state.entities),
-        };
-        let name = format!(
-            "{}{first}-{last}.parquet",
-            manifest::file_prefix(topic, partition)
-        );
-        let (buffered, written) = tokio::task::spawn_blocking(move || {
-            let written = write_files(&root, &name, &buffered);
-            (buffered, written)
-        })
-        .await
-        .map_err(|e| StageError::Fatal(format!("lake flush panicked: {e}")))?;
-        let written = match written {
-            Ok(written) => written,
-            Err(error) => {
-                // Keep the rows: the records they came from will not be delivered again.
-                state.rows = buffered.rows;
-                state.entities = buffered.entities;
-                return Err(transient(error));
-            }
-        };
-        let on_disk = manifest::load(&self.settings.root, topic, partition).map_err(transient)?;
-        if on_disk.next_offset != state.manifest.next_offset {
-            return Err(StageError::Fatal(format!(
-                "another lake writer advanced {topic}/{partition} to offset {} while this one \
-                 expected {}; stopping so that a restart resumes from the committed offsets",
-                on_disk.next_offset, state.manifest.next_offset
-            )));
-        }
-        let mut manifest = state.manifest.clone();
-        manifest.files.extend(written.iter().cloned());
-        manifest.next_offset = last + 1;
-        manifest::save(&self.settings.root, topic, partition, &manifest).map_err(transient)?;
-        state.manifest = manifest;
-        // Recorded first, shown second: a reader never sees a file that could be taken back.
-        for relative in &written {
-            publish(&self.settings.root.join(relative)).map_err(transient)?;
-            if let Some(metrics) = &self.metrics {
-                metrics.record(&self.settings.root, relative);
+            table.update_state().await.map_err(transient)?;
+            for (topic, partition) in fed {
+                let app_id = delta::app_id(name, topic, *partition);
+                let offset = delta::committed_offset(table, &app_id)
+                    .await
+                    .map_err(transient)?;
+                next.entry((topic.clone(), *partition))
+                    .or_default()
+                    .insert(*name, offset.unwrap_or(0));
             }
         }
-        state.first = None;
-        self.compact(topic, partition).await?;
-        Ok(Some((topic.to_owned(), partition, last + 1)))
-    }
-
-    /// Merges the partition's small files in every directory where enough piled up (a flush
-    /// adds at most one file per directory, so this is proportional to the flush). A failure
-    /// is logged and the manifest read back from disk (compaction is an optimisation; the lake
-    /// is correct without it), fatal only if the manifest cannot be read.
-    async fn compact(&mut self, topic: &str, partition: i32) -> Result<(), StageError> {
-        let Some(settings) = self.settings.compaction else {
-            return Ok(());
-        };
-        let root = self.settings.root.clone();
-        let Some(state) = self
-            .partitions
-            .get_mut(topic)
-            .and_then(|p| p.get_mut(&partition))
-        else {
-            return Ok(());
-        };
-        let (manifest, topic_owned, root_owned) =
-            (state.manifest.clone(), topic.to_owned(), root.clone());
-        let outcome = tokio::task::spawn_blocking(move || {
-            let mut manifest = manifest;
-            if let Some(next) =
-                purge_retired(&root_owned, &topic_owned, partition, &manifest, settings)?
-            {
-                manifest = next;
-            }
-            let mut done = Vec::new();
-            while let Some((next, merged)) =
-                compact_once(&root_owned, &topic_owned, partition, &manifest, settings)?
-            {
-                manifest = next;
-                done.push(merged);
-            }
-            Ok::<_, std::io::Error>((manifest, done))
-        })
-        .await;
-        let reason = match outcome {
-            Ok(Ok((next, done))) => {
-                if !done.is_empty() {
-                    tracing::debug!(topic, partition, ?done, "compacted");
-                }
-                state.manifest = next;
-                return Ok(());
-            }
-            Ok(Err(error)) => error.to_string(),
-            Err(error) => error.to_string(),
-        };
-        tracing::warn!(topic, partition, %reason, "compaction failed; continuing");
-        state.manifest = manifest::load(&root, topic, partition)
-            .map_err(|e| StageError::Fatal(format!("cannot read the manifest back: {e}")))?;
+        for id in partitions {
+            self.partitions.insert(
+                id.clone(),
+                PartitionState {
+                    next: next.remove(id).unwrap_or_default(),
+                    rows: Vec::new(),
+                    entities: Vec::new(),
+                    first: None,
+                    last: 0,
+                    since: Instant::now(),
+                },
+            );
+        }
         Ok(())
     }
 
-    /// Flushes partitions whose oldest row is older than `max_age` (all of them if `everything`).
-    async fn flush_due(&mut self, everything: bool) -> Result<Vec<(String, i32, i64)>, StageError> {
-        let max_age = self.settings.max_age;
-        let due: Vec<(String, i32)> = self
+    async fn state(&mut self, topic: &str, partition: i32) -> Result<&mut PartitionState, StageError> {
+        let id = (topic.to_owned(), partition);
+        if !self.partitions.contains_key(&id) {
+            self.take(std::slice::from_ref(&id)).await?;
+        }
+        Ok(self.partitions.get_mut(&id).expect("taken above"))
+    }
+
+    /// True when the buffer must go out: too many rows, or the oldest too old.
+    fn due(&self) -> bool {
+        let rows: usize = self.partitions.values().map(PartitionState::buffered).sum();
+        rows >= self.settings.max_rows
+            || self
+                .partitions
+                .values()
+                .any(|s| s.first.is_some() && s.since.elapsed() >= self.settings.max_age)
+    }
+
+    /// Appends everything buffered, one commit per table; returns the committable positions.
+    async fn flush(&mut self) -> Result<Vec<(String, i32, i64)>, StageError> {
+        let flushed: Vec<PartitionId> = self
             .partitions
             .iter()
-            .flat_map(|(topic, partitions)| {
-                partitions
-                    .iter()
-                    .filter(move |(_, s)| {
-                        s.first.is_some() && (everything || s.since.elapsed() >= max_age)
-                    })
-                    .map(move |(partition, _)| (topic.clone(), *partition))
-            })
+            .filter(|(_, s)| s.first.is_some())
+            .map(|(id, _)| id.clone())
             .collect();
+        if flushed.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut batches: BTreeMap<&'static str, Vec<RecordBatch>> = BTreeMap::new();
+        for id in &flushed {
+            let state = &self.partitions[id];
+            for (table, batch) in table_batches(state).map_err(fatal)? {
+                batches.entry(table).or_default().push(batch);
+            }
+        }
+        let metrics = self.metrics.clone();
+        // Each table, with the next offsets of every partition this writer owns that feeds it.
+        let mut plans: Vec<(&'static str, Vec<RecordBatch>, HashMap<String, i64>)> = Vec::new();
+        for name in delta::table_names() {
+            let mut owned = HashMap::new();
+            for ((topic, partition), state) in &self.partitions {
+                let Some(next) = state.next.get(name) else {
+                    continue;
+                };
+                let next = match state.first {
+                    Some(_) => state.last + 1,
+                    None => *next,
+                };
+                owned.insert(delta::app_id(name, topic, *partition), next);
+            }
+            let rows = batches.remove(name).unwrap_or_default();
+            let touched = flushed
+                .iter()
+                .any(|(topic, _)| delta::sources_of(name).contains(&topic.as_str()));
+            if touched {
+                plans.push((name, rows, owned));
+            }
+        }
+        self.tables().await?;
+        let tables = self.tables.as_mut().expect("opened above");
+        for (name, rows, owned) in plans {
+            let Some(table) = tables.get_mut(name) else {
+                continue;
+            };
+            let appended = match delta::append(table, name, rows, &owned).await {
+                Ok(appended) => appended,
+                Err(LakeError::Lost(message)) => return Err(StageError::Fatal(message)),
+                Err(error) => {
+                    // The rows stay buffered; the table is read again before the retry.
+                    let _ = table.update_state().await;
+                    return Err(transient(error));
+                }
+            };
+            if let (Some(metrics), Some(appended)) = (&metrics, appended) {
+                metrics
+                    .files
+                    .with_label_values(&[name])
+                    .inc_by(appended.files);
+                metrics
+                    .bytes
+                    .with_label_values(&[name])
+                    .inc_by(appended.bytes);
+            }
+            for (topic, partition) in &flushed {
+                if delta::sources_of(name).contains(&topic.as_str())
+                    && let Some(state) = self.partitions.get_mut(&(topic.clone(), *partition))
+                {
+                    state.next.insert(name, state.last + 1);
+                }
+            }
+        }
         let mut positions = Vec::new();
-        for (topic, partition) in due {
-            positions.extend(self.flush(&topic, partition).await?);
+        for id in flushed {
+            if let Some(state) = self.partitions.get_mut(&id) {
+                state.rows.clear();
+                state.entities.clear();
+                state.first = None;
+                positions.push((id.0, id.1, state.last + 1));
+            }
         }
         Ok(positions)
     }
 }
 
-/// What one flush writes.
-struct Buffered {
-    rows: Vec<Row>,
-    entities: Vec<EntityRow>,
-}
-
-/// Writes one file per table and Hive partition; returns their paths relative to the root.
-fn write_files(
-    root: &std::path::Path,
-    name: &str,
-    buffered: &Buffered,
-) -> std::io::Result<Vec<String>> {
-    let mut written = write_entity_files(root, name, &buffered.entities)?;
-    let mut by_partition: BTreeMap<String, Vec<&Row>> = BTreeMap::new();
-    for row in &buffered.rows {
-        by_partition
-            .entry(tables::result_partition(&row.result))
-            .or_default()
-            .push(row);
-    }
-    for (hive, rows) in by_partition {
-        let results = tables::results_batch(&rows).map_err(std::io::Error::other)?;
-        let items = tables::result_items_batch(&rows).map_err(std::io::Error::other)?;
-        for (table, batch) in [(RESULTS, results), (RESULT_ITEMS, items)] {
-            let relative = format!("{table}/{hive}/{name}");
-            write_parquet(&root.join(&relative), &batch)?;
-            written.push(relative);
+/// The rows of one partition's buffer, per table, leaving out those a table holds already (a
+/// crash between two tables' commits).
+fn table_batches(
+    state: &PartitionState,
+) -> Result<Vec<(&'static str, RecordBatch)>, arrow::error::ArrowError> {
+    let mut out = Vec::new();
+    let below = |table: &str| state.next.get(table).copied().unwrap_or(0);
+    for table in [RESULTS, RESULT_ITEMS] {
+        let rows: Vec<&Row> = state
+            .rows
+            .iter()
+            .filter(|r| r.source.offset >= below(table))
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let batch = match table {
+            RESULTS => tables::results_batch(&rows)?,
+            _ => tables::result_items_batch(&rows)?,
+        };
+        if batch.num_rows() > 0 {
+            out.push((table, batch));
         }
     }
-    Ok(written)
-}
-
-fn write_entity_files(
-    root: &std::path::Path,
-    name: &str,
-    rows: &[EntityRow],
-) -> std::io::Result<Vec<String>> {
-    let mut by_file: BTreeMap<(&str, &str), Vec<&EntityRow>> = BTreeMap::new();
-    for row in rows {
-        by_file.entry((row.table, &row.hive)).or_default().push(row);
+    let mut by_table: BTreeMap<&'static str, Vec<&EntityRow>> = BTreeMap::new();
+    for row in &state.entities {
+        if row.offset >= below(row.table) {
+            by_table.entry(row.table).or_default().push(row);
+        }
     }
-    let mut written = Vec::new();
-    for ((table, hive), rows) in by_file {
-        let batch = entities::batch(table, &rows).map_err(std::io::Error::other)?;
-        let relative = if hive.is_empty() {
-            format!("{table}/{name}")
-        } else {
-            format!("{table}/{hive}/{name}")
-        };
-        write_parquet(&root.join(&relative), &batch)?;
-        written.push(relative);
+    for (table, rows) in by_table {
+        out.push((table, entities::batch(table, &rows)?));
     }
-    Ok(written)
+    Ok(out)
 }
 
 fn transient(error: impl std::fmt::Display) -> StageError {
     StageError::Transient(format!("lake: {error}"))
+}
+
+fn fatal(error: impl std::fmt::Display) -> StageError {
+    StageError::Fatal(format!("lake: {error}"))
 }
 
 #[async_trait]
@@ -382,28 +343,31 @@ impl Stage for LakeWriter {
         "lake"
     }
 
-    fn partitions_revoked(&mut self, partitions: &[(String, i32)]) {
-        self.forget(partitions);
+    async fn partitions_assigned(&mut self, partitions: &[PartitionId]) -> Result<(), StageError> {
+        self.take(partitions).await
+    }
+
+    /// Forgets partitions moved to another writer (their buffers were not committed); its
+    /// commits no longer name them.
+    fn partitions_revoked(&mut self, partitions: &[PartitionId]) {
+        for id in partitions {
+            self.partitions.remove(id);
+        }
     }
 
     async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
         let mut applied = Applied::nothing();
         let mut positions = Vec::new();
-        let mut full = Vec::new();
         for (index, record) in batch.iter().enumerate() {
-            let max_rows = self.settings.max_rows;
-            let state = self.state(&record.topic, record.partition)?;
+            let state = self.state(&record.topic, record.partition).await?;
             if state.first.is_some() && record.offset <= state.last {
                 // Buffered already: the driver is retrying a batch after a transient error.
                 continue;
             }
-            if record.offset < state.manifest.next_offset {
-                // Already in the lake (redelivered after a crash): let Kafka catch up.
-                positions.push((
-                    record.topic.clone(),
-                    record.partition,
-                    state.manifest.next_offset,
-                ));
+            let written_below = state.written_below();
+            if record.offset < written_below {
+                // In every table already (redelivered after a crash): let Kafka catch up.
+                positions.push((record.topic.clone(), record.partition, written_below));
                 continue;
             }
             if state.first.is_none() {
@@ -411,54 +375,39 @@ impl Stage for LakeWriter {
                 state.since = Instant::now();
             }
             state.last = record.offset;
+            let source = Source {
+                topic: record.topic.clone(),
+                partition: record.partition,
+                offset: record.offset,
+            };
+            let record_id = record.header("ce_id").unwrap_or_default();
             if record.topic != spotcheck_schemas::topics::RESULTS {
-                let source = Source {
-                    topic: record.topic.clone(),
-                    partition: record.partition,
-                    offset: record.offset,
-                };
-                let record_id = record.header("ce_id").unwrap_or_default();
                 match entities::rows_of(&record.topic, &record.payload, &source, &record_id) {
                     Ok(rows) => state.entities.extend(rows),
                     Err(reason) => applied.dead_letters.push((index, reason)),
                 }
-                if state.entities.len() >= max_rows {
-                    full.push((record.topic.clone(), record.partition));
-                }
                 continue;
             }
             match serde_json::from_slice::<SamplingResult>(&record.payload) {
-                Ok(result) => {
-                    let record_id = record.header("ce_id").unwrap_or_default();
-                    let source = Source {
-                        topic: record.topic.clone(),
-                        partition: record.partition,
-                        offset: record.offset,
-                    };
-                    state.rows.push(Row {
-                        result,
-                        source,
-                        record_id,
-                    });
-                }
+                Ok(result) => state.rows.push(Row {
+                    result,
+                    source,
+                    record_id,
+                }),
                 Err(error) => applied
                     .dead_letters
                     .push((index, format!("not a sampling result: {error}"))),
             }
-            if state.rows.len() >= max_rows {
-                full.push((record.topic.clone(), record.partition));
-            }
         }
-        for (topic, partition) in full {
-            positions.extend(self.flush(&topic, partition).await?);
+        if self.due() {
+            positions.extend(self.flush().await?);
         }
-        positions.extend(self.flush_due(false).await?);
         applied.commit = Commit::Positions(positions);
         Ok(applied)
     }
 
     async fn idle(&mut self) -> Result<Applied, StageError> {
-        let positions = self.flush_due(true).await?;
+        let positions = self.flush().await?;
         Ok(Applied {
             dead_letters: Vec::new(),
             commit: Commit::Positions(positions),
@@ -469,11 +418,11 @@ impl Stage for LakeWriter {
         self.idle().await
     }
 
-    /// The manifests' offsets: a lake removed or restored from a backup is written again from
-    /// the topics, from where its manifests end.
+    /// The tables' own offsets (the lowest over the tables a topic feeds): a lake removed,
+    /// restored from a backup or new is written again from the topics, from where it ends.
     fn resume_at(&self, topic: &str, partition: i32) -> Option<i64> {
-        manifest::load(&self.settings.root, topic, partition)
-            .ok()
-            .map(|m| m.next_offset)
+        self.partitions
+            .get(&(topic.to_owned(), partition))
+            .map(PartitionState::written_below)
     }
 }

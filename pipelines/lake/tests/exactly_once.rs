@@ -1,10 +1,11 @@
-//! The lake writer without Kafka: redelivered records are not written twice, and a file a crash
-//! left unrecorded is removed before its rows are written again.
+//! The lake writer without Kafka: redelivered records are not written twice, a file no Delta
+//! commit names is never counted, a failed commit keeps its rows, and a writer that lost a
+//! partition to another cannot commit it.
 
 use parquet::file::reader::{FileReader, SerializedFileReader};
 use serde_json::json;
 use spotcheck_lake::{LakeSettings, LakeWriter};
-use spotcheck_runtime::{Commit, Delivered, Stage};
+use spotcheck_runtime::{Commit, Delivered, Stage, StageError};
 use std::path::Path;
 
 const TOPIC: &str = "spotcheck.results.v1";
@@ -28,21 +29,20 @@ fn record(offset: i64, report_no: &str) -> Delivered {
     }
 }
 
-/// Rows in every Parquet file under `dir`.
-fn rows_under(dir: &Path) -> i64 {
+/// Rows of a table as its Delta log has them (files no commit names are not counted).
+async fn rows_of(root: &Path, table: &str) -> i64 {
+    let location = spotcheck_lake::LakeLocation::local(root).unwrap();
+    let table = spotcheck_lake::delta::open_or_create(&location, table)
+        .await
+        .unwrap();
     let mut rows = 0;
-    let mut stack = vec![dir.to_owned()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                let reader =
-                    SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
-                rows += reader.metadata().file_metadata().num_rows();
-            }
-        }
+    for uri in table.get_file_uris().unwrap() {
+        let path = url::Url::parse(&uri)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .unwrap_or_else(|| uri.clone().into());
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        rows += reader.metadata().file_metadata().num_rows();
     }
     rows
 }
@@ -62,43 +62,58 @@ async fn a_redelivered_batch_is_not_written_twice_and_its_offsets_are_committed(
         flushed.commit,
         Commit::Positions(vec![(TOPIC.into(), 0, 3)])
     );
-    assert_eq!(rows_under(&dir.path().join("results")), 3);
-    assert_eq!(rows_under(&dir.path().join("result_items")), 6);
+    assert_eq!(rows_of(dir.path(), "results").await, 3);
+    assert_eq!(rows_of(dir.path(), "result_items").await, 6);
 
-    // A new writer (a restart) is handed the same records again, then a new one.
+    // A new writer (a restart) resumes after what the tables hold, and skips it if Kafka
+    // delivers it again anyway.
     let mut second = writer(dir.path());
+    second
+        .partitions_assigned(&[(TOPIC.into(), 0)])
+        .await
+        .unwrap();
+    assert_eq!(second.resume_at(TOPIC, 0), Some(3));
     let mut again = batch.clone();
     again.push(record(3, "R3"));
     second.apply(&again).await.unwrap();
     second.idle().await.unwrap();
-    assert_eq!(rows_under(&dir.path().join("results")), 4);
+    assert_eq!(rows_of(dir.path(), "results").await, 4);
+    assert_eq!(rows_of(dir.path(), "result_items").await, 8);
 }
 
 #[tokio::test]
-async fn a_file_no_manifest_names_is_removed_before_the_rows_are_written_again() {
+async fn a_new_lake_is_written_from_the_start_of_the_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lake = writer(dir.path());
+    lake.partitions_assigned(&[(TOPIC.into(), 0), ("spotcheck.units.v1".into(), 2)])
+        .await
+        .unwrap();
+    assert_eq!(lake.resume_at(TOPIC, 0), Some(0));
+    assert_eq!(lake.resume_at("spotcheck.units.v1", 2), Some(0));
+    assert_eq!(lake.resume_at(TOPIC, 7), None, "not this writer's partition");
+}
+
+#[tokio::test]
+async fn a_file_no_commit_names_is_never_counted() {
     let dir = tempfile::tempdir().unwrap();
     let mut first = writer(dir.path());
     first.apply(&[record(0, "R0")]).await.unwrap();
     first.idle().await.unwrap();
-    // A crash after a file's rename but before its manifest: a stray file of the same partition.
-    let month = dir.path().join("results/category=e_bike/month=2026-04");
-    let existing = std::fs::read_dir(&month)
+    // A writer killed after writing a file but before its commit: the file is in the table's
+    // directory, named by no commit.
+    let table = dir.path().join("results");
+    let existing = std::fs::read_dir(&table)
         .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
-    std::fs::copy(&existing, month.join(format!("{TOPIC}+0+1-1.parquet"))).unwrap();
-    assert_eq!(rows_under(&dir.path().join("results")), 2);
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "parquet"))
+        .unwrap();
+    std::fs::copy(&existing, table.join("part-orphan.parquet")).unwrap();
 
     let mut second = writer(dir.path());
     second.apply(&[record(1, "R1")]).await.unwrap();
     second.idle().await.unwrap();
-    assert_eq!(
-        rows_under(&dir.path().join("results")),
-        2,
-        "the stray file is gone, R1 written once"
-    );
+    assert_eq!(rows_of(dir.path(), "results").await, 2, "R0 and R1, once each");
 }
 
 #[tokio::test]
@@ -118,28 +133,53 @@ async fn something_that_is_not_a_result_is_a_dead_letter_and_the_rest_is_written
         flushed.commit,
         Commit::Positions(vec![(TOPIC.into(), 0, 3)])
     );
-    assert_eq!(rows_under(&dir.path().join("results")), 2);
+    assert_eq!(rows_of(dir.path(), "results").await, 2);
 }
 
 #[tokio::test]
-async fn a_flush_that_fails_keeps_its_rows_and_a_retried_batch_is_buffered_once() {
+async fn a_commit_that_fails_keeps_its_rows_and_a_retried_batch_is_buffered_once() {
     let dir = tempfile::tempdir().unwrap();
-    // A file where the table directory should be makes every write fail.
-    let blocker = dir.path().join("results");
-    std::fs::write(&blocker, b"in the way").unwrap();
     let batch = [record(0, "R0"), record(1, "R1")];
     let mut lake = writer(dir.path());
     lake.apply(&batch).await.unwrap();
+    // The log cannot be written: a file where the log directory of `results` should be.
+    let log = dir.path().join("results/_delta_log");
+    let away = dir.path().join("results/_delta_log.away");
+    std::fs::rename(&log, &away).unwrap();
+    std::fs::write(&log, b"in the way").unwrap();
     assert!(
         lake.idle().await.is_err(),
-        "the flush fails while the directory is blocked"
+        "the commit fails while the log is blocked"
     );
     lake.apply(&batch).await.unwrap(); // the driver retries the same batch
-    std::fs::remove_file(&blocker).unwrap();
+    std::fs::remove_file(&log).unwrap();
+    std::fs::rename(&away, &log).unwrap();
     let flushed = lake.idle().await.unwrap();
     assert_eq!(
         flushed.commit,
         Commit::Positions(vec![(TOPIC.into(), 0, 2)])
     );
-    assert_eq!(rows_under(&dir.path().join("results")), 2);
+    assert_eq!(rows_of(dir.path(), "results").await, 2);
+}
+
+#[tokio::test]
+async fn a_writer_that_lost_its_partition_cannot_commit_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut old = writer(dir.path());
+    old.apply(&[record(0, "R0")]).await.unwrap();
+    old.idle().await.unwrap();
+    // The partition moves to another writer, which writes on; the old one never heard.
+    let mut new = writer(dir.path());
+    new.partitions_assigned(&[(TOPIC.into(), 0)]).await.unwrap();
+    new.apply(&[record(1, "R1")]).await.unwrap();
+    new.idle().await.unwrap();
+
+    old.apply(&[record(1, "R1"), record(2, "R2")]).await.unwrap();
+    let refused = old.idle().await;
+    assert!(
+        matches!(&refused, Err(StageError::Fatal(m)) if m.contains("another lake writer")),
+        "{:?}",
+        refused.err()
+    );
+    assert_eq!(rows_of(dir.path(), "results").await, 2, "R1 is not written twice");
 }

@@ -141,9 +141,13 @@ pub trait Stage: Send {
     /// not committed, so their new owner reads it again).
     fn partitions_revoked(&mut self, _partitions: &[PartitionId]) {}
 
-    /// These partitions became this instance's (called before their records are read, and
-    /// after the previous owner stopped: see [`crate::sharing`]).
-    fn partitions_assigned(&mut self, _partitions: &[PartitionId]) {}
+    /// These partitions became this instance's (called before their records are read and
+    /// before [`Stage::resume_at`] is asked about them, after the previous owner stopped: see
+    /// [`crate::sharing`]; in [`Membership::AllPartitions`] once, with every partition). An
+    /// error stops the stage.
+    async fn partitions_assigned(&mut self, _partitions: &[PartitionId]) -> Result<(), StageError> {
+        Ok(())
+    }
 
     fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
         None
@@ -361,13 +365,22 @@ pub async fn run_stage<S: Stage>(
     let heartbeat_stop = shutdown.child_token();
     let mut sharing = match settings.membership {
         Membership::AllPartitions => {
+            let all: Vec<PartitionId> = partitions
+                .elements()
+                .iter()
+                .map(|e| (e.topic().to_owned(), e.partition()))
+                .collect();
+            stage
+                .partitions_assigned(&all)
+                .await
+                .map_err(|e| stage_error(&stage, e))?;
             consumer.assign(&with_resume_offsets(&stage, &partitions)?)?;
             None
         }
         Membership::Group => {
             let sharing =
                 Sharing::start(kafka, settings, &partitions, publisher, &heartbeat_stop).await?;
-            sharing.assign_global(&consumer, &mut stage)?;
+            sharing.assign_global(&consumer, &mut stage).await?;
             Some(sharing)
         }
     };
@@ -386,6 +399,14 @@ pub async fn run_stage<S: Stage>(
         tracing::debug!(%error, stage = stage.name(), "nothing to commit at shutdown");
     }
     result
+}
+
+/// A stage's refusal of its partitions, as the driver reports it.
+pub(crate) fn stage_error<S: Stage>(stage: &S, error: StageError) -> DriverError {
+    DriverError::Stage {
+        stage: stage.name(),
+        message: format!("cannot take its partitions: {error}"),
+    }
 }
 
 /// The consumer (not yet assigned) and every partition of the settings' topics.
@@ -459,7 +480,7 @@ async fn consume_loop<S: Stage>(
     });
     loop {
         if let Some(sharing) = sharing.as_deref_mut() {
-            sharing.rebalance(consumer, stage)?;
+            sharing.rebalance(consumer, stage).await?;
         }
         let mut next = next_batch(consumer, settings, resting.as_mut(), shutdown).await;
         if let (Some(sharing), Next::Batch(batch)) = (sharing.as_deref(), &mut next) {

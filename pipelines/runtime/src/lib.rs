@@ -25,6 +25,7 @@ pub use cloudevents::CloudEvent;
 pub use driver::{
     Applied, Commit, Delivered, DriverSettings, Membership, Stage, StageError, run_stage,
 };
+pub use context::PartitionId;
 pub use health::Health;
 pub use kafka::KafkaSettings;
 pub use metrics::Metrics;

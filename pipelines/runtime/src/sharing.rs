@@ -9,7 +9,7 @@
 //! ([`DriverSettings::global_topics`]) are read whole by every instance.
 
 use crate::context::{DriverContext, PartitionId};
-use crate::driver::{DriverError, DriverSettings, Stage, with_resume_offsets};
+use crate::driver::{DriverError, DriverSettings, Stage, stage_error, with_resume_offsets};
 use crate::kafka::KafkaSettings;
 use crate::publisher::Publisher;
 use crate::roster::{Roster, heartbeat};
@@ -72,7 +72,7 @@ impl Sharing {
     }
 
     /// Assigns the global partitions (once, at start).
-    pub fn assign_global<S: Stage>(
+    pub async fn assign_global<S: Stage>(
         &self,
         consumer: &StreamConsumer<DriverContext>,
         stage: &mut S,
@@ -81,7 +81,10 @@ impl Sharing {
             return Ok(());
         }
         let global: Vec<PartitionId> = self.owned.iter().cloned().collect();
-        stage.partitions_assigned(&global);
+        stage
+            .partitions_assigned(&global)
+            .await
+            .map_err(|e| stage_error(stage, e))?;
         consumer.incremental_assign(&with_resume_offsets(stage, &list(&global))?)?;
         Ok(())
     }
@@ -91,7 +94,7 @@ impl Sharing {
     }
 
     /// Re-reads the roster and moves partitions if the live instances changed.
-    pub fn rebalance<S: Stage>(
+    pub async fn rebalance<S: Stage>(
         &mut self,
         consumer: &StreamConsumer<DriverContext>,
         stage: &mut S,
@@ -131,7 +134,10 @@ impl Sharing {
             consumer.incremental_unassign(&list(&left))?;
         }
         if !arrived.is_empty() {
-            stage.partitions_assigned(&arrived);
+            stage
+                .partitions_assigned(&arrived)
+                .await
+                .map_err(|e| stage_error(stage, e))?;
             consumer.incremental_assign(&with_resume_offsets(stage, &list(&arrived))?)?;
         }
         for id in &left {

@@ -428,9 +428,9 @@ impl Stage for TracebackStage {
         Ok(Applied::nothing())
     }
 
-    fn partitions_assigned(&mut self, partitions: &[(String, i32)]) {
+    async fn partitions_assigned(&mut self, partitions: &[(String, i32)]) -> Result<(), StageError> {
         let Some(sharing) = &mut self.sharing else {
-            return;
+            return Ok(());
         };
         let taken: Vec<i32> = partitions
             .iter()
@@ -438,7 +438,7 @@ impl Stage for TracebackStage {
             .map(|(_, partition)| *partition)
             .collect();
         if taken.is_empty() {
-            return;
+            return Ok(());
         }
         sharing.owned.extend(&taken);
         // Blocking reads of the cases topic, before any record of the new partitions is read.
@@ -450,6 +450,7 @@ impl Stage for TracebackStage {
             // The stage goes on; a case may then repeat a revision its previous owner published.
             Err(error) => tracing::error!(%error, "cannot read the published cases back"),
         }
+        Ok(())
     }
 
     fn partitions_revoked(&mut self, partitions: &[(String, i32)]) {

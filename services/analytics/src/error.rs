@@ -23,6 +23,9 @@ pub enum QueryError {
     TimedOut(Duration),
     #[error("the query needs more memory than the {limit_mib} MiB limit: {message}")]
     OutOfMemory { limit_mib: usize, message: String },
+    /// The tables cannot be read as of the moment or version asked for.
+    #[error("as_of: {0}")]
+    AsOf(String),
     #[error("the lake at {path} cannot be opened: {message}")]
     Lake { path: String, message: String },
 }

@@ -1,9 +1,9 @@
 //! SQL over the lake: one DataFusion session with the lake's tables registered, read-only, used
 //! by `spotcheck sql`, `POST /v1/sql` and the Postgres wire protocol ([`pg`]).
 //!
-//! Tables are Hive-partitioned Parquet directories under the lake root; a file appears in queries
-//! once it is in place and named by its partition's manifest ([`visible`]), so a half-written
-//! file is never visible and a compaction swaps files without a row counted twice or missed.
+//! Tables are the lake's Delta tables ([`lake`]): a query reads each table's newest committed
+//! version, so a half-written flush is never visible and an optimize swaps files without a row
+//! counted twice or missed; `as_of` reads the versions of a past moment.
 //!
 //! The sandbox: statements are planned with DDL, DML and other statements disallowed, no table
 //! function that reads files is registered and URL tables (`SELECT * FROM '/etc/passwd'`) stay
@@ -18,12 +18,13 @@ mod answer;
 mod bounded;
 mod error;
 pub mod guard;
+pub mod lake;
 pub mod pg;
 mod session;
-pub mod visible;
 
 pub use answer::Answer;
 pub use datafusion::arrow;
 pub use error::QueryError;
 pub use guard::StatementLimits;
+pub use lake::AsOf;
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};

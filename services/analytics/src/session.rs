@@ -3,17 +3,18 @@
 use crate::answer::Answer;
 use crate::error::QueryError;
 use crate::guard::{self, QUERY_THREAD_STACK, StatementLimits};
-use crate::visible::ManifestFiltered;
-use datafusion::arrow::datatypes::{DataType, SchemaRef};
+use crate::lake::{AsOf, HistoryTable, LatestTable, open_table};
+use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::datasource::file_format::parquet::ParquetFormat;
-use datafusion::datasource::listing::ListingOptions;
+use datafusion::catalog::TableProvider;
+use datafusion::datasource::MemTable;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
-use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
-use spotcheck_lake::{entities, tables};
+use spotcheck_lake::LakeLocation;
+use spotcheck_lake::delta;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -118,6 +119,8 @@ pub struct Rows {
 /// A session over one lake.
 pub struct Analytics {
     context: SessionContext,
+    location: LakeLocation,
+    listing: ListingRule,
     limits: QueryLimits,
     /// Queries run here, not on the caller's runtime: a CPU-bound plan that rarely yields would
     /// otherwise starve the caller's timers (so the time limit could not fire) and its I/O.
@@ -138,21 +141,20 @@ impl Drop for Analytics {
 impl Analytics {
     /// Registers every table of the lake rooted at `root` (created if missing).
     pub async fn open(root: &Path, limits: QueryLimits) -> Result<Self, QueryError> {
-        Self::open_with(root, limits, ListingRule::default()).await
+        let location = LakeLocation::local(root).map_err(|e| lake_error(&root.display(), e))?;
+        Self::open_with(&location, limits, ListingRule::default()).await
     }
 
-    /// As [`Analytics::open`], with the listing-candidate rule of the configuration.
+    /// Every table of the lake at `location` (created if missing), with the listing-candidate
+    /// rule of the configuration.
     pub async fn open_with(
-        root: &Path,
+        location: &LakeLocation,
         limits: QueryLimits,
         listing: ListingRule,
     ) -> Result<Self, QueryError> {
-        // DataFusion caches directory listings forever by default; the lake grows every few
-        // seconds, so a long-running session must list again on every query.
         // Parsed footers and per-file statistics are kept between queries (DataFusion checks
-        // each entry against its file's size and mtime). The lake has thousands of small files:
-        // DataFusion's defaults (50 MiB, 20 MiB) hold fewer, so each query evicted what the next
-        // one needed and every query parsed every footer again.
+        // each entry against its file's size and mtime); which files a query reads comes from
+        // the Delta log, not from listing directories.
         let caches = CacheManagerConfig::default()
             .with_list_files_cache_limit(0)
             .with_metadata_cache_limit(FOOTER_CACHE_BYTES)
@@ -161,48 +163,80 @@ impl Analytics {
             .with_cache_manager(caches)
             .with_memory_limit(limits.memory_bytes, 1.0)
             .build_arc()
-            .map_err(|e| lake_error(root, e))?;
-        let config = SessionConfig::new().with_information_schema(true);
-        let context = SessionContext::new_with_config_rt(config, runtime);
-        // Under the lake, SQL sees only what the manifests name (see `visible`).
-        let absolute = match root.is_absolute() {
-            true => root.to_path_buf(),
-            false => std::env::current_dir()
-                .map_err(|e| lake_error(root, e))?
-                .join(root),
-        };
-        let local = url::Url::parse("file://").map_err(|e| lake_error(root, e))?;
-        context.register_object_store(&local, Arc::new(ManifestFiltered::new(absolute)));
-        register_tables(&context, root).await?;
+            .map_err(|e| lake_error(location, e))?;
+        let context = new_context(runtime);
+        for name in delta::table_names() {
+            let table = delta::open_or_create(location, name)
+                .await
+                .map_err(|e| lake_error(location, e))?;
+            table
+                .update_datafusion_session(&context.state())
+                .map_err(|e| lake_error(location, e))?;
+            let latest = LatestTable::open(table)
+                .await
+                .map_err(|e| lake_error(location, format!("{name}: {e}")))?;
+            context
+                .register_table(name, Arc::new(latest))
+                .map_err(|e| lake_error(location, e))?;
+        }
+        context
+            .register_table("lake_history", Arc::new(HistoryTable::new(location.clone())))
+            .map_err(|e| lake_error(location, e))?;
         // psql's \d, Grafana and DBeaver look the tables up in pg_catalog.
         setup_pg_catalog(&context, "datafusion", EmptyContextProvider)
-            .map_err(|e| lake_error(root, e))?;
-        for (name, sql) in VIEWS {
-            let sql = sql
-                .replace("{failures}", &listing.failures.to_string())
-                .replace("{months}", &listing.months.to_string());
-            let statement = format!("CREATE VIEW {name} AS {sql}");
-            let frame = context
-                .sql(&statement)
-                .await
-                .map_err(|e| lake_error(root, format!("view {name}: {e}")))?;
-            frame
-                .collect()
-                .await
-                .map_err(|e| lake_error(root, format!("view {name}: {e}")))?;
-        }
-        crate::bounded::register(&context, limits.max_built_bytes);
+            .map_err(|e| lake_error(location, e))?;
+        register_views(&context, listing, limits)
+            .await
+            .map_err(|e| lake_error(location, e))?;
         let executor = tokio::runtime::Builder::new_multi_thread()
             .thread_name("sql")
             .thread_stack_size(QUERY_THREAD_STACK)
             .enable_all()
             .build()
-            .map_err(|e| lake_error(root, format!("cannot start the query threads: {e}")))?;
+            .map_err(|e| lake_error(location, format!("cannot start the query threads: {e}")))?;
         Ok(Self {
             context,
+            location: location.clone(),
+            listing,
             limits,
             executor: Some(executor),
         })
+    }
+
+    /// A session over the tables as they stood `as_of`: the same views and limits, sharing
+    /// this session's memory pool.
+    async fn as_of(&self, as_of: &AsOf) -> Result<SessionContext, QueryError> {
+        let context = new_context(self.context.runtime_env());
+        for name in delta::table_names() {
+            let provider: Arc<dyn TableProvider> =
+                match open_table(&self.location, name, Some(as_of)).await {
+                    Ok(table) => table
+                        .table_provider()
+                        .await
+                        .map_err(|e| QueryError::AsOf(format!("{name}: {e}")))?,
+                    // Before the table's first commit it was empty.
+                    Err(_) if matches!(as_of, AsOf::Time(_)) => {
+                        let schema = self
+                            .context
+                            .table_provider(name)
+                            .await
+                            .map_err(|e| QueryError::AsOf(e.to_string()))?
+                            .schema();
+                        Arc::new(
+                            MemTable::try_new(schema, vec![vec![]])
+                                .map_err(|e| QueryError::AsOf(e.to_string()))?,
+                        )
+                    }
+                    Err(message) => return Err(QueryError::AsOf(message)),
+                };
+            context
+                .register_table(name, provider)
+                .map_err(|e| QueryError::AsOf(e.to_string()))?;
+        }
+        register_views(&context, self.listing, self.limits)
+            .await
+            .map_err(|e| QueryError::AsOf(e.to_string()))?;
+        Ok(context)
     }
 
     /// Runs one read-only statement under the limits and collects its rows (at most
@@ -216,10 +250,18 @@ impl Analytics {
     /// first rows (invalid SQL, a refused statement, no memory) are returned here; later ones
     /// (the time limit, the row limit) end the answer's stream.
     pub async fn stream(&self, sql: &str) -> Result<Answer, QueryError> {
+        self.stream_as_of(sql, None).await
+    }
+
+    /// As [`Analytics::stream`], over the tables as they stood `as_of` (newest if `None`).
+    pub async fn stream_as_of(&self, sql: &str, as_of: Option<&AsOf>) -> Result<Answer, QueryError> {
         // The size first, on the caller's thread: nothing has parsed the text yet.
         guard::check_size(sql, self.limits.statement)?;
         let limits = self.limits;
-        let context = self.context.clone();
+        let context = match as_of {
+            None => self.context.clone(),
+            Some(as_of) => self.as_of(as_of).await?,
+        };
         let sql = sql.to_owned();
         let plan = async move {
             guard::check(&sql, limits.statement)?;
@@ -255,49 +297,38 @@ impl Analytics {
     }
 }
 
-async fn register_tables(context: &SessionContext, root: &Path) -> Result<(), QueryError> {
-    let partitions: Vec<(String, DataType)> = tables::RESULT_PARTITIONS
-        .iter()
-        .map(|c| ((*c).to_owned(), DataType::Utf8))
-        .collect();
-    for (name, schema) in [
-        (tables::RESULTS, tables::results_schema()),
-        (tables::RESULT_ITEMS, tables::result_items_schema()),
-    ] {
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).map_err(|e| lake_error(root, e))?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(partitions.clone());
-        let url = format!("{}/", dir.display());
-        context
-            .register_listing_table(name, &url, options, Some(schema), None)
+fn new_context(runtime: Arc<RuntimeEnv>) -> SessionContext {
+    let config = SessionConfig::new().with_information_schema(true);
+    SessionContext::new_with_config_rt(config, runtime)
+}
+
+/// The trend views and the bounded value-building functions.
+async fn register_views(
+    context: &SessionContext,
+    listing: ListingRule,
+    limits: QueryLimits,
+) -> Result<(), String> {
+    for (name, sql) in VIEWS {
+        let sql = sql
+            .replace("{failures}", &listing.failures.to_string())
+            .replace("{months}", &listing.months.to_string());
+        let statement = format!("CREATE VIEW {name} AS {sql}");
+        let frame = context
+            .sql(&statement)
             .await
-            .map_err(|e| lake_error(root, e))?;
-    }
-    for (name, hive) in entities::TABLES {
-        let schema = entities::schema(name).ok_or_else(|| lake_error(root, name))?;
-        let dir = root.join(name);
-        std::fs::create_dir_all(&dir).map_err(|e| lake_error(root, e))?;
-        let options = ListingOptions::new(Arc::new(ParquetFormat::default()))
-            .with_file_extension(".parquet")
-            .with_table_partition_cols(
-                hive.iter()
-                    .map(|c| ((*c).to_owned(), DataType::Utf8))
-                    .collect(),
-            );
-        let url = format!("{}/", dir.display());
-        context
-            .register_listing_table(*name, &url, options, Some(schema), None)
+            .map_err(|e| format!("view {name}: {e}"))?;
+        frame
+            .collect()
             .await
-            .map_err(|e| lake_error(root, e))?;
+            .map_err(|e| format!("view {name}: {e}"))?;
     }
+    crate::bounded::register(context, limits.max_built_bytes);
     Ok(())
 }
 
-fn lake_error(root: &Path, error: impl std::fmt::Display) -> QueryError {
+fn lake_error(root: &impl std::fmt::Display, error: impl std::fmt::Display) -> QueryError {
     QueryError::Lake {
-        path: root.display().to_string(),
+        path: root.to_string(),
         message: error.to_string(),
     }
 }

@@ -183,7 +183,7 @@ fn refused(reason: &str) -> PgWireError {
 pub(crate) fn query_error(error: QueryError) -> PgWireError {
     let code = match &error {
         QueryError::NotAQuery(_) => "42501",
-        QueryError::Invalid(_) => "42000",
+        QueryError::Invalid(_) | QueryError::AsOf(_) => "42000",
         // statement_too_complex; program_limit_exceeded.
         QueryError::TooComplex(_) => "54001",
         QueryError::TooManyRows(_) => "54000",

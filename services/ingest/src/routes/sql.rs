@@ -22,6 +22,10 @@ pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 pub struct SqlRequest {
     /// One read-only statement: SELECT, EXPLAIN, SHOW or DESCRIBE.
     pub sql: String,
+    /// Answer as the lake stood then: a table version (`"42"`), a date (`"2026-11-30"`, its
+    /// end, UTC) or an RFC 3339 time (`"2026-11-30T08:00:00+08:00"`). Default: now.
+    #[serde(default)]
+    pub as_of: Option<String>,
 }
 
 /// Run one read-only query on the lake.
@@ -66,7 +70,16 @@ async fn run(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, Api
             "this process does not serve SQL",
         )
     })?;
-    let answer = analytics.stream(&request.sql).await.map_err(query_error)?;
+    let as_of = request
+        .as_of
+        .as_deref()
+        .map(spotcheck_analytics::AsOf::parse)
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    let answer = analytics
+        .stream_as_of(&request.sql, as_of.as_ref())
+        .await
+        .map_err(query_error)?;
     let accept = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
@@ -98,7 +111,7 @@ pub(crate) fn query_error(error: QueryError) -> ApiError {
             ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
         }
         QueryError::Lake { .. } => ApiError::internal(error.to_string()),
-        QueryError::Invalid(_) | QueryError::TooComplex(_) => {
+        QueryError::Invalid(_) | QueryError::TooComplex(_) | QueryError::AsOf(_) => {
             ApiError::bad_request(error.to_string())
         }
     }

@@ -1,10 +1,10 @@
-//! Compaction swaps small files for merged ones while queries run: every query counts each row
-//! exactly once, and the lake ends with one file per source partition and directory.
+//! Optimize (delta-rs) swaps small files for merged ones while queries run: every query counts
+//! each row exactly once; after it the table is one file, and `as_of` and `lake_history` still
+//! show the versions before it.
 
 use serde_json::json;
-use spotcheck_analytics::{Analytics, QueryLimits};
-use spotcheck_lake::compact::CompactionSettings;
-use spotcheck_lake::{LakeSettings, LakeWriter};
+use spotcheck_analytics::{Analytics, AsOf, QueryLimits};
+use spotcheck_lake::{LakeLocation, LakeSettings, LakeWriter, MaintainSettings, maintain_once};
 use spotcheck_runtime::{Delivered, Stage};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,8 +32,15 @@ fn result(offset: i64) -> Delivered {
 }
 
 async fn count(analytics: &Analytics) -> i64 {
+    count_as_of(analytics, "SELECT count(*) AS n FROM results", None).await
+}
+
+async fn count_as_of(analytics: &Analytics, sql: &str, as_of: Option<&AsOf>) -> i64 {
     let rows = analytics
-        .query("SELECT count(*) AS n FROM results")
+        .stream_as_of(sql, as_of)
+        .await
+        .unwrap()
+        .collect()
         .await
         .unwrap();
     let column = rows.batches[0].column(0);
@@ -44,31 +51,25 @@ async fn count(analytics: &Analytics) -> i64 {
     counts.value(0)
 }
 
-fn parquet_files(dir: &std::path::Path) -> usize {
-    let mut stack = vec![dir.to_owned()];
-    let mut files = 0;
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "parquet") {
-                files += 1;
-            }
-        }
-    }
-    files
+/// Files in the newest version of the `results` table.
+async fn files_in_results(dir: &std::path::Path) -> usize {
+    let location = LakeLocation::local(dir).unwrap();
+    let table = spotcheck_lake::delta::open_or_create(&location, "results")
+        .await
+        .unwrap();
+    table.get_file_uris().unwrap().count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn queries_during_compaction_count_every_row_once() {
+async fn queries_during_optimize_count_every_row_once() {
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = LakeSettings::new(dir.path().to_owned());
+    let location = LakeLocation::local(dir.path()).unwrap();
+    let mut settings = LakeSettings::new(dir.path());
     settings.max_rows = PER_FLUSH as usize;
-    settings.compaction = Some(CompactionSettings {
-        min_files: 2,
-        retire_after: std::time::Duration::from_millis(300),
-    });
+    let maintain = MaintainSettings {
+        retention: std::time::Duration::from_secs(3600),
+        ..MaintainSettings::default()
+    };
     let mut writer = LakeWriter::new(settings);
     let analytics = Arc::new(
         Analytics::open(dir.path(), QueryLimits::default())
@@ -77,7 +78,7 @@ async fn queries_during_compaction_count_every_row_once() {
     );
     let mut written = 0;
     for round in 0..ROUNDS {
-        // A reader queries without pause while this round flushes a file and compacts.
+        // A reader queries without pause while this round commits a file and optimizes.
         let stop = Arc::new(AtomicBool::new(false));
         let reader = {
             let (analytics, stop) = (analytics.clone(), stop.clone());
@@ -94,6 +95,11 @@ async fn queries_during_compaction_count_every_row_once() {
             .collect();
         writer.apply(&batch).await.unwrap();
         writer.idle().await.unwrap();
+        if round % 5 == 4 {
+            maintain_once(&location, maintain, round == ROUNDS - 1)
+                .await
+                .unwrap();
+        }
         stop.store(true, Ordering::Relaxed);
         let seen = reader.await.unwrap();
         for n in &seen {
@@ -107,13 +113,21 @@ async fn queries_during_compaction_count_every_row_once() {
         assert_eq!(count(&analytics).await, written);
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    // One merged file per table directory (results, result_items), not one per flush; the
-    // replaced files are deleted once their grace period is over (at a later flush).
-    let named: usize = spotcheck_lake::manifest::load_all(dir.path())
-        .unwrap()
-        .iter()
-        .map(|m| m.files.len())
-        .sum();
-    assert_eq!(named, 2);
-    assert!(parquet_files(dir.path()) < 2 * ROUNDS as usize);
+    // After the last optimize (a Z-order): one file, not one per commit.
+    assert_eq!(files_in_results(dir.path()).await, 1);
+    // The lake as it stood after the first commit, and its history.
+    let first = count_as_of(
+        &analytics,
+        "SELECT count(*) AS n FROM results",
+        Some(&AsOf::Version(1)),
+    )
+    .await;
+    assert_eq!(first, PER_FLUSH);
+    let optimizes = count_as_of(
+        &analytics,
+        "SELECT count(*) AS n FROM lake_history WHERE table_name = 'results' AND operation = 'OPTIMIZE'",
+        None,
+    )
+    .await;
+    assert_eq!(optimizes, ROUNDS / 5);
 }
