@@ -132,7 +132,7 @@ fn size_label(results: usize) -> String {
 /// Feeds `file`'s lines to a lake writer as records of `topic` (12 partitions, 5,000 a call) and
 /// returns how long it took, final flush included.
 async fn write_lake(file: &Path, topic: &str, lake: &Path) -> Duration {
-    let mut writer = LakeWriter::new(LakeSettings::new(lake.to_path_buf()));
+    let mut writer = LakeWriter::new(LakeSettings::new(lake));
     let lines = std::io::BufReader::new(std::fs::File::open(file).expect("ndjson")).lines();
     let mut offsets = [0i64; PARTITIONS as usize];
     let mut chunk = Vec::with_capacity(CHUNK);

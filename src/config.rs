@@ -72,7 +72,11 @@ impl Default for LakeConfig {
 
 impl LakeConfig {
     /// The lake's location: `given` (`--lake`), else the configured one, else `DATA_DIR/lake`.
-    pub fn location(&self, given: Option<&str>, data_dir: &Path) -> Result<spotcheck_lake::LakeLocation> {
+    pub fn location(
+        &self,
+        given: Option<&str>,
+        data_dir: &Path,
+    ) -> Result<spotcheck_lake::LakeLocation> {
         let text = match (given, &self.location) {
             (Some(given), _) => given.to_owned(),
             (None, Some(configured)) => configured.clone(),

@@ -57,7 +57,8 @@ fn fail(error: anyhow::Error) -> std::process::ExitCode {
 fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
         tracing_subscriber::EnvFilter::new(
-            "info,rdkafka=warn,tansu=warn,tansu_broker=warn,tansu_storage=warn,libsql=warn",
+            "info,rdkafka=warn,tansu=warn,tansu_broker=warn,tansu_storage=warn,libsql=warn,\
+             buoyant_kernel=warn,delta_kernel=warn,deltalake_core=warn,deltalake_aws=warn",
         )
     });
     let logs = tracing_subscriber::fmt()

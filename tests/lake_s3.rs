@@ -15,7 +15,13 @@ use support::{BIN, Up, free_port};
 /// `spotcheck sql --format json` on the data dir's lake (or `lake`), as JSON rows.
 fn sql(data: &Path, lake: Option<&str>, query: &str, as_of: Option<&str>) -> Vec<Value> {
     let mut command = Command::new(BIN);
-    command.args(["sql", "--data-dir", data.to_str().unwrap(), "--format", "json"]);
+    command.args([
+        "sql",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     if let Some(lake) = lake {
         command.args(["--lake", lake]);
     }
@@ -60,7 +66,12 @@ fn generate(dir: &Path, name: &str, results: usize, seed: u64) -> std::path::Pat
     let out = dir.join(name);
     let status = Command::new(BIN)
         .args(["gen", "--out", out.to_str().unwrap(), "--shipments", "100"])
-        .args(["--results", &results.to_string(), "--seed", &seed.to_string()])
+        .args([
+            "--results",
+            &results.to_string(),
+            "--seed",
+            &seed.to_string(),
+        ])
         .status()
         .unwrap();
     assert!(status.success());
@@ -69,7 +80,14 @@ fn generate(dir: &Path, name: &str, results: usize, seed: u64) -> std::path::Pat
 
 fn post(url: &str, token: &str, file: &Path) -> Child {
     Command::new(BIN)
-        .args(["post", "--url", url, "--token", token, file.to_str().unwrap()])
+        .args([
+            "post",
+            "--url",
+            url,
+            "--token",
+            token,
+            file.to_str().unwrap(),
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -87,7 +105,14 @@ impl Moto {
         let port = free_port();
         let log = std::fs::File::create(dir.join("moto.log")).unwrap();
         let child = Command::new("python3")
-            .args(["-m", "moto.server", "-H", "127.0.0.1", "-p", &port.to_string()])
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
             .stdout(log.try_clone().unwrap())
             .stderr(log)
             .spawn()

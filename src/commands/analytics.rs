@@ -10,7 +10,9 @@ pub async fn run(args: AnalyticsArgs) -> Result<ExitCode> {
     let common = &args.common;
     let shutdown = crate::signals::shutdown_token();
     let (config, shared) = connect_alone(common, "spotcheck-analytics").await?;
-    let location = config.lake.location(common.lake.as_deref(), &common.data_dir)?;
+    let location = config
+        .lake
+        .location(common.lake.as_deref(), &common.data_dir)?;
     let analytics = open_analytics(&config, &location).await?;
     let pg = start_pg(analytics.clone(), &config, args.pg, shutdown.clone()).await?;
     let reads = ReadModels {

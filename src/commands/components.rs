@@ -180,9 +180,8 @@ pub fn start_lake(
             shutdown.clone(),
         ));
     }
-    let mut writer = spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::at(
-        &location.root().to_string(),
-    ));
+    let mut writer =
+        spotcheck_lake::LakeWriter::new(spotcheck_lake::LakeSettings::at(location.root().as_str()));
     match spotcheck_lake::LakeMetrics::new(shared.metrics.registry()) {
         Ok(metrics) => writer = writer.with_metrics(metrics),
         Err(error) => tracing::warn!(%error, "lake metrics not registered"),
@@ -354,12 +353,8 @@ pub async fn open_analytics(
     config: &Config,
     location: &spotcheck_lake::LakeLocation,
 ) -> Result<Arc<Analytics>> {
-    let analytics = Analytics::open_with(
-        location,
-        config.sql.limits()?,
-        config.credit.listing_rule(),
-    )
-    .await?;
+    let analytics =
+        Analytics::open_with(location, config.sql.limits()?, config.credit.listing_rule()).await?;
     Ok(Arc::new(analytics))
 }
 

@@ -11,7 +11,9 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     let shutdown = crate::signals::shutdown_token();
     let (config, shared) = connect_alone(common, "spotcheck-ingest").await?;
     // `/v1/sql` reads the lake of this data dir (shared storage when components are spread out).
-    let location = config.lake.location(common.lake.as_deref(), &common.data_dir)?;
+    let location = config
+        .lake
+        .location(common.lake.as_deref(), &common.data_dir)?;
     let analytics = open_analytics(&config, &location).await?;
     let ledger = open_ledger(&shared, &common.data_dir).await?;
     let ingest = start_http(

@@ -12,7 +12,9 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     let common = &args.common;
     let shutdown = crate::signals::shutdown_token();
     let (config, shared) = connect_alone(common, "spotcheck-lake").await?;
-    let location = config.lake.location(common.lake.as_deref(), &common.data_dir)?;
+    let location = config
+        .lake
+        .location(common.lake.as_deref(), &common.data_dir)?;
     tracing::info!("lake writer writing to the Delta tables in {location}");
     let writer = start_lake(
         &shared,

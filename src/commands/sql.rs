@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 pub async fn run(args: SqlArgs) -> Result<ExitCode> {
-    let location = crate::config::LakeConfig::default().location(args.lake.as_deref(), &args.data_dir)?;
+    let location =
+        crate::config::LakeConfig::default().location(args.lake.as_deref(), &args.data_dir)?;
     let as_of = args
         .as_of
         .as_deref()

@@ -31,7 +31,9 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
     };
     let shared = connect(&brokers, &config, "spotcheck-up").await?;
-    let location = config.lake.location(args.common.lake.as_deref(), data_dir)?;
+    let location = config
+        .lake
+        .location(args.common.lake.as_deref(), data_dir)?;
     tracing::info!("the lake's Delta tables are in {location}");
     let lake = super::components::start_lake(
         &shared,

@@ -255,7 +255,10 @@ pub async fn append(
                 .await
                 .map_err(|e| LakeError::delta(name, e))?;
         }
-        let adds = writer.flush().await.map_err(|e| LakeError::delta(name, e))?;
+        let adds = writer
+            .flush()
+            .await
+            .map_err(|e| LakeError::delta(name, e))?;
         files = adds.len() as u64;
         bytes = adds.iter().map(|a| a.size.max(0) as u64).sum();
         actions.extend(adds.into_iter().map(Action::Add));

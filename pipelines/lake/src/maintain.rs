@@ -134,7 +134,10 @@ pub async fn run_maintenance(
                 if zorder {
                     last_zorder = Some(Instant::now());
                 }
-                for table in done.iter().filter(|t| t.files_removed + t.files_vacuumed as u64 > 0) {
+                for table in done
+                    .iter()
+                    .filter(|t| t.files_removed + t.files_vacuumed as u64 > 0)
+                {
                     tracing::info!(
                         table = table.table,
                         merged = table.files_removed,

@@ -188,7 +188,11 @@ impl LakeWriter {
         Ok(())
     }
 
-    async fn state(&mut self, topic: &str, partition: i32) -> Result<&mut PartitionState, StageError> {
+    async fn state(
+        &mut self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<&mut PartitionState, StageError> {
         let id = (topic.to_owned(), partition);
         if !self.partitions.contains_key(&id) {
             self.take(std::slice::from_ref(&id)).await?;

@@ -48,7 +48,7 @@ async fn rows_of(root: &Path, table: &str) -> i64 {
 }
 
 fn writer(root: &Path) -> LakeWriter {
-    LakeWriter::new(LakeSettings::new(root.to_owned()))
+    LakeWriter::new(LakeSettings::new(root))
 }
 
 #[tokio::test]
@@ -90,7 +90,11 @@ async fn a_new_lake_is_written_from_the_start_of_the_topics() {
         .unwrap();
     assert_eq!(lake.resume_at(TOPIC, 0), Some(0));
     assert_eq!(lake.resume_at("spotcheck.units.v1", 2), Some(0));
-    assert_eq!(lake.resume_at(TOPIC, 7), None, "not this writer's partition");
+    assert_eq!(
+        lake.resume_at(TOPIC, 7),
+        None,
+        "not this writer's partition"
+    );
 }
 
 #[tokio::test]
@@ -113,7 +117,11 @@ async fn a_file_no_commit_names_is_never_counted() {
     let mut second = writer(dir.path());
     second.apply(&[record(1, "R1")]).await.unwrap();
     second.idle().await.unwrap();
-    assert_eq!(rows_of(dir.path(), "results").await, 2, "R0 and R1, once each");
+    assert_eq!(
+        rows_of(dir.path(), "results").await,
+        2,
+        "R0 and R1, once each"
+    );
 }
 
 #[tokio::test]
@@ -174,12 +182,18 @@ async fn a_writer_that_lost_its_partition_cannot_commit_it() {
     new.apply(&[record(1, "R1")]).await.unwrap();
     new.idle().await.unwrap();
 
-    old.apply(&[record(1, "R1"), record(2, "R2")]).await.unwrap();
+    old.apply(&[record(1, "R1"), record(2, "R2")])
+        .await
+        .unwrap();
     let refused = old.idle().await;
     assert!(
         matches!(&refused, Err(StageError::Fatal(m)) if m.contains("another lake writer")),
         "{:?}",
         refused.err()
     );
-    assert_eq!(rows_of(dir.path(), "results").await, 2, "R1 is not written twice");
+    assert_eq!(
+        rows_of(dir.path(), "results").await,
+        2,
+        "R1 is not written twice"
+    );
 }

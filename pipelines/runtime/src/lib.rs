@@ -22,10 +22,10 @@ pub mod sharing;
 
 pub use catalogue::{TopicSettings, ensure_topics};
 pub use cloudevents::CloudEvent;
+pub use context::PartitionId;
 pub use driver::{
     Applied, Commit, Delivered, DriverSettings, Membership, Stage, StageError, run_stage,
 };
-pub use context::PartitionId;
 pub use health::Health;
 pub use kafka::KafkaSettings;
 pub use metrics::Metrics;

@@ -428,7 +428,10 @@ impl Stage for TracebackStage {
         Ok(Applied::nothing())
     }
 
-    async fn partitions_assigned(&mut self, partitions: &[(String, i32)]) -> Result<(), StageError> {
+    async fn partitions_assigned(
+        &mut self,
+        partitions: &[(String, i32)],
+    ) -> Result<(), StageError> {
         let Some(sharing) = &mut self.sharing else {
             return Ok(());
         };

@@ -16,11 +16,11 @@ use datafusion::catalog::{Session, TableProvider};
 use datafusion::datasource::{MemTable, TableType};
 use datafusion::error::{DataFusionError, Result};
 use datafusion::logical_expr::{Expr, TableProviderFilterPushDown};
+use datafusion::object_store::ObjectStoreExt;
 use datafusion::physical_plan::ExecutionPlan;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use futures::TryStreamExt;
 use spotcheck_lake::LakeLocation;
-use datafusion::object_store::ObjectStoreExt;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -114,7 +114,11 @@ impl LatestTable {
         if let Err(deltalake::ObjectStoreError::NotFound { .. }) = store.head(&path).await {
             return Ok(current.provider.clone());
         }
-        current.table.update_incremental(None).await.map_err(delta)?;
+        current
+            .table
+            .update_incremental(None)
+            .await
+            .map_err(delta)?;
         if current.table.version() != current.version {
             current.provider = current.table.table_provider().await?;
             current.version = current.table.version();
@@ -156,6 +160,65 @@ impl TableProvider for LatestTable {
             .await?
             .scan(state, projection, filters, limit)
             .await
+    }
+}
+
+/// A table read as it stood at a past moment or version: resolved when a query reads it, so a
+/// version number only has to exist in the tables the query names. Before a table's first
+/// commit (a time before it existed) it is empty.
+#[derive(Debug)]
+pub struct AsOfTable {
+    location: LakeLocation,
+    name: String,
+    as_of: AsOf,
+    schema: SchemaRef,
+}
+
+impl AsOfTable {
+    /// `schema`: the table's columns (they do not change between versions).
+    pub fn new(location: LakeLocation, name: &str, as_of: AsOf, schema: SchemaRef) -> Self {
+        Self {
+            location,
+            name: name.to_owned(),
+            as_of,
+            schema,
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl TableProvider for AsOfTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    fn supports_filters_pushdown(
+        &self,
+        filters: &[&Expr],
+    ) -> Result<Vec<TableProviderFilterPushDown>> {
+        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
+    }
+
+    async fn scan(
+        &self,
+        state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        filters: &[Expr],
+        limit: Option<usize>,
+    ) -> Result<Arc<dyn ExecutionPlan>> {
+        let provider: Arc<dyn TableProvider> =
+            match open_table(&self.location, &self.name, Some(&self.as_of)).await {
+                Ok(table) => table.table_provider().await?,
+                Err(_) if matches!(self.as_of, AsOf::Time(_)) => {
+                    Arc::new(MemTable::try_new(self.schema.clone(), vec![vec![]])?)
+                }
+                Err(message) => return Err(DataFusionError::Plan(format!("as_of: {message}"))),
+            };
+        provider.scan(state, projection, filters, limit).await
     }
 }
 

@@ -3,11 +3,9 @@
 use crate::answer::Answer;
 use crate::error::QueryError;
 use crate::guard::{self, QUERY_THREAD_STACK, StatementLimits};
-use crate::lake::{AsOf, HistoryTable, LatestTable, open_table};
+use crate::lake::{AsOf, AsOfTable, HistoryTable, LatestTable};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
-use datafusion::catalog::TableProvider;
-use datafusion::datasource::MemTable;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
@@ -180,7 +178,10 @@ impl Analytics {
                 .map_err(|e| lake_error(location, e))?;
         }
         context
-            .register_table("lake_history", Arc::new(HistoryTable::new(location.clone())))
+            .register_table(
+                "lake_history",
+                Arc::new(HistoryTable::new(location.clone())),
+            )
             .map_err(|e| lake_error(location, e))?;
         // psql's \d, Grafana and DBeaver look the tables up in pg_catalog.
         setup_pg_catalog(&context, "datafusion", EmptyContextProvider)
@@ -204,33 +205,19 @@ impl Analytics {
     }
 
     /// A session over the tables as they stood `as_of`: the same views and limits, sharing
-    /// this session's memory pool.
+    /// this session's memory pool. Each table is read at that moment only if a query reads it.
     async fn as_of(&self, as_of: &AsOf) -> Result<SessionContext, QueryError> {
         let context = new_context(self.context.runtime_env());
         for name in delta::table_names() {
-            let provider: Arc<dyn TableProvider> =
-                match open_table(&self.location, name, Some(as_of)).await {
-                    Ok(table) => table
-                        .table_provider()
-                        .await
-                        .map_err(|e| QueryError::AsOf(format!("{name}: {e}")))?,
-                    // Before the table's first commit it was empty.
-                    Err(_) if matches!(as_of, AsOf::Time(_)) => {
-                        let schema = self
-                            .context
-                            .table_provider(name)
-                            .await
-                            .map_err(|e| QueryError::AsOf(e.to_string()))?
-                            .schema();
-                        Arc::new(
-                            MemTable::try_new(schema, vec![vec![]])
-                                .map_err(|e| QueryError::AsOf(e.to_string()))?,
-                        )
-                    }
-                    Err(message) => return Err(QueryError::AsOf(message)),
-                };
+            let schema = self
+                .context
+                .table_provider(name)
+                .await
+                .map_err(|e| QueryError::AsOf(e.to_string()))?
+                .schema();
+            let table = AsOfTable::new(self.location.clone(), name, as_of.clone(), schema);
             context
-                .register_table(name, provider)
+                .register_table(name, Arc::new(table))
                 .map_err(|e| QueryError::AsOf(e.to_string()))?;
         }
         register_views(&context, self.listing, self.limits)
@@ -254,7 +241,11 @@ impl Analytics {
     }
 
     /// As [`Analytics::stream`], over the tables as they stood `as_of` (newest if `None`).
-    pub async fn stream_as_of(&self, sql: &str, as_of: Option<&AsOf>) -> Result<Answer, QueryError> {
+    pub async fn stream_as_of(
+        &self,
+        sql: &str,
+        as_of: Option<&AsOf>,
+    ) -> Result<Answer, QueryError> {
         // The size first, on the caller's thread: nothing has parsed the text yet.
         guard::check_size(sql, self.limits.statement)?;
         let limits = self.limits;

@@ -58,7 +58,7 @@ async fn rows(analytics: &Analytics, sql: &str) -> Value {
 #[tokio::test]
 async fn entity_tables_show_the_latest_version_per_key() {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = LakeWriter::new(LakeSettings::new(dir.path().to_owned()));
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
     let unit = |name: &str| {
         json!({"uscc": SHOP, "name": name, "address": null, "district": "120104",
                                    "roles": ["retailer"], "licences": []})

@@ -73,7 +73,7 @@ fn delivered(offset: i64, known: &Known) -> Delivered {
 
 async fn lake() -> (tempfile::TempDir, Analytics) {
     let dir = tempfile::tempdir().unwrap();
-    let mut writer = LakeWriter::new(LakeSettings::new(dir.path().to_owned()));
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
     let batch: Vec<Delivered> = KNOWN
         .iter()
         .enumerate()
@@ -203,7 +203,7 @@ async fn a_long_running_session_sees_files_written_after_it_listed_the_partition
     let count = "SELECT count(*) AS n FROM results WHERE category = 'e_bike'";
     let before = rows(&analytics, count).await[0]["n"].as_u64().unwrap();
     // A later flush into the same Hive partition directory (same category and month).
-    let mut writer = LakeWriter::new(LakeSettings::new(dir.path().to_owned()));
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
     let later = delivered(KNOWN.len() as i64, &KNOWN[0]);
     writer.apply(&[later]).await.unwrap();
     writer.finish().await.unwrap();
