@@ -1,7 +1,7 @@
 //! The lake's Delta tables as SQL sees them.
 //!
 //! A long-running session answers every query from the newest committed version of each table:
-//! [`LatestTable`] reads the log's new commits (if any) when a query is planned and hands the
+//! [`LakeTable`] reads the log's new commits (if any) when a query is planned and hands the
 //! scan to delta-rs's DataFusion provider for that version. A commit is the moment rows appear
 //! for SQL, so a query never sees half a flush, and an optimize (which swaps many small files for
 //! a large one in one commit) never makes a row count twice or go missing.
@@ -76,11 +76,25 @@ pub async fn open_table(
     })
 }
 
-/// A table read at its newest committed version, checked at every query.
+/// A lake table as one query reads it: at its newest committed version (checked at every
+/// query), or as it stood at a past moment or version ([`AsOf`]), resolved only when a query
+/// reads the table, so a version number only has to exist in the tables the query names. Before
+/// a table's first commit (a time before it existed) it is empty.
 #[derive(Debug)]
-pub struct LatestTable {
+pub struct LakeTable {
+    /// The table's columns (they do not change between versions).
     schema: SchemaRef,
-    state: Mutex<Current>,
+    read: Read,
+}
+
+#[derive(Debug)]
+enum Read {
+    Latest(Mutex<Current>),
+    AsOf {
+        location: LakeLocation,
+        name: String,
+        as_of: AsOf,
+    },
 }
 
 #[derive(Debug)]
@@ -90,41 +104,73 @@ struct Current {
     provider: Arc<dyn TableProvider>,
 }
 
-impl LatestTable {
-    pub async fn open(table: DeltaTable) -> Result<Self> {
+impl LakeTable {
+    /// The table at its newest version, at every query.
+    pub async fn latest(table: DeltaTable) -> Result<Self> {
         let provider = table.table_provider().await?;
         Ok(Self {
             schema: provider.schema(),
-            state: Mutex::new(Current {
+            read: Read::Latest(Mutex::new(Current {
                 version: table.version(),
                 table,
                 provider,
-            }),
+            })),
         })
     }
 
-    /// The provider of the newest version (the log is read again only if it moved).
-    async fn current(&self) -> Result<Arc<dyn TableProvider>> {
-        let mut current = self.state.lock().await;
-        // One look for the next commit's file (a stat, or a HEAD on S3) instead of listing the
-        // log directory, which grows by a file per commit.
-        let next = current.version.map_or(0, |v| v + 1);
-        let path = deltalake::Path::from(format!("_delta_log/{next:020}.json"));
-        let store = current.table.log_store().object_store(None);
-        if let Err(deltalake::ObjectStoreError::NotFound { .. }) = store.head(&path).await {
-            return Ok(current.provider.clone());
+    /// The table `name` as it stood `as_of`; `schema` as its newest version has it.
+    pub fn as_of(location: LakeLocation, name: &str, as_of: AsOf, schema: SchemaRef) -> Self {
+        Self {
+            schema,
+            read: Read::AsOf {
+                location,
+                name: name.to_owned(),
+                as_of,
+            },
         }
-        current
-            .table
-            .update_incremental(None)
-            .await
-            .map_err(delta)?;
-        if current.table.version() != current.version {
-            current.provider = current.table.table_provider().await?;
-            current.version = current.table.version();
-        }
-        Ok(current.provider.clone())
     }
+
+    /// delta-rs's provider of the version this query reads.
+    async fn provider(&self) -> Result<Arc<dyn TableProvider>> {
+        match &self.read {
+            Read::Latest(state) => newest(state).await,
+            Read::AsOf {
+                location,
+                name,
+                as_of,
+            } => match open_table(location, name, Some(as_of)).await {
+                Ok(table) => table.table_provider().await,
+                Err(_) if matches!(as_of, AsOf::Time(_)) => Ok(Arc::new(MemTable::try_new(
+                    self.schema.clone(),
+                    vec![vec![]],
+                )?)),
+                Err(message) => Err(DataFusionError::Plan(format!("as_of: {message}"))),
+            },
+        }
+    }
+}
+
+/// The provider of the newest version (the log is read again only if it moved).
+async fn newest(state: &Mutex<Current>) -> Result<Arc<dyn TableProvider>> {
+    let mut current = state.lock().await;
+    // One look for the next commit's file (a stat, or a HEAD on S3) instead of listing the log
+    // directory, which grows by a file per commit.
+    let next = current.version.map_or(0, |v| v + 1);
+    let path = deltalake::Path::from(format!("_delta_log/{next:020}.json"));
+    let store = current.table.log_store().object_store(None);
+    if let Err(deltalake::ObjectStoreError::NotFound { .. }) = store.head(&path).await {
+        return Ok(current.provider.clone());
+    }
+    current
+        .table
+        .update_incremental(None)
+        .await
+        .map_err(delta)?;
+    if current.table.version() != current.version {
+        current.provider = current.table.table_provider().await?;
+        current.version = current.table.version();
+    }
+    Ok(current.provider.clone())
 }
 
 fn delta(error: deltalake::DeltaTableError) -> DataFusionError {
@@ -132,7 +178,7 @@ fn delta(error: deltalake::DeltaTableError) -> DataFusionError {
 }
 
 #[async_trait::async_trait]
-impl TableProvider for LatestTable {
+impl TableProvider for LakeTable {
     fn schema(&self) -> SchemaRef {
         self.schema.clone()
     }
@@ -156,69 +202,10 @@ impl TableProvider for LatestTable {
         filters: &[Expr],
         limit: Option<usize>,
     ) -> Result<Arc<dyn ExecutionPlan>> {
-        self.current()
+        self.provider()
             .await?
             .scan(state, projection, filters, limit)
             .await
-    }
-}
-
-/// A table read as it stood at a past moment or version: resolved when a query reads it, so a
-/// version number only has to exist in the tables the query names. Before a table's first
-/// commit (a time before it existed) it is empty.
-#[derive(Debug)]
-pub struct AsOfTable {
-    location: LakeLocation,
-    name: String,
-    as_of: AsOf,
-    schema: SchemaRef,
-}
-
-impl AsOfTable {
-    /// `schema`: the table's columns (they do not change between versions).
-    pub fn new(location: LakeLocation, name: &str, as_of: AsOf, schema: SchemaRef) -> Self {
-        Self {
-            location,
-            name: name.to_owned(),
-            as_of,
-            schema,
-        }
-    }
-}
-
-#[async_trait::async_trait]
-impl TableProvider for AsOfTable {
-    fn schema(&self) -> SchemaRef {
-        self.schema.clone()
-    }
-
-    fn table_type(&self) -> TableType {
-        TableType::Base
-    }
-
-    fn supports_filters_pushdown(
-        &self,
-        filters: &[&Expr],
-    ) -> Result<Vec<TableProviderFilterPushDown>> {
-        Ok(vec![TableProviderFilterPushDown::Inexact; filters.len()])
-    }
-
-    async fn scan(
-        &self,
-        state: &dyn Session,
-        projection: Option<&Vec<usize>>,
-        filters: &[Expr],
-        limit: Option<usize>,
-    ) -> Result<Arc<dyn ExecutionPlan>> {
-        let provider: Arc<dyn TableProvider> =
-            match open_table(&self.location, &self.name, Some(&self.as_of)).await {
-                Ok(table) => table.table_provider().await?,
-                Err(_) if matches!(self.as_of, AsOf::Time(_)) => {
-                    Arc::new(MemTable::try_new(self.schema.clone(), vec![vec![]])?)
-                }
-                Err(message) => return Err(DataFusionError::Plan(format!("as_of: {message}"))),
-            };
-        provider.scan(state, projection, filters, limit).await
     }
 }
 

@@ -3,7 +3,7 @@
 use crate::answer::Answer;
 use crate::error::QueryError;
 use crate::guard::{self, QUERY_THREAD_STACK, StatementLimits};
-use crate::lake::{AsOf, AsOfTable, HistoryTable, LatestTable};
+use crate::lake::{AsOf, HistoryTable, LakeTable};
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
@@ -170,7 +170,7 @@ impl Analytics {
             table
                 .update_datafusion_session(&context.state())
                 .map_err(|e| lake_error(location, e))?;
-            let latest = LatestTable::open(table)
+            let latest = LakeTable::latest(table)
                 .await
                 .map_err(|e| lake_error(location, format!("{name}: {e}")))?;
             context
@@ -215,7 +215,7 @@ impl Analytics {
                 .await
                 .map_err(|e| QueryError::AsOf(e.to_string()))?
                 .schema();
-            let table = AsOfTable::new(self.location.clone(), name, as_of.clone(), schema);
+            let table = LakeTable::as_of(self.location.clone(), name, as_of.clone(), schema);
             context
                 .register_table(name, Arc::new(table))
                 .map_err(|e| QueryError::AsOf(e.to_string()))?;
