@@ -109,7 +109,8 @@ pub struct LakeWriter {
     metrics: Option<LakeMetrics>,
     /// The tables, opened at the first assignment or record.
     tables: Option<BTreeMap<&'static str, DeltaTable>>,
-    partitions: HashMap<PartitionId, PartitionState>,
+    /// topic → partition → state; keyed by topic first so a record's lookup borrows its topic.
+    partitions: HashMap<String, HashMap<i32, PartitionState>>,
 }
 
 impl LakeWriter {
@@ -173,8 +174,8 @@ impl LakeWriter {
             }
         }
         for id in partitions {
-            self.partitions.insert(
-                id.clone(),
+            self.partitions.entry(id.0.clone()).or_default().insert(
+                id.1,
                 PartitionState {
                     next: next.remove(id).unwrap_or_default(),
                     rows: Vec::new(),
@@ -193,47 +194,60 @@ impl LakeWriter {
         topic: &str,
         partition: i32,
     ) -> Result<&mut PartitionState, StageError> {
-        let id = (topic.to_owned(), partition);
-        if !self.partitions.contains_key(&id) {
-            self.take(std::slice::from_ref(&id)).await?;
+        if self.state_of(topic, partition).is_none() {
+            self.take(&[(topic.to_owned(), partition)]).await?;
         }
-        Ok(self.partitions.get_mut(&id).expect("taken above"))
+        Ok(self
+            .partitions
+            .get_mut(topic)
+            .and_then(|p| p.get_mut(&partition))
+            .expect("taken above"))
+    }
+
+    fn state_of(&self, topic: &str, partition: i32) -> Option<&PartitionState> {
+        self.partitions.get(topic).and_then(|p| p.get(&partition))
+    }
+
+    /// Every partition's state, with its topic and number.
+    fn states(&self) -> impl Iterator<Item = (&str, i32, &PartitionState)> {
+        self.partitions
+            .iter()
+            .flat_map(|(topic, p)| p.iter().map(move |(n, s)| (topic.as_str(), *n, s)))
     }
 
     /// True when the buffer must go out: too many rows, or the oldest too old.
     fn due(&self) -> bool {
-        let rows: usize = self.partitions.values().map(PartitionState::buffered).sum();
+        let rows: usize = self.states().map(|(_, _, s)| s.buffered()).sum();
         rows >= self.settings.max_rows
             || self
-                .partitions
-                .values()
-                .any(|s| s.first.is_some() && s.since.elapsed() >= self.settings.max_age)
+                .states()
+                .any(|(_, _, s)| s.first.is_some() && s.since.elapsed() >= self.settings.max_age)
     }
 
     /// Appends everything buffered, one commit per table; returns the committable positions.
     async fn flush(&mut self) -> Result<Vec<(String, i32, i64)>, StageError> {
         let flushed: Vec<PartitionId> = self
-            .partitions
-            .iter()
-            .filter(|(_, s)| s.first.is_some())
-            .map(|(id, _)| id.clone())
+            .states()
+            .filter(|(_, _, s)| s.first.is_some())
+            .map(|(topic, partition, _)| (topic.to_owned(), partition))
             .collect();
         if flushed.is_empty() {
             return Ok(Vec::new());
         }
         let mut batches: BTreeMap<&'static str, Vec<RecordBatch>> = BTreeMap::new();
-        for id in &flushed {
-            let state = &self.partitions[id];
+        for (topic, partition) in &flushed {
+            let Some(state) = self.state_of(topic, *partition) else {
+                continue;
+            };
             for (table, batch) in table_batches(state).map_err(fatal)? {
                 batches.entry(table).or_default().push(batch);
             }
         }
-        let metrics = self.metrics.clone();
         // Each table, with the next offsets of every partition this writer owns that feeds it.
         let mut plans: Vec<(&'static str, Vec<RecordBatch>, HashMap<String, i64>)> = Vec::new();
         for name in delta::table_names() {
             let mut owned = HashMap::new();
-            for ((topic, partition), state) in &self.partitions {
+            for (topic, partition, state) in self.states() {
                 let Some(next) = state.next.get(name) else {
                     continue;
                 };
@@ -241,7 +255,7 @@ impl LakeWriter {
                     Some(_) => state.last + 1,
                     None => *next,
                 };
-                owned.insert(delta::app_id(name, topic, *partition), next);
+                owned.insert(delta::app_id(name, topic, partition), next);
             }
             let rows = batches.remove(name).unwrap_or_default();
             let touched = flushed
@@ -266,7 +280,7 @@ impl LakeWriter {
                     return Err(transient(error));
                 }
             };
-            if let (Some(metrics), Some(appended)) = (&metrics, appended) {
+            if let (Some(metrics), Some(appended)) = (&self.metrics, appended) {
                 metrics
                     .files
                     .with_label_values(&[name])
@@ -278,19 +292,26 @@ impl LakeWriter {
             }
             for (topic, partition) in &flushed {
                 if delta::sources_of(name).contains(&topic.as_str())
-                    && let Some(state) = self.partitions.get_mut(&(topic.clone(), *partition))
+                    && let Some(state) = self
+                        .partitions
+                        .get_mut(topic)
+                        .and_then(|p| p.get_mut(partition))
                 {
                     state.next.insert(name, state.last + 1);
                 }
             }
         }
         let mut positions = Vec::new();
-        for id in flushed {
-            if let Some(state) = self.partitions.get_mut(&id) {
+        for (topic, partition) in flushed {
+            if let Some(state) = self
+                .partitions
+                .get_mut(&topic)
+                .and_then(|p| p.get_mut(&partition))
+            {
                 state.rows.clear();
                 state.entities.clear();
                 state.first = None;
-                positions.push((id.0, id.1, state.last + 1));
+                positions.push((topic, partition, state.last + 1));
             }
         }
         Ok(positions)
@@ -354,8 +375,10 @@ impl Stage for LakeWriter {
     /// Forgets partitions moved to another writer (their buffers were not committed); its
     /// commits no longer name them.
     fn partitions_revoked(&mut self, partitions: &[PartitionId]) {
-        for id in partitions {
-            self.partitions.remove(id);
+        for (topic, partition) in partitions {
+            if let Some(states) = self.partitions.get_mut(topic) {
+                states.remove(partition);
+            }
         }
     }
 
@@ -425,8 +448,7 @@ impl Stage for LakeWriter {
     /// The tables' own offsets (the lowest over the tables a topic feeds): a lake removed,
     /// restored from a backup or new is written again from the topics, from where it ends.
     fn resume_at(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.partitions
-            .get(&(topic.to_owned(), partition))
+        self.state_of(topic, partition)
             .map(PartitionState::written_below)
     }
 }
