@@ -270,8 +270,9 @@ fn whole_feed(credit: &Component, token: &str, expected: usize) -> Vec<Value> {
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "{} disclosures of {expected}",
-            items.len()
+            "{} disclosures of {expected}; the credit component's log ends:\n{}",
+            items.len(),
+            support::tail(&credit.log_text(), 60)
         );
         std::thread::sleep(Duration::from_secs(1));
     }
