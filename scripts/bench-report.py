@@ -157,6 +157,35 @@ def rows(figures):
             "rows while the query runs",
             verdict(None if first is None or whole is None else first < whole / 10),
         ))
+    files = median(figures, "steady.files.max")
+    written = median(figures, "steady.files.written")
+    out.append((
+        "`results` table files during 30 min of steady ingest at 200 results/s (largest count seen)",
+        cell(figures, "steady.files.max") + "; at the end " + cell(figures, "steady.files.last"),
+        "files the writer committed over the run (optimize merges them): " + cell(figures, "steady.files.written"),
+        "n/a" if files is None or written is None else f"{files:,.0f} of {written:,.0f} live",
+        "bounded (≤ 100)",
+        verdict(None if files is None else files <= 100),
+    ))
+    last = median(figures, "steady.query.last")
+    duck = median(figures, "steady.query.duckdb")
+    slower = ratio(last, duck)
+    out.append((
+        "category `GROUP BY` over HTTP after 30 min of steady ingest (median of 5)",
+        cell(figures, "steady.query.last") + "; first minute " + cell(figures, "steady.query.first")
+        + "; slowest sample " + cell(figures, "steady.query.max"),
+        "DuckDB, same files, in process (no HTTP): " + cell(figures, "steady.query.duckdb"),
+        "n/a" if slower is None else f"{slower:.2f}× DuckDB's time",
+        "≤ 20 ms",
+        verdict(None if last is None else last <= 20),
+    ))
+    fresh = figures.get("steady.freshness")
+    out.append((
+        "freshness: a result posted alone → seen by SQL, during steady ingest (one probe a minute)",
+        "p50 " + cell(figures, "steady.freshness"),
+        "—", "—", "≤ 5 s",
+        verdict(None if fresh is None else fresh["max"] <= 5000),
+    ))
     for key, what in (
         ("pages.report.1M", "`spotcheck report`, one quarter, 1M results"),
         ("pages.trace_export_csv.1M", "`spotcheck trace-export --format csv`, busiest batch, 1M results + 1M shipments"),

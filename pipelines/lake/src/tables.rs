@@ -3,10 +3,10 @@
 //! `category` and `month` (of the sampling date, `YYYY-MM`) are the last columns, where SQL
 //! showed them when they were Hive directories.
 
-use arrow::array::{ArrayRef, BooleanArray, Date32Array, Int32Array, Int64Array, StringArray};
+use arrow::array::{ArrayRef, BooleanArray, Date32Array, Int32Array, Int64Array, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use spotcheck_schemas::result::TestItem;
 use spotcheck_schemas::{SamplingResult, Uscc};
 use std::sync::Arc;
@@ -90,11 +90,6 @@ pub fn result_items_schema() -> SchemaRef {
     ]))
 }
 
-/// `YYYY-MM`.
-fn month(date: NaiveDate) -> String {
-    date.format("%Y-%m").to_string()
-}
-
 fn days(date: NaiveDate) -> i32 {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     (date - epoch).num_days() as i32
@@ -107,9 +102,25 @@ pub struct Row {
     pub record_id: String,
 }
 
-/// A text column from one value per row.
-fn text<T>(rows: &[T], value: impl Fn(&T) -> Option<String>) -> ArrayRef {
-    Arc::new(rows.iter().map(value).collect::<StringArray>())
+/// A text column from one borrowed value per row.
+fn text<T>(rows: &[T], value: impl Fn(&T) -> Option<&str>) -> ArrayRef {
+    let mut column = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
+    for row in rows {
+        column.append_option(value(row));
+    }
+    Arc::new(column.finish())
+}
+
+/// A text column whose values are written (formatted) into a buffer, one per row.
+fn written<T>(rows: &[T], write: impl Fn(&T, &mut String)) -> ArrayRef {
+    let mut column = StringBuilder::with_capacity(rows.len(), rows.len() * 32);
+    let mut value = String::new();
+    for row in rows {
+        value.clear();
+        write(row, &mut value);
+        column.append_value(&value);
+    }
+    Arc::new(column.finish())
 }
 
 /// A date column from one value per row.
@@ -129,39 +140,52 @@ fn ints<T>(rows: &[T], value: impl Fn(&T) -> i32) -> ArrayRef {
     )
 }
 
-fn uscc(code: &Option<Uscc>) -> Option<String> {
-    code.as_ref().map(Uscc::to_string)
+fn uscc(code: &Option<Uscc>) -> Option<&str> {
+    code.as_ref().map(Uscc::as_str)
 }
 
-/// Builds the `results` rows of one Hive partition, columns in `results_schema` order.
+/// `YYYY-MM` of a date, into `out`.
+fn month(date: NaiveDate, out: &mut String) {
+    use std::fmt::Write;
+    let _ = write!(out, "{:04}-{:02}", date.year(), date.month());
+}
+
+/// Builds the `results` rows of a flush, columns in `results_schema` order.
 pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let columns = vec![
-        text(rows, |r| Some(r.result.report_no.clone())),
-        text(rows, |r| Some(r.result.lab_id.clone())),
-        text(rows, |r| r.result.task_id.clone()),
-        text(rows, |r| r.result.organiser.clone()),
-        text(rows, |r| r.result.level.map(|l| l.to_string())),
-        text(rows, |r| Some(r.result.product.name.clone())),
-        text(rows, |r| r.result.product.brand.clone()),
-        text(rows, |r| Some(r.result.product.model.clone())),
-        text(rows, |r| Some(r.result.product.batch.clone())),
+        text(rows, |r| Some(&r.result.report_no)),
+        text(rows, |r| Some(&r.result.lab_id)),
+        text(rows, |r| r.result.task_id.as_deref()),
+        text(rows, |r| r.result.organiser.as_deref()),
+        text(rows, |r| r.result.level.map(|l| l.as_str())),
+        text(rows, |r| Some(&r.result.product.name)),
+        text(rows, |r| r.result.product.brand.as_deref()),
+        text(rows, |r| Some(&r.result.product.model)),
+        text(rows, |r| Some(&r.result.product.batch)),
         dates(rows, |r| r.result.product.production_date),
         text(rows, |r| uscc(&r.result.producer.uscc)),
-        text(rows, |r| Some(r.result.producer.name.clone())),
-        text(rows, |r| r.result.producer.address.clone()),
+        text(rows, |r| Some(&r.result.producer.name)),
+        text(rows, |r| r.result.producer.address.as_deref()),
         text(rows, |r| uscc(&r.result.sampled_unit.uscc)),
-        text(rows, |r| Some(r.result.sampled_unit.name.clone())),
-        text(rows, |r| r.result.sampled_unit.address.clone()),
-        text(rows, |r| r.result.sampled_unit.district.clone()),
-        text(rows, |r| Some(r.result.sampled_unit.role.to_string())),
+        text(rows, |r| Some(&r.result.sampled_unit.name)),
+        text(rows, |r| r.result.sampled_unit.address.as_deref()),
+        text(rows, |r| r.result.sampled_unit.district.as_deref()),
+        text(rows, |r| Some(r.result.sampled_unit.role.as_str())),
         dates(rows, |r| Some(r.result.sampling.date)),
-        text(rows, |r| Some(r.result.sampling.domain.to_string())),
-        text(rows, |r| r.result.sampling.quantity.clone()),
+        text(rows, |r| Some(r.result.sampling.domain.as_str())),
+        text(rows, |r| r.result.sampling.quantity.as_deref()),
         dates(rows, |r| Some(r.result.tested_on)),
         dates(rows, |r| r.result.served_on),
-        text(rows, |r| Some(r.result.standards.join("; "))),
-        text(rows, |r| Some(r.result.verdict.to_string())),
-        text(rows, |r| r.result.severity.map(|s| s.to_string())),
+        written(rows, |r, out| {
+            for (i, standard) in r.result.standards.iter().enumerate() {
+                if i > 0 {
+                    out.push_str("; ");
+                }
+                out.push_str(standard);
+            }
+        }),
+        text(rows, |r| Some(r.result.verdict.as_str())),
+        text(rows, |r| r.result.severity.map(|s| s.as_str())),
         Arc::new(
             rows.iter()
                 .map(|r| Some(r.result.suspected_counterfeit))
@@ -169,22 +193,25 @@ pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowEr
         ),
         ints(rows, |r| r.result.items.len() as i32),
         ints(rows, |r| r.result.failed_items().count() as i32),
-        text(rows, |r| Some(r.result.batch_key().to_string())),
-        text(rows, |r| Some(r.record_id.clone())),
-        text(rows, |r| Some(r.source.topic.clone())),
+        written(rows, |r, out| {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", r.result.batch_key());
+        }),
+        text(rows, |r| Some(&r.record_id)),
+        text(rows, |r| Some(&r.source.topic)),
         ints(rows, |r| r.source.partition),
         Arc::new(
             rows.iter()
                 .map(|r| Some(r.source.offset))
                 .collect::<Int64Array>(),
         ),
-        text(rows, |r| Some(r.result.category.to_string())),
-        text(rows, |r| Some(month(r.result.sampling.date))),
+        text(rows, |r| Some(r.result.category.as_str())),
+        written(rows, |r, out| month(r.result.sampling.date, out)),
     ];
     RecordBatch::try_new(results_schema(), columns)
 }
 
-/// Builds the `result_items` rows (one per test item) of one Hive partition.
+/// Builds the `result_items` rows (one per test item) of a flush.
 pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowError> {
     let items: Vec<(&Row, usize, &TestItem)> = rows
         .iter()
@@ -197,16 +224,16 @@ pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::Ar
         })
         .collect();
     let columns = vec![
-        text(&items, |(r, _, _)| Some(r.result.report_no.clone())),
-        text(&items, |(r, _, _)| Some(r.result.lab_id.clone())),
+        text(&items, |(r, _, _)| Some(&r.result.report_no)),
+        text(&items, |(r, _, _)| Some(&r.result.lab_id)),
         ints(&items, |(_, index, _)| *index as i32 + 1),
-        text(&items, |(_, _, item)| Some(item.name.clone())),
-        text(&items, |(_, _, item)| item.clause.clone()),
-        text(&items, |(_, _, item)| item.required.clone()),
-        text(&items, |(_, _, item)| item.measured.clone()),
-        text(&items, |(_, _, item)| Some(item.verdict.to_string())),
+        text(&items, |(_, _, item)| Some(&item.name)),
+        text(&items, |(_, _, item)| item.clause.as_deref()),
+        text(&items, |(_, _, item)| item.required.as_deref()),
+        text(&items, |(_, _, item)| item.measured.as_deref()),
+        text(&items, |(_, _, item)| Some(item.verdict.as_str())),
         dates(&items, |(r, _, _)| Some(r.result.sampling.date)),
-        text(&items, |(r, _, _)| Some(r.source.topic.clone())),
+        text(&items, |(r, _, _)| Some(&r.source.topic)),
         ints(&items, |(r, _, _)| r.source.partition),
         Arc::new(
             items
@@ -214,8 +241,8 @@ pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::Ar
                 .map(|(r, _, _)| Some(r.source.offset))
                 .collect::<Int64Array>(),
         ),
-        text(&items, |(r, _, _)| Some(r.result.category.to_string())),
-        text(&items, |(r, _, _)| Some(month(r.result.sampling.date))),
+        text(&items, |(r, _, _)| Some(r.result.category.as_str())),
+        written(&items, |(r, _, _), out| month(r.result.sampling.date, out)),
     ];
     RecordBatch::try_new(result_items_schema(), columns)
 }

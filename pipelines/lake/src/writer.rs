@@ -114,6 +114,55 @@ pub struct LakeWriter {
 }
 
 impl LakeWriter {
+    /// The rows buffered for `flushed`, one batch per table, leaving out those a table holds
+    /// already (a crash between two tables' commits). The tables are built side by side.
+    fn batches(
+        &self,
+        flushed: &[PartitionId],
+    ) -> Result<BTreeMap<&'static str, RecordBatch>, arrow::error::ArrowError> {
+        let (mut results, mut items) = (Vec::new(), Vec::new());
+        let mut others: BTreeMap<&'static str, Vec<&EntityRow>> = BTreeMap::new();
+        for (topic, partition) in flushed {
+            let Some(state) = self.state_of(topic, *partition) else {
+                continue;
+            };
+            let below = |table: &str| state.next.get(table).copied().unwrap_or(0);
+            for row in &state.rows {
+                if row.source.offset >= below(RESULTS) {
+                    results.push(row);
+                }
+                if row.source.offset >= below(RESULT_ITEMS) {
+                    items.push(row);
+                }
+            }
+            for row in &state.entities {
+                if row.offset >= below(row.table) {
+                    others.entry(row.table).or_default().push(row);
+                }
+            }
+        }
+        std::thread::scope(|scope| {
+            let items = scope.spawn(|| match items.is_empty() {
+                true => Ok(None),
+                false => tables::result_items_batch(&items).map(Some),
+            });
+            let mut out = BTreeMap::new();
+            if !results.is_empty() {
+                out.insert(RESULTS, tables::results_batch(&results)?);
+            }
+            for (table, rows) in &others {
+                out.insert(*table, entities::batch(table, rows)?);
+            }
+            let items = items
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))?;
+            if let Some(items) = items.filter(|batch| batch.num_rows() > 0) {
+                out.insert(RESULT_ITEMS, items);
+            }
+            Ok(out)
+        })
+    }
+
     pub fn new(settings: LakeSettings) -> Self {
         Self {
             settings,
@@ -234,15 +283,7 @@ impl LakeWriter {
         if flushed.is_empty() {
             return Ok(Vec::new());
         }
-        let mut batches: BTreeMap<&'static str, Vec<RecordBatch>> = BTreeMap::new();
-        for (topic, partition) in &flushed {
-            let Some(state) = self.state_of(topic, *partition) else {
-                continue;
-            };
-            for (table, batch) in table_batches(state).map_err(fatal)? {
-                batches.entry(table).or_default().push(batch);
-            }
-        }
+        let mut batches = self.batches(&flushed).map_err(fatal)?;
         // Each table, with the next offsets of every partition this writer owns that feeds it.
         let mut plans: Vec<(&'static str, Vec<RecordBatch>, HashMap<String, i64>)> = Vec::new();
         for name in delta::table_names() {
@@ -257,7 +298,7 @@ impl LakeWriter {
                 };
                 owned.insert(delta::app_id(name, topic, partition), next);
             }
-            let rows = batches.remove(name).unwrap_or_default();
+            let rows: Vec<RecordBatch> = batches.remove(name).into_iter().collect();
             let touched = flushed
                 .iter()
                 .any(|(topic, _)| delta::sources_of(name).contains(&topic.as_str()));
@@ -267,39 +308,63 @@ impl LakeWriter {
         }
         self.tables().await?;
         let tables = self.tables.as_mut().expect("opened above");
+        // Every table at once, each on its own task: encoding Parquet is most of a flush.
+        let mut appends = Vec::new();
         for (name, rows, owned) in plans {
-            let Some(table) = tables.get_mut(name) else {
+            let Some(mut table) = tables.remove(name) else {
                 continue;
             };
-            let appended = match delta::append(table, name, rows, &owned).await {
-                Ok(appended) => appended,
-                Err(LakeError::Lost(message)) => return Err(StageError::Fatal(message)),
+            appends.push(tokio::spawn(async move {
+                let appended = delta::append(&mut table, name, rows, &owned).await;
+                (name, table, appended)
+            }));
+        }
+        let mut failure = None;
+        for append in appends {
+            let (name, mut table, appended) = match append.await {
+                Ok(done) => done,
+                Err(error) => {
+                    // A task that panicked took its table along: open them all again.
+                    self.tables = None;
+                    return Err(fatal(error));
+                }
+            };
+            match appended {
+                Ok(appended) => {
+                    if let (Some(metrics), Some(appended)) = (&self.metrics, appended) {
+                        metrics
+                            .files
+                            .with_label_values(&[name])
+                            .inc_by(appended.files);
+                        metrics
+                            .bytes
+                            .with_label_values(&[name])
+                            .inc_by(appended.bytes);
+                    }
+                    for (topic, partition) in &flushed {
+                        if delta::sources_of(name).contains(&topic.as_str())
+                            && let Some(state) = self
+                                .partitions
+                                .get_mut(topic)
+                                .and_then(|p| p.get_mut(partition))
+                        {
+                            state.next.insert(name, state.last + 1);
+                        }
+                    }
+                }
+                Err(LakeError::Lost(message)) => failure = Some(StageError::Fatal(message)),
                 Err(error) => {
                     // The rows stay buffered; the table is read again before the retry.
                     let _ = table.update_state().await;
-                    return Err(transient(error));
-                }
-            };
-            if let (Some(metrics), Some(appended)) = (&self.metrics, appended) {
-                metrics
-                    .files
-                    .with_label_values(&[name])
-                    .inc_by(appended.files);
-                metrics
-                    .bytes
-                    .with_label_values(&[name])
-                    .inc_by(appended.bytes);
-            }
-            for (topic, partition) in &flushed {
-                if delta::sources_of(name).contains(&topic.as_str())
-                    && let Some(state) = self
-                        .partitions
-                        .get_mut(topic)
-                        .and_then(|p| p.get_mut(partition))
-                {
-                    state.next.insert(name, state.last + 1);
+                    failure.get_or_insert(transient(error));
                 }
             }
+            if let Some(tables) = self.tables.as_mut() {
+                tables.insert(name, table);
+            }
+        }
+        if let Some(failure) = failure {
+            return Err(failure);
         }
         let mut positions = Vec::new();
         for (topic, partition) in flushed {
@@ -318,40 +383,40 @@ impl LakeWriter {
     }
 }
 
-/// The rows of one partition's buffer, per table, leaving out those a table holds already (a
-/// crash between two tables' commits).
-fn table_batches(
-    state: &PartitionState,
-) -> Result<Vec<(&'static str, RecordBatch)>, arrow::error::ArrowError> {
-    let mut out = Vec::new();
-    let below = |table: &str| state.next.get(table).copied().unwrap_or(0);
-    for table in [RESULTS, RESULT_ITEMS] {
-        let rows: Vec<&Row> = state
-            .rows
-            .iter()
-            .filter(|r| r.source.offset >= below(table))
+fn source_of(record: &Delivered) -> Source {
+    Source {
+        topic: record.topic.clone(),
+        partition: record.partition,
+        offset: record.offset,
+    }
+}
+
+/// Decodes the results at `indices` of `batch`, in that order, on every core when there are
+/// enough to share.
+fn decode_results(batch: &[Delivered], indices: &[usize]) -> Vec<Result<SamplingResult, String>> {
+    const SHARED_FROM: usize = 256;
+    let decode = |index: &usize| {
+        serde_json::from_slice::<SamplingResult>(&batch[*index].payload)
+            .map_err(|error| format!("not a sampling result: {error}"))
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || indices.len() < SHARED_FROM {
+        return indices.iter().map(decode).collect();
+    }
+    let decode = &decode;
+    std::thread::scope(|scope| {
+        let parts: Vec<_> = indices
+            .chunks(indices.len().div_ceil(threads))
+            .map(|part| scope.spawn(move || part.iter().map(decode).collect::<Vec<_>>()))
             .collect();
-        if rows.is_empty() {
-            continue;
-        }
-        let batch = match table {
-            RESULTS => tables::results_batch(&rows)?,
-            _ => tables::result_items_batch(&rows)?,
-        };
-        if batch.num_rows() > 0 {
-            out.push((table, batch));
-        }
-    }
-    let mut by_table: BTreeMap<&'static str, Vec<&EntityRow>> = BTreeMap::new();
-    for row in &state.entities {
-        if row.offset >= below(row.table) {
-            by_table.entry(row.table).or_default().push(row);
-        }
-    }
-    for (table, rows) in by_table {
-        out.push((table, entities::batch(table, &rows)?));
-    }
-    Ok(out)
+        parts
+            .into_iter()
+            .flat_map(|part| {
+                part.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    })
 }
 
 fn transient(error: impl std::fmt::Display) -> StageError {
@@ -385,6 +450,8 @@ impl Stage for LakeWriter {
     async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
         let mut applied = Applied::nothing();
         let mut positions = Vec::new();
+        // The results to decode (most of the work), by their index in `batch`.
+        let mut results = Vec::new();
         for (index, record) in batch.iter().enumerate() {
             let state = self.state(&record.topic, record.partition).await?;
             if state.first.is_some() && record.offset <= state.last {
@@ -402,30 +469,40 @@ impl Stage for LakeWriter {
                 state.since = Instant::now();
             }
             state.last = record.offset;
-            let source = Source {
-                topic: record.topic.clone(),
-                partition: record.partition,
-                offset: record.offset,
-            };
-            let record_id = record.header("ce_id").unwrap_or_default();
             if record.topic != spotcheck_schemas::topics::RESULTS {
+                let source = source_of(record);
+                let record_id = record.header("ce_id").unwrap_or_default();
                 match entities::rows_of(&record.topic, &record.payload, &source, &record_id) {
                     Ok(rows) => state.entities.extend(rows),
                     Err(reason) => applied.dead_letters.push((index, reason)),
                 }
                 continue;
             }
-            match serde_json::from_slice::<SamplingResult>(&record.payload) {
-                Ok(result) => state.rows.push(Row {
-                    result,
-                    source,
-                    record_id,
-                }),
-                Err(error) => applied
-                    .dead_letters
-                    .push((index, format!("not a sampling result: {error}"))),
-            }
+            results.push(index);
         }
+        for (index, decoded) in results.iter().copied().zip(decode_results(batch, &results)) {
+            let record = &batch[index];
+            let result = match decoded {
+                Ok(result) => result,
+                Err(reason) => {
+                    applied.dead_letters.push((index, reason));
+                    continue;
+                }
+            };
+            let Some(state) = self
+                .partitions
+                .get_mut(&record.topic)
+                .and_then(|p| p.get_mut(&record.partition))
+            else {
+                return Err(fatal("a partition's buffer went missing during a batch"));
+            };
+            state.rows.push(Row {
+                result,
+                source: source_of(record),
+                record_id: record.header("ce_id").unwrap_or_default(),
+            });
+        }
+        applied.dead_letters.sort_by_key(|(index, _)| *index);
         if self.due() {
             positions.extend(self.flush().await?);
         }

@@ -197,3 +197,60 @@ async fn a_writer_that_lost_its_partition_cannot_commit_it() {
         "R1 is not written twice"
     );
 }
+
+/// A batch large enough to be decoded on several threads: every result lands in its own row,
+/// with its own source partition and offset, and the dead letters name the records that failed.
+#[tokio::test]
+async fn a_large_batch_decoded_in_parallel_keeps_each_result_with_its_record() {
+    use arrow::array::AsArray;
+    let dir = tempfile::tempdir().unwrap();
+    let mut batch = Vec::new();
+    for offset in 0..300 {
+        for partition in 0..4 {
+            let mut delivered = record(offset, &format!("R{partition}-{offset}"));
+            delivered.partition = partition;
+            if (partition, offset) == (1, 7) || (partition, offset) == (3, 299) {
+                delivered.payload = b"{\"report_no\": 12}".to_vec();
+            }
+            batch.push(delivered);
+        }
+    }
+    let mut lake = writer(dir.path());
+    let applied = lake.apply(&batch).await.unwrap();
+    let failed: Vec<usize> = applied.dead_letters.iter().map(|(i, _)| *i).collect();
+    assert_eq!(failed, vec![7 * 4 + 1, 299 * 4 + 3]);
+    lake.idle().await.unwrap();
+
+    let location = spotcheck_lake::LakeLocation::local(dir.path()).unwrap();
+    let table = spotcheck_lake::delta::open_or_create(&location, "results")
+        .await
+        .unwrap();
+    let mut rows = Vec::new();
+    for uri in table.get_file_uris().unwrap() {
+        let path = url::Url::parse(&uri)
+            .ok()
+            .and_then(|u| u.to_file_path().ok())
+            .unwrap_or_else(|| uri.clone().into());
+        let file = std::fs::File::open(path).unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReader::try_new(file, 1024).unwrap();
+        for batch in reader {
+            let batch = batch.unwrap();
+            let column = |name: &str| batch.column_by_name(name).unwrap().clone();
+            let report_no = column("report_no");
+            let report_no = report_no.as_string::<i32>();
+            let partition = column("source_partition");
+            let partition = partition.as_primitive::<arrow::datatypes::Int32Type>();
+            let offset = column("source_offset");
+            let offset = offset.as_primitive::<arrow::datatypes::Int64Type>();
+            for i in 0..batch.num_rows() {
+                rows.push((
+                    report_no.value(i).to_owned(),
+                    format!("R{}-{}", partition.value(i), offset.value(i)),
+                ));
+            }
+        }
+    }
+    assert_eq!(rows.len(), 1198);
+    assert!(rows.iter().all(|(report_no, source)| report_no == source));
+}
