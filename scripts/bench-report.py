@@ -174,7 +174,7 @@ def rows(figures):
         "category `GROUP BY` over HTTP after 30 min of steady ingest (median of 5)",
         cell(figures, "steady.query.last") + "; first minute " + cell(figures, "steady.query.first")
         + "; slowest sample " + cell(figures, "steady.query.max"),
-        "DuckDB, same files, in process (no HTTP): " + cell(figures, "steady.query.duckdb"),
+        "DuckDB, same files, in process (no HTTP), after `up` stopped: " + cell(figures, "steady.query.duckdb"),
         "n/a" if slower is None else f"{slower:.2f}× DuckDB's time",
         "≤ 20 ms",
         verdict(None if last is None else last <= 20),
@@ -216,7 +216,9 @@ def main():
     ended = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     when = os.environ.get("BENCH_WHEN") or f"{os.environ.get('BENCH_STARTED', '?')} – {ended}"
     print("# Benchmarks\n")
-    print(f"One run of `scripts/bench`, {when}. Machine: {machine()}.\n")
+    # BENCH_PROVENANCE replaces the first sentence when the figures come from more than one run.
+    provenance = os.environ.get("BENCH_PROVENANCE") or f"One run of `scripts/bench`, {when}."
+    print(f"{provenance} Machine: {machine()}.\n")
     print("Medians, with min – max over the runs in brackets; every comparison is measured in the same")
     print("run on the same data. Regenerate with `scripts/bench` (it rewrites this file).\n")
     print("| measurement | spotcheck | compared with, in the same run | ratio | goal | |")
