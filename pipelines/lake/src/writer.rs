@@ -399,7 +399,10 @@ fn decode_results(batch: &[Delivered], indices: &[usize]) -> Vec<Result<Sampling
         serde_json::from_slice::<SamplingResult>(&batch[*index].payload)
             .map_err(|error| format!("not a sampling result: {error}"))
     };
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Asked once: std reads the cgroup's CPU quota from files at every call.
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let threads =
+        *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
     if threads < 2 || indices.len() < SHARED_FROM {
         return indices.iter().map(decode).collect();
     }
