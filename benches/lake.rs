@@ -19,7 +19,7 @@
 
 mod common;
 
-use common::{env_number, figure, runs};
+use common::{env_number, figure, files_in, runs};
 use spotcheck_analytics::{Analytics, QueryLimits, VIEWS};
 use spotcheck_lake::{LakeSettings, LakeWriter};
 use spotcheck_runtime::{Delivered, Stage};
@@ -90,7 +90,7 @@ fn main() {
         let rates: Vec<f64> = seconds.iter().map(|s| results as f64 / s).collect();
         figure(&format!("lake.duckdb_convert.{size}"), "results/s", &rates);
     }
-    let files_written = runtime.block_on(files_in(&lake, "results"));
+    let files_written = runtime.block_on(files_in(&lake, "results")).0;
     let location = spotcheck_lake::LakeLocation::local(&lake).expect("lake");
     let started = Instant::now();
     runtime
@@ -105,7 +105,7 @@ fn main() {
     println!(
         "optimize (Z-order) and vacuum: {optimize:.2} s; results table {files_written} files \
          before, {} after",
-        runtime.block_on(files_in(&lake, "results"))
+        runtime.block_on(files_in(&lake, "results")).0
     );
     if wants("views") {
         runtime.block_on(views(&lake, &size, runs));
@@ -270,16 +270,6 @@ fn time_command(data: &Path, args: &[&str], runs: usize) -> Vec<f64> {
             started.elapsed().as_secs_f64()
         })
         .collect()
-}
-
-/// Files in the newest version of a lake table (what its Delta log names).
-async fn files_in(lake: &Path, table: &str) -> usize {
-    let location = spotcheck_lake::LakeLocation::local(lake).expect("lake");
-    spotcheck_lake::delta::open_or_create(&location, table)
-        .await
-        .ok()
-        .and_then(|t| t.get_file_uris().ok().map(|uris| uris.count()))
-        .unwrap_or(0)
 }
 
 fn ms(d: Duration) -> f64 {

@@ -6,8 +6,8 @@
 //! - the category `GROUP BY` over HTTP (`POST /v1/sql`), median of 5 warm runs;
 //! - freshness: one more result posted alone, then SQL polled every 50 ms until it sees it.
 //!
-//! At the end the same `GROUP BY` runs in DuckDB on the files the Delta log names, the peer of the
-//! last sample. Prints figures; asserts nothing.
+//! At the end of the feed, before `up` stops, the same `GROUP BY` runs in DuckDB on the files the
+//! Delta log names: the peer of the last sample. Prints figures; asserts nothing.
 //!
 //! ```text
 //! cargo bench --bench steady         # 200 results/s for 1800 s
@@ -16,7 +16,7 @@
 
 mod common;
 
-use common::{env_number, figure, free_port, percentile, token};
+use common::{env_number, figure, files_in, free_port, percentile, token};
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -70,8 +70,10 @@ fn main() {
     // Bytes of the results table's newest version, and on disk (vacuum keeps older files).
     let mut disk = (0, 0);
     let mut probes = probes.into_iter();
-    while started.elapsed() < Duration::from_secs(seconds as u64) {
-        std::thread::sleep(sample_every.min(Duration::from_secs(seconds as u64)));
+    let end = started + Duration::from_secs(seconds as u64);
+    while let Some(left) = end.checked_duration_since(Instant::now()) {
+        // The last sample falls at the end of the feed, not a whole interval after it.
+        std::thread::sleep(sample_every.min(left));
         let (live, live_bytes) = runtime.block_on(files_in(&lake, "results"));
         let times: Vec<f64> = (0..5).map(|_| query_ms(&client, &http, &analyst)).collect();
         let query = percentile(&times, 0.5);
@@ -90,6 +92,8 @@ fn main() {
         queries.push(query);
         freshness.extend(fresh);
     }
+    // The peer with `up` still running, as the last sample had it.
+    let duck = duckdb_group_by(&lake);
     stop.store(true, Ordering::Relaxed);
     let _ = feeder.join();
     let written = files_written(&client, &http);
@@ -119,7 +123,7 @@ fn main() {
         &[queries.last().copied().unwrap_or(f64::NAN)],
     );
     figure("steady.query.max", "ms", &[max(&queries)]);
-    if let Some(duck) = duckdb_group_by(&lake) {
+    if let Some(duck) = duck {
         figure("steady.query.duckdb", "ms", &duck);
     }
     figure("steady.freshness", "ms", &freshness);
@@ -238,28 +242,6 @@ fn files_written(client: &reqwest::blocking::Client, http: &str) -> f64 {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(f64::NAN)
-}
-
-/// Files in the newest version of a lake table (what its Delta log names), and their bytes.
-async fn files_in(lake: &Path, table: &str) -> (usize, u64) {
-    let location = spotcheck_lake::LakeLocation::local(lake).expect("lake");
-    let uris: Vec<String> = spotcheck_lake::delta::open_or_create(&location, table)
-        .await
-        .ok()
-        .and_then(|t| t.get_file_uris().ok().map(|uris| uris.collect()))
-        .unwrap_or_default();
-    let bytes = uris
-        .iter()
-        .map(|uri| {
-            url::Url::parse(uri)
-                .ok()
-                .and_then(|url| url.to_file_path().ok())
-                .unwrap_or_else(|| uri.into())
-        })
-        .filter_map(|path| std::fs::metadata(path).ok())
-        .map(|meta| meta.len())
-        .sum();
-    (uris.len(), bytes)
 }
 
 /// Bytes of the files under `dir`, log included.

@@ -174,7 +174,7 @@ def rows(figures):
         "category `GROUP BY` over HTTP after 30 min of steady ingest (median of 5)",
         cell(figures, "steady.query.last") + "; first minute " + cell(figures, "steady.query.first")
         + "; slowest sample " + cell(figures, "steady.query.max"),
-        "DuckDB, same files, in process (no HTTP), after `up` stopped: " + cell(figures, "steady.query.duckdb"),
+        "DuckDB, same files, in process (no HTTP): " + cell(figures, "steady.query.duckdb"),
         "n/a" if slower is None else f"{slower:.2f}× DuckDB's time",
         "≤ 20 ms",
         verdict(None if last is None else last <= 20),

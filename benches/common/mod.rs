@@ -179,3 +179,25 @@ fn wait_ready(mut child: Child, port: u16, what: &str) -> Child {
     let _ = child.wait();
     panic!("spotcheck {what} did not become ready");
 }
+
+/// Files in the newest version of a lake table (what its Delta log names), and their bytes.
+pub async fn files_in(lake: &std::path::Path, table: &str) -> (usize, u64) {
+    let location = spotcheck_lake::LakeLocation::local(lake).expect("lake");
+    let uris: Vec<String> = spotcheck_lake::delta::open_or_create(&location, table)
+        .await
+        .ok()
+        .and_then(|t| t.get_file_uris().ok().map(|uris| uris.collect()))
+        .unwrap_or_default();
+    let bytes = uris
+        .iter()
+        .map(|uri| {
+            url::Url::parse(uri)
+                .ok()
+                .and_then(|url| url.to_file_path().ok())
+                .unwrap_or_else(|| uri.into())
+        })
+        .filter_map(|path| std::fs::metadata(path).ok())
+        .map(|meta| meta.len())
+        .sum();
+    (uris.len(), bytes)
+}
