@@ -427,10 +427,19 @@ pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
         consumer.assign(&assignment).unwrap();
         let mut next = low;
         while next < high {
-            let message = consumer
+            let message = match consumer
                 .poll(Duration::from_secs(20))
                 .expect("record before timeout")
-                .unwrap();
+            {
+                Ok(message) => message,
+                // librdkafka reports a broker connection it lost (a restart in the crash
+                // harness) as an event on the poll, and reconnects by itself.
+                Err(rdkafka::error::KafkaError::MessageConsumption(
+                    rdkafka::types::RDKafkaErrorCode::AllBrokersDown
+                    | rdkafka::types::RDKafkaErrorCode::BrokerTransportFailure,
+                )) => continue,
+                Err(error) => panic!("reading {topic}: {error}"),
+            };
             next = message.offset() + 1;
             let headers = message
                 .headers()
