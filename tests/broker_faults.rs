@@ -250,7 +250,7 @@ fn kafka_errors(log: &str) -> String {
 }
 
 /// Every disclosure on the feed, page by page, once at least `expected` are there (up to 2 min).
-fn whole_feed(credit: &Component, token: &str, expected: usize) -> Vec<Value> {
+fn whole_feed(credit: &Component, broker: &Broker, token: &str, expected: usize) -> Vec<Value> {
     let started = Instant::now();
     loop {
         let mut items = Vec::new();
@@ -270,9 +270,11 @@ fn whole_feed(credit: &Component, token: &str, expected: usize) -> Vec<Value> {
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "{} disclosures of {expected}; the credit component's log ends:\n{}",
+            "{} disclosures of {expected}; the credit component's log ends:\n{}\n\
+             the broker's log ends:\n{}",
             items.len(),
-            support::tail(&credit.log_text(), 60)
+            support::story(&credit.log_text(), 80),
+            support::story(&broker.log_text(), 40)
         );
         std::thread::sleep(Duration::from_secs(1));
     }
@@ -414,7 +416,7 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
     });
     assert_eq!(cases["items"].as_array().unwrap().len() as u64, failing);
     // Each case discloses its seller and its producer, each once.
-    let items = whole_feed(credit, &token("feed"), 2 * failing as usize);
+    let items = whole_feed(credit, &broker, &token("feed"), 2 * failing as usize);
     let distinct: BTreeSet<(String, String, String)> = items
         .iter()
         .map(|d| {

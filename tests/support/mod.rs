@@ -327,6 +327,11 @@ impl Broker {
         self.process.kill();
     }
 
+    /// What the broker process printed (across restarts).
+    pub fn log_text(&self) -> String {
+        self.process.log_text()
+    }
+
     pub fn restart(&mut self) {
         self.process.restart();
         self.wait_for_port();
@@ -511,6 +516,29 @@ pub fn law_period_end(start: chrono::NaiveDate, days: u64) -> chrono::NaiveDate 
 pub fn final_on_after(served_days_ago: u64) -> chrono::NaiveDate {
     let served = chrono::Utc::now().date_naive() - chrono::Days::new(served_days_ago);
     law_period_end(served, 0) + chrono::Days::new(1)
+}
+
+/// The last `lines` lines of a process's log with each run of lines that say the same thing
+/// (timestamps aside) shown once with its count: a broker outage fills a log with the Kafka
+/// client's repeated complaints, which would hide everything else in a plain tail.
+pub fn story(text: &str, lines: usize) -> String {
+    let mut runs: Vec<(usize, &str, &str)> = Vec::new();
+    for line in text.lines() {
+        // `2026-12-01T00:19:46.401771Z  WARN target: message` (colour codes included).
+        let message = line.split_once('Z').map_or(line, |(_, rest)| rest);
+        match runs.last_mut() {
+            Some((count, _, last)) if *last == message => *count += 1,
+            _ => runs.push((1, line, message)),
+        }
+    }
+    runs[runs.len().saturating_sub(lines)..]
+        .iter()
+        .map(|(count, line, _)| match count {
+            1 => (*line).to_owned(),
+            n => format!("{line}  [×{n}]"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The last `lines` lines of `text` (a process's log, for a failure message).

@@ -211,6 +211,40 @@ pub struct Rest {
 /// About one fetch round: librdkafka asks the broker to wait up to 500 ms for records.
 const ONE_FETCH: Duration = Duration::from_millis(600);
 
+/// The pause after a consumer error before the next receive.
+const ERROR_PAUSE: Duration = Duration::from_millis(5);
+
+/// A consumer's errors while it waits for a batch: the first is logged, then at most one line
+/// per [`ConsumerErrors::EVERY`] with how many came meanwhile (an outage brings hundreds).
+#[derive(Default)]
+struct ConsumerErrors {
+    logged_at: Option<Instant>,
+    unlogged: u64,
+}
+
+impl ConsumerErrors {
+    const EVERY: Duration = Duration::from_secs(5);
+
+    fn note(&mut self, error: &rdkafka::error::KafkaError) {
+        match self.logged_at {
+            Some(at) if at.elapsed() < Self::EVERY => self.unlogged += 1,
+            _ => {
+                let before = std::mem::take(&mut self.unlogged);
+                tracing::warn!(%error, before, "consumer error (librdkafka reconnects by itself)");
+                self.logged_at = Some(Instant::now());
+            }
+        }
+    }
+}
+
+impl Drop for ConsumerErrors {
+    fn drop(&mut self) {
+        if self.unlogged > 0 {
+            tracing::warn!(count = self.unlogged, "further consumer errors");
+        }
+    }
+}
+
 /// Where a consumer is in its rest.
 struct Resting {
     rest: Rest,
@@ -569,6 +603,7 @@ async fn next_batch(
         _ => settings.idle,
     };
     let mut batch = Vec::new();
+    let mut errors = ConsumerErrors::default();
     loop {
         let received = tokio::select! {
             _ = shutdown.cancelled() => return Next::Shutdown,
@@ -585,8 +620,14 @@ async fn next_batch(
                 break;
             }
             Err(error) => {
-                tracing::warn!(%error, "consumer error; retrying");
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                // librdkafka reports each failed connection as an event on the consumer's queue
+                // and reconnects by itself; the events wait in the queue while the consumer rests
+                // or is busy. Taking them one per 200 ms left a stage minutes behind a broker
+                // outage (CI, 2026-11-30: the credit feed still reading the outage's events two
+                // minutes after the broker was back). They are read at once; a short pause only
+                // keeps a client that reports errors without end from spinning.
+                errors.note(&error);
+                tokio::time::sleep(ERROR_PAUSE).await;
             }
         }
     }
@@ -594,7 +635,7 @@ async fn next_batch(
     while batch.len() < settings.max_batch {
         match tokio::time::timeout_at(deadline, consumer.recv()).await {
             Ok(Ok(message)) => batch.push(Delivered::from_message(&message)),
-            Ok(Err(error)) => tracing::warn!(%error, "consumer error"),
+            Ok(Err(error)) => errors.note(&error),
             Err(_) => break,
         }
     }
