@@ -11,6 +11,7 @@ pub mod names {
     pub const RECORDS_PRODUCED: &str = "spotcheck_records_produced_total";
     pub const PRODUCE_FAILURES: &str = "spotcheck_produce_failures_total";
     pub const PRODUCE_DURATION: &str = "spotcheck_produce_duration_seconds";
+    pub const PRODUCER_REPLACEMENTS: &str = "spotcheck_producer_replacements_total";
     pub const RECORDS_CONSUMED: &str = "spotcheck_records_consumed_total";
     pub const DEAD_LETTERS: &str = "spotcheck_dead_letters_total";
     pub const STAGE_BATCH_DURATION: &str = "spotcheck_stage_batch_duration_seconds";
@@ -38,6 +39,8 @@ pub struct Metrics {
     pub records_produced: IntCounterVec,
     pub produce_failures: IntCounterVec,
     pub produce_duration: HistogramVec,
+    /// Producers replaced because they could no longer deliver, by reason.
+    pub producer_replacements: IntCounterVec,
     pub records_consumed: IntCounterVec,
     pub dead_letters: IntCounterVec,
     pub stage_batch_duration: HistogramVec,
@@ -69,6 +72,12 @@ impl Metrics {
                 names::PRODUCE_DURATION,
                 "Time from send to broker acknowledgement",
                 &["topic"],
+            )?,
+            producer_replacements: counter(
+                &registry,
+                names::PRODUCER_REPLACEMENTS,
+                "Producers replaced by a new one because they could no longer deliver",
+                &["reason"],
             )?,
             records_consumed: counter(
                 &registry,

@@ -19,18 +19,27 @@
 //! broker even accepts a TCP connection (one probe every two seconds). A broker that is merely
 //! slow (busy, starved of CPU) accepts connections and gets the full delivery timeout: taking it
 //! for a dead one turned a slow load into refusals (measured on Tansu, see the README).
+//!
+//! A producer that can no longer deliver is replaced by a new one (a new producer id), so that a
+//! component never needs a restart to write again: after librdkafka's *fatal* idempotence errors
+//! (e.g. a sequence desynchronisation after a broker lost acknowledged records), and after
+//! librdkafka bumped the producer's epoch on its own (an out-of-order or unknown-producer answer),
+//! which Apache Kafka accepts but Tansu 0.6 does not: it panics on every request of that producer
+//! (README, "Tansu's limits"). The old producer's records fail as `Unavailable`; their callers
+//! already treat that as "retry", and re-sends are idempotent downstream.
 
 use crate::cloudevents::CloudEvent;
 use crate::kafka::KafkaSettings;
 use crate::metrics::Metrics;
-use rdkafka::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::future_producer::DeliveryFuture;
-use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer, PurgeConfig};
+use rdkafka::statistics::Statistics;
 use rdkafka::util::Timeout;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use rdkafka::{ClientConfig, ClientContext};
+use std::sync::atomic::{AtomicBool, AtomicU8, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 /// How long one probe of a broker believed down may take, and how long its "still down" holds.
@@ -84,7 +93,10 @@ impl PublishError {
 /// An idempotent `acks=all` producer that reports each record's fate.
 #[derive(Clone)]
 pub struct Publisher {
-    producer: FutureProducer<BrokerWatch>,
+    /// The producer in use; replaced when it can no longer deliver (see the module's comment).
+    producer: Arc<RwLock<Arc<Live>>>,
+    /// How the producer is built, for a replacement.
+    config: Arc<ClientConfig>,
     delivery_timeout: Duration,
     metrics: Metrics,
     /// Set by librdkafka's "all brokers are down", cleared by a probe that reaches one.
@@ -109,9 +121,78 @@ fn accepts_connections(bootstrap: &str) -> bool {
         .any(|address| TcpStream::connect_timeout(&address, PROBE_TIMEOUT).is_ok())
 }
 
-/// Notices librdkafka's "all brokers are down" and failed connections.
+/// Why a producer was replaced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wedge {
+    /// librdkafka raised a fatal error: the producer delivers nothing more.
+    Fatal = 1,
+    /// librdkafka bumped the producer's epoch itself; Tansu 0.6 fails every request after that.
+    EpochBump = 2,
+}
+
+impl Wedge {
+    fn from_u8(value: u8) -> Option<Self> {
+        match value {
+            1 => Some(Self::Fatal),
+            2 => Some(Self::EpochBump),
+            _ => None,
+        }
+    }
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Fatal => "fatal_error",
+            Self::EpochBump => "epoch_bump",
+        }
+    }
+}
+
+/// True when librdkafka's statistics show an epoch the broker did not assign: brokers give an
+/// idempotent producer a new id at epoch 0 (Apache Kafka's `InitProducerId` without a
+/// transactional id, Tansu's `producer_epoch_insert`), so a higher epoch is librdkafka's own bump.
+/// Read from the value, not from a change: the bump can come before the first report.
+fn bumped_locally(producer_id: i64, epoch: i64) -> bool {
+    producer_id >= 0 && epoch > 0
+}
+
+/// Notices librdkafka's "all brokers are down" and failed connections, and whether this
+/// producer can still deliver.
 struct BrokerWatch {
     down: Arc<AtomicBool>,
+    /// 0 while the producer works, else a [`Wedge`]; shared with [`Live`].
+    wedged: Arc<AtomicU8>,
+}
+
+impl BrokerWatch {
+    fn wedge(&self, why: Wedge) {
+        self.wedged
+            .compare_exchange(0, why as u8, Ordering::Relaxed, Ordering::Relaxed)
+            .ok();
+    }
+}
+
+/// A producer and whether it can still deliver.
+struct Live {
+    producer: FutureProducer<BrokerWatch>,
+    wedged: Arc<AtomicU8>,
+}
+
+impl Live {
+    fn create(config: &ClientConfig, down: Arc<AtomicBool>) -> Result<Self, KafkaError> {
+        let wedged = Arc::new(AtomicU8::new(0));
+        let producer = config.create_with_context(BrokerWatch {
+            down,
+            wedged: wedged.clone(),
+        })?;
+        Ok(Self { producer, wedged })
+    }
+
+    fn wedged(&self) -> Option<Wedge> {
+        Wedge::from_u8(self.wedged.load(Ordering::Relaxed)).or_else(|| {
+            // librdkafka's fatal state (a plain read of the client's error field).
+            self.producer.client().fatal_error().map(|_| Wedge::Fatal)
+        })
+    }
 }
 
 impl ClientContext for BrokerWatch {
@@ -127,6 +208,22 @@ impl ClientContext for BrokerWatch {
         }
         tracing::warn!(%error, reason, "Kafka client error");
     }
+
+    fn stats(&self, statistics: Statistics) {
+        let Some(eos) = statistics.eos else {
+            return;
+        };
+        if bumped_locally(eos.producer_id, eos.producer_epoch)
+            && self.wedged.load(Ordering::Relaxed) == 0
+        {
+            tracing::warn!(
+                producer_id = eos.producer_id,
+                epoch = eos.producer_epoch,
+                "librdkafka bumped the producer's epoch itself"
+            );
+            self.wedge(Wedge::EpochBump);
+        }
+    }
 }
 
 impl Publisher {
@@ -141,8 +238,8 @@ impl Publisher {
             }
         }
         let broker_down = Arc::new(AtomicBool::new(false));
-        let producer = kafka
-            .client_config()
+        let mut config = kafka.client_config();
+        config
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("compression.type", "lz4")
@@ -153,11 +250,18 @@ impl Publisher {
             .set("message.max.bytes", "16777216")
             // Never time a record out (see the module's comment); callers bound their own wait.
             .set("message.timeout.ms", "0")
-            .create_with_context(BrokerWatch {
-                down: broker_down.clone(),
-            })?;
+            // The producer id and epoch, to notice librdkafka's own epoch bump.
+            .set("statistics.interval.ms", "1000");
+        let producer = Live::create(&config, broker_down.clone())?;
+        metrics
+            .producer_replacements
+            .with_label_values(&["fatal_error"]);
+        metrics
+            .producer_replacements
+            .with_label_values(&["epoch_bump"]);
         Ok(Self {
-            producer,
+            producer: Arc::new(RwLock::new(Arc::new(producer))),
+            config: Arc::new(config),
             broker_down,
             bootstrap: Arc::from(kafka.brokers.as_str()),
             delivery_timeout: kafka.delivery_timeout,
@@ -165,6 +269,44 @@ impl Publisher {
             last_failed_probe: Arc::default(),
             written: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
+    }
+
+    /// The producer to send with: the current one, or a new one in its place when it can no
+    /// longer deliver (its queued records then fail as `Unavailable`).
+    fn producer(&self) -> Arc<Live> {
+        let current = self
+            .producer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        let Some(why) = current.wedged() else {
+            return current;
+        };
+        let mut slot = self.producer.write().unwrap_or_else(|e| e.into_inner());
+        if !Arc::ptr_eq(&slot, &current) {
+            return slot.clone();
+        }
+        match Live::create(&self.config, self.broker_down.clone()) {
+            Ok(fresh) => {
+                current
+                    .producer
+                    .purge(PurgeConfig::default().queue().inflight());
+                *slot = Arc::new(fresh);
+                self.metrics
+                    .producer_replacements
+                    .with_label_values(&[why.label()])
+                    .inc();
+                tracing::warn!(
+                    reason = why.label(),
+                    "the producer could no longer deliver; a new one (new producer id) replaces it"
+                );
+                slot.clone()
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot create a producer to replace a failed one");
+                current
+            }
+        }
     }
 
     /// Changes each time the broker acknowledges a record of this publisher.
@@ -264,7 +406,7 @@ impl Publisher {
             .key(key)
             .payload(payload)
             .headers(headers);
-        match self.producer.send_result(record) {
+        match self.producer().producer.send_result(record) {
             Ok(future) => Ok(Delivery {
                 future,
                 topic: topic.to_owned(),
@@ -300,14 +442,15 @@ impl Publisher {
 
     /// Waits for everything in flight to be acknowledged (at shutdown).
     pub fn flush(&self, timeout: Duration) {
-        if let Err(error) = self.producer.flush(Timeout::After(timeout)) {
+        if let Err(error) = self.producer().producer.flush(Timeout::After(timeout)) {
             tracing::warn!(%error, "records still unacknowledged at shutdown");
         }
     }
 
     /// True when the brokers answer a metadata request within `timeout`.
     pub fn broker_reachable(&self, timeout: Duration) -> bool {
-        self.producer
+        self.producer()
+            .producer
             .client()
             .fetch_metadata(None, Timeout::After(timeout))
             .is_ok_and(|metadata| !metadata.brokers().is_empty())
@@ -348,5 +491,17 @@ impl Delivery {
                 PublishError::Unavailable("the producer closed before the broker answered".into()),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bumped_locally;
+
+    #[test]
+    fn an_epoch_above_the_brokers_zero_is_a_local_bump() {
+        assert!(!bumped_locally(-1, -1), "no producer id yet");
+        assert!(!bumped_locally(7, 0), "as the broker assigned it");
+        assert!(bumped_locally(7, 1), "bumped by librdkafka");
     }
 }
