@@ -52,6 +52,9 @@ pub struct LakeConfig {
     pub zorder_every_secs: u64,
     /// Files optimize aims at, MiB.
     pub target_file_mib: u64,
+    /// The minute's rounds merge only files up to this size, MiB; the hourly round merges the
+    /// rest up to `target_file_mib`.
+    pub small_file_mib: u64,
     /// Hours a file no longer in the table is kept (queries that started on an older version
     /// and `as_of` queries within it still find it); vacuum removes it after.
     pub vacuum_retention_hours: u64,
@@ -65,6 +68,7 @@ impl Default for LakeConfig {
             optimize_every_secs: defaults.every.as_secs(),
             zorder_every_secs: defaults.zorder_every.as_secs(),
             target_file_mib: defaults.target_file_bytes / (1024 * 1024),
+            small_file_mib: defaults.small_file_bytes / (1024 * 1024),
             vacuum_retention_hours: defaults.retention.as_secs() / 3600,
         }
     }
@@ -91,6 +95,7 @@ impl LakeConfig {
             every: Duration::from_secs(self.optimize_every_secs),
             zorder_every: Duration::from_secs(self.zorder_every_secs.max(1)),
             target_file_bytes: self.target_file_mib.max(1) * 1024 * 1024,
+            small_file_bytes: self.small_file_mib.max(1) * 1024 * 1024,
             retention: Duration::from_secs(self.vacuum_retention_hours * 3600),
         })
     }

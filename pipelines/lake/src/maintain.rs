@@ -26,6 +26,11 @@ pub struct MaintainSettings {
     pub zorder_every: Duration,
     /// Files optimize aims at.
     pub target_file_bytes: u64,
+    /// The frequent rounds merge only files up to this size (the writer's flushes and their
+    /// merges); larger files wait for the hourly round, which merges up to `target_file_bytes`.
+    /// Otherwise each round rewrites the whole table while it is under the target, and vacuum
+    /// keeps every copy for the retention (BENCHMARKS.md, steady ingest).
+    pub small_file_bytes: u64,
     /// Files no longer in the table are kept this long, so queries that started on an older
     /// version (and `as_of` queries within it) still find them.
     pub retention: Duration,
@@ -37,6 +42,7 @@ impl Default for MaintainSettings {
             every: Duration::from_secs(60),
             zorder_every: Duration::from_secs(3600),
             target_file_bytes: 128 * 1024 * 1024,
+            small_file_bytes: 8 * 1024 * 1024,
             retention: Duration::from_secs(24 * 3600),
         }
     }
@@ -60,7 +66,9 @@ fn zorder_columns(table: &str) -> Option<Vec<String>> {
     }
 }
 
-/// One round over every table: bin-pack (or Z-order, if `zorder`), then vacuum.
+/// One round over every table, then vacuum: a frequent round bin-packs the files up to
+/// `small_file_bytes`; the hourly one (`zorder`) Z-orders the result tables and bin-packs the
+/// others up to `target_file_bytes`.
 pub async fn maintain_once(
     location: &LakeLocation,
     settings: MaintainSettings,
@@ -88,11 +96,15 @@ async fn maintain_table(
         table: name,
         ..Maintained::default()
     };
-    let kind = match (zorder, zorder_columns(name)) {
-        (true, Some(columns)) => OptimizeType::ZOrder(columns),
-        _ => OptimizeType::Compact,
+    let (kind, target) = match (zorder, zorder_columns(name)) {
+        (true, Some(columns)) => (OptimizeType::ZOrder(columns), settings.target_file_bytes),
+        (true, None) => (OptimizeType::Compact, settings.target_file_bytes),
+        (false, _) => (
+            OptimizeType::Compact,
+            settings.small_file_bytes.min(settings.target_file_bytes),
+        ),
     };
-    let target = NonZeroU64::new(settings.target_file_bytes.max(1)).unwrap_or(NonZeroU64::MIN);
+    let target = NonZeroU64::new(target.max(1)).unwrap_or(NonZeroU64::MIN);
     let (table, metrics) = table
         .optimize()
         .with_type(kind)

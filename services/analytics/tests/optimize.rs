@@ -131,3 +131,84 @@ async fn queries_during_optimize_count_every_row_once() {
     .await;
     assert_eq!(optimizes, ROUNDS / 5);
 }
+
+/// Each file of the newest version of `results`, with its size.
+async fn results_files(dir: &std::path::Path) -> Vec<(String, u64)> {
+    let location = LakeLocation::local(dir).unwrap();
+    let table = spotcheck_lake::delta::open_or_create(&location, "results")
+        .await
+        .unwrap();
+    let mut files: Vec<(String, u64)> = table
+        .get_file_uris()
+        .unwrap()
+        .map(|uri| {
+            let path = uri.strip_prefix("file://").unwrap_or(&uri).to_owned();
+            let size = std::fs::metadata(&path).unwrap().len();
+            (path, size)
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[tokio::test]
+async fn the_frequent_rounds_merge_the_new_small_files_and_leave_the_large_one_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::local(dir.path()).unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let mut offset = 0;
+    let mut flush = |rows: i64| {
+        let batch: Vec<Delivered> = (offset..offset + rows).map(result).collect();
+        offset += rows;
+        batch
+    };
+    // A large file: many rows (a flush of a few rows is ~10 KB of Parquet, 20,000 rows ~60 KB),
+    // merged by the hourly round.
+    for _ in 0..4 {
+        writer.apply(&flush(5_000)).await.unwrap();
+        writer.idle().await.unwrap();
+    }
+    maintain_once(&location, MaintainSettings::default(), true)
+        .await
+        .unwrap();
+    let large = results_files(dir.path()).await;
+    assert_eq!(large.len(), 1, "{large:?}");
+    // Then the writer's small flushes, and a frequent round whose small-file size lies between.
+    for _ in 0..3 {
+        writer.apply(&flush(5)).await.unwrap();
+        writer.idle().await.unwrap();
+    }
+    let before = results_files(dir.path()).await;
+    let small_size = before
+        .iter()
+        .map(|(_, size)| *size)
+        .filter(|s| *s < large[0].1);
+    let largest_small = small_size.max().unwrap();
+    assert_eq!(before.len(), 4, "{before:?}");
+    let tiered = MaintainSettings {
+        small_file_bytes: (largest_small * 3).min(large[0].1 - 1),
+        ..MaintainSettings::default()
+    };
+    assert!(
+        tiered.small_file_bytes > largest_small * 2,
+        "the sizes: {before:?}"
+    );
+    let rounds = maintain_once(&location, tiered, false).await.unwrap();
+    let after = results_files(dir.path()).await;
+    assert_eq!(
+        after.len(),
+        2,
+        "the three small files merged into one: {after:?}"
+    );
+    assert!(
+        after.contains(&large[0]),
+        "the large file was rewritten by a frequent round: {large:?} → {after:?}"
+    );
+    let results = rounds.iter().find(|r| r.table == "results").unwrap();
+    assert_eq!(results.files_removed, 3);
+    // Every row is still there once.
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(count(&analytics).await, offset);
+}
