@@ -163,12 +163,10 @@ struct BrokerWatch {
     wedged: Arc<AtomicU8>,
 }
 
-impl BrokerWatch {
-    fn wedge(&self, why: Wedge) {
-        self.wedged
-            .compare_exchange(0, why as u8, Ordering::Relaxed, Ordering::Relaxed)
-            .ok();
-    }
+/// Records why a producer can no longer deliver (the first reason stands).
+fn mark_wedged(flag: &AtomicU8, why: Wedge) {
+    flag.compare_exchange(0, why as u8, Ordering::Relaxed, Ordering::Relaxed)
+        .ok();
 }
 
 /// A producer and whether it can still deliver.
@@ -188,10 +186,16 @@ impl Live {
     }
 
     fn wedged(&self) -> Option<Wedge> {
-        Wedge::from_u8(self.wedged.load(Ordering::Relaxed)).or_else(|| {
-            // librdkafka's fatal state (a plain read of the client's error field).
-            self.producer.client().fatal_error().map(|_| Wedge::Fatal)
-        })
+        Wedge::from_u8(self.wedged.load(Ordering::Relaxed))
+    }
+
+    /// Marks the producer failed for good when librdkafka is in its fatal state. Asked after a
+    /// record failed, not per record: a fatal error always fails the records it leaves behind
+    /// (the client context hears only the underlying error code, not that it was fatal).
+    fn check_fatal(&self) {
+        if self.wedged().is_none() && self.producer.client().fatal_error().is_some() {
+            mark_wedged(&self.wedged, Wedge::Fatal);
+        }
     }
 }
 
@@ -221,7 +225,7 @@ impl ClientContext for BrokerWatch {
                 epoch = eos.producer_epoch,
                 "librdkafka bumped the producer's epoch itself"
             );
-            self.wedge(Wedge::EpochBump);
+            mark_wedged(&self.wedged, Wedge::EpochBump);
         }
     }
 }
@@ -253,12 +257,11 @@ impl Publisher {
             // The producer id and epoch, to notice librdkafka's own epoch bump.
             .set("statistics.interval.ms", "1000");
         let producer = Live::create(&config, broker_down.clone())?;
-        metrics
-            .producer_replacements
-            .with_label_values(&["fatal_error"]);
-        metrics
-            .producer_replacements
-            .with_label_values(&["epoch_bump"]);
+        for why in [Wedge::Fatal, Wedge::EpochBump] {
+            metrics
+                .producer_replacements
+                .with_label_values(&[why.label()]);
+        }
         Ok(Self {
             producer: Arc::new(RwLock::new(Arc::new(producer))),
             config: Arc::new(config),
@@ -271,14 +274,18 @@ impl Publisher {
         })
     }
 
+    /// The producer in use, whatever its state.
+    fn current(&self) -> Arc<Live> {
+        self.producer
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// The producer to send with: the current one, or a new one in its place when it can no
     /// longer deliver (its queued records then fail as `Unavailable`).
     fn producer(&self) -> Arc<Live> {
-        let current = self
-            .producer
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let current = self.current();
         let Some(why) = current.wedged() else {
             return current;
         };
@@ -418,6 +425,8 @@ impl Publisher {
     }
 
     fn failed(&self, topic: &str, error: PublishError) -> PublishError {
+        // The next record then goes by a new producer if this one failed for good.
+        self.current().check_fatal();
         self.metrics
             .produce_failures
             .with_label_values(&[topic, error.kind()])

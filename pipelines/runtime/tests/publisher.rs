@@ -2,6 +2,7 @@
 //! new one, so a component writes again without being restarted.
 
 use rdkafka::mocking::MockCluster;
+use rdkafka::producer::DefaultProducerContext;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use spotcheck_runtime::{CloudEvent, KafkaSettings, Metrics, PublishError, Publisher};
 use std::time::{Duration, Instant};
@@ -47,28 +48,35 @@ fn replacements(metrics: &Metrics, reason: &str) -> String {
         .to_owned()
 }
 
-fn publisher(bootstrap: String) -> (Publisher, Metrics) {
-    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
-    let mut kafka = KafkaSettings::new(bootstrap, "publisher-test");
-    kafka.delivery_timeout = Duration::from_secs(3);
-    (Publisher::new(&kafka, metrics.clone()).unwrap(), metrics)
-}
-
-#[tokio::test]
-async fn a_producer_failed_for_good_is_replaced_and_the_next_records_are_acknowledged() {
+/// A publisher on a mock cluster whose first record is acknowledged, after which the broker
+/// answers the next produce request with `error`.
+async fn acknowledged_then(
+    error: RDKafkaRespErr,
+) -> (
+    MockCluster<'static, DefaultProducerContext>,
+    Publisher,
+    Metrics,
+) {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic(TOPIC, 1, 1).unwrap();
-    let (publisher, metrics) = publisher(cluster.bootstrap_servers());
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let mut kafka = KafkaSettings::new(cluster.bootstrap_servers(), "publisher-test");
+    kafka.delivery_timeout = Duration::from_secs(3);
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
     publisher
         .publish(TOPIC, "k", b"{}", &event(1_000))
         .await
         .expect("the first record is acknowledged");
-    // The broker answers the next produce request as if it had lost records it acknowledged:
-    // librdkafka's idempotent producer takes that as a fatal error and delivers nothing more.
-    cluster.request_errors(
-        RDKafkaApiKey::Produce,
-        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER],
-    );
+    cluster.request_errors(RDKafkaApiKey::Produce, &[error]);
+    (cluster, publisher, metrics)
+}
+
+#[tokio::test]
+async fn a_producer_failed_for_good_is_replaced_and_the_next_records_are_acknowledged() {
+    // The broker answers as if it had lost records it acknowledged: librdkafka's idempotent
+    // producer takes that as a fatal error and delivers nothing more.
+    let (_cluster, publisher, metrics) =
+        acknowledged_then(RDKafkaRespErr::RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER).await;
     let outcomes = publish_until_acknowledged(&publisher, Duration::from_secs(30)).await;
     assert!(
         outcomes[0].is_err(),
@@ -87,19 +95,10 @@ async fn a_producer_failed_for_good_is_replaced_and_the_next_records_are_acknowl
 
 #[tokio::test]
 async fn a_producer_whose_epoch_librdkafka_bumped_itself_is_replaced() {
-    let cluster = MockCluster::new(1).unwrap();
-    cluster.create_topic(TOPIC, 1, 1).unwrap();
-    let (publisher, metrics) = publisher(cluster.bootstrap_servers());
-    publisher
-        .publish(TOPIC, "k", b"{}", &event(1_000))
-        .await
-        .expect("the first record is acknowledged");
     // "Unknown producer id" on a first attempt: librdkafka bumps the epoch itself and retries,
     // which Apache Kafka accepts and Tansu 0.6 answers with a panic on every later request.
-    cluster.request_errors(
-        RDKafkaApiKey::Produce,
-        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID],
-    );
+    let (_cluster, publisher, metrics) =
+        acknowledged_then(RDKafkaRespErr::RD_KAFKA_RESP_ERR_UNKNOWN_PRODUCER_ID).await;
     publisher
         .publish(TOPIC, "k", b"{}", &event(1_001))
         .await

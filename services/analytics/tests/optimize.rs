@@ -53,11 +53,7 @@ async fn count_as_of(analytics: &Analytics, sql: &str, as_of: Option<&AsOf>) -> 
 
 /// Files in the newest version of the `results` table.
 async fn files_in_results(dir: &std::path::Path) -> usize {
-    let location = LakeLocation::local(dir).unwrap();
-    let table = spotcheck_lake::delta::open_or_create(&location, "results")
-        .await
-        .unwrap();
-    table.get_file_uris().unwrap().count()
+    results_files(dir).await.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
