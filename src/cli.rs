@@ -58,7 +58,7 @@ pub enum Command {
     Token(TokenCommand),
     /// Create the topics of the catalogue (partitions, compaction) on the brokers, then exit
     Topics(TopicsArgs),
-    /// Run only the embedded Kafka-protocol broker (Tansu, SQLite log under the data dir)
+    /// Run only the embedded Kafka-protocol broker (Tansu, its log under the data dir)
     Broker(BrokerArgs),
 }
 
@@ -74,9 +74,16 @@ pub struct TopicsArgs {
 
 #[derive(Args)]
 pub struct BrokerArgs {
-    /// Where the broker keeps its log (`DIR/broker/broker.db`)
+    /// Where the broker keeps its log (`DIR/broker/`)
     #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// The TOML config file (its `[broker]` section); default: the data dir's dev config if any
+    #[arg(long, env = "SPOTCHECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// The storage engine for a new broker directory (`slatedb` or `sqlite`), instead of the
+    /// config's `[broker] storage`; an existing log keeps its engine
+    #[arg(long, value_parser = ["slatedb", "sqlite"])]
+    pub storage: Option<String>,
     /// Loopback port to listen on (default: the one used last, else a free one)
     #[arg(long)]
     pub port: Option<u16>,

@@ -37,6 +37,43 @@ pub struct Config {
     pub credit: CreditConfig,
     #[serde(default)]
     pub lake: LakeConfig,
+    #[serde(default)]
+    pub broker: BrokerConfig,
+}
+
+/// How the embedded broker (`spotcheck up` without `--brokers`, `spotcheck broker`) keeps its log.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BrokerConfig {
+    /// `"slatedb"` (default) or `"sqlite"`, for a new data dir; a data dir that holds a log
+    /// already keeps its engine.
+    pub storage: spotcheck_broker::Engine,
+    /// SlateDB: milliseconds between two writes of the write-ahead log; each produce waits for
+    /// the next one.
+    pub flush_ms: u64,
+    /// SlateDB: fsync each file before acknowledging (survives a power cut, not only a kill).
+    pub fsync: bool,
+}
+
+impl Default for BrokerConfig {
+    fn default() -> Self {
+        let defaults = spotcheck_broker::BrokerOptions::default();
+        Self {
+            storage: defaults.engine,
+            flush_ms: defaults.flush_interval.as_millis() as u64,
+            fsync: defaults.fsync,
+        }
+    }
+}
+
+impl BrokerConfig {
+    pub fn options(&self) -> spotcheck_broker::BrokerOptions {
+        spotcheck_broker::BrokerOptions {
+            engine: self.storage,
+            flush_interval: Duration::from_millis(self.flush_ms.max(1)),
+            fsync: self.fsync,
+        }
+    }
 }
 
 /// Where the lake's Delta tables are and how they are kept in few large files.
@@ -337,6 +374,17 @@ impl KafkaConfig {
 
     pub fn delivery_timeout(&self) -> Duration {
         Duration::from_millis(self.delivery_timeout_ms)
+    }
+}
+
+/// The config of `spotcheck broker`: the given file, else the data dir's dev config if there is
+/// one, else the defaults.
+pub fn load_for_broker(given: Option<&Path>, data_dir: &Path) -> Result<BrokerConfig> {
+    let dev = data_dir.join(DEV_CONFIG);
+    match given {
+        Some(path) => Ok(read(path)?.broker),
+        None if dev.exists() => Ok(read(&dev)?.broker),
+        None => Ok(BrokerConfig::default()),
     }
 }
 

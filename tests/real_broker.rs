@@ -1,5 +1,5 @@
-//! Production shape: a Kafka-protocol broker as its own process (the `tansu` binary that the test
-//! command installs) and every spotcheck component as its own process against it — the flows of
+//! Production shape: a Kafka-protocol broker as its own process (`spotcheck broker`, Tansu on
+//! SlateDB) and every spotcheck component as its own process against it — the flows of
 //! the embedded-broker tests, and two lake writers splitting the partitions, one killed.
 
 mod support;

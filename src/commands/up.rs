@@ -23,7 +23,9 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     let shutdown = crate::signals::shutdown_token();
     let broker = match &args.common.brokers {
         Some(_) => None,
-        None => Some(start_embedded_broker(data_dir, args.broker_port).await?),
+        None => {
+            Some(start_embedded_broker(data_dir, args.broker_port, &config.broker.options()).await?)
+        }
     };
     let brokers = match (&args.common.brokers, &broker) {
         (Some(brokers), _) => brokers.clone(),
@@ -110,7 +112,14 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
 /// `spotcheck broker`: the embedded broker alone, until Ctrl-C or SIGTERM.
 pub async fn run_broker_alone(args: crate::cli::BrokerArgs) -> Result<ExitCode> {
     let shutdown = crate::signals::shutdown_token();
-    let broker = start_embedded_broker(&args.data_dir, args.port).await?;
+    let config = crate::config::load_for_broker(args.config.as_deref(), &args.data_dir)?;
+    let mut options = config.options();
+    options.engine = match args.storage.as_deref() {
+        Some("sqlite") => spotcheck_broker::Engine::Sqlite,
+        Some(_) => spotcheck_broker::Engine::Slatedb,
+        None => options.engine,
+    };
+    let broker = start_embedded_broker(&args.data_dir, args.port, &options).await?;
     println!("{}", broker.bootstrap());
     shutdown.cancelled().await;
     broker.stop().await;
@@ -120,15 +129,20 @@ pub async fn run_broker_alone(args: crate::cli::BrokerArgs) -> Result<ExitCode> 
 async fn start_embedded_broker(
     data_dir: &std::path::Path,
     port: Option<u16>,
+    options: &spotcheck_broker::BrokerOptions,
 ) -> Result<EmbeddedBroker> {
     let dir = data_dir.join("broker");
-    let broker = EmbeddedBroker::start(&dir, port)
+    let broker = EmbeddedBroker::start(&dir, port, options)
         .await
         .context("cannot start the embedded broker")?;
+    if let Some(kept) = broker.kept() {
+        tracing::warn!("{kept}");
+    }
     tracing::info!(
-        "no --brokers given: started the embedded Kafka-protocol broker (Tansu) on {} with its log in {}",
+        "started the embedded Kafka-protocol broker (Tansu on {}) on {} with its log in {}",
+        broker.engine().as_str(),
         broker.bootstrap(),
-        broker.database().display()
+        broker.log().display()
     );
     Ok(broker)
 }

@@ -256,9 +256,9 @@ pub fn dev_token(dir: &Path, role: &str) -> String {
     table[role].as_str().unwrap().to_owned()
 }
 
-/// A Kafka-protocol broker as its own process: the `tansu` binary (`SPOTCHECK_TANSU`, which the
-/// test command installs and sets), else spotcheck's embedded Tansu run alone (`spotcheck broker`).
-/// Either way SQLite-backed and durable, on a free loopback port.
+/// A Kafka-protocol broker as its own process: spotcheck's embedded Tansu run alone
+/// (`spotcheck broker`), durable, on a free loopback port; on SlateDB unless started with
+/// [`Broker::start_with`].
 pub struct Broker {
     pub bootstrap: String,
     process: Process,
@@ -266,44 +266,19 @@ pub struct Broker {
 
 impl Broker {
     pub fn start(dir: &Path) -> Self {
+        Self::start_with(dir, "slatedb")
+    }
+
+    /// The broker with its log in `storage` (`slatedb` or `sqlite`).
+    pub fn start_with(dir: &Path, storage: &str) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
         let bootstrap = format!("127.0.0.1:{port}");
         let log = dir.join("broker.log");
-        let process = match std::env::var_os("SPOTCHECK_TANSU") {
-            Some(tansu) => {
-                let url = format!("tcp://{bootstrap}");
-                let storage = format!("sqlite:///{}", dir.join("broker.db").display());
-                let args = [
-                    "broker",
-                    "--listener-url",
-                    &url,
-                    "--advertised-listener-url",
-                    &url,
-                    "--storage-engine",
-                    &storage,
-                ];
-                let args = args.iter().map(|s| s.to_string()).collect();
-                let process = Process::start(Path::new(&tansu), args, None, log);
-                let broker = Self { bootstrap, process };
-                // Tansu registers itself in SQLite before it listens, and fails outright on a
-                // locked database, so the index is added only once the port is open.
-                broker.wait_for_port();
-                // As the embedded broker does: without it consumption scans every header.
-                spotcheck_broker::index_tansu_headers(&dir.join("broker.db"))
-                    .expect("index tansu's headers");
-                return broker;
-            }
-            None => {
-                eprintln!(
-                    "SPOTCHECK_TANSU is not set: using `spotcheck broker` as the broker process"
-                );
-                let args = ["broker", "--data-dir", dir.to_str().unwrap(), "--port"];
-                let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-                args.push(port.to_string());
-                Process::start(Path::new(BIN), args, None, log)
-            }
-        };
+        let args = ["broker", "--data-dir", dir.to_str().unwrap(), "--port"];
+        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        args.extend([port.to_string(), "--storage".into(), storage.into()]);
+        let process = Process::start(Path::new(BIN), args, None, log);
         let broker = Self { bootstrap, process };
         broker.wait_for_port();
         broker

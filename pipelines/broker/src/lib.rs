@@ -1,14 +1,25 @@
-//! The embedded broker of `spotcheck up`: Tansu, a Kafka-protocol broker, running inside the
-//! spotcheck process with its log in SQLite under the data directory.
+//! The embedded broker of `spotcheck up` and `spotcheck broker`: Tansu, a Kafka-protocol broker,
+//! running inside the spotcheck process with its log under the data directory, on SlateDB
+//! (default) or SQLite.
 //!
-//! Guarantee: a record the broker acknowledged, and every committed consumer offset, is in the
-//! SQLite file before the acknowledgement leaves, so both survive a SIGKILL of the process.
-//! Limits (Tansu 0.6, measured in BROKERS.md): no transactions; a few tens of thousands of
-//! records per second; topic configs such as `cleanup.policy=compact` are accepted but not
-//! enforced. Other clients (librdkafka 2.x, `tansu cat`) can use it at the logged address.
+//! Guarantee: a record the broker acknowledged, and every committed consumer offset, is written
+//! to the log's files before the acknowledgement leaves, so both survive a SIGKILL of the process
+//! (SlateDB: each produce waits for its write-ahead log to be written, every
+//! [`BrokerOptions::flush_interval`]; SQLite: each write is a transaction). With
+//! [`BrokerOptions::fsync`] (the default) SlateDB's files are also fsynced before the
+//! acknowledgement, so they survive a power cut; SQLite runs with `synchronous=normal` and does
+//! not promise that.
+//! Limits (Tansu 0.6, measured in BROKERS.md and BENCHMARKS.md): no transactions; topic configs
+//! such as `cleanup.policy=compact` are accepted but not enforced. Other clients (librdkafka 2.x,
+//! `tansu cat`) can use it at the logged address.
 
+pub mod durable;
+
+use slatedb::object_store::ObjectStore;
+use slatedb::object_store::local::LocalFileSystem;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tansu_broker::broker::Broker;
 use tansu_broker::coordinator::group::administrator::Controller;
@@ -18,7 +29,56 @@ use url::Url;
 
 /// File under the broker directory remembering the port, so clients can reconnect after a restart.
 const PORT_FILE: &str = "port";
+/// The SQLite engine's log (spotcheck before SlateDB became the default).
 const DATABASE_FILE: &str = "broker.db";
+/// The SlateDB engine's directory (its object store) under the broker directory.
+const SLATE_DIR: &str = "slatedb";
+/// The database's path inside that object store.
+const SLATE_DB: &str = "log";
+const CLUSTER: &str = "spotcheck";
+
+/// Which storage engine holds the broker's log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// SlateDB on a local directory (an LSM tree of files written as objects).
+    Slatedb,
+    /// SQLite, one row per record and per header: spotcheck's engine before SlateDB.
+    Sqlite,
+}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Slatedb => "slatedb",
+            Self::Sqlite => "sqlite",
+        }
+    }
+}
+
+/// How the embedded broker stores its log.
+#[derive(Debug, Clone)]
+pub struct BrokerOptions {
+    /// The engine for a new broker directory; a directory that holds a log already keeps its
+    /// engine (see [`EmbeddedBroker::start`]).
+    pub engine: Engine,
+    /// SlateDB: how often the write-ahead log is written out. Every produce request waits for
+    /// the next write, so this bounds both a single record's latency and, because Tansu handles
+    /// a request's partitions one after another, the throughput of one producer.
+    pub flush_interval: Duration,
+    /// SlateDB: fsync every file it writes (and its directory) before the write counts as done.
+    pub fsync: bool,
+}
+
+impl Default for BrokerOptions {
+    fn default() -> Self {
+        Self {
+            engine: Engine::Slatedb,
+            flush_interval: Duration::from_millis(10),
+            fsync: true,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum BrokerError {
@@ -35,18 +95,31 @@ pub enum BrokerError {
     NotListening(SocketAddr),
 }
 
+type TansuBroker = Broker<Controller<StorageContainer>, StorageContainer>;
+
 /// A running embedded broker; stopped by [`EmbeddedBroker::stop`] or when dropped.
 pub struct EmbeddedBroker {
     address: SocketAddr,
-    database: PathBuf,
+    engine: Engine,
+    /// The SQLite file or the SlateDB directory.
+    log: PathBuf,
+    /// Why the engine differs from the one asked for (a directory of the other engine).
+    kept: Option<String>,
+    slate: Option<Arc<slatedb::Db>>,
     task: JoinHandle<()>,
 }
 
 impl EmbeddedBroker {
     /// Starts the broker with its data under `dir` (created if missing), on `port` or, when
     /// `None`, on the port it used last time (or a free one), and waits until it accepts
-    /// connections.
-    pub async fn start(dir: &Path, port: Option<u16>) -> Result<Self, BrokerError> {
+    /// connections. A directory that already holds a log of one engine only keeps using that
+    /// engine, whatever `options.engine` says ([`EmbeddedBroker::kept`] says why), so an upgrade
+    /// never starts an empty broker beside the records of the old one.
+    pub async fn start(
+        dir: &Path,
+        port: Option<u16>,
+        options: &BrokerOptions,
+    ) -> Result<Self, BrokerError> {
         std::fs::create_dir_all(dir).map_err(|source| BrokerError::Directory {
             path: dir.to_owned(),
             source,
@@ -55,19 +128,33 @@ impl EmbeddedBroker {
             path: dir.to_owned(),
             source,
         })?;
+        let (engine, kept) = engine_for(&dir, options.engine);
         let port = match port {
             Some(port) => port,
             None => remembered_or_free_port(&dir)?,
         };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let database = dir.join(DATABASE_FILE);
-        let broker = build(address, &database).await?;
-        index_headers(&database).await?;
+        let (broker, log, slate) = match engine {
+            Engine::Sqlite => {
+                let database = dir.join(DATABASE_FILE);
+                let broker = build_sqlite(address, &database).await?;
+                index_headers(&database).await?;
+                (broker, database, None)
+            }
+            Engine::Slatedb => {
+                let root = dir.join(SLATE_DIR);
+                let db = open_slate(&root, options).await?;
+                (build_slate(address, db.clone())?, root, Some(db))
+            }
+        };
         let task = tokio::spawn(serve(broker));
         wait_until_listening(address, &task).await?;
         Ok(Self {
             address,
-            database,
+            engine,
+            log,
+            kept,
+            slate,
             task,
         })
     }
@@ -81,15 +168,32 @@ impl EmbeddedBroker {
         self.address
     }
 
-    /// The SQLite file holding the log and the committed offsets.
-    pub fn database(&self) -> &Path {
-        &self.database
+    /// The engine holding the log.
+    pub fn engine(&self) -> Engine {
+        self.engine
     }
 
-    /// Stops serving. Acknowledged data is already on disk, so nothing needs flushing.
+    /// The SQLite file or the SlateDB directory holding the log and the committed offsets.
+    pub fn log(&self) -> &Path {
+        &self.log
+    }
+
+    /// When the directory's existing log decided the engine against the one asked for: one
+    /// line saying so.
+    pub fn kept(&self) -> Option<&str> {
+        self.kept.as_deref()
+    }
+
+    /// Stops serving, then closes the log (SlateDB writes out what it holds in memory;
+    /// acknowledged records are in its write-ahead log already).
     pub async fn stop(mut self) {
         self.task.abort();
         let _ = (&mut self.task).await;
+        if let Some(db) = self.slate.take()
+            && let Err(error) = db.close().await
+        {
+            tracing::warn!(%error, "closing the broker's SlateDB log");
+        }
     }
 }
 
@@ -99,16 +203,86 @@ impl Drop for EmbeddedBroker {
     }
 }
 
-async fn build(
-    address: SocketAddr,
-    database: &Path,
-) -> Result<Broker<Controller<StorageContainer>, StorageContainer>, BrokerError> {
+/// The engine for `dir`: the one whose log it holds, else `wanted`; with a message when an
+/// existing log overrules `wanted`.
+fn engine_for(dir: &Path, wanted: Engine) -> (Engine, Option<String>) {
+    let sqlite = dir.join(DATABASE_FILE).exists();
+    let slate = dir.join(SLATE_DIR).exists();
+    match (wanted, sqlite, slate) {
+        (Engine::Slatedb, true, false) => (
+            Engine::Sqlite,
+            Some(format!(
+                "{} holds the broker log of an earlier spotcheck (SQLite): keeping SQLite so no \
+                 record is left behind; [broker] storage = \"sqlite\" silences this message",
+                dir.display()
+            )),
+        ),
+        (Engine::Sqlite, false, true) => (
+            Engine::Slatedb,
+            Some(format!(
+                "{} holds a SlateDB broker log: keeping SlateDB although [broker] storage is \
+                 \"sqlite\"",
+                dir.display()
+            )),
+        ),
+        _ => (wanted, None),
+    }
+}
+
+/// Opens (or creates) the SlateDB database under `root`.
+async fn open_slate(root: &Path, options: &BrokerOptions) -> Result<Arc<slatedb::Db>, BrokerError> {
+    std::fs::create_dir_all(root).map_err(|source| BrokerError::Directory {
+        path: root.to_owned(),
+        source,
+    })?;
+    let local = LocalFileSystem::new_with_prefix(root).map_err(start_error)?;
+    let store: Arc<dyn ObjectStore> = match options.fsync {
+        true => Arc::new(durable::SyncedDir::new(local)),
+        false => Arc::new(local),
+    };
+    let settings = slatedb::Settings {
+        flush_interval: Some(options.flush_interval.max(Duration::from_millis(1))),
+        // Without it, write-ahead-log files and compacted tables stay on disk for ever.
+        garbage_collector_options: Some(slatedb::config::GarbageCollectorOptions::default()),
+        ..slatedb::Settings::default()
+    };
+    slatedb::Db::builder(SLATE_DB, store)
+        .with_settings(settings)
+        .build()
+        .await
+        .map(Arc::new)
+        .map_err(start_error)
+}
+
+fn build_slate(address: SocketAddr, db: Arc<slatedb::Db>) -> Result<TansuBroker, BrokerError> {
+    let listener = Url::parse(&format!("tcp://{address}")).map_err(start_error)?;
+    let storage = StorageContainer::Slate(
+        tansu_storage::slate::Engine::builder()
+            .cluster(CLUSTER)
+            .node(tansu_broker::NODE_ID)
+            .advertised_listener(listener.clone())
+            .db(db)
+            .build(),
+    );
+    let groups = Controller::with_storage(storage.clone()).map_err(start_error)?;
+    Ok(Broker::new(
+        tansu_broker::NODE_ID,
+        CLUSTER,
+        listener.clone(),
+        listener,
+        storage,
+        groups,
+        uuid::Uuid::new_v4(),
+    ))
+}
+
+async fn build_sqlite(address: SocketAddr, database: &Path) -> Result<TansuBroker, BrokerError> {
     let listener = Url::parse(&format!("tcp://{address}")).map_err(start_error)?;
     // An absolute path gives the four slashes Tansu expects: sqlite:////abs/dir/broker.db
     let storage = Url::parse(&format!("sqlite:///{}", database.display())).map_err(start_error)?;
-    Broker::<Controller<StorageContainer>, StorageContainer>::builder()
+    TansuBroker::builder()
         .node_id(tansu_broker::NODE_ID)
-        .cluster_id("spotcheck")
+        .cluster_id(CLUSTER)
         .incarnation_id(uuid::Uuid::new_v4())
         .advertised_listener(listener.clone())
         .storage(storage)
@@ -165,7 +339,7 @@ pub fn index_tansu_headers(database: &Path) -> Result<(), BrokerError> {
         .unwrap_or_else(|_| Err(BrokerError::Start("indexing the headers panicked".into())))
 }
 
-async fn serve(mut broker: Broker<Controller<StorageContainer>, StorageContainer>) {
+async fn serve(mut broker: TansuBroker) {
     if let Err(error) = broker.serve(tokio::time::Instant::now()).await {
         tracing::error!(%error, "embedded broker stopped");
     }
