@@ -5,17 +5,19 @@
 //!
 //!     cargo bench --bench ingest                # 100,000 results per run
 //!     BENCH_RESULTS=20000 cargo bench --bench ingest
-//!     BENCH_BROKER=separate SPOTCHECK_TANSU=/path/to/tansu cargo bench --bench ingest
+//!     BENCH_BROKER=separate cargo bench --bench ingest
+//!     BENCH_BROKER_STORAGE=sqlite cargo bench --bench ingest
 //!
-//! By default it runs the release `spotcheck up` as its own process (Tansu embedded, SQLite);
-//! with `BENCH_BROKER=separate` the `tansu` binary and ingest, lake, traceback and credit each
-//! run as their own process, as deployed. Posts come from a separate client.
+//! By default it runs the release `spotcheck up` as its own process (Tansu embedded, on SlateDB);
+//! with `BENCH_BROKER=separate` `spotcheck broker` and ingest, lake, traceback and credit each
+//! run as their own process, as deployed. `BENCH_BROKER_STORAGE=sqlite` puts the broker's log in
+//! SQLite (spotcheck's engine before SlateDB). Posts come from a separate client.
 
 mod common;
 
 use common::{
-    cores, env_number, figure, free_port, memory_gib, percentile, runs, start, start_component,
-    start_tansu, token,
+    cores, env_number, figure, free_port, memory_gib, percentile, runs, start_component,
+    start_with, token,
 };
 use futures::StreamExt;
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ fn main() {
     let concurrency: usize = env_number("BENCH_CONCURRENCY", 4);
     let runs = runs();
     let broker = BrokerKind::from_env();
+    let storage = std::env::var("BENCH_BROKER_STORAGE").unwrap_or_else(|_| "slatedb".into());
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     // Fresh records for every run: a repeat would only be answered `duplicate`.
@@ -49,7 +52,7 @@ fn main() {
     let (batch_lines, single_lines) = lines.split_at(results * runs);
 
     let port = free_port();
-    let deployment = Deployment::start(broker, dir.path(), port);
+    let deployment = Deployment::start(broker, &storage, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let token = token(dir.path(), "lab");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -104,12 +107,15 @@ fn main() {
     drop(deployment);
 
     println!(
-        "machine: {} cores, {:.1} GiB memory; broker: {}, acks=all",
+        "machine: {} cores, {:.1} GiB memory; broker: {} on {storage}, acks=all",
         cores(),
         memory_gib(),
         broker.describe()
     );
-    let name = broker.key();
+    let name = match storage.as_str() {
+        "slatedb" => broker.key().to_owned(),
+        other => format!("{}_{other}", broker.key()),
+    };
     figure(&format!("ingest.batches.{name}"), "results/s", &throughputs);
     figure(
         &format!("ingest.ceiling.{name}"),
@@ -137,8 +143,8 @@ fn main() {
 enum BrokerKind {
     /// `spotcheck up`: Tansu embedded in the process, every stage with it.
     Embedded,
-    /// The `tansu` binary (`SPOTCHECK_TANSU`) as its own process, and ingest, lake, traceback
-    /// and credit each their own process, as deployed.
+    /// `spotcheck broker` as its own process, and ingest, lake, traceback and credit each their
+    /// own process, as deployed.
     Separate,
 }
 
@@ -159,8 +165,8 @@ impl BrokerKind {
 
     fn describe(self) -> &'static str {
         match self {
-            Self::Embedded => "Tansu 0.6 embedded in `spotcheck up` (SQLite)",
-            Self::Separate => "Tansu 0.6 as its own process (SQLite), each stage its own process",
+            Self::Embedded => "Tansu 0.6 embedded in `spotcheck up`",
+            Self::Separate => "Tansu 0.6 as its own process, each stage its own process",
         }
     }
 }
@@ -174,10 +180,10 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn start(kind: BrokerKind, dir: &std::path::Path, port: u16) -> Self {
+    fn start(kind: BrokerKind, storage: &str, dir: &std::path::Path, port: u16) -> Self {
         match kind {
             BrokerKind::Embedded => {
-                let up = start(dir, port);
+                let up = start_with(dir, port, &[("SPOTCHECK_BROKER_STORAGE", storage)]);
                 let broker_port =
                     std::fs::read_to_string(dir.join("spotcheck/broker/port")).expect("port");
                 Self {
@@ -187,7 +193,7 @@ impl Deployment {
                 }
             }
             BrokerKind::Separate => {
-                let broker = start_tansu(&dir.join("broker"));
+                let broker = start_broker(&dir.join("broker"), storage);
                 let mut processes = vec![broker.0];
                 let data_dir = dir.join("spotcheck");
                 for (i, stage) in ["ingest", "lake", "traceback", "credit"].iter().enumerate() {

@@ -59,7 +59,11 @@ def ratio(a, b):
 def rows(figures):
     """(measurement, spotcheck, compared with, ratio, goal, met) per row."""
     out = []
-    for broker, label in (("embedded", "embedded Tansu"), ("separate", "Tansu as its own process")):
+    for broker, label in (
+        ("embedded", "embedded Tansu"),
+        ("separate", "Tansu as its own process"),
+        ("embedded_sqlite", "embedded Tansu on SQLite, the engine before SlateDB"),
+    ):
         ingest = median(figures, f"ingest.batches.{broker}")
         ceiling = median(figures, f"ingest.ceiling.{broker}")
         share = ratio(ingest, ceiling)

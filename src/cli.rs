@@ -82,7 +82,7 @@ pub struct BrokerArgs {
     pub config: Option<PathBuf>,
     /// The storage engine for a new broker directory (`slatedb` or `sqlite`), instead of the
     /// config's `[broker] storage`; an existing log keeps its engine
-    #[arg(long, value_parser = ["slatedb", "sqlite"])]
+    #[arg(long, value_parser = ["slatedb", "sqlite"], env = "SPOTCHECK_BROKER_STORAGE")]
     pub storage: Option<String>,
     /// Loopback port to listen on (default: the one used last, else a free one)
     #[arg(long)]
@@ -120,6 +120,10 @@ pub struct UpArgs {
     /// Port of the embedded broker (default: the one it used last, else a free one)
     #[arg(long)]
     pub broker_port: Option<u16>,
+    /// The embedded broker's storage engine for a new data dir (`slatedb` or `sqlite`), instead
+    /// of the config's `[broker] storage`; an existing broker log keeps its engine
+    #[arg(long, value_parser = ["slatedb", "sqlite"], env = "SPOTCHECK_BROKER_STORAGE")]
+    pub broker_storage: Option<String>,
 }
 
 #[derive(Args, Clone)]

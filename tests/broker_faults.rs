@@ -385,7 +385,16 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
             .json(&numbered_result(n))
             .send()
             .unwrap();
-        assert_eq!(response.status(), 202, "{}", answer.report_no);
+        let status = response.status();
+        assert_eq!(
+            status,
+            202,
+            "re-sending {} (first answered {}): {}\ningest's log:\n{}",
+            answer.report_no,
+            answer.status,
+            response.text().unwrap_or_default(),
+            support::story(&ingest.log_text(), 80),
+        );
         accepted.insert(answer.report_no.clone());
     }
     assert_eq!(accepted.len(), answers.len());

@@ -1,16 +1,18 @@
-//! The crash harness: every component its own process on the real broker, a generated load
-//! posted while a random component is SIGKILLed every few seconds and started again, then the
-//! invariants a regulator relies on:
+//! The crash harness: every component its own process on the real broker (`spotcheck broker`,
+//! SlateDB), a generated load posted while a random process — a component or the broker itself —
+//! is SIGKILLed every few seconds and started again, then the invariants a regulator relies on:
 //! - the lake holds every accepted record exactly once (results, their items, shipments), with
 //!   kills during its appends, optimizes and vacuums;
 //! - the cases equal those of an undisturbed run (newest revision of each);
 //! - each disclosure (case, subject, action) is on the credit topic once, the same set as the
 //!   undisturbed run's;
-//! - nothing valid reached the dead-letter topic.
+//! - nothing valid reached the dead-letter topic;
+//! - (through the lake's counts) no record the broker acknowledged was lost by its kills.
 //!
 //! CI runs it small; the size is set by `CRASH_RESULTS` (default 2,000; shipments twice that),
 //! `CRASH_KILL_EVERY_SECS` (default 5), `CRASH_KILLS` (at least this many, default 8: the stages
-//! work on for a while after the last record is posted) and `CRASH_SEED`. The full run:
+//! work on for a while after the last record is posted), `CRASH_SEED` and `CRASH_BROKER_STORAGE`
+//! (`slatedb` by default, or `sqlite`). The full run:
 //! `CRASH_RESULTS=100000 cargo test --release --test crash_harness -- --nocapture`.
 
 mod support;
@@ -123,7 +125,8 @@ fn random_sigkills_across_every_component_lose_nothing_and_invent_nothing() {
     let (expected_cases, expected_disclosures) = reference(tmp.path(), &generated, failing);
     let reference_took = started.elapsed();
 
-    let broker = Broker::start(&tmp.path().join("broker"));
+    let storage = std::env::var("CRASH_BROKER_STORAGE").unwrap_or_else(|_| "slatedb".into());
+    let mut broker = Broker::start_with(&tmp.path().join("broker"), &storage);
     let data = tmp.path().join("disturbed");
     let (ingest, config) = start_ingest(&data, &broker);
     // The lake writer optimizes (a Z-order every other round) and vacuums every few seconds, so
@@ -156,6 +159,14 @@ fn random_sigkills_across_every_component_lose_nothing_and_invent_nothing() {
     while !done.load(Ordering::Relaxed) || total_kills < min_kills {
         std::thread::sleep(kill_every);
         total_kills += 1;
+        // The second kill, and every sixth after it, is the broker's (mid-load, whatever the
+        // seed); the others a random component's.
+        if total_kills % 6 == 2 {
+            broker.kill();
+            *kills.entry("broker").or_default() += 1;
+            broker.restart();
+            continue;
+        }
         let index = pick.next(components.len());
         let (name, component) = &mut components[index];
         component.kill();

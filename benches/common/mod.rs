@@ -15,7 +15,13 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_spotcheck");
 
 /// Starts the release `spotcheck up` in `dir/spotcheck` on `port` and waits for `/readyz`.
 pub fn start(dir: &std::path::Path, port: u16) -> Child {
+    start_with(dir, port, &[])
+}
+
+/// [`start`] with extra environment variables (e.g. `SPOTCHECK_BROKER_STORAGE`).
+pub fn start_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Child {
     let child = Command::new(BIN)
+        .envs(env.iter().copied())
         .args(["up", "--data-dir"])
         .arg(dir.join("spotcheck"))
         .args([
@@ -113,37 +119,29 @@ pub fn figure(key: &str, unit: &str, values: &[f64]) {
     }
 }
 
-/// Starts the `tansu` binary (`SPOTCHECK_TANSU`) with SQLite storage in `dir`; returns it and its
-/// bootstrap address once it accepts connections.
-pub fn start_tansu(dir: &std::path::Path) -> (Child, String) {
-    let tansu = std::env::var("SPOTCHECK_TANSU").expect("SPOTCHECK_TANSU: the tansu binary");
+/// Starts `spotcheck broker` with its log in `storage` (`slatedb` or `sqlite`) under `dir`;
+/// returns it and its bootstrap address once it accepts connections.
+pub fn start_broker(dir: &std::path::Path, storage: &str) -> (Child, String) {
     std::fs::create_dir_all(dir).expect("broker dir");
-    let bootstrap = format!("127.0.0.1:{}", free_port());
-    let url = format!("tcp://{bootstrap}");
-    let child = Command::new(tansu)
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-        ])
-        .arg("--storage-engine")
-        .arg(format!("sqlite:///{}", dir.join("broker.db").display()))
+    let port = free_port();
+    let bootstrap = format!("127.0.0.1:{port}");
+    let child = Command::new(BIN)
+        .arg("broker")
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["--port", &port.to_string(), "--storage", storage])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("broker.log")).expect("broker log"))
         .spawn()
-        .expect("tansu");
+        .expect("spotcheck broker");
     let started = Instant::now();
     while std::net::TcpStream::connect(&bootstrap).is_err() {
         assert!(
             started.elapsed() < Duration::from_secs(30),
-            "tansu did not listen"
+            "spotcheck broker did not listen"
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    // As the embedded broker does: without it consumption scans every header (see the function).
-    spotcheck_broker::index_tansu_headers(&dir.join("broker.db")).expect("index tansu's headers");
     (child, bootstrap)
 }
 

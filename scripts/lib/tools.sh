@@ -18,15 +18,3 @@ ensure_duckdb() {
     python3 -m pip install --quiet --user 'moto[server]' || python3 -m pip install --quiet --break-system-packages 'moto[server]'
   fi
 }
-
-# The broker as its own process: Tansu with SQLite storage (its default build stores nothing).
-# Built once (~8 min cold), kept next to the build cache; exports SPOTCHECK_TANSU.
-ensure_tansu() {
-  local version=0.6.0 tools="$CARGO_TARGET_DIR/tools"
-  export SPOTCHECK_TANSU="$tools/bin/tansu"
-  if ! "$SPOTCHECK_TANSU" --version 2>/dev/null | grep -q "$version"; then
-    echo "installing tansu $version (a Kafka-protocol broker) into $tools"
-    env -u CARGO_TARGET_DIR cargo install --locked --quiet tansu --version "$version" \
-      --features libsql --root "$tools" --target-dir "$CARGO_TARGET_DIR/tools-build"
-  fi
-}

@@ -113,17 +113,26 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
 pub async fn run_broker_alone(args: crate::cli::BrokerArgs) -> Result<ExitCode> {
     let shutdown = crate::signals::shutdown_token();
     let config = crate::config::load_for_broker(args.config.as_deref(), &args.data_dir)?;
-    let mut options = config.options();
-    options.engine = match args.storage.as_deref() {
-        Some("sqlite") => spotcheck_broker::Engine::Sqlite,
-        Some(_) => spotcheck_broker::Engine::Slatedb,
-        None => options.engine,
-    };
+    let options = broker_options(&config, args.storage.as_deref());
     let broker = start_embedded_broker(&args.data_dir, args.port, &options).await?;
     println!("{}", broker.bootstrap());
     shutdown.cancelled().await;
     broker.stop().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configured broker options, with the engine named on the command line (if any).
+fn broker_options(
+    config: &crate::config::BrokerConfig,
+    storage: Option<&str>,
+) -> spotcheck_broker::BrokerOptions {
+    let mut options = config.options();
+    options.engine = match storage {
+        Some("sqlite") => spotcheck_broker::Engine::Sqlite,
+        Some(_) => spotcheck_broker::Engine::Slatedb,
+        None => options.engine,
+    };
+    options
 }
 
 async fn start_embedded_broker(

@@ -13,6 +13,7 @@
 //! such as `cleanup.policy=compact` are accepted but not enforced. Other clients (librdkafka 2.x,
 //! `tansu cat`) can use it at the logged address.
 
+pub mod conflicts;
 pub mod durable;
 
 use slatedb::object_store::ObjectStore;
@@ -95,7 +96,9 @@ pub enum BrokerError {
     NotListening(SocketAddr),
 }
 
-type TansuBroker = Broker<Controller<StorageContainer>, StorageContainer>;
+type SqliteBroker = Broker<Controller<StorageContainer>, StorageContainer>;
+type SlateStorage = conflicts::RetryConflicts<StorageContainer>;
+type SlateBroker = Broker<Controller<SlateStorage>, SlateStorage>;
 
 /// A running embedded broker; stopped by [`EmbeddedBroker::stop`] or when dropped.
 pub struct EmbeddedBroker {
@@ -106,6 +109,8 @@ pub struct EmbeddedBroker {
     /// Why the engine differs from the one asked for (a directory of the other engine).
     kept: Option<String>,
     slate: Option<Arc<slatedb::Db>>,
+    /// SlateDB: writes run again after a transaction conflict.
+    conflict_retries: Arc<std::sync::atomic::AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -134,20 +139,34 @@ impl EmbeddedBroker {
             None => remembered_or_free_port(&dir)?,
         };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let (broker, log, slate) = match engine {
+        let conflict_retries = Arc::default();
+        let (task, log, slate) = match engine {
             Engine::Sqlite => {
                 let database = dir.join(DATABASE_FILE);
                 let broker = build_sqlite(address, &database).await?;
                 index_headers(&database).await?;
-                (broker, database, None)
+                (tokio::spawn(serve(broker)), database, None)
             }
             Engine::Slatedb => {
                 let root = dir.join(SLATE_DIR);
                 let db = open_slate(&root, options).await?;
-                (build_slate(address, db.clone())?, root, Some(db))
+                let storage = conflicts::RetryConflicts::new(StorageContainer::Slate(
+                    tansu_storage::slate::Engine::builder()
+                        .cluster(CLUSTER)
+                        .node(tansu_broker::NODE_ID)
+                        .advertised_listener(listener_url(address)?)
+                        .db(db.clone())
+                        .build(),
+                ));
+                let retries = storage.retries();
+                let broker = build_slate(address, storage)?;
+                (tokio::spawn(serve(broker)), root, Some((db, retries)))
             }
         };
-        let task = tokio::spawn(serve(broker));
+        let (slate, conflict_retries) = match slate {
+            Some((db, retries)) => (Some(db), retries),
+            None => (None, conflict_retries),
+        };
         wait_until_listening(address, &task).await?;
         Ok(Self {
             address,
@@ -155,8 +174,15 @@ impl EmbeddedBroker {
             log,
             kept,
             slate,
+            conflict_retries,
             task,
         })
+    }
+
+    /// Writes the SlateDB storage ran again after a transaction conflict (0 on SQLite).
+    pub fn conflict_retries(&self) -> u64 {
+        self.conflict_retries
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The bootstrap address for Kafka clients, e.g. `127.0.0.1:40123`.
@@ -254,16 +280,15 @@ async fn open_slate(root: &Path, options: &BrokerOptions) -> Result<Arc<slatedb:
         .map_err(start_error)
 }
 
-fn build_slate(address: SocketAddr, db: Arc<slatedb::Db>) -> Result<TansuBroker, BrokerError> {
-    let listener = Url::parse(&format!("tcp://{address}")).map_err(start_error)?;
-    let storage = StorageContainer::Slate(
-        tansu_storage::slate::Engine::builder()
-            .cluster(CLUSTER)
-            .node(tansu_broker::NODE_ID)
-            .advertised_listener(listener.clone())
-            .db(db)
-            .build(),
-    );
+fn listener_url(address: SocketAddr) -> Result<Url, BrokerError> {
+    Url::parse(&format!("tcp://{address}")).map_err(start_error)
+}
+
+/// Tansu on SlateDB. Built with `Broker::new`, the only way to hand Tansu a SlateDB of our own
+/// (its URL forms offer SlateDB in memory or on S3 only); that constructor leaves Tansu's console
+/// spinners on, which `spotcheck` silences (see `quiet_embedded_broker` in `src/main.rs`).
+fn build_slate(address: SocketAddr, storage: SlateStorage) -> Result<SlateBroker, BrokerError> {
+    let listener = listener_url(address)?;
     let groups = Controller::with_storage(storage.clone()).map_err(start_error)?;
     Ok(Broker::new(
         tansu_broker::NODE_ID,
@@ -276,11 +301,11 @@ fn build_slate(address: SocketAddr, db: Arc<slatedb::Db>) -> Result<TansuBroker,
     ))
 }
 
-async fn build_sqlite(address: SocketAddr, database: &Path) -> Result<TansuBroker, BrokerError> {
-    let listener = Url::parse(&format!("tcp://{address}")).map_err(start_error)?;
+async fn build_sqlite(address: SocketAddr, database: &Path) -> Result<SqliteBroker, BrokerError> {
+    let listener = listener_url(address)?;
     // An absolute path gives the four slashes Tansu expects: sqlite:////abs/dir/broker.db
     let storage = Url::parse(&format!("sqlite:///{}", database.display())).map_err(start_error)?;
-    TansuBroker::builder()
+    SqliteBroker::builder()
         .node_id(tansu_broker::NODE_ID)
         .cluster_id(CLUSTER)
         .incarnation_id(uuid::Uuid::new_v4())
@@ -339,7 +364,11 @@ pub fn index_tansu_headers(database: &Path) -> Result<(), BrokerError> {
         .unwrap_or_else(|_| Err(BrokerError::Start("indexing the headers panicked".into())))
 }
 
-async fn serve(mut broker: TansuBroker) {
+async fn serve<G, S>(mut broker: Broker<G, S>)
+where
+    G: tansu_broker::coordinator::group::Coordinator,
+    S: tansu_storage::Storage + Clone + 'static,
+{
     if let Err(error) = broker.serve(tokio::time::Instant::now()).await {
         tracing::error!(%error, "embedded broker stopped");
     }

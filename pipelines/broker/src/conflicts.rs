@@ -1,0 +1,369 @@
+//! Tansu's SlateDB storage with its write transactions run again when they conflict, and the
+//! earliest offset of a partition answered right.
+//!
+//! Tansu 0.6 runs each write to SlateDB (a produce request's batch, a consumer's offset commit)
+//! in a serializable transaction, and every idempotent produce reads and rewrites one key shared
+//! by all producers (their sequence numbers). Two produce requests from different clients that
+//! overlap therefore conflict, and Tansu answers the one that loses with `UNKNOWN_SERVER_ERROR`:
+//! librdkafka cannot tell whether that batch was stored, so the request is refused (ingest
+//! answers 503) and the producer bumps its epoch. A transaction that conflicted wrote nothing,
+//! so running it again is safe; [`RetryConflicts`] does that for every write, a few times, before
+//! Tansu's error reaches the client. Reads pass through unchanged.
+//!
+//! Tansu 0.6's SlateDB engine also answers a partition's *earliest* offset from a map of batch
+//! timestamps, taking the offset of the batch with the smallest timestamp; batches written in the
+//! same millisecond overwrite each other's entry, and producers' clocks interleave, so it answered
+//! offsets such as 888 on a partition holding records from 0 (measured, `tests/slatedb.rs`). A
+//! consumer starting "from the beginning" would skip every record below. The engine never removes
+//! records except through `DeleteRecords`, which this wrapper refuses (spotcheck never deletes
+//! records; a topic's history is the record of what labs reported), so the earliest offset of
+//! every partition is 0, and that is the answer.
+
+use async_trait::async_trait;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime};
+use tansu_sans_io::describe_cluster_response::DescribeClusterBroker;
+use tansu_sans_io::describe_configs_response::DescribeConfigsResult;
+use tansu_sans_io::describe_topic_partitions_response::DescribeTopicPartitionsResponseTopic;
+use tansu_sans_io::incremental_alter_configs_request::AlterConfigsResource;
+use tansu_sans_io::incremental_alter_configs_response::AlterConfigsResourceResponse;
+use tansu_sans_io::list_groups_response::ListedGroup;
+use tansu_sans_io::record::deflated;
+use tansu_sans_io::txn_offset_commit_response::TxnOffsetCommitResponseTopic;
+use tansu_sans_io::{
+    ConfigResource, ErrorCode, IsolationLevel, ListOffset, ScramMechanism,
+    create_topics_request::CreatableTopic, delete_groups_response::DeletableGroupResult,
+    delete_records_request::DeleteRecordsTopic, delete_records_response::DeleteRecordsTopicResult,
+};
+use tansu_storage::{
+    BrokerRegistrationRequest, Error, GroupDetail, ListOffsetResponse, MetadataResponse,
+    NamedGroupDetail, OffsetCommitRequest, OffsetStage, ProducerIdResponse, Result,
+    ScramCredential, Storage, TopicId, Topition, TxnAddPartitionsRequest, TxnAddPartitionsResponse,
+    TxnOffsetCommitRequest, UpdateError, Version,
+};
+use url::Url;
+
+/// Attempts of one write before its conflict is reported to the client.
+const ATTEMPTS: u32 = 8;
+
+/// A Tansu storage whose writes are retried on a SlateDB transaction conflict.
+#[derive(Clone, Debug)]
+pub struct RetryConflicts<S> {
+    inner: S,
+    retries: Arc<AtomicU64>,
+}
+
+impl<S> RetryConflicts<S> {
+    pub fn new(inner: S) -> Self {
+        Self {
+            inner,
+            retries: Arc::default(),
+        }
+    }
+
+    /// Counts the writes run again after a conflict (shared with every clone).
+    pub fn retries(&self) -> Arc<AtomicU64> {
+        self.retries.clone()
+    }
+}
+
+/// True when `error` is SlateDB refusing a transaction that overlapped another's writes.
+pub fn is_conflict(error: &Error) -> bool {
+    matches!(error, Error::Slate(inner) if inner.kind() == slatedb::ErrorKind::Transaction)
+}
+
+/// Runs `write` until it does not conflict, at most [`ATTEMPTS`] times, with a short pause
+/// (growing, jittered by the attempt number) so the winner's commit can finish.
+macro_rules! retried {
+    ($self:ident, $write:expr) => {{
+        let mut attempt = 1;
+        loop {
+            match $write.await {
+                Err(error) if attempt < ATTEMPTS && is_conflict(&error) => {
+                    $self.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_micros(200 * u64::from(attempt))).await;
+                    attempt += 1;
+                }
+                outcome => break outcome,
+            }
+        }
+    }};
+}
+
+#[async_trait]
+impl<S: Storage> Storage for RetryConflicts<S> {
+    async fn register_broker(&self, registration: BrokerRegistrationRequest) -> Result<()> {
+        retried!(self, self.inner.register_broker(registration.clone()))
+    }
+
+    async fn create_topic(&self, topic: CreatableTopic, validate_only: bool) -> Result<uuid::Uuid> {
+        retried!(self, self.inner.create_topic(topic.clone(), validate_only))
+    }
+
+    async fn incremental_alter_resource(
+        &self,
+        resource: AlterConfigsResource,
+    ) -> Result<AlterConfigsResourceResponse> {
+        retried!(
+            self,
+            self.inner.incremental_alter_resource(resource.clone())
+        )
+    }
+
+    /// Refused: see the module's documentation.
+    async fn delete_records(
+        &self,
+        _topics: &[DeleteRecordsTopic],
+    ) -> Result<Vec<DeleteRecordsTopicResult>> {
+        Err(Error::Api(ErrorCode::PolicyViolation))
+    }
+
+    async fn delete_topic(&self, topic: &TopicId) -> Result<ErrorCode> {
+        retried!(self, self.inner.delete_topic(topic))
+    }
+
+    async fn brokers(&self) -> Result<Vec<DescribeClusterBroker>> {
+        self.inner.brokers().await
+    }
+
+    async fn produce(
+        &self,
+        transaction_id: Option<&str>,
+        topition: &Topition,
+        batch: deflated::Batch,
+    ) -> Result<i64> {
+        retried!(
+            self,
+            self.inner.produce(transaction_id, topition, batch.clone())
+        )
+    }
+
+    async fn fetch(
+        &self,
+        topition: &'_ Topition,
+        offset: i64,
+        min_bytes: u32,
+        max_bytes: u32,
+        isolation: IsolationLevel,
+    ) -> Result<Vec<deflated::Batch>> {
+        self.inner
+            .fetch(topition, offset, min_bytes, max_bytes, isolation)
+            .await
+    }
+
+    async fn offset_stage(&self, topition: &Topition) -> Result<OffsetStage> {
+        self.inner.offset_stage(topition).await
+    }
+
+    async fn list_offsets(
+        &self,
+        isolation_level: IsolationLevel,
+        offsets: &[(Topition, ListOffset)],
+    ) -> Result<Vec<(Topition, ListOffsetResponse)>> {
+        let mut answers = self.inner.list_offsets(isolation_level, offsets).await?;
+        for ((_, asked), (_, answer)) in offsets.iter().zip(answers.iter_mut()) {
+            if matches!(asked, ListOffset::Earliest) && answer.error_code == ErrorCode::None {
+                answer.offset = Some(0);
+                answer.timestamp = None;
+            }
+        }
+        Ok(answers)
+    }
+
+    async fn offset_commit(
+        &self,
+        group_id: &str,
+        retention_time_ms: Option<Duration>,
+        offsets: &[(Topition, OffsetCommitRequest)],
+    ) -> Result<Vec<(Topition, ErrorCode)>> {
+        retried!(
+            self,
+            self.inner
+                .offset_commit(group_id, retention_time_ms, offsets)
+        )
+    }
+
+    async fn offset_fetch(
+        &self,
+        group_id: Option<&str>,
+        topics: &[Topition],
+        require_stable: Option<bool>,
+    ) -> Result<BTreeMap<Topition, i64>> {
+        self.inner
+            .offset_fetch(group_id, topics, require_stable)
+            .await
+    }
+
+    async fn committed_offset_topitions(&self, group_id: &str) -> Result<BTreeMap<Topition, i64>> {
+        self.inner.committed_offset_topitions(group_id).await
+    }
+
+    async fn metadata(&self, topics: Option<&[TopicId]>) -> Result<MetadataResponse> {
+        self.inner.metadata(topics).await
+    }
+
+    async fn upsert_user_scram_credential(
+        &self,
+        user: &str,
+        mechanism: ScramMechanism,
+        credential: ScramCredential,
+    ) -> Result<()> {
+        retried!(
+            self,
+            self.inner
+                .upsert_user_scram_credential(user, mechanism, credential.clone())
+        )
+    }
+
+    async fn delete_user_scram_credential(
+        &self,
+        user: &str,
+        mechanism: ScramMechanism,
+    ) -> Result<()> {
+        retried!(
+            self,
+            self.inner.delete_user_scram_credential(user, mechanism)
+        )
+    }
+
+    async fn user_scram_credential(
+        &self,
+        user: &str,
+        mechanism: ScramMechanism,
+    ) -> Result<Option<ScramCredential>> {
+        self.inner.user_scram_credential(user, mechanism).await
+    }
+
+    async fn describe_config(
+        &self,
+        name: &str,
+        resource: ConfigResource,
+        keys: Option<&[String]>,
+    ) -> Result<DescribeConfigsResult> {
+        self.inner.describe_config(name, resource, keys).await
+    }
+
+    async fn list_groups(&self, states_filter: Option<&[String]>) -> Result<Vec<ListedGroup>> {
+        self.inner.list_groups(states_filter).await
+    }
+
+    async fn delete_groups(
+        &self,
+        group_ids: Option<&[String]>,
+    ) -> Result<Vec<DeletableGroupResult>> {
+        retried!(self, self.inner.delete_groups(group_ids))
+    }
+
+    async fn describe_groups(
+        &self,
+        group_ids: Option<&[String]>,
+        include_authorized_operations: bool,
+    ) -> Result<Vec<NamedGroupDetail>> {
+        self.inner
+            .describe_groups(group_ids, include_authorized_operations)
+            .await
+    }
+
+    async fn describe_topic_partitions(
+        &self,
+        topics: Option<&[TopicId]>,
+        partition_limit: i32,
+        cursor: Option<Topition>,
+    ) -> Result<Vec<DescribeTopicPartitionsResponseTopic>> {
+        self.inner
+            .describe_topic_partitions(topics, partition_limit, cursor)
+            .await
+    }
+
+    /// Versioned by Tansu itself: a conflict there is an answer for the group coordinator.
+    async fn update_group(
+        &self,
+        group_id: &str,
+        detail: GroupDetail,
+        version: Option<Version>,
+    ) -> Result<Version, UpdateError<GroupDetail>> {
+        self.inner.update_group(group_id, detail, version).await
+    }
+
+    async fn init_producer(
+        &self,
+        transaction_id: Option<&str>,
+        transaction_timeout_ms: i32,
+        producer_id: Option<i64>,
+        producer_epoch: Option<i16>,
+    ) -> Result<ProducerIdResponse> {
+        retried!(
+            self,
+            self.inner.init_producer(
+                transaction_id,
+                transaction_timeout_ms,
+                producer_id,
+                producer_epoch
+            )
+        )
+    }
+
+    async fn txn_add_offsets(
+        &self,
+        transaction_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        group_id: &str,
+    ) -> Result<ErrorCode> {
+        retried!(
+            self,
+            self.inner
+                .txn_add_offsets(transaction_id, producer_id, producer_epoch, group_id)
+        )
+    }
+
+    async fn txn_add_partitions(
+        &self,
+        partitions: TxnAddPartitionsRequest,
+    ) -> Result<TxnAddPartitionsResponse> {
+        retried!(self, self.inner.txn_add_partitions(partitions.clone()))
+    }
+
+    async fn txn_offset_commit(
+        &self,
+        offsets: TxnOffsetCommitRequest,
+    ) -> Result<Vec<TxnOffsetCommitResponseTopic>> {
+        retried!(self, self.inner.txn_offset_commit(offsets.clone()))
+    }
+
+    async fn txn_end(
+        &self,
+        transaction_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        committed: bool,
+    ) -> Result<ErrorCode> {
+        retried!(
+            self,
+            self.inner
+                .txn_end(transaction_id, producer_id, producer_epoch, committed)
+        )
+    }
+
+    async fn maintain(&self, now: SystemTime) -> Result<()> {
+        self.inner.maintain(now).await
+    }
+
+    async fn cluster_id(&self) -> Result<String> {
+        self.inner.cluster_id().await
+    }
+
+    async fn node(&self) -> Result<i32> {
+        self.inner.node().await
+    }
+
+    async fn advertised_listener(&self) -> Result<Url> {
+        self.inner.advertised_listener().await
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.inner.ping().await
+    }
+}

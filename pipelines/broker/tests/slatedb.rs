@@ -1,0 +1,132 @@
+//! The embedded broker on SlateDB, through a Kafka client: concurrent idempotent producers all
+//! get their records acknowledged (their write transactions conflict inside Tansu and are run
+//! again), every partition's earliest offset is 0 (Tansu's own answer skipped records), and what
+//! was acknowledged is there after the broker is stopped and started again.
+
+use rdkafka::ClientConfig;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use spotcheck_broker::{BrokerOptions, EmbeddedBroker};
+use std::time::Duration;
+
+const TOPIC: &str = "probe";
+const PRODUCERS: usize = 8;
+const RECORDS: usize = 1500;
+
+async fn create_topic(bootstrap: &str) {
+    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .unwrap();
+    let topic = NewTopic::new(TOPIC, 12, TopicReplication::Fixed(1));
+    let created = admin
+        .create_topics([&topic], &AdminOptions::new())
+        .await
+        .unwrap();
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+}
+
+fn producer(bootstrap: &str) -> FutureProducer {
+    ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "1")
+        .create()
+        .unwrap()
+}
+
+/// Records on the topic, counted from each partition's earliest offset to its end; panics if an
+/// earliest offset is not 0 (nothing is ever deleted, so a consumer reading "from the beginning"
+/// would skip the records below it).
+fn records_on_topic(bootstrap: &str) -> i64 {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "probe-reader")
+        .create()
+        .unwrap();
+    (0..12)
+        .map(|partition| {
+            let (low, high) = consumer
+                .fetch_watermarks(TOPIC, partition, Duration::from_secs(10))
+                .unwrap();
+            assert_eq!(
+                low, 0,
+                "earliest offset of partition {partition} (end {high})"
+            );
+            high - low
+        })
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_idempotent_producers_are_all_acknowledged_and_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = BrokerOptions::default();
+    let broker = EmbeddedBroker::start(dir.path(), None, &options)
+        .await
+        .unwrap();
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap).await;
+
+    let mut sends = Vec::new();
+    for p in 0..PRODUCERS {
+        let producer = producer(&bootstrap);
+        sends.push(tokio::spawn(async move {
+            let mut failures = Vec::new();
+            let mut pending = Vec::new();
+            for n in 0..RECORDS {
+                let key = format!("p{p}-{n}");
+                let value = vec![b'x'; 300];
+                let producer = producer.clone();
+                pending.push(tokio::spawn(async move {
+                    let record = FutureRecord::to(TOPIC).key(&key).payload(&value);
+                    producer
+                        .send(record, Duration::from_secs(60))
+                        .await
+                        .map(|_| ())
+                        .map_err(|(error, _)| error.to_string())
+                }));
+            }
+            for sent in pending {
+                if let Err(error) = sent.await.unwrap() {
+                    failures.push(error);
+                }
+            }
+            failures
+        }));
+    }
+    let mut failures = Vec::new();
+    for send in sends {
+        failures.extend(send.await.unwrap());
+    }
+    let retries = broker.conflict_retries();
+    assert!(
+        failures.is_empty(),
+        "{} of {} records refused, e.g. {:?} ({retries} writes retried)",
+        failures.len(),
+        PRODUCERS * RECORDS,
+        failures.first()
+    );
+    let expected = (PRODUCERS * RECORDS) as i64;
+    let reader = bootstrap.clone();
+    let on_topic = tokio::task::spawn_blocking(move || records_on_topic(&reader))
+        .await
+        .unwrap();
+    assert_eq!(on_topic, expected);
+    eprintln!("{PRODUCERS} producers, {expected} records, {retries} writes retried on conflict");
+
+    // Stopped and started again on the same directory: every record is still there.
+    broker.stop().await;
+    let broker = EmbeddedBroker::start(dir.path(), None, &options)
+        .await
+        .unwrap();
+    let reader = broker.bootstrap();
+    let on_topic = tokio::task::spawn_blocking(move || records_on_topic(&reader))
+        .await
+        .unwrap();
+    assert_eq!(on_topic, expected, "after a restart");
+    broker.stop().await;
+}
