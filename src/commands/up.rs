@@ -24,7 +24,8 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     let broker = match &args.common.brokers {
         Some(_) => None,
         None => {
-            Some(start_embedded_broker(data_dir, args.broker_port, &config.broker.options()).await?)
+            let options = broker_options(&config.broker, args.broker_storage.as_deref());
+            Some(start_embedded_broker(data_dir, args.broker_port, &options).await?)
         }
     };
     let brokers = match (&args.common.brokers, &broker) {
