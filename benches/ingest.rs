@@ -7,17 +7,19 @@
 //!     BENCH_RESULTS=20000 cargo bench --bench ingest
 //!     BENCH_BROKER=separate cargo bench --bench ingest
 //!     BENCH_BROKER_STORAGE=sqlite cargo bench --bench ingest
+//!     BENCH_BROKER_FSYNC=false cargo bench --bench ingest
 //!
 //! By default it runs the release `spotcheck up` as its own process (Tansu embedded, on SlateDB);
 //! with `BENCH_BROKER=separate` `spotcheck broker` and ingest, lake, traceback and credit each
 //! run as their own process, as deployed. `BENCH_BROKER_STORAGE=sqlite` puts the broker's log in
-//! SQLite (spotcheck's engine before SlateDB). Posts come from a separate client.
+//! SQLite (spotcheck's engine before SlateDB); `BENCH_BROKER_FSYNC=false` leaves SlateDB's files
+//! unsynced (`[broker] fsync`). Posts come from a separate client.
 
 mod common;
 
 use common::{
-    cores, env_number, figure, free_port, memory_gib, percentile, runs, start_component,
-    start_with, token,
+    cores, env_number, figure, free_port, memory_gib, percentile, runs, start_broker,
+    start_component, start_with, token,
 };
 use futures::StreamExt;
 use std::time::{Duration, Instant};
@@ -31,6 +33,7 @@ fn main() {
     let runs = runs();
     let broker = BrokerKind::from_env();
     let storage = std::env::var("BENCH_BROKER_STORAGE").unwrap_or_else(|_| "slatedb".into());
+    let fsync = std::env::var("BENCH_BROKER_FSYNC").unwrap_or_else(|_| "true".into());
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     // Fresh records for every run: a repeat would only be answered `duplicate`.
@@ -52,7 +55,7 @@ fn main() {
     let (batch_lines, single_lines) = lines.split_at(results * runs);
 
     let port = free_port();
-    let deployment = Deployment::start(broker, &storage, dir.path(), port);
+    let deployment = Deployment::start(broker, &storage, &fsync, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let token = token(dir.path(), "lab");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -107,14 +110,15 @@ fn main() {
     drop(deployment);
 
     println!(
-        "machine: {} cores, {:.1} GiB memory; broker: {} on {storage}, acks=all",
+        "machine: {} cores, {:.1} GiB memory; broker: {} on {storage} (fsync {fsync}), acks=all",
         cores(),
         memory_gib(),
         broker.describe()
     );
-    let name = match storage.as_str() {
-        "slatedb" => broker.key().to_owned(),
-        other => format!("{}_{other}", broker.key()),
+    let name = match (storage.as_str(), fsync.as_str()) {
+        ("slatedb", "false") => format!("{}_nofsync", broker.key()),
+        ("slatedb", _) => broker.key().to_owned(),
+        (other, _) => format!("{}_{other}", broker.key()),
     };
     figure(&format!("ingest.batches.{name}"), "results/s", &throughputs);
     figure(
@@ -180,10 +184,20 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn start(kind: BrokerKind, storage: &str, dir: &std::path::Path, port: u16) -> Self {
+    fn start(
+        kind: BrokerKind,
+        storage: &str,
+        fsync: &str,
+        dir: &std::path::Path,
+        port: u16,
+    ) -> Self {
+        let env = [
+            ("SPOTCHECK_BROKER_STORAGE", storage),
+            ("SPOTCHECK_BROKER_FSYNC", fsync),
+        ];
         match kind {
             BrokerKind::Embedded => {
-                let up = start_with(dir, port, &[("SPOTCHECK_BROKER_STORAGE", storage)]);
+                let up = start_with(dir, port, &env);
                 let broker_port =
                     std::fs::read_to_string(dir.join("spotcheck/broker/port")).expect("port");
                 Self {
@@ -193,7 +207,7 @@ impl Deployment {
                 }
             }
             BrokerKind::Separate => {
-                let broker = start_broker(&dir.join("broker"), storage);
+                let broker = start_broker(&dir.join("broker"), &env);
                 let mut processes = vec![broker.0];
                 let data_dir = dir.join("spotcheck");
                 for (i, stage) in ["ingest", "lake", "traceback", "credit"].iter().enumerate() {

@@ -62,6 +62,7 @@ def rows(figures):
     for broker, label in (
         ("embedded", "embedded Tansu"),
         ("separate", "Tansu as its own process"),
+        ("embedded_nofsync", "embedded Tansu, SlateDB without fsync"),
         ("embedded_sqlite", "embedded Tansu on SQLite, the engine before SlateDB"),
     ):
         ingest = median(figures, f"ingest.batches.{broker}")

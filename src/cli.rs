@@ -84,6 +84,9 @@ pub struct BrokerArgs {
     /// config's `[broker] storage`; an existing log keeps its engine
     #[arg(long, value_parser = ["slatedb", "sqlite"], env = "SPOTCHECK_BROKER_STORAGE")]
     pub storage: Option<String>,
+    /// Whether SlateDB's files are fsynced before acknowledging, instead of `[broker] fsync`
+    #[arg(long, env = "SPOTCHECK_BROKER_FSYNC")]
+    pub fsync: Option<bool>,
     /// Loopback port to listen on (default: the one used last, else a free one)
     #[arg(long)]
     pub port: Option<u16>,
@@ -124,6 +127,10 @@ pub struct UpArgs {
     /// of the config's `[broker] storage`; an existing broker log keeps its engine
     #[arg(long, value_parser = ["slatedb", "sqlite"], env = "SPOTCHECK_BROKER_STORAGE")]
     pub broker_storage: Option<String>,
+    /// Whether the embedded broker fsyncs SlateDB's files before acknowledging, instead of the
+    /// config's `[broker] fsync`
+    #[arg(long, env = "SPOTCHECK_BROKER_FSYNC")]
+    pub broker_fsync: Option<bool>,
 }
 
 #[derive(Args, Clone)]

@@ -119,9 +119,9 @@ pub fn figure(key: &str, unit: &str, values: &[f64]) {
     }
 }
 
-/// Starts `spotcheck broker` with its log in `storage` (`slatedb` or `sqlite`) under `dir`;
-/// returns it and its bootstrap address once it accepts connections.
-pub fn start_broker(dir: &std::path::Path, storage: &str) -> (Child, String) {
+/// Starts `spotcheck broker` under `dir` with `env` (e.g. `SPOTCHECK_BROKER_STORAGE`); returns
+/// it and its bootstrap address once it accepts connections.
+pub fn start_broker(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
     std::fs::create_dir_all(dir).expect("broker dir");
     let port = free_port();
     let bootstrap = format!("127.0.0.1:{port}");
@@ -129,7 +129,8 @@ pub fn start_broker(dir: &std::path::Path, storage: &str) -> (Child, String) {
         .arg("broker")
         .arg("--data-dir")
         .arg(dir)
-        .args(["--port", &port.to_string(), "--storage", storage])
+        .args(["--port", &port.to_string()])
+        .envs(env.iter().copied())
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(dir.join("broker.log")).expect("broker log"))
         .spawn()

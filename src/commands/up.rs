@@ -24,7 +24,11 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     let broker = match &args.common.brokers {
         Some(_) => None,
         None => {
-            let options = broker_options(&config.broker, args.broker_storage.as_deref());
+            let options = broker_options(
+                &config.broker,
+                args.broker_storage.as_deref(),
+                args.broker_fsync,
+            );
             Some(start_embedded_broker(data_dir, args.broker_port, &options).await?)
         }
     };
@@ -114,7 +118,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
 pub async fn run_broker_alone(args: crate::cli::BrokerArgs) -> Result<ExitCode> {
     let shutdown = crate::signals::shutdown_token();
     let config = crate::config::load_for_broker(args.config.as_deref(), &args.data_dir)?;
-    let options = broker_options(&config, args.storage.as_deref());
+    let options = broker_options(&config, args.storage.as_deref(), args.fsync);
     let broker = start_embedded_broker(&args.data_dir, args.port, &options).await?;
     println!("{}", broker.bootstrap());
     shutdown.cancelled().await;
@@ -122,12 +126,14 @@ pub async fn run_broker_alone(args: crate::cli::BrokerArgs) -> Result<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-/// The configured broker options, with the engine named on the command line (if any).
+/// The configured broker options, with the engine and fsync given on the command line (if any).
 fn broker_options(
     config: &crate::config::BrokerConfig,
     storage: Option<&str>,
+    fsync: Option<bool>,
 ) -> spotcheck_broker::BrokerOptions {
     let mut options = config.options();
+    options.fsync = fsync.unwrap_or(options.fsync);
     options.engine = match storage {
         Some("sqlite") => spotcheck_broker::Engine::Sqlite,
         Some(_) => spotcheck_broker::Engine::Slatedb,
