@@ -94,8 +94,9 @@ fn sigkill_during_ten_thousand_final_failures_publishes_each_subject_once() {
         }
         assert!(
             started.elapsed() < Duration::from_secs(300),
-            "{} of {expected} on the feed",
-            feed.len()
+            "{} of {expected} on the feed; the log:\n{}",
+            feed.len(),
+            support::story(&up.log_text(), 80)
         );
         std::thread::sleep(Duration::from_secs(1));
     };

@@ -18,6 +18,14 @@
 //! records except through `DeleteRecords`, which this wrapper refuses (spotcheck never deletes
 //! records; a topic's history is the record of what labs reported), so the earliest offset of
 //! every partition is 0, and that is the answer.
+//!
+//! And it answers a fetch from offset *n* with the batches whose first offset is *n* or more,
+//! where Kafka answers with the batch that holds *n*. A consumer resuming inside a batch (a stage
+//! restarted from its own position) got the batches after it, losing the rest of that batch, or,
+//! inside a partition's last batch, nothing at all, for ever (measured: the credit feed stopped
+//! at 18,864 of 20,000 disclosures after three SIGKILLs of `up`, `tests/credit_crash.rs`). Such a
+//! fetch looks back for the batch holding *n*; the client skips the records before *n*, as it
+//! does on Kafka.
 
 use async_trait::async_trait;
 use std::collections::BTreeMap;
@@ -47,6 +55,8 @@ use url::Url;
 
 /// Attempts of one write before its conflict is reported to the client.
 const ATTEMPTS: u32 = 8;
+/// Fetches one fetch may make looking for the batch that holds its offset.
+const LOOK_BACK_FETCHES: usize = 256;
 
 /// A Tansu storage whose writes are retried on a SlateDB transaction conflict.
 #[derive(Clone, Debug)]
@@ -67,6 +77,11 @@ impl<S> RetryConflicts<S> {
     pub fn retries(&self) -> Arc<AtomicU64> {
         self.retries.clone()
     }
+}
+
+/// The offset of a batch's last record.
+fn last_offset(batch: &deflated::Batch) -> i64 {
+    batch.base_offset + i64::from(batch.last_offset_delta)
 }
 
 /// True when `error` is SlateDB refusing a transaction that overlapped another's writes.
@@ -148,9 +163,47 @@ impl<S: Storage> Storage for RetryConflicts<S> {
         max_bytes: u32,
         isolation: IsolationLevel,
     ) -> Result<Vec<deflated::Batch>> {
-        self.inner
+        let batches = self
+            .inner
             .fetch(topition, offset, min_bytes, max_bytes, isolation)
-            .await
+            .await?;
+        let holds_offset = batches.first().is_some_and(|b| b.base_offset <= offset);
+        if offset <= 0 || holds_offset {
+            return Ok(batches);
+        }
+        if batches.is_empty() && offset >= self.inner.offset_stage(topition).await?.high_watermark()
+        {
+            // At the end of the partition: nothing to look back for.
+            return Ok(batches);
+        }
+        // `offset` is inside a batch that begins before it: find that batch.
+        let mut from = offset - 1;
+        let mut step = 1;
+        // Offsets have no gaps (nothing is deleted), so this ends well before the bound; the
+        // bound only keeps a log that breaks that from turning a fetch into a loop.
+        for _ in 0..LOOK_BACK_FETCHES {
+            let found = self
+                .inner
+                .fetch(topition, from, min_bytes, max_bytes, isolation)
+                .await?;
+            match found.iter().position(|b| last_offset(b) >= offset) {
+                Some(first) if found[first].base_offset <= offset => {
+                    return Ok(found[first..].to_vec());
+                }
+                // Every batch returned ends before `offset`: go on after the last one.
+                None if !found.is_empty() => from = found.last().map_or(from, last_offset) + 1,
+                // No batch begins in `from..=offset`, or the one after `from` already begins
+                // past `offset`: look further back.
+                _ if from > 0 => {
+                    step *= 8;
+                    from = (offset - step).max(0);
+                }
+                // No batch holds `offset` (a gap): answer as Tansu did.
+                _ => return Ok(batches),
+            }
+        }
+        tracing::warn!(%offset, partition = topition.partition(), "no batch holds the offset");
+        Ok(batches)
     }
 
     async fn offset_stage(&self, topition: &Topition) -> Result<OffsetStage> {

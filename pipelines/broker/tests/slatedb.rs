@@ -130,3 +130,88 @@ async fn concurrent_idempotent_producers_are_all_acknowledged_and_kept() {
     assert_eq!(on_topic, expected, "after a restart");
     broker.stop().await;
 }
+
+/// Offsets of the records a fresh consumer assigned at `start` of partition 0 receives, until it
+/// has `until` (or 20 s pass).
+fn consume_from(bootstrap: &str, start: i64, until: i64) -> Vec<i64> {
+    use rdkafka::Message;
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", "probe-mid-batch")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut assignment = TopicPartitionList::new();
+    assignment
+        .add_partition_offset(TOPIC, 0, Offset::Offset(start))
+        .unwrap();
+    consumer.assign(&assignment).unwrap();
+    let mut offsets = Vec::new();
+    let started = std::time::Instant::now();
+    while offsets.last().is_none_or(|last| *last + 1 < until)
+        && started.elapsed() < Duration::from_secs(20)
+    {
+        if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
+            offsets.push(message.offset());
+        }
+    }
+    offsets
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consumer_resuming_inside_a_batch_gets_the_rest_of_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = EmbeddedBroker::start(dir.path(), None, &BrokerOptions::default())
+        .await
+        .unwrap();
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap).await;
+    // Two batches of 50 records on partition 0 (offsets 0–49 and 50–99).
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "200")
+        .create()
+        .unwrap();
+    for _ in 0..2 {
+        let sends: Vec<_> = (0..50)
+            .map(|n| {
+                let producer = producer.clone();
+                tokio::spawn(async move {
+                    let value = format!("record {n}");
+                    let record = FutureRecord::<(), _>::to(TOPIC)
+                        .partition(0)
+                        .payload(&value);
+                    producer
+                        .send(record, Duration::from_secs(30))
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for send in sends {
+            send.await.unwrap();
+        }
+    }
+    let reader = bootstrap.clone();
+    let (first, last) = tokio::task::spawn_blocking(move || {
+        (
+            consume_from(&reader, 20, 100),
+            consume_from(&reader, 70, 100),
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        first,
+        (20..100).collect::<Vec<_>>(),
+        "from inside the first batch"
+    );
+    assert_eq!(
+        last,
+        (70..100).collect::<Vec<_>>(),
+        "from inside the last batch"
+    );
+    broker.stop().await;
+}
