@@ -17,9 +17,6 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    if matches!(cli.command, Command::Up(_) | Command::Broker(_)) {
-        quiet_embedded_broker();
-    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(error) => return fail(anyhow::anyhow!("cannot start the async runtime: {error}")),
@@ -48,15 +45,6 @@ fn main() -> std::process::ExitCode {
         Ok(code) => code,
         Err(error) => fail(error),
     }
-}
-
-/// Tansu on SlateDB can only be embedded through a constructor that leaves its console spinners
-/// on (one per connection, drawn by indicatif when stderr is a terminal), which would garble the
-/// log lines of `up` in a terminal. indicatif draws nothing when `TERM` is `dumb`; nothing else in
-/// the process reads `TERM`, and `up` starts no programs.
-fn quiet_embedded_broker() {
-    // SAFETY: called before the async runtime starts, while this is the only thread.
-    unsafe { std::env::set_var("TERM", "dumb") };
 }
 
 /// One line naming the problem, and a non-zero exit.

@@ -98,7 +98,6 @@ pub enum BrokerError {
 
 type SqliteBroker = Broker<Controller<StorageContainer>, StorageContainer>;
 type SlateStorage = conflicts::RetryConflicts<StorageContainer>;
-type SlateBroker = Broker<Controller<SlateStorage>, SlateStorage>;
 
 /// A running embedded broker; stopped by [`EmbeddedBroker::stop`] or when dropped.
 pub struct EmbeddedBroker {
@@ -159,8 +158,16 @@ impl EmbeddedBroker {
                         .build(),
                 ));
                 let retries = storage.retries();
-                let broker = build_slate(address, storage)?;
-                (tokio::spawn(serve(broker)), root, Some((db, retries)))
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|error| {
+                        BrokerError::Start(format!("cannot listen on {address}: {error}"))
+                    })?;
+                (
+                    tokio::spawn(serve_slate(listener, storage)),
+                    root,
+                    Some((db, retries)),
+                )
             }
         };
         let (slate, conflict_retries) = match slate {
@@ -284,21 +291,65 @@ fn listener_url(address: SocketAddr) -> Result<Url, BrokerError> {
     Url::parse(&format!("tcp://{address}")).map_err(start_error)
 }
 
-/// Tansu on SlateDB. Built with `Broker::new`, the only way to hand Tansu a SlateDB of our own
-/// (its URL forms offer SlateDB in memory or on S3 only); that constructor leaves Tansu's console
-/// spinners on, which `spotcheck` silences (see `quiet_embedded_broker` in `src/main.rs`).
-fn build_slate(address: SocketAddr, storage: SlateStorage) -> Result<SlateBroker, BrokerError> {
-    let listener = listener_url(address)?;
-    let groups = Controller::with_storage(storage.clone()).map_err(start_error)?;
-    Ok(Broker::new(
-        tansu_broker::NODE_ID,
-        CLUSTER,
-        listener.clone(),
-        listener,
-        storage,
-        groups,
-        uuid::Uuid::new_v4(),
-    ))
+/// Tansu on SlateDB, served on `listener`: the broker registers itself in the storage, then
+/// every accepted connection is handed to Tansu's Kafka-protocol handlers
+/// (`tansu_broker::service::services`). Tansu's own `Broker` can only be given a SlateDB of ours
+/// through a constructor that prints to stdout and draws console spinners (which broke
+/// `--log-format json`), so spotcheck runs the accept loop itself.
+async fn serve_slate(listener: tokio::net::TcpListener, storage: SlateStorage) {
+    use rama::Service;
+    use tansu_storage::Storage;
+    let registration = tansu_storage::BrokerRegistrationRequest {
+        broker_id: tansu_broker::NODE_ID,
+        cluster_id: CLUSTER.into(),
+        incarnation_id: uuid::Uuid::new_v4(),
+        rack: None,
+    };
+    if let Err(error) = storage.register_broker(registration).await {
+        tracing::error!(%error, "the embedded broker cannot register in its storage");
+        return;
+    }
+    let groups = match Controller::with_storage(storage.clone()) {
+        Ok(groups) => groups,
+        Err(error) => {
+            tracing::error!(%error, "the embedded broker cannot start its group coordinator");
+            return;
+        }
+    };
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(error) => {
+                        tracing::warn!(%error, "the embedded broker could not accept a connection");
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let service = match tansu_broker::service::services(
+                    CLUSTER,
+                    groups.clone(),
+                    storage.clone(),
+                    None,
+                ) {
+                    Ok(service) => service,
+                    Err(error) => {
+                        tracing::error!(%error, "the embedded broker cannot serve a connection");
+                        continue;
+                    }
+                };
+                connections.spawn(async move {
+                    // A client that hangs up ends its connection with an error; nothing to do.
+                    if let Err(error) = service.serve(rama::Context::default(), stream).await {
+                        tracing::debug!(%error, "a broker connection ended");
+                    }
+                });
+            }
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
 }
 
 async fn build_sqlite(address: SocketAddr, database: &Path) -> Result<SqliteBroker, BrokerError> {
