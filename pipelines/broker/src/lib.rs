@@ -138,13 +138,12 @@ impl EmbeddedBroker {
             None => remembered_or_free_port(&dir)?,
         };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let conflict_retries = Arc::default();
-        let (task, log, slate) = match engine {
+        let (task, log, slate, conflict_retries) = match engine {
             Engine::Sqlite => {
                 let database = dir.join(DATABASE_FILE);
                 let broker = build_sqlite(address, &database).await?;
                 index_headers(&database).await?;
-                (tokio::spawn(serve(broker)), database, None)
+                (tokio::spawn(serve(broker)), database, None, Arc::default())
             }
             Engine::Slatedb => {
                 let root = dir.join(SLATE_DIR);
@@ -163,16 +162,9 @@ impl EmbeddedBroker {
                     .map_err(|error| {
                         BrokerError::Start(format!("cannot listen on {address}: {error}"))
                     })?;
-                (
-                    tokio::spawn(serve_slate(listener, storage)),
-                    root,
-                    Some((db, retries)),
-                )
+                let task = tokio::spawn(serve_slate(listener, storage));
+                (task, root, Some(db), retries)
             }
-        };
-        let (slate, conflict_retries) = match slate {
-            Some((db, retries)) => (Some(db), retries),
-            None => (None, conflict_retries),
         };
         wait_until_listening(address, &task).await?;
         Ok(Self {
@@ -391,35 +383,7 @@ async fn index_headers(database: &Path) -> Result<(), BrokerError> {
     Ok(())
 }
 
-/// [`index_headers`] for a Tansu 0.6 run as its own process (the `tansu` binary with SQLite
-/// storage at `database`): waits up to 30 s for Tansu to create its tables, then adds the index.
-/// Call it only once that process accepts connections: Tansu registers itself in the database
-/// before it listens and stops on a locked database (it sets no busy timeout), so an index built
-/// during its start-up can kill it. Blocking; safe to call from inside or outside a Tokio runtime.
-pub fn index_tansu_headers(database: &Path) -> Result<(), BrokerError> {
-    let database = database.to_owned();
-    let work = std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .map_err(start_error)?;
-        let started = std::time::Instant::now();
-        loop {
-            match runtime.block_on(index_headers(&database)) {
-                Ok(()) => return Ok(()),
-                Err(error) if started.elapsed() > Duration::from_secs(30) => return Err(error),
-                Err(_) => std::thread::sleep(Duration::from_millis(200)),
-            }
-        }
-    });
-    work.join()
-        .unwrap_or_else(|_| Err(BrokerError::Start("indexing the headers panicked".into())))
-}
-
-async fn serve<G, S>(mut broker: Broker<G, S>)
-where
-    G: tansu_broker::coordinator::group::Coordinator,
-    S: tansu_storage::Storage + Clone + 'static,
-{
+async fn serve(mut broker: SqliteBroker) {
     if let Err(error) = broker.serve(tokio::time::Instant::now()).await {
         tracing::error!(%error, "embedded broker stopped");
     }
