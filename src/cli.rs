@@ -87,6 +87,9 @@ pub struct BrokerArgs {
     /// Whether SlateDB's files are fsynced before acknowledging, instead of `[broker] fsync`
     #[arg(long, env = "SPOTCHECK_BROKER_FSYNC")]
     pub fsync: Option<bool>,
+    /// Milliseconds between two writes of SlateDB's log, instead of `[broker] flush_ms`
+    #[arg(long, env = "SPOTCHECK_BROKER_FLUSH_MS")]
+    pub flush_ms: Option<u64>,
     /// Loopback port to listen on (default: the one used last, else a free one)
     #[arg(long)]
     pub port: Option<u16>,
@@ -131,6 +134,14 @@ pub struct UpArgs {
     /// config's `[broker] fsync`
     #[arg(long, env = "SPOTCHECK_BROKER_FSYNC")]
     pub broker_fsync: Option<bool>,
+    /// Milliseconds between two writes of the embedded broker's SlateDB log, instead of the
+    /// config's `[broker] flush_ms`
+    #[arg(long, env = "SPOTCHECK_BROKER_FLUSH_MS")]
+    pub broker_flush_ms: Option<u64>,
+    /// CPU priority (`nice`, 0–19) of the stages (lake, traceback, credit) below the threads
+    /// that answer labs and run the broker; 0 runs them at the same priority
+    #[arg(long, default_value_t = 10, env = "SPOTCHECK_STAGES_NICE")]
+    pub stages_nice: i32,
 }
 
 #[derive(Args, Clone)]

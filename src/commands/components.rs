@@ -23,6 +23,9 @@ pub struct Shared {
     /// How long an idle consumer that owns every partition rests between fetches (`None`: it
     /// never rests); see [`spotcheck_runtime::driver::Rest`].
     pub rest_when_idle: Option<Duration>,
+    /// Where the stages run: the runtime of the process, or in `up` a runtime of their own at a
+    /// lower priority ([`super::stage_runtime`]).
+    pub stages: tokio::runtime::Handle,
 }
 
 /// What a one-component command (`ingest`, `lake`, ...) starts from: its `--brokers`, its
@@ -73,6 +76,7 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
         health: Health::default(),
         publisher,
         rest_when_idle: config.kafka.rest_when_idle(),
+        stages: tokio::runtime::Handle::current(),
     })
 }
 
@@ -174,7 +178,7 @@ pub fn start_lake(
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
     if let Some(settings) = maintenance {
-        tokio::spawn(spotcheck_lake::run_maintenance(
+        shared.stages.spawn(spotcheck_lake::run_maintenance(
             location.clone(),
             settings,
             shutdown.clone(),
@@ -224,7 +228,7 @@ fn spawn_stage<S: spotcheck_runtime::Stage + 'static>(
         shared.health.clone(),
     );
     health.set(name, true);
-    tokio::spawn(async move {
+    shared.stages.spawn(async move {
         let outcome =
             spotcheck_runtime::run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
                 .await;

@@ -9,6 +9,7 @@ pub mod lake;
 pub mod post;
 pub mod report;
 pub mod sql;
+pub mod stage_runtime;
 pub mod supervisor;
 pub mod token;
 pub mod topics;

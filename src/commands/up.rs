@@ -4,6 +4,7 @@ use super::components::{
     ReadModels, connect, open_analytics, open_credit_store, open_ledger, open_traceback_store,
     restore_traceback, start_credit, start_http, start_pg, start_traceback, start_webhooks,
 };
+use super::stage_runtime::StageRuntime;
 use super::supervisor::{Component, supervise};
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
@@ -28,6 +29,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
                 &config.broker,
                 args.broker_storage.as_deref(),
                 args.broker_fsync,
+                args.broker_flush_ms,
             );
             Some(start_embedded_broker(data_dir, args.broker_port, &options).await?)
         }
@@ -37,7 +39,10 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         (None, Some(broker)) => broker.bootstrap(),
         (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
     };
-    let shared = connect(&brokers, &config, "spotcheck-up").await?;
+    let mut shared = connect(&brokers, &config, "spotcheck-up").await?;
+    // The stages yield the cores to the labs' requests and the broker (`--stages-nice`).
+    let stage_runtime = StageRuntime::start(args.stages_nice)?;
+    shared.stages = stage_runtime.handle();
     let location = config
         .lake
         .location(args.common.lake.as_deref(), data_dir)?;
@@ -106,6 +111,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     shared.publisher.flush(Duration::from_secs(10));
     // Clients go before the broker, so they do not log its disappearance as an error.
     drop(shared);
+    drop(stage_runtime);
     if let Some(broker) = broker {
         broker.stop().await;
     }
@@ -118,7 +124,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
 pub async fn run_broker_alone(args: crate::cli::BrokerArgs) -> Result<ExitCode> {
     let shutdown = crate::signals::shutdown_token();
     let config = crate::config::load_for_broker(args.config.as_deref(), &args.data_dir)?;
-    let options = broker_options(&config, args.storage.as_deref(), args.fsync);
+    let options = broker_options(&config, args.storage.as_deref(), args.fsync, args.flush_ms);
     let broker = start_embedded_broker(&args.data_dir, args.port, &options).await?;
     println!("{}", broker.bootstrap());
     shutdown.cancelled().await;
@@ -131,9 +137,13 @@ fn broker_options(
     config: &crate::config::BrokerConfig,
     storage: Option<&str>,
     fsync: Option<bool>,
+    flush_ms: Option<u64>,
 ) -> spotcheck_broker::BrokerOptions {
     let mut options = config.options();
     options.fsync = fsync.unwrap_or(options.fsync);
+    if let Some(ms) = flush_ms {
+        options.flush_interval = Duration::from_millis(ms.max(1));
+    }
     options.engine = match storage {
         Some("sqlite") => spotcheck_broker::Engine::Sqlite,
         Some(_) => spotcheck_broker::Engine::Slatedb,

@@ -20,6 +20,10 @@ use spotcheck_runtime::{CloudEvent, Delivery, Position, PublishError};
 use spotcheck_schemas::FieldError;
 use std::time::Instant;
 
+/// Bodies up to this size are parsed on the request's own task (a few records: less than the
+/// cost of handing them to another thread).
+const PARSE_INLINE_BYTES: usize = 16 * 1024;
+
 /// The answer for one record.
 enum Outcome {
     /// Acknowledged by the broker.
@@ -83,21 +87,36 @@ async fn submit_inner<R: Intake>(
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
-    let Records { shape, records } = body::split(content_type, &bytes, app.limits)?;
-    if path_id.is_some() && shape != Shape::Single {
-        return Err(ApiError::bad_request(format!(
-            "this route takes one {} as a JSON object",
-            R::KIND
-        )));
-    }
+    let content_type = content_type.map(str::to_owned);
     let context = ParseContext {
         today: app.today(),
         path_id,
     };
-    let prepared: Vec<Prepared> = records
-        .into_iter()
-        .map(|submitted| prepare::<R>(submitted, &context, &caller))
-        .collect::<Result<_, _>>()?;
+    let limits = app.limits;
+    let inline = bytes.len() <= PARSE_INLINE_BYTES;
+    let parse = move || -> Result<(Shape, Vec<Prepared>), ApiError> {
+        let Records { shape, records } = body::split(content_type.as_deref(), &bytes, limits)?;
+        if context.path_id.is_some() && shape != Shape::Single {
+            return Err(ApiError::bad_request(format!(
+                "this route takes one {} as a JSON object",
+                R::KIND
+            )));
+        }
+        let prepared = records
+            .into_iter()
+            .map(|submitted| prepare::<R>(submitted, &context, &caller))
+            .collect::<Result<_, _>>()?;
+        Ok((shape, prepared))
+    };
+    // Parsing and validating a large body takes milliseconds of a core: on a blocking thread,
+    // so that the runtime's workers keep answering other requests and serving the broker.
+    let (shape, prepared) = if inline {
+        parse()?
+    } else {
+        tokio::task::spawn_blocking(parse)
+            .await
+            .map_err(|error| ApiError::internal(format!("parsing the body failed: {error}")))??
+    };
     let (prepared, outcomes) = take_in_detached::<R>(app, prepared).await?;
     app.metrics
         .count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
@@ -267,9 +286,14 @@ async fn settle_when_answered<R: Intake>(
         })
         .collect();
     let ids: Vec<String> = claimed.into_iter().map(|(id, _)| id).collect();
-    if let Ok(ledger) = app.ledger()
-        && let Err(error) = ledger.settle(&stored, &ids)
-    {
+    // A commit waits for the disk: off the threads that answer requests and run the broker.
+    let settled = tokio::task::spawn_blocking(move || match app.ledger() {
+        Ok(ledger) => ledger.settle(&stored, &ids).map_err(|e| e.to_string()),
+        Err(_) => Ok(()),
+    })
+    .await
+    .unwrap_or_else(|error| Err(error.to_string()));
+    if let Err(error) = settled {
         // The broker has them, which is what 202 promises; a repeat will be published again
         // and absorbed downstream by its record id.
         tracing::error!(%error, "records acknowledged by the broker but not indexed");
