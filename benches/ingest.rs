@@ -8,12 +8,16 @@
 //!     BENCH_BROKER=separate cargo bench --bench ingest
 //!     BENCH_BROKER_STORAGE=sqlite cargo bench --bench ingest
 //!     BENCH_BROKER_FSYNC=false cargo bench --bench ingest
+//!     BENCH_STAGES_NICE=0 cargo bench --bench ingest
+//!     BENCH_FLUSH_MS=2 cargo bench --bench ingest
 //!
 //! By default it runs the release `spotcheck up` as its own process (Tansu embedded, on SlateDB);
 //! with `BENCH_BROKER=separate` `spotcheck broker` and ingest, lake, traceback and credit each
 //! run as their own process, as deployed. `BENCH_BROKER_STORAGE=sqlite` puts the broker's log in
 //! SQLite (spotcheck's engine before SlateDB); `BENCH_BROKER_FSYNC=false` leaves SlateDB's files
-//! unsynced (`[broker] fsync`). Posts come from a separate client.
+//! unsynced (`[broker] fsync`). `BENCH_STAGES_NICE=0` runs `up`'s stages at the same CPU priority
+//! as ingest (`--stages-nice`, 10 by default); `BENCH_FLUSH_MS` sets SlateDB's write-ahead-log
+//! interval (`[broker] flush_ms`). Posts come from a separate client.
 
 mod common;
 
@@ -34,6 +38,8 @@ fn main() {
     let broker = BrokerKind::from_env();
     let storage = std::env::var("BENCH_BROKER_STORAGE").unwrap_or_else(|_| "slatedb".into());
     let fsync = std::env::var("BENCH_BROKER_FSYNC").unwrap_or_else(|_| "true".into());
+    let nice = std::env::var("BENCH_STAGES_NICE").ok();
+    let flush_ms = std::env::var("BENCH_FLUSH_MS").ok();
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
     // Fresh records for every run: a repeat would only be answered `duplicate`.
@@ -55,7 +61,13 @@ fn main() {
     let (batch_lines, single_lines) = lines.split_at(results * runs);
 
     let port = free_port();
-    let deployment = Deployment::start(broker, &storage, &fsync, dir.path(), port);
+    let mut env = vec![
+        ("SPOTCHECK_BROKER_STORAGE", storage.clone()),
+        ("SPOTCHECK_BROKER_FSYNC", fsync.clone()),
+    ];
+    env.extend(nice.clone().map(|n| ("SPOTCHECK_STAGES_NICE", n)));
+    env.extend(flush_ms.clone().map(|ms| ("SPOTCHECK_BROKER_FLUSH_MS", ms)));
+    let deployment = Deployment::start(broker, &env, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let token = token(dir.path(), "lab");
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
@@ -110,16 +122,26 @@ fn main() {
     drop(deployment);
 
     println!(
-        "machine: {} cores, {:.1} GiB memory; broker: {} on {storage} (fsync {fsync}), acks=all",
+        "machine: {} cores, {:.1} GiB memory; broker: {} on {storage} (fsync {fsync}, flush {}), stages at nice {}, acks=all",
         cores(),
         memory_gib(),
-        broker.describe()
+        broker.describe(),
+        flush_ms
+            .as_deref()
+            .map_or("default".into(), |ms| format!("{ms} ms")),
+        nice.as_deref().unwrap_or("default"),
     );
-    let name = match (storage.as_str(), fsync.as_str()) {
+    let mut name = match (storage.as_str(), fsync.as_str()) {
         ("slatedb", "false") => format!("{}_nofsync", broker.key()),
         ("slatedb", _) => broker.key().to_owned(),
         (other, _) => format!("{}_{other}", broker.key()),
     };
+    if nice.as_deref() == Some("0") {
+        name.push_str("_samepriority");
+    }
+    if let Some(ms) = &flush_ms {
+        name.push_str(&format!("_flush{ms}ms"));
+    }
     figure(&format!("ingest.batches.{name}"), "results/s", &throughputs);
     figure(
         &format!("ingest.ceiling.{name}"),
@@ -184,20 +206,12 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn start(
-        kind: BrokerKind,
-        storage: &str,
-        fsync: &str,
-        dir: &std::path::Path,
-        port: u16,
-    ) -> Self {
-        let env = [
-            ("SPOTCHECK_BROKER_STORAGE", storage),
-            ("SPOTCHECK_BROKER_FSYNC", fsync),
-        ];
+    fn start(kind: BrokerKind, env: &[(&str, String)], dir: &std::path::Path, port: u16) -> Self {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let env = env.as_slice();
         match kind {
             BrokerKind::Embedded => {
-                let up = start_with(dir, port, &env);
+                let up = start_with(dir, port, env);
                 let broker_port =
                     std::fs::read_to_string(dir.join("spotcheck/broker/port")).expect("port");
                 Self {
@@ -207,7 +221,7 @@ impl Deployment {
                 }
             }
             BrokerKind::Separate => {
-                let broker = start_broker(&dir.join("broker"), &env);
+                let broker = start_broker(&dir.join("broker"), env);
                 let mut processes = vec![broker.0];
                 let data_dir = dir.join("spotcheck");
                 for (i, stage) in ["ingest", "lake", "traceback", "credit"].iter().enumerate() {

@@ -59,12 +59,17 @@ def ratio(a, b):
 def rows(figures):
     """(measurement, spotcheck, compared with, ratio, goal, met) per row."""
     out = []
-    for broker, label in (
+    brokers = [
         ("embedded", "embedded Tansu"),
         ("separate", "Tansu as its own process"),
+        ("embedded_samepriority", "embedded Tansu, stages at ingest's CPU priority as before"),
         ("embedded_nofsync", "embedded Tansu, SlateDB without fsync"),
         ("embedded_sqlite", "embedded Tansu on SQLite, the engine before SlateDB"),
-    ):
+    ]
+    for key in sorted({k.split(".")[2] for k in figures if k.startswith("ingest.batches.embedded_flush")}):
+        ms = key.removeprefix("embedded_flush").removesuffix("ms")
+        brokers.append((key, f"embedded Tansu, SlateDB log written every {ms} ms"))
+    for broker, label in brokers:
         ingest = median(figures, f"ingest.batches.{broker}")
         ceiling = median(figures, f"ingest.ceiling.{broker}")
         share = ratio(ingest, ceiling)

@@ -65,7 +65,10 @@ pub struct BrokerOptions {
     pub engine: Engine,
     /// SlateDB: how often the write-ahead log is written out. Every produce request waits for
     /// the next write, so this bounds both a single record's latency and, because Tansu handles
-    /// a request's partitions one after another, the throughput of one producer.
+    /// a request's partitions one after another, the throughput of one producer. 2 ms by
+    /// default: against 10 ms it gave 1.6× the ingest rate and half the single-POST latency
+    /// (`benches/ingest.rs`, BENCHMARKS.md); an idle broker's cost of the shorter tick is in
+    /// the idle-CPU row there.
     pub flush_interval: Duration,
     /// SlateDB: fsync every file it writes (and its directory) before the write counts as done.
     pub fsync: bool,
@@ -75,7 +78,7 @@ impl Default for BrokerOptions {
     fn default() -> Self {
         Self {
             engine: Engine::Slatedb,
-            flush_interval: Duration::from_millis(10),
+            flush_interval: Duration::from_millis(2),
             fsync: true,
         }
     }

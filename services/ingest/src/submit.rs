@@ -219,8 +219,14 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
         .collect();
     let deliveries = enqueue_all::<R>(app, &new).await;
     let claimed: Vec<(String, ContentHash)> = new.iter().map(|r| (r.id.clone(), r.hash)).collect();
-    let settled = tokio::spawn(settle_when_answered::<R>(app.clone(), claimed, deliveries));
-    let published = match tokio::time::timeout(wait, settled).await {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    tokio::spawn(settle_when_answered::<R>(
+        app.clone(),
+        claimed,
+        deliveries,
+        answer,
+    ));
+    let published = match tokio::time::timeout(wait, answered).await {
         Ok(outcomes) => outcomes
             .map_err(|error| ApiError::internal(format!("settling records failed: {error}")))?,
         // Not answered in time: 503 for all of them; a re-send finds out what became of each.
@@ -257,13 +263,17 @@ async fn enqueue_all<R: Intake>(app: &App, new: &[&Ready]) -> Vec<Result<Deliver
     deliveries
 }
 
-/// Waits for the broker's answer on every record, however long it takes, then records the
-/// acknowledged ones in the ledger and releases every claim.
+/// Waits for the broker's answer on every record, however long it takes, sends each record's
+/// outcome to `answer` (the request answers the lab from it), then records the acknowledged ones
+/// in the ledger and releases every claim. The lab does not wait for the ledger's disk: a repeat
+/// that arrives meanwhile waits on the claim and then finds the record, and a crash before the
+/// ledger's commit is made good by its catch-up from the topics at the next start.
 async fn settle_when_answered<R: Intake>(
     app: App,
     claimed: Vec<(String, ContentHash)>,
     deliveries: Vec<Result<Delivery, PublishError>>,
-) -> Vec<Outcome> {
+    answer: tokio::sync::oneshot::Sender<Vec<Outcome>>,
+) {
     let fates = futures::future::join_all(deliveries.into_iter().map(|delivery| async {
         match delivery {
             Ok(delivery) => delivery.acknowledged().await,
@@ -286,6 +296,8 @@ async fn settle_when_answered<R: Intake>(
         })
         .collect();
     let ids: Vec<String> = claimed.into_iter().map(|(id, _)| id).collect();
+    // The request may have given up waiting (its timeout): the ledger is settled all the same.
+    let _ = answer.send(fates.into_iter().map(outcome_of_fate).collect());
     // A commit waits for the disk: off the threads that answer requests and run the broker.
     let settled = tokio::task::spawn_blocking(move || match app.ledger() {
         Ok(ledger) => ledger.settle(&stored, &ids).map_err(|e| e.to_string()),
@@ -298,7 +310,6 @@ async fn settle_when_answered<R: Intake>(
         // and absorbed downstream by its record id.
         tracing::error!(%error, "records acknowledged by the broker but not indexed");
     }
-    fates.into_iter().map(outcome_of_fate).collect()
 }
 
 fn outcome_of_fate(fate: Result<Position, PublishError>) -> Outcome {
