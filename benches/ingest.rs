@@ -62,11 +62,15 @@ fn main() {
 
     let port = free_port();
     let mut env = vec![
-        ("SPOTCHECK_BROKER_STORAGE", storage.clone()),
-        ("SPOTCHECK_BROKER_FSYNC", fsync.clone()),
+        ("SPOTCHECK_BROKER_STORAGE", storage.as_str()),
+        ("SPOTCHECK_BROKER_FSYNC", fsync.as_str()),
     ];
-    env.extend(nice.clone().map(|n| ("SPOTCHECK_STAGES_NICE", n)));
-    env.extend(flush_ms.clone().map(|ms| ("SPOTCHECK_BROKER_FLUSH_MS", ms)));
+    env.extend(nice.as_deref().map(|n| ("SPOTCHECK_STAGES_NICE", n)));
+    env.extend(
+        flush_ms
+            .as_deref()
+            .map(|ms| ("SPOTCHECK_BROKER_FLUSH_MS", ms)),
+    );
     let deployment = Deployment::start(broker, &env, dir.path(), port);
     let base = format!("http://127.0.0.1:{port}");
     let token = token(dir.path(), "lab");
@@ -206,9 +210,7 @@ struct Deployment {
 }
 
 impl Deployment {
-    fn start(kind: BrokerKind, env: &[(&str, String)], dir: &std::path::Path, port: u16) -> Self {
-        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let env = env.as_slice();
+    fn start(kind: BrokerKind, env: &[(&str, &str)], dir: &std::path::Path, port: u16) -> Self {
         match kind {
             BrokerKind::Embedded => {
                 let up = start_with(dir, port, env);

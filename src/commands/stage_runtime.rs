@@ -13,6 +13,7 @@ use tokio::runtime::{Handle, Runtime};
 
 /// A runtime for the stages; shut down (without waiting) when dropped.
 pub struct StageRuntime {
+    /// `None` only inside `drop`.
     runtime: Option<Runtime>,
 }
 
@@ -34,10 +35,11 @@ impl StageRuntime {
     }
 
     pub fn handle(&self) -> Handle {
-        match &self.runtime {
-            Some(runtime) => runtime.handle().clone(),
-            None => Handle::current(),
-        }
+        self.runtime
+            .as_ref()
+            .expect("the runtime is taken only when dropped")
+            .handle()
+            .clone()
     }
 }
 

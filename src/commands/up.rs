@@ -142,7 +142,8 @@ fn broker_options(
     let mut options = config.options();
     options.fsync = fsync.unwrap_or(options.fsync);
     if let Some(ms) = flush_ms {
-        options.flush_interval = Duration::from_millis(ms.max(1));
+        // The broker keeps it at 1 ms or more.
+        options.flush_interval = Duration::from_millis(ms);
     }
     options.engine = match storage {
         Some("sqlite") => spotcheck_broker::Engine::Sqlite,
