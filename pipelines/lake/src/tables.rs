@@ -213,16 +213,15 @@ pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowEr
 
 /// Builds the `result_items` rows (one per test item) of a flush.
 pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowError> {
-    let items: Vec<(&Row, usize, &TestItem)> = rows
-        .iter()
-        .flat_map(|row| {
-            row.result
-                .items
-                .iter()
-                .enumerate()
-                .map(move |(i, item)| (*row, i, item))
-        })
-        .collect();
+    let mut items: Vec<(&Row, usize, &TestItem)> =
+        Vec::with_capacity(rows.iter().map(|row| row.result.items.len()).sum());
+    items.extend(rows.iter().flat_map(|row| {
+        row.result
+            .items
+            .iter()
+            .enumerate()
+            .map(move |(i, item)| (*row, i, item))
+    }));
     let columns = vec![
         text(&items, |(r, _, _)| Some(&r.result.report_no)),
         text(&items, |(r, _, _)| Some(&r.result.lab_id)),

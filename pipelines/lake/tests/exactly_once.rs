@@ -254,3 +254,72 @@ async fn a_large_batch_decoded_in_parallel_keeps_each_result_with_its_record() {
     assert_eq!(rows.len(), 1198);
     assert!(rows.iter().all(|(report_no, source)| report_no == source));
 }
+
+/// A crash between two tables' commits of one flush: the restarted writer writes the redelivered
+/// records only to the table that lacks them.
+#[tokio::test]
+async fn after_a_crash_between_two_tables_commits_each_table_has_each_result_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let batch = [record(0, "R0"), record(1, "R1")];
+    let mut lake = writer(dir.path());
+    lake.apply(&batch).await.unwrap();
+    let log = dir.path().join("result_items/_delta_log");
+    let away = dir.path().join("result_items/_delta_log.away");
+    std::fs::rename(&log, &away).unwrap();
+    std::fs::write(&log, b"in the way").unwrap();
+    assert!(lake.idle().await.is_err(), "result_items cannot commit");
+    drop(lake); // the writer dies before the retry
+    std::fs::remove_file(&log).unwrap();
+    std::fs::rename(&away, &log).unwrap();
+    assert_eq!(rows_of(dir.path(), "results").await, 2);
+    assert_eq!(rows_of(dir.path(), "result_items").await, 0);
+
+    let mut restarted = writer(dir.path());
+    restarted
+        .partitions_assigned(&[(TOPIC.into(), 0)])
+        .await
+        .unwrap();
+    restarted.apply(&batch).await.unwrap(); // Kafka delivers again from the committed offset
+    let flushed = restarted.idle().await.unwrap();
+    assert_eq!(
+        flushed.commit,
+        Commit::Positions(vec![(TOPIC.into(), 0, 2)])
+    );
+    assert_eq!(rows_of(dir.path(), "results").await, 2, "not written twice");
+    assert_eq!(
+        rows_of(dir.path(), "result_items").await,
+        4,
+        "two items each"
+    );
+}
+
+/// Rows buffered for a partition that moves to another writer before the flush are not committed
+/// by this one (its commit would not name the partition): the new owner writes them, once.
+#[tokio::test]
+async fn rows_of_a_partition_moved_away_before_a_flush_are_left_to_its_new_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut moved = record(0, "P1-0");
+    moved.partition = 1;
+    let mut lake = writer(dir.path());
+    lake.apply(&[record(0, "P0-0"), moved.clone()])
+        .await
+        .unwrap();
+    lake.partitions_revoked(&[(TOPIC.into(), 1)]);
+    let flushed = lake.idle().await.unwrap();
+    assert_eq!(
+        flushed.commit,
+        Commit::Positions(vec![(TOPIC.into(), 0, 1)])
+    );
+    assert_eq!(rows_of(dir.path(), "results").await, 1);
+    assert_eq!(rows_of(dir.path(), "result_items").await, 2);
+
+    let mut owner = writer(dir.path());
+    owner
+        .partitions_assigned(&[(TOPIC.into(), 1)])
+        .await
+        .unwrap();
+    owner.apply(&[moved]).await.unwrap();
+    owner.idle().await.unwrap();
+    assert_eq!(rows_of(dir.path(), "results").await, 2);
+    assert_eq!(rows_of(dir.path(), "result_items").await, 4);
+}
