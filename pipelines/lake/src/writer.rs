@@ -5,9 +5,11 @@
 //! ([`crate::entities`]), however often Kafka delivers it and wherever the writer is killed.
 //! How: results are decoded and turned into Arrow rows as they arrive (on every core), and held
 //! until a flush appends each table's rows in one Delta commit that also records, per source
-//! partition this writer owns, the next offset to write (a `txn` action, see [`crate::delta`]). Only then may the Kafka offset be committed. A
-//! redelivered record below a table's recorded offset is not written to it again; files a crash
-//! left outside any commit are never read, and vacuum removes them.
+//! partition this writer owns, the next offset to write (a `txn` action, see [`crate::delta`]).
+//! Only then may the Kafka offset be committed. A redelivered record below a table's recorded
+//! offset is not written to it again; files a crash left outside any commit are never read, and
+//! vacuum removes them. Rows of a partition moved to another writer before a flush are taken
+//! out of the held rows, so this writer's commit never carries them.
 //! Flushes happen at `max_rows` buffered rows, when the oldest buffered row is `max_age` old, and
 //! when the input goes idle; all partitions flush together, so a flush is one commit (and about
 //! one file) per table.
