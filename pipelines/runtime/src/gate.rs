@@ -178,6 +178,17 @@ impl Ticket {
     }
 }
 
+/// Turns Nagle's algorithm off on a connection a server answers on. Answers leave in pieces (the
+/// chunks of a streamed SQL answer, the Postgres protocol's messages); with Nagle on, a piece
+/// written while the previous one is unacknowledged waits for the client's delayed ACK (40 ms on
+/// Linux): back-to-back queries on a kept-alive HTTP connection took 52 ms at the median instead
+/// of 12 (BENCHMARKS.md, steady ingest).
+pub fn answer_without_delay(socket: &TcpStream) {
+    if let Err(error) = socket.set_nodelay(true) {
+        tracing::debug!(%error, "cannot turn Nagle's algorithm off for a connection");
+    }
+}
+
 impl Drop for Ticket {
     fn drop(&mut self) {
         let mut state = self.gate.lock();
@@ -242,6 +253,18 @@ mod tests {
             !other.close.is_cancelled(),
             "other addresses are not touched"
         );
+    }
+
+    #[tokio::test]
+    async fn answers_leave_without_waiting_for_the_clients_acknowledgement() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let _client = TcpStream::connect(listener.local_addr().unwrap())
+            .await
+            .unwrap();
+        let (server, _) = listener.accept().await.unwrap();
+        assert!(!server.nodelay().unwrap(), "Nagle is on for a new socket");
+        answer_without_delay(&server);
+        assert!(server.nodelay().unwrap());
     }
 
     #[tokio::test]

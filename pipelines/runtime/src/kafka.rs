@@ -36,6 +36,10 @@ impl KafkaSettings {
             // Java's partitioner, so that any Kafka client co-partitions results and shipments
             // with us by batch key.
             .set("partitioner", "murmur2_random")
+            // librdkafka leaves Nagle's algorithm on: a produce request sent while the previous
+            // one is unacknowledged then waits for the broker's (delayed) ACK instead of being
+            // pipelined behind it.
+            .set("socket.nagle.disable", "true")
             .set("log_level", "3");
         for (key, value) in &self.extra {
             config.set(key, value);

@@ -64,6 +64,7 @@ pub async fn serve(
                 }
             },
         };
+        spotcheck_runtime::gate::answer_without_delay(&stream);
         let ticket = match gate.admit(peer) {
             Ok(ticket) => ticket,
             Err(_) => {

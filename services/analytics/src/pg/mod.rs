@@ -79,6 +79,7 @@ pub async fn serve(
                 }
             },
         };
+        spotcheck_runtime::gate::answer_without_delay(&socket);
         let Ok(ticket) = gate.admit(peer) else {
             tracing::warn!(%peer, max_connections, "Postgres connection refused: too many connections");
             tokio::spawn(refuse(socket));
