@@ -175,6 +175,7 @@ pub fn start_lake(
     location: &spotcheck_lake::LakeLocation,
     maintenance: Option<spotcheck_lake::MaintainSettings>,
     membership: spotcheck_runtime::Membership,
+    commits: Option<spotcheck_lake::CommitSignal>,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
     if let Some(settings) = maintenance {
@@ -189,6 +190,9 @@ pub fn start_lake(
     match spotcheck_lake::LakeMetrics::new(shared.metrics.registry()) {
         Ok(metrics) => writer = writer.with_metrics(metrics),
         Err(error) => tracing::warn!(%error, "lake metrics not registered"),
+    }
+    if let Some(commits) = commits {
+        writer = writer.with_commit_signal(commits);
     }
     let mut topics = vec![spotcheck_schemas::topics::RESULTS];
     topics.extend(spotcheck_lake::entities::TOPICS);

@@ -21,6 +21,7 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         &location,
         config.lake.maintenance(),
         Membership::Group,
+        None,
         shutdown.clone(),
     );
     let http = start_http(

@@ -47,11 +47,14 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         .lake
         .location(args.common.lake.as_deref(), data_dir)?;
     tracing::info!("the lake's Delta tables are in {location}");
+    // The writer tells the SQL session of its commits, so queries find the log already read.
+    let commits = spotcheck_lake::CommitSignal::default();
     let lake = super::components::start_lake(
         &shared,
         &location,
         config.lake.maintenance(),
         spotcheck_runtime::Membership::AllPartitions,
+        Some(commits.clone()),
         shutdown.clone(),
     );
     let cases = open_traceback_store(data_dir)?;
@@ -72,6 +75,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     );
     let webhooks = start_webhooks(&config, &feed, &shutdown);
     let analytics = open_analytics(&config, &location).await?;
+    analytics.follow(commits.subscribe());
     let ledger = open_ledger(&shared, data_dir).await?;
     let ingest = start_http(
         &shared,

@@ -11,4 +11,4 @@ pub mod writer;
 
 pub use delta::{LakeError, LakeLocation};
 pub use maintain::{MaintainSettings, maintain_once, run_maintenance};
-pub use writer::{LakeMetrics, LakeSettings, LakeWriter};
+pub use writer::{CommitSignal, LakeMetrics, LakeSettings, LakeWriter};

@@ -107,9 +107,33 @@ impl LakeMetrics {
     }
 }
 
+/// Tells readers in the same process that the writer committed (a count of its flushes that
+/// committed rows), so that a SQL session reads the log's new commits when they are made rather
+/// than when the next query asks for the table.
+#[derive(Debug, Clone)]
+pub struct CommitSignal(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
+
+impl Default for CommitSignal {
+    fn default() -> Self {
+        Self(std::sync::Arc::new(tokio::sync::watch::channel(0).0))
+    }
+}
+
+impl CommitSignal {
+    /// Counts one more commit and wakes the subscribers.
+    pub fn committed(&self) {
+        self.0.send_modify(|commits| *commits += 1);
+    }
+
+    pub fn subscribe(&self) -> tokio::sync::watch::Receiver<u64> {
+        self.0.subscribe()
+    }
+}
+
 pub struct LakeWriter {
     settings: LakeSettings,
     metrics: Option<LakeMetrics>,
+    commits: Option<CommitSignal>,
     /// The tables, opened at the first assignment or record.
     tables: Option<BTreeMap<&'static str, DeltaTable>>,
     /// topic → partition → state; keyed by topic first so a record's lookup borrows its topic.
@@ -154,6 +178,7 @@ impl LakeWriter {
         Self {
             settings,
             metrics: None,
+            commits: None,
             tables: None,
             partitions: HashMap::new(),
             pending: BTreeMap::new(),
@@ -164,6 +189,12 @@ impl LakeWriter {
     /// Counts the files and bytes it writes in `metrics`.
     pub fn with_metrics(mut self, metrics: LakeMetrics) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Signals `commits` after every flush that committed rows.
+    pub fn with_commit_signal(mut self, commits: CommitSignal) -> Self {
+        self.commits = Some(commits);
         self
     }
 
@@ -312,6 +343,7 @@ impl LakeWriter {
             }));
         }
         let mut failure = None;
+        let mut committed = false;
         for append in appends {
             let (name, mut table, appended) = match append.await {
                 Ok(done) => done,
@@ -323,6 +355,7 @@ impl LakeWriter {
             };
             match appended {
                 Ok(appended) => {
+                    committed |= appended.is_some();
                     self.pending.remove(name);
                     if let (Some(metrics), Some(appended)) = (&self.metrics, appended) {
                         metrics
@@ -355,6 +388,9 @@ impl LakeWriter {
             if let Some(tables) = self.tables.as_mut() {
                 tables.insert(name, table);
             }
+        }
+        if let (true, Some(commits)) = (committed, &self.commits) {
+            commits.committed();
         }
         if let Some(failure) = failure {
             return Err(failure);

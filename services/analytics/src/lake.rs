@@ -130,6 +130,23 @@ impl LakeTable {
         }
     }
 
+    /// Reads the log's new commits now (if any), so that the next query does not have to.
+    /// Nothing to do for a table read as of a past moment.
+    pub async fn catch_up(&self) -> Result<()> {
+        if let Read::Latest(state) = &self.read {
+            newest(state).await?;
+        }
+        Ok(())
+    }
+
+    /// The version the next query reads, if it reads the newest and no commit came since.
+    pub async fn version(&self) -> Option<u64> {
+        match &self.read {
+            Read::Latest(state) => state.lock().await.version,
+            Read::AsOf { .. } => None,
+        }
+    }
+
     /// delta-rs's provider of the version this query reads.
     async fn provider(&self) -> Result<Arc<dyn TableProvider>> {
         match &self.read {

@@ -4,7 +4,9 @@
 
 use serde_json::json;
 use spotcheck_analytics::{Analytics, AsOf, QueryLimits};
-use spotcheck_lake::{LakeLocation, LakeSettings, LakeWriter, MaintainSettings, maintain_once};
+use spotcheck_lake::{
+    CommitSignal, LakeLocation, LakeSettings, LakeWriter, MaintainSettings, maintain_once,
+};
 use spotcheck_runtime::{Delivered, Stage};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -207,4 +209,31 @@ async fn the_frequent_rounds_merge_the_new_small_files_and_leave_the_large_one_a
         .await
         .unwrap();
     assert_eq!(count(&analytics).await, offset);
+}
+
+/// In `spotcheck up` the writer signals its commits and the SQL session reads them at once: the
+/// next query finds the log already read instead of reading it first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_commit_the_writer_signals_is_read_before_the_next_query_asks() {
+    let dir = tempfile::tempdir().unwrap();
+    let commits = CommitSignal::default();
+    let mut writer =
+        LakeWriter::new(LakeSettings::new(dir.path())).with_commit_signal(commits.clone());
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let mut caught_up = analytics.follow(commits.subscribe());
+    let before = analytics.table_version("results").await;
+    for round in 1..=2 {
+        writer.apply(&[result(round)]).await.unwrap();
+        writer.idle().await.unwrap();
+        caught_up.wait_for(|n| *n >= round as u64).await.unwrap();
+        let now = analytics.table_version("results").await;
+        assert_eq!(
+            now,
+            before.map(|v| v + round as u64),
+            "after commit {round}, before any query"
+        );
+        assert_eq!(count(&analytics).await, round);
+    }
 }
