@@ -108,7 +108,7 @@ impl LakeMetrics {
 }
 
 /// Tells readers in the same process that the writer committed (a count of its flushes that
-/// committed rows), so that a SQL session reads the log's new commits when they are made rather
+/// made a commit, of rows or of offsets only), so that a SQL session reads the log's new commits when they are made rather
 /// than when the next query asks for the table.
 #[derive(Debug, Clone)]
 pub struct CommitSignal(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
@@ -192,7 +192,7 @@ impl LakeWriter {
         self
     }
 
-    /// Signals `commits` after every flush that committed rows.
+    /// Signals `commits` after every flush that made a commit.
     pub fn with_commit_signal(mut self, commits: CommitSignal) -> Self {
         self.commits = Some(commits);
         self
