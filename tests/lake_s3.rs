@@ -198,5 +198,15 @@ fn on_s3_a_sigkilled_up_loses_and_duplicates_nothing() {
     )[0]["n"]
         .as_u64()
         .unwrap();
-    assert!(then > 0 && then <= expected, "{then}");
+    let history = sql(
+        &data,
+        Some(lake),
+        "SELECT version, operation, parameters_json, metrics_json FROM lake_history \
+         WHERE table_name = 'results' ORDER BY version",
+        None,
+    );
+    assert!(
+        then > 0 && then <= expected,
+        "results as of version 1: {then} rows; the table's commits: {history:#?}"
+    );
 }

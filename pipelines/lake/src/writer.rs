@@ -599,6 +599,18 @@ impl Stage for LakeWriter {
         if let Some(why) = &self.poisoned {
             return Err(StageError::Fatal(why.clone()));
         }
+        // Every partition's state first: reading a table can fail, and a retried batch must
+        // find no partition marked as buffered whose rows were not taken.
+        let mut unknown: Vec<PartitionId> = Vec::new();
+        for record in batch {
+            let id = (record.topic.clone(), record.partition);
+            if self.state_of(&id.0, id.1).is_none() && !unknown.contains(&id) {
+                unknown.push(id);
+            }
+        }
+        if !unknown.is_empty() {
+            self.take(&unknown).await?;
+        }
         let mut applied = Applied::nothing();
         let mut positions = Vec::new();
         // The results to decode (most of the work), by their index in `batch`.

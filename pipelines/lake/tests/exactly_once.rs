@@ -171,6 +171,31 @@ async fn a_commit_that_fails_keeps_its_rows_and_a_retried_batch_is_buffered_once
 }
 
 #[tokio::test]
+async fn a_batch_retried_after_a_partition_could_not_be_read_loses_no_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut lake = writer(dir.path());
+    lake.apply(&[record(0, "R0")]).await.unwrap();
+    // A batch that goes on in partition 0 and opens partition 1, whose table state cannot be
+    // read while the log is blocked.
+    let mut opening = record(0, "P1-R0");
+    opening.partition = 1;
+    let batch = [record(1, "R1"), opening];
+    let log = dir.path().join("results/_delta_log");
+    let away = dir.path().join("results/_delta_log.away");
+    std::fs::rename(&log, &away).unwrap();
+    std::fs::write(&log, b"in the way").unwrap();
+    assert!(
+        lake.apply(&batch).await.is_err(),
+        "partition 1's offsets cannot be read while the log is blocked"
+    );
+    std::fs::remove_file(&log).unwrap();
+    std::fs::rename(&away, &log).unwrap();
+    lake.apply(&batch).await.unwrap(); // the driver retries the same batch
+    lake.idle().await.unwrap();
+    assert_eq!(rows_of(dir.path(), "results").await, 3);
+}
+
+#[tokio::test]
 async fn a_writer_that_lost_its_partition_cannot_commit_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut old = writer(dir.path());
