@@ -92,6 +92,11 @@ pub struct LakeConfig {
     /// The minute's rounds merge only files up to this size, MiB; the hourly round merges the
     /// rest up to `target_file_mib`.
     pub small_file_mib: u64,
+    /// Commits of the writer after which a quick round merges its newest small files (0: no
+    /// quick rounds).
+    pub quick_after_commits: u64,
+    /// The quick rounds merge only files up to this size, MiB.
+    pub quick_file_mib: u64,
     /// Hours a file no longer in the table is kept (queries that started on an older version
     /// and `as_of` queries within it still find it); vacuum removes it after.
     pub vacuum_retention_hours: u64,
@@ -107,6 +112,8 @@ impl Default for LakeConfig {
             target_file_mib: defaults.target_file_bytes / (1024 * 1024),
             small_file_mib: defaults.small_file_bytes / (1024 * 1024),
             vacuum_retention_hours: defaults.retention.as_secs() / 3600,
+            quick_after_commits: defaults.quick_after_commits,
+            quick_file_mib: (defaults.quick_file_bytes / (1024 * 1024)).max(1),
         }
     }
 }
@@ -134,6 +141,8 @@ impl LakeConfig {
             target_file_bytes: self.target_file_mib.max(1) * 1024 * 1024,
             small_file_bytes: self.small_file_mib.max(1) * 1024 * 1024,
             retention: Duration::from_secs(self.vacuum_retention_hours * 3600),
+            quick_after_commits: self.quick_after_commits,
+            quick_file_bytes: self.quick_file_mib.max(1) * 1024 * 1024,
         })
     }
 }

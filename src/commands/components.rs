@@ -178,10 +178,13 @@ pub fn start_lake(
     commits: Option<spotcheck_lake::CommitSignal>,
     shutdown: CancellationToken,
 ) -> JoinHandle<Result<()>> {
+    // The writer's commits wake the SQL session (`up`) and the quick maintenance rounds.
+    let commits = commits.unwrap_or_default();
     if let Some(settings) = maintenance {
         shared.stages.spawn(spotcheck_lake::run_maintenance(
             location.clone(),
             settings,
+            Some(commits.subscribe()),
             shutdown.clone(),
         ));
     }
@@ -191,9 +194,7 @@ pub fn start_lake(
         Ok(metrics) => writer = writer.with_metrics(metrics),
         Err(error) => tracing::warn!(%error, "lake metrics not registered"),
     }
-    if let Some(commits) = commits {
-        writer = writer.with_commit_signal(commits);
-    }
+    writer = writer.with_commit_signal(commits);
     let mut topics = vec![spotcheck_schemas::topics::RESULTS];
     topics.extend(spotcheck_lake::entities::TOPICS);
     spawn_stage(shared, "lake", &topics, &[], membership, writer, shutdown)

@@ -160,7 +160,7 @@ pub enum LakeError {
 }
 
 impl LakeError {
-    fn delta(table: &str, source: DeltaTableError) -> Self {
+    pub(crate) fn delta(table: &str, source: DeltaTableError) -> Self {
         Self::Delta {
             table: table.to_owned(),
             source,

@@ -10,5 +10,5 @@ pub mod tables;
 pub mod writer;
 
 pub use delta::{LakeError, LakeLocation};
-pub use maintain::{MaintainSettings, maintain_once, run_maintenance};
+pub use maintain::{MaintainSettings, Maintainer, Round, maintain_once, run_maintenance};
 pub use writer::{CommitSignal, LakeMetrics, LakeSettings, LakeWriter};

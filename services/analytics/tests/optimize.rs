@@ -6,6 +6,7 @@ use serde_json::json;
 use spotcheck_analytics::{Analytics, AsOf, QueryLimits};
 use spotcheck_lake::{
     CommitSignal, LakeLocation, LakeSettings, LakeWriter, MaintainSettings, maintain_once,
+    run_maintenance,
 };
 use spotcheck_runtime::{Delivered, Stage};
 use std::sync::Arc;
@@ -236,4 +237,48 @@ async fn a_commit_the_writer_signals_is_read_before_the_next_query_asks() {
         );
         assert_eq!(count(&analytics).await, round);
     }
+}
+
+/// Between two minute rounds the writer's newest files are merged after every few commits, so a
+/// query reads a few files rather than one per flush; the rows stay, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_few_commits_the_newest_small_files_are_merged() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::local(dir.path()).unwrap();
+    let commits = CommitSignal::default();
+    let mut writer =
+        LakeWriter::new(LakeSettings::new(dir.path())).with_commit_signal(commits.clone());
+    let settings = MaintainSettings {
+        // No timed round during the test: only the writer's commits can start one.
+        every: std::time::Duration::from_secs(3600),
+        quick_after_commits: 3,
+        ..MaintainSettings::default()
+    };
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let maintenance = tokio::spawn(run_maintenance(
+        location,
+        settings,
+        Some(commits.subscribe()),
+        shutdown.clone(),
+    ));
+    for offset in 0..3 {
+        writer.apply(&[result(offset)]).await.unwrap();
+        writer.idle().await.unwrap();
+    }
+    let started = std::time::Instant::now();
+    let mut files = files_in_results(dir.path()).await;
+    while files != 1 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "three commits, still {files} files"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        files = files_in_results(dir.path()).await;
+    }
+    shutdown.cancel();
+    maintenance.await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(count(&analytics).await, 3);
 }
