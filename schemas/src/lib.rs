@@ -10,6 +10,7 @@ pub mod disposition;
 pub mod enums;
 pub mod error;
 pub mod keys;
+pub mod names;
 pub mod reader;
 pub mod region;
 pub mod result;

@@ -19,6 +19,7 @@ mod bounded;
 mod error;
 pub mod guard;
 pub mod lake;
+mod lookups;
 pub mod pg;
 mod session;
 

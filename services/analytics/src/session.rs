@@ -339,6 +339,8 @@ async fn register_views(
     listing: ListingRule,
     limits: QueryLimits,
 ) -> Result<(), String> {
+    // First, so that views may join them.
+    crate::lookups::register(context).map_err(|e| format!("lookup tables: {e}"))?;
     for (name, sql) in VIEWS {
         let sql = sql
             .replace("{failures}", &listing.failures.to_string())

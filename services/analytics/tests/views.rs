@@ -214,3 +214,60 @@ async fn a_long_running_session_sees_files_written_after_it_listed_the_partition
         "the new file is invisible to the session"
     );
 }
+
+/// Officials read names, not codes: `categories` and `districts` give SQL both, and join the
+/// results and views on their ids.
+#[tokio::test]
+async fn lookup_tables_name_the_categories_and_districts_in_chinese() {
+    let (_dir, analytics) = lake().await;
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT c.name_zh AS category, d.name_zh AS district, count(*) AS results \
+             FROM results r JOIN categories c USING (category) \
+             JOIN districts d ON d.code = r.district \
+             GROUP BY 1, 2 ORDER BY 3 DESC"
+        )
+        .await,
+        json!([
+            {"category": "电动自行车", "district": "南开区", "results": 2},
+            {"category": "电线电缆", "district": "和平区", "results": 1}
+        ])
+    );
+    let every: Vec<&str> = spotcheck_schemas::enums::Category::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT category FROM categories ORDER BY category"
+        )
+        .await,
+        json!(
+            every
+                .iter()
+                .copied()
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
+                .map(|c| json!({ "category": c }))
+                .collect::<Vec<_>>()
+        )
+    );
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT count(*) AS n FROM districts WHERE level = 'district' AND province_code = '120000'"
+        )
+        .await,
+        json!([{"n": 16}])
+    );
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT authority_zh FROM districts WHERE code = '130000'"
+        )
+        .await,
+        json!([{"authority_zh": "河北省市场监督管理局"}])
+    );
+}

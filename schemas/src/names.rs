@@ -1,0 +1,177 @@
+//! The Chinese names officials read beside the stable English identifiers: product categories
+//! (DOMAIN.md, "The key products") and the administrative divisions of GB/T 2260 — Tianjin's
+//! districts, and the provinces a case is referred to. Machine interfaces keep the ids; pages,
+//! documents and the SQL lookup tables (`categories`, `districts`) show these names.
+
+use crate::enums::Category;
+use crate::region::TIANJIN_DISTRICTS;
+
+impl Category {
+    /// The category's name as bulletins print it (电动自行车, 电线电缆…).
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            Category::GasAppliance => "燃气用具",
+            Category::EBike => "电动自行车",
+            Category::Fireworks => "烟花爆竹",
+            Category::FireProduct => "消防产品",
+            Category::HazardousChemical => "危险化学品",
+            Category::ExplosionProofElectrical => "防爆电气",
+            Category::WireCable => "电线电缆",
+            Category::TankVehicle => "车载常压罐体",
+            Category::SafetyHelmet => "安全帽",
+            Category::Other => "其他",
+        }
+    }
+
+    /// The main national standards its products are tested against ("" for `other`).
+    pub fn standards(self) -> &'static str {
+        match self {
+            Category::GasAppliance => "GB 16410, GB 30720",
+            Category::EBike => "GB 17761-2024, GB 42295-2022",
+            Category::Fireworks => "GB 10631-2013, GB 19593-2015",
+            Category::FireProduct => "GB 4351-2023, GB 6246, GB 17945",
+            Category::HazardousChemical => "GB/T 534 等产品标准",
+            Category::ExplosionProofElectrical => "GB/T 3836.1–.4-2021",
+            Category::WireCable => "GB/T 5023, GB/T 12706, GB/T 19666",
+            Category::TankVehicle => "GB 18564.1, GB 18564.2",
+            Category::SafetyHelmet => "GB 2811-2019",
+            Category::Other => "",
+        }
+    }
+}
+
+/// The provincial-level divisions of GB/T 2260: (code, name).
+pub const PROVINCES: &[(&str, &str)] = &[
+    ("110000", "北京市"),
+    ("120000", "天津市"),
+    ("130000", "河北省"),
+    ("140000", "山西省"),
+    ("150000", "内蒙古自治区"),
+    ("210000", "辽宁省"),
+    ("220000", "吉林省"),
+    ("230000", "黑龙江省"),
+    ("310000", "上海市"),
+    ("320000", "江苏省"),
+    ("330000", "浙江省"),
+    ("340000", "安徽省"),
+    ("350000", "福建省"),
+    ("360000", "江西省"),
+    ("370000", "山东省"),
+    ("410000", "河南省"),
+    ("420000", "湖北省"),
+    ("430000", "湖南省"),
+    ("440000", "广东省"),
+    ("450000", "广西壮族自治区"),
+    ("460000", "海南省"),
+    ("500000", "重庆市"),
+    ("510000", "四川省"),
+    ("520000", "贵州省"),
+    ("530000", "云南省"),
+    ("540000", "西藏自治区"),
+    ("610000", "陕西省"),
+    ("620000", "甘肃省"),
+    ("630000", "青海省"),
+    ("640000", "宁夏回族自治区"),
+    ("650000", "新疆维吾尔自治区"),
+    ("710000", "台湾省"),
+    ("810000", "香港特别行政区"),
+    ("820000", "澳门特别行政区"),
+];
+
+/// One row of the `districts` lookup: a Tianjin district or a province.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Division {
+    pub code: &'static str,
+    pub name_zh: &'static str,
+    /// `district` (Tianjin's) or `province`.
+    pub level: &'static str,
+    pub province_code: &'static str,
+    /// The market-supervision authority a case is referred to, for a province outside
+    /// Tianjin's own (none for Hong Kong, Macao and Taiwan, outside SAMR's system).
+    pub authority_zh: Option<String>,
+}
+
+/// The name of the province `code` lies in (its first two digits), if any.
+pub fn province_of(code: &str) -> Option<(&'static str, &'static str)> {
+    let prefix = code.get(..2)?;
+    PROVINCES
+        .iter()
+        .find(|(province, _)| province.starts_with(prefix))
+        .copied()
+}
+
+/// The Chinese name of a division code: a Tianjin district, else the province it lies in.
+pub fn division_name(code: &str) -> Option<&'static str> {
+    crate::region::district_name(code).or_else(|| province_of(code).map(|(_, name)| name))
+}
+
+/// The authority a case about a unit registered in `province_code`'s province is referred to
+/// ("移送河北省市场监督管理局"); Tianjin's own is 天津市市场监督管理委员会.
+pub fn authority_of(province_code: &str) -> Option<String> {
+    let (code, name) = province_of(province_code)?;
+    match code {
+        "120000" => Some("天津市市场监督管理委员会".to_owned()),
+        "710000" | "810000" | "820000" => None,
+        _ => Some(format!("{name}市场监督管理局")),
+    }
+}
+
+/// Every row of the `districts` lookup: Tianjin's 16 districts, then the provinces.
+pub fn divisions() -> Vec<Division> {
+    let districts = TIANJIN_DISTRICTS.iter().map(|(code, name)| Division {
+        code,
+        name_zh: name,
+        level: "district",
+        province_code: "120000",
+        authority_zh: None,
+    });
+    let provinces = PROVINCES.iter().map(|(code, name)| Division {
+        code,
+        name_zh: name,
+        level: "province",
+        province_code: code,
+        authority_zh: authority_of(code),
+    });
+    districts.chain(provinces).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_category_has_a_chinese_name_of_its_own() {
+        let mut names: Vec<&str> = Category::ALL.iter().map(|c| c.name_zh()).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), Category::ALL.len());
+        assert_eq!(Category::EBike.name_zh(), "电动自行车");
+        assert_eq!(Category::WireCable.name_zh(), "电线电缆");
+    }
+
+    #[test]
+    fn a_code_is_named_by_its_district_or_else_its_province() {
+        assert_eq!(division_name("120104"), Some("南开区"));
+        assert_eq!(division_name("130102"), Some("河北省"));
+        assert_eq!(division_name("990000"), None);
+        assert_eq!(division_name(""), None);
+    }
+
+    #[test]
+    fn a_referral_names_the_province_s_bureau() {
+        assert_eq!(
+            authority_of("130000").as_deref(),
+            Some("河北省市场监督管理局")
+        );
+        assert_eq!(
+            authority_of("110105").as_deref(),
+            Some("北京市市场监督管理局")
+        );
+        assert_eq!(
+            authority_of("120104").as_deref(),
+            Some("天津市市场监督管理委员会")
+        );
+        assert_eq!(authority_of("810000"), None);
+        assert_eq!(divisions().len(), 16 + PROVINCES.len());
+    }
+}
