@@ -108,8 +108,9 @@ impl LakeMetrics {
 }
 
 /// Tells readers in the same process that the writer committed (a count of its flushes that
-/// made a commit, of rows or of offsets only), so that a SQL session reads the log's new commits when they are made rather
-/// than when the next query asks for the table.
+/// made a commit, of rows or of offsets only), so that a SQL session reads the log's new
+/// commits when they are made rather than when the next query asks for the table, and the
+/// maintenance merges the newest files every few commits.
 #[derive(Debug, Clone)]
 pub struct CommitSignal(std::sync::Arc<tokio::sync::watch::Sender<u64>>);
 
@@ -258,19 +259,16 @@ impl LakeWriter {
         Ok(())
     }
 
-    async fn state(
+    /// The state of a partition [`LakeWriter::take`] has read.
+    fn state_mut(
         &mut self,
         topic: &str,
         partition: i32,
     ) -> Result<&mut PartitionState, StageError> {
-        if self.state_of(topic, partition).is_none() {
-            self.take(&[(topic.to_owned(), partition)]).await?;
-        }
-        Ok(self
-            .partitions
+        self.partitions
             .get_mut(topic)
             .and_then(|p| p.get_mut(&partition))
-            .expect("taken above"))
+            .ok_or_else(|| fatal(format!("lake: {topic}[{partition}] was never read")))
     }
 
     fn state_of(&self, topic: &str, partition: i32) -> Option<&PartitionState> {
@@ -603,9 +601,11 @@ impl Stage for LakeWriter {
         // find no partition marked as buffered whose rows were not taken.
         let mut unknown: Vec<PartitionId> = Vec::new();
         for record in batch {
-            let id = (record.topic.clone(), record.partition);
-            if self.state_of(&id.0, id.1).is_none() && !unknown.contains(&id) {
-                unknown.push(id);
+            let (topic, partition) = (&record.topic, record.partition);
+            if self.state_of(topic, partition).is_none()
+                && !unknown.iter().any(|(t, p)| t == topic && *p == partition)
+            {
+                unknown.push((topic.clone(), partition));
             }
         }
         if !unknown.is_empty() {
@@ -616,7 +616,7 @@ impl Stage for LakeWriter {
         // The results to decode (most of the work), by their index in `batch`.
         let mut results = Vec::new();
         for (index, record) in batch.iter().enumerate() {
-            let state = self.state(&record.topic, record.partition).await?;
+            let state = self.state_mut(&record.topic, record.partition)?;
             if state.first.is_some() && record.offset <= state.last {
                 // Buffered already: the driver is retrying a batch after a transient error.
                 continue;
