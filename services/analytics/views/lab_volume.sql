@@ -1,16 +1,17 @@
--- Results reported by each lab per quarter, and how many failed. Grouped by the year and the
--- quarter as numbers, the label (e.g. 2026Q2) built once per group: building it for every row
--- (as `results_by_quarter` does) took half the query's time.
+-- Results reported by each lab per quarter (e.g. 2026Q2), and how many failed.
+-- Counted per day first, then the days summed into quarters: the quarter is computed for a
+-- few hundred days instead of for every row (in DataFusion 55 that halves the time, 1M rows).
 SELECT lab_id,
-       concat(year, 'Q', quarter_of_year) AS quarter,
-       results,
-       failures
+       concat(CAST(date_part('year', sampling_date) AS BIGINT), 'Q',
+              CAST(date_part('quarter', sampling_date) AS BIGINT)) AS quarter,
+       sum(results) AS results,
+       sum(failures) AS failures
 FROM (
     SELECT lab_id,
-           CAST(date_part('year', sampling_date) AS BIGINT) AS year,
-           CAST(date_part('quarter', sampling_date) AS BIGINT) AS quarter_of_year,
+           sampling_date,
            count(*) AS results,
            sum(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failures
     FROM results
-    GROUP BY 1, 2, 3
+    GROUP BY 1, 2
 )
+GROUP BY 1, 2
