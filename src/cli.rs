@@ -49,6 +49,8 @@ pub enum Command {
     TraceExport(TraceExportArgs),
     /// The quarterly report (HTML with charts, Markdown, CSV tables), from the lake
     Report(ReportArgs),
+    /// One of a case's four notices (三书一函) as a document to edit and serve (DOCX or HTML)
+    Notice(NoticeArgs),
     /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
     Gen(GenArgs),
     /// Post NDJSON, JSON or CSV files to the API in batches
@@ -257,6 +259,34 @@ pub struct ReportArgs {
     /// The directory to write report.html, report.md and the CSV and SVG files into
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct NoticeArgs {
+    /// The data dir whose lake to read
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The case
+    #[arg(long = "case")]
+    pub case_id: String,
+    /// Which notice: rectification (整改通知书), reminder (提醒敦促函), interview (约谈通知书),
+    /// listed_supervision (挂牌督办通知书); the case's first of that kind
+    #[arg(long)]
+    pub kind: String,
+    /// The recipient's USCC, when the case has several notices of that kind
+    #[arg(long)]
+    pub to: Option<String>,
+    #[arg(long, value_enum, default_value = "docx")]
+    pub format: DocumentFormat,
+    /// The file to write (default: <kind>-<case>.<format> in the current directory)
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DocumentFormat {
+    Docx,
+    Html,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

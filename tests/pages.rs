@@ -433,3 +433,176 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
         assert!(dom.contains(&cells), "{cells} not in the report");
     }
 }
+
+/// The text of a DOCX as the DOCX reader sees it (docx-rs' document model, as JSON).
+fn docx_text(bytes: &[u8]) -> String {
+    docx_rs::read_docx(bytes)
+        .expect("a DOCX the reader opens")
+        .json()
+}
+
+#[test]
+fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let up = Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[]);
+    let producer = uscc("120116", 21);
+    let sampled = uscc("120104", 22);
+    let result = json!({
+        "report_no": "TJ-NOTICE-1", "lab_id": "dev-lab", "category": "e_bike",
+        "organiser": "天津市市场监督管理委员会",
+        "product": {"name": "电动自行车", "brand": "津风", "model": "TDR-7", "batch": "B2026-07"},
+        "producer": {"uscc": producer, "name": "津风电动车制造有限公司"},
+        "sampled_unit": {"uscc": sampled, "name": "南开区津风车行", "district": "120104", "role": "retailer"},
+        "sampling": {"date": days_ago(20), "domain": "circulation"},
+        "tested_on": days_ago(14), "served_on": days_ago(12),
+        "items": [
+            {"name": "最高车速", "clause": "GB 17761-2024 6.1.1", "required": "≤25 km/h",
+             "measured": "31 km/h", "verdict": "fail"},
+            {"name": "整车质量", "required": "≤55 kg", "measured": "52 kg", "verdict": "pass"}
+        ],
+        "verdict": "fail", "severity": "general"
+    });
+    post(&up, "/v1/results", "lab", result.to_string());
+
+    // The case becomes final at once (no objection window here) and proposes the notices.
+    let mut case = Value::Null;
+    wait_until("the rectification notices in the lake", || {
+        let rows = sql(
+            &up,
+            "SELECT case_id, notices_json FROM cases WHERE report_no = 'TJ-NOTICE-1'",
+        );
+        case = rows.first().cloned().unwrap_or(Value::Null);
+        case["notices_json"]
+            .as_str()
+            .is_some_and(|n| n.contains(&sampled) && n.contains("rectification"))
+    });
+    let case_id = case["case_id"].as_str().unwrap().to_owned();
+    let notices: Vec<Value> = serde_json::from_str(case["notices_json"].as_str().unwrap()).unwrap();
+    let number = 1 + notices
+        .iter()
+        .position(|n| n["kind"] == "rectification" && n["to"] == sampled.as_str())
+        .unwrap();
+    let due: chrono::NaiveDate = notices[number - 1]["due_on"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let due_zh = due.format("%Y年%-m月%-d日").to_string();
+
+    let client = reqwest::blocking::Client::new();
+    let url = |file: &str| up.url(&format!("/v1/cases/{case_id}/notices/{file}"));
+    let docx = client
+        .get(url(&format!("{number}.docx")))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap();
+    assert_eq!(docx.status(), 200);
+    assert_eq!(
+        docx.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+    );
+    let text = docx_text(&docx.bytes().unwrap());
+    for expected in [
+        "整改通知书",
+        "南开区津风车行",
+        sampled.as_str(),
+        "最高车速",
+        "GB 17761-2024 6.1.1",
+        "≤25 km/h",
+        "31 km/h",
+        due_zh.as_str(),
+        "天津市南开区市场监督管理局",
+        "第四十六条",
+        "TJ-NOTICE-1",
+        "B2026-07",
+    ] {
+        assert!(text.contains(expected), "{expected} is not in the DOCX");
+    }
+    assert!(
+        !text.contains("整车质量"),
+        "a passed item is listed as failed"
+    );
+
+    // The printable page says the same; analysts may not fetch notices.
+    let html = client
+        .get(url(&format!("{number}.html")))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let printable = dir.path().join("notice.html");
+    std::fs::write(&printable, &html).unwrap();
+    let dom = render_in_chromium(&printable, &dir.path().join("notice.png"));
+    if let Ok(keep) = std::env::var("SPOTCHECK_KEEP_SCREENSHOTS") {
+        std::fs::copy(
+            dir.path().join("notice.png"),
+            Path::new(&keep).join("notice.png"),
+        )
+        .unwrap();
+    }
+    for expected in ["南开区津风车行", "最高车速", "31 km/h", due_zh.as_str()] {
+        assert!(
+            dom.contains(expected),
+            "{expected} is not on the printable page"
+        );
+    }
+    assert!(html.contains("@page"), "no print layout");
+    let analyst = client
+        .get(url(&format!("{number}.html")))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap();
+    assert_eq!(analyst.status(), 403);
+    for (file, status) in [("99.docx", 404), ("1.pdf", 400), ("0.html", 400)] {
+        let answer = client
+            .get(url(file))
+            .bearer_auth(up.token("admin"))
+            .send()
+            .unwrap();
+        assert_eq!(answer.status(), status, "{file}");
+    }
+
+    // The case page, in Chinese, links the notices and lists the failed item with its values.
+    let page = client
+        .get(up.url(&format!("/ui/cases/{case_id}")))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    for expected in [
+        format!("/v1/cases/{case_id}/notices/{number}.docx"),
+        "整改通知书".to_owned(),
+        "电动自行车".to_owned(),
+        "最高车速".to_owned(),
+        // Escaped as HTML text (`/` is `&#x2f;`): the measured and required values.
+        "31 km&#x2f;h".to_owned(),
+        "≤25 km&#x2f;h".to_owned(),
+        "南开区".to_owned(),
+    ] {
+        assert!(
+            page.contains(&expected),
+            "{expected} is not on the case page"
+        );
+    }
+
+    // The same notice from the command line.
+    let out = dir.path().join("notice.docx");
+    let made = Command::new(support::BIN)
+        .args([
+            "notice",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--case",
+            &case_id,
+        ])
+        .args(["--kind", "rectification", "--to", &sampled, "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let text = docx_text(&std::fs::read(&out).unwrap());
+    assert!(text.contains("南开区津风车行") && text.contains("31 km/h") && text.contains(&due_zh));
+}

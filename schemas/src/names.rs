@@ -135,6 +135,102 @@ pub fn divisions() -> Vec<Division> {
     districts.chain(provinces).collect()
 }
 
+impl crate::enums::NoticeKind {
+    /// The notice's title as served (三书一函).
+    pub fn name_zh(self) -> &'static str {
+        use crate::enums::NoticeKind::*;
+        match self {
+            Rectification => "整改通知书",
+            Reminder => "提醒敦促函",
+            Interview => "约谈通知书",
+            ListedSupervision => "挂牌督办通知书",
+        }
+    }
+}
+
+impl crate::case::NoticeStatus {
+    pub fn name_zh(self) -> &'static str {
+        use crate::case::NoticeStatus::*;
+        match self {
+            Proposed => "待送达（系统建议）",
+            Served => "已送达",
+            Withdrawn => "已撤回",
+        }
+    }
+}
+
+impl crate::case::CaseStatus {
+    pub fn name_zh(self) -> &'static str {
+        use crate::case::CaseStatus::*;
+        match self {
+            Open => "异议期内",
+            Retest => "复检中",
+            Final => "不合格结论已确定",
+            Rectifying => "整改中",
+            Escalated => "复查不合格（已公告）",
+            Suspended => "停业整顿",
+            Closed => "复查合格，已结案",
+            Overturned => "复检合格，结论撤销",
+            RevocationReferred => "已移送吊销营业执照",
+        }
+    }
+}
+
+impl crate::enums::UnitRole {
+    pub fn name_zh(self) -> &'static str {
+        use crate::enums::UnitRole::*;
+        match self {
+            Producer => "生产企业",
+            Distributor => "经销商",
+            Retailer => "零售商",
+            Ecommerce => "电商",
+        }
+    }
+}
+
+impl crate::enums::SamplingDomain {
+    /// 抽查领域 as bulletins print it.
+    pub fn name_zh(self) -> &'static str {
+        use crate::enums::SamplingDomain::*;
+        match self {
+            Production => "生产",
+            Circulation => "流通",
+            Ecommerce => "电商",
+        }
+    }
+}
+
+impl crate::enums::Direction {
+    pub fn name_zh(self) -> &'static str {
+        use crate::enums::Direction::*;
+        match self {
+            Origin => "被抽样单位",
+            Upstream => "上游",
+            Downstream => "下游收货单位",
+        }
+    }
+}
+
+impl crate::enums::Verdict {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            crate::enums::Verdict::Pass => "合格",
+            crate::enums::Verdict::Fail => "不合格",
+        }
+    }
+}
+
+/// The Chinese name of the English id of a value of `T` (its wire form), if `id` is one:
+/// `zh("final", CaseStatus::name_zh)` is 不合格结论已确定.
+pub fn zh<T: serde::de::DeserializeOwned>(
+    id: &str,
+    name: fn(T) -> &'static str,
+) -> Option<&'static str> {
+    serde_json::from_value::<T>(serde_json::Value::String(id.to_owned()))
+        .ok()
+        .map(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,7 @@ pub mod credit;
 pub mod gen_data;
 pub mod ingest;
 pub mod lake;
+pub mod notice;
 pub mod post;
 pub mod report;
 pub mod sql;

@@ -34,6 +34,7 @@ pub struct SubmitResponse {
         crate::routes::disclosures::get_disclosures,
         crate::routes::sql::post_sql,
         crate::routes::ui::trace_export,
+        crate::routes::ui::notice_document,
         crate::routes::system::metrics,
         crate::routes::system::healthz,
         crate::routes::system::readyz,

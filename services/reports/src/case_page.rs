@@ -1,21 +1,24 @@
 //! The case pages: a list of cases, and one case — its facts, deadlines and notices, and the
 //! distribution graph of its batch drawn as SVG (producer at the root on the left, the upstream
 //! path to the sampled unit in red, the sampled unit marked, units outside the region dashed and
-//! labelled as referrals). Server-rendered HTML with inline SVG and CSS: nothing is fetched.
+//! labelled as referrals). Server-rendered HTML (templates `case.html`, `cases.html`) with inline
+//! SVG and CSS, in Chinese: nothing is fetched.
 
 use crate::ReportError;
+use crate::notice::{self, FailedItem};
 use crate::svg::escape;
 use crate::table::{TextRow, get, literal, text_rows};
+use crate::templates::render;
 use crate::trace::{Hop, trace};
+use serde::Serialize;
+use serde_json::json;
 use spotcheck_analytics::Analytics;
+use spotcheck_schemas::case::CaseStatus;
+use spotcheck_schemas::enums::{Category, Direction, UnitRole};
 use spotcheck_schemas::keys::BatchKey;
+use spotcheck_schemas::names::{division_name, zh};
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write;
-
-const STYLE: &str = "body{font-family:\"Noto Sans CJK SC\",\"WenQuanYi Zen Hei\",sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:1em 0}\
-td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}th{background:#f2f2f2}\
-dl{display:grid;grid-template-columns:max-content auto;gap:4px 16px}dt{font-weight:bold}\
-.legend span{display:inline-block;margin-right:1.5em}";
 
 /// The newest cases, newest first (at most 500), as an HTML page linking each case.
 pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
@@ -25,37 +28,19 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
          FROM cases ORDER BY updated_at DESC, case_id LIMIT 500",
     )
     .await?;
-    let mut html = page_head("Cases");
-    let _ = write!(
-        html,
-        "<h1>Cases</h1><p>{} shown, newest first.</p><table id=\"cases\"><tr><th>case</th>\
-         <th>report</th><th>producer</th><th>model</th><th>batch</th><th>status</th>\
-         <th>units</th><th>updated</th></tr>",
-        cases.len()
-    );
-    for case in &cases {
-        let id = get(case, "case_id");
-        let _ = write!(
-            html,
-            "<tr><td><a href=\"/ui/cases/{}\">{}</a></td>",
-            escape(id),
-            escape(id)
-        );
-        for column in [
-            "report_no",
-            "producer_name",
-            "model",
-            "batch",
-            "status",
-            "units",
-            "updated_at",
-        ] {
-            let _ = write!(html, "<td>{}</td>", escape(get(case, column)));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</table></body></html>");
-    Ok(html)
+    let cases: Vec<BTreeMap<&str, String>> = cases
+        .iter()
+        .map(|case| {
+            let mut row: BTreeMap<&str, String> = case
+                .iter()
+                .map(|(column, value)| (column.as_str(), value.clone()))
+                .collect();
+            row.insert("path", percent_encode(get(case, "case_id")));
+            row.insert("status", status_zh(get(case, "status")));
+            row
+        })
+        .collect();
+    render("cases.html", json!({ "cases": cases }))
 }
 
 /// The page of one case.
@@ -82,108 +67,134 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
         },
         None => Vec::new(),
     };
-    Ok(render_case(&case, &units, &hops))
+    let failed_items =
+        notice::failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
+    render_case(&case, &units, &hops, &failed_items)
 }
 
-fn page_head(title: &str) -> String {
-    format!(
-        "<!DOCTYPE html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <style>{STYLE}</style></head><body>",
-        escape(title)
+/// A case's status in words (the id itself when unknown).
+fn status_zh(status: &str) -> String {
+    zh(status, CaseStatus::name_zh).unwrap_or(status).to_owned()
+}
+
+/// A label and a value of the facts list; `code` is the machine id shown beside a name.
+#[derive(Serialize)]
+struct Fact {
+    label: &'static str,
+    value: String,
+    code: Option<String>,
+}
+
+fn render_case(
+    case: &TextRow,
+    units: &[TextRow],
+    hops: &[Hop],
+    failed_items: &[FailedItem],
+) -> Result<String, ReportError> {
+    let case_id = get(case, "case_id");
+    let fact = |label, column: &str| Fact {
+        label,
+        value: get(case, column).to_owned(),
+        code: None,
+    };
+    let named = |label, column: &str, name: Option<&str>| {
+        let code = get(case, column);
+        Fact {
+            label,
+            value: name.unwrap_or(code).to_owned(),
+            code: name.map(|_| code.to_owned()),
+        }
+    };
+    let facts = vec![
+        named(
+            "状态",
+            "status",
+            zh(get(case, "status"), CaseStatus::name_zh),
+        ),
+        fact("报告编号", "report_no"),
+        fact("承检机构", "lab_id"),
+        named(
+            "产品类别",
+            "category",
+            zh(get(case, "category"), Category::name_zh),
+        ),
+        fact("标称生产企业", "producer_name"),
+        fact("生产企业统一社会信用代码", "producer_uscc"),
+        fact("规格型号", "model"),
+        fact("生产日期/批号", "batch"),
+        fact("被抽样单位", "origin_name"),
+        fact("被抽样单位统一社会信用代码", "origin_uscc"),
+        named(
+            "被抽样单位类型",
+            "origin_role",
+            zh(get(case, "origin_role"), UnitRole::name_zh),
+        ),
+        fact("案件版本", "revision"),
+        fact("更新时间", "updated_at"),
+    ];
+    let deadlines: Vec<Fact> = [
+        ("异议期届满", "objection_until"),
+        ("检验结论确定日", "final_on"),
+        ("整改期限", "rectify_by"),
+        ("复查期限", "recheck_by"),
+    ]
+    .into_iter()
+    .map(|(label, column)| Fact {
+        label,
+        value: notice::date_zh(get(case, column)),
+        code: None,
+    })
+    .collect();
+    let names: BTreeMap<&str, &str> = units
+        .iter()
+        .map(|unit| (get(unit, "uscc"), get(unit, "name")))
+        .collect();
+    let notices: Vec<_> = notice::entries(get(case, "notices_json"))
+        .into_iter()
+        .map(|entry| {
+            json!({
+                "number": entry.number,
+                "title": entry.kind.name_zh(),
+                "to_name": names.get(entry.to.as_str()).copied().unwrap_or(""),
+                "to": entry.to,
+                "due_on": entry.due_on.as_deref().map(notice::date_zh).unwrap_or_default(),
+                "status": entry.status,
+            })
+        })
+        .collect();
+    let drawn = graph(units, hops);
+    let units: Vec<_> = units
+        .iter()
+        .map(|unit| {
+            let district = get(unit, "district");
+            json!({
+                "name": get(unit, "name"),
+                "uscc": get(unit, "uscc"),
+                "role": zh(get(unit, "role"), UnitRole::name_zh).unwrap_or(get(unit, "role")),
+                "direction": zh(get(unit, "direction"), Direction::name_zh)
+                    .unwrap_or(get(unit, "direction")),
+                "hops": get(unit, "hops"),
+                "quantity_received": get(unit, "quantity_received"),
+                "district": division_name(district).unwrap_or(district),
+                "in_region": if get(unit, "in_region") == "true" { "是" } else { "否（移送）" },
+            })
+        })
+        .collect();
+    render(
+        "case.html",
+        json!({
+            "case_id": case_id,
+            "case_path": percent_encode(case_id),
+            "facts": facts,
+            "failed_items": failed_items,
+            "deadlines": deadlines,
+            "notices": notices,
+            "graph": drawn,
+            "batch_query": percent_encode(get(case, "batch_key")),
+            "units": units,
+        }),
     )
 }
-
-fn render_case(case: &TextRow, units: &[TextRow], hops: &[Hop]) -> String {
-    let case_id = get(case, "case_id");
-    let mut html = page_head(&format!("Case {case_id}"));
-    let _ = write!(
-        html,
-        "<p><a href=\"/ui/cases\">all cases</a></p><h1>Case {}</h1><dl id=\"facts\">",
-        escape(case_id)
-    );
-    for (label, column) in [
-        ("status", "status"),
-        ("report", "report_no"),
-        ("lab", "lab_id"),
-        ("category", "category"),
-        ("producer", "producer_name"),
-        ("producer USCC", "producer_uscc"),
-        ("model", "model"),
-        ("batch", "batch"),
-        ("sampled unit", "origin_name"),
-        ("sampled unit's role", "origin_role"),
-        ("revision", "revision"),
-        ("updated", "updated_at"),
-    ] {
-        let _ = write!(
-            html,
-            "<dt>{label}</dt><dd>{}</dd>",
-            escape(get(case, column))
-        );
-    }
-    html.push_str(
-        "</dl><h2>Deadlines</h2><table id=\"deadlines\"><tr><th>what</th><th>by</th></tr>",
-    );
-    for (label, column) in [
-        ("objection window closes", "objection_until"),
-        ("final on", "final_on"),
-        ("rectify by", "rectify_by"),
-        ("recheck by", "recheck_by"),
-    ] {
-        let _ = write!(
-            html,
-            "<tr><td>{label}</td><td>{}</td></tr>",
-            escape(get(case, column))
-        );
-    }
-    html.push_str("</table><h2>Notices</h2><table id=\"notices\"><tr><th>kind</th><th>to</th><th>due</th><th>status</th></tr>");
-    let notices: Vec<serde_json::Value> =
-        serde_json::from_str(get(case, "notices_json")).unwrap_or_default();
-    for notice in &notices {
-        let field = |name: &str| escape(notice[name].as_str().unwrap_or_default());
-        let _ = write!(
-            html,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            field("kind"),
-            field("to"),
-            field("due_on"),
-            field("status")
-        );
-    }
-    let batch = get(case, "batch_key");
-    let _ = write!(
-        html,
-        "</table><h2>Distribution of the batch</h2>{}{}\
-         <p><a href=\"/v1/trace-export?batch={}&amp;format=xlsx\">trace export (XLSX, admin)</a></p>\
-         <h2>Units</h2><table id=\"units\"><tr><th>unit</th><th>USCC</th><th>role</th><th>direction</th>\
-         <th>hops</th><th>received</th><th>district</th><th>in region</th></tr>",
-        LEGEND,
-        graph(units, hops),
-        escape(&percent_encode(batch)),
-    );
-    for unit in units {
-        html.push_str("<tr>");
-        for column in [
-            "name",
-            "uscc",
-            "role",
-            "direction",
-            "hops",
-            "quantity_received",
-            "district",
-            "in_region",
-        ] {
-            let _ = write!(html, "<td>{}</td>", escape(get(unit, column)));
-        }
-        html.push_str("</tr>");
-    }
-    html.push_str("</table></body></html>");
-    html
-}
-
-const LEGEND: &str = "<p class=\"legend\"><span>■ red border: the sampled unit</span>\
-<span style=\"color:#c0392b\">— red: upstream path</span><span>▭ dashed: outside the region (referral)</span>\
-<span style=\"color:#888\">grey: not part of the case</span></p>";
 
 /// How a unit is drawn.
 struct Node {
@@ -299,12 +310,11 @@ fn graph(units: &[TextRow], hops: &[Hop]) -> String {
             ""
         };
         let mut note = match node.direction.as_str() {
-            "origin" => "sampled unit".to_owned(),
-            "" => "not in the case".to_owned(),
-            other => other.to_owned(),
+            "" => "不属于本案".to_owned(),
+            other => zh(other, Direction::name_zh).unwrap_or(other).to_owned(),
         };
         if node.referred {
-            note.push_str(" · referral");
+            note.push_str(" · 移送");
         }
         let name: String = node.name.chars().take(16).collect();
         let _ = write!(

@@ -1,13 +1,16 @@
 //! What people look at rather than query: the batch trace export (a sortable spreadsheet of
-//! every hop of a batch), the case page that draws a case's distribution graph, and the
-//! quarterly report. Everything reads the lake through the same SQL views analysts use, so the
-//! numbers on a page are the numbers of a query.
+//! every hop of a batch), the case page that draws a case's distribution graph, the four
+//! notices (三书一函) as DOCX and printable HTML, and the quarterly report. Everything reads the
+//! lake through the same SQL views analysts use, so the numbers on a page are the numbers of a
+//! query. Pages and documents are in Chinese, from templates (`templates/`).
 
 pub mod case_page;
 pub mod cells;
+pub mod notice;
 pub mod report;
 pub mod svg;
 pub mod table;
+mod templates;
 pub mod trace;
 
 /// Why a page or an export could not be made.

@@ -27,6 +27,10 @@ pub fn router(app: App) -> Router {
         .route("/v1/dispositions", post(records::post_dispositions))
         .route("/v1/cases", get(cases::list_cases))
         .route("/v1/cases/{case_id}", get(cases::get_case))
+        .route(
+            "/v1/cases/{case_id}/notices/{file}",
+            get(ui::notice_document),
+        )
         .route("/v1/identifications", get(cases::list_identifications))
         .route("/v1/disclosures", get(disclosures::get_disclosures))
         .route("/v1/sql", post(sql::post_sql))

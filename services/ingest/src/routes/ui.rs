@@ -13,11 +13,12 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 use spotcheck_analytics::Analytics;
-use spotcheck_reports::ReportError;
+use spotcheck_reports::{ReportError, notice};
 use spotcheck_schemas::keys::BatchKey;
 use std::sync::Arc;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+pub const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +95,77 @@ pub async fn trace_export(
         bytes,
     )
         .into_response())
+}
+
+/// One of the four notices (三书一函) of a case, as a document to edit and serve.
+///
+/// `{file}` is the notice's number on the case page (from 1) and the format: `1.docx` (Word,
+/// for WPS or Word) or `1.html` (a printable A4 page). The recipient with name and USCC, the
+/// product and batch, the failed items with the standard's clause and the required and measured
+/// values, the legal basis, the time limit and the issuing bureau, in Chinese.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{case_id}/notices/{file}",
+    tag = "traceback",
+    params(
+        ("case_id" = String, Path, description = "The case"),
+        ("file" = String, Path, description = "`{n}.docx` or `{n}.html`: the case's n-th notice"),
+    ),
+    responses(
+        (status = 200, description = "The notice", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (status = 400, description = "Not `{n}.docx` or `{n}.html`", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
+        (status = 404, description = "No such case or notice in the lake", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn notice_document(
+    State(app): State<App>,
+    headers: HeaderMap,
+    ApiPath((case_id, file)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    app.authorize(&headers, &[Role::Admin])?;
+    let shape = || ApiError::bad_request("the notice is {n}.docx or {n}.html, n from 1");
+    let (number, format) = file.rsplit_once('.').ok_or_else(shape)?;
+    let number: usize = number.parse().ok().filter(|n| *n > 0).ok_or_else(shape)?;
+    if !matches!(format, "docx" | "html") {
+        return Err(shape());
+    }
+    let document = notice::notice(lake(&app)?, &case_id, number, app.today())
+        .await
+        .map_err(report_error)?;
+    if format == "html" {
+        return Ok(Html(document.to_html().map_err(report_error)?).into_response());
+    }
+    let bytes = document.to_docx().map_err(report_error)?;
+    // The Chinese title in the RFC 5987 form, an ASCII name for clients that know only that.
+    let name = format!("{}-{}-{number}.docx", document.title, document.case_id);
+    let disposition = format!(
+        "attachment; filename=\"notice-{number}.docx\"; filename*=UTF-8''{}",
+        percent_encode(&name)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, DOCX.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `text` percent-encoded for a header parameter (RFC 5987: unreserved characters as they are).
+fn percent_encode(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 /// The list of cases.
