@@ -51,6 +51,8 @@ pub enum Command {
     Report(ReportArgs),
     /// One of a case's four notices (三书一函) as a document to edit and serve (DOCX or HTML)
     Notice(NoticeArgs),
+    /// The public result bulletin of a task (抽查结果公告) as XLSX and HTML, from the lake
+    Bulletin(BulletinArgs),
     /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
     Gen(GenArgs),
     /// Post NDJSON, JSON or CSV files to the API in batches
@@ -281,6 +283,22 @@ pub struct NoticeArgs {
     /// The file to write (default: <kind>-<case>.<format> in the current directory)
     #[arg(long)]
     pub out: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct BulletinArgs {
+    /// The data dir whose lake to read
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The spot-check task (the results' task_id)
+    #[arg(long = "task")]
+    pub task_id: String,
+    /// Only the results of this organiser
+    #[arg(long)]
+    pub organiser: Option<String>,
+    /// The directory to write bulletin.xlsx and bulletin.html into
+    #[arg(long)]
+    pub out: PathBuf,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

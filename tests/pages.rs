@@ -606,3 +606,160 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
     let text = docx_text(&std::fs::read(&out).unwrap());
     assert!(text.contains("南开区津风车行") && text.contains("31 km/h") && text.contains(&due_zh));
 }
+
+/// Every row of a workbook's sheet as text (the header first).
+fn sheet_rows(workbook: &Path, sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(workbook).expect("a workbook the reader opens");
+    let range = book.worksheet_range(sheet).expect("the sheet");
+    range
+        .rows()
+        .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+        .collect()
+}
+
+#[test]
+fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The law's objection window (15 days): a failure served 2 days ago is not final yet.
+    let up = Up::start(&data);
+    let producer = uscc("120116", 31);
+    let result = |report: &str, task: &str, verdict: &str, sampled_days_ago: u64, served: u64| {
+        let item = |v: &str| {
+            json!({"name": "最高车速", "clause": "GB 17761-2024 6.1.1", "required": "≤25 km/h",
+                   "measured": if v == "fail" { "31 km/h" } else { "24 km/h" }, "verdict": v})
+        };
+        json!({
+            "report_no": report, "lab_id": "dev-lab", "task_id": task,
+            "organiser": "天津市市场监督管理委员会", "category": "e_bike",
+            "product": {"name": "电动自行车", "brand": "津风", "model": "TDR-7", "batch": report},
+            "producer": {"uscc": producer, "name": "津风电动车制造有限公司", "address": "天津市滨海新区"},
+            "sampled_unit": {"uscc": uscc("120104", 32), "name": "南开区津风车行",
+                             "district": "120104", "role": "retailer"},
+            "sampling": {"date": days_ago(sampled_days_ago), "domain": "circulation"},
+            "tested_on": days_ago(served), "served_on": days_ago(served),
+            "items": [item(verdict)], "verdict": verdict,
+            "severity": if verdict == "fail" { json!("general") } else { Value::Null }
+        })
+    };
+    let mut other_model = result("BUL-PASS", "T-2026-EB", "pass", 50, 45);
+    other_model["product"]["model"] = json!("TDR-9");
+    let mut counterfeit = result("BUL-FAKE", "T-2026-EB", "fail", 45, 30);
+    counterfeit["product"]["model"] = json!("TDR-5");
+    counterfeit["suspected_counterfeit"] = json!(true);
+    let records = [
+        other_model,
+        result("BUL-FINAL", "T-2026-EB", "fail", 40, 30),
+        counterfeit,
+        result("BUL-OPEN", "T-2026-EB", "fail", 5, 2),
+        // Same organiser, producer, brand and model as BUL-FINAL, sampled after it: a follow-up.
+        result("BUL-FOLLOW", "T-2026-EB", "pass", 10, 8),
+        result("BUL-OTHER-TASK", "T-2026-GA", "pass", 20, 15),
+    ];
+    let lines: Vec<String> = records.iter().map(Value::to_string).collect();
+    post(&up, "/v1/results", "lab", lines.join("\n"));
+    wait_until("the three failures' cases in the lake", || {
+        sql(
+            &up,
+            "SELECT count(*) AS n FROM cases WHERE report_no LIKE 'BUL-%'",
+        )[0]["n"]
+            == json!(3)
+    });
+    wait_until("the final failures final", || {
+        sql(
+            &up,
+            "SELECT count(*) AS n FROM cases WHERE report_no IN ('BUL-FINAL', 'BUL-FAKE') \
+             AND status = 'final'",
+        )[0]["n"]
+            == json!(2)
+    });
+
+    let out = dir.path().join("bulletin");
+    let made = Command::new(support::BIN)
+        .args([
+            "bulletin",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--task",
+            "T-2026-EB",
+        ])
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let workbook = out.join("bulletin.xlsx");
+    let report_column = 13;
+    let reports = |sheet: &str| -> BTreeSet<String> {
+        sheet_rows(&workbook, sheet)
+            .iter()
+            .skip(1)
+            .map(|row| row[report_column].clone())
+            .collect()
+    };
+    let header = &sheet_rows(&workbook, "不合格产品")[0];
+    assert_eq!(header[report_column], "报告编号");
+    assert_eq!(header[1], "产品名称");
+
+    // The failures published are exactly the task's failures whose case is final.
+    let final_failures: BTreeSet<String> = sql(
+        &up,
+        "SELECT r.report_no FROM results r JOIN cases c ON c.report_no = r.report_no \
+         WHERE r.task_id = 'T-2026-EB' AND r.verdict = 'fail' AND c.status = 'final'",
+    )
+    .iter()
+    .map(|row| row["report_no"].as_str().unwrap().to_owned())
+    .collect();
+    assert_eq!(reports("不合格产品"), final_failures);
+    assert_eq!(
+        final_failures,
+        BTreeSet::from(["BUL-FINAL".to_owned(), "BUL-FAKE".to_owned()])
+    );
+    assert_eq!(reports("合格产品"), BTreeSet::from(["BUL-PASS".to_owned()]));
+    assert_eq!(
+        reports("跟踪抽查"),
+        BTreeSet::from(["BUL-FOLLOW".to_owned()])
+    );
+
+    let failed = sheet_rows(&workbook, "不合格产品");
+    let row = |report: &str| {
+        failed
+            .iter()
+            .find(|r| r[report_column] == report)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("BUL-FINAL")[10], "不合格");
+    assert_eq!(
+        row("BUL-FINAL")[11],
+        "最高车速（标准值：≤25 km/h；实测值：31 km/h）"
+    );
+    assert_eq!(row("BUL-FINAL")[2], "流通");
+    assert!(
+        row("BUL-FAKE")[14].contains("涉嫌假冒"),
+        "{:?}",
+        row("BUL-FAKE")
+    );
+    assert!(row("BUL-FINAL")[14].is_empty());
+
+    let html = std::fs::read_to_string(out.join("bulletin.html")).unwrap();
+    for expected in [
+        "不合格产品",
+        "合格产品",
+        "跟踪抽查",
+        "BUL-FINAL",
+        "BUL-FOLLOW",
+    ] {
+        assert!(
+            html.contains(expected),
+            "{expected} is not in the bulletin page"
+        );
+    }
+    assert!(!html.contains("BUL-OPEN") && !html.contains("BUL-OTHER-TASK"));
+    let png = dir.path().join("bulletin.png");
+    render_in_chromium(&out.join("bulletin.html"), &png);
+    if let Ok(keep) = std::env::var("SPOTCHECK_KEEP_SCREENSHOTS") {
+        std::fs::copy(&png, Path::new(&keep).join("bulletin.png")).unwrap();
+    }
+}

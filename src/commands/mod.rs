@@ -1,6 +1,7 @@
 //! One module per command of CONTRACT §1.
 
 pub mod analytics;
+pub mod bulletin;
 pub mod components;
 pub mod credit;
 pub mod gen_data;

@@ -12,6 +12,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("cases.html", include_str!("../templates/cases.html")),
     ("case.html", include_str!("../templates/case.html")),
     ("notice.html", include_str!("../templates/notice.html")),
+    ("bulletin.html", include_str!("../templates/bulletin.html")),
     ("facts.txt", include_str!("../templates/notices/facts.txt")),
     (
         "rectification.txt",
