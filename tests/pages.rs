@@ -391,8 +391,24 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
     let mut reader = csv::Reader::from_path(out.join("by_category.csv")).unwrap();
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(rows.len(), by_category.len());
+    // Categories by their Chinese names (电动自行车), as officials read them.
+    let name = |category: &Value| -> &'static str {
+        category
+            .as_str()
+            .unwrap()
+            .parse::<spotcheck_schemas::enums::Category>()
+            .unwrap()
+            .name_zh()
+    };
+    let headers = csv::Reader::from_path(out.join("by_category.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    assert_eq!(&headers[0], "产品类别");
+    assert_eq!(&headers[1], "抽查批次");
     for (row, expected) in rows.iter().zip(&by_category) {
-        assert_eq!(&row[0], expected["category"].as_str().unwrap());
+        assert_eq!(&row[0], name(&expected["category"]));
         assert_eq!(row[1], expected["results"].to_string());
         assert_eq!(row[2], expected["failures"].to_string());
     }
@@ -426,7 +442,7 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
     for expected in &by_category {
         let cells = format!(
             "<td>{}</td><td>{}</td><td>{}</td>",
-            expected["category"].as_str().unwrap(),
+            name(&expected["category"]),
             expected["results"],
             expected["failures"]
         );

@@ -211,6 +211,24 @@ impl crate::enums::Direction {
     }
 }
 
+impl crate::enums::DisclosureAction {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            crate::enums::DisclosureAction::Publish => "公示",
+            crate::enums::DisclosureAction::Retract => "撤回公示",
+        }
+    }
+}
+
+impl crate::enums::SubjectRole {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            crate::enums::SubjectRole::Producer => "生产者",
+            crate::enums::SubjectRole::Seller => "销售者",
+        }
+    }
+}
+
 impl crate::enums::Verdict {
     pub fn name_zh(self) -> &'static str {
         match self {

@@ -7,7 +7,11 @@ use crate::ReportError;
 use crate::cells::markdown_text;
 use crate::svg::{bar_chart, escape, line_chart};
 use crate::table::{TextRow, get, literal, text_rows};
+use chrono::NaiveDate;
 use spotcheck_analytics::Analytics;
+use spotcheck_schemas::case::CaseStatus;
+use spotcheck_schemas::enums::{Category, DisclosureAction, NoticeKind, SubjectRole};
+use spotcheck_schemas::names::{division_name, zh};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -46,6 +50,19 @@ impl Quarter {
                 quarter: self.quarter - 1,
             }
         }
+    }
+
+    /// The first day of the quarter and the first day of the next one.
+    pub fn bounds(self) -> (NaiveDate, NaiveDate) {
+        let first = |year: i32, quarter: u8| {
+            NaiveDate::from_ymd_opt(year, u32::from(quarter) * 3 - 2, 1).unwrap_or_default()
+        };
+        let next = if self.quarter == 4 {
+            first(self.year + 1, 1)
+        } else {
+            first(self.year, self.quarter + 1)
+        };
+        (first(self.year, self.quarter), next)
     }
 
     /// This quarter and the seven before it, oldest first.
@@ -118,10 +135,25 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         "cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
          WHERE {in_scope}"
     );
+    // Disclosures count in the quarter they were published in (Beijing time), whatever the
+    // quarter of the sampling; a district's are those of cases of its sampled units.
+    let (from, until) = scope.quarter.bounds();
+    let published_in_quarter = format!(
+        "d.published_at >= CAST('{from}T00:00:00+08:00' AS TIMESTAMP) \
+         AND d.published_at < CAST('{until}T00:00:00+08:00' AS TIMESTAMP)"
+    );
+    let disclosures_in_district = if district.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " AND d.case_id IN (SELECT c.case_id FROM cases c JOIN results_by_quarter r \
+               ON c.report_no = r.report_no AND c.lab_id = r.lab_id WHERE true{district})"
+        )
+    };
     let plan: Vec<(&'static str, String, String, Chart)> = vec![
         (
             "by_category",
-            "Results and failure rate by product category".into(),
+            "各产品类别抽查批次与不合格率".into(),
             format!(
                 "SELECT r.category, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.category ORDER BY r.category"
             ),
@@ -132,7 +164,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "by_district",
-            "Results and failure rate by district of the sampled unit".into(),
+            "各区抽查批次与不合格率（按被抽样单位所在地）".into(),
             format!(
                 "SELECT r.district, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.district ORDER BY r.district"
             ),
@@ -143,7 +175,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "last_eight_quarters",
-            "Failure rate over the last eight quarters".into(),
+            "近八个季度不合格率".into(),
             format!(
                 "SELECT r.quarter, {rate} FROM results_by_quarter r WHERE r.quarter IN ({}){district} \
                  GROUP BY r.quarter ORDER BY r.quarter",
@@ -156,7 +188,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "failing_items",
-            "Test items that failed most".into(),
+            "不合格次数最多的检验项目".into(),
             format!(
                 "SELECT i.item_name, count(*) AS tested, sum(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
                  FROM result_items i JOIN results_by_quarter r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
@@ -169,7 +201,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "cases",
-            "Cases opened, closed and overdue".into(),
+            "案件：立案、结案与逾期未整改".into(),
             format!(
                 "SELECT count(*) AS opened, sum(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
                  sum(CASE WHEN c.status IN ('final', 'rectifying') AND c.rectify_by < current_date() THEN 1 ELSE 0 END) AS overdue \
@@ -179,7 +211,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "case_status",
-            "Cases by status".into(),
+            "案件状态分布".into(),
             format!(
                 "SELECT c.status, count(*) AS cases FROM {cases_in_scope} GROUP BY c.status ORDER BY c.status"
             ),
@@ -190,10 +222,11 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "rectification_on_time",
-            "Rectification reported on time".into(),
+            "整改报告报送情况".into(),
             format!(
                 "SELECT count(*) AS ordered, sum(CASE WHEN d.reported_on <= c.rectify_by THEN 1 ELSE 0 END) AS on_time, \
-                 sum(CASE WHEN d.reported_on > c.rectify_by THEN 1 ELSE 0 END) AS late \
+                 sum(CASE WHEN d.reported_on > c.rectify_by THEN 1 ELSE 0 END) AS late, \
+                 sum(CASE WHEN d.reported_on IS NULL THEN 1 ELSE 0 END) AS not_reported \
                  FROM cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
                  LEFT JOIN (SELECT report_no, lab_id, min(\"on\") AS reported_on FROM dispositions \
                             WHERE kind = 'rectification_reported' GROUP BY report_no, lab_id) d \
@@ -204,10 +237,11 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "disclosures",
-            "Disclosures to the credit system".into(),
+            "信用信息公示（按公示日期计入本季度）".into(),
             format!(
                 "SELECT d.action, count(DISTINCT d.disclosure_id) AS disclosures FROM disclosures d \
-                 WHERE d.case_id IN (SELECT c.case_id FROM {cases_in_scope}) GROUP BY d.action ORDER BY d.action"
+                 WHERE {published_in_quarter}{disclosures_in_district} \
+                 GROUP BY d.action ORDER BY d.action"
             ),
             Chart::Bars {
                 label: "action",
@@ -216,8 +250,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "identifications",
-            "Subjects awaiting identification (no credit code yet: nothing served or disclosed)"
-                .into(),
+            "待认定主体（尚无统一社会信用代码：暂不送达、不公示）".into(),
             format!(
                 "SELECT s.role, count(*) AS waiting, count(DISTINCT s.case_id) AS cases FROM case_subjects s \
                  WHERE s.disclosure = 'identification_pending' \
@@ -228,7 +261,8 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
     ];
     let mut sections = Vec::new();
     for (id, title, sql, chart) in plan {
-        let rows = text_rows(analytics, &sql).await?;
+        let mut rows = text_rows(analytics, &sql).await?;
+        rows.iter_mut().for_each(name_values);
         let columns = columns_of(&sql, &rows);
         sections.push(Section {
             id,
@@ -239,8 +273,63 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             chart,
         });
     }
-    sections.push(notices(analytics, &cases_in_scope).await?);
+    let mut notices = notices(analytics, &cases_in_scope).await?;
+    notices.rows.iter_mut().for_each(name_values);
+    sections.push(notices);
     Ok(sections)
+}
+
+/// Writes the Chinese name in place of each English id a reader would see (category, district,
+/// case status, notice kind, disclosure action, subject role); a value without a name stays.
+fn name_values(row: &mut TextRow) {
+    for (column, value) in row.iter_mut() {
+        let name = match column.as_str() {
+            "category" => zh(value, Category::name_zh),
+            "district" if value.is_empty() => Some("（未注明）"),
+            "district" => division_name(value),
+            "status" => zh(value, CaseStatus::name_zh),
+            "kind" => zh(value, NoticeKind::name_zh),
+            "action" => zh(value, DisclosureAction::name_zh),
+            "role" => zh(value, SubjectRole::name_zh),
+            _ => None,
+        };
+        if let Some(name) = name {
+            *value = name.to_owned();
+        }
+    }
+}
+
+/// The heading of a column in the report's tables and CSVs.
+pub fn heading(column: &str) -> &str {
+    match column {
+        "category" => "产品类别",
+        "district" => "地区",
+        "quarter" => "季度",
+        "results" => "抽查批次",
+        "failures" => "不合格批次",
+        "failure_rate_pct" => "不合格率(%)",
+        "item_name" => "检验项目",
+        "tested" => "检验次数",
+        "opened" => "立案",
+        "closed" => "结案",
+        "overdue" => "逾期未整改",
+        "status" => "状态",
+        "cases" => "案件数",
+        "ordered" => "责令整改",
+        "on_time" => "按期报告",
+        "late" => "逾期报告",
+        "not_reported" => "未报告",
+        "action" => "公示类型",
+        "disclosures" => "公示数",
+        "role" => "主体类型",
+        "waiting" => "待认定",
+        "kind" => "文书",
+        "proposed" => "待送达",
+        "served" => "已送达",
+        "withdrawn" => "已撤回",
+        "total" => "合计",
+        other => other,
+    }
 }
 
 /// Notices by kind and status, counted from each case's notices (newest revision).
@@ -271,7 +360,7 @@ async fn notices(analytics: &Analytics, cases_in_scope: &str) -> Result<Section,
         .collect();
     Ok(Section {
         id: "notices",
-        title: "Notices proposed and served, by kind (三书一函)".into(),
+        title: "三书一函：提出与送达情况".into(),
         sql: format!("{sql} -- then counted per notice kind and status"),
         columns: ["kind", "proposed", "served", "withdrawn", "total"]
             .map(String::from)
@@ -306,7 +395,7 @@ impl Section {
                 .iter()
                 .map(|r| {
                     let name = match get(r, label) {
-                        "" => "(none)".to_owned(),
+                        "" => "（未注明）".to_owned(),
                         text => text.to_owned(),
                     };
                     (name, get(r, value).parse().unwrap_or(0.0))
@@ -327,7 +416,9 @@ impl Section {
     fn csv(&self) -> Result<Vec<u8>, ReportError> {
         let mut writer = csv::Writer::from_writer(Vec::new());
         let error = |e: csv::Error| ReportError::Csv(e.to_string());
-        writer.write_record(&self.columns).map_err(error)?;
+        writer
+            .write_record(self.columns.iter().map(|c| heading(c)))
+            .map_err(error)?;
         for row in &self.rows {
             // Report CSVs are for people: no cell opens as a formula.
             writer
@@ -350,9 +441,13 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
     let io =
         |e: std::io::Error| ReportError::Write(format!("cannot write into {}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(io)?;
+    let quarter = format!("{}年第{}季度", scope.quarter.year, scope.quarter.quarter);
     let title = match &scope.district {
-        Some(d) => format!("Spot checks {} — district {d}", scope.quarter),
-        None => format!("Spot checks {}", scope.quarter),
+        Some(d) => format!(
+            "{quarter}产品质量监督抽查报告（{}）",
+            division_name(d).unwrap_or(d)
+        ),
+        None => format!("{quarter}产品质量监督抽查报告"),
     };
     let mut written = Vec::new();
     let mut html = format!(
@@ -389,7 +484,7 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
         }
         let _ = write!(html, "<table data-table=\"{}\"><tr>", section.id);
         for column in &section.columns {
-            let _ = write!(html, "<th>{}</th>", escape(column));
+            let _ = write!(html, "<th>{}</th>", escape(heading(column)));
         }
         html.push_str("</tr>");
         let _ = write!(
@@ -398,7 +493,7 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
             section
                 .columns
                 .iter()
-                .map(|c| markdown_text(c))
+                .map(|c| markdown_text(heading(c)))
                 .collect::<Vec<_>>()
                 .join(" | "),
             "---|".repeat(section.columns.len())
@@ -414,15 +509,15 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
             let _ = writeln!(markdown, "| {} |", cells.join(" | "));
         }
         if section.rows.is_empty() {
-            html.push_str("<tr><td>no data</td></tr>");
-            markdown.push_str("\n_no data_\n");
+            html.push_str("<tr><td>无数据</td></tr>");
+            markdown.push_str("\n_无数据_\n");
         }
         let _ = write!(
             html,
-            "</table><details><summary>SQL</summary><pre>{}</pre></details></section>",
+            "</table><details><summary>查询语句（SQL）</summary><pre>{}</pre></details></section>",
             escape(&section.sql)
         );
-        let _ = write!(markdown, "\nTable: [{csv_name}]({csv_name})\n\n");
+        let _ = write!(markdown, "\n数据表：[{csv_name}]({csv_name})\n\n");
     }
     html.push_str("</body></html>");
     for (name, text) in [("report.html", html), ("report.md", markdown)] {
@@ -445,6 +540,11 @@ mod tests {
         assert_eq!(eight.first().map(String::as_str), Some("2024Q3"));
         assert_eq!(eight.last().map(String::as_str), Some("2026Q2"));
         assert_eq!(eight.len(), 8);
+        let (from, until) = Quarter::parse("2026Q4").unwrap().bounds();
+        assert_eq!(
+            (from.to_string(), until.to_string()),
+            ("2026-10-01".into(), "2027-01-01".into())
+        );
         for bad in ["2026Q5", "2026", "Q3", "abcdQ1"] {
             assert_eq!(Quarter::parse(bad), None, "{bad}");
         }
