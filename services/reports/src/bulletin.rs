@@ -43,8 +43,14 @@ pub const COLUMNS: [&str; 15] = [
 pub const SHEETS: [&str; 3] = ["不合格产品", "合格产品", "跟踪抽查"];
 
 /// Case states in which a failure is final.
-const FINAL: &str =
-    "('final', 'rectifying', 'escalated', 'suspended', 'closed', 'revocation_referred')";
+const FINAL: &[&str] = &[
+    "final",
+    "rectifying",
+    "escalated",
+    "suspended",
+    "closed",
+    "revocation_referred",
+];
 
 /// One published result: the values of [`COLUMNS`] after 序号.
 #[derive(Debug, Clone, Serialize)]
@@ -120,7 +126,7 @@ pub async fn bulletin(
         let failed = get(row, "verdict") == "fail";
         let status = get(row, "case_status");
         let overturned = failed && status == "overturned";
-        if failed && !overturned && !FINAL.contains(&format!("'{status}'")) {
+        if failed && !overturned && !FINAL.contains(&status) {
             pending += 1;
             continue;
         }
