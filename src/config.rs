@@ -39,6 +39,44 @@ pub struct Config {
     pub lake: LakeConfig,
     #[serde(default)]
     pub broker: BrokerConfig,
+    #[serde(default)]
+    pub plan: PlanConfig,
+}
+
+/// The sampling-plan checks: `[plan.licences]` maps a category id to the licence kinds
+/// (`ccc`, `production_licence`, `fireworks_safety_licence`) one of which its producer must hold;
+/// a listed category replaces the shipped requirement (`[]` drops it), others keep theirs.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PlanConfig {
+    pub licences: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+impl PlanConfig {
+    pub fn rules(&self) -> Result<spotcheck_analytics::PlanRules> {
+        use spotcheck_schemas::Category;
+        use spotcheck_schemas::plan::{LicenceKind, LicenceRequirement};
+        let mut rules = spotcheck_analytics::PlanRules::default();
+        for (category, kinds) in &self.licences {
+            let category: Category = category.parse().map_err(|()| {
+                anyhow::anyhow!("[plan.licences]: '{category}' is not a category id")
+            })?;
+            let kinds = kinds
+                .iter()
+                .map(|k| k.parse::<LicenceKind>())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| anyhow::anyhow!("[plan.licences] {category}: {e}"))?;
+            rules.licences.retain(|r| r.category != category);
+            if !kinds.is_empty() {
+                rules.licences.push(LicenceRequirement {
+                    category,
+                    kinds,
+                    basis: "本地配置（[plan.licences]）".into(),
+                });
+            }
+        }
+        Ok(rules)
+    }
 }
 
 /// How the embedded broker (`spotcheck up` without `--brokers`, `spotcheck broker`) keeps its log.

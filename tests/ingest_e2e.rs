@@ -350,3 +350,223 @@ fn a_shipment_on_the_topic_that_the_ledger_never_indexed_is_a_duplicate_when_res
         "the shipment is on its topic once"
     );
 }
+
+/// The columns of a lab's summary sheet as labs keep it (one they have, not the template):
+/// a title row above, no 产品类别 or 被抽样单位类型 column, a contact column the system does not
+/// take.
+const LAB_SHEET_HEADER: &[&str] = &[
+    "序号",
+    "报告编号",
+    "产品名称",
+    "抽查领域",
+    "受检单位",
+    "统一社会信用代码",
+    "所在区",
+    "标称生产企业",
+    "商标",
+    "规格型号",
+    "生产日期/批号",
+    "抽样日期",
+    "检验日期",
+    "检验结论",
+    "主要不合格项目",
+    "承检机构",
+    "联系电话",
+];
+
+/// 1,000 rows under a title row (so result n is on row n + 2); rows 12, 112, …, 912 are broken
+/// in five ways. Returns the workbook and the broken rows with the column each one's error names.
+fn lab_workbook_of_thousand_rows() -> (Vec<u8>, Vec<(usize, &'static str)>) {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut workbook = Workbook::new();
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("汇总表").unwrap();
+    let date = Format::new().set_num_format("yyyy年m月d日");
+    sheet
+        .write_string(0, 0, "2026年天津市家用燃气灶具产品质量监督抽查结果汇总表")
+        .unwrap();
+    for (col, title) in LAB_SHEET_HEADER.iter().enumerate() {
+        sheet.write_string(1, col as u16, *title).unwrap();
+    }
+    let mut broken = Vec::new();
+    for n in 1..=1000u32 {
+        let row = n + 1;
+        let fails = n % 7 == 0;
+        let mut cells: Vec<String> = vec![
+            n.to_string(),
+            format!("TJ-XLSX-{n:04}"),
+            "家用燃气灶具".into(),
+            "流通".into(),
+            format!("天津市南开区第{n}燃气器具商店"),
+            support::flows::uscc("120104", n),
+            "南开区".into(),
+            "某某燃气具有限公司".into(),
+            "火王".into(),
+            "JZT-2".into(),
+            "20260301".into(),
+            String::new(), // 抽样日期: a date cell, written below
+            "2026年4月20日".into(),
+            if fails { "不合格" } else { "合格" }.into(),
+            if fails {
+                "热负荷准确度（标准条款：5.3.1，标准值：±10%，实测值：-14%）；熄火保护装置".into()
+            } else {
+                "/".into()
+            },
+            "天津市产品质量监督检测技术研究院".into(),
+            "022-23456789".into(),
+        ];
+        if n % 100 == 12 {
+            let column = match n / 100 % 5 {
+                0 => {
+                    cells[5] = "91120104MA0000000X".into();
+                    "统一社会信用代码"
+                }
+                1 => {
+                    cells[6] = "朝阳区".into();
+                    "所在区"
+                }
+                2 => {
+                    cells[11] = "2026-02-30".into();
+                    "抽样日期"
+                }
+                3 => {
+                    cells[13] = "待定".into();
+                    "检验结论"
+                }
+                _ => {
+                    cells[9] = String::new();
+                    "规格型号"
+                }
+            };
+            broken.push((row as usize + 1, column));
+        }
+        for (col, cell) in cells.iter().enumerate() {
+            if !cell.is_empty() {
+                sheet.write_string(row, col as u16, cell).unwrap();
+            }
+        }
+        if cells[11].is_empty() {
+            let sampled = ExcelDateTime::from_ymd(2026, 4, 2).unwrap();
+            sheet
+                .write_datetime_with_format(row, 11, &sampled, &date)
+                .unwrap();
+        }
+    }
+    (workbook.save_to_buffer().unwrap(), broken)
+}
+
+#[test]
+fn a_lab_workbook_with_chinese_headers_is_taken_row_by_row_and_again_as_duplicates() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let lab = up.token("lab");
+    let (workbook, broken) = lab_workbook_of_thousand_rows();
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+    let (status, first) = post(&up, Some(&lab), xlsx, workbook.clone());
+    assert_eq!(status, 202, "{first}");
+    let accepted = first["accepted"].as_array().unwrap();
+    assert_eq!(accepted.len(), 990, "{}", first["rejected"]);
+    assert!(accepted.iter().all(|a| a["status"] == "accepted"));
+    assert_eq!(first["ignored_columns"], json!(["联系电话"]));
+    let answered: Vec<(usize, String)> = first["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let columns: Vec<&str> = r["errors"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|e| e["column"].as_str())
+                .collect();
+            (r["line"].as_u64().unwrap() as usize, columns.join(","))
+        })
+        .collect();
+    let expected: Vec<(usize, String)> = broken
+        .iter()
+        .map(|(row, column)| (*row, (*column).to_owned()))
+        .collect();
+    assert_eq!(
+        answered, expected,
+        "each broken row by its row number and column"
+    );
+
+    // What landed is in the ids of the contract, the lab being the token's.
+    let records = read_topic(&up.brokers(), topics::RESULTS);
+    assert_eq!(records.len(), 990);
+    let seventh = records
+        .iter()
+        .find(|r| r.value["report_no"] == "TJ-XLSX-0007")
+        .unwrap();
+    let value = &seventh.value;
+    assert_eq!(value["lab_id"], "dev-lab");
+    assert_eq!(value["category"], "gas_appliance");
+    assert_eq!(value["sampling"]["domain"], "circulation");
+    assert_eq!(value["sampling"]["date"], "2026-04-02");
+    assert_eq!(value["sampled_unit"]["role"], "retailer");
+    assert_eq!(value["sampled_unit"]["district"], "120104");
+    assert_eq!(value["tested_on"], "2026-04-20");
+    assert_eq!(value["verdict"], "fail");
+    assert_eq!(value["items"][0]["name"], "热负荷准确度");
+    assert_eq!(value["items"][0]["measured"], "-14%");
+    assert_eq!(value["items"][1]["name"], "熄火保护装置");
+
+    // The same workbook again, through `spotcheck post`: every good row a duplicate, the broken
+    // rows named by their row numbers and columns.
+    let file = dir.path().join("汇总表.xlsx");
+    std::fs::write(&file, &workbook).unwrap();
+    let output = std::process::Command::new(support::BIN)
+        .args(["post", "--url", &up.url(""), "--token", &lab])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("0 accepted, 990 duplicate, 10 rejected"),
+        "{stdout}"
+    );
+    let (row, column) = broken[0];
+    assert!(
+        stdout.contains(&format!("汇总表.xlsx:{row}: {column}")),
+        "{stdout}"
+    );
+    assert_eq!(read_topic(&up.brokers(), topics::RESULTS).len(), 990);
+
+    // The template to start from: every column the intake reads, required ones first in line.
+    let template = Client::new()
+        .get(up.url("/v1/results/template.xlsx"))
+        .bearer_auth(&lab)
+        .send()
+        .unwrap();
+    assert_eq!(template.status().as_u16(), 200);
+    assert_eq!(template.headers()["content-type"], xlsx);
+    let bytes = template.bytes().unwrap().to_vec();
+    use calamine::Reader;
+    let mut book = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(bytes)).unwrap();
+    assert_eq!(book.sheet_names(), ["抽查结果", "填写说明"]);
+    let headers: Vec<String> = book
+        .worksheet_range("抽查结果")
+        .unwrap()
+        .rows()
+        .next()
+        .unwrap()
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    for required in [
+        "报告编号",
+        "产品名称",
+        "被抽样单位",
+        "规格型号",
+        "生产日期/批号",
+        "抽样日期",
+        "检验日期",
+        "检验结论",
+    ] {
+        assert!(
+            headers.iter().any(|h| h == required),
+            "{required} in {headers:?}"
+        );
+    }
+}

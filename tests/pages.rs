@@ -1,6 +1,7 @@
 //! What officials look at: the batch trace export (CLI and HTTP), checked hop by hop against the
-//! shipments posted, and the case page of a four-level distribution tree rendered in headless
-//! Chromium, where every unit of the case must appear.
+//! shipments posted, the case page of a four-level distribution tree rendered in headless
+//! Chromium, where every unit of the case must appear, the notices, the bulletin, and the
+//! sampling-plan warnings (six-month rule, licences) against an oracle written in the test.
 
 mod support;
 
@@ -778,4 +779,449 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
     if let Ok(keep) = std::env::var("SPOTCHECK_KEEP_SCREENSHOTS") {
         std::fs::copy(&png, Path::new(&keep).join("bulletin.png")).unwrap();
     }
+}
+
+/// A producer of the plan-check data: name, USCC, category, and its registry entry (`None`: not
+/// registered) as (licence kind as written, valid until).
+struct Producer {
+    name: String,
+    uscc: String,
+    category: &'static str,
+    licences: Option<Vec<(&'static str, &'static str)>>,
+}
+
+/// One generated sampling: what the six-month and licence rules read.
+#[derive(Clone)]
+struct Sampled {
+    report_no: String,
+    organiser: &'static str,
+    producer: usize,
+    brand: Option<&'static str>,
+    model: &'static str,
+    standards: Vec<&'static str>,
+    date: chrono::NaiveDate,
+    follow_up: bool,
+}
+
+/// The six-month rule written again, independently of the SQL, as the oracle: `later` repeats
+/// `earlier`.
+fn repeats(later: &Sampled, earlier: &Sampled, producers: &[Producer]) -> bool {
+    let standards_match = later.standards.is_empty()
+        || earlier.standards.is_empty()
+        || later.standards == earlier.standards;
+    let earlier_first = earlier.date < later.date
+        || (earlier.date == later.date
+            && format!("dev-lab/{}", earlier.report_no) < format!("dev-lab/{}", later.report_no));
+    let six_months_on = earlier
+        .date
+        .checked_add_months(chrono::Months::new(6))
+        .unwrap();
+    !later.follow_up
+        && later.organiser == earlier.organiser
+        && producers[later.producer].name == producers[earlier.producer].name
+        && later.brand == earlier.brand
+        && later.model == earlier.model
+        && standards_match
+        && earlier_first
+        && later.date < six_months_on
+}
+
+/// The licence rule as the oracle: a category with a requirement, a registered producer, and no
+/// licence of an accepted kind valid on the day.
+fn lacks_licence(sampled: &Sampled, producers: &[Producer]) -> bool {
+    let producer = &producers[sampled.producer];
+    let accepted: &[&str] = match producer.category {
+        "e_bike" | "gas_appliance" => &["CCC", "3C"],
+        "wire_cable" => &["工业产品生产许可证", "CCC"],
+        _ => return false,
+    };
+    let Some(licences) = &producer.licences else {
+        return false;
+    };
+    !licences.iter().any(|(kind, until)| {
+        accepted.contains(kind)
+            && chrono::NaiveDate::parse_from_str(until, "%Y-%m-%d").unwrap() >= sampled.date
+    })
+}
+
+#[test]
+fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let client = reqwest::blocking::Client::new();
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let producers = vec![
+        // Certified throughout, as the registry spells it.
+        Producer {
+            name: "天津甲车业有限公司".into(),
+            uscc: uscc("120104", 9101),
+            category: "e_bike",
+            licences: Some(vec![("CCC", "2027-12-31")]),
+        },
+        // Its CCC expired in the middle of the samplings.
+        Producer {
+            name: "天津乙车业有限公司".into(),
+            uscc: uscc("120104", 9102),
+            category: "e_bike",
+            licences: Some(vec![("3C", "2026-03-01")]),
+        },
+        // A licence of the wrong kind for e-bikes.
+        Producer {
+            name: "天津丙车业有限公司".into(),
+            uscc: uscc("120104", 9103),
+            category: "e_bike",
+            licences: Some(vec![("工业产品生产许可证", "2028-01-01")]),
+        },
+        Producer {
+            name: "天津丁电缆有限公司".into(),
+            uscc: uscc("120104", 9104),
+            category: "wire_cable",
+            licences: Some(vec![("工业产品生产许可证", "2028-01-01")]),
+        },
+        // Registered without any licence.
+        Producer {
+            name: "天津戊电缆有限公司".into(),
+            uscc: uscc("120104", 9105),
+            category: "wire_cable",
+            licences: Some(vec![]),
+        },
+        // Helmets need none here; gas appliances do, but this producer is not registered.
+        Producer {
+            name: "天津己安全帽厂".into(),
+            uscc: uscc("120104", 9106),
+            category: "safety_helmet",
+            licences: Some(vec![]),
+        },
+        Producer {
+            name: "天津庚燃气具有限公司".into(),
+            uscc: uscc("120104", 9107),
+            category: "gas_appliance",
+            licences: None,
+        },
+    ];
+    for producer in &producers {
+        let Some(licences) = &producer.licences else {
+            continue;
+        };
+        let licences: Vec<Value> = licences
+            .iter()
+            .enumerate()
+            .map(|(i, (kind, until))| json!({"kind": kind, "number": format!("L-{i}"), "valid_until": until}))
+            .collect();
+        let unit = json!({"uscc": producer.uscc, "name": producer.name, "district": "120104",
+                          "roles": ["producer"], "licences": licences});
+        let response = client
+            .put(up.url(&format!("/v1/units/{}", producer.uscc)))
+            .bearer_auth(up.token("admin"))
+            .json(&unit)
+            .send()
+            .unwrap();
+        assert!(
+            response.status().is_success(),
+            "{}",
+            response.text().unwrap()
+        );
+    }
+
+    // Planted pairs at the edges of the rule, then a seeded spread over 17 months.
+    let organisers = ["天津市市场监督管理委员会", "天津市南开区市场监督管理局"];
+    let mut samplings: Vec<Sampled> = Vec::new();
+    let mut add =
+        |organiser, producer, brand, model, standards: Vec<&'static str>, date: &str, follow_up| {
+            samplings.push(Sampled {
+                report_no: format!("PLAN-{:04}", samplings.len() + 1),
+                organiser,
+                producer,
+                brand,
+                model,
+                standards,
+                date: day(date),
+                follow_up,
+            });
+        };
+    // Six months to the day is allowed; a day less is a repeat.
+    add(
+        organisers[0],
+        0,
+        Some("甲"),
+        "TDT-1",
+        vec!["GB 17761-2024"],
+        "2026-01-10",
+        false,
+    );
+    add(
+        organisers[0],
+        0,
+        Some("甲"),
+        "TDT-1",
+        vec!["GB 17761-2024"],
+        "2026-07-10",
+        false,
+    );
+    add(
+        organisers[0],
+        0,
+        Some("甲"),
+        "TDT-2",
+        vec!["GB 17761-2024"],
+        "2026-01-10",
+        false,
+    );
+    add(
+        organisers[0],
+        0,
+        Some("甲"),
+        "TDT-2",
+        vec!["GB 17761-2024"],
+        "2026-07-09",
+        false,
+    );
+    // A follow-up check is exempt; another organiser, brand or standard is another product.
+    add(
+        organisers[0],
+        3,
+        None,
+        "BV-2.5",
+        vec![],
+        "2026-02-01",
+        false,
+    );
+    add(organisers[0], 3, None, "BV-2.5", vec![], "2026-03-01", true);
+    add(
+        organisers[1],
+        3,
+        None,
+        "BV-2.5",
+        vec![],
+        "2026-03-02",
+        false,
+    );
+    add(
+        organisers[0],
+        3,
+        Some("丁"),
+        "BV-2.5",
+        vec![],
+        "2026-03-03",
+        false,
+    );
+    add(
+        organisers[0],
+        6,
+        None,
+        "JZ-1",
+        vec!["GB 16410-2020"],
+        "2026-02-01",
+        false,
+    );
+    add(
+        organisers[0],
+        6,
+        None,
+        "JZ-1",
+        vec!["GB 30720-2014"],
+        "2026-02-02",
+        false,
+    );
+    // Two labs' samples on one day: one of them is the repeat.
+    add(
+        organisers[1],
+        5,
+        Some("己"),
+        "ABS-1",
+        vec![],
+        "2026-05-05",
+        false,
+    );
+    add(
+        organisers[1],
+        5,
+        Some("己"),
+        "ABS-1",
+        vec![],
+        "2026-05-05",
+        false,
+    );
+    let mut seed: u64 = 0x5eed;
+    let mut next = |below: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % below
+    };
+    let brands = [Some("甲"), Some("乙"), None];
+    let models = ["M-1", "M-2", "M-3"];
+    let standards = [vec!["GB A"], vec!["GB B"], vec![]];
+    for _ in 0..240 {
+        let date = day("2025-06-01") + chrono::Days::new(next(518));
+        add(
+            organisers[next(2) as usize],
+            next(producers.len() as u64) as usize,
+            brands[next(3) as usize],
+            models[next(3) as usize],
+            standards[next(3) as usize].clone(),
+            &date.to_string(),
+            next(10) == 0,
+        );
+    }
+    let lines: Vec<String> = samplings
+        .iter()
+        .map(|s| {
+            let producer = &producers[s.producer];
+            let mut record = json!({
+                "report_no": s.report_no, "lab_id": "dev-lab", "task_id": "T-PLAN",
+                "organiser": s.organiser, "category": producer.category,
+                "product": {"name": "抽查产品", "brand": s.brand, "model": s.model, "batch": "B1"},
+                "producer": {"uscc": producer.uscc, "name": producer.name},
+                "sampled_unit": {"name": "天津市南开区某商店", "district": "120104", "role": "retailer"},
+                "sampling": {"date": s.date, "domain": "circulation"},
+                "tested_on": s.date + chrono::Days::new(5), "standards": s.standards,
+                "items": [{"name": "标志", "verdict": "pass"}], "verdict": "pass",
+                "follow_up": s.follow_up
+            });
+            // The planted repeat fails, so that its case page shows the warning.
+            if s.report_no == "PLAN-0004" {
+                record["verdict"] = json!("fail");
+                record["severity"] = json!("general");
+                record["items"] = json!([{"name": "最高车速", "required": "≤25 km/h",
+                                          "measured": "31 km/h", "verdict": "fail"}]);
+            }
+            record.to_string()
+        })
+        .collect();
+    post(&up, "/v1/results", "lab", lines.join("\n"));
+    wait_until("the results and units in the lake", || {
+        let results = sql(
+            &up,
+            "SELECT count(*) AS n FROM results WHERE task_id = 'T-PLAN'",
+        );
+        let units = sql(
+            &up,
+            "SELECT count(*) AS n FROM units WHERE name LIKE '天津%'",
+        );
+        results[0]["n"] == samplings.len() && units[0]["n"] == 6
+    });
+
+    let mut expected = BTreeSet::new();
+    for later in &samplings {
+        for earlier in &samplings {
+            if repeats(later, earlier, &producers) {
+                expected.insert((
+                    "six_month_repeat".to_owned(),
+                    later.report_no.clone(),
+                    earlier.report_no.clone(),
+                ));
+            }
+        }
+        if lacks_licence(later, &producers) {
+            expected.insert((
+                "licence_missing".to_owned(),
+                later.report_no.clone(),
+                String::new(),
+            ));
+        }
+    }
+    for planted in [("PLAN-0004", "PLAN-0003"), ("PLAN-0012", "PLAN-0011")] {
+        let key = (
+            "six_month_repeat".to_owned(),
+            planted.0.to_owned(),
+            planted.1.to_owned(),
+        );
+        assert!(expected.contains(&key), "the oracle plants {planted:?}");
+    }
+    let found: BTreeSet<(String, String, String)> = sql(
+        &up,
+        "SELECT kind, report_no, earlier_report_no FROM warnings WHERE lab_id = 'dev-lab'",
+    )
+    .iter()
+    .map(|row| {
+        (
+            row["kind"].as_str().unwrap().to_owned(),
+            row["report_no"].as_str().unwrap().to_owned(),
+            row["earlier_report_no"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    })
+    .collect();
+    let repeats_found = found.iter().filter(|w| w.0 == "six_month_repeat").count();
+    let licences_found = found.iter().filter(|w| w.0 == "licence_missing").count();
+    assert!(
+        repeats_found >= 10 && licences_found >= 10,
+        "{repeats_found} repeats, {licences_found} licences"
+    );
+    assert_eq!(
+        found, expected,
+        "every planted warning found, none invented"
+    );
+
+    // The case of the failed repeat shows the warning to the officials who handle it.
+    let case_id = spotcheck_schemas::case_id("dev-lab", "PLAN-0004");
+    wait_until("the repeat's case in the lake", || {
+        sql(
+            &up,
+            &format!("SELECT count(*) AS n FROM cases WHERE case_id = '{case_id}'"),
+        )[0]["n"]
+            == 1
+    });
+    let page = client
+        .get(up.url(&format!("/ui/cases/{case_id}")))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains("六个月内重复抽查") && page.contains("报告 PLAN-0003"),
+        "{page}"
+    );
+
+    // Before travelling: the plan check names the earlier results a planned sampling repeats.
+    let planned = json!([
+        {"organiser": organisers[0], "producer_name": producers[0].name, "brand": "甲",
+         "model": "TDT-1", "standards": ["GB 17761-2024"], "date": "2026-12-20"},
+        {"organiser": organisers[0], "producer_name": producers[0].name, "brand": "甲",
+         "model": "TDT-1", "date": "2026-12-20", "follow_up": true},
+        {"organiser": "天津市河西区市场监督管理局", "producer_name": producers[0].name,
+         "brand": "甲", "model": "TDT-1", "date": "2026-12-20"},
+    ]);
+    let answer: Value = client
+        .post(up.url("/v1/plan/check"))
+        .bearer_auth(up.token("admin"))
+        .json(&planned)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let first = Sampled {
+        report_no: "planned".into(),
+        organiser: organisers[0],
+        producer: 0,
+        brand: Some("甲"),
+        model: "TDT-1",
+        standards: vec!["GB 17761-2024"],
+        date: day("2026-12-20"),
+        follow_up: false,
+    };
+    let expected_earlier: Vec<&str> = samplings
+        .iter()
+        .filter(|earlier| repeats(&first, earlier, &producers))
+        .map(|earlier| earlier.report_no.as_str())
+        .collect();
+    assert!(
+        !expected_earlier.is_empty(),
+        "PLAN-0002 of 2026-07-10 is within six months"
+    );
+    assert_eq!(answer["checked"], 3, "{answer}");
+    assert_eq!(answer["conflicts"].as_array().unwrap().len(), 1, "{answer}");
+    assert_eq!(answer["conflicts"][0]["index"], 0);
+    let mut earlier: Vec<&str> = answer["conflicts"][0]["earlier"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["report_no"].as_str().unwrap())
+        .collect();
+    earlier.sort_unstable();
+    assert_eq!(earlier, expected_earlier);
 }

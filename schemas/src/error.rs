@@ -11,6 +11,10 @@ pub struct FieldError {
     pub field: String,
     /// What is wrong, as a sentence.
     pub message: String,
+    /// For a record read from a spreadsheet: the header of the column the field came from, as
+    /// the sheet writes it (`规格型号`), so the clerk finds the cell.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl FieldError {
@@ -18,6 +22,7 @@ impl FieldError {
         Self {
             field: field.into(),
             message: message.into(),
+            column: None,
         }
     }
 }

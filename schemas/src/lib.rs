@@ -5,12 +5,14 @@
 //! violated rule with its JSON path; everything downstream trusts the types.
 
 pub mod case;
+pub mod columns;
 pub mod disclosure;
 pub mod disposition;
 pub mod enums;
 pub mod error;
 pub mod keys;
 pub mod names;
+pub mod plan;
 pub mod reader;
 pub mod region;
 pub mod result;

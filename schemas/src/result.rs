@@ -33,6 +33,10 @@ pub struct SamplingResult {
     pub severity: Option<Severity>,
     #[serde(default)]
     pub suspected_counterfeit: bool,
+    /// A follow-up check (跟踪抽查) of a product that failed before: exempt from the rule that an
+    /// organiser samples a producer's same product at most once in six months.
+    #[serde(default)]
+    pub follow_up: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -98,6 +102,7 @@ const RESULT_FIELDS: &[&str] = &[
     "verdict",
     "severity",
     "suspected_counterfeit",
+    "follow_up",
 ];
 
 impl SamplingResult {
@@ -146,6 +151,7 @@ fn read_result(root: &Obj, today: NaiveDate, errors: &mut Errors) -> Option<Samp
     let verdict = root.choice("verdict", Verdict::ALL, Verdict::as_str, true, errors);
     let severity = root.choice("severity", Severity::ALL, Severity::as_str, false, errors);
     let suspected_counterfeit = root.flag("suspected_counterfeit", errors);
+    let follow_up = root.flag("follow_up", errors);
     if let Some(verdict) = verdict {
         check_verdict_rules(verdict, items.as_deref(), severity, errors);
     }
@@ -171,6 +177,7 @@ fn read_result(root: &Obj, today: NaiveDate, errors: &mut Errors) -> Option<Samp
         verdict: verdict?,
         severity,
         suspected_counterfeit,
+        follow_up,
     })
 }
 

@@ -362,8 +362,13 @@ pub async fn open_analytics(
     config: &Config,
     location: &spotcheck_lake::LakeLocation,
 ) -> Result<Arc<Analytics>> {
-    let analytics =
-        Analytics::open_with(location, config.sql.limits()?, config.credit.listing_rule()).await?;
+    let analytics = Analytics::open_with(
+        location,
+        config.sql.limits()?,
+        config.credit.listing_rule(),
+        config.plan.rules()?,
+    )
+    .await?;
     Ok(Arc::new(analytics))
 }
 

@@ -50,7 +50,9 @@ pub async fn run(args: PostArgs) -> Result<ExitCode> {
         records += chunks.iter().map(|c| c.lines.len() as u64).sum::<u64>();
         post_file(&client, &args, &target, file, chunks, &mut totals).await?;
     }
-    print_summary(&totals, records, started.elapsed());
+    // A workbook's records are counted by the server's answer.
+    let answered = totals.accepted + totals.duplicate + totals.rejected;
+    print_summary(&totals, records.max(answered), started.elapsed());
     Ok(if totals.rejected == 0 {
         ExitCode::SUCCESS
     } else {
@@ -252,11 +254,13 @@ fn tally(answer: &Value, chunk: &Chunk, file: &Path, totals: &mut Totals) {
                 .into_iter()
                 .flatten()
                 .map(|e| {
-                    format!(
-                        "{}: {}",
-                        e["field"].as_str().unwrap_or(""),
-                        e["message"].as_str().unwrap_or("")
-                    )
+                    let field = e["field"].as_str().unwrap_or("");
+                    let message = e["message"].as_str().unwrap_or("");
+                    // A sheet's error names its column as the sheet writes it.
+                    match e["column"].as_str() {
+                        Some(column) => format!("{column} ({field}): {message}"),
+                        None => format!("{field}: {message}"),
+                    }
                 })
                 .collect();
             totals

@@ -10,7 +10,7 @@ use spotcheck_analytics::arrow::array::{Array, ArrayRef, StringArray};
 use spotcheck_analytics::arrow::compute::cast;
 use spotcheck_analytics::arrow::datatypes::{DataType, Field, Schema};
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
-use spotcheck_analytics::{Analytics, AsOf, ListingRule, QueryLimits};
+use spotcheck_analytics::{Analytics, AsOf, ListingRule, PlanRules, QueryLimits};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -24,8 +24,13 @@ pub async fn run(args: SqlArgs) -> Result<ExitCode> {
         .map(AsOf::parse)
         .transpose()
         .map_err(anyhow::Error::msg)?;
-    let analytics =
-        Analytics::open_with(&location, QueryLimits::default(), ListingRule::default()).await?;
+    let analytics = Analytics::open_with(
+        &location,
+        QueryLimits::default(),
+        ListingRule::default(),
+        PlanRules::default(),
+    )
+    .await?;
     let mut answer = analytics.stream_as_of(&args.sql, as_of.as_ref()).await?;
     let stdout = std::io::stdout();
     let mut out = stdout.lock();

@@ -16,7 +16,7 @@ use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
 use deltalake::kernel::transaction::{
     CommitBuilder, CommitConflictError, CommitProperties, TransactionError,
 };
-use deltalake::kernel::{Action, StructType, Transaction};
+use deltalake::kernel::{Action, StructField, StructType, Transaction};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use deltalake::writer::{DeltaWriter, RecordBatchWriter};
 use deltalake::{DeltaTable, DeltaTableBuilder, DeltaTableError};
@@ -187,7 +187,8 @@ pub async fn open_or_create(location: &LakeLocation, table: &str) -> Result<Delt
         .await
         .map_err(|e| LakeError::delta(table, e))?
     {
-        return load(url, table).await;
+        let loaded = load(url.clone(), table).await?;
+        return evolve(loaded, url, table).await;
     }
     let schema = schema_of(table)
         .ok_or_else(|| LakeError::Location(format!("no lake table named {table}")))?;
@@ -207,6 +208,47 @@ pub async fn open_or_create(location: &LakeLocation, table: &str) -> Result<Delt
         Ok(table) => Ok(table),
         Err(DeltaTableError::VersionAlreadyExists(_)) => load(url, table).await,
         Err(error) => Err(LakeError::delta(table, error)),
+    }
+}
+
+/// Adds the columns the code's schema has and the table does not yet (a table made by an
+/// earlier release): nullable, at the end, as Delta adds columns; files written before read them
+/// as null. Two processes may do it at once: the loser finds the columns there.
+async fn evolve(loaded: DeltaTable, url: Url, table: &str) -> Result<DeltaTable, LakeError> {
+    let Some(wanted) = schema_of(table) else {
+        return Ok(loaded);
+    };
+    let missing = |current: &DeltaTable| -> Result<Vec<StructField>, LakeError> {
+        let snapshot = current.snapshot().map_err(|e| LakeError::delta(table, e))?;
+        let have = snapshot.schema();
+        let wanted: StructType = wanted
+            .as_ref()
+            .try_into_kernel()
+            .map_err(|e| LakeError::delta(table, DeltaTableError::from(e)))?;
+        Ok(wanted
+            .fields()
+            .filter(|field| have.field(field.name()).is_none())
+            .cloned()
+            .collect())
+    };
+    let fields = missing(&loaded)?;
+    if fields.is_empty() {
+        return Ok(loaded);
+    }
+    let names: Vec<String> = fields.iter().map(|f| f.name().clone()).collect();
+    match loaded.add_columns().with_fields(fields).await {
+        Ok(evolved) => {
+            tracing::info!(table, columns = ?names, "lake table gained columns");
+            Ok(evolved)
+        }
+        Err(error) => {
+            let again = load(url, table).await?;
+            if missing(&again)?.is_empty() {
+                Ok(again)
+            } else {
+                Err(LakeError::delta(table, error))
+            }
+        }
     }
 }
 

@@ -68,6 +68,8 @@ pub fn results_schema() -> SchemaRef {
         Field::new("source_offset", DataType::Int64, true),
         utf8("category"),
         utf8("month"),
+        // Added after the first release: a column added later goes last (Delta appends it).
+        Field::new("follow_up", DataType::Boolean, true),
     ]))
 }
 
@@ -207,6 +209,11 @@ pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowEr
         ),
         text(rows, |r| Some(r.result.category.as_str())),
         written(rows, |r, out| month(r.result.sampling.date, out)),
+        Arc::new(
+            rows.iter()
+                .map(|r| Some(r.result.follow_up))
+                .collect::<BooleanArray>(),
+        ),
     ];
     RecordBatch::try_new(results_schema(), columns)
 }

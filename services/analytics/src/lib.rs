@@ -21,6 +21,7 @@ pub mod guard;
 pub mod lake;
 mod lookups;
 pub mod pg;
+pub mod plan;
 mod session;
 
 pub use answer::Answer;
@@ -28,4 +29,5 @@ pub use datafusion::arrow;
 pub use error::QueryError;
 pub use guard::StatementLimits;
 pub use lake::AsOf;
+pub use plan::{PlanConflict, PlanRules, PlannedSampling};
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};

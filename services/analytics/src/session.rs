@@ -4,6 +4,7 @@ use crate::answer::Answer;
 use crate::error::QueryError;
 use crate::guard::{self, QUERY_THREAD_STACK, StatementLimits};
 use crate::lake::{AsOf, HistoryTable, LakeTable};
+use crate::plan::PlanRules;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
@@ -57,6 +58,7 @@ pub const VIEWS: &[(&str, &str)] = &[
         "listing_candidates",
         include_str!("../views/listing_candidates.sql"),
     ),
+    ("warnings", include_str!("../views/warnings.sql")),
 ];
 
 /// When a unit becomes a serious-dishonesty listing candidate (the `listing_candidates` view):
@@ -121,6 +123,7 @@ pub struct Analytics {
     /// The tables as the newest version reads them (what [`Analytics::follow`] keeps current).
     latest: Vec<(&'static str, Arc<LakeTable>)>,
     listing: ListingRule,
+    plan: PlanRules,
     limits: QueryLimits,
     /// Queries run here, not on the caller's runtime: a CPU-bound plan that rarely yields would
     /// otherwise starve the caller's timers (so the time limit could not fire) and its I/O.
@@ -142,15 +145,22 @@ impl Analytics {
     /// Registers every table of the lake rooted at `root` (created if missing).
     pub async fn open(root: &Path, limits: QueryLimits) -> Result<Self, QueryError> {
         let location = LakeLocation::local(root).map_err(|e| lake_error(&root.display(), e))?;
-        Self::open_with(&location, limits, ListingRule::default()).await
+        Self::open_with(
+            &location,
+            limits,
+            ListingRule::default(),
+            PlanRules::default(),
+        )
+        .await
     }
 
     /// Every table of the lake at `location` (created if missing), with the listing-candidate
-    /// rule of the configuration.
+    /// rule and the licence requirements of the configuration.
     pub async fn open_with(
         location: &LakeLocation,
         limits: QueryLimits,
         listing: ListingRule,
+        plan: PlanRules,
     ) -> Result<Self, QueryError> {
         // Parsed footers and per-file statistics are kept between queries (DataFusion checks
         // each entry against its file's size and mtime); which files a query reads comes from
@@ -192,7 +202,7 @@ impl Analytics {
         // psql's \d, Grafana and DBeaver look the tables up in pg_catalog.
         setup_pg_catalog(&context, "datafusion", EmptyContextProvider)
             .map_err(|e| lake_error(location, e))?;
-        register_views(&context, listing, limits)
+        register_views(&context, listing, &plan, limits)
             .await
             .map_err(|e| lake_error(location, e))?;
         let executor = tokio::runtime::Builder::new_multi_thread()
@@ -206,6 +216,7 @@ impl Analytics {
             location: location.clone(),
             latest: tables,
             listing,
+            plan,
             limits,
             executor: Some(executor),
         })
@@ -260,7 +271,7 @@ impl Analytics {
                 .register_table(name, Arc::new(table))
                 .map_err(|e| QueryError::AsOf(e.to_string()))?;
         }
-        register_views(&context, self.listing, self.limits)
+        register_views(&context, self.listing, &self.plan, self.limits)
             .await
             .map_err(|e| QueryError::AsOf(e.to_string()))?;
         Ok(context)
@@ -328,7 +339,7 @@ impl Analytics {
     }
 }
 
-fn new_context(runtime: Arc<RuntimeEnv>) -> SessionContext {
+pub(crate) fn new_context(runtime: Arc<RuntimeEnv>) -> SessionContext {
     let config = SessionConfig::new().with_information_schema(true);
     SessionContext::new_with_config_rt(config, runtime)
 }
@@ -337,14 +348,18 @@ fn new_context(runtime: Arc<RuntimeEnv>) -> SessionContext {
 async fn register_views(
     context: &SessionContext,
     listing: ListingRule,
+    plan: &PlanRules,
     limits: QueryLimits,
 ) -> Result<(), String> {
     // First, so that views may join them.
     crate::lookups::register(context).map_err(|e| format!("lookup tables: {e}"))?;
+    crate::plan::register(context, plan).map_err(|e| format!("plan checks: {e}"))?;
+    let repeats = crate::plan::six_month_repeats("results", "results");
     for (name, sql) in VIEWS {
         let sql = sql
             .replace("{failures}", &listing.failures.to_string())
-            .replace("{months}", &listing.months.to_string());
+            .replace("{months}", &listing.months.to_string())
+            .replace("{six_month_repeats}", &repeats);
         let statement = format!("CREATE VIEW {name} AS {sql}");
         let frame = context
             .sql(&statement)

@@ -282,3 +282,95 @@ async fn every_few_commits_the_newest_small_files_are_merged() {
         .unwrap();
     assert_eq!(count(&analytics).await, 3);
 }
+
+/// A results table made by the release before `follow_up` existed: its schema without the
+/// column, and one row written in it.
+async fn results_table_of_the_previous_release(location: &LakeLocation) {
+    use deltalake::kernel::engine::arrow_conversion::TryIntoKernel;
+    use spotcheck_analytics::arrow::datatypes::Schema;
+    let schema = spotcheck_lake::tables::results_schema();
+    let old_fields: Vec<_> = schema
+        .fields()
+        .iter()
+        .filter(|f| f.name() != "follow_up")
+        .cloned()
+        .collect();
+    let old_schema = Arc::new(Schema::new(old_fields));
+    let structure: deltalake::kernel::StructType = old_schema.as_ref().try_into_kernel().unwrap();
+    let mut table = deltalake::operations::create::CreateBuilder::new()
+        .with_location(location.table_url("results").unwrap().as_str())
+        .with_table_name("results")
+        .with_columns(structure.fields().cloned())
+        .await
+        .unwrap();
+    let value = serde_json::from_slice(&result(0).payload).unwrap();
+    let mut old = spotcheck_schemas::SamplingResult::parse(&value, chrono_today()).unwrap();
+    old.report_no = "OLD-1".into();
+    let row = spotcheck_lake::tables::Row {
+        result: old,
+        source: spotcheck_lake::tables::Source {
+            topic: "spotcheck.results.v1".into(),
+            partition: 9,
+            offset: 0,
+        },
+        record_id: "old".into(),
+    };
+    let batch = spotcheck_lake::tables::results_batch(&[&row]).unwrap();
+    let columns: Vec<usize> = (0..old_schema.fields().len()).collect();
+    let batch = batch.project(&columns).unwrap();
+    spotcheck_lake::delta::append(&mut table, "results", vec![batch], &Default::default())
+        .await
+        .unwrap();
+}
+
+fn chrono_today() -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(2026, 12, 1).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_table_of_the_previous_release_gains_the_follow_up_column_and_keeps_its_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = LakeLocation::local(dir.path()).unwrap();
+    results_table_of_the_previous_release(&location).await;
+
+    // This release's writer adds the column and writes a follow-up check in it.
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let mut follow_up = result(0);
+    let mut value: serde_json::Value = serde_json::from_slice(&follow_up.payload).unwrap();
+    value["follow_up"] = json!(true);
+    follow_up.payload = value.to_string().into_bytes();
+    writer.apply(&[follow_up]).await.unwrap();
+    writer.idle().await.unwrap();
+
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let rows = analytics
+        .query("SELECT report_no, follow_up FROM results ORDER BY report_no")
+        .await
+        .unwrap();
+    let batch =
+        spotcheck_analytics::arrow::compute::concat_batches(&rows.schema, &rows.batches).unwrap();
+    let shown = spotcheck_analytics::arrow::util::pretty::pretty_format_batches(&[batch])
+        .unwrap()
+        .to_string();
+    assert!(shown.contains("| OLD-1     |           |"), "{shown}");
+    assert!(shown.contains("| R0        | true      |"), "{shown}");
+    assert_eq!(count(&analytics).await, 2);
+
+    // Merging the old file with the new one keeps both rows and their values.
+    maintain_once(&location, MaintainSettings::default(), true)
+        .await
+        .unwrap();
+    assert_eq!(files_in_results(dir.path()).await, 1);
+    assert_eq!(
+        count_as_of(
+            &analytics,
+            "SELECT count(*) AS n FROM results WHERE follow_up",
+            None
+        )
+        .await,
+        1
+    );
+    assert_eq!(count(&analytics).await, 2);
+}

@@ -1,21 +1,40 @@
 //! Turns a request body into records with line numbers: one JSON object, a JSON array, NDJSON,
-//! or CSV. Nothing here knows record types; a line that is not even JSON becomes an error for
-//! that line only.
+//! CSV, or a lab's result sheet (a workbook, or a CSV with Chinese headers). Nothing here knows
+//! record types; a line that is not even JSON becomes an error for that line only.
 
 use crate::csv_input;
 use crate::error::ApiError;
+use crate::sheet_input::{self, SheetColumns};
 use axum::body::Body;
 use axum::http::StatusCode;
 use bytes::Bytes;
 use serde_json::Value;
 use spotcheck_schemas::FieldError;
+use std::sync::Arc;
+
+/// The media type of an XLSX workbook.
+pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
 /// One submitted record: its line (1-based; for CSV the header is line 1, for a JSON array the
-/// position in the array) and its JSON, or why the line could not be read.
+/// position in the array, for a workbook the sheet's row number) and its JSON, or why the line
+/// could not be read.
 #[derive(Debug)]
 pub struct Submitted {
     pub line: usize,
     pub value: Result<Value, FieldError>,
+    /// Cells of a sheet that could not be read (left out of `value`): the record is rejected
+    /// with these and whatever else is wrong with it.
+    pub problems: Vec<FieldError>,
+}
+
+impl Submitted {
+    fn new(line: usize, value: Result<Value, FieldError>) -> Self {
+        Self {
+            line,
+            value,
+            problems: Vec::new(),
+        }
+    }
 }
 
 /// A single object answers with the status of that record (422, 409...); a batch always 202.
@@ -29,6 +48,30 @@ pub enum Shape {
 pub struct Records {
     pub shape: Shape,
     pub records: Vec<Submitted>,
+    /// For a result sheet: its columns, to name the column of each field error.
+    pub columns: Option<Arc<SheetColumns>>,
+    /// For a result sheet: headers no field takes.
+    pub ignored_columns: Vec<String>,
+}
+
+impl Records {
+    fn of(shape: Shape, records: Vec<Submitted>) -> Self {
+        Self {
+            shape,
+            records,
+            columns: None,
+            ignored_columns: Vec::new(),
+        }
+    }
+
+    fn of_sheet(sheet: sheet_input::Sheet) -> Self {
+        Self {
+            shape: Shape::Batch,
+            records: sheet.records,
+            columns: Some(sheet.columns),
+            ignored_columns: sheet.ignored,
+        }
+    }
 }
 
 /// Limits on what one request may carry.
@@ -74,46 +117,56 @@ pub async fn read(body: Body, limits: BodyLimits) -> Result<Bytes, ApiError> {
     })
 }
 
-/// Splits a body according to its content type.
+/// Splits a body according to its content type. `sheet_lab` is the posting lab when the record
+/// kind is a result, which may also come as a result sheet (a workbook, or CSV with the Chinese
+/// headers of bulletins); other kinds take JSON, NDJSON and CSV of field names only.
 pub fn split(
     content_type: Option<&str>,
     bytes: &[u8],
     limits: BodyLimits,
+    sheet_lab: Option<&str>,
 ) -> Result<Records, ApiError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|_| ApiError::bad_request("the body is not valid UTF-8 text"))?;
-    let media = content_type
+    let full_type = content_type.map(|ct| ct.to_ascii_lowercase());
+    let media = full_type
+        .as_deref()
         .and_then(|ct| ct.split(';').next())
-        .map(|ct| ct.trim().to_ascii_lowercase())
+        .map(|ct| ct.trim().to_owned())
         .unwrap_or_else(|| "application/json".into());
-    let records = match media.as_str() {
-        "application/x-ndjson"
-        | "application/jsonl"
-        | "application/ndjson"
-        | "application/jsonlines" => Records {
-            shape: Shape::Batch,
-            records: ndjson(text),
-        },
-        "text/csv" | "application/csv" => Records {
-            shape: Shape::Batch,
-            records: csv_input::records(text)?,
-        },
-        "application/json" | "text/json" => json(text)?,
-        // What curl sends by default with -d, or no real type at all: take JSON or NDJSON if
-        // that is what the body holds.
-        "application/x-www-form-urlencoded" | "text/plain" | "application/octet-stream" | "*/*"
-            if text.trim_start().starts_with(['{', '[']) =>
-        {
-            json(text)?
-        }
-        other => {
+    let workbook_type = matches!(
+        media.as_str(),
+        XLSX | "application/vnd.ms-excel"
+            | "application/vnd.oasis.opendocument.spreadsheet"
+            | "application/octet-stream"
+    );
+    let records = if workbook_type && sheet_input::is_workbook(bytes) {
+        let Some(lab) = sheet_lab else {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                format!(
-                    "content type {other} is not accepted: use application/json, application/x-ndjson or text/csv"
-                ),
+                "workbooks are taken for results only (POST /v1/results): send JSON, NDJSON or CSV",
             ));
+        };
+        let grid = sheet_input::workbook_grid(bytes)?;
+        let header = sheet_input::header_row(&grid).unwrap_or(0);
+        Records::of_sheet(sheet_input::result_records(&grid, header, lab)?)
+    } else if matches!(media.as_str(), "text/csv" | "application/csv") {
+        let text = csv_text(full_type.as_deref().unwrap_or_default(), bytes)?;
+        let grid = sheet_lab.and_then(|_| sheet_input::csv_grid(&text));
+        match (sheet_lab, grid) {
+            (Some(lab), Some(grid)) => match sheet_input::header_row(&grid) {
+                Some(header) => Records::of_sheet(sheet_input::result_records(&grid, header, lab)?),
+                // Chinese headers that are not ours: say which names are, rather than
+                // rejecting every row for unknown fields.
+                None if text.lines().next().is_some_and(|l| !l.is_ascii()) => {
+                    return Err(sheet_input::no_header("the CSV"));
+                }
+                None => Records::of(Shape::Batch, csv_input::records(&text)?),
+            },
+            _ => Records::of(Shape::Batch, csv_input::records(&text)?),
         }
+    } else {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| ApiError::bad_request("the body is not valid UTF-8 text"))?;
+        text_records(&media, text, sheet_lab.is_some())?
     };
     if records.records.len() > limits.max_records {
         return Err(ApiError::new(
@@ -131,31 +184,72 @@ pub fn split(
     Ok(records)
 }
 
+/// A CSV's text: UTF-8, or GB18030 (what Excel saves on a Chinese system) when the charset says
+/// so or the bytes are not UTF-8.
+fn csv_text(content_type: &str, bytes: &[u8]) -> Result<String, ApiError> {
+    let declared_gb = ["gbk", "gb2312", "gb18030"]
+        .iter()
+        .any(|charset| content_type.contains(&format!("charset={charset}")));
+    if !declared_gb && let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok(text.to_owned());
+    }
+    let (text, had_errors) = encoding_rs::GB18030.decode_without_bom_handling(bytes);
+    if had_errors {
+        return Err(ApiError::bad_request(
+            "the CSV is neither UTF-8 nor GB18030 text: save it as \"CSV UTF-8\" and post it again",
+        ));
+    }
+    Ok(text.into_owned())
+}
+
+/// JSON, NDJSON, or JSON sent under another type. `sheets` says whether workbooks are taken, for
+/// the message about an unknown type.
+fn text_records(media: &str, text: &str, sheets: bool) -> Result<Records, ApiError> {
+    match media {
+        "application/x-ndjson"
+        | "application/jsonl"
+        | "application/ndjson"
+        | "application/jsonlines" => Ok(Records::of(Shape::Batch, ndjson(text))),
+        "application/json" | "text/json" => json(text),
+        // What curl sends by default with -d, or no real type at all: take JSON or NDJSON if
+        // that is what the body holds.
+        "application/x-www-form-urlencoded" | "text/plain" | "application/octet-stream" | "*/*"
+            if text.trim_start().starts_with(['{', '[']) =>
+        {
+            json(text)
+        }
+        other => {
+            let also = if sheets {
+                ", text/csv or an .xlsx workbook"
+            } else {
+                " or text/csv"
+            };
+            Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!(
+                    "content type {other} is not accepted: use application/json, application/x-ndjson{also}"
+                ),
+            ))
+        }
+    }
+}
+
 /// One JSON object, or an array of them; NDJSON sent as `application/json` is accepted too.
 fn json(text: &str) -> Result<Records, ApiError> {
     match serde_json::from_str::<Value>(text) {
-        Ok(Value::Array(items)) => Ok(Records {
-            shape: Shape::Batch,
-            records: items
+        Ok(Value::Array(items)) => Ok(Records::of(
+            Shape::Batch,
+            items
                 .into_iter()
                 .enumerate()
-                .map(|(index, value)| Submitted {
-                    line: index + 1,
-                    value: Ok(value),
-                })
+                .map(|(index, value)| Submitted::new(index + 1, Ok(value)))
                 .collect(),
-        }),
-        Ok(value) => Ok(Records {
-            shape: Shape::Single,
-            records: vec![Submitted {
-                line: 1,
-                value: Ok(value),
-            }],
-        }),
-        Err(_) if text.trim().lines().count() > 1 => Ok(Records {
-            shape: Shape::Batch,
-            records: ndjson(text),
-        }),
+        )),
+        Ok(value) => Ok(Records::of(
+            Shape::Single,
+            vec![Submitted::new(1, Ok(value))],
+        )),
+        Err(_) if text.trim().lines().count() > 1 => Ok(Records::of(Shape::Batch, ndjson(text))),
         Err(error) => Err(ApiError::bad_request(format!(
             "the body is not valid JSON: {error}"
         ))),
@@ -167,11 +261,13 @@ fn ndjson(text: &str) -> Vec<Submitted> {
     text.lines()
         .enumerate()
         .filter(|(_, line)| !line.trim().is_empty())
-        .map(|(index, line)| Submitted {
-            line: index + 1,
-            value: serde_json::from_str(line).map_err(|error| {
-                FieldError::new("", format!("the line is not valid JSON: {error}"))
-            }),
+        .map(|(index, line)| {
+            Submitted::new(
+                index + 1,
+                serde_json::from_str(line).map_err(|error| {
+                    FieldError::new("", format!("the line is not valid JSON: {error}"))
+                }),
+            )
         })
         .collect()
 }
@@ -187,6 +283,7 @@ mod tests {
             Some("application/x-ndjson"),
             body.as_bytes(),
             BodyLimits::default(),
+            None,
         )
         .unwrap();
         let lines: Vec<usize> = records.records.iter().map(|r| r.line).collect();
@@ -200,10 +297,11 @@ mod tests {
             Some("application/json"),
             b"{\"a\":1}",
             BodyLimits::default(),
+            None,
         )
         .unwrap();
         assert_eq!(single.shape, Shape::Single);
-        let array = split(None, b"[{\"a\":1},{\"a\":2}]", BodyLimits::default()).unwrap();
+        let array = split(None, b"[{\"a\":1},{\"a\":2}]", BodyLimits::default(), None).unwrap();
         assert_eq!((array.shape, array.records.len()), (Shape::Batch, 2));
     }
 
@@ -214,7 +312,7 @@ mod tests {
             max_records: 2,
             ..BodyLimits::default()
         };
-        let error = split(Some("application/x-ndjson"), b"{}\n{}\n{}\n", limits).unwrap_err();
+        let error = split(Some("application/x-ndjson"), b"{}\n{}\n{}\n", limits, None).unwrap_err();
         assert_eq!(error.status, StatusCode::PAYLOAD_TOO_LARGE);
     }
 
@@ -224,6 +322,7 @@ mod tests {
             Some("application/x-www-form-urlencoded"),
             b"{\"a\":1}",
             BodyLimits::default(),
+            None,
         )
         .unwrap();
         assert_eq!(single.shape, Shape::Single);
@@ -231,7 +330,13 @@ mod tests {
 
     #[test]
     fn an_unknown_content_type_is_415() {
-        let error = split(Some("application/xml"), b"<a/>", BodyLimits::default()).unwrap_err();
+        let error = split(
+            Some("application/xml"),
+            b"<a/>",
+            BodyLimits::default(),
+            None,
+        )
+        .unwrap_err();
         assert_eq!(error.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     }
 }

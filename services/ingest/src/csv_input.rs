@@ -69,7 +69,11 @@ pub fn records(text: &str) -> Result<Vec<Submitted>, ApiError> {
         let value = row
             .map_err(|e| FieldError::new("", format!("the row cannot be read: {e}")))
             .and_then(|row| row_to_json(&paths, &row));
-        rows.push(Submitted { line, value });
+        rows.push(Submitted {
+            line,
+            value,
+            problems: Vec::new(),
+        });
     }
     Ok(rows)
 }

@@ -35,6 +35,9 @@ pub trait Intake: Serialize + Sized + Send + Sync + 'static {
     const LABEL: &'static str;
     const TOPIC: &'static str;
     const EVENT_TYPE: &'static str;
+    /// Whether the kind is also taken as a lab's result sheet (a workbook, or CSV with the
+    /// Chinese headers of `spotcheck_schemas::columns`), with the caller as the lab.
+    const SHEETS: bool = false;
 
     fn parse(value: &Value, context: &ParseContext) -> Result<Self, Vec<FieldError>>;
 
@@ -65,6 +68,7 @@ impl Intake for SamplingResult {
     const LABEL: &'static str = "report_no";
     const TOPIC: &'static str = topics::RESULTS;
     const EVENT_TYPE: &'static str = event_types::RESULT;
+    const SHEETS: bool = true;
 
     fn parse(value: &Value, context: &ParseContext) -> Result<Self, Vec<FieldError>> {
         SamplingResult::parse(value, context.today)

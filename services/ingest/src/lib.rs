@@ -15,7 +15,9 @@ pub mod listener;
 pub mod metrics;
 pub mod openapi;
 pub mod routes;
+pub mod sheet_input;
 pub mod submit;
+pub mod template;
 
 pub use app::{App, AppParts};
 pub use routes::router;

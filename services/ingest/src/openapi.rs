@@ -12,9 +12,13 @@ pub struct SubmitResponse {
     /// `{"<label field>": "...", "status": "accepted" | "duplicate"}` per record taken.
     #[schema(value_type = Vec<Object>)]
     accepted: Vec<Value>,
-    /// `{"line": N, "<label field>": "...", "errors": [{"field", "message"}]}` per record refused.
+    /// `{"line": N, "<label field>": "...", "errors": [{"field", "message"}]}` per record refused;
+    /// for a result sheet, `line` is the row number and each error also names its `column`.
     #[schema(value_type = Vec<Object>)]
     rejected: Vec<Value>,
+    /// For a result sheet: headers that no field takes (not read).
+    #[schema(value_type = Option<Vec<String>>)]
+    ignored_columns: Option<Vec<String>>,
 }
 
 #[derive(OpenApi)]
@@ -25,6 +29,7 @@ pub struct SubmitResponse {
     ),
     paths(
         crate::routes::results::post_results,
+        crate::routes::results::result_template,
         crate::routes::records::post_shipments,
         crate::routes::records::put_unit,
         crate::routes::records::post_dispositions,
@@ -33,6 +38,7 @@ pub struct SubmitResponse {
         crate::routes::cases::list_identifications,
         crate::routes::disclosures::get_disclosures,
         crate::routes::sql::post_sql,
+        crate::routes::plan::check_plan,
         crate::routes::ui::trace_export,
         crate::routes::ui::notice_document,
         crate::routes::system::metrics,

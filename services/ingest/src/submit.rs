@@ -94,23 +94,36 @@ async fn submit_inner<R: Intake>(
     };
     let limits = app.limits;
     let inline = bytes.len() <= PARSE_INLINE_BYTES;
-    let parse = move || -> Result<(Shape, Vec<Prepared>), ApiError> {
-        let Records { shape, records } = body::split(content_type.as_deref(), &bytes, limits)?;
+    let parse = move || -> Result<(Shape, Vec<Prepared>, Vec<String>), ApiError> {
+        let sheet_lab = R::SHEETS.then_some(caller.subject.as_str());
+        let Records {
+            shape,
+            records,
+            columns,
+            ignored_columns,
+        } = body::split(content_type.as_deref(), &bytes, limits, sheet_lab)?;
         if context.path_id.is_some() && shape != Shape::Single {
             return Err(ApiError::bad_request(format!(
                 "this route takes one {} as a JSON object",
                 R::KIND
             )));
         }
-        let prepared = records
+        let mut prepared: Vec<Prepared> = records
             .into_iter()
             .map(|submitted| prepare::<R>(submitted, &context, &caller))
             .collect::<Result<_, _>>()?;
-        Ok((shape, prepared))
+        if let Some(columns) = columns {
+            for record in &mut prepared {
+                if let Err(errors) = &mut record.ready {
+                    columns.name_columns(errors);
+                }
+            }
+        }
+        Ok((shape, prepared, ignored_columns))
     };
     // Parsing and validating a large body takes milliseconds of a core: on a blocking thread,
     // so that the runtime's workers keep answering other requests and serving the broker.
-    let (shape, prepared) = if inline {
+    let (shape, prepared, ignored_columns) = if inline {
         parse()?
     } else {
         tokio::task::spawn_blocking(parse)
@@ -120,7 +133,7 @@ async fn submit_inner<R: Intake>(
     let (prepared, outcomes) = take_in_detached::<R>(app, prepared).await?;
     app.metrics
         .count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
-    Ok(respond::<R>(shape, &prepared, outcomes))
+    Ok(respond::<R>(shape, &prepared, outcomes, &ignored_columns))
 }
 
 /// Parses and authorizes one record. A record posted as another lab fails the whole request (403).
@@ -129,7 +142,11 @@ fn prepare<R: Intake>(
     context: &ParseContext,
     caller: &Caller,
 ) -> Result<Prepared, ApiError> {
-    let Submitted { line, value } = submitted;
+    let Submitted {
+        line,
+        value,
+        problems,
+    } = submitted;
     let value = match value {
         Ok(value) => value,
         Err(error) => {
@@ -141,13 +158,28 @@ fn prepare<R: Intake>(
         }
     };
     let label = R::label_of(&value);
-    let record = match R::parse(&value, context) {
-        Ok(record) => record,
-        Err(errors) => {
+    let parsed = R::parse(&value, context);
+    let record = match parsed {
+        Ok(record) if problems.is_empty() => record,
+        Ok(_) => {
             return Ok(Prepared {
                 line,
                 label,
-                ready: Err(errors),
+                ready: Err(problems),
+            });
+        }
+        Err(errors) => {
+            // A cell that could not be read was left out: its field's "is required" is noise.
+            let mut all = problems;
+            let more: Vec<FieldError> = errors
+                .into_iter()
+                .filter(|e| !all.iter().any(|p| p.field == e.field))
+                .collect();
+            all.extend(more);
+            return Ok(Prepared {
+                line,
+                label,
+                ready: Err(all),
             });
         }
     };
@@ -348,7 +380,13 @@ fn outcome_label(outcome: &Outcome) -> &'static str {
 }
 
 /// Builds the response: the batch body, or for a single object the status of its one record.
-fn respond<R: Intake>(shape: Shape, prepared: &[Prepared], outcomes: Vec<Outcome>) -> Response {
+/// A sheet's headers that no field takes are listed as `ignored_columns`.
+fn respond<R: Intake>(
+    shape: Shape,
+    prepared: &[Prepared],
+    outcomes: Vec<Outcome>,
+    ignored_columns: &[String],
+) -> Response {
     if shape == Shape::Single
         && let Some(response) = outcomes.first().and_then(single_failure::<R>)
     {
@@ -380,11 +418,11 @@ fn respond<R: Intake>(shape: Shape, prepared: &[Prepared], outcomes: Vec<Outcome
         );
         return response;
     }
-    (
-        StatusCode::ACCEPTED,
-        axum::Json(json!({"accepted": accepted, "rejected": rejected})),
-    )
-        .into_response()
+    let mut body = json!({"accepted": accepted, "rejected": rejected});
+    if !ignored_columns.is_empty() {
+        body["ignored_columns"] = json!(ignored_columns);
+    }
+    (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
 
 /// A single object that was not taken: 422 when invalid, 409 for a conflict.

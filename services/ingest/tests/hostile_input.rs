@@ -98,10 +98,29 @@ proptest! {
             Just(Some("application/json".to_owned())),
             Just(Some("application/x-ndjson".to_owned())),
             Just(Some("text/csv; charset=utf-8".to_owned())),
+            Just(Some("text/csv; charset=gbk".to_owned())),
+            Just(Some(spotcheck_ingest::body::XLSX.to_owned())),
             "[a-z/;= -]{0,30}".prop_map(Some),
         ],
+        zip_magic in any::<bool>(),
+        lab in prop_oneof![Just(None), Just(Some("tj-lab-01"))],
     ) {
-        let _ = split(media.as_deref(), &bytes, BodyLimits::default());
+        // Bytes that start like a workbook reach the spreadsheet reader.
+        let bytes = if zip_magic { [b"PK\x03\x04".as_slice(), &bytes].concat() } else { bytes };
+        let _ = split(media.as_deref(), &bytes, BodyLimits::default(), lab);
+    }
+
+    #[test]
+    fn a_result_sheet_of_any_cells_is_refused_or_read_row_by_row(
+        rows in prop::collection::vec(prop::collection::vec("\\PC{0,12}", 0..8), 0..8),
+    ) {
+        let header = "报告编号,产品名称,受检单位,规格型号,生产日期/批号,标称生产企业,抽样日期,检验日期,检验结论,主要不合格项目,所在区";
+        let body: Vec<String> = rows
+            .iter()
+            .map(|cells| cells.iter().map(|c| format!("\"{}\"", c.replace('"', "\"\""))).collect::<Vec<_>>().join(","))
+            .collect();
+        let text = format!("{header}\n{}", body.join("\n"));
+        let _ = split(Some("text/csv"), text.as_bytes(), BodyLimits::default(), Some("tj-lab-01"));
     }
 
     #[test]

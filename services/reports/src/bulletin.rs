@@ -5,8 +5,9 @@
 //! Only final results are published: a pass as soon as it is reported; a failure once its case
 //! is final (no objection in time, or the re-test upheld it) — a failure still in its objection
 //! window or re-test is left out, and one the re-test overturned is listed as 合格 with a remark.
-//! A result is a follow-up check (跟踪抽查) when the same organiser sampled the same producer's
-//! same product (brand and model) earlier and that sample failed. A label the nominal producer
+//! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
+//! same organiser sampled the same producer's same product (brand and model) earlier and that
+//! sample failed. A label the nominal producer
 //! denies (suspected counterfeit) is marked in the remarks, as bulletins do.
 
 use crate::ReportError;
@@ -85,7 +86,7 @@ pub async fn bulletin(
             "SELECT r.report_no, r.lab_id, r.organiser, r.product_name, r.sampling_domain, \
                     r.sampled_unit_name, r.sampled_unit_uscc, r.producer_name, r.producer_address, \
                     r.brand, r.model, r.batch, r.production_date, r.sampling_date, r.verdict, \
-                    r.suspected_counterfeit, c.status AS case_status \
+                    r.suspected_counterfeit, r.follow_up, c.status AS case_status \
              FROM results r \
              LEFT JOIN cases c ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
              WHERE {filter} \
@@ -134,7 +135,8 @@ pub async fn bulletin(
             get(row, "report_no").to_owned(),
             get(row, "lab_id").to_owned(),
         );
-        let list = if follow_ups.contains(&key) {
+        // Marked by the lab (跟踪抽查), or found: a failure of the same product sampled before.
+        let list = if follow_ups.contains(&key) || get(row, "follow_up") == "true" {
             2
         } else if failed && !overturned {
             0

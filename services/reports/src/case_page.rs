@@ -69,7 +69,18 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
     };
     let failed_items =
         notice::failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
-    render_case(&case, &units, &hops, &failed_items)
+    // The sampling-plan warnings on the case's result (six-month rule, licences).
+    let warnings = text_rows(
+        analytics,
+        &format!(
+            "SELECT kind_zh, message FROM warnings WHERE report_no = {} AND lab_id = {} \
+             ORDER BY kind, earlier_sampling_date",
+            literal(get(&case, "report_no")),
+            literal(get(&case, "lab_id"))
+        ),
+    )
+    .await?;
+    render_case(&case, &units, &hops, &failed_items, &warnings)
 }
 
 /// A case's status in words (the id itself when unknown).
@@ -90,6 +101,7 @@ fn render_case(
     units: &[TextRow],
     hops: &[Hop],
     failed_items: &[FailedItem],
+    warnings: &[TextRow],
 ) -> Result<String, ReportError> {
     let case_id = get(case, "case_id");
     let fact = |label, column: &str| Fact {
@@ -187,6 +199,10 @@ fn render_case(
             "case_path": percent_encode(case_id),
             "facts": facts,
             "failed_items": failed_items,
+            "warnings": warnings
+                .iter()
+                .map(|w| json!({"kind": get(w, "kind_zh"), "message": get(w, "message")}))
+                .collect::<Vec<_>>(),
             "deadlines": deadlines,
             "notices": notices,
             "graph": drawn,

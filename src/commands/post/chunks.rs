@@ -29,14 +29,46 @@ impl Chunk {
     }
 }
 
+/// The media type of each workbook extension.
+const WORKBOOKS: &[(&str, &str)] = &[
+    (
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ("xls", "application/vnd.ms-excel"),
+    ("ods", "application/vnd.oasis.opendocument.spreadsheet"),
+];
+
 pub fn read(file: &Path, size: usize) -> Result<Vec<Chunk>> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let extension = file
         .extension()
         .and_then(|e| e.to_str())
         .unwrap_or_default()
         .to_ascii_lowercase();
+    // A workbook goes whole (the server reads its sheet and answers with its row numbers).
+    if let Some((_, content_type)) = WORKBOOKS.iter().find(|(ext, _)| *ext == extension) {
+        return Ok(vec![Chunk {
+            content_type,
+            body: bytes,
+            lines: Vec::new(),
+            body_lines: None,
+        }]);
+    }
+    let text = match String::from_utf8(bytes) {
+        Ok(text) => text,
+        // What Excel saves as CSV on a Chinese system.
+        Err(error) if extension == "csv" => {
+            let (text, _, had_errors) = encoding_rs::GB18030.decode(error.as_bytes());
+            anyhow::ensure!(
+                !had_errors,
+                "{} is neither UTF-8 nor GB18030 text",
+                file.display()
+            );
+            text.into_owned()
+        }
+        Err(_) => anyhow::bail!("{} is not UTF-8 text", file.display()),
+    };
     match extension.as_str() {
         "csv" => {
             csv_chunks(&text, size).with_context(|| format!("{} is not valid CSV", file.display()))
@@ -97,13 +129,27 @@ fn json_chunks(text: &str, size: usize) -> Result<Vec<Chunk>> {
         .collect()
 }
 
-/// Each chunk repeats the header; quoted newlines inside cells are kept.
+/// Each chunk repeats the header; quoted newlines inside cells are kept. Title rows above the
+/// header (a result sheet saved as CSV) are left out: the header is the first row of more than
+/// one cell.
 fn csv_chunks(text: &str, size: usize) -> Result<Vec<Chunk>> {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_reader(text.as_bytes());
-    let header = reader.headers()?.clone();
-    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>()?;
+        .has_headers(false)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let mut rows = reader.records();
+    let header = loop {
+        match rows.next() {
+            Some(row) => {
+                let row = row?;
+                if row.iter().filter(|cell| !cell.trim().is_empty()).count() > 1 {
+                    break row;
+                }
+            }
+            None => anyhow::bail!("it has no header row"),
+        }
+    };
+    let rows: Vec<csv::StringRecord> = rows.collect::<Result<_, _>>()?;
     let mut chunks = Vec::new();
     for group in rows.chunks(size) {
         let mut writer = csv::Writer::from_writer(Vec::new());

@@ -86,6 +86,7 @@ pub fn sample(rng: &mut StdRng, batch: &Batch, serial: usize, lab_id: &str) -> S
             }
         }),
         suspected_counterfeit: fails && rng.random_bool(0.03),
+        follow_up: false,
     }
 }
 

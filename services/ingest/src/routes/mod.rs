@@ -2,6 +2,7 @@
 
 pub mod cases;
 pub mod disclosures;
+pub mod plan;
 pub mod records;
 pub mod results;
 pub mod sql;
@@ -22,6 +23,7 @@ use std::time::Instant;
 pub fn router(app: App) -> Router {
     Router::new()
         .route("/v1/results", post(results::post_results))
+        .route("/v1/results/template.xlsx", get(results::result_template))
         .route("/v1/shipments", post(records::post_shipments))
         .route("/v1/units/{uscc}", put(records::put_unit))
         .route("/v1/dispositions", post(records::post_dispositions))
@@ -34,6 +36,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/identifications", get(cases::list_identifications))
         .route("/v1/disclosures", get(disclosures::get_disclosures))
         .route("/v1/sql", post(sql::post_sql))
+        .route("/v1/plan/check", post(plan::check_plan))
         .route("/v1/trace-export", get(ui::trace_export))
         .route("/ui/cases", get(ui::cases_page))
         .route("/ui/cases/{case_id}", get(ui::case_page))

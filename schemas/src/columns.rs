@@ -1,0 +1,699 @@
+//! A sampling result as a row of a spreadsheet: the Chinese column names that bulletins and lab
+//! summary sheets use (序号, 产品名称, 被抽样单位, 统一社会信用代码…), each with its synonyms, the
+//! JSON path it fills and how its cells are read; and the Chinese words of the closed
+//! vocabularies (电动自行车 → `e_bike`, 南开区 → `120104`, 不合格 → `fail`).
+//!
+//! This is the one table the workbook intake, its template workbook and the documentation read;
+//! a new synonym is one more string here.
+
+use crate::enums::{Category, Level, SamplingDomain, Severity, UnitRole, Verdict};
+use crate::region::{TIANJIN_DISTRICTS, is_division_code};
+
+/// How the cells of a column are read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CellKind {
+    /// Kept as written (numbers without a trailing `.0`).
+    Text,
+    /// A date: a date cell, `2026-03-05`, `2026/3/5`, `2026.3.5`, `2026年3月5日` or `20260305`.
+    Date,
+    /// 生产日期/批号: the batch as written; when it is a date, the production date as well.
+    DateOrBatch,
+    Category,
+    /// A Tianjin district by name (南开区) or its GB/T 2260 code.
+    District,
+    Role,
+    Domain,
+    Verdict,
+    Severity,
+    Level,
+    /// 是/否.
+    Flag,
+    /// Standards separated by `;`, `；`, `、` or line breaks.
+    Standards,
+    /// 主要不合格项目: failed items separated by `；` or line breaks, each
+    /// `名称（标准条款：…，标准值：…，实测值：…）`.
+    FailedItems,
+    /// Read by people, not by the system (序号, 承检机构, 备注…).
+    Ignored,
+}
+
+/// One column of a result sheet.
+#[derive(Debug)]
+pub struct Column {
+    /// The JSON path the column fills (`product.model`); `""` for an ignored column.
+    pub path: &'static str,
+    /// Its names; the first is the one the template uses.
+    pub headers: &'static [&'static str],
+    pub kind: CellKind,
+    /// Every row needs it (the template marks it 必填).
+    pub required: bool,
+    /// How to fill it, for the template's 填写说明 sheet.
+    pub note: &'static str,
+}
+
+const fn column(
+    path: &'static str,
+    headers: &'static [&'static str],
+    kind: CellKind,
+    required: bool,
+    note: &'static str,
+) -> Column {
+    Column {
+        path,
+        headers,
+        kind,
+        required,
+        note,
+    }
+}
+
+/// The columns of a result sheet, in the template's order.
+pub const RESULT_COLUMNS: &[Column] = &[
+    column(
+        "",
+        &["序号"],
+        CellKind::Ignored,
+        false,
+        "行号，仅供查阅，系统不读取",
+    ),
+    column(
+        "report_no",
+        &["报告编号", "检验报告编号", "报告号", "检验报告号"],
+        CellKind::Text,
+        true,
+        "本机构的检验报告编号，同一编号重复提交视为同一份报告",
+    ),
+    column(
+        "task_id",
+        &["任务编号", "抽查任务编号", "计划编号"],
+        CellKind::Text,
+        false,
+        "抽查任务编号，发布结果公告时按此归集",
+    ),
+    column(
+        "organiser",
+        &["组织抽查单位", "抽查组织单位", "组织单位", "组织机构"],
+        CellKind::Text,
+        false,
+        "组织抽查的市场监管部门名称",
+    ),
+    column(
+        "level",
+        &["抽查层级", "抽查级别"],
+        CellKind::Level,
+        false,
+        "国家级、省级、市级或区级",
+    ),
+    column(
+        "category",
+        &["产品类别", "产品种类", "产品大类", "产品类型"],
+        CellKind::Category,
+        false,
+        "燃气用具、电动自行车、烟花爆竹、消防产品、危险化学品、防爆电气、电线电缆、车载常压罐体、安全帽或其他；留空时按产品名称判断",
+    ),
+    column(
+        "product.name",
+        &["产品名称", "样品名称", "抽样产品名称"],
+        CellKind::Text,
+        true,
+        "如：家用燃气灶具、电动自行车",
+    ),
+    column(
+        "sampling.domain",
+        &["抽查领域", "抽样领域", "抽样环节", "抽查环节"],
+        CellKind::Domain,
+        false,
+        "生产、流通或电商；留空时按被抽样单位类型判断",
+    ),
+    column(
+        "sampled_unit.name",
+        &[
+            "被抽样单位",
+            "受检单位",
+            "被抽样单位名称",
+            "受检单位名称",
+            "被抽查单位",
+            "被抽查单位名称",
+        ],
+        CellKind::Text,
+        true,
+        "抽样地点的单位名称",
+    ),
+    column(
+        "sampled_unit.uscc",
+        &[
+            "统一社会信用代码",
+            "被抽样单位统一社会信用代码",
+            "受检单位统一社会信用代码",
+            "被抽样单位信用代码",
+        ],
+        CellKind::Text,
+        false,
+        "被抽样单位的18位统一社会信用代码；个体工商户等无代码时留空",
+    ),
+    column(
+        "sampled_unit.address",
+        &["被抽样单位地址", "受检单位地址", "抽样地点"],
+        CellKind::Text,
+        false,
+        "",
+    ),
+    column(
+        "sampled_unit.district",
+        &["所在区", "所在地区", "所在区县", "被抽样单位所在区", "区域"],
+        CellKind::District,
+        false,
+        "天津市的区名（如：南开区）或六位行政区划代码（如：120104）",
+    ),
+    column(
+        "sampled_unit.role",
+        &[
+            "被抽样单位类型",
+            "受检单位类型",
+            "单位类型",
+            "被抽样单位性质",
+        ],
+        CellKind::Role,
+        false,
+        "生产企业、经销商、零售商或电商；留空时：生产领域为生产企业，流通领域为零售商，电商领域为电商",
+    ),
+    column(
+        "producer.name",
+        &[
+            "标称生产企业",
+            "标称生产企业名称",
+            "标称生产者",
+            "标称生产者名称",
+            "生产企业",
+            "生产企业名称",
+            "生产单位",
+        ],
+        CellKind::Text,
+        true,
+        "产品标签上标注的生产企业名称",
+    ),
+    column(
+        "producer.address",
+        &["标称生产企业地址", "标称生产者地址", "生产企业地址"],
+        CellKind::Text,
+        false,
+        "",
+    ),
+    column(
+        "producer.uscc",
+        &[
+            "标称生产企业统一社会信用代码",
+            "生产企业统一社会信用代码",
+            "标称生产者统一社会信用代码",
+        ],
+        CellKind::Text,
+        false,
+        "",
+    ),
+    column(
+        "product.brand",
+        &["商标", "品牌", "注册商标"],
+        CellKind::Text,
+        false,
+        "无商标时留空或填“/”",
+    ),
+    column(
+        "product.model",
+        &["规格型号", "型号规格", "规格型号等级", "型号"],
+        CellKind::Text,
+        true,
+        "",
+    ),
+    column(
+        "product.batch",
+        &[
+            "生产日期/批号",
+            "生产日期或批号",
+            "生产日期(批号)",
+            "批号/生产日期",
+            "生产批号",
+            "批号",
+        ],
+        CellKind::DateOrBatch,
+        true,
+        "批号或生产日期；填写日期时同时作为生产日期",
+    ),
+    column(
+        "product.production_date",
+        &["生产日期"],
+        CellKind::Date,
+        false,
+        "",
+    ),
+    column(
+        "sampling.date",
+        &["抽样日期", "抽查日期", "抽样时间"],
+        CellKind::Date,
+        true,
+        "日期，如 2026-03-05 或 2026年3月5日",
+    ),
+    column(
+        "sampling.quantity",
+        &["抽样数量", "抽样基数", "样品数量"],
+        CellKind::Text,
+        false,
+        "",
+    ),
+    column(
+        "tested_on",
+        &[
+            "检验日期",
+            "检验完成日期",
+            "报告日期",
+            "签发日期",
+            "报告签发日期",
+        ],
+        CellKind::Date,
+        true,
+        "检验报告签发日期",
+    ),
+    column(
+        "served_on",
+        &[
+            "送达日期",
+            "报告送达日期",
+            "检验报告送达日期",
+            "结果送达日期",
+        ],
+        CellKind::Date,
+        false,
+        "检验结果送达被抽样单位的日期，异议期自此起算；未送达时留空",
+    ),
+    column(
+        "standards",
+        &["检验依据", "执行标准", "判定依据", "依据标准"],
+        CellKind::Standards,
+        false,
+        "多个标准用“；”分隔",
+    ),
+    column(
+        "verdict",
+        &["检验结论", "抽查结果", "检验结果", "判定结果", "结论"],
+        CellKind::Verdict,
+        true,
+        "合格或不合格",
+    ),
+    column(
+        "items",
+        &[
+            "主要不合格项目",
+            "不合格项目",
+            "不合格项目及指标",
+            "主要不合格项目及指标",
+        ],
+        CellKind::FailedItems,
+        false,
+        "不合格时必填；多项用“；”或换行分隔，每项可写明标准条款、标准值和实测值，如：热负荷准确度（标准条款：5.3.1，标准值：±10%，实测值：-14%）",
+    ),
+    column(
+        "severity",
+        &["不合格程度", "严重程度", "不合格类别"],
+        CellKind::Severity,
+        false,
+        "严重不合格或一般不合格，仅不合格时填写",
+    ),
+    column(
+        "suspected_counterfeit",
+        &["涉嫌假冒", "是否涉嫌假冒"],
+        CellKind::Flag,
+        false,
+        "经标称生产企业确认为假冒产品时填“是”",
+    ),
+    column(
+        "follow_up",
+        &["跟踪抽查", "是否跟踪抽查"],
+        CellKind::Flag,
+        false,
+        "对此前不合格产品的跟踪抽查填“是”（不受六个月内不得重复抽查同一产品的限制）",
+    ),
+    column(
+        "",
+        &["承检机构", "检验机构", "检验单位"],
+        CellKind::Ignored,
+        false,
+        "承检机构以提交所用的令牌为准，本列仅供查阅",
+    ),
+    column(
+        "",
+        &["备注"],
+        CellKind::Ignored,
+        false,
+        "仅供查阅，系统不读取",
+    ),
+];
+
+/// A header as compared: without spaces and line breaks, full-width brackets and slashes made
+/// ASCII, a required-marker `*` and a trailing "(必填)" dropped.
+pub fn normalize_header(header: &str) -> String {
+    let mut text: String = header
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| match c {
+            '（' => '(',
+            '）' => ')',
+            '／' => '/',
+            '＊' => '*',
+            other => other,
+        })
+        .collect();
+    for marker in ["(必填)", "(选填)", "*"] {
+        text = text.replace(marker, "");
+    }
+    text
+}
+
+/// The column a header names, if any.
+pub fn result_column(header: &str) -> Option<&'static Column> {
+    let wanted = normalize_header(header);
+    if wanted.is_empty() {
+        return None;
+    }
+    RESULT_COLUMNS
+        .iter()
+        .find(|c| c.headers.iter().any(|h| normalize_header(h) == wanted))
+}
+
+/// The column that fills `path`.
+pub fn column_for_path(path: &str) -> Option<&'static Column> {
+    RESULT_COLUMNS.iter().find(|c| c.path == path)
+}
+
+/// Other words for a category than its bulletin name, matched as parts of a product name too.
+const CATEGORY_WORDS: &[(Category, &[&str])] = &[
+    (
+        Category::GasAppliance,
+        &[
+            "燃气器具",
+            "燃气灶",
+            "燃气热水器",
+            "燃气采暖",
+            "燃气取暖",
+            "燃气烧烤",
+            "燃气软管",
+            "燃气阀",
+            "灶具",
+        ],
+    ),
+    (Category::EBike, &["电动自行车"]),
+    (Category::Fireworks, &["烟花", "爆竹", "鞭炮"]),
+    (
+        Category::FireProduct,
+        &[
+            "灭火器",
+            "消防",
+            "火灾报警",
+            "防火门",
+            "应急照明",
+            "疏散指示",
+        ],
+    ),
+    (Category::HazardousChemical, &["危化品", "化学品"]),
+    (Category::ExplosionProofElectrical, &["防爆"]),
+    (Category::WireCable, &["电线", "电缆", "软线", "绝缘线"]),
+    (Category::TankVehicle, &["常压罐", "罐体", "罐车"]),
+    (Category::SafetyHelmet, &["安全帽", "头盔"]),
+];
+
+/// A category by its id, its bulletin name or another word for it (燃气器具, 灭火器…).
+pub fn category_from_zh(text: &str) -> Option<Category> {
+    let text = text.trim();
+    if let Ok(category) = text.parse() {
+        return Some(category);
+    }
+    if let Some(category) = Category::ALL.iter().find(|c| c.name_zh() == text) {
+        return Some(*category);
+    }
+    CATEGORY_WORDS
+        .iter()
+        .find(|(_, words)| words.contains(&text))
+        .map(|(category, _)| *category)
+}
+
+/// The category a product's name speaks of (家用燃气灶具 → 燃气用具), when exactly one does.
+pub fn category_of_product(name: &str) -> Option<Category> {
+    let mut found: Vec<Category> = Vec::new();
+    for category in Category::ALL {
+        let named = name.contains(category.name_zh()) && *category != Category::Other;
+        let worded = CATEGORY_WORDS
+            .iter()
+            .any(|(c, words)| c == category && words.iter().any(|w| name.contains(w)));
+        if (named || worded) && !found.contains(category) {
+            found.push(*category);
+        }
+    }
+    match found.as_slice() {
+        [one] => Some(*one),
+        // "防爆电缆" is both: explosion-proof electrical is the narrower.
+        [_, _] if found.contains(&Category::ExplosionProofElectrical) => {
+            Some(Category::ExplosionProofElectrical)
+        }
+        _ => None,
+    }
+}
+
+/// A district's GB/T 2260 code from a Tianjin district's name (南开区, 南开, 天津市南开区) or
+/// from a code as written (any province's).
+pub fn district_from_zh(text: &str) -> Option<String> {
+    let text = text.trim();
+    if is_division_code(text) {
+        return Some(text.to_owned());
+    }
+    let text = text.strip_prefix("天津市").unwrap_or(text);
+    TIANJIN_DISTRICTS
+        .iter()
+        .find(|(_, name)| {
+            *name == text
+                || name
+                    .strip_suffix(['区', '县'])
+                    .is_some_and(|short| short == text)
+        })
+        .map(|(code, _)| (*code).to_owned())
+}
+
+/// A sampled unit's role from the words of lab sheets.
+pub fn role_from_zh(text: &str) -> Option<UnitRole> {
+    let text = text.trim();
+    if let Ok(role) = text.parse() {
+        return Some(role);
+    }
+    let words: &[(UnitRole, &[&str])] = &[
+        (
+            UnitRole::Producer,
+            &[
+                "生产企业",
+                "生产者",
+                "生产商",
+                "生产厂",
+                "生产单位",
+                "制造商",
+                "生产",
+            ],
+        ),
+        (
+            UnitRole::Distributor,
+            &["经销商", "经销", "批发商", "批发", "代理商"],
+        ),
+        (
+            UnitRole::Retailer,
+            &[
+                "零售商",
+                "零售",
+                "销售者",
+                "销售商",
+                "销售",
+                "商店",
+                "超市",
+                "门店",
+                "商场",
+            ],
+        ),
+        (
+            UnitRole::Ecommerce,
+            &[
+                "电商",
+                "电商平台",
+                "网店",
+                "网络销售",
+                "电子商务",
+                "平台内经营者",
+            ],
+        ),
+    ];
+    words
+        .iter()
+        .find(|(_, names)| names.contains(&text))
+        .map(|(role, _)| *role)
+}
+
+/// 抽查领域 from the words of bulletins.
+pub fn domain_from_zh(text: &str) -> Option<SamplingDomain> {
+    let text = text.trim();
+    if let Ok(domain) = text.parse() {
+        return Some(domain);
+    }
+    let text = text
+        .strip_suffix("领域")
+        .or_else(|| text.strip_suffix("环节"))
+        .unwrap_or(text);
+    match text {
+        "生产" => Some(SamplingDomain::Production),
+        "流通" | "销售" | "市场" => Some(SamplingDomain::Circulation),
+        "电商" | "电子商务" | "网络" | "网络销售" | "网售" => {
+            Some(SamplingDomain::Ecommerce)
+        }
+        _ => None,
+    }
+}
+
+/// 检验结论: 合格/不合格 (and 符合/不符合).
+pub fn verdict_from_zh(text: &str) -> Option<Verdict> {
+    let text = text.trim();
+    if let Ok(verdict) = text.parse() {
+        return Some(verdict);
+    }
+    match text.trim_end_matches(['。', '.']) {
+        "合格" | "符合" | "所检项目合格" | "所检项目符合要求" => {
+            Some(Verdict::Pass)
+        }
+        "不合格" | "不符合" | "不符合要求" | "所检项目不合格" => {
+            Some(Verdict::Fail)
+        }
+        _ => None,
+    }
+}
+
+pub fn severity_from_zh(text: &str) -> Option<Severity> {
+    let text = text.trim();
+    if let Ok(severity) = text.parse() {
+        return Some(severity);
+    }
+    match text {
+        "严重" | "严重不合格" => Some(Severity::Serious),
+        "一般" | "一般不合格" => Some(Severity::General),
+        _ => None,
+    }
+}
+
+pub fn level_from_zh(text: &str) -> Option<Level> {
+    let text = text.trim();
+    if let Ok(level) = text.parse() {
+        return Some(level);
+    }
+    match text {
+        "国家" | "国家级" | "国抽" | "国家监督抽查" => Some(Level::National),
+        "省" | "省级" | "省抽" => Some(Level::Provincial),
+        "市" | "市级" | "市抽" => Some(Level::Municipal),
+        "区" | "区级" | "县级" | "区县级" | "区抽" => Some(Level::District),
+        _ => None,
+    }
+}
+
+/// 是/否 and their usual marks; `None` for anything else.
+pub fn flag_from_zh(text: &str) -> Option<bool> {
+    match text.trim().to_lowercase().as_str() {
+        "是" | "y" | "yes" | "true" | "1" | "√" | "✓" | "涉嫌假冒" | "假冒" => {
+            Some(true)
+        }
+        "否" | "n" | "no" | "false" | "0" | "/" | "-" | "无" => Some(false),
+        _ => None,
+    }
+}
+
+/// The sampled unit's role a sampling domain implies when the sheet does not say
+/// (a circulation sample is taken at a seller: 零售商 unless the sheet says 经销商).
+pub fn role_of_domain(domain: SamplingDomain) -> UnitRole {
+    match domain {
+        SamplingDomain::Production => UnitRole::Producer,
+        SamplingDomain::Circulation => UnitRole::Retailer,
+        SamplingDomain::Ecommerce => UnitRole::Ecommerce,
+    }
+}
+
+/// The sampling domain a sampled unit's role implies.
+pub fn domain_of_role(role: UnitRole) -> SamplingDomain {
+    match role {
+        UnitRole::Producer => SamplingDomain::Production,
+        UnitRole::Distributor | UnitRole::Retailer => SamplingDomain::Circulation,
+        UnitRole::Ecommerce => SamplingDomain::Ecommerce,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_header_names_one_column_only() {
+        let mut seen = std::collections::BTreeMap::new();
+        for column in RESULT_COLUMNS {
+            for header in column.headers {
+                let previous = seen.insert(normalize_header(header), column.path);
+                assert!(previous.is_none(), "{header} names two columns");
+            }
+        }
+    }
+
+    #[test]
+    fn headers_match_through_spaces_full_width_brackets_and_required_marks() {
+        let batch = "product.batch";
+        assert_eq!(result_column("生产日期／批号").map(|c| c.path), Some(batch));
+        assert_eq!(
+            result_column(" 生产日期\n/批号 ").map(|c| c.path),
+            Some(batch)
+        );
+        assert_eq!(
+            result_column("*报告编号").map(|c| c.path),
+            Some("report_no")
+        );
+        assert_eq!(
+            result_column("受检单位（必填）").map(|c| c.path),
+            Some("sampled_unit.name")
+        );
+        assert!(result_column("联系电话").is_none());
+    }
+
+    #[test]
+    fn vocabulary_in_chinese_becomes_ids() {
+        assert_eq!(category_from_zh("电动自行车"), Some(Category::EBike));
+        assert_eq!(category_from_zh("燃气器具"), Some(Category::GasAppliance));
+        assert_eq!(category_from_zh("wire_cable"), Some(Category::WireCable));
+        assert_eq!(category_from_zh("电动车"), None);
+        assert_eq!(
+            category_of_product("家用燃气灶具"),
+            Some(Category::GasAppliance)
+        );
+        assert_eq!(
+            category_of_product("聚氯乙烯绝缘电缆"),
+            Some(Category::WireCable)
+        );
+        assert_eq!(
+            category_of_product("隔爆型防爆电缆引入装置"),
+            Some(Category::ExplosionProofElectrical)
+        );
+        assert_eq!(category_of_product("保温杯"), None);
+        assert_eq!(district_from_zh("南开区").as_deref(), Some("120104"));
+        assert_eq!(
+            district_from_zh("天津市滨海新区").as_deref(),
+            Some("120116")
+        );
+        assert_eq!(district_from_zh("南开").as_deref(), Some("120104"));
+        assert_eq!(district_from_zh("130102").as_deref(), Some("130102"));
+        assert_eq!(district_from_zh("朝阳区"), None);
+        assert_eq!(verdict_from_zh("不合格"), Some(Verdict::Fail));
+        assert_eq!(verdict_from_zh("合格"), Some(Verdict::Pass));
+        assert_eq!(verdict_from_zh("待定"), None);
+        assert_eq!(
+            domain_from_zh("流通领域"),
+            Some(SamplingDomain::Circulation)
+        );
+        assert_eq!(role_from_zh("经销商"), Some(UnitRole::Distributor));
+        assert_eq!(severity_from_zh("严重不合格"), Some(Severity::Serious));
+        assert_eq!(level_from_zh("市级"), Some(Level::Municipal));
+        assert_eq!(flag_from_zh("是"), Some(true));
+    }
+}

@@ -1,0 +1,84 @@
+//! `POST /v1/plan/check`: the sampling-plan check an organiser runs before anyone travels.
+
+use crate::access::Role;
+use crate::app::App;
+use crate::body;
+use crate::error::ApiError;
+use crate::routes::sql::query_error;
+use axum::Json;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use spotcheck_analytics::PlannedSampling;
+
+/// Most planned samplings one request may check.
+const MAX_PLANNED: usize = 10_000;
+
+/// Which planned samplings would break the six-month rule.
+///
+/// The body is a JSON list of planned samplings
+/// `{"organiser","producer_name","brand","model","standards":[...],"date":"YYYY-MM-DD","follow_up":false}`;
+/// the answer lists, for each one that the same organiser already sampled within six months (same
+/// producer, brand, model and standard, not a follow-up check), the earlier results:
+/// `{"conflicts":[{"index":0,"earlier":[{"report_no","lab_id","sampling_date","verdict"}]}],"checked":N}`.
+#[utoipa::path(
+    post,
+    path = "/v1/plan/check",
+    tag = "analytics",
+    request_body(description = "A JSON list of planned samplings", content_type = "application/json", content = Vec<Object>),
+    responses(
+        (status = 200, description = "The planned samplings that would repeat an earlier one within six months", body = Object),
+        (status = 400, description = "Not a list of planned samplings", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn check_plan(
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    app.authorize(&headers, &[Role::Admin])?;
+    let bytes = body::read(body, app.limits).await?;
+    let planned: Vec<PlannedSampling> = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the body must be a JSON list of planned samplings \
+             ({{\"organiser\",\"producer_name\",\"brand\",\"model\",\"standards\",\"date\",\"follow_up\"}}): {e}"
+        ))
+    })?;
+    if planned.len() > MAX_PLANNED {
+        return Err(ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("at most {MAX_PLANNED} planned samplings per request"),
+        ));
+    }
+    let analytics = app.analytics.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this process does not serve SQL",
+        )
+    })?;
+    let found = analytics.plan_check(&planned).await.map_err(query_error)?;
+    let mut conflicts: Vec<Value> = Vec::new();
+    for conflict in found {
+        let earlier = json!({
+            "report_no": conflict.earlier_report_no,
+            "lab_id": conflict.earlier_lab_id,
+            "sampling_date": conflict.earlier_sampling_date,
+            "verdict": conflict.earlier_verdict,
+        });
+        match conflicts.last_mut() {
+            Some(last) if last["index"] == conflict.index => {
+                if let Some(list) = last["earlier"].as_array_mut() {
+                    list.push(earlier);
+                }
+            }
+            _ => conflicts.push(json!({"index": conflict.index, "earlier": [earlier]})),
+        }
+    }
+    Ok(Json(
+        json!({"checked": planned.len(), "conflicts": conflicts}),
+    ))
+}

@@ -1,0 +1,754 @@
+//! Results as lab staff keep them: a workbook (XLSX, XLS, ODS) or a CSV whose header row uses the
+//! Chinese column names of bulletins and lab summary sheets (`spotcheck_schemas::columns`). Each
+//! row becomes a result in the JSON shape every other body has, with the Chinese words of its
+//! cells turned into the stable ids (电动自行车 → `e_bike`, 南开区 → `120104`); the lab is the
+//! caller's. A cell that cannot be read is an error of its row, named by the row's number and the
+//! column's header as the sheet writes them.
+
+use crate::body::Submitted;
+use crate::error::ApiError;
+use chrono::{Days, NaiveDate};
+use serde_json::{Map, Value};
+use spotcheck_schemas::FieldError;
+use spotcheck_schemas::columns::{
+    self, CellKind, Column, RESULT_COLUMNS, category_of_product, domain_of_role, role_of_domain,
+};
+use spotcheck_schemas::{Category, SamplingDomain, UnitRole};
+use std::io::Cursor;
+use std::sync::Arc;
+
+/// How many rows above the header a sheet may have (titles, the organiser's name, a date).
+const HEADER_SEARCH_ROWS: usize = 20;
+/// A row is the header when at least this many of its cells are known column names.
+const HEADER_MIN_COLUMNS: usize = 3;
+
+/// One cell as the sheet holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Empty,
+    Text(String),
+    Number(f64),
+    Date(NaiveDate),
+    Bool(bool),
+}
+
+/// The rows of one sheet with their numbers as the spreadsheet shows them (1-based).
+#[derive(Debug, Default)]
+pub struct Grid {
+    pub rows: Vec<(usize, Vec<Cell>)>,
+}
+
+/// The columns of a sheet that were read: (JSON path, header as written).
+#[derive(Debug, Default)]
+pub struct SheetColumns {
+    read: Vec<(&'static str, String)>,
+}
+
+impl SheetColumns {
+    /// The header of the column a field error is about (`items[1].measured` → 主要不合格项目).
+    pub fn header_of(&self, field: &str) -> Option<&str> {
+        self.read
+            .iter()
+            .filter(|(path, _)| {
+                field == *path
+                    || field
+                        .strip_prefix(path)
+                        .is_some_and(|rest| rest.starts_with(['.', '[']))
+            })
+            .max_by_key(|(path, _)| path.len())
+            .map(|(_, header)| header.as_str())
+    }
+
+    /// Names each error's column, where the sheet has one.
+    pub fn name_columns(&self, errors: &mut [FieldError]) {
+        for error in errors {
+            if error.column.is_none() {
+                error.column = self.header_of(&error.field).map(str::to_owned);
+            }
+        }
+    }
+}
+
+/// What a sheet of results became.
+#[derive(Debug)]
+pub struct Sheet {
+    pub records: Vec<Submitted>,
+    pub columns: Arc<SheetColumns>,
+    /// Headers the sheet has that no result field takes (联系电话…), so a misspelt one is seen.
+    pub ignored: Vec<String>,
+}
+
+/// True when the bytes are a ZIP (XLSX, ODS) or an OLE2 compound file (XLS).
+pub fn is_workbook(bytes: &[u8]) -> bool {
+    bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
+}
+
+/// Reads the first sheet that has a header row of result columns.
+pub fn workbook_grid(bytes: &[u8]) -> Result<Grid, ApiError> {
+    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+        ApiError::bad_request(format!(
+            "the workbook cannot be read ({e}): save it as .xlsx and post it again"
+        ))
+    })?;
+    use calamine::Reader;
+    let names = workbook.sheet_names();
+    for name in &names {
+        let range = workbook.worksheet_range(name).map_err(|e| {
+            ApiError::bad_request(format!(
+                "sheet '{name}' of the workbook cannot be read: {e}"
+            ))
+        })?;
+        let (first_row, _) = range.start().unwrap_or((0, 0));
+        let grid = Grid {
+            rows: range
+                .rows()
+                .enumerate()
+                .map(|(index, row)| {
+                    (
+                        first_row as usize + index + 1,
+                        row.iter().map(cell_of).collect(),
+                    )
+                })
+                .collect(),
+        };
+        if header_row(&grid).is_some() {
+            return Ok(grid);
+        }
+    }
+    Err(no_header(&format!(
+        "no sheet of the workbook ({})",
+        names.join(", ")
+    )))
+}
+
+fn cell_of(data: &calamine::Data) -> Cell {
+    use calamine::Data;
+    match data {
+        Data::Empty | Data::Error(_) => Cell::Empty,
+        Data::String(text) | Data::DateTimeIso(text) | Data::DurationIso(text) => {
+            Cell::Text(text.clone())
+        }
+        Data::Int(n) => Cell::Number(*n as f64),
+        Data::Float(n) => Cell::Number(*n),
+        Data::Bool(b) => Cell::Bool(*b),
+        Data::DateTime(moment) => {
+            let (year, month, day, ..) = moment.to_ymd_hms_milli();
+            NaiveDate::from_ymd_opt(year.into(), month.into(), day.into())
+                .map_or(Cell::Number(moment.as_f64()), Cell::Date)
+        }
+    }
+}
+
+/// A CSV as a grid of text cells; `None` when it cannot be read as CSV at all.
+pub fn csv_grid(text: &str) -> Option<Grid> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
+    let mut rows = Vec::new();
+    for row in reader.records() {
+        let row = row.ok()?;
+        let line = row.position().map_or(rows.len() + 1, |p| p.line() as usize);
+        rows.push((line, row.iter().map(|c| Cell::Text(c.to_owned())).collect()));
+    }
+    Some(Grid { rows })
+}
+
+/// The index in `grid.rows` of the header row: the first of the top rows naming enough columns.
+pub fn header_row(grid: &Grid) -> Option<usize> {
+    grid.rows
+        .iter()
+        .take(HEADER_SEARCH_ROWS)
+        .position(|(_, cells)| {
+            cells
+                .iter()
+                .filter(|cell| {
+                    text_of(cell)
+                        .and_then(|t| columns::result_column(&t))
+                        .is_some()
+                })
+                .count()
+                >= HEADER_MIN_COLUMNS
+        })
+}
+
+pub fn no_header(place: &str) -> ApiError {
+    let expected: Vec<&str> = RESULT_COLUMNS
+        .iter()
+        .filter(|c| c.required)
+        .map(|c| c.headers[0])
+        .collect();
+    ApiError::bad_request(format!(
+        "{place} has a header row of result columns within its first {HEADER_SEARCH_ROWS} rows: \
+         name the columns as bulletins do ({}…), or download the template from \
+         GET /v1/results/template.xlsx",
+        expected.join("、")
+    ))
+}
+
+/// The results of a sheet whose header row is `grid.rows[header]`, posted by lab `lab_id`.
+pub fn result_records(grid: &Grid, header: usize, lab_id: &str) -> Result<Sheet, ApiError> {
+    let (header_line, header_cells) = &grid.rows[header];
+    let mut layout: Vec<Option<&'static Column>> = Vec::with_capacity(header_cells.len());
+    let mut read = SheetColumns::default();
+    let mut ignored = Vec::new();
+    for cell in header_cells {
+        let header = text_of(cell).unwrap_or_default();
+        let column = columns::result_column(&header);
+        match column {
+            Some(column) if column.kind != CellKind::Ignored => {
+                if let Some((_, other)) = read.read.iter().find(|(path, _)| *path == column.path) {
+                    return Err(ApiError::bad_request(format!(
+                        "row {header_line}: the columns {other} and {header} are the same field: keep one"
+                    )));
+                }
+                read.read.push((column.path, header.trim().to_owned()));
+            }
+            Some(_) => {}
+            None if !header.trim().is_empty() => ignored.push(header.trim().to_owned()),
+            None => {}
+        }
+        layout.push(column.filter(|c| c.kind != CellKind::Ignored));
+    }
+    let missing: Vec<String> = RESULT_COLUMNS
+        .iter()
+        .filter(|c| c.required && !read.read.iter().any(|(path, _)| *path == c.path))
+        .map(|c| {
+            if c.headers.len() > 1 {
+                format!("{}（或：{}）", c.headers[0], c.headers[1..].join("、"))
+            } else {
+                c.headers[0].to_owned()
+            }
+        })
+        .collect();
+    if !missing.is_empty() {
+        return Err(ApiError::bad_request(format!(
+            "the header row (row {header_line}) has no column for: {}",
+            missing.join("; ")
+        )));
+    }
+    let records = grid.rows[header + 1..]
+        .iter()
+        .filter(|(_, cells)| {
+            cells
+                .iter()
+                .zip(&layout)
+                .any(|(cell, column)| column.is_some() && text_of(cell).is_some())
+        })
+        .map(|(line, cells)| row_record(*line, cells, &layout, &read, lab_id))
+        .collect();
+    Ok(Sheet {
+        records,
+        columns: Arc::new(read),
+        ignored,
+    })
+}
+
+fn row_record(
+    line: usize,
+    cells: &[Cell],
+    layout: &[Option<&'static Column>],
+    columns: &SheetColumns,
+    lab_id: &str,
+) -> Submitted {
+    let mut root = Map::new();
+    let mut problems = Vec::new();
+    for (cell, column) in cells.iter().zip(layout) {
+        let Some(column) = column else { continue };
+        if text_of(cell).is_none() {
+            continue;
+        }
+        match read_cell(column, cell) {
+            Ok(values) => {
+                for (path, value) in values {
+                    insert_path(&mut root, path, value);
+                }
+            }
+            Err(message) => problems.push(FieldError::new(column.path, message)),
+        }
+    }
+    root.entry("lab_id")
+        .or_insert_with(|| Value::String(lab_id.to_owned()));
+    infer(&mut root, &mut problems);
+    columns.name_columns(&mut problems);
+    Submitted {
+        line,
+        value: Ok(Value::Object(root)),
+        problems,
+    }
+}
+
+/// What the sheet leaves out but its other cells tell: the category from the product's name,
+/// the sampling domain from the unit's role and the role from the domain.
+fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
+    let failed = |path: &str, problems: &[FieldError]| problems.iter().any(|p| p.field == path);
+    if root.get("category").is_none() && !failed("category", problems) {
+        let name = root
+            .get("product")
+            .and_then(|p| p.get("name"))
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        match name.as_deref().map(category_of_product) {
+            Some(Some(category)) => {
+                root.insert("category".into(), Value::String(category.as_str().into()));
+            }
+            Some(None) => problems.push(FieldError::new(
+                "category",
+                format!(
+                    "产品类别 is not given and the product name '{}' does not tell it: add a \
+                     产品类别 column with one of {}",
+                    name.unwrap_or_default(),
+                    category_names()
+                ),
+            )),
+            // No product name: the validator reports that.
+            None => {}
+        }
+    }
+    let text_at = |root: &Map<String, Value>, object: &str, field: &str| {
+        root.get(object)
+            .and_then(|o| o.get(field))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+    };
+    let domain = text_at(root, "sampling", "domain").and_then(|d| d.parse::<SamplingDomain>().ok());
+    let role = text_at(root, "sampled_unit", "role").and_then(|r| r.parse::<UnitRole>().ok());
+    match (domain, role) {
+        (Some(domain), None) if !failed("sampled_unit.role", problems) => insert_path(
+            root,
+            "sampled_unit.role",
+            Value::String(role_of_domain(domain).as_str().into()),
+        ),
+        (None, Some(role)) if !failed("sampling.domain", problems) => insert_path(
+            root,
+            "sampling.domain",
+            Value::String(domain_of_role(role).as_str().into()),
+        ),
+        (None, None) if !failed("sampling.domain", problems) && !failed("sampled_unit.role", problems) => {
+            problems.push(FieldError::new(
+                "sampling.domain",
+                "neither 抽查领域 nor 被抽样单位类型 is given: fill 抽查领域 with 生产, 流通 or 电商",
+            ))
+        }
+        _ => {}
+    }
+}
+
+fn category_names() -> String {
+    Category::ALL
+        .iter()
+        .map(|c| c.name_zh())
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+/// The values a cell gives: (JSON path, value) pairs, or why it cannot be read.
+fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>, String> {
+    let text = text_of(cell).unwrap_or_default();
+    let one = |value: String| Ok(vec![(column.path, Value::String(value))]);
+    let unknown = |allowed: String| {
+        Err(format!(
+            "'{text}' is not a value of {}: use {allowed}",
+            column.headers[0]
+        ))
+    };
+    match column.kind {
+        CellKind::Ignored => Ok(Vec::new()),
+        // "/" or "—" in an optional cell means "none" in bulletins.
+        CellKind::Text if !column.required && is_none_mark(&text) => Ok(Vec::new()),
+        CellKind::Text => one(text),
+        CellKind::Date => match date_of(cell) {
+            Some(date) => one(date.to_string()),
+            None => Err(format!(
+                "'{text}' is not a date: write it as 2026-03-05 or 2026年3月5日"
+            )),
+        },
+        CellKind::DateOrBatch => {
+            let batch = match cell {
+                Cell::Date(date) => date.to_string(),
+                _ => text.clone(),
+            };
+            let mut values = vec![(column.path, Value::String(batch))];
+            if let Some(date) = date_of(cell) {
+                values.push(("product.production_date", Value::String(date.to_string())));
+            }
+            Ok(values)
+        }
+        CellKind::Category => match columns::category_from_zh(&text) {
+            Some(category) => one(category.as_str().into()),
+            None => unknown(category_names()),
+        },
+        CellKind::District => match columns::district_from_zh(&text) {
+            Some(code) => one(code),
+            None => Err(format!(
+                "'{text}' is not a district of Tianjin: write the district's name (南开区) or its \
+                 six-digit GB/T 2260 code"
+            )),
+        },
+        CellKind::Role => match columns::role_from_zh(&text) {
+            Some(role) => one(role.as_str().into()),
+            None => unknown("生产企业、经销商、零售商 or 电商".into()),
+        },
+        CellKind::Domain => match columns::domain_from_zh(&text) {
+            Some(domain) => one(domain.as_str().into()),
+            None => unknown("生产、流通 or 电商".into()),
+        },
+        CellKind::Verdict => match columns::verdict_from_zh(&text) {
+            Some(verdict) => one(verdict.as_str().into()),
+            None => unknown("合格 or 不合格".into()),
+        },
+        CellKind::Severity => match columns::severity_from_zh(&text) {
+            Some(severity) => one(severity.as_str().into()),
+            None => unknown("严重不合格 or 一般不合格".into()),
+        },
+        CellKind::Level => match columns::level_from_zh(&text) {
+            Some(level) => one(level.as_str().into()),
+            None => unknown("国家级、省级、市级 or 区级".into()),
+        },
+        CellKind::Flag => match cell {
+            Cell::Bool(flag) => Ok(vec![(column.path, Value::Bool(*flag))]),
+            _ => match columns::flag_from_zh(&text) {
+                Some(flag) => Ok(vec![(column.path, Value::Bool(flag))]),
+                None => unknown("是 or 否".into()),
+            },
+        },
+        CellKind::Standards => Ok(vec![(
+            column.path,
+            Value::Array(
+                split_top_level(&text, &[';', '；', '\n', '、'])
+                    .into_iter()
+                    .map(Value::String)
+                    .collect(),
+            ),
+        )]),
+        CellKind::FailedItems => {
+            if is_none_mark(&text) {
+                return Ok(Vec::new());
+            }
+            let items = failed_items(&text)?;
+            Ok(vec![(column.path, Value::Array(items))])
+        }
+    }
+}
+
+fn is_none_mark(text: &str) -> bool {
+    matches!(text, "/" | "／" | "—" | "-" | "——" | "无")
+}
+
+/// The text of a cell as a person reads it; `None` when empty.
+fn text_of(cell: &Cell) -> Option<String> {
+    let text = match cell {
+        Cell::Empty => return None,
+        Cell::Text(text) => text.trim().to_owned(),
+        Cell::Number(n) if n.fract() == 0.0 && n.abs() < 1e15 => format!("{}", *n as i64),
+        Cell::Number(n) => n.to_string(),
+        Cell::Date(date) => date.to_string(),
+        Cell::Bool(true) => "是".into(),
+        Cell::Bool(false) => "否".into(),
+    };
+    (!text.is_empty()).then_some(text)
+}
+
+/// A date from a date cell, an Excel serial number, `20260305` or the written forms.
+fn date_of(cell: &Cell) -> Option<NaiveDate> {
+    match cell {
+        Cell::Date(date) => Some(*date),
+        // A date cell whose format was lost: days since 1899-12-30 (Excel's 1900 system).
+        Cell::Number(n) if (20_000.0..80_000.0).contains(n) && n.fract() == 0.0 => {
+            NaiveDate::from_ymd_opt(1899, 12, 30)?.checked_add_days(Days::new(*n as u64))
+        }
+        Cell::Number(n) if n.fract() == 0.0 => date_of_text(&format!("{}", *n as i64)),
+        Cell::Text(text) => date_of_text(text),
+        _ => None,
+    }
+}
+
+fn date_of_text(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    // A date-time keeps its date.
+    let text = text.split([' ', 'T']).next().unwrap_or(text);
+    if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
+        return NaiveDate::parse_from_str(text, "%Y%m%d").ok();
+    }
+    let normal: String = text
+        .trim_end_matches('日')
+        .chars()
+        .map(|c| match c {
+            '年' | '月' | '/' | '.' | '-' => '-',
+            other => other,
+        })
+        .collect();
+    let parts: Vec<&str> = normal.split('-').collect();
+    let [year, month, day] = parts.as_slice() else {
+        return None;
+    };
+    if year.len() != 4 {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+}
+
+/// Splits at `separators` outside brackets, trimming and dropping empty parts.
+fn split_top_level(text: &str, separators: &[char]) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut depth = 0i32;
+    let mut current = String::new();
+    for c in text.chars() {
+        match c {
+            '(' | '（' | '[' | '【' => depth += 1,
+            ')' | '）' | ']' | '】' => depth -= 1,
+            _ => {}
+        }
+        if depth <= 0 && separators.contains(&c) {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    parts
+        .into_iter()
+        .map(|p| p.trim().to_owned())
+        .filter(|p| !p.is_empty())
+        .collect()
+}
+
+/// 主要不合格项目: `温升（标准值：≤60K，实测值：75K）；电气强度` → items that failed.
+fn failed_items(text: &str) -> Result<Vec<Value>, String> {
+    split_top_level(text, &[';', '；', '\n', '、', ',', '，'])
+        .into_iter()
+        .map(|item| failed_item(&item))
+        .collect()
+}
+
+fn failed_item(item: &str) -> Result<Value, String> {
+    let mut fields = Map::new();
+    let (name, details) = match item.find(['(', '（']) {
+        Some(open) => {
+            let bracket = item[open..].chars().next().map_or(1, char::len_utf8);
+            let inside = &item[open + bracket..];
+            let inner = inside
+                .strip_suffix(')')
+                .or_else(|| inside.strip_suffix('）'))
+                .ok_or_else(|| {
+                    format!("'{item}': the bracket after the item's name is not closed at the end")
+                })?;
+            (item[..open].trim(), Some(inner))
+        }
+        None => (item.trim(), None),
+    };
+    if name.is_empty() {
+        return Err(format!("'{item}' names no item before its bracket"));
+    }
+    fields.insert("name".into(), Value::String(name.to_owned()));
+    fields.insert("verdict".into(), Value::String("fail".into()));
+    for part in details
+        .map(|d| split_top_level(d, &[',', '，', ';', '；']))
+        .unwrap_or_default()
+    {
+        let (field, value) = match part.split_once([':', '：']) {
+            Some((key, value)) => {
+                let field = match columns::normalize_header(key).as_str() {
+                    "标准条款" | "条款" | "检验条款" | "标准条款号" => "clause",
+                    "标准值" | "标准要求" | "要求" | "技术要求" | "标准规定值" | "规定值" => {
+                        "required"
+                    }
+                    "实测值" | "检验结果" | "实测结果" | "检测值" | "实测" => {
+                        "measured"
+                    }
+                    other => {
+                        return Err(format!(
+                            "in '{item}', '{other}' is not 标准条款, 标准值 or 实测值"
+                        ));
+                    }
+                };
+                (field, value.trim())
+            }
+            // An unnamed detail is the clause of the standard (GB 16410-2020 5.3.2).
+            None => ("clause", part.as_str()),
+        };
+        if fields.contains_key(field) {
+            return Err(format!("'{item}' gives its {field} twice"));
+        }
+        fields.insert(field.into(), Value::String(value.to_owned()));
+    }
+    Ok(Value::Object(fields))
+}
+
+fn insert_path(root: &mut Map<String, Value>, path: &str, value: Value) {
+    match path.split_once('.') {
+        None => {
+            root.insert(path.to_owned(), value);
+        }
+        Some((head, rest)) => {
+            let child = root
+                .entry(head.to_owned())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(map) = child {
+                insert_path(map, rest, value);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text_grid(rows: &[&[&str]]) -> Grid {
+        Grid {
+            rows: rows
+                .iter()
+                .enumerate()
+                .map(|(i, cells)| {
+                    (
+                        i + 1,
+                        cells
+                            .iter()
+                            .map(|c| {
+                                if c.is_empty() {
+                                    Cell::Empty
+                                } else {
+                                    Cell::Text((*c).to_owned())
+                                }
+                            })
+                            .collect(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    const HEADER: &[&str] = &[
+        "序号",
+        "报告编号",
+        "产品名称",
+        "抽查领域",
+        "受检单位",
+        "统一社会信用代码",
+        "所在区",
+        "标称生产企业",
+        "规格型号",
+        "生产日期/批号",
+        "抽样日期",
+        "检验日期",
+        "检验结论",
+        "主要不合格项目",
+        "联系电话",
+    ];
+
+    #[test]
+    fn a_bulletin_row_becomes_a_result_with_ids_and_the_callers_lab() {
+        let grid = text_grid(&[
+            &["2026年电动自行车产品质量监督抽查结果", "", ""],
+            HEADER,
+            &[
+                "1",
+                "R-1",
+                "电动自行车",
+                "流通",
+                "某车行",
+                "",
+                "南开区",
+                "某车业有限公司",
+                "TDT-1",
+                "2026年3月5日",
+                "2026/4/1",
+                "20260420",
+                "不合格",
+                "整车质量（标准条款：6.1.1，标准值：≤55kg，实测值：61.2kg）；制动性能",
+                "022-1",
+            ],
+        ]);
+        let header = header_row(&grid).unwrap();
+        assert_eq!(header, 1);
+        let sheet = result_records(&grid, header, "tj-lab-01").unwrap();
+        assert_eq!(sheet.ignored, ["联系电话"]);
+        let record = &sheet.records[0];
+        assert_eq!(record.line, 3);
+        assert!(record.problems.is_empty(), "{:?}", record.problems);
+        let value = record.value.as_ref().unwrap();
+        assert_eq!(value["lab_id"], "tj-lab-01");
+        assert_eq!(value["category"], "e_bike");
+        assert_eq!(value["sampling"]["domain"], "circulation");
+        assert_eq!(value["sampled_unit"]["role"], "retailer");
+        assert_eq!(value["sampled_unit"]["district"], "120104");
+        assert_eq!(value["product"]["batch"], "2026年3月5日");
+        assert_eq!(value["product"]["production_date"], "2026-03-05");
+        assert_eq!(value["sampling"]["date"], "2026-04-01");
+        assert_eq!(value["tested_on"], "2026-04-20");
+        assert_eq!(value["verdict"], "fail");
+        assert_eq!(value["items"][0]["name"], "整车质量");
+        assert_eq!(value["items"][0]["clause"], "6.1.1");
+        assert_eq!(value["items"][0]["required"], "≤55kg");
+        assert_eq!(value["items"][0]["measured"], "61.2kg");
+        assert_eq!(value["items"][1]["name"], "制动性能");
+        assert!(value["sampled_unit"].get("uscc").is_none());
+    }
+
+    #[test]
+    fn unreadable_cells_are_errors_of_their_row_named_by_their_column() {
+        let grid = text_grid(&[
+            HEADER,
+            &[
+                "1",
+                "R-2",
+                "保温杯",
+                "集市",
+                "某店",
+                "",
+                "朝阳区",
+                "某厂",
+                "M",
+                "B",
+                "2026-02-30",
+                "2026-04-20",
+                "待定",
+                "",
+                "",
+            ],
+        ]);
+        let sheet = result_records(&grid, 0, "lab").unwrap();
+        let problems = &sheet.records[0].problems;
+        let columns: Vec<Option<&str>> = problems.iter().map(|p| p.column.as_deref()).collect();
+        for header in ["抽查领域", "所在区", "抽样日期", "检验结论"] {
+            assert!(columns.contains(&Some(header)), "{header} in {problems:?}");
+        }
+        assert!(problems.iter().any(|p| p.field == "category"));
+    }
+
+    #[test]
+    fn a_sheet_without_a_required_column_is_refused_whole_naming_it() {
+        let grid = text_grid(&[&["报告编号", "产品名称", "受检单位", "检验结论"]]);
+        let error = result_records(&grid, 0, "lab").unwrap_err();
+        assert!(error.message.contains("规格型号"), "{}", error.message);
+        assert!(error.message.contains("抽样日期"), "{}", error.message);
+    }
+
+    #[test]
+    fn failed_items_read_their_details_and_refuse_unknown_ones() {
+        let items =
+            failed_items("温升(GB 16410-2020 5.3.2)、电气强度\n标志（实测值：无）").unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0]["clause"], "GB 16410-2020 5.3.2");
+        assert_eq!(items[2]["measured"], "无");
+        assert!(failed_items("温升（颜色：红）").is_err());
+        assert!(failed_items("温升（实测值：1").is_err());
+    }
+
+    #[test]
+    fn dates_in_the_forms_labs_write_them() {
+        let day = NaiveDate::from_ymd_opt(2026, 3, 5).unwrap();
+        for text in [
+            "2026-03-05",
+            "2026/3/5",
+            "2026.3.5",
+            "2026年3月5日",
+            "20260305",
+        ] {
+            assert_eq!(date_of(&Cell::Text(text.into())), Some(day), "{text}");
+        }
+        assert_eq!(date_of(&Cell::Number(46086.0)), Some(day));
+        assert_eq!(date_of(&Cell::Text("3月5日".into())), None);
+    }
+}
