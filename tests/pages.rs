@@ -1216,12 +1216,70 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
     assert_eq!(answer["checked"], 3, "{answer}");
     assert_eq!(answer["conflicts"].as_array().unwrap().len(), 1, "{answer}");
     assert_eq!(answer["conflicts"][0]["index"], 0);
-    let mut earlier: Vec<&str> = answer["conflicts"][0]["earlier"]
-        .as_array()
-        .unwrap()
+    let warnings = answer["conflicts"][0]["warnings"].as_array().unwrap();
+    assert!(
+        warnings.iter().all(|w| w["kind"] == "six_month_repeat"),
+        "{answer}"
+    );
+    let mut earlier: Vec<&str> = warnings
         .iter()
-        .map(|e| e["report_no"].as_str().unwrap())
+        .map(|w| w["earlier"]["report_no"].as_str().unwrap())
         .collect();
     earlier.sort_unstable();
     assert_eq!(earlier, expected_earlier);
+
+    // A lab's sheet is answered with the warnings of the rows it took: a repeat of PLAN-0002,
+    // and a producer whose only licence is of the wrong kind.
+    let sheet = format!(
+        "报告编号,组织抽查单位,产品类别,产品名称,抽查领域,被抽样单位,标称生产企业,\
+         标称生产企业统一社会信用代码,商标,规格型号,检验依据,生产日期/批号,抽样日期,检验日期,检验结论\n\
+         SHEET-1,{org},电动自行车,电动自行车,流通,某车行,{p0},{u0},甲,TDT-1,GB 17761-2024,B9,2026-08-01,2026-08-05,合格\n\
+         SHEET-2,{org},电动自行车,电动自行车,流通,某车行,{p2},{u2},丙,TDT-9,GB 17761-2024,B9,2026-08-01,2026-08-05,合格\n",
+        org = organisers[0],
+        p0 = producers[0].name,
+        u0 = producers[0].uscc,
+        p2 = producers[2].name,
+        u2 = producers[2].uscc,
+    );
+    let answer: Value = client
+        .post(up.url("/v1/results"))
+        .bearer_auth(up.token("lab"))
+        .header("content-type", "text/csv")
+        .body(sheet)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let taken = answer["accepted"].as_array().unwrap();
+    assert_eq!(taken.len(), 2, "{answer}");
+    let kinds = |i: usize| -> Vec<(String, String)> {
+        taken[i]["warnings"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|w| {
+                (
+                    w["kind"].as_str().unwrap().to_owned(),
+                    w["earlier"]["report_no"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect()
+    };
+    let first = kinds(0);
+    assert!(
+        first.contains(&("six_month_repeat".into(), "PLAN-0002".into())),
+        "{answer}"
+    );
+    assert!(
+        first.iter().all(|(kind, _)| kind == "six_month_repeat"),
+        "{answer}"
+    );
+    assert_eq!(
+        kinds(1),
+        [("licence_missing".to_owned(), String::new())],
+        "{answer}"
+    );
 }

@@ -29,5 +29,5 @@ pub use datafusion::arrow;
 pub use error::QueryError;
 pub use guard::StatementLimits;
 pub use lake::AsOf;
-pub use plan::{PlanConflict, PlanRules, PlannedSampling};
+pub use plan::{Earlier, PlanFinding, PlanRules, PlannedSampling};
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};

@@ -1,7 +1,8 @@
 //! The sampling-plan checks in SQL (DOMAIN.md: the six-month rule; licences and certificates):
-//! the `licence_requirements` lookup table, the `holds_licence` function the `warnings` view uses,
-//! and [`Analytics::plan_check`], which runs the six-month rule of the view on samplings that are
-//! only planned. The rule is written once, in `views/six_month_repeats.sql`.
+//! the `licence_requirements` lookup table, the `holds_licence` function, and
+//! [`Analytics::plan_check`], which runs the rules of the `warnings` view on samplings that are
+//! planned or just accepted. Each rule is written once, in `views/six_month_repeats.sql` and
+//! `views/licence_missing.sql`.
 
 use crate::Analytics;
 use crate::error::QueryError;
@@ -29,6 +30,14 @@ pub fn six_month_repeats(later: &str, earlier: &str) -> String {
         .replace("{later}", later)
         .replace("{earlier}", earlier)
         .replace("{repeat_months}", &REPEAT_MONTHS.to_string())
+}
+
+/// The licence rule over `sampled` (a relation with the columns of `results`), one row per
+/// sampling whose producer lacks a licence its category needs.
+const LICENCE_MISSING: &str = include_str!("../views/licence_missing.sql");
+
+pub fn licence_missing(sampled: &str) -> String {
+    LICENCE_MISSING.replace("{sampled}", sampled)
 }
 
 /// Which licence each category's producer must hold (configurable; shipped with
@@ -170,12 +179,18 @@ impl ScalarUDFImpl for HoldsLicence {
     }
 }
 
-/// A sampling an organiser plans, to check against the six-month rule before anyone travels.
+/// A sampling an organiser plans, to check before anyone travels (or one just accepted).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct PlannedSampling {
     pub organiser: String,
     pub producer_name: String,
+    /// With `category`, the producer's licences are checked too.
+    #[serde(default)]
+    pub producer_uscc: Option<String>,
+    /// The category id (`e_bike`…).
+    #[serde(default)]
+    pub category: Option<String>,
     #[serde(default)]
     pub brand: Option<String>,
     pub model: String,
@@ -188,43 +203,76 @@ pub struct PlannedSampling {
     pub follow_up: bool,
 }
 
-/// An earlier sampling a planned one would repeat within six months.
+/// What a planned sampling would break: a six-month repeat of an earlier result, or a missing
+/// licence.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct PlanConflict {
+pub struct PlanFinding {
     /// The planned sampling's position in the list (from 0).
+    #[serde(skip)]
     pub index: usize,
-    pub earlier_report_no: String,
-    pub earlier_lab_id: String,
-    pub earlier_sampling_date: chrono::NaiveDate,
-    pub earlier_verdict: Option<String>,
+    /// `six_month_repeat` or `licence_missing`, as in the `warnings` view.
+    pub kind: String,
+    /// The warning in words, as the `warnings` view has it.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<Earlier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence_required: Option<String>,
+}
+
+/// The earlier result a sampling repeats.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Earlier {
+    pub report_no: String,
+    pub lab_id: String,
+    pub sampling_date: String,
+    pub verdict: Option<String>,
 }
 
 impl Analytics {
-    /// The planned samplings that would break the six-month rule, each with the earlier results
-    /// it would repeat (the rule of the `warnings` view, on the newest lake).
+    /// What the planned samplings would break — the rules of the `warnings` view, on the
+    /// newest lake: six-month repeats of earlier results, and (for those naming a category and
+    /// the producer's USCC) licences the producer lacks. Ordered by position in the list.
     pub async fn plan_check(
         &self,
         planned: &[PlannedSampling],
-    ) -> Result<Vec<PlanConflict>, QueryError> {
+    ) -> Result<Vec<PlanFinding>, QueryError> {
+        let memory = self.limits().memory_bytes;
+        let error = move |e| QueryError::from_datafusion(e, memory);
         let context = crate::session::new_context(self.context().runtime_env());
-        let results = self
+        for name in ["results", "units", "licence_requirements"] {
+            let provider = self.context().table_provider(name).await.map_err(error)?;
+            context.register_table(name, provider).map_err(error)?;
+        }
+        if let Some(udf) = self
             .context()
-            .table_provider("results")
-            .await
-            .map_err(|e| QueryError::from_datafusion(e, self.limits().memory_bytes))?;
-        let planned = planned_table(planned)
-            .map_err(|e| QueryError::from_datafusion(e, self.limits().memory_bytes))?;
+            .state()
+            .scalar_functions()
+            .get("holds_licence")
+        {
+            context.register_udf(udf.as_ref().clone());
+        }
+        let planned = planned_table(planned).map_err(error)?;
+        context
+            .register_table("planned", Arc::new(planned))
+            .map_err(error)?;
+        let sql = format!(
+            "SELECT CAST(report_no AS BIGINT) AS plan_index, 'six_month_repeat' AS kind, message, \
+                    earlier_report_no, earlier_lab_id, \
+                    CAST(earlier_sampling_date AS VARCHAR) AS earlier_sampling_date, \
+                    earlier_verdict, CAST(NULL AS VARCHAR) AS licence_required \
+             FROM ({repeats}) \
+             UNION ALL \
+             SELECT CAST(report_no AS BIGINT), 'licence_missing', message, NULL, NULL, NULL, \
+                    NULL, licence_required \
+             FROM ({licences}) \
+             ORDER BY plan_index, kind, earlier_sampling_date, earlier_report_no",
+            repeats = six_month_repeats("planned", "results"),
+            licences = licence_missing("planned"),
+        );
         // On the query threads, under the session's time limit, like every other query.
         let timeout = self.limits().timeout;
         let run = async move {
-            context.register_table("results", results)?;
-            context.register_table("planned", Arc::new(planned))?;
-            let sql = format!(
-                "SELECT CAST(report_no AS BIGINT) AS plan_index, earlier_report_no, \
-                 earlier_lab_id, earlier_sampling_date, earlier_verdict \
-                 FROM ({}) ORDER BY plan_index, earlier_sampling_date, earlier_report_no",
-                six_month_repeats("planned", "results")
-            );
             let collect = async { context.sql(&sql).await?.collect().await };
             match tokio::time::timeout(timeout, collect).await {
                 Ok(batches) => batches,
@@ -237,48 +285,44 @@ impl Analytics {
             .executor()
             .spawn(run)
             .await
-            .map_err(|e| {
-                QueryError::from_datafusion(
-                    datafusion::error::DataFusionError::External(Box::new(e)),
-                    self.limits().memory_bytes,
-                )
-            })?
-            .map_err(|e| QueryError::from_datafusion(e, self.limits().memory_bytes))?;
-        let mut conflicts = Vec::new();
+            .map_err(|e| error(datafusion::error::DataFusionError::External(Box::new(e))))?
+            .map_err(error)?;
+        let mut findings = Vec::new();
         for batch in &batches {
-            let column = |i: usize| cast(batch.column(i), &DataType::Utf8);
-            let text = |i: usize| -> Result<Vec<Option<String>>> {
-                let array = column(i)?;
-                let strings = array.as_string::<i32>();
-                Ok((0..strings.len())
-                    .map(|r| (!strings.is_null(r)).then(|| strings.value(r).to_owned()))
-                    .collect())
-            };
-            let to_error = |e| QueryError::from_datafusion(e, self.limits().memory_bytes);
-            let index = batch
-                .column(0)
-                .as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-            let reports = text(1).map_err(to_error)?;
-            let labs = text(2).map_err(to_error)?;
-            let dates = cast(batch.column(3), &DataType::Date32).map_err(|e| to_error(e.into()))?;
-            let dates = dates.as_primitive::<Date32Type>();
-            let verdicts = text(4).map_err(to_error)?;
+            let index = cast(batch.column(0), &DataType::Int64).map_err(|e| error(e.into()))?;
+            let index = index.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let texts = (1..batch.num_columns())
+                .map(|i| text_column(batch.column(i)))
+                .collect::<Result<Vec<_>>>()
+                .map_err(error)?;
+            let cell = |column: usize, row: usize| texts[column - 1][row].clone();
             for row in 0..batch.num_rows() {
-                let Some(earlier_sampling_date) = Date32Type::to_naive_date_opt(dates.value(row))
-                else {
-                    continue;
-                };
-                conflicts.push(PlanConflict {
-                    index: index.value(row) as usize,
-                    earlier_report_no: reports[row].clone().unwrap_or_default(),
-                    earlier_lab_id: labs[row].clone().unwrap_or_default(),
-                    earlier_sampling_date,
-                    earlier_verdict: verdicts[row].clone(),
+                let earlier = cell(3, row).map(|report_no| Earlier {
+                    report_no,
+                    lab_id: cell(4, row).unwrap_or_default(),
+                    sampling_date: cell(5, row).unwrap_or_default(),
+                    verdict: cell(6, row),
+                });
+                findings.push(PlanFinding {
+                    index: index.value(row).max(0) as usize,
+                    kind: cell(1, row).unwrap_or_default(),
+                    message: cell(2, row).unwrap_or_default(),
+                    earlier,
+                    licence_required: cell(7, row),
                 });
             }
         }
-        Ok(conflicts)
+        Ok(findings)
     }
+}
+
+/// The values of a column as text.
+fn text_column(array: &ArrayRef) -> Result<Vec<Option<String>>> {
+    let array = cast(array, &DataType::Utf8)?;
+    let strings = array.as_string::<i32>();
+    Ok((0..strings.len())
+        .map(|row| (!strings.is_null(row)).then(|| strings.value(row).to_owned()))
+        .collect())
 }
 
 /// The planned samplings as rows with the columns the rule reads (`report_no` holds the index).
@@ -304,9 +348,9 @@ fn planned_table(planned: &[PlannedSampling]) -> Result<MemTable> {
         strings((0..planned.len()).map(|i| Some(i.to_string())).collect()),
         strings(all(&|_| Some(String::new()))),
         strings(all(&|p| Some(p.organiser.clone()))),
-        strings(all(&|_| None)),
+        strings(all(&|p| p.category.clone())),
         strings(all(&|p| Some(p.producer_name.clone()))),
-        strings(all(&|_| None)),
+        strings(all(&|p| p.producer_uscc.clone())),
         strings(all(&|p| p.brand.clone())),
         strings(all(&|p| Some(p.model.clone()))),
         strings(all(&|p| Some(p.standards.join("; ")))),

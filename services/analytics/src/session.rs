@@ -355,11 +355,13 @@ async fn register_views(
     crate::lookups::register(context).map_err(|e| format!("lookup tables: {e}"))?;
     crate::plan::register(context, plan).map_err(|e| format!("plan checks: {e}"))?;
     let repeats = crate::plan::six_month_repeats("results", "results");
+    let licences = crate::plan::licence_missing("results");
     for (name, sql) in VIEWS {
         let sql = sql
             .replace("{failures}", &listing.failures.to_string())
             .replace("{months}", &listing.months.to_string())
-            .replace("{six_month_repeats}", &repeats);
+            .replace("{six_month_repeats}", &repeats)
+            .replace("{licence_missing}", &licences);
         let statement = format!("CREATE VIEW {name} AS {sql}");
         let frame = context
             .sql(&statement)

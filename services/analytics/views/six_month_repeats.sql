@@ -4,7 +4,7 @@
 -- repeats `earlier`. The same producer is the same name as printed on the label; standards
 -- match when they are equal or either sampling names none. Samplings on one day are ordered by
 -- lab and report number, so a pair is reported once. Used by the `warnings` view (both sides
--- `results`) and by the plan check (`later` = the planned samplings).
+-- `results`) and by the plan check (`later` = the planned or just accepted samplings).
 SELECT later.report_no,
        later.lab_id,
        later.organiser,
@@ -17,7 +17,10 @@ SELECT later.report_no,
        earlier.report_no AS earlier_report_no,
        earlier.lab_id AS earlier_lab_id,
        earlier.sampling_date AS earlier_sampling_date,
-       earlier.verdict AS earlier_verdict
+       earlier.verdict AS earlier_verdict,
+       concat('同一组织单位已于', CAST(earlier.sampling_date AS VARCHAR),
+              '抽查该生产企业同一产品（', earlier.lab_id, ' 报告 ', earlier.report_no,
+              '），六个月内再次抽查且未标注为跟踪抽查') AS message
 FROM {later} AS later
 JOIN {earlier} AS earlier
   ON later.organiser = earlier.organiser

@@ -53,6 +53,11 @@ pub trait Intake: Serialize + Sized + Send + Sync + 'static {
     /// Refuses a record the caller may not post (e.g. a lab posting as another lab).
     fn authorize(&self, caller: &Caller) -> Result<(), FieldError>;
 
+    /// The record as a sampling the plan checks judge (results only).
+    fn plan(&self) -> Option<spotcheck_analytics::PlannedSampling> {
+        None
+    }
+
     /// The label of an unparsed record, to name it in a rejection.
     fn label_of(value: &Value) -> Option<String> {
         match value.get(Self::LABEL)? {
@@ -77,6 +82,20 @@ impl Intake for SamplingResult {
     /// One result per (lab, report number): a lab's report numbers are its own.
     fn record_id(&self) -> String {
         record_id(Self::KIND, &[&self.lab_id, &self.report_no])
+    }
+
+    fn plan(&self) -> Option<spotcheck_analytics::PlannedSampling> {
+        Some(spotcheck_analytics::PlannedSampling {
+            organiser: self.organiser.clone().unwrap_or_default(),
+            producer_name: self.producer.name.clone(),
+            producer_uscc: self.producer.uscc.as_ref().map(|u| u.as_str().to_owned()),
+            category: Some(self.category.as_str().to_owned()),
+            brand: self.product.brand.clone(),
+            model: self.product.model.clone(),
+            standards: self.standards.clone(),
+            date: self.sampling.date,
+            follow_up: self.follow_up,
+        })
     }
 
     fn key(&self) -> String {

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 use spotcheck_runtime::{CloudEvent, Delivery, Position, PublishError};
 use spotcheck_schemas::FieldError;
+use std::collections::HashMap;
 use std::time::Instant;
 
 /// Bodies up to this size are parsed on the request's own task (a few records: less than the
@@ -49,7 +50,12 @@ struct Ready {
     label: String,
     payload: Vec<u8>,
     hash: ContentHash,
+    /// The sampling the plan checks judge (results).
+    plan: Option<spotcheck_analytics::PlannedSampling>,
 }
+
+/// A parsed body: its shape, its records, and for a sheet the headers no field takes.
+type Parsed = (Shape, Vec<Prepared>, Option<Vec<String>>);
 
 /// Handles `POST` of records of kind `R` by a caller with one of `roles`.
 pub async fn submit<R: Intake>(
@@ -94,7 +100,7 @@ async fn submit_inner<R: Intake>(
     };
     let limits = app.limits;
     let inline = bytes.len() <= PARSE_INLINE_BYTES;
-    let parse = move || -> Result<(Shape, Vec<Prepared>, Vec<String>), ApiError> {
+    let parse = move || -> Result<Parsed, ApiError> {
         let sheet_lab = R::SHEETS.then_some(caller.subject.as_str());
         let Records {
             shape,
@@ -112,18 +118,20 @@ async fn submit_inner<R: Intake>(
             .into_iter()
             .map(|submitted| prepare::<R>(submitted, &context, &caller))
             .collect::<Result<_, _>>()?;
-        if let Some(columns) = columns {
+        // A sheet: people read the answer (columns named, plan warnings given); `None` else.
+        let sheet = columns.map(|columns| {
             for record in &mut prepared {
                 if let Err(errors) = &mut record.ready {
                     columns.name_columns(errors);
                 }
             }
-        }
-        Ok((shape, prepared, ignored_columns))
+            ignored_columns
+        });
+        Ok((shape, prepared, sheet))
     };
     // Parsing and validating a large body takes milliseconds of a core: on a blocking thread,
     // so that the runtime's workers keep answering other requests and serving the broker.
-    let (shape, prepared, ignored_columns) = if inline {
+    let (shape, prepared, sheet) = if inline {
         parse()?
     } else {
         tokio::task::spawn_blocking(parse)
@@ -133,7 +141,60 @@ async fn submit_inner<R: Intake>(
     let (prepared, outcomes) = take_in_detached::<R>(app, prepared).await?;
     app.metrics
         .count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
-    Ok(respond::<R>(shape, &prepared, outcomes, &ignored_columns))
+    let warnings = match &sheet {
+        Some(_) => plan_warnings(app, &prepared, &outcomes).await,
+        None => HashMap::new(),
+    };
+    let ignored_columns = sheet.unwrap_or_default();
+    Ok(respond::<R>(
+        shape,
+        &prepared,
+        outcomes,
+        &ignored_columns,
+        &warnings,
+    ))
+}
+
+/// The plan checks' warnings on the records of a sheet just accepted (six-month repeats of
+/// results in the lake, licences the producer lacks), by position in the request. The records
+/// are taken already: a check that cannot run leaves the answer without warnings (they are in
+/// the `warnings` view once the lake has the records), it never fails the request.
+async fn plan_warnings(
+    app: &App,
+    prepared: &[Prepared],
+    outcomes: &[Outcome],
+) -> HashMap<usize, Vec<Value>> {
+    let Some(analytics) = &app.analytics else {
+        return HashMap::new();
+    };
+    let (positions, plans): (Vec<usize>, Vec<spotcheck_analytics::PlannedSampling>) = prepared
+        .iter()
+        .zip(outcomes)
+        .enumerate()
+        .filter(|(_, (_, outcome))| matches!(outcome, Outcome::Accepted))
+        .filter_map(|(position, (record, _))| {
+            let plan = record.ready.as_ref().ok()?.plan.clone()?;
+            Some((position, plan))
+        })
+        .unzip();
+    if plans.is_empty() {
+        return HashMap::new();
+    }
+    match analytics.plan_check(&plans).await {
+        Ok(findings) => {
+            let mut warnings: HashMap<usize, Vec<Value>> = HashMap::new();
+            for finding in findings {
+                if let Some(position) = positions.get(finding.index) {
+                    warnings.entry(*position).or_default().push(json!(finding));
+                }
+            }
+            warnings
+        }
+        Err(error) => {
+            tracing::warn!(%error, "the plan checks of a sheet could not run");
+            HashMap::new()
+        }
+    }
 }
 
 /// Parses and authorizes one record. A record posted as another lab fails the whole request (403).
@@ -198,6 +259,7 @@ fn prepare<R: Intake>(
         label: record.label(),
         hash: content_hash(&payload),
         payload,
+        plan: record.plan(),
     };
     Ok(Prepared {
         line,
@@ -386,6 +448,7 @@ fn respond<R: Intake>(
     prepared: &[Prepared],
     outcomes: Vec<Outcome>,
     ignored_columns: &[String],
+    warnings: &HashMap<usize, Vec<Value>>,
 ) -> Response {
     if shape == Shape::Single
         && let Some(response) = outcomes.first().and_then(single_failure::<R>)
@@ -395,10 +458,16 @@ fn respond<R: Intake>(
     let unavailable = outcomes.iter().any(|o| matches!(o, Outcome::Unavailable));
     let mut accepted = Vec::new();
     let mut rejected = Vec::new();
-    for (record, outcome) in prepared.iter().zip(outcomes) {
+    for (position, (record, outcome)) in prepared.iter().zip(outcomes).enumerate() {
         let label = record.label.clone().map_or(Value::Null, Value::String);
         match outcome {
-            Outcome::Accepted => accepted.push(entry(R::LABEL, label, "accepted")),
+            Outcome::Accepted => {
+                let mut taken = entry(R::LABEL, label, "accepted");
+                if let Some(found) = warnings.get(&position) {
+                    taken["warnings"] = json!(found);
+                }
+                accepted.push(taken)
+            }
             Outcome::Duplicate => accepted.push(entry(R::LABEL, label, "duplicate")),
             Outcome::Rejected(errors) => {
                 rejected.push(rejection(R::LABEL, record.line, label, errors))

@@ -4,16 +4,16 @@
 //! disclosure tables — the SQL is printed under each table, so an analyst can rerun it.
 
 use crate::ReportError;
-use crate::cells::markdown_text;
-use crate::svg::{bar_chart, escape, line_chart};
+use crate::svg::{bar_chart, line_chart};
 use crate::table::{TextRow, get, literal, text_rows};
+use crate::templates::render;
 use chrono::NaiveDate;
+use serde_json::json;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::CaseStatus;
 use spotcheck_schemas::enums::{Category, DisclosureAction, NoticeKind, SubjectRole};
 use spotcheck_schemas::names::{division_name, zh};
 use std::collections::BTreeMap;
-use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 /// A quarter such as `2026Q3`.
@@ -450,76 +450,34 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
         None => format!("{quarter}产品质量监督抽查报告"),
     };
     let mut written = Vec::new();
-    let mut html = format!(
-        "<!DOCTYPE html><html lang=\"zh\"><head><meta charset=\"utf-8\"><title>{t}</title><style>\
-         body{{font-family:\"Noto Sans CJK SC\",\"WenQuanYi Zen Hei\",sans-serif;margin:2em;color:#222;max-width:60em}}table{{border-collapse:collapse;margin:.5em 0 1em}}\
-         td,th{{border:1px solid #ccc;padding:3px 8px}}th{{background:#f2f2f2}}details{{color:#555;font-size:90%}}\
-         </style></head><body><h1>{t}</h1>",
-        t = escape(&title)
-    );
-    let mut markdown = format!("# {}\n\n", markdown_text(&title));
+    let mut shown = Vec::with_capacity(sections.len());
     for section in sections {
-        let csv_name = format!("{}.csv", section.id);
-        let path = out.join(&csv_name);
+        let path = out.join(format!("{}.csv", section.id));
         std::fs::write(&path, section.csv()?).map_err(io)?;
         written.push(path);
-        let _ = write!(
-            html,
-            "<section id=\"{}\"><h2>{}</h2>",
-            section.id,
-            escape(&section.title)
-        );
-        let _ = write!(markdown, "## {}\n\n", markdown_text(&section.title));
-        if let Some(svg) = section.chart() {
-            html.push_str(&svg);
-            let svg_name = format!("{}.svg", section.id);
-            let path = out.join(&svg_name);
-            std::fs::write(&path, &svg).map_err(io)?;
+        let chart = section.chart();
+        if let Some(svg) = &chart {
+            let path = out.join(format!("{}.svg", section.id));
+            std::fs::write(&path, svg).map_err(io)?;
             written.push(path);
-            let _ = write!(
-                markdown,
-                "![{}]({svg_name})\n\n",
-                markdown_text(&section.title)
-            );
         }
-        let _ = write!(html, "<table data-table=\"{}\"><tr>", section.id);
-        for column in &section.columns {
-            let _ = write!(html, "<th>{}</th>", escape(heading(column)));
-        }
-        html.push_str("</tr>");
-        let _ = write!(
-            markdown,
-            "| {} |\n|{}\n",
-            section
-                .columns
-                .iter()
-                .map(|c| markdown_text(heading(c)))
-                .collect::<Vec<_>>()
-                .join(" | "),
-            "---|".repeat(section.columns.len())
-        );
-        for row in &section.rows {
-            html.push_str("<tr>");
-            let cells: Vec<&str> = section.columns.iter().map(|c| get(row, c)).collect();
-            for cell in &cells {
-                let _ = write!(html, "<td>{}</td>", escape(cell));
-            }
-            html.push_str("</tr>");
-            let cells: Vec<String> = cells.iter().map(|c| markdown_text(c)).collect();
-            let _ = writeln!(markdown, "| {} |", cells.join(" | "));
-        }
-        if section.rows.is_empty() {
-            html.push_str("<tr><td>无数据</td></tr>");
-            markdown.push_str("\n_无数据_\n");
-        }
-        let _ = write!(
-            html,
-            "</table><details><summary>查询语句（SQL）</summary><pre>{}</pre></details></section>",
-            escape(&section.sql)
-        );
-        let _ = write!(markdown, "\n数据表：[{csv_name}]({csv_name})\n\n");
+        let rows: Vec<Vec<&str>> = section
+            .rows
+            .iter()
+            .map(|row| section.columns.iter().map(|c| get(row, c)).collect())
+            .collect();
+        shown.push(json!({
+            "id": section.id,
+            "title": section.title,
+            "chart": chart,
+            "headings": section.columns.iter().map(|c| heading(c)).collect::<Vec<_>>(),
+            "rows": rows,
+            "sql": section.sql,
+        }));
     }
-    html.push_str("</body></html>");
+    let context = json!({ "title": title, "sections": shown });
+    let html = render("report.html", &context)?;
+    let markdown = render("report.md", &context)?;
     for (name, text) in [("report.html", html), ("report.md", markdown)] {
         let path = out.join(name);
         std::fs::write(&path, text).map_err(io)?;
@@ -531,6 +489,67 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_page_and_the_markdown_show_each_cell_once_escaped_for_their_reader() {
+        let row: TextRow = [
+            ("category".to_owned(), "电线电缆 <b>|*".to_owned()),
+            ("results".to_owned(), "12".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        let sections = vec![
+            Section {
+                id: "by_category",
+                title: "按产品类别".into(),
+                sql: "SELECT a < b".into(),
+                columns: vec!["category".into(), "results".into()],
+                rows: vec![row],
+                chart: Chart::None,
+            },
+            Section {
+                id: "empty",
+                title: "空".into(),
+                sql: "SELECT 1".into(),
+                columns: vec!["results".into()],
+                rows: Vec::new(),
+                chart: Chart::None,
+            },
+        ];
+        let scope = Scope {
+            quarter: Quarter::parse("2026Q3").unwrap(),
+            district: Some("120104".into()),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write(&scope, &sections, dir.path()).unwrap();
+        let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+        assert!(html.contains("<h1>2026年第3季度产品质量监督抽查报告（南开区）</h1>"));
+        assert!(
+            html.contains("<td>电线电缆 &lt;b&gt;|*</td><td>12</td>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("<th>产品类别</th><th>抽查批次</th>"),
+            "{html}"
+        );
+        assert!(html.contains("SELECT a &lt; b"));
+        assert!(html.contains("<tr><td>无数据</td></tr>"));
+        let markdown = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        let table: Vec<&str> = markdown.lines().filter(|l| l.starts_with('|')).collect();
+        assert_eq!(
+            table,
+            [
+                "| 产品类别 | 抽查批次 | ",
+                "|---|---|",
+                "| 电线电缆 &lt;b&gt;\\|\\* | 12 | ",
+                "| 抽查批次 | ",
+                "|---|",
+            ],
+            "{markdown}"
+        );
+        assert!(markdown.contains("_无数据_"));
+        assert!(markdown.contains("数据表：[by_category.csv](by_category.csv)"));
+    }
 
     #[test]
     fn quarters_parse_and_count_back_across_years() {

@@ -13,6 +13,8 @@ const SOURCES: &[(&str, &str)] = &[
     ("case.html", include_str!("../templates/case.html")),
     ("notice.html", include_str!("../templates/notice.html")),
     ("bulletin.html", include_str!("../templates/bulletin.html")),
+    ("report.html", include_str!("../templates/report.html")),
+    ("report.md", include_str!("../templates/report.md")),
     ("facts.txt", include_str!("../templates/notices/facts.txt")),
     (
         "rectification.txt",
@@ -40,6 +42,8 @@ fn environment() -> Result<&'static Environment<'static>, ReportError> {
         .get_or_init(|| {
             let mut env = Environment::new();
             env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+            // Markdown cells: `|`, `*`, `_`… escaped, lines joined (the report's .md).
+            env.add_filter("md", |text: String| crate::cells::markdown_text(&text));
             for (name, source) in SOURCES {
                 env.add_template(name, source)
                     .map_err(|error| format!("the built-in template {name} is broken: {error}"))?;

@@ -15,13 +15,16 @@ use spotcheck_analytics::PlannedSampling;
 /// Most planned samplings one request may check.
 const MAX_PLANNED: usize = 10_000;
 
-/// Which planned samplings would break the six-month rule.
+/// Which planned samplings would break the six-month rule, or sample a producer without the
+/// licence its category needs.
 ///
 /// The body is a JSON list of planned samplings
-/// `{"organiser","producer_name","brand","model","standards":[...],"date":"YYYY-MM-DD","follow_up":false}`;
-/// the answer lists, for each one that the same organiser already sampled within six months (same
-/// producer, brand, model and standard, not a follow-up check), the earlier results:
-/// `{"conflicts":[{"index":0,"earlier":[{"report_no","lab_id","sampling_date","verdict"}]}],"checked":N}`.
+/// `{"organiser","producer_name","producer_uscc","category","brand","model","standards":[...],"date":"YYYY-MM-DD","follow_up":false}`
+/// (`producer_uscc` and `category` optional: with both, the licence is checked too); the answer
+/// lists, for each planned sampling that breaks a rule, its warnings as the `warnings` view has
+/// them: `{"checked":N,"conflicts":[{"index":0,"warnings":[{"kind":"six_month_repeat","message",
+/// "earlier":{"report_no","lab_id","sampling_date","verdict"}},{"kind":"licence_missing","message",
+/// "licence_required"}]}]}`.
 #[utoipa::path(
     post,
     path = "/v1/plan/check",
@@ -60,22 +63,18 @@ pub async fn check_plan(
             "this process does not serve SQL",
         )
     })?;
-    let found = analytics.plan_check(&planned).await.map_err(query_error)?;
+    let findings = analytics.plan_check(&planned).await.map_err(query_error)?;
     let mut conflicts: Vec<Value> = Vec::new();
-    for conflict in found {
-        let earlier = json!({
-            "report_no": conflict.earlier_report_no,
-            "lab_id": conflict.earlier_lab_id,
-            "sampling_date": conflict.earlier_sampling_date,
-            "verdict": conflict.earlier_verdict,
-        });
+    for finding in findings {
+        let index = finding.index;
+        let warning = json!(finding);
         match conflicts.last_mut() {
-            Some(last) if last["index"] == conflict.index => {
-                if let Some(list) = last["earlier"].as_array_mut() {
-                    list.push(earlier);
+            Some(last) if last["index"] == index => {
+                if let Some(list) = last["warnings"].as_array_mut() {
+                    list.push(warning);
                 }
             }
-            _ => conflicts.push(json!({"index": conflict.index, "earlier": [earlier]})),
+            _ => conflicts.push(json!({"index": index, "warnings": [warning]})),
         }
     }
     Ok(Json(
