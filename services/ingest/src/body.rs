@@ -145,7 +145,7 @@ pub fn split(
                 "workbooks are taken for results only (POST /v1/results): send JSON, NDJSON or CSV",
             ));
         };
-        let grid = sheet_input::workbook_grid(bytes)?;
+        let grid = sheet_input::workbook_grid(bytes, limits.max_records)?;
         let header = sheet_input::header_row(&grid).unwrap_or(0);
         Records::of_sheet(sheet_input::result_records(&grid, header, lab)?)
     } else if matches!(media.as_str(), "text/csv" | "application/csv") {

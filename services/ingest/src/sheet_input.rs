@@ -1,4 +1,4 @@
-//! Results as lab staff keep them: a workbook (XLSX, XLS, ODS) or a CSV whose header row uses the
+//! Results as lab staff keep them: an XLSX workbook or a CSV whose header row uses the
 //! Chinese column names of bulletins and lab summary sheets (`spotcheck_schemas::columns`). Each
 //! row becomes a result in the JSON shape every other body has, with the Chinese words of its
 //! cells turned into the stable ids (电动自行车 → `e_bike`, 南开区 → `120104`); the lab is the
@@ -78,39 +78,68 @@ pub struct Sheet {
     pub ignored: Vec<String>,
 }
 
+/// How much a workbook may unpack to: lab sheets are a few MB; a ZIP can unpack a thousand
+/// times its size, and the reader would hold it all.
+pub const MAX_UNPACKED_BYTES: u64 = 256 * 1024 * 1024;
+/// Columns read per row; cells further right are not read (a cell at column XFD would otherwise
+/// make every row sixteen thousand cells wide).
+pub const MAX_COLUMNS: u32 = 256;
+
 /// True when the bytes are a ZIP (XLSX, ODS) or an OLE2 compound file (XLS).
 pub fn is_workbook(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
 }
 
-/// Reads the first sheet that has a header row of result columns.
-pub fn workbook_grid(bytes: &[u8]) -> Result<Grid, ApiError> {
-    let mut workbook = calamine::open_workbook_auto_from_rs(Cursor::new(bytes)).map_err(|e| {
+/// Reads the first sheet that has a header row of result columns, cell by cell, keeping at most
+/// `max_rows` rows with content and [`MAX_COLUMNS`] columns: a hostile workbook (a bomb, a cell
+/// at the last row and column) is refused or cut, never unpacked into memory whole.
+pub fn workbook_grid(bytes: &[u8], max_rows: usize) -> Result<Grid, ApiError> {
+    if !bytes.starts_with(b"PK\x03\x04") {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "only .xlsx workbooks are read: save the workbook as .xlsx (Excel 2007 or later, \
+             or WPS) and post it again",
+        ));
+    }
+    check_unpacked_size(bytes, MAX_UNPACKED_BYTES)?;
+    let unreadable = |e: calamine::XlsxError| {
         ApiError::bad_request(format!(
             "the workbook cannot be read ({e}): save it as .xlsx and post it again"
         ))
-    })?;
+    };
+    let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     use calamine::Reader;
     let names = workbook.sheet_names();
     for name in &names {
-        let range = workbook.worksheet_range(name).map_err(|e| {
-            ApiError::bad_request(format!(
-                "sheet '{name}' of the workbook cannot be read: {e}"
-            ))
-        })?;
-        let (first_row, _) = range.start().unwrap_or((0, 0));
-        let grid = Grid {
-            rows: range
-                .rows()
-                .enumerate()
-                .map(|(index, row)| {
-                    (
-                        first_row as usize + index + 1,
-                        row.iter().map(cell_of).collect(),
-                    )
-                })
-                .collect(),
-        };
+        let mut cells = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
+        let mut grid = Grid::default();
+        while let Some(cell) = cells.next_cell().map_err(unreadable)? {
+            let (row, column) = cell.get_position();
+            let value = cell_of(cell.get_value());
+            if column >= MAX_COLUMNS || value == Cell::Empty {
+                continue;
+            }
+            let number = row as usize + 1;
+            if grid.rows.last().is_none_or(|(last, _)| *last != number) {
+                if grid.rows.len() >= max_rows + HEADER_SEARCH_ROWS {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        format!(
+                            "sheet '{name}' has more than {max_rows} rows: split it into \
+                             workbooks of fewer rows"
+                        ),
+                    ));
+                }
+                grid.rows.push((number, Vec::new()));
+            }
+            if let Some((_, values)) = grid.rows.last_mut() {
+                let at = column as usize;
+                if values.len() <= at {
+                    values.resize(at + 1, Cell::Empty);
+                }
+                values[at] = value;
+            }
+        }
         if header_row(&grid).is_some() {
             return Ok(grid);
         }
@@ -121,17 +150,51 @@ pub fn workbook_grid(bytes: &[u8]) -> Result<Grid, ApiError> {
     )))
 }
 
-fn cell_of(data: &calamine::Data) -> Cell {
-    use calamine::Data;
+/// Refuses a workbook whose parts unpack to more than `limit` bytes, counting what they really
+/// unpack to (a ZIP's declared sizes can lie), and stopping at the limit.
+fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ApiError> {
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ApiError::bad_request(format!(
+            "the workbook cannot be read ({e}): save it as .xlsx and post it again"
+        ))
+    };
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
+    let mut total: u64 = 0;
+    for index in 0..archive.len() {
+        let part = archive.by_index(index).map_err(|e| unreadable(&e))?;
+        let left = limit.saturating_sub(total);
+        let unpacked = std::io::copy(
+            &mut std::io::Read::take(part, left + 1),
+            &mut std::io::sink(),
+        )
+        .map_err(|e| unreadable(&e))?;
+        total += unpacked;
+        if total > limit {
+            return Err(ApiError::new(
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the workbook unpacks to more than {} MB: a result sheet is far smaller; \
+                     split it or remove what is not results",
+                    limit / (1024 * 1024)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn cell_of(data: &calamine::DataRef<'_>) -> Cell {
+    use calamine::DataRef;
     match data {
-        Data::Empty | Data::Error(_) => Cell::Empty,
-        Data::String(text) | Data::DateTimeIso(text) | Data::DurationIso(text) => {
+        DataRef::Empty | DataRef::Error(_) => Cell::Empty,
+        DataRef::String(text) | DataRef::DateTimeIso(text) | DataRef::DurationIso(text) => {
             Cell::Text(text.clone())
         }
-        Data::Int(n) => Cell::Number(*n as f64),
-        Data::Float(n) => Cell::Number(*n),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(moment) => {
+        DataRef::SharedString(text) => Cell::Text((*text).to_owned()),
+        DataRef::Int(n) => Cell::Number(*n as f64),
+        DataRef::Float(n) => Cell::Number(*n),
+        DataRef::Bool(b) => Cell::Bool(*b),
+        DataRef::DateTime(moment) => {
             let (year, month, day, ..) = moment.to_ymd_hms_milli();
             NaiveDate::from_ymd_opt(year.into(), month.into(), day.into())
                 .map_or(Cell::Number(moment.as_f64()), Cell::Date)
@@ -734,6 +797,65 @@ mod tests {
         assert_eq!(items[2]["measured"], "无");
         assert!(failed_items("温升（颜色：红）").is_err());
         assert!(failed_items("温升（实测值：1").is_err());
+    }
+
+    fn workbook(write: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        for (col, title) in HEADER.iter().enumerate() {
+            sheet.write_string(0, col as u16, *title).unwrap();
+        }
+        write(sheet);
+        book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_cell_at_the_last_row_and_column_is_not_a_sheet_of_seventeen_billion_cells() {
+        let bytes = workbook(|sheet| {
+            sheet.write_string(1, 1, "R-1").unwrap();
+            sheet.write_string(1_048_575, 16_383, "x").unwrap();
+            sheet.write_string(1_048_575, 1, "R-2").unwrap();
+        });
+        let grid = workbook_grid(&bytes, 100).unwrap();
+        let numbers: Vec<usize> = grid.rows.iter().map(|(n, _)| *n).collect();
+        assert_eq!(numbers, [1, 2, 1_048_576]);
+        assert!(
+            grid.rows
+                .iter()
+                .all(|(_, cells)| cells.len() <= MAX_COLUMNS as usize)
+        );
+    }
+
+    #[test]
+    fn more_rows_than_a_request_may_carry_are_refused_while_reading() {
+        let bytes = workbook(|sheet| {
+            for row in 1..=200 {
+                sheet.write_string(row, 1, format!("R-{row}")).unwrap();
+            }
+        });
+        let error = workbook_grid(&bytes, 50).unwrap_err();
+        assert_eq!(error.status, axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+    }
+
+    #[test]
+    fn a_workbook_that_unpacks_past_the_limit_is_refused_before_it_is_read() {
+        let mut packed = Vec::new();
+        {
+            let mut zip = zip::ZipWriter::new(Cursor::new(&mut packed));
+            let options = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            zip.start_file("xl/sharedStrings.xml", options).unwrap();
+            std::io::Write::write_all(&mut zip, &vec![b'a'; 3 * 1024 * 1024]).unwrap();
+            zip.finish().unwrap();
+        }
+        assert!(packed.len() < 64 * 1024, "{} bytes", packed.len());
+        let error = check_unpacked_size(&packed, 1024 * 1024).unwrap_err();
+        assert_eq!(error.status, axum::http::StatusCode::PAYLOAD_TOO_LARGE);
+        assert!(check_unpacked_size(&packed, 8 * 1024 * 1024).is_ok());
+        // An XLS (OLE2) is not read: the clerk is told to save it as .xlsx.
+        let xls = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+        let error = workbook_grid(&xls, 10).unwrap_err();
+        assert!(error.message.contains(".xlsx"), "{}", error.message);
     }
 
     #[test]

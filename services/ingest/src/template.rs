@@ -136,7 +136,7 @@ mod tests {
     #[test]
     fn the_template_is_read_back_as_a_result_sheet_with_no_record() {
         let bytes = result_template().unwrap();
-        let grid = workbook_grid(&bytes).unwrap();
+        let grid = workbook_grid(&bytes, 100).unwrap();
         let header = header_row(&grid).unwrap();
         let sheet = result_records(&grid, header, "lab").unwrap();
         assert!(sheet.records.is_empty());

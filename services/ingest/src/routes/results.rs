@@ -17,7 +17,7 @@ use spotcheck_schemas::SamplingResult;
 /// `duplicate` (the same report was accepted before) or rejected with its line number and field
 /// errors. A single object that is invalid answers 422, a conflicting one 409.
 ///
-/// A lab's result sheet — an .xlsx (or .xls, .ods) workbook, or CSV (UTF-8 or GB18030) — with the
+/// A lab's result sheet — an .xlsx workbook, or CSV (UTF-8 or GB18030) — with the
 /// Chinese headers of bulletins (报告编号, 产品名称, 被抽样单位, 统一社会信用代码, 标称生产企业, 规格型号,
 /// 生产日期/批号, 抽样日期, 检验日期, 检验结论, 主要不合格项目…; see the template) is read row by row:
 /// `line` is the sheet's row number, each error names its `column` as the sheet writes it, the
