@@ -160,10 +160,19 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "sampled_unit.district",
-        &["所在区", "所在地区", "所在区县", "被抽样单位所在区", "区域"],
+        &[
+            "所在区",
+            "所在地区",
+            "所在区县",
+            "被抽样单位所在区",
+            "被抽样单位所在地",
+            "受检单位所在地",
+            "所在地",
+            "区域",
+        ],
         CellKind::District,
         false,
-        "天津市的区名（如：南开区）或六位行政区划代码（如：120104）",
+        "天津市的区名（如：南开区，或以区名开头的地址）或六位行政区划代码（如：120104）",
     ),
     column(
         "sampled_unit.role",
@@ -184,9 +193,13 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "标称生产企业名称",
             "标称生产者",
             "标称生产者名称",
+            "标称生产单位",
+            "标称生产单位名称",
+            "标称生产企业/生产者",
             "生产企业",
             "生产企业名称",
             "生产单位",
+            "生产者名称",
         ],
         CellKind::Text,
         true,
@@ -194,7 +207,12 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "producer.address",
-        &["标称生产企业地址", "标称生产者地址", "生产企业地址"],
+        &[
+            "标称生产企业地址",
+            "标称生产者地址",
+            "标称生产单位地址",
+            "生产企业地址",
+        ],
         CellKind::Text,
         false,
         "",
@@ -456,21 +474,23 @@ pub fn category_of_product(name: &str) -> Option<Category> {
     }
 }
 
-/// A district's GB/T 2260 code from a Tianjin district's name (南开区, 南开, 天津市南开区) or
-/// from a code as written (any province's).
+/// A district's GB/T 2260 code from a Tianjin district's name (南开区, 南开, 天津市南开区, or an
+/// address that begins with one: 天津市南开区红旗路1号), or from a code as written (any
+/// province's).
 pub fn district_from_zh(text: &str) -> Option<String> {
     let text = text.trim();
     if is_division_code(text) {
         return Some(text.to_owned());
     }
     let text = text.strip_prefix("天津市").unwrap_or(text);
+    let short = |name: &'static str| name.strip_suffix(['区', '县']).unwrap_or(name);
     TIANJIN_DISTRICTS
         .iter()
-        .find(|(_, name)| {
-            *name == text
-                || name
-                    .strip_suffix(['区', '县'])
-                    .is_some_and(|short| short == text)
+        .find(|(_, name)| *name == text || short(name) == text)
+        .or_else(|| {
+            TIANJIN_DISTRICTS
+                .iter()
+                .find(|(_, name)| text.starts_with(name))
         })
         .map(|(code, _)| (*code).to_owned())
 }
@@ -643,6 +663,14 @@ mod tests {
         let batch = "product.batch";
         assert_eq!(result_column("生产日期／批号").map(|c| c.path), Some(batch));
         assert_eq!(
+            result_column("生产日期（批号）").map(|c| c.path),
+            Some(batch)
+        );
+        assert_eq!(
+            result_column("标称生产单位名称").map(|c| c.path),
+            Some("producer.name")
+        );
+        assert_eq!(
             result_column(" 生产日期\n/批号 ").map(|c| c.path),
             Some(batch)
         );
@@ -682,6 +710,11 @@ mod tests {
             Some("120116")
         );
         assert_eq!(district_from_zh("南开").as_deref(), Some("120104"));
+        assert_eq!(
+            district_from_zh("天津市滨海新区塘沽街道1号").as_deref(),
+            Some("120116")
+        );
+        assert_eq!(district_from_zh("北京市朝阳区").as_deref(), None);
         assert_eq!(district_from_zh("130102").as_deref(), Some("130102"));
         assert_eq!(district_from_zh("朝阳区"), None);
         assert_eq!(verdict_from_zh("不合格"), Some(Verdict::Fail));
