@@ -1283,3 +1283,193 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
         "{answer}"
     );
 }
+
+#[test]
+fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retraction_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let client = reqwest::blocking::Client::new();
+    let producer = uscc("120116", 41);
+    let unit = json!({"uscc": producer, "name": "天津津安燃气具有限公司", "address": "天津市滨海新区津安路1号",
+                      "district": "120116", "roles": ["producer"],
+                      "licences": [{"kind": "CCC", "number": "2020010801000001", "valid_until": "2029-12-31"}]});
+    let response = client
+        .put(up.url(&format!("/v1/units/{producer}")))
+        .bearer_auth(up.token("admin"))
+        .json(&unit)
+        .send()
+        .unwrap();
+    assert!(response.status().is_success());
+    let result = |report: &str, verdict: &str, sampled_days_ago: u64, served_days_ago: u64| {
+        json!({
+            "report_no": report, "lab_id": "dev-lab", "organiser": "天津市市场监督管理委员会",
+            "category": "gas_appliance",
+            "product": {"name": "家用燃气灶具", "brand": "津安", "model": report, "batch": "20260301"},
+            "producer": {"uscc": producer, "name": "天津津安燃气具有限公司"},
+            "sampled_unit": {"uscc": uscc("120104", 42), "name": "南开区某燃气具商店",
+                             "district": "120104", "role": "retailer"},
+            "sampling": {"date": days_ago(sampled_days_ago), "domain": "circulation"},
+            "tested_on": days_ago(served_days_ago), "served_on": days_ago(served_days_ago),
+            "items": [{"name": "熄火保护装置", "required": "≤60 s", "measured": "75 s", "verdict": verdict}],
+            "verdict": verdict,
+            "severity": if verdict == "fail" { json!("general") } else { Value::Null }
+        })
+        .to_string()
+    };
+    post(
+        &up,
+        "/v1/results",
+        "lab",
+        [
+            result("ARC-1", "pass", 90, 80),
+            result("ARC-2", "fail", 60, 40),
+            result("ARC-3", "fail", 50, 35),
+        ]
+        .join("\n"),
+    );
+    wait_until("both failures disclosed", || {
+        sql(
+            &up,
+            &format!(
+                "SELECT count(DISTINCT report_no) AS n FROM disclosures \
+                 WHERE subject_uscc = '{producer}' AND action = 'publish'"
+            ),
+        )[0]["n"]
+            == 2
+    });
+    // An objection inside ARC-3's window, then a re-test that overturns it: retracted.
+    for (id, kind, on, outcome) in [
+        ("ARC-OBJ", "objection_filed", days_ago(30), Value::Null),
+        (
+            "ARC-RT",
+            "retest_concluded",
+            days_ago(20),
+            json!("overturned"),
+        ),
+    ] {
+        post(
+            &up,
+            "/v1/dispositions",
+            "admin",
+            json!({"disposition_id": id, "report_no": "ARC-3", "lab_id": "dev-lab", "kind": kind,
+                   "on": on, "outcome": outcome})
+            .to_string(),
+        );
+    }
+    wait_until("the retraction in the lake", || {
+        sql(
+            &up,
+            "SELECT count(*) AS n FROM disclosures WHERE report_no = 'ARC-3' AND action = 'retract'",
+        )[0]["n"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    });
+    wait_until("the notices in the lake", || {
+        sql(
+            &up,
+            &format!(
+                "SELECT count(*) AS n FROM archive WHERE uscc = '{producer}' AND event = 'notice'"
+            ),
+        )[0]["n"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    });
+
+    let archive: Value = client
+        .get(up.url(&format!("/v1/units/{producer}/archive")))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(
+        archive["unit"]["name"], "天津津安燃气具有限公司",
+        "{archive}"
+    );
+    let events = archive["events"].as_array().unwrap();
+    let of = |event: &str| -> Vec<(String, String)> {
+        events
+            .iter()
+            .filter(|e| e["event"] == event)
+            .map(|e| {
+                (
+                    e["report_no"].as_str().unwrap_or_default().to_owned(),
+                    e["status"].as_str().unwrap_or_default().to_owned(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        of("produced"),
+        [
+            ("ARC-1".to_owned(), "pass".to_owned()),
+            ("ARC-2".to_owned(), "fail".to_owned()),
+            ("ARC-3".to_owned(), "fail".to_owned())
+        ],
+        "{archive}"
+    );
+    let disclosed: BTreeSet<String> = of("disclosure").into_iter().map(|(r, _)| r).collect();
+    assert_eq!(
+        disclosed,
+        BTreeSet::from(["ARC-2".to_owned(), "ARC-3".to_owned()])
+    );
+    assert!(of("retraction").iter().all(|(r, _)| r == "ARC-3") && !of("retraction").is_empty());
+    let cases: BTreeSet<String> = of("case").into_iter().map(|(r, _)| r).collect();
+    assert_eq!(
+        cases,
+        BTreeSet::from(["ARC-2".to_owned(), "ARC-3".to_owned()])
+    );
+    assert!(!of("notice").is_empty(), "{archive}");
+    let dates: Vec<&str> = events
+        .iter()
+        .map(|e| e["on_date"].as_str().unwrap())
+        .collect();
+    assert!(
+        dates.windows(2).all(|w| w[0] <= w[1]),
+        "in date order: {dates:?}"
+    );
+    // The retraction comes after the disclosure it withdraws.
+    let position = |event: &str| {
+        events
+            .iter()
+            .position(|e| e["event"] == event && e["report_no"] == "ARC-3")
+    };
+    assert!(position("disclosure") < position("retraction"));
+
+    // The page, in Chinese, in Chromium.
+    let page = client
+        .get(up.url(&format!("/ui/units/{producer}")))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let html = dir.path().join("archive.html");
+    std::fs::write(&html, &page).unwrap();
+    let png = dir.path().join("unit-archive.png");
+    let dom = render_in_chromium(&html, &png);
+    if let Ok(keep) = std::env::var("SPOTCHECK_KEEP_SCREENSHOTS") {
+        std::fs::copy(&png, Path::new(&keep).join("unit-archive.png")).unwrap();
+    }
+    for expected in [
+        "产品质量安全信用档案",
+        "天津津安燃气具有限公司",
+        "2029-12-31",
+        "标称生产的产品被抽查",
+        "列入案件",
+        "三书一函",
+        "信用公示",
+        "撤回公示",
+        "燃气用具",
+        "不合格",
+    ] {
+        assert!(dom.contains(expected), "{expected} not on the page");
+    }
+    assert_eq!(
+        dom.matches("data-event=").count(),
+        events.len(),
+        "every event on the page"
+    );
+}

@@ -15,6 +15,7 @@
 //! the query and the client held in the pool, and end with an error past a row limit.
 
 mod answer;
+mod archive;
 mod bounded;
 mod error;
 pub mod guard;

@@ -59,6 +59,7 @@ pub const VIEWS: &[(&str, &str)] = &[
         include_str!("../views/listing_candidates.sql"),
     ),
     ("warnings", include_str!("../views/warnings.sql")),
+    ("archive", include_str!("../views/archive.sql")),
 ];
 
 /// When a unit becomes a serious-dishonesty listing candidate (the `listing_candidates` view):
@@ -354,6 +355,7 @@ async fn register_views(
     // First, so that views may join them.
     crate::lookups::register(context).map_err(|e| format!("lookup tables: {e}"))?;
     crate::plan::register(context, plan).map_err(|e| format!("plan checks: {e}"))?;
+    crate::archive::register(context);
     let repeats = crate::plan::six_month_repeats("results", "results");
     let licences = crate::plan::licence_missing("results");
     for (name, sql) in VIEWS {

@@ -41,6 +41,7 @@ pub struct SubmitResponse {
         crate::routes::plan::check_plan,
         crate::routes::ui::trace_export,
         crate::routes::ui::notice_document,
+        crate::routes::ui::unit_archive,
         crate::routes::system::metrics,
         crate::routes::system::healthz,
         crate::routes::system::readyz,

@@ -4,6 +4,7 @@
 //! lake through the same SQL views analysts use, so the numbers on a page are the numbers of a
 //! query. Pages and documents are in Chinese, from templates (`templates/`).
 
+pub mod archive;
 pub mod bulletin;
 pub mod case_page;
 pub mod cells;

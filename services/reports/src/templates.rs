@@ -14,6 +14,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("notice.html", include_str!("../templates/notice.html")),
     ("bulletin.html", include_str!("../templates/bulletin.html")),
     ("report.html", include_str!("../templates/report.html")),
+    ("unit.html", include_str!("../templates/unit.html")),
     ("report.md", include_str!("../templates/report.md")),
     ("facts.txt", include_str!("../templates/notices/facts.txt")),
     (

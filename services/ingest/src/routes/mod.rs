@@ -26,6 +26,8 @@ pub fn router(app: App) -> Router {
         .route("/v1/results/template.xlsx", get(results::result_template))
         .route("/v1/shipments", post(records::post_shipments))
         .route("/v1/units/{uscc}", put(records::put_unit))
+        .route("/v1/units/{uscc}/archive", get(ui::unit_archive))
+        .route("/ui/units/{uscc}", get(ui::unit_page))
         .route("/v1/dispositions", post(records::post_dispositions))
         .route("/v1/cases", get(cases::list_cases))
         .route("/v1/cases/{case_id}", get(cases::get_case))

@@ -1,5 +1,6 @@
 //! What officials look at: the case pages (`/ui/cases`, `/ui/cases/{case_id}`, for admins and
-//! analysts) and the batch trace export (`GET /v1/trace-export`, for admins). All read the lake.
+//! analysts), a unit's credit archive (`/ui/units/{uscc}`, `GET /v1/units/{uscc}/archive`) and
+//! the batch trace export (`GET /v1/trace-export`, for admins). All read the lake.
 //!
 //! The pages take the same bearer token as the API: put them behind the reverse proxy that signs
 //! officials in and adds the `Authorization` header (SECURITY.md).
@@ -188,6 +189,47 @@ pub async fn case_page(
 ) -> Result<Html<String>, ApiError> {
     app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
     let page = spotcheck_reports::case_page::case_page(lake(&app)?, &case_id)
+        .await
+        .map_err(report_error)?;
+    Ok(Html(page))
+}
+
+/// A unit's quality-safety credit archive (产品质量安全信用档案): registration, licences, and
+/// every result, case, notice, disclosure, retraction, referral and plan warning concerning it,
+/// in date order — the rows of the `archive` view of that USCC, with the registry entry.
+#[utoipa::path(
+    get,
+    path = "/v1/units/{uscc}/archive",
+    tag = "traceback",
+    params(("uscc" = String, Path, description = "The unit's USCC")),
+    responses(
+        (status = 200, description = "`{\"uscc\", \"unit\": {name, address, district, roles, licences} | null, \"events\": [{on_date, event, report_no, lab_id, case_id, status, kind, detail}]}`", body = Object),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+        (status = 404, description = "The lake knows nothing of the unit", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unit_archive(
+    State(app): State<App>,
+    headers: HeaderMap,
+    ApiPath(uscc): ApiPath<String>,
+) -> Result<axum::Json<spotcheck_reports::archive::Archive>, ApiError> {
+    app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
+    let archive = spotcheck_reports::archive::archive(lake(&app)?, &uscc)
+        .await
+        .map_err(report_error)?;
+    Ok(axum::Json(archive))
+}
+
+/// The archive of a unit as a page in Chinese.
+pub async fn unit_page(
+    State(app): State<App>,
+    headers: HeaderMap,
+    ApiPath(uscc): ApiPath<String>,
+) -> Result<Html<String>, ApiError> {
+    app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
+    let page = spotcheck_reports::archive::archive_page(lake(&app)?, &uscc)
         .await
         .map_err(report_error)?;
     Ok(Html(page))

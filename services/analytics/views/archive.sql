@@ -1,0 +1,47 @@
+-- A unit's quality-safety credit archive (产品质量安全信用档案): one row per event that concerns
+-- the unit, by USCC — each result where it was sampled or is the nominal producer (pass or
+-- fail), each case it is in (with its referral), each notice (三书一函) addressed to it, each
+-- disclosure and retraction under its name, each sampling-plan warning on its products. `event`
+-- is an id (sampled, produced, case, notice, disclosure, retraction, warning); `status` and
+-- `kind` are the ids of the event's own vocabulary (verdict, case status, notice kind…). Pages
+-- show them in Chinese.
+SELECT sampled_unit_uscc AS uscc, sampling_date AS on_date, 'sampled' AS event, report_no,
+       lab_id, CAST(NULL AS VARCHAR) AS case_id, verdict AS status, category AS kind,
+       concat(product_name, ' ', coalesce(brand, ''), ' ', model, ' 批号 ', batch) AS detail
+FROM results
+WHERE sampled_unit_uscc IS NOT NULL
+UNION ALL
+SELECT producer_uscc, sampling_date, 'produced', report_no, lab_id, CAST(NULL AS VARCHAR),
+       verdict, category,
+       concat(product_name, ' ', coalesce(brand, ''), ' ', model, ' 批号 ', batch, '（于 ',
+              sampled_unit_name, ' 抽样）')
+FROM results
+WHERE producer_uscc IS NOT NULL
+  AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
+UNION ALL
+SELECT u.uscc, CAST(c.updated_at AS DATE), 'case', c.report_no, c.lab_id, c.case_id, c.status,
+       u.direction,
+       concat(c.producer_name, ' ', c.model, ' 批号 ', c.batch,
+              CASE WHEN u.referred THEN '（辖区外，已移送）' ELSE '' END)
+FROM case_units AS u
+JOIN cases AS c ON c.case_id = u.case_id
+UNION ALL
+SELECT n.notice['to'], CAST(n.updated_at AS DATE), 'notice', n.report_no, n.lab_id, n.case_id,
+       n.notice['status'], n.notice['kind'],
+       concat('第', CAST(n.notice['number'] AS VARCHAR), '号文书，期限 ',
+              coalesce(n.notice['due_on'], '—'))
+FROM (
+    SELECT case_id, report_no, lab_id, updated_at, unnest(notices_of(notices_json)) AS notice
+    FROM cases
+) AS n
+UNION ALL
+SELECT subject_uscc, CAST(published_at AS DATE),
+       CASE WHEN action = 'retract' THEN 'retraction' ELSE 'disclosure' END, report_no, lab_id,
+       case_id, action, subject_role,
+       concat(product_name, ' ', model, ' 批号 ', batch, '：', coalesce(failed_items, ''))
+FROM disclosures
+UNION ALL
+SELECT producer_uscc, sampling_date, 'warning', report_no, lab_id, CAST(NULL AS VARCHAR),
+       CAST(NULL AS VARCHAR), kind, message
+FROM warnings
+WHERE producer_uscc IS NOT NULL
