@@ -1438,6 +1438,27 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
     };
     assert!(position("disclosure") < position("retraction"));
 
+    // The DOCX for the unit's file has the same records.
+    let docx = client
+        .get(up.url(&format!("/v1/units/{producer}/archive.docx")))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let document = docx_text(&docx);
+    for expected in [
+        "产品质量安全信用档案",
+        "天津津安燃气具有限公司",
+        "撤回公示",
+        "ARC-1",
+        "ARC-2",
+        "ARC-3",
+        "2029-12-31",
+    ] {
+        assert!(document.contains(expected), "{expected} not in the DOCX");
+    }
+
     // The page, in Chinese, in Chromium.
     let page = client
         .get(up.url(&format!("/ui/units/{producer}")))

@@ -42,6 +42,7 @@ pub struct SubmitResponse {
         crate::routes::ui::trace_export,
         crate::routes::ui::notice_document,
         crate::routes::ui::unit_archive,
+        crate::routes::ui::unit_archive_docx,
         crate::routes::system::metrics,
         crate::routes::system::healthz,
         crate::routes::system::readyz,

@@ -118,6 +118,141 @@ fn words_zh(event: &str, status: &str, kind: &str) -> (String, String) {
 /// The archive as a page in Chinese: registration, licences, and the timeline.
 pub async fn archive_page(analytics: &Analytics, uscc: &str) -> Result<String, ReportError> {
     let archive = archive(analytics, uscc).await?;
+    render("unit.html", shown(&archive))
+}
+
+/// The archive as a DOCX for a unit's file (WPS, Word): the same content as the page.
+pub async fn archive_docx(analytics: &Analytics, uscc: &str) -> Result<Vec<u8>, ReportError> {
+    use docx_rs::{
+        AlignmentType, Docx, PageMargin, PageOrientationType, Paragraph, Run, RunFonts, Table,
+        TableCell, TableRow, WidthType,
+    };
+    let archive = archive(analytics, uscc).await?;
+    let context = shown(&archive);
+    let text = |value: &Value| match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    };
+    let run = |text: &str, size: usize| {
+        Run::new()
+            .add_text(text)
+            .size(size)
+            .fonts(RunFonts::new().east_asia("仿宋").ascii("Times New Roman"))
+    };
+    let table = |header: &[&str], widths: &[usize], rows: Vec<Vec<String>>| {
+        let cell = |text: &str, width: usize| {
+            TableCell::new()
+                .width(width, WidthType::Dxa)
+                .add_paragraph(Paragraph::new().add_run(run(text, 20)))
+        };
+        let mut all = vec![TableRow::new(
+            header
+                .iter()
+                .zip(widths)
+                .map(|(t, w)| cell(t, *w))
+                .collect(),
+        )];
+        for row in rows {
+            all.push(TableRow::new(
+                row.iter().zip(widths).map(|(t, w)| cell(t, *w)).collect(),
+            ));
+        }
+        Table::new(all)
+    };
+    let name = text(&context["name"]);
+    let mut docx = Docx::new()
+        .page_size(16838, 11906)
+        .page_orient(PageOrientationType::Landscape)
+        .page_margin(
+            PageMargin::new()
+                .top(1134)
+                .bottom(1134)
+                .left(1134)
+                .right(1134),
+        )
+        .add_paragraph(
+            Paragraph::new()
+                .add_run(
+                    Run::new()
+                        .add_text("产品质量安全信用档案")
+                        .size(40)
+                        .fonts(RunFonts::new().east_asia("黑体")),
+                )
+                .align(AlignmentType::Center),
+        );
+    for (label, key) in [
+        ("单位名称", "name"),
+        ("统一社会信用代码", "uscc"),
+        ("地址", "address"),
+        ("所在区", "district"),
+        ("单位类型", "roles"),
+    ] {
+        let value = match key {
+            "name" if name.is_empty() => "（未登记）".to_owned(),
+            _ => text(&context[key]),
+        };
+        docx = docx.add_paragraph(Paragraph::new().add_run(run(&format!("{label}：{value}"), 24)));
+    }
+    let licences: Vec<Vec<String>> = context["licences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|l| {
+            vec![
+                text(&l["kind"]),
+                text(&l["number"]),
+                text(&l["valid_until"]),
+            ]
+        })
+        .collect();
+    docx = docx
+        .add_paragraph(Paragraph::new().add_run(run("许可证与认证", 28)))
+        .add_table(table(
+            &["类别", "编号", "有效期至"],
+            &[3000, 5000, 3000],
+            licences,
+        ));
+    let summary = &context["summary"];
+    docx = docx.add_paragraph(Paragraph::new().add_run(run(
+        &format!(
+            "概况：抽查 {} 批次，不合格 {} 批次；案件 {} 件；三书一函 {} 份；信用公示 {} 次，撤回 {} 次；抽查计划提示 {} 条。",
+            summary["results"], summary["failures"], summary["cases"], summary["notices"],
+            summary["disclosures"], summary["retractions"], summary["warnings"]
+        ),
+        24,
+    )));
+    let events: Vec<Vec<String>> = context["events"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            vec![
+                text(&e["on"]),
+                text(&e["title"]),
+                text(&e["kind"]),
+                text(&e["status"]),
+                text(&e["detail"]),
+                format!("{} {}", text(&e["lab_id"]), text(&e["report_no"])),
+            ]
+        })
+        .collect();
+    docx = docx
+        .add_paragraph(Paragraph::new().add_run(run("记录（按时间顺序）", 28)))
+        .add_table(table(
+            &["日期", "事项", "类别", "状态/结论", "内容", "报告"],
+            &[1400, 2200, 1500, 2000, 5500, 2000],
+            events,
+        ));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    docx.build()
+        .pack(&mut bytes)
+        .map_err(|e| ReportError::Write(format!("cannot write the DOCX: {e}")))?;
+    Ok(bytes.into_inner())
+}
+
+/// The archive in the words of the page and the document.
+fn shown(archive: &Archive) -> Value {
     let unit = archive.unit.as_ref();
     let text = |key: &str| {
         unit.and_then(|u| u[key].as_str())
@@ -173,26 +308,23 @@ pub async fn archive_page(analytics: &Analytics, uscc: &str) -> Result<String, R
         .iter()
         .filter(|e| matches!(get(e, "event"), "sampled" | "produced") && get(e, "status") == "fail")
         .count();
-    render(
-        "unit.html",
-        json!({
-            "uscc": archive.uscc,
-            "registered": unit.is_some(),
-            "name": text("name"),
-            "address": text("address"),
-            "district": division_name(&district).unwrap_or(&district),
-            "roles": roles.join("、"),
-            "licences": licences,
-            "summary": {
-                "results": count("sampled") + count("produced"),
-                "failures": failures,
-                "cases": count("case"),
-                "notices": count("notice"),
-                "disclosures": count("disclosure"),
-                "retractions": count("retraction"),
-                "warnings": count("warning"),
-            },
-            "events": events,
-        }),
-    )
+    json!({
+        "uscc": archive.uscc,
+        "registered": unit.is_some(),
+        "name": text("name"),
+        "address": text("address"),
+        "district": division_name(&district).unwrap_or(&district),
+        "roles": roles.join("、"),
+        "licences": licences,
+        "summary": {
+            "results": count("sampled") + count("produced"),
+            "failures": failures,
+            "cases": count("case"),
+            "notices": count("notice"),
+            "disclosures": count("disclosure"),
+            "retractions": count("retraction"),
+            "warnings": count("warning"),
+        },
+        "events": events,
+    })
 }

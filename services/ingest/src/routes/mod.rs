@@ -27,6 +27,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/shipments", post(records::post_shipments))
         .route("/v1/units/{uscc}", put(records::put_unit))
         .route("/v1/units/{uscc}/archive", get(ui::unit_archive))
+        .route("/v1/units/{uscc}/archive.docx", get(ui::unit_archive_docx))
         .route("/ui/units/{uscc}", get(ui::unit_page))
         .route("/v1/dispositions", post(records::post_dispositions))
         .route("/v1/cases", get(cases::list_cases))

@@ -222,6 +222,43 @@ pub async fn unit_archive(
     Ok(axum::Json(archive))
 }
 
+/// A unit's credit archive as a DOCX for its file (the page's content, to open in WPS or Word).
+#[utoipa::path(
+    get,
+    path = "/v1/units/{uscc}/archive.docx",
+    tag = "traceback",
+    params(("uscc" = String, Path, description = "The unit's USCC")),
+    responses(
+        (status = 200, description = "The archive", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+        (status = 404, description = "The lake knows nothing of the unit", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn unit_archive_docx(
+    State(app): State<App>,
+    headers: HeaderMap,
+    ApiPath(uscc): ApiPath<String>,
+) -> Result<Response, ApiError> {
+    app.authorize(&headers, &[Role::Admin, Role::Analyst])?;
+    let bytes = spotcheck_reports::archive::archive_docx(lake(&app)?, &uscc)
+        .await
+        .map_err(report_error)?;
+    let disposition = format!(
+        "attachment; filename=\"archive-{}.docx\"",
+        percent_encode(&uscc)
+    );
+    Ok((
+        [
+            (header::CONTENT_TYPE, DOCX.to_owned()),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
 /// The archive of a unit as a page in Chinese.
 pub async fn unit_page(
     State(app): State<App>,
