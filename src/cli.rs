@@ -53,6 +53,8 @@ pub enum Command {
     Notice(NoticeArgs),
     /// The public result bulletin of a task (抽查结果公告) as XLSX and HTML, from the lake
     Bulletin(BulletinArgs),
+    /// Where to sample next: the units of a district ranked by risk, with reasons
+    Plan(PlanArgs),
     /// Write a realistic synthetic data set as NDJSON (units, shipments, results)
     Gen(GenArgs),
     /// Post NDJSON, JSON or CSV files to the API in batches
@@ -299,6 +301,28 @@ pub struct BulletinArgs {
     /// The directory to write bulletin.xlsx and bulletin.html into
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[derive(clap::Args)]
+pub struct PlanArgs {
+    /// The data dir whose lake to read
+    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
+    pub data_dir: PathBuf,
+    /// The quarter planned, e.g. 2027Q1
+    #[arg(long)]
+    pub quarter: String,
+    /// A division-code prefix, e.g. 120104 (every district when absent)
+    #[arg(long)]
+    pub district: Option<String>,
+    /// The organiser planning: its samplings of the last six months are left out
+    #[arg(long)]
+    pub organiser: Option<String>,
+    /// How many units to list
+    #[arg(long, default_value_t = 100)]
+    pub limit: usize,
+    /// Also write the list as a workbook
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]

@@ -34,6 +34,7 @@ fn main() -> std::process::ExitCode {
             Command::Report(args) => commands::report::run(args).await,
             Command::Notice(args) => commands::notice::run(args).await,
             Command::Bulletin(args) => commands::bulletin::run(args).await,
+            Command::Plan(args) => commands::plan::run(args).await,
             Command::Gen(args) => commands::gen_data::run(args),
             Command::Post(args) => commands::post::run(args).await,
             Command::Token(TokenCommand::New(args)) => commands::token::run(args),

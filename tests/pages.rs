@@ -1494,3 +1494,176 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
         "every event on the page"
     );
 }
+
+#[test]
+fn where_to_sample_next_puts_the_planted_risky_units_first_and_keeps_the_six_month_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let up = Up::start(&data);
+    let generated = generate(dir.path(), 4_000, 2_000);
+    for (file, role) in [("units.ndjson", "admin"), ("results.ndjson", "lab")] {
+        let posted = Command::new(support::BIN)
+            .args(["post", "--url", &up.url(""), "--token", &up.token(role)])
+            .arg(generated.join(file))
+            .output()
+            .unwrap();
+        assert!(
+            posted.status.success(),
+            "{file}: {}",
+            String::from_utf8_lossy(&posted.stdout)
+        );
+    }
+    let units: Vec<Value> = std::fs::read_to_string(generated.join("units.ndjson"))
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let results = std::fs::read_to_string(generated.join("results.ndjson"))
+        .unwrap()
+        .lines()
+        .count();
+    // Twenty Tianjin shops made risky: three failures in the year before the quarter (the last
+    // by this organiser within six months, so they may only come back as follow-ups), and a
+    // rural location.
+    let organiser = "天津市市场监督管理委员会";
+    let planted: Vec<&Value> = units
+        .iter()
+        .filter(|u| {
+            u["roles"] == json!(["retailer"]) && u["district"].as_str().unwrap().starts_with("12")
+        })
+        .step_by(7)
+        .take(20)
+        .collect();
+    assert_eq!(planted.len(), 20);
+    let client = reqwest::blocking::Client::new();
+    let mut lines = Vec::new();
+    for (n, unit) in planted.iter().enumerate() {
+        let mut rural = (*unit).clone();
+        rural["area"] = json!("rural");
+        let uscc = unit["uscc"].as_str().unwrap();
+        let response = client
+            .put(up.url(&format!("/v1/units/{uscc}")))
+            .bearer_auth(up.token("admin"))
+            .json(&rural)
+            .send()
+            .unwrap();
+        assert!(response.status().is_success());
+        for (k, sampled) in ["2026-09-01", "2026-06-15", "2026-02-10"]
+            .iter()
+            .enumerate()
+        {
+            let date = chrono::NaiveDate::parse_from_str(sampled, "%Y-%m-%d").unwrap();
+            lines.push(
+                json!({
+                    "report_no": format!("RISK-{n:02}-{k}"), "lab_id": "dev-lab", "organiser": organiser,
+                    "category": "safety_helmet",
+                    "product": {"name": "安全帽", "brand": "某", "model": format!("AQM-{n}-{k}"), "batch": "B1"},
+                    "producer": {"name": "某安全帽厂"},
+                    "sampled_unit": {"uscc": uscc, "name": unit["name"], "district": unit["district"], "role": "retailer"},
+                    "sampling": {"date": sampled, "domain": "circulation"},
+                    "tested_on": date + chrono::Days::new(5), "served_on": date + chrono::Days::new(6),
+                    "items": [{"name": "冲击吸收性能", "verdict": "fail"}], "verdict": "fail", "severity": "general"
+                })
+                .to_string(),
+            );
+        }
+    }
+    post(&up, "/v1/results", "lab", lines.join("\n"));
+    let expected = results + lines.len();
+    wait_until("every result in the lake", || {
+        sql(&up, "SELECT count(*) AS n FROM results")[0]["n"] == expected
+    });
+    wait_until("the rural shops in the registry", || {
+        sql(&up, "SELECT count(*) AS n FROM units WHERE area = 'rural'")[0]["n"] == 20
+    });
+
+    let answer: Value = client
+        .get(up.url("/v1/plan/suggest"))
+        .query(&[
+            ("quarter", "2026Q4"),
+            ("organiser", organiser),
+            ("limit", "100"),
+        ])
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let items = answer["items"].as_array().unwrap();
+    assert_eq!(items.len(), 100, "{answer}");
+    let planted_usccs: BTreeSet<&str> = planted
+        .iter()
+        .map(|u| u["uscc"].as_str().unwrap())
+        .collect();
+    let found = items
+        .iter()
+        .filter(|i| planted_usccs.contains(i["uscc"].as_str().unwrap()))
+        .count();
+    assert!(
+        found >= 18,
+        "{found} of the 20 planted units in the top 100: {answer}"
+    );
+    for item in items {
+        assert!(!item["reasons"].as_array().unwrap().is_empty(), "{item}");
+    }
+    // The six-month rule: a unit the organiser sampled since 2026-04-01 is listed only as a
+    // follow-up of a failure.
+    let recent: BTreeSet<String> = sql(
+        &up,
+        &format!(
+            "SELECT DISTINCT sampled_unit_uscc AS uscc FROM results WHERE organiser = '{organiser}' \
+             AND sampling_date >= DATE '2026-04-01' AND sampling_date < DATE '2026-10-01' \
+             AND sampled_unit_uscc IS NOT NULL \
+             UNION SELECT DISTINCT producer_uscc FROM results WHERE organiser = '{organiser}' \
+             AND sampling_date >= DATE '2026-04-01' AND sampling_date < DATE '2026-10-01' \
+             AND producer_uscc IS NOT NULL"
+        ),
+    )
+    .iter()
+    .map(|r| r["uscc"].as_str().unwrap().to_owned())
+    .collect();
+    for item in items {
+        if recent.contains(item["uscc"].as_str().unwrap()) {
+            assert_eq!(item["follow_up"], true, "sampled within six months: {item}");
+        }
+    }
+
+    // The same list as a workbook, and from the command line.
+    let workbook = client
+        .get(up.url("/v1/plan/suggest"))
+        .query(&[
+            ("quarter", "2026Q4"),
+            ("organiser", organiser),
+            ("limit", "100"),
+            ("format", "xlsx"),
+        ])
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let file = dir.path().join("plan.xlsx");
+    std::fs::write(&file, &workbook).unwrap();
+    let rows = sheet_rows(&file, "抽查建议");
+    assert_eq!(rows.len(), 101);
+    assert_eq!(rows[1][2], items[0]["uscc"].as_str().unwrap());
+    let printed = Command::new(support::BIN)
+        .args([
+            "plan",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--quarter",
+            "2026Q4",
+            "--limit",
+            "3",
+        ])
+        .args(["--organiser", organiser])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&printed.stdout);
+    assert!(printed.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(items[0]["uscc"].as_str().unwrap()),
+        "{stdout}"
+    );
+}

@@ -129,6 +129,12 @@ string_enum!(
 );
 
 string_enum!(
+    /// Where a unit trades (the registry's `area`): supervision looks harder at rural shops and
+    /// the urban-rural fringe (城乡结合部).
+    Area { Urban => "urban", UrbanRuralFringe => "urban_rural_fringe", Rural => "rural" }
+);
+
+string_enum!(
     /// Under which capacity an enterprise is disclosed.
     SubjectRole { Producer => "producer", Seller => "seller" }
 );

@@ -220,6 +220,16 @@ impl crate::enums::DisclosureAction {
     }
 }
 
+impl crate::enums::Area {
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            crate::enums::Area::Urban => "城区",
+            crate::enums::Area::UrbanRuralFringe => "城乡结合部",
+            crate::enums::Area::Rural => "农村",
+        }
+    }
+}
+
 impl crate::enums::SubjectRole {
     pub fn name_zh(self) -> &'static str {
         match self {

@@ -1,6 +1,6 @@
 //! The registry of producers and sellers (CONTRACT §4).
 
-use crate::enums::UnitRole;
+use crate::enums::{Area, UnitRole};
 use crate::error::{Errors, FieldError};
 use crate::reader::Obj;
 use crate::uscc::Uscc;
@@ -18,6 +18,9 @@ pub struct Unit {
     pub roles: Vec<UnitRole>,
     #[serde(default)]
     pub licences: Vec<Licence>,
+    /// Urban, urban-rural fringe or rural (where the plan looks harder).
+    #[serde(default)]
+    pub area: Option<Area>,
 }
 
 /// A production or business licence the unit holds.
@@ -35,7 +38,9 @@ impl Unit {
         let mut errors = Errors::default();
         let root = Obj::root(value, &mut errors);
         root.reject_unknown(
-            &["uscc", "name", "address", "district", "roles", "licences"],
+            &[
+                "uscc", "name", "address", "district", "roles", "licences", "area",
+            ],
             &mut errors,
         );
         let uscc = match (
@@ -60,6 +65,7 @@ impl Unit {
         let district = crate::region::read_district(&root, "district", &mut errors);
         let roles = read_roles(&root, &mut errors);
         let licences = read_licences(&root, &mut errors);
+        let area = root.choice("area", Area::ALL, Area::as_str, false, &mut errors);
         let unit = (|| {
             Some(Unit {
                 uscc: uscc?,
@@ -68,6 +74,7 @@ impl Unit {
                 district,
                 roles,
                 licences: licences?,
+                area,
             })
         })();
         errors.finish(unit)

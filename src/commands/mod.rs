@@ -8,6 +8,7 @@ pub mod gen_data;
 pub mod ingest;
 pub mod lake;
 pub mod notice;
+pub mod plan;
 pub mod post;
 pub mod report;
 pub mod sql;

@@ -75,6 +75,8 @@ fn with_source(table: &str, mut fields: Vec<Field>) -> SchemaRef {
     match table {
         SHIPMENTS => fields.extend([text("category"), text("month")]),
         DISCLOSURES => fields.push(text("month")),
+        // Added after the first release: last, as Delta adds a column.
+        UNIT_VERSIONS => fields.push(text("area")),
         _ => {}
     }
     Arc::new(Schema::new(fields))
@@ -255,6 +257,7 @@ pub fn rows_of(
                 json!({
                     "uscc": u.uscc, "name": u.name, "address": u.address, "district": u.district,
                     "roles": roles.join(","), "licences_json": serde_json::to_string(&u.licences).unwrap_or_default(),
+                    "area": u.area.map(|a| a.as_str()),
                 }),
             )])
         }

@@ -24,6 +24,7 @@ mod lookups;
 pub mod pg;
 pub mod plan;
 mod session;
+pub mod suggest;
 
 pub use answer::Answer;
 pub use datafusion::arrow;
@@ -32,3 +33,4 @@ pub use guard::StatementLimits;
 pub use lake::AsOf;
 pub use plan::{Earlier, PlanFinding, PlanRules, PlannedSampling};
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};
+pub use suggest::{SuggestQuery, Suggestion};

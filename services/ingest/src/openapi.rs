@@ -39,6 +39,7 @@ pub struct SubmitResponse {
         crate::routes::disclosures::get_disclosures,
         crate::routes::sql::post_sql,
         crate::routes::plan::check_plan,
+        crate::routes::plan::suggest,
         crate::routes::ui::trace_export,
         crate::routes::ui::notice_document,
         crate::routes::ui::unit_archive,

@@ -9,6 +9,7 @@ pub mod bulletin;
 pub mod case_page;
 pub mod cells;
 pub mod notice;
+pub mod plan;
 pub mod report;
 pub mod svg;
 pub mod table;

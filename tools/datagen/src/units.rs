@@ -35,6 +35,7 @@ impl GenUnit {
             district: Some(self.district.clone()),
             roles: vec![self.role],
             licences: Vec::new(),
+            area: None,
         }
     }
 }

@@ -40,6 +40,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/disclosures", get(disclosures::get_disclosures))
         .route("/v1/sql", post(sql::post_sql))
         .route("/v1/plan/check", post(plan::check_plan))
+        .route("/v1/plan/suggest", get(plan::suggest))
         .route("/v1/trace-export", get(ui::trace_export))
         .route("/ui/cases", get(ui::cases_page))
         .route("/ui/cases/{case_id}", get(ui::case_page))

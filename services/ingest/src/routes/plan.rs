@@ -9,8 +9,9 @@ use axum::Json;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use spotcheck_analytics::PlannedSampling;
+use spotcheck_analytics::{PlannedSampling, SuggestQuery};
 
 /// Most planned samplings one request may check.
 const MAX_PLANNED: usize = 10_000;
@@ -80,4 +81,98 @@ pub async fn check_plan(
     Ok(Json(
         json!({"checked": planned.len(), "conflicts": conflicts}),
     ))
+}
+
+/// The query of `GET /v1/plan/suggest`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct SuggestParams {
+    /// The quarter planned, e.g. `2027Q1`: recency and the six-month rule count back from its
+    /// first day.
+    pub quarter: String,
+    /// A division-code prefix (`120104`); every district when absent.
+    pub district: Option<String>,
+    /// The organiser planning: units it sampled within six months are left out unless the
+    /// sampling failed (then listed as follow-ups).
+    pub organiser: Option<String>,
+    /// How many units (default 100, at most 5,000).
+    pub limit: Option<usize>,
+    /// `json` (default) or `xlsx`.
+    pub format: Option<String>,
+}
+
+/// Where to sample next: the units of a district ranked by risk, each with its reasons.
+///
+/// Points (documented in `services/analytics/src/suggest.rs`): failures in the last 12 months
+/// and before, open and overdue cases, the category's failure rate, time since the last
+/// sampling, a missing licence, a rural or urban-rural-fringe location. JSON
+/// `{"quarter","as_of","items":[{"rank","uscc","name","district","category","score","follow_up","reasons":[...]}]}`
+/// or the same as a workbook (`format=xlsx`).
+#[utoipa::path(
+    get,
+    path = "/v1/plan/suggest",
+    tag = "analytics",
+    params(SuggestParams),
+    responses(
+        (status = 200, description = "The ranked units", body = Object),
+        (status = 400, description = "Not a quarter, or an unknown format", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn suggest(
+    State(app): State<App>,
+    headers: HeaderMap,
+    crate::error::ApiQuery(params): crate::error::ApiQuery<SuggestParams>,
+) -> Result<Response, ApiError> {
+    app.authorize(&headers, &[Role::Admin])?;
+    let quarter = spotcheck_reports::report::Quarter::parse(&params.quarter).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "quarter '{}' is not a quarter: write it as 2027Q1",
+            params.quarter
+        ))
+    })?;
+    let analytics = app.analytics.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this process does not serve SQL",
+        )
+    })?;
+    let query = SuggestQuery {
+        as_of: quarter.bounds().0,
+        district: params.district,
+        organiser: params.organiser,
+        limit: params.limit.unwrap_or(100).clamp(1, 5_000),
+    };
+    let items = analytics.suggest(&query).await.map_err(query_error)?;
+    match params.format.as_deref().unwrap_or("json") {
+        "json" => Ok(Json(json!({
+            "quarter": quarter.to_string(),
+            "as_of": query.as_of,
+            "items": items,
+        }))
+        .into_response()),
+        "xlsx" => {
+            let bytes = spotcheck_reports::plan::suggestions_xlsx(&items)
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok((
+                [
+                    (
+                        axum::http::header::CONTENT_TYPE,
+                        crate::body::XLSX.to_owned(),
+                    ),
+                    (
+                        axum::http::header::CONTENT_DISPOSITION,
+                        format!("attachment; filename=\"plan-{quarter}.xlsx\""),
+                    ),
+                ],
+                bytes,
+            )
+                .into_response())
+        }
+        other => Err(ApiError::bad_request(format!(
+            "format '{other}' is not json or xlsx"
+        ))),
+    }
 }
