@@ -113,7 +113,8 @@ fn cell_value(path: &str, cell: &str) -> Result<Value, FieldError> {
     }
 }
 
-fn insert_path(root: &mut Map<String, Value>, path: &str, value: Value) {
+/// Sets `value` at the dotted `path` of `root`, making the objects on the way.
+pub(crate) fn insert_path(root: &mut Map<String, Value>, path: &str, value: Value) {
     match path.split_once('.') {
         None => {
             root.insert(path.to_owned(), value);

@@ -6,6 +6,7 @@
 //! column's header as the sheet writes them.
 
 use crate::body::Submitted;
+use crate::csv_input::insert_path;
 use crate::error::ApiError;
 use chrono::{Days, NaiveDate};
 use serde_json::{Map, Value};
@@ -636,22 +637,6 @@ fn failed_item(item: &str) -> Result<Value, String> {
         fields.insert(field.into(), Value::String(value.to_owned()));
     }
     Ok(Value::Object(fields))
-}
-
-fn insert_path(root: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            root.insert(path.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let child = root
-                .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(map) = child {
-                insert_path(map, rest, value);
-            }
-        }
-    }
 }
 
 #[cfg(test)]

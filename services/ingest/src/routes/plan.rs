@@ -58,12 +58,7 @@ pub async fn check_plan(
             format!("at most {MAX_PLANNED} planned samplings per request"),
         ));
     }
-    let analytics = app.analytics.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this process does not serve SQL",
-        )
-    })?;
+    let analytics = crate::routes::ui::lake(&app)?;
     let findings = analytics.plan_check(&planned).await.map_err(query_error)?;
     let mut conflicts: Vec<Value> = Vec::new();
     for finding in findings {
@@ -133,12 +128,7 @@ pub async fn suggest(
             params.quarter
         ))
     })?;
-    let analytics = app.analytics.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this process does not serve SQL",
-        )
-    })?;
+    let analytics = crate::routes::ui::lake(&app)?;
     let query = SuggestQuery {
         as_of: quarter.bounds().0,
         district: params.district,

@@ -272,7 +272,8 @@ pub async fn unit_page(
     Ok(Html(page))
 }
 
-fn lake(app: &App) -> Result<&Arc<Analytics>, ApiError> {
+/// The process's SQL session over the lake, or 503 when it has none.
+pub(crate) fn lake(app: &App) -> Result<&Arc<Analytics>, ApiError> {
     app.analytics.as_ref().ok_or_else(|| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
