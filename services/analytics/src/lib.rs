@@ -34,3 +34,9 @@ pub use lake::AsOf;
 pub use plan::{Earlier, PlanFinding, PlanRules, PlannedSampling};
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};
 pub use suggest::{SuggestQuery, Suggestion};
+
+/// `text` as a SQL string literal (`'` doubled), for the values the product's own queries
+/// insert; an analyst's SQL is never built from it.
+pub fn literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}

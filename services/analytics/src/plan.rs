@@ -317,7 +317,7 @@ impl Analytics {
 }
 
 /// The values of a column as text.
-fn text_column(array: &ArrayRef) -> Result<Vec<Option<String>>> {
+pub(crate) fn text_column(array: &ArrayRef) -> Result<Vec<Option<String>>> {
     let array = cast(array, &DataType::Utf8)?;
     let strings = array.as_string::<i32>();
     Ok((0..strings.len())

@@ -20,9 +20,6 @@
 use crate::Analytics;
 use crate::error::QueryError;
 use chrono::{Months, NaiveDate};
-use datafusion::arrow::array::{Array, AsArray};
-use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::DataType;
 use serde::Serialize;
 use spotcheck_schemas::plan::REPEAT_MONTHS;
 use std::collections::BTreeMap;
@@ -167,7 +164,6 @@ fn score(facts: &Facts, as_of: NaiveDate) -> Option<(u32, bool, Vec<String>)> {
 impl Analytics {
     /// The units of the query ranked by risk, highest first, each with its reasons.
     pub async fn suggest(&self, query: &SuggestQuery) -> Result<Vec<Suggestion>, QueryError> {
-        let literal = |text: &str| format!("'{}'", text.replace('\'', "''"));
         let district: String = query
             .district
             .as_deref()
@@ -183,22 +179,15 @@ impl Analytics {
                 &query
                     .organiser
                     .as_deref()
-                    .map_or_else(|| "CAST(NULL AS VARCHAR)".to_owned(), literal),
+                    .map_or_else(|| "CAST(NULL AS VARCHAR)".to_owned(), crate::literal),
             );
         let rows = self.query(&sql).await?;
         let mut all = Vec::new();
         for batch in &rows.batches {
             let column = |name: &str| -> Result<Vec<Option<String>>, QueryError> {
-                let index = batch.schema().index_of(name).map_err(|e| {
-                    QueryError::from_datafusion(e.into(), self.limits().memory_bytes)
-                })?;
-                let array = cast(batch.column(index), &DataType::Utf8).map_err(|e| {
-                    QueryError::from_datafusion(e.into(), self.limits().memory_bytes)
-                })?;
-                let strings = array.as_string::<i32>();
-                Ok((0..strings.len())
-                    .map(|r| (!strings.is_null(r)).then(|| strings.value(r).to_owned()))
-                    .collect())
+                let error = |e| QueryError::from_datafusion(e, self.limits().memory_bytes);
+                let index = batch.schema().index_of(name).map_err(|e| error(e.into()))?;
+                crate::plan::text_column(batch.column(index)).map_err(error)
             };
             let names = [
                 "uscc",

@@ -150,10 +150,18 @@ pub fn split(
         Records::of_sheet(sheet_input::result_records(&grid, header, lab)?)
     } else if matches!(media.as_str(), "text/csv" | "application/csv") {
         let text = csv_text(full_type.as_deref().unwrap_or_default(), bytes)?;
-        let grid = sheet_lab.and_then(|_| sheet_input::csv_grid(&text));
-        match (sheet_lab, grid) {
-            (Some(lab), Some(grid)) => match sheet_input::header_row(&grid) {
-                Some(header) => Records::of_sheet(sheet_input::result_records(&grid, header, lab)?),
+        // The header is looked for in the first rows; the whole CSV is read once, as a sheet
+        // or as field names.
+        let head =
+            sheet_lab.and_then(|_| sheet_input::csv_grid(&text, sheet_input::HEADER_SEARCH_ROWS));
+        match (sheet_lab, head) {
+            (Some(lab), Some(head)) => match sheet_input::header_row(&head) {
+                Some(header) => {
+                    let grid = sheet_input::csv_grid(&text, usize::MAX).ok_or_else(|| {
+                        ApiError::bad_request("the CSV cannot be read past its header")
+                    })?;
+                    Records::of_sheet(sheet_input::result_records(&grid, header, lab)?)
+                }
                 // Chinese headers that are not ours: say which names are, rather than
                 // rejecting every row for unknown fields.
                 None if text.lines().next().is_some_and(|l| !l.is_ascii()) => {

@@ -19,7 +19,7 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 /// How many rows above the header a sheet may have (titles, the organiser's name, a date).
-const HEADER_SEARCH_ROWS: usize = 20;
+pub const HEADER_SEARCH_ROWS: usize = 20;
 /// A row is the header when at least this many of its cells are known column names.
 const HEADER_MIN_COLUMNS: usize = 3;
 
@@ -203,14 +203,15 @@ fn cell_of(data: &calamine::DataRef<'_>) -> Cell {
     }
 }
 
-/// A CSV as a grid of text cells; `None` when it cannot be read as CSV at all.
-pub fn csv_grid(text: &str) -> Option<Grid> {
+/// A CSV as a grid of text cells, at most `max_rows` rows; `None` when it cannot be read as CSV
+/// at all.
+pub fn csv_grid(text: &str, max_rows: usize) -> Option<Grid> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
     let mut rows = Vec::new();
-    for row in reader.records() {
+    for row in reader.records().take(max_rows) {
         let row = row.ok()?;
         let line = row.position().map_or(rows.len() + 1, |p| p.line() as usize);
         rows.push((line, row.iter().map(|c| Cell::Text(c.to_owned())).collect()));

@@ -114,9 +114,11 @@ async fn submit_inner<R: Intake>(
                 R::KIND
             )));
         }
+        // Only a sheet's answer carries plan warnings: nothing to keep for them otherwise.
+        let plans = columns.is_some();
         let mut prepared: Vec<Prepared> = records
             .into_iter()
-            .map(|submitted| prepare::<R>(submitted, &context, &caller))
+            .map(|submitted| prepare::<R>(submitted, &context, &caller, plans))
             .collect::<Result<_, _>>()?;
         // A sheet: people read the answer (columns named, plan warnings given); `None` else.
         let sheet = columns.map(|columns| {
@@ -202,6 +204,7 @@ fn prepare<R: Intake>(
     submitted: Submitted,
     context: &ParseContext,
     caller: &Caller,
+    plans: bool,
 ) -> Result<Prepared, ApiError> {
     let Submitted {
         line,
@@ -259,7 +262,7 @@ fn prepare<R: Intake>(
         label: record.label(),
         hash: content_hash(&payload),
         payload,
-        plan: record.plan(),
+        plan: if plans { record.plan() } else { None },
     };
     Ok(Prepared {
         line,

@@ -31,10 +31,7 @@ pub async fn text_rows(analytics: &Analytics, sql: &str) -> Result<Vec<TextRow>,
     Ok(out)
 }
 
-/// `text` as a SQL string literal.
-pub fn literal(text: &str) -> String {
-    format!("'{}'", text.replace('\'', "''"))
-}
+pub use spotcheck_analytics::literal;
 
 /// The value of `column`, or `""`.
 pub fn get<'a>(row: &'a TextRow, column: &str) -> &'a str {
