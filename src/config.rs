@@ -517,12 +517,12 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let (config, tokens) = load_or_create(None, dir.path()).unwrap();
-        assert_eq!(config.token.len(), 5);
+        assert_eq!(config.token.len(), Role::ALL.len());
         let tokens = tokens.unwrap();
         let mode = std::fs::metadata(&tokens).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
         let text = std::fs::read_to_string(&tokens).unwrap();
-        for role in ["lab", "ledger", "admin", "analyst", "feed"] {
+        for role in ["lab", "ledger", "admin", "analyst", "feed", "inspector"] {
             assert!(text.contains(&format!("{role} = \"sc_")), "{text}");
         }
         let lab = config.token.iter().find(|t| t.role == Role::Lab).unwrap();

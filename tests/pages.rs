@@ -10,9 +10,9 @@ use spotcheck_schemas::keys::BatchKey;
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use support::Up;
-use support::flows::{days_ago, generate, render_in_chromium, uscc};
+use support::flows::{days_ago, generate, render_in_chromium, up_sql as sql, uscc, wait_until};
 
 fn post(up: &Up, route: &str, role: &str, body: String) {
     let response = reqwest::blocking::Client::new()
@@ -23,26 +23,6 @@ fn post(up: &Up, route: &str, role: &str, body: String) {
         .send()
         .unwrap();
     assert_eq!(response.status(), 202, "{route}");
-}
-
-/// Rows of `sql` from `POST /v1/sql`.
-fn sql(up: &Up, query: &str) -> Vec<Value> {
-    let response = reqwest::blocking::Client::new()
-        .post(up.url("/v1/sql"))
-        .bearer_auth(up.token("analyst"))
-        .json(&json!({ "sql": query }))
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200, "{query}");
-    response.json().unwrap()
-}
-
-fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < Duration::from_secs(60), "{what}");
-        std::thread::sleep(Duration::from_millis(300));
-    }
 }
 
 /// (shipment_id, from, to, date, quantity) of a shipment record or an export row.
@@ -1327,6 +1307,31 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
         ]
         .join("\n"),
     );
+    // Two on-site inspections of the factory: a finding below a mandatory standard (a case of
+    // its own), then one that found nothing.
+    for (id, on, findings) in [
+        (
+            "JC-ARC-1",
+            days_ago(25),
+            json!([{"kind": "below_mandatory_standard", "category": "gas_appliance",
+                    "description": "成品库在售灶具熄火保护装置缺失", "standard": "GB 16410-2020",
+                    "product": {"name": "家用燃气灶具", "model": "JA-2", "batch": "20260401"},
+                    "producer": {"uscc": producer, "name": "天津津安燃气具有限公司"},
+                    "evidence": ["现场检查笔录 BH-0425"]}]),
+        ),
+        ("JC-ARC-2", days_ago(3), json!([])),
+    ] {
+        post(
+            &up,
+            "/v1/inspections",
+            "inspector",
+            json!({"inspection_id": id, "inspected_on": on, "inspectors": ["王强", "李明"],
+                   "unit": {"uscc": producer, "name": "天津津安燃气具有限公司", "role": "producer",
+                            "district": "120116"},
+                   "place": "天津市滨海新区津安路1号 成品库", "findings": findings})
+            .to_string(),
+        );
+    }
     wait_until("both failures disclosed", || {
         sql(
             &up,
@@ -1360,6 +1365,18 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
         sql(
             &up,
             "SELECT count(*) AS n FROM disclosures WHERE report_no = 'ARC-3' AND action = 'retract'",
+        )[0]["n"]
+            .as_u64()
+            .unwrap()
+            >= 1
+    });
+    wait_until("the inspection's case in the lake", || {
+        sql(
+            &up,
+            &format!(
+                "SELECT count(*) AS n FROM archive WHERE uscc = '{producer}' AND event = 'case' \
+                 AND lab_id = 'inspection'"
+            ),
         )[0]["n"]
             .as_u64()
             .unwrap()
@@ -1419,7 +1436,22 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
     let cases: BTreeSet<String> = of("case").into_iter().map(|(r, _)| r).collect();
     assert_eq!(
         cases,
-        BTreeSet::from(["ARC-2".to_owned(), "ARC-3".to_owned()])
+        BTreeSet::from([
+            "ARC-2".to_owned(),
+            "ARC-3".to_owned(),
+            "JC-ARC-1/1".to_owned()
+        ])
+    );
+    assert_eq!(
+        of("inspected"),
+        [
+            (
+                "JC-ARC-1/1".to_owned(),
+                "below_mandatory_standard".to_owned()
+            ),
+            ("JC-ARC-2".to_owned(), "no_finding".to_owned())
+        ],
+        "{archive}"
     );
     assert!(!of("notice").is_empty(), "{archive}");
     let dates: Vec<&str> = events
@@ -1485,6 +1517,9 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
         "撤回公示",
         "燃气用具",
         "不合格",
+        "现场检查",
+        "不符合强制性标准",
+        "未发现问题",
     ] {
         assert!(dom.contains(expected), "{expected} not on the page");
     }

@@ -8,7 +8,7 @@ mod support;
 use serde_json::{Value, json};
 use support::Up;
 
-const ROLES: [&str; 5] = ["lab", "ledger", "admin", "analyst", "feed"];
+const ROLES: [&str; 6] = ["lab", "ledger", "admin", "analyst", "feed", "inspector"];
 
 struct Route {
     method: &'static str,
@@ -40,6 +40,12 @@ fn routes() -> Vec<Route> {
             path: "/v1/units/91120104MA0000001X",
             body: Some(unit),
             allowed: &["admin"],
+        },
+        Route {
+            method: "POST",
+            path: "/v1/inspections",
+            body: Some(json!({"inspection_id": "JC-SEC-1"})),
+            allowed: &["inspector", "admin"],
         },
         Route {
             method: "POST",

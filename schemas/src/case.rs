@@ -1,7 +1,7 @@
 //! The traceback case (CONTRACT §4), the output of the traceback stage. Each revision replaces
 //! the previous one; the topic is compacted on `case_id`.
 
-use crate::enums::{Category, Direction, NoticeKind, StepKind, SubjectRole, UnitRole};
+use crate::enums::{Category, Direction, FindingKind, NoticeKind, StepKind, SubjectRole, UnitRole};
 use crate::keys::record_id;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
@@ -47,7 +47,32 @@ pub struct Case {
     /// The version of the rules that derived this revision; a new version re-derives every case.
     #[serde(default)]
     pub rules: u32,
+    /// For a case opened by an on-site inspection's finding (not a lab's result): what was found,
+    /// where and by whom. Such a case is addressed by `lab_id` `inspection`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inspection: Option<CaseInspection>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// The finding of an on-site inspection that opened a case.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseInspection {
+    pub kind: FindingKind,
+    /// The inspection record the finding is in (the first refusal's, for a refusal case).
+    pub inspection_id: String,
+    pub inspected_on: NaiveDate,
+    pub inspectors: Vec<String>,
+    pub place: Option<String>,
+    pub description: Option<String>,
+    pub standard: Option<String>,
+    #[serde(default)]
+    pub evidence: Vec<String>,
+    /// Who supplied the product, from the inspected unit's purchase records.
+    #[serde(default)]
+    pub supplier: Option<crate::inspection::Supplier>,
+    /// A refusal case: every refusal of the unit, in date order (inspection id, date).
+    #[serde(default)]
+    pub refusals: Vec<(String, NaiveDate)>,
 }
 
 /// One enterprise a failure is recorded under (记入相关生产销售单位名下).

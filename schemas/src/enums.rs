@@ -94,6 +94,7 @@ string_enum!(
         RectificationPeriodEnded => "rectification_period_ended",
         LicenceRevocationReferred => "licence_revocation_referred",
         Identified => "identified",
+        WarningIssued => "warning_issued",
     }
 );
 
@@ -115,6 +116,22 @@ string_enum!(
         SecondRecheck => "second_recheck",
         RecheckAfterSuspension => "recheck_after_suspension",
         LicenceRevocationReferral => "licence_revocation_referral",
+        Warning => "warning",
+        SuspensionOrder => "suspension_order",
+    }
+);
+
+string_enum!(
+    /// What an on-site inspection (现场检查) found: a major hidden danger (重大隐患), a "三无"
+    /// product (no producer name, no address or no certificate), a product below a mandatory
+    /// standard, a product without its compulsory certification (CCC), or a refusal of the
+    /// inspection itself (PQL Art 56).
+    FindingKind {
+        MajorHiddenDanger => "major_hidden_danger",
+        SanwuProduct => "sanwu_product",
+        BelowMandatoryStandard => "below_mandatory_standard",
+        NoCcc => "no_ccc",
+        RefusedInspection => "refused_inspection",
     }
 );
 

@@ -10,6 +10,7 @@ pub mod disclosure;
 pub mod disposition;
 pub mod enums;
 pub mod error;
+pub mod inspection;
 pub mod keys;
 pub mod names;
 pub mod plan;
@@ -26,6 +27,7 @@ pub use disclosure::Disclosure;
 pub use disposition::Disposition;
 pub use enums::*;
 pub use error::FieldError;
+pub use inspection::Inspection;
 pub use keys::{BatchKey, content_hash, record_id};
 pub use result::SamplingResult;
 pub use shipment::Shipment;
@@ -38,6 +40,7 @@ pub mod json_schemas {
     pub const SHIPMENT: &str = include_str!("../json/shipment.schema.json");
     pub const UNIT: &str = include_str!("../json/unit.schema.json");
     pub const DISPOSITION: &str = include_str!("../json/disposition.schema.json");
+    pub const INSPECTION: &str = include_str!("../json/inspection.schema.json");
     pub const CASE: &str = include_str!("../json/case.schema.json");
     pub const DISCLOSURE: &str = include_str!("../json/disclosure.schema.json");
 
@@ -47,6 +50,7 @@ pub mod json_schemas {
         ("Shipment", SHIPMENT),
         ("Unit", UNIT),
         ("Disposition", DISPOSITION),
+        ("Inspection", INSPECTION),
         ("Case", CASE),
         ("Disclosure", DISCLOSURE),
     ];

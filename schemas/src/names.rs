@@ -248,6 +248,19 @@ impl crate::enums::Verdict {
     }
 }
 
+impl crate::enums::FindingKind {
+    pub fn name_zh(self) -> &'static str {
+        use crate::enums::FindingKind::*;
+        match self {
+            MajorHiddenDanger => "重大隐患",
+            SanwuProduct => "“三无”产品",
+            BelowMandatoryStandard => "不符合强制性标准",
+            NoCcc => "未获强制性产品认证（CCC）",
+            RefusedInspection => "拒绝接受监督检查",
+        }
+    }
+}
+
 /// The Chinese name of the English id of a value of `T` (its wire form), if `id` is one:
 /// `zh("final", CaseStatus::name_zh)` is 不合格结论已确定.
 pub fn zh<T: serde::de::DeserializeOwned>(

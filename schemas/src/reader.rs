@@ -56,6 +56,11 @@ impl<'a> Obj<'a> {
         self.map?.get(key).filter(|v| !v.is_null())
     }
 
+    /// Whether this object is in the record (an absent or `null` key gives an absent object).
+    pub fn is_present(&self) -> bool {
+        self.map.is_some()
+    }
+
     /// A nested object; reports it when required and absent, or when not an object.
     pub fn object(&self, key: &str, required: bool, errors: &mut Errors) -> Obj<'a> {
         let path = self.path_of(key);

@@ -200,7 +200,7 @@ fn read_product(obj: &Obj, errors: &mut Errors) -> Option<Product> {
     })
 }
 
-fn read_producer(obj: &Obj, errors: &mut Errors) -> Option<Producer> {
+pub(crate) fn read_producer(obj: &Obj, errors: &mut Errors) -> Option<Producer> {
     obj.reject_unknown(&["uscc", "name", "address"], errors);
     let uscc = obj.uscc("uscc", false, errors);
     let name = obj.required_text("name", errors);
@@ -212,7 +212,7 @@ fn read_producer(obj: &Obj, errors: &mut Errors) -> Option<Producer> {
     })
 }
 
-fn read_sampled_unit(obj: &Obj, errors: &mut Errors) -> Option<SampledUnit> {
+pub(crate) fn read_sampled_unit(obj: &Obj, errors: &mut Errors) -> Option<SampledUnit> {
     obj.reject_unknown(&["uscc", "name", "address", "district", "role"], errors);
     let uscc = obj.uscc("uscc", false, errors);
     let name = obj.required_text("name", errors);

@@ -4,6 +4,7 @@ pub const RESULTS: &str = "spotcheck.results.v1";
 pub const SHIPMENTS: &str = "spotcheck.shipments.v1";
 pub const UNITS: &str = "spotcheck.units.v1";
 pub const DISPOSITIONS: &str = "spotcheck.dispositions.v1";
+pub const INSPECTIONS: &str = "spotcheck.inspections.v1";
 pub const CASES: &str = "spotcheck.cases.v1";
 pub const CREDIT: &str = "spotcheck.credit.v1";
 pub const DLQ: &str = "spotcheck.dlq.v1";
@@ -16,6 +17,7 @@ pub mod event_types {
     pub const SHIPMENT: &str = "cn.spotcheck.shipment.v1";
     pub const UNIT: &str = "cn.spotcheck.unit.v1";
     pub const DISPOSITION: &str = "cn.spotcheck.disposition.v1";
+    pub const INSPECTION: &str = "cn.spotcheck.inspection.v1";
     pub const CASE: &str = "cn.spotcheck.case.v1";
     pub const DISCLOSURE: &str = "cn.spotcheck.disclosure.v1";
     pub const DEAD_LETTER: &str = "cn.spotcheck.dead_letter.v1";

@@ -130,6 +130,56 @@ fn a_parsed_shipment_unit_and_disposition_match_their_schemas() {
 }
 
 #[test]
+fn a_parsed_inspection_matches_its_schema_and_what_it_forbids_is_rejected() {
+    let inspection = json!({
+        "inspection_id": "JC-1", "organiser": "南开区市场监督管理局", "inspected_on": "2026-04-30",
+        "inspectors": ["王强", "李明"], "place": "红旗路1号",
+        "unit": {"uscc": "91110000802100433B", "name": "某车行", "role": "retailer", "district": "120104"},
+        "findings": [
+            {"kind": "major_hidden_danger", "category": "e_bike", "description": "蓄电池违规改装",
+             "product": {"name": "电动自行车", "model": "TDT-1", "batch": "B1"},
+             "producer": {"name": "某车业", "uscc": "91350100M000100Y43"}, "evidence": ["IMG_1"]},
+            {"kind": "sanwu_product", "product": {"name": "燃气灶"},
+             "supplier": {"name": "某批发部", "uscc": "91350100M000100Y43"}},
+            {"kind": "refused_inspection"}
+        ]
+    });
+    assert_valid(json_schemas::INSPECTION, &inspection);
+    let parsed = Inspection::parse(&inspection, today()).unwrap();
+    assert_valid(
+        json_schemas::INSPECTION,
+        &serde_json::to_value(&parsed).unwrap(),
+    );
+    let breakages: Vec<(&str, Breakage)> = vec![
+        (
+            "bad kind",
+            Box::new(|v| v["findings"][0]["kind"] = json!("dirty")),
+        ),
+        (
+            "no unit",
+            Box::new(|v| {
+                v.as_object_mut().unwrap().remove("unit");
+            }),
+        ),
+        ("no inspector", Box::new(|v| v["inspectors"] = json!([]))),
+        (
+            "unknown field",
+            Box::new(|v| v["findings"][1]["colour"] = json!("red")),
+        ),
+    ];
+    let validator = validator(json_schemas::INSPECTION);
+    for (what, breakage) in breakages {
+        let mut broken = inspection.clone();
+        breakage(&mut broken);
+        assert!(!validator.is_valid(&broken), "schema allows {what}");
+        assert!(
+            Inspection::parse(&broken, today()).is_err(),
+            "parser allows {what}"
+        );
+    }
+}
+
+#[test]
 fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
     let result = SamplingResult::parse(&sample_result(), today()).unwrap();
     let case_id = case_id(&result.lab_id, &result.report_no);
@@ -189,6 +239,7 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             basis: Some("Order 18 Art 45".into()),
         }],
         rules: 2,
+        inspection: None,
         updated_at: Utc.with_ymd_and_hms(2026, 5, 1, 8, 0, 0).unwrap(),
     };
     assert_valid(json_schemas::CASE, &serde_json::to_value(&case).unwrap());

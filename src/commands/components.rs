@@ -294,9 +294,11 @@ pub fn start_traceback(
         topics::SHIPMENTS,
         topics::UNITS,
         topics::DISPOSITIONS,
+        topics::INSPECTIONS,
     ];
-    // Any case may need any unit or disposition: those are read whole by every instance.
-    let global = [topics::UNITS, topics::DISPOSITIONS];
+    // Any case may need any unit or disposition: those are read whole by every instance, and
+    // so are inspections (whose cases are owned by hash, see `spotcheck_traceback::onsite`).
+    let global = [topics::UNITS, topics::DISPOSITIONS, topics::INSPECTIONS];
     spawn_stage(
         shared,
         "traceback",

@@ -245,3 +245,24 @@ pub fn post_all(ingest: &Component, data: &Path, generated: &Path) -> Child {
         &generated.join("results.ndjson"),
     )
 }
+
+/// Rows of `query` from `POST /v1/sql` of `spotcheck up`, as the analyst.
+pub fn up_sql(up: &super::Up, query: &str) -> Vec<Value> {
+    let response = reqwest::blocking::Client::new()
+        .post(up.url("/v1/sql"))
+        .bearer_auth(up.token("analyst"))
+        .json(&json!({ "sql": query }))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "{query}");
+    response.json().unwrap()
+}
+
+/// Waits (up to a minute) until `done` holds; fails naming `what`.
+pub fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !done() {
+        assert!(started.elapsed() < Duration::from_secs(60), "{what}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -64,6 +64,11 @@ fn wanted(case: &Case, now: DateTime<Utc>) -> (BTreeMap<String, Disclosure>, BTr
     let (Some(facts), Some(final_on)) = (&case.facts, case.deadlines.final_on) else {
         return (wanted, kept);
     };
+    if case.inspection.is_some() {
+        // An on-site inspection's finding is not a spot-check nonconformance: what follows it
+        // (a penalty decision) is disclosed by the decision, not by this feed.
+        return (wanted, kept);
+    }
     if matches!(
         case.status,
         CaseStatus::Open | CaseStatus::Retest | CaseStatus::Overturned
@@ -240,6 +245,21 @@ mod tests {
         let mut state = taken_from(earlier);
         state.extend(taken_from(later));
         state
+    }
+
+    #[test]
+    fn an_inspection_finding_is_not_disclosed_as_a_spot_check_failure() {
+        let mut inspected = case("final", Some("2026-05-11"), None);
+        assert!(!reconcile(&inspected, &BTreeMap::new(), now()).is_empty());
+        inspected.inspection = Some(
+            serde_json::from_value(json!({
+                "kind": "below_mandatory_standard", "inspection_id": "JC-1",
+                "inspected_on": "2026-05-11", "inspectors": ["王强", "李明"], "place": null,
+                "description": null, "standard": "GB 17761-2024"
+            }))
+            .unwrap(),
+        );
+        assert!(reconcile(&inspected, &BTreeMap::new(), now()).is_empty());
     }
 
     #[test]

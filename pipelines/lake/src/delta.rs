@@ -55,6 +55,7 @@ pub fn sources_of(table: &str) -> &'static [&'static str] {
         | entities::CASE_UNIT_REVISIONS
         | entities::CASE_SUBJECT_REVISIONS => &[topics::CASES],
         entities::DISCLOSURES => &[topics::CREDIT],
+        entities::INSPECTIONS => &[topics::INSPECTIONS],
         _ => &[],
     }
 }

@@ -1,5 +1,5 @@
 //! The lake tables of the records other than results: shipments, units, dispositions, cases (and
-//! their units), disclosures. Each record becomes one or more flat JSON rows, decoded into Arrow
+//! their units), disclosures, inspections. Each record becomes one or more flat JSON rows, decoded into Arrow
 //! by the table's schema (dates as dates, times as UTC timestamps).
 //!
 //! Entities that change are stored as versions (`unit_versions`, `case_revisions`,
@@ -12,7 +12,7 @@ use arrow::datatypes::{DataType, Field, Schema, SchemaRef, TimeUnit};
 use arrow::record_batch::RecordBatch;
 use serde_json::{Value, json};
 use spotcheck_schemas::topics;
-use spotcheck_schemas::{Case, Disclosure, Disposition, Shipment, Unit};
+use spotcheck_schemas::{Case, Disclosure, Disposition, Inspection, Shipment, Unit};
 use std::sync::Arc;
 
 pub const SHIPMENTS: &str = "shipments";
@@ -22,6 +22,9 @@ pub const CASE_REVISIONS: &str = "case_revisions";
 pub const CASE_UNIT_REVISIONS: &str = "case_unit_revisions";
 pub const CASE_SUBJECT_REVISIONS: &str = "case_subject_revisions";
 pub const DISCLOSURES: &str = "disclosures";
+/// One row per finding of an on-site inspection (one row with no `kind` for an inspection that
+/// found nothing).
+pub const INSPECTIONS: &str = "inspections";
 
 /// Every entity table.
 pub const TABLES: &[&str] = &[
@@ -32,6 +35,7 @@ pub const TABLES: &[&str] = &[
     CASE_UNIT_REVISIONS,
     CASE_SUBJECT_REVISIONS,
     DISCLOSURES,
+    INSPECTIONS,
 ];
 
 /// The topics whose records land in entity tables.
@@ -41,6 +45,7 @@ pub const TOPICS: &[&str] = &[
     topics::DISPOSITIONS,
     topics::CASES,
     topics::CREDIT,
+    topics::INSPECTIONS,
 ];
 
 /// One row of an entity table: its table, values, and the offset of the record it came from.
@@ -197,6 +202,32 @@ pub fn schema(table: &str) -> Option<SchemaRef> {
             date("visible_until"),
             text("basis"),
         ],
+        INSPECTIONS => vec![
+            text("inspection_id"),
+            text("organiser"),
+            date("inspected_on"),
+            text("inspectors"),
+            text("unit_uscc"),
+            text("unit_name"),
+            text("unit_district"),
+            text("unit_role"),
+            text("place"),
+            Field::new("finding_no", DataType::Int64, true),
+            text("case_report_no"),
+            text("kind"),
+            text("description"),
+            text("category"),
+            text("product_name"),
+            text("model"),
+            text("batch"),
+            text("producer_uscc"),
+            text("producer_name"),
+            text("supplier_uscc"),
+            text("supplier_name"),
+            text("standard"),
+            text("quantity"),
+            text("evidence"),
+        ],
         _ => return None,
     };
     Some(with_source(table, fields))
@@ -298,8 +329,50 @@ pub fn rows_of(
                 }),
             )])
         }
+        topics::INSPECTIONS => {
+            let i: Inspection =
+                serde_json::from_slice(payload).map_err(|e| format!("not an inspection: {e}"))?;
+            Ok(inspection_rows(&i)
+                .into_iter()
+                .map(|values| row(INSPECTIONS, values))
+                .collect())
+        }
         other => Err(format!("the lake does not store {other}")),
     }
+}
+
+fn inspection_rows(i: &Inspection) -> Vec<Value> {
+    let header = json!({
+        "inspection_id": i.inspection_id, "organiser": i.organiser, "inspected_on": i.inspected_on,
+        "inspectors": i.inspectors.join("、"), "unit_uscc": i.unit.uscc, "unit_name": i.unit.name,
+        "unit_district": i.unit.district, "unit_role": i.unit.role, "place": i.place,
+    });
+    if i.findings.is_empty() {
+        return vec![header];
+    }
+    i.findings
+        .iter()
+        .enumerate()
+        .map(|(index, f)| {
+            let mut values = header.clone();
+            let product = f.product.as_ref();
+            let finding = json!({
+                "finding_no": index + 1, "case_report_no": i.report_no_of(index), "kind": f.kind,
+                "description": f.description, "category": f.category,
+                "product_name": product.map(|p| &p.name), "model": product.and_then(|p| p.model.as_ref()),
+                "batch": product.and_then(|p| p.batch.as_ref()),
+                "producer_uscc": f.producer.as_ref().and_then(|p| p.uscc.as_ref()),
+                "producer_name": f.producer.as_ref().map(|p| &p.name),
+                "supplier_uscc": f.supplier.as_ref().and_then(|s| s.uscc.as_ref()),
+                "supplier_name": f.supplier.as_ref().map(|s| &s.name),
+                "standard": f.standard, "quantity": f.quantity, "evidence": f.evidence.join("; "),
+            });
+            if let (Value::Object(values), Value::Object(finding)) = (&mut values, finding) {
+                values.extend(finding);
+            }
+            values
+        })
+        .collect()
 }
 
 fn case_rows(c: &Case) -> Vec<(&'static str, Value)> {

@@ -42,6 +42,11 @@ pub const CATALOGUE: &[TopicSpec] = &[
         compacted: false,
     },
     TopicSpec {
+        name: topics::INSPECTIONS,
+        partitions: 6,
+        compacted: false,
+    },
+    TopicSpec {
         name: topics::CASES,
         partitions: 12,
         compacted: true,

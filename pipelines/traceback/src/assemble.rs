@@ -5,6 +5,7 @@ use crate::calendar::Calendar;
 use crate::graph::{self, Edge, Side};
 use crate::identify::Identity;
 use crate::lifecycle::{self, Opening, Periods};
+use crate::onsite::OnSiteCase;
 use chrono::{DateTime, NaiveDate, Utc};
 use spotcheck_schemas::case::{
     CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseSubject, CaseUnit, Deadlines, Notice,
@@ -52,6 +53,8 @@ pub struct Inputs<'a> {
     /// Who the nominal producer and the sampled unit are ([`crate::identify`]).
     pub producer: &'a Identity,
     pub origin: &'a Identity,
+    /// The inspection finding that opened the case, when not a lab's result.
+    pub on_site: Option<&'a OnSiteCase>,
 }
 
 /// The case on `today`, with revision 0 and `updated_at` unset (the stage numbers revisions),
@@ -64,7 +67,7 @@ pub fn assemble(
     let result = inputs.result;
     let producer_uscc = inputs.producer.uscc.clone();
     let origin_uscc = inputs.origin.uscc.clone();
-    let edges: Vec<Edge> = inputs
+    let mut edges: Vec<Edge> = inputs
         .shipments
         .iter()
         .map(|s| Edge {
@@ -73,7 +76,28 @@ pub fn assemble(
             quantity: s.quantity,
         })
         .collect();
+    // An inspection finding's supplier, from the unit's purchase records, is a link the ledger
+    // may not have: one hop upstream of the inspected unit.
+    let supplier = on_site_supplier(inputs);
+    if let (Some(supplier), Some(origin)) = (&supplier, &origin_uscc)
+        && !edges.iter().any(|e| &e.from == supplier && &e.to == origin)
+    {
+        edges.push(Edge {
+            from: supplier.clone(),
+            to: origin.clone(),
+            quantity: 0.0,
+        });
+    }
     let mut trace = graph::trace(&edges, origin_uscc.as_deref(), producer_uscc.as_deref());
+    if let Some(on_site) = inputs.on_site
+        && !on_site.traces_batch()
+    {
+        // No labelled producer, no batch: the ledger's gaps about the batch do not apply.
+        trace.gaps.clear();
+        trace.gaps.extend(on_site.gaps());
+    } else if let Some(on_site) = inputs.on_site {
+        trace.gaps.extend(on_site.gaps());
+    }
     trace
         .gaps
         .extend(name_variants(inputs, producer_uscc.as_deref()));
@@ -126,6 +150,7 @@ pub fn assemble(
         tested_on: result.tested_on,
         served_on: result.served_on,
         serious: result.severity == Some(Severity::Serious),
+        on_site: inputs.on_site.map(OnSiteCase::opening),
     };
     let standing = lifecycle::standing(
         opening,
@@ -142,7 +167,11 @@ pub fn assemble(
     let responsible: Vec<&CaseUnit> = addressable
         .iter()
         .copied()
-        .filter(|u| u.direction == Direction::Origin || Some(&u.uscc) == producer_uscc.as_ref())
+        .filter(|u| {
+            u.direction == Direction::Origin
+                || Some(&u.uscc) == producer_uscc.as_ref()
+                || Some(&u.uscc) == supplier.as_ref()
+        })
         .collect();
     let mut notices = Vec::new();
     for proposed in &standing.notices {
@@ -196,7 +225,8 @@ pub fn assemble(
         referrals,
         notices,
         deadlines: Deadlines {
-            objection_until: Some(standing.objection_until),
+            // A finding on site has no objection window.
+            objection_until: inputs.on_site.is_none().then_some(standing.objection_until),
             rectify_by: standing.rectify_by,
             recheck_by: standing.recheck_by,
             final_on: standing.final_on,
@@ -223,6 +253,7 @@ pub fn assemble(
         subjects,
         steps: standing.steps,
         rules: RULES_VERSION,
+        inspection: inputs.on_site.map(OnSiteCase::case_inspection),
         updated_at: DateTime::<Utc>::UNIX_EPOCH,
     };
     let next_change = match case.status {
@@ -269,6 +300,10 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
         inputs.origin,
         &result.sampled_unit.name,
     )];
+    if inputs.on_site.is_some_and(|c| !c.traces_batch()) {
+        // No producer on the label (or no product): the inspected unit alone.
+        return subjects;
+    }
     let mut producer = subject(
         SubjectRole::Producer,
         inputs.producer,
@@ -297,6 +332,18 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
         }
     }
     subjects
+}
+
+/// The credit code of an inspection finding's supplier, when recorded.
+fn on_site_supplier(inputs: &Inputs) -> Option<String> {
+    inputs
+        .on_site?
+        .finding
+        .supplier
+        .as_ref()?
+        .uscc
+        .as_ref()
+        .map(ToString::to_string)
 }
 
 /// Shipments that met the result on the producer's credit code but spell its name otherwise.
@@ -381,6 +428,14 @@ impl<'a> Known<'a> {
                     .entry(party.uscc.to_string())
                     .or_insert((party.name.as_str(), party.district.as_deref()));
             }
+        }
+        if let Some(on_site) = inputs.on_site
+            && let Some(supplier) = &on_site.finding.supplier
+            && let Some(uscc) = &supplier.uscc
+        {
+            parties
+                .entry(uscc.to_string())
+                .or_insert((supplier.name.as_str(), None));
         }
         Self {
             inputs,

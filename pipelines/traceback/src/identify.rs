@@ -86,6 +86,16 @@ impl Identity {
         }
     }
 
+    /// No party to identify (a finding whose product names no producer).
+    pub fn none() -> Self {
+        Self {
+            uscc: None,
+            by: None,
+            reason: None,
+            registered_name: None,
+        }
+    }
+
     fn pending(reason: String) -> Self {
         Self {
             uscc: None,

@@ -6,6 +6,7 @@
 //! - [`calendar`]: which days count (working days per the State Council's yearly notice);
 //! - [`identify`], [`names`]: who a subject named without a credit code is, and the alias table
 //!   and trace keys that make results, shipments and the registry meet;
+//! - [`onsite`]: the findings of on-site inspections, each opening a case of its own;
 //! - [`assemble`]: one case from its result, shipments, registry entries and dispositions;
 //! - [`stage`]: the consumer-group stage that keeps cases current and publishes each revision;
 //! - [`store`]: its durable state (redb), offsets in the same transaction;
@@ -18,6 +19,7 @@ pub mod graph;
 pub mod identify;
 pub mod lifecycle;
 pub mod names;
+pub mod onsite;
 pub mod restore;
 pub mod stage;
 pub mod store;

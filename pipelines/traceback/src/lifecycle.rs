@@ -68,6 +68,17 @@ pub struct Opening {
     pub served_on: Option<NaiveDate>,
     /// A serious-severity failure is a major hidden danger: listed supervision.
     pub serious: bool,
+    /// A case opened by an on-site inspection's finding, not by a lab's result.
+    pub on_site: Option<OnSite>,
+}
+
+/// What the lifecycle needs from an inspection's finding. The finding is a fact the inspectors
+/// recorded on the spot: there is no objection window, the notices follow from its day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OnSite {
+    pub on: NaiveDate,
+    /// A refusal of inspection (PQL Art 56), with the day of the first refusal after it, if any.
+    pub refusal: Option<Option<NaiveDate>>,
 }
 
 /// The case's legal state on a given day.
@@ -255,24 +266,50 @@ impl<'a> Life<'a> {
     }
 
     fn run(mut self) -> Standing {
-        let Some(final_on) = self.finality() else {
-            return self.standing;
+        let final_on = match self.opening.on_site {
+            // Found on the spot: no objection window, the notices follow from the day.
+            Some(site) => {
+                self.standing.objection_until = site.on;
+                site.on
+            }
+            None => match self.finality() {
+                Some(final_on) => final_on,
+                None => return self.standing,
+            },
         };
         self.standing.status = CaseStatus::Final;
         self.standing.final_on = Some(final_on);
-        self.standing.disclose_by = self.working_days(
-            final_on,
-            self.periods.disclose_working_days,
-            "the disclosure deadline",
-        );
-        self.step(
-            StepKind::StopProductionAndSale,
-            Some(final_on),
-            DispositionKind::StopOrdered,
-            "Order 18 Art 45: production and sale of the same product stop at once when the result is final",
-        );
+        if self.opening.on_site.is_none() {
+            // Spot-check failures go to the credit system; inspection findings do not.
+            self.standing.disclose_by = self.working_days(
+                final_on,
+                self.periods.disclose_working_days,
+                "the disclosure deadline",
+            );
+        }
+        match self.opening.on_site.and_then(|site| site.refusal) {
+            Some(_) => self.step(
+                StepKind::Warning,
+                Some(final_on),
+                DispositionKind::WarningIssued,
+                "PQL Art 56: refusing a lawful inspection is answered with a warning and an order to correct (警告，责令改正)",
+            ),
+            None => self.step(
+                StepKind::StopProductionAndSale,
+                Some(final_on),
+                DispositionKind::StopOrdered,
+                if self.opening.on_site.is_some() {
+                    "PQL Art 49: sale of the product found stops at once (责令停止销售)"
+                } else {
+                    "Order 18 Art 45: production and sale of the same product stop at once when the result is final"
+                },
+            ),
+        }
         let next_change = self.rectification(final_on);
         self.rechecks();
+        if let Some(Some(again_on)) = self.opening.on_site.and_then(|site| site.refusal) {
+            self.refused_again(again_on);
+        }
         if matches!(
             self.standing.status,
             CaseStatus::Final | CaseStatus::Rectifying
@@ -337,12 +374,17 @@ impl<'a> Life<'a> {
         self.standing.recheck_by = Some(recheck_by);
         self.propose(NoticeKind::Rectification, rectify_by, true);
         if self.opening.serious {
-            // A major hidden danger: listed supervision from the day the failure is final.
-            let due = self.period_end(
-                final_on,
-                self.periods.listed_supervision_days,
-                "the listed-supervision notice",
-            );
+            // A major hidden danger: listed supervision from the day the failure is final; found
+            // on the spot, at once (挂牌督办 the same day).
+            let due = if self.opening.on_site.is_some() {
+                final_on
+            } else {
+                self.period_end(
+                    final_on,
+                    self.periods.listed_supervision_days,
+                    "the listed-supervision notice",
+                )
+            };
             self.propose(NoticeKind::ListedSupervision, due, false);
         }
         if ordered.is_some() {
@@ -426,6 +468,34 @@ impl<'a> Life<'a> {
             return;
         }
         self.suspension(second.on, rechecks.get(2).copied());
+    }
+
+    /// A refusal after the warning (拒不改正): suspension (责令停业整顿), PQL Art 56; a re-check
+    /// passed after it closes the case.
+    fn refused_again(&mut self, again_on: NaiveDate) {
+        let passed_after = self
+            .all(DispositionKind::RecheckConcluded)
+            .iter()
+            .any(|d| d.on >= again_on && d.outcome.as_deref() == Some("pass"));
+        if passed_after {
+            self.standing.status = CaseStatus::Closed;
+            return;
+        }
+        self.standing.status = CaseStatus::Suspended;
+        self.standing.suspension_until = self
+            .first(DispositionKind::Suspension)
+            .and_then(|d| d.until);
+        let done_on = self
+            .all(DispositionKind::Suspension)
+            .iter()
+            .find(|d| d.on >= again_on)
+            .map(|d| d.on);
+        self.push_step(
+            StepKind::SuspensionOrder,
+            Some(again_on),
+            done_on,
+            "PQL Art 56: refused again after the warning (拒不改正): suspension of business for rectification (责令停业整顿)",
+        );
     }
 
     /// A second failed re-check: suspension (停业整顿), listed supervision, the re-check when the
@@ -539,6 +609,7 @@ mod tests {
             tested_on: day("2026-04-20"),
             served_on: Some(day("2026-04-25")),
             serious: false,
+            on_site: None,
         }
     }
 
@@ -795,6 +866,91 @@ mod tests {
         assert_eq!(
             kinds(&s),
             [NoticeKind::Rectification, NoticeKind::ListedSupervision]
+        );
+    }
+
+    fn on_site(on: &str, serious: bool, refusal: Option<Option<NaiveDate>>) -> Opening {
+        Opening {
+            tested_on: day(on),
+            served_on: Some(day(on)),
+            serious,
+            on_site: Some(OnSite {
+                on: day(on),
+                refusal,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_major_hidden_danger_found_on_site_is_under_listed_supervision_the_same_day() {
+        let s = law(on_site("2026-04-21", true, None), &[], day("2026-04-21"));
+        assert_eq!(s.status, CaseStatus::Final, "no objection window on site");
+        assert_eq!(s.final_on, Some(day("2026-04-21")));
+        assert_eq!(s.disclose_by, None, "inspection findings are not disclosed");
+        let listed = s
+            .notices
+            .iter()
+            .find(|n| n.kind == NoticeKind::ListedSupervision)
+            .expect("listed supervision");
+        assert_eq!(listed.due_on, day("2026-04-21"));
+        assert_eq!(
+            s.rectify_by,
+            Some(day("2026-06-22")),
+            "60 days, past a Saturday"
+        );
+        assert_eq!(s.steps[0].kind, StepKind::StopProductionAndSale);
+        // Any other finding: the rectification notice alone, at once.
+        let general = law(on_site("2026-04-21", false, None), &[], day("2026-04-21"));
+        assert_eq!(kinds(&general), [NoticeKind::Rectification]);
+    }
+
+    #[test]
+    fn a_refusal_is_warned_and_a_refusal_after_the_warning_suspended() {
+        let first = law(
+            on_site("2026-04-21", false, Some(None)),
+            &[],
+            day("2026-04-21"),
+        );
+        assert_eq!(first.status, CaseStatus::Final);
+        assert_eq!(first.steps[0].kind, StepKind::Warning);
+        assert_eq!(first.steps[0].due_on, Some(day("2026-04-21")));
+        assert_eq!(kinds(&first), [NoticeKind::Rectification]);
+        assert!(
+            first
+                .steps
+                .iter()
+                .all(|s| s.kind != StepKind::SuspensionOrder)
+        );
+
+        let warned = [event(
+            "w",
+            DispositionKind::WarningIssued,
+            "2026-04-22",
+            None,
+        )];
+        let again = on_site("2026-04-21", false, Some(Some(day("2026-05-06"))));
+        let s = law(again, &warned, day("2026-05-06"));
+        assert_eq!(s.status, CaseStatus::Suspended);
+        assert_eq!(s.steps[0].status, StepStatus::Done, "the warning was given");
+        let order = s
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::SuspensionOrder)
+            .expect("suspension ordered");
+        assert_eq!(order.due_on, Some(day("2026-05-06")));
+        assert_eq!(order.status, StepStatus::Due);
+        let passed = [
+            warned[0].clone(),
+            event(
+                "r",
+                DispositionKind::RecheckConcluded,
+                "2026-06-01",
+                Some("pass"),
+            ),
+        ];
+        assert_eq!(
+            law(again, &passed, day("2026-06-01")).status,
+            CaseStatus::Closed
         );
     }
 

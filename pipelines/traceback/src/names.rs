@@ -123,13 +123,15 @@ pub(crate) fn record_identified(
 pub(crate) fn load_names(
     txn: &WriteTransaction,
     result: &SamplingResult,
+    with_producer: bool,
 ) -> Result<Names, StoreError> {
     let registry = txn.open_table(store::NAMES)?;
     let units = txn.open_table(store::UNITS)?;
     let official = txn.open_table(store::OFFICIAL)?;
     let ledger = txn.open_table(store::LEDGER)?;
     let mut names = Names::new();
-    for name in [&result.producer.name, &result.sampled_unit.name] {
+    let producer = with_producer.then_some(&result.producer.name);
+    for name in producer.into_iter().chain([&result.sampled_unit.name]) {
         let key = name_key(name);
         if names.contains_key(&key) {
             continue;
@@ -148,6 +150,9 @@ pub(crate) fn load_names(
         names.insert(key, facts);
     }
     // The ledger speaks of the producer of this batch only.
+    if !with_producer {
+        return Ok(names);
+    }
     let product = &result.product;
     let by_name = name_trace_key(&result.producer.name, &product.model, &product.batch);
     let codes = keys_with_prefix(&ledger, &by_name)?;
@@ -204,7 +209,7 @@ pub(crate) fn index_case(
     case_id: &str,
     result: &SamplingResult,
     trace_keys: &[String],
-    parties: [(SubjectRole, &Identity); 2],
+    parties: &[(SubjectRole, &Identity)],
 ) -> Result<(), StoreError> {
     let mut batch_cases = txn.open_table(store::BATCH_CASES)?;
     for key in trace_keys {
@@ -220,7 +225,7 @@ pub(crate) fn index_case(
         }
     }
     let mut queued = Vec::new();
-    for (role, identity) in parties {
+    for &(role, identity) in parties {
         if identity.by == Some("given") {
             continue;
         }

@@ -24,13 +24,16 @@ use crate::assemble::{Authority, Inputs, RULES_VERSION, assemble};
 use crate::clock::Clock;
 use crate::identify::{Identity, Named, identify};
 use crate::names;
+use crate::onsite::OnSiteCase;
 use crate::store::{self, Store, StoreError, grouped};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
 use spotcheck_schemas::topics::{self, event_types};
-use spotcheck_schemas::{Case, Disposition, SamplingResult, Shipment, SubjectRole, Unit, Verdict};
+use spotcheck_schemas::{
+    Case, Disposition, Inspection, SamplingResult, Shipment, SubjectRole, Unit, Verdict,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -150,8 +153,10 @@ impl TracebackStage {
             return Ok(()); // a disposition ahead of its result: kept until the result comes
         };
         let result: SamplingResult = serde_json::from_slice(&result)?;
-        let held = Held::load(txn, case_id, &result)?;
+        let on_site = crate::onsite::load(txn, case_id)?;
+        let held = Held::load(txn, case_id, &result, on_site.as_ref())?;
         let inputs = Inputs {
+            on_site: on_site.as_ref(),
             result: &result,
             shipments: &held.shipments,
             units: &held.units,
@@ -259,24 +264,41 @@ impl Held {
         txn: &WriteTransaction,
         case_id: &str,
         result: &SamplingResult,
+        on_site: Option<&OnSiteCase>,
     ) -> Result<Self, StoreError> {
         let dispositions: Vec<Disposition> =
             store::values_with_prefix(&txn.open_table(store::DISPOSITIONS)?, case_id)?
                 .iter()
                 .map(|bytes| serde_json::from_slice(bytes))
                 .collect::<Result<_, _>>()?;
-        let known_names = names::load_names(txn, result)?;
-        let producer = identify(Named::producer(result), &dispositions, &known_names);
+        // A finding without a labelled producer (a 三无 product, a refusal, a danger of the site)
+        // has no batch to trace and no producer to identify.
+        let traced = on_site.is_none_or(OnSiteCase::traces_batch);
+        let known_names = names::load_names(txn, result, traced)?;
+        let producer = if traced {
+            identify(Named::producer(result), &dispositions, &known_names)
+        } else {
+            Identity::none()
+        };
         let origin = identify(Named::sampled_unit(result), &dispositions, &known_names);
-        let trace_keys = names::case_keys(txn, result, producer.uscc.as_deref())?;
+        let trace_keys = if traced {
+            names::case_keys(txn, result, producer.uscc.as_deref())?
+        } else {
+            Vec::new()
+        };
         let shipments = names::load_shipments(txn, &trace_keys)?;
         let mut units = BTreeMap::new();
         let registry = txn.open_table(store::UNITS)?;
+        let supplier = on_site
+            .and_then(|c| c.finding.supplier.as_ref())
+            .and_then(|s| s.uscc.as_ref())
+            .map(ToString::to_string);
         let mentioned = shipments
             .iter()
             .flat_map(|s| [s.from.uscc.to_string(), s.to.uscc.to_string()])
             .chain(origin.uscc.clone())
-            .chain(producer.uscc.clone());
+            .chain(producer.uscc.clone())
+            .chain(supplier);
         for uscc in mentioned {
             if units.contains_key(&uscc) {
                 continue;
@@ -287,16 +309,13 @@ impl Held {
             }
         }
         drop(registry);
-        names::index_case(
-            txn,
-            case_id,
-            result,
-            &trace_keys,
-            [
-                (SubjectRole::Seller, &origin),
-                (SubjectRole::Producer, &producer),
-            ],
-        )?;
+        let seller = (SubjectRole::Seller, &origin);
+        let parties = if traced {
+            vec![seller, (SubjectRole::Producer, &producer)]
+        } else {
+            vec![seller]
+        };
+        names::index_case(txn, case_id, result, &trace_keys, &parties)?;
         Ok(Self {
             dispositions,
             producer,
@@ -358,6 +377,13 @@ fn absorb_one(
                 names::record_identified(txn, &disposition, affected)?;
             }
             affected.insert(case_id);
+        }
+        topics::INSPECTIONS => {
+            let inspection: Inspection = match serde_json::from_slice(payload) {
+                Ok(inspection) => inspection,
+                Err(e) => return Ok(Err(format!("not an inspection: {e}"))),
+            };
+            crate::onsite::record_inspection(txn, &inspection, affected)?;
         }
         other => return Ok(Err(format!("the traceback stage does not read {other}"))),
     }

@@ -48,6 +48,9 @@ pub(crate) const WAITING: TableDefinition<&str, ()> = TableDefinition::new("wait
 pub(crate) const PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("pending");
 /// `case_id` → JSON list of its `PENDING` keys, to take them out when it is derived again.
 pub(crate) const CASE_PENDING: TableDefinition<&str, &[u8]> = TableDefinition::new("case_pending");
+/// `case_id` → the inspection finding (JSON, [`crate::onsite::OnSiteCase`]) that opened the case;
+/// `RESULTS` holds the finding read as a result, so the case meets its batch like any other.
+pub(crate) const ON_SITE: TableDefinition<&str, &[u8]> = TableDefinition::new("on_site");
 /// `rules` → the rules version the state's cases were derived by.
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `topic \0 partition` → the next offset to apply.
@@ -92,6 +95,7 @@ impl Store {
         txn.open_table(PENDING)?;
         txn.open_table(CASE_PENDING)?;
         txn.open_table(META)?;
+        txn.open_table(ON_SITE)?;
         txn.commit()?;
         Ok(Self { db })
     }

@@ -1,8 +1,10 @@
 -- A unit's quality-safety credit archive (产品质量安全信用档案): one row per event that concerns
 -- the unit, by USCC — each result where it was sampled or is the nominal producer (pass or
 -- fail), each case it is in (with its referral), each notice (三书一函) addressed to it, each
--- disclosure and retraction under its name, each sampling-plan warning on its products. `event`
--- is an id (sampled, produced, case, notice, disclosure, retraction, warning); `status` and
+-- disclosure and retraction under its name, each sampling-plan warning on its products, each
+-- on-site inspection of it (one row per finding; `status` the finding kind, `no_finding` when
+-- nothing was found) and each finding where it is the supplier. `event` is an id (sampled,
+-- produced, case, notice, disclosure, retraction, warning, inspected, supplied); `status` and
 -- `kind` are the ids of the event's own vocabulary (verdict, case status, notice kind…). Pages
 -- show them in Chinese.
 SELECT sampled_unit_uscc AS uscc, sampling_date AS on_date, 'sampled' AS event, report_no,
@@ -45,3 +47,19 @@ SELECT producer_uscc, sampling_date, 'warning', report_no, lab_id, CAST(NULL AS 
        CAST(NULL AS VARCHAR), kind, message
 FROM warnings
 WHERE producer_uscc IS NOT NULL
+UNION ALL
+SELECT unit_uscc, inspected_on, 'inspected', coalesce(case_report_no, inspection_id), 'inspection',
+       CAST(NULL AS VARCHAR), coalesce(kind, 'no_finding'), category,
+       concat('检查记录 ', inspection_id, '；检查人员 ', inspectors,
+              CASE WHEN place IS NULL THEN '' ELSE concat('；地点 ', place) END,
+              CASE WHEN product_name IS NULL THEN '' ELSE concat('；', product_name) END,
+              CASE WHEN description IS NULL THEN '' ELSE concat('：', description) END)
+FROM inspections
+WHERE unit_uscc IS NOT NULL
+UNION ALL
+SELECT supplier_uscc, inspected_on, 'supplied', case_report_no, 'inspection',
+       CAST(NULL AS VARCHAR), kind, category,
+       concat(coalesce(product_name, ''), '（于 ', unit_name, ' 现场检查发现，检查记录 ',
+              inspection_id, '）')
+FROM inspections
+WHERE supplier_uscc IS NOT NULL

@@ -26,6 +26,8 @@ pub enum Role {
     Analyst,
     /// The credit system reading disclosures.
     Feed,
+    /// An official's field device or system: posts on-site inspections.
+    Inspector,
 }
 
 impl Role {
@@ -35,6 +37,7 @@ impl Role {
         Role::Admin,
         Role::Analyst,
         Role::Feed,
+        Role::Inspector,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl Role {
             Role::Admin => "admin",
             Role::Analyst => "analyst",
             Role::Feed => "feed",
+            Role::Inspector => "inspector",
         }
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use spotcheck_schemas::topics::{self, event_types};
 use spotcheck_schemas::{
-    Disposition, FieldError, SamplingResult, Shipment, Unit, content_hash, record_id,
+    Disposition, FieldError, Inspection, SamplingResult, Shipment, Unit, content_hash, record_id,
 };
 
 /// Facts a parser needs from outside the record.
@@ -20,11 +20,12 @@ pub struct ParseContext {
 
 /// Every topic ingest publishes to: what the ledger catches up with at start, so that a record
 /// of any kind the broker took just before a crash answers `duplicate` when it is re-sent.
-pub const TOPICS: [&str; 4] = [
+pub const TOPICS: [&str; 5] = [
     <SamplingResult as Intake>::TOPIC,
     <Shipment as Intake>::TOPIC,
     <Unit as Intake>::TOPIC,
     <Disposition as Intake>::TOPIC,
+    <Inspection as Intake>::TOPIC,
 ];
 
 /// A record kind that can be posted.
@@ -198,6 +199,38 @@ impl Intake for Disposition {
 
     fn label(&self) -> String {
         self.disposition_id.clone()
+    }
+
+    fn authorize(&self, _caller: &Caller) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+impl Intake for Inspection {
+    const KIND: &'static str = "inspection";
+    const LABEL: &'static str = "inspection_id";
+    const TOPIC: &'static str = topics::INSPECTIONS;
+    const EVENT_TYPE: &'static str = event_types::INSPECTION;
+
+    fn parse(value: &Value, context: &ParseContext) -> Result<Self, Vec<FieldError>> {
+        Inspection::parse(value, context.today)
+    }
+
+    /// Inspection record numbers are the organisers' own and unique across them.
+    fn record_id(&self) -> String {
+        record_id(Self::KIND, &[&self.inspection_id])
+    }
+
+    /// By the inspected unit: its inspections stay in order.
+    fn key(&self) -> String {
+        self.unit
+            .uscc
+            .as_ref()
+            .map_or_else(|| self.unit.name.clone(), ToString::to_string)
+    }
+
+    fn label(&self) -> String {
+        self.inspection_id.clone()
     }
 
     fn authorize(&self, _caller: &Caller) -> Result<(), FieldError> {

@@ -33,6 +33,7 @@ pub struct SubmitResponse {
         crate::routes::records::post_shipments,
         crate::routes::records::put_unit,
         crate::routes::records::post_dispositions,
+        crate::routes::records::post_inspections,
         crate::routes::cases::get_case,
         crate::routes::cases::list_cases,
         crate::routes::cases::list_identifications,

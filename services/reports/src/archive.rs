@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::{CaseStatus, NoticeStatus};
 use spotcheck_schemas::enums::{
-    Category, Direction, DisclosureAction, NoticeKind, SubjectRole, UnitRole, Verdict,
+    Category, Direction, DisclosureAction, FindingKind, NoticeKind, SubjectRole, UnitRole, Verdict,
 };
 use spotcheck_schemas::names::{division_name, zh};
 
@@ -79,6 +79,8 @@ fn event_zh(event: &str) -> &str {
         "disclosure" => "信用公示",
         "retraction" => "撤回公示",
         "warning" => "抽查计划提示",
+        "inspected" => "现场检查",
+        "supplied" => "供货的产品在现场检查中被发现问题",
         other => other,
     }
 }
@@ -102,6 +104,13 @@ fn words_zh(event: &str, status: &str, kind: &str) -> (String, String) {
         "disclosure" | "retraction" => (
             or(zh(status, DisclosureAction::name_zh), status),
             or(zh(kind, SubjectRole::name_zh), kind),
+        ),
+        "inspected" | "supplied" => (
+            match status {
+                "no_finding" => "未发现问题".to_owned(),
+                other => or(zh(other, FindingKind::name_zh), other),
+            },
+            or(zh(kind, Category::name_zh), kind),
         ),
         "warning" => (
             String::new(),
@@ -216,8 +225,8 @@ pub async fn archive_docx(analytics: &Analytics, uscc: &str) -> Result<Vec<u8>, 
     let summary = &context["summary"];
     docx = docx.add_paragraph(Paragraph::new().add_run(run(
         &format!(
-            "概况：抽查 {} 批次，不合格 {} 批次；案件 {} 件；三书一函 {} 份；信用公示 {} 次，撤回 {} 次；抽查计划提示 {} 条。",
-            summary["results"], summary["failures"], summary["cases"], summary["notices"],
+            "概况：抽查 {} 批次，不合格 {} 批次；现场检查 {} 次；案件 {} 件；三书一函 {} 份；信用公示 {} 次，撤回 {} 次；抽查计划提示 {} 条。",
+            summary["results"], summary["failures"], summary["inspections"], summary["cases"], summary["notices"],
             summary["disclosures"], summary["retractions"], summary["warnings"]
         ),
         24,
@@ -291,7 +300,11 @@ fn shown(archive: &Archive) -> Value {
                 "status": status,
                 "detail": get(e, "detail"),
                 "report_no": get(e, "report_no"),
-                "lab_id": get(e, "lab_id"),
+                // Who made the record: the lab's id, or on-site inspection in words.
+                "lab_id": match get(e, "lab_id") {
+                    spotcheck_schemas::inspection::INSPECTION_LAB_ID => "现场检查",
+                    lab => lab,
+                },
                 "case_id": get(e, "case_id"),
             })
         })
@@ -324,6 +337,13 @@ fn shown(archive: &Archive) -> Value {
             "disclosures": count("disclosure"),
             "retractions": count("retraction"),
             "warnings": count("warning"),
+            "inspections": archive
+                .events
+                .iter()
+                .filter(|e| get(e, "event") == "inspected")
+                .map(|e| get(e, "detail").split('；').next().unwrap_or_default())
+                .collect::<std::collections::BTreeSet<_>>()
+                .len(),
         },
         "events": events,
     })

@@ -14,7 +14,8 @@ use serde::Serialize;
 use serde_json::json;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::CaseStatus;
-use spotcheck_schemas::enums::{Category, Direction, UnitRole};
+use spotcheck_schemas::enums::{Category, Direction, FindingKind, UnitRole};
+use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::keys::BatchKey;
 use spotcheck_schemas::names::{division_name, zh};
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,7 +81,48 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
         ),
     )
     .await?;
-    render_case(&case, &units, &hops, &failed_items, &warnings)
+    // A case opened on site: the inspection's finding (every refusal, for a refusal case).
+    let inspections = if get(&case, "lab_id") == INSPECTION_LAB_ID {
+        text_rows(
+            analytics,
+            &format!(
+                "SELECT inspection_id, inspected_on, inspectors, place, kind, description, \
+                 product_name, standard, supplier_name, supplier_uscc, evidence \
+                 FROM inspections WHERE case_report_no = {} ORDER BY inspected_on, inspection_id",
+                literal(get(&case, "report_no"))
+            ),
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    render_case(&case, &units, &hops, &failed_items, &warnings, &inspections)
+}
+
+/// The inspection rows of a case, in Chinese.
+fn inspections_shown(rows: &[TextRow]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|row| {
+            let kind = get(row, "kind");
+            let supplier = match (get(row, "supplier_name"), get(row, "supplier_uscc")) {
+                ("", _) => String::new(),
+                (name, "") => name.to_owned(),
+                (name, uscc) => format!("{name}（{uscc}）"),
+            };
+            json!({
+                "inspection_id": get(row, "inspection_id"),
+                "on": notice::date_zh(get(row, "inspected_on")),
+                "inspectors": get(row, "inspectors"),
+                "place": get(row, "place"),
+                "kind": zh(kind, FindingKind::name_zh).unwrap_or(kind),
+                "description": get(row, "description"),
+                "product": get(row, "product_name"),
+                "standard": get(row, "standard"),
+                "supplier": supplier,
+                "evidence": get(row, "evidence"),
+            })
+        })
+        .collect()
 }
 
 /// A case's status in words (the id itself when unknown).
@@ -102,6 +144,7 @@ fn render_case(
     hops: &[Hop],
     failed_items: &[FailedItem],
     warnings: &[TextRow],
+    inspections: &[TextRow],
 ) -> Result<String, ReportError> {
     let case_id = get(case, "case_id");
     let fact = |label, column: &str| Fact {
@@ -124,7 +167,11 @@ fn render_case(
             zh(get(case, "status"), CaseStatus::name_zh),
         ),
         fact("报告编号", "report_no"),
-        fact("承检机构", "lab_id"),
+        named(
+            "承检机构",
+            "lab_id",
+            (get(case, "lab_id") == INSPECTION_LAB_ID).then_some("现场检查（非抽样检验）"),
+        ),
         named(
             "产品类别",
             "category",
@@ -199,6 +246,7 @@ fn render_case(
             "case_path": percent_encode(case_id),
             "facts": facts,
             "failed_items": failed_items,
+            "inspections": inspections_shown(inspections),
             "warnings": warnings
                 .iter()
                 .map(|w| json!({"kind": get(w, "kind_zh"), "message": get(w, "message")}))

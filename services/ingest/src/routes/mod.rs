@@ -25,6 +25,7 @@ pub fn router(app: App) -> Router {
         .route("/v1/results", post(results::post_results))
         .route("/v1/results/template.xlsx", get(results::result_template))
         .route("/v1/shipments", post(records::post_shipments))
+        .route("/v1/inspections", post(records::post_inspections))
         .route("/v1/units/{uscc}", put(records::put_unit))
         .route("/v1/units/{uscc}/archive", get(ui::unit_archive))
         .route("/v1/units/{uscc}/archive.docx", get(ui::unit_archive_docx))

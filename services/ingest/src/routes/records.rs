@@ -9,7 +9,7 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
-use spotcheck_schemas::{Disposition, Shipment, Unit};
+use spotcheck_schemas::{Disposition, Inspection, Shipment, Unit};
 
 /// Post shipments (one hop of a batch each) as a JSON object, a JSON array or NDJSON.
 ///
@@ -91,4 +91,37 @@ pub async fn put_unit(
 )]
 pub async fn post_dispositions(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
     submit::<Disposition>(&app, &headers, body, &[Role::Admin]).await
+}
+
+/// Record on-site inspections (现场检查): the unit, place, day, inspectors and findings, as a
+/// JSON object, a JSON array or NDJSON.
+///
+/// Answered per record like results, keyed by `inspection_id`. Each finding opens a case
+/// (`lab_id` `inspection`, `report_no` `<inspection_id>/<n>`; every refusal of one unit meets in
+/// the case `refusal/<uscc>`): a major hidden danger is put under listed supervision the same
+/// day, a product finding is traced through its batch or to its supplier.
+#[utoipa::path(
+    post,
+    path = "/v1/inspections",
+    tag = "ingest",
+    request_body(
+        description = "One inspection as JSON; many as a JSON array or NDJSON (application/x-ndjson)",
+        content(
+            (ref("#/components/schemas/Inspection") = "application/json"),
+            (String = "application/x-ndjson"),
+        ),
+    ),
+    responses(
+        (status = 202, description = "Every accepted record is durably in Kafka", body = crate::openapi::SubmitResponse),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an inspector or admin token", body = crate::error::ErrorBody),
+        (status = 409, description = "A single inspection conflicting with one accepted before", body = crate::error::ErrorBody),
+        (status = 413, description = "Body or record count over the limit", body = crate::error::ErrorBody),
+        (status = 422, description = "A single inspection that is invalid", body = crate::error::ErrorBody),
+        (status = 503, description = "The broker is unavailable; retry after Retry-After seconds", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_inspections(State(app): State<App>, headers: HeaderMap, body: Body) -> Response {
+    submit::<Inspection>(&app, &headers, body, &[Role::Inspector, Role::Admin]).await
 }
