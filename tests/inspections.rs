@@ -327,6 +327,55 @@ fn inspection_findings_open_cases_trace_batch_and_supplier_and_refusals_escalate
     ] {
         assert!(page.contains(expected), "{expected} not on the case page");
     }
+
+    // The notices state the inspection and its law, not a lab's test.
+    let notice = |report_no: &str, case: &Value, kind: &str, to: &str| {
+        let number = case["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|n| n["kind"] == kind && n["to"] == to)
+            .unwrap()
+            + 1;
+        let id = case_id("inspection", report_no);
+        let response = reqwest::blocking::Client::new()
+            .get(up.url(&format!("/v1/cases/{id}/notices/{number}.html")))
+            .bearer_auth(up.token("admin"))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200, "{report_no} notice {number}");
+        response.text().unwrap()
+    };
+    let listed = notice("JC-2026-0101/1", &traced, "listed_supervision", &shop);
+    for expected in [
+        "挂牌督办通知书",
+        "南开区红旗路电动车店",
+        "进行现场检查（检查记录编号：JC-2026-0101）",
+        "蓄电池私自改装扩容",
+        "重大质量安全隐患",
+        "《中华人民共和国产品质量法》第十八条、第四十九条",
+    ] {
+        assert!(listed.contains(expected), "{expected} not in: {listed}");
+    }
+    assert!(!listed.contains("检验结论为不合格"), "{listed}");
+    wait_until("the suspended refusal case in the lake", || {
+        sql(
+            &up,
+            &format!(
+                "SELECT count(*) AS n FROM cases WHERE report_no = '{report_no}' \
+                 AND status = 'suspended'"
+            ),
+        )[0]["n"]
+            == 1
+    });
+    let correct = notice(&report_no, &suspended, "rectification", &refuser);
+    for expected in [
+        "拒绝接受监督检查",
+        "立即改正拒绝接受监督检查的行为",
+        "第五十六条",
+    ] {
+        assert!(correct.contains(expected), "{expected} not in: {correct}");
+    }
 }
 
 #[test]

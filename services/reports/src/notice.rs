@@ -17,7 +17,8 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::NoticeStatus;
-use spotcheck_schemas::enums::{Category, NoticeKind, UnitRole};
+use spotcheck_schemas::enums::{Category, FindingKind, NoticeKind, UnitRole};
+use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::names::zh;
 
 /// Where the failed-item table goes among a template's paragraphs.
@@ -85,8 +86,82 @@ pub struct NoticeDocument {
     /// `second_recheck_failed` ("" for the other kinds).
     pub reason: String,
     pub issued_on: String,
+    /// For a case opened by an on-site inspection: what the inspectors found (the notice then
+    /// states the inspection's facts and legal basis instead of a lab's test).
+    pub inspection: Option<OnSiteFacts>,
     /// The body, paragraph by paragraph; [`TABLE_MARK`] where the failed items go.
     pub paragraphs: Vec<String>,
+}
+
+/// The facts of an on-site inspection's finding, in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnSiteFacts {
+    pub inspection_id: String,
+    pub on: String,
+    pub inspectors: String,
+    pub place: Option<String>,
+    /// The finding kind's id and its Chinese name.
+    pub kind_id: String,
+    pub kind: String,
+    pub description: Option<String>,
+    pub standard: Option<String>,
+    pub evidence: Option<String>,
+    pub has_product: bool,
+    /// The law the notice rests on for this kind of finding.
+    pub basis: &'static str,
+}
+
+/// The legal basis of a notice after an on-site finding of `kind`.
+fn on_site_basis(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::MajorHiddenDanger => "《中华人民共和国产品质量法》第十八条、第四十九条",
+        FindingKind::SanwuProduct => {
+            "《中华人民共和国产品质量法》第二十七条、第三十六条、第五十四条"
+        }
+        FindingKind::BelowMandatoryStandard => "《中华人民共和国产品质量法》第十三条、第四十九条",
+        FindingKind::NoCcc => "《中华人民共和国认证认可条例》第二十八条、第六十六条",
+        FindingKind::RefusedInspection => "《中华人民共和国产品质量法》第五十六条",
+    }
+}
+
+/// The inspection finding of a case opened on site, from the lake's `inspections`.
+async fn on_site_facts(
+    analytics: &Analytics,
+    case: &TextRow,
+) -> Result<Option<OnSiteFacts>, ReportError> {
+    if get(case, "lab_id") != INSPECTION_LAB_ID {
+        return Ok(None);
+    }
+    let Some(row) = text_rows(
+        analytics,
+        &format!(
+            "SELECT * FROM inspections WHERE case_report_no = {} \
+             ORDER BY inspected_on, inspection_id LIMIT 1",
+            literal(get(case, "report_no"))
+        ),
+    )
+    .await?
+    .into_iter()
+    .next() else {
+        return Ok(None);
+    };
+    let kind_id = get(&row, "kind");
+    let Ok(kind) = kind_id.parse::<FindingKind>() else {
+        return Ok(None);
+    };
+    Ok(Some(OnSiteFacts {
+        inspection_id: get(&row, "inspection_id").to_owned(),
+        on: date_zh(get(&row, "inspected_on")),
+        inspectors: get(&row, "inspectors").to_owned(),
+        place: non_empty(get(&row, "place")),
+        kind_id: kind_id.to_owned(),
+        kind: kind.name_zh().to_owned(),
+        description: non_empty(get(&row, "description")),
+        standard: non_empty(get(&row, "standard")),
+        evidence: non_empty(get(&row, "evidence")),
+        has_product: !get(&row, "product_name").is_empty(),
+        basis: on_site_basis(kind),
+    }))
 }
 
 /// A case's notice as listed on the case page.
@@ -209,6 +284,11 @@ pub async fn notice(
         _ => "",
     };
     let category = get(&case, "category");
+    let inspection = on_site_facts(analytics, &case).await?;
+    let reason = match (&inspection, entry.kind) {
+        (Some(i), NoticeKind::ListedSupervision) if i.kind_id == "major_hidden_danger" => "serious",
+        _ => reason,
+    };
     let mut document = NoticeDocument {
         case_id: case_id.to_owned(),
         number,
@@ -243,6 +323,7 @@ pub async fn notice(
         final_on: non_empty(get(&case, "final_on")).map(|d| date_zh(&d)),
         reason: reason.to_owned(),
         issued_on: date_zh(&today.to_string()),
+        inspection,
         paragraphs: Vec::new(),
     };
     document.paragraphs = paragraphs(&document)?;
@@ -360,6 +441,8 @@ fn paragraphs(document: &NoticeDocument) -> Result<Vec<String>, ReportError> {
         .lines()
         .map(str::trim)
         .filter(|line| !line.is_empty())
+        // A finding on site is stated in the facts: no table of test items.
+        .filter(|line| document.inspection.is_none() || *line != TABLE_MARK)
         .map(str::to_owned)
         .collect())
 }
