@@ -27,6 +27,7 @@
 //! fetch looks back for the batch holding *n*; the client skips the records before *n*, as it
 //! does on Kafka.
 
+use crate::group_commit::Writes;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -58,18 +59,21 @@ const ATTEMPTS: u32 = 8;
 /// Fetches one fetch may make looking for the batch that holds its offset.
 const LOOK_BACK_FETCHES: usize = 256;
 
-/// A Tansu storage whose writes are retried on a SlateDB transaction conflict.
+/// A Tansu storage whose writes are retried on a SlateDB transaction conflict, and counted in
+/// flight for the log's group commit ([`crate::group_commit`]) while they run.
 #[derive(Clone, Debug)]
 pub struct RetryConflicts<S> {
     inner: S,
     retries: Arc<AtomicU64>,
+    writes: Writes,
 }
 
 impl<S> RetryConflicts<S> {
-    pub fn new(inner: S) -> Self {
+    pub fn new(inner: S, writes: Writes) -> Self {
         Self {
             inner,
             retries: Arc::default(),
+            writes,
         }
     }
 
@@ -93,6 +97,7 @@ pub fn is_conflict(error: &Error) -> bool {
 /// (growing, jittered by the attempt number) so the winner's commit can finish.
 macro_rules! retried {
     ($self:ident, $write:expr) => {{
+        let _in_flight = $self.writes.begin();
         let mut attempt = 1;
         loop {
             match $write.await {
@@ -337,6 +342,7 @@ impl<S: Storage> Storage for RetryConflicts<S> {
         detail: GroupDetail,
         version: Option<Version>,
     ) -> Result<Version, UpdateError<GroupDetail>> {
+        let _in_flight = self.writes.begin();
         self.inner.update_group(group_id, detail, version).await
     }
 

@@ -5,7 +5,8 @@
 //! Guarantee: a record the broker acknowledged, and every committed consumer offset, is written
 //! to the log's files before the acknowledgement leaves, so both survive a SIGKILL of the process
 //! (SlateDB: each produce waits for its write-ahead log to be written, every
-//! [`BrokerOptions::flush_interval`]; SQLite: each write is a transaction). With
+//! [`BrokerOptions::flush_interval`] while writes wait ([`group_commit`]); SQLite: each write is
+//! a transaction). With
 //! [`BrokerOptions::fsync`] (the default) SlateDB's files are also fsynced before the
 //! acknowledgement, so they survive a power cut; SQLite runs with `synchronous=normal` and does
 //! not promise that.
@@ -15,6 +16,7 @@
 
 pub mod conflicts;
 pub mod durable;
+pub mod group_commit;
 
 use slatedb::object_store::ObjectStore;
 use slatedb::object_store::local::LocalFileSystem;
@@ -67,8 +69,8 @@ pub struct BrokerOptions {
     /// the next write, so this bounds both a single record's latency and, because Tansu handles
     /// a request's partitions one after another, the throughput of one producer. 2 ms by
     /// default: against 10 ms it gave 1.6× the ingest rate and half the single-POST latency
-    /// (`benches/ingest.rs`, BENCHMARKS.md); an idle broker's cost of the shorter tick is in
-    /// the idle-CPU row there.
+    /// (`benches/ingest.rs`, BENCHMARKS.md). The log is written out at this pace only while
+    /// writes wait for it ([`group_commit`]): an idle broker does not wake for it.
     pub flush_interval: Duration,
     /// SlateDB: fsync every file it writes (and its directory) before the write counts as done.
     pub fsync: bool,
@@ -151,21 +153,34 @@ impl EmbeddedBroker {
             Engine::Slatedb => {
                 let root = dir.join(SLATE_DIR);
                 let db = open_slate(&root, options).await?;
-                let storage = conflicts::RetryConflicts::new(StorageContainer::Slate(
-                    tansu_storage::slate::Engine::builder()
-                        .cluster(CLUSTER)
-                        .node(tansu_broker::NODE_ID)
-                        .advertised_listener(listener_url(address)?)
-                        .db(db.clone())
-                        .build(),
-                ));
+                let writes = group_commit::Writes::default();
+                let storage = conflicts::RetryConflicts::new(
+                    StorageContainer::Slate(
+                        tansu_storage::slate::Engine::builder()
+                            .cluster(CLUSTER)
+                            .node(tansu_broker::NODE_ID)
+                            .advertised_listener(listener_url(address)?)
+                            .db(db.clone())
+                            .build(),
+                    ),
+                    writes.clone(),
+                );
                 let retries = storage.retries();
                 let listener = tokio::net::TcpListener::bind(address)
                     .await
                     .map_err(|error| {
                         BrokerError::Start(format!("cannot listen on {address}: {error}"))
                     })?;
-                let task = tokio::spawn(serve_slate(listener, storage));
+                // The log is written out while writes wait for it (the group commit), in the
+                // same task as the connections: stopped together.
+                let flusher =
+                    group_commit::flush_while_writing(db.clone(), writes, options.flush_interval);
+                let task = tokio::spawn(async move {
+                    tokio::select! {
+                        () = serve_slate(listener, storage) => {}
+                        () = flusher => {}
+                    }
+                });
                 (task, root, Some(db), retries)
             }
         };
@@ -269,7 +284,14 @@ async fn open_slate(root: &Path, options: &BrokerOptions) -> Result<Arc<slatedb:
         false => Arc::new(local),
     };
     let settings = slatedb::Settings {
-        flush_interval: Some(options.flush_interval.max(Duration::from_millis(1))),
+        // The group commit writes the log out while writes wait; SlateDB's own ticker is the
+        // backstop (`group_commit`).
+        flush_interval: Some(
+            options
+                .flush_interval
+                .max(group_commit::BACKSTOP)
+                .max(Duration::from_millis(1)),
+        ),
         // Without it, write-ahead-log files and compacted tables stay on disk for ever.
         garbage_collector_options: Some(slatedb::config::GarbageCollectorOptions::default()),
         ..slatedb::Settings::default()
