@@ -368,6 +368,25 @@ fn inspection_findings_open_cases_trace_batch_and_supplier_and_refusals_escalate
         )[0]["n"]
             == 1
     });
+    // The refusal case's page lists the warning and the suspension among its legal steps.
+    let page = reqwest::blocking::Client::new()
+        .get(up.url(&format!("/ui/cases/{}", case_id("inspection", &report_no))))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let steps = page
+        .split_once("<table id=\"steps\">")
+        .and_then(|(_, rest)| rest.split_once("</table>"))
+        .map(|(table, _)| table)
+        .unwrap_or_else(|| panic!("no steps on the refusal case's page: {page}"));
+    for expected in ["警告", "责令停业整顿", "已完成"] {
+        assert!(
+            steps.contains(expected),
+            "{expected} not in the steps: {steps}"
+        );
+    }
     let correct = notice(&report_no, &suspended, "rectification", &refuser);
     for expected in [
         "拒绝接受监督检查",

@@ -248,6 +248,32 @@ impl crate::enums::Verdict {
     }
 }
 
+impl crate::enums::StepKind {
+    pub fn name_zh(self) -> &'static str {
+        use crate::enums::StepKind::*;
+        match self {
+            StopProductionAndSale => "责令停止生产销售",
+            PublicNotice => "公告",
+            SecondRecheck => "第二次复查",
+            RecheckAfterSuspension => "停业整顿后复查",
+            LicenceRevocationReferral => "移送吊销营业执照",
+            Warning => "警告",
+            SuspensionOrder => "责令停业整顿",
+        }
+    }
+}
+
+impl crate::case::StepStatus {
+    pub fn name_zh(self) -> &'static str {
+        use crate::case::StepStatus::*;
+        match self {
+            Due => "待办",
+            Done => "已完成",
+            Awaiting => "待前置事项发生后计算期限",
+        }
+    }
+}
+
 impl crate::enums::FindingKind {
     pub fn name_zh(self) -> &'static str {
         use crate::enums::FindingKind::*;

@@ -82,6 +82,7 @@ fn with_source(table: &str, mut fields: Vec<Field>) -> SchemaRef {
         DISCLOSURES => fields.push(text("month")),
         // Added after the first release: last, as Delta adds a column.
         UNIT_VERSIONS => fields.push(text("area")),
+        CASE_REVISIONS => fields.push(text("steps_json")),
         _ => {}
     }
     Arc::new(Schema::new(fields))
@@ -390,6 +391,7 @@ fn case_rows(c: &Case) -> Vec<(&'static str, Value)> {
             "rectify_by": c.deadlines.rectify_by, "recheck_by": c.deadlines.recheck_by,
             "notices_json": serde_json::to_string(&c.notices).unwrap_or_default(),
             "gaps_json": serde_json::to_string(&c.gaps).unwrap_or_default(),
+            "steps_json": serde_json::to_string(&c.steps).unwrap_or_default(),
             "updated_at": c.updated_at,
         }),
     )];

@@ -13,7 +13,7 @@ use crate::trace::{Hop, trace};
 use serde::Serialize;
 use serde_json::json;
 use spotcheck_analytics::Analytics;
-use spotcheck_schemas::case::CaseStatus;
+use spotcheck_schemas::case::{CaseStatus, Step};
 use spotcheck_schemas::enums::{Category, Direction, FindingKind, UnitRole};
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::keys::BatchKey;
@@ -221,6 +221,20 @@ fn render_case(
             })
         })
         .collect();
+    // The case's other legal steps (stop of sale, warning, suspension, announcement…); a
+    // revision landed before the lake kept them has none.
+    let steps: Vec<Step> = serde_json::from_str(get(case, "steps_json")).unwrap_or_default();
+    let steps: Vec<_> = steps
+        .iter()
+        .map(|step| {
+            json!({
+                "title": step.kind.name_zh(),
+                "due_on": step.due_on.map(|d| notice::date_zh(&d.to_string())).unwrap_or_default(),
+                "done_on": step.done_on.map(|d| notice::date_zh(&d.to_string())).unwrap_or_default(),
+                "status": step.status.name_zh(),
+            })
+        })
+        .collect();
     let drawn = graph(units, hops);
     let units: Vec<_> = units
         .iter()
@@ -253,6 +267,7 @@ fn render_case(
                 .collect::<Vec<_>>(),
             "deadlines": deadlines,
             "notices": notices,
+            "steps": steps,
             "graph": drawn,
             "batch_query": percent_encode(get(case, "batch_key")),
             "units": units,
