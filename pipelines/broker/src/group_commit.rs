@@ -20,6 +20,9 @@ use tokio::sync::Notify;
 /// SlateDB's own write-out interval behind the group commit.
 pub const BACKSTOP: Duration = Duration::from_millis(100);
 
+/// The least wait between a write's start and the write-out it waits for.
+const SETTLE: Duration = Duration::from_micros(500);
+
 /// The writes in flight, shared by the storage's clones and the flusher.
 #[derive(Clone, Debug, Default)]
 pub struct Writes {
@@ -60,10 +63,16 @@ impl Drop for WriteGuard {
 /// Writes the log out every `interval` while a write is in flight; returns when the log is
 /// closed.
 pub async fn flush_while_writing(db: Arc<slatedb::Db>, writes: Writes, interval: Duration) {
+    let mut last = tokio::time::Instant::now();
     loop {
         writes.any().await;
-        // The write reaches the log's buffer after its reads: the write-out follows it.
-        tokio::time::sleep(interval).await;
+        // Paced from the start of the last write-out, as SlateDB's ticker is (a write-out that
+        // took longer than `interval` is followed at once, not `interval` later), and never
+        // before the write that woke the flusher has had a moment to reach the log's buffer
+        // after its reads: a write-out that misses it is followed by another.
+        let now = tokio::time::Instant::now();
+        tokio::time::sleep_until((last + interval).max(now + SETTLE)).await;
+        last = tokio::time::Instant::now();
         if let Err(error) = db.flush().await {
             if matches!(error.kind(), slatedb::ErrorKind::Closed(_)) {
                 return;
