@@ -68,7 +68,7 @@ impl OnSiteCase {
         let what = finding
             .description
             .clone()
-            .unwrap_or_else(|| finding_label(finding.kind).to_owned());
+            .unwrap_or_else(|| finding.kind.name_zh().to_owned());
         SamplingResult {
             report_no: self.report_no.clone(),
             lab_id: INSPECTION_LAB_ID.to_owned(),
@@ -77,10 +77,7 @@ impl OnSiteCase {
             level: None,
             category: finding.category.unwrap_or(Category::Other),
             product: Product {
-                name: product.map_or_else(
-                    || finding_label(finding.kind).to_owned(),
-                    |p| p.name.clone(),
-                ),
+                name: product.map_or_else(|| finding.kind.name_zh().to_owned(), |p| p.name.clone()),
                 brand: product.and_then(|p| p.brand.clone()),
                 model: product.and_then(|p| p.model.clone()).unwrap_or_default(),
                 batch: product.and_then(|p| p.batch.clone()).unwrap_or_default(),
@@ -161,17 +158,6 @@ impl OnSiteCase {
             }
         }
         gaps
-    }
-}
-
-/// The finding kind in Chinese, as the failed item of a finding without a description.
-pub fn finding_label(kind: FindingKind) -> &'static str {
-    match kind {
-        FindingKind::MajorHiddenDanger => "重大隐患",
-        FindingKind::SanwuProduct => "“三无”产品",
-        FindingKind::BelowMandatoryStandard => "不符合强制性标准",
-        FindingKind::NoCcc => "未获强制性产品认证（CCC）",
-        FindingKind::RefusedInspection => "拒绝接受监督检查",
     }
 }
 
