@@ -19,6 +19,14 @@ pub struct TopicSpec {
     pub compacted: bool,
 }
 
+/// The partition count of a topic of the catalogue.
+pub fn partitions(name: &str) -> Option<i32> {
+    CATALOGUE
+        .iter()
+        .find(|topic| topic.name == name)
+        .map(|topic| topic.partitions)
+}
+
 /// Every topic spotcheck uses.
 pub const CATALOGUE: &[TopicSpec] = &[
     TopicSpec {

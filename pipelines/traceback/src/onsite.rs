@@ -13,14 +13,11 @@ use serde::{Deserialize, Serialize};
 use spotcheck_schemas::case::CaseInspection;
 use spotcheck_schemas::inspection::{Finding, INSPECTION_LAB_ID, domain_of};
 use spotcheck_schemas::result::{Producer, Product, Sampling, TestItem};
+use spotcheck_schemas::topics;
 use spotcheck_schemas::{
     Category, FindingKind, Inspection, SamplingResult, Severity, Verdict, case_id,
 };
 use std::collections::BTreeSet;
-
-/// The partitions of the results topic: an inspection case is owned by the instance that owns
-/// the results partition its id hashes to (inspections are read whole by every instance).
-const RESULTS_PARTITIONS: u32 = 12;
 
 /// One finding and the inspection it was found in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -228,10 +225,15 @@ pub(crate) fn load(
     }
 }
 
-/// The results partition whose owner derives an inspection case (FNV-1a of its id).
+/// The results partition whose owner derives an inspection case (FNV-1a of its id, over the
+/// catalogue's partitions of the results topic; inspections are read whole by every instance).
 fn owner_partition(case_id: &str) -> i32 {
     let hash = case_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
-    i32::try_from(hash % RESULTS_PARTITIONS).unwrap_or(0)
+    let partitions = spotcheck_runtime::catalogue::partitions(topics::RESULTS)
+        .and_then(|n| u32::try_from(n).ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(1);
+    i32::try_from(hash % partitions).unwrap_or(0)
 }
