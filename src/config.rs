@@ -391,7 +391,7 @@ pub struct KafkaConfig {
     /// How long a request waits for the broker's acknowledgement before ingest answers 503 (a
     /// stage retries). The record stays queued and is delivered when the broker answers: the
     /// producer never times a record out, because the idempotent producer's epoch bump after
-    /// such a timeout kills Tansu 0.6's storage (measured; see the README).
+    /// such a timeout kills Tansu 0.6's storage (measured; docs/broker.md).
     pub delivery_timeout_ms: u64,
     /// Replication factor of created topics (1 on one broker, 3 on a production cluster).
     pub replication_factor: i32,

@@ -87,7 +87,7 @@ fn records_a_foreign_producer_writes_onto_a_topic_become_dead_letters_and_the_st
 
     // 3 MB: Tansu 0.6 takes larger records (it ignores `max.message.bytes`) but never serves
     // one over about 4 MB, so it would stall its partition for every consumer (measured; see
-    // the README). Apache Kafka refuses such a record at produce time (1 MB by default). The
+    // docs/broker.md). Apache Kafka refuses such a record at produce time (1 MB by default). The
     // driver's mock-cluster test covers a 10 MB value.
     let huge = format!(r#"{{"report_no":"{}"}}"#, "x".repeat(3_000_000));
     let valid_but_bare = serde_json::to_vec(&final_result("TJ-BARE-1", "fail")).unwrap();
@@ -374,7 +374,7 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
 
     // A lab re-sends what was refused, as `spotcheck post` does: again after a 503 (a producer
     // that met a fatal error after the outage is replaced, and the records it still held are
-    // answered "unavailable, retry": README, Tansu's limits). Then everything must arrive
+    // answered "unavailable, retry": docs/broker.md, "Tansu's limits"). Then everything must arrive
     // everywhere, once.
     let client = reqwest::blocking::Client::new();
     let mut accepted: BTreeSet<String> = BTreeSet::new();

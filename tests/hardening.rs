@@ -485,7 +485,7 @@ fn webhooks_do_not_follow_redirects_and_small_edges_answer_as_the_contract_says(
             .starts_with("application/json")
     );
     assert!(response.json::<serde_json::Value>().unwrap()["error"].is_string());
-    // File paths as tables are refused as the README says: 403.
+    // File paths as tables are refused as docs/lake-and-sql.md says: 403.
     let response = sql(&up, "SELECT * FROM '/etc/passwd'");
     assert_eq!(response.status(), 403);
     // Absurd numbers and dates are refused with the field named.

@@ -15,8 +15,8 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
     let (config, shared) = connect_alone(common, "spotcheck-traceback").await?;
     let store = open_traceback_store(&common.data_dir)?;
     restore_traceback(&shared, &store).await?;
-    // Instances split the batches (results and shipments partitions); see the README on
-    // scaling out.
+    // Instances split the batches (results and shipments partitions); see docs/operations.md,
+    // "Scaling out".
     let stage = start_traceback(
         &shared,
         &config,

@@ -7,7 +7,7 @@
 //!
 //! librdkafka never gives up on a record (`message.timeout.ms` infinite): a record it timed out
 //! while a request carrying it was in flight makes the idempotent producer bump its epoch, and
-//! Tansu 0.6's storage panics on the next produce after such a bump (README, "Tansu's limits").
+//! Tansu 0.6's storage panics on the next produce after such a bump (docs/broker.md, "Tansu's limits").
 //! Callers wait at most the delivery timeout instead ([`Publisher::publish`]), or keep the
 //! [`Delivery`] and learn the record's fate whenever it comes ([`Publisher::enqueue`]).
 //! Limit: an `Err` after the wait does not prove the broker lacks the record — it is still queued
@@ -18,14 +18,14 @@
 //! delivery timeout, so ingest answers `503` throughout an outage — but only while no bootstrap
 //! broker even accepts a TCP connection (one probe every two seconds). A broker that is merely
 //! slow (busy, starved of CPU) accepts connections and gets the full delivery timeout: taking it
-//! for a dead one turned a slow load into refusals (measured on Tansu, see the README).
+//! for a dead one turned a slow load into refusals (measured on Tansu, docs/broker.md).
 //!
 //! A producer that can no longer deliver is replaced by a new one (a new producer id), so that a
 //! component never needs a restart to write again: after librdkafka's *fatal* idempotence errors
 //! (e.g. a sequence desynchronisation after a broker lost acknowledged records), and after
 //! librdkafka bumped the producer's epoch on its own (an out-of-order or unknown-producer answer),
 //! which Apache Kafka accepts but Tansu 0.6 does not: it panics on every request of that producer
-//! (README, "Tansu's limits"). The old producer's records fail as `Unavailable`; their callers
+//! (docs/broker.md, "Tansu's limits"). The old producer's records fail as `Unavailable`; their callers
 //! already treat that as "retry", and re-sends are idempotent downstream.
 
 use crate::cloudevents::CloudEvent;

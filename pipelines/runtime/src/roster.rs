@@ -4,7 +4,7 @@
 //! Why not the broker's consumer-group coordinator: Tansu 0.6 — the broker spotcheck embeds and
 //! tests on — keeps a SIGKILLed member in the group, so the survivors do not get its partitions
 //! (seen with 12 partitions, librdkafka 2.12 and 2.16, range, round-robin and cooperative-sticky
-//! assignors; see README "Scaling out"). This works the same on Apache Kafka: it needs only
+//! assignors; see docs/operations.md, "Scaling out"). This works the same on Apache Kafka: it needs only
 //! produce, consume and a compacted topic.
 //!
 //! Protocol: each instance publishes a heartbeat (key `stage/instance`) every
