@@ -1,4 +1,4 @@
-//! The command line of CONTRACT §1.
+//! The command line of docs/contract.md §1.
 
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;

@@ -1,12 +1,12 @@
-//! The configuration file (CONTRACT §2) and the dev config `up` makes when none is given.
+//! The configuration file (docs/contract.md §2) and the dev config `up` makes when none is given.
 //!
 //! Every field is optional except the tokens; defaults are embedded here. Unknown keys are
 //! refused, so a typo never silently falls back to a default.
 
 use anyhow::{Context, Result};
 use serde::Deserialize;
-use spotcheck_ingest::access::{Role, TokenEntry, config_entry, new_token};
-use spotcheck_ingest::body::BodyLimits;
+use spotcheck_api::access::{Role, TokenEntry, config_entry, new_token};
+use spotcheck_api::body::BodyLimits;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -216,7 +216,7 @@ impl CreditConfig {
     }
 }
 
-/// The authority's region and the law's periods (DOMAIN.md), for the traceback stage.
+/// The authority's region and the law's periods (docs/domain.md), for the traceback stage.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct TracebackConfig {
@@ -364,9 +364,9 @@ impl Default for Limits {
 }
 
 impl Limits {
-    pub fn http_limits(&self) -> spotcheck_ingest::HttpLimits {
+    pub fn http_limits(&self) -> spotcheck_api::HttpLimits {
         let header_timeout = Duration::from_secs(self.header_timeout_secs.max(1));
-        spotcheck_ingest::HttpLimits {
+        spotcheck_api::HttpLimits {
             gate: spotcheck_runtime::gate::GateLimits {
                 max_connections: self.max_connections,
                 max_silent_per_address: self.max_silent_per_address,
@@ -466,7 +466,7 @@ fn read(path: &Path) -> Result<Config> {
         );
     }
     // Checked now, so a bad entry stops start-up before anything connects.
-    spotcheck_ingest::access::Authenticator::new(&config.token)
+    spotcheck_api::access::Authenticator::new(&config.token)
         .map_err(|e| anyhow::anyhow!("the config file {}: {e}", path.display()))?;
     config
         .sql

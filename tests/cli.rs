@@ -1,4 +1,4 @@
-//! The command line of CONTRACT §1: gen, post, token, and clear errors for bad input.
+//! The command line of docs/contract.md §1: gen, post, token, and clear errors for bad input.
 
 mod support;
 

@@ -1,5 +1,5 @@
 //! Labs post results to a real `spotcheck up` (embedded durable broker, real HTTP) and the
-//! results land on `spotcheck.results.v1`, exactly as CONTRACT §3–§5 say.
+//! results land on `spotcheck.results.v1`, exactly as docs/contract.md §3–§5 say.
 
 mod support;
 

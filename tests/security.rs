@@ -1,4 +1,4 @@
-//! Who may do what (CONTRACT §3): every route with no token, a wrong token, and each role —
+//! Who may do what (docs/contract.md §3): every route with no token, a wrong token, and each role —
 //! 401 without a valid token, 403 for a role the route does not allow, and anything but those
 //! for a role it does; the operational routes need no token. Then the whole log of the run is
 //! searched for every token: none may appear, and the config holds only their hashes.
@@ -139,6 +139,45 @@ fn every_route_answers_each_role_as_the_contract_says_and_no_token_reaches_the_l
             failures.push(format!(
                 "GET {path} without a token: {status}, expected 200"
             ));
+        }
+    }
+    // Every route the API describes, not only the ones above: without a token, 401 — unless it
+    // is one of the operational routes anyone may call (their handlers' guard is `Public`).
+    let public = ["/metrics", "/healthz", "/readyz", "/openapi.json"];
+    let document: Value = reqwest::blocking::get(up.url("/openapi.json"))
+        .unwrap()
+        .json()
+        .unwrap();
+    let paths = document["paths"]
+        .as_object()
+        .expect("the API describes its paths");
+    assert!(
+        paths.len() > routes().len(),
+        "the description lists every route"
+    );
+    let client = reqwest::blocking::Client::new();
+    for (template, operations) in paths {
+        // `{case_id}` and the like: any value reaches the handler's guard.
+        let path: String = template
+            .split('/')
+            .map(|part| if part.starts_with('{') { "x" } else { part })
+            .collect::<Vec<_>>()
+            .join("/");
+        for method in operations.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let status = client
+                .request(method.clone(), up.url(&path))
+                .send()
+                .unwrap()
+                .status()
+                .as_u16();
+            let open = public.contains(&template.as_str());
+            if open == (status == 401) {
+                let wanted = if open { "not 401" } else { "401" };
+                failures.push(format!(
+                    "{method} {template} without a token: {status}, expected {wanted}"
+                ));
+            }
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));

@@ -1,4 +1,4 @@
-//! The traceback case (CONTRACT §4), the output of the traceback stage. Each revision replaces
+//! The traceback case (docs/contract.md §4), the output of the traceback stage. Each revision replaces
 //! the previous one; the topic is compacted on `case_id`.
 
 use crate::enums::{Category, Direction, FindingKind, NoticeKind, StepKind, SubjectRole, UnitRole};
@@ -180,7 +180,7 @@ pub struct Referral {
     pub kind: Option<String>,
 }
 
-/// The result's facts a disclosure shows (CONTRACT §4, credit disclosure).
+/// The result's facts a disclosure shows (docs/contract.md §4, credit disclosure).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseFacts {
     pub organiser: Option<String>,
@@ -227,7 +227,7 @@ pub struct Deadlines {
     pub suspension_until: Option<NaiveDate>,
 }
 
-/// Where a case stands in its legal life (DOMAIN.md).
+/// Where a case stands in its legal life (docs/domain.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {

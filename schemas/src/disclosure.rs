@@ -1,4 +1,4 @@
-//! The credit disclosure (CONTRACT §4): what the credit publicity system shows under an
+//! The credit disclosure (docs/contract.md §4): what the credit publicity system shows under an
 //! enterprise's name, and its withdrawal.
 
 use crate::enums::{Category, DisclosureAction, SubjectRole};
@@ -52,7 +52,7 @@ fn first_revision() -> u32 {
     1
 }
 
-/// Years a disclosure stays visible (DOMAIN.md step 4).
+/// Years a disclosure stays visible (docs/domain.md step 4).
 pub const VISIBLE_YEARS: u32 = 3;
 
 /// The last day a disclosure of a failure final on `final_on` is visible.

@@ -1,4 +1,4 @@
-//! Case events reported by officials (CONTRACT §4, Disposition).
+//! Case events reported by officials (docs/contract.md §4, Disposition).
 
 use crate::enums::DispositionKind;
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The closed vocabularies of CONTRACT §4. Each enum serialises as its snake_case id and knows its
+//! The closed vocabularies of docs/contract.md §4. Each enum serialises as its snake_case id and knows its
 //! full list, so validators and the JSON Schemas can name every allowed value.
 
 /// Declares a string enum with `as_str`, `ALL`, `FromStr` and serde as its snake_case id.
@@ -42,7 +42,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// The key product categories of the plan (DOMAIN.md), plus `other`.
+    /// The key product categories of the plan (docs/domain.md), plus `other`.
     Category {
         GasAppliance => "gas_appliance",
         EBike => "e_bike",
@@ -78,7 +78,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// Case events reported by officials (CONTRACT §4, Disposition).
+    /// Case events reported by officials (docs/contract.md §4, Disposition).
     DispositionKind {
         ResultServed => "result_served",
         ObjectionFiled => "objection_filed",
@@ -109,7 +109,7 @@ string_enum!(
 );
 
 string_enum!(
-    /// Steps of a case besides the four notices (DOMAIN.md, the life of a case).
+    /// Steps of a case besides the four notices (docs/domain.md, the life of a case).
     StepKind {
         StopProductionAndSale => "stop_production_and_sale",
         PublicNotice => "public_notice",

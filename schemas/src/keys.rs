@@ -117,7 +117,7 @@ const PLACE_PREFIXES: &[&str] = &[
     "台湾",
 ];
 
-/// The key an enterprise's name is matched on when it has no credit code (DOMAIN.md, "Subjects
+/// The key an enterprise's name is matched on when it has no credit code (docs/domain.md, "Subjects
 /// without a credit code"): full-width folded to half-width, no whitespace, no brackets of any
 /// width (their content kept), 有限责任公司 read as 有限公司, and a leading province-level name
 /// without its 省/市 suffix. Two spellings of one enterprise give the same key; the key is for

@@ -1,4 +1,4 @@
-//! spotcheck's records: the typed forms of CONTRACT §4, their validation at the edge, the keys
+//! spotcheck's records: the typed forms of docs/contract.md §4, their validation at the edge, the keys
 //! that make records meet (batch key) and repeat harmlessly (record id), and the topic names.
 //!
 //! Untrusted input becomes a record only through a `parse` function, which reports every

@@ -1,5 +1,5 @@
 //! The Chinese names officials read beside the stable English identifiers: product categories
-//! (DOMAIN.md, "The key products") and the administrative divisions of GB/T 2260 — Tianjin's
+//! (docs/domain.md, "The key products") and the administrative divisions of GB/T 2260 — Tianjin's
 //! districts, and the provinces a case is referred to. Machine interfaces keep the ids; pages,
 //! documents and the SQL lookup tables (`categories`, `districts`) show these names.
 

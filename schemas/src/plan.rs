@@ -1,4 +1,4 @@
-//! What an organiser checks before and after sampling (DOMAIN.md, the legal life of a case):
+//! What an organiser checks before and after sampling (docs/domain.md, the legal life of a case):
 //! the six-month rule, and which licence or certificate a product's producer must hold.
 //!
 //! The checks themselves run in SQL over the lake (analytics' `warnings` view and

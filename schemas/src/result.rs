@@ -1,4 +1,4 @@
-//! The sampling result a lab posts (CONTRACT §4), and its validation.
+//! The sampling result a lab posts (docs/contract.md §4), and its validation.
 
 use crate::enums::{Category, Level, SamplingDomain, Severity, UnitRole, Verdict};
 use crate::error::{Errors, FieldError};
@@ -106,7 +106,7 @@ const RESULT_FIELDS: &[&str] = &[
 ];
 
 impl SamplingResult {
-    /// Validates an untrusted JSON value against every rule of CONTRACT §4. `today` is the
+    /// Validates an untrusted JSON value against every rule of docs/contract.md §4. `today` is the
     /// server's date (tests inject it); a test date may be at most one day after it.
     pub fn parse(value: &Value, today: NaiveDate) -> Result<Self, Vec<FieldError>> {
         let mut errors = Errors::default();

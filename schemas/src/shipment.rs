@@ -1,4 +1,4 @@
-//! One hop of a batch through the supply chain (CONTRACT §4), posted by ledgers.
+//! One hop of a batch through the supply chain (docs/contract.md §4), posted by ledgers.
 
 use crate::enums::Category;
 use crate::error::{Errors, FieldError};

@@ -1,4 +1,4 @@
-//! The Kafka topics of CONTRACT §5, named once.
+//! The Kafka topics of docs/contract.md §5, named once.
 
 pub const RESULTS: &str = "spotcheck.results.v1";
 pub const SHIPMENTS: &str = "spotcheck.shipments.v1";

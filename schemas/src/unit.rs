@@ -1,4 +1,4 @@
-//! The registry of producers and sellers (CONTRACT §4).
+//! The registry of producers and sellers (docs/contract.md §4).
 
 use crate::enums::{Area, UnitRole};
 use crate::error::{Errors, FieldError};

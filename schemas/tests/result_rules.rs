@@ -1,4 +1,4 @@
-//! Each rule of CONTRACT §4 for sampling results, broken alone, gives exactly its error.
+//! Each rule of docs/contract.md §4 for sampling results, broken alone, gives exactly its error.
 
 use chrono::NaiveDate;
 use serde_json::{Value, json};

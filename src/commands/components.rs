@@ -3,9 +3,10 @@
 use crate::config::Config;
 use anyhow::{Context, Result};
 use spotcheck_analytics::Analytics;
-use spotcheck_ingest::access::{Authenticator, Role};
-use spotcheck_ingest::ledger::Ledger;
-use spotcheck_ingest::{App, AppParts};
+use spotcheck_api::access::Authenticator;
+use spotcheck_api::guard::{Analysts, Policy};
+use spotcheck_api::ledger::Ledger;
+use spotcheck_api::{App, AppParts};
 use spotcheck_runtime::{Health, KafkaSettings, Metrics, Publisher, TopicSettings, ensure_topics};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -126,7 +127,7 @@ pub async fn start_http(
         health: shared.health.clone(),
         limits: config.limits.body_limits(),
         source: "/spotcheck/ingest".into(),
-        clock: spotcheck_ingest::app::system_clock(),
+        clock: spotcheck_api::app::system_clock(),
         analytics,
         cases,
         disclosures,
@@ -143,8 +144,7 @@ pub async fn start_http(
     }
     Ok(tokio::spawn(async move {
         let served =
-            spotcheck_ingest::serve(listener, limits, spotcheck_ingest::router(app), shutdown)
-                .await;
+            spotcheck_api::serve(listener, limits, spotcheck_api::router(app), shutdown).await;
         if takes_records {
             health.set("ingest", false);
         }
@@ -156,7 +156,7 @@ pub async fn start_http(
 async fn catch_up(ledger: Ledger, kafka: &KafkaSettings) -> Result<Ledger> {
     let kafka = kafka.clone();
     let (ledger, indexed) = tokio::task::spawn_blocking(move || {
-        let indexed = ledger.catch_up(&kafka, &spotcheck_ingest::intake::TOPICS);
+        let indexed = ledger.catch_up(&kafka, &spotcheck_api::intake::TOPICS);
         (ledger, indexed)
     })
     .await?;
@@ -390,7 +390,7 @@ pub async fn start_pg(
     };
     let check: spotcheck_analytics::pg::LoginCheck = Arc::new(move |user, password| {
         auth.caller_of(password)
-            .is_some_and(|caller| caller.role == Role::Analyst && caller.subject == user)
+            .is_some_and(|caller| Analysts::admits(&caller) && caller.subject == user)
     });
     let listener = tokio::net::TcpListener::bind(addr)
         .await

@@ -1,6 +1,6 @@
 //! `spotcheck lake --brokers ... [--lake s3://bucket/prefix]`: the lake writer alone. Instances
 //! share the lake's Delta tables and split the partitions in one consumer group (see
-//! `pipelines/lake`).
+//! `stages/lake`).
 
 use super::components::{ReadModels, connect_alone, run_with_http, start_http, start_lake};
 use crate::cli::ComponentArgs;

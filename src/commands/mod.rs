@@ -1,4 +1,4 @@
-//! One module per command of CONTRACT §1.
+//! One module per command of docs/contract.md §1.
 
 pub mod analytics;
 pub mod bulletin;

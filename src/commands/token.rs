@@ -2,7 +2,7 @@
 
 use crate::cli::TokenArgs;
 use anyhow::Result;
-use spotcheck_ingest::access::{Role, config_entry, new_token};
+use spotcheck_api::access::{Role, config_entry, new_token};
 use std::process::ExitCode;
 
 pub fn run(args: TokenArgs) -> Result<ExitCode> {

@@ -1,4 +1,4 @@
-//! What each key product looks like in published bulletins (DOMAIN.md): names, standards,
+//! What each key product looks like in published bulletins (docs/domain.md): names, standards,
 //! models, test items (those that fail most first) and typical failure rates.
 
 use spotcheck_schemas::Category;

@@ -1,0 +1,589 @@
+//! The four notices (三书一函) as documents an official finishes and serves: 整改通知书, 提醒敦促函,
+//! 约谈通知书 and 挂牌督办通知书, as printable HTML (A4) and as DOCX (for WPS or Word).
+//!
+//! A notice is the `n`-th (from 1) of a case's notices as the traceback stage proposed and
+//! tracked them (the `cases` view's `notices_json`). Everything in it comes from the lake: the
+//! recipient's name and role from the case's units, the product and the facts from `results`,
+//! the failed items with their standard's clause, required and measured values from
+//! `result_items`. The wording is in templates (`templates/notices/`, minijinja), one per kind,
+//! shared by both formats; the issuing authority is the market-regulation bureau of the
+//! recipient's district. The legal basis cited is the one docs/domain.md gives for each step; the
+//! document number is left blank for the office to fill in.
+
+use crate::ReportError;
+use crate::table::{TextRow, get, literal, text_rows};
+use crate::templates::render;
+use chrono::NaiveDate;
+use serde::Serialize;
+use spotcheck_analytics::Analytics;
+use spotcheck_schemas::case::NoticeStatus;
+use spotcheck_schemas::enums::{Category, FindingKind, NoticeKind, UnitRole};
+use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
+use spotcheck_schemas::names::zh;
+
+/// Where the failed-item table goes among a template's paragraphs.
+const TABLE_MARK: &str = "[不合格项目表]";
+
+/// Who the notice is addressed to.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recipient {
+    pub name: String,
+    pub uscc: String,
+    /// The unit's part in the batch's life, in words (标称生产企业, 经销商…).
+    pub role: String,
+}
+
+/// The product the failure is about.
+#[derive(Debug, Clone, Serialize)]
+pub struct Product {
+    pub name: String,
+    pub brand: String,
+    pub model: String,
+    pub batch: String,
+    pub producer: String,
+}
+
+/// One failed test item as the lab reported it.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailedItem {
+    pub name: String,
+    pub clause: String,
+    pub required: String,
+    pub measured: String,
+}
+
+/// One notice, ready to render: every fact in words, dates written the Chinese way.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeDocument {
+    pub case_id: String,
+    /// Its place among the case's notices, from 1.
+    pub number: usize,
+    pub kind: NoticeKind,
+    /// 整改通知书…
+    pub title: String,
+    /// Proposed, served or withdrawn, in words.
+    pub status: String,
+    /// The bureau that issues it.
+    pub authority: String,
+    /// The office's document number, to be filled in (〔2026〕第　　号).
+    pub document_number: String,
+    pub recipient: Recipient,
+    pub product: Product,
+    pub category: Option<String>,
+    pub organiser: Option<String>,
+    pub sampled_unit: String,
+    pub sampling_date: String,
+    pub lab: String,
+    pub report_no: String,
+    pub standards: Option<String>,
+    pub failed_items: Vec<FailedItem>,
+    /// The time limit the notice sets.
+    pub due_on: String,
+    pub rectify_by: Option<String>,
+    pub recheck_by: Option<String>,
+    pub final_on: Option<String>,
+    /// Why an interview or a listed supervision: `recheck_failed`, `overdue`, `serious`,
+    /// `second_recheck_failed` ("" for the other kinds).
+    pub reason: String,
+    pub issued_on: String,
+    /// For a case opened by an on-site inspection: what the inspectors found (the notice then
+    /// states the inspection's facts and legal basis instead of a lab's test).
+    pub inspection: Option<OnSiteFacts>,
+    /// The body, paragraph by paragraph; [`TABLE_MARK`] where the failed items go.
+    pub paragraphs: Vec<String>,
+}
+
+/// The facts of an on-site inspection's finding, in words.
+#[derive(Debug, Clone, Serialize)]
+pub struct OnSiteFacts {
+    pub inspection_id: String,
+    pub on: String,
+    pub inspectors: String,
+    pub place: Option<String>,
+    /// The finding kind's id and its Chinese name.
+    pub kind_id: String,
+    pub kind: String,
+    pub description: Option<String>,
+    pub standard: Option<String>,
+    pub evidence: Option<String>,
+    pub has_product: bool,
+    /// The law the notice rests on for this kind of finding.
+    pub basis: &'static str,
+}
+
+/// The legal basis of a notice after an on-site finding of `kind`.
+fn on_site_basis(kind: FindingKind) -> &'static str {
+    match kind {
+        FindingKind::MajorHiddenDanger => "《中华人民共和国产品质量法》第十八条、第四十九条",
+        FindingKind::SanwuProduct => {
+            "《中华人民共和国产品质量法》第二十七条、第三十六条、第五十四条"
+        }
+        FindingKind::BelowMandatoryStandard => "《中华人民共和国产品质量法》第十三条、第四十九条",
+        FindingKind::NoCcc => "《中华人民共和国认证认可条例》第二十八条、第六十六条",
+        FindingKind::RefusedInspection => "《中华人民共和国产品质量法》第五十六条",
+    }
+}
+
+/// The inspection finding of a case opened on site, from the lake's `inspections`.
+async fn on_site_facts(
+    analytics: &Analytics,
+    case: &TextRow,
+) -> Result<Option<OnSiteFacts>, ReportError> {
+    if get(case, "lab_id") != INSPECTION_LAB_ID {
+        return Ok(None);
+    }
+    let Some(row) = text_rows(
+        analytics,
+        &format!(
+            "SELECT * FROM inspections WHERE case_report_no = {} \
+             ORDER BY inspected_on, inspection_id LIMIT 1",
+            literal(get(case, "report_no"))
+        ),
+    )
+    .await?
+    .into_iter()
+    .next() else {
+        return Ok(None);
+    };
+    let kind_id = get(&row, "kind");
+    let Ok(kind) = kind_id.parse::<FindingKind>() else {
+        return Ok(None);
+    };
+    Ok(Some(OnSiteFacts {
+        inspection_id: get(&row, "inspection_id").to_owned(),
+        on: date_zh(get(&row, "inspected_on")),
+        inspectors: get(&row, "inspectors").to_owned(),
+        place: non_empty(get(&row, "place")),
+        kind_id: kind_id.to_owned(),
+        kind: kind.name_zh().to_owned(),
+        description: non_empty(get(&row, "description")),
+        standard: non_empty(get(&row, "standard")),
+        evidence: non_empty(get(&row, "evidence")),
+        has_product: !get(&row, "product_name").is_empty(),
+        basis: on_site_basis(kind),
+    }))
+}
+
+/// A case's notice as listed on the case page.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeEntry {
+    pub number: usize,
+    pub kind: NoticeKind,
+    pub to: String,
+    pub due_on: Option<String>,
+    pub status: String,
+}
+
+/// The notices of a case's `notices_json`, numbered from 1.
+pub fn entries(notices_json: &str) -> Vec<NoticeEntry> {
+    let notices: Vec<serde_json::Value> = serde_json::from_str(notices_json).unwrap_or_default();
+    notices
+        .iter()
+        .enumerate()
+        .filter_map(|(index, notice)| {
+            let kind = notice["kind"].as_str()?.parse::<NoticeKind>().ok()?;
+            let status = notice["status"].as_str().unwrap_or_default();
+            Some(NoticeEntry {
+                number: index + 1,
+                kind,
+                to: notice["to"].as_str().unwrap_or_default().to_owned(),
+                due_on: notice["due_on"].as_str().map(str::to_owned),
+                status: zh(status, NoticeStatus::name_zh)
+                    .unwrap_or(status)
+                    .to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// The number of the first notice of `kind` (to `to`, when given) of a case.
+pub async fn find(
+    analytics: &Analytics,
+    case_id: &str,
+    kind: NoticeKind,
+    to: Option<&str>,
+) -> Result<usize, ReportError> {
+    let case = case_row(analytics, case_id).await?;
+    entries(get(&case, "notices_json"))
+        .into_iter()
+        .find(|entry| entry.kind == kind && to.is_none_or(|uscc| entry.to == uscc))
+        .map(|entry| entry.number)
+        .ok_or_else(|| {
+            ReportError::NotFound(format!(
+                "case {case_id} has no {} notice{}",
+                kind.as_str(),
+                to.map(|uscc| format!(" to {uscc}")).unwrap_or_default()
+            ))
+        })
+}
+
+/// The `number`-th notice of a case, as issued on `today`.
+pub async fn notice(
+    analytics: &Analytics,
+    case_id: &str,
+    number: usize,
+    today: NaiveDate,
+) -> Result<NoticeDocument, ReportError> {
+    let case = case_row(analytics, case_id).await?;
+    let entry = entries(get(&case, "notices_json"))
+        .into_iter()
+        .find(|entry| entry.number == number)
+        .ok_or_else(|| ReportError::NotFound(format!("case {case_id} has no notice {number}")))?;
+    let report = literal(get(&case, "report_no"));
+    let lab = literal(get(&case, "lab_id"));
+    let result = text_rows(
+        analytics,
+        &format!("SELECT * FROM results WHERE report_no = {report} AND lab_id = {lab} LIMIT 1"),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .unwrap_or_default();
+    let failed_items =
+        failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
+    let unit = text_rows(
+        analytics,
+        &format!(
+            "SELECT name, role, district, direction FROM case_units \
+             WHERE case_id = {} AND uscc = {} LIMIT 1",
+            literal(case_id),
+            literal(&entry.to)
+        ),
+    )
+    .await?
+    .into_iter()
+    .next();
+    let registered = text_rows(
+        analytics,
+        &format!(
+            "SELECT name, district FROM units WHERE uscc = {} LIMIT 1",
+            literal(&entry.to)
+        ),
+    )
+    .await?
+    .into_iter()
+    .next();
+    let recipient = recipient(&case, &entry.to, unit.as_ref(), registered.as_ref());
+    let district = [unit.as_ref(), registered.as_ref()]
+        .into_iter()
+        .flatten()
+        .map(|row| get(row, "district"))
+        .find(|district| !district.is_empty())
+        .unwrap_or_default();
+    let organiser = non_empty(get(&result, "organiser"));
+    let status = get(&case, "status");
+    let reason = match entry.kind {
+        NoticeKind::Interview
+            if matches!(status, "escalated" | "suspended" | "revocation_referred") =>
+        {
+            "recheck_failed"
+        }
+        NoticeKind::Interview => "overdue",
+        NoticeKind::ListedSupervision if get(&result, "severity") == "serious" => "serious",
+        NoticeKind::ListedSupervision => "second_recheck_failed",
+        _ => "",
+    };
+    let category = get(&case, "category");
+    let inspection = on_site_facts(analytics, &case).await?;
+    let reason = match (&inspection, entry.kind) {
+        (Some(i), NoticeKind::ListedSupervision) if i.kind_id == "major_hidden_danger" => "serious",
+        _ => reason,
+    };
+    let mut document = NoticeDocument {
+        case_id: case_id.to_owned(),
+        number,
+        kind: entry.kind,
+        title: entry.kind.name_zh().to_owned(),
+        status: entry.status.clone(),
+        authority: authority(district, organiser.as_deref()),
+        document_number: format!("〔{}〕第　　　号", today.format("%Y")),
+        recipient,
+        product: Product {
+            name: or_unknown(get(&result, "product_name")),
+            brand: get(&result, "brand").to_owned(),
+            model: or_unknown(get(&case, "model")),
+            batch: or_unknown(get(&case, "batch")),
+            producer: or_unknown(get(&case, "producer_name")),
+        },
+        category: zh(category, Category::name_zh).map(str::to_owned),
+        organiser,
+        sampled_unit: or_unknown(get(&case, "origin_name")),
+        sampling_date: date_zh(get(&result, "sampling_date")),
+        lab: or_unknown(get(&case, "lab_id")),
+        report_no: get(&case, "report_no").to_owned(),
+        standards: non_empty(get(&result, "standards")),
+        failed_items,
+        due_on: entry
+            .due_on
+            .as_deref()
+            .map(date_zh)
+            .unwrap_or_else(|| "＿＿＿＿年＿＿月＿＿日".to_owned()),
+        rectify_by: non_empty(get(&case, "rectify_by")).map(|d| date_zh(&d)),
+        recheck_by: non_empty(get(&case, "recheck_by")).map(|d| date_zh(&d)),
+        final_on: non_empty(get(&case, "final_on")).map(|d| date_zh(&d)),
+        reason: reason.to_owned(),
+        issued_on: date_zh(&today.to_string()),
+        inspection,
+        paragraphs: Vec::new(),
+    };
+    document.paragraphs = paragraphs(&document)?;
+    Ok(document)
+}
+
+/// The failed items of a result, in the lab's order.
+pub async fn failed_items(
+    analytics: &Analytics,
+    report_no: &str,
+    lab_id: &str,
+) -> Result<Vec<FailedItem>, ReportError> {
+    Ok(text_rows(
+        analytics,
+        &format!(
+            "SELECT DISTINCT item_no, item_name, clause, required, measured FROM result_items \
+             WHERE report_no = {} AND lab_id = {} AND verdict = 'fail' ORDER BY item_no",
+            literal(report_no),
+            literal(lab_id)
+        ),
+    )
+    .await?
+    .iter()
+    .map(|item| FailedItem {
+        name: get(item, "item_name").to_owned(),
+        clause: get(item, "clause").to_owned(),
+        required: get(item, "required").to_owned(),
+        measured: get(item, "measured").to_owned(),
+    })
+    .collect())
+}
+
+async fn case_row(analytics: &Analytics, case_id: &str) -> Result<TextRow, ReportError> {
+    text_rows(
+        analytics,
+        &format!("SELECT * FROM cases WHERE case_id = {}", literal(case_id)),
+    )
+    .await?
+    .into_iter()
+    .next()
+    .ok_or_else(|| ReportError::NotFound(format!("no case {case_id} in the lake")))
+}
+
+/// The recipient's name (the case's record of the unit, else the registry's) and role.
+fn recipient(
+    case: &TextRow,
+    uscc: &str,
+    unit: Option<&TextRow>,
+    registered: Option<&TextRow>,
+) -> Recipient {
+    let name = [unit, registered]
+        .into_iter()
+        .flatten()
+        .map(|row| get(row, "name"))
+        .find(|name| !name.is_empty())
+        .map(str::to_owned)
+        .or_else(|| {
+            (get(case, "producer_uscc") == uscc).then(|| get(case, "producer_name").to_owned())
+        })
+        .unwrap_or_else(|| "（名称待核实）".to_owned());
+    let role = if get(case, "producer_uscc") == uscc {
+        "标称生产企业".to_owned()
+    } else {
+        unit.and_then(|row| zh(get(row, "role"), UnitRole::name_zh))
+            .map(|role| match role {
+                "生产企业" => "标称生产企业",
+                "零售商" => "销售者",
+                other => other,
+            })
+            .unwrap_or("生产销售单位")
+            .to_owned()
+    };
+    Recipient {
+        name,
+        uscc: uscc.to_owned(),
+        role,
+    }
+}
+
+/// The bureau of the recipient's Tianjin district; else the organiser of the spot check; else
+/// the municipal commission.
+fn authority(district: &str, organiser: Option<&str>) -> String {
+    if let Some(name) = spotcheck_schemas::region::district_name(district) {
+        return format!("天津市{name}市场监督管理局");
+    }
+    organiser
+        .map(str::to_owned)
+        .unwrap_or_else(|| "天津市市场监督管理委员会".to_owned())
+}
+
+/// `2026-03-05` as 2026年3月5日 (any other text as it is).
+pub fn date_zh(date: &str) -> String {
+    match NaiveDate::parse_from_str(date.get(..10).unwrap_or(date), "%Y-%m-%d") {
+        Ok(day) => day.format("%Y年%-m月%-d日").to_string(),
+        Err(_) => date.to_owned(),
+    }
+}
+
+fn non_empty(text: &str) -> Option<String> {
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+fn or_unknown(text: &str) -> String {
+    if text.is_empty() {
+        "（未注明）".to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The body of a notice from its kind's template, one entry per paragraph.
+fn paragraphs(document: &NoticeDocument) -> Result<Vec<String>, ReportError> {
+    let text = render(&format!("{}.txt", document.kind.as_str()), document)?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        // A finding on site is stated in the facts: no table of test items.
+        .filter(|line| document.inspection.is_none() || *line != TABLE_MARK)
+        .map(str::to_owned)
+        .collect())
+}
+
+impl NoticeDocument {
+    /// A printable A4 page.
+    pub fn to_html(&self) -> Result<String, ReportError> {
+        render("notice.html", self)
+    }
+
+    /// A Word document (A4, 仿宋 body, 黑体 title) an official can edit before serving.
+    pub fn to_docx(&self) -> Result<Vec<u8>, ReportError> {
+        use docx_rs::{
+            AlignmentType, Docx, PageMargin, Paragraph, Run, RunFonts, SpecialIndentType, Table,
+            TableCell, TableRow, WidthType,
+        };
+        let body = |text: &str| {
+            Run::new()
+                .add_text(text)
+                .size(32)
+                .fonts(RunFonts::new().east_asia("仿宋").ascii("Times New Roman"))
+        };
+        let small = |text: &str| {
+            Run::new()
+                .add_text(text)
+                .size(24)
+                .fonts(RunFonts::new().east_asia("仿宋").ascii("Times New Roman"))
+        };
+        let centred = |run: Run| Paragraph::new().add_run(run).align(AlignmentType::Center);
+        let mut docx = Docx::new()
+            .page_size(11906, 16838)
+            .page_margin(
+                PageMargin::new()
+                    .top(2098)
+                    .bottom(1984)
+                    .left(1588)
+                    .right(1474),
+            )
+            .add_paragraph(centred(body(&self.authority).size(36)))
+            .add_paragraph(centred(
+                Run::new()
+                    .add_text(&self.title)
+                    .size(44)
+                    .fonts(RunFonts::new().east_asia("黑体")),
+            ))
+            .add_paragraph(centred(body(&self.document_number)));
+        for (index, paragraph) in self.paragraphs.iter().enumerate() {
+            if paragraph == TABLE_MARK {
+                let header = ["序号", "不合格项目", "标准条款", "标准要求", "实测值"];
+                let widths = [700, 2300, 1600, 2200, 2200];
+                let cell = |text: &str, width: usize| {
+                    TableCell::new()
+                        .width(width, WidthType::Dxa)
+                        .add_paragraph(Paragraph::new().add_run(small(text)))
+                };
+                let mut rows = vec![TableRow::new(
+                    header
+                        .iter()
+                        .zip(widths)
+                        .map(|(text, width)| cell(text, width))
+                        .collect(),
+                )];
+                for (n, item) in self.failed_items.iter().enumerate() {
+                    let values = [
+                        (n + 1).to_string(),
+                        item.name.clone(),
+                        item.clause.clone(),
+                        item.required.clone(),
+                        item.measured.clone(),
+                    ];
+                    rows.push(TableRow::new(
+                        values
+                            .iter()
+                            .zip(widths)
+                            .map(|(text, width)| cell(text, width))
+                            .collect(),
+                    ));
+                }
+                if self.failed_items.is_empty() {
+                    rows.push(TableRow::new(vec![
+                        cell("", widths[0]),
+                        cell("（检验报告未列明不合格项目，以检验报告为准）", widths[1]),
+                        cell("", widths[2]),
+                        cell("", widths[3]),
+                        cell("", widths[4]),
+                    ]));
+                }
+                docx = docx.add_table(Table::new(rows).set_grid(widths.to_vec()));
+            } else if index == 0 {
+                docx = docx.add_paragraph(Paragraph::new().add_run(body(paragraph)));
+            } else {
+                docx = docx.add_paragraph(Paragraph::new().add_run(body(paragraph)).indent(
+                    None,
+                    Some(SpecialIndentType::FirstLine(640)),
+                    None,
+                    None,
+                ));
+            }
+        }
+        let right = |text: &str| {
+            Paragraph::new()
+                .add_run(body(text))
+                .align(AlignmentType::Right)
+        };
+        docx = docx
+            .add_paragraph(Paragraph::new())
+            .add_paragraph(right(&self.authority))
+            .add_paragraph(right(&self.issued_on))
+            .add_paragraph(Paragraph::new())
+            .add_paragraph(
+                Paragraph::new().add_run(small("送达回证：本文书已于＿＿＿＿年＿＿月＿＿日送达。")),
+            )
+            .add_paragraph(Paragraph::new().add_run(small(
+                "受送达单位（盖章）：＿＿＿＿＿＿＿＿　　签收人：＿＿＿＿＿＿",
+            )));
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        docx.build()
+            .pack(&mut bytes)
+            .map_err(|error| ReportError::Write(format!("cannot write the DOCX: {error}")))?;
+        Ok(bytes.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_the_chinese_way() {
+        assert_eq!(date_zh("2026-03-05"), "2026年3月5日");
+        assert_eq!(date_zh("2026-11-30T00:00:00"), "2026年11月30日");
+        assert_eq!(date_zh("soon"), "soon");
+    }
+
+    #[test]
+    fn the_authority_is_the_recipients_district_bureau() {
+        assert_eq!(authority("120104", None), "天津市南开区市场监督管理局");
+        assert_eq!(
+            authority("", Some("天津市市场监督管理委员会")),
+            "天津市市场监督管理委员会"
+        );
+        assert_eq!(authority("130102", None), "天津市市场监督管理委员会");
+    }
+}

@@ -1,0 +1,373 @@
+//! The sampling-plan checks in SQL (docs/domain.md: the six-month rule; licences and certificates):
+//! the `licence_requirements` lookup table, the `holds_licence` function, and
+//! [`Analytics::plan_check`], which runs the rules of the `warnings` view on samplings that are
+//! planned or just accepted. Each rule is written once, in `views/six_month_repeats.sql` and
+//! `views/licence_missing.sql`.
+
+use crate::Analytics;
+use crate::error::QueryError;
+use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, StringArray};
+use datafusion::arrow::compute::cast;
+use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema};
+use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::common::Result;
+use datafusion::datasource::MemTable;
+use datafusion::logical_expr::{
+    ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
+};
+use datafusion::prelude::SessionContext;
+use spotcheck_schemas::plan::{LicenceKind, LicenceRequirement, REPEAT_MONTHS};
+use spotcheck_schemas::unit::Licence;
+use std::sync::Arc;
+
+/// The six-month rule between two relations with the columns of `results` (`{later}`,
+/// `{earlier}`), one row per (later, earlier) pair that breaks it.
+const SIX_MONTH_REPEATS: &str = include_str!("../views/six_month_repeats.sql");
+
+/// The rule's SQL over `later` and `earlier`.
+pub fn six_month_repeats(later: &str, earlier: &str) -> String {
+    SIX_MONTH_REPEATS
+        .replace("{later}", later)
+        .replace("{earlier}", earlier)
+        .replace("{repeat_months}", &REPEAT_MONTHS.to_string())
+}
+
+/// The licence rule over `sampled` (a relation with the columns of `results`), one row per
+/// sampling whose producer lacks a licence its category needs.
+const LICENCE_MISSING: &str = include_str!("../views/licence_missing.sql");
+
+pub fn licence_missing(sampled: &str) -> String {
+    LICENCE_MISSING.replace("{sampled}", sampled)
+}
+
+/// Which licence each category's producer must hold (configurable; shipped with
+/// [`spotcheck_schemas::plan::default_licence_requirements`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanRules {
+    pub licences: Vec<LicenceRequirement>,
+}
+
+impl Default for PlanRules {
+    fn default() -> Self {
+        Self {
+            licences: spotcheck_schemas::plan::default_licence_requirements(),
+        }
+    }
+}
+
+/// Registers `licence_requirements` and `holds_licence` in `context`.
+pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
+    context.register_table("licence_requirements", Arc::new(requirements(rules)?))?;
+    context.register_udf(ScalarUDF::new_from_impl(HoldsLicence::new()));
+    Ok(())
+}
+
+fn requirements(rules: &PlanRules) -> Result<MemTable> {
+    let text = |name: &str| Field::new(name, DataType::Utf8, false);
+    let schema = Arc::new(Schema::new(vec![
+        text("category"),
+        text("category_zh"),
+        text("licence_kinds"),
+        text("licence_zh"),
+        text("basis"),
+    ]));
+    let rows = &rules.licences;
+    let kinds = |r: &LicenceRequirement, name: fn(LicenceKind) -> &'static str, sep: &str| {
+        r.kinds
+            .iter()
+            .map(|k| name(*k))
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.category.as_str()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.category.name_zh()),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| kinds(r, LicenceKind::as_str, ";")),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| kinds(r, LicenceKind::name_zh, "或")),
+        )),
+        Arc::new(StringArray::from_iter_values(
+            rows.iter().map(|r| r.basis.as_str()),
+        )),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    MemTable::try_new(schema, vec![vec![batch]])
+}
+
+/// `holds_licence(licences_json, kinds, on)`: whether a unit's licences (the registry's JSON
+/// list) include one of `kinds` (`;`-separated ids) valid on `on` (no end date, or ending on or
+/// after it). No licences at all is false; a list that cannot be read is false too.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct HoldsLicence {
+    signature: Signature,
+}
+
+impl HoldsLicence {
+    fn new() -> Self {
+        Self {
+            signature: Signature::any(3, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for HoldsLicence {
+    fn name(&self) -> &str {
+        "holds_licence"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Boolean)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let rows = args.number_rows.max(1);
+        let arrays = args
+            .args
+            .iter()
+            .map(|value| value.to_array(rows))
+            .collect::<Result<Vec<_>>>()?;
+        let [licences, kinds, on] = arrays.as_slice() else {
+            return Err(datafusion::error::DataFusionError::Plan(
+                "holds_licence takes (licences_json, kinds, date)".into(),
+            ));
+        };
+        let licences = cast(licences, &DataType::Utf8)?;
+        let kinds = cast(kinds, &DataType::Utf8)?;
+        let on = cast(on, &DataType::Date32)?;
+        let (licences, kinds, on) = (
+            licences.as_string::<i32>(),
+            kinds.as_string::<i32>(),
+            on.as_primitive::<Date32Type>(),
+        );
+        let held: BooleanArray = (0..licences.len())
+            .map(|row| {
+                if on.is_null(row) {
+                    return None;
+                }
+                let day = Date32Type::to_naive_date_opt(on.value(row))?;
+                let wanted: Vec<LicenceKind> = if kinds.is_null(row) {
+                    Vec::new()
+                } else {
+                    kinds
+                        .value(row)
+                        .split(';')
+                        .filter_map(|k| k.parse().ok())
+                        .collect()
+                };
+                let list: Vec<Licence> = if licences.is_null(row) {
+                    Vec::new()
+                } else {
+                    serde_json::from_str(licences.value(row)).unwrap_or_default()
+                };
+                Some(list.iter().any(|licence| {
+                    LicenceKind::of_text(&licence.kind).is_some_and(|k| wanted.contains(&k))
+                        && licence.valid_until.is_none_or(|until| until >= day)
+                }))
+            })
+            .collect();
+        Ok(ColumnarValue::Array(Arc::new(held)))
+    }
+}
+
+/// A sampling an organiser plans, to check before anyone travels (or one just accepted).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlannedSampling {
+    pub organiser: String,
+    pub producer_name: String,
+    /// With `category`, the producer's licences are checked too.
+    #[serde(default)]
+    pub producer_uscc: Option<String>,
+    /// The category id (`e_bike`…).
+    #[serde(default)]
+    pub category: Option<String>,
+    #[serde(default)]
+    pub brand: Option<String>,
+    pub model: String,
+    /// Standards the product is to be tested against; empty matches any.
+    #[serde(default)]
+    pub standards: Vec<String>,
+    /// The planned sampling day.
+    pub date: chrono::NaiveDate,
+    #[serde(default)]
+    pub follow_up: bool,
+}
+
+/// What a planned sampling would break: a six-month repeat of an earlier result, or a missing
+/// licence.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PlanFinding {
+    /// The planned sampling's position in the list (from 0).
+    #[serde(skip)]
+    pub index: usize,
+    /// `six_month_repeat` or `licence_missing`, as in the `warnings` view.
+    pub kind: String,
+    /// The warning in words, as the `warnings` view has it.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub earlier: Option<Earlier>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub licence_required: Option<String>,
+}
+
+/// The earlier result a sampling repeats.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Earlier {
+    pub report_no: String,
+    pub lab_id: String,
+    pub sampling_date: String,
+    pub verdict: Option<String>,
+}
+
+impl Analytics {
+    /// What the planned samplings would break — the rules of the `warnings` view, on the
+    /// newest lake: six-month repeats of earlier results, and (for those naming a category and
+    /// the producer's USCC) licences the producer lacks. Ordered by position in the list.
+    pub async fn plan_check(
+        &self,
+        planned: &[PlannedSampling],
+    ) -> Result<Vec<PlanFinding>, QueryError> {
+        let memory = self.limits().memory_bytes;
+        let error = move |e| QueryError::from_datafusion(e, memory);
+        let context = crate::session::new_context(self.context().runtime_env());
+        for name in ["results", "units", "licence_requirements"] {
+            let provider = self.context().table_provider(name).await.map_err(error)?;
+            context.register_table(name, provider).map_err(error)?;
+        }
+        if let Some(udf) = self
+            .context()
+            .state()
+            .scalar_functions()
+            .get("holds_licence")
+        {
+            context.register_udf(udf.as_ref().clone());
+        }
+        let planned = planned_table(planned).map_err(error)?;
+        context
+            .register_table("planned", Arc::new(planned))
+            .map_err(error)?;
+        let sql = format!(
+            "SELECT CAST(report_no AS BIGINT) AS plan_index, 'six_month_repeat' AS kind, message, \
+                    earlier_report_no, earlier_lab_id, \
+                    CAST(earlier_sampling_date AS VARCHAR) AS earlier_sampling_date, \
+                    earlier_verdict, CAST(NULL AS VARCHAR) AS licence_required \
+             FROM ({repeats}) \
+             UNION ALL \
+             SELECT CAST(report_no AS BIGINT), 'licence_missing', message, NULL, NULL, NULL, \
+                    NULL, licence_required \
+             FROM ({licences}) \
+             ORDER BY plan_index, kind, earlier_sampling_date, earlier_report_no",
+            repeats = six_month_repeats("planned", "results"),
+            licences = licence_missing("planned"),
+        );
+        // On the query threads, under the session's time limit, like every other query.
+        let timeout = self.limits().timeout;
+        let run = async move {
+            let collect = async { context.sql(&sql).await?.collect().await };
+            match tokio::time::timeout(timeout, collect).await {
+                Ok(batches) => batches,
+                Err(_) => Err(datafusion::error::DataFusionError::ResourcesExhausted(
+                    format!("the plan check took longer than {} s", timeout.as_secs()),
+                )),
+            }
+        };
+        let batches = self
+            .executor()
+            .spawn(run)
+            .await
+            .map_err(|e| error(datafusion::error::DataFusionError::External(Box::new(e))))?
+            .map_err(error)?;
+        let mut findings = Vec::new();
+        for batch in &batches {
+            let index = cast(batch.column(0), &DataType::Int64).map_err(|e| error(e.into()))?;
+            let index = index.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
+            let texts = (1..batch.num_columns())
+                .map(|i| text_column(batch.column(i)))
+                .collect::<Result<Vec<_>>>()
+                .map_err(error)?;
+            let cell = |column: usize, row: usize| texts[column - 1][row].clone();
+            for row in 0..batch.num_rows() {
+                let earlier = cell(3, row).map(|report_no| Earlier {
+                    report_no,
+                    lab_id: cell(4, row).unwrap_or_default(),
+                    sampling_date: cell(5, row).unwrap_or_default(),
+                    verdict: cell(6, row),
+                });
+                findings.push(PlanFinding {
+                    index: index.value(row).max(0) as usize,
+                    kind: cell(1, row).unwrap_or_default(),
+                    message: cell(2, row).unwrap_or_default(),
+                    earlier,
+                    licence_required: cell(7, row),
+                });
+            }
+        }
+        Ok(findings)
+    }
+}
+
+/// The values of a column as text.
+pub(crate) fn text_column(array: &ArrayRef) -> Result<Vec<Option<String>>> {
+    let array = cast(array, &DataType::Utf8)?;
+    let strings = array.as_string::<i32>();
+    Ok((0..strings.len())
+        .map(|row| (!strings.is_null(row)).then(|| strings.value(row).to_owned()))
+        .collect())
+}
+
+/// The planned samplings as rows with the columns the rule reads (`report_no` holds the index).
+fn planned_table(planned: &[PlannedSampling]) -> Result<MemTable> {
+    let text = |name: &str| Field::new(name, DataType::Utf8, true);
+    let schema = Arc::new(Schema::new(vec![
+        text("report_no"),
+        text("lab_id"),
+        text("organiser"),
+        text("category"),
+        text("producer_name"),
+        text("producer_uscc"),
+        text("brand"),
+        text("model"),
+        text("standards"),
+        Field::new("sampling_date", DataType::Date32, true),
+        Field::new("follow_up", DataType::Boolean, true),
+        text("verdict"),
+    ]));
+    let strings = |values: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(values)) };
+    let all = |f: &dyn Fn(&PlannedSampling) -> Option<String>| planned.iter().map(f).collect();
+    let columns: Vec<ArrayRef> = vec![
+        strings((0..planned.len()).map(|i| Some(i.to_string())).collect()),
+        strings(all(&|_| Some(String::new()))),
+        strings(all(&|p| Some(p.organiser.clone()))),
+        strings(all(&|p| p.category.clone())),
+        strings(all(&|p| Some(p.producer_name.clone()))),
+        strings(all(&|p| p.producer_uscc.clone())),
+        strings(all(&|p| p.brand.clone())),
+        strings(all(&|p| Some(p.model.clone()))),
+        strings(all(&|p| Some(p.standards.join("; ")))),
+        Arc::new(Date32Array::from(
+            planned
+                .iter()
+                .map(|p| Some(Date32Type::from_naive_date(p.date)))
+                .collect::<Vec<_>>(),
+        )),
+        Arc::new(BooleanArray::from(
+            planned
+                .iter()
+                .map(|p| Some(p.follow_up))
+                .collect::<Vec<_>>(),
+        )),
+        strings(all(&|_| None)),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    MemTable::try_new(schema, vec![vec![batch]])
+}

@@ -1,0 +1,92 @@
+-- What the "where to sample next" ranking reads of each unit (query/analytics/src/plan.rs
+-- turns it into points and reasons): every registered unit and every unit a result names, in
+-- the district `{district}` (a division-code prefix; '' for all), as of `{as_of}`:
+-- failures (as sampled unit or nominal producer) in the 12 months before and in the 24 before
+-- those, the last sampling (by anyone, and by the organiser `{organiser}`, and whether the
+-- organiser's last one failed), cases not closed and overdue ones, its latest category's failure
+-- rate over the 12 months before, whether its registry entry (a producer's) lacks a licence the
+-- category needs,
+-- and its area (urban, urban_rural_fringe, rural).
+WITH involvement AS (
+    SELECT sampled_unit_uscc AS uscc, sampled_unit_name AS name, district, category,
+           sampling_date, verdict, organiser
+    FROM results
+    WHERE sampled_unit_uscc IS NOT NULL AND sampling_date < DATE '{as_of}'
+    UNION ALL
+    SELECT producer_uscc, producer_name, CAST(NULL AS VARCHAR), category, sampling_date,
+           verdict, organiser
+    FROM results
+    WHERE producer_uscc IS NOT NULL AND sampling_date < DATE '{as_of}'
+      AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
+),
+history AS (
+    SELECT uscc,
+           max(name) AS seen_name,
+           max(district) AS seen_district,
+           last_value(category ORDER BY sampling_date) AS category,
+           sum(CASE WHEN verdict = 'fail' AND sampling_date >= DATE '{as_of}' - INTERVAL '12' MONTH
+                    THEN 1 ELSE 0 END) AS failures_12m,
+           sum(CASE WHEN verdict = 'fail' AND sampling_date < DATE '{as_of}' - INTERVAL '12' MONTH
+                     AND sampling_date >= DATE '{as_of}' - INTERVAL '36' MONTH
+                    THEN 1 ELSE 0 END) AS failures_older,
+           sum(CASE WHEN sampling_date >= DATE '{as_of}' - INTERVAL '36' MONTH THEN 1 ELSE 0 END)
+               AS samples_36m,
+           max(sampling_date) AS last_sampled,
+           max(CASE WHEN organiser = {organiser} THEN sampling_date END) AS last_by_organiser,
+           max(CASE WHEN organiser = {organiser} AND verdict = 'fail' THEN sampling_date END)
+               AS last_failed_by_organiser
+    FROM involvement
+    GROUP BY uscc
+),
+rates AS (
+    SELECT category, avg(CASE WHEN verdict = 'fail' THEN 1.0 ELSE 0.0 END) AS rate
+    FROM results
+    WHERE sampling_date < DATE '{as_of}' AND sampling_date >= DATE '{as_of}' - INTERVAL '12' MONTH
+    GROUP BY category
+),
+open_cases AS (
+    SELECT u.uscc,
+           count(DISTINCT c.case_id) AS open_cases,
+           count(DISTINCT CASE WHEN c.rectify_by < DATE '{as_of}'
+                                AND c.status IN ('final', 'rectifying')
+                               THEN c.case_id END) AS overdue_cases
+    FROM case_units AS u
+    JOIN cases AS c ON c.case_id = u.case_id
+    WHERE c.status NOT IN ('closed', 'overturned')
+    GROUP BY u.uscc
+),
+candidates AS (
+    SELECT coalesce(r.uscc, h.uscc) AS uscc,
+           coalesce(r.name, h.seen_name) AS name,
+           coalesce(r.district, h.seen_district) AS district,
+           r.area,
+           r.roles,
+           r.licences_json,
+           r.uscc IS NOT NULL AS registered,
+           h.category,
+           coalesce(h.failures_12m, 0) AS failures_12m,
+           coalesce(h.failures_older, 0) AS failures_older,
+           coalesce(h.samples_36m, 0) AS samples_36m,
+           h.last_sampled,
+           h.last_by_organiser,
+           h.last_failed_by_organiser
+    FROM units AS r
+    FULL OUTER JOIN history AS h ON h.uscc = r.uscc
+)
+SELECT k.uscc, k.name, k.district, k.area, k.category, k.failures_12m, k.failures_older,
+       k.samples_36m,
+       CAST(k.last_sampled AS VARCHAR) AS last_sampled,
+       CAST(k.last_by_organiser AS VARCHAR) AS last_by_organiser,
+       CAST(k.last_failed_by_organiser AS VARCHAR) AS last_failed_by_organiser,
+       coalesce(o.open_cases, 0) AS open_cases,
+       coalesce(o.overdue_cases, 0) AS overdue_cases,
+       coalesce(t.rate, 0.0) AS category_rate,
+       coalesce(k.registered AND q.category IS NOT NULL AND k.roles LIKE '%producer%'
+                AND NOT holds_licence(k.licences_json, q.licence_kinds, DATE '{as_of}'),
+                false) AS licence_missing,
+       q.licence_zh AS licence_required
+FROM candidates AS k
+LEFT JOIN open_cases AS o ON o.uscc = k.uscc
+LEFT JOIN rates AS t ON t.category = k.category
+LEFT JOIN licence_requirements AS q ON q.category = k.category
+WHERE coalesce(k.district, '') LIKE '{district}%'

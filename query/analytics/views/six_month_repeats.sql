@@ -1,0 +1,38 @@
+-- The six-month rule (docs/domain.md; 产品质量监督抽查管理暂行办法): an organiser may not spot-check
+-- the same producer's same product (brand, model, standard) again within {repeat_months} months,
+-- except as a follow-up check (跟踪抽查). One row per pair of samplings that breaks it: `later`
+-- repeats `earlier`. The same producer is the same name as printed on the label; standards
+-- match when they are equal or either sampling names none. Samplings on one day are ordered by
+-- lab and report number, so a pair is reported once. Used by the `warnings` view (both sides
+-- `results`) and by the plan check (`later` = the planned or just accepted samplings).
+SELECT later.report_no,
+       later.lab_id,
+       later.organiser,
+       later.category,
+       later.producer_name,
+       later.producer_uscc,
+       later.brand,
+       later.model,
+       later.sampling_date,
+       earlier.report_no AS earlier_report_no,
+       earlier.lab_id AS earlier_lab_id,
+       earlier.sampling_date AS earlier_sampling_date,
+       earlier.verdict AS earlier_verdict,
+       concat('同一组织单位已于', CAST(earlier.sampling_date AS VARCHAR),
+              '抽查该生产企业同一产品（', earlier.lab_id, ' 报告 ', earlier.report_no,
+              '），六个月内再次抽查且未标注为跟踪抽查') AS message
+FROM {later} AS later
+JOIN {earlier} AS earlier
+  ON later.organiser = earlier.organiser
+ AND later.producer_name = earlier.producer_name
+ AND later.model = earlier.model
+ AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
+WHERE NOT coalesce(later.follow_up, false)
+  AND (coalesce(later.standards, '') = ''
+       OR coalesce(earlier.standards, '') = ''
+       OR later.standards = earlier.standards)
+  AND later.sampling_date < earlier.sampling_date + INTERVAL '{repeat_months}' MONTH
+  AND (earlier.sampling_date < later.sampling_date
+       OR (earlier.sampling_date = later.sampling_date
+           AND concat(earlier.lab_id, '/', earlier.report_no)
+               < concat(later.lab_id, '/', later.report_no)))

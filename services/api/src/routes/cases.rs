@@ -1,0 +1,130 @@
+//! `GET /v1/cases/{case_id}` and `GET /v1/cases?uscc=&status=`: traceback cases as last
+//! published, read from the traceback stage's state (admin and analyst).
+
+use crate::app::App;
+use crate::error::{ApiError, ApiPath, ApiQuery};
+use crate::guard::{AdminsAndAnalysts, Require};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use spotcheck_traceback::Store;
+use std::sync::Arc;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CaseFilter {
+    /// Cases in which this unit appears (as sampled unit, upstream or downstream).
+    pub uscc: Option<String>,
+    /// open | retest | final | rectifying | escalated | suspended | revocation_referred | closed | overturned
+    pub status: Option<String>,
+}
+
+/// One case, newest revision.
+#[utoipa::path(
+    get,
+    path = "/v1/cases/{case_id}",
+    tag = "traceback",
+    params(("case_id" = String, Path, description = "Derived from (lab_id, report_no)")),
+    responses(
+        (status = 200, description = "The case", body = Object),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+        (status = 404, description = "No such case", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_case(
+    _: Require<AdminsAndAnalysts>,
+    State(app): State<App>,
+    ApiPath(case_id): ApiPath<String>,
+) -> Result<Json<Value>, ApiError> {
+    let store = cases_of(&app)?;
+    let bytes = store
+        .case(&case_id)
+        .map_err(|e| ApiError::internal(format!("cannot read the cases: {e}")))?
+        .ok_or_else(|| {
+            ApiError::new(StatusCode::NOT_FOUND, format!("there is no case {case_id}"))
+        })?;
+    Ok(Json(decode(&bytes)?))
+}
+
+/// Cases, newest revision each, optionally of one unit and in one status: `{"items": [...]}`.
+#[utoipa::path(
+    get,
+    path = "/v1/cases",
+    tag = "traceback",
+    params(CaseFilter),
+    responses(
+        (status = 200, description = "`{\"items\": [case...]}`, ordered by case_id", body = Object),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_cases(
+    _: Require<AdminsAndAnalysts>,
+    State(app): State<App>,
+    ApiQuery(filter): ApiQuery<CaseFilter>,
+) -> Result<Json<Value>, ApiError> {
+    let store = cases_of(&app)?;
+    let read = match &filter.uscc {
+        Some(uscc) => store.cases_of_unit(uscc.trim()),
+        None => store.cases(),
+    };
+    let mut items = read
+        .map_err(|e| ApiError::internal(format!("cannot read the cases: {e}")))?
+        .iter()
+        .map(|bytes| decode(bytes))
+        .collect::<Result<Vec<Value>, ApiError>>()?;
+    if let Some(status) = &filter.status {
+        items.retain(|case| case["status"] == status.as_str());
+    }
+    items.sort_by(|a, b| a["case_id"].as_str().cmp(&b["case_id"].as_str()));
+    Ok(Json(json!({ "items": items })))
+}
+
+/// The identification queue: parties named without a credit code that neither the registry nor
+/// an official has identified yet, grouped by name, with the cases waiting on each. An admin
+/// resolves a name with a disposition of kind `identified` (`name`, `uscc`); registering the
+/// unit (`PUT /v1/units/{uscc}`) under the same name does too.
+#[utoipa::path(
+    get,
+    path = "/v1/identifications",
+    tag = "traceback",
+    responses(
+        (status = 200, description = "`{\"items\": [{\"name\", \"name_key\", \"district\", \"address\", \"waiting_cases\", \"cases\": [{\"case_id\", \"report_no\", \"lab_id\", \"role\", \"reason\"}]}], \"waiting_cases\": N}`", body = Object),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an admin or analyst token", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn list_identifications(
+    _: Require<AdminsAndAnalysts>,
+    State(app): State<App>,
+) -> Result<Json<Value>, ApiError> {
+    let store = cases_of(&app)?;
+    let items = store
+        .identifications()
+        .map_err(|e| ApiError::internal(format!("cannot read the identification queue: {e}")))?;
+    let waiting: u64 = items
+        .iter()
+        .filter_map(|item| item["waiting_cases"].as_u64())
+        .sum();
+    Ok(Json(json!({ "items": items, "waiting_cases": waiting })))
+}
+
+fn cases_of(app: &App) -> Result<Arc<Store>, ApiError> {
+    app.cases.clone().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this process does not serve cases",
+        )
+    })
+}
+
+fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::internal(format!("a stored case is unreadable: {e}")))
+}

@@ -1,0 +1,296 @@
+//! `POST /v1/sql`: analysts query the lake; rows come back as JSON, CSV or an Arrow IPC stream.
+
+use crate::app::App;
+use crate::body;
+use crate::error::ApiError;
+use crate::guard::{Analysts, Require};
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use spotcheck_analytics::arrow::datatypes::SchemaRef;
+use spotcheck_analytics::arrow::error::ArrowError;
+use spotcheck_analytics::arrow::record_batch::RecordBatch;
+use spotcheck_analytics::arrow::{csv, ipc, json};
+use spotcheck_analytics::{Answer, QueryError};
+
+pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SqlRequest {
+    /// One read-only statement: SELECT, EXPLAIN, SHOW or DESCRIBE.
+    pub sql: String,
+    /// Answer as the lake stood then: a table version (`"42"`), a date (`"2026-11-30"`, its
+    /// end, UTC) or an RFC 3339 time (`"2026-11-30T08:00:00+08:00"`). Default: now.
+    #[serde(default)]
+    pub as_of: Option<String>,
+}
+
+/// Run one read-only query on the lake.
+///
+/// Rows come back as a JSON array of objects (default), CSV (`Accept: text/csv`) or an Arrow IPC
+/// stream (`Accept: application/vnd.apache.arrow.stream`), streamed as the query runs. Anything
+/// but a query is refused (403); a statement too long or nested too deeply is refused (400)
+/// before it is planned. An answer that reaches the row limit (header `spotcheck-max-rows`) or
+/// the time limit after its first rows ends with a line `error: …` and a broken response.
+#[utoipa::path(
+    post,
+    path = "/v1/sql",
+    tag = "analytics",
+    request_body = SqlRequest,
+    responses(
+        (status = 200, description = "The rows", body = Vec<Object>),
+        (status = 400, description = "The SQL is not valid", body = crate::error::ErrorBody),
+        (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
+        (status = 403, description = "Not an analyst token, or not a query", body = crate::error::ErrorBody),
+        (status = 408, description = "The query ran past the time limit", body = crate::error::ErrorBody),
+        (status = 422, description = "The query needs more memory than the limit", body = crate::error::ErrorBody),
+        (status = 503, description = "This process does not serve SQL", body = crate::error::ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_sql(
+    _: Require<Analysts>,
+    State(app): State<App>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    match run(&app, &headers, body).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn run(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let bytes = body::read(body, app.limits).await?;
+    let request: SqlRequest = serde_json::from_slice(&bytes).map_err(|e| {
+        ApiError::bad_request(format!("the body must be {{\"sql\": \"SELECT ...\"}}: {e}"))
+    })?;
+    let analytics = app.analytics.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this process does not serve SQL",
+        )
+    })?;
+    let as_of = request
+        .as_of
+        .as_deref()
+        .map(spotcheck_analytics::AsOf::parse)
+        .transpose()
+        .map_err(ApiError::bad_request)?;
+    let answer = analytics
+        .stream_as_of(&request.sql, as_of.as_ref())
+        .await
+        .map_err(query_error)?;
+    let accept = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let format = Format::of(accept);
+    let max_rows = analytics.limits().max_rows;
+    let body = Body::from_stream(encode(answer, format));
+    Ok((
+        [
+            (header::CONTENT_TYPE, format.content_type().to_owned()),
+            (MAX_ROWS_HEADER, max_rows.to_string()),
+        ],
+        body,
+    )
+        .into_response())
+}
+
+/// Announces the row limit of the answer; an answer that reaches it ends with an error.
+pub const MAX_ROWS_HEADER: header::HeaderName =
+    header::HeaderName::from_static("spotcheck-max-rows");
+
+pub(crate) fn query_error(error: QueryError) -> ApiError {
+    match error {
+        QueryError::NotAQuery(message) => {
+            ApiError::forbidden(format!("only queries are allowed: {message}"))
+        }
+        QueryError::TimedOut(_) => ApiError::new(StatusCode::REQUEST_TIMEOUT, error.to_string()),
+        QueryError::OutOfMemory { .. } | QueryError::TooManyRows(_) => {
+            ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, error.to_string())
+        }
+        QueryError::Lake { .. } => ApiError::internal(error.to_string()),
+        QueryError::Invalid(_) | QueryError::TooComplex(_) | QueryError::AsOf(_) => {
+            ApiError::bad_request(error.to_string())
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Format {
+    Json,
+    Csv,
+    Arrow,
+}
+
+impl Format {
+    fn of(accept: &str) -> Self {
+        if accept.contains(ARROW_STREAM) {
+            Self::Arrow
+        } else if accept.contains("text/csv") {
+            Self::Csv
+        } else {
+            Self::Json
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Self::Json => "application/json",
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Arrow => ARROW_STREAM,
+        }
+    }
+}
+
+/// The answer encoded batch by batch, so the first rows leave while the query runs. An error
+/// after the first bytes (the time or row limit) cannot change the status any more, so the
+/// answer says it in a way no client takes for a whole answer: JSON and CSV end with a line
+/// `"error: …` (JSON that does not parse; a quote CSV readers find unclosed), the Arrow stream
+/// breaks off without its end marker.
+fn encode(
+    answer: Answer,
+    format: Format,
+) -> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
+    enum State {
+        Running(Box<(Answer, Encoder)>),
+        Done,
+    }
+    let encoder = Encoder::new(format, answer.schema.clone());
+    let start = State::Running(Box::new((answer, encoder)));
+    futures::stream::unfold(start, |state| async move {
+        match state {
+            State::Done => None,
+            State::Running(running) => {
+                let (mut answer, mut encoder) = *running;
+                match answer.next().await {
+                    Some(Ok(batch)) => match encoder.batch(&batch) {
+                        Ok(bytes) => Some((Ok(bytes), State::Running(Box::new((answer, encoder))))),
+                        Err(e) => Some((Err(std::io::Error::other(e)), State::Done)),
+                    },
+                    None => Some((encoder.finish().map_err(std::io::Error::other), State::Done)),
+                    Some(Err(error)) => {
+                        tracing::warn!(%error, "an SQL answer ended early");
+                        let reason = error.to_string();
+                        match encoder.failure(&reason) {
+                            Some(line) => Some((Ok(line), State::Done)),
+                            None => Some((Err(std::io::Error::other(reason)), State::Done)),
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Encodes batches one at a time in the answer's format.
+enum Encoder {
+    Json {
+        rows_written: bool,
+    },
+    Csv {
+        schema: SchemaRef,
+        header_written: bool,
+    },
+    Arrow(Box<ipc::writer::StreamWriter<Vec<u8>>>),
+    /// The Arrow writer could not start; the error is reported on the first batch.
+    Broken(String),
+}
+
+impl Encoder {
+    fn new(format: Format, schema: SchemaRef) -> Self {
+        match format {
+            Format::Json => Self::Json {
+                rows_written: false,
+            },
+            Format::Csv => Self::Csv {
+                schema,
+                header_written: false,
+            },
+            Format::Arrow => match ipc::writer::StreamWriter::try_new(Vec::new(), &schema) {
+                Ok(writer) => Self::Arrow(Box::new(writer)),
+                Err(e) => Self::Broken(e.to_string()),
+            },
+        }
+    }
+
+    fn batch(&mut self, batch: &RecordBatch) -> Result<bytes::Bytes, ArrowError> {
+        match self {
+            Self::Json { rows_written } => {
+                let mut writer = json::ArrayWriter::new(Vec::new());
+                writer.write(batch)?;
+                writer.finish()?;
+                let array = writer.into_inner();
+                // `[{…},{…}]` → the objects, joined to what came before by a comma.
+                let inner = match (array.first(), array.last()) {
+                    (Some(b'['), Some(b']')) if array.len() > 2 => &array[1..array.len() - 1],
+                    _ => &[][..],
+                };
+                let mut out = Vec::with_capacity(inner.len() + 2);
+                if !*rows_written {
+                    out.push(b'[');
+                } else if !inner.is_empty() {
+                    out.push(b',');
+                }
+                out.extend_from_slice(inner);
+                *rows_written = true;
+                Ok(out.into())
+            }
+            Self::Csv { header_written, .. } => {
+                let mut writer = csv::WriterBuilder::new()
+                    .with_header(!*header_written)
+                    .build(Vec::new());
+                writer.write(batch)?;
+                *header_written = true;
+                Ok(writer.into_inner().into())
+            }
+            Self::Arrow(writer) => {
+                writer.write(batch)?;
+                Ok(std::mem::take(writer.get_mut()).into())
+            }
+            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
+        }
+    }
+
+    /// What ends a complete answer (and, with no rows, starts it).
+    fn finish(&mut self) -> Result<bytes::Bytes, ArrowError> {
+        match self {
+            Self::Json { rows_written } => Ok(match rows_written {
+                true => bytes::Bytes::from_static(b"]"),
+                false => bytes::Bytes::from_static(b"[]"),
+            }),
+            Self::Csv {
+                schema,
+                header_written,
+            } => match header_written {
+                true => Ok(bytes::Bytes::new()),
+                // The header alone: the client still learns the columns.
+                false => {
+                    let empty = RecordBatch::new_empty(schema.clone());
+                    self.batch(&empty)
+                }
+            },
+            Self::Arrow(writer) => {
+                writer.finish()?;
+                Ok(std::mem::take(writer.get_mut()).into())
+            }
+            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
+        }
+    }
+
+    /// The last line of a text answer that was cut (`None` for Arrow, which breaks off).
+    fn failure(&self, reason: &str) -> Option<bytes::Bytes> {
+        match self {
+            Self::Json { .. } | Self::Csv { .. } => {
+                let reason = reason.replace('"', "'");
+                Some(format!("\n\"error: {reason}\n").into_bytes().into())
+            }
+            Self::Arrow(_) | Self::Broken(_) => None,
+        }
+    }
+}

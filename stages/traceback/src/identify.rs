@@ -1,0 +1,339 @@
+//! Who a subject is when the result names it without a credit code (docs/domain.md, "Subjects without
+//! a credit code"): pure, so every way of matching is tested without a store.
+//!
+//! In order: the code the result gives; an official's `identified` disposition on this case; the
+//! newest official identification of the same name on any case; the unit registry by normalised
+//! name, narrowed by district (or by a district named in the address) when the record gives one;
+//! for the producer, the credit code the ledger's shipments of the same batch give under the same
+//! name. Otherwise identification is pending: nothing is served or disclosed to the subject, and
+//! the case waits in the identification queue until a registration or an official settles it.
+
+use spotcheck_schemas::keys::name_key;
+use spotcheck_schemas::region::district_name;
+use spotcheck_schemas::{Disposition, DispositionKind, SamplingResult, Unit};
+use std::collections::BTreeMap;
+
+/// What is known of one name: the registered units and officials' identifications.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NameFacts {
+    /// Units registered under this name key.
+    pub registered: Vec<Unit>,
+    /// The newest official identification of this name on any case: the credit code.
+    pub official: Option<String>,
+    /// Credit codes the ledger gives for this name and the case's batch.
+    pub ledger: Vec<String>,
+}
+
+/// The name facts of every name key a case mentions.
+pub type Names = BTreeMap<String, NameFacts>;
+
+/// A party as the result names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Named<'a> {
+    pub name: &'a str,
+    pub uscc: Option<&'a str>,
+    /// The division code the record gives, if any.
+    pub district: Option<&'a str>,
+    pub address: Option<&'a str>,
+    /// Whether the ledger may identify it (the producer of the batch).
+    pub by_ledger: bool,
+}
+
+impl<'a> Named<'a> {
+    /// The nominal producer as the result names it (the ledger may identify it).
+    pub fn producer(result: &'a SamplingResult) -> Self {
+        Self {
+            name: &result.producer.name,
+            uscc: result.producer.uscc.as_ref().map(|u| u.as_str()),
+            district: None,
+            address: result.producer.address.as_deref(),
+            by_ledger: true,
+        }
+    }
+
+    /// The sampled unit as the result names it.
+    pub fn sampled_unit(result: &'a SamplingResult) -> Self {
+        let unit = &result.sampled_unit;
+        Self {
+            name: &unit.name,
+            uscc: unit.uscc.as_ref().map(|u| u.as_str()),
+            district: unit.district.as_deref(),
+            address: unit.address.as_deref(),
+            by_ledger: false,
+        }
+    }
+}
+
+/// How a party was identified, or why it is not.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Identity {
+    pub uscc: Option<String>,
+    /// `given`, `official`, `registry_name`, `registry_name_district`, `ledger`.
+    pub by: Option<&'static str>,
+    /// How it was matched, or why not, in words.
+    pub reason: Option<String>,
+    /// The registry's name, when matched there (shown instead of the label's spelling).
+    pub registered_name: Option<String>,
+}
+
+impl Identity {
+    fn found(uscc: &str, by: &'static str, reason: String) -> Self {
+        Self {
+            uscc: Some(uscc.to_owned()),
+            by: Some(by),
+            reason: Some(reason),
+            registered_name: None,
+        }
+    }
+
+    /// No party to identify (a finding whose product names no producer).
+    pub fn none() -> Self {
+        Self {
+            uscc: None,
+            by: None,
+            reason: None,
+            registered_name: None,
+        }
+    }
+
+    fn pending(reason: String) -> Self {
+        Self {
+            uscc: None,
+            by: None,
+            reason: Some(reason),
+            registered_name: None,
+        }
+    }
+}
+
+/// Identifies `party` from the case's own dispositions and what is known of its name.
+pub fn identify(party: Named, dispositions: &[Disposition], names: &Names) -> Identity {
+    if let Some(uscc) = party.uscc {
+        return Identity {
+            uscc: Some(uscc.to_owned()),
+            by: Some("given"),
+            reason: None,
+            registered_name: None,
+        };
+    }
+    let key = name_key(party.name);
+    let own = dispositions
+        .iter()
+        .filter(|d| d.kind == DispositionKind::Identified)
+        .filter(|d| d.name.as_deref().map(name_key).as_deref() == Some(key.as_str()))
+        .max_by(|a, b| (a.on, &a.disposition_id).cmp(&(b.on, &b.disposition_id)));
+    if let Some(uscc) = own.and_then(|d| d.uscc.as_deref()) {
+        return Identity::found(
+            uscc,
+            "official",
+            "identified by an official on this case".into(),
+        );
+    }
+    let unknown = NameFacts::default();
+    let facts = names.get(&key).unwrap_or(&unknown);
+    if let Some(uscc) = &facts.official {
+        return Identity::found(
+            uscc,
+            "official",
+            "identified by an official (the same name on another case)".into(),
+        );
+    }
+    match registry_match(&party, &facts.registered) {
+        Ok(identity) => return identity,
+        Err(Some(reason)) => return Identity::pending(reason),
+        Err(None) => {}
+    }
+    if party.by_ledger {
+        let mut ledger = facts.ledger.clone();
+        ledger.sort();
+        ledger.dedup();
+        match ledger.as_slice() {
+            [uscc] => {
+                return Identity::found(
+                    uscc,
+                    "ledger",
+                    "the ledger's shipments of this batch give the code under the same name".into(),
+                );
+            }
+            [] => {}
+            many => {
+                return Identity::pending(format!(
+                    "identification pending: the ledger gives {} codes for this name ({})",
+                    many.len(),
+                    many.join(", ")
+                ));
+            }
+        }
+    }
+    Identity::pending(format!(
+        "identification pending: no registered unit is named {}",
+        party.name
+    ))
+}
+
+/// `Ok` when the registry names exactly one unit that fits; `Err(Some(why))` when candidates
+/// exist but none or several fit; `Err(None)` when none is registered under the name.
+fn registry_match(party: &Named, registered: &[Unit]) -> Result<Identity, Option<String>> {
+    if registered.is_empty() {
+        return Err(None);
+    }
+    let fits = |unit: &&Unit| match (party.district, unit.district.as_deref()) {
+        (Some(given), Some(registered)) => given == registered,
+        (None, Some(registered)) => party.address.is_none_or(|address| {
+            district_name(registered).is_none_or(|name| address.contains(name))
+        }),
+        (_, None) => true,
+    };
+    let fitting: Vec<&Unit> = registered.iter().filter(fits).collect();
+    let narrowed = party.district.is_some() || party.address.is_some();
+    match fitting.as_slice() {
+        [unit] => {
+            let (by, how) = if narrowed && unit.district.is_some() {
+                ("registry_name_district", "name and district")
+            } else {
+                ("registry_name", "name")
+            };
+            let mut identity = Identity::found(
+                unit.uscc.as_str(),
+                by,
+                format!("matched in the unit registry by {how}"),
+            );
+            identity.registered_name = Some(unit.name.clone());
+            Ok(identity)
+        }
+        [] => Err(Some(format!(
+            "identification pending: {} registered unit(s) share the name but none in the given district or address",
+            registered.len()
+        ))),
+        many => Err(Some(format!(
+            "identification pending: {} registered units share the name ({})",
+            many.len(),
+            many.iter()
+                .map(|u| u.uscc.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn unit(uscc: &str, name: &str, district: Option<&str>) -> Unit {
+        serde_json::from_value(json!({"uscc": uscc, "name": name, "address": null,
+            "district": district, "roles": ["retailer"], "licences": []}))
+        .unwrap()
+    }
+
+    fn named<'a>(name: &'a str, district: Option<&'a str>) -> Named<'a> {
+        Named {
+            name,
+            uscc: None,
+            district,
+            address: None,
+            by_ledger: false,
+        }
+    }
+
+    const A: &str = "91350100M000100Y43";
+    const B: &str = "91110000802100433B";
+
+    fn names(key_of: &str, facts: NameFacts) -> Names {
+        BTreeMap::from([(name_key(key_of), facts)])
+    }
+
+    #[test]
+    fn a_registered_name_spelled_otherwise_is_matched() {
+        let facts = NameFacts {
+            registered: vec![unit(A, "天津市津安五金有限责任公司", Some("120104"))],
+            ..NameFacts::default()
+        };
+        let names = names("天津市津安五金有限责任公司", facts);
+        let found = identify(
+            named("天津津安五金（有限公司）", Some("120104")),
+            &[],
+            &names,
+        );
+        assert_eq!(found.uscc.as_deref(), Some(A));
+        assert_eq!(found.by, Some("registry_name_district"));
+        assert_eq!(
+            found.registered_name.as_deref(),
+            Some("天津市津安五金有限责任公司")
+        );
+    }
+
+    #[test]
+    fn a_name_in_another_district_or_shared_by_two_units_stays_pending() {
+        let one = names(
+            "某店",
+            NameFacts {
+                registered: vec![unit(A, "某店", Some("120101"))],
+                ..NameFacts::default()
+            },
+        );
+        let elsewhere = identify(named("某店", Some("120104")), &[], &one);
+        assert_eq!(elsewhere.uscc, None);
+        let two = names(
+            "某店",
+            NameFacts {
+                registered: vec![unit(A, "某店", None), unit(B, "某店", None)],
+                ..NameFacts::default()
+            },
+        );
+        let ambiguous = identify(named("某店", None), &[], &two);
+        assert_eq!(ambiguous.uscc, None);
+        assert!(ambiguous.reason.unwrap().contains("2 registered units"));
+        let unknown = identify(named("某店", None), &[], &Names::new());
+        assert_eq!(unknown.uscc, None);
+    }
+
+    #[test]
+    fn an_official_identification_beats_the_registry_and_the_newest_wins() {
+        let registry = names(
+            "某店",
+            NameFacts {
+                registered: vec![unit(A, "某店", None)],
+                ..NameFacts::default()
+            },
+        );
+        let identified = |id: &str, on: &str, uscc: &str| -> Disposition {
+            serde_json::from_value(
+                json!({"disposition_id": id, "report_no": "R", "lab_id": "L",
+                "kind": "identified", "on": on, "outcome": null, "note": null,
+                "name": "某店", "uscc": uscc}),
+            )
+            .unwrap()
+        };
+        let found = identify(
+            named("某店", None),
+            &[
+                identified("2", "2026-05-02", B),
+                identified("1", "2026-05-01", A),
+            ],
+            &registry,
+        );
+        assert_eq!(
+            (found.uscc.as_deref(), found.by),
+            (Some(B), Some("official"))
+        );
+    }
+
+    #[test]
+    fn the_ledger_identifies_a_producer_but_not_a_seller() {
+        let ledger = names(
+            "某厂",
+            NameFacts {
+                ledger: vec![A.to_owned()],
+                ..NameFacts::default()
+            },
+        );
+        let producer = Named {
+            by_ledger: true,
+            ..named("某厂", None)
+        };
+        assert_eq!(identify(producer, &[], &ledger).uscc.as_deref(), Some(A));
+        assert_eq!(identify(named("某厂", None), &[], &ledger).uscc, None);
+    }
+}

@@ -1,0 +1,1039 @@
+//! The legal life of a case (docs/domain.md "The life of a failed result", "The four notices"), as a
+//! pure function of the result's dates, the officials' dispositions and today's date.
+//!
+//! Deriving the whole state again on every event (instead of mutating it step by step) makes a
+//! replay after a crash, a late disposition or a timer all the same operation, and the answer
+//! cannot depend on the order in which the stage happened to see things.
+
+use crate::calendar::{Calendar, Deadline};
+use chrono::{Days, NaiveDate};
+use serde::{Deserialize, Serialize};
+use spotcheck_schemas::case::{CaseStatus, NoticeStatus, Step, StepStatus};
+use spotcheck_schemas::{Disposition, DispositionKind, NoticeKind, StepKind};
+
+/// The periods of the law. Every one is configurable; the defaults are the law's. Periods in
+/// days are calendar days whose last day moves to the next working day; `_working_days` count
+/// working days ([`Calendar`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Periods {
+    /// Objection window from service (PQL Art 15).
+    pub objection_days: u64,
+    /// Rectification period from the order (Order 18 Art 46).
+    pub rectify_days: u64,
+    /// A reminder is proposed this long before the rectification deadline, if no report came.
+    pub reminder_days_before: u64,
+    /// The re-check is due this long after the order (Art 47).
+    pub recheck_days: u64,
+    /// The second re-check window after the public notice (Art 48).
+    pub second_recheck_from_days: u64,
+    pub second_recheck_by_days: u64,
+    /// An interview is due this long after it is proposed.
+    pub interview_days: u64,
+    /// A listed-supervision notice is due this long after the event that calls for it.
+    pub listed_supervision_days: u64,
+    /// The re-check after suspension (停业整顿) is due this long after the period ends.
+    pub recheck_after_suspension_days: u64,
+    /// The referral for licence revocation is due this long after the failed re-check.
+    pub revocation_referral_days: u64,
+    /// Disclosure to the credit system, in working days from finality (SAMR Order 45).
+    pub disclose_working_days: u32,
+    /// Withdrawal of a revoked disclosure, in working days (SAMR Order 45).
+    pub retract_working_days: u32,
+}
+
+impl Default for Periods {
+    fn default() -> Self {
+        Self {
+            objection_days: 15,
+            rectify_days: 60,
+            reminder_days_before: 10,
+            recheck_days: 75,
+            second_recheck_from_days: 60,
+            second_recheck_by_days: 90,
+            interview_days: 10,
+            listed_supervision_days: 10,
+            recheck_after_suspension_days: 15,
+            revocation_referral_days: 10,
+            disclose_working_days: 20,
+            retract_working_days: 3,
+        }
+    }
+}
+
+/// What the lifecycle needs from the result.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening {
+    pub tested_on: NaiveDate,
+    pub served_on: Option<NaiveDate>,
+    /// A serious-severity failure is a major hidden danger: listed supervision.
+    pub serious: bool,
+    /// A case opened by an on-site inspection's finding, not by a lab's result.
+    pub on_site: Option<OnSite>,
+}
+
+/// What the lifecycle needs from an inspection's finding. The finding is a fact the inspectors
+/// recorded on the spot: there is no objection window, the notices follow from its day.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OnSite {
+    pub on: NaiveDate,
+    /// A refusal of inspection (PQL Art 56), with the day of the first refusal after it, if any.
+    pub refusal: Option<Option<NaiveDate>>,
+}
+
+/// The case's legal state on a given day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Standing {
+    pub status: CaseStatus,
+    pub final_on: Option<NaiveDate>,
+    pub objection_until: NaiveDate,
+    pub rectify_by: Option<NaiveDate>,
+    pub recheck_by: Option<NaiveDate>,
+    pub second_recheck_from: Option<NaiveDate>,
+    pub second_recheck_by: Option<NaiveDate>,
+    pub disclose_by: Option<NaiveDate>,
+    pub retract_by: Option<NaiveDate>,
+    pub public_notice_on: Option<NaiveDate>,
+    pub suspension_until: Option<NaiveDate>,
+    /// Notices by kind, each for every implicated unit (the stage addresses them).
+    pub notices: Vec<ProposedNotice>,
+    /// The steps of the law besides the notices.
+    pub steps: Vec<Step>,
+    /// What the calendar could not settle, in words (a year without a holiday notice).
+    pub notes: Vec<String>,
+    /// The next day on which the standing changes by time alone, if any: the stage's timer.
+    pub next_change: Option<NaiveDate>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProposedNotice {
+    pub kind: NoticeKind,
+    pub due_on: NaiveDate,
+    pub status: NoticeStatus,
+    /// Only to the parties responsible for the batch (the sampled unit and producer), not to
+    /// every receiver: reminders, interviews and listed supervision follow the rectification.
+    pub to_all_units: bool,
+}
+
+fn plus(date: NaiveDate, days: u64) -> NaiveDate {
+    date.checked_add_days(Days::new(days)).unwrap_or(date)
+}
+
+fn minus(date: NaiveDate, days: u64) -> NaiveDate {
+    date.checked_sub_days(Days::new(days)).unwrap_or(date)
+}
+
+/// The case's standing on `today`. `dispositions` may come in any order.
+pub fn standing(
+    opening: Opening,
+    dispositions: &[Disposition],
+    today: NaiveDate,
+    periods: &Periods,
+    calendar: &Calendar,
+) -> Standing {
+    let mut standing = Life::new(opening, dispositions, today, periods, calendar).run();
+    // A disposition dated after today counts from its date: wake up then.
+    let upcoming = dispositions
+        .iter()
+        .map(|d| d.on)
+        .filter(|on| *on > today)
+        .min();
+    standing.next_change = match (standing.next_change, upcoming) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    };
+    standing
+}
+
+/// One derivation: the events up to today, in date order, and what is derived from them.
+struct Life<'a> {
+    opening: Opening,
+    events: Vec<&'a Disposition>,
+    today: NaiveDate,
+    periods: &'a Periods,
+    calendar: &'a Calendar,
+    standing: Standing,
+}
+
+impl<'a> Life<'a> {
+    fn new(
+        opening: Opening,
+        dispositions: &'a [Disposition],
+        today: NaiveDate,
+        periods: &'a Periods,
+        calendar: &'a Calendar,
+    ) -> Self {
+        let mut events: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
+        events.sort_by(|a, b| (a.on, &a.disposition_id).cmp(&(b.on, &b.disposition_id)));
+        let standing = Standing {
+            status: CaseStatus::Open,
+            final_on: None,
+            objection_until: opening.tested_on,
+            rectify_by: None,
+            recheck_by: None,
+            second_recheck_from: None,
+            second_recheck_by: None,
+            disclose_by: None,
+            retract_by: None,
+            public_notice_on: None,
+            suspension_until: None,
+            notices: Vec::new(),
+            steps: Vec::new(),
+            notes: Vec::new(),
+            next_change: None,
+        };
+        Self {
+            opening,
+            events,
+            today,
+            periods,
+            calendar,
+            standing,
+        }
+    }
+
+    fn first(&self, kind: DispositionKind) -> Option<&'a Disposition> {
+        self.events.iter().copied().find(|d| d.kind == kind)
+    }
+
+    fn all(&self, kind: DispositionKind) -> Vec<&'a Disposition> {
+        self.events
+            .iter()
+            .copied()
+            .filter(|d| d.kind == kind)
+            .collect()
+    }
+
+    /// The end of a calendar-day period, noting a year the calendar does not know.
+    fn period_end(&mut self, start: NaiveDate, days: u64, what: &str) -> NaiveDate {
+        let Deadline { date, unknown_year } = self.calendar.period_end(start, days);
+        if let Some(year) = unknown_year {
+            self.note(format!(
+                "{what} ({date}) falls in {year}, whose holiday notice is not in the calendar: \
+                 only weekends were skipped"
+            ));
+        }
+        date
+    }
+
+    fn working_days(&mut self, start: NaiveDate, n: u32, what: &str) -> Option<NaiveDate> {
+        match self.calendar.add_working_days(start, n) {
+            Ok(date) => Some(date),
+            Err(error) => {
+                self.note(format!("{what} cannot be computed: {error}"));
+                None
+            }
+        }
+    }
+
+    fn note(&mut self, note: String) {
+        if !self.standing.notes.contains(&note) {
+            self.standing.notes.push(note);
+        }
+    }
+
+    fn propose(&mut self, kind: NoticeKind, due_on: NaiveDate, to_all_units: bool) {
+        if self.standing.notices.iter().any(|n| n.kind == kind) {
+            return;
+        }
+        let served = self
+            .all(DispositionKind::NoticeServed)
+            .iter()
+            .any(|d| d.outcome.as_deref() == Some(kind.as_str()));
+        self.standing.notices.push(ProposedNotice {
+            kind,
+            due_on,
+            status: if served {
+                NoticeStatus::Served
+            } else {
+                NoticeStatus::Proposed
+            },
+            to_all_units,
+        });
+    }
+
+    /// A step due on `due_on` (`None`: waits for the event it counts from), done when `done_by`
+    /// was recorded.
+    fn step(
+        &mut self,
+        kind: StepKind,
+        due_on: Option<NaiveDate>,
+        done_by: DispositionKind,
+        basis: &str,
+    ) {
+        let done_on = self.first(done_by).map(|d| d.on);
+        self.push_step(kind, due_on, done_on, basis);
+    }
+
+    fn run(mut self) -> Standing {
+        let final_on = match self.opening.on_site {
+            // Found on the spot: no objection window, the notices follow from the day.
+            Some(site) => {
+                self.standing.objection_until = site.on;
+                site.on
+            }
+            None => match self.finality() {
+                Some(final_on) => final_on,
+                None => return self.standing,
+            },
+        };
+        self.standing.status = CaseStatus::Final;
+        self.standing.final_on = Some(final_on);
+        if self.opening.on_site.is_none() {
+            // Spot-check failures go to the credit system; inspection findings do not.
+            self.standing.disclose_by = self.working_days(
+                final_on,
+                self.periods.disclose_working_days,
+                "the disclosure deadline",
+            );
+        }
+        match self.opening.on_site.and_then(|site| site.refusal) {
+            Some(_) => self.step(
+                StepKind::Warning,
+                Some(final_on),
+                DispositionKind::WarningIssued,
+                "PQL Art 56: refusing a lawful inspection is answered with a warning and an order to correct (警告，责令改正)",
+            ),
+            None => self.step(
+                StepKind::StopProductionAndSale,
+                Some(final_on),
+                DispositionKind::StopOrdered,
+                if self.opening.on_site.is_some() {
+                    "PQL Art 49: sale of the product found stops at once (责令停止销售)"
+                } else {
+                    "Order 18 Art 45: production and sale of the same product stop at once when the result is final"
+                },
+            ),
+        }
+        let next_change = self.rectification(final_on);
+        self.rechecks();
+        if let Some(Some(again_on)) = self.opening.on_site.and_then(|site| site.refusal) {
+            self.refused_again(again_on);
+        }
+        if matches!(
+            self.standing.status,
+            CaseStatus::Final | CaseStatus::Rectifying
+        ) {
+            self.standing.next_change = next_change;
+        }
+        self.standing
+    }
+
+    /// The day the failure became final, if it is: no objection in time, or a re-test upheld.
+    fn finality(&mut self) -> Option<NaiveDate> {
+        let served = self
+            .first(DispositionKind::ResultServed)
+            .map(|d| d.on)
+            .or(self.opening.served_on)
+            .unwrap_or(self.opening.tested_on);
+        let objection_until = self.period_end(
+            served,
+            self.periods.objection_days,
+            "the objection window's end",
+        );
+        self.standing.objection_until = objection_until;
+        // An objection counts only inside the window; the re-test's conclusion is final.
+        let objection = self
+            .first(DispositionKind::ObjectionFiled)
+            .filter(|d| d.on <= objection_until);
+        if objection.is_some() {
+            self.standing.status = CaseStatus::Retest;
+            let retest = self.first(DispositionKind::RetestConcluded)?;
+            if retest.outcome.as_deref() == Some("overturned") {
+                self.standing.status = CaseStatus::Overturned;
+                self.standing.retract_by = self.working_days(
+                    retest.on,
+                    self.periods.retract_working_days,
+                    "the withdrawal deadline",
+                );
+                return None;
+            }
+            return Some(retest.on);
+        }
+        if self.today > objection_until {
+            return Some(plus(objection_until, 1));
+        }
+        self.standing.next_change = Some(plus(objection_until, 1));
+        None
+    }
+
+    /// The rectification order, reminder and interview; returns the next day time changes them.
+    fn rectification(&mut self, final_on: NaiveDate) -> Option<NaiveDate> {
+        let ordered = self
+            .first(DispositionKind::RectificationOrdered)
+            .map(|d| d.on);
+        let order_on = ordered.unwrap_or(final_on);
+        let rectify_by = self.period_end(
+            order_on,
+            self.periods.rectify_days,
+            "the rectification deadline",
+        );
+        let recheck_by =
+            self.period_end(order_on, self.periods.recheck_days, "the re-check deadline");
+        self.standing.rectify_by = Some(rectify_by);
+        self.standing.recheck_by = Some(recheck_by);
+        self.propose(NoticeKind::Rectification, rectify_by, true);
+        if self.opening.serious {
+            // A major hidden danger: listed supervision from the day the failure is final; found
+            // on the spot, at once (挂牌督办 the same day).
+            let due = if self.opening.on_site.is_some() {
+                final_on
+            } else {
+                self.period_end(
+                    final_on,
+                    self.periods.listed_supervision_days,
+                    "the listed-supervision notice",
+                )
+            };
+            self.propose(NoticeKind::ListedSupervision, due, false);
+        }
+        if ordered.is_some() {
+            self.standing.status = CaseStatus::Rectifying;
+        }
+        let reported = self.first(DispositionKind::RectificationReported).is_some();
+        if reported || self.first(DispositionKind::RecheckConcluded).is_some() {
+            return None;
+        }
+        let reminder_on = minus(rectify_by, self.periods.reminder_days_before);
+        let mut next_change = None;
+        if self.today >= reminder_on {
+            self.propose(NoticeKind::Reminder, rectify_by, false);
+        } else {
+            next_change = Some(reminder_on);
+        }
+        if self.today > rectify_by {
+            // Rectification overdue (整改不到位): an interview.
+            let due = self.period_end(
+                plus(rectify_by, 1),
+                self.periods.interview_days,
+                "the interview",
+            );
+            self.propose(NoticeKind::Interview, due, false);
+        } else if next_change.is_none() {
+            next_change = Some(plus(rectify_by, 1));
+        }
+        next_change
+    }
+
+    /// The re-check, the public notice and the second re-check it starts, suspension, the
+    /// re-check after it and the referral for licence revocation.
+    fn rechecks(&mut self) {
+        let rechecks = self.all(DispositionKind::RecheckConcluded);
+        let Some(first) = rechecks.first() else {
+            return;
+        };
+        if first.outcome.as_deref() == Some("pass") {
+            self.standing.status = CaseStatus::Closed;
+            return;
+        }
+        // Escalated (整改不到位): an interview, the province's public notice, and the second
+        // re-check 60–90 days after the notice (Order 18 Art 48) — not after the re-check.
+        self.standing.status = CaseStatus::Escalated;
+        let due = self.period_end(first.on, self.periods.interview_days, "the interview");
+        self.propose(NoticeKind::Interview, due, false);
+        let notice = self.first(DispositionKind::PublicNotice).map(|d| d.on);
+        self.standing.public_notice_on = notice;
+        self.step(
+            StepKind::PublicNotice,
+            None,
+            DispositionKind::PublicNotice,
+            "Order 18 Art 47: a failed re-check is escalated and announced (公告)",
+        );
+        let second_by = notice.map(|notice| {
+            self.standing.second_recheck_from =
+                Some(plus(notice, self.periods.second_recheck_from_days));
+            self.period_end(
+                notice,
+                self.periods.second_recheck_by_days,
+                "the second re-check deadline",
+            )
+        });
+        self.standing.second_recheck_by = second_by;
+        let basis = if notice.is_some() {
+            "Order 18 Art 48: 60 to 90 days after the public notice"
+        } else {
+            "Order 18 Art 48: counts from the public notice (公告), not yet recorded"
+        };
+        self.push_step(
+            StepKind::SecondRecheck,
+            second_by,
+            rechecks.get(1).map(|d| d.on),
+            basis,
+        );
+        let Some(second) = rechecks.get(1) else {
+            return;
+        };
+        if second.outcome.as_deref() == Some("pass") {
+            self.standing.status = CaseStatus::Closed;
+            return;
+        }
+        self.suspension(second.on, rechecks.get(2).copied());
+    }
+
+    /// A refusal after the warning (拒不改正): suspension (责令停业整顿), PQL Art 56; a re-check
+    /// passed after it closes the case.
+    fn refused_again(&mut self, again_on: NaiveDate) {
+        let passed_after = self
+            .all(DispositionKind::RecheckConcluded)
+            .iter()
+            .any(|d| d.on >= again_on && d.outcome.as_deref() == Some("pass"));
+        if passed_after {
+            self.standing.status = CaseStatus::Closed;
+            return;
+        }
+        self.standing.status = CaseStatus::Suspended;
+        self.standing.suspension_until = self
+            .first(DispositionKind::Suspension)
+            .and_then(|d| d.until);
+        let done_on = self
+            .all(DispositionKind::Suspension)
+            .iter()
+            .find(|d| d.on >= again_on)
+            .map(|d| d.on);
+        self.push_step(
+            StepKind::SuspensionOrder,
+            Some(again_on),
+            done_on,
+            "PQL Art 56: refused again after the warning (拒不改正): suspension of business for rectification (责令停业整顿)",
+        );
+    }
+
+    /// A second failed re-check: suspension (停业整顿), listed supervision, the re-check when the
+    /// period ends, and when that fails the referral for licence revocation (PQL Art 17).
+    fn suspension(&mut self, failed_on: NaiveDate, third: Option<&'a Disposition>) {
+        self.standing.status = CaseStatus::Suspended;
+        let due = self.period_end(
+            failed_on,
+            self.periods.listed_supervision_days,
+            "the listed-supervision notice",
+        );
+        self.propose(NoticeKind::ListedSupervision, due, false);
+        let suspension = self.first(DispositionKind::Suspension);
+        let period_end = self
+            .first(DispositionKind::RectificationPeriodEnded)
+            .map(|d| d.on)
+            .or(suspension.and_then(|d| d.until));
+        self.standing.suspension_until = period_end;
+        let recheck_by = period_end.map(|end| {
+            self.period_end(
+                end,
+                self.periods.recheck_after_suspension_days,
+                "the re-check after suspension",
+            )
+        });
+        let basis = if period_end.is_some() {
+            "PQL Art 17: re-checked when the 停业整顿 period ends"
+        } else {
+            "PQL Art 17: counts from the end of the 停业整顿 period, not yet recorded"
+        };
+        self.push_step(
+            StepKind::RecheckAfterSuspension,
+            recheck_by,
+            third.map(|d| d.on),
+            basis,
+        );
+        let Some(third) = third else {
+            return;
+        };
+        if third.outcome.as_deref() == Some("pass") {
+            self.standing.status = CaseStatus::Closed;
+            return;
+        }
+        let due = self.period_end(
+            third.on,
+            self.periods.revocation_referral_days,
+            "the referral for licence revocation",
+        );
+        self.step(
+            StepKind::LicenceRevocationReferral,
+            Some(due),
+            DispositionKind::LicenceRevocationReferred,
+            "PQL Art 17: not rectified after suspension: referred for revocation of the business licence",
+        );
+        if self
+            .first(DispositionKind::LicenceRevocationReferred)
+            .is_some()
+        {
+            self.standing.status = CaseStatus::RevocationReferred;
+        }
+    }
+
+    fn push_step(
+        &mut self,
+        kind: StepKind,
+        due_on: Option<NaiveDate>,
+        done_on: Option<NaiveDate>,
+        basis: &str,
+    ) {
+        let status = match (done_on, due_on) {
+            (Some(_), _) => StepStatus::Done,
+            (None, Some(_)) => StepStatus::Due,
+            (None, None) => StepStatus::Awaiting,
+        };
+        self.standing.steps.push(Step {
+            kind,
+            due_on,
+            done_on,
+            status,
+            basis: Some(basis.to_owned()),
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use spotcheck_schemas::case::StepStatus;
+
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn event(id: &str, kind: DispositionKind, on: &str, outcome: Option<&str>) -> Disposition {
+        Disposition {
+            disposition_id: id.into(),
+            report_no: "R".into(),
+            lab_id: "L".into(),
+            kind,
+            on: day(on),
+            outcome: outcome.map(str::to_owned),
+            note: None,
+            name: None,
+            uscc: None,
+            until: None,
+        }
+    }
+
+    fn opening() -> Opening {
+        Opening {
+            tested_on: day("2026-04-20"),
+            served_on: Some(day("2026-04-25")),
+            serious: false,
+            on_site: None,
+        }
+    }
+
+    /// The standing on `today` under the law's periods and the shipped calendar.
+    fn law(opening: Opening, events: &[Disposition], today: NaiveDate) -> Standing {
+        standing(
+            opening,
+            events,
+            today,
+            &Periods::default(),
+            &Calendar::shipped(),
+        )
+    }
+
+    fn kinds(standing: &Standing) -> Vec<NoticeKind> {
+        standing.notices.iter().map(|n| n.kind).collect()
+    }
+
+    #[test]
+    fn without_objection_the_failure_is_final_after_fifteen_days_moved_past_a_weekend() {
+        // Served 25 April 2026: the 15th day is Sunday 10 May, so the window runs to Monday.
+        let open = law(opening(), &[], day("2026-05-11"));
+        assert_eq!(open.status, CaseStatus::Open);
+        assert_eq!(open.objection_until, day("2026-05-11"));
+        assert_eq!(open.next_change, Some(day("2026-05-12")));
+        let final_ = law(opening(), &[], day("2026-05-12"));
+        assert_eq!(final_.status, CaseStatus::Final);
+        assert_eq!(final_.final_on, Some(day("2026-05-12")));
+        // 60 days: Saturday 11 July → Monday 13 July; 75 days: Sunday 26 July → Monday 27 July.
+        assert_eq!(final_.rectify_by, Some(day("2026-07-13")));
+        assert_eq!(final_.recheck_by, Some(day("2026-07-27")));
+        // 20 working days from 12 May 2026 (no holiday in between): 9 June.
+        assert_eq!(final_.disclose_by, Some(day("2026-06-09")));
+        assert_eq!(kinds(&final_), [NoticeKind::Rectification]);
+        assert_eq!(final_.steps.len(), 1, "the stop of production and sale");
+        assert_eq!(final_.steps[0].kind, StepKind::StopProductionAndSale);
+        assert_eq!(final_.steps[0].due_on, Some(day("2026-05-12")));
+        assert_eq!(final_.steps[0].status, StepStatus::Due);
+    }
+
+    #[test]
+    fn a_window_ending_in_the_national_day_holiday_runs_to_the_first_working_day() {
+        let served = Opening {
+            served_on: Some(day("2026-09-17")),
+            ..opening()
+        };
+        let s = law(served, &[], day("2026-10-05"));
+        assert_eq!(s.objection_until, day("2026-10-08"));
+        assert_eq!(s.status, CaseStatus::Open);
+        let overturned = [
+            event("1", DispositionKind::ObjectionFiled, "2026-09-20", None),
+            event(
+                "2",
+                DispositionKind::RetestConcluded,
+                "2026-09-30",
+                Some("overturned"),
+            ),
+        ];
+        let s = law(served, &overturned, day("2026-10-12"));
+        assert_eq!(s.status, CaseStatus::Overturned);
+        // 3 working days from Wednesday 30 September: 8, 9 and Saturday 10 October (调休).
+        assert_eq!(s.retract_by, Some(day("2026-10-10")));
+    }
+
+    #[test]
+    fn the_window_runs_from_the_test_date_when_service_is_unknown() {
+        let unserved = Opening {
+            served_on: None,
+            ..opening()
+        };
+        let s = law(unserved, &[], day("2026-05-01"));
+        // Tested 20 April: the 15th day is 5 May, the last day of the Labour Day holiday.
+        assert_eq!(s.objection_until, day("2026-05-06"));
+    }
+
+    #[test]
+    fn an_overturned_retest_closes_the_case_and_an_upheld_one_makes_it_final() {
+        let objection = event("1", DispositionKind::ObjectionFiled, "2026-04-30", None);
+        let waiting = law(
+            opening(),
+            std::slice::from_ref(&objection),
+            day("2026-06-01"),
+        );
+        assert_eq!(
+            waiting.status,
+            CaseStatus::Retest,
+            "an objection suspends finality"
+        );
+        let overturned = event(
+            "2",
+            DispositionKind::RetestConcluded,
+            "2026-05-20",
+            Some("overturned"),
+        );
+        let s = law(
+            opening(),
+            &[objection.clone(), overturned],
+            day("2026-06-01"),
+        );
+        assert_eq!(s.status, CaseStatus::Overturned);
+        assert!(s.notices.is_empty());
+        let upheld = event(
+            "2",
+            DispositionKind::RetestConcluded,
+            "2026-05-20",
+            Some("upheld"),
+        );
+        let s = law(opening(), &[objection, upheld], day("2026-06-01"));
+        assert_eq!(
+            (s.status, s.final_on),
+            (CaseStatus::Final, Some(day("2026-05-20")))
+        );
+    }
+
+    #[test]
+    fn an_unreported_rectification_brings_a_reminder_then_an_interview() {
+        let ordered = [event(
+            "1",
+            DispositionKind::RectificationOrdered,
+            "2026-05-15",
+            None,
+        )];
+        let s = law(opening(), &ordered, day("2026-07-01"));
+        assert_eq!(s.status, CaseStatus::Rectifying);
+        assert_eq!(s.rectify_by, Some(day("2026-07-14")));
+        assert_eq!(kinds(&s), [NoticeKind::Rectification]);
+        assert_eq!(s.next_change, Some(day("2026-07-04")));
+        let s = law(opening(), &ordered, day("2026-07-04"));
+        assert_eq!(kinds(&s), [NoticeKind::Rectification, NoticeKind::Reminder]);
+        let s = law(opening(), &ordered, day("2026-07-15"));
+        assert_eq!(
+            kinds(&s),
+            [
+                NoticeKind::Rectification,
+                NoticeKind::Reminder,
+                NoticeKind::Interview
+            ]
+        );
+        let mut reported = ordered.to_vec();
+        reported.push(event(
+            "2",
+            DispositionKind::RectificationReported,
+            "2026-07-01",
+            None,
+        ));
+        let s = law(opening(), &reported, day("2026-07-15"));
+        assert_eq!(
+            kinds(&s),
+            [NoticeKind::Rectification],
+            "a report stops the reminders"
+        );
+    }
+
+    #[test]
+    fn a_failed_recheck_escalates_and_a_passed_one_closes() {
+        let mut events = vec![
+            event(
+                "1",
+                DispositionKind::RectificationOrdered,
+                "2026-05-15",
+                None,
+            ),
+            event(
+                "2",
+                DispositionKind::RectificationReported,
+                "2026-07-01",
+                None,
+            ),
+            event(
+                "3",
+                DispositionKind::RecheckConcluded,
+                "2026-07-20",
+                Some("fail"),
+            ),
+        ];
+        let s = law(opening(), &events, day("2026-07-21"));
+        assert_eq!(s.status, CaseStatus::Escalated);
+        assert!(kinds(&s).contains(&NoticeKind::Interview));
+        // The second re-check counts from the public notice, which is not recorded yet.
+        assert_eq!(s.second_recheck_by, None);
+        let awaiting: Vec<(StepKind, StepStatus)> =
+            s.steps.iter().map(|st| (st.kind, st.status)).collect();
+        assert!(awaiting.contains(&(StepKind::PublicNotice, StepStatus::Awaiting)));
+        assert!(awaiting.contains(&(StepKind::SecondRecheck, StepStatus::Awaiting)));
+        events.push(event(
+            "n",
+            DispositionKind::PublicNotice,
+            "2026-08-03",
+            None,
+        ));
+        let s = law(opening(), &events, day("2026-08-04"));
+        assert_eq!(s.public_notice_on, Some(day("2026-08-03")));
+        // 60 to 90 days after the notice of 3 August, not after the re-check of 20 July.
+        assert_eq!(s.second_recheck_from, Some(day("2026-10-02")));
+        assert_eq!(s.second_recheck_by, Some(day("2026-11-02")));
+        events.push(event(
+            "4",
+            DispositionKind::RecheckConcluded,
+            "2026-10-01",
+            Some("fail"),
+        ));
+        let s = law(opening(), &events, day("2026-10-20"));
+        assert_eq!(s.status, CaseStatus::Suspended);
+        let listed = s
+            .notices
+            .iter()
+            .find(|n| n.kind == NoticeKind::ListedSupervision)
+            .expect("listed supervision");
+        // Due from the failed second re-check (1 Oct + 10 days = Sunday 11 Oct → Monday 12 Oct),
+        // not from the day the stage happened to process it.
+        assert_eq!(listed.due_on, day("2026-10-12"));
+        events.pop();
+        events.push(event(
+            "4",
+            DispositionKind::RecheckConcluded,
+            "2026-10-01",
+            Some("pass"),
+        ));
+        assert_eq!(
+            law(opening(), &events, day("2026-10-02")).status,
+            CaseStatus::Closed
+        );
+        let passed = [event(
+            "3",
+            DispositionKind::RecheckConcluded,
+            "2026-07-20",
+            Some("pass"),
+        )];
+        assert_eq!(
+            law(opening(), &passed, day("2026-07-21")).status,
+            CaseStatus::Closed
+        );
+    }
+
+    #[test]
+    fn a_serious_failure_is_put_under_listed_supervision_and_periods_are_configurable() {
+        let serious = Opening {
+            serious: true,
+            ..opening()
+        };
+        let periods = Periods {
+            objection_days: 0,
+            ..Periods::default()
+        };
+        // Served Saturday 25 April: with no window, final after Monday 27 April.
+        let s = standing(
+            serious,
+            &[],
+            day("2026-04-28"),
+            &periods,
+            &Calendar::shipped(),
+        );
+        assert_eq!(s.status, CaseStatus::Final);
+        assert_eq!(
+            kinds(&s),
+            [NoticeKind::Rectification, NoticeKind::ListedSupervision]
+        );
+    }
+
+    fn on_site(on: &str, serious: bool, refusal: Option<Option<NaiveDate>>) -> Opening {
+        Opening {
+            tested_on: day(on),
+            served_on: Some(day(on)),
+            serious,
+            on_site: Some(OnSite {
+                on: day(on),
+                refusal,
+            }),
+        }
+    }
+
+    #[test]
+    fn a_major_hidden_danger_found_on_site_is_under_listed_supervision_the_same_day() {
+        let s = law(on_site("2026-04-21", true, None), &[], day("2026-04-21"));
+        assert_eq!(s.status, CaseStatus::Final, "no objection window on site");
+        assert_eq!(s.final_on, Some(day("2026-04-21")));
+        assert_eq!(s.disclose_by, None, "inspection findings are not disclosed");
+        let listed = s
+            .notices
+            .iter()
+            .find(|n| n.kind == NoticeKind::ListedSupervision)
+            .expect("listed supervision");
+        assert_eq!(listed.due_on, day("2026-04-21"));
+        assert_eq!(
+            s.rectify_by,
+            Some(day("2026-06-22")),
+            "60 days, past a Saturday"
+        );
+        assert_eq!(s.steps[0].kind, StepKind::StopProductionAndSale);
+        // Any other finding: the rectification notice alone, at once.
+        let general = law(on_site("2026-04-21", false, None), &[], day("2026-04-21"));
+        assert_eq!(kinds(&general), [NoticeKind::Rectification]);
+    }
+
+    #[test]
+    fn a_refusal_is_warned_and_a_refusal_after_the_warning_suspended() {
+        let first = law(
+            on_site("2026-04-21", false, Some(None)),
+            &[],
+            day("2026-04-21"),
+        );
+        assert_eq!(first.status, CaseStatus::Final);
+        assert_eq!(first.steps[0].kind, StepKind::Warning);
+        assert_eq!(first.steps[0].due_on, Some(day("2026-04-21")));
+        assert_eq!(kinds(&first), [NoticeKind::Rectification]);
+        assert!(
+            first
+                .steps
+                .iter()
+                .all(|s| s.kind != StepKind::SuspensionOrder)
+        );
+
+        let warned = [event(
+            "w",
+            DispositionKind::WarningIssued,
+            "2026-04-22",
+            None,
+        )];
+        let again = on_site("2026-04-21", false, Some(Some(day("2026-05-06"))));
+        let s = law(again, &warned, day("2026-05-06"));
+        assert_eq!(s.status, CaseStatus::Suspended);
+        assert_eq!(s.steps[0].status, StepStatus::Done, "the warning was given");
+        let order = s
+            .steps
+            .iter()
+            .find(|s| s.kind == StepKind::SuspensionOrder)
+            .expect("suspension ordered");
+        assert_eq!(order.due_on, Some(day("2026-05-06")));
+        assert_eq!(order.status, StepStatus::Due);
+        let passed = [
+            warned[0].clone(),
+            event(
+                "r",
+                DispositionKind::RecheckConcluded,
+                "2026-06-01",
+                Some("pass"),
+            ),
+        ];
+        assert_eq!(
+            law(again, &passed, day("2026-06-01")).status,
+            CaseStatus::Closed
+        );
+    }
+
+    #[test]
+    fn suspension_runs_to_its_recheck_and_a_failed_one_to_the_licence_referral() {
+        let mut events = vec![
+            event(
+                "1",
+                DispositionKind::RectificationOrdered,
+                "2026-05-15",
+                None,
+            ),
+            event(
+                "2",
+                DispositionKind::RecheckConcluded,
+                "2026-07-20",
+                Some("fail"),
+            ),
+            event("3", DispositionKind::PublicNotice, "2026-08-03", None),
+            event(
+                "4",
+                DispositionKind::RecheckConcluded,
+                "2026-10-12",
+                Some("fail"),
+            ),
+        ];
+        let s = law(opening(), &events, day("2026-10-13"));
+        let step = |s: &Standing, kind: StepKind| {
+            s.steps
+                .iter()
+                .find(|st| st.kind == kind)
+                .cloned()
+                .expect("step")
+        };
+        assert_eq!(
+            step(&s, StepKind::RecheckAfterSuspension).status,
+            StepStatus::Awaiting
+        );
+        let mut suspension = event("5", DispositionKind::Suspension, "2026-10-15", None);
+        suspension.until = Some(day("2026-11-14"));
+        events.push(suspension);
+        let s = law(opening(), &events, day("2026-10-16"));
+        assert_eq!(s.suspension_until, Some(day("2026-11-14")));
+        // 15 days after the period ends on 14 November: Sunday 29 November → Monday 30.
+        assert_eq!(
+            step(&s, StepKind::RecheckAfterSuspension).due_on,
+            Some(day("2026-11-30"))
+        );
+        events.push(event(
+            "6",
+            DispositionKind::RecheckConcluded,
+            "2026-11-16",
+            Some("fail"),
+        ));
+        let s = law(opening(), &events, day("2026-11-17"));
+        assert_eq!(s.status, CaseStatus::Suspended);
+        let referral = step(&s, StepKind::LicenceRevocationReferral);
+        assert_eq!(
+            (referral.status, referral.due_on),
+            (StepStatus::Due, Some(day("2026-11-26")))
+        );
+        events.push(event(
+            "7",
+            DispositionKind::LicenceRevocationReferred,
+            "2026-11-20",
+            None,
+        ));
+        let s = law(opening(), &events, day("2026-11-21"));
+        assert_eq!(s.status, CaseStatus::RevocationReferred);
+        assert_eq!(
+            step(&s, StepKind::LicenceRevocationReferral).done_on,
+            Some(day("2026-11-20"))
+        );
+    }
+
+    #[test]
+    fn a_stop_order_recorded_marks_the_step_done() {
+        let events = [event("1", DispositionKind::StopOrdered, "2026-05-13", None)];
+        let s = law(opening(), &events, day("2026-05-14"));
+        let stop = &s.steps[0];
+        assert_eq!(
+            (stop.status, stop.done_on),
+            (StepStatus::Done, Some(day("2026-05-13")))
+        );
+    }
+}
