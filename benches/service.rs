@@ -107,7 +107,7 @@ impl Up {
             .bearer_auth(self.token("analyst"))
             .json(&serde_json::json!({"sql": "SELECT count(*) AS n FROM results"}))
             .send()
-            .and_then(|r| r.json())
+            .and_then(reqwest::blocking::Response::json)
             .expect("count");
         body[0]["n"].as_u64().unwrap_or(0)
     }

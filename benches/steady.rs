@@ -179,7 +179,7 @@ fn sql(client: &reqwest::blocking::Client, http: &str, analyst: &str, sql: &str)
         .bearer_auth(analyst)
         .json(&serde_json::json!({ "sql": sql }))
         .send()
-        .and_then(|r| r.text())
+        .and_then(reqwest::blocking::Response::text)
         .unwrap_or_default()
 }
 
@@ -238,7 +238,7 @@ fn files_written(client: &reqwest::blocking::Client, http: &str) -> f64 {
     let text = client
         .get(format!("{http}/metrics"))
         .send()
-        .and_then(|r| r.text())
+        .and_then(reqwest::blocking::Response::text)
         .unwrap_or_default();
     text.lines()
         .find(|l| {

@@ -71,10 +71,10 @@ async fn pg_client(up: &Up) -> tokio_postgres::Client {
 }
 
 fn pg_error_code(error: &tokio_postgres::Error) -> String {
-    error
-        .as_db_error()
-        .map(|e| format!("{} {}", e.code().code(), e.message()))
-        .unwrap_or_else(|| error.to_string())
+    error.as_db_error().map_or_else(
+        || error.to_string(),
+        |e| format!("{} {}", e.code().code(), e.message()),
+    )
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -552,7 +552,7 @@ fn a_lab_workbook_with_chinese_headers_is_taken_row_by_row_and_again_as_duplicat
         .next()
         .unwrap()
         .iter()
-        .map(|c| c.to_string())
+        .map(std::string::ToString::to_string)
         .collect();
     for required in [
         "报告编号",

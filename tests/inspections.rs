@@ -379,8 +379,10 @@ fn inspection_findings_open_cases_trace_batch_and_supplier_and_refusals_escalate
     let steps = page
         .split_once("<table id=\"steps\">")
         .and_then(|(_, rest)| rest.split_once("</table>"))
-        .map(|(table, _)| table)
-        .unwrap_or_else(|| panic!("no steps on the refusal case's page: {page}"));
+        .map_or_else(
+            || panic!("no steps on the refusal case's page: {page}"),
+            |(table, _)| table,
+        );
     for expected in ["警告", "责令停业整顿", "已完成"] {
         assert!(
             steps.contains(expected),

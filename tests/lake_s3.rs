@@ -161,7 +161,10 @@ fn on_s3_a_sigkilled_up_loses_and_duplicates_nothing() {
         ("AWS_ALLOW_HTTP", "true"),
     ] {
         // SAFETY: set before any thread of this test binary reads the environment.
-        unsafe { std::env::set_var(name, value) };
+        #[allow(unsafe_code)] // set_var is unsafe since Rust 2024; the delta-rs client reads these
+        unsafe {
+            std::env::set_var(name, value);
+        }
     }
     let lake = "s3://spotcheck-lake/lake";
     let results = generate(tmp.path(), "gen", 1500, 31).join("results.ndjson");

@@ -611,7 +611,7 @@ fn sheet_rows(workbook: &Path, sheet: &str) -> Vec<Vec<String>> {
     let range = book.worksheet_range(sheet).expect("the sheet");
     range
         .rows()
-        .map(|row| row.iter().map(|cell| cell.to_string()).collect())
+        .map(|row| row.iter().map(std::string::ToString::to_string).collect())
         .collect()
 }
 

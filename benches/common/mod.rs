@@ -67,7 +67,7 @@ pub fn free_port() -> u16 {
 }
 
 pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
 
 pub fn memory_gib() -> f64 {
@@ -185,7 +185,7 @@ pub async fn files_in(lake: &std::path::Path, table: &str) -> (usize, u64) {
     let uris: Vec<String> = spotcheck_lake::delta::open_or_create(&location, table)
         .await
         .ok()
-        .and_then(|t| t.get_file_uris().ok().map(|uris| uris.collect()))
+        .and_then(|t| t.get_file_uris().ok().map(std::iter::Iterator::collect))
         .unwrap_or_default();
     let bytes = uris
         .iter()

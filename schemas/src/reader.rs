@@ -107,7 +107,7 @@ impl<'a> Obj<'a> {
             match raw {
                 None => errors.push(self.path_of(key), "is required"),
                 Some(Value::String(s)) if s.trim().is_empty() => {
-                    errors.push(self.path_of(key), "must not be empty")
+                    errors.push(self.path_of(key), "must not be empty");
                 }
                 // A wrong type or length was reported by `text` already.
                 Some(_) => {}

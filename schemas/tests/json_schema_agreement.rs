@@ -192,7 +192,11 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
         batch: CaseBatch {
             key: result.batch_key().to_string(),
             producer_name: result.producer.name.clone(),
-            producer_uscc: result.producer.uscc.as_ref().map(|u| u.to_string()),
+            producer_uscc: result
+                .producer
+                .uscc
+                .as_ref()
+                .map(std::string::ToString::to_string),
             model: result.product.model.clone(),
             batch: result.product.batch.clone(),
         },

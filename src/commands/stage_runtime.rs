@@ -21,7 +21,7 @@ impl StageRuntime {
     /// A multi-threaded runtime with one worker per core, every thread at `nice` (0–19).
     pub fn start(nice: i32) -> Result<Self> {
         let nice = nice.clamp(0, 19);
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(workers)
             .thread_name("spotcheck-stage")
@@ -55,6 +55,7 @@ impl Drop for StageRuntime {
 
 /// Lowers the calling thread's priority to `nice` unless it is lower already (Linux: per thread;
 /// inherited by the threads it starts). Elsewhere, or when refused, the thread keeps its priority.
+#[allow(unsafe_code)] // libc's priority calls have no safe wrapper in the standard library
 fn lower_priority(nice: i32) {
     if nice == 0 {
         return;
@@ -76,6 +77,7 @@ fn lower_priority(nice: i32) {
 
 /// The `nice` value of the calling thread (Linux).
 #[cfg(all(test, target_os = "linux"))]
+#[allow(unsafe_code)] // as above
 pub fn current_nice() -> i32 {
     // SAFETY: as above.
     unsafe { libc::getpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t) }

@@ -42,7 +42,7 @@ pub fn render_in_chromium(html: &Path, png: &Path) -> String {
         String::from_utf8_lossy(&output.stdout).into_owned()
     };
     run(&[format!("--screenshot={}", png.display())], "profile-shot");
-    let size = std::fs::metadata(png).map(|m| m.len()).unwrap_or(0);
+    let size = std::fs::metadata(png).map_or(0, |m| m.len());
     assert!(
         size > 1000,
         "no screenshot at {} ({size} bytes)",

@@ -199,7 +199,7 @@ impl Up {
         let mut args: Vec<String> = vec!["up".into(), "--data-dir".into()];
         args.push(dir.to_str().unwrap().into());
         args.extend(["--http".into(), http.clone(), "--pg".into(), pg.clone()]);
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(std::string::ToString::to_string));
         let log = dir.join(format!("up-{}.log", free_port()));
         let process = Process::start(
             Path::new(BIN),
@@ -285,7 +285,7 @@ impl Broker {
         let bootstrap = format!("127.0.0.1:{port}");
         let log = dir.join("broker.log");
         let args = ["broker", "--data-dir", dir.to_str().unwrap(), "--port"];
-        let mut args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let mut args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
         args.extend([port.to_string(), "--storage".into(), storage.into()]);
         let process = Process::start(Path::new(BIN), args, None, log);
         let broker = Self { bootstrap, process };
@@ -346,7 +346,7 @@ impl Component {
         if let Some(pg) = &pg {
             args.extend(["--pg".into(), pg.clone()]);
         }
-        args.extend(extra.iter().map(|s| s.to_string()));
+        args.extend(extra.iter().map(std::string::ToString::to_string));
         let log = data_dir.join(format!("{name}-{}.log", free_port()));
         let process = Process::start(
             Path::new(BIN),
@@ -399,7 +399,7 @@ pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
     let partitions: Vec<i32> = metadata.topics()[0]
         .partitions()
         .iter()
-        .map(|p| p.id())
+        .map(rdkafka::metadata::MetadataPartition::id)
         .collect();
     let mut records = Vec::new();
     for partition in partitions {

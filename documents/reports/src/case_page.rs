@@ -420,7 +420,7 @@ fn percent_encode(text: &str) -> String {
     for byte in text.bytes() {
         match byte {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => {
-                out.push(byte as char)
+                out.push(byte as char);
             }
             other => {
                 let _ = write!(out, "%{other:02X}");

@@ -34,7 +34,7 @@ pub fn suggestions_xlsx(suggestions: &[Suggestion]) -> Result<Vec<u8>, ReportErr
         let category = s
             .category
             .as_deref()
-            .map(|c| c.parse::<Category>().map(|c| c.name_zh()).unwrap_or(c))
+            .map(|c| c.parse::<Category>().map(Category::name_zh).unwrap_or(c))
             .unwrap_or_default();
         sheet.write_number(row, 0, s.rank as f64)?;
         sheet.write_string(row, 1, &s.name)?;

@@ -492,7 +492,11 @@ fn all_partitions(
     let mut list = TopicPartitionList::new();
     for topic in topics {
         let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(30))?;
-        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+        for partition in metadata
+            .topics()
+            .iter()
+            .flat_map(rdkafka::metadata::MetadataTopic::partitions)
+        {
             list.add_partition_offset(topic, partition.id(), Offset::Stored)?;
         }
     }

@@ -334,7 +334,7 @@ impl Publisher {
     fn current(&self) -> Arc<Live> {
         self.producer
             .read()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
     }
 
@@ -345,7 +345,10 @@ impl Publisher {
         let Some(why) = current.wedged() else {
             return current;
         };
-        let mut slot = self.producer.write().unwrap_or_else(|e| e.into_inner());
+        let mut slot = self
+            .producer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if !Arc::ptr_eq(&slot, &current) {
             return slot.clone();
         }

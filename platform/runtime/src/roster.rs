@@ -198,7 +198,10 @@ mod tests {
 
     #[test]
     fn live_instances_split_every_partition_once_and_keep_co_partitioned_topics_together() {
-        let live: Vec<String> = ["a", "b", "c"].iter().map(|s| s.to_string()).collect();
+        let live: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(std::string::ToString::to_string)
+            .collect();
         let shares: Vec<BTreeSet<PartitionId>> = live
             .iter()
             .map(|i| owned_by(&partitions(), &live, i))

@@ -170,8 +170,7 @@ fn list(partitions: &[PartitionId]) -> TopicPartitionList {
 /// Unique per process start: host, process id and start time.
 fn instance_id() -> String {
     let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "host".into());
+        .map_or_else(|_| "host".into(), |h| h.trim().to_owned());
     format!(
         "{host}-{}-{:x}",
         std::process::id(),

@@ -52,7 +52,7 @@ impl Stage for Collect {
 
 /// Sends `payloads` keyed `k0`, `k1`, ... as CloudEvents (spotcheck's headers).
 async fn produce(bootstrap: &str, payloads: &[&str]) {
-    send(bootstrap, payloads, true).await
+    send(bootstrap, payloads, true).await;
 }
 
 async fn send(bootstrap: &str, payloads: &[&str], as_cloud_events: bool) {

@@ -274,7 +274,7 @@ impl HistoryTable {
                         .operation_parameters
                         .map(|p| serde_json::to_string(&p).unwrap_or_default()),
                 );
-                metrics.push(commit.info.get("operationMetrics").map(|m| m.to_string()));
+                metrics.push(commit.info.get("operationMetrics").map(ToString::to_string));
             }
         }
         let columns: Vec<ArrayRef> = vec![

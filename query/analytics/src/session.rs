@@ -274,7 +274,7 @@ impl Analytics {
         }
         register_views(&context, self.listing, &self.plan, self.limits)
             .await
-            .map_err(|e| QueryError::AsOf(e.to_string()))?;
+            .map_err(|e| QueryError::AsOf(e.clone()))?;
         Ok(context)
     }
 

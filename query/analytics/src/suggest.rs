@@ -131,7 +131,7 @@ fn score(facts: &Facts, as_of: NaiveDate) -> Option<(u32, bool, Vec<String>)> {
     if let Some(category) = &facts.category {
         let name = category
             .parse::<spotcheck_schemas::Category>()
-            .map(|c| c.name_zh())
+            .map(spotcheck_schemas::Category::name_zh)
             .unwrap_or(category);
         add(
             (facts.category_rate * 50.0).round() as u32,
@@ -144,7 +144,7 @@ fn score(facts: &Facts, as_of: NaiveDate) -> Option<(u32, bool, Vec<String>)> {
     match facts.last_sampled {
         None => add(15, "从未被抽查".into()),
         Some(last) if last < as_of.checked_sub_months(Months::new(12))? => {
-            add(10, format!("上次抽查已超过12个月（{last}）"))
+            add(10, format!("上次抽查已超过12个月（{last}）"));
         }
         Some(last) if last < six_months_before => add(5, format!("上次抽查已超过6个月（{last}）")),
         Some(_) => {}

@@ -126,12 +126,11 @@ pub fn split(
     limits: BodyLimits,
     sheet_lab: Option<&str>,
 ) -> Result<Records, ApiError> {
-    let full_type = content_type.map(|ct| ct.to_ascii_lowercase());
+    let full_type = content_type.map(str::to_ascii_lowercase);
     let media = full_type
         .as_deref()
         .and_then(|ct| ct.split(';').next())
-        .map(|ct| ct.trim().to_owned())
-        .unwrap_or_else(|| "application/json".into());
+        .map_or_else(|| "application/json".into(), |ct| ct.trim().to_owned());
     let workbook_type = matches!(
         media.as_str(),
         XLSX | "application/vnd.ms-excel"

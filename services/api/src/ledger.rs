@@ -128,7 +128,10 @@ impl Ledger {
         items: &[(String, ContentHash)],
         patient: bool,
     ) -> Result<Option<Vec<Seen>>, LedgerError> {
-        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut state = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let claimed = &mut state.claimed;
         let held_elsewhere: HashSet<&str> = items
             .iter()
@@ -173,7 +176,10 @@ impl Ledger {
     pub fn settle(&self, stored: &[Stored], claimed_ids: &[String]) -> Result<(), LedgerError> {
         let written = self.insert(stored);
         let checkpoint = {
-            let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut state = self
+                .state
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             for id in claimed_ids {
                 state.claimed.remove(id);
             }
@@ -248,7 +254,11 @@ impl Ledger {
         let partitions: Vec<i32> = metadata
             .topics()
             .iter()
-            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .flat_map(|t| {
+                t.partitions()
+                    .iter()
+                    .map(rdkafka::metadata::MetadataPartition::id)
+            })
             .collect();
         let mut indexed = 0;
         for partition in partitions {

@@ -65,14 +65,11 @@ pub async fn serve(
             },
         };
         spotcheck_runtime::gate::answer_without_delay(&stream);
-        let ticket = match gate.admit(peer) {
-            Ok(ticket) => ticket,
-            Err(_) => {
-                tracing::warn!(%peer, max_connections = limits.gate.max_connections,
-                    "HTTP connection refused: every slot is in use");
-                tokio::spawn(refuse(stream));
-                continue;
-            }
+        let Ok(ticket) = gate.admit(peer) else {
+            tracing::warn!(%peer, max_connections = limits.gate.max_connections,
+                "HTTP connection refused: every slot is in use");
+            tokio::spawn(refuse(stream));
+            continue;
         };
         let service = TowerToHyperService::new(router.clone());
         let builder = builder.clone();

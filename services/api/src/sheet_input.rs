@@ -269,9 +269,8 @@ pub fn result_records(grid: &Grid, header: usize, lab_id: &str) -> Result<Sheet,
                 }
                 read.read.push((column.path, header.trim().to_owned()));
             }
-            Some(_) => {}
             None if !header.trim().is_empty() => ignored.push(header.trim().to_owned()),
-            None => {}
+            Some(_) | None => {}
         }
         layout.push(column.filter(|c| c.kind != CellKind::Ignored));
     }
@@ -389,11 +388,13 @@ fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
             "sampling.domain",
             Value::String(domain_of_role(role).as_str().into()),
         ),
-        (None, None) if !failed("sampling.domain", problems) && !failed("sampled_unit.role", problems) => {
+        (None, None)
+            if !failed("sampling.domain", problems) && !failed("sampled_unit.role", problems) =>
+        {
             problems.push(FieldError::new(
                 "sampling.domain",
                 "neither 抽查领域 nor 被抽样单位类型 is given: fill 抽查领域 with 生产, 流通 or 电商",
-            ))
+            ));
         }
         _ => {}
     }

@@ -468,14 +468,14 @@ fn respond<R: Intake>(
                 if let Some(found) = warnings.get(&position) {
                     taken["warnings"] = json!(found);
                 }
-                accepted.push(taken)
+                accepted.push(taken);
             }
             Outcome::Duplicate => accepted.push(entry(R::LABEL, label, "duplicate")),
             Outcome::Rejected(errors) => {
-                rejected.push(rejection(R::LABEL, record.line, label, errors))
+                rejected.push(rejection(R::LABEL, record.line, label, errors));
             }
             Outcome::Conflict(error) => {
-                rejected.push(rejection(R::LABEL, record.line, label, vec![error]))
+                rejected.push(rejection(R::LABEL, record.line, label, vec![error]));
             }
             Outcome::Unavailable => {}
         }

@@ -28,7 +28,11 @@ pub fn ids_on_topic(
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .flat_map(|t| {
+            t.partitions()
+                .iter()
+                .map(rdkafka::metadata::MetadataPartition::id)
+        })
         .collect();
     let mut ids = HashSet::new();
     for partition in partitions {

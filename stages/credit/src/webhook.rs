@@ -129,7 +129,7 @@ async fn send_until_acknowledged(
                     .unwrap_or_default()
                     .to_owned();
                 tracing::warn!(url = %hook.url, %receiver, status = %response.status(), %location,
-                    "webhook refused a disclosure (redirects are not followed); retrying")
+                    "webhook refused a disclosure (redirects are not followed); retrying");
             }
             Err(error) => tracing::warn!(url = %hook.url, %error, "webhook unreachable; retrying"),
         }

@@ -289,7 +289,7 @@ pub fn rows_of(
                 json!({
                     "uscc": u.uscc, "name": u.name, "address": u.address, "district": u.district,
                     "roles": roles.join(","), "licences_json": serde_json::to_string(&u.licences).unwrap_or_default(),
-                    "area": u.area.map(|a| a.as_str()),
+                    "area": u.area.map(spotcheck_schemas::Area::as_str),
                 }),
             )])
         }

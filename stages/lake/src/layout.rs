@@ -14,8 +14,7 @@ pub fn retire_old_layout(dir: &Path) -> std::io::Result<Option<PathBuf>> {
     }
     let name = dir
         .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "lake".into());
+        .map_or_else(|| "lake".into(), |n| n.to_string_lossy().into_owned());
     let mut aside = dir.with_file_name(format!("{name}.old-layout"));
     let mut n = 1;
     while aside.exists() {

@@ -159,7 +159,9 @@ pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowEr
         text(rows, |r| Some(&r.result.lab_id)),
         text(rows, |r| r.result.task_id.as_deref()),
         text(rows, |r| r.result.organiser.as_deref()),
-        text(rows, |r| r.result.level.map(|l| l.as_str())),
+        text(rows, |r| {
+            r.result.level.map(spotcheck_schemas::Level::as_str)
+        }),
         text(rows, |r| Some(&r.result.product.name)),
         text(rows, |r| r.result.product.brand.as_deref()),
         text(rows, |r| Some(&r.result.product.model)),
@@ -187,7 +189,9 @@ pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowEr
             }
         }),
         text(rows, |r| Some(r.result.verdict.as_str())),
-        text(rows, |r| r.result.severity.map(|s| s.as_str())),
+        text(rows, |r| {
+            r.result.severity.map(spotcheck_schemas::Severity::as_str)
+        }),
         Arc::new(
             rows.iter()
                 .map(|r| Some(r.result.suspected_counterfeit))

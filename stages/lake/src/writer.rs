@@ -446,8 +446,8 @@ fn decode_results(
     const SHARED_FROM: usize = 256;
     // Asked once: std reads the cgroup's CPU quota from files at every call.
     static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    let threads =
-        *THREADS.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let threads = *THREADS
+        .get_or_init(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
     if threads < 2 || wanted.len() < SHARED_FROM {
         return Ok(vec![decode_part(batch, wanted)?]);
     }

@@ -44,7 +44,11 @@ impl<'a> Named<'a> {
     pub fn producer(result: &'a SamplingResult) -> Self {
         Self {
             name: &result.producer.name,
-            uscc: result.producer.uscc.as_ref().map(|u| u.as_str()),
+            uscc: result
+                .producer
+                .uscc
+                .as_ref()
+                .map(spotcheck_schemas::Uscc::as_str),
             district: None,
             address: result.producer.address.as_deref(),
             by_ledger: true,
@@ -56,7 +60,7 @@ impl<'a> Named<'a> {
         let unit = &result.sampled_unit;
         Self {
             name: &unit.name,
-            uscc: unit.uscc.as_ref().map(|u| u.as_str()),
+            uscc: unit.uscc.as_ref().map(spotcheck_schemas::Uscc::as_str),
             district: unit.district.as_deref(),
             address: unit.address.as_deref(),
             by_ledger: false,

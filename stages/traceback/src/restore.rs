@@ -60,7 +60,11 @@ fn read_published_cases(
     let partitions: Vec<i32> = metadata
         .topics()
         .iter()
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+        .flat_map(|t| {
+            t.partitions()
+                .iter()
+                .map(rdkafka::metadata::MetadataPartition::id)
+        })
         .collect();
     let mut newest: BTreeMap<String, (u64, Vec<u8>)> = BTreeMap::new();
     for partition in partitions {

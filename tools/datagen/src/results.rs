@@ -107,10 +107,10 @@ fn where_sampled(
             SamplingDomain::Production,
         );
     }
-    let (unit, arrived) = shops
-        .choose(rng)
-        .map(|(u, d)| (u.clone(), *d))
-        .unwrap_or_else(|| (batch.producer.clone(), batch.produced_on));
+    let (unit, arrived) = shops.choose(rng).map_or_else(
+        || (batch.producer.clone(), batch.produced_on),
+        |(u, d)| (u.clone(), *d),
+    );
     let domain = match unit.role {
         UnitRole::Ecommerce => SamplingDomain::Ecommerce,
         UnitRole::Producer => SamplingDomain::Production,

@@ -161,7 +161,7 @@ impl LoggedIn {
         // A panic while holding this lock cannot leave the set half-changed: recover it.
         self.0
             .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
