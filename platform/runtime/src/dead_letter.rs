@@ -2,9 +2,9 @@
 //! key, value and headers, plus the reason and where they came from.
 
 use crate::cloudevents::CloudEvent;
-use crate::driver::{Applied, Delivered};
 use crate::metrics::Metrics;
 use crate::publisher::{PublishError, Publisher};
+use crate::stage::{Applied, Delivered};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use spotcheck_schemas::topics;
 use std::time::Duration;

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod publisher;
 pub mod roster;
 pub mod sharing;
+pub mod stage;
 
 pub use catalogue::{TopicSettings, ensure_topics};
 pub use cloudevents::CloudEvent;

@@ -9,10 +9,10 @@
 //! ([`DriverSettings::global_topics`]) are read whole by every instance.
 
 use crate::context::{DriverContext, PartitionId};
-use crate::driver::{DriverError, DriverSettings, Stage, stage_error, with_resume_offsets};
 use crate::kafka::KafkaSettings;
 use crate::publisher::Publisher;
 use crate::roster::{Roster, heartbeat};
+use crate::stage::{DriverError, DriverSettings, Stage, stage_error, with_resume_offsets};
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use std::collections::BTreeSet;

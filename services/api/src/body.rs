@@ -5,6 +5,7 @@
 use crate::csv_input;
 use crate::error::ApiError;
 use crate::sheet_input::{self, SheetColumns};
+pub use crate::submitted::Submitted;
 use axum::body::Body;
 use axum::http::StatusCode;
 use bytes::Bytes;
@@ -14,28 +15,6 @@ use std::sync::Arc;
 
 /// The media type of an XLSX workbook.
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-
-/// One submitted record: its line (1-based; for CSV the header is line 1, for a JSON array the
-/// position in the array, for a workbook the sheet's row number) and its JSON, or why the line
-/// could not be read.
-#[derive(Debug)]
-pub struct Submitted {
-    pub line: usize,
-    pub value: Result<Value, FieldError>,
-    /// Cells of a sheet that could not be read (left out of `value`): the record is rejected
-    /// with these and whatever else is wrong with it.
-    pub problems: Vec<FieldError>,
-}
-
-impl Submitted {
-    fn new(line: usize, value: Result<Value, FieldError>) -> Self {
-        Self {
-            line,
-            value,
-            problems: Vec::new(),
-        }
-    }
-}
 
 /// A single object answers with the status of that record (422, 409...); a batch always 202.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 //! (`product_name`), or by the lake's column name (`brand`, `model`, `batch`, `district`...).
 //! `items` travel as JSON in `items_json`; `standards` as a JSON array or a `;`-separated list.
 
-use crate::body::Submitted;
 use crate::error::ApiError;
+use crate::submitted::Submitted;
 use serde_json::{Map, Value};
 use spotcheck_schemas::FieldError;
 

@@ -15,12 +15,14 @@ pub mod ledger;
 pub mod listener;
 pub mod metrics;
 pub mod openapi;
+pub mod router;
 pub mod routes;
 pub mod sheet_input;
 pub mod submit;
+pub mod submitted;
 pub mod template;
 
 pub use app::{App, AppParts};
-pub use routes::router;
+pub use router::router;
 
 pub use listener::{HttpLimits, serve};

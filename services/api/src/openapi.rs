@@ -1,25 +1,12 @@
 //! The OpenAPI description, generated from the handlers' annotations; the record schemas are the
 //! JSON Schema files of `schemas/json/`, so the API and the schema files cannot drift apart.
 
+use crate::guard::Public;
+use axum::Json;
+use axum::response::{IntoResponse, Response};
 use serde_json::Value;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{Modify, OpenApi, ToSchema};
-
-/// The answer to a posted batch (and to an accepted single record).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct SubmitResponse {
-    /// `{"<label field>": "...", "status": "accepted" | "duplicate"}` per record taken.
-    #[schema(value_type = Vec<Object>)]
-    accepted: Vec<Value>,
-    /// `{"line": N, "<label field>": "...", "errors": [{"field", "message"}]}` per record refused;
-    /// for a result sheet, `line` is the row number and each error also names its `column`.
-    #[schema(value_type = Vec<Object>)]
-    rejected: Vec<Value>,
-    /// For a result sheet: headers that no field takes (not read).
-    #[schema(value_type = Option<Vec<String>>)]
-    ignored_columns: Option<Vec<String>>,
-}
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -48,9 +35,9 @@ pub struct SubmitResponse {
         crate::routes::system::metrics,
         crate::routes::system::healthz,
         crate::routes::system::readyz,
-        crate::routes::system::openapi,
+        crate::openapi::serve,
     ),
-    components(schemas(SubmitResponse, crate::error::ErrorBody)),
+    components(schemas(crate::submit::SubmitResponse, crate::error::ErrorBody)),
     modifiers(&BearerAuth)
 )]
 struct ApiDoc;
@@ -84,4 +71,11 @@ pub fn document() -> Value {
         }
     }
     document
+}
+
+/// This API's OpenAPI 3.1 description.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
+pub async fn serve(_: Public) -> Response {
+    Json(document()).into_response()
 }

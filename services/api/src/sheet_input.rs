@@ -5,9 +5,9 @@
 //! caller's. A cell that cannot be read is an error of its row, named by the row's number and the
 //! column's header as the sheet writes them.
 
-use crate::body::Submitted;
 use crate::csv_input::insert_path;
 use crate::error::ApiError;
+use crate::submitted::Submitted;
 use chrono::{Days, NaiveDate};
 use serde_json::{Map, Value};
 use spotcheck_schemas::FieldError;

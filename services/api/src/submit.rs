@@ -20,10 +20,27 @@ use spotcheck_runtime::{CloudEvent, Delivery, Position, PublishError};
 use spotcheck_schemas::FieldError;
 use std::collections::HashMap;
 use std::time::Instant;
+use utoipa::ToSchema;
 
 /// Bodies up to this size are parsed on the request's own task (a few records: less than the
 /// cost of handing them to another thread).
 const PARSE_INLINE_BYTES: usize = 16 * 1024;
+
+/// The answer to a posted batch (and to an accepted single record).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct SubmitResponse {
+    /// `{"<label field>": "...", "status": "accepted" | "duplicate"}` per record taken.
+    #[schema(value_type = Vec<Object>)]
+    accepted: Vec<Value>,
+    /// `{"line": N, "<label field>": "...", "errors": [{"field", "message"}]}` per record refused;
+    /// for a result sheet, `line` is the row number and each error also names its `column`.
+    #[schema(value_type = Vec<Object>)]
+    rejected: Vec<Value>,
+    /// For a result sheet: headers that no field takes (not read).
+    #[schema(value_type = Option<Vec<String>>)]
+    ignored_columns: Option<Vec<String>>,
+}
 
 /// The answer for one record.
 enum Outcome {

@@ -26,7 +26,7 @@ use spotcheck_schemas::{Disposition, Inspection, Shipment, Unit};
         ),
     ),
     responses(
-        (status = 202, description = "Every accepted record is durably in Kafka", body = crate::openapi::SubmitResponse),
+        (status = 202, description = "Every accepted record is durably in Kafka", body = crate::submit::SubmitResponse),
         (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
         (status = 403, description = "Not a ledger or admin token", body = crate::error::ErrorBody),
         (status = 409, description = "A single shipment conflicting with one accepted before", body = crate::error::ErrorBody),
@@ -56,7 +56,7 @@ pub async fn post_shipments(
     params(("uscc" = String, Path, description = "The unit's unified social credit code (GB 32100)")),
     request_body(content = ref("#/components/schemas/Unit"), content_type = "application/json"),
     responses(
-        (status = 200, description = "Stored durably in Kafka", body = crate::openapi::SubmitResponse),
+        (status = 200, description = "Stored durably in Kafka", body = crate::submit::SubmitResponse),
         (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
         (status = 422, description = "The unit is invalid", body = crate::error::ErrorBody),
@@ -86,7 +86,7 @@ pub async fn put_unit(
     tag = "ingest",
     request_body(content = ref("#/components/schemas/Disposition"), content_type = "application/json"),
     responses(
-        (status = 202, description = "Stored durably in Kafka", body = crate::openapi::SubmitResponse),
+        (status = 202, description = "Stored durably in Kafka", body = crate::submit::SubmitResponse),
         (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
         (status = 409, description = "The disposition_id was used before with other content", body = crate::error::ErrorBody),
@@ -123,7 +123,7 @@ pub async fn post_dispositions(
         ),
     ),
     responses(
-        (status = 202, description = "Every accepted record is durably in Kafka", body = crate::openapi::SubmitResponse),
+        (status = 202, description = "Every accepted record is durably in Kafka", body = crate::submit::SubmitResponse),
         (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an inspector or admin token", body = crate::error::ErrorBody),
         (status = 409, description = "A single inspection conflicting with one accepted before", body = crate::error::ErrorBody),

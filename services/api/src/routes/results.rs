@@ -36,7 +36,7 @@ use spotcheck_schemas::SamplingResult;
         ),
     ),
     responses(
-        (status = 202, description = "Every accepted record is durably in Kafka", body = crate::openapi::SubmitResponse),
+        (status = 202, description = "Every accepted record is durably in Kafka", body = crate::submit::SubmitResponse),
         (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
         (status = 403, description = "Not a lab token, or a lab_id other than the token's lab", body = crate::error::ErrorBody),
         (status = 409, description = "A single result conflicting with one accepted before", body = crate::error::ErrorBody),

@@ -1,4 +1,5 @@
-//! Unauthenticated operational routes: metrics, liveness, readiness, the API description.
+//! Unauthenticated operational routes: metrics, liveness, readiness (the API's description is
+//! served by `crate::openapi`).
 
 use crate::app::App;
 use crate::guard::Public;
@@ -43,11 +44,4 @@ pub async fn readyz(_: Public, State(app): State<App>) -> Response {
         Json(json!({"ready": ready, "broker": broker, "components": components})),
     )
         .into_response()
-}
-
-/// This API's OpenAPI 3.1 description.
-#[utoipa::path(get, path = "/openapi.json", tag = "operations",
-    responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn openapi(_: Public) -> Response {
-    Json(crate::openapi::document()).into_response()
 }
