@@ -15,6 +15,7 @@ use crate::ledger::{ContentHash, Seen, Stored, content_hash};
 use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 use spotcheck_runtime::{CloudEvent, Delivery, Position, PublishError};
 use spotcheck_schemas::FieldError;
@@ -26,11 +27,12 @@ use utoipa::ToSchema;
 /// cost of handing them to another thread).
 const PARSE_INLINE_BYTES: usize = 16 * 1024;
 
-/// The answer to a posted batch (and to an accepted single record).
-#[derive(ToSchema)]
-#[allow(dead_code)]
+/// The answer to a posted batch (and to an accepted single record): the body of every `202`,
+/// and what `/openapi.json` says of it.
+#[derive(Serialize, ToSchema)]
 pub struct SubmitResponse {
-    /// `{"<label field>": "...", "status": "accepted" | "duplicate"}` per record taken.
+    /// `{"<label field>": "...", "status": "accepted" | "duplicate"}` per record taken; for a
+    /// result sheet, plan `warnings` beside an accepted one.
     #[schema(value_type = Vec<Object>)]
     accepted: Vec<Value>,
     /// `{"line": N, "<label field>": "...", "errors": [{"field", "message"}]}` per record refused;
@@ -38,6 +40,7 @@ pub struct SubmitResponse {
     #[schema(value_type = Vec<Object>)]
     rejected: Vec<Value>,
     /// For a result sheet: headers that no field takes (not read).
+    #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<String>>)]
     ignored_columns: Option<Vec<String>>,
 }
@@ -506,10 +509,11 @@ fn respond<R: Intake>(
         );
         return response;
     }
-    let mut body = json!({"accepted": accepted, "rejected": rejected});
-    if !ignored_columns.is_empty() {
-        body["ignored_columns"] = json!(ignored_columns);
-    }
+    let body = SubmitResponse {
+        accepted,
+        rejected,
+        ignored_columns: (!ignored_columns.is_empty()).then(|| ignored_columns.to_vec()),
+    };
     (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
 
