@@ -18,6 +18,7 @@ pub mod health;
 pub mod kafka;
 pub mod metrics;
 pub mod publisher;
+pub mod replay;
 pub mod roster;
 pub mod sharing;
 pub mod stage;

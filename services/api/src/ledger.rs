@@ -11,12 +11,13 @@
 //! 503 (a slow or returning broker): the second stops waiting at its deadline and answers that
 //! record [`Seen::InFlight`].
 
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::BaseConsumer;
 use rdkafka::message::Message;
-use rdkafka::{Offset, TopicPartitionList};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use sha2::{Digest, Sha256};
 use spotcheck_runtime::KafkaSettings;
+use spotcheck_runtime::cloudevents::header_text;
+use spotcheck_runtime::replay::{ReplayError, replay};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
@@ -45,6 +46,12 @@ pub enum Seen {
 #[derive(Debug, thiserror::Error)]
 #[error("ingest ledger: {0}")]
 pub struct LedgerError(String);
+
+impl From<ReplayError> for LedgerError {
+    fn from(error: ReplayError) -> Self {
+        Self(error.to_string())
+    }
+}
 
 impl From<redb::Error> for LedgerError {
     fn from(error: redb::Error) -> Self {
@@ -247,70 +254,26 @@ impl Ledger {
     }
 
     fn catch_up_topic(&self, consumer: &BaseConsumer, topic: &str) -> Result<u64, LedgerError> {
-        let timeout = Duration::from_secs(10);
-        let metadata = consumer
-            .fetch_metadata(Some(topic), timeout)
-            .map_err(|e| LedgerError(format!("metadata of {topic}: {e}")))?;
-        let partitions: Vec<i32> = metadata
-            .topics()
-            .iter()
-            .flat_map(|t| {
-                t.partitions()
-                    .iter()
-                    .map(rdkafka::metadata::MetadataPartition::id)
-            })
-            .collect();
-        let mut indexed = 0;
-        for partition in partitions {
-            let (_, high) = consumer
-                .fetch_watermarks(topic, partition, timeout)
-                .map_err(|e| LedgerError(format!("watermarks of {topic}/{partition}: {e}")))?;
-            let from = self.position(topic, partition)?;
-            if from < high {
-                indexed += self.index_partition(consumer, topic, partition, from, high)?;
-            }
-        }
-        Ok(indexed)
-    }
-
-    fn index_partition(
-        &self,
-        consumer: &BaseConsumer,
-        topic: &str,
-        partition: i32,
-        from: i64,
-        high: i64,
-    ) -> Result<u64, LedgerError> {
-        let mut assignment = TopicPartitionList::new();
-        assignment
-            .add_partition_offset(topic, partition, Offset::Offset(from))
-            .map_err(|e| LedgerError(e.to_string()))?;
-        consumer
-            .assign(&assignment)
-            .map_err(|e| LedgerError(e.to_string()))?;
-        let mut next = from;
         let mut batch: Vec<(String, ContentHash)> = Vec::new();
         let mut indexed = 0;
-        while next < high {
-            let Some(message) = consumer.poll(Duration::from_secs(10)) else {
-                return Err(LedgerError(format!(
-                    "{topic}/{partition} stopped at offset {next} before {high}"
-                )));
-            };
-            let message = message.map_err(|e| LedgerError(e.to_string()))?;
-            next = message.offset() + 1;
-            let id = message
-                .headers()
-                .and_then(|h| spotcheck_runtime::cloudevents::header_text(h, "ce_id"));
-            if let Some(id) = id {
-                batch.push((id, content_hash(message.payload().unwrap_or_default())));
-            }
-            if batch.len() >= 5000 || next >= high {
-                indexed += batch.len() as u64;
-                self.insert_first_seen(&batch, topic, partition, next)?;
-                batch.clear();
-            }
-        }
+        replay(
+            consumer,
+            topic,
+            Duration::from_secs(10),
+            |partition| self.position(topic, partition).map(Some),
+            |record| {
+                let message = &record.message;
+                if let Some(id) = message.headers().and_then(|h| header_text(h, "ce_id")) {
+                    batch.push((id, content_hash(message.payload().unwrap_or_default())));
+                }
+                if batch.len() >= 5000 || record.is_last() {
+                    indexed += batch.len() as u64;
+                    self.insert_first_seen(&batch, topic, record.partition, record.next())?;
+                    batch.clear();
+                }
+                Ok(())
+            },
+        )?;
         Ok(indexed)
     }
 

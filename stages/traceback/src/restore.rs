@@ -5,10 +5,11 @@
 //! starting over at 1.
 
 use crate::store::{self, Store, StoreError};
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::{Message, Offset, TopicPartitionList};
+use rdkafka::Message;
+use rdkafka::consumer::BaseConsumer;
 use redb::{ReadableDatabase, ReadableTable};
 use spotcheck_runtime::KafkaSettings;
+use spotcheck_runtime::replay::replay;
 use spotcheck_schemas::Case;
 use spotcheck_schemas::topics;
 use std::collections::BTreeMap;
@@ -55,44 +56,26 @@ fn read_published_cases(
         .set("group.id", "spotcheck-traceback-restore")
         .set("enable.auto.commit", "false")
         .create()?;
-    let timeout = Duration::from_secs(10);
-    let metadata = consumer.fetch_metadata(Some(topics::CASES), timeout)?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .flat_map(|t| {
-            t.partitions()
-                .iter()
-                .map(rdkafka::metadata::MetadataPartition::id)
-        })
-        .collect();
     let mut newest: BTreeMap<String, (u64, Vec<u8>)> = BTreeMap::new();
-    for partition in partitions {
-        let (low, high) = consumer.fetch_watermarks(topics::CASES, partition, timeout)?;
-        if high <= low {
-            continue;
-        }
-        let mut assignment = TopicPartitionList::new();
-        assignment.add_partition_offset(topics::CASES, partition, Offset::Offset(low))?;
-        consumer.assign(&assignment)?;
-        let mut next = low;
-        while next < high {
-            let message = consumer
-                .poll(timeout)
-                .ok_or_else(|| format!("{} stopped at {next} before {high}", topics::CASES))??;
-            next = message.offset() + 1;
-            let Some(payload) = message.payload() else {
-                continue;
+    replay(
+        &consumer,
+        topics::CASES,
+        Duration::from_secs(10),
+        |_| Ok::<_, StoreError>(None),
+        |record| {
+            let Some(payload) = record.message.payload() else {
+                return Ok(());
             };
             let Ok(case) = serde_json::from_slice::<Case>(payload) else {
-                continue; // not a case: the stage that wrote it sent its own dead letter
+                return Ok(()); // not a case: the stage that wrote it sent its own dead letter
             };
             let known = newest.get(&case.case_id).map_or(0, |(r, _)| *r);
             if case.revision >= known {
                 newest.insert(case.case_id.clone(), (case.revision, payload.to_vec()));
             }
-        }
-    }
+            Ok(())
+        },
+    )?;
     Ok(newest)
 }
 
