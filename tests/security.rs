@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use support::Up;
 
 const ROLES: [&str; 6] = ["lab", "ledger", "admin", "analyst", "feed", "inspector"];
+/// The operational routes anyone may call (their handlers' guard is `Public`).
+const PUBLIC: [&str; 4] = ["/metrics", "/healthz", "/readyz", "/openapi.json"];
 
 struct Route {
     method: &'static str,
@@ -130,7 +132,7 @@ fn every_route_answers_each_role_as_the_contract_says_and_no_token_reaches_the_l
             }
         }
     }
-    for path in ["/metrics", "/healthz", "/readyz", "/openapi.json"] {
+    for path in PUBLIC {
         let status = reqwest::blocking::get(up.url(path))
             .unwrap()
             .status()
@@ -142,8 +144,7 @@ fn every_route_answers_each_role_as_the_contract_says_and_no_token_reaches_the_l
         }
     }
     // Every route the API describes, not only the ones above: without a token, 401 — unless it
-    // is one of the operational routes anyone may call (their handlers' guard is `Public`).
-    let public = ["/metrics", "/healthz", "/readyz", "/openapi.json"];
+    // is one of the operational routes anyone may call.
     let document: Value = reqwest::blocking::get(up.url("/openapi.json"))
         .unwrap()
         .json()
@@ -171,7 +172,7 @@ fn every_route_answers_each_role_as_the_contract_says_and_no_token_reaches_the_l
                 .unwrap()
                 .status()
                 .as_u16();
-            let open = public.contains(&template.as_str());
+            let open = PUBLIC.contains(&template.as_str());
             if open == (status == 401) {
                 let wanted = if open { "not 401" } else { "401" };
                 failures.push(format!(

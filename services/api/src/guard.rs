@@ -87,16 +87,6 @@ policies! {
 /// token is answered 401 (none, or unknown) or 403 (another role) before its handler runs.
 pub struct Require<P: Policy>(pub Caller, pub PhantomData<P>);
 
-impl<P: Policy> Require<P> {
-    pub fn caller(&self) -> &Caller {
-        &self.0
-    }
-
-    pub fn into_caller(self) -> Caller {
-        self.0
-    }
-}
-
 impl<P: Policy> FromRequestParts<App> for Require<P> {
     type Rejection = ApiError;
 

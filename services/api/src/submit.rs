@@ -171,7 +171,7 @@ async fn submit_inner<R: Intake>(
         shape,
         &prepared,
         outcomes,
-        &ignored_columns,
+        ignored_columns,
         &warnings,
     ))
 }
@@ -469,7 +469,7 @@ fn respond<R: Intake>(
     shape: Shape,
     prepared: &[Prepared],
     outcomes: Vec<Outcome>,
-    ignored_columns: &[String],
+    ignored_columns: Vec<String>,
     warnings: &HashMap<usize, Vec<Value>>,
 ) -> Response {
     if shape == Shape::Single
@@ -512,7 +512,7 @@ fn respond<R: Intake>(
     let body = SubmitResponse {
         accepted,
         rejected,
-        ignored_columns: (!ignored_columns.is_empty()).then(|| ignored_columns.to_vec()),
+        ignored_columns: (!ignored_columns.is_empty()).then_some(ignored_columns),
     };
     (StatusCode::ACCEPTED, axum::Json(body)).into_response()
 }
