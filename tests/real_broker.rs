@@ -37,14 +37,20 @@ fn every_component_as_its_own_process_carries_a_result_to_the_lake_the_case_and_
             .unwrap();
         assert_eq!(response.status(), 202, "{}", response.text().unwrap());
     }
-    // A stage's own HTTP server serves its reads, and refuses records with a clear 503.
+    // A stage's own HTTP server serves its reads only: a record posted to it finds no route,
+    // and says where to look.
     let refused = client
         .post(traceback.url("/v1/results"))
         .bearer_auth(token("lab"))
         .json(&final_result("TJ-REAL-FAIL-2", "fail"))
         .send()
         .unwrap();
-    assert_eq!(refused.status(), 503);
+    assert_eq!(refused.status(), 404);
+    let message = refused.text().unwrap();
+    assert!(
+        message.contains("this process serves no such route"),
+        "{message}"
+    );
 
     // Lake → SQL, from the analytics process.
     wait_for_count(

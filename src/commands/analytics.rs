@@ -1,7 +1,7 @@
 //! `spotcheck analytics --brokers ...`: SQL over a data dir's lake alone — the Postgres
 //! protocol on `--pg` and `POST /v1/sql` on `--http`.
 
-use super::components::{ReadModels, connect_alone, open_analytics, start_http, start_pg};
+use super::components::{connect_alone, open_analytics, start_http, start_pg};
 use crate::cli::AnalyticsArgs;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
@@ -15,10 +15,7 @@ pub async fn run(args: AnalyticsArgs) -> Result<ExitCode> {
         .location(common.lake.as_deref(), &common.data_dir)?;
     let analytics = open_analytics(&config, &location).await?;
     let pg = start_pg(analytics.clone(), &config, args.pg, shutdown.clone()).await?;
-    let reads = ReadModels {
-        analytics: Some(analytics),
-        ..ReadModels::default()
-    };
+    let reads = |app: &_| vec![spotcheck_api::routes::lake(app, analytics)];
     let http = start_http(&shared, &config, common.http, None, reads, shutdown.clone()).await?;
     let pg_outcome = pg.await.context("the Postgres-protocol task panicked")?;
     shutdown.cancel();

@@ -81,17 +81,6 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
     })
 }
 
-/// What the HTTP API reads besides the topics, when this process has it.
-#[derive(Default)]
-pub struct ReadModels {
-    /// SQL over the lake (`POST /v1/sql`).
-    pub analytics: Option<Arc<Analytics>>,
-    /// The traceback state (`GET /v1/cases`).
-    pub cases: Option<Arc<spotcheck_traceback::Store>>,
-    /// The credit feed (`GET /v1/disclosures`).
-    pub disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
-}
-
 /// Opens the ingest ledger of the data dir and catches it up with the topics.
 pub async fn open_ledger(shared: &Shared, data_dir: &Path) -> Result<Ledger> {
     let dir = data_dir.join("ingest");
@@ -101,52 +90,43 @@ pub async fn open_ledger(shared: &Shared, data_dir: &Path) -> Result<Ledger> {
     catch_up(ledger, &shared.kafka).await
 }
 
-/// Starts the HTTP API on `http`; the task ends when `shutdown` fires and requests are drained.
-/// With a `ledger` it takes records (an ingest instance); without, it serves `reads`, metrics
-/// and health only (a stage's own server) and answers 503 to records.
+/// Starts the HTTP API on `http` with the routers `components` makes (`spotcheck_api::routes`)
+/// beside the operational routes; the task ends when `shutdown` fires and requests are drained.
+/// A process that takes records names its intake in `ready_as`, reported in `/readyz` while the
+/// server runs.
 pub async fn start_http(
     shared: &Shared,
     config: &Config,
     http: SocketAddr,
-    ledger: Option<Ledger>,
-    reads: ReadModels,
+    ready_as: Option<&'static str>,
+    components: impl FnOnce(&App) -> Vec<spotcheck_api::Router>,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
-    let ReadModels {
-        analytics,
-        cases,
-        disclosures,
-    } = reads;
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;
-    let takes_records = ledger.is_some();
     let app = App::new(AppParts {
         auth,
         publisher: shared.publisher.clone(),
-        ledger,
         metrics: shared.metrics.clone(),
         health: shared.health.clone(),
         limits: config.limits.body_limits(),
         source: "/spotcheck/ingest".into(),
         clock: spotcheck_api::app::system_clock(),
-        analytics,
-        cases,
-        disclosures,
     })
     .context("cannot register HTTP metrics")?;
+    let routes = spotcheck_api::api(app.clone(), components(&app));
     let limits = config.limits.http_limits();
     let listener = tokio::net::TcpListener::bind(http)
         .await
         .with_context(|| format!("cannot listen on {http}"))?;
     tracing::info!("HTTP API on http://{}", listener.local_addr()?);
     let health = shared.health.clone();
-    if takes_records {
-        health.set("ingest", true);
+    if let Some(name) = ready_as {
+        health.set(name, true);
     }
     Ok(tokio::spawn(async move {
-        let served =
-            spotcheck_api::serve(listener, limits, spotcheck_api::router(app), shutdown).await;
-        if takes_records {
-            health.set("ingest", false);
+        let served = spotcheck_api::serve(listener, limits, routes, shutdown).await;
+        if let Some(name) = ready_as {
+            health.set(name, false);
         }
         served.context("the HTTP server failed")
     }))

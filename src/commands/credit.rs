@@ -2,8 +2,7 @@
 //! delivering the configured webhooks.
 
 use super::components::{
-    ReadModels, connect_alone, open_credit_store, run_with_http, start_credit, start_http,
-    start_webhooks,
+    connect_alone, open_credit_store, run_with_http, start_credit, start_http, start_webhooks,
 };
 use crate::cli::ComponentArgs;
 use anyhow::{Context, Result};
@@ -23,10 +22,7 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         shutdown.clone(),
     );
     let webhooks = start_webhooks(&config, &store, &shutdown);
-    let reads = ReadModels {
-        disclosures: Some(store),
-        ..ReadModels::default()
-    };
+    let reads = |app: &_| vec![spotcheck_api::routes::disclosures(app, store)];
     let http = start_http(&shared, &config, common.http, None, reads, shutdown.clone()).await?;
     run_with_http("credit", stage, http, shutdown).await?;
     for webhook in webhooks {

@@ -1,8 +1,9 @@
 //! `spotcheck ingest --brokers ...`: the HTTP API alone, for scale-out.
 
-use super::components::{ReadModels, connect_alone, open_analytics, open_ledger, start_http};
+use super::components::{connect_alone, open_analytics, open_ledger, start_http};
 use crate::cli::ComponentArgs;
 use anyhow::{Context, Result};
+use spotcheck_api::routes;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -20,10 +21,12 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         &shared,
         &config,
         common.http,
-        Some(ledger),
-        ReadModels {
-            analytics: Some(analytics),
-            ..ReadModels::default()
+        Some("ingest"),
+        |app| {
+            vec![
+                routes::intake(app, ledger, analytics.clone()),
+                routes::lake(app, analytics),
+            ]
         },
         shutdown,
     )

@@ -2,7 +2,7 @@
 //! share the lake's Delta tables and split the partitions in one consumer group (see
 //! `stages/lake`).
 
-use super::components::{ReadModels, connect_alone, run_with_http, start_http, start_lake};
+use super::components::{connect_alone, run_with_http, start_http, start_lake};
 use crate::cli::ComponentArgs;
 use anyhow::Result;
 use spotcheck_runtime::Membership;
@@ -29,7 +29,7 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         &config,
         common.http,
         None,
-        ReadModels::default(),
+        |_| Vec::new(),
         shutdown.clone(),
     )
     .await?;

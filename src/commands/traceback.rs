@@ -1,7 +1,7 @@
 //! `spotcheck traceback --brokers ...`: the traceback stage alone, serving `GET /v1/cases`.
 
 use super::components::{
-    ReadModels, connect_alone, open_traceback_store, restore_traceback, run_with_http, start_http,
+    connect_alone, open_traceback_store, restore_traceback, run_with_http, start_http,
     start_traceback,
 };
 use crate::cli::ComponentArgs;
@@ -24,10 +24,7 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         Membership::Group,
         shutdown.clone(),
     );
-    let reads = ReadModels {
-        cases: Some(store),
-        ..ReadModels::default()
-    };
+    let reads = |app: &_| vec![spotcheck_api::routes::cases(app, store)];
     let http = start_http(&shared, &config, common.http, None, reads, shutdown.clone()).await?;
     run_with_http("traceback", stage, http, shutdown).await?;
     Ok(ExitCode::SUCCESS)

@@ -1,7 +1,7 @@
 //! `spotcheck up`: every component in one process, on an embedded broker unless `--brokers`.
 
 use super::components::{
-    ReadModels, connect, open_analytics, open_credit_store, open_ledger, open_traceback_store,
+    connect, open_analytics, open_credit_store, open_ledger, open_traceback_store,
     restore_traceback, start_credit, start_http, start_pg, start_traceback, start_webhooks,
 };
 use super::stage_runtime::StageRuntime;
@@ -9,6 +9,7 @@ use super::supervisor::{Component, supervise};
 use crate::cli::UpArgs;
 use crate::config::load_or_create;
 use anyhow::{Context, Result};
+use spotcheck_api::routes;
 use spotcheck_broker::EmbeddedBroker;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -81,11 +82,14 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         &shared,
         &config,
         args.common.http,
-        Some(ledger),
-        ReadModels {
-            analytics: Some(analytics.clone()),
-            cases: Some(cases),
-            disclosures: Some(feed),
+        Some("ingest"),
+        |app| {
+            vec![
+                routes::intake(app, ledger, analytics.clone()),
+                routes::cases(app, cases),
+                routes::disclosures(app, feed),
+                routes::lake(app, analytics.clone()),
+            ]
         },
         shutdown.clone(),
     )

@@ -1,9 +1,10 @@
-//! The state every handler shares.
+//! The state every route shares: tokens, the producer, metrics, health, limits, the clock.
+//! What only some routes read (the ledger, the lake, the cases, the feed) is in the state of
+//! their component's router (`crate::routes`), given only to a process that runs it.
 
 use crate::access::{Authenticator, Caller, Denied, Role};
 use crate::body::BodyLimits;
 use crate::error::ApiError;
-use crate::ledger::Ledger;
 use crate::metrics::IngestMetrics;
 use axum::http::{HeaderMap, header};
 use chrono::NaiveDate;
@@ -23,21 +24,12 @@ pub fn system_clock() -> Clock {
 pub struct AppParts {
     pub auth: Authenticator,
     pub publisher: Publisher,
-    /// The record ledger, when this process takes records (an ingest instance); a stage's own
-    /// HTTP server serves only its reads and operations.
-    pub ledger: Option<Ledger>,
     pub metrics: Metrics,
     pub health: Health,
     pub limits: BodyLimits,
     /// CloudEvents `ce_source` of what this process publishes.
     pub source: String,
     pub clock: Clock,
-    /// SQL over the lake, when this process serves it.
-    pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
-    /// The traceback state, when this process runs the traceback stage.
-    pub cases: Option<Arc<spotcheck_traceback::Store>>,
-    /// The credit feed, when this process runs the credit stage.
-    pub disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
 }
 
 /// Cheap to clone: handlers get it by `State`.
@@ -47,15 +39,11 @@ pub struct App(Arc<AppInner>);
 pub struct AppInner {
     pub auth: Authenticator,
     pub publisher: Publisher,
-    pub ledger: Option<Ledger>,
     pub metrics: IngestMetrics,
     pub runtime_metrics: Metrics,
     pub health: Health,
     pub limits: BodyLimits,
     pub source: String,
-    pub analytics: Option<Arc<spotcheck_analytics::Analytics>>,
-    pub cases: Option<Arc<spotcheck_traceback::Store>>,
-    pub disclosures: Option<Arc<spotcheck_credit::CreditStore>>,
     clock: Clock,
 }
 
@@ -72,27 +60,13 @@ impl App {
         Ok(Self(Arc::new(AppInner {
             auth: parts.auth,
             publisher: parts.publisher,
-            ledger: parts.ledger,
             metrics,
             runtime_metrics: parts.metrics,
             health: parts.health,
             limits: parts.limits,
             source: parts.source,
-            analytics: parts.analytics,
-            cases: parts.cases,
-            disclosures: parts.disclosures,
             clock: parts.clock,
         })))
-    }
-
-    /// The ledger, or 503 when this process does not take records.
-    pub fn ledger(&self) -> Result<&Ledger, ApiError> {
-        self.ledger.as_ref().ok_or_else(|| {
-            ApiError::new(
-                axum::http::StatusCode::SERVICE_UNAVAILABLE,
-                "this process does not take records; post them to an ingest instance",
-            )
-        })
     }
 
     pub fn today(&self) -> NaiveDate {

@@ -35,7 +35,7 @@
 use crate::access::{Caller, Role};
 use crate::app::App;
 use crate::error::ApiError;
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::handler::Handler;
 use axum::http::request::Parts;
 use axum::routing::MethodRouter;
@@ -87,11 +87,15 @@ policies! {
 /// token is answered 401 (none, or unknown) or 403 (another role) before its handler runs.
 pub struct Require<P: Policy>(pub Caller, pub PhantomData<P>);
 
-impl<P: Policy> FromRequestParts<App> for Require<P> {
+impl<P: Policy, S: Send + Sync> FromRequestParts<S> for Require<P>
+where
+    App: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, ApiError> {
-        app.authorize(&parts.headers, P::ROLES)
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        App::from_ref(state)
+            .authorize(&parts.headers, P::ROLES)
             .map(|caller| Require(caller, PhantomData))
     }
 }
@@ -132,30 +136,33 @@ guarded!(T2, T3, T4, T5, T6, T7);
 
 /// `GET` by a guarded handler.
 #[allow(clippy::disallowed_methods)] // the one place axum's routing functions are called
-pub fn get<H, T>(handler: H) -> MethodRouter<App>
+pub fn get<H, T, S>(handler: H) -> MethodRouter<S>
 where
-    H: Handler<T, App>,
+    H: Handler<T, S>,
     T: Guarded + 'static,
+    S: Clone + Send + Sync + 'static,
 {
     axum::routing::get(handler)
 }
 
 /// `POST` by a guarded handler.
 #[allow(clippy::disallowed_methods)]
-pub fn post<H, T>(handler: H) -> MethodRouter<App>
+pub fn post<H, T, S>(handler: H) -> MethodRouter<S>
 where
-    H: Handler<T, App>,
+    H: Handler<T, S>,
     T: Guarded + 'static,
+    S: Clone + Send + Sync + 'static,
 {
     axum::routing::post(handler)
 }
 
 /// `PUT` by a guarded handler.
 #[allow(clippy::disallowed_methods)]
-pub fn put<H, T>(handler: H) -> MethodRouter<App>
+pub fn put<H, T, S>(handler: H) -> MethodRouter<S>
 where
-    H: Handler<T, App>,
+    H: Handler<T, S>,
     T: Guarded + 'static,
+    S: Clone + Send + Sync + 'static,
 {
     axum::routing::put(handler)
 }

@@ -23,6 +23,7 @@ pub mod submitted;
 pub mod template;
 
 pub use app::{App, AppParts};
-pub use router::router;
+pub use axum::Router;
+pub use router::api;
 
 pub use listener::{HttpLimits, serve};

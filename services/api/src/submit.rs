@@ -11,15 +11,19 @@ use crate::app::App;
 use crate::body::{self, Records, Shape, Submitted};
 use crate::error::ApiError;
 use crate::intake::{Intake, ParseContext};
+use crate::ledger::Ledger;
 use crate::ledger::{ContentHash, Seen, Stored, content_hash};
 use axum::body::Body;
+use axum::extract::FromRef;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::{Map, Value, json};
+use spotcheck_analytics::Analytics;
 use spotcheck_runtime::{CloudEvent, Delivery, Position, PublishError};
 use spotcheck_schemas::FieldError;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 use utoipa::ToSchema;
 
@@ -77,47 +81,56 @@ struct Ready {
 /// A parsed body: its shape, its records, and for a sheet the headers no field takes.
 type Parsed = (Shape, Vec<Prepared>, Option<Vec<String>>);
 
+/// What taking records in reads besides the shared state: the ledger of records taken, and the
+/// lake (the plan's warnings on accepted results). The state of the intake routes.
+#[derive(Clone, FromRef)]
+pub struct Desk {
+    pub app: App,
+    pub ledger: Arc<Ledger>,
+    pub lake: Arc<Analytics>,
+}
+
 /// Handles `POST` of records of kind `R` by `caller` (admitted by the route's guard).
 pub async fn submit<R: Intake>(
-    app: &App,
+    desk: &Desk,
     caller: Caller,
     headers: &HeaderMap,
     body: Body,
 ) -> Response {
-    submit_at::<R>(app, caller, headers, body, None).await
+    submit_at::<R>(desk, caller, headers, body, None).await
 }
 
 /// As [`submit`], for a route that names the record in its path (`PUT /v1/units/{uscc}`).
 pub async fn submit_at<R: Intake>(
-    app: &App,
+    desk: &Desk,
     caller: Caller,
     headers: &HeaderMap,
     body: Body,
     path_id: Option<String>,
 ) -> Response {
-    match submit_inner::<R>(app, caller, headers, body, path_id).await {
+    match submit_inner::<R>(desk, caller, headers, body, path_id).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
 async fn submit_inner<R: Intake>(
-    app: &App,
+    desk: &Desk,
     caller: Caller,
     headers: &HeaderMap,
     body: Body,
     path_id: Option<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = body::read(body, app.limits).await?;
+    let bytes = body::read(body, desk.app.limits).await?;
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());
     let content_type = content_type.map(str::to_owned);
     let context = ParseContext {
-        today: app.today(),
+        today: desk.app.today(),
         path_id,
     };
-    let limits = app.limits;
+    let limits = desk.app.limits;
     let inline = bytes.len() <= PARSE_INLINE_BYTES;
     let parse = move || -> Result<Parsed, ApiError> {
         let sheet_lab = R::SHEETS.then_some(caller.subject.as_str());
@@ -159,11 +172,12 @@ async fn submit_inner<R: Intake>(
             .await
             .map_err(|error| ApiError::internal(format!("parsing the body failed: {error}")))??
     };
-    let (prepared, outcomes) = take_in_detached::<R>(app, prepared).await?;
-    app.metrics
+    let (prepared, outcomes) = take_in_detached::<R>(desk, prepared).await?;
+    desk.app
+        .metrics
         .count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
     let warnings = match &sheet {
-        Some(_) => plan_warnings(app, &prepared, &outcomes).await,
+        Some(_) => plan_warnings(desk, &prepared, &outcomes).await,
         None => HashMap::new(),
     };
     let ignored_columns = sheet.unwrap_or_default();
@@ -181,13 +195,11 @@ async fn submit_inner<R: Intake>(
 /// are taken already: a check that cannot run leaves the answer without warnings (they are in
 /// the `warnings` view once the lake has the records), it never fails the request.
 async fn plan_warnings(
-    app: &App,
+    desk: &Desk,
     prepared: &[Prepared],
     outcomes: &[Outcome],
 ) -> HashMap<usize, Vec<Value>> {
-    let Some(analytics) = &app.analytics else {
-        return HashMap::new();
-    };
+    let analytics = &desk.lake;
     let (positions, plans): (Vec<usize>, Vec<spotcheck_analytics::PlannedSampling>) = prepared
         .iter()
         .zip(outcomes)
@@ -295,12 +307,12 @@ fn prepare<R: Intake>(
 /// learn their fate and release their claims, or a re-send would wait on the claim forever or
 /// be published twice.
 async fn take_in_detached<R: Intake>(
-    app: &App,
+    desk: &Desk,
     prepared: Vec<Prepared>,
 ) -> Result<(Vec<Prepared>, Vec<Outcome>), ApiError> {
-    let app = app.clone();
+    let desk = desk.clone();
     let task = tokio::spawn(async move {
-        let outcomes = take_in::<R>(&app, &prepared).await;
+        let outcomes = take_in::<R>(&desk, &prepared).await;
         (prepared, outcomes)
     });
     let (prepared, outcomes) = task
@@ -312,18 +324,18 @@ async fn take_in_detached<R: Intake>(
 /// Decides each record's outcome, publishing the new ones. Waits for the broker at most the
 /// publisher's delivery timeout (twice that when it first waits on another request's claims);
 /// the records' fates are settled in the ledger whenever the broker answers.
-async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outcome>, ApiError> {
+async fn take_in<R: Intake>(desk: &Desk, prepared: &[Prepared]) -> Result<Vec<Outcome>, ApiError> {
     let ready: Vec<&Ready> = prepared
         .iter()
         .filter_map(|p| p.ready.as_ref().ok())
         .collect();
     let items: Vec<(String, ContentHash)> = ready.iter().map(|r| (r.id.clone(), r.hash)).collect();
-    let wait = app.publisher.delivery_timeout();
+    let wait = desk.app.publisher.delivery_timeout();
     let claims_deadline = Instant::now() + wait;
     // A claim held elsewhere settles when the broker answers: not soon while it is down.
-    let give_up = || Instant::now() >= claims_deadline || app.publisher.believed_down();
-    let seen = app
-        .ledger()?
+    let give_up = || Instant::now() >= claims_deadline || desk.app.publisher.believed_down();
+    let seen = desk
+        .ledger
         .claim(&items, give_up)
         .await
         .map_err(|e| ApiError::internal(e.to_string()))?;
@@ -333,11 +345,11 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
         .filter(|(_, s)| **s == Seen::New)
         .map(|(r, _)| *r)
         .collect();
-    let deliveries = enqueue_all::<R>(app, &new).await;
+    let deliveries = enqueue_all::<R>(desk, &new).await;
     let claimed: Vec<(String, ContentHash)> = new.iter().map(|r| (r.id.clone(), r.hash)).collect();
     let (answer, answered) = tokio::sync::oneshot::channel();
     tokio::spawn(settle_when_answered::<R>(
-        app.clone(),
+        desk.clone(),
         claimed,
         deliveries,
         answer,
@@ -366,11 +378,15 @@ async fn take_in<R: Intake>(app: &App, prepared: &[Prepared]) -> Result<Vec<Outc
 }
 
 /// Hands every new record to the producer (without waiting for the broker).
-async fn enqueue_all<R: Intake>(app: &App, new: &[&Ready]) -> Vec<Result<Delivery, PublishError>> {
+async fn enqueue_all<R: Intake>(
+    desk: &Desk,
+    new: &[&Ready],
+) -> Vec<Result<Delivery, PublishError>> {
     let mut deliveries = Vec::with_capacity(new.len());
     for ready in new {
-        let event = CloudEvent::new(ready.id.clone(), R::EVENT_TYPE, app.source.clone());
-        let delivery = app
+        let event = CloudEvent::new(ready.id.clone(), R::EVENT_TYPE, desk.app.source.clone());
+        let delivery = desk
+            .app
             .publisher
             .enqueue(R::TOPIC, &ready.key, &ready.payload, event.headers())
             .await;
@@ -385,7 +401,7 @@ async fn enqueue_all<R: Intake>(app: &App, new: &[&Ready]) -> Vec<Result<Deliver
 /// that arrives meanwhile waits on the claim and then finds the record, and a crash before the
 /// ledger's commit is made good by its catch-up from the topics at the next start.
 async fn settle_when_answered<R: Intake>(
-    app: App,
+    desk: Desk,
     claimed: Vec<(String, ContentHash)>,
     deliveries: Vec<Result<Delivery, PublishError>>,
     answer: tokio::sync::oneshot::Sender<Vec<Outcome>>,
@@ -415,9 +431,8 @@ async fn settle_when_answered<R: Intake>(
     // The request may have given up waiting (its timeout): the ledger is settled all the same.
     let _ = answer.send(fates.into_iter().map(outcome_of_fate).collect());
     // A commit waits for the disk: off the threads that answer requests and run the broker.
-    let settled = tokio::task::spawn_blocking(move || match app.ledger() {
-        Ok(ledger) => ledger.settle(&stored, &ids).map_err(|e| e.to_string()),
-        Err(_) => Ok(()),
+    let settled = tokio::task::spawn_blocking(move || {
+        desk.ledger.settle(&stored, &ids).map_err(|e| e.to_string())
     })
     .await
     .unwrap_or_else(|error| Err(error.to_string()));

@@ -9,11 +9,12 @@ use chrono::NaiveDate;
 use http_body_util::BodyExt;
 use rdkafka::mocking::MockCluster;
 use serde_json::{Value, json};
+use spotcheck_analytics::{Analytics, QueryLimits};
 use spotcheck_api::access::{Authenticator, Role, TokenEntry, new_token};
 use spotcheck_api::app::AppParts;
 use spotcheck_api::body::BodyLimits;
 use spotcheck_api::ledger::Ledger;
-use spotcheck_api::{App, router};
+use spotcheck_api::{App, api, routes};
 use spotcheck_runtime::{Health, KafkaSettings, Metrics, Publisher};
 use spotcheck_schemas::topics;
 use std::sync::Arc;
@@ -26,7 +27,7 @@ struct Harness {
     _ledger_dir: tempfile::TempDir,
 }
 
-fn harness(bootstrap: &str) -> Harness {
+async fn harness(bootstrap: &str) -> Harness {
     let (token, sha256) = new_token();
     let auth = Authenticator::new(&[TokenEntry {
         sha256,
@@ -41,19 +42,20 @@ fn harness(bootstrap: &str) -> Harness {
     let app = App::new(AppParts {
         auth,
         publisher: Publisher::new(&kafka, metrics.clone()).unwrap(),
-        ledger: Some(Ledger::open(&ledger_dir.path().join("ledger.redb")).unwrap()),
         metrics,
         health: Health::default(),
         limits: BodyLimits::default(),
         source: "/spotcheck/test".into(),
         clock: Arc::new(|| NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()),
-        analytics: None,
-        cases: None,
-        disclosures: None,
     })
     .unwrap();
+    let ledger = Ledger::open(&ledger_dir.path().join("ledger.redb")).unwrap();
+    let lake = Analytics::open(&ledger_dir.path().join("lake"), QueryLimits::default())
+        .await
+        .unwrap();
+    let intake = routes::intake(&app, ledger, Arc::new(lake));
     Harness {
-        router: router(app),
+        router: api(app, [intake]),
         token,
         _ledger_dir: ledger_dir,
     }
@@ -99,7 +101,7 @@ async fn post(h: &Harness, body: String) -> (StatusCode, Option<String>, Value) 
 async fn a_broker_that_is_down_gets_503_and_nothing_is_reported_accepted() {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic(topics::RESULTS, 12, 1).unwrap();
-    let h = harness(&cluster.bootstrap_servers());
+    let h = harness(&cluster.bootstrap_servers()).await;
 
     // The first requests may meet a producer still connecting: a client retries on 503.
     let statuses = post_until_202(&h, ndjson(0..5)).await;
@@ -172,7 +174,7 @@ async fn connected_harness() -> (
 ) {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic(topics::RESULTS, 12, 1).unwrap();
-    let h = harness(&cluster.bootstrap_servers());
+    let h = harness(&cluster.bootstrap_servers()).await;
     post_until_202(&h, ndjson(0..1)).await;
     (cluster, h)
 }

@@ -1,7 +1,6 @@
 //! `GET /v1/cases/{case_id}` and `GET /v1/cases?uscc=&status=`: traceback cases as last
 //! published, read from the traceback stage's state (admin and analyst).
 
-use crate::app::App;
 use crate::error::{ApiError, ApiPath, ApiQuery};
 use crate::guard::{AdminsAndAnalysts, Require};
 use axum::Json;
@@ -37,10 +36,9 @@ pub struct CaseFilter {
 )]
 pub async fn get_case(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(store): State<Arc<Store>>,
     ApiPath(case_id): ApiPath<String>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = cases_of(&app)?;
     let bytes = store
         .case(&case_id)
         .map_err(|e| ApiError::internal(format!("cannot read the cases: {e}")))?
@@ -65,10 +63,9 @@ pub async fn get_case(
 )]
 pub async fn list_cases(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(store): State<Arc<Store>>,
     ApiQuery(filter): ApiQuery<CaseFilter>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = cases_of(&app)?;
     let read = match &filter.uscc {
         Some(uscc) => store.cases_of_unit(uscc.trim()),
         None => store.cases(),
@@ -102,9 +99,8 @@ pub async fn list_cases(
 )]
 pub async fn list_identifications(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(store): State<Arc<Store>>,
 ) -> Result<Json<Value>, ApiError> {
-    let store = cases_of(&app)?;
     let items = store
         .identifications()
         .map_err(|e| ApiError::internal(format!("cannot read the identification queue: {e}")))?;
@@ -113,15 +109,6 @@ pub async fn list_identifications(
         .filter_map(|item| item["waiting_cases"].as_u64())
         .sum();
     Ok(Json(json!({ "items": items, "waiting_cases": waiting })))
-}
-
-fn cases_of(app: &App) -> Result<Arc<Store>, ApiError> {
-    app.cases.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this process does not serve cases",
-        )
-    })
 }
 
 fn decode(bytes: &[u8]) -> Result<Value, ApiError> {

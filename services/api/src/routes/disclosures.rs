@@ -2,14 +2,14 @@
 //! stable order, with a cursor that stays valid across restarts (the feed position), and
 //! long-polling with `wait`.
 
-use crate::app::App;
 use crate::error::{ApiError, ApiQuery};
 use crate::guard::{FeedsAndAdmins, Require};
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use spotcheck_credit::CreditStore;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Most items one page holds.
@@ -46,15 +46,9 @@ pub struct FeedQuery {
 )]
 pub async fn get_disclosures(
     _: Require<FeedsAndAdmins>,
-    State(app): State<App>,
+    State(feed): State<Arc<CreditStore>>,
     ApiQuery(query): ApiQuery<FeedQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let feed = app.disclosures.clone().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this process does not serve the disclosure feed",
-        )
-    })?;
     let after = match query.after.as_deref().map(str::trim) {
         None | Some("") => 0,
         Some(cursor) => cursor.parse::<u64>().map_err(|_| {

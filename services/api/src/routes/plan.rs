@@ -11,7 +11,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
-use spotcheck_analytics::{PlannedSampling, SuggestQuery};
+use spotcheck_analytics::{Analytics, PlannedSampling, SuggestQuery};
+use std::sync::Arc;
 
 /// Most planned samplings one request may check.
 const MAX_PLANNED: usize = 10_000;
@@ -42,6 +43,7 @@ const MAX_PLANNED: usize = 10_000;
 pub async fn check_plan(
     _: Require<Admins>,
     State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     body: Body,
 ) -> Result<Json<Value>, ApiError> {
     let bytes = body::read(body, app.limits).await?;
@@ -57,7 +59,7 @@ pub async fn check_plan(
             format!("at most {MAX_PLANNED} planned samplings per request"),
         ));
     }
-    let analytics = crate::routes::ui::lake(&app)?;
+    let analytics = &lake;
     let findings = analytics.plan_check(&planned).await.map_err(query_error)?;
     let mut conflicts: Vec<Value> = Vec::new();
     for finding in findings {
@@ -117,7 +119,7 @@ pub struct SuggestParams {
 )]
 pub async fn suggest(
     _: Require<Admins>,
-    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     crate::error::ApiQuery(params): crate::error::ApiQuery<SuggestParams>,
 ) -> Result<Response, ApiError> {
     let quarter = spotcheck_reports::report::Quarter::parse(&params.quarter).ok_or_else(|| {
@@ -126,7 +128,7 @@ pub async fn suggest(
             params.quarter
         ))
     })?;
-    let analytics = crate::routes::ui::lake(&app)?;
+    let analytics = &lake;
     let query = SuggestQuery {
         as_of: quarter.bounds().0,
         district: params.district,

@@ -1,10 +1,9 @@
 //! Ledgers and officials post the other records: shipments, units, dispositions. They go the same
 //! way as results (`crate::submit`): validated, de-duplicated by record id, published durably.
 
-use crate::app::App;
 use crate::error::ApiPath;
 use crate::guard::{Admins, InspectorsAndAdmins, LedgersAndAdmins, Require};
-use crate::submit::{submit, submit_at};
+use crate::submit::{Desk, submit, submit_at};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -38,11 +37,11 @@ use spotcheck_schemas::{Disposition, Inspection, Shipment, Unit};
 )]
 pub async fn post_shipments(
     Require(caller, _): Require<LedgersAndAdmins>,
-    State(app): State<App>,
+    State(desk): State<Desk>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit::<Shipment>(&app, caller, &headers, body).await
+    submit::<Shipment>(&desk, caller, &headers, body).await
 }
 
 /// Register or update one unit of the registry (producer or seller).
@@ -66,12 +65,12 @@ pub async fn post_shipments(
 )]
 pub async fn put_unit(
     Require(caller, _): Require<Admins>,
-    State(app): State<App>,
+    State(desk): State<Desk>,
     ApiPath(uscc): ApiPath<String>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let mut response = submit_at::<Unit>(&app, caller, &headers, body, Some(uscc)).await;
+    let mut response = submit_at::<Unit>(&desk, caller, &headers, body, Some(uscc)).await;
     // An upsert of one resource is answered 200 (docs/contract.md §3), with the same body as a post.
     if response.status() == StatusCode::ACCEPTED {
         *response.status_mut() = StatusCode::OK;
@@ -97,11 +96,11 @@ pub async fn put_unit(
 )]
 pub async fn post_dispositions(
     Require(caller, _): Require<Admins>,
-    State(app): State<App>,
+    State(desk): State<Desk>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit::<Disposition>(&app, caller, &headers, body).await
+    submit::<Disposition>(&desk, caller, &headers, body).await
 }
 
 /// Record on-site inspections (现场检查): the unit, place, day, inspectors and findings, as a
@@ -135,9 +134,9 @@ pub async fn post_dispositions(
 )]
 pub async fn post_inspections(
     Require(caller, _): Require<InspectorsAndAdmins>,
-    State(app): State<App>,
+    State(desk): State<Desk>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit::<Inspection>(&app, caller, &headers, body).await
+    submit::<Inspection>(&desk, caller, &headers, body).await
 }

@@ -1,10 +1,9 @@
 //! `POST /v1/results`: labs post sampling results.
 
-use crate::app::App;
 use crate::body::XLSX;
 use crate::error::ApiError;
 use crate::guard::{Labs, LabsAndAdmins, Require};
-use crate::submit::submit;
+use crate::submit::{Desk, submit};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, header};
@@ -50,11 +49,11 @@ use spotcheck_schemas::SamplingResult;
 )]
 pub async fn post_results(
     Require(caller, _): Require<Labs>,
-    State(app): State<App>,
+    State(desk): State<Desk>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    submit::<SamplingResult>(&app, caller, &headers, body).await
+    submit::<SamplingResult>(&desk, caller, &headers, body).await
 }
 
 /// The result workbook to fill in: the sheet 抽查结果 with every column `POST /v1/results` reads

@@ -13,7 +13,8 @@ use spotcheck_analytics::arrow::datatypes::SchemaRef;
 use spotcheck_analytics::arrow::error::ArrowError;
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
 use spotcheck_analytics::arrow::{csv, ipc, json};
-use spotcheck_analytics::{Answer, QueryError};
+use spotcheck_analytics::{Analytics, Answer, QueryError};
+use std::sync::Arc;
 
 pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
@@ -47,32 +48,31 @@ pub struct SqlRequest {
         (status = 403, description = "Not an analyst token, or not a query", body = crate::error::ErrorBody),
         (status = 408, description = "The query ran past the time limit", body = crate::error::ErrorBody),
         (status = 422, description = "The query needs more memory than the limit", body = crate::error::ErrorBody),
-        (status = 503, description = "This process does not serve SQL", body = crate::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]
 pub async fn post_sql(
     _: Require<Analysts>,
     State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    match run(&app, &headers, body).await {
+    match run(&app, &lake, &headers, body).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn run(app: &App, headers: &HeaderMap, body: Body) -> Result<Response, ApiError> {
+async fn run(
+    app: &App,
+    analytics: &Analytics,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
     let bytes = body::read(body, app.limits).await?;
     let request: SqlRequest = serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::bad_request(format!("the body must be {{\"sql\": \"SELECT ...\"}}: {e}"))
-    })?;
-    let analytics = app.analytics.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this process does not serve SQL",
-        )
     })?;
     let as_of = request
         .as_of

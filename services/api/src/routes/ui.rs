@@ -49,13 +49,12 @@ pub struct ExportQuery {
         (status = 401, description = "No or unknown token", body = crate::error::ErrorBody),
         (status = 403, description = "Not an admin token", body = crate::error::ErrorBody),
         (status = 404, description = "The lake has nothing of this batch", body = crate::error::ErrorBody),
-        (status = 503, description = "This process does not read the lake", body = crate::error::ErrorBody),
     ),
     security(("bearer" = []))
 )]
 pub async fn trace_export(
     _: Require<Admins>,
-    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     ApiQuery(query): ApiQuery<ExportQuery>,
 ) -> Result<Response, ApiError> {
     let batch = BatchKey::parse(&query.batch).ok_or_else(|| {
@@ -70,7 +69,7 @@ pub async fn trace_export(
             )));
         }
     };
-    let trace = spotcheck_reports::trace::trace(lake(&app)?, &batch)
+    let trace = spotcheck_reports::trace::trace(&lake, &batch)
         .await
         .map_err(report_error)?;
     let (bytes, content_type, extension) = if xlsx {
@@ -123,6 +122,7 @@ pub async fn trace_export(
 pub async fn notice_document(
     _: Require<Admins>,
     State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     ApiPath((case_id, file)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let shape = || ApiError::bad_request("the notice is {n}.docx or {n}.html, n from 1");
@@ -131,7 +131,7 @@ pub async fn notice_document(
     if !matches!(format, "docx" | "html") {
         return Err(shape());
     }
-    let document = notice::notice(lake(&app)?, &case_id, number, app.today())
+    let document = notice::notice(&lake, &case_id, number, app.today())
         .await
         .map_err(report_error)?;
     if format == "html" {
@@ -170,9 +170,9 @@ fn percent_encode(text: &str) -> String {
 /// The list of cases.
 pub async fn cases_page(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
 ) -> Result<Html<String>, ApiError> {
-    let page = spotcheck_reports::case_page::list_page(lake(&app)?)
+    let page = spotcheck_reports::case_page::list_page(&lake)
         .await
         .map_err(report_error)?;
     Ok(Html(page))
@@ -181,10 +181,10 @@ pub async fn cases_page(
 /// One case, with its distribution graph.
 pub async fn case_page(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     ApiPath(case_id): ApiPath<String>,
 ) -> Result<Html<String>, ApiError> {
-    let page = spotcheck_reports::case_page::case_page(lake(&app)?, &case_id)
+    let page = spotcheck_reports::case_page::case_page(&lake, &case_id)
         .await
         .map_err(report_error)?;
     Ok(Html(page))
@@ -208,10 +208,10 @@ pub async fn case_page(
 )]
 pub async fn unit_archive(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     ApiPath(uscc): ApiPath<String>,
 ) -> Result<axum::Json<spotcheck_reports::archive::Archive>, ApiError> {
-    let archive = spotcheck_reports::archive::archive(lake(&app)?, &uscc)
+    let archive = spotcheck_reports::archive::archive(&lake, &uscc)
         .await
         .map_err(report_error)?;
     Ok(axum::Json(archive))
@@ -233,10 +233,10 @@ pub async fn unit_archive(
 )]
 pub async fn unit_archive_docx(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     ApiPath(uscc): ApiPath<String>,
 ) -> Result<Response, ApiError> {
-    let bytes = spotcheck_reports::archive::archive_docx(lake(&app)?, &uscc)
+    let bytes = spotcheck_reports::archive::archive_docx(&lake, &uscc)
         .await
         .map_err(report_error)?;
     let disposition = format!(
@@ -256,23 +256,13 @@ pub async fn unit_archive_docx(
 /// The archive of a unit as a page in Chinese.
 pub async fn unit_page(
     _: Require<AdminsAndAnalysts>,
-    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
     ApiPath(uscc): ApiPath<String>,
 ) -> Result<Html<String>, ApiError> {
-    let page = spotcheck_reports::archive::archive_page(lake(&app)?, &uscc)
+    let page = spotcheck_reports::archive::archive_page(&lake, &uscc)
         .await
         .map_err(report_error)?;
     Ok(Html(page))
-}
-
-/// The process's SQL session over the lake, or 503 when it has none.
-pub(crate) fn lake(app: &App) -> Result<&Arc<Analytics>, ApiError> {
-    app.analytics.as_ref().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "this process does not read the lake",
-        )
-    })
 }
 
 fn report_error(error: ReportError) -> ApiError {
