@@ -7,6 +7,7 @@ use spotcheck_api::access::Authenticator;
 use spotcheck_api::guard::{Analysts, Policy};
 use spotcheck_api::ledger::Ledger;
 use spotcheck_api::{App, AppParts};
+use spotcheck_runtime::retry::{ConstantBuilder, Retryable};
 use spotcheck_runtime::{Health, KafkaSettings, Metrics, Publisher, TopicSettings, ensure_topics};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -58,16 +59,7 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
     let topics = TopicSettings {
         replication_factor: config.kafka.replication_factor,
     };
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while let Err(error) = ensure_topics(&kafka, topics).await {
-        if std::time::Instant::now() >= deadline {
-            return Err(error).context(format!(
-                "cannot prepare the topics on {brokers} (tried for a minute)"
-            ));
-        }
-        tracing::warn!(%error, "brokers not ready; retrying");
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    prepare_topics(&kafka, topics, Duration::from_secs(60)).await?;
     let metrics = Metrics::new(prometheus::Registry::new()).context("cannot register metrics")?;
     let publisher =
         Publisher::new(&kafka, metrics.clone()).context("cannot create the Kafka producer")?;
@@ -79,6 +71,32 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
         rest_when_idle: config.kafka.rest_when_idle(),
         stages: tokio::runtime::Handle::current(),
     })
+}
+
+/// Makes sure every topic of the catalogue exists, trying every 2 s for `within` while the
+/// brokers are not ready.
+pub async fn prepare_topics(
+    kafka: &KafkaSettings,
+    topics: TopicSettings,
+    within: Duration,
+) -> Result<()> {
+    let every = Duration::from_secs(2);
+    let tries = usize::try_from(within.as_secs() / every.as_secs()).unwrap_or(usize::MAX);
+    (|| ensure_topics(kafka, topics))
+        .retry(
+            ConstantBuilder::new()
+                .with_delay(every)
+                .with_max_times(tries),
+        )
+        .notify(|error, _| tracing::warn!(%error, "brokers not ready; retrying"))
+        .await
+        .with_context(|| {
+            format!(
+                "cannot prepare the topics on {} (tried for {} s)",
+                kafka.brokers,
+                within.as_secs()
+            )
+        })
 }
 
 /// Opens the ingest ledger of the data dir and catches it up with the topics.

@@ -7,6 +7,7 @@ use anyhow::{Context, Result, bail};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
+use spotcheck_runtime::retry::{self, Retryable};
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -20,7 +21,7 @@ const SHOWN_REJECTIONS: usize = 20;
 /// attempts wait about 7 minutes: long enough for an ingest restarting after a crash, which
 /// catches its ledger up with the topics before it listens (10 attempts ran out during a
 /// crash-harness restart at 100,000 results). A 503's `retry-after` sets the wait instead.
-const MAX_ATTEMPTS: u32 = 20;
+const MAX_ATTEMPTS: usize = 20;
 
 #[derive(Default)]
 struct Totals {
@@ -171,6 +172,16 @@ async fn post_file(
     Ok(())
 }
 
+/// Why a send failed, and whether to send again.
+enum Failure {
+    /// 503: the API cannot take records now; `retry-after` may say when to come back.
+    Unavailable(Option<Duration>),
+    /// No connection, or a request cut off mid-way (the server restarted).
+    Unreachable(reqwest::Error),
+    /// Anything else: sending again would not help.
+    Final(anyhow::Error),
+}
+
 /// Sends one chunk, retrying on 503 and failed connections or requests (re-sending is safe:
 /// the API answers a record it already has as a duplicate).
 async fn send(
@@ -180,33 +191,49 @@ async fn send(
     chunk: &Chunk,
 ) -> Result<Value> {
     let request = target.request(chunk)?;
-    let mut delay = Duration::from_millis(500);
-    for attempt in 1..=MAX_ATTEMPTS {
-        let sent = client
+    let attempt = || async {
+        let response = client
             .request(request.method.clone(), request.url.clone())
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_TYPE, request.content_type)
             .body(request.body.clone())
             .send()
-            .await;
-        match sent {
-            Ok(response) if response.status().as_u16() == 503 && attempt < MAX_ATTEMPTS => {
-                delay = retry_after(&response).unwrap_or(delay);
-            }
-            Ok(response) => return answer_of(response).await,
-            // A request cut off mid-way (the server restarted) is re-sent like a refused one.
-            Err(error)
-                if attempt < MAX_ATTEMPTS
-                    && (error.is_connect() || error.is_timeout() || error.is_request()) =>
-            {
+            .await
+            .map_err(|error| {
+                if error.is_connect() || error.is_timeout() || error.is_request() {
+                    Failure::Unreachable(error)
+                } else {
+                    Failure::Final(anyhow::Error::new(error).context("the request failed"))
+                }
+            })?;
+        if response.status().as_u16() == 503 {
+            return Err(Failure::Unavailable(retry_after(&response)));
+        }
+        answer_of(response).await.map_err(Failure::Final)
+    };
+    let answered = attempt
+        .retry(
+            retry::doubling(Duration::from_millis(500), Duration::from_secs(30))
+                .with_max_times(MAX_ATTEMPTS - 1),
+        )
+        .when(|failure| !matches!(failure, Failure::Final(_)))
+        .adjust(|failure, wait| match failure {
+            Failure::Unavailable(Some(asked)) => wait.map(|_| *asked),
+            _ => wait,
+        })
+        .notify(|failure, _| {
+            if let Failure::Unreachable(error) = failure {
                 tracing::warn!(%error, "cannot reach the API; retrying");
             }
-            Err(error) => return Err(error).context("the request failed"),
+        })
+        .await;
+    answered.or_else(|failure| match failure {
+        Failure::Unavailable(_) => {
+            bail!("the API stayed unavailable after {MAX_ATTEMPTS} attempts")
         }
-        tokio::time::sleep(delay).await;
-        delay = (delay * 2).min(Duration::from_secs(30));
-    }
-    bail!("the API stayed unavailable after {MAX_ATTEMPTS} attempts")
+        Failure::Unreachable(error) => Err(error).context("the request failed"),
+        Failure::Final(error) => Err(error),
+    })
 }
 
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {

@@ -2,28 +2,18 @@
 //! "topic creation" step of a deployment (components also make sure of them at start-up).
 
 use crate::cli::TopicsArgs;
-use anyhow::{Context, Result};
+use anyhow::Result;
 use spotcheck_runtime::catalogue::CATALOGUE;
-use spotcheck_runtime::{KafkaSettings, TopicSettings, ensure_topics};
+use spotcheck_runtime::{KafkaSettings, TopicSettings};
 use std::process::ExitCode;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 pub async fn run(args: TopicsArgs) -> Result<ExitCode> {
     let kafka = KafkaSettings::new(&args.brokers, "spotcheck-topics");
     let settings = TopicSettings {
         replication_factor: args.replication_factor,
     };
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while let Err(error) = ensure_topics(&kafka, settings).await {
-        if Instant::now() >= deadline {
-            return Err(error).context(format!(
-                "cannot create the topics on {} (tried for two minutes)",
-                args.brokers
-            ));
-        }
-        tracing::warn!(%error, "brokers not ready; retrying");
-        tokio::time::sleep(Duration::from_secs(2)).await;
-    }
+    super::components::prepare_topics(&kafka, settings, Duration::from_secs(120)).await?;
     for topic in CATALOGUE {
         let policy = if topic.compacted { "compact" } else { "delete" };
         println!(

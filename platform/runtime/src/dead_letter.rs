@@ -4,6 +4,7 @@
 use crate::cloudevents::CloudEvent;
 use crate::metrics::Metrics;
 use crate::publisher::{PublishError, Publisher};
+use crate::retry::{ConstantBuilder, Retryable, UntilShutdown};
 use crate::stage::{Applied, Delivered};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use spotcheck_schemas::topics;
@@ -27,31 +28,37 @@ pub(crate) async fn send_dead_letters(
             continue;
         };
         tracing::warn!(stage, topic = %record.topic, offset = record.offset, %reason, "dead letter");
-        loop {
-            let key = record.key.as_deref().unwrap_or_default();
+        let key = record.key.as_deref().unwrap_or_default();
+        let attempt = || async {
+            if shutdown.is_cancelled() {
+                return Err(PublishError::Unavailable("shutting down".into()));
+            }
             let headers = dead_letter_headers(stage, record, reason);
             match publisher
                 .publish_with_headers(topics::DLQ, key, &record.payload, headers)
                 .await
             {
-                Ok(_) => break,
                 // Even the dead-letter topic refuses it (e.g. too large): keep the reason only.
                 Err(PublishError::Refused(why)) => {
                     let headers = dead_letter_headers(stage, record, &format!("{reason}; {why}"));
-                    if publisher
+                    publisher
                         .publish_with_headers(topics::DLQ, key, b"", headers)
                         .await
-                        .is_ok()
-                    {
-                        break;
-                    }
                 }
-                Err(PublishError::Unavailable(_)) => {}
+                sent => sent,
             }
-            tokio::select! {
-                _ = shutdown.cancelled() => return false,
-                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
-            }
+        };
+        let sent = attempt
+            .retry(
+                ConstantBuilder::new()
+                    .with_delay(Duration::from_millis(500))
+                    .without_max_times(),
+            )
+            .sleep(UntilShutdown(shutdown.clone()))
+            .when(|_| !shutdown.is_cancelled())
+            .await;
+        if sent.is_err() {
+            return false;
         }
         metrics
             .dead_letters

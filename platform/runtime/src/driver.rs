@@ -13,6 +13,7 @@ use crate::context::{DriverContext, PartitionId};
 use crate::kafka::KafkaSettings;
 use crate::metrics::Metrics;
 use crate::publisher::Publisher;
+use crate::retry::{self, RetryableWithContext};
 use crate::sharing::Sharing;
 pub use crate::stage::{
     Applied, Commit, Delivered, DriverError, DriverSettings, Membership, Rest, Stage, StageError,
@@ -423,43 +424,55 @@ async fn next_batch(
 }
 
 /// Calls the stage, retrying transient errors with exponential back-off (100 ms .. 10 s).
-/// At shutdown the final flush is tried once more, then given up (it will be redelivered).
-async fn call_with_retries<S: Stage>(
-    stage: &mut S,
+/// At shutdown a failed call is not tried again (the batch will be redelivered); the final
+/// flush is tried once.
+async fn call_with_retries<'s, S: Stage>(
+    stage: &'s mut S,
     call: Call<'_>,
     metrics: &Metrics,
     shutdown: &CancellationToken,
 ) -> Result<Option<Applied>, DriverError> {
-    let mut backoff = Duration::from_millis(100);
-    loop {
-        let outcome = match call {
-            Call::Apply(batch) => stage.apply(batch).await,
-            Call::Idle => stage.idle().await,
-            Call::Finish => stage.finish().await,
-        };
-        match outcome {
-            Ok(applied) => return Ok(Some(applied)),
-            Err(StageError::Fatal(message)) => {
-                return Err(DriverError::Stage {
-                    stage: stage.name(),
-                    message,
-                });
-            }
-            Err(StageError::Transient(message)) => {
-                tracing::warn!(stage = stage.name(), %message, ?backoff, "retrying");
-                metrics
-                    .stage_retries
-                    .with_label_values(&[stage.name()])
-                    .inc();
-                if matches!(call, Call::Finish) || shutdown.is_cancelled() {
-                    return Ok(None);
-                }
-                tokio::select! {
-                    _ = shutdown.cancelled() => return Ok(None),
-                    _ = tokio::time::sleep(backoff) => {}
-                }
-                backoff = (backoff * 2).min(Duration::from_secs(10));
-            }
+    let name = stage.name();
+    let mut first = true;
+    let attempt = |stage: &'s mut S| {
+        // A wait cut short by shutdown is not followed by another call.
+        let again_at_shutdown = !std::mem::take(&mut first) && shutdown.is_cancelled();
+        async move {
+            let outcome = match call {
+                _ if again_at_shutdown => Err(StageError::Transient("shutting down".into())),
+                Call::Apply(batch) => stage.apply(batch).await,
+                Call::Idle => stage.idle().await,
+                Call::Finish => stage.finish().await,
+            };
+            (stage, outcome)
+        }
+    };
+    let (_, outcome) = attempt
+        .retry(retry::doubling(
+            Duration::from_millis(100),
+            Duration::from_secs(10),
+        ))
+        .sleep(retry::UntilShutdown(shutdown.clone()))
+        .context(stage)
+        .when(|error| {
+            matches!(error, StageError::Transient(_))
+                && !matches!(call, Call::Finish)
+                && !shutdown.is_cancelled()
+        })
+        .notify(|error, wait| {
+            tracing::warn!(stage = name, %error, ?wait, "retrying");
+            metrics.stage_retries.with_label_values(&[name]).inc();
+        })
+        .await;
+    match outcome {
+        Ok(applied) => Ok(Some(applied)),
+        Err(StageError::Fatal(message)) => Err(DriverError::Stage {
+            stage: name,
+            message,
+        }),
+        Err(StageError::Transient(message)) => {
+            tracing::warn!(stage = name, %message, "stopping: left for redelivery");
+            Ok(None)
         }
     }
 }

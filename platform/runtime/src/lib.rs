@@ -19,6 +19,7 @@ pub mod kafka;
 pub mod metrics;
 pub mod publisher;
 pub mod replay;
+pub mod retry;
 pub mod roster;
 pub mod sharing;
 pub mod stage;

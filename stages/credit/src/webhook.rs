@@ -13,6 +13,7 @@ use crate::store::CreditStore;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
+use spotcheck_runtime::retry::{self, Retryable};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
@@ -105,40 +106,43 @@ async fn send_until_acknowledged(
         Some(revision) if revision > 1 => format!("{id}:r{revision}"),
         _ => format!("{id}:{}", item["action"].as_str().unwrap_or_default()),
     };
-    let mut delay = FIRST_RETRY;
-    loop {
-        let sent = client
+    let attempt = || async {
+        if shutdown.is_cancelled() {
+            return Err("shutting down".to_owned());
+        }
+        let response = client
             .post(&hook.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, signature(&hook.secret, &body))
             .header(IDEMPOTENCY_HEADER, &key)
             .body(body.clone())
             .send()
-            .await;
-        match sent {
-            Ok(response) if response.status().is_success() => return true,
-            Ok(response) => {
-                let receiver = response
-                    .remote_addr()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
-                let location = response
-                    .headers()
-                    .get(reqwest::header::LOCATION)
-                    .and_then(|l| l.to_str().ok())
-                    .unwrap_or_default()
-                    .to_owned();
-                tracing::warn!(url = %hook.url, %receiver, status = %response.status(), %location,
-                    "webhook refused a disclosure (redirects are not followed); retrying");
-            }
-            Err(error) => tracing::warn!(url = %hook.url, %error, "webhook unreachable; retrying"),
+            .await
+            .map_err(|error| format!("webhook unreachable: {error}"))?;
+        if response.status().is_success() {
+            return Ok(());
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return false,
-            _ = tokio::time::sleep(delay) => {}
-        }
-        delay = (delay * 2).min(LONGEST_RETRY);
-    }
+        let receiver = response
+            .remote_addr()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let location = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|l| l.to_str().ok())
+            .unwrap_or_default();
+        Err(format!(
+            "webhook {receiver} refused a disclosure with {} (redirects are not followed) {location}",
+            response.status()
+        ))
+    };
+    attempt
+        .retry(retry::doubling(FIRST_RETRY, LONGEST_RETRY))
+        .sleep(retry::UntilShutdown(shutdown.clone()))
+        .when(|_| !shutdown.is_cancelled())
+        .notify(|why, wait| tracing::warn!(url = %hook.url, %why, ?wait, "retrying"))
+        .await
+        .is_ok()
 }
 
 #[cfg(test)]
