@@ -1394,6 +1394,14 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
             >= 1
     });
 
+    // The code looked up is bound as a value, never read as SQL: one that tries to widen the
+    // query finds no unit.
+    let widened = client
+        .get(up.url(&format!("/v1/units/{producer}' OR uscc <> '/archive")))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap();
+    assert_eq!(widened.status(), 404, "{}", widened.text().unwrap());
     let archive: Value = client
         .get(up.url(&format!("/v1/units/{producer}/archive")))
         .bearer_auth(up.token("analyst"))

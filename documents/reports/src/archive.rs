@@ -4,7 +4,7 @@
 //! in date order, as JSON for programs and as a page in Chinese for officials.
 
 use crate::ReportError;
-use crate::table::{TextRow, get, literal, text_rows};
+use crate::table::{TextRow, get, text_rows};
 use crate::templates::render;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -27,12 +27,10 @@ pub struct Archive {
 
 /// The archive of `uscc`; `NotFound` when the lake knows nothing of it.
 pub async fn archive(analytics: &Analytics, uscc: &str) -> Result<Archive, ReportError> {
-    let id = literal(uscc);
     let unit = text_rows(
         analytics,
-        &format!(
-            "SELECT name, address, district, roles, licences_json FROM units WHERE uscc = {id}"
-        ),
+        "SELECT name, address, district, roles, licences_json FROM units WHERE uscc = $uscc",
+        &[("uscc", uscc)],
     )
     .await?
     .into_iter()
@@ -50,11 +48,10 @@ pub async fn archive(analytics: &Analytics, uscc: &str) -> Result<Archive, Repor
     });
     let events = text_rows(
         analytics,
-        &format!(
-            "SELECT on_date, event, report_no, lab_id, case_id, status, kind, detail \
-             FROM archive WHERE uscc = {id} \
-             ORDER BY on_date, event, report_no, detail"
-        ),
+        "SELECT on_date, event, report_no, lab_id, case_id, status, kind, detail \
+         FROM archive WHERE uscc = $uscc \
+         ORDER BY on_date, event, report_no, detail",
+        &[("uscc", uscc)],
     )
     .await?;
     if unit.is_none() && events.is_empty() {

@@ -11,7 +11,7 @@
 //! denies (suspected counterfeit) is marked in the remarks, as bulletins do.
 
 use crate::ReportError;
-use crate::table::{TextRow, get, literal, text_rows};
+use crate::table::{TextRow, get, text_rows};
 use crate::templates::render;
 use rust_xlsxwriter::{Format, Workbook};
 use serde::Serialize;
@@ -76,10 +76,13 @@ pub async fn bulletin(
     task_id: &str,
     organiser: Option<&str>,
 ) -> Result<Bulletin, ReportError> {
-    let mut filter = format!("r.task_id = {}", literal(task_id));
-    if let Some(organiser) = organiser {
-        filter.push_str(&format!(" AND r.organiser = {}", literal(organiser)));
-    }
+    let (filter, params) = match organiser {
+        None => ("r.task_id = $task_id", vec![("task_id", task_id)]),
+        Some(organiser) => (
+            "r.task_id = $task_id AND r.organiser = $organiser",
+            vec![("task_id", task_id), ("organiser", organiser)],
+        ),
+    };
     let rows = text_rows(
         analytics,
         &format!(
@@ -92,6 +95,7 @@ pub async fn bulletin(
              WHERE {filter} \
              ORDER BY r.sampling_date, r.report_no"
         ),
+        &params,
     )
     .await?;
     if rows.is_empty() {
@@ -100,7 +104,7 @@ pub async fn bulletin(
             organiser.map(|o| format!(" by {o}")).unwrap_or_default()
         )));
     }
-    let items = failed_items(analytics, &filter).await?;
+    let items = failed_items(analytics, filter, &params).await?;
     let follow_ups: BTreeSet<(String, String)> = text_rows(
         analytics,
         &format!(
@@ -111,6 +115,7 @@ pub async fn bulletin(
               AND coalesce(e.brand, '') = coalesce(r.brand, '') AND e.model = r.model \
              WHERE e.verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter}"
         ),
+        &params,
     )
     .await?
     .iter()
@@ -158,6 +163,7 @@ pub async fn bulletin(
 async fn failed_items(
     analytics: &Analytics,
     filter: &str,
+    params: &[(&str, &str)],
 ) -> Result<BTreeMap<(String, String), String>, ReportError> {
     let rows = text_rows(
         analytics,
@@ -166,6 +172,7 @@ async fn failed_items(
              FROM result_items i JOIN results r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
              WHERE i.verdict = 'fail' AND {filter} ORDER BY i.report_no, i.lab_id, i.item_no"
         ),
+        params,
     )
     .await?;
     let mut items: BTreeMap<(String, String), String> = BTreeMap::new();

@@ -7,7 +7,7 @@
 use crate::ReportError;
 use crate::notice::{self, FailedItem};
 use crate::svg::escape;
-use crate::table::{TextRow, get, literal, text_rows};
+use crate::table::{TextRow, get, text_rows};
 use crate::templates::render;
 use crate::trace::{Hop, trace};
 use serde::Serialize;
@@ -27,6 +27,7 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
         analytics,
         "SELECT case_id, report_no, producer_name, model, batch, status, units, updated_at \
          FROM cases ORDER BY updated_at DESC, case_id LIMIT 500",
+        &[],
     )
     .await?;
     let cases: Vec<BTreeMap<&str, String>> = cases
@@ -46,10 +47,11 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
 
 /// The page of one case.
 pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, ReportError> {
-    let id = literal(case_id);
+    let id = [("case_id", case_id)];
     let case = text_rows(
         analytics,
-        &format!("SELECT * FROM cases WHERE case_id = {id}"),
+        "SELECT * FROM cases WHERE case_id = $case_id",
+        &id,
     )
     .await?
     .into_iter()
@@ -57,7 +59,8 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
     .ok_or_else(|| ReportError::NotFound(format!("no case {case_id} in the lake")))?;
     let units = text_rows(
         analytics,
-        &format!("SELECT * FROM case_units WHERE case_id = {id} ORDER BY hops, name"),
+        "SELECT * FROM case_units WHERE case_id = $case_id ORDER BY hops, name",
+        &id,
     )
     .await?;
     let hops = match BatchKey::parse(get(&case, "batch_key")) {
@@ -73,24 +76,22 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
     // The sampling-plan warnings on the case's result (six-month rule, licences).
     let warnings = text_rows(
         analytics,
-        &format!(
-            "SELECT kind_zh, message FROM warnings WHERE report_no = {} AND lab_id = {} \
-             ORDER BY kind, earlier_sampling_date",
-            literal(get(&case, "report_no")),
-            literal(get(&case, "lab_id"))
-        ),
+        "SELECT kind_zh, message FROM warnings WHERE report_no = $report_no AND lab_id = $lab_id \
+         ORDER BY kind, earlier_sampling_date",
+        &[
+            ("report_no", get(&case, "report_no")),
+            ("lab_id", get(&case, "lab_id")),
+        ],
     )
     .await?;
     // A case opened on site: the inspection's finding (every refusal, for a refusal case).
     let inspections = if get(&case, "lab_id") == INSPECTION_LAB_ID {
         text_rows(
             analytics,
-            &format!(
-                "SELECT inspection_id, inspected_on, inspectors, place, kind, description, \
-                 product_name, standard, supplier_name, supplier_uscc, evidence \
-                 FROM inspections WHERE case_report_no = {} ORDER BY inspected_on, inspection_id",
-                literal(get(&case, "report_no"))
-            ),
+            "SELECT inspection_id, inspected_on, inspectors, place, kind, description, \
+             product_name, standard, supplier_name, supplier_uscc, evidence \
+             FROM inspections WHERE case_report_no = $report_no ORDER BY inspected_on, inspection_id",
+            &[("report_no", get(&case, "report_no"))],
         )
         .await?
     } else {

@@ -11,7 +11,7 @@
 //! document number is left blank for the office to fill in.
 
 use crate::ReportError;
-use crate::table::{TextRow, get, literal, text_rows};
+use crate::table::{TextRow, get, text_rows};
 use crate::templates::render;
 use chrono::NaiveDate;
 use serde::Serialize;
@@ -134,11 +134,9 @@ async fn on_site_facts(
     }
     let Some(row) = text_rows(
         analytics,
-        &format!(
-            "SELECT * FROM inspections WHERE case_report_no = {} \
-             ORDER BY inspected_on, inspection_id LIMIT 1",
-            literal(get(case, "report_no"))
-        ),
+        "SELECT * FROM inspections WHERE case_report_no = $report_no \
+         ORDER BY inspected_on, inspection_id LIMIT 1",
+        &[("report_no", get(case, "report_no"))],
     )
     .await?
     .into_iter()
@@ -229,11 +227,13 @@ pub async fn notice(
         .into_iter()
         .find(|entry| entry.number == number)
         .ok_or_else(|| ReportError::NotFound(format!("case {case_id} has no notice {number}")))?;
-    let report = literal(get(&case, "report_no"));
-    let lab = literal(get(&case, "lab_id"));
     let result = text_rows(
         analytics,
-        &format!("SELECT * FROM results WHERE report_no = {report} AND lab_id = {lab} LIMIT 1"),
+        "SELECT * FROM results WHERE report_no = $report_no AND lab_id = $lab_id LIMIT 1",
+        &[
+            ("report_no", get(&case, "report_no")),
+            ("lab_id", get(&case, "lab_id")),
+        ],
     )
     .await?
     .into_iter()
@@ -243,22 +243,17 @@ pub async fn notice(
         failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
     let unit = text_rows(
         analytics,
-        &format!(
-            "SELECT name, role, district, direction FROM case_units \
-             WHERE case_id = {} AND uscc = {} LIMIT 1",
-            literal(case_id),
-            literal(&entry.to)
-        ),
+        "SELECT name, role, district, direction FROM case_units \
+         WHERE case_id = $case_id AND uscc = $uscc LIMIT 1",
+        &[("case_id", case_id), ("uscc", &entry.to)],
     )
     .await?
     .into_iter()
     .next();
     let registered = text_rows(
         analytics,
-        &format!(
-            "SELECT name, district FROM units WHERE uscc = {} LIMIT 1",
-            literal(&entry.to)
-        ),
+        "SELECT name, district FROM units WHERE uscc = $uscc LIMIT 1",
+        &[("uscc", &entry.to)],
     )
     .await?
     .into_iter()
@@ -338,12 +333,9 @@ pub async fn failed_items(
 ) -> Result<Vec<FailedItem>, ReportError> {
     Ok(text_rows(
         analytics,
-        &format!(
-            "SELECT DISTINCT item_no, item_name, clause, required, measured FROM result_items \
-             WHERE report_no = {} AND lab_id = {} AND verdict = 'fail' ORDER BY item_no",
-            literal(report_no),
-            literal(lab_id)
-        ),
+        "SELECT DISTINCT item_no, item_name, clause, required, measured FROM result_items \
+         WHERE report_no = $report_no AND lab_id = $lab_id AND verdict = 'fail' ORDER BY item_no",
+        &[("report_no", report_no), ("lab_id", lab_id)],
     )
     .await?
     .iter()
@@ -359,7 +351,8 @@ pub async fn failed_items(
 async fn case_row(analytics: &Analytics, case_id: &str) -> Result<TextRow, ReportError> {
     text_rows(
         analytics,
-        &format!("SELECT * FROM cases WHERE case_id = {}", literal(case_id)),
+        "SELECT * FROM cases WHERE case_id = $case_id",
+        &[("case_id", case_id)],
     )
     .await?
     .into_iter()

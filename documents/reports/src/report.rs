@@ -116,6 +116,8 @@ pub struct Section {
 
 /// The report's sections, queried from the lake.
 pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Section>, ReportError> {
+    // The values are written into the text, not bound: the report prints each section's SQL
+    // for an analyst to run again as it stands.
     let q = literal(&scope.quarter.to_string());
     let district = scope
         .district
@@ -261,7 +263,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
     ];
     let mut sections = Vec::new();
     for (id, title, sql, chart) in plan {
-        let mut rows = text_rows(analytics, &sql).await?;
+        let mut rows = text_rows(analytics, &sql, &[]).await?;
         rows.iter_mut().for_each(name_values);
         let columns = columns_of(&sql, &rows);
         sections.push(Section {
@@ -336,7 +338,7 @@ pub fn heading(column: &str) -> &str {
 async fn notices(analytics: &Analytics, cases_in_scope: &str) -> Result<Section, ReportError> {
     let sql = format!("SELECT c.notices_json FROM {cases_in_scope}");
     let mut counts: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
-    for row in text_rows(analytics, &sql).await? {
+    for row in text_rows(analytics, &sql, &[]).await? {
         let notices: Vec<serde_json::Value> =
             serde_json::from_str(get(&row, "notices_json")).unwrap_or_default();
         for notice in notices {

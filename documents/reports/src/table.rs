@@ -8,9 +8,13 @@ use std::collections::BTreeMap;
 /// One row: column name → value as text (`""` for null).
 pub type TextRow = BTreeMap<String, String>;
 
-/// Runs `sql` and returns every row as text.
-pub async fn text_rows(analytics: &Analytics, sql: &str) -> Result<Vec<TextRow>, ReportError> {
-    let rows = analytics.query(sql).await?;
+/// Runs `sql` with its `$name` parameters bound to `params` and returns every row as text.
+pub async fn text_rows(
+    analytics: &Analytics,
+    sql: &str,
+    params: &[(&str, &str)],
+) -> Result<Vec<TextRow>, ReportError> {
+    let rows = analytics.query_with(sql, params).await?;
     let mut out = Vec::new();
     for batch in &rows.batches {
         let schema = batch.schema();

@@ -4,7 +4,7 @@
 //! the answer in seconds.
 
 use crate::ReportError;
-use crate::table::{TextRow, get, literal, text_rows};
+use crate::table::{TextRow, get, text_rows};
 use rust_xlsxwriter::{Format, Workbook};
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::keys::BatchKey;
@@ -58,19 +58,20 @@ pub const COLUMNS: [&str; 13] = [
 
 /// Reads every hop of `batch` from the lake.
 pub async fn trace(analytics: &Analytics, batch: &BatchKey) -> Result<Trace, ReportError> {
-    let key = literal(&batch.to_string());
+    let key = batch.to_string();
+    let key = [("batch_key", key.as_str())];
     let shipments = text_rows(
         analytics,
-        &format!(
-            "SELECT DISTINCT shipment_id, CAST(shipped_on AS VARCHAR) AS shipped_on, from_uscc, \
-             from_name, from_district, to_uscc, to_name, to_district, quantity, unit \
-             FROM shipments WHERE batch_key = {key}"
-        ),
+        "SELECT DISTINCT shipment_id, CAST(shipped_on AS VARCHAR) AS shipped_on, from_uscc, \
+         from_name, from_district, to_uscc, to_name, to_district, quantity, unit \
+         FROM shipments WHERE batch_key = $batch_key",
+        &key,
     )
     .await?;
     let cases = text_rows(
         analytics,
-        &format!("SELECT case_id, status FROM cases WHERE batch_key = {key} ORDER BY case_id"),
+        "SELECT case_id, status FROM cases WHERE batch_key = $batch_key ORDER BY case_id",
+        &key,
     )
     .await?;
     if shipments.is_empty() && cases.is_empty() {
@@ -80,10 +81,9 @@ pub async fn trace(analytics: &Analytics, batch: &BatchKey) -> Result<Trace, Rep
     }
     let units = text_rows(
         analytics,
-        &format!(
-            "SELECT uscc, direction, referred FROM case_units WHERE case_id IN \
-             (SELECT case_id FROM cases WHERE batch_key = {key})"
-        ),
+        "SELECT uscc, direction, referred FROM case_units WHERE case_id IN \
+         (SELECT case_id FROM cases WHERE batch_key = $batch_key)",
+        &key,
     )
     .await?;
     let case_status = cases

@@ -10,6 +10,7 @@ use datafusion::arrow::record_batch::RecordBatch;
 use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::context::{SQLOptions, SessionConfig, SessionContext};
 use datafusion::execution::runtime_env::{RuntimeEnv, RuntimeEnvBuilder};
+use datafusion::scalar::ScalarValue;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::context::EmptyContextProvider;
 use datafusion_postgres::datafusion_pg_catalog::pg_catalog::setup_pg_catalog;
 use spotcheck_lake::LakeLocation;
@@ -292,11 +293,27 @@ impl Analytics {
         self.stream_as_of(sql, None).await
     }
 
+    /// As [`Analytics::query`], with named parameters: each `$name` in `sql` is bound to the
+    /// value `params` gives it. The product's own queries (pages, notices, archives) bind the
+    /// values they look up this way; none is spliced into a statement's text.
+    pub async fn query_with(&self, sql: &str, params: &[(&str, &str)]) -> Result<Rows, QueryError> {
+        self.start(sql, None, params).await?.collect().await
+    }
+
     /// As [`Analytics::stream`], over the tables as they stood `as_of` (newest if `None`).
     pub async fn stream_as_of(
         &self,
         sql: &str,
         as_of: Option<&AsOf>,
+    ) -> Result<Answer, QueryError> {
+        self.start(sql, as_of, &[]).await
+    }
+
+    async fn start(
+        &self,
+        sql: &str,
+        as_of: Option<&AsOf>,
+        params: &[(&str, &str)],
     ) -> Result<Answer, QueryError> {
         // The size first, on the caller's thread: nothing has parsed the text yet.
         guard::check_size(sql, self.limits.statement)?;
@@ -306,16 +323,25 @@ impl Analytics {
             Some(as_of) => self.as_of(as_of).await?,
         };
         let sql = sql.to_owned();
+        let params: Vec<(String, ScalarValue)> = params
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), ScalarValue::from(*value)))
+            .collect();
         let plan = async move {
             guard::check(&sql, limits.statement)?;
             let options = SQLOptions::new()
                 .with_allow_ddl(false)
                 .with_allow_dml(false)
                 .with_allow_statements(false);
-            let frame = context
+            let mut frame = context
                 .sql_with_options(&sql, options)
                 .await
                 .map_err(|e| QueryError::from_datafusion(e, limits.memory_bytes))?;
+            if !params.is_empty() {
+                frame = frame
+                    .with_param_values(params)
+                    .map_err(|e| QueryError::from_datafusion(e, limits.memory_bytes))?;
+            }
             Ok(frame)
         };
         Answer::start(self.executor(), &self.context, plan, self.limits).await
