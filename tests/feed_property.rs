@@ -165,8 +165,7 @@ fn feed_after(order: &[usize]) -> (BTreeMap<String, Disclosure>, Vec<Case>) {
         *offset += 1;
         let dead = run.stage.absorb(&[delivered]).unwrap();
         assert!(dead.is_empty(), "{dead:?}");
-        for bytes in run.store.cases().unwrap() {
-            let case: Case = serde_json::from_slice(&bytes).unwrap();
+        for case in run.store.cases().unwrap() {
             if seen_revision.get(&case.case_id) == Some(&case.revision) {
                 continue;
             }
@@ -181,13 +180,7 @@ fn feed_after(order: &[usize]) -> (BTreeMap<String, Disclosure>, Vec<Case>) {
             }
         }
     }
-    let cases = run
-        .store
-        .cases()
-        .unwrap()
-        .iter()
-        .map(|bytes| serde_json::from_slice(bytes).unwrap())
-        .collect();
+    let cases = run.store.cases().unwrap();
     (standing, cases)
 }
 

@@ -230,6 +230,18 @@ fn a_failing_batch_is_traced_both_ways_and_a_late_shipment_revises_the_case() {
         .json()
         .unwrap();
     assert_eq!(closed["items"], json!([]));
+    // A status that is none of a case's is a mistake to be told, not an empty list.
+    let misspelt = client
+        .get(up.url("/v1/cases?status=clossed"))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap();
+    assert_eq!(misspelt.status(), 400);
+    let told = misspelt.text().unwrap();
+    assert!(
+        told.contains("clossed") && told.contains("closed"),
+        "{told}"
+    );
     let lab = client
         .get(up.url("/v1/cases"))
         .bearer_auth(up.token("lab"))

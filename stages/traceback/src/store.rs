@@ -9,6 +9,7 @@ use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
     WriteTransaction,
 };
+use spotcheck_schemas::Case;
 use std::path::Path;
 
 /// `trace key \0 shipment_id` → shipment JSON ([`crate::names::shipment_key`]: the producer's
@@ -101,32 +102,35 @@ impl Store {
     }
 
     /// The case as last published.
-    pub fn case(&self, case_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
+    pub fn case(&self, case_id: &str) -> Result<Option<Case>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(CASES)?;
-        Ok(table.get(case_id)?.map(|v| v.value().to_vec()))
+        let stored = table.get(case_id)?;
+        Ok(stored
+            .map(|v| serde_json::from_slice(v.value()))
+            .transpose()?)
     }
 
-    /// Every case, newest revision, for listing (callers filter).
-    pub fn cases(&self) -> Result<Vec<Vec<u8>>, StoreError> {
+    /// Every case, newest revision, in the order of their ids.
+    pub fn cases(&self) -> Result<Vec<Case>, StoreError> {
         let txn = self.db.begin_read()?;
         let table = txn.open_table(CASES)?;
         let mut all = Vec::new();
         for entry in table.iter()? {
-            all.push(entry?.1.value().to_vec());
+            all.push(serde_json::from_slice(entry?.1.value())?);
         }
         Ok(all)
     }
 
-    /// The cases a unit appears in.
-    pub fn cases_of_unit(&self, uscc: &str) -> Result<Vec<Vec<u8>>, StoreError> {
+    /// The cases a unit appears in, in the order of their ids.
+    pub fn cases_of_unit(&self, uscc: &str) -> Result<Vec<Case>, StoreError> {
         let txn = self.db.begin_read()?;
         let ids = keys_with_prefix(&txn.open_table(UNIT_CASES)?, uscc)?;
         let cases = txn.open_table(CASES)?;
         let mut found = Vec::new();
         for id in ids {
             if let Some(case) = cases.get(id.as_str())? {
-                found.push(case.value().to_vec());
+                found.push(serde_json::from_slice(case.value())?);
             }
         }
         Ok(found)

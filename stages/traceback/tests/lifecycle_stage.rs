@@ -82,7 +82,7 @@ impl Harness {
 
 fn case(store: &Store) -> Value {
     let id = spotcheck_schemas::case_id(CASE_ID_OF.0, CASE_ID_OF.1);
-    serde_json::from_slice(&store.case(&id).unwrap().expect("the case exists")).unwrap()
+    serde_json::to_value(store.case(&id).unwrap().expect("the case exists")).unwrap()
 }
 
 fn notice_kinds(case: &Value) -> Vec<String> {

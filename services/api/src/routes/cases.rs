@@ -8,6 +8,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use spotcheck_schemas::Case;
+use spotcheck_schemas::case::CaseStatus;
 use spotcheck_traceback::Store;
 use std::sync::Arc;
 
@@ -17,7 +19,8 @@ pub struct CaseFilter {
     /// Cases in which this unit appears (as sampled unit, upstream or downstream).
     pub uscc: Option<String>,
     /// open | retest | final | rectifying | escalated | suspended | revocation_referred | closed | overturned
-    pub status: Option<String>,
+    #[param(value_type = Option<String>)]
+    pub status: Option<CaseStatus>,
 }
 
 /// One case, newest revision.
@@ -38,14 +41,10 @@ pub async fn get_case(
     _: Require<AdminsAndAnalysts>,
     State(store): State<Arc<Store>>,
     ApiPath(case_id): ApiPath<String>,
-) -> Result<Json<Value>, ApiError> {
-    let bytes = store
-        .case(&case_id)
-        .map_err(|e| ApiError::internal(format!("cannot read the cases: {e}")))?
-        .ok_or_else(|| {
-            ApiError::new(StatusCode::NOT_FOUND, format!("there is no case {case_id}"))
-        })?;
-    Ok(Json(decode(&bytes)?))
+) -> Result<Json<Case>, ApiError> {
+    let case = store.case(&case_id).map_err(unreadable)?;
+    case.map(Json)
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, format!("there is no case {case_id}")))
 }
 
 /// Cases, newest revision each, optionally of one unit and in one status: `{"items": [...]}`.
@@ -70,15 +69,10 @@ pub async fn list_cases(
         Some(uscc) => store.cases_of_unit(uscc.trim()),
         None => store.cases(),
     };
-    let mut items = read
-        .map_err(|e| ApiError::internal(format!("cannot read the cases: {e}")))?
-        .iter()
-        .map(|bytes| decode(bytes))
-        .collect::<Result<Vec<Value>, ApiError>>()?;
+    let mut items = read.map_err(unreadable)?;
     if let Some(status) = &filter.status {
-        items.retain(|case| case["status"] == status.as_str());
+        items.retain(|case| case.status == *status);
     }
-    items.sort_by(|a, b| a["case_id"].as_str().cmp(&b["case_id"].as_str()));
     Ok(Json(json!({ "items": items })))
 }
 
@@ -111,7 +105,6 @@ pub async fn list_identifications(
     Ok(Json(json!({ "items": items, "waiting_cases": waiting })))
 }
 
-fn decode(bytes: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(bytes)
-        .map_err(|e| ApiError::internal(format!("a stored case is unreadable: {e}")))
+fn unreadable(error: spotcheck_traceback::store::StoreError) -> ApiError {
+    ApiError::internal(format!("cannot read the cases: {error}"))
 }
