@@ -4,6 +4,7 @@
 use crate::enums::{Category, Direction, FindingKind, NoticeKind, StepKind, SubjectRole, UnitRole};
 use crate::keys::record_id;
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Derives the case id from the report that opened it: the same (lab, report) always gives the
@@ -12,10 +13,15 @@ pub fn case_id(lab_id: &str, report_no: &str) -> String {
     record_id("case", &[lab_id, report_no])
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "Traceback case",
+    description = "A failing batch's case: its distribution graph, referrals, notices and deadlines. Newest revision wins."
+)]
 pub struct Case {
     pub case_id: String,
     /// Starts at 1; each change of the case adds one.
+    #[schemars(range(min = 1))]
     pub revision: u64,
     pub report_no: String,
     pub lab_id: String,
@@ -55,7 +61,7 @@ pub struct Case {
 }
 
 /// The finding of an on-site inspection that opened a case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseInspection {
     pub kind: FindingKind,
     /// The inspection record the finding is in (the first refusal's, for a refusal case).
@@ -76,7 +82,7 @@ pub struct CaseInspection {
 }
 
 /// One enterprise a failure is recorded under (记入相关生产销售单位名下).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseSubject {
     pub role: SubjectRole,
     /// The name the result gives (the registry's name once identified).
@@ -86,6 +92,7 @@ pub struct CaseSubject {
     /// How the credit code was found: `given` (in the result), `registry_name`,
     /// `registry_name_district`, `official` (an `identified` disposition), `ledger` (shipments).
     #[serde(default)]
+    #[schemars(extend("enum" = ["given", "official", "registry_name", "registry_name_district", "ledger", null]))]
     pub identified_by: Option<String>,
     /// Whether a final failure is disclosed under this subject.
     pub disclosure: SubjectDisclosure,
@@ -95,7 +102,7 @@ pub struct CaseSubject {
 }
 
 /// What the credit feed is to do with a subject once the failure is final.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SubjectDisclosure {
     /// Disclose (when final).
@@ -109,7 +116,7 @@ pub enum SubjectDisclosure {
 }
 
 /// A step of the case's legal life other than a notice.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Step {
     pub kind: StepKind,
     /// When it is due (`None` while the event it counts from has not been recorded).
@@ -122,7 +129,7 @@ pub struct Step {
     pub basis: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StepStatus {
     /// Due by `due_on`.
@@ -134,27 +141,30 @@ pub enum StepStatus {
 }
 
 /// The batch of the case.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseBatch {
     /// The batch key, `producer/model/batch`.
     pub key: String,
     pub producer_name: String,
+    #[schemars(with = "Option<crate::Uscc>")]
     pub producer_uscc: Option<String>,
     pub model: String,
     pub batch: String,
 }
 
 /// The sampled unit where the failure was found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseParty {
+    #[schemars(with = "Option<crate::Uscc>")]
     pub uscc: Option<String>,
     pub name: String,
     pub role: UnitRole,
 }
 
 /// One unit of the batch's distribution graph.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseUnit {
+    #[schemars(with = "crate::Uscc")]
     pub uscc: String,
     pub name: String,
     pub role: Option<UnitRole>,
@@ -163,13 +173,15 @@ pub struct CaseUnit {
     /// and between the producer and this unit for downstream receivers.
     pub hops: u32,
     pub quantity_received: Option<f64>,
+    #[schemars(pattern(r"^[0-9]{6}$"))]
     pub district: Option<String>,
     pub in_region: bool,
 }
 
 /// A unit referred elsewhere instead of being handled here (移送).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Referral {
+    #[schemars(with = "crate::Uscc")]
     pub uscc: String,
     /// Division code (or its province prefix) of the authority the unit is referred to.
     pub region: Option<String>,
@@ -177,11 +189,12 @@ pub struct Referral {
     /// `out_of_region`, or for the producer `suspected_counterfeit` / `producer_denied` (then it
     /// is not a party to blame: no notice, no credit disclosure).
     #[serde(default)]
+    #[schemars(extend("enum" = ["out_of_region", "suspected_counterfeit", "producer_denied", null]))]
     pub kind: Option<String>,
 }
 
 /// The result's facts a disclosure shows (docs/contract.md §4, credit disclosure).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseFacts {
     pub organiser: Option<String>,
     pub product: crate::result::Product,
@@ -191,7 +204,7 @@ pub struct CaseFacts {
 }
 
 /// A proposed or served notice (三书一函).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Notice {
     pub kind: NoticeKind,
     /// USCC of the unit it is addressed to.
@@ -200,7 +213,7 @@ pub struct Notice {
     pub status: NoticeStatus,
 }
 
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
 pub struct Deadlines {
     pub objection_until: Option<NaiveDate>,
     pub rectify_by: Option<NaiveDate>,
@@ -228,7 +241,7 @@ pub struct Deadlines {
 }
 
 /// Where a case stands in its legal life (docs/domain.md).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CaseStatus {
     /// Failure found; objection window running.
@@ -252,7 +265,7 @@ pub enum CaseStatus {
     RevocationReferred,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NoticeStatus {
     Proposed,

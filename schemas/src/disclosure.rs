@@ -5,6 +5,7 @@ use crate::enums::{Category, DisclosureAction, SubjectRole};
 use crate::keys::record_id;
 use crate::result::{Product, TestItem};
 use chrono::{DateTime, NaiveDate, Utc};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One disclosure id per (case, subject): a retraction reuses the id of what it withdraws.
@@ -12,7 +13,11 @@ pub fn disclosure_id(case_id: &str, subject_uscc: &str, role: SubjectRole) -> St
     record_id("disclosure", &[case_id, subject_uscc, role.as_str()])
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "Credit disclosure",
+    description = "A final nonconformance shown under an enterprise's name, or its retraction (same disclosure_id)."
+)]
 pub struct Disclosure {
     pub disclosure_id: String,
     pub action: DisclosureAction,
@@ -37,14 +42,17 @@ pub struct Disclosure {
     /// 1 for the first action on this `disclosure_id`; each later action (a corrected `publish`,
     /// a `retract`, a `publish` again) adds one. The newest revision replaces every earlier one.
     #[serde(default = "first_revision")]
+    #[schemars(range(min = 1))]
     pub revision: u32,
     /// The revision this one replaces (absent on the first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub supersedes: Option<u32>,
     /// Why this action: `final`, `corrected` (the case changed what is disclosed), `overturned`,
     /// `producer_denied`, `not_final` (an objection in time re-opened it), `subject_changed`
     /// (re-identified), `referred`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("enum" = ["final", "corrected", "overturned", "not_final", "referred", "subject_changed", null]))]
     pub reason: Option<String>,
 }
 
@@ -63,8 +71,9 @@ pub fn visible_until(final_on: NaiveDate) -> NaiveDate {
 }
 
 /// The enterprise a disclosure is about.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Subject {
+    #[schemars(with = "crate::Uscc")]
     pub uscc: String,
     pub name: String,
 }

@@ -8,10 +8,15 @@ use crate::error::{Errors, FieldError};
 use crate::keys::record_id;
 use crate::reader::Obj;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "Disposition",
+    description = "A case event reported by an official."
+)]
 pub struct Disposition {
     pub disposition_id: String,
     pub report_no: String,
@@ -27,6 +32,7 @@ pub struct Disposition {
     pub name: Option<String>,
     /// `identified`: the credit code the official found for `name`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<crate::Uscc>")]
     pub uscc: Option<String>,
     /// `suspension`: the last day of the 停业整顿 period (`on` is its first).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,7 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $id:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
-                 serde::Serialize, serde::Deserialize)]
+                 serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
         pub enum $name {
             $(#[serde(rename = $id)] $variant),+
         }

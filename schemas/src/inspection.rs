@@ -16,19 +16,25 @@ use crate::reader::Obj;
 use crate::result::{Producer, SampledUnit, read_producer, read_sampled_unit};
 use crate::uscc::Uscc;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The `lab_id` under which inspection cases (and their dispositions) are addressed.
 pub const INSPECTION_LAB_ID: &str = "inspection";
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "On-site inspection",
+    description = "An on-site inspection (现场检查): the unit, place, day and inspectors, and what was found. Each finding opens a case (lab_id `inspection`, report_no `<inspection_id>/<n>`; a refusal: `refusal/<uscc or name key>`)."
+)]
 pub struct Inspection {
     /// The inspection record's number (检查记录编号), unique to the organiser's system.
     pub inspection_id: String,
     pub organiser: Option<String>,
     pub inspected_on: NaiveDate,
     /// The law-enforcement officers who inspected (by name or badge number).
+    #[schemars(length(min = 1))]
     pub inspectors: Vec<String>,
     /// The inspected unit.
     pub unit: SampledUnit,
@@ -39,7 +45,7 @@ pub struct Inspection {
 }
 
 /// One thing the inspectors found.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     pub kind: FindingKind,
     /// What was found, in the inspectors' words.
@@ -61,7 +67,7 @@ pub struct Finding {
 }
 
 /// The product of a finding: model and batch as far as the label gives them.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct InspectedProduct {
     pub name: String,
     pub brand: Option<String>,
@@ -71,7 +77,7 @@ pub struct InspectedProduct {
 }
 
 /// The unit that supplied the product.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Supplier {
     pub uscc: Option<Uscc>,
     pub name: String,

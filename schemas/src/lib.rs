@@ -11,6 +11,7 @@ pub mod disposition;
 pub mod enums;
 pub mod error;
 pub mod inspection;
+pub mod json_schemas;
 pub mod keys;
 pub mod names;
 pub mod plan;
@@ -33,25 +34,3 @@ pub use result::SamplingResult;
 pub use shipment::Shipment;
 pub use unit::Unit;
 pub use uscc::Uscc;
-
-/// The JSON Schema files of `schemas/json/`, embedded so services can publish them.
-pub mod json_schemas {
-    pub const RESULT: &str = include_str!("../json/result.schema.json");
-    pub const SHIPMENT: &str = include_str!("../json/shipment.schema.json");
-    pub const UNIT: &str = include_str!("../json/unit.schema.json");
-    pub const DISPOSITION: &str = include_str!("../json/disposition.schema.json");
-    pub const INSPECTION: &str = include_str!("../json/inspection.schema.json");
-    pub const CASE: &str = include_str!("../json/case.schema.json");
-    pub const DISCLOSURE: &str = include_str!("../json/disclosure.schema.json");
-
-    /// (component name, schema text) of every record, for the OpenAPI description.
-    pub const ALL: &[(&str, &str)] = &[
-        ("SamplingResult", RESULT),
-        ("Shipment", SHIPMENT),
-        ("Unit", UNIT),
-        ("Disposition", DISPOSITION),
-        ("Inspection", INSPECTION),
-        ("Case", CASE),
-        ("Disclosure", DISCLOSURE),
-    ];
-}

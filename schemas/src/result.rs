@@ -6,12 +6,17 @@ use crate::keys::BatchKey;
 use crate::reader::Obj;
 use crate::uscc::Uscc;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A validated sampling result. Built only by [`SamplingResult::parse`] at the edge; stages
 /// downstream trust it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "Sampling result",
+    description = "A lab's report on one sampled batch (docs/contract.md §4). Rules beyond this schema: a failing item implies verdict fail; a fail needs a failing item; USCC check characters; sampling.date <= tested_on <= today+1; production_date <= sampling.date; severity only for a fail."
+)]
 pub struct SamplingResult {
     pub report_no: String,
     pub lab_id: String,
@@ -39,7 +44,7 @@ pub struct SamplingResult {
     pub follow_up: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Product {
     pub name: String,
     pub brand: Option<String>,
@@ -49,7 +54,7 @@ pub struct Product {
 }
 
 /// The nominal producer (标称生产企业) printed on the label.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Producer {
     pub uscc: Option<Uscc>,
     pub name: String,
@@ -57,17 +62,18 @@ pub struct Producer {
 }
 
 /// The unit where the sample was taken (被抽样单位).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SampledUnit {
     pub uscc: Option<Uscc>,
     pub name: String,
     pub address: Option<String>,
     /// GB/T 2260 division code, e.g. `120104`.
+    #[schemars(pattern(r"^[0-9]{6}$"))]
     pub district: Option<String>,
     pub role: UnitRole,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Sampling {
     pub date: NaiveDate,
     pub domain: SamplingDomain,
@@ -75,7 +81,7 @@ pub struct Sampling {
 }
 
 /// One tested item of the report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TestItem {
     pub name: String,
     pub clause: Option<String>,

@@ -6,22 +6,29 @@ use crate::keys::BatchKey;
 use crate::reader::Obj;
 use crate::uscc::Uscc;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(
+    title = "Shipment",
+    description = "One hop of a batch from one unit to another."
+)]
 pub struct Shipment {
     pub shipment_id: String,
     pub category: Category,
     pub product: ShippedProduct,
     pub from: Party,
     pub to: Party,
+    #[schemars(range(min = 0))]
     pub quantity: f64,
+    #[schemars(default = "default_unit")]
     pub unit: String,
     pub shipped_on: NaiveDate,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ShippedProduct {
     pub producer_uscc: Option<Uscc>,
     pub producer_name: String,
@@ -30,15 +37,20 @@ pub struct ShippedProduct {
 }
 
 /// A sender or receiver of a shipment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Party {
     pub uscc: Uscc,
     pub name: String,
+    #[schemars(pattern(r"^[0-9]{6}$"))]
     pub district: Option<String>,
 }
 
 /// The unit of quantity when a ledger does not say.
 pub const DEFAULT_QUANTITY_UNIT: &str = "pcs";
+
+fn default_unit() -> String {
+    DEFAULT_QUANTITY_UNIT.to_owned()
+}
 
 impl Shipment {
     /// Validates an untrusted JSON value; `today` bounds `shipped_on` (at most tomorrow).

@@ -5,14 +5,17 @@ use crate::error::{Errors, FieldError};
 use crate::reader::Obj;
 use crate::uscc::Uscc;
 use chrono::NaiveDate;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "Unit", description = "A producer or seller in the registry.")]
 pub struct Unit {
     pub uscc: Uscc,
     pub name: String,
     pub address: Option<String>,
+    #[schemars(pattern(r"^[0-9]{6}$"))]
     pub district: Option<String>,
     #[serde(default)]
     pub roles: Vec<UnitRole>,
@@ -24,7 +27,7 @@ pub struct Unit {
 }
 
 /// A production or business licence the unit holds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Licence {
     pub kind: String,
     pub number: String,

@@ -81,6 +81,24 @@ impl<'de> serde::Deserialize<'de> for Uscc {
     }
 }
 
+impl schemars::JsonSchema for Uscc {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Uscc".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9A-HJ-NP-RTUW-Y]{2}[0-9]{6}[0-9A-HJ-NP-RTUW-Y]{10}$",
+            "description": "统一社会信用代码 (GB 32100-2015), with a valid check character"
+        })
+    }
+}
+
 fn char_value(c: char) -> Option<u32> {
     let byte = u8::try_from(c).ok()?;
     ALPHABET.iter().position(|&a| a == byte).map(|v| v as u32)

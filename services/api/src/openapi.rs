@@ -1,5 +1,6 @@
 //! The OpenAPI description, generated from the handlers' annotations; the record schemas are the
-//! JSON Schema files of `schemas/json/`, so the API and the schema files cannot drift apart.
+//! JSON Schema files of `schemas/json/`, themselves generated from the record types
+//! (`spotcheck_schemas::json_schemas`), so types, files and API cannot drift apart.
 
 use crate::guard::Public;
 use axum::Json;
