@@ -17,6 +17,7 @@ pub mod gate;
 pub mod health;
 pub mod kafka;
 pub mod metrics;
+pub mod outbox;
 pub mod publisher;
 pub mod replay;
 pub mod retry;

@@ -5,7 +5,6 @@
 pub mod decide;
 pub mod stage;
 pub mod store;
-pub mod tail;
 pub mod webhook;
 
 pub use stage::{CreditStage, Now};

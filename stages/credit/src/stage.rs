@@ -11,7 +11,7 @@
 //! - The topic is fed from the feed, in order, and a mark records how far the broker has
 //!   acknowledged (feed position, and the offsets per partition). Within a session the idempotent
 //!   producer removes duplicate sends; after a restart, the unmarked tail is first compared with
-//!   what the topic holds after the marked offsets ([`crate::tail`]), so a crash between the
+//!   what the topic holds after the marked offsets ([`outbox::already_on_topic`]), so a crash between the
 //!   broker's acknowledgement and the mark does not put a disclosure there twice.
 
 use crate::decide::reconcile;
@@ -19,6 +19,7 @@ use crate::store::{self, CreditStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
+use spotcheck_runtime::outbox::{self, Outgoing};
 use spotcheck_runtime::{
     Applied, CloudEvent, Delivered, KafkaSettings, Publisher, Stage, StageError,
 };
@@ -140,7 +141,7 @@ impl CreditStage {
     }
 
     /// Sends the feed's unacknowledged tail to the topic, in order — after a restart, without
-    /// what already reached it ([`crate::tail`]).
+    /// what already reached it ([`outbox::already_on_topic`]).
     async fn publish_tail(&mut self) -> Result<(), StageError> {
         let mut pending = self.store.unpublished().map_err(fatal)?;
         let Some((last, _)) = pending.last() else {
@@ -153,13 +154,12 @@ impl CreditStage {
                 self.kafka.clone(),
                 self.store.acked_offsets().map_err(fatal)?,
             );
-            let present =
-                tokio::task::spawn_blocking(move || crate::tail::ids_on_topic(&kafka, &from))
-                    .await
-                    .map_err(fatal)?
-                    .map_err(|e| {
-                        StageError::Transient(format!("cannot read the credit topic: {e}"))
-                    })?;
+            let present = tokio::task::spawn_blocking(move || {
+                outbox::already_on_topic(&kafka, topics::CREDIT, &from)
+            })
+            .await
+            .map_err(fatal)?
+            .map_err(|e| StageError::Transient(format!("cannot read the credit topic: {e}")))?;
             pending.retain(|(_, d)| !present.contains(&event_id(d)));
             if !present.is_empty() {
                 tracing::info!(
@@ -169,19 +169,19 @@ impl CreditStage {
             }
             self.tail_checked = true;
         }
-        let publisher = &self.publisher;
-        let sends = pending.iter().map(|(_, disclosure)| async move {
-            let event = CloudEvent::new(
-                event_id(disclosure),
-                event_types::DISCLOSURE,
-                "/spotcheck/credit".into(),
-            );
-            let bytes = serde_json::to_vec(disclosure).unwrap_or_default();
-            publisher
-                .publish(topics::CREDIT, &disclosure.subject.uscc, &bytes, &event)
-                .await
-        });
-        let outcomes = futures::future::join_all(sends).await;
+        let outgoing: Vec<Outgoing> = pending
+            .iter()
+            .map(|(_, disclosure)| Outgoing {
+                key: disclosure.subject.uscc.clone(),
+                payload: serde_json::to_vec(disclosure).unwrap_or_default(),
+                event: CloudEvent::new(
+                    event_id(disclosure),
+                    event_types::DISCLOSURE,
+                    "/spotcheck/credit".into(),
+                ),
+            })
+            .collect();
+        let outcomes = outbox::send(&self.publisher, topics::CREDIT, &outgoing).await;
         let mut acked: BTreeMap<i32, i64> = BTreeMap::new();
         for outcome in outcomes {
             match outcome {

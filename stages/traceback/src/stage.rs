@@ -29,6 +29,7 @@ use crate::store::{self, Store, StoreError, grouped};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
+use spotcheck_runtime::outbox::{self, Outgoing};
 use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
 use spotcheck_schemas::topics::{self, event_types};
 use spotcheck_schemas::{
@@ -211,20 +212,23 @@ impl TracebackStage {
         if pending.is_empty() {
             return Ok(0);
         }
-        let sends = pending.iter().map(|(key, bytes)| async move {
-            let (case_id, revision) = key.split_once('\0').unwrap_or((key, "0"));
-            let revision = revision.trim_start_matches('0');
-            let event = CloudEvent::new(
-                format!("{case_id}:{revision}"),
-                event_types::CASE,
-                "/spotcheck/traceback".into(),
-            );
-            self.publisher
-                .publish(topics::CASES, case_id, bytes, &event)
-                .await
-        });
-        // Sent together (the producer pipelines them and keeps their order per partition).
-        let outcomes = futures::future::join_all(sends).await;
+        let outgoing: Vec<Outgoing> = pending
+            .iter()
+            .map(|(key, bytes)| {
+                let (case_id, revision) = key.split_once('\0').unwrap_or((key, "0"));
+                let revision = revision.trim_start_matches('0');
+                Outgoing {
+                    key: case_id.to_owned(),
+                    payload: bytes.clone(),
+                    event: CloudEvent::new(
+                        format!("{case_id}:{revision}"),
+                        event_types::CASE,
+                        "/spotcheck/traceback".into(),
+                    ),
+                }
+            })
+            .collect();
+        let outcomes = outbox::send(&self.publisher, topics::CASES, &outgoing).await;
         let txn = self.store.begin().map_err(fatal)?;
         let mut failure = None;
         {
