@@ -4,6 +4,7 @@
 
 mod support;
 
+use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::flows::{
     PRODUCER, SELLER, failing_results, final_result, generate, lines, poll_json, post, post_all,
@@ -50,6 +51,32 @@ fn every_component_as_its_own_process_carries_a_result_to_the_lake_the_case_and_
     assert!(
         message.contains("this process serves no such route"),
         "{message}"
+    );
+    // Its API description says what it serves, and nothing else.
+    let described: Value = client
+        .get(traceback.url("/openapi.json"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let mut paths: Vec<&str> = described["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    paths.sort_unstable();
+    assert_eq!(
+        paths,
+        [
+            "/healthz",
+            "/metrics",
+            "/openapi.json",
+            "/readyz",
+            "/v1/cases",
+            "/v1/cases/{case_id}",
+            "/v1/identifications"
+        ]
     );
 
     // Lake → SQL, from the analytics process.

@@ -117,7 +117,7 @@ pub async fn start_http(
     config: &Config,
     http: SocketAddr,
     ready_as: Option<&'static str>,
-    components: impl FnOnce(&App) -> Vec<spotcheck_api::Router>,
+    components: impl FnOnce(&App) -> Vec<spotcheck_api::routes::Component>,
     shutdown: CancellationToken,
 ) -> Result<JoinHandle<Result<()>>> {
     let auth = Authenticator::new(&config.token).map_err(anyhow::Error::msg)?;

@@ -23,7 +23,6 @@ pub mod submitted;
 pub mod template;
 
 pub use app::{App, AppParts};
-pub use axum::Router;
 pub use router::api;
 
 pub use listener::{HttpLimits, serve};

@@ -4,8 +4,10 @@
 
 use crate::guard::Public;
 use axum::Json;
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde_json::Value;
+use std::sync::Arc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -55,7 +57,14 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The document served at `/openapi.json`.
+/// The routes every process serves, whatever its components.
+pub const OPERATIONAL: &[&str] = &["/metrics", "/healthz", "/readyz", "/openapi.json"];
+
+/// The paths a process serves: its `/openapi.json` describes those only.
+#[derive(Clone)]
+pub struct Served(pub Arc<Vec<&'static str>>);
+
+/// The document of every route, as `spotcheck up` serves them all.
 pub fn document() -> Value {
     let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     if let Some(schemas) = document
@@ -77,6 +86,10 @@ pub fn document() -> Value {
 /// This API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn serve(_: Public) -> Response {
-    Json(document()).into_response()
+pub async fn serve(_: Public, State(Served(served)): State<Served>) -> Response {
+    let mut document = document();
+    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+        paths.retain(|path, _| served.contains(&path.as_str()));
+    }
+    Json(document).into_response()
 }

@@ -4,27 +4,36 @@
 use crate::app::App;
 use crate::error::ApiError;
 use crate::guard::get;
-use crate::routes::system;
+use crate::openapi::{OPERATIONAL, Served};
+use crate::routes::{Component, system};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// The API of a process: the operational routes (metrics, health, readiness, the API's
 /// description), the routers of the components it runs (`crate::routes`), request metrics, and
 /// plain answers to paths and methods it does not serve.
-pub fn api(app: App, components: impl IntoIterator<Item = Router>) -> Router {
+pub fn api(app: App, components: impl IntoIterator<Item = Component>) -> Router {
     let operational = Router::new()
         .route("/metrics", get(system::metrics))
         .route("/healthz", get(system::healthz))
         .route("/readyz", get(system::readyz))
-        .route("/openapi.json", get(crate::openapi::serve))
         .with_state(app.clone());
-    components
-        .into_iter()
-        .fold(operational, Router::merge)
+    let mut served: Vec<&'static str> = OPERATIONAL.to_vec();
+    let mut router = operational;
+    for component in components {
+        served.extend(&component.paths);
+        router = router.merge(component.router);
+    }
+    let description = Router::new()
+        .route("/openapi.json", get(crate::openapi::serve))
+        .with_state(Served(Arc::new(served)));
+    router
+        .merge(description)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(app, track))

@@ -17,14 +17,51 @@ use crate::ledger::Ledger;
 use crate::submit::Desk;
 use axum::Router;
 use axum::extract::FromRef;
+use axum::routing::MethodRouter;
 use spotcheck_analytics::Analytics;
 use spotcheck_credit::CreditStore;
 use std::sync::Arc;
 
+/// The routes of one component, with the paths they serve (the process's `/openapi.json`
+/// describes the paths of the components it runs).
+pub struct Component {
+    pub(crate) router: Router,
+    pub(crate) paths: Vec<&'static str>,
+}
+
+/// A component's routes as they are declared: each path is said once, for the router and for
+/// the description.
+struct Routes<S> {
+    router: Router<S>,
+    paths: Vec<&'static str>,
+}
+
+impl<S: Clone + Send + Sync + 'static> Routes<S> {
+    fn new() -> Self {
+        Self {
+            router: Router::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    fn route(mut self, path: &'static str, method: MethodRouter<S>) -> Self {
+        self.router = self.router.route(path, method);
+        self.paths.push(path);
+        self
+    }
+
+    fn with_state(self, state: S) -> Component {
+        Component {
+            router: self.router.with_state(state),
+            paths: self.paths,
+        }
+    }
+}
+
 /// Taking records in (an ingest instance): results, shipments, inspections, units,
 /// dispositions, and the result template. `lake` gives accepted results the plan's warnings.
-pub fn intake(app: &App, ledger: Ledger, lake: Arc<Analytics>) -> Router {
-    Router::new()
+pub fn intake(app: &App, ledger: Ledger, lake: Arc<Analytics>) -> Component {
+    Routes::new()
         .route("/v1/results", post(results::post_results))
         .route("/v1/results/template.xlsx", get(results::result_template))
         .route("/v1/shipments", post(records::post_shipments))
@@ -39,13 +76,13 @@ pub fn intake(app: &App, ledger: Ledger, lake: Arc<Analytics>) -> Router {
 }
 
 /// The traceback stage's reads: cases and the identification queue.
-pub fn cases(app: &App, store: Arc<spotcheck_traceback::Store>) -> Router {
+pub fn cases(app: &App, store: Arc<spotcheck_traceback::Store>) -> Component {
     #[derive(Clone, FromRef)]
     struct Cases {
         app: App,
         store: Arc<spotcheck_traceback::Store>,
     }
-    Router::new()
+    Routes::new()
         .route("/v1/cases", get(cases::list_cases))
         .route("/v1/cases/{case_id}", get(cases::get_case))
         .route("/v1/identifications", get(cases::list_identifications))
@@ -56,13 +93,13 @@ pub fn cases(app: &App, store: Arc<spotcheck_traceback::Store>) -> Router {
 }
 
 /// The credit stage's feed of disclosures.
-pub fn disclosures(app: &App, feed: Arc<CreditStore>) -> Router {
+pub fn disclosures(app: &App, feed: Arc<CreditStore>) -> Component {
     #[derive(Clone, FromRef)]
     struct Feed {
         app: App,
         feed: Arc<CreditStore>,
     }
-    Router::new()
+    Routes::new()
         .route("/v1/disclosures", get(disclosures::get_disclosures))
         .with_state(Feed {
             app: app.clone(),
@@ -71,13 +108,13 @@ pub fn disclosures(app: &App, feed: Arc<CreditStore>) -> Router {
 }
 
 /// What reads the lake: SQL, plan checks, the officials' pages, notices, archives, exports.
-pub fn lake(app: &App, lake: Arc<Analytics>) -> Router {
+pub fn lake(app: &App, lake: Arc<Analytics>) -> Component {
     #[derive(Clone, FromRef)]
     struct Lake {
         app: App,
         lake: Arc<Analytics>,
     }
-    Router::new()
+    Routes::new()
         .route("/v1/sql", post(sql::post_sql))
         .route("/v1/plan/check", post(plan::check_plan))
         .route("/v1/plan/suggest", get(plan::suggest))
