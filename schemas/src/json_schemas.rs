@@ -5,7 +5,7 @@
 //! the same test, so labs can validate a record before they post it.
 //!
 //! Beyond what the types say, the schemas carry the rules every parser applies to every record
-//! ([`Rules`]): text is 1 to [`MAX_TEXT_CHARS`] characters, dates are `YYYY-MM-DD`, and a record
+//! (`Rules`): text is 1 to [`MAX_TEXT_CHARS`] characters, dates are `YYYY-MM-DD`, and a record
 //! has no fields but its own. Rules across fields (a fail needs a failing item…) are in each
 //! record's description and its parser.
 

@@ -89,7 +89,7 @@ pub struct NoticeDocument {
     /// For a case opened by an on-site inspection: what the inspectors found (the notice then
     /// states the inspection's facts and legal basis instead of a lab's test).
     pub inspection: Option<OnSiteFacts>,
-    /// The body, paragraph by paragraph; [`TABLE_MARK`] where the failed items go.
+    /// The body, paragraph by paragraph; `TABLE_MARK` where the failed items go.
     pub paragraphs: Vec<String>,
 }
 

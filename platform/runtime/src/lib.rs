@@ -6,6 +6,9 @@
 //! - [`cloudevents`]: the CloudEvents binary-mode headers every record carries;
 //! - [`driver`]: runs a [`driver::Stage`] over a consumer group, storing an offset only after the
 //!   stage's side effect is durable, and sending undecodable records to the dead-letter topic;
+//! - [`outbox`]: sending a stage's outbox and, after a crash, finding what already reached the topic;
+//! - [`replay`]: reading a topic back to where it ends now;
+//! - [`retry`]: back-off (backon) with a wait that ends at shutdown;
 //! - [`metrics`]: metric names (one list) and the families components register in an injected registry.
 
 pub mod catalogue;

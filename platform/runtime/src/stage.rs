@@ -162,7 +162,7 @@ pub struct DriverSettings {
 /// called every `idle`, so the stages' timers run.
 ///
 /// A consumer rests only once librdkafka's statistics show every assigned partition fetching
-/// (see [`DriverContext::fetching`]): at the start that is after its first statistics, 5 s.
+/// (see `DriverContext::fetching`): at the start that is after its first statistics, 5 s.
 ///
 /// Why: the embedded broker (Tansu 0.6) answers a fetch by querying SQLite every few hundred
 /// milliseconds until its wait ends, for every partition; with ~60 partitions and three

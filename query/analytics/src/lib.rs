@@ -11,7 +11,7 @@
 //!
 //! What no query can do to the process: a statement is bounded in size and nesting before it is
 //! planned ([`guard`]), on threads whose stacks fit the bound; functions that build values from
-//! a chosen count are bounded ([`bounded`]); answers stream ([`Answer`]) with what waits between
+//! a chosen count are bounded (`bounded`); answers stream ([`Answer`]) with what waits between
 //! the query and the client held in the pool, and end with an error past a row limit.
 
 mod answer;

@@ -5,12 +5,12 @@
 //!   producer's code is stored under `U:<uscc>/<MODEL>/<BATCH>`, one without it under
 //!   `N:<name key>/<MODEL>/<BATCH>` ([`name_key`]). A case reads its batch under its producer's
 //!   code and under every name of that producer (the result's, the registry's).
-//! - **The alias table.** Registered units by name key ([`store::NAMES`]), the newest official
-//!   identification of each name ([`store::OFFICIAL`]), and the codes ledgers give a producer
-//!   name for a batch ([`store::LEDGER`]).
+//! - **The alias table.** Registered units by name key (`store::NAMES`), the newest official
+//!   identification of each name (`store::OFFICIAL`), and the codes ledgers give a producer
+//!   name for a batch (`store::LEDGER`).
 //! - **Who waits.** A case that identifies a party by name is indexed under that name
-//!   ([`store::WAITING`]): a registration or an official identification of the name derives it
-//!   again. The parties still unidentified form the identification queue ([`store::PENDING`]).
+//!   (`store::WAITING`): a registration or an official identification of the name derives it
+//!   again. The parties still unidentified form the identification queue (`store::PENDING`).
 
 use crate::identify::{Identity, NameFacts, Names};
 use crate::store::{self, StoreError, grouped, keys_with_prefix};

@@ -1,5 +1,5 @@
 //! Cases opened by on-site inspections (现场检查). Each finding of an inspection becomes a case of
-//! its own; the finding is stored beside the case ([`store::ON_SITE`]) and, read as a failing
+//! its own; the finding is stored beside the case (`store::ON_SITE`) and, read as a failing
 //! result ([`OnSiteCase::as_result`]), in the results table, so the case meets its batch's
 //! shipments, the registry and the officials' dispositions exactly as a lab's failure does.
 //!
