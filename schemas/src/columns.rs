@@ -396,11 +396,6 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
         .find(|c| c.headers.iter().any(|h| normalize_header(h) == wanted))
 }
 
-/// The column that fills `path`.
-pub fn column_for_path(path: &str) -> Option<&'static Column> {
-    RESULT_COLUMNS.iter().find(|c| c.path == path)
-}
-
 /// Other words for a category than its bulletin name, matched as parts of a product name too.
 const CATEGORY_WORDS: &[(Category, &[&str])] = &[
     (

@@ -40,10 +40,6 @@ impl Errors {
         self.0.is_empty()
     }
 
-    pub fn into_vec(self) -> Vec<FieldError> {
-        self.0
-    }
-
     /// `Ok(value)` when no violation was recorded (and `value` could be built).
     pub fn finish<T>(self, value: Option<T>) -> Result<T, Vec<FieldError>> {
         match value {

@@ -18,11 +18,6 @@ impl Health {
         self.lock().clone()
     }
 
-    /// True when every registered component runs.
-    pub fn all_running(&self) -> bool {
-        self.lock().values().all(|running| *running)
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, bool>> {
         self.0
             .lock()

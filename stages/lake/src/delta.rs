@@ -60,14 +60,6 @@ pub fn sources_of(table: &str) -> &'static [&'static str] {
     }
 }
 
-/// The tables a topic's records land in.
-pub fn tables_fed_by(topic: &str) -> Vec<&'static str> {
-    table_names()
-        .into_iter()
-        .filter(|table| sources_of(table).contains(&topic))
-        .collect()
-}
-
 /// The app id of a table's `txn` action for one source partition.
 pub fn app_id(table: &str, topic: &str, partition: i32) -> String {
     format!("{table}+{topic}+{partition}")
