@@ -4,7 +4,7 @@
 use crate::cloudevents::CloudEvent;
 use crate::metrics::Metrics;
 use crate::publisher::{PublishError, Publisher};
-use crate::retry::{ConstantBuilder, Retryable, UntilShutdown};
+use crate::retry::{Attempts, ConstantBuilder, Retryable, UntilShutdown};
 use crate::stage::{Applied, Delivered};
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 use spotcheck_schemas::topics;
@@ -14,7 +14,8 @@ use tokio_util::sync::CancellationToken;
 /// Header of a dead letter that says why no stage could process it.
 pub const DLQ_REASON_HEADER: &str = "dlq_reason";
 
-/// Publishes every dead letter, retrying while the broker is unavailable; false at shutdown.
+/// Publishes every dead letter, retrying while the broker is unavailable; false if shutdown
+/// stopped the retries (the batch is then redelivered).
 pub(crate) async fn send_dead_letters(
     stage: &'static str,
     batch: &[Delivered],
@@ -29,8 +30,9 @@ pub(crate) async fn send_dead_letters(
         };
         tracing::warn!(stage, topic = %record.topic, offset = record.offset, %reason, "dead letter");
         let key = record.key.as_deref().unwrap_or_default();
+        let attempts = Attempts::new(shutdown);
         let attempt = || async {
-            if shutdown.is_cancelled() {
+            if !attempts.may_run() {
                 return Err(PublishError::Unavailable("shutting down".into()));
             }
             let headers = dead_letter_headers(stage, record, reason);

@@ -433,10 +433,9 @@ async fn call_with_retries<'s, S: Stage>(
     shutdown: &CancellationToken,
 ) -> Result<Option<Applied>, DriverError> {
     let name = stage.name();
-    let mut first = true;
+    let attempts = retry::Attempts::new(shutdown);
     let attempt = |stage: &'s mut S| {
-        // A wait cut short by shutdown is not followed by another call.
-        let again_at_shutdown = !std::mem::take(&mut first) && shutdown.is_cancelled();
+        let again_at_shutdown = !attempts.may_run();
         async move {
             let outcome = match call {
                 _ if again_at_shutdown => Err(StageError::Transient("shutting down".into())),

@@ -5,6 +5,7 @@
 use backon::{ExponentialBuilder, Sleeper};
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
@@ -38,6 +39,29 @@ impl Sleeper for UntilShutdown {
     }
 }
 
+/// The rule every retry here keeps at shutdown: the first attempt always runs (work already
+/// done is not thrown away because the process is stopping), and no attempt follows a wait
+/// that shutdown cut short. Ask [`Attempts::may_run`] at the top of each attempt, and pair it
+/// with [`UntilShutdown`] and `.when(|_| !shutdown.is_cancelled())`.
+pub struct Attempts {
+    shutdown: CancellationToken,
+    started: AtomicBool,
+}
+
+impl Attempts {
+    pub fn new(shutdown: &CancellationToken) -> Self {
+        Attempts {
+            shutdown: shutdown.clone(),
+            started: AtomicBool::new(false),
+        }
+    }
+
+    /// True for the first attempt, and for a later one only while the process is not stopping.
+    pub fn may_run(&self) -> bool {
+        !self.started.swap(true, Ordering::SeqCst) || !self.shutdown.is_cancelled()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -62,6 +86,23 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         // One full first wait (60 s), none after the shutdown.
         assert_eq!(started.elapsed(), Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_first_attempt_runs_even_at_shutdown_and_none_after_it() {
+        let shutdown = CancellationToken::new();
+        let running = Attempts::new(&shutdown);
+        assert!(running.may_run());
+        assert!(running.may_run(), "retries go on while the process runs");
+        shutdown.cancel();
+        assert!(!running.may_run(), "no retry after shutdown");
+
+        let stopping = Attempts::new(&shutdown);
+        assert!(
+            stopping.may_run(),
+            "the first attempt runs although shutdown has begun"
+        );
+        assert!(!stopping.may_run());
     }
 
     #[tokio::test(start_paused = true)]

@@ -92,7 +92,8 @@ pub async fn deliver(store: Arc<CreditStore>, hook: Webhook, shutdown: Cancellat
     }
 }
 
-/// POSTs one disclosure until a 2xx; false if shutdown came first.
+/// POSTs one disclosure until a 2xx; false if shutdown stopped the retries. The first POST is
+/// made even when shutdown has begun.
 async fn send_until_acknowledged(
     client: &reqwest::Client,
     hook: &Webhook,
@@ -106,8 +107,9 @@ async fn send_until_acknowledged(
         Some(revision) if revision > 1 => format!("{id}:r{revision}"),
         _ => format!("{id}:{}", item["action"].as_str().unwrap_or_default()),
     };
+    let attempts = retry::Attempts::new(shutdown);
     let attempt = || async {
-        if shutdown.is_cancelled() {
+        if !attempts.may_run() {
             return Err("shutting down".to_owned());
         }
         let response = client
@@ -155,6 +157,67 @@ mod tests {
         assert_eq!(
             signature("Jefe", b"what do ya want for nothing?"),
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
+
+    /// A receiver that answers one request with `200` and then closes; it returns the request.
+    async fn one_shot_receiver() -> (String, tokio::task::JoinHandle<String>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a loopback port");
+        let url = format!("http://{}/hook", listener.local_addr().expect("bound"));
+        let served = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("a connection");
+            let mut request = Vec::new();
+            let mut buffer = [0u8; 4096];
+            // Read until the body (Content-Length bytes after the blank line) has arrived.
+            loop {
+                let read = socket.read(&mut buffer).await.expect("readable");
+                request.extend_from_slice(&buffer[..read]);
+                let text = String::from_utf8_lossy(&request).to_string();
+                if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    let length = head
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length: ")
+                                .map(str::to_owned)
+                        })
+                        .and_then(|n| n.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    if body.len() >= length || read == 0 {
+                        socket
+                            .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n")
+                            .await
+                            .expect("writable");
+                        return text;
+                    }
+                }
+            }
+        });
+        (url, served)
+    }
+
+    #[tokio::test]
+    async fn a_disclosure_in_hand_is_posted_once_even_when_shutdown_has_begun() {
+        let (url, served) = one_shot_receiver().await;
+        let hook = Webhook {
+            url,
+            secret: "s".into(),
+        };
+        let shutdown = CancellationToken::new();
+        shutdown.cancel();
+        let item = serde_json::json!({"disclosure_id": "D-1", "action": "publish", "revision": 1});
+        let client = reqwest::Client::new();
+        assert!(
+            send_until_acknowledged(&client, &hook, &item, &shutdown).await,
+            "the first POST is made, and its 2xx counts"
+        );
+        let request = served.await.expect("the receiver ran");
+        assert!(
+            request.contains("idempotency-key: D-1:publish"),
+            "{request}"
         );
     }
 }
