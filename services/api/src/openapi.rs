@@ -3,11 +3,11 @@
 //! (`spotcheck_schemas::json_schemas`), so types, files and API cannot drift apart.
 
 use crate::guard::Public;
-use axum::Json;
 use axum::extract::State;
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde_json::Value;
-use std::sync::Arc;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -60,12 +60,25 @@ impl Modify for BearerAuth {
 /// The routes every process serves, whatever its components.
 pub const OPERATIONAL: &[&str] = &["/metrics", "/healthz", "/readyz", "/openapi.json"];
 
-/// The paths a process serves: its `/openapi.json` describes those only.
+/// A process's description, built once when its router is assembled: the document of every
+/// route, cut down to the paths this process serves.
 #[derive(Clone)]
-pub struct Served(pub Arc<Vec<&'static str>>);
+pub struct Description(Bytes);
+
+impl Description {
+    pub fn of(served: &[&str]) -> Self {
+        let mut document = document();
+        if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
+            paths.retain(|path, _| served.contains(&path.as_str()));
+        }
+        Description(Bytes::from(
+            serde_json::to_vec(&document).unwrap_or_default(),
+        ))
+    }
+}
 
 /// The document of every route, as `spotcheck up` serves them all.
-pub fn document() -> Value {
+fn document() -> Value {
     let mut document = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
     if let Some(schemas) = document
         .pointer_mut("/components/schemas")
@@ -86,10 +99,6 @@ pub fn document() -> Value {
 /// This API's OpenAPI 3.1 description.
 #[utoipa::path(get, path = "/openapi.json", tag = "operations",
     responses((status = 200, description = "OpenAPI 3.1 document", body = Object)))]
-pub async fn serve(_: Public, State(Served(served)): State<Served>) -> Response {
-    let mut document = document();
-    if let Some(paths) = document.get_mut("paths").and_then(Value::as_object_mut) {
-        paths.retain(|path, _| served.contains(&path.as_str()));
-    }
-    Json(document).into_response()
+pub async fn serve(_: Public, State(Description(document)): State<Description>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], document).into_response()
 }

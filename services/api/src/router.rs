@@ -4,14 +4,13 @@
 use crate::app::App;
 use crate::error::ApiError;
 use crate::guard::get;
-use crate::openapi::{OPERATIONAL, Served};
+use crate::openapi::{Description, OPERATIONAL};
 use crate::routes::{Component, system};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::Response;
-use std::sync::Arc;
 use std::time::Instant;
 
 /// The API of a process: the operational routes (metrics, health, readiness, the API's
@@ -31,7 +30,7 @@ pub fn api(app: App, components: impl IntoIterator<Item = Component>) -> Router 
     }
     let description = Router::new()
         .route("/openapi.json", get(crate::openapi::serve))
-        .with_state(Served(Arc::new(served)));
+        .with_state(Description::of(&served));
     router
         .merge(description)
         .fallback(not_found)
