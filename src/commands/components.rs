@@ -326,7 +326,6 @@ pub fn start_credit(
     let mut stage = spotcheck_credit::CreditStage::new(
         store,
         shared.publisher.clone(),
-        shared.kafka.clone(),
         Arc::new(chrono::Utc::now),
     );
     if let Err(error) = stage.register_delay_metric(shared.metrics.registry()) {

@@ -109,9 +109,10 @@ pub struct Publisher {
     metrics: Metrics,
     /// Set by librdkafka's "all brokers are down", cleared by a probe that reaches one.
     broker_down: Arc<AtomicBool>,
-    /// The bootstrap list (`host:port,...`), for the probe. Shared: every [`Delivery`] holds a
-    /// clone of its publisher, and a clone must not allocate per record.
-    bootstrap: Arc<str>,
+    /// The settings it was built with (the bootstrap list for the probe; outboxes read the topic
+    /// back with them). Shared: every [`Delivery`] holds a clone of its publisher, and a clone
+    /// must not allocate per record.
+    kafka: Arc<KafkaSettings>,
     /// When the last probe found the broker still down; one probe at a time.
     last_failed_probe: Arc<tokio::sync::Mutex<Option<Instant>>>,
     /// Counts acknowledged records, so consumers of this process resting while idle wake the
@@ -322,12 +323,17 @@ impl Publisher {
             producer: Arc::new(RwLock::new(Arc::new(producer))),
             config: Arc::new(config),
             broker_down,
-            bootstrap: Arc::from(kafka.brokers.as_str()),
+            kafka: Arc::new(kafka.clone()),
             delivery_timeout: kafka.delivery_timeout,
             metrics,
             last_failed_probe: Arc::default(),
             written: Arc::new(tokio::sync::watch::Sender::new(0)),
         })
+    }
+
+    /// The settings this publisher was built with.
+    pub fn settings(&self) -> &KafkaSettings {
+        &self.kafka
     }
 
     /// The producer in use, whatever its state.
@@ -394,8 +400,8 @@ impl Publisher {
         if last_failed.is_some_and(|at| at.elapsed() < PROBE_TIMEOUT) {
             return false;
         }
-        let bootstrap = self.bootstrap.clone();
-        let reachable = tokio::task::spawn_blocking(move || accepts_connections(&bootstrap))
+        let kafka = self.kafka.clone();
+        let reachable = tokio::task::spawn_blocking(move || accepts_connections(&kafka.brokers))
             .await
             .unwrap_or(false);
         if reachable {

@@ -11,18 +11,16 @@
 //! - The topic is fed from the feed, in order, and a mark records how far the broker has
 //!   acknowledged (feed position, and the offsets per partition). Within a session the idempotent
 //!   producer removes duplicate sends; after a restart, the unmarked tail is first compared with
-//!   what the topic holds after the marked offsets ([`outbox::already_on_topic`]), so a crash between the
-//!   broker's acknowledgement and the mark does not put a disclosure there twice.
+//!   what the topic holds after the marked offsets ([`outbox::TailCheck`]), so a crash between
+//!   the broker's acknowledgement and the mark does not put a disclosure there twice.
 
 use crate::decide::reconcile;
 use crate::store::{self, CreditStore, StoreError};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
-use spotcheck_runtime::outbox::{self, Outgoing};
-use spotcheck_runtime::{
-    Applied, CloudEvent, Delivered, KafkaSettings, Publisher, Stage, StageError,
-};
+use spotcheck_runtime::outbox::{self, Outgoing, TailCheck};
+use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
 use spotcheck_schemas::topics::{self, event_types};
 use spotcheck_schemas::{Case, Disclosure};
 use std::collections::BTreeMap;
@@ -34,27 +32,20 @@ pub type Now = Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>;
 pub struct CreditStage {
     store: Arc<CreditStore>,
     publisher: Publisher,
-    kafka: KafkaSettings,
     now: Now,
-    /// Whether the unmarked tail was checked against the topic since start.
-    tail_checked: bool,
+    /// The unmarked tail is checked against the topic after a start and a failed send.
+    tail: TailCheck,
     /// Time from a case revision's event time to its disclosures being appended to the feed.
     delay: Option<prometheus::Histogram>,
 }
 
 impl CreditStage {
-    pub fn new(
-        store: Arc<CreditStore>,
-        publisher: Publisher,
-        kafka: KafkaSettings,
-        now: Now,
-    ) -> Self {
+    pub fn new(store: Arc<CreditStore>, publisher: Publisher, now: Now) -> Self {
         Self {
             store,
+            tail: TailCheck::new(&publisher, topics::CREDIT),
             publisher,
-            kafka,
             now,
-            tail_checked: false,
             delay: None,
         }
     }
@@ -140,35 +131,22 @@ impl CreditStage {
         Ok(dead_letters)
     }
 
-    /// Sends the feed's unacknowledged tail to the topic, in order — after a restart, without
-    /// what already reached it ([`outbox::already_on_topic`]).
+    /// Sends the feed's unacknowledged tail to the topic, in order — after a restart or a failed
+    /// send, without what already reached it ([`TailCheck`]).
     async fn publish_tail(&mut self) -> Result<(), StageError> {
         let mut pending = self.store.unpublished().map_err(fatal)?;
-        let Some((last, _)) = pending.last() else {
-            self.tail_checked = true;
+        let Some(last) = pending.last().map(|(position, _)| *position) else {
+            self.tail.nothing_pending();
             return Ok(());
         };
-        let last = *last;
-        if !self.tail_checked {
-            let (kafka, from) = (
-                self.kafka.clone(),
-                self.store.acked_offsets().map_err(fatal)?,
-            );
-            let present = tokio::task::spawn_blocking(move || {
-                outbox::already_on_topic(&kafka, topics::CREDIT, &from)
-            })
-            .await
-            .map_err(fatal)?
-            .map_err(|e| StageError::Transient(format!("cannot read the credit topic: {e}")))?;
-            pending.retain(|(_, d)| !present.contains(&event_id(d)));
-            if !present.is_empty() {
-                tracing::info!(
-                    already = present.len(),
-                    "disclosures sent before a crash are not sent again"
-                );
-            }
-            self.tail_checked = true;
-        }
+        let store = &self.store;
+        self.tail
+            .leave_out_sent(
+                &mut pending,
+                |(_, disclosure)| event_id(disclosure),
+                || store.acked_offsets().map_err(fatal),
+            )
+            .await?;
         let outgoing: Vec<Outgoing> = pending
             .iter()
             .map(|(_, disclosure)| Outgoing {
@@ -182,22 +160,14 @@ impl CreditStage {
             })
             .collect();
         let outcomes = outbox::send(&self.publisher, topics::CREDIT, &outgoing).await;
-        let mut acked: BTreeMap<i32, i64> = BTreeMap::new();
-        for outcome in outcomes {
-            match outcome {
-                Ok(position) => {
-                    let next = acked.entry(position.partition).or_default();
-                    *next = (*next).max(position.offset + 1);
-                }
-                Err(error) => {
-                    // Nothing is marked: the tail is checked against the topic and sent again.
-                    self.tail_checked = false;
-                    return Err(StageError::Transient(format!(
-                        "cannot publish disclosures: {error}"
-                    )));
-                }
-            }
+        if let Some(Err(error)) = outcomes.iter().find(|outcome| outcome.is_err()) {
+            // Nothing is marked: the tail is checked against the topic and sent again.
+            self.tail.send_failed();
+            return Err(StageError::Transient(format!(
+                "cannot publish disclosures: {error}"
+            )));
         }
+        let acked = outbox::acknowledged(&outcomes);
         self.store.mark_published(last, &acked).map_err(fatal)
     }
 }

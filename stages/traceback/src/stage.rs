@@ -7,8 +7,9 @@
 //! once the broker acknowledged them. A crash before the commit replays the batch (records below
 //! the stored offsets are skipped, so nothing counts twice); a crash after it publishes the
 //! outbox at the next start. A revision is never lost; a crash between the broker's
-//! acknowledgement and the outbox removal re-sends that same revision, byte for byte, with the
-//! same `ce_id` (`case_id:revision`), which readers of a compacted topic absorb.
+//! acknowledgement and the outbox removal leaves it in the outbox, and the first send after the
+//! restart reads the cases topic on from the offsets last acknowledged and leaves out what is
+//! already there ([`outbox::TailCheck`], by `ce_id` `case_id:revision`), so none is sent twice.
 //!
 //! A case is derived again from all it depends on whenever one of them changes (and when its
 //! timer fires), and published only if it differs from the last revision.
@@ -29,7 +30,7 @@ use crate::store::{self, Store, StoreError, grouped};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
-use spotcheck_runtime::outbox::{self, Outgoing};
+use spotcheck_runtime::outbox::{self, Outgoing, TailCheck};
 use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
 use spotcheck_schemas::topics::{self, event_types};
 use spotcheck_schemas::{
@@ -43,6 +44,8 @@ pub struct TracebackStage {
     publisher: Publisher,
     clock: Arc<dyn Clock>,
     authority: Authority,
+    /// The outbox is checked against the cases topic after a start and a failed send.
+    tail: TailCheck,
     /// When shared with other instances: the results partitions this one owns, and how to read
     /// the published cases back. `None`: this instance owns every case.
     sharing: Option<Shared>,
@@ -62,6 +65,7 @@ impl TracebackStage {
     ) -> Self {
         Self {
             store,
+            tail: TailCheck::new(&publisher, topics::CASES),
             publisher,
             clock,
             authority,
@@ -197,43 +201,43 @@ impl TracebackStage {
         Ok(())
     }
 
-    /// Publishes every outbox entry in order and removes the acknowledged ones.
-    async fn flush_outbox(&self) -> Result<usize, StageError> {
-        let pending: Vec<(String, Vec<u8>)> = {
+    /// Publishes every outbox entry in order and removes the acknowledged ones (and, after a
+    /// restart, those the topic already holds).
+    async fn flush_outbox(&mut self) -> Result<usize, StageError> {
+        let mut pending: Vec<(String, Outgoing)> = {
             let txn = self.store.db.begin_read().map_err(fatal)?;
             let table = txn.open_table(store::OUTBOX).map_err(fatal)?;
             let mut pending = Vec::new();
             for entry in table.iter().map_err(fatal)? {
                 let (key, value) = entry.map_err(fatal)?;
-                pending.push((key.value().to_owned(), value.value().to_vec()));
+                let key = key.value().to_owned();
+                let record = outgoing(&key, value.value().to_vec());
+                pending.push((key, record));
             }
             pending
         };
-        if pending.is_empty() {
+        let store = &self.store;
+        let sent_before = self
+            .tail
+            .leave_out_sent(
+                &mut pending,
+                |(_, record)| record.event.id.clone(),
+                || store.acked_offsets().map_err(fatal),
+            )
+            .await?;
+        if pending.is_empty() && sent_before.is_empty() {
             return Ok(0);
         }
-        let outgoing: Vec<Outgoing> = pending
-            .iter()
-            .map(|(key, bytes)| {
-                let (case_id, revision) = key.split_once('\0').unwrap_or((key, "0"));
-                let revision = revision.trim_start_matches('0');
-                Outgoing {
-                    key: case_id.to_owned(),
-                    payload: bytes.clone(),
-                    event: CloudEvent::new(
-                        format!("{case_id}:{revision}"),
-                        event_types::CASE,
-                        "/spotcheck/traceback".into(),
-                    ),
-                }
-            })
-            .collect();
-        let outcomes = outbox::send(&self.publisher, topics::CASES, &outgoing).await;
+        let (keys, records): (Vec<String>, Vec<Outgoing>) = pending.into_iter().unzip();
+        let outcomes = outbox::send(&self.publisher, topics::CASES, &records).await;
         let txn = self.store.begin().map_err(fatal)?;
         let mut failure = None;
         {
             let mut outbox = txn.open_table(store::OUTBOX).map_err(fatal)?;
-            for ((key, _), outcome) in pending.iter().zip(outcomes) {
+            for (key, _) in &sent_before {
+                outbox.remove(key.as_str()).map_err(fatal)?;
+            }
+            for (key, outcome) in keys.iter().zip(&outcomes) {
                 match outcome {
                     Ok(_) => {
                         outbox.remove(key.as_str()).map_err(fatal)?;
@@ -241,14 +245,33 @@ impl TracebackStage {
                     Err(error) => failure = Some(error.to_string()),
                 }
             }
+            store::mark_acknowledged(&txn, &outbox::acknowledged(&outcomes)).map_err(fatal)?;
         }
         txn.commit().map_err(fatal)?;
         match failure {
-            Some(error) => Err(StageError::Transient(format!(
-                "cannot publish case revisions: {error}"
-            ))),
-            None => Ok(pending.len()),
+            Some(error) => {
+                self.tail.send_failed();
+                Err(StageError::Transient(format!(
+                    "cannot publish case revisions: {error}"
+                )))
+            }
+            None => Ok(keys.len()),
         }
+    }
+}
+
+/// The record an outbox entry (`case_id \0 revision`) is sent as.
+fn outgoing(key: &str, payload: Vec<u8>) -> Outgoing {
+    let (case_id, revision) = key.split_once('\0').unwrap_or((key, "0"));
+    let revision = revision.trim_start_matches('0');
+    Outgoing {
+        key: case_id.to_owned(),
+        payload,
+        event: CloudEvent::new(
+            format!("{case_id}:{revision}"),
+            event_types::CASE,
+            "/spotcheck/traceback".into(),
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ use redb::{
     WriteTransaction,
 };
 use spotcheck_schemas::Case;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// `trace key \0 shipment_id` → shipment JSON ([`crate::names::shipment_key`]: the producer's
@@ -31,10 +32,10 @@ pub(crate) const CASES: TableDefinition<&str, &[u8]> = TableDefinition::new("cas
 pub(crate) const TIMERS: TableDefinition<&str, ()> = TableDefinition::new("timers");
 /// `case_id` → its timer key, to move it.
 pub(crate) const CASE_TIMER: TableDefinition<&str, &str> = TableDefinition::new("case_timer");
-/// `case_id \0 revision (20 digits)` → case JSON not yet acknowledged by the broker.
 /// case id → the results partition its result came from (which instance owns it, when shared).
 pub(crate) const CASE_PARTITION: TableDefinition<&str, i32> =
     TableDefinition::new("case_partition");
+/// `case_id \0 revision (20 digits)` → case JSON not yet acknowledged by the broker.
 pub(crate) const OUTBOX: TableDefinition<&str, &[u8]> = TableDefinition::new("outbox");
 /// `name key \0 uscc` → (): registered units by the key of their name.
 pub(crate) const NAMES: TableDefinition<&str, ()> = TableDefinition::new("names");
@@ -52,7 +53,9 @@ pub(crate) const CASE_PENDING: TableDefinition<&str, &[u8]> = TableDefinition::n
 /// `case_id` → the inspection finding (JSON, [`crate::onsite::OnSiteCase`]) that opened the case;
 /// `RESULTS` holds the finding read as a result, so the case meets its batch like any other.
 pub(crate) const ON_SITE: TableDefinition<&str, &[u8]> = TableDefinition::new("on_site");
-/// `rules` → the rules version the state's cases were derived by.
+/// `rules` → the rules version the state's cases were derived by; `acked/<partition>` → the
+/// offset after the last case revision the broker acknowledged in that partition of the cases
+/// topic (where the outbox's check after a crash reads from).
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `topic \0 partition` → the next offset to apply.
 pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
@@ -210,6 +213,38 @@ impl Store {
         let txn = self.db.begin_read()?;
         Ok(txn.open_table(OUTBOX)?.len()?)
     }
+
+    /// Per partition of the cases topic, the offset after the last revision the broker
+    /// acknowledged.
+    pub(crate) fn acked_offsets(&self) -> Result<BTreeMap<i32, i64>, StoreError> {
+        let txn = self.db.begin_read()?;
+        let mut acked = BTreeMap::new();
+        for entry in txn.open_table(META)?.range(ACKED..ACKED_END)? {
+            let (key, next) = entry?;
+            if let Ok(partition) = key.value()[ACKED.len()..].parse() {
+                acked.insert(partition, i64::try_from(next.value()).unwrap_or(i64::MAX));
+            }
+        }
+        Ok(acked)
+    }
+}
+
+const ACKED: &str = "acked/";
+const ACKED_END: &str = "acked0";
+
+/// Records how far the broker has acknowledged, in the transaction that takes the revisions out
+/// of the outbox.
+pub(crate) fn mark_acknowledged(
+    txn: &WriteTransaction,
+    acked: &BTreeMap<i32, i64>,
+) -> Result<(), StoreError> {
+    let mut meta = txn.open_table(META)?;
+    for (partition, next) in acked {
+        let key = format!("{ACKED}{partition}");
+        let known = meta.get(key.as_str())?.map_or(0, |v| v.value());
+        meta.insert(key.as_str(), known.max(u64::try_from(*next).unwrap_or(0)))?;
+    }
+    Ok(())
 }
 
 impl Store {

@@ -43,6 +43,7 @@ fn delivered(topic: &str, offset: i64, value: &Value) -> Delivered {
 }
 
 struct Harness {
+    kafka: KafkaSettings,
     _cluster: MockCluster<'static, rdkafka::producer::DefaultProducerContext>,
     publisher: Publisher,
     dir: tempfile::TempDir,
@@ -60,6 +61,7 @@ impl Harness {
             Utc.with_ymd_and_hms(2026, 3, 20, 9, 0, 0).unwrap(),
         ));
         Self {
+            kafka,
             _cluster: cluster,
             publisher,
             dir: tempfile::tempdir().unwrap(),
@@ -78,6 +80,30 @@ impl Harness {
         );
         (stage, store)
     }
+}
+
+/// The `ce_id`s of every record on the cases topic, in order.
+fn events_on_cases_topic(kafka: &KafkaSettings) -> Vec<String> {
+    use rdkafka::Message;
+    let consumer: rdkafka::consumer::BaseConsumer = kafka
+        .client_config()
+        .set("group.id", "traceback-test-reader")
+        .create()
+        .unwrap();
+    let mut ids = Vec::new();
+    spotcheck_runtime::replay::replay::<spotcheck_runtime::replay::ReplayError>(
+        &consumer,
+        topics::CASES,
+        std::time::Duration::from_secs(10),
+        |_| Ok(None),
+        |record| {
+            let headers = record.message.headers().expect("CloudEvents headers");
+            ids.push(spotcheck_runtime::cloudevents::header_text(headers, "ce_id").unwrap());
+            Ok(())
+        },
+    )
+    .unwrap();
+    ids
 }
 
 fn case(store: &Store) -> Value {
@@ -220,4 +246,56 @@ async fn an_undecodable_record_is_a_dead_letter_and_the_rest_is_applied() {
     assert_eq!(applied.dead_letters[0].0, 0);
     assert!(applied.dead_letters[0].1.contains("not a shipment"));
     assert_eq!(case(&store)["revision"], 1);
+}
+
+#[tokio::test]
+async fn a_revision_acknowledged_before_a_crash_is_not_sent_again_after_the_restart() {
+    let harness = Harness::new();
+    let state = harness.dir.path().join("state.redb");
+    let (stage, store) = harness.stage();
+    stage
+        .absorb(&[delivered(topics::RESULTS, 0, &result())])
+        .unwrap();
+    assert_eq!(
+        store.unpublished().unwrap(),
+        1,
+        "revision 1 waits in the outbox"
+    );
+    drop((stage, store));
+    // The state as it was when the process died: revision 1 in the outbox...
+    let crashed = harness.dir.path().join("crashed.redb");
+    std::fs::copy(&state, &crashed).unwrap();
+    // ...after the broker had acknowledged it.
+    let (mut stage, store) = harness.stage();
+    stage.finish().await.unwrap();
+    assert_eq!(store.unpublished().unwrap(), 0);
+    let id = case(&store)["case_id"].as_str().unwrap().to_owned();
+    drop((stage, store));
+    assert_eq!(events_on_cases_topic(&harness.kafka), [format!("{id}:1")]);
+
+    std::fs::copy(&crashed, &state).unwrap();
+    let (mut stage, store) = harness.stage();
+    stage.finish().await.unwrap();
+    assert_eq!(store.unpublished().unwrap(), 0, "the outbox is cleared");
+    assert_eq!(
+        events_on_cases_topic(&harness.kafka),
+        [format!("{id}:1")],
+        "revision 1 is on the topic once"
+    );
+
+    // What comes after is sent as before.
+    stage
+        .apply(&[delivered(
+            topics::DISPOSITIONS,
+            0,
+            &disposition("D-1", "objection_filed", "2026-03-15", None),
+        )])
+        .await
+        .unwrap();
+    let revision = case(&store)["revision"].as_u64().unwrap();
+    assert!(revision > 1, "the objection makes a new revision");
+    assert_eq!(
+        events_on_cases_topic(&harness.kafka).last(),
+        Some(&format!("{id}:{revision}"))
+    );
 }
