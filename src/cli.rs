@@ -148,6 +148,10 @@ pub struct UpArgs {
     /// that answer labs and run the broker; 0 runs them at the same priority
     #[arg(long, default_value_t = 10, env = "SPOTCHECK_STAGES_NICE")]
     pub stages_nice: i32,
+    /// While a lab's large body is taken in, the stages hold their batches back for at most
+    /// this long (milliseconds), so the lab is answered at ingest's pace; 0 never holds them
+    #[arg(long, default_value_t = 3000, env = "SPOTCHECK_STAGES_HOLD_MS")]
+    pub stages_hold_ms: u64,
 }
 
 #[derive(Args, Clone)]

@@ -28,6 +28,9 @@ pub struct Shared {
     /// Where the stages run: the runtime of the process, or in `up` a runtime of their own at a
     /// lower priority ([`super::stage_runtime`]).
     pub stages: tokio::runtime::Handle,
+    /// In `up`: the stages hold their batches back while ingest takes a lab's burst in
+    /// ([`spotcheck_runtime::burst`]). `None`: they never do (a component alone).
+    pub make_way: Option<spotcheck_runtime::burst::MakeWay>,
 }
 
 /// What a one-component command (`ingest`, `lake`, ...) starts from: its `--brokers`, its
@@ -70,6 +73,7 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
         publisher,
         rest_when_idle: config.kafka.rest_when_idle(),
         stages: tokio::runtime::Handle::current(),
+        make_way: None,
     })
 }
 
@@ -129,6 +133,11 @@ pub async fn start_http(
         limits: config.limits.body_limits(),
         source: "/spotcheck/ingest".into(),
         clock: spotcheck_api::app::system_clock(),
+        bursts: shared
+            .make_way
+            .as_ref()
+            .map(|way| way.bursts.clone())
+            .unwrap_or_default(),
     })
     .context("cannot register HTTP metrics")?;
     let routes = spotcheck_api::api(app.clone(), components(&app));
@@ -224,6 +233,7 @@ fn spawn_stage<S: spotcheck_runtime::Stage + 'static>(
             wake: shared.publisher.written(),
         });
     }
+    settings.make_way.clone_from(&shared.make_way);
     let (kafka, publisher, metrics, health) = (
         shared.kafka.clone(),
         shared.publisher.clone(),

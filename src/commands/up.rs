@@ -14,6 +14,9 @@ use spotcheck_broker::EmbeddedBroker;
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// Bodies in flight that make a burst: a few hundred results, never a trickle of single posts.
+const BURST_BYTES: usize = 128 * 1024;
+
 pub async fn run(args: UpArgs) -> Result<ExitCode> {
     let data_dir = &args.common.data_dir;
     std::fs::create_dir_all(data_dir)
@@ -44,6 +47,13 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     // The stages yield the cores to the labs' requests and the broker (`--stages-nice`).
     let stage_runtime = StageRuntime::start(args.stages_nice)?;
     shared.stages = stage_runtime.handle();
+    // Niceness cannot keep them out of the gaps while a request waits for the broker: during a
+    // lab's burst they hold back too (`--stages-hold-ms`).
+    shared.make_way = (args.stages_hold_ms > 0).then(|| spotcheck_runtime::burst::MakeWay {
+        bursts: spotcheck_runtime::burst::Bursts::default(),
+        at_least: BURST_BYTES,
+        at_most: Duration::from_millis(args.stages_hold_ms),
+    });
     let location = config
         .lake
         .location(args.common.lake.as_deref(), data_dir)?;

@@ -24,7 +24,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio_util::sync::CancellationToken;
 
 use crate::cloudevents::envelope_problem;
@@ -181,6 +181,7 @@ pub async fn run_stage<S: Stage>(
     let (kafka_owned, settings_owned) = (kafka.clone(), settings.clone());
     // Zero series from the start, so dashboards show 0 rather than "no data".
     metrics.stage_retries.with_label_values(&[stage.name()]);
+    metrics.stage_held.with_label_values(&[stage.name()]);
     for topic in &settings.topics {
         metrics
             .records_consumed
@@ -297,7 +298,16 @@ async fn consume_loop<S: Stage>(
         if let Some(sharing) = sharing.as_deref_mut() {
             sharing.rebalance(consumer, stage).await?;
         }
-        let mut next = next_batch(consumer, settings, resting.as_mut(), shutdown).await;
+        let (mut next, oldest) = next_batch(consumer, settings, resting.as_mut(), shutdown).await;
+        if let (Some(way), Some(oldest)) = (&settings.make_way, oldest) {
+            let held = way.hold(oldest, shutdown).await;
+            if !held.is_zero() {
+                metrics
+                    .stage_held
+                    .with_label_values(&[stage.name()])
+                    .inc_by(held.as_secs_f64());
+            }
+        }
         if let (Some(sharing), Next::Batch(batch)) = (sharing.as_deref(), &mut next) {
             // Fetched before a partition moved away: its new owner reads them again.
             batch.retain(|r| sharing.owns(&r.topic, r.partition));
@@ -356,21 +366,21 @@ async fn consume_loop<S: Stage>(
 }
 
 /// Waits for one record, then gathers more for up to `linger`; `Idle` when none came for
-/// `settings.idle`.
+/// `settings.idle`. With a batch, when its oldest record was written (the broker's timestamp).
 async fn next_batch(
     consumer: &StreamConsumer<DriverContext>,
     settings: &DriverSettings,
     mut resting: Option<&mut Resting>,
     shutdown: &CancellationToken,
-) -> Next {
+) -> (Next, Option<SystemTime>) {
     if let Some(resting) = resting.as_deref_mut()
         && resting.maybe_pause(consumer, settings.idle, &settings.group_id)
     {
         let until = tokio::time::Instant::from_std(resting.until);
         tokio::select! {
-            _ = shutdown.cancelled() => return Next::Shutdown,
+            _ = shutdown.cancelled() => return (Next::Shutdown, None),
             // The stage's timers still run while the consumer rests.
-            _ = tokio::time::sleep(settings.idle) => return Next::Idle,
+            _ = tokio::time::sleep(settings.idle) => return (Next::Idle, None),
             _ = resting.rest.wake.changed() => {
                 resting.rest.wake.borrow_and_update();
                 resting.resume(consumer, false);
@@ -384,15 +394,29 @@ async fn next_batch(
         _ => settings.idle,
     };
     let mut batch = Vec::new();
+    let mut oldest: Option<SystemTime> = None;
+    let mut written = |message: &rdkafka::message::BorrowedMessage<'_>| {
+        use rdkafka::Message;
+        let at = message
+            .timestamp()
+            .to_millis()
+            .and_then(|ms| u64::try_from(ms).ok())
+            .map(|ms| SystemTime::UNIX_EPOCH + Duration::from_millis(ms));
+        oldest = match (oldest, at) {
+            (Some(before), Some(at)) => Some(before.min(at)),
+            (before, at) => before.or(at),
+        };
+    };
     let mut errors = ConsumerErrors::default();
     loop {
         let received = tokio::select! {
-            _ = shutdown.cancelled() => return Next::Shutdown,
-            _ = tokio::time::sleep(idle) => return Next::Idle,
+            _ = shutdown.cancelled() => return (Next::Shutdown, None),
+            _ = tokio::time::sleep(idle) => return (Next::Idle, None),
             received = consumer.recv() => received,
         };
         match received {
             Ok(message) => {
+                written(&message);
                 batch.push(Delivered::from_message(&message));
                 if let Some(resting) = resting.as_deref_mut() {
                     resting.active_since = Instant::now();
@@ -415,12 +439,15 @@ async fn next_batch(
     let deadline = tokio::time::Instant::now() + settings.linger;
     while batch.len() < settings.max_batch {
         match tokio::time::timeout_at(deadline, consumer.recv()).await {
-            Ok(Ok(message)) => batch.push(Delivered::from_message(&message)),
+            Ok(Ok(message)) => {
+                written(&message);
+                batch.push(Delivered::from_message(&message));
+            }
             Ok(Err(error)) => errors.note(&error),
             Err(_) => break,
         }
     }
-    Next::Batch(batch)
+    (Next::Batch(batch), oldest)
 }
 
 /// Calls the stage, retrying transient errors with exponential back-off (100 ms .. 10 s).

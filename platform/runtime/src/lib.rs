@@ -11,6 +11,7 @@
 //! - [`retry`]: back-off (backon) with a wait that ends at shutdown;
 //! - [`metrics`]: metric names (one list) and the families components register in an injected registry.
 
+pub mod burst;
 pub mod catalogue;
 pub mod cloudevents;
 pub mod context;

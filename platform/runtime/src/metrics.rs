@@ -4,7 +4,9 @@
 //! base units (`_seconds`), label values from bounded sets (topic names, stages, outcomes).
 //! Families live in a registry that `main` creates and injects; nothing is global.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    CounterVec, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry,
+};
 
 /// Every metric name spotcheck exports.
 pub mod names {
@@ -16,6 +18,7 @@ pub mod names {
     pub const DEAD_LETTERS: &str = "spotcheck_dead_letters_total";
     pub const STAGE_BATCH_DURATION: &str = "spotcheck_stage_batch_duration_seconds";
     pub const STAGE_RETRIES: &str = "spotcheck_stage_retries_total";
+    pub const STAGE_HELD: &str = "spotcheck_stage_held_seconds_total";
     pub const HTTP_REQUESTS: &str = "spotcheck_http_requests_total";
     pub const HTTP_REQUEST_DURATION: &str = "spotcheck_http_request_duration_seconds";
     pub const INGEST_RECORDS: &str = "spotcheck_ingest_records_total";
@@ -45,6 +48,8 @@ pub struct Metrics {
     pub dead_letters: IntCounterVec,
     pub stage_batch_duration: HistogramVec,
     pub stage_retries: IntCounterVec,
+    /// Time a stage held a batch back while a lab's burst was taken in (`crate::burst`).
+    pub stage_held: CounterVec,
     pub consumer_lag: IntGaugeVec,
     /// 1 while a component of the process runs, 0 once it stopped.
     pub component_up: IntGaugeVec,
@@ -103,6 +108,17 @@ impl Metrics {
                 "Batches a stage retried after a transient error",
                 &["stage"],
             )?,
+            stage_held: {
+                let family = CounterVec::new(
+                    Opts::new(
+                        names::STAGE_HELD,
+                        "Time the stage held a batch back while a lab's burst was taken in",
+                    ),
+                    &["stage"],
+                )?;
+                registry.register(Box::new(family.clone()))?;
+                family
+            },
             consumer_lag: gauge(
                 &registry,
                 names::CONSUMER_LAG,

@@ -152,6 +152,9 @@ pub struct DriverSettings {
     pub global_topics: Vec<String>,
     /// Stop fetching while idle ([`Rest`]); `None`: fetch all the time, as Kafka consumers do.
     pub rest: Option<Rest>,
+    /// Hold batches back while the process takes a lab's burst in ([`crate::burst`]); `None`:
+    /// never (a stage in a process of its own).
+    pub make_way: Option<crate::burst::MakeWay>,
 }
 
 /// Resting while idle, for a process whose records are written by its own publisher
@@ -195,6 +198,7 @@ impl DriverSettings {
             membership: Membership::Group,
             global_topics: Vec::new(),
             rest: None,
+            make_way: None,
         }
     }
 }

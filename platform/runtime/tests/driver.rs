@@ -277,3 +277,57 @@ async fn a_rest_taken_while_the_offsets_are_looked_up_does_not_strand_a_partitio
     seen.sort();
     assert_eq!(seen, ["1", "2", "3", "4"]);
 }
+
+#[tokio::test]
+async fn a_batch_waits_while_a_burst_is_taken_in_and_goes_on_when_it_ends() {
+    let cluster = MockCluster::new(1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    let bursts = spotcheck_runtime::burst::Bursts::default();
+    let burst = bursts.carrying(1_000_000);
+    produce(&bootstrap, &[r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]).await;
+
+    let kafka = KafkaSettings::new(&bootstrap, "driver-test");
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+    let mut settings = DriverSettings::new("driver-test-group", &[INPUT]);
+    settings.make_way = Some(spotcheck_runtime::burst::MakeWay {
+        bursts: bursts.clone(),
+        at_least: 100_000,
+        at_most: Duration::from_secs(120),
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let stage = Collect {
+        seen: seen.clone(),
+        failures: 0,
+    };
+    let shutdown = CancellationToken::new();
+    let driver = {
+        let (metrics, shutdown) = (metrics.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown).await
+        })
+    };
+    let started = Instant::now();
+    while bursts.holding() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the stage never held a batch"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(seen.lock().unwrap().is_empty(), "applied during the burst");
+    drop(burst);
+    while seen.lock().unwrap().len() < 3 {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "not applied after the burst"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*seen.lock().unwrap(), ["1", "2", "3"]);
+    let held = metrics.stage_held.with_label_values(&["collect"]).get();
+    assert!(held > 0.0, "the hold is counted: {held}");
+    shutdown.cancel();
+    driver.await.unwrap().unwrap();
+}

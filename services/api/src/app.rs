@@ -8,6 +8,7 @@ use crate::error::ApiError;
 use crate::metrics::IngestMetrics;
 use axum::http::{HeaderMap, header};
 use chrono::NaiveDate;
+use spotcheck_runtime::burst::Bursts;
 use spotcheck_runtime::{Health, Metrics, Publisher};
 use std::ops::Deref;
 use std::sync::Arc;
@@ -30,6 +31,9 @@ pub struct AppParts {
     /// CloudEvents `ce_source` of what this process publishes.
     pub source: String,
     pub clock: Clock,
+    /// Where the bodies being taken in are counted, for the stages of the same process
+    /// ([`spotcheck_runtime::burst`]).
+    pub bursts: Bursts,
 }
 
 /// Cheap to clone: handlers get it by `State`.
@@ -44,6 +48,7 @@ pub struct AppInner {
     pub health: Health,
     pub limits: BodyLimits,
     pub source: String,
+    pub bursts: Bursts,
     clock: Clock,
 }
 
@@ -65,6 +70,7 @@ impl App {
             health: parts.health,
             limits: parts.limits,
             source: parts.source,
+            bursts: parts.bursts,
             clock: parts.clock,
         })))
     }

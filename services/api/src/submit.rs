@@ -121,6 +121,8 @@ async fn submit_inner<R: Intake>(
     path_id: Option<String>,
 ) -> Result<Response, ApiError> {
     let bytes = body::read(body, desk.app.limits).await?;
+    // Counted until the answer: a large body holds the stages of this process back meanwhile.
+    let _carrying = desk.app.bursts.carrying(bytes.len());
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok());

@@ -47,6 +47,7 @@ async fn harness(bootstrap: &str) -> Harness {
         limits: BodyLimits::default(),
         source: "/spotcheck/test".into(),
         clock: Arc::new(|| NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()),
+        bursts: Default::default(),
     })
     .unwrap();
     let ledger = Ledger::open(&ledger_dir.path().join("ledger.redb")).unwrap();
