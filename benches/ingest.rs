@@ -9,6 +9,7 @@
 //!     BENCH_BROKER_STORAGE=sqlite cargo bench --bench ingest
 //!     BENCH_BROKER_FSYNC=false cargo bench --bench ingest
 //!     BENCH_STAGES_NICE=0 cargo bench --bench ingest
+//!     BENCH_STAGES_HOLD_MS=0 cargo bench --bench ingest
 //!     BENCH_FLUSH_MS=2 cargo bench --bench ingest
 //!
 //! By default it runs the release `spotcheck up` as its own process (Tansu embedded, on SlateDB);
@@ -16,7 +17,8 @@
 //! run as their own process, as deployed. `BENCH_BROKER_STORAGE=sqlite` puts the broker's log in
 //! SQLite (spotcheck's engine before SlateDB); `BENCH_BROKER_FSYNC=false` leaves SlateDB's files
 //! unsynced (`[broker] fsync`). `BENCH_STAGES_NICE=0` runs `up`'s stages at the same CPU priority
-//! as ingest (`--stages-nice`, 10 by default); `BENCH_FLUSH_MS` sets SlateDB's write-ahead-log
+//! as ingest (`--stages-nice`, 10 by default); `BENCH_STAGES_HOLD_MS=0` lets them work through
+//! a lab's burst instead of holding back (`--stages-hold-ms`, 3000 by default); `BENCH_FLUSH_MS` sets SlateDB's write-ahead-log
 //! interval (`[broker] flush_ms`). Posts come from a separate client.
 
 mod common;
@@ -39,6 +41,7 @@ fn main() {
     let storage = std::env::var("BENCH_BROKER_STORAGE").unwrap_or_else(|_| "slatedb".into());
     let fsync = std::env::var("BENCH_BROKER_FSYNC").unwrap_or_else(|_| "true".into());
     let nice = std::env::var("BENCH_STAGES_NICE").ok();
+    let hold_ms = std::env::var("BENCH_STAGES_HOLD_MS").ok();
     let flush_ms = std::env::var("BENCH_FLUSH_MS").ok();
     let dir = tempfile::tempdir().expect("temp dir");
     let data = dir.path().join("data");
@@ -66,6 +69,11 @@ fn main() {
         ("SPOTCHECK_BROKER_FSYNC", fsync.as_str()),
     ];
     env.extend(nice.as_deref().map(|n| ("SPOTCHECK_STAGES_NICE", n)));
+    env.extend(
+        hold_ms
+            .as_deref()
+            .map(|ms| ("SPOTCHECK_STAGES_HOLD_MS", ms)),
+    );
     env.extend(
         flush_ms
             .as_deref()
@@ -126,7 +134,7 @@ fn main() {
     drop(deployment);
 
     println!(
-        "machine: {} cores, {:.1} GiB memory; broker: {} on {storage} (fsync {fsync}, flush {}), stages at nice {}, acks=all",
+        "machine: {} cores, {:.1} GiB memory; broker: {} on {storage} (fsync {fsync}, flush {}), stages at nice {}, holding back for {} ms in a burst, acks=all",
         cores(),
         memory_gib(),
         broker.describe(),
@@ -134,6 +142,7 @@ fn main() {
             .as_deref()
             .map_or("default".into(), |ms| format!("{ms} ms")),
         nice.as_deref().unwrap_or("default"),
+        hold_ms.as_deref().unwrap_or("default"),
     );
     let mut name = match (storage.as_str(), fsync.as_str()) {
         ("slatedb", "false") => format!("{}_nofsync", broker.key()),
@@ -142,6 +151,9 @@ fn main() {
     };
     if nice.as_deref() == Some("0") {
         name.push_str("_samepriority");
+    }
+    if hold_ms.as_deref() == Some("0") {
+        name.push_str("_nohold");
     }
     if let Some(ms) = &flush_ms {
         name.push_str(&format!("_flush{ms}ms"));

@@ -62,6 +62,7 @@ def rows(figures):
     brokers = [
         ("embedded", "embedded Tansu"),
         ("separate", "Tansu as its own process"),
+        ("embedded_nohold", "embedded Tansu, stages working through a burst as before"),
         ("embedded_samepriority", "embedded Tansu, stages at ingest's CPU priority as before"),
         ("embedded_nofsync", "embedded Tansu, SlateDB without fsync"),
         ("embedded_sqlite", "embedded Tansu on SQLite, the engine before SlateDB"),
