@@ -71,6 +71,11 @@ pub struct MakeWay {
 }
 
 impl MakeWay {
+    /// Whether a burst is being taken in now.
+    pub fn bursting(&self) -> bool {
+        self.bursts.in_flight() >= self.at_least
+    }
+
     /// Waits while a burst is in flight, until the oldest record of the batch in hand (written
     /// at `oldest`, the broker's timestamp) is `at_most` old, or shutdown. Returns how long it
     /// waited.

@@ -299,8 +299,22 @@ async fn consume_loop<S: Stage>(
             sharing.rebalance(consumer, stage).await?;
         }
         let (mut next, oldest) = next_batch(consumer, settings, resting.as_mut(), shutdown).await;
-        if let (Some(way), Some(oldest)) = (&settings.make_way, oldest) {
+        if let (Some(way), Some(oldest)) = (&settings.make_way, oldest)
+            && way.bursting()
+        {
+            // Not even fetching meanwhile: the broker and librdkafka's threads make way too.
+            let assignment = consumer.assignment().ok();
+            if let Some(assignment) = &assignment
+                && let Err(error) = consumer.pause(assignment)
+            {
+                tracing::debug!(%error, "cannot pause the consumer for a burst");
+            }
             let held = way.hold(oldest, shutdown).await;
+            if let Some(assignment) = &assignment
+                && let Err(error) = consumer.resume(assignment)
+            {
+                tracing::warn!(%error, "cannot resume the consumer after a burst");
+            }
             if !held.is_zero() {
                 metrics
                     .stage_held
