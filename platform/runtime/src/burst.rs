@@ -5,7 +5,8 @@
 //! broker's acknowledgement (BENCHMARKS.md, "Where ingest's time goes at the ceiling").
 //!
 //! Ingest counts the bytes of the request bodies it is taking in ([`Bursts::carrying`]), from
-//! the body read to the answer. A stage whose driver has [`MakeWay`] holds a fetched batch while
+//! the body read to the answer. A stage whose driver has [`MakeWay`] holds a fetched batch, and
+//! pauses its consumer so that neither librdkafka nor the broker works for it meanwhile, while
 //! at least `at_least` bytes are in flight (a burst), until the burst ends or the batch's oldest
 //! record is `at_most` old, whichever comes first. So a burst is answered at ingest's own pace,
 //! and the stages are behind by at most `at_most` during it; under load that never ends they
