@@ -193,13 +193,21 @@ pub async fn open_or_create(location: &LakeLocation, table: &str) -> Result<Delt
         .with_location(url.as_str())
         .with_table_name(table)
         .with_columns(structure.fields().cloned())
-        // Another writer may create it at the same moment: then open theirs.
         .with_save_mode(SaveMode::Ignore)
         .with_configuration_property(deltalake::TableProperty::CheckpointInterval, Some("20"))
+        // Another writer (a task of this process, or another process) may create it at the same
+        // moment. Without retries the loser's commit fails, and it opens the winner's table;
+        // with them, delta-rs would commit the loser's CREATE TABLE again as version 1.
+        .with_commit_properties(CommitProperties::default().with_max_retries(0))
         .await;
     match created {
         Ok(table) => Ok(table),
-        Err(DeltaTableError::VersionAlreadyExists(_)) => load(url, table).await,
+        Err(
+            DeltaTableError::VersionAlreadyExists(_)
+            | DeltaTableError::Transaction {
+                source: TransactionError::MaxCommitAttempts(_),
+            },
+        ) => load(url, table).await,
         Err(error) => Err(LakeError::delta(table, error)),
     }
 }

@@ -348,3 +348,31 @@ async fn rows_of_a_partition_moved_away_before_a_flush_are_left_to_its_new_owner
     assert_eq!(rows_of(dir.path(), "results").await, 2);
     assert_eq!(rows_of(dir.path(), "result_items").await, 4);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writers_that_create_a_table_at_once_leave_one_creation_in_its_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let location = spotcheck_lake::LakeLocation::local(dir.path()).unwrap();
+    // The writer, the maintenance task and a query session of one process all open the
+    // tables when they start: on a fresh lake they race to create them.
+    let opening: Vec<_> = (0..8)
+        .map(|_| {
+            let location = location.clone();
+            tokio::spawn(async move {
+                spotcheck_lake::delta::open_or_create(&location, "results").await
+            })
+        })
+        .collect();
+    for task in opening {
+        let table = task.await.unwrap().unwrap();
+        assert_eq!(table.version(), Some(0));
+    }
+    let log = dir.path().join("results").join("_delta_log");
+    let mut commits: Vec<String> = std::fs::read_dir(&log)
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    commits.sort();
+    assert_eq!(commits, ["00000000000000000000.json"]);
+}
