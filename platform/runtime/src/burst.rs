@@ -72,19 +72,17 @@ pub struct MakeWay {
 }
 
 impl MakeWay {
-    /// Whether a burst is being taken in now.
-    pub fn bursting(&self) -> bool {
-        self.bursts.in_flight() >= self.at_least
+    /// Whether a batch whose oldest record was written at `oldest` is to be held now: a burst
+    /// is being taken in, and the record is younger than `at_most`.
+    pub fn must_hold(&self, oldest: SystemTime) -> bool {
+        self.bursts.in_flight() >= self.at_least && age(oldest) < self.at_most
     }
 
     /// Waits while a burst is in flight, until the oldest record of the batch in hand (written
     /// at `oldest`, the broker's timestamp) is `at_most` old, or shutdown. Returns how long it
     /// waited.
     pub async fn hold(&self, oldest: SystemTime, shutdown: &CancellationToken) -> Duration {
-        let age = SystemTime::now()
-            .duration_since(oldest)
-            .unwrap_or(Duration::ZERO);
-        let Some(left) = self.at_most.checked_sub(age) else {
+        let Some(left) = self.at_most.checked_sub(age(oldest)) else {
             return Duration::ZERO;
         };
         let mut in_flight = self.bursts.in_flight.subscribe();
@@ -100,6 +98,13 @@ impl MakeWay {
         }
         started.elapsed()
     }
+}
+
+/// How long ago `written` was (zero for a time ahead of this clock).
+fn age(written: SystemTime) -> Duration {
+    SystemTime::now()
+        .duration_since(written)
+        .unwrap_or(Duration::ZERO)
 }
 
 #[cfg(test)]
@@ -137,6 +142,8 @@ mod tests {
         let _endless = bursts.carrying(2_000_000);
         let shutdown = CancellationToken::new();
         let written = SystemTime::now() - Duration::from_secs(1);
+        assert!(way.must_hold(written));
+        assert!(!way.must_hold(SystemTime::now() - Duration::from_secs(5)));
         let held = way.hold(written, &shutdown).await;
         // 3 s at most, of which the record had spent 1 s (the wall clock does not move here).
         assert_eq!(held, Duration::from_secs(2));

@@ -299,8 +299,10 @@ async fn consume_loop<S: Stage>(
             sharing.rebalance(consumer, stage).await?;
         }
         let (mut next, oldest) = next_batch(consumer, settings, resting.as_mut(), shutdown).await;
+        // Paused only for a hold that will wait: under a burst longer than `at_most` the
+        // batches are old enough to go on, and pausing each of them would only stir the fetcher.
         if let (Some(way), Some(oldest)) = (&settings.make_way, oldest)
-            && way.bursting()
+            && way.must_hold(oldest)
         {
             // Not even fetching meanwhile: the broker and librdkafka's threads make way too.
             let assignment = consumer.assignment().ok();
