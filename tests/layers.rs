@@ -9,10 +9,15 @@
 
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
-const ROOT: &str = env!("CARGO_MANIFEST_DIR");
+/// The clone under test: Cargo's variable at run time, not the path this binary was built at (a
+/// target directory shared by two clones may run a binary built in the other one).
+fn root() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+}
 
 /// A crate of the workspace: its directory (relative to the root), layer and dependencies on
 /// other crates of the workspace.
@@ -38,7 +43,7 @@ fn workspace() -> Workspace {
             "--no-deps",
             "--offline",
         ])
-        .current_dir(ROOT)
+        .current_dir(root())
         .output()
         .expect("cargo metadata runs");
     assert!(
@@ -55,7 +60,7 @@ fn workspace() -> Workspace {
         .collect();
     let packages = metadata["packages"].as_array().expect("packages");
     let names: BTreeSet<&str> = packages.iter().filter_map(|p| p["name"].as_str()).collect();
-    let root = Path::new(ROOT);
+    let root = root();
     let members = packages
         .iter()
         .map(|package| {
@@ -63,7 +68,7 @@ fn workspace() -> Workspace {
             let manifest = PathBuf::from(package["manifest_path"].as_str().expect("manifest"));
             let dir = manifest
                 .parent()
-                .and_then(|dir| dir.strip_prefix(root).ok())
+                .and_then(|dir| dir.strip_prefix(&root).ok())
                 .map(|dir| dir.to_string_lossy().into_owned())
                 .expect("a member lives in the workspace");
             let layer = package["metadata"]["spotcheck"]["layer"]
@@ -148,7 +153,7 @@ fn each_crate_lives_in_its_layers_directory() {
 
 /// The README's table of crates: `| layer | crate | directory | … |` rows, one per crate.
 fn readme_crates() -> BTreeMap<String, (String, String)> {
-    let readme = std::fs::read_to_string(Path::new(ROOT).join("README.md")).expect("README.md");
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let table = readme
         .split("\n### Crates and layers\n")
         .nth(1)

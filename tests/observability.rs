@@ -12,10 +12,19 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use support::{BIN, Up};
 
-const DASHBOARDS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/dashboards");
+/// Cargo's variable at run time, not the path this binary was built at (a target directory shared
+/// by two clones may run a binary built in the other one).
+fn dashboards() -> std::path::PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(
+            || env!("CARGO_MANIFEST_DIR").into(),
+            std::path::PathBuf::from,
+        )
+        .join("deploy/grafana/dashboards")
+}
 
 fn dashboard(name: &str) -> Value {
-    let text = std::fs::read_to_string(format!("{DASHBOARDS}/{name}")).unwrap();
+    let text = std::fs::read_to_string(dashboards().join(name)).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 

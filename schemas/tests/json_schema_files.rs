@@ -3,11 +3,15 @@
 //! them again: `SPOTCHECK_WRITE_SCHEMAS=1 cargo test --workspace --test json_schema_files`.
 
 use spotcheck_schemas::json_schemas;
-use std::path::Path;
+use std::path::PathBuf;
 
 #[test]
 fn the_schema_files_are_the_schemas_of_the_types() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("json");
+    // Cargo's variable at run time, not the path this binary was built at: a target directory
+    // shared by two clones may run a binary built in the other one.
+    let dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| env!("CARGO_MANIFEST_DIR").into(), PathBuf::from)
+        .join("json");
     let write = std::env::var_os("SPOTCHECK_WRITE_SCHEMAS").is_some();
     let mut stale = Vec::new();
     for (file, schema) in json_schemas::generated() {
