@@ -117,10 +117,12 @@ async fn entity_tables_show_the_latest_version_per_key() {
     assert_eq!(
         rows(
             &analytics,
-            "SELECT case_id, revision, status, units FROM cases"
+            "SELECT case_id, revision, status, units, objection_until, rectify_by, \
+             CAST(updated_at AS VARCHAR) AS updated_at FROM cases"
         )
         .await,
-        json!([{"case_id": "c1", "revision": 2, "status": "final", "units": 2}])
+        json!([{"case_id": "c1", "revision": 2, "status": "final", "units": 2,
+                "objection_until": "2026-05-10", "updated_at": "2026-05-01T08:00:00Z"}])
     );
     assert_eq!(
         rows(
