@@ -16,12 +16,16 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// What every component of a process shares: the brokers, one metrics registry, one producer.
+/// What every component of a process shares: the brokers, one metrics registry, the producers.
 pub struct Shared {
     pub kafka: KafkaSettings,
     pub metrics: Metrics,
     pub health: Health,
+    /// What ingest publishes through.
     pub publisher: Publisher,
+    /// What the stages publish through: the same producer, or in `up` one of their own
+    /// ([`Publisher::another`]), so a lab's record never queues behind a stage's batch.
+    pub stage_publisher: Publisher,
     /// How long an idle consumer that owns every partition rests between fetches (`None`: it
     /// never rests); see [`spotcheck_runtime::driver::Rest`].
     pub rest_when_idle: Option<Duration>,
@@ -70,6 +74,7 @@ pub async fn connect(brokers: &str, config: &Config, client_id: &str) -> Result<
         kafka,
         metrics,
         health: Health::default(),
+        stage_publisher: publisher.clone(),
         publisher,
         rest_when_idle: config.kafka.rest_when_idle(),
         stages: tokio::runtime::Handle::current(),
@@ -236,7 +241,7 @@ fn spawn_stage<S: spotcheck_runtime::Stage + 'static>(
     settings.make_way.clone_from(&shared.make_way);
     let (kafka, publisher, metrics, health) = (
         shared.kafka.clone(),
-        shared.publisher.clone(),
+        shared.stage_publisher.clone(),
         shared.metrics.clone(),
         shared.health.clone(),
     );
@@ -290,7 +295,7 @@ pub fn start_traceback(
     use spotcheck_schemas::topics;
     let mut stage = spotcheck_traceback::TracebackStage::new(
         store,
-        shared.publisher.clone(),
+        shared.stage_publisher.clone(),
         Arc::new(spotcheck_traceback::SystemClock),
         config.traceback.authority(),
     );
@@ -335,7 +340,7 @@ pub fn start_credit(
 ) -> JoinHandle<Result<()>> {
     let mut stage = spotcheck_credit::CreditStage::new(
         store,
-        shared.publisher.clone(),
+        shared.stage_publisher.clone(),
         Arc::new(chrono::Utc::now),
     );
     if let Err(error) = stage.register_delay_metric(shared.metrics.registry()) {

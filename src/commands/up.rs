@@ -47,6 +47,11 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     // The stages yield the cores to the labs' requests and the broker (`--stages-nice`).
     let stage_runtime = StageRuntime::start(args.stages_nice)?;
     shared.stages = stage_runtime.handle();
+    // Nor on the way to the broker: the stages' records go through a producer of their own.
+    shared.stage_publisher = shared
+        .publisher
+        .another()
+        .context("cannot create the stages' Kafka producer")?;
     // Niceness cannot keep them out of the gaps while a request waits for the broker: during a
     // lab's burst they hold back too (`--stages-hold-ms`).
     shared.make_way = (args.stages_hold_ms > 0).then(|| spotcheck_runtime::burst::MakeWay {
@@ -127,6 +132,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     )
     .await;
     shared.publisher.flush(Duration::from_secs(10));
+    shared.stage_publisher.flush(Duration::from_secs(10));
     // Clients go before the broker, so they do not log its disappearance as an error.
     drop(shared);
     drop(stage_runtime);

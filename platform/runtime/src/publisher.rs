@@ -331,6 +331,26 @@ impl Publisher {
         })
     }
 
+    /// A second producer, with its own connection to the broker and its own queue, sharing this
+    /// one's settings, metrics and write signal (a consumer resting in this process wakes on
+    /// either's records). `spotcheck up` gives the stages one: a lab's record then never waits
+    /// behind a stage's batch of cases or disclosures on the same connection (single-POST p99
+    /// in a debug build: 22–24 ms shared, 14–16 ms with a producer of their own).
+    pub fn another(&self) -> Result<Self, KafkaError> {
+        let broker_down = Arc::new(AtomicBool::new(false));
+        let producer = Live::create(&self.config, broker_down.clone())?;
+        Ok(Self {
+            producer: Arc::new(RwLock::new(Arc::new(producer))),
+            config: self.config.clone(),
+            broker_down,
+            kafka: self.kafka.clone(),
+            delivery_timeout: self.delivery_timeout,
+            metrics: self.metrics.clone(),
+            last_failed_probe: Arc::default(),
+            written: self.written.clone(),
+        })
+    }
+
     /// The settings this publisher was built with.
     pub fn settings(&self) -> &KafkaSettings {
         &self.kafka

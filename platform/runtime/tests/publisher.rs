@@ -116,3 +116,38 @@ async fn a_producer_whose_epoch_librdkafka_bumped_itself_is_replaced() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn a_second_producer_delivers_and_wakes_what_waits_on_the_first() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(TOPIC, 1, 1).unwrap();
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let kafka = KafkaSettings::new(cluster.bootstrap_servers(), "publisher-test");
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+    // A stage of `up` resting while idle waits on ingest's publisher; the stages' own records
+    // (a case the credit feed reads) go through the second producer and must wake it too.
+    let mut resting = publisher.written();
+    let stages = publisher.another().unwrap();
+    let position = stages
+        .publish(TOPIC, "k", b"{}", &event(1))
+        .await
+        .expect("acknowledged through the second producer");
+    tokio::time::timeout(Duration::from_secs(10), resting.changed())
+        .await
+        .expect("the first producer's waiters are woken")
+        .unwrap();
+    // Both count in the one registry the process exposes.
+    let produced = metrics
+        .render()
+        .lines()
+        .find(|line| line.starts_with("spotcheck_records_produced_total") && line.contains(TOPIC))
+        .unwrap_or("")
+        .to_owned();
+    assert!(produced.ends_with(" 1"), "{produced}");
+    // And the first still delivers on its own connection.
+    let next = publisher
+        .publish(TOPIC, "k", b"{}", &event(2))
+        .await
+        .unwrap();
+    assert!(next.offset > position.offset);
+}
