@@ -364,11 +364,9 @@ impl Columns {
     }
 }
 
-/// One row of an entity table: its table, its columns, and the record it came from.
+/// One row of an entity table: its columns (which say the table) and the record it came from.
 #[derive(Debug, Clone, Serialize)]
 pub struct EntityRow {
-    #[serde(skip)]
-    pub table: &'static str,
     #[serde(flatten)]
     columns: Columns,
     record_id: String,
@@ -385,8 +383,7 @@ struct Day(NaiveDate);
 
 impl Serialize for Day {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let days = (self.0 - NaiveDate::default()).num_days();
-        serializer.serialize_i32(i32::try_from(days).map_err(serde::ser::Error::custom)?)
+        serializer.serialize_i32(crate::tables::days(self.0))
     }
 }
 
@@ -419,6 +416,13 @@ impl<'de> Deserialize<'de> for Micros {
     }
 }
 
+impl EntityRow {
+    /// The table the row belongs to.
+    pub fn table(&self) -> &'static str {
+        self.columns.table()
+    }
+}
+
 fn code(uscc: Option<&Uscc>) -> Option<String> {
     uscc.map(ToString::to_string)
 }
@@ -431,7 +435,6 @@ pub fn rows_of(
     record_id: &str,
 ) -> Result<Vec<EntityRow>, String> {
     let row = |columns: Columns| EntityRow {
-        table: columns.table(),
         columns,
         record_id: record_id.to_owned(),
         source_topic: source.topic.clone(),

@@ -92,7 +92,8 @@ pub fn result_items_schema() -> SchemaRef {
     ]))
 }
 
-fn days(date: NaiveDate) -> i32 {
+/// Days since 1970-01-01: a date as Arrow's `Date32` holds it.
+pub(crate) fn days(date: NaiveDate) -> i32 {
     let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     (date - epoch).num_days() as i32
 }

@@ -161,8 +161,8 @@ impl LakeWriter {
             };
             let below = |table: &str| state.next.get(table).copied().unwrap_or(0);
             for row in &state.entities {
-                if row.offset >= below(row.table) {
-                    others.entry(row.table).or_default().push(row);
+                if row.offset >= below(row.table()) {
+                    others.entry(row.table()).or_default().push(row);
                 }
             }
         }
