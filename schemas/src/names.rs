@@ -79,7 +79,7 @@ pub const PROVINCES: &[(&str, &str)] = &[
 ];
 
 /// One row of the `districts` lookup: a Tianjin district or a province.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Division {
     pub code: &'static str,
     pub name_zh: &'static str,

@@ -23,6 +23,7 @@ pub mod lake;
 mod lookups;
 pub mod pg;
 pub mod plan;
+mod rows;
 mod session;
 pub mod suggest;
 

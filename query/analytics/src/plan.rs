@@ -6,16 +6,17 @@
 
 use crate::Analytics;
 use crate::error::QueryError;
-use datafusion::arrow::array::{Array, ArrayRef, AsArray, BooleanArray, Date32Array, StringArray};
+use crate::rows;
+use datafusion::arrow::array::{Array, AsArray, BooleanArray};
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Date32Type, Field, Schema};
-use datafusion::arrow::record_batch::RecordBatch;
+use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::common::Result;
 use datafusion::datasource::MemTable;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
 use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
 use spotcheck_schemas::plan::{LicenceKind, LicenceRequirement, REPEAT_MONTHS};
 use spotcheck_schemas::unit::Licence;
 use std::sync::Arc;
@@ -62,42 +63,34 @@ pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
     Ok(())
 }
 
+/// A row of `licence_requirements`.
+#[derive(Serialize, Deserialize)]
+struct RequirementRow {
+    category: &'static str,
+    category_zh: &'static str,
+    /// `;`-separated licence kind ids, for `holds_licence`.
+    licence_kinds: String,
+    licence_zh: String,
+    basis: String,
+}
+
 fn requirements(rules: &PlanRules) -> Result<MemTable> {
-    let text = |name: &str| Field::new(name, DataType::Utf8, false);
-    let schema = Arc::new(Schema::new(vec![
-        text("category"),
-        text("category_zh"),
-        text("licence_kinds"),
-        text("licence_zh"),
-        text("basis"),
-    ]));
-    let rows = &rules.licences;
     let kinds = |r: &LicenceRequirement, name: fn(LicenceKind) -> &'static str, sep: &str| {
-        r.kinds
-            .iter()
-            .map(|k| name(*k))
-            .collect::<Vec<_>>()
-            .join(sep)
+        let names: Vec<&str> = r.kinds.iter().map(|k| name(*k)).collect();
+        names.join(sep)
     };
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.category.as_str()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.category.name_zh()),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| kinds(r, LicenceKind::as_str, ";")),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| kinds(r, LicenceKind::name_zh, "或")),
-        )),
-        Arc::new(StringArray::from_iter_values(
-            rows.iter().map(|r| r.basis.as_str()),
-        )),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    MemTable::try_new(schema, vec![vec![batch]])
+    let rows: Vec<RequirementRow> = rules
+        .licences
+        .iter()
+        .map(|r| RequirementRow {
+            category: r.category.as_str(),
+            category_zh: r.category.name_zh(),
+            licence_kinds: kinds(r, LicenceKind::as_str, ";"),
+            licence_zh: kinds(r, LicenceKind::name_zh, "或"),
+            basis: r.basis.clone(),
+        })
+        .collect();
+    rows::table(&rows, &[])
 }
 
 /// `holds_licence(licences_json, kinds, on)`: whether a unit's licences (the registry's JSON
@@ -287,87 +280,80 @@ impl Analytics {
             .await
             .map_err(|e| error(datafusion::error::DataFusionError::External(Box::new(e))))?
             .map_err(error)?;
-        let mut findings = Vec::new();
-        for batch in &batches {
-            let index = cast(batch.column(0), &DataType::Int64).map_err(|e| error(e.into()))?;
-            let index = index.as_primitive::<datafusion::arrow::datatypes::Int64Type>();
-            let texts = (1..batch.num_columns())
-                .map(|i| text_column(batch.column(i)))
-                .collect::<Result<Vec<_>>>()
-                .map_err(error)?;
-            let cell = |column: usize, row: usize| texts[column - 1][row].clone();
-            for row in 0..batch.num_rows() {
-                let earlier = cell(3, row).map(|report_no| Earlier {
-                    report_no,
-                    lab_id: cell(4, row).unwrap_or_default(),
-                    sampling_date: cell(5, row).unwrap_or_default(),
-                    verdict: cell(6, row),
-                });
-                findings.push(PlanFinding {
-                    index: index.value(row).max(0) as usize,
-                    kind: cell(1, row).unwrap_or_default(),
-                    message: cell(2, row).unwrap_or_default(),
-                    earlier,
-                    licence_required: cell(7, row),
-                });
-            }
-        }
-        Ok(findings)
+        let findings = rows::decode::<FindingRow>(&batches).map_err(error)?;
+        Ok(findings.into_iter().map(FindingRow::finding).collect())
     }
 }
 
-/// The values of a column as text.
-pub(crate) fn text_column(array: &ArrayRef) -> Result<Vec<Option<String>>> {
-    let array = cast(array, &DataType::Utf8)?;
-    let strings = array.as_string::<i32>();
-    Ok((0..strings.len())
-        .map(|row| (!strings.is_null(row)).then(|| strings.value(row).to_owned()))
-        .collect())
+/// A row of the plan check's answer.
+#[derive(Deserialize)]
+struct FindingRow {
+    plan_index: i64,
+    #[serde(deserialize_with = "rows::or_default")]
+    kind: String,
+    #[serde(deserialize_with = "rows::or_default")]
+    message: String,
+    earlier_report_no: Option<String>,
+    earlier_lab_id: Option<String>,
+    earlier_sampling_date: Option<String>,
+    earlier_verdict: Option<String>,
+    licence_required: Option<String>,
 }
 
-/// The planned samplings as rows with the columns the rule reads (`report_no` holds the index).
+impl FindingRow {
+    fn finding(self) -> PlanFinding {
+        let earlier = self.earlier_report_no.map(|report_no| Earlier {
+            report_no,
+            lab_id: self.earlier_lab_id.unwrap_or_default(),
+            sampling_date: self.earlier_sampling_date.unwrap_or_default(),
+            verdict: self.earlier_verdict,
+        });
+        PlanFinding {
+            index: usize::try_from(self.plan_index).unwrap_or(0),
+            kind: self.kind,
+            message: self.message,
+            earlier,
+            licence_required: self.licence_required,
+        }
+    }
+}
+
+/// A planned sampling as a row with the columns of `results` the rules read (`report_no` holds
+/// its position in the list).
+#[derive(Serialize, Deserialize)]
+struct PlannedRow {
+    report_no: String,
+    lab_id: &'static str,
+    organiser: String,
+    category: Option<String>,
+    producer_name: String,
+    producer_uscc: Option<String>,
+    brand: Option<String>,
+    model: String,
+    standards: String,
+    sampling_date: String,
+    follow_up: bool,
+    verdict: Option<&'static str>,
+}
+
 fn planned_table(planned: &[PlannedSampling]) -> Result<MemTable> {
-    let text = |name: &str| Field::new(name, DataType::Utf8, true);
-    let schema = Arc::new(Schema::new(vec![
-        text("report_no"),
-        text("lab_id"),
-        text("organiser"),
-        text("category"),
-        text("producer_name"),
-        text("producer_uscc"),
-        text("brand"),
-        text("model"),
-        text("standards"),
-        Field::new("sampling_date", DataType::Date32, true),
-        Field::new("follow_up", DataType::Boolean, true),
-        text("verdict"),
-    ]));
-    let strings = |values: Vec<Option<String>>| -> ArrayRef { Arc::new(StringArray::from(values)) };
-    let all = |f: &dyn Fn(&PlannedSampling) -> Option<String>| planned.iter().map(f).collect();
-    let columns: Vec<ArrayRef> = vec![
-        strings((0..planned.len()).map(|i| Some(i.to_string())).collect()),
-        strings(all(&|_| Some(String::new()))),
-        strings(all(&|p| Some(p.organiser.clone()))),
-        strings(all(&|p| p.category.clone())),
-        strings(all(&|p| Some(p.producer_name.clone()))),
-        strings(all(&|p| p.producer_uscc.clone())),
-        strings(all(&|p| p.brand.clone())),
-        strings(all(&|p| Some(p.model.clone()))),
-        strings(all(&|p| Some(p.standards.join("; ")))),
-        Arc::new(Date32Array::from(
-            planned
-                .iter()
-                .map(|p| Some(Date32Type::from_naive_date(p.date)))
-                .collect::<Vec<_>>(),
-        )),
-        Arc::new(BooleanArray::from(
-            planned
-                .iter()
-                .map(|p| Some(p.follow_up))
-                .collect::<Vec<_>>(),
-        )),
-        strings(all(&|_| None)),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    MemTable::try_new(schema, vec![vec![batch]])
+    let rows: Vec<PlannedRow> = planned
+        .iter()
+        .enumerate()
+        .map(|(index, p)| PlannedRow {
+            report_no: index.to_string(),
+            lab_id: "",
+            organiser: p.organiser.clone(),
+            category: p.category.clone(),
+            producer_name: p.producer_name.clone(),
+            producer_uscc: p.producer_uscc.clone(),
+            brand: p.brand.clone(),
+            model: p.model.clone(),
+            standards: p.standards.join("; "),
+            sampling_date: p.date.to_string(),
+            follow_up: p.follow_up,
+            verdict: None,
+        })
+        .collect();
+    rows::table(&rows, &["sampling_date"])
 }

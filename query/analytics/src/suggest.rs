@@ -19,10 +19,10 @@
 
 use crate::Analytics;
 use crate::error::QueryError;
+use crate::rows::{decode, or_default};
 use chrono::{Months, NaiveDate};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spotcheck_schemas::plan::REPEAT_MONTHS;
-use std::collections::BTreeMap;
 
 const FEATURES: &str = include_str!("../views/plan_features.sql");
 
@@ -55,10 +55,12 @@ pub struct Suggestion {
     pub reasons: Vec<String>,
 }
 
-/// The facts of one unit.
-#[derive(Debug, Default)]
+/// The facts of one unit: a row of `views/plan_features.sql`.
+#[derive(Debug, Default, Deserialize)]
 struct Facts {
+    #[serde(deserialize_with = "or_default")]
     uscc: String,
+    #[serde(deserialize_with = "or_default")]
     name: String,
     district: Option<String>,
     area: Option<String>,
@@ -182,71 +184,11 @@ impl Analytics {
                     .map_or_else(|| "CAST(NULL AS VARCHAR)".to_owned(), crate::literal),
             );
         let rows = self.query(&sql).await?;
-        let mut all = Vec::new();
-        for batch in &rows.batches {
-            let column = |name: &str| -> Result<Vec<Option<String>>, QueryError> {
-                let error = |e| QueryError::from_datafusion(e, self.limits().memory_bytes);
-                let index = batch.schema().index_of(name).map_err(|e| error(e.into()))?;
-                crate::plan::text_column(batch.column(index)).map_err(error)
-            };
-            let names = [
-                "uscc",
-                "name",
-                "district",
-                "area",
-                "category",
-                "failures_12m",
-                "failures_older",
-                "samples_36m",
-                "last_sampled",
-                "last_by_organiser",
-                "last_failed_by_organiser",
-                "open_cases",
-                "overdue_cases",
-                "category_rate",
-                "licence_missing",
-                "licence_required",
-            ];
-            let columns: BTreeMap<&str, Vec<Option<String>>> = names
-                .iter()
-                .map(|n| Ok((*n, column(n)?)))
-                .collect::<Result<_, QueryError>>()?;
-            for row in 0..batch.num_rows() {
-                let text = |name: &str| {
-                    columns
-                        .get(name)
-                        .and_then(|column| column.get(row))
-                        .cloned()
-                        .flatten()
-                };
-                let number =
-                    |name: &str| text(name).and_then(|t| t.parse::<u32>().ok()).unwrap_or(0);
-                let date = |name: &str| text(name).and_then(|t| t.parse::<NaiveDate>().ok());
-                let Some(uscc) = text("uscc") else { continue };
-                all.push(Facts {
-                    uscc,
-                    name: text("name").unwrap_or_default(),
-                    district: text("district"),
-                    area: text("area"),
-                    category: text("category"),
-                    failures_12m: number("failures_12m"),
-                    failures_older: number("failures_older"),
-                    samples_36m: number("samples_36m"),
-                    last_sampled: date("last_sampled"),
-                    last_by_organiser: date("last_by_organiser"),
-                    last_failed_by_organiser: date("last_failed_by_organiser"),
-                    open_cases: number("open_cases"),
-                    overdue_cases: number("overdue_cases"),
-                    category_rate: text("category_rate")
-                        .and_then(|t| t.parse().ok())
-                        .unwrap_or(0.0),
-                    licence_missing: text("licence_missing").as_deref() == Some("true"),
-                    licence_required: text("licence_required"),
-                });
-            }
-        }
+        let all: Vec<Facts> = decode(&rows.batches)
+            .map_err(|e| QueryError::from_datafusion(e, self.limits().memory_bytes))?;
         let mut ranked: Vec<(u32, bool, Vec<String>, Facts)> = all
             .into_iter()
+            .filter(|facts| !facts.uscc.is_empty())
             .filter_map(|facts| {
                 let (points, follow_up, reasons) = score(&facts, query.as_of)?;
                 Some((points, follow_up, reasons, facts))
