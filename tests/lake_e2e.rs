@@ -203,6 +203,31 @@ fn sql_refuses_anything_but_a_query() {
     assert!(!std::path::Path::new("/tmp/out.csv").exists());
 }
 
+/// `spotcheck sql` writes CSV and JSON as `POST /v1/sql` does: an answer without rows still names
+/// its columns in CSV and is `[]` in JSON.
+#[test]
+fn the_cli_answers_in_csv_and_json_like_the_http_api_also_without_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |format: &str, query: &str| {
+        let output = Command::new(BIN)
+            .args(["sql", "--data-dir", dir.path().to_str().unwrap()])
+            .args(["--format", format, query])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        String::from_utf8(output.stdout).unwrap()
+    };
+    let none = "SELECT category, name_zh FROM categories WHERE category = 'none'";
+    assert_eq!(run("csv", none), "category,name_zh\n");
+    assert_eq!(run("json", none), "[]\n");
+    let one = "SELECT category, name_zh FROM categories WHERE category = 'e_bike'";
+    assert_eq!(run("csv", one), "category,name_zh\ne_bike,电动自行车\n");
+    assert_eq!(
+        run("json", one),
+        "[{\"category\":\"e_bike\",\"name_zh\":\"电动自行车\"}]\n"
+    );
+}
+
 #[test]
 fn analysts_query_over_http_as_json_csv_or_arrow_and_nothing_else_passes() {
     let dir = tempfile::tempdir().unwrap();

@@ -10,6 +10,7 @@ use spotcheck_analytics::arrow::array::{Array, ArrayRef, StringArray};
 use spotcheck_analytics::arrow::compute::cast;
 use spotcheck_analytics::arrow::datatypes::{DataType, Field, Schema};
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
+use spotcheck_analytics::encode::{Encoder, Format};
 use spotcheck_analytics::{Analytics, AsOf, ListingRule, PlanRules, QueryLimits};
 use std::io::Write;
 use std::process::ExitCode;
@@ -45,35 +46,19 @@ pub async fn run(args: SqlArgs) -> Result<ExitCode> {
             let table = spotcheck_analytics::arrow::util::pretty::pretty_format_batches(&escaped)?;
             writeln!(out, "{table}")?;
         }
-        SqlFormat::Csv => {
-            let mut header = true;
+        SqlFormat::Csv | SqlFormat::Json => {
+            let format = match args.format {
+                SqlFormat::Csv => Format::Csv,
+                _ => Format::Json,
+            };
+            let mut encoder = Encoder::new(format, answer.schema.clone());
             while let Some(batch) = answer.next().await {
-                let batch = batch?;
-                let mut writer = spotcheck_analytics::arrow::csv::WriterBuilder::new()
-                    .with_header(header)
-                    .build(&mut out);
-                writer.write(&batch)?;
-                header = false;
+                out.write_all(&encoder.batch(&batch?)?)?;
             }
-        }
-        SqlFormat::Json => {
-            let mut first = true;
-            write!(out, "[")?;
-            while let Some(batch) = answer.next().await {
-                let batch = batch?;
-                let mut writer = spotcheck_analytics::arrow::json::ArrayWriter::new(Vec::new());
-                writer.write(&batch)?;
-                writer.finish()?;
-                let array = writer.into_inner();
-                if array.len() > 2 {
-                    if !first {
-                        write!(out, ",")?;
-                    }
-                    out.write_all(&array[1..array.len() - 1])?;
-                    first = false;
-                }
+            out.write_all(&encoder.finish()?)?;
+            if format == Format::Json {
+                writeln!(out)?;
             }
-            writeln!(out, "]")?;
         }
     }
     out.flush()?;

@@ -17,6 +17,7 @@
 mod answer;
 mod archive;
 mod bounded;
+pub mod encode;
 mod error;
 pub mod guard;
 pub mod lake;

@@ -9,14 +9,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use spotcheck_analytics::arrow::datatypes::SchemaRef;
-use spotcheck_analytics::arrow::error::ArrowError;
-use spotcheck_analytics::arrow::record_batch::RecordBatch;
-use spotcheck_analytics::arrow::{csv, ipc, json};
+use spotcheck_analytics::encode::{ARROW_STREAM, Encoder, Format};
 use spotcheck_analytics::{Analytics, Answer, QueryError};
 use std::sync::Arc;
-
-pub const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -88,7 +83,7 @@ async fn run(
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let format = Format::of(accept);
+    let format = format_of(accept);
     let max_rows = analytics.limits().max_rows;
     let body = Body::from_stream(encode(answer, format));
     Ok((
@@ -121,30 +116,14 @@ pub(crate) fn query_error(error: QueryError) -> ApiError {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Format {
-    Json,
-    Csv,
-    Arrow,
-}
-
-impl Format {
-    fn of(accept: &str) -> Self {
-        if accept.contains(ARROW_STREAM) {
-            Self::Arrow
-        } else if accept.contains("text/csv") {
-            Self::Csv
-        } else {
-            Self::Json
-        }
-    }
-
-    fn content_type(self) -> &'static str {
-        match self {
-            Self::Json => "application/json",
-            Self::Csv => "text/csv; charset=utf-8",
-            Self::Arrow => ARROW_STREAM,
-        }
+/// The format an `Accept` header asks for (JSON unless it names CSV or an Arrow stream).
+fn format_of(accept: &str) -> Format {
+    if accept.contains(ARROW_STREAM) {
+        Format::Arrow
+    } else if accept.contains("text/csv") {
+        Format::Csv
+    } else {
+        Format::Json
     }
 }
 
@@ -170,15 +149,24 @@ fn encode(
                 let (mut answer, mut encoder) = *running;
                 match answer.next().await {
                     Some(Ok(batch)) => match encoder.batch(&batch) {
-                        Ok(bytes) => Some((Ok(bytes), State::Running(Box::new((answer, encoder))))),
+                        Ok(bytes) => Some((
+                            Ok(bytes.into()),
+                            State::Running(Box::new((answer, encoder))),
+                        )),
                         Err(e) => Some((Err(std::io::Error::other(e)), State::Done)),
                     },
-                    None => Some((encoder.finish().map_err(std::io::Error::other), State::Done)),
+                    None => Some((
+                        encoder
+                            .finish()
+                            .map(bytes::Bytes::from)
+                            .map_err(std::io::Error::other),
+                        State::Done,
+                    )),
                     Some(Err(error)) => {
                         tracing::warn!(%error, "an SQL answer ended early");
                         let reason = error.to_string();
                         match encoder.failure(&reason) {
-                            Some(line) => Some((Ok(line), State::Done)),
+                            Some(line) => Some((Ok(line.into()), State::Done)),
                             None => Some((Err(std::io::Error::other(reason)), State::Done)),
                         }
                     }
@@ -186,111 +174,4 @@ fn encode(
             }
         }
     })
-}
-
-/// Encodes batches one at a time in the answer's format.
-enum Encoder {
-    Json {
-        rows_written: bool,
-    },
-    Csv {
-        schema: SchemaRef,
-        header_written: bool,
-    },
-    Arrow(Box<ipc::writer::StreamWriter<Vec<u8>>>),
-    /// The Arrow writer could not start; the error is reported on the first batch.
-    Broken(String),
-}
-
-impl Encoder {
-    fn new(format: Format, schema: SchemaRef) -> Self {
-        match format {
-            Format::Json => Self::Json {
-                rows_written: false,
-            },
-            Format::Csv => Self::Csv {
-                schema,
-                header_written: false,
-            },
-            Format::Arrow => match ipc::writer::StreamWriter::try_new(Vec::new(), &schema) {
-                Ok(writer) => Self::Arrow(Box::new(writer)),
-                Err(e) => Self::Broken(e.to_string()),
-            },
-        }
-    }
-
-    fn batch(&mut self, batch: &RecordBatch) -> Result<bytes::Bytes, ArrowError> {
-        match self {
-            Self::Json { rows_written } => {
-                let mut writer = json::ArrayWriter::new(Vec::new());
-                writer.write(batch)?;
-                writer.finish()?;
-                let array = writer.into_inner();
-                // `[{…},{…}]` → the objects, joined to what came before by a comma.
-                let inner = match (array.first(), array.last()) {
-                    (Some(b'['), Some(b']')) if array.len() > 2 => &array[1..array.len() - 1],
-                    _ => &[][..],
-                };
-                let mut out = Vec::with_capacity(inner.len() + 2);
-                if !*rows_written {
-                    out.push(b'[');
-                } else if !inner.is_empty() {
-                    out.push(b',');
-                }
-                out.extend_from_slice(inner);
-                *rows_written = true;
-                Ok(out.into())
-            }
-            Self::Csv { header_written, .. } => {
-                let mut writer = csv::WriterBuilder::new()
-                    .with_header(!*header_written)
-                    .build(Vec::new());
-                writer.write(batch)?;
-                *header_written = true;
-                Ok(writer.into_inner().into())
-            }
-            Self::Arrow(writer) => {
-                writer.write(batch)?;
-                Ok(std::mem::take(writer.get_mut()).into())
-            }
-            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
-        }
-    }
-
-    /// What ends a complete answer (and, with no rows, starts it).
-    fn finish(&mut self) -> Result<bytes::Bytes, ArrowError> {
-        match self {
-            Self::Json { rows_written } => Ok(match rows_written {
-                true => bytes::Bytes::from_static(b"]"),
-                false => bytes::Bytes::from_static(b"[]"),
-            }),
-            Self::Csv {
-                schema,
-                header_written,
-            } => match header_written {
-                true => Ok(bytes::Bytes::new()),
-                // The header alone: the client still learns the columns.
-                false => {
-                    let empty = RecordBatch::new_empty(schema.clone());
-                    self.batch(&empty)
-                }
-            },
-            Self::Arrow(writer) => {
-                writer.finish()?;
-                Ok(std::mem::take(writer.get_mut()).into())
-            }
-            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
-        }
-    }
-
-    /// The last line of a text answer that was cut (`None` for Arrow, which breaks off).
-    fn failure(&self, reason: &str) -> Option<bytes::Bytes> {
-        match self {
-            Self::Json { .. } | Self::Csv { .. } => {
-                let reason = reason.replace('"', "'");
-                Some(format!("\n\"error: {reason}\n").into_bytes().into())
-            }
-            Self::Arrow(_) | Self::Broken(_) => None,
-        }
-    }
 }
