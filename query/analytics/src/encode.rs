@@ -28,7 +28,9 @@ impl Format {
 }
 
 /// Encodes batches one at a time in the answer's format.
-pub enum Encoder {
+pub struct Encoder(State);
+
+enum State {
     Json {
         rows_written: bool,
     },
@@ -43,24 +45,24 @@ pub enum Encoder {
 
 impl Encoder {
     pub fn new(format: Format, schema: SchemaRef) -> Self {
-        match format {
-            Format::Json => Self::Json {
+        Self(match format {
+            Format::Json => State::Json {
                 rows_written: false,
             },
-            Format::Csv => Self::Csv {
+            Format::Csv => State::Csv {
                 schema,
                 header_written: false,
             },
             Format::Arrow => match ipc::writer::StreamWriter::try_new(Vec::new(), &schema) {
-                Ok(writer) => Self::Arrow(Box::new(writer)),
-                Err(e) => Self::Broken(e.to_string()),
+                Ok(writer) => State::Arrow(Box::new(writer)),
+                Err(e) => State::Broken(e.to_string()),
             },
-        }
+        })
     }
 
     pub fn batch(&mut self, batch: &RecordBatch) -> Result<Vec<u8>, ArrowError> {
-        match self {
-            Self::Json { rows_written } => {
+        match &mut self.0 {
+            State::Json { rows_written } => {
                 let mut writer = json::ArrayWriter::new(Vec::new());
                 writer.write(batch)?;
                 writer.finish()?;
@@ -80,7 +82,7 @@ impl Encoder {
                 *rows_written = true;
                 Ok(out)
             }
-            Self::Csv { header_written, .. } => {
+            State::Csv { header_written, .. } => {
                 let mut writer = csv::WriterBuilder::new()
                     .with_header(!*header_written)
                     .build(Vec::new());
@@ -88,22 +90,22 @@ impl Encoder {
                 *header_written = true;
                 Ok(writer.into_inner())
             }
-            Self::Arrow(writer) => {
+            State::Arrow(writer) => {
                 writer.write(batch)?;
                 Ok(std::mem::take(writer.get_mut()))
             }
-            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
+            State::Broken(message) => Err(ArrowError::IpcError(message.clone())),
         }
     }
 
     /// What ends a complete answer (and, with no rows, starts it).
     pub fn finish(&mut self) -> Result<Vec<u8>, ArrowError> {
-        match self {
-            Self::Json { rows_written } => Ok(match rows_written {
+        match &mut self.0 {
+            State::Json { rows_written } => Ok(match rows_written {
                 true => b"]".to_vec(),
                 false => b"[]".to_vec(),
             }),
-            Self::Csv {
+            State::Csv {
                 schema,
                 header_written,
             } => match header_written {
@@ -114,22 +116,22 @@ impl Encoder {
                     self.batch(&empty)
                 }
             },
-            Self::Arrow(writer) => {
+            State::Arrow(writer) => {
                 writer.finish()?;
                 Ok(std::mem::take(writer.get_mut()))
             }
-            Self::Broken(message) => Err(ArrowError::IpcError(message.clone())),
+            State::Broken(message) => Err(ArrowError::IpcError(message.clone())),
         }
     }
 
     /// The last line of a text answer that was cut (`None` for Arrow, which breaks off).
     pub fn failure(&self, reason: &str) -> Option<Vec<u8>> {
-        match self {
-            Self::Json { .. } | Self::Csv { .. } => {
+        match &self.0 {
+            State::Json { .. } | State::Csv { .. } => {
                 let reason = reason.replace('"', "'");
                 Some(format!("\n\"error: {reason}\n").into_bytes())
             }
-            Self::Arrow(_) | Self::Broken(_) => None,
+            State::Arrow(_) | State::Broken(_) => None,
         }
     }
 }
