@@ -429,6 +429,29 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
         );
         assert!(dom.contains(&cells), "{cells} not in the report");
     }
+
+    // A quarter without results: every table still has its headings, in the CSVs and the page.
+    let empty = dir.path().join("empty-report");
+    let made = Command::new(support::BIN)
+        .args(["report", "--data-dir", data.to_str().unwrap()])
+        .args(["--quarter", "2001Q1", "--out", empty.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    for (file, first) in [
+        ("by_category.csv", "产品类别"),
+        ("by_district.csv", "地区"),
+        ("identifications.csv", "主体类型"),
+    ] {
+        let mut reader = csv::Reader::from_path(empty.join(file)).unwrap();
+        assert_eq!(&reader.headers().unwrap()[0], first, "{file}");
+        assert_eq!(reader.records().count(), 0, "{file}");
+    }
+    let page = std::fs::read_to_string(empty.join("report.html")).unwrap();
+    assert!(
+        page.contains("<th>产品类别</th><th>抽查批次</th>"),
+        "{page}"
+    );
 }
 
 /// The text of a DOCX as the DOCX reader sees it (docx-rs' document model, as JSON).

@@ -5,7 +5,7 @@
 
 use crate::ReportError;
 use crate::svg::{bar_chart, line_chart};
-use crate::table::{TextRow, get, literal, text_rows};
+use crate::table::{TextRow, TextTable, get, literal, text_rows, text_table};
 use crate::templates::render;
 use chrono::NaiveDate;
 use serde_json::json;
@@ -263,9 +263,8 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
     ];
     let mut sections = Vec::new();
     for (id, title, sql, chart) in plan {
-        let mut rows = text_rows(analytics, &sql, &[]).await?;
+        let TextTable { columns, mut rows } = text_table(analytics, &sql, &[]).await?;
         rows.iter_mut().for_each(name_values);
-        let columns = columns_of(&sql, &rows);
         sections.push(Section {
             id,
             title,
@@ -373,20 +372,6 @@ async fn notices(analytics: &Analytics, cases_in_scope: &str) -> Result<Section,
             value: "total",
         },
     })
-}
-
-/// The output columns in the order the query names them (rows are maps, so keep the SQL's).
-fn columns_of(sql: &str, rows: &[TextRow]) -> Vec<String> {
-    let Some(first) = rows.first() else {
-        return Vec::new();
-    };
-    let mut columns: Vec<String> = first.keys().cloned().collect();
-    columns.sort_by_key(|c| {
-        sql.find(&format!(" AS {c}"))
-            .or_else(|| sql.find(&format!(".{c}")))
-            .unwrap_or(usize::MAX)
-    });
-    columns
 }
 
 impl Section {

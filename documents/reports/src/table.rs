@@ -8,31 +8,50 @@ use std::collections::BTreeMap;
 /// One row: column name → value as text (`""` for null).
 pub type TextRow = BTreeMap<String, String>;
 
+/// A query's answer as text: its columns in the query's order (known also when no row came)
+/// and its rows.
+pub struct TextTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<TextRow>,
+}
+
 /// Runs `sql` with its `$name` parameters bound to `params` and returns every row as text.
 pub async fn text_rows(
     analytics: &Analytics,
     sql: &str,
     params: &[(&str, &str)],
 ) -> Result<Vec<TextRow>, ReportError> {
-    let rows = analytics.query_with(sql, params).await?;
-    let mut out = Vec::new();
-    for batch in &rows.batches {
-        let schema = batch.schema();
+    Ok(text_table(analytics, sql, params).await?.rows)
+}
+
+/// As [`text_rows`], with the answer's columns.
+pub async fn text_table(
+    analytics: &Analytics,
+    sql: &str,
+    params: &[(&str, &str)],
+) -> Result<TextTable, ReportError> {
+    let answer = analytics.query_with(sql, params).await?;
+    let columns: Vec<String> = answer
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
+    let mut rows = Vec::new();
+    for batch in &answer.batches {
         for row in 0..batch.num_rows() {
-            let mut values = TextRow::new();
-            for (index, field) in schema.fields().iter().enumerate() {
-                let column = batch.column(index);
+            let values = columns.iter().zip(batch.columns()).map(|(name, column)| {
                 let value = if column.is_null(row) {
                     String::new()
                 } else {
                     array_value_to_string(column, row).unwrap_or_default()
                 };
-                values.insert(field.name().clone(), value);
-            }
-            out.push(values);
+                (name.clone(), value)
+            });
+            rows.push(values.collect());
         }
     }
-    Ok(out)
+    Ok(TextTable { columns, rows })
 }
 
 pub use spotcheck_analytics::literal;
