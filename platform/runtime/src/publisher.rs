@@ -303,8 +303,10 @@ impl Publisher {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("compression.type", "lz4")
-            // A short linger batches concurrent requests without hurting single-POST latency.
-            .set("linger.ms", "2")
+            // No linger: a single record goes at once; under load, the records that arrive while
+            // requests are in flight are batched anyway (BENCHMARKS.md, "No linger in ingest's
+            // producer").
+            .set("linger.ms", "0")
             .set("batch.num.messages", "10000")
             .set("queue.buffering.max.messages", "500000")
             .set("message.max.bytes", "16777216")
