@@ -303,6 +303,13 @@ fn the_api_describes_itself_and_exports_metrics() {
         "{metrics}"
     );
     assert!(metrics.contains("spotcheck_records_produced_total{topic=\"spotcheck.results.v1\"} 1"));
+    // The embedded broker's write conflicts, read from the broker when scraped.
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l.starts_with("spotcheck_broker_conflict_retries_total ")),
+        "{metrics}"
+    );
     assert_eq!(
         reqwest::blocking::get(up.url("/healthz")).unwrap().status(),
         200

@@ -44,6 +44,14 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
     };
     let mut shared = connect(&brokers, &config, "spotcheck-up").await?;
+    if let Some(broker) = &broker {
+        let retries = ConflictRetries::new(broker.conflict_retries_count())?;
+        shared
+            .metrics
+            .registry()
+            .register(Box::new(retries))
+            .context("cannot register the broker's metrics")?;
+    }
     // The stages yield the cores to the labs' requests and the broker (`--stages-nice`).
     let stage_runtime = StageRuntime::start(args.stages_nice)?;
     shared.stages = stage_runtime.handle();
@@ -196,4 +204,35 @@ async fn start_embedded_broker(
         broker.log().display()
     );
     Ok(broker)
+}
+
+/// `spotcheck_broker_conflict_retries_total`: writes the embedded broker ran again because their
+/// SlateDB transaction conflicted with another's (`spotcheck_broker::conflicts`); each costs the
+/// client a wait for one more write of the log. Read from the broker when scraped.
+struct ConflictRetries {
+    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    counter: prometheus::IntCounter,
+}
+
+impl ConflictRetries {
+    fn new(count: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Result<Self> {
+        let counter = prometheus::IntCounter::new(
+            spotcheck_runtime::metrics::names::BROKER_CONFLICT_RETRIES,
+            "Writes the embedded broker ran again after a transaction conflict",
+        )?;
+        Ok(Self { count, counter })
+    }
+}
+
+impl prometheus::core::Collector for ConflictRetries {
+    fn desc(&self) -> Vec<&prometheus::core::Desc> {
+        self.counter.desc()
+    }
+
+    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
+        let count = self.count.load(std::sync::atomic::Ordering::Relaxed);
+        self.counter
+            .inc_by(count.saturating_sub(self.counter.get()));
+        self.counter.collect()
+    }
 }

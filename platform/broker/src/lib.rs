@@ -202,6 +202,11 @@ impl EmbeddedBroker {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// The count behind [`EmbeddedBroker::conflict_retries`], for a metrics exporter to read.
+    pub fn conflict_retries_count(&self) -> Arc<std::sync::atomic::AtomicU64> {
+        self.conflict_retries.clone()
+    }
+
     /// The bootstrap address for Kafka clients, e.g. `127.0.0.1:40123`.
     pub fn bootstrap(&self) -> String {
         self.address.to_string()

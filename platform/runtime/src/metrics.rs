@@ -28,6 +28,8 @@ pub mod names {
     pub const DISCLOSURE_DELAY: &str = "spotcheck_disclosure_delay_seconds";
     pub const COMPONENT_UP: &str = "spotcheck_component_up";
     pub const CONSUMER_RESTING: &str = "spotcheck_consumer_resting";
+    /// Registered by `spotcheck up` for its embedded broker.
+    pub const BROKER_CONFLICT_RETRIES: &str = "spotcheck_broker_conflict_retries_total";
 }
 
 /// Latency buckets from 0.5 ms to 10 s.
