@@ -230,9 +230,12 @@ impl prometheus::core::Collector for ConflictRetries {
     }
 
     fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
-        let count = self.count.load(std::sync::atomic::Ordering::Relaxed);
-        self.counter
-            .inc_by(count.saturating_sub(self.counter.get()));
-        self.counter.collect()
+        // A fresh counter at the broker's count, so two scrapes at once cannot add it twice.
+        let Ok(now) = ConflictRetries::new(self.count.clone()) else {
+            return Vec::new();
+        };
+        now.counter
+            .inc_by(self.count.load(std::sync::atomic::Ordering::Relaxed));
+        now.counter.collect()
     }
 }
