@@ -90,6 +90,18 @@ def rows(figures):
             + "; p99 " + cell(figures, f"ingest.single_p99.{broker}"),
             "—", "—", "p99 < 10 ms", verdict(None if p99 is None else p99 < 10),
         ))
+    history = median(figures, "broker.produce_p99.history")
+    fresh = median(figures, "broker.produce_p99.fresh")
+    slower = ratio(history, fresh)
+    out.append((
+        "one record produced to a partition with a long history (`benches/broker.rs`), p50; p99",
+        cell(figures, "broker.produce_p50.history") + "; " + cell(figures, "broker.produce_p99.history"),
+        "a fresh partition of the same broker: " + cell(figures, "broker.produce_p50.fresh")
+        + "; " + cell(figures, "broker.produce_p99.fresh"),
+        "n/a" if slower is None else f"p99 {slower:.2f}× the fresh partition's",
+        "history costs nothing (p99 ≤ 1.2×)",
+        verdict(None if slower is None else slower <= 1.2),
+    ))
     for size in ("1M", "10M"):
         writer = median(figures, f"lake.writer.{size}")
         duck = median(figures, f"lake.duckdb_convert.{size}")

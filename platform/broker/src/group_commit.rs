@@ -13,7 +13,7 @@
 //! write the wrapper did not count still becomes durable (later), never waits for ever.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 use tokio::sync::Notify;
 
@@ -23,11 +23,17 @@ pub const BACKSTOP: Duration = Duration::from_millis(100);
 /// The least wait between a write's start and the write-out it waits for.
 const SETTLE: Duration = Duration::from_micros(500);
 
-/// The writes in flight, shared by the storage's clones and the flusher.
+/// Writes begun between two wake-ups of [`Writes::thousand_more`].
+const THOUSAND: u64 = 1_000;
+
+/// The writes in flight, shared by the storage's clones, the flusher and the upkeep of the
+/// watermarks (`crate::watermarks`).
 #[derive(Clone, Debug, Default)]
 pub struct Writes {
     in_flight: Arc<AtomicUsize>,
     started: Arc<Notify>,
+    begun: Arc<AtomicU64>,
+    thousandth: Arc<Notify>,
 }
 
 impl Writes {
@@ -35,7 +41,16 @@ impl Writes {
     pub fn begin(&self) -> WriteGuard {
         self.in_flight.fetch_add(1, Ordering::SeqCst);
         self.started.notify_one();
+        if (self.begun.fetch_add(1, Ordering::Relaxed) + 1).is_multiple_of(THOUSAND) {
+            self.thousandth.notify_one();
+        }
         WriteGuard(self.in_flight.clone())
+    }
+
+    /// Waits until another thousand writes have begun (counted from the start, so a wait begun
+    /// late returns at the next thousandth write).
+    pub async fn thousand_more(&self) {
+        self.thousandth.notified().await;
     }
 
     pub fn in_flight(&self) -> usize {

@@ -17,6 +17,7 @@
 pub mod conflicts;
 pub mod durable;
 pub mod group_commit;
+pub mod watermarks;
 
 use slatedb::object_store::ObjectStore;
 use slatedb::object_store::local::LocalFileSystem;
@@ -173,12 +174,18 @@ impl EmbeddedBroker {
                     })?;
                 // The log is written out while writes wait for it (the group commit), in the
                 // same task as the connections: stopped together.
-                let flusher =
-                    group_commit::flush_while_writing(db.clone(), writes, options.flush_interval);
+                // And the partitions' watermarks are kept small (`watermarks`).
+                let flusher = group_commit::flush_while_writing(
+                    db.clone(),
+                    writes.clone(),
+                    options.flush_interval,
+                );
+                let upkeep = watermarks::keep_small(db.clone(), writes);
                 let task = tokio::spawn(async move {
                     tokio::select! {
                         () = serve_slate(listener, storage) => {}
                         () = flusher => {}
+                        () = upkeep => {}
                     }
                 });
                 (task, root, Some(db), retries)

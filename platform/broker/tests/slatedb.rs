@@ -215,3 +215,107 @@ async fn a_consumer_resuming_inside_a_batch_gets_the_rest_of_it() {
     );
     broker.stop().await;
 }
+
+/// Tansu's watermark record of a partition, as it stores it (postcard): low and high offsets
+/// and the map from batch timestamps to offsets.
+#[derive(serde::Deserialize)]
+struct StoredWatermark {
+    _low: Option<i64>,
+    _high: Option<i64>,
+    timestamps: Option<std::collections::BTreeMap<i64, i64>>,
+}
+
+/// The most timestamp entries of any partition's watermark record in the SlateDB log under
+/// `root` (the broker stopped).
+async fn largest_timestamp_map(root: &std::path::Path) -> usize {
+    use slatedb::object_store::local::LocalFileSystem;
+    let store = std::sync::Arc::new(LocalFileSystem::new_with_prefix(root).unwrap());
+    let db = slatedb::Db::open("log", store).await.unwrap();
+    let mut scan = db
+        .scan_prefix(spotcheck_broker::watermarks::KEY_PREFIX)
+        .await
+        .unwrap();
+    let mut largest = 0;
+    let mut records = 0;
+    while let Some(entry) = scan.next().await.unwrap() {
+        let watermark: StoredWatermark = postcard::from_bytes(&entry.value).unwrap();
+        largest = largest.max(watermark.timestamps.map_or(0, |t| t.len()));
+        records += 1;
+    }
+    db.close().await.unwrap();
+    assert!(records > 0, "no watermark record found");
+    largest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partitions_watermark_stays_small_and_lookups_by_time_skip_nothing() {
+    use rdkafka::{Offset, TopicPartitionList};
+    const BATCHES: i64 = 3_000;
+    const START: i64 = 1_764_000_000_000;
+    let dir = tempfile::tempdir().unwrap();
+    let options = BrokerOptions {
+        fsync: false,
+        ..BrokerOptions::default()
+    };
+    let broker = EmbeddedBroker::start(dir.path(), None, &options)
+        .await
+        .unwrap();
+    let bootstrap = broker.bootstrap();
+    create_topic(&bootstrap).await;
+    // One record per batch, each 10 ms after the one before: one timestamp entry each.
+    let producer = producer(&bootstrap);
+    for n in 0..BATCHES {
+        let value = format!("record {n}");
+        let record = FutureRecord::<(), _>::to(TOPIC)
+            .partition(0)
+            .timestamp(START + 10 * n)
+            .payload(&value);
+        producer
+            .send(record, Duration::from_secs(30))
+            .await
+            .unwrap();
+    }
+    // Looked up by time, the broker answers the first record at or after it, or one before:
+    // never one after.
+    let reader = bootstrap.clone();
+    let answers = tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &reader)
+            .create()
+            .unwrap();
+        (0..BATCHES)
+            .step_by(97)
+            .map(|n| {
+                let mut asked = TopicPartitionList::new();
+                asked
+                    .add_partition_offset(TOPIC, 0, Offset::Offset(START + 10 * n - 5))
+                    .unwrap();
+                let answer = consumer
+                    .offsets_for_times(asked, Duration::from_secs(10))
+                    .unwrap();
+                let offset = answer.find_partition(TOPIC, 0).unwrap().offset();
+                (n, offset)
+            })
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for (n, offset) in answers {
+        match offset {
+            Offset::Offset(answered) => assert!(
+                answered <= n,
+                "the record of time {n} is at offset {n}, answered {answered}"
+            ),
+            other => panic!("time of record {n}: answered {other:?}"),
+        }
+    }
+    let root = broker.log().to_owned();
+    broker.stop().await;
+    // Merged every thousand writes to the broker: at most a thousand entries since the last.
+    let largest = largest_timestamp_map(&root).await;
+    let bound = spotcheck_broker::watermarks::LIMIT + 1_000;
+    assert!(
+        largest <= bound,
+        "{largest} timestamp entries in one watermark after {BATCHES} batches (at most {bound})"
+    );
+}

@@ -1,0 +1,150 @@
+//! Each partition's watermark record kept small.
+//!
+//! Tansu 0.6's SlateDB engine keeps one record per partition (key `w`, topic, partition) with
+//! the partition's low and high offsets and a map from every batch's timestamp, in milliseconds,
+//! to that batch's first offset. The map only ever grows (Tansu trims it in `DeleteRecords`,
+//! which `crate::conflicts` refuses), and every produce reads, decodes, re-encodes and writes
+//! the whole record into the write-ahead log, and every fetch reads and decodes it: the cost of
+//! both grows with the partition's history, one entry per millisecond in which a batch arrived
+//! (a year of single results is hundreds of thousands of entries per partition).
+//!
+//! The map answers only a client's "first offset at or after time *t*" (`ListOffsets` by
+//! timestamp; spotcheck never asks it, and the earliest offset is answered by
+//! `crate::conflicts`). [`keep_small`] merges neighbouring entries once a map holds more than
+//! [`LIMIT`]: each merged entry keeps the latest timestamp of its group and the smallest offset,
+//! so a lookup by time answers the same offset or an earlier one, never a later one — a consumer
+//! seeking by time may read some records before *t* again, and skips none.
+
+use crate::group_commit::Writes;
+use serde::{Deserialize, Serialize};
+use slatedb::{Db, IsolationLevel};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// Entries a map keeps after it is merged.
+pub const KEEP: usize = 256;
+/// Entries a map may hold before it is merged.
+pub const LIMIT: usize = 2 * KEEP;
+
+/// Tansu's watermark record (`tansu_storage::slate::types::Watermark`, postcard-encoded): the
+/// fields in its order.
+#[derive(Debug, Default, Deserialize, Serialize)]
+struct Watermark {
+    low: Option<i64>,
+    high: Option<i64>,
+    timestamps: Option<BTreeMap<i64, i64>>,
+}
+
+/// The first bytes of every watermark key: postcard's encoding of the key's prefix `'w'`.
+pub const KEY_PREFIX: [u8; 2] = [1, b'w'];
+
+/// `timestamps` merged into at most [`KEEP`] entries, each the latest timestamp of a run of
+/// neighbours and the smallest offset among them.
+fn merged(timestamps: &BTreeMap<i64, i64>) -> BTreeMap<i64, i64> {
+    let group = timestamps.len().div_ceil(KEEP).max(1);
+    let entries: Vec<(i64, i64)> = timestamps.iter().map(|(&t, &o)| (t, o)).collect();
+    entries
+        .chunks(group)
+        .filter_map(|run| {
+            let latest = run.last()?.0;
+            let first = run.iter().map(|&(_, offset)| offset).min()?;
+            Some((latest, first))
+        })
+        .collect()
+}
+
+/// Merges every watermark map holding more than [`LIMIT`] entries; returns how many it merged.
+/// Each is rewritten in its own transaction: one that conflicts with a produce is left for the
+/// next pass (and the produce runs again, `crate::conflicts`).
+pub async fn merge_large(db: &Db) -> Result<usize, slatedb::Error> {
+    let mut large = Vec::new();
+    let mut scan = db.scan_prefix(KEY_PREFIX).await?;
+    while let Some(entry) = scan.next().await? {
+        // Every entry takes two bytes or more: a shorter record cannot be over the limit.
+        if entry.value.len() <= 2 * LIMIT {
+            continue;
+        }
+        let watermark: Watermark = match postcard::from_bytes(&entry.value) {
+            Ok(watermark) => watermark,
+            Err(error) => {
+                tracing::warn!(%error, "a broker watermark in an unknown format: left as it is");
+                continue;
+            }
+        };
+        if watermark
+            .timestamps
+            .as_ref()
+            .is_some_and(|t| t.len() > LIMIT)
+        {
+            large.push(entry.key);
+        }
+    }
+    let mut merged_count = 0;
+    for key in large {
+        let transaction = db.begin(IsolationLevel::SerializableSnapshot).await?;
+        let Some(value) = transaction.get(&key).await? else {
+            continue;
+        };
+        let Ok(mut watermark) = postcard::from_bytes::<Watermark>(&value) else {
+            continue;
+        };
+        let Some(timestamps) = watermark.timestamps.as_mut() else {
+            continue;
+        };
+        *timestamps = merged(timestamps);
+        let Ok(encoded) = postcard::to_stdvec(&watermark) else {
+            continue;
+        };
+        transaction.put(&key, encoded)?;
+        match transaction.commit().await {
+            Ok(()) => merged_count += 1,
+            Err(error) if error.kind() == slatedb::ErrorKind::Transaction => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(merged_count)
+}
+
+/// Every thousand writes, merges the watermark maps grown past [`LIMIT`]; returns when the log
+/// is closed. Idle while nothing is written.
+pub async fn keep_small(db: Arc<Db>, writes: Writes) {
+    loop {
+        writes.thousand_more().await;
+        // Counted in flight, so the group commit writes the merge out.
+        let _in_flight = writes.begin();
+        match merge_large(&db).await {
+            Ok(0) => {}
+            Ok(merged) => tracing::debug!(merged, "broker watermarks merged"),
+            Err(error) if matches!(error.kind(), slatedb::ErrorKind::Closed(_)) => return,
+            Err(error) => tracing::warn!(%error, "the broker could not merge its watermarks"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lookup_by_time_answers_the_same_offset_or_an_earlier_one() {
+        // Timestamps not in offset order, as producers' clocks interleave.
+        let original: BTreeMap<i64, i64> = (0..5_000_i64)
+            .map(|n| (1_000 + 3 * n, n * 2 + (n % 7) - 3))
+            .collect();
+        let small = merged(&original);
+        assert!(small.len() <= KEEP, "{} entries", small.len());
+        assert_eq!(
+            small.last_key_value().map(|e| e.0),
+            original.last_key_value().map(|e| e.0)
+        );
+        for t in (0..16_100).step_by(7) {
+            let exact = original.range(t..).next().map(|e| *e.1);
+            let answered = small.range(t..).next().map(|e| *e.1);
+            match (exact, answered) {
+                (Some(exact), Some(answered)) => assert!(answered <= exact, "at {t}"),
+                (None, None) => {}
+                other => panic!("at {t}: {other:?}"),
+            }
+        }
+    }
+}
