@@ -53,10 +53,29 @@ fn merged(timestamps: &BTreeMap<i64, i64>) -> BTreeMap<i64, i64> {
         .collect()
 }
 
-/// Merges every watermark map holding more than [`LIMIT`] entries; returns how many it merged.
-/// Each is rewritten in its own transaction: one that conflicts with a produce is left for the
-/// next pass (and the produce runs again, `crate::conflicts`).
-pub async fn merge_large(db: &Db) -> Result<usize, slatedb::Error> {
+/// `bytes` as a watermark record, if they are one exactly: re-encoded, the same bytes. A record
+/// of a format this version does not know (a Tansu upgrade adding a field) is not one, so it is
+/// never rewritten without what it holds beyond these fields.
+fn decode(bytes: &[u8]) -> Option<Watermark> {
+    let watermark: Watermark = postcard::from_bytes(bytes).ok()?;
+    let again = postcard::to_stdvec(&watermark).ok()?;
+    (again == bytes).then_some(watermark)
+}
+
+/// What a pass did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Records merged.
+    pub merged: usize,
+    /// Records not in the format this version knows (left as they are).
+    pub unknown: usize,
+}
+
+/// Merges every watermark map holding more than [`LIMIT`] entries. Each is rewritten in its own
+/// transaction: one that conflicts with a produce is left for the next pass (and the produce
+/// runs again, `crate::conflicts`).
+pub async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
+    let mut pass = Pass::default();
     let mut large = Vec::new();
     let mut scan = db.scan_prefix(KEY_PREFIX).await?;
     while let Some(entry) = scan.next().await? {
@@ -64,28 +83,22 @@ pub async fn merge_large(db: &Db) -> Result<usize, slatedb::Error> {
         if entry.value.len() <= 2 * LIMIT {
             continue;
         }
-        let watermark: Watermark = match postcard::from_bytes(&entry.value) {
-            Ok(watermark) => watermark,
-            Err(error) => {
-                tracing::warn!(%error, "a broker watermark in an unknown format: left as it is");
-                continue;
+        match decode(&entry.value) {
+            Some(watermark)
+                if watermark
+                    .timestamps
+                    .as_ref()
+                    .is_some_and(|t| t.len() > LIMIT) =>
+            {
+                large.push(entry.key);
             }
-        };
-        if watermark
-            .timestamps
-            .as_ref()
-            .is_some_and(|t| t.len() > LIMIT)
-        {
-            large.push(entry.key);
+            Some(_) => {}
+            None => pass.unknown += 1,
         }
     }
-    let mut merged_count = 0;
     for key in large {
         let transaction = db.begin(IsolationLevel::SerializableSnapshot).await?;
-        let Some(value) = transaction.get(&key).await? else {
-            continue;
-        };
-        let Ok(mut watermark) = postcard::from_bytes::<Watermark>(&value) else {
+        let Some(mut watermark) = transaction.get(&key).await?.as_deref().and_then(decode) else {
             continue;
         };
         let Some(timestamps) = watermark.timestamps.as_mut() else {
@@ -97,24 +110,32 @@ pub async fn merge_large(db: &Db) -> Result<usize, slatedb::Error> {
         };
         transaction.put(&key, encoded)?;
         match transaction.commit().await {
-            Ok(()) => merged_count += 1,
+            Ok(()) => pass.merged += 1,
             Err(error) if error.kind() == slatedb::ErrorKind::Transaction => {}
             Err(error) => return Err(error),
         }
     }
-    Ok(merged_count)
+    Ok(pass)
 }
 
 /// Every thousand writes, merges the watermark maps grown past [`LIMIT`]; returns when the log
-/// is closed. Idle while nothing is written.
+/// is closed. Idle while nothing is written. Stops merging (saying so once) when it meets a
+/// record it does not know: the broker works on, as it would without this upkeep.
 pub async fn keep_small(db: Arc<Db>, writes: Writes) {
     loop {
         writes.thousand_more().await;
         // Counted in flight, so the group commit writes the merge out.
         let _in_flight = writes.begin();
         match merge_large(&db).await {
-            Ok(0) => {}
-            Ok(merged) => tracing::debug!(merged, "broker watermarks merged"),
+            Ok(pass) if pass.unknown > 0 => {
+                tracing::warn!(
+                    records = pass.unknown,
+                    "broker watermarks in a format this version does not know: no longer merged"
+                );
+                return std::future::pending().await;
+            }
+            Ok(pass) if pass.merged > 0 => tracing::debug!(pass.merged, "broker watermarks merged"),
+            Ok(_) => {}
             Err(error) if matches!(error.kind(), slatedb::ErrorKind::Closed(_)) => return,
             Err(error) => tracing::warn!(%error, "the broker could not merge its watermarks"),
         }
@@ -124,6 +145,23 @@ pub async fn keep_small(db: Arc<Db>, writes: Writes) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_record_with_more_than_the_known_fields_is_not_taken_for_one() {
+        let known = Watermark {
+            low: Some(0),
+            high: Some(9),
+            timestamps: Some(BTreeMap::from([
+                (1_764_000_000_000, 0),
+                (1_764_000_000_007, 5),
+            ])),
+        };
+        let mut bytes = postcard::to_stdvec(&known).expect("encoded");
+        assert!(decode(&bytes).is_some());
+        // A field a later Tansu might append: decoding alone would drop it on the rewrite.
+        bytes.extend([1, 42]);
+        assert!(decode(&bytes).is_none());
+    }
 
     #[test]
     fn a_lookup_by_time_answers_the_same_offset_or_an_earlier_one() {
