@@ -47,8 +47,8 @@ impl Writes {
         WriteGuard(self.in_flight.clone())
     }
 
-    /// Waits until another thousand writes have begun (counted from the start, so a wait begun
-    /// late returns at the next thousandth write).
+    /// Waits for the next thousandth write (counted since the start), or returns at once if one
+    /// began since the last wait returned.
     pub async fn thousand_more(&self) {
         self.thousandth.notified().await;
     }
