@@ -14,10 +14,8 @@
 
 mod common;
 
-use common::{env_number, figure, percentile, runs, start_broker};
+use common::{create_topic, env_number, figure, percentile, runs, start_broker};
 use rdkafka::ClientConfig;
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use std::time::{Duration, Instant};
 
@@ -32,7 +30,7 @@ fn main() {
     let (mut history_p50, mut history_p99, mut fresh_p50, mut fresh_p99) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     runtime.block_on(async {
-        create_topic(&bootstrap, HISTORY).await;
+        create_topic(&bootstrap, HISTORY, 1).await;
         let producer: FutureProducer = ClientConfig::new()
             .set("bootstrap.servers", &bootstrap)
             .set("enable.idempotence", "true")
@@ -50,7 +48,7 @@ fn main() {
         );
         for run in 0..runs() {
             let fresh = format!("fresh.{run}");
-            create_topic(&bootstrap, &fresh).await;
+            create_topic(&bootstrap, &fresh, 1).await;
             let (mut old, mut new) = (Vec::new(), Vec::new());
             for n in 0..samples {
                 old.push(send(&producer, HISTORY, n).await);
@@ -77,20 +75,6 @@ fn main() {
     figure("broker.produce_p99.history", "ms", &history_p99);
     figure("broker.produce_p50.fresh", "ms", &fresh_p50);
     figure("broker.produce_p99.fresh", "ms", &fresh_p99);
-}
-
-async fn create_topic(bootstrap: &str, topic: &str) {
-    let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("admin");
-    admin
-        .create_topics(
-            &[NewTopic::new(topic, 1, TopicReplication::Fixed(1))],
-            &AdminOptions::new(),
-        )
-        .await
-        .expect("create topic");
 }
 
 /// Sends one record and waits for its acknowledgement; returns the wait in milliseconds.

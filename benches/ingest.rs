@@ -24,7 +24,7 @@
 mod common;
 
 use common::{
-    cores, env_number, figure, free_port, memory_gib, percentile, runs, start_broker,
+    cores, create_topic, env_number, figure, free_port, memory_gib, percentile, runs, start_broker,
     start_component, start_with, token,
 };
 use futures::StreamExt;
@@ -373,7 +373,6 @@ async fn singles_at_rate(
 
 /// What the broker takes from a plain producer: the same values, keys and (optionally) headers.
 async fn ceiling(brokers: &str, lines: &[String], headers: bool, run: usize) -> f64 {
-    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
     use rdkafka::message::{Header, OwnedHeaders};
     use rdkafka::producer::{FutureProducer, FutureRecord};
     let topic = if headers {
@@ -382,18 +381,9 @@ async fn ceiling(brokers: &str, lines: &[String], headers: bool, run: usize) -> 
         format!("bench.ceiling.bare.{run}")
     };
     let topic = topic.as_str();
-    let config = || {
-        let mut config = rdkafka::ClientConfig::new();
-        config.set("bootstrap.servers", brokers);
-        config
-    };
-    let admin: AdminClient<_> = config().create().expect("admin");
-    let spec = NewTopic::new(topic, 12, TopicReplication::Fixed(1));
-    admin
-        .create_topics(&[spec], &AdminOptions::new())
-        .await
-        .expect("create topic");
-    let producer: FutureProducer = config()
+    create_topic(brokers, topic, 12).await;
+    let producer: FutureProducer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", brokers)
         .set("enable.idempotence", "true")
         .set("acks", "all")
         .set("compression.type", "lz4")

@@ -146,6 +146,20 @@ pub fn start_broker(dir: &std::path::Path, env: &[(&str, &str)]) -> (Child, Stri
     (child, bootstrap)
 }
 
+/// Creates `topic` with `partitions` partitions on the broker at `bootstrap`.
+pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    let admin: AdminClient<rdkafka::client::DefaultClientContext> = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("admin");
+    let spec = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    admin
+        .create_topics(&[spec], &AdminOptions::new())
+        .await
+        .expect("create topic");
+}
+
 /// Starts `spotcheck <stage>` against `brokers` with its HTTP server on `port`, logging to
 /// `data_dir/<stage>.log`, and waits for `/readyz`.
 pub fn start_component(stage: &str, data_dir: &std::path::Path, brokers: &str, port: u16) -> Child {

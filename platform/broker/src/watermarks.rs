@@ -65,17 +65,17 @@ fn decode(bytes: &[u8]) -> Option<Watermark> {
 
 /// What a pass did.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Pass {
+struct Pass {
     /// Records merged.
-    pub merged: usize,
+    merged: usize,
     /// Records not in the format this version knows (left as they are).
-    pub unknown: usize,
+    unknown: usize,
 }
 
 /// Merges every watermark map holding more than [`LIMIT`] entries. Each is rewritten in its own
 /// transaction: one that conflicts with a produce is left for the next pass (and the produce
 /// runs again, `crate::conflicts`).
-pub async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
+async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
     let mut pass = Pass::default();
     let mut large = Vec::new();
     let mut scan = db.scan_prefix(KEY_PREFIX).await?;
