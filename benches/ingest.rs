@@ -85,7 +85,7 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut throughputs = Vec::new();
     let mut refusals = 0;
-    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+    let (mut p50s, mut p99s, mut log_write_p99s) = (Vec::new(), Vec::new(), Vec::new());
     for run in 0..runs {
         let mine = &batch_lines[run * results..(run + 1) * results];
         let (throughput, accepted, refused) =
@@ -106,7 +106,11 @@ fn main() {
         }
         throughputs.push(throughput);
         let mine = &single_lines[run * singles..(run + 1) * singles];
+        let writes_before = runtime.block_on(log_write_buckets(&base));
         let (latencies, refused) = runtime.block_on(singles_at_rate(&base, &token, mine, rate));
+        let writes_after = runtime.block_on(log_write_buckets(&base));
+        // What the disk made every acknowledgement wait for in the same window (SlateDB only).
+        let log_write_p99 = bucket_quantile(&writes_before, &writes_after, 0.99);
         refusals += refused;
         println!(
             "run {}: single POST at {rate:.0}/s: n={} ({refused} answered 503), p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -118,6 +122,13 @@ fn main() {
         );
         p50s.push(percentile(&latencies, 0.50));
         p99s.push(percentile(&latencies, 0.99));
+        if let Some(p99) = log_write_p99 {
+            println!(
+                "run {}: the broker's log write-outs meanwhile: p99 {p99:.2} ms",
+                run + 1
+            );
+            log_write_p99s.push(p99);
+        }
     }
     if refusals > 0 {
         println!(
@@ -167,6 +178,13 @@ fn main() {
     figure(&format!("ingest.ceiling_bare.{name}"), "records/s", &bare);
     figure(&format!("ingest.single_p50.{name}"), "ms", &p50s);
     figure(&format!("ingest.single_p99.{name}"), "ms", &p99s);
+    if !log_write_p99s.is_empty() {
+        figure(
+            &format!("ingest.log_write_p99.{name}"),
+            "ms",
+            &log_write_p99s,
+        );
+    }
     let share: Vec<f64> = throughputs
         .iter()
         .zip(&with_headers)
@@ -369,6 +387,60 @@ async fn singles_at_rate(
         }
     }
     (latencies, refused)
+}
+
+/// The cumulative buckets (upper bound in seconds, count) of the embedded broker's log
+/// write-outs, from `/metrics`; empty when it exports none.
+async fn log_write_buckets(base: &str) -> Vec<(f64, f64)> {
+    let Ok(response) = reqwest::get(format!("{base}/metrics")).await else {
+        return Vec::new();
+    };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let rest =
+                line.strip_prefix("spotcheck_broker_log_write_duration_seconds_bucket{le=\"")?;
+            let (le, count) = rest.split_once("\"} ")?;
+            let le = if le == "+Inf" {
+                f64::INFINITY
+            } else {
+                le.parse().ok()?
+            };
+            Some((le, count.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The `q` quantile in ms of what was observed between two scrapes of a histogram, linear
+/// within its bucket as Prometheus' `histogram_quantile`; `None` when nothing was observed.
+fn bucket_quantile(before: &[(f64, f64)], after: &[(f64, f64)], q: f64) -> Option<f64> {
+    let counts: Vec<(f64, f64)> = after
+        .iter()
+        .map(|&(le, n)| {
+            let earlier = before.iter().find(|b| b.0 == le).map_or(0.0, |b| b.1);
+            (le, n - earlier)
+        })
+        .collect();
+    let total = counts.last()?.1;
+    if total <= 0.0 {
+        return None;
+    }
+    let rank = q * total;
+    let (mut lower, mut below) = (0.0, 0.0);
+    for &(le, n) in &counts {
+        if n >= rank {
+            // In the last, unbounded bucket: its lower bound, as Prometheus answers.
+            let upper = if le.is_finite() { le } else { lower };
+            let share = if n > below {
+                (rank - below) / (n - below)
+            } else {
+                1.0
+            };
+            return Some(1000.0 * (lower + (upper - lower) * share));
+        }
+        (lower, below) = (le, n);
+    }
+    None
 }
 
 /// What the broker takes from a plain producer: the same values, keys and (optionally) headers.

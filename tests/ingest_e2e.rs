@@ -310,6 +310,13 @@ fn the_api_describes_itself_and_exports_metrics() {
             .any(|l| l.starts_with("spotcheck_broker_conflict_retries_total ")),
         "{metrics}"
     );
+    // And the write-outs of its log that the accepted record waited for.
+    let log_writes: f64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("spotcheck_broker_log_write_duration_seconds_count "))
+        .and_then(|count| count.trim().parse().ok())
+        .unwrap_or_default();
+    assert!(log_writes >= 1.0, "{metrics}");
     assert_eq!(
         reqwest::blocking::get(up.url("/healthz")).unwrap().status(),
         200

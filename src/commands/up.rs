@@ -26,15 +26,24 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         tracing::info!("dev tokens (one per role) are in {}", tokens.display());
     }
     let shutdown = crate::signals::shutdown_token();
+    // The disk's part of every acknowledgement of the embedded broker.
+    let log_writes = prometheus::Histogram::with_opts(
+        prometheus::HistogramOpts::new(
+            spotcheck_runtime::metrics::names::BROKER_LOG_WRITE_DURATION,
+            "Write-outs of the embedded broker's log (write and fsync) that acknowledgements wait for",
+        )
+        .buckets(spotcheck_runtime::metrics::LATENCY_BUCKETS.to_vec()),
+    )?;
     let broker = match &args.common.brokers {
         Some(_) => None,
         None => {
-            let options = broker_options(
+            let mut options = broker_options(
                 &config.broker,
                 args.broker_storage.as_deref(),
                 args.broker_fsync,
                 args.broker_flush_ms,
             );
+            options.log_writes = Some(log_writes.clone());
             Some(start_embedded_broker(data_dir, args.broker_port, &options).await?)
         }
     };
@@ -46,10 +55,10 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
     let mut shared = connect(&brokers, &config, "spotcheck-up").await?;
     if let Some(broker) = &broker {
         let retries = ConflictRetries::new(broker.conflict_retries_count())?;
-        shared
-            .metrics
-            .registry()
+        let registry = shared.metrics.registry();
+        registry
             .register(Box::new(retries))
+            .and_then(|()| registry.register(Box::new(log_writes)))
             .context("cannot register the broker's metrics")?;
     }
     // The stages yield the cores to the labs' requests and the broker (`--stages-nice`).

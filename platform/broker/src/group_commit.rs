@@ -77,7 +77,13 @@ impl Drop for WriteGuard {
 
 /// Writes the log out every `interval` while a write is in flight; returns when the log is
 /// closed.
-pub async fn flush_while_writing(db: Arc<slatedb::Db>, writes: Writes, interval: Duration) {
+/// Each write-out's duration is observed in `log_writes`.
+pub async fn flush_while_writing(
+    db: Arc<slatedb::Db>,
+    writes: Writes,
+    interval: Duration,
+    log_writes: Option<prometheus::Histogram>,
+) {
     let mut last = tokio::time::Instant::now();
     loop {
         writes.any().await;
@@ -88,12 +94,15 @@ pub async fn flush_while_writing(db: Arc<slatedb::Db>, writes: Writes, interval:
         let now = tokio::time::Instant::now();
         tokio::time::sleep_until((last + interval).max(now + SETTLE)).await;
         last = tokio::time::Instant::now();
-        if let Err(error) = db.flush().await {
-            if matches!(error.kind(), slatedb::ErrorKind::Closed(_)) {
-                return;
+        match db.flush().await {
+            Ok(()) => {
+                if let Some(histogram) = &log_writes {
+                    histogram.observe(last.elapsed().as_secs_f64());
+                }
             }
+            Err(error) if matches!(error.kind(), slatedb::ErrorKind::Closed(_)) => return,
             // The backstop writes it out; the next write tries again.
-            tracing::warn!(%error, "the broker could not write its log out");
+            Err(error) => tracing::warn!(%error, "the broker could not write its log out"),
         }
     }
 }
@@ -126,6 +135,7 @@ mod tests {
             db.clone(),
             writes.clone(),
             Duration::from_millis(2),
+            None,
         ));
         let write = async {
             let _guard = writes.begin();
@@ -147,7 +157,7 @@ mod tests {
         let _guard = writes.begin();
         tokio::time::timeout(
             Duration::from_secs(10),
-            flush_while_writing(db, writes.clone(), Duration::from_millis(2)),
+            flush_while_writing(db, writes.clone(), Duration::from_millis(2), None),
         )
         .await
         .expect("the flusher ends with the log");

@@ -75,6 +75,9 @@ pub struct BrokerOptions {
     pub flush_interval: Duration,
     /// SlateDB: fsync every file it writes (and its directory) before the write counts as done.
     pub fsync: bool,
+    /// SlateDB: observes each write-out of the log (its write and fsyncs) in seconds: the
+    /// disk's part of every acknowledgement. Registered by the process embedding the broker.
+    pub log_writes: Option<prometheus::Histogram>,
 }
 
 impl Default for BrokerOptions {
@@ -83,6 +86,7 @@ impl Default for BrokerOptions {
             engine: Engine::Slatedb,
             flush_interval: Duration::from_millis(2),
             fsync: true,
+            log_writes: None,
         }
     }
 }
@@ -179,6 +183,7 @@ impl EmbeddedBroker {
                     db.clone(),
                     writes.clone(),
                     options.flush_interval,
+                    options.log_writes.clone(),
                 );
                 let upkeep = watermarks::keep_small(db.clone(), writes);
                 let task = tokio::spawn(async move {

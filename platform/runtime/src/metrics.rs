@@ -30,6 +30,8 @@ pub mod names {
     pub const CONSUMER_RESTING: &str = "spotcheck_consumer_resting";
     /// Registered by `spotcheck up` for its embedded broker.
     pub const BROKER_CONFLICT_RETRIES: &str = "spotcheck_broker_conflict_retries_total";
+    /// Registered by `spotcheck up` for its embedded broker on SlateDB.
+    pub const BROKER_LOG_WRITE_DURATION: &str = "spotcheck_broker_log_write_duration_seconds";
 }
 
 /// Latency buckets from 0.5 ms to 10 s.
