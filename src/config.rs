@@ -110,7 +110,7 @@ impl BrokerConfig {
             engine: self.storage,
             flush_interval: Duration::from_millis(self.flush_ms.max(1)),
             fsync: self.fsync,
-            log_writes: None,
+            metrics: None,
         }
     }
 }

@@ -26,14 +26,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         tracing::info!("dev tokens (one per role) are in {}", tokens.display());
     }
     let shutdown = crate::signals::shutdown_token();
-    // The disk's part of every acknowledgement of the embedded broker.
-    let log_writes = prometheus::Histogram::with_opts(
-        prometheus::HistogramOpts::new(
-            spotcheck_runtime::metrics::names::BROKER_LOG_WRITE_DURATION,
-            "Write-outs of the embedded broker's log (write and fsync) that acknowledgements wait for",
-        )
-        .buckets(spotcheck_runtime::metrics::LATENCY_BUCKETS.to_vec()),
-    )?;
+    let broker_metrics = broker_metrics()?;
     let broker = match &args.common.brokers {
         Some(_) => None,
         None => {
@@ -43,7 +36,7 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
                 args.broker_fsync,
                 args.broker_flush_ms,
             );
-            options.log_writes = Some(log_writes.clone());
+            options.metrics = Some(broker_metrics.clone());
             Some(start_embedded_broker(data_dir, args.broker_port, &options).await?)
         }
     };
@@ -53,12 +46,11 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
     };
     let mut shared = connect(&brokers, &config, "spotcheck-up").await?;
-    if let Some(broker) = &broker {
-        let retries = ConflictRetries::new(broker.conflict_retries_count())?;
+    if broker.is_some() {
         let registry = shared.metrics.registry();
         registry
-            .register(Box::new(retries))
-            .and_then(|()| registry.register(Box::new(log_writes)))
+            .register(Box::new(broker_metrics.conflict_retries))
+            .and_then(|()| registry.register(Box::new(broker_metrics.log_writes)))
             .context("cannot register the broker's metrics")?;
     }
     // The stages yield the cores to the labs' requests and the broker (`--stages-nice`).
@@ -215,36 +207,20 @@ async fn start_embedded_broker(
     Ok(broker)
 }
 
-/// `spotcheck_broker_conflict_retries_total`: writes the embedded broker ran again because their
-/// SlateDB transaction conflicted with another's (`spotcheck_broker::conflicts`); each costs the
-/// client a wait for one more write of the log. Read from the broker when scraped.
-struct ConflictRetries {
-    count: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    counter: prometheus::IntCounter,
-}
-
-impl ConflictRetries {
-    fn new(count: std::sync::Arc<std::sync::atomic::AtomicU64>) -> Result<Self> {
-        let counter = prometheus::IntCounter::new(
-            spotcheck_runtime::metrics::names::BROKER_CONFLICT_RETRIES,
+/// The embedded broker's metrics (`spotcheck_broker::BrokerMetrics`), registered once it runs.
+fn broker_metrics() -> Result<spotcheck_broker::BrokerMetrics> {
+    use spotcheck_runtime::metrics::{LATENCY_BUCKETS, names};
+    Ok(spotcheck_broker::BrokerMetrics {
+        conflict_retries: prometheus::IntCounter::new(
+            names::BROKER_CONFLICT_RETRIES,
             "Writes the embedded broker ran again after a transaction conflict",
-        )?;
-        Ok(Self { count, counter })
-    }
-}
-
-impl prometheus::core::Collector for ConflictRetries {
-    fn desc(&self) -> Vec<&prometheus::core::Desc> {
-        self.counter.desc()
-    }
-
-    fn collect(&self) -> Vec<prometheus::proto::MetricFamily> {
-        // A fresh counter at the broker's count, so two scrapes at once cannot add it twice.
-        let Ok(now) = ConflictRetries::new(self.count.clone()) else {
-            return Vec::new();
-        };
-        now.counter
-            .inc_by(self.count.load(std::sync::atomic::Ordering::Relaxed));
-        now.counter.collect()
-    }
+        )?,
+        log_writes: prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                names::BROKER_LOG_WRITE_DURATION,
+                "Write-outs of the embedded broker's log (write and fsync) that acknowledgements wait for",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+        )?,
+    })
 }

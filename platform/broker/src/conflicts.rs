@@ -30,8 +30,6 @@
 use crate::group_commit::Writes;
 use async_trait::async_trait;
 use std::collections::BTreeMap;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 use tansu_sans_io::describe_cluster_response::DescribeClusterBroker;
 use tansu_sans_io::describe_configs_response::DescribeConfigsResult;
@@ -64,22 +62,18 @@ const LOOK_BACK_FETCHES: usize = 256;
 #[derive(Clone, Debug)]
 pub struct RetryConflicts<S> {
     inner: S,
-    retries: Arc<AtomicU64>,
+    /// Counts the writes run again after a conflict.
+    retries: Option<prometheus::IntCounter>,
     writes: Writes,
 }
 
 impl<S> RetryConflicts<S> {
-    pub fn new(inner: S, writes: Writes) -> Self {
+    pub fn new(inner: S, writes: Writes, retries: Option<prometheus::IntCounter>) -> Self {
         Self {
             inner,
-            retries: Arc::default(),
+            retries,
             writes,
         }
-    }
-
-    /// Counts the writes run again after a conflict (shared with every clone).
-    pub fn retries(&self) -> Arc<AtomicU64> {
-        self.retries.clone()
     }
 }
 
@@ -102,7 +96,9 @@ macro_rules! retried {
         loop {
             match $write.await {
                 Err(error) if attempt < ATTEMPTS && is_conflict(&error) => {
-                    $self.retries.fetch_add(1, Ordering::Relaxed);
+                    if let Some(retries) = &$self.retries {
+                        retries.inc();
+                    }
                     tokio::time::sleep(Duration::from_micros(200 * u64::from(attempt))).await;
                     attempt += 1;
                 }

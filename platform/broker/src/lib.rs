@@ -75,9 +75,19 @@ pub struct BrokerOptions {
     pub flush_interval: Duration,
     /// SlateDB: fsync every file it writes (and its directory) before the write counts as done.
     pub fsync: bool,
-    /// SlateDB: observes each write-out of the log (its write and fsyncs) in seconds: the
-    /// disk's part of every acknowledgement. Registered by the process embedding the broker.
-    pub log_writes: Option<prometheus::Histogram>,
+    /// What the broker counts, for the process embedding it to export.
+    pub metrics: Option<BrokerMetrics>,
+}
+
+/// The broker's metrics (SlateDB only), made and registered by the process that embeds it.
+#[derive(Debug, Clone)]
+pub struct BrokerMetrics {
+    /// Writes run again after a transaction conflict ([`conflicts`]); each costs the client one
+    /// more write-out of the log.
+    pub conflict_retries: prometheus::IntCounter,
+    /// Each write-out of the log (its write and fsyncs) in seconds: the disk's part of every
+    /// acknowledgement ([`group_commit`]).
+    pub log_writes: prometheus::Histogram,
 }
 
 impl Default for BrokerOptions {
@@ -86,7 +96,7 @@ impl Default for BrokerOptions {
             engine: Engine::Slatedb,
             flush_interval: Duration::from_millis(2),
             fsync: true,
-            log_writes: None,
+            metrics: None,
         }
     }
 }
@@ -118,8 +128,6 @@ pub struct EmbeddedBroker {
     /// Why the engine differs from the one asked for (a directory of the other engine).
     kept: Option<String>,
     slate: Option<Arc<slatedb::Db>>,
-    /// SlateDB: writes run again after a transaction conflict.
-    conflict_retries: Arc<std::sync::atomic::AtomicU64>,
     task: JoinHandle<()>,
 }
 
@@ -148,12 +156,12 @@ impl EmbeddedBroker {
             None => remembered_or_free_port(&dir)?,
         };
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-        let (task, log, slate, conflict_retries) = match engine {
+        let (task, log, slate) = match engine {
             Engine::Sqlite => {
                 let database = dir.join(DATABASE_FILE);
                 let broker = build_sqlite(address, &database).await?;
                 index_headers(&database).await?;
-                (tokio::spawn(serve(broker)), database, None, Arc::default())
+                (tokio::spawn(serve(broker)), database, None)
             }
             Engine::Slatedb => {
                 let root = dir.join(SLATE_DIR);
@@ -169,8 +177,8 @@ impl EmbeddedBroker {
                             .build(),
                     ),
                     writes.clone(),
+                    options.metrics.as_ref().map(|m| m.conflict_retries.clone()),
                 );
-                let retries = storage.retries();
                 let listener = tokio::net::TcpListener::bind(address)
                     .await
                     .map_err(|error| {
@@ -183,7 +191,7 @@ impl EmbeddedBroker {
                     db.clone(),
                     writes.clone(),
                     options.flush_interval,
-                    options.log_writes.clone(),
+                    options.metrics.as_ref().map(|m| m.log_writes.clone()),
                 );
                 let upkeep = watermarks::keep_small(db.clone(), writes);
                 let task = tokio::spawn(async move {
@@ -193,7 +201,7 @@ impl EmbeddedBroker {
                         () = upkeep => {}
                     }
                 });
-                (task, root, Some(db), retries)
+                (task, root, Some(db))
             }
         };
         wait_until_listening(address, &task).await?;
@@ -203,20 +211,8 @@ impl EmbeddedBroker {
             log,
             kept,
             slate,
-            conflict_retries,
             task,
         })
-    }
-
-    /// Writes the SlateDB storage ran again after a transaction conflict (0 on SQLite).
-    pub fn conflict_retries(&self) -> u64 {
-        self.conflict_retries
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    /// The count behind [`EmbeddedBroker::conflict_retries`], for a metrics exporter to read.
-    pub fn conflict_retries_count(&self) -> Arc<std::sync::atomic::AtomicU64> {
-        self.conflict_retries.clone()
     }
 
     /// The bootstrap address for Kafka clients, e.g. `127.0.0.1:40123`.

@@ -8,7 +8,7 @@ use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use spotcheck_broker::{BrokerOptions, EmbeddedBroker};
+use spotcheck_broker::{BrokerMetrics, BrokerOptions, EmbeddedBroker};
 use std::time::Duration;
 
 const TOPIC: &str = "probe";
@@ -64,7 +64,15 @@ fn records_on_topic(bootstrap: &str) -> i64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_idempotent_producers_are_all_acknowledged_and_kept() {
     let dir = tempfile::tempdir().unwrap();
-    let options = BrokerOptions::default();
+    let metrics = BrokerMetrics {
+        conflict_retries: prometheus::IntCounter::new("retries", "retries").unwrap(),
+        log_writes: prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("w", "w"))
+            .unwrap(),
+    };
+    let options = BrokerOptions {
+        metrics: Some(metrics.clone()),
+        ..BrokerOptions::default()
+    };
     let broker = EmbeddedBroker::start(dir.path(), None, &options)
         .await
         .unwrap();
@@ -102,7 +110,7 @@ async fn concurrent_idempotent_producers_are_all_acknowledged_and_kept() {
     for send in sends {
         failures.extend(send.await.unwrap());
     }
-    let retries = broker.conflict_retries();
+    let retries = metrics.conflict_retries.get();
     assert!(
         failures.is_empty(),
         "{} of {} records refused, e.g. {:?} ({retries} writes retried)",
@@ -110,6 +118,8 @@ async fn concurrent_idempotent_producers_are_all_acknowledged_and_kept() {
         PRODUCERS * RECORDS,
         failures.first()
     );
+    // The acknowledgements waited for write-outs of the log, and those were measured.
+    assert!(metrics.log_writes.get_sample_count() >= 1);
     let expected = (PRODUCERS * RECORDS) as i64;
     let reader = bootstrap.clone();
     let on_topic = tokio::task::spawn_blocking(move || records_on_topic(&reader))
