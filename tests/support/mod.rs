@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_spotcheck");
 
-/// A free loopback port (bound then released).
-/// A loopback port nothing listens on, never the same twice in one test process (the kernel
-/// may hand a just-released port out again, and `up --http P --pg P` then fails to start).
+/// Ports handed out or taken in this test process.
+static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
+/// A loopback port nothing listens on (bound then released), never the same twice in one test
+/// process (the kernel may hand a just-released port out again, and `up --http P --pg P` then
+/// fails to start), and never one [`taken`].
 pub fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<std::collections::BTreeSet<u16>> =
-        std::sync::Mutex::new(std::collections::BTreeSet::new());
     loop {
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -32,6 +34,11 @@ pub fn free_port() -> u16 {
             return port;
         }
     }
+}
+
+/// Keeps `port` from [`free_port`]: one a server will take by itself.
+pub fn taken(port: u16) {
+    GIVEN.lock().unwrap().insert(port);
 }
 
 /// A spotcheck process (or a broker) started with fixed arguments; restartable, logged to a file.
@@ -194,6 +201,14 @@ impl Up {
 
     pub fn start_with(dir: &Path, extra: &[&str]) -> Self {
         std::fs::create_dir_all(dir).unwrap();
+        // The embedded broker listens again on the port it had (`DATA_DIR/broker/port`), which
+        // the kernel may meanwhile hand out as free: seen as `--http` on that port, and `up`
+        // refused to start ("Address already in use").
+        if let Ok(remembered) = std::fs::read_to_string(dir.join("broker").join("port"))
+            && let Ok(port) = remembered.trim().parse()
+        {
+            taken(port);
+        }
         let http = format!("127.0.0.1:{}", free_port());
         let pg = format!("127.0.0.1:{}", free_port());
         let mut args: Vec<String> = vec!["up".into(), "--data-dir".into()];
