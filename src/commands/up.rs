@@ -26,18 +26,19 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         tracing::info!("dev tokens (one per role) are in {}", tokens.display());
     }
     let shutdown = crate::signals::shutdown_token();
-    let broker_metrics = broker_metrics()?;
-    let broker = match &args.common.brokers {
-        Some(_) => None,
+    let (broker, broker_metrics) = match &args.common.brokers {
+        Some(_) => (None, None),
         None => {
+            let metrics = broker_metrics()?;
             let mut options = broker_options(
                 &config.broker,
                 args.broker_storage.as_deref(),
                 args.broker_fsync,
                 args.broker_flush_ms,
             );
-            options.metrics = Some(broker_metrics.clone());
-            Some(start_embedded_broker(data_dir, args.broker_port, &options).await?)
+            options.metrics = Some(metrics.clone());
+            let broker = start_embedded_broker(data_dir, args.broker_port, &options).await?;
+            (Some(broker), Some(metrics))
         }
     };
     let brokers = match (&args.common.brokers, &broker) {
@@ -46,11 +47,11 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
         (None, None) => unreachable!("an embedded broker runs when no --brokers is given"),
     };
     let mut shared = connect(&brokers, &config, "spotcheck-up").await?;
-    if broker.is_some() {
+    if let Some(metrics) = broker_metrics {
         let registry = shared.metrics.registry();
         registry
-            .register(Box::new(broker_metrics.conflict_retries))
-            .and_then(|()| registry.register(Box::new(broker_metrics.log_writes)))
+            .register(Box::new(metrics.conflict_retries))
+            .and_then(|()| registry.register(Box::new(metrics.log_writes)))
             .context("cannot register the broker's metrics")?;
     }
     // The stages yield the cores to the labs' requests and the broker (`--stages-nice`).
