@@ -476,3 +476,101 @@ fn a_broker_outage_is_answered_503_never_202_and_every_stage_resumes_by_itself()
         caught_up.elapsed()
     );
 }
+
+/// The first record at or after `offset` of partition 0 of `topic`, as a new consumer reads it
+/// (with the consumer, still open).
+fn served_from(
+    brokers: &str,
+    topic: &str,
+    offset: i64,
+) -> (
+    rdkafka::consumer::BaseConsumer,
+    rdkafka::message::OwnedMessage,
+) {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "probe-visibility")
+        .set("enable.auto.commit", "false")
+        .set("fetch.wait.max.ms", "10")
+        .create()
+        .unwrap();
+    let mut from = TopicPartitionList::new();
+    from.add_partition_offset(topic, 0, Offset::Offset(offset))
+        .unwrap();
+    consumer.assign(&from).unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(message) = consumer.poll(Duration::from_millis(10)) {
+            let message = message.unwrap().detach();
+            return (consumer, message);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "nothing served from offset {offset}"
+        );
+    }
+}
+
+/// A record is served to consumers only once it is on disk: a record a consumer has read is
+/// still there after the broker is SIGKILLed. Tansu on SlateDB served a record as soon as its
+/// write was in memory, up to a write-out of the log before the producer's acknowledgement; a
+/// stage that applied such a record and stored its position, killed with the broker, then
+/// skipped the record the broker stored at the same offset after the restart.
+#[test]
+fn a_record_a_consumer_has_read_is_still_there_after_the_broker_is_killed() {
+    use rdkafka::Message;
+    use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+    use rdkafka::consumer::Consumer;
+    const TOPIC: &str = "probe.visibility";
+    let dir = tempfile::tempdir().unwrap();
+    // A write-out of the log once a second: a produced record waits up to a second for it.
+    let mut broker = Broker::start_with_args(dir.path(), &["--flush-ms", "1000"]);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let admin: AdminClient<_> = ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .create()
+        .unwrap();
+    let topic = NewTopic::new(TOPIC, 1, TopicReplication::Fixed(1));
+    let created = runtime
+        .block_on(admin.create_topics([&topic], &AdminOptions::new()))
+        .unwrap();
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &broker.bootstrap)
+        .set("acks", "all")
+        .set("linger.ms", "0")
+        .create()
+        .unwrap();
+    let record = |payload: &'static str| {
+        FutureRecord::<(), _>::to(TOPIC)
+            .partition(0)
+            .payload(payload)
+    };
+    // Acknowledged: a write-out of the log has just run, so the next record waits for the next.
+    runtime
+        .block_on(producer.send(record("first"), Duration::from_secs(30)))
+        .unwrap();
+    let in_flight = producer.send_result(record("second")).unwrap();
+    let (reader, read) = served_from(&broker.bootstrap, TOPIC, 1);
+    // At once: a record served before its write-out is taken from the log by the kill.
+    broker.kill();
+    drop(reader);
+    assert_eq!(read.payload(), Some(&b"second"[..]));
+    // Not sent again after the restart: what is on the log is what the kill left.
+    drop(in_flight);
+    drop(producer);
+    broker.restart();
+    let (reader, _) = served_from(&broker.bootstrap, TOPIC, 0);
+    let (_, end) = reader
+        .fetch_watermarks(TOPIC, 0, Duration::from_secs(30))
+        .unwrap();
+    assert_eq!(end, 2, "the record a consumer read before the kill is gone");
+    let (_, after) = served_from(&broker.bootstrap, TOPIC, 1);
+    assert_eq!(
+        (after.offset(), after.payload()),
+        (1, Some(&b"second"[..])),
+        "the record a consumer read before the kill"
+    );
+}

@@ -295,13 +295,19 @@ impl Broker {
 
     /// The broker with its log in `storage` (`slatedb` or `sqlite`).
     pub fn start_with(dir: &Path, storage: &str) -> Self {
+        Self::start_with_args(dir, &["--storage", storage])
+    }
+
+    /// The broker started with `extra` flags (`--storage`, `--flush-ms`, ...).
+    pub fn start_with_args(dir: &Path, extra: &[&str]) -> Self {
         std::fs::create_dir_all(dir).unwrap();
         let port = free_port();
         let bootstrap = format!("127.0.0.1:{port}");
         let log = dir.join("broker.log");
         let args = ["broker", "--data-dir", dir.to_str().unwrap(), "--port"];
         let mut args: Vec<String> = args.iter().map(std::string::ToString::to_string).collect();
-        args.extend([port.to_string(), "--storage".into(), storage.into()]);
+        args.push(port.to_string());
+        args.extend(extra.iter().map(std::string::ToString::to_string));
         let process = Process::start(Path::new(BIN), args, None, log);
         let broker = Self { bootstrap, process };
         broker.wait_for_port();

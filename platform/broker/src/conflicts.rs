@@ -26,10 +26,15 @@
 //! at 18,864 of 20,000 disclosures after three SIGKILLs of `up`, `tests/credit_crash.rs`). Such a
 //! fetch looks back for the batch holding *n*; the client skips the records before *n*, as it
 //! does on Kafka.
+//!
+//! And it serves a record before it is on disk; fetches, the partition's end and offset lookups
+//! here go no further than [`crate::visible::DurableEnds`] knows to be written out.
 
 use crate::group_commit::Writes;
+use crate::visible::{self, DurableEnds};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tansu_sans_io::describe_cluster_response::DescribeClusterBroker;
 use tansu_sans_io::describe_configs_response::DescribeConfigsResult;
@@ -58,13 +63,15 @@ const ATTEMPTS: u32 = 8;
 const LOOK_BACK_FETCHES: usize = 256;
 
 /// A Tansu storage whose writes are retried on a SlateDB transaction conflict, and counted in
-/// flight for the log's group commit ([`crate::group_commit`]) while they run.
+/// flight for the log's group commit ([`crate::group_commit`]) while they run; whose reads serve
+/// only what is on disk ([`crate::visible`]).
 #[derive(Clone, Debug)]
 pub struct RetryConflicts<S> {
     inner: S,
     /// Counts the writes run again after a conflict.
     retries: Option<prometheus::IntCounter>,
     writes: Writes,
+    ends: Arc<DurableEnds>,
 }
 
 impl<S> RetryConflicts<S> {
@@ -73,7 +80,71 @@ impl<S> RetryConflicts<S> {
             inner,
             retries,
             writes,
+            ends: Arc::default(),
         }
+    }
+}
+
+impl<S: Storage> RetryConflicts<S> {
+    /// The end of `topition` known to be on disk ([`DurableEnds::on_disk`]).
+    async fn on_disk(&self, topition: &Topition) -> Result<i64> {
+        self.ends
+            .on_disk(topition, || async {
+                Ok(self.inner.offset_stage(topition).await?.high_watermark())
+            })
+            .await
+    }
+
+    /// Tansu's fetch, from the batch that holds `offset` (see the module's documentation).
+    async fn fetch_holding(
+        &self,
+        topition: &'_ Topition,
+        offset: i64,
+        min_bytes: u32,
+        max_bytes: u32,
+        isolation: IsolationLevel,
+    ) -> Result<Vec<deflated::Batch>> {
+        let batches = self
+            .inner
+            .fetch(topition, offset, min_bytes, max_bytes, isolation)
+            .await?;
+        let holds_offset = batches.first().is_some_and(|b| b.base_offset <= offset);
+        if offset <= 0 || holds_offset {
+            return Ok(batches);
+        }
+        if batches.is_empty() && offset >= self.inner.offset_stage(topition).await?.high_watermark()
+        {
+            // At the end of the partition: nothing to look back for.
+            return Ok(batches);
+        }
+        // `offset` is inside a batch that begins before it: find that batch.
+        let mut from = offset - 1;
+        let mut step = 1;
+        // Offsets have no gaps (nothing is deleted), so this ends well before the bound; the
+        // bound only keeps a log that breaks that from turning a fetch into a loop.
+        for _ in 0..LOOK_BACK_FETCHES {
+            let found = self
+                .inner
+                .fetch(topition, from, min_bytes, max_bytes, isolation)
+                .await?;
+            match found.iter().position(|b| last_offset(b) >= offset) {
+                Some(first) if found[first].base_offset <= offset => {
+                    return Ok(found[first..].to_vec());
+                }
+                // Every batch returned ends before `offset`: go on after the last one.
+                None if !found.is_empty() => from = found.last().map_or(from, last_offset) + 1,
+                // No batch begins in `from..=offset`, or the one after `from` already begins
+                // past `offset`: look further back.
+                _ if from > 0 => {
+                    step *= 8;
+                    from = (offset - step).max(0);
+                }
+                // No batch holds `offset` (a gap): answer as Tansu did.
+                _ => return Ok(batches),
+            }
+        }
+        tracing::warn!(%offset, partition = topition.partition(), "no batch holds the offset");
+        Ok(batches)
     }
 }
 
@@ -150,10 +221,16 @@ impl<S: Storage> Storage for RetryConflicts<S> {
         topition: &Topition,
         batch: deflated::Batch,
     ) -> Result<i64> {
-        retried!(
+        // Looked at before the first write of this run, so the stored end it reads is on disk.
+        self.on_disk(topition).await?;
+        let records = i64::from(batch.last_offset_delta) + 1;
+        let base = retried!(
             self,
             self.inner.produce(transaction_id, topition, batch.clone())
-        )
+        )?;
+        // Returned: the batch is on disk (Tansu's commit waits for the write-out).
+        self.ends.written_out(topition, base + records);
+        Ok(base)
     }
 
     async fn fetch(
@@ -165,50 +242,24 @@ impl<S: Storage> Storage for RetryConflicts<S> {
         isolation: IsolationLevel,
     ) -> Result<Vec<deflated::Batch>> {
         let batches = self
-            .inner
-            .fetch(topition, offset, min_bytes, max_bytes, isolation)
+            .fetch_holding(topition, offset, min_bytes, max_bytes, isolation)
             .await?;
-        let holds_offset = batches.first().is_some_and(|b| b.base_offset <= offset);
-        if offset <= 0 || holds_offset {
-            return Ok(batches);
-        }
-        if batches.is_empty() && offset >= self.inner.offset_stage(topition).await?.high_watermark()
-        {
-            // At the end of the partition: nothing to look back for.
-            return Ok(batches);
-        }
-        // `offset` is inside a batch that begins before it: find that batch.
-        let mut from = offset - 1;
-        let mut step = 1;
-        // Offsets have no gaps (nothing is deleted), so this ends well before the bound; the
-        // bound only keeps a log that breaks that from turning a fetch into a loop.
-        for _ in 0..LOOK_BACK_FETCHES {
-            let found = self
-                .inner
-                .fetch(topition, from, min_bytes, max_bytes, isolation)
-                .await?;
-            match found.iter().position(|b| last_offset(b) >= offset) {
-                Some(first) if found[first].base_offset <= offset => {
-                    return Ok(found[first..].to_vec());
-                }
-                // Every batch returned ends before `offset`: go on after the last one.
-                None if !found.is_empty() => from = found.last().map_or(from, last_offset) + 1,
-                // No batch begins in `from..=offset`, or the one after `from` already begins
-                // past `offset`: look further back.
-                _ if from > 0 => {
-                    step *= 8;
-                    from = (offset - step).max(0);
-                }
-                // No batch holds `offset` (a gap): answer as Tansu did.
-                _ => return Ok(batches),
-            }
-        }
-        tracing::warn!(%offset, partition = topition.partition(), "no batch holds the offset");
-        Ok(batches)
+        let on_disk = self.on_disk(topition).await?;
+        Ok(visible::below(batches, on_disk, |b| b.base_offset))
     }
 
     async fn offset_stage(&self, topition: &Topition) -> Result<OffsetStage> {
-        self.inner.offset_stage(topition).await
+        let stage = self.inner.offset_stage(topition).await?;
+        let on_disk = self
+            .ends
+            .on_disk(topition, || async {
+                Ok::<_, Error>(stage.high_watermark())
+            })
+            .await?;
+        Ok(visible::clamped(stage, on_disk).unwrap_or_else(|| {
+            tracing::debug!("Tansu's offset stage has another shape: answered as it is");
+            stage
+        }))
     }
 
     async fn list_offsets(
@@ -217,10 +268,15 @@ impl<S: Storage> Storage for RetryConflicts<S> {
         offsets: &[(Topition, ListOffset)],
     ) -> Result<Vec<(Topition, ListOffsetResponse)>> {
         let mut answers = self.inner.list_offsets(isolation_level, offsets).await?;
-        for ((_, asked), (_, answer)) in offsets.iter().zip(answers.iter_mut()) {
-            if matches!(asked, ListOffset::Earliest) && answer.error_code == ErrorCode::None {
+        for ((topition, asked), (_, answer)) in offsets.iter().zip(answers.iter_mut()) {
+            if answer.error_code != ErrorCode::None {
+                continue;
+            }
+            if matches!(asked, ListOffset::Earliest) {
                 answer.offset = Some(0);
                 answer.timestamp = None;
+            } else if let Some(offset) = answer.offset {
+                answer.offset = Some(offset.min(self.on_disk(topition).await?));
             }
         }
         Ok(answers)

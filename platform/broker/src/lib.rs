@@ -9,7 +9,8 @@
 //! a transaction). With
 //! [`BrokerOptions::fsync`] (the default) SlateDB's files are also fsynced before the
 //! acknowledgement, so they survive a power cut; SQLite runs with `synchronous=normal` and does
-//! not promise that.
+//! not promise that. A record is served to consumers only once it is written out ([`visible`]):
+//! what a consumer has read is never taken away by a crash.
 //! Limits (Tansu 0.6, measured in BROKERS.md and BENCHMARKS.md): no transactions; topic configs
 //! such as `cleanup.policy=compact` are accepted but not enforced. Other clients (librdkafka 2.x,
 //! `tansu cat`) can use it at the logged address.
@@ -17,6 +18,7 @@
 pub mod conflicts;
 pub mod durable;
 pub mod group_commit;
+pub mod visible;
 pub mod watermarks;
 
 use slatedb::object_store::ObjectStore;
