@@ -88,7 +88,7 @@ struct Resting {
     rest: Rest,
     /// The partitions paused, while resting.
     paused: Option<TopicPartitionList>,
-    /// The last record, or the last resume.
+    /// The end of the last batch (or the arrival of its first record), or the last resume.
     active_since: Instant,
     /// Rest again after one idle period: the resume was the timer's, not a local write's.
     short: bool,
@@ -349,6 +349,11 @@ async fn consume_loop<S: Stage>(
         let Some(applied) = call_with_retries(stage, call, metrics, shutdown).await? else {
             return Ok(()); // shutting down mid-retry: the batch will be redelivered
         };
+        // Idle time counts from the end of a batch: a batch that took longer than the rest's
+        // `after` is work, not idleness, and more records may wait behind it.
+        if let (Some(resting), Next::Batch(_)) = (resting.as_mut(), &next) {
+            resting.active_since = Instant::now();
+        }
         if !send_dead_letters(stage.name(), batch, &applied, publisher, metrics, shutdown).await {
             return Ok(());
         }

@@ -336,3 +336,83 @@ async fn a_batch_waits_while_a_burst_is_taken_in_and_goes_on_when_it_ends() {
     shutdown.cancel();
     driver.await.unwrap().unwrap();
 }
+
+/// [`Collect`], taking `each` over every batch.
+struct Slow {
+    inner: Collect,
+    each: Duration,
+}
+
+#[async_trait]
+impl Stage for Slow {
+    fn name(&self) -> &'static str {
+        "slow"
+    }
+
+    async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
+        tokio::time::sleep(self.each).await;
+        self.inner.apply(batch).await
+    }
+}
+
+/// A stage whose batches take longer than the rest's idle time is not put to rest while records
+/// wait: the idle time counts from the end of the last batch, not from its first record. (Seen:
+/// `up`'s traceback stage, catching up after a restart with batches of 5,000 records that took
+/// over 2 s each, rested for 10 s with shipments unread, and a case showed none meanwhile.)
+#[tokio::test]
+async fn a_stage_slower_than_the_rests_idle_time_does_not_rest_while_records_wait() {
+    const RECORDS: usize = 150;
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    cluster.create_topic(topics::MEMBERS, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    let payloads: Vec<String> = (1..=RECORDS).map(|n| format!(r#"{{"n":{n}}}"#)).collect();
+    let payloads: Vec<&str> = payloads.iter().map(String::as_str).collect();
+    produce(&bootstrap, &payloads).await;
+
+    let kafka = KafkaSettings::new(&bootstrap, "driver-test");
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+    // Nothing local is ever written: only the end of a rest (an hour) would wake a resting stage.
+    let (_wake, woken) = tokio::sync::watch::channel(0u64);
+    let mut settings = DriverSettings::new("driver-slow-group", &[INPUT]);
+    settings.membership = spotcheck_runtime::Membership::AllPartitions;
+    settings.max_batch = 5;
+    settings.idle = Duration::from_millis(100);
+    settings.rest = Some(spotcheck_runtime::driver::Rest {
+        after: Duration::from_millis(100),
+        at_most: Duration::from_secs(3600),
+        wake: woken,
+    });
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    // 30 batches of 300 ms: longer than the 5 s before the consumer's first statistics, after
+    // which the driver knows every partition is fetching and may rest.
+    let stage = Slow {
+        inner: Collect {
+            seen: seen.clone(),
+            failures: 0,
+        },
+        each: Duration::from_millis(300),
+    };
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let watched = seen.clone();
+    let watcher = tokio::spawn(async move {
+        let started = Instant::now();
+        while watched.lock().unwrap().len() < RECORDS && started.elapsed() < Duration::from_secs(60)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.cancel();
+    });
+    run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+        .await
+        .unwrap();
+    watcher.await.unwrap();
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        RECORDS,
+        "the stage rested with records waiting"
+    );
+}
