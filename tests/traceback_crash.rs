@@ -83,7 +83,22 @@ fn cases(up: &Up) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Waits until the cases stop changing (the same for 3 s) and there are `expected` of them.
+/// Whether the traceback stage has applied everything on its topics, as the consumer's last
+/// statistics (every 5 s) say: no partition with a lag above 0.
+fn traceback_caught_up(up: &Up) -> bool {
+    let metrics = reqwest::blocking::get(up.url("/metrics"))
+        .and_then(reqwest::blocking::Response::text)
+        .unwrap_or_default();
+    let lags: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("spotcheck_consumer_lag_records{") && l.contains("traceback"))
+        .collect();
+    !lags.is_empty() && lags.iter().all(|l| l.ends_with(" 0"))
+}
+
+/// Waits until there are `expected` cases, they stop changing (the same for 3 s), and the
+/// traceback stage has caught up with its topics (statistics taken after the wait began: a
+/// stage still applying shipments may leave the cases unchanged for seconds).
 fn settled_cases(up: &Up, expected: usize) -> BTreeMap<String, Value> {
     let started = Instant::now();
     let mut last = BTreeMap::new();
@@ -93,7 +108,11 @@ fn settled_cases(up: &Up, expected: usize) -> BTreeMap<String, Value> {
         if now != last {
             last = now;
             stable_since = Instant::now();
-        } else if last.len() == expected && stable_since.elapsed() > Duration::from_secs(3) {
+        } else if last.len() == expected
+            && stable_since.elapsed() > Duration::from_secs(3)
+            && started.elapsed() > Duration::from_secs(6)
+            && traceback_caught_up(up)
+        {
             return last;
         }
         assert!(

@@ -38,7 +38,7 @@ impl DriverContext {
 }
 
 impl ClientContext for DriverContext {
-    /// Consumer lag per partition (`statistics.interval.ms`), as a gauge.
+    /// Consumer lag per partition ([`lag`], every `statistics.interval.ms`), as a gauge.
     fn stats(&self, statistics: Statistics) {
         let fetching = statistics
             .topics
@@ -55,15 +55,28 @@ impl ClientContext for DriverContext {
                 // over) is dropped from the metric; a negative lag means "not known yet".
                 if partition.starts_with('-') || !p.desired {
                     let _ = self.metrics.consumer_lag.remove_label_values(&labels);
-                } else if p.consumer_lag >= 0 {
+                } else if let Some(lag) = lag(p) {
                     self.metrics
                         .consumer_lag
                         .with_label_values(&labels)
-                        .set(p.consumer_lag);
+                        .set(lag);
                 }
             }
         }
     }
+}
+
+/// Records on the partition past the consumer's position: its end less the next offset the
+/// stage is to be handed (before the first record since the assignment, the next it fetches).
+/// librdkafka's own `consumer_lag` counts from the committed offset, which the stages that keep
+/// their positions in their own state (traceback, credit) never commit: theirs stayed unknown.
+fn lag(p: &rdkafka::statistics::Partition) -> Option<i64> {
+    let position = if p.app_offset >= 0 {
+        p.app_offset
+    } else {
+        p.next_offset
+    };
+    (p.hi_offset >= 0 && position >= 0).then(|| (p.hi_offset - position).max(0))
 }
 
 impl ConsumerContext for DriverContext {}
