@@ -73,8 +73,8 @@ struct Pass {
 }
 
 /// Merges every watermark map holding more than [`LIMIT`] entries. Each is rewritten in its own
-/// transaction: one that conflicts with a produce is left for the next pass (and the produce
-/// runs again, `crate::conflicts`).
+/// transaction, run again when it conflicts with a produce (as the produce is,
+/// `crate::conflicts`), a few times before it is left for the next pass.
 async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
     let mut pass = Pass::default();
     let mut large = Vec::new();
@@ -98,25 +98,41 @@ async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
         }
     }
     for key in large {
-        let transaction = db.begin(IsolationLevel::SerializableSnapshot).await?;
-        let Some(mut watermark) = transaction.get(&key).await?.as_deref().and_then(decode) else {
-            continue;
-        };
-        let Some(timestamps) = watermark.timestamps.as_mut() else {
-            continue;
-        };
-        *timestamps = merged(timestamps);
-        let Ok(encoded) = postcard::to_stdvec(&watermark) else {
-            continue;
-        };
-        transaction.put(&key, encoded)?;
-        match transaction.commit().await {
-            Ok(()) => pass.merged += 1,
-            Err(error) if error.kind() == slatedb::ErrorKind::Transaction => {}
-            Err(error) => return Err(error),
+        // A partition written without pause rewrites its watermark at every produce: a merge
+        // left for the next pass would meet the same, and the map would grow on.
+        for _ in 0..ATTEMPTS {
+            match merge_one(db, &key).await {
+                Ok(merged) => {
+                    pass.merged += usize::from(merged);
+                    break;
+                }
+                Err(error) if error.kind() == slatedb::ErrorKind::Transaction => {}
+                Err(error) => return Err(error),
+            }
         }
     }
     Ok(pass)
+}
+
+/// Attempts of one merge before it is left for the next pass.
+const ATTEMPTS: u32 = 8;
+
+/// Merges one watermark in a transaction of its own; `false` when it is no longer there to merge.
+async fn merge_one(db: &Db, key: &[u8]) -> Result<bool, slatedb::Error> {
+    let transaction = db.begin(IsolationLevel::SerializableSnapshot).await?;
+    let Some(mut watermark) = transaction.get(key).await?.as_deref().and_then(decode) else {
+        return Ok(false);
+    };
+    let Some(timestamps) = watermark.timestamps.as_mut() else {
+        return Ok(false);
+    };
+    *timestamps = merged(timestamps);
+    let Ok(encoded) = postcard::to_stdvec(&watermark) else {
+        return Ok(false);
+    };
+    transaction.put(key, encoded)?;
+    transaction.commit().await?;
+    Ok(true)
 }
 
 /// Every thousand writes, merges the watermark maps grown past [`LIMIT`]; returns when the log
