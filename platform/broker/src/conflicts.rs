@@ -34,6 +34,7 @@ use crate::group_commit::Writes;
 use crate::visible::{self, DurableEnds};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 use tansu_sans_io::describe_cluster_response::DescribeClusterBroker;
@@ -158,24 +159,46 @@ pub fn is_conflict(error: &Error) -> bool {
     matches!(error, Error::Slate(inner) if inner.kind() == slatedb::ErrorKind::Transaction)
 }
 
-/// Runs `write` until it does not conflict, at most [`ATTEMPTS`] times, with a short pause
-/// (growing, jittered by the attempt number) so the winner's commit can finish.
+/// Runs `write` until it does not conflict (`is_conflict`), at most [`ATTEMPTS`] times, with a
+/// short pause (growing, jittered by the attempt number) so the winner's commit can finish;
+/// `retrying` is told of each write run again. Every write of the log goes through it: the
+/// storage's (below) and the watermark upkeep's (`crate::watermarks`).
+pub(crate) async fn on_conflict<T, E, Fut>(
+    mut write: impl FnMut() -> Fut,
+    is_conflict: impl Fn(&E) -> bool,
+    mut retrying: impl FnMut(),
+) -> std::result::Result<T, E>
+where
+    Fut: Future<Output = std::result::Result<T, E>>,
+{
+    let mut attempt = 1;
+    loop {
+        match write().await {
+            Err(error) if attempt < ATTEMPTS && is_conflict(&error) => {
+                retrying();
+                tokio::time::sleep(Duration::from_micros(200 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            outcome => break outcome,
+        }
+    }
+}
+
+/// A write of the storage, counted in flight for the group commit and run again on a conflict
+/// ([`on_conflict`]), each run again counted in the retries metric.
 macro_rules! retried {
     ($self:ident, $write:expr) => {{
         let _in_flight = $self.writes.begin();
-        let mut attempt = 1;
-        loop {
-            match $write.await {
-                Err(error) if attempt < ATTEMPTS && is_conflict(&error) => {
-                    if let Some(retries) = &$self.retries {
-                        retries.inc();
-                    }
-                    tokio::time::sleep(Duration::from_micros(200 * u64::from(attempt))).await;
-                    attempt += 1;
+        on_conflict(
+            || $write,
+            is_conflict,
+            || {
+                if let Some(retries) = &$self.retries {
+                    retries.inc();
                 }
-                outcome => break outcome,
-            }
-        }
+            },
+        )
+        .await
     }};
 }
 

@@ -16,6 +16,7 @@
 //! so a lookup by time answers the same offset or an earlier one, never a later one — a consumer
 //! seeking by time may read some records before *t* again, and skips none.
 
+use crate::conflicts::on_conflict;
 use crate::group_commit::Writes;
 use serde::{Deserialize, Serialize};
 use slatedb::{Db, IsolationLevel};
@@ -73,8 +74,8 @@ struct Pass {
 }
 
 /// Merges every watermark map holding more than [`LIMIT`] entries. Each is rewritten in its own
-/// transaction, run again when it conflicts with a produce (as the produce is,
-/// `crate::conflicts`), a few times before it is left for the next pass.
+/// transaction, run again when it conflicts with a produce ([`on_conflict`], as the produce is),
+/// a few times before it is left for the next pass.
 async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
     let mut pass = Pass::default();
     let mut large = Vec::new();
@@ -100,22 +101,20 @@ async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
     for key in large {
         // A partition written without pause rewrites its watermark at every produce: a merge
         // left for the next pass would meet the same, and the map would grow on.
-        for _ in 0..ATTEMPTS {
-            match merge_one(db, &key).await {
-                Ok(merged) => {
-                    pass.merged += usize::from(merged);
-                    break;
-                }
-                Err(error) if error.kind() == slatedb::ErrorKind::Transaction => {}
-                Err(error) => return Err(error),
-            }
+        let merged = on_conflict(
+            || merge_one(db, &key),
+            |error: &slatedb::Error| error.kind() == slatedb::ErrorKind::Transaction,
+            || {},
+        )
+        .await;
+        match merged {
+            Ok(merged) => pass.merged += usize::from(merged),
+            Err(error) if error.kind() == slatedb::ErrorKind::Transaction => {}
+            Err(error) => return Err(error),
         }
     }
     Ok(pass)
 }
-
-/// Attempts of one merge before it is left for the next pass.
-const ATTEMPTS: u32 = 8;
 
 /// Merges one watermark in a transaction of its own; `false` when it is no longer there to merge.
 async fn merge_one(db: &Db, key: &[u8]) -> Result<bool, slatedb::Error> {
