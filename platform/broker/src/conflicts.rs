@@ -156,7 +156,12 @@ fn last_offset(batch: &deflated::Batch) -> i64 {
 
 /// True when `error` is SlateDB refusing a transaction that overlapped another's writes.
 pub fn is_conflict(error: &Error) -> bool {
-    matches!(error, Error::Slate(inner) if inner.kind() == slatedb::ErrorKind::Transaction)
+    matches!(error, Error::Slate(inner) if is_slate_conflict(inner))
+}
+
+/// Whether SlateDB refused a transaction's commit because another one wrote what it read.
+pub(crate) fn is_slate_conflict(error: &slatedb::Error) -> bool {
+    error.kind() == slatedb::ErrorKind::Transaction
 }
 
 /// Runs `write` until it does not conflict (`is_conflict`), at most [`ATTEMPTS`] times, with a
@@ -499,5 +504,62 @@ impl<S: Storage> Storage for RetryConflicts<S> {
 
     async fn ping(&self) -> Result<()> {
         self.inner.ping().await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+
+    #[derive(Debug, PartialEq)]
+    enum Outcome {
+        Conflict,
+        Other,
+    }
+
+    /// Runs a write that fails with `failures` in turn, then succeeds; returns what `on_conflict`
+    /// answered, how often the write ran and how often `retrying` was told.
+    async fn run(failures: &[Outcome]) -> (Result<(), Outcome>, usize, usize) {
+        let (runs, retries) = (Cell::new(0), Cell::new(0));
+        let outcome = on_conflict(
+            || {
+                let run = runs.get();
+                runs.set(run + 1);
+                let answer = match failures.get(run) {
+                    Some(Outcome::Conflict) => Err(Outcome::Conflict),
+                    Some(Outcome::Other) => Err(Outcome::Other),
+                    None => Ok(()),
+                };
+                async move { answer }
+            },
+            |error: &Outcome| *error == Outcome::Conflict,
+            || retries.set(retries.get() + 1),
+        )
+        .await;
+        (outcome, runs.get(), retries.get())
+    }
+
+    #[tokio::test]
+    async fn a_write_that_conflicts_runs_again_until_it_commits() {
+        let (outcome, runs, retries) = run(&[Outcome::Conflict, Outcome::Conflict]).await;
+        assert_eq!((outcome, runs, retries), (Ok(()), 3, 2));
+    }
+
+    #[tokio::test]
+    async fn a_write_that_keeps_conflicting_gives_up_with_the_conflict() {
+        let always: Vec<Outcome> = (0..20).map(|_| Outcome::Conflict).collect();
+        let (outcome, runs, retries) = run(&always).await;
+        let attempts = usize::try_from(ATTEMPTS).expect("a small number");
+        assert_eq!(
+            (outcome, runs, retries),
+            (Err(Outcome::Conflict), attempts, attempts - 1)
+        );
+    }
+
+    #[tokio::test]
+    async fn another_error_is_not_run_again() {
+        let (outcome, runs, retries) = run(&[Outcome::Conflict, Outcome::Other]).await;
+        assert_eq!((outcome, runs, retries), (Err(Outcome::Other), 2, 1));
     }
 }

@@ -16,7 +16,7 @@
 //! so a lookup by time answers the same offset or an earlier one, never a later one — a consumer
 //! seeking by time may read some records before *t* again, and skips none.
 
-use crate::conflicts::on_conflict;
+use crate::conflicts::{is_slate_conflict, on_conflict};
 use crate::group_commit::Writes;
 use serde::{Deserialize, Serialize};
 use slatedb::{Db, IsolationLevel};
@@ -101,15 +101,10 @@ async fn merge_large(db: &Db) -> Result<Pass, slatedb::Error> {
     for key in large {
         // A partition written without pause rewrites its watermark at every produce: a merge
         // left for the next pass would meet the same, and the map would grow on.
-        let merged = on_conflict(
-            || merge_one(db, &key),
-            |error: &slatedb::Error| error.kind() == slatedb::ErrorKind::Transaction,
-            || {},
-        )
-        .await;
+        let merged = on_conflict(|| merge_one(db, &key), is_slate_conflict, || {}).await;
         match merged {
             Ok(merged) => pass.merged += usize::from(merged),
-            Err(error) if error.kind() == slatedb::ErrorKind::Transaction => {}
+            Err(error) if is_slate_conflict(&error) => {}
             Err(error) => return Err(error),
         }
     }
