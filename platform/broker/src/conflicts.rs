@@ -548,9 +548,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_write_that_keeps_conflicting_gives_up_with_the_conflict() {
-        let always: Vec<Outcome> = (0..20).map(|_| Outcome::Conflict).collect();
-        let (outcome, runs, retries) = run(&always).await;
         let attempts = usize::try_from(ATTEMPTS).expect("a small number");
+        // One conflict more than it may try: it never sees the write succeed.
+        let always: Vec<Outcome> = (0..=attempts).map(|_| Outcome::Conflict).collect();
+        let (outcome, runs, retries) = run(&always).await;
         assert_eq!(
             (outcome, runs, retries),
             (Err(Outcome::Conflict), attempts, attempts - 1)
