@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""How long a log write-out's fsync waits while another file is written on the same file system.
+
+The prober does what the embedded broker does for each write-out of its log: create a small new
+file, write it, fsync it and fsync its directory, every 5 ms. Meanwhile a writer writes 6 MiB and
+fdatasyncs every 50 ms (a stage's commit), in one of these ways:
+
+  append     into new blocks at the end of its file (a state file that is growing)
+  fallocate  into space reserved beforehand with posix_fallocate (unwritten extents)
+  direct     into space zero-filled with O_DIRECT just before each write
+  overwrite  over blocks written beforehand (a state file that has reached its size)
+
+Usage: scripts/fsync-probe.py MODE PROBE_DIR [WRITER_DIR] [SECONDS]
+WRITER_DIR on another file system shows what a file system of its own changes. Prints the
+prober's latency percentiles in milliseconds. Both directories are left with nothing in them.
+"""
+
+import mmap
+import os
+import sys
+import threading
+import time
+
+CHUNK = 6 << 20
+SPAN = 600 << 20
+
+
+def writer(mode, directory, ready, stop):
+    path = os.path.join(directory, "writer.dat")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+    data = os.urandom(CHUNK)
+    zeros = mmap.mmap(-1, CHUNK)  # page-aligned, as O_DIRECT needs
+    if mode == "fallocate":
+        os.posix_fallocate(fd, 0, SPAN)
+    if mode == "overwrite":
+        for offset in range(0, SPAN, CHUNK):
+            os.pwrite(fd, data, offset)
+        os.fsync(fd)
+    ready.set()
+    offset = 0
+    while not stop.is_set() and offset < SPAN:
+        if mode == "direct":
+            direct = os.open(path, os.O_WRONLY | os.O_DIRECT)
+            os.pwrite(direct, zeros, offset)
+            os.fdatasync(direct)
+            os.close(direct)
+        os.pwrite(fd, data, offset)
+        os.fdatasync(fd)
+        offset += CHUNK
+        time.sleep(0.05)
+    os.close(fd)
+    os.unlink(path)
+
+
+def main():
+    mode, probe_dir = sys.argv[1], sys.argv[2]
+    writer_dir = sys.argv[3] if len(sys.argv) > 3 else probe_dir
+    seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 12.0
+    if mode not in ("append", "fallocate", "direct", "overwrite"):
+        sys.exit(f"unknown mode {mode!r}")
+    ready, stop = threading.Event(), threading.Event()
+    thread = threading.Thread(target=writer, args=(mode, writer_dir, ready, stop))
+    thread.start()
+    ready.wait()
+    directory = os.open(probe_dir, os.O_RDONLY)
+    latencies = []
+    deadline = time.time() + seconds
+    n = 0
+    while time.time() < deadline:
+        path = os.path.join(probe_dir, f"probe-{n}.sst")
+        started = time.perf_counter()
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT)
+        os.write(fd, b"x" * 4096)
+        os.fsync(fd)
+        os.close(fd)
+        os.fsync(directory)
+        latencies.append((time.perf_counter() - started) * 1000)
+        os.unlink(path)
+        n += 1
+        time.sleep(0.005)
+    stop.set()
+    thread.join()
+    latencies.sort()
+
+    def at(q):
+        return latencies[max(0, int(len(latencies) * q) - 1)]
+
+    print(
+        f"{mode:9s} n={len(latencies)} p50 {at(0.5):.2f} p90 {at(0.9):.2f} "
+        f"p99 {at(0.99):.2f} max {latencies[-1]:.2f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
