@@ -11,8 +11,10 @@ fdatasyncs every 50 ms (a stage's commit), in one of these ways:
   overwrite  over blocks written beforehand (a state file that has reached its size)
 
 Usage: scripts/fsync-probe.py MODE PROBE_DIR [WRITER_DIR] [SECONDS]
-WRITER_DIR on another file system shows what a file system of its own changes. Prints the
-prober's latency percentiles in milliseconds. Both directories are left with nothing in them.
+WRITER_DIR on another file system shows what a file system of its own changes. The prober
+measures only while the writer writes (at most SECONDS, and no longer than the writer's 600 MiB
+last). Prints how long it measured and its latency percentiles in milliseconds. Both directories
+are left with nothing in them.
 """
 
 import mmap
@@ -25,31 +27,38 @@ CHUNK = 6 << 20
 SPAN = 600 << 20
 
 
-def writer(mode, directory, ready, stop):
+def writer(mode, directory, ready, stop, finished):
     path = os.path.join(directory, "writer.dat")
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
-    data = os.urandom(CHUNK)
-    zeros = mmap.mmap(-1, CHUNK)  # page-aligned, as O_DIRECT needs
-    if mode == "fallocate":
-        os.posix_fallocate(fd, 0, SPAN)
-    if mode == "overwrite":
-        for offset in range(0, SPAN, CHUNK):
+    fd = None
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC)
+        data = os.urandom(CHUNK)
+        zeros = mmap.mmap(-1, CHUNK)  # page-aligned, as O_DIRECT needs
+        if mode == "fallocate":
+            os.posix_fallocate(fd, 0, SPAN)
+        if mode == "overwrite":
+            for offset in range(0, SPAN, CHUNK):
+                os.pwrite(fd, data, offset)
+            os.fsync(fd)
+        ready.set()
+        offset = 0
+        while not stop.is_set() and offset < SPAN:
+            if mode == "direct":
+                direct = os.open(path, os.O_WRONLY | os.O_DIRECT)
+                os.pwrite(direct, zeros, offset)
+                os.fdatasync(direct)
+                os.close(direct)
             os.pwrite(fd, data, offset)
-        os.fsync(fd)
-    ready.set()
-    offset = 0
-    while not stop.is_set() and offset < SPAN:
-        if mode == "direct":
-            direct = os.open(path, os.O_WRONLY | os.O_DIRECT)
-            os.pwrite(direct, zeros, offset)
-            os.fdatasync(direct)
-            os.close(direct)
-        os.pwrite(fd, data, offset)
-        os.fdatasync(fd)
-        offset += CHUNK
-        time.sleep(0.05)
-    os.close(fd)
-    os.unlink(path)
+            os.fdatasync(fd)
+            offset += CHUNK
+            time.sleep(0.05)
+    finally:
+        # Also when it failed: the prober must not wait for it, nor measure without it.
+        ready.set()
+        finished.set()
+        if fd is not None:
+            os.close(fd)
+            os.unlink(path)
 
 
 def main():
@@ -58,15 +67,19 @@ def main():
     seconds = float(sys.argv[4]) if len(sys.argv) > 4 else 12.0
     if mode not in ("append", "fallocate", "direct", "overwrite"):
         sys.exit(f"unknown mode {mode!r}")
-    ready, stop = threading.Event(), threading.Event()
-    thread = threading.Thread(target=writer, args=(mode, writer_dir, ready, stop))
+    ready, stop, finished = threading.Event(), threading.Event(), threading.Event()
+    thread = threading.Thread(target=writer, args=(mode, writer_dir, ready, stop, finished))
     thread.start()
     ready.wait()
+    if finished.is_set():
+        thread.join()
+        sys.exit("the writer stopped before the probe began")
     directory = os.open(probe_dir, os.O_RDONLY)
     latencies = []
-    deadline = time.time() + seconds
+    began = time.time()
     n = 0
-    while time.time() < deadline:
+    # Only while the writer writes: a probe after it has stopped would measure an idle disk.
+    while time.time() < began + seconds and not finished.is_set():
         path = os.path.join(probe_dir, f"probe-{n}.sst")
         started = time.perf_counter()
         fd = os.open(path, os.O_WRONLY | os.O_CREAT)
@@ -78,6 +91,7 @@ def main():
         os.unlink(path)
         n += 1
         time.sleep(0.005)
+    measured = time.time() - began
     stop.set()
     thread.join()
     latencies.sort()
@@ -86,7 +100,7 @@ def main():
         return latencies[max(0, int(len(latencies) * q) - 1)]
 
     print(
-        f"{mode:9s} n={len(latencies)} p50 {at(0.5):.2f} p90 {at(0.9):.2f} "
+        f"{mode:9s} {measured:4.1f} s n={len(latencies)} p50 {at(0.5):.2f} p90 {at(0.9):.2f} "
         f"p99 {at(0.99):.2f} max {latencies[-1]:.2f} ms"
     )
 
