@@ -83,6 +83,34 @@ struct InFlight {
     claimed: HashSet<String>,
     /// "topic/partition" → next offset after the newest record this process published there.
     acknowledged: BTreeMap<String, i64>,
+    /// An index write failed: records this process published are missing from the ledger, so no
+    /// position is saved from now on. The next start catches up from the positions saved
+    /// before them and indexes them from the topics.
+    unindexed: bool,
+}
+
+impl InFlight {
+    /// Releases `claimed_ids` and notes where `stored` landed. Returns the positions to save
+    /// when every record this process published is indexed (`indexed`: whether `stored` was).
+    fn settled(
+        &mut self,
+        stored: &[Stored],
+        claimed_ids: &[String],
+        indexed: bool,
+    ) -> Option<BTreeMap<String, i64>> {
+        for id in claimed_ids {
+            self.claimed.remove(id);
+        }
+        for record in stored {
+            let next = self
+                .acknowledged
+                .entry(format!("{}/{}", record.topic, record.partition))
+                .or_default();
+            *next = (*next).max(record.offset + 1);
+        }
+        self.unindexed |= !indexed;
+        (!self.unindexed && self.claimed.is_empty()).then(|| self.acknowledged.clone())
+    }
 }
 
 /// A record the broker acknowledged, for [`Ledger::settle`].
@@ -179,26 +207,15 @@ impl Ledger {
     /// Records what the broker acknowledged and releases every claim of the request.
     ///
     /// When no claim is left in flight, every record this process published is indexed, so the
-    /// positions after its newest ones are saved: the next start catches up from there.
+    /// positions after its newest ones are saved: the next start catches up from there. After a
+    /// failed index write none is saved any more, so that the next start indexes what it missed.
     pub fn settle(&self, stored: &[Stored], claimed_ids: &[String]) -> Result<(), LedgerError> {
         let written = self.insert(stored);
-        let checkpoint = {
-            let mut state = self
-                .state
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            for id in claimed_ids {
-                state.claimed.remove(id);
-            }
-            for record in stored {
-                let next = state
-                    .acknowledged
-                    .entry(format!("{}/{}", record.topic, record.partition))
-                    .or_default();
-                *next = (*next).max(record.offset + 1);
-            }
-            (written.is_ok() && state.claimed.is_empty()).then(|| state.acknowledged.clone())
-        };
+        let checkpoint = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .settled(stored, claimed_ids, written.is_ok());
         written?;
         match checkpoint {
             Some(positions) => self.advance_positions(&positions),
@@ -348,6 +365,39 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(seen, [Seen::Duplicate, Seen::Conflict, Seen::New]);
+    }
+
+    #[test]
+    fn after_a_failed_index_write_no_position_is_saved_past_the_records_it_missed() {
+        let mut state = InFlight::default();
+        let ids = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect::<Vec<_>>();
+        state.claimed.extend(ids(&["a", "b", "c"]));
+        assert_eq!(
+            state.settled(&[stored("a", "1", 0)], &ids(&["a"]), true),
+            None
+        );
+        // "b" reached the broker but its index write failed.
+        assert_eq!(
+            state.settled(&[stored("b", "1", 1)], &ids(&["b"]), false),
+            None
+        );
+        // Once nothing is in flight, a save would skip "b" at the next start's catch-up.
+        assert_eq!(
+            state.settled(&[stored("c", "1", 2)], &ids(&["c"]), true),
+            None
+        );
+    }
+
+    #[test]
+    fn positions_are_saved_once_no_claim_is_in_flight() {
+        let mut state = InFlight::default();
+        state.claimed.extend(["a".to_owned(), "b".to_owned()]);
+        assert_eq!(
+            state.settled(&[stored("a", "1", 4)], &["a".into()], true),
+            None
+        );
+        let saved = state.settled(&[stored("b", "1", 9)], &["b".into()], true);
+        assert_eq!(saved, Some(BTreeMap::from([("t/0".to_owned(), 10)])));
     }
 
     #[tokio::test]

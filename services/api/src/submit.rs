@@ -439,8 +439,12 @@ async fn settle_when_answered<R: Intake>(
     .unwrap_or_else(|error| Err(error.to_string()));
     if let Err(error) = settled {
         // The broker has them, which is what 202 promises; a repeat will be published again
-        // and absorbed downstream by its record id.
-        tracing::error!(%error, "records acknowledged by the broker but not indexed");
+        // and absorbed downstream by its record id. The ledger saves no position from now on,
+        // so the next start indexes them from the topics.
+        tracing::error!(
+            %error,
+            "records acknowledged by the broker but not indexed; they are indexed at the next start"
+        );
     }
 }
 
