@@ -4,6 +4,7 @@
 mod support;
 
 use serde_json::Value;
+use spotcheck_schemas::topics::RESULTS as RESULTS_TOPIC;
 use std::process::Command;
 use std::time::{Duration, Instant};
 use support::{BIN, Up};
@@ -100,8 +101,15 @@ fn posted_results_are_queryable_once_and_a_second_post_changes_nothing() {
         support::items_in(&file),
     );
 
+    let ends = support::end_offsets(&up.brokers(), RESULTS_TOPIC);
     assert!(post(&up, &file).contains("3000 duplicate"));
-    std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(
+        support::end_offsets(&up.brokers(), RESULTS_TOPIC),
+        ends,
+        "a duplicate is not published again"
+    );
+    // Everything on the topic is in the lake, so the count is final.
+    support::wait_until_consumed(&up.brokers(), "spotcheck-lake", RESULTS_TOPIC);
     assert_eq!(count(&data, "SELECT count(*) AS n FROM results"), 3000);
     let by_category = sql(
         &data,

@@ -406,6 +406,69 @@ pub struct Record {
     pub headers: HashMap<String, String>,
 }
 
+/// Each partition of `topic` with the offset its next record would get.
+pub fn end_offsets(brokers: &str, topic: &str) -> HashMap<i32, i64> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "spotcheck-tests")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let metadata = consumer
+        .fetch_metadata(Some(topic), Duration::from_secs(10))
+        .unwrap();
+    metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|partition| {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
+                .unwrap();
+            (partition.id(), high)
+        })
+        .collect()
+}
+
+/// Waits until consumer group `group` has committed, on every partition of `topic`, the offset
+/// where the partition ends now: every record on it is applied. A stage commits an offset only
+/// once what the record caused is durable (the lake's Delta commit, the state's transaction).
+pub fn wait_until_consumed(brokers: &str, group: &str, topic: &str) {
+    let ends = end_offsets(brokers, topic);
+    // Reads the group's committed offsets without joining it (no subscription).
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut wanted = TopicPartitionList::new();
+    for (&partition, &end) in &ends {
+        if end > 0 {
+            wanted.add_partition(topic, partition);
+        }
+    }
+    let started = Instant::now();
+    loop {
+        let committed = reader
+            .committed_offsets(wanted.clone(), Duration::from_secs(10))
+            .unwrap();
+        let behind: Vec<(i32, Offset, i64)> = committed
+            .elements()
+            .iter()
+            .map(|e| (e.partition(), e.offset(), ends[&e.partition()]))
+            .filter(|&(_, offset, end)| offset != Offset::Offset(end))
+            .collect();
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{group} has not consumed {topic}: (partition, committed, end) {behind:?}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
 /// Every record on `topic`, from the start of each partition to its current end.
 pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
     let consumer: BaseConsumer = ClientConfig::new()
