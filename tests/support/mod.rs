@@ -408,24 +408,36 @@ pub struct Record {
 
 /// Each partition of `topic` with the offset its next record would get.
 pub fn end_offsets(brokers: &str, topic: &str) -> HashMap<i32, i64> {
-    let consumer: BaseConsumer = ClientConfig::new()
+    let consumer = consumer_as(brokers, "spotcheck-tests");
+    partitions(&consumer, topic)
+        .into_iter()
+        .map(|partition| {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, partition, Duration::from_secs(10))
+                .unwrap();
+            (partition, high)
+        })
+        .collect()
+}
+
+/// A consumer in group `group` that neither subscribes nor commits: it reads what it is told.
+fn consumer_as(brokers: &str, group: &str) -> BaseConsumer {
+    ClientConfig::new()
         .set("bootstrap.servers", brokers)
-        .set("group.id", "spotcheck-tests")
+        .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()
-        .unwrap();
+        .unwrap()
+}
+
+fn partitions(consumer: &BaseConsumer, topic: &str) -> Vec<i32> {
     let metadata = consumer
         .fetch_metadata(Some(topic), Duration::from_secs(10))
         .unwrap();
     metadata.topics()[0]
         .partitions()
         .iter()
-        .map(|partition| {
-            let (_, high) = consumer
-                .fetch_watermarks(topic, partition.id(), Duration::from_secs(10))
-                .unwrap();
-            (partition.id(), high)
-        })
+        .map(rdkafka::metadata::MetadataPartition::id)
         .collect()
 }
 
@@ -435,12 +447,7 @@ pub fn end_offsets(brokers: &str, topic: &str) -> HashMap<i32, i64> {
 pub fn wait_until_consumed(brokers: &str, group: &str, topic: &str) {
     let ends = end_offsets(brokers, topic);
     // Reads the group's committed offsets without joining it (no subscription).
-    let reader: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", group)
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
+    let reader = consumer_as(brokers, group);
     let mut wanted = TopicPartitionList::new();
     for (&partition, &end) in &ends {
         if end > 0 {
@@ -471,22 +478,9 @@ pub fn wait_until_consumed(brokers: &str, group: &str, topic: &str) {
 
 /// Every record on `topic`, from the start of each partition to its current end.
 pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "spotcheck-tests")
-        .set("enable.auto.commit", "false")
-        .create()
-        .unwrap();
-    let metadata = consumer
-        .fetch_metadata(Some(topic), Duration::from_secs(10))
-        .unwrap();
-    let partitions: Vec<i32> = metadata.topics()[0]
-        .partitions()
-        .iter()
-        .map(rdkafka::metadata::MetadataPartition::id)
-        .collect();
+    let consumer = consumer_as(brokers, "spotcheck-tests");
     let mut records = Vec::new();
-    for partition in partitions {
+    for partition in partitions(&consumer, topic) {
         let (low, high) = consumer
             .fetch_watermarks(topic, partition, Duration::from_secs(10))
             .unwrap();
