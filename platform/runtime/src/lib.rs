@@ -8,6 +8,7 @@
 //!   stage's side effect is durable, and sending undecodable records to the dead-letter topic;
 //! - [`outbox`]: sending a stage's outbox and, after a crash, finding what already reached the topic;
 //! - [`replay`]: reading a topic back to where it ends now;
+//! - [`state_file`]: the redb files of components' state, their commits paced to the disk;
 //! - [`retry`]: back-off (backon) with a wait that ends at shutdown;
 //! - [`metrics`]: metric names (one list) and the families components register in an injected registry.
 
@@ -28,6 +29,7 @@ pub mod retry;
 pub mod roster;
 pub mod sharing;
 pub mod stage;
+pub mod state_file;
 
 pub use catalogue::{TopicSettings, ensure_topics};
 pub use cloudevents::CloudEvent;

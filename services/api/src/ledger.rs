@@ -129,7 +129,7 @@ pub fn content_hash(payload: &[u8]) -> ContentHash {
 
 impl Ledger {
     pub fn open(path: &Path) -> Result<Self, LedgerError> {
-        let db = Database::create(path)?;
+        let db = spotcheck_runtime::state_file::open(path, None)?;
         let txn = db.begin_write()?;
         txn.open_table(RECORDS)?;
         txn.open_table(POSITIONS)?;

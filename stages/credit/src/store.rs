@@ -49,7 +49,7 @@ impl CreditStore {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)?;
         }
-        let db = Database::create(path)?;
+        let db = spotcheck_runtime::state_file::open(path, None)?;
         let txn = db.begin_write()?;
         txn.open_table(FEED)?;
         txn.open_table(OFFSETS)?;

@@ -76,9 +76,7 @@ impl Store {
         }
         // A bounded page cache: the state is sized for millions of shipments, and a case only
         // reads its own batch (a prefix range), so the working set is small.
-        let db = redb::Builder::new()
-            .set_cache_size(STATE_CACHE_BYTES)
-            .create(path)?;
+        let db = spotcheck_runtime::state_file::open(path, Some(STATE_CACHE_BYTES))?;
         let txn = db.begin_write()?;
         txn.open_table(SHIPMENTS)?;
         txn.open_table(RESULTS)?;
