@@ -85,7 +85,10 @@ fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mut throughputs = Vec::new();
     let mut refusals = 0;
-    let (mut p50s, mut p99s, mut log_write_p99s) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut p50s, mut p99s) = (Vec::new(), Vec::new());
+    // Inside spotcheck in the same window: the request, the broker's acknowledgement of its
+    // record, the log's write-out that acknowledgement waited for.
+    let mut inside: [Vec<f64>; 3] = Default::default();
     for run in 0..runs {
         let mine = &batch_lines[run * results..(run + 1) * results];
         let (throughput, accepted, refused) =
@@ -106,11 +109,9 @@ fn main() {
         }
         throughputs.push(throughput);
         let mine = &single_lines[run * singles..(run + 1) * singles];
-        let writes_before = runtime.block_on(log_write_buckets(&base));
+        let before = runtime.block_on(scrape(&base));
         let (latencies, refused) = runtime.block_on(singles_at_rate(&base, &token, mine, rate));
-        let writes_after = runtime.block_on(log_write_buckets(&base));
-        // What the disk made every acknowledgement wait for in the same window (SlateDB only).
-        let log_write_p99 = bucket_quantile(&writes_before, &writes_after, 0.99);
+        let after = runtime.block_on(scrape(&base));
         refusals += refused;
         println!(
             "run {}: single POST at {rate:.0}/s: n={} ({refused} answered 503), p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -122,12 +123,29 @@ fn main() {
         );
         p50s.push(percentile(&latencies, 0.50));
         p99s.push(percentile(&latencies, 0.99));
-        if let Some(p99) = log_write_p99 {
+        let p99_inside = INSIDE.map(|(family, labels, _)| {
+            bucket_quantile(
+                &buckets(&before, family, labels),
+                &buckets(&after, family, labels),
+                0.99,
+            )
+        });
+        let said: Vec<String> = INSIDE
+            .iter()
+            .zip(&p99_inside)
+            .zip(&mut inside)
+            .filter_map(|(((_, _, what), p99), kept)| {
+                let p99 = (*p99)?;
+                kept.push(p99);
+                Some(format!("{what} p99 {p99:.2} ms"))
+            })
+            .collect();
+        if !said.is_empty() {
             println!(
-                "run {}: the broker's log write-outs meanwhile: p99 {p99:.2} ms",
-                run + 1
+                "run {}: inside spotcheck meanwhile: {}",
+                run + 1,
+                said.join(", ")
             );
-            log_write_p99s.push(p99);
         }
     }
     if refusals > 0 {
@@ -178,12 +196,13 @@ fn main() {
     figure(&format!("ingest.ceiling_bare.{name}"), "records/s", &bare);
     figure(&format!("ingest.single_p50.{name}"), "ms", &p50s);
     figure(&format!("ingest.single_p99.{name}"), "ms", &p99s);
-    if !log_write_p99s.is_empty() {
-        figure(
-            &format!("ingest.log_write_p99.{name}"),
-            "ms",
-            &log_write_p99s,
-        );
+    for (key, kept) in ["request_p99", "ack_p99", "log_write_p99"]
+        .iter()
+        .zip(&inside)
+    {
+        if !kept.is_empty() {
+            figure(&format!("ingest.{key}.{name}"), "ms", kept);
+        }
     }
     let share: Vec<f64> = throughputs
         .iter()
@@ -389,17 +408,42 @@ async fn singles_at_rate(
     (latencies, refused)
 }
 
-/// The cumulative buckets (upper bound in seconds, count) of the embedded broker's log
-/// write-outs, from `/metrics`; empty when it exports none.
-async fn log_write_buckets(base: &str) -> Vec<(f64, f64)> {
-    let Ok(response) = reqwest::get(format!("{base}/metrics")).await else {
-        return Vec::new();
-    };
-    let text = response.text().await.unwrap_or_default();
-    text.lines()
+/// The histograms read around the single POSTs: family, the series' labels before `le`, and
+/// what it times. The log's write-outs exist on the embedded SlateDB broker only.
+const INSIDE: [(&str, &str, &str); 3] = [
+    (
+        "spotcheck_http_request_duration_seconds",
+        "route=\"/v1/results\",",
+        "the request",
+    ),
+    (
+        "spotcheck_produce_duration_seconds",
+        "topic=\"spotcheck.results.v1\",",
+        "the broker's acknowledgement",
+    ),
+    (
+        "spotcheck_broker_log_write_duration_seconds",
+        "",
+        "the log's write-outs",
+    ),
+];
+
+/// The text of `/metrics`; empty when it cannot be read.
+async fn scrape(base: &str) -> String {
+    match reqwest::get(format!("{base}/metrics")).await {
+        Ok(response) => response.text().await.unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+/// The cumulative buckets (upper bound in seconds, count) of one histogram series in a scrape;
+/// empty when it is not there.
+fn buckets(scrape: &str, family: &str, labels: &str) -> Vec<(f64, f64)> {
+    let prefix = format!("{family}_bucket{{{labels}le=\"");
+    scrape
+        .lines()
         .filter_map(|line| {
-            let rest =
-                line.strip_prefix("spotcheck_broker_log_write_duration_seconds_bucket{le=\"")?;
+            let rest = line.strip_prefix(&prefix)?;
             let (le, count) = rest.split_once("\"} ")?;
             let le = if le == "+Inf" {
                 f64::INFINITY
