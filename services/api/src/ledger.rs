@@ -90,17 +90,10 @@ struct InFlight {
 }
 
 impl InFlight {
-    /// Releases `claimed_ids` and notes where `stored` landed. Returns the positions to save
-    /// when every record this process published is indexed (`indexed`: whether `stored` was).
-    fn settled(
-        &mut self,
-        stored: &[Stored],
-        claimed_ids: &[String],
-        indexed: bool,
-    ) -> Option<BTreeMap<String, i64>> {
-        for id in claimed_ids {
-            self.claimed.remove(id);
-        }
+    /// Notes where `stored` landed. Returns the positions to save in the same commit as `stored`
+    /// when no other request holds a claim: a request releases its claims only after its
+    /// commit, so every other record this process published is indexed by then.
+    fn acknowledge(&mut self, stored: &[Stored], own: &[String]) -> Option<BTreeMap<String, i64>> {
         for record in stored {
             let next = self
                 .acknowledged
@@ -108,8 +101,26 @@ impl InFlight {
                 .or_default();
             *next = (*next).max(record.offset + 1);
         }
+        let own: HashSet<&str> = own.iter().map(String::as_str).collect();
+        let others = self.claimed.iter().any(|id| !own.contains(id.as_str()));
+        (!self.unindexed && !others).then(|| self.acknowledged.clone())
+    }
+
+    /// Releases the request's claims once its commit is done (`indexed`: whether it was written;
+    /// `saved`: the positions it saved). Returns positions still to save: the last request in
+    /// flight saves what the others acknowledged meanwhile.
+    fn release(
+        &mut self,
+        own: &[String],
+        indexed: bool,
+        saved: Option<&BTreeMap<String, i64>>,
+    ) -> Option<BTreeMap<String, i64>> {
+        for id in own {
+            self.claimed.remove(id);
+        }
         self.unindexed |= !indexed;
-        (!self.unindexed && self.claimed.is_empty()).then(|| self.acknowledged.clone())
+        (!self.unindexed && self.claimed.is_empty() && saved != Some(&self.acknowledged))
+            .then(|| self.acknowledged.clone())
     }
 }
 
@@ -163,10 +174,7 @@ impl Ledger {
         items: &[(String, ContentHash)],
         patient: bool,
     ) -> Result<Option<Vec<Seen>>, LedgerError> {
-        let mut state = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut state = self.in_flight();
         let claimed = &mut state.claimed;
         let held_elsewhere: HashSet<&str> = items
             .iter()
@@ -207,24 +215,38 @@ impl Ledger {
     /// Records what the broker acknowledged and releases every claim of the request.
     ///
     /// When no claim is left in flight, every record this process published is indexed, so the
-    /// positions after its newest ones are saved: the next start catches up from there. After a
-    /// failed index write none is saved any more, so that the next start indexes what it missed.
+    /// positions after its newest ones are saved: the next start catches up from there. A
+    /// request alone in flight (a lab's single record, usually) saves them in the commit of its
+    /// records, so one commit and one sync; the last of several in flight saves them in a
+    /// commit of its own. After a failed index write none is saved any more, so that the next
+    /// start indexes what it missed.
     pub fn settle(&self, stored: &[Stored], claimed_ids: &[String]) -> Result<(), LedgerError> {
-        let written = self.insert(stored);
-        let checkpoint = self
-            .state
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .settled(stored, claimed_ids, written.is_ok());
+        let positions = self.in_flight().acknowledge(stored, claimed_ids);
+        let written = self.write(stored, positions.as_ref());
+        let later = self
+            .in_flight()
+            .release(claimed_ids, written.is_ok(), positions.as_ref());
         written?;
-        match checkpoint {
-            Some(positions) => self.advance_positions(&positions),
+        match later {
+            Some(positions) => self.write(&[], Some(&positions)),
             None => Ok(()),
         }
     }
 
-    fn insert(&self, stored: &[Stored]) -> Result<(), LedgerError> {
-        if stored.is_empty() {
+    fn in_flight(&self) -> std::sync::MutexGuard<'_, InFlight> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Indexes `stored` and moves the saved positions forward to `positions` (never back:
+    /// checkpoints may be written out of order), in one commit.
+    fn write(
+        &self,
+        stored: &[Stored],
+        positions: Option<&BTreeMap<String, i64>>,
+    ) -> Result<(), LedgerError> {
+        if stored.is_empty() && positions.is_none() {
             return Ok(());
         }
         let txn = self.db.begin_write()?;
@@ -233,17 +255,8 @@ impl Ledger {
             for record in stored {
                 table.insert(record.id.as_str(), record.hash.as_slice())?;
             }
-        }
-        txn.commit()?;
-        Ok(())
-    }
-
-    /// Moves saved positions forward (never back: checkpoints may be written out of order).
-    fn advance_positions(&self, positions: &BTreeMap<String, i64>) -> Result<(), LedgerError> {
-        let txn = self.db.begin_write()?;
-        {
             let mut table = txn.open_table(POSITIONS)?;
-            for (key, next) in positions {
+            for (key, next) in positions.into_iter().flatten() {
                 let saved = table.get(key.as_str())?.map_or(0, |v| v.value());
                 if *next > saved {
                     table.insert(key.as_str(), *next)?;
@@ -367,37 +380,93 @@ mod tests {
         assert_eq!(seen, [Seen::Duplicate, Seen::Conflict, Seen::New]);
     }
 
+    fn ids(names: &[&str]) -> Vec<String> {
+        names.iter().map(|&n| n.to_owned()).collect()
+    }
+
+    /// Acknowledges, writes (`indexed`) and releases a request, as `settle` does; returns the
+    /// positions saved in its commit and those saved after it.
+    fn settle(
+        state: &mut InFlight,
+        stored: &[Stored],
+        own: &[&str],
+        indexed: bool,
+    ) -> (Option<BTreeMap<String, i64>>, Option<BTreeMap<String, i64>>) {
+        let with_records = state.acknowledge(stored, &ids(own));
+        let saved = with_records.as_ref().filter(|_| indexed);
+        let after = state.release(&ids(own), indexed, saved);
+        (saved.cloned(), after)
+    }
+
+    fn at(next: i64) -> Option<BTreeMap<String, i64>> {
+        Some(BTreeMap::from([("t/0".to_owned(), next)]))
+    }
+
     #[test]
     fn after_a_failed_index_write_no_position_is_saved_past_the_records_it_missed() {
         let mut state = InFlight::default();
-        let ids = |names: &[&str]| names.iter().map(|&n| n.to_owned()).collect::<Vec<_>>();
         state.claimed.extend(ids(&["a", "b", "c"]));
         assert_eq!(
-            state.settled(&[stored("a", "1", 0)], &ids(&["a"]), true),
-            None
+            settle(&mut state, &[stored("a", "1", 0)], &["a"], true),
+            (None, None)
         );
         // "b" reached the broker but its index write failed.
         assert_eq!(
-            state.settled(&[stored("b", "1", 1)], &ids(&["b"]), false),
-            None
+            settle(&mut state, &[stored("b", "1", 1)], &["b"], false),
+            (None, None)
         );
         // Once nothing is in flight, a save would skip "b" at the next start's catch-up.
         assert_eq!(
-            state.settled(&[stored("c", "1", 2)], &ids(&["c"]), true),
-            None
+            settle(&mut state, &[stored("c", "1", 2)], &["c"], true),
+            (None, None)
+        );
+    }
+
+    #[test]
+    fn a_request_alone_in_flight_saves_the_positions_in_the_commit_of_its_records() {
+        let mut state = InFlight::default();
+        state.claimed.extend(ids(&["a", "b"]));
+        assert_eq!(
+            settle(
+                &mut state,
+                &[stored("a", "1", 4), stored("b", "1", 5)],
+                &["a", "b"],
+                true
+            ),
+            (at(6), None)
         );
     }
 
     #[test]
     fn positions_are_saved_once_no_claim_is_in_flight() {
         let mut state = InFlight::default();
-        state.claimed.extend(["a".to_owned(), "b".to_owned()]);
+        state.claimed.extend(ids(&["a", "b"]));
         assert_eq!(
-            state.settled(&[stored("a", "1", 4)], &["a".into()], true),
-            None
+            settle(&mut state, &[stored("a", "1", 4)], &["a"], true),
+            (None, None)
         );
-        let saved = state.settled(&[stored("b", "1", 9)], &["b".into()], true);
-        assert_eq!(saved, Some(BTreeMap::from([("t/0".to_owned(), 10)])));
+        // The last request in flight saves both, in the commit of its records.
+        assert_eq!(
+            settle(&mut state, &[stored("b", "1", 9)], &["b"], true),
+            (at(10), None)
+        );
+    }
+
+    #[test]
+    fn the_last_release_saves_what_others_acknowledged_after_the_first_commit_began() {
+        let mut state = InFlight::default();
+        state.claimed.extend(ids(&["a"]));
+        // "a" is alone when its commit begins...
+        let with_a = state.acknowledge(&[stored("a", "1", 4)], &ids(&["a"]));
+        assert_eq!(with_a, at(5));
+        // ...and meanwhile "b" is claimed, published and settled, while "a" still holds its claim.
+        state.claimed.insert("b".to_owned());
+        assert_eq!(
+            settle(&mut state, &[stored("b", "1", 7)], &["b"], true),
+            (None, None)
+        );
+        // "a" releases last: its commit saved offset 5, so 8 is saved after it.
+        assert_eq!(state.release(&ids(&["a"]), true, with_a.as_ref()), at(8));
     }
 
     #[tokio::test]
