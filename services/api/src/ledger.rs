@@ -30,6 +30,9 @@ const POSITIONS: TableDefinition<&str, i64> = TableDefinition::new("positions");
 
 pub type ContentHash = [u8; 32];
 
+/// "topic/partition" → the next offset: where the catch-up starts.
+type Positions = BTreeMap<String, i64>;
+
 /// What the ledger knows of a submitted record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Seen {
@@ -82,7 +85,7 @@ pub struct Ledger {
 struct InFlight {
     claimed: HashSet<String>,
     /// "topic/partition" → next offset after the newest record this process published there.
-    acknowledged: BTreeMap<String, i64>,
+    acknowledged: Positions,
     /// An index write failed: records this process published are missing from the ledger, so no
     /// position is saved from now on. The next start catches up from the positions saved
     /// before them and indexes them from the topics.
@@ -93,7 +96,7 @@ impl InFlight {
     /// Notes where `stored` landed. Returns the positions to save in the same commit as `stored`
     /// when no other request holds a claim: a request releases its claims only after its
     /// commit, so every other record this process published is indexed by then.
-    fn acknowledge(&mut self, stored: &[Stored], own: &[String]) -> Option<BTreeMap<String, i64>> {
+    fn acknowledge(&mut self, stored: &[Stored], own: &[String]) -> Option<Positions> {
         for record in stored {
             let next = self
                 .acknowledged
@@ -113,8 +116,8 @@ impl InFlight {
         &mut self,
         own: &[String],
         indexed: bool,
-        saved: Option<&BTreeMap<String, i64>>,
-    ) -> Option<BTreeMap<String, i64>> {
+        saved: Option<&Positions>,
+    ) -> Option<Positions> {
         for id in own {
             self.claimed.remove(id);
         }
@@ -241,11 +244,7 @@ impl Ledger {
 
     /// Indexes `stored` and moves the saved positions forward to `positions` (never back:
     /// checkpoints may be written out of order), in one commit.
-    fn write(
-        &self,
-        stored: &[Stored],
-        positions: Option<&BTreeMap<String, i64>>,
-    ) -> Result<(), LedgerError> {
+    fn write(&self, stored: &[Stored], positions: Option<&Positions>) -> Result<(), LedgerError> {
         if stored.is_empty() && positions.is_none() {
             return Ok(());
         }
@@ -391,15 +390,15 @@ mod tests {
         stored: &[Stored],
         own: &[&str],
         indexed: bool,
-    ) -> (Option<BTreeMap<String, i64>>, Option<BTreeMap<String, i64>>) {
+    ) -> (Option<Positions>, Option<Positions>) {
         let with_records = state.acknowledge(stored, &ids(own));
         let saved = with_records.as_ref().filter(|_| indexed);
         let after = state.release(&ids(own), indexed, saved);
         (saved.cloned(), after)
     }
 
-    fn at(next: i64) -> Option<BTreeMap<String, i64>> {
-        Some(BTreeMap::from([("t/0".to_owned(), next)]))
+    fn at(next: i64) -> Positions {
+        BTreeMap::from([("t/0".to_owned(), next)])
     }
 
     #[test]
@@ -433,7 +432,7 @@ mod tests {
                 &["a", "b"],
                 true
             ),
-            (at(6), None)
+            (Some(at(6)), None)
         );
     }
 
@@ -448,7 +447,7 @@ mod tests {
         // The last request in flight saves both, in the commit of its records.
         assert_eq!(
             settle(&mut state, &[stored("b", "1", 9)], &["b"], true),
-            (at(10), None)
+            (Some(at(10)), None)
         );
     }
 
@@ -458,7 +457,7 @@ mod tests {
         state.claimed.extend(ids(&["a"]));
         // "a" is alone when its commit begins...
         let with_a = state.acknowledge(&[stored("a", "1", 4)], &ids(&["a"]));
-        assert_eq!(with_a, at(5));
+        assert_eq!(with_a, Some(at(5)));
         // ...and meanwhile "b" is claimed, published and settled, while "a" still holds its claim.
         state.claimed.insert("b".to_owned());
         assert_eq!(
@@ -466,7 +465,10 @@ mod tests {
             (None, None)
         );
         // "a" releases last: its commit saved offset 5, so 8 is saved after it.
-        assert_eq!(state.release(&ids(&["a"]), true, with_a.as_ref()), at(8));
+        assert_eq!(
+            state.release(&ids(&["a"]), true, with_a.as_ref()),
+            Some(at(8))
+        );
     }
 
     #[tokio::test]
