@@ -68,8 +68,8 @@ impl ClientContext for DriverContext {
 
 /// Records on the partition past the consumer's position: its end less the next offset the
 /// stage is to be handed (before the first record since the assignment, the next it fetches).
-/// librdkafka's own `consumer_lag` counts from the committed offset, which the stages that keep
-/// their positions in their own state (traceback, credit) never commit: theirs stayed unknown.
+/// librdkafka's own `consumer_lag` counts from the committed offset, which trails the stage by
+/// the auto-commit interval (and before a stage's first commit is not known at all).
 fn lag(p: &rdkafka::statistics::Partition) -> Option<i64> {
     let position = if p.app_offset >= 0 {
         p.app_offset

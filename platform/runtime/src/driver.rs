@@ -18,7 +18,7 @@ use crate::sharing::Sharing;
 pub use crate::stage::{
     Applied, Commit, Delivered, DriverError, DriverSettings, Membership, Rest, Stage, StageError,
 };
-use crate::stage::{stage_error, with_resume_offsets};
+use crate::stage::{assign_resumed, stage_error};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::{Offset, TopicPartitionList};
 use std::collections::BTreeMap;
@@ -211,7 +211,7 @@ pub async fn run_stage<S: Stage>(
                 .partitions_assigned(&all)
                 .await
                 .map_err(|e| stage_error(&stage, e))?;
-            consumer.assign(&with_resume_offsets(&stage, &partitions)?)?;
+            assign_resumed(&consumer, &stage, &partitions)?;
             None
         }
         Membership::Group => {

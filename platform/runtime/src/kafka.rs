@@ -13,7 +13,9 @@ pub struct KafkaSettings {
     /// How long a caller waits for the broker's acknowledgement of a record before it is told the
     /// broker is unavailable. The record stays queued and is delivered when the broker answers.
     pub delivery_timeout: Duration,
-    /// Extra librdkafka properties (`security.protocol`, `sasl.*`, ...), applied last.
+    /// Extra librdkafka properties (`security.protocol`, `sasl.*`, ...), applied over the base
+    /// settings here. What a client's guarantees rest on (the producer's idempotence and
+    /// `acks=all`, a consumer's offset handling) is set after them and cannot be overridden.
     pub extra: Vec<(String, String)>,
 }
 

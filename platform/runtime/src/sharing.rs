@@ -12,7 +12,7 @@ use crate::context::{DriverContext, PartitionId};
 use crate::kafka::KafkaSettings;
 use crate::publisher::Publisher;
 use crate::roster::{Roster, heartbeat};
-use crate::stage::{DriverError, DriverSettings, Stage, stage_error, with_resume_offsets};
+use crate::stage::{DriverError, DriverSettings, Stage, assign_resumed, stage_error};
 use rdkafka::TopicPartitionList;
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use std::collections::BTreeSet;
@@ -85,7 +85,7 @@ impl Sharing {
             .partitions_assigned(&global)
             .await
             .map_err(|e| stage_error(stage, e))?;
-        consumer.incremental_assign(&with_resume_offsets(stage, &list(&global))?)?;
+        assign_resumed(consumer, stage, &list(&global))?;
         Ok(())
     }
 
@@ -138,7 +138,7 @@ impl Sharing {
                 .partitions_assigned(&arrived)
                 .await
                 .map_err(|e| stage_error(stage, e))?;
-            consumer.incremental_assign(&with_resume_offsets(stage, &list(&arrived))?)?;
+            assign_resumed(consumer, stage, &list(&arrived))?;
         }
         for id in &left {
             self.owned.remove(id);

@@ -3,8 +3,9 @@
 //! consumer. The driver ([`crate::driver`]), partition sharing ([`crate::sharing`]) and dead
 //! letters ([`crate::dead_letter`]) all speak this vocabulary; none of them needs another.
 
-use crate::context::PartitionId;
+use crate::context::{DriverContext, PartitionId};
 use async_trait::async_trait;
+use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 use std::time::Duration;
@@ -222,19 +223,31 @@ pub(crate) fn stage_error<S: Stage>(stage: &S, error: StageError) -> DriverError
     }
 }
 
-/// `partitions`, each to resume where the stage says ([`Stage::resume_at`]), else at the
-/// group's committed offset.
-pub(crate) fn with_resume_offsets<S: Stage>(
+/// Assigns `partitions`, each to resume where the stage says ([`Stage::resume_at`]), else at
+/// the group's committed offset. A position the stage keeps is also stored, so the group's
+/// committed offsets say where the stage stands even on a partition where nothing new comes
+/// after a restart (lag tools and the tests' "consumed" waits read them).
+pub(crate) fn assign_resumed<S: Stage>(
+    consumer: &StreamConsumer<DriverContext>,
     stage: &S,
     partitions: &TopicPartitionList,
-) -> Result<TopicPartitionList, DriverError> {
-    let mut list = TopicPartitionList::new();
+) -> Result<(), DriverError> {
+    let (mut list, mut kept) = (TopicPartitionList::new(), TopicPartitionList::new());
     for element in partitions.elements() {
-        let offset = match stage.resume_at(element.topic(), element.partition()) {
-            Some(next) => Offset::Offset(next),
-            None => Offset::Stored,
-        };
-        list.add_partition_offset(element.topic(), element.partition(), offset)?;
+        let (topic, partition) = (element.topic(), element.partition());
+        match stage.resume_at(topic, partition) {
+            Some(next) => {
+                list.add_partition_offset(topic, partition, Offset::Offset(next))?;
+                kept.add_partition_offset(topic, partition, Offset::Offset(next))?;
+            }
+            None => list.add_partition_offset(topic, partition, Offset::Stored)?,
+        }
     }
-    Ok(list)
+    consumer.incremental_assign(&list)?;
+    if kept.count() > 0
+        && let Err(error) = consumer.store_offsets(&kept)
+    {
+        tracing::debug!(%error, "the stage's own positions not stored");
+    }
+    Ok(())
 }

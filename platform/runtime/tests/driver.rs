@@ -71,8 +71,10 @@ async fn send(bootstrap: &str, payloads: &[&str], as_cloud_events: bool) {
     }
 }
 
-/// Runs the driver until `stage_seen` holds `until` records (or 20 s pass), then stops it.
-async fn run_until(bootstrap: &str, seen: &Arc<Mutex<Vec<String>>>, until: usize, failures: u32) {
+/// Runs the driver until it has stored the offsets of `handed` records (those with CloudEvents
+/// headers, dead letters included: it counts them consumed only then), or 20 s pass, then
+/// stops it; stopping commits what was stored.
+async fn run_until(bootstrap: &str, seen: &Arc<Mutex<Vec<String>>>, handed: u64, failures: u32) {
     let kafka = KafkaSettings::new(bootstrap, "driver-test");
     let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
     let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
@@ -83,14 +85,14 @@ async fn run_until(bootstrap: &str, seen: &Arc<Mutex<Vec<String>>>, until: usize
         failures,
     };
     let stop = shutdown.clone();
-    let watched = seen.clone();
+    let consumed = metrics
+        .records_consumed
+        .with_label_values(&["collect", INPUT]);
     let watcher = tokio::spawn(async move {
         let started = Instant::now();
-        while watched.lock().unwrap().len() < until && started.elapsed() < Duration::from_secs(20) {
+        while consumed.get() < handed && started.elapsed() < Duration::from_secs(20) {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        // Let the driver store and commit the batch it just applied.
-        tokio::time::sleep(Duration::from_millis(1500)).await;
         stop.cancel();
     });
     run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
@@ -158,7 +160,7 @@ async fn undecodable_records_are_dead_lettered_and_a_restart_resumes_after_what_
     .await;
 
     let seen = Arc::new(Mutex::new(Vec::new()));
-    run_until(&bootstrap, &seen, 3, 0).await;
+    run_until(&bootstrap, &seen, 5, 0).await;
     assert_eq!(*seen.lock().unwrap(), ["1", "2", "3"]);
     let letters = dead_letters(&bootstrap);
     assert_eq!(letters.len(), 2);
@@ -415,4 +417,98 @@ async fn a_stage_slower_than_the_rests_idle_time_does_not_rest_while_records_wai
         RECORDS,
         "the stage rested with records waiting"
     );
+}
+
+/// Keeps its positions itself (as traceback and credit do) and has applied the first `applied`
+/// records of the partition already.
+struct KeepsPositions {
+    applied: i64,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+#[async_trait]
+impl Stage for KeepsPositions {
+    fn name(&self) -> &'static str {
+        "keeps-positions"
+    }
+
+    async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
+        let mut seen = self.seen.lock().unwrap();
+        seen.extend(batch.iter().map(|r| r.offset.to_string()));
+        Ok(Applied::default())
+    }
+
+    fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
+        Some(self.applied)
+    }
+}
+
+/// A stage restarted after it applied everything gets no record to store an offset for; the
+/// group's committed offset still comes to say where it stands, whichever way it takes its
+/// partitions (before, it stayed where the last commit before the stop had left it).
+#[tokio::test]
+async fn a_stage_that_keeps_its_positions_commits_where_it_resumes() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    cluster.create_topic(topics::MEMBERS, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce(&bootstrap, &[r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]).await;
+
+    for membership in [
+        spotcheck_runtime::Membership::AllPartitions,
+        spotcheck_runtime::Membership::Group,
+    ] {
+        let group = format!("driver-resume-{membership:?}");
+        let kafka = KafkaSettings::new(&bootstrap, "driver-test");
+        let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+        let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+        let mut settings = DriverSettings::new(group.as_str(), &[INPUT]);
+        settings.membership = membership;
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stage = KeepsPositions {
+            applied: 3,
+            seen: seen.clone(),
+        };
+        let shutdown = CancellationToken::new();
+        let stop = shutdown.clone();
+        let reader: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", &group)
+            .set("enable.auto.commit", "false")
+            .create()
+            .unwrap();
+        let mut wanted = rdkafka::TopicPartitionList::new();
+        wanted.add_partition(INPUT, 0);
+        let watcher = tokio::task::spawn_blocking(move || {
+            let started = Instant::now();
+            let committed = loop {
+                let committed = reader
+                    .committed_offsets(wanted.clone(), Duration::from_secs(5))
+                    .ok()
+                    .and_then(|list| list.find_partition(INPUT, 0).map(|e| e.offset()));
+                if committed == Some(rdkafka::Offset::Offset(3))
+                    || started.elapsed() > Duration::from_secs(20)
+                {
+                    break committed;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            };
+            stop.cancel();
+            committed
+        });
+        run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+            .await
+            .unwrap();
+        let committed = watcher.await.unwrap();
+        assert_eq!(
+            committed,
+            Some(rdkafka::Offset::Offset(3)),
+            "{membership:?}: the group's committed offset"
+        );
+        assert!(
+            seen.lock().unwrap().is_empty(),
+            "nothing is delivered again"
+        );
+    }
 }

@@ -196,9 +196,11 @@ impl Stage for CreditStage {
         self.publish_tail().await?;
         let dead_letters = self.absorb(batch).map_err(fatal)?;
         self.publish_tail().await?;
+        // The batch's effects are durable (and sent): its offsets may be committed, so the
+        // group's committed offsets say how far the feed has come.
         Ok(Applied {
             dead_letters,
-            ..Applied::nothing()
+            ..Applied::default()
         })
     }
 

@@ -464,9 +464,11 @@ impl Stage for TracebackStage {
         self.flush_outbox().await?;
         let dead_letters = self.absorb(batch).map_err(fatal)?;
         self.flush_outbox().await?;
+        // Applied and sent: the batch's offsets may be committed, so the group's committed
+        // offsets say how far the cases have come.
         Ok(Applied {
             dead_letters,
-            ..Applied::nothing()
+            ..Applied::default()
         })
     }
 
