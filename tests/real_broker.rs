@@ -8,7 +8,7 @@ use serde_json::Value;
 use std::time::{Duration, Instant};
 use support::flows::{
     PRODUCER, SELLER, failing_results, final_result, generate, lines, poll_json, post, post_all,
-    settled_cases, start_ingest, wait_for_count,
+    settled_cases, start_ingest, wait_for_count, wait_until,
 };
 use support::{Broker, Component};
 
@@ -245,15 +245,19 @@ fn two_traceback_instances_give_the_cases_one_gives_and_one_killed_hands_over() 
     }
     first.kill();
     assert!(posting.wait().unwrap().success());
-    let pair = settled_cases(&broker.bootstrap, failing);
-    assert!(
-        second
-            .log_text()
-            .matches("took results partitions over")
-            .count()
-            >= 2,
-        "the survivor never took the killed instance's partitions"
+    // The survivor takes the killed instance's partitions once the roster shows it gone;
+    // only then is every partition applied by a live instance.
+    wait_until(
+        "the survivor takes the killed instance's partitions",
+        || {
+            second
+                .log_text()
+                .matches("took results partitions over")
+                .count()
+                >= 2
+        },
     );
+    let pair = settled_cases(&broker.bootstrap, failing);
     assert_eq!(pair.len(), alone.len());
     for (case_id, case) in &alone {
         assert_eq!(pair.get(case_id), Some(case), "{case_id} differs");

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::{BIN, Up};
 
 fn generate(dir: &Path) -> std::path::PathBuf {
@@ -83,46 +83,25 @@ fn cases(up: &Up) -> BTreeMap<String, Value> {
         .collect()
 }
 
-/// Whether the traceback stage has applied everything on its topics, as the consumer's last
-/// statistics (every 5 s) say: no partition with a lag above 0.
-fn traceback_caught_up(up: &Up) -> bool {
-    let metrics = reqwest::blocking::get(up.url("/metrics"))
-        .and_then(reqwest::blocking::Response::text)
-        .unwrap_or_default();
-    let lags: Vec<&str> = metrics
-        .lines()
-        .filter(|l| l.starts_with("spotcheck_consumer_lag_records{") && l.contains("traceback"))
-        .collect();
-    !lags.is_empty() && lags.iter().all(|l| l.ends_with(" 0"))
-}
-
-/// Waits until there are `expected` cases, they stop changing (the same for 3 s), and the
-/// traceback stage has caught up with its topics (statistics taken after the wait began: a
-/// stage still applying shipments may leave the cases unchanged for seconds).
+/// The cases once the traceback stage has applied every record on the topics it reads: its
+/// group's committed offsets reach their ends (it commits an offset only after the transaction
+/// that applied the record, and the revisions it made are published by then).
 fn settled_cases(up: &Up, expected: usize) -> BTreeMap<String, Value> {
-    let started = Instant::now();
-    let mut last = BTreeMap::new();
-    let mut stable_since = Instant::now();
-    loop {
-        let now = cases(up);
-        if now != last {
-            last = now;
-            stable_since = Instant::now();
-        } else if last.len() == expected
-            && stable_since.elapsed() > Duration::from_secs(3)
-            && started.elapsed() > Duration::from_secs(6)
-            && traceback_caught_up(up)
-        {
-            return last;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(180),
-            "{} of {expected} cases; the log of up ends:\n{}",
-            last.len(),
-            support::tail(&up.log_text(), 80)
-        );
-        std::thread::sleep(Duration::from_millis(500));
+    for topic in [
+        "spotcheck.units.v1",
+        "spotcheck.shipments.v1",
+        "spotcheck.results.v1",
+    ] {
+        support::wait_until_consumed(&up.brokers(), "spotcheck-traceback", topic);
     }
+    let cases = cases(up);
+    assert_eq!(
+        cases.len(),
+        expected,
+        "one case per failing result; the log of up ends:\n{}",
+        support::tail(&up.log_text(), 80)
+    );
+    cases
 }
 
 fn run(dir: &Path, data: &Path, kills: usize) -> (BTreeMap<String, Value>, Up) {

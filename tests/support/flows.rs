@@ -198,30 +198,21 @@ fn newest_cases(records: Vec<super::Record>) -> BTreeMap<String, Value> {
     newest
 }
 
-/// Waits until every failing result has its case and the topic has been quiet for a while
-/// (4 minutes, plus a second for every 20 cases).
+/// The newest revision of every case on the topic, once the traceback stage has applied every
+/// record of the topics it reads (its group's committed offsets reach their ends: it commits an
+/// offset only after the revisions the record caused are on the topic). Run it after the last
+/// post: one case per failing result.
 pub fn settled_cases(brokers: &str, failing: usize) -> BTreeMap<String, Value> {
-    let limit = Duration::from_secs(240 + failing as u64 / 20);
-    let started = Instant::now();
-    let mut last = (0, 0);
-    let mut quiet_since = Instant::now();
-    loop {
-        let on_topic = super::read_topic(brokers, "spotcheck.cases.v1");
-        let records = on_topic.len();
-        let cases = newest_cases(on_topic);
-        if (cases.len(), records) != last {
-            last = (cases.len(), records);
-            quiet_since = Instant::now();
-        } else if cases.len() == failing && quiet_since.elapsed() > Duration::from_secs(8) {
-            return cases;
-        }
-        assert!(
-            started.elapsed() < limit,
-            "{} cases of {failing} after {limit:?}",
-            cases.len()
-        );
-        std::thread::sleep(Duration::from_secs(1));
+    for topic in [
+        "spotcheck.units.v1",
+        "spotcheck.shipments.v1",
+        "spotcheck.results.v1",
+    ] {
+        super::wait_until_consumed(brokers, "spotcheck-traceback", topic);
     }
+    let cases = newest_cases(super::read_topic(brokers, "spotcheck.cases.v1"));
+    assert_eq!(cases.len(), failing, "one case per failing result");
+    cases
 }
 
 pub fn failing_results(file: &Path) -> usize {

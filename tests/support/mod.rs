@@ -469,7 +469,7 @@ pub fn wait_until_consumed(brokers: &str, group: &str, topic: &str) {
             return;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(60),
+            started.elapsed() < Duration::from_secs(300),
             "{group} has not consumed {topic}: (partition, committed, end) {behind:?}"
         );
         std::thread::sleep(Duration::from_millis(200));
