@@ -126,7 +126,9 @@ fn final_failures_are_disclosed_once_per_subject_and_retracted_when_overturned()
         "result posted to 3 disclosures on the feed: {} ms",
         waited.as_millis()
     );
-    std::thread::sleep(Duration::from_secs(2)); // nothing else may come
+    // Nothing else may come: the stages have applied every result and revision.
+    support::wait_until_consumed(&up.brokers(), "spotcheck-traceback", "spotcheck.results.v1");
+    support::wait_until_consumed(&up.brokers(), "spotcheck-credit", "spotcheck.cases.v1");
     let (items, _, _) = wait_for_items(&up, items.len());
     let expected = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
         let mut rows: Vec<_> = rows
