@@ -48,12 +48,16 @@ async fn hook(
     StatusCode::OK
 }
 
-/// Serves the receiver on `port` until the returned sender is dropped.
+/// Serves the receiver on `port` until the returned sender is dropped; the handle ends once
+/// the server has let its connections go and closed the port.
 fn serve(
     runtime: &tokio::runtime::Runtime,
     port: u16,
     received: Shared,
-) -> tokio::sync::oneshot::Sender<()> {
+) -> (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let listener = runtime
         .block_on(tokio::net::TcpListener::bind(("127.0.0.1", port)))
@@ -63,7 +67,7 @@ fn serve(
     let app = axum::Router::new()
         .route("/hook", axum::routing::post(hook))
         .with_state(received);
-    runtime.spawn(async move {
+    let server = runtime.spawn(async move {
         axum::serve(listener, app)
             .with_graceful_shutdown(async {
                 let _ = stopped.await;
@@ -71,7 +75,7 @@ fn serve(
             .await
             .unwrap();
     });
-    stop
+    (stop, server)
 }
 
 fn days_ago(days: u64) -> String {
@@ -130,7 +134,7 @@ fn a_receiver_that_refuses_then_goes_down_gets_every_disclosure_once_and_signed(
     let runtime = tokio::runtime::Runtime::new().unwrap();
     let port = support::free_port();
     let received: Shared = Arc::default();
-    let stop = serve(&runtime, port, received.clone());
+    let (stop, server) = serve(&runtime, port, received.clone());
 
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("spotcheck");
@@ -149,7 +153,7 @@ fn a_receiver_that_refuses_then_goes_down_gets_every_disclosure_once_and_signed(
 
     // The receiver goes down; more failures become final meanwhile.
     drop(stop);
-    std::thread::sleep(Duration::from_millis(500));
+    runtime.block_on(server).unwrap();
     for n in 4..=5 {
         post_failure(&up, &format!("TJ-HOOK-{n}"));
     }
