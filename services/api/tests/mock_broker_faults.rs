@@ -244,9 +244,21 @@ async fn a_record_acknowledged_after_its_503_answers_duplicate_on_its_resend() {
     cluster
         .broker_round_trip_time(1, Duration::from_millis(0))
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(5)).await; // the late acknowledgements arrive
-    let (status, _, body) = post(&h, ndjson(1..4)).await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    // Until the late acknowledgements arrive and are settled in the ledger, a re-send is
+    // answered 503 (still in flight), never published again.
+    let started = std::time::Instant::now();
+    let body = loop {
+        let (status, _, body) = post(&h, ndjson(1..4)).await;
+        if status == StatusCode::ACCEPTED {
+            break body;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the late acknowledgements never settled: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     assert_eq!(
         accepted_statuses(&body),
         ["duplicate"; 3],
