@@ -65,10 +65,9 @@ fn disclosures(brokers: &str) -> BTreeMap<(String, String, String), usize> {
     seen
 }
 
-/// The disclosures on the credit topic once the credit stage has applied every case revision
-/// (after [`settled_cases`]: the traceback stage has published them all).
+/// The disclosures on the credit topic once no further one can come.
 fn settled_disclosures(brokers: &str) -> BTreeMap<(String, String, String), usize> {
-    support::wait_until_consumed(brokers, "spotcheck-credit", "spotcheck.cases.v1");
+    support::wait_until_disclosed(brokers);
     disclosures(brokers)
 }
 

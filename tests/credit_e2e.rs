@@ -127,8 +127,7 @@ fn final_failures_are_disclosed_once_per_subject_and_retracted_when_overturned()
         waited.as_millis()
     );
     // Nothing else may come: the stages have applied every result and revision.
-    support::wait_until_consumed(&up.brokers(), "spotcheck-traceback", "spotcheck.results.v1");
-    support::wait_until_consumed(&up.brokers(), "spotcheck-credit", "spotcheck.cases.v1");
+    support::wait_until_disclosed(&up.brokers());
     let (items, _, _) = wait_for_items(&up, items.len());
     let expected = |rows: &[(&str, &str, &str)]| -> Vec<(String, String, String)> {
         let mut rows: Vec<_> = rows

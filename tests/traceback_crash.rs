@@ -87,13 +87,7 @@ fn cases(up: &Up) -> BTreeMap<String, Value> {
 /// group's committed offsets reach their ends (it commits an offset only after the transaction
 /// that applied the record, and the revisions it made are published by then).
 fn settled_cases(up: &Up, expected: usize) -> BTreeMap<String, Value> {
-    for topic in [
-        "spotcheck.units.v1",
-        "spotcheck.shipments.v1",
-        "spotcheck.results.v1",
-    ] {
-        support::wait_until_consumed(&up.brokers(), "spotcheck-traceback", topic);
-    }
+    support::wait_until_traced(&up.brokers());
     let cases = cases(up);
     assert_eq!(
         cases.len(),

@@ -203,13 +203,7 @@ fn newest_cases(records: Vec<super::Record>) -> BTreeMap<String, Value> {
 /// offset only after the revisions the record caused are on the topic). Run it after the last
 /// post: one case per failing result.
 pub fn settled_cases(brokers: &str, failing: usize) -> BTreeMap<String, Value> {
-    for topic in [
-        "spotcheck.units.v1",
-        "spotcheck.shipments.v1",
-        "spotcheck.results.v1",
-    ] {
-        super::wait_until_consumed(brokers, "spotcheck-traceback", topic);
-    }
+    super::wait_until_traced(brokers);
     let cases = newest_cases(super::read_topic(brokers, "spotcheck.cases.v1"));
     assert_eq!(cases.len(), failing, "one case per failing result");
     cases

@@ -476,6 +476,26 @@ pub fn wait_until_consumed(brokers: &str, group: &str, topic: &str) {
     }
 }
 
+/// Waits until the traceback stage has applied every record of the topics it reads and
+/// published the case revisions they caused (its group has consumed them: see
+/// [`wait_until_consumed`]). Call it after the last post.
+pub fn wait_until_traced(brokers: &str) {
+    for topic in [
+        "spotcheck.units.v1",
+        "spotcheck.shipments.v1",
+        "spotcheck.results.v1",
+    ] {
+        wait_until_consumed(brokers, "spotcheck-traceback", topic);
+    }
+}
+
+/// [`wait_until_traced`], then until the credit stage has applied every case revision: no
+/// further disclosure can come.
+pub fn wait_until_disclosed(brokers: &str) {
+    wait_until_traced(brokers);
+    wait_until_consumed(brokers, "spotcheck-credit", "spotcheck.cases.v1");
+}
+
 /// Every record on `topic`, from the start of each partition to its current end.
 pub fn read_topic(brokers: &str, topic: &str) -> Vec<Record> {
     let consumer = consumer_as(brokers, "spotcheck-tests");
