@@ -23,8 +23,14 @@ const RESULTS: &str = "spotcheck.results.v1";
 const DLQ: &str = "spotcheck.dlq.v1";
 
 /// Writes `value` onto `topic` as a producer that is not spotcheck would: with `headers`
-/// (CloudEvents attributes, or none at all) and up to 16 MiB.
-fn produce_foreign(brokers: &str, topic: &str, key: &str, value: &[u8], cloud_event: bool) {
+/// (CloudEvents attributes, or none at all) and up to 16 MiB; onto `partition` when given.
+fn produce_foreign(
+    brokers: &str,
+    topic: &str,
+    (key, partition): (&str, Option<i32>),
+    value: &[u8],
+    cloud_event: bool,
+) {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", brokers)
         .set("message.max.bytes", "16777216")
@@ -44,10 +50,13 @@ fn produce_foreign(brokers: &str, topic: &str, key: &str, value: &[u8], cloud_ev
             });
         }
     }
-    let record = FutureRecord::to(topic)
+    let mut record = FutureRecord::to(topic)
         .key(key)
         .payload(value)
         .headers(headers);
+    if let Some(partition) = partition {
+        record = record.partition(partition);
+    }
     let runtime = tokio::runtime::Runtime::new().unwrap();
     runtime
         .block_on(producer.send(record, Duration::from_secs(30)))
@@ -55,22 +64,23 @@ fn produce_foreign(brokers: &str, topic: &str, key: &str, value: &[u8], cloud_ev
         .unwrap_or_else(|error| panic!("the broker did not take {key}: {error}"));
 }
 
-/// Waits until the dead-letter topic holds `expected` letters, then returns them.
-fn dead_letters(brokers: &str, expected: usize) -> Vec<support::Record> {
-    let started = Instant::now();
-    loop {
-        let letters = read_topic(brokers, DLQ);
-        if letters.len() >= expected {
-            std::thread::sleep(Duration::from_secs(2)); // and no more come
-            return read_topic(brokers, DLQ);
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(90),
-            "{} dead letters of {expected}",
-            letters.len()
-        );
-        std::thread::sleep(Duration::from_millis(500));
+/// Waits until the lake and the traceback have taken every record of the results topic (their
+/// dead letters are sent before that), then returns every dead letter, by the foreign record's
+/// key and the stage that sent it, with the reasons given.
+fn dead_letters(brokers: &str) -> BTreeMap<(String, String), Vec<String>> {
+    for group in ["spotcheck-lake", "spotcheck-traceback"] {
+        support::wait_until_consumed(brokers, group, RESULTS);
     }
+    let mut reasons: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+    for letter in read_topic(brokers, DLQ) {
+        assert_eq!(letter.headers["dlq_topic"], RESULTS);
+        let stage = letter.headers["dlq_stage"].clone();
+        reasons
+            .entry((letter.key.clone(), stage))
+            .or_default()
+            .push(letter.headers["dlq_reason"].clone());
+    }
+    reasons
 }
 
 #[test]
@@ -80,8 +90,8 @@ fn records_a_foreign_producer_writes_onto_a_topic_become_dead_letters_and_the_st
     let data = tmp.path().join("data");
     let (ingest, config) = start_ingest(&data, &broker);
     let with_config = ["--config", config.as_str()];
-    let _lake = Component::start("lake", &data, &broker.bootstrap, &with_config);
-    let traceback = Component::start("traceback", &data, &broker.bootstrap, &with_config);
+    let mut lake = Component::start("lake", &data, &broker.bootstrap, &with_config);
+    let mut traceback = Component::start("traceback", &data, &broker.bootstrap, &with_config);
     let analytics = Component::start("analytics", &data, &broker.bootstrap, &with_config);
     let token = |role| support::dev_token(&data, role);
 
@@ -98,16 +108,19 @@ fn records_a_foreign_producer_writes_onto_a_topic_become_dead_letters_and_the_st
         ("missing-headers", &valid_but_bare, false),
     ];
     for (key, value, cloud_event) in foreign {
-        produce_foreign(&broker.bootstrap, RESULTS, key, value, cloud_event);
+        produce_foreign(&broker.bootstrap, RESULTS, (key, None), value, cloud_event);
     }
     // A lab's result through the API afterwards: every stage must still take it.
-    let response = reqwest::blocking::Client::new()
-        .post(ingest.url("/v1/results"))
-        .bearer_auth(token("lab"))
-        .json(&final_result("TJ-AFTER-FOREIGN", "fail"))
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 202);
+    let post = |report_no: &str| {
+        let response = reqwest::blocking::Client::new()
+            .post(ingest.url("/v1/results"))
+            .bearer_auth(token("lab"))
+            .json(&final_result(report_no, "fail"))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 202);
+    };
+    post("TJ-AFTER-FOREIGN");
 
     wait_for_count(
         &analytics,
@@ -127,23 +140,24 @@ fn records_a_foreign_producer_writes_onto_a_topic_become_dead_letters_and_the_st
     assert_eq!(cases["items"].as_array().unwrap().len(), 1, "{cases}");
     assert_eq!(cases["items"][0]["report_no"], "TJ-AFTER-FOREIGN");
 
+    // One more without headers, last on the lab's partition: a stage that keeps its own
+    // positions must still move past it, or a restart sends it to the dead letters again.
+    let labs_partition = read_topic(&broker.bootstrap, RESULTS)
+        .iter()
+        .find(|r| r.value.get("report_no") == Some(&json!("TJ-AFTER-FOREIGN")))
+        .map(|r| r.partition)
+        .unwrap();
+    let last = ("missing-headers-last", Some(labs_partition));
+    produce_foreign(&broker.bootstrap, RESULTS, last, &valid_but_bare, false);
+    let mut keys: Vec<&str> = foreign.iter().map(|(key, _, _)| *key).collect();
+    keys.push(last.0);
+
     // Each stage that reads results dead-letters each foreign record once, with its reason.
-    let letters = dead_letters(&broker.bootstrap, 2 * foreign.len());
-    let mut reasons: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for letter in &letters {
-        assert_eq!(letter.headers["dlq_topic"], RESULTS);
-        let stage = letter.headers["dlq_stage"].clone();
-        reasons
-            .entry((letter.key.clone(), stage))
-            .or_default()
-            .push(letter.headers["dlq_reason"].clone());
-    }
-    let mut expected = BTreeSet::new();
-    for (key, _, _) in foreign {
-        for stage in ["lake", "traceback"] {
-            expected.insert((key.to_owned(), stage.to_owned()));
-        }
-    }
+    let expected: BTreeSet<(String, String)> = keys
+        .iter()
+        .flat_map(|key| ["lake", "traceback"].map(|stage| ((*key).to_owned(), stage.to_owned())))
+        .collect();
+    let reasons = dead_letters(&broker.bootstrap);
     assert_eq!(
         reasons.keys().cloned().collect::<BTreeSet<_>>(),
         expected,
@@ -153,11 +167,28 @@ fn records_a_foreign_producer_writes_onto_a_topic_become_dead_letters_and_the_st
         assert_eq!(said.len(), 1, "{key} dead-lettered twice by {stage}");
         let reason = &said[0];
         assert!(!reason.is_empty(), "{key} by {stage}: no reason");
-        if *key == "missing-headers" {
+        if key.starts_with("missing-headers") {
             assert!(reason.starts_with("not a CloudEvent"), "{key}: {reason}");
         }
         eprintln!("dead letter {key} ({stage}): {reason}");
     }
+
+    // Killed and started again, the stages resume from their own state (the lake's Delta log,
+    // the traceback's redb file): past every foreign record, so none is dead-lettered again.
+    lake.restart();
+    traceback.restart();
+    post("TJ-AFTER-RESTART"); // after the last foreign record on its partition
+    wait_for_count(
+        &analytics,
+        &token("analyst"),
+        "SELECT count(*) AS n FROM results",
+        2,
+    );
+    assert_eq!(
+        dead_letters(&broker.bootstrap),
+        reasons,
+        "after the restart"
+    );
 }
 
 /// One POST of the outage test: when it was answered and how.

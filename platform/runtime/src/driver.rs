@@ -35,6 +35,7 @@ use crate::dead_letter::send_dead_letters;
 #[derive(Clone, Copy)]
 enum Call<'a> {
     Apply(&'a [Delivered]),
+    Passed(&'a [Delivered]),
     Idle,
     Finish,
 }
@@ -378,8 +379,15 @@ async fn consume_loop<S: Stage>(
         {
             return Ok(());
         }
+        if !strays.is_empty()
+            && call_with_retries(stage, Call::Passed(&strays), metrics, shutdown)
+                .await?
+                .is_none()
+        {
+            return Ok(()); // shutting down mid-retry: the strays will be sent again
+        }
         // A stage that commits its whole batch commits the strays with it; a buffering stage
-        // (Positions) moves past them when it next commits a later record of their partition.
+        // (Positions) moves past them when it next commits their partition.
         store_offsets(consumer, &[batch, &strays], &applied.commit);
         if let Next::Batch(batch) = &next {
             record_batch_metrics(stage.name(), batch, started, metrics);
@@ -492,6 +500,7 @@ async fn call_with_retries<'s, S: Stage>(
             let outcome = match call {
                 _ if again_at_shutdown => Err(StageError::Transient("shutting down".into())),
                 Call::Apply(batch) => stage.apply(batch).await,
+                Call::Passed(records) => stage.passed(records).await.map(|()| Applied::nothing()),
                 Call::Idle => stage.idle().await,
                 Call::Finish => stage.finish().await,
             };

@@ -114,11 +114,15 @@ pub trait Stage: Send {
         Ok(Applied::nothing())
     }
 
-    /// Where to resume `topic`/`partition` when the stage keeps its own offsets with its state
-    /// (in the same transaction): the next offset it has not applied, `Some(0)` for a partition
-    /// it has never seen — so an empty or restored state is rebuilt from the topic, whatever the
-    /// group committed. `None` (the default) resumes at the group's committed offset.
-    /// Honoured whenever a partition is assigned (at start, and when it moves to this instance).
+    /// Records the driver took out of a batch before [`Stage::apply`] (they are not CloudEvents)
+    /// and has sent to the dead-letter topic; called after `apply` with the rest of the batch. A
+    /// stage that keeps its own positions ([`Stage::resume_at`]) moves them past these records,
+    /// as past a record it dead-letters itself, so that a restart does not read them again and
+    /// send them a second time. Their offsets are then committed as `apply`'s answer says.
+    async fn passed(&mut self, _records: &[Delivered]) -> Result<(), StageError> {
+        Ok(())
+    }
+
     /// These partitions moved to another instance: forget anything buffered for them (it was
     /// not committed, so their new owner reads it again).
     fn partitions_revoked(&mut self, _partitions: &[PartitionId]) {}
@@ -131,6 +135,11 @@ pub trait Stage: Send {
         Ok(())
     }
 
+    /// Where to resume `topic`/`partition` when the stage keeps its own offsets with its state
+    /// (in the same transaction): the next offset it has not applied, `Some(0)` for a partition
+    /// it has never seen — so an empty or restored state is rebuilt from the topic, whatever the
+    /// group committed. `None` (the default) resumes at the group's committed offset.
+    /// Honoured whenever a partition is assigned (at start, and when it moves to this instance).
     fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
         None
     }

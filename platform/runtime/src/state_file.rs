@@ -1,5 +1,6 @@
 //! The redb files that hold a component's state (ingest's ledger, the traceback and credit
-//! state), opened so that a commit's pages reach the disk a little at a time.
+//! state), opened so that a commit's pages reach the disk a little at a time; and the table in
+//! which a stage keeps its source positions there ([`POSITIONS`]).
 //!
 //! redb writes a commit's pages into the page cache and then syncs the file, so the disk gets
 //! them in one burst of megabytes at the sync; every sync of the embedded broker's log in the
@@ -7,8 +8,12 @@
 //! "What the single POST's tail is made of"). Here every `PACE_BYTES` written are sent to the
 //! disk, and waited for, before the commit writes more.
 
+use crate::stage::Delivered;
 use redb::backends::FileBackend;
-use redb::{BackendError, Builder, Database, DatabaseError, StorageBackend};
+use redb::{
+    BackendError, Builder, Database, DatabaseError, ReadableDatabase, ReadableTable,
+    StorageBackend, TableDefinition,
+};
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::ops::Bound;
@@ -42,6 +47,53 @@ pub fn open(path: &Path, cache_bytes: Option<usize>) -> Result<Database, Databas
         file: pace,
         unsent: AtomicUsize::new(0),
     })
+}
+
+/// Where a stage whose state is in a redb file stands in each source partition: `topic \0
+/// partition` ([`position_key`]) → the next offset it has not applied. The stage writes it in
+/// the transaction that applies the records, so state and positions always agree after a crash;
+/// [`crate::Stage::resume_at`] reads it ([`position`]).
+pub const POSITIONS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
+
+/// The key of `topic`/`partition` in [`POSITIONS`].
+pub fn position_key(topic: &str, partition: i32) -> String {
+    format!("{topic}\0{partition}")
+}
+
+/// The next offset of `topic`/`partition` not applied (0 when never seen).
+///
+/// # Errors
+/// When the file cannot be read.
+pub fn position(db: &Database, topic: &str, partition: i32) -> Result<i64, redb::Error> {
+    let txn = db.begin_read()?;
+    let positions = match txn.open_table(POSITIONS) {
+        Err(redb::TableError::TableDoesNotExist(_)) => return Ok(0),
+        opened => opened?,
+    };
+    Ok(positions
+        .get(position_key(topic, partition).as_str())?
+        .map_or(0, |v| v.value()))
+}
+
+/// Moves the positions past `records`, which the stage passes without applying them
+/// ([`crate::Stage::passed`]), in one transaction; a position never moves back.
+///
+/// # Errors
+/// When the file cannot be written.
+pub fn pass(db: &Database, records: &[Delivered]) -> Result<(), redb::Error> {
+    let txn = db.begin_write()?;
+    {
+        let mut positions = txn.open_table(POSITIONS)?;
+        for record in records {
+            let key = position_key(&record.topic, record.partition);
+            let next = positions.get(key.as_str())?.map_or(0, |v| v.value());
+            if record.offset >= next {
+                positions.insert(key.as_str(), record.offset + 1)?;
+            }
+        }
+    }
+    txn.commit()?;
+    Ok(())
 }
 
 /// A file backend that sends its writes to the disk every `PACE_BYTES`.
@@ -138,7 +190,7 @@ impl StorageBackend for Paced {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use redb::{ReadableDatabase, ReadableTableMetadata, TableDefinition};
+    use redb::ReadableTableMetadata;
 
     const TABLE: TableDefinition<u64, &[u8]> = TableDefinition::new("t");
 
@@ -183,5 +235,27 @@ mod tests {
             Err(other) => Err(format!("refused, but for another reason: {other}").into()),
             Ok(_) => Err("a second writer opened the same state file".into()),
         }
+    }
+
+    #[test]
+    fn passed_records_move_a_position_forward_never_back() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let db = open(&dir.path().join("state.redb"), None)?;
+        assert_eq!(position(&db, "t", 0)?, 0, "never seen");
+        let at = |partition, offset| Delivered {
+            topic: "t".into(),
+            partition,
+            offset,
+            key: None,
+            payload: Vec::new(),
+            headers: Vec::new(),
+        };
+        pass(&db, &[at(0, 4), at(1, 2)])?;
+        pass(&db, &[at(0, 1)])?;
+        assert_eq!(position(&db, "t", 0)?, 5);
+        assert_eq!(position(&db, "t", 1)?, 3);
+        assert_eq!(position(&db, "u", 0)?, 0);
+        Ok(())
     }
 }

@@ -101,9 +101,9 @@ async fn run_until(bootstrap: &str, seen: &Arc<Mutex<Vec<String>>>, handed: u64,
     watcher.await.unwrap();
 }
 
-/// Every dead letter on the topic (key, reason): read from the start until 2 were found and
-/// nothing more came for a second.
-fn dead_letters(bootstrap: &str) -> Vec<(String, String)> {
+/// Every dead letter on the topic (key, reason): read from the start until `expected` were
+/// found and nothing more came for a second.
+fn dead_letters(bootstrap: &str, expected: usize) -> Vec<(String, String)> {
     static READS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let read = READS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let consumer: BaseConsumer = ClientConfig::new()
@@ -118,7 +118,7 @@ fn dead_letters(bootstrap: &str) -> Vec<(String, String)> {
     let started = Instant::now();
     let mut last_seen = Instant::now();
     while started.elapsed() < Duration::from_secs(15)
-        && (letters.len() < 2 || last_seen.elapsed() < Duration::from_secs(1))
+        && (letters.len() < expected || last_seen.elapsed() < Duration::from_secs(1))
     {
         if let Some(Ok(message)) = consumer.poll(Duration::from_millis(200)) {
             last_seen = Instant::now();
@@ -162,7 +162,7 @@ async fn undecodable_records_are_dead_lettered_and_a_restart_resumes_after_what_
     let seen = Arc::new(Mutex::new(Vec::new()));
     run_until(&bootstrap, &seen, 5, 0).await;
     assert_eq!(*seen.lock().unwrap(), ["1", "2", "3"]);
-    let letters = dead_letters(&bootstrap);
+    let letters = dead_letters(&bootstrap, 2);
     assert_eq!(letters.len(), 2);
     assert_eq!(letters[0].0, "k1");
     assert!(letters[0].1.starts_with("not JSON"), "{letters:?}");
@@ -190,7 +190,7 @@ async fn records_without_cloudevents_headers_are_dead_lettered_and_committed_pas
     let seen = Arc::new(Mutex::new(Vec::new()));
     run_until(&bootstrap, &seen, 1, 0).await;
     assert_eq!(*seen.lock().unwrap(), ["1"], "the stage never sees them");
-    let letters = dead_letters(&bootstrap);
+    let letters = dead_letters(&bootstrap, 2);
     assert_eq!(letters.len(), 2, "{letters:?}");
     for (_, reason) in &letters {
         assert!(
@@ -203,7 +203,11 @@ async fn records_without_cloudevents_headers_are_dead_lettered_and_committed_pas
     let resumed = Arc::new(Mutex::new(Vec::new()));
     run_until(&bootstrap, &resumed, 1, 0).await;
     assert_eq!(*resumed.lock().unwrap(), ["2"]);
-    assert_eq!(dead_letters(&bootstrap).len(), 2, "not dead-lettered twice");
+    assert_eq!(
+        dead_letters(&bootstrap, 2).len(),
+        2,
+        "not dead-lettered twice"
+    );
 }
 
 #[tokio::test]
@@ -419,27 +423,40 @@ async fn a_stage_slower_than_the_rests_idle_time_does_not_rest_while_records_wai
     );
 }
 
-/// Keeps its positions itself (as traceback and credit do) and has applied the first `applied`
-/// records of the partition already.
-struct KeepsPositions {
-    applied: i64,
+/// Keeps where it stands in `next` (as a stage with a state of its own does: traceback,
+/// credit, the lake), moving it past what it applies and past what the driver says it passed.
+struct Tracks {
+    next: Arc<Mutex<i64>>,
     seen: Arc<Mutex<Vec<String>>>,
 }
 
 #[async_trait]
-impl Stage for KeepsPositions {
+impl Stage for Tracks {
     fn name(&self) -> &'static str {
-        "keeps-positions"
+        "tracks"
     }
 
     async fn apply(&mut self, batch: &[Delivered]) -> Result<Applied, StageError> {
+        self.passed(batch).await?;
         let mut seen = self.seen.lock().unwrap();
-        seen.extend(batch.iter().map(|r| r.offset.to_string()));
+        seen.extend(
+            batch
+                .iter()
+                .map(|r| String::from_utf8_lossy(&r.payload).into_owned()),
+        );
         Ok(Applied::default())
     }
 
+    async fn passed(&mut self, records: &[Delivered]) -> Result<(), StageError> {
+        let mut next = self.next.lock().unwrap();
+        for record in records {
+            *next = (*next).max(record.offset + 1);
+        }
+        Ok(())
+    }
+
     fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
-        Some(self.applied)
+        Some(*self.next.lock().unwrap())
     }
 }
 
@@ -466,8 +483,8 @@ async fn a_stage_that_keeps_its_positions_commits_where_it_resumes() {
         let mut settings = DriverSettings::new(group.as_str(), &[INPUT]);
         settings.membership = membership;
         let seen = Arc::new(Mutex::new(Vec::new()));
-        let stage = KeepsPositions {
-            applied: 3,
+        let stage = Tracks {
+            next: Arc::new(Mutex::new(3)), // it has applied the 3 records already
             seen: seen.clone(),
         };
         let shutdown = CancellationToken::new();
@@ -511,4 +528,63 @@ async fn a_stage_that_keeps_its_positions_commits_where_it_resumes() {
             "nothing is delivered again"
         );
     }
+}
+
+/// Runs a [`Tracks`] stage until its position reaches `until`, then stops it.
+async fn run_tracking(
+    bootstrap: &str,
+    next: &Arc<Mutex<i64>>,
+    seen: &Arc<Mutex<Vec<String>>>,
+    until: i64,
+) {
+    let kafka = KafkaSettings::new(bootstrap, "driver-test");
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+    let settings = DriverSettings::new("driver-tracks", &[INPUT]);
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let position = next.clone();
+    let watcher = tokio::spawn(async move {
+        let started = Instant::now();
+        while *position.lock().unwrap() < until && started.elapsed() < Duration::from_secs(20) {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        stop.cancel();
+    });
+    let stage = Tracks {
+        next: next.clone(),
+        seen: seen.clone(),
+    };
+    run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+        .await
+        .unwrap();
+    watcher.await.unwrap();
+    assert_eq!(*next.lock().unwrap(), until, "the stage's position");
+}
+
+/// A record without CloudEvents headers at the end of a partition is past the position of a
+/// stage that keeps its own: the driver tells the stage it passed it, so a restart, which
+/// resumes at that position, does not send it to the dead-letter topic a second time.
+#[tokio::test]
+async fn a_stage_that_keeps_its_positions_is_moved_past_what_is_not_a_cloudevent() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    cluster.create_topic(topics::MEMBERS, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce(&bootstrap, &[r#"{"n":1}"#]).await;
+    send(&bootstrap, &[r#"{"n":7}"#], false).await; // a foreign producer, last on the partition
+
+    let next = Arc::new(Mutex::new(0));
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    run_tracking(&bootstrap, &next, &seen, 2).await;
+    assert_eq!(*seen.lock().unwrap(), [r#"{"n":1}"#]);
+    assert_eq!(dead_letters(&bootstrap, 1).len(), 1);
+
+    produce(&bootstrap, &[r#"{"n":2}"#]).await;
+    let resumed = Arc::new(Mutex::new(Vec::new()));
+    run_tracking(&bootstrap, &next, &resumed, 3).await;
+    assert_eq!(*resumed.lock().unwrap(), [r#"{"n":2}"#]);
+    let letters = dead_letters(&bootstrap, 1);
+    assert_eq!(letters.len(), 1, "dead-lettered once: {letters:?}");
 }

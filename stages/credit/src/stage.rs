@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use redb::ReadableTable;
 use spotcheck_runtime::outbox::{self, Outgoing, TailCheck};
+use spotcheck_runtime::state_file;
 use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
 use spotcheck_schemas::topics::{self, event_types};
 use spotcheck_schemas::{Case, Disclosure};
@@ -87,7 +88,7 @@ impl CreditStage {
             let mut case_ids = txn.open_table(store::CASE_IDS)?;
             let mut position = feed.last()?.map_or(0, |(k, _)| k.value());
             for (index, delivered) in batch.iter().enumerate() {
-                let key = format!("{}\0{}", delivered.topic, delivered.partition);
+                let key = state_file::position_key(&delivered.topic, delivered.partition);
                 let next = offsets.get(key.as_str())?.map_or(0, |v| v.value());
                 if delivered.offset < next {
                     continue;
@@ -211,6 +212,10 @@ impl Stage for CreditStage {
 
     async fn finish(&mut self) -> Result<Applied, StageError> {
         self.idle().await
+    }
+
+    async fn passed(&mut self, records: &[Delivered]) -> Result<(), StageError> {
+        self.store.pass(records).map_err(fatal)
     }
 
     /// The feed's own offsets: a new or restored feed file is rebuilt from the cases topic.

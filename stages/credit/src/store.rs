@@ -7,6 +7,7 @@
 //! `published_through` mark moves once the broker has acknowledged it.
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use spotcheck_runtime::{Delivered, state_file};
 use spotcheck_schemas::Disclosure;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -20,7 +21,7 @@ pub(crate) const LAST: TableDefinition<&str, &[u8]> = TableDefinition::new("last
 /// `case_id \0 disclosure_id` → (): every disclosure id a case has used.
 pub(crate) const CASE_IDS: TableDefinition<&str, ()> = TableDefinition::new("case_ids");
 /// `topic \0 partition` → next offset to apply.
-pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
+pub(crate) use spotcheck_runtime::state_file::POSITIONS as OFFSETS;
 /// `published_through` → the last feed position the broker acknowledged.
 pub(crate) const MARKS: TableDefinition<&str, u64> = TableDefinition::new("marks");
 pub(crate) const PUBLISHED_THROUGH: &str = "published_through";
@@ -196,12 +197,12 @@ impl CreditStore {
 
     /// The next offset of `topic`/`partition` not yet applied (0 when never seen).
     pub fn next_offset(&self, topic: &str, partition: i32) -> Result<i64, StoreError> {
-        let txn = self.db.begin_read()?;
-        let key = format!("{topic}\0{partition}");
-        Ok(txn
-            .open_table(OFFSETS)?
-            .get(key.as_str())?
-            .map_or(0, |v| v.value()))
+        Ok(state_file::position(&self.db, topic, partition)?)
+    }
+
+    /// Moves the offsets past `records`, which the stage passes without applying them.
+    pub fn pass(&self, records: &[Delivered]) -> Result<(), StoreError> {
+        Ok(state_file::pass(&self.db, records)?)
     }
 }
 

@@ -75,6 +75,15 @@ impl PartitionState {
         self.next.values().copied().min().unwrap_or(0)
     }
 
+    /// Counts `offset` in the buffered range (offsets come in order, a retried one again).
+    fn buffer(&mut self, offset: i64) {
+        if self.first.is_none() {
+            self.first = Some(offset);
+            self.since = Instant::now();
+        }
+        self.last = self.last.max(offset);
+    }
+
     fn buffered(&self) -> usize {
         self.results + self.entities.len()
     }
@@ -257,6 +266,23 @@ impl LakeWriter {
             );
         }
         Ok(())
+    }
+
+    /// [`LakeWriter::take`]s the partitions of `records` not read yet.
+    async fn take_unknown(&mut self, records: &[Delivered]) -> Result<(), StageError> {
+        let mut unknown: Vec<PartitionId> = Vec::new();
+        for record in records {
+            let (topic, partition) = (&record.topic, record.partition);
+            if self.state_of(topic, partition).is_none()
+                && !unknown.iter().any(|(t, p)| t == topic && *p == partition)
+            {
+                unknown.push((topic.clone(), partition));
+            }
+        }
+        if unknown.is_empty() {
+            return Ok(());
+        }
+        self.take(&unknown).await
     }
 
     /// The state of a partition [`LakeWriter::take`] has read.
@@ -599,18 +625,7 @@ impl Stage for LakeWriter {
         }
         // Every partition's state first: reading a table can fail, and a retried batch must
         // find no partition marked as buffered whose rows were not taken.
-        let mut unknown: Vec<PartitionId> = Vec::new();
-        for record in batch {
-            let (topic, partition) = (&record.topic, record.partition);
-            if self.state_of(topic, partition).is_none()
-                && !unknown.iter().any(|(t, p)| t == topic && *p == partition)
-            {
-                unknown.push((topic.clone(), partition));
-            }
-        }
-        if !unknown.is_empty() {
-            self.take(&unknown).await?;
-        }
+        self.take_unknown(batch).await?;
         let mut applied = Applied::nothing();
         let mut positions = Vec::new();
         // The results to decode (most of the work), by their index in `batch`.
@@ -643,11 +658,7 @@ impl Stage for LakeWriter {
                     items: lacks(RESULT_ITEMS),
                 });
             }
-            if state.first.is_none() {
-                state.first = Some(record.offset);
-                state.since = Instant::now();
-            }
-            state.last = record.offset;
+            state.buffer(record.offset);
         }
         let parts = decode_results(batch, &results).map_err(fatal)?;
         let mut failed = Vec::new();
@@ -679,6 +690,19 @@ impl Stage for LakeWriter {
         }
         applied.commit = Commit::Positions(positions);
         Ok(applied)
+    }
+
+    /// Records that are not CloudEvents count as buffered, like a record that is not a sampling
+    /// result: the next flush records the tables' offsets past them.
+    async fn passed(&mut self, records: &[Delivered]) -> Result<(), StageError> {
+        self.take_unknown(records).await?;
+        for record in records {
+            let state = self.state_mut(&record.topic, record.partition)?;
+            if record.offset >= state.written_below() {
+                state.buffer(record.offset);
+            }
+        }
+        Ok(())
     }
 
     async fn idle(&mut self) -> Result<Applied, StageError> {

@@ -144,6 +144,46 @@ async fn something_that_is_not_a_result_is_a_dead_letter_and_the_rest_is_written
     assert_eq!(rows_of(dir.path(), "results").await, 2);
 }
 
+/// A record that is not a CloudEvent, last on its partition, never reaches `apply`: the driver
+/// sends it to the dead-letter topic and says the writer passed it. The tables' offsets then
+/// pass it, so a restart does not read it (and dead-letter it) again.
+#[tokio::test]
+async fn a_record_the_driver_passed_moves_the_tables_offsets_past_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stray = record(1, "X");
+    stray.headers.clear();
+    let mut lake = writer(dir.path());
+    lake.apply(&[record(0, "R0")]).await.unwrap();
+    lake.passed(&[stray.clone()]).await.unwrap();
+    let flushed = lake.idle().await.unwrap();
+    assert_eq!(
+        flushed.commit,
+        Commit::Positions(vec![(TOPIC.into(), 0, 2)])
+    );
+
+    // Alone in its batch, after a restart: an offsets-only commit.
+    let mut second = writer(dir.path());
+    second
+        .partitions_assigned(&[(TOPIC.into(), 0)])
+        .await
+        .unwrap();
+    assert_eq!(second.resume_at(TOPIC, 0), Some(2));
+    stray.offset = 2;
+    second.passed(&[stray]).await.unwrap();
+    second.idle().await.unwrap();
+    assert_eq!(writer_resumes_at(dir.path()).await, Some(3));
+    assert_eq!(rows_of(dir.path(), "results").await, 1);
+}
+
+/// Where a new writer of the lake at `root` resumes partition 0 of the results topic.
+async fn writer_resumes_at(root: &Path) -> Option<i64> {
+    let mut lake = writer(root);
+    lake.partitions_assigned(&[(TOPIC.into(), 0)])
+        .await
+        .unwrap();
+    lake.resume_at(TOPIC, 0)
+}
+
 #[tokio::test]
 async fn a_commit_that_fails_keeps_its_rows_and_a_retried_batch_is_buffered_once() {
     let dir = tempfile::tempdir().unwrap();

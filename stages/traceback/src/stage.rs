@@ -31,6 +31,7 @@ use async_trait::async_trait;
 use chrono::NaiveDate;
 use redb::{ReadableDatabase, ReadableTable, WriteTransaction};
 use spotcheck_runtime::outbox::{self, Outgoing, TailCheck};
+use spotcheck_runtime::state_file;
 use spotcheck_runtime::{Applied, CloudEvent, Delivered, Publisher, Stage, StageError};
 use spotcheck_schemas::topics::{self, event_types};
 use spotcheck_schemas::{
@@ -120,7 +121,7 @@ impl TracebackStage {
         {
             let mut offsets = txn.open_table(store::OFFSETS)?;
             for (index, delivered) in batch.iter().enumerate() {
-                let position = grouped(&delivered.topic, &delivered.partition.to_string());
+                let position = state_file::position_key(&delivered.topic, delivered.partition);
                 let next = offsets.get(position.as_str())?.map_or(0, |v| v.value());
                 if delivered.offset < next {
                     continue;
@@ -481,6 +482,10 @@ impl Stage for TracebackStage {
     async fn finish(&mut self) -> Result<Applied, StageError> {
         self.flush_outbox().await?;
         Ok(Applied::nothing())
+    }
+
+    async fn passed(&mut self, records: &[Delivered]) -> Result<(), StageError> {
+        self.store.pass(records).map_err(fatal)
     }
 
     async fn partitions_assigned(

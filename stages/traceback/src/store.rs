@@ -9,6 +9,7 @@ use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
     WriteTransaction,
 };
+use spotcheck_runtime::{Delivered, state_file};
 use spotcheck_schemas::Case;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -58,7 +59,7 @@ pub(crate) const ON_SITE: TableDefinition<&str, &[u8]> = TableDefinition::new("o
 /// topic (where the outbox's check after a crash reads from).
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 /// `topic \0 partition` → the next offset to apply.
-pub(crate) const OFFSETS: TableDefinition<&str, i64> = TableDefinition::new("offsets");
+pub(crate) use spotcheck_runtime::state_file::POSITIONS as OFFSETS;
 
 /// redb's page cache for the traceback state.
 const STATE_CACHE_BYTES: usize = 256 * 1024 * 1024;
@@ -248,11 +249,11 @@ pub(crate) fn mark_acknowledged(
 impl Store {
     /// The next offset of `topic`/`partition` not yet applied (0 when never seen).
     pub fn next_offset(&self, topic: &str, partition: i32) -> Result<i64, StoreError> {
-        let txn = self.db.begin_read()?;
-        let key = grouped(topic, &partition.to_string());
-        Ok(txn
-            .open_table(OFFSETS)?
-            .get(key.as_str())?
-            .map_or(0, |v| v.value()))
+        Ok(state_file::position(&self.db, topic, partition)?)
+    }
+
+    /// Moves the offsets past `records`, which the stage passes without applying them.
+    pub fn pass(&self, records: &[Delivered]) -> Result<(), StoreError> {
+        Ok(state_file::pass(&self.db, records)?)
     }
 }
