@@ -14,7 +14,7 @@ use support::{BIN, Up};
 const RESULTS: usize = 10_000;
 
 fn days_ago(days: u64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
+    (spotcheck_schemas::days::today() - chrono::Days::new(days)).to_string()
 }
 
 fn write_results(path: &std::path::Path) {

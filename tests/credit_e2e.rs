@@ -14,7 +14,7 @@ const PRODUCER: &str = "91350100M000100Y43";
 const SELLER: &str = "91110000802100433B";
 
 fn days_ago(days: u64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
+    (spotcheck_schemas::days::today() - chrono::Days::new(days)).to_string()
 }
 
 /// A result served twelve days ago; with an objection window of 0 days (its last day moved past

@@ -411,7 +411,7 @@ fn impossible_timelines_are_refused_and_a_stale_result_says_why_it_is_not_disclo
     );
     let mut future = final_result("SERVED-LATER");
     future["served_on"] =
-        json!((chrono::Utc::now().date_naive() + chrono::Days::new(5)).to_string());
+        json!((spotcheck_schemas::days::today() + chrono::Days::new(5)).to_string());
     let answer = post(&up, "/v1/results", "lab", &future, 422);
     assert_eq!(answer["errors"][0]["field"], "served_on", "{answer}");
 

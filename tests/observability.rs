@@ -54,7 +54,7 @@ fn families_in(expression: &str) -> BTreeSet<String> {
 }
 
 fn days_ago(days: u64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
+    (spotcheck_schemas::days::today() - chrono::Days::new(days)).to_string()
 }
 
 /// `spotcheck up` with the objection window at 0, so a result served days ago is final.

@@ -225,6 +225,20 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
     .map(|r| r["uscc"].as_str().unwrap().to_owned())
     .collect();
 
+    // When the case was last updated, as officials read it: China's date and time (UTC+8).
+    let updated = sql(
+        &up,
+        &format!("SELECT CAST(updated_at AS VARCHAR) AS at FROM cases WHERE case_id = '{case_id}'"),
+    )[0]["at"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let updated = chrono::DateTime::parse_from_rfc3339(&updated)
+        .unwrap()
+        .with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).unwrap())
+        .format("%Y年%-m月%-d日 %H:%M")
+        .to_string();
+
     // The list links the case; the page is for admins and analysts, not labs.
     let list = client
         .get(up.url("/ui/cases"))
@@ -232,11 +246,9 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
         .send()
         .unwrap();
     assert_eq!(list.status(), 200);
-    assert!(
-        list.text()
-            .unwrap()
-            .contains(&format!("/ui/cases/{case_id}"))
-    );
+    let list = list.text().unwrap();
+    assert!(list.contains(&format!("/ui/cases/{case_id}")));
+    assert!(list.contains(&updated), "{updated} is not in the list");
     let page_url = up.url(&format!("/ui/cases/{case_id}"));
     let lab = client
         .get(&page_url)
@@ -250,8 +262,10 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
         .send()
         .unwrap();
     assert_eq!(page.status(), 200);
+    let page = page.text().unwrap();
+    assert!(page.contains(&updated), "{updated} is not on the page");
     let html = dir.path().join("case.html");
-    std::fs::write(&html, page.text().unwrap()).unwrap();
+    std::fs::write(&html, page).unwrap();
 
     let png = dir.path().join("case.png");
     let dom = render_in_chromium(&html, &png);

@@ -39,7 +39,7 @@ fn shipment(id: &str, from: &str, to: &str, quantity: u32) -> Value {
 }
 
 fn days_ago(days: u64) -> chrono::NaiveDate {
-    chrono::Utc::now().date_naive() - chrono::Days::new(days)
+    spotcheck_schemas::days::today() - chrono::Days::new(days)
 }
 
 /// A failing result at `at`, tested 14 days ago and served 12 days ago.

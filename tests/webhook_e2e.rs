@@ -79,7 +79,7 @@ fn serve(
 }
 
 fn days_ago(days: u64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
+    (spotcheck_schemas::days::today() - chrono::Days::new(days)).to_string()
 }
 
 fn post_failure(up: &Up, report_no: &str) {

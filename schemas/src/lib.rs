@@ -6,6 +6,7 @@
 
 pub mod case;
 pub mod columns;
+pub mod days;
 pub mod disclosure;
 pub mod disposition;
 pub mod enums;

@@ -17,7 +17,7 @@ pub async fn run(args: NoticeArgs) -> Result<ExitCode> {
     })?;
     let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
     let number = notice::find(&analytics, &args.case_id, kind, args.to.as_deref()).await?;
-    let today = chrono::Local::now().date_naive();
+    let today = spotcheck_schemas::days::today();
     let document = notice::notice(&analytics, &args.case_id, number, today).await?;
     let (bytes, extension) = match args.format {
         DocumentFormat::Docx => (document.to_docx()?, "docx"),

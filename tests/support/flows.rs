@@ -55,7 +55,7 @@ pub const PRODUCER: &str = "91350100M000100Y43";
 pub const SELLER: &str = "91110000802100433B";
 
 pub fn days_ago(days: u64) -> String {
-    (chrono::Utc::now().date_naive() - chrono::Days::new(days)).to_string()
+    (spotcheck_schemas::days::today() - chrono::Days::new(days)).to_string()
 }
 
 /// A result served twelve days ago: with the objection window at 0 days, its failure is final.

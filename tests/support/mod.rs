@@ -596,7 +596,7 @@ pub fn law_period_end(start: chrono::NaiveDate, days: u64) -> chrono::NaiveDate 
 /// The day a result served `served_days_ago` days ago became final with an objection window of
 /// 0 days: the day after the window's last day (moved past a weekend or holiday).
 pub fn final_on_after(served_days_ago: u64) -> chrono::NaiveDate {
-    let served = chrono::Utc::now().date_naive() - chrono::Days::new(served_days_ago);
+    let served = spotcheck_schemas::days::today() - chrono::Days::new(served_days_ago);
     law_period_end(served, 0) + chrono::Days::new(1)
 }
 

@@ -14,6 +14,7 @@ use serde::Serialize;
 use serde_json::json;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::{CaseStatus, Step};
+use spotcheck_schemas::days;
 use spotcheck_schemas::enums::{Category, Direction, FindingKind, UnitRole};
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::keys::BatchKey;
@@ -39,6 +40,7 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
                 .collect();
             row.insert("path", percent_encode(get(case, "case_id")));
             row.insert("status", status_zh(get(case, "status")));
+            row.insert("updated_at", time_zh(get(case, "updated_at")));
             row
         })
         .collect();
@@ -127,6 +129,12 @@ fn inspections_shown(rows: &[TextRow]) -> Vec<serde_json::Value> {
 }
 
 /// A case's status in words (the id itself when unknown).
+/// A time of the lake (RFC 3339, UTC) as officials read it: China's date and time.
+fn time_zh(text: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map_or_else(|_| text.to_owned(), |at| days::china_time_zh(at.to_utc()))
+}
+
 fn status_zh(status: &str) -> String {
     zh(status, CaseStatus::name_zh).unwrap_or(status).to_owned()
 }
@@ -190,7 +198,11 @@ fn render_case(
             zh(get(case, "origin_role"), UnitRole::name_zh),
         ),
         fact("案件版本", "revision"),
-        fact("更新时间", "updated_at"),
+        Fact {
+            label: "更新时间",
+            value: time_zh(get(case, "updated_at")),
+            code: None,
+        },
     ];
     let deadlines: Vec<Fact> = [
         ("异议期届满", "objection_until"),

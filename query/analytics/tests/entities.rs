@@ -137,3 +137,32 @@ async fn entity_tables_show_the_latest_version_per_key() {
         json!([{"n": 0}])
     );
 }
+
+/// A unit's archive dates a case by China's date: a revision at 20:00 UTC on 1 May is one of
+/// 2 May in China (the lake keeps the time in UTC).
+#[tokio::test]
+async fn the_archive_dates_an_event_by_its_day_in_china() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let mut late = case(1, "open", &[(SHOP, "origin")]);
+    late["updated_at"] = json!("2026-05-01T20:00:00Z");
+    writer
+        .apply(&[delivered(topics::CASES, 0, late)])
+        .await
+        .unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(
+            &analytics,
+            &format!(
+                "SELECT CAST(on_date AS VARCHAR) AS on_date FROM archive \
+                 WHERE uscc = '{SHOP}' AND event = 'case'"
+            )
+        )
+        .await,
+        json!([{"on_date": "2026-05-02"}])
+    );
+}

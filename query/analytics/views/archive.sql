@@ -6,7 +6,8 @@
 -- nothing was found) and each finding where it is the supplier. `event` is an id (sampled,
 -- produced, case, notice, disclosure, retraction, warning, inspected, supplied); `status` and
 -- `kind` are the ids of the event's own vocabulary (verdict, case status, notice kind…). Pages
--- show them in Chinese.
+-- show them in Chinese. A date taken from a time (a case's or a notice's update, a
+-- publication) is China's date (UTC+8): the lake keeps times in UTC.
 SELECT sampled_unit_uscc AS uscc, sampling_date AS on_date, 'sampled' AS event, report_no,
        lab_id, CAST(NULL AS VARCHAR) AS case_id, verdict AS status, category AS kind,
        concat(product_name, ' ', coalesce(brand, ''), ' ', model, ' 批号 ', batch) AS detail
@@ -21,14 +22,14 @@ FROM results
 WHERE producer_uscc IS NOT NULL
   AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
 UNION ALL
-SELECT u.uscc, CAST(c.updated_at AS DATE), 'case', c.report_no, c.lab_id, c.case_id, c.status,
+SELECT u.uscc, CAST(c.updated_at + INTERVAL '8 hours' AS DATE), 'case', c.report_no, c.lab_id, c.case_id, c.status,
        u.direction,
        concat(c.producer_name, ' ', c.model, ' 批号 ', c.batch,
               CASE WHEN u.referred THEN '（辖区外，已移送）' ELSE '' END)
 FROM case_units AS u
 JOIN cases AS c ON c.case_id = u.case_id
 UNION ALL
-SELECT n.notice['to'], CAST(n.updated_at AS DATE), 'notice', n.report_no, n.lab_id, n.case_id,
+SELECT n.notice['to'], CAST(n.updated_at + INTERVAL '8 hours' AS DATE), 'notice', n.report_no, n.lab_id, n.case_id,
        n.notice['status'], n.notice['kind'],
        concat('第', CAST(n.notice['number'] AS VARCHAR), '号文书，期限 ',
               coalesce(n.notice['due_on'], '—'))
@@ -37,7 +38,7 @@ FROM (
     FROM cases
 ) AS n
 UNION ALL
-SELECT subject_uscc, CAST(published_at AS DATE),
+SELECT subject_uscc, CAST(published_at + INTERVAL '8 hours' AS DATE),
        CASE WHEN action = 'retract' THEN 'retraction' ELSE 'disclosure' END, report_no, lab_id,
        case_id, action, subject_role,
        concat(product_name, ' ', model, ' 批号 ', batch, '：', coalesce(failed_items, ''))

@@ -17,9 +17,9 @@ use std::time::Duration;
 /// Today's date as the server sees it; tests inject a fixed one.
 pub type Clock = Arc<dyn Fn() -> NaiveDate + Send + Sync>;
 
-/// The system clock's UTC date.
+/// Today's date in China by the system clock (`spotcheck_schemas::days`).
 pub fn system_clock() -> Clock {
-    Arc::new(|| chrono::Utc::now().date_naive())
+    Arc::new(spotcheck_schemas::days::today)
 }
 
 pub struct AppParts {

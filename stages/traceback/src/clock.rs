@@ -1,4 +1,5 @@
-//! Today's date for the case timers: the system's, or one a test moves by hand.
+//! Today's date for the case timers (China's date: `spotcheck_schemas::days`): the system's,
+//! or one a test moves by hand.
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use std::sync::Mutex;
@@ -6,8 +7,9 @@ use std::sync::Mutex;
 pub trait Clock: Send + Sync {
     fn now(&self) -> DateTime<Utc>;
 
+    /// The date in China now: the law's days begin at midnight there.
     fn today(&self) -> NaiveDate {
-        self.now().date_naive()
+        spotcheck_schemas::days::china_date(self.now())
     }
 }
 

@@ -52,14 +52,17 @@ struct Harness {
 
 impl Harness {
     fn new() -> Self {
+        Self::at(Utc.with_ymd_and_hms(2026, 3, 20, 9, 0, 0).unwrap())
+    }
+
+    /// A harness whose clock starts at `now`.
+    fn at(now: chrono::DateTime<Utc>) -> Self {
         let cluster = MockCluster::new(1).unwrap();
         cluster.create_topic(topics::CASES, 1, 1).unwrap();
         let kafka = KafkaSettings::new(cluster.bootstrap_servers(), "traceback-test");
         let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
         let publisher = Publisher::new(&kafka, metrics).unwrap();
-        let clock = Arc::new(ManualClock::new(
-            Utc.with_ymd_and_hms(2026, 3, 20, 9, 0, 0).unwrap(),
-        ));
+        let clock = Arc::new(ManualClock::new(now));
         Self {
             kafka,
             _cluster: cluster,
@@ -120,6 +123,27 @@ fn notice_kinds(case: &Value) -> Vec<String> {
         .collect();
     kinds.dedup();
     kinds
+}
+
+/// The law's days are China's: the objection window that ends on 2026-03-27 is over at 00:30
+/// on 2026-03-28 in China (16:30 on 2026-03-27 in UTC), and not yet at 23:59 on 2026-03-27.
+#[tokio::test]
+async fn a_case_becomes_final_when_the_day_after_its_window_begins_in_china() {
+    for (utc, china, status) in [
+        ((15, 59), "23:59 on 03-27", "open"),
+        ((16, 30), "00:30 on 03-28", "final"),
+    ] {
+        let harness = Harness::at(Utc.with_ymd_and_hms(2026, 3, 20, utc.0, utc.1, 0).unwrap());
+        let (mut stage, store) = harness.stage();
+        stage
+            .apply(&[delivered(topics::RESULTS, 0, &result())])
+            .await
+            .unwrap();
+        assert_eq!(case(&store)["deadlines"]["objection_until"], "2026-03-27");
+        harness.clock.advance_days(7);
+        stage.idle().await.unwrap();
+        assert_eq!(case(&store)["status"], status, "at {china} in China");
+    }
 }
 
 #[tokio::test]
