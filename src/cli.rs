@@ -215,8 +215,8 @@ pub struct SqlArgs {
     /// The lake to query, if not DATA_DIR/lake: a directory or s3://bucket/prefix
     #[arg(long, env = "SPOTCHECK_LAKE")]
     pub lake: Option<String>,
-    /// Answer as the lake stood then: a table version (42), a date (2026-11-30, its end) or an
-    /// RFC 3339 time
+    /// Answer as the lake stood then: a table version (42), a date (2026-11-30, its end in
+    /// China) or an RFC 3339 time
     #[arg(long)]
     pub as_of: Option<String>,
     /// Output format

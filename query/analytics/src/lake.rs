@@ -21,6 +21,7 @@ use datafusion::physical_plan::ExecutionPlan;
 use deltalake::{DeltaTable, DeltaTableBuilder};
 use futures::TryStreamExt;
 use spotcheck_lake::LakeLocation;
+use spotcheck_schemas::days;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 
@@ -34,7 +35,8 @@ pub enum AsOf {
 }
 
 impl AsOf {
-    /// `"42"` (a version), `"2026-11-30"` (the end of that day, UTC) or an RFC 3339 time.
+    /// `"42"` (a version), `"2026-11-30"` (the end of that day in China, as every day of the
+    /// law: `spotcheck_schemas::days`) or an RFC 3339 time.
     pub fn parse(text: &str) -> std::result::Result<Self, String> {
         let text = text.trim();
         if let Ok(version) = text.parse::<u64>() {
@@ -46,8 +48,9 @@ impl AsOf {
         if let Ok(day) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
             let end = day
                 .and_hms_milli_opt(23, 59, 59, 999)
+                .and_then(|end| end.and_local_timezone(days::CHINA).single())
                 .ok_or_else(|| format!("{text} is not a day"))?;
-            return Ok(Self::Time(end.and_utc()));
+            return Ok(Self::Time(end.with_timezone(&chrono::Utc)));
         }
         Err(format!(
             "as_of must be a table version (42), a date (2026-11-30) or an RFC 3339 time \
@@ -309,5 +312,16 @@ impl TableProvider for HistoryTable {
         let batch = self.rows().await?;
         let table = MemTable::try_new(history_schema(), vec![vec![batch]])?;
         table.scan(state, projection, filters, limit).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AsOf;
+
+    #[test]
+    fn a_date_is_read_as_the_end_of_that_day_in_china() {
+        let end = "2026-11-30T15:59:59.999Z".parse().map(AsOf::Time);
+        assert_eq!(AsOf::parse("2026-11-30").ok(), end.ok());
     }
 }

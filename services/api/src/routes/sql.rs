@@ -19,7 +19,7 @@ pub struct SqlRequest {
     /// One read-only statement: SELECT, EXPLAIN, SHOW or DESCRIBE.
     pub sql: String,
     /// Answer as the lake stood then: a table version (`"42"`), a date (`"2026-11-30"`, its
-    /// end, UTC) or an RFC 3339 time (`"2026-11-30T08:00:00+08:00"`). Default: now.
+    /// end in China, UTC+8) or an RFC 3339 time (`"2026-11-30T08:00:00+08:00"`). Default: now.
     #[serde(default)]
     pub as_of: Option<String>,
 }
