@@ -12,7 +12,7 @@ use spotcheck_schemas::case::{
     Referral, SubjectDisclosure,
 };
 use spotcheck_schemas::disclosure::visible_until;
-use spotcheck_schemas::keys::normalise;
+use spotcheck_schemas::keys::{name_key, normalise};
 use spotcheck_schemas::{
     Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, SubjectRole,
     Unit, UnitRole, Verdict, case_id,
@@ -21,8 +21,9 @@ use std::collections::BTreeMap;
 
 /// The version of the rules cases are derived by. Raising it re-derives every case of an
 /// existing state at the next start (and so corrects the credit feed): 2 = subject
-/// identification, keys on the producer's credit code, the working-day calendar, the steps.
-pub const RULES_VERSION: u32 = 2;
+/// identification, keys on the producer's credit code, the working-day calendar, the steps;
+/// 3 = China's days, and a given code the registry holds under another name is a gap.
+pub const RULES_VERSION: u32 = 3;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -101,6 +102,7 @@ pub fn assemble(
     trace
         .gaps
         .extend(name_variants(inputs, producer_uscc.as_deref()));
+    trace.gaps.extend(registered_otherwise(inputs));
     let known = Known::new(inputs, producer_uscc.as_deref());
 
     let producer_referred = producer_referral(inputs);
@@ -376,6 +378,30 @@ fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<String> {
             )
         })
         .collect()
+}
+
+/// The codes the result gives that the unit registry holds under another name (beyond the
+/// spellings [`name_key`] folds): a code copied from the wrong row would put the failure on
+/// another enterprise's credit record, so the case says so before anything is served.
+fn registered_otherwise(inputs: &Inputs) -> Vec<String> {
+    let result = inputs.result;
+    [
+        ("nominal producer", &result.producer.name, inputs.producer),
+        ("sampled unit", &result.sampled_unit.name, inputs.origin),
+    ]
+    .into_iter()
+    .filter(|(_, _, identity)| identity.by == Some("given"))
+    .filter_map(|(role, named, identity)| {
+        let code = identity.uscc.as_deref()?;
+        let registered = inputs.units.get(code)?;
+        (name_key(&registered.name) != name_key(named)).then(|| {
+            format!(
+                "the unit registry holds {code}, the code the result gives the {role} {named}, under the name {}: check the code with the lab before serving or disclosing",
+                registered.name
+            )
+        })
+    })
+    .collect()
 }
 
 /// Why the producer is referred rather than blamed, if it is: (kind, reason).

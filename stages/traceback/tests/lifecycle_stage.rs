@@ -323,3 +323,42 @@ async fn a_revision_acknowledged_before_a_crash_is_not_sent_again_after_the_rest
         Some(&format!("{id}:{revision}"))
     );
 }
+
+/// A credit code the result gives that the unit registry holds under another enterprise's
+/// name (a code copied from the wrong row) is a gap of the case, so officials check it before
+/// serving or disclosing; the same name spelled otherwise is not.
+#[tokio::test]
+async fn a_given_code_registered_under_another_name_is_a_gap_of_the_case() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let unit = |name: &str| {
+        json!({"uscc": "91350100M000100Y43", "name": name, "address": null, "district": null,
+               "roles": ["producer"], "licences": []})
+    };
+    let flagged = |case: &Value| {
+        case["gaps"].as_array().unwrap().iter().any(|g| {
+            g.as_str()
+                .unwrap()
+                .contains("the unit registry holds 91350100M000100Y43")
+        })
+    };
+    stage
+        .apply(&[
+            delivered(topics::UNITS, 0, &unit("福州某电器有限公司")),
+            delivered(topics::RESULTS, 0, &result()),
+        ])
+        .await
+        .unwrap();
+    let case_ = case(&store);
+    assert!(flagged(&case_), "{}", case_["gaps"]);
+    assert!(case_["gaps"].to_string().contains("福州某电器有限公司"));
+
+    // The registry's entry corrected to the result's enterprise, spelled with full-width
+    // brackets and a space: no longer a gap.
+    stage
+        .apply(&[delivered(topics::UNITS, 1, &unit("某烟花厂（ ）"))])
+        .await
+        .unwrap();
+    let case_ = case(&store);
+    assert!(!flagged(&case_), "{}", case_["gaps"]);
+}
