@@ -204,9 +204,10 @@ impl Up {
         // The embedded broker listens again on the port it had (`DATA_DIR/broker/port`), which
         // the kernel may meanwhile hand out as free: seen as `--http` on that port, and `up`
         // refused to start ("Address already in use").
-        if let Ok(remembered) = std::fs::read_to_string(dir.join("broker").join("port"))
-            && let Ok(port) = remembered.trim().parse()
-        {
+        let remembered = std::fs::read_to_string(dir.join("broker").join("port"))
+            .ok()
+            .and_then(|port| port.trim().parse().ok());
+        if let Some(port) = remembered {
             taken(port);
         }
         let http = format!("127.0.0.1:{}", free_port());
@@ -214,6 +215,17 @@ impl Up {
         let mut args: Vec<String> = vec!["up".into(), "--data-dir".into()];
         args.push(dir.to_str().unwrap().into());
         args.extend(["--http".into(), http.clone(), "--pg".into(), pg.clone()]);
+        // A new data dir's broker would take a free port of its own, and the kernel may hand it
+        // the one just chosen for `--pg` above (seen: "cannot listen on … for the Postgres
+        // protocol: Address already in use"). Give it one of ours instead.
+        let own_brokers = extra.iter().any(|a| {
+            ["--broker-port", "--brokers"]
+                .iter()
+                .any(|flag| a == flag || a.starts_with(&format!("{flag}=")))
+        });
+        if remembered.is_none() && !own_brokers {
+            args.extend(["--broker-port".into(), free_port().to_string()]);
+        }
         args.extend(extra.iter().map(std::string::ToString::to_string));
         let log = dir.join(format!("up-{}.log", free_port()));
         let process = Process::start(

@@ -157,6 +157,10 @@ impl EmbeddedBroker {
             Some(port) => port,
             None => remembered_or_free_port(&dir)?,
         };
+        // Remembered however it was chosen: the next start without a port keeps it.
+        let file = dir.join(PORT_FILE);
+        std::fs::write(&file, port.to_string())
+            .map_err(|source| BrokerError::Directory { path: file, source })?;
         let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
         let (task, log, slate) = match engine {
             Engine::Sqlite => {
@@ -440,16 +444,13 @@ fn remembered_or_free_port(dir: &Path) -> Result<u16, BrokerError> {
         .ok()
         .and_then(|text| text.trim().parse::<u16>().ok())
         .filter(|port| TcpListener::bind((Ipv4Addr::LOCALHOST, *port)).is_ok());
-    let port = match remembered {
-        Some(port) => port,
-        None => TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+    match remembered {
+        Some(port) => Ok(port),
+        None => Ok(TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|listener| listener.local_addr())
             .map_err(BrokerError::NoPort)?
-            .port(),
-    };
-    std::fs::write(&file, port.to_string())
-        .map_err(|source| BrokerError::Directory { path: file, source })?;
-    Ok(port)
+            .port()),
+    }
 }
 
 async fn wait_until_listening(
