@@ -149,6 +149,29 @@ fn wait_feed(up: &Up, what: &str, ready: impl Fn(&[Value]) -> bool) -> Vec<Value
     }
 }
 
+/// The case page of `case_id` once the lake has the case and `ready` accepts its HTML.
+fn case_page(up: &Up, case_id: &str, ready: impl Fn(&str) -> bool) -> String {
+    let started = std::time::Instant::now();
+    loop {
+        let response = client()
+            .get(up.url(&format!("/ui/cases/{case_id}")))
+            .bearer_auth(up.token("analyst"))
+            .send()
+            .unwrap();
+        if response.status() == 200 {
+            let page = response.text().unwrap();
+            if ready(&page) {
+                return page;
+            }
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(60),
+            "the case page of {case_id} never showed what was expected"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+}
+
 fn case_url(report_no: &str) -> String {
     format!(
         "/v1/cases/{}",
@@ -282,6 +305,18 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
         });
     assert_eq!(queue["items"][0]["name"], "天津市津安五金有限责任公司");
     assert_eq!(queue["items"][0]["cases"][0]["report_no"], "NO-USCC-1");
+    // The case page says, in Chinese, whom the failure is recorded under and who waits.
+    let page = case_page(&up, case["case_id"].as_str().unwrap(), |page| {
+        page.contains("天津市津安五金有限责任公司")
+    });
+    let waiting = page
+        .split("<tr>")
+        .find(|row| row.contains("天津市津安五金有限责任公司") && row.contains("销售者"))
+        .unwrap_or_else(|| panic!("no row of the seller among the subjects: {page}"));
+    assert!(
+        waiting.contains("（未识别）") && waiting.contains("待认定"),
+        "{waiting}"
+    );
     // Only the producer is disclosed meanwhile.
     let items = wait_feed(&up, "the producer's publication", |items| !items.is_empty());
     assert!(items.iter().all(|d| d["subject_role"] == "producer"));

@@ -135,6 +135,19 @@ pub fn divisions() -> Vec<Division> {
     districts.chain(provinces).collect()
 }
 
+impl crate::case::SubjectDisclosure {
+    /// What the credit record does with the subject, as the case page says it.
+    pub fn name_zh(self) -> &'static str {
+        use crate::case::SubjectDisclosure::*;
+        match self {
+            Disclose => "记入信用记录（结论确定后公示）",
+            IdentificationPending => "待认定（尚无确认的统一社会信用代码：暂不送达、不公示）",
+            Referred => "移送（不追究其责任，不公示）",
+            Expired => "不公示（已超过公示期限）",
+        }
+    }
+}
+
 impl crate::enums::NoticeKind {
     /// The notice's title as served (三书一函).
     pub fn name_zh(self) -> &'static str {

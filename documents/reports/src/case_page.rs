@@ -13,9 +13,9 @@ use crate::trace::{Hop, trace};
 use serde::Serialize;
 use serde_json::json;
 use spotcheck_analytics::Analytics;
-use spotcheck_schemas::case::{CaseStatus, Step};
+use spotcheck_schemas::case::{CaseStatus, Step, SubjectDisclosure};
 use spotcheck_schemas::days;
-use spotcheck_schemas::enums::{Category, Direction, FindingKind, UnitRole};
+use spotcheck_schemas::enums::{Category, Direction, FindingKind, SubjectRole, UnitRole};
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::keys::BatchKey;
 use spotcheck_schemas::names::{division_name, zh};
@@ -99,7 +99,53 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
     } else {
         Vec::new()
     };
-    render_case(&case, &units, &hops, &failed_items, &warnings, &inspections)
+    let subjects = text_rows(
+        analytics,
+        "SELECT role, name, uscc, identified_by, disclosure FROM case_subjects \
+         WHERE case_id = $case_id ORDER BY role, name",
+        &id,
+    )
+    .await?;
+    let shown = Shown {
+        failed_items: &failed_items,
+        warnings: &warnings,
+        inspections: &inspections,
+        subjects: &subjects,
+    };
+    render_case(&case, &units, &hops, &shown)
+}
+
+/// The case's rows besides its units and hops, as read from the lake.
+struct Shown<'a> {
+    failed_items: &'a [FailedItem],
+    warnings: &'a [TextRow],
+    inspections: &'a [TextRow],
+    subjects: &'a [TextRow],
+}
+
+/// Whom the failure is recorded under, in Chinese: each subject, how it was identified and what
+/// the credit record does with it.
+fn subjects_shown(rows: &[TextRow]) -> Vec<serde_json::Value> {
+    rows.iter()
+        .map(|row| {
+            let identified = match get(row, "identified_by") {
+                "given" => "检验报告载明",
+                "official" => "执法人员认定",
+                "registry_name" => "按名称匹配单位登记",
+                "registry_name_district" => "按名称和所在区匹配单位登记",
+                "ledger" => "按进销货台账匹配",
+                _ => "—",
+            };
+            let disclosure = get(row, "disclosure");
+            json!({
+                "role": zh(get(row, "role"), SubjectRole::name_zh).unwrap_or(get(row, "role")),
+                "name": get(row, "name"),
+                "uscc": match get(row, "uscc") { "" => "（未识别）", uscc => uscc },
+                "identified": identified,
+                "disclosure": zh(disclosure, SubjectDisclosure::name_zh).unwrap_or(disclosure),
+            })
+        })
+        .collect()
 }
 
 /// The inspection rows of a case, in Chinese.
@@ -151,9 +197,7 @@ fn render_case(
     case: &TextRow,
     units: &[TextRow],
     hops: &[Hop],
-    failed_items: &[FailedItem],
-    warnings: &[TextRow],
-    inspections: &[TextRow],
+    shown: &Shown,
 ) -> Result<String, ReportError> {
     let case_id = get(case, "case_id");
     let fact = |label, column: &str| Fact {
@@ -272,9 +316,11 @@ fn render_case(
             "case_id": case_id,
             "case_path": percent_encode(case_id),
             "facts": facts,
-            "failed_items": failed_items,
-            "inspections": inspections_shown(inspections),
-            "warnings": warnings
+            "failed_items": shown.failed_items,
+            "inspections": inspections_shown(shown.inspections),
+            "subjects": subjects_shown(shown.subjects),
+            "warnings": shown
+                .warnings
                 .iter()
                 .map(|w| json!({"kind": get(w, "kind_zh"), "message": get(w, "message")}))
                 .collect::<Vec<_>>(),
