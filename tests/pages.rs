@@ -264,6 +264,12 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
     assert_eq!(page.status(), 200);
     let page = page.text().unwrap();
     assert!(page.contains(&updated), "{updated} is not on the page");
+    // Quantities as people write them (the distributor received 100 from the producer).
+    let d1_row = page
+        .split("<tr>")
+        .find(|row| row.starts_with("<td>") && row.contains(&format!("<td>{d1}</td>")))
+        .unwrap_or_else(|| panic!("no row of {d1} among the units"));
+    assert!(d1_row.contains("<td>100</td>"), "{d1_row}");
     let html = dir.path().join("case.html");
     std::fs::write(&html, page).unwrap();
 

@@ -181,6 +181,11 @@ fn time_zh(text: &str) -> String {
         .map_or_else(|_| text.to_owned(), |at| days::china_time_zh(at.to_utc()))
 }
 
+/// A quantity as people write it: `410`, not the lake's `410.0`.
+fn whole(number: &str) -> &str {
+    number.strip_suffix(".0").unwrap_or(number)
+}
+
 fn status_zh(status: &str) -> String {
     zh(status, CaseStatus::name_zh).unwrap_or(status).to_owned()
 }
@@ -304,7 +309,7 @@ fn render_case(
                 "direction": zh(get(unit, "direction"), Direction::name_zh)
                     .unwrap_or(get(unit, "direction")),
                 "hops": get(unit, "hops"),
-                "quantity_received": get(unit, "quantity_received"),
+                "quantity_received": whole(get(unit, "quantity_received")),
                 "district": division_name(district).unwrap_or(district),
                 "in_region": if get(unit, "in_region") == "true" { "是" } else { "否（移送）" },
             })
