@@ -215,11 +215,11 @@ impl Stage for CreditStage {
     }
 
     async fn passed(&mut self, records: &[Delivered]) -> Result<(), StageError> {
-        self.store.pass(records).map_err(fatal)
+        state_file::pass(&self.store.db, records).map_err(fatal)
     }
 
     /// The feed's own offsets: a new or restored feed file is rebuilt from the cases topic.
     fn resume_at(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.store.next_offset(topic, partition).ok()
+        state_file::position(&self.store.db, topic, partition).ok()
     }
 }

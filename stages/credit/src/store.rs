@@ -7,7 +7,6 @@
 //! `published_through` mark moves once the broker has acknowledged it.
 
 use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
-use spotcheck_runtime::{Delivered, state_file};
 use spotcheck_schemas::Disclosure;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -193,16 +192,6 @@ impl CreditStore {
         txn.open_table(WEBHOOKS)?.insert(url, position)?;
         txn.commit()?;
         Ok(())
-    }
-
-    /// The next offset of `topic`/`partition` not yet applied (0 when never seen).
-    pub fn next_offset(&self, topic: &str, partition: i32) -> Result<i64, StoreError> {
-        Ok(state_file::position(&self.db, topic, partition)?)
-    }
-
-    /// Moves the offsets past `records`, which the stage passes without applying them.
-    pub fn pass(&self, records: &[Delivered]) -> Result<(), StoreError> {
-        Ok(state_file::pass(&self.db, records)?)
     }
 }
 

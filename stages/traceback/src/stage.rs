@@ -485,7 +485,7 @@ impl Stage for TracebackStage {
     }
 
     async fn passed(&mut self, records: &[Delivered]) -> Result<(), StageError> {
-        self.store.pass(records).map_err(fatal)
+        state_file::pass(&self.store.db, records).map_err(fatal)
     }
 
     async fn partitions_assigned(
@@ -528,6 +528,6 @@ impl Stage for TracebackStage {
 
     /// The state's own offsets: a new or restored state file is rebuilt from the topics.
     fn resume_at(&self, topic: &str, partition: i32) -> Option<i64> {
-        self.store.next_offset(topic, partition).ok()
+        state_file::position(&self.store.db, topic, partition).ok()
     }
 }

@@ -9,7 +9,6 @@ use redb::{
     Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition,
     WriteTransaction,
 };
-use spotcheck_runtime::{Delivered, state_file};
 use spotcheck_schemas::Case;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -244,16 +243,4 @@ pub(crate) fn mark_acknowledged(
         meta.insert(key.as_str(), known.max(u64::try_from(*next).unwrap_or(0)))?;
     }
     Ok(())
-}
-
-impl Store {
-    /// The next offset of `topic`/`partition` not yet applied (0 when never seen).
-    pub fn next_offset(&self, topic: &str, partition: i32) -> Result<i64, StoreError> {
-        Ok(state_file::position(&self.db, topic, partition)?)
-    }
-
-    /// Moves the offsets past `records`, which the stage passes without applying them.
-    pub fn pass(&self, records: &[Delivered]) -> Result<(), StoreError> {
-        Ok(state_file::pass(&self.db, records)?)
-    }
 }
