@@ -317,6 +317,22 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
         waiting.contains("（未识别）") && waiting.contains("待认定"),
         "{waiting}"
     );
+    // What to do before serving, in Chinese: the JSON's gaps one for one, the page's list.
+    assert_eq!(
+        case["gaps_zh"].as_array().map(Vec::len),
+        case["gaps"].as_array().map(Vec::len),
+        "{case:#}"
+    );
+    let listed = page
+        .split("<ul id=\"gaps\">")
+        .nth(1)
+        .and_then(|rest| rest.split("</ul>").next())
+        .unwrap_or_else(|| panic!("no list of what to check: {page}"));
+    assert!(
+        listed.contains("待认定：被抽样单位天津市津安五金有限责任公司"),
+        "{listed}"
+    );
+    assert!(!listed.contains("identification pending"), "{listed}");
     // Only the producer is disclosed meanwhile.
     let items = wait_feed(&up, "the producer's publication", |items| !items.is_empty());
     assert!(items.iter().all(|d| d["subject_role"] == "producer"));

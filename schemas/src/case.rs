@@ -36,9 +36,13 @@ pub struct Case {
     #[serde(default)]
     pub notices: Vec<Notice>,
     pub deadlines: Deadlines,
-    /// Missing links of the distribution graph, in words (e.g. no inbound shipment recorded).
+    /// What an official must check or complete before serving or disclosing ([`Gap`]), in
+    /// words (e.g. no inbound shipment recorded).
     #[serde(default)]
     pub gaps: Vec<String>,
+    /// The same, in Chinese, one for one, as the case page shows them.
+    #[serde(default)]
+    pub gaps_zh: Vec<String>,
     /// What the result said, so a case is enough to disclose it (the credit stage reads cases).
     #[serde(default)]
     pub facts: Option<CaseFacts>,
@@ -58,6 +62,163 @@ pub struct Case {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inspection: Option<CaseInspection>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// What an official must check or complete before a case's notices are served or its failure
+/// disclosed. A case carries each in English (`gaps`, its `Display`) and in Chinese (`gaps_zh`,
+/// [`Gap::zh`] in `names.rs`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Gap {
+    /// The sampled unit (not the producer) has no inbound shipment of the batch in the ledger.
+    NoInbound { origin: String },
+    /// Shipments reach the sampled unit, but none leads back to the producer.
+    NoChain { producer: String, origin: String },
+    /// The ledger has shipments of the batch, none from its producer.
+    NoOutbound { producer: String },
+    /// The producer has no credit code: downstream is traced from the sampled unit only.
+    ProducerUnknown,
+    /// An inspection recorded by one officer (行政处罚法 Art 42 asks for two).
+    OneInspector,
+    /// An inspection finding without evidence.
+    NoEvidence,
+    /// A 三无 product without a recorded supplier.
+    NoSupplier,
+    /// A 三无 product whose supplier has no credit code.
+    SupplierWithoutCode { supplier: String },
+    /// The ledger spells the producer otherwise than the result; matched on the code.
+    LedgerNamesOtherwise {
+        ledger: String,
+        result: String,
+        uscc: String,
+    },
+    /// The registry holds the code the result gives under another name.
+    RegisteredOtherwise {
+        role: SubjectRole,
+        code: String,
+        named: String,
+        registered: String,
+    },
+    /// A subject without a confirmed credit code.
+    IdentificationPending { role: SubjectRole, name: String },
+    /// A final failure whose disclosure would no longer be visible.
+    NotDisclosed {
+        final_on: NaiveDate,
+        until: NaiveDate,
+    },
+    /// A deadline in a year whose holiday notice the calendar lacks: only weekends skipped.
+    HolidaysUnknown {
+        term: Term,
+        date: NaiveDate,
+        year: i32,
+    },
+    /// A working-day deadline in a year the calendar lacks: not computed.
+    NoCalendarYear { term: Term, year: i32 },
+}
+
+/// The deadlines and steps whose dates a case computes, as its gaps name them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Term {
+    ObjectionEnd,
+    Disclosure,
+    Withdrawal,
+    Rectification,
+    Recheck,
+    SecondRecheck,
+    ListedSupervision,
+    Interview,
+    RecheckAfterSuspension,
+    RevocationReferral,
+}
+
+impl std::fmt::Display for Term {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Term::ObjectionEnd => "the objection window's end",
+            Term::Disclosure => "the disclosure deadline",
+            Term::Withdrawal => "the withdrawal deadline",
+            Term::Rectification => "the rectification deadline",
+            Term::Recheck => "the re-check deadline",
+            Term::SecondRecheck => "the second re-check deadline",
+            Term::ListedSupervision => "the listed-supervision notice",
+            Term::Interview => "the interview",
+            Term::RecheckAfterSuspension => "the re-check after suspension",
+            Term::RevocationReferral => "the referral for licence revocation",
+        })
+    }
+}
+
+impl std::fmt::Display for Gap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let role = |role: &SubjectRole| match role {
+            SubjectRole::Seller => "sampled unit",
+            SubjectRole::Producer => "nominal producer",
+        };
+        match self {
+            Gap::NoInbound { origin } => write!(
+                f,
+                "the sampled unit {origin} has no inbound shipment of this batch"
+            ),
+            Gap::NoChain { producer, origin } => write!(
+                f,
+                "no chain of shipments leads from the producer {producer} to the sampled unit {origin}"
+            ),
+            Gap::NoOutbound { producer } => write!(
+                f,
+                "no outbound shipment of this batch from the producer {producer} is recorded"
+            ),
+            Gap::ProducerUnknown => f.write_str(
+                "the producer's USCC is unknown: downstream is traced from the sampled unit only",
+            ),
+            Gap::OneInspector => f.write_str(
+                "only one inspector is recorded: an inspection is made by at least two law-enforcement officers (行政处罚法 Art 42)",
+            ),
+            Gap::NoEvidence => f.write_str(
+                "no evidence is referenced for this finding (photos, the inspection record, samples)",
+            ),
+            Gap::NoSupplier => f.write_str(
+                "三无 product: no producer on its label and no supplier recorded — ask the unit for its purchase records (进货查验记录, PQL Art 33)",
+            ),
+            Gap::SupplierWithoutCode { supplier } => write!(
+                f,
+                "三无 product: the supplier {supplier} is recorded without a credit code — it cannot be addressed until identified"
+            ),
+            Gap::LedgerNamesOtherwise {
+                ledger,
+                result,
+                uscc,
+            } => write!(
+                f,
+                "the ledger names the producer {ledger} where the result says {result}: the shipments were matched on the credit code {uscc}"
+            ),
+            Gap::RegisteredOtherwise {
+                role: r,
+                code,
+                named,
+                registered,
+            } => write!(
+                f,
+                "the unit registry holds {code}, the code the result gives the {} {named}, under the name {registered}: check the code with the lab before serving or disclosing",
+                role(r)
+            ),
+            Gap::IdentificationPending { role: r, name } => write!(
+                f,
+                "identification pending: {name} ({}) has no credit code the registry or an official confirms — no notice or disclosure until it is identified",
+                role(r)
+            ),
+            Gap::NotDisclosed { final_on, until } => write!(
+                f,
+                "not disclosed: final on {final_on}, a disclosure of it would have been visible only until {until}, which has passed"
+            ),
+            Gap::HolidaysUnknown { term, date, year } => write!(
+                f,
+                "{term} ({date}) falls in {year}, whose holiday notice is not in the calendar: only weekends were skipped"
+            ),
+            Gap::NoCalendarYear { term, year } => write!(
+                f,
+                "{term} cannot be computed: the working-day calendar has no year {year}: add the State Council's holiday notice for {year} under [traceback.calendar.years.{year}] in the config file"
+            ),
+        }
+    }
 }
 
 /// The finding of an on-site inspection that opened a case.

@@ -20,6 +20,11 @@ pub fn today() -> NaiveDate {
     china_date(Utc::now())
 }
 
+/// A date as officials write it (`2026年3月28日`).
+pub fn date_zh(date: NaiveDate) -> String {
+    date.format("%Y年%-m月%-d日").to_string()
+}
+
 /// `at` as officials read it: China's date and time to the minute (`2026年3月28日 00:30`).
 pub fn china_time_zh(at: DateTime<Utc>) -> String {
     at.with_timezone(&CHINA)

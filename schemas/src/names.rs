@@ -3,7 +3,7 @@
 //! districts, and the provinces a case is referred to. Machine interfaces keep the ids; pages,
 //! documents and the SQL lookup tables (`categories`, `districts`) show these names.
 
-use crate::enums::Category;
+use crate::enums::{Category, SubjectRole};
 use crate::region::TIANJIN_DISTRICTS;
 
 impl Category {
@@ -311,6 +311,86 @@ pub fn zh<T: serde::de::DeserializeOwned>(
         .map(name)
 }
 
+impl crate::case::Term {
+    pub fn name_zh(self) -> &'static str {
+        use crate::case::Term::*;
+        match self {
+            ObjectionEnd => "异议期限",
+            Disclosure => "信用信息公示期限",
+            Withdrawal => "撤下公示期限",
+            Rectification => "整改期限",
+            Recheck => "复查期限",
+            SecondRecheck => "第二次复查期限",
+            ListedSupervision => "挂牌督办通知书",
+            Interview => "约谈",
+            RecheckAfterSuspension => "停业整顿后复查",
+            RevocationReferral => "移送吊销营业执照",
+        }
+    }
+}
+
+impl crate::case::Gap {
+    /// The gap as the case page says it to officials.
+    pub fn zh(&self) -> String {
+        use crate::case::Gap::*;
+        use crate::days::date_zh;
+        let role = |role: &SubjectRole| match role {
+            SubjectRole::Seller => "被抽样单位",
+            SubjectRole::Producer => "标称生产者",
+        };
+        match self {
+            NoInbound { .. } => "进销货台账中没有被抽样单位购进该批次的记录：请核查其进货来源".into(),
+            NoChain { .. } => {
+                "台账中没有从生产者到被抽样单位的发货链条：请核查中间的经销环节".into()
+            }
+            NoOutbound { .. } => "台账中没有生产者发出该批次的记录：请核查生产者的销售去向".into(),
+            ProducerUnknown => {
+                "生产者的统一社会信用代码未知：下游只能从被抽样单位追溯".into()
+            }
+            OneInspector => "只记录了一名检查人员：执法检查应由两名以上执法人员进行（《行政处罚法》第四十二条）".into(),
+            NoEvidence => "该问题没有引用证据（照片、现场检查笔录、样品）".into(),
+            NoSupplier => "“三无”产品：标签上没有生产者，也没有记录供货单位——请调取该单位的进货查验记录（《产品质量法》第三十三条）".into(),
+            SupplierWithoutCode { supplier } => format!(
+                "“三无”产品：供货单位{supplier}没有记录统一社会信用代码——认定之前无法向其送达"
+            ),
+            LedgerNamesOtherwise {
+                ledger,
+                result,
+                uscc,
+            } => format!(
+                "台账中的生产者名称为{ledger}，检验报告为{result}：发货记录按统一社会信用代码{uscc}匹配"
+            ),
+            RegisteredOtherwise {
+                role: r,
+                code,
+                named,
+                registered,
+            } => format!(
+                "检验报告给{}{named}的统一社会信用代码{code}，在单位登记中属于{registered}：送达或公示之前请与检验机构核实",
+                role(r)
+            ),
+            IdentificationPending { role: r, name } => format!(
+                "待认定：{}{name}尚无经单位登记或执法人员确认的统一社会信用代码——认定之前不送达、不公示",
+                role(r)
+            ),
+            NotDisclosed { final_on, until } => format!(
+                "不公示：结论于{}确定，公示期至{}，已经届满",
+                date_zh(*final_on),
+                date_zh(*until)
+            ),
+            HolidaysUnknown { term, date, year } => format!(
+                "{}（{}）在{year}年，日历中还没有该年的节假日安排：只扣除了周末",
+                term.name_zh(),
+                date_zh(*date)
+            ),
+            NoCalendarYear { term, year } => format!(
+                "{}无法计算：工作日日历中没有{year}年——请在配置文件的 [traceback.calendar.years.{year}] 中加入国务院办公厅该年的节假日安排",
+                term.name_zh()
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -323,6 +403,45 @@ mod tests {
         assert_eq!(names.len(), Category::ALL.len());
         assert_eq!(Category::EBike.name_zh(), "电动自行车");
         assert_eq!(Category::WireCable.name_zh(), "电线电缆");
+    }
+
+    #[test]
+    fn a_gap_is_said_in_chinese_with_what_the_official_acts_on() {
+        use crate::case::{Gap, Term};
+        let day = |text: &str| text.parse().unwrap();
+        let holidays = Gap::HolidaysUnknown {
+            term: Term::Rectification,
+            date: day("2027-01-04"),
+            year: 2027,
+        };
+        assert_eq!(
+            holidays.zh(),
+            "整改期限（2027年1月4日）在2027年，日历中还没有该年的节假日安排：只扣除了周末"
+        );
+        assert!(
+            holidays
+                .to_string()
+                .starts_with("the rectification deadline (2027-01-04)")
+        );
+        let otherwise = Gap::RegisteredOtherwise {
+            role: SubjectRole::Producer,
+            code: "91120000MA05K0XX1X".into(),
+            named: "天津津安燃气具有限公司".into(),
+            registered: "天津市宏达电线有限公司".into(),
+        };
+        let said = otherwise.zh();
+        for part in [
+            "标称生产者天津津安燃气具有限公司",
+            "91120000MA05K0XX1X",
+            "天津市宏达电线有限公司",
+        ] {
+            assert!(said.contains(part), "{said}");
+        }
+        assert!(
+            otherwise
+                .to_string()
+                .contains("the nominal producer 天津津安燃气具有限公司")
+        );
     }
 
     #[test]

@@ -220,6 +220,7 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             ..Deadlines::default()
         },
         gaps: vec!["the sampled unit has no inbound shipment of this batch".into()],
+        gaps_zh: vec!["进销货台账中没有被抽样单位购进该批次的记录：请核查其进货来源".into()],
         facts: Some(spotcheck_schemas::case::CaseFacts {
             organiser: result.organiser.clone(),
             product: result.product.clone(),

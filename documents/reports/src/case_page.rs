@@ -286,6 +286,15 @@ fn render_case(
     // The case's other legal steps (stop of sale, warning, suspension, announcement…); a
     // revision landed before the lake kept them has none.
     let steps: Vec<Step> = serde_json::from_str(get(case, "steps_json")).unwrap_or_default();
+    // A revision made before the gaps were said in Chinese has them in English only (until the
+    // traceback re-derives it under the current rules): shown as they are, never as none.
+    let list = |column| serde_json::from_str::<Vec<String>>(get(case, column)).unwrap_or_default();
+    let (english, chinese) = (list("gaps_json"), list("gaps_zh_json"));
+    let gaps = if chinese.len() == english.len() {
+        chinese
+    } else {
+        english
+    };
     let steps: Vec<_> = steps
         .iter()
         .map(|step| {
@@ -321,6 +330,7 @@ fn render_case(
             "case_id": case_id,
             "case_path": percent_encode(case_id),
             "facts": facts,
+            "gaps": gaps,
             "failed_items": shown.failed_items,
             "inspections": inspections_shown(shown.inspections),
             "subjects": subjects_shown(shown.subjects),

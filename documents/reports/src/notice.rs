@@ -17,6 +17,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::NoticeStatus;
+use spotcheck_schemas::days;
 use spotcheck_schemas::enums::{Category, FindingKind, NoticeKind, UnitRole};
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::names::zh;
@@ -410,7 +411,7 @@ fn authority(district: &str, organiser: Option<&str>) -> String {
 /// `2026-03-05` as 2026年3月5日 (any other text as it is).
 pub fn date_zh(date: &str) -> String {
     match NaiveDate::parse_from_str(date.get(..10).unwrap_or(date), "%Y-%m-%d") {
-        Ok(day) => day.format("%Y年%-m月%-d日").to_string(),
+        Ok(day) => days::date_zh(day),
         Err(_) => date.to_owned(),
     }
 }

@@ -219,11 +219,12 @@ struct CaseRevisionRow {
     gaps_json: String,
     updated_at: Micros,
     steps_json: String,
+    gaps_zh_json: String,
 }
 
 impl Table for CaseRevisionRow {
     const NAME: &'static str = CASE_REVISIONS;
-    const LATER: usize = 1;
+    const LATER: usize = 2;
     const DATES: &'static [&'static str] =
         &["objection_until", "final_on", "rectify_by", "recheck_by"];
     const TIMES: &'static [&'static str] = &["updated_at"];
@@ -615,6 +616,7 @@ fn case_rows(c: Case) -> Vec<Columns> {
         gaps_json: serde_json::to_string(&c.gaps).unwrap_or_default(),
         updated_at: Micros(c.updated_at),
         steps_json: serde_json::to_string(&c.steps).unwrap_or_default(),
+        gaps_zh_json: serde_json::to_string(&c.gaps_zh).unwrap_or_default(),
     })];
     for unit in &c.units {
         rows.push(Columns::CaseUnitRevision(CaseUnitRevisionRow {

@@ -8,7 +8,7 @@ use crate::lifecycle::{self, Opening, Periods};
 use crate::onsite::OnSiteCase;
 use chrono::{DateTime, NaiveDate, Utc};
 use spotcheck_schemas::case::{
-    CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseSubject, CaseUnit, Deadlines, Notice,
+    CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseSubject, CaseUnit, Deadlines, Gap, Notice,
     Referral, SubjectDisclosure,
 };
 use spotcheck_schemas::disclosure::visible_until;
@@ -22,8 +22,9 @@ use std::collections::BTreeMap;
 /// The version of the rules cases are derived by. Raising it re-derives every case of an
 /// existing state at the next start (and so corrects the credit feed): 2 = subject
 /// identification, keys on the producer's credit code, the working-day calendar, the steps;
-/// 3 = China's days, and a given code the registry holds under another name is a gap.
-pub const RULES_VERSION: u32 = 3;
+/// 3 = China's days, and a given code the registry holds under another name is a gap; 4 = the
+/// gaps in Chinese too.
+pub const RULES_VERSION: u32 = 4;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -195,12 +196,14 @@ pub fn assemble(
     let subjects = subjects(inputs, standing.final_on, today);
     let mut gaps = trace.gaps;
     gaps.extend(subjects.iter().filter_map(|s| match s.disclosure {
-        SubjectDisclosure::IdentificationPending => Some(format!(
-            "identification pending: {} ({}) has no credit code the registry or an official confirms — no notice or disclosure until it is identified",
-            s.name,
-            subject_label(s.role)
-        )),
-        SubjectDisclosure::Expired => s.reason.clone(),
+        SubjectDisclosure::IdentificationPending => Some(Gap::IdentificationPending {
+            role: s.role,
+            name: s.name.clone(),
+        }),
+        SubjectDisclosure::Expired => standing.final_on.map(|final_on| Gap::NotDisclosed {
+            final_on,
+            until: visible_until(final_on),
+        }),
         _ => None,
     }));
     gaps.extend(standing.notes);
@@ -239,7 +242,8 @@ pub fn assemble(
             public_notice_on: standing.public_notice_on,
             suspension_until: standing.suspension_until,
         },
-        gaps,
+        gaps_zh: gaps.iter().map(Gap::zh).collect(),
+        gaps: gaps.iter().map(ToString::to_string).collect(),
         facts: Some(CaseFacts {
             organiser: result.organiser.clone(),
             product: result.product.clone(),
@@ -263,13 +267,6 @@ pub fn assemble(
         _ => standing.next_change,
     };
     (case, next_change)
-}
-
-fn subject_label(role: SubjectRole) -> &'static str {
-    match role {
-        SubjectRole::Seller => "sampled unit",
-        SubjectRole::Producer => "nominal producer",
-    }
 }
 
 /// The enterprises the failure is recorded under, and whether each is disclosed when final.
@@ -326,9 +323,7 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
             for subject in &mut subjects {
                 if subject.disclosure == SubjectDisclosure::Disclose {
                     subject.disclosure = SubjectDisclosure::Expired;
-                    subject.reason = Some(format!(
-                        "not disclosed: final on {final_on}, a disclosure of it would have been visible only until {until}, which has passed"
-                    ));
+                    subject.reason = Some(Gap::NotDisclosed { final_on, until }.to_string());
                 }
             }
         }
@@ -349,7 +344,7 @@ fn on_site_supplier(inputs: &Inputs) -> Option<String> {
 }
 
 /// Shipments that met the result on the producer's credit code but spell its name otherwise.
-fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<String> {
+fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<Gap> {
     let Some(producer) = producer else {
         return Vec::new();
     };
@@ -371,11 +366,10 @@ fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<String> {
     variants.dedup();
     variants
         .into_iter()
-        .map(|name| {
-            format!(
-                "the ledger names the producer {name} where the result says {}: the shipments were matched on the credit code {producer}",
-                inputs.result.producer.name
-            )
+        .map(|name| Gap::LedgerNamesOtherwise {
+            ledger: name.to_owned(),
+            result: inputs.result.producer.name.clone(),
+            uscc: producer.to_owned(),
         })
         .collect()
 }
@@ -383,22 +377,30 @@ fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<String> {
 /// The codes the result gives that the unit registry holds under another name (beyond the
 /// spellings [`name_key`] folds): a code copied from the wrong row would put the failure on
 /// another enterprise's credit record, so the case says so before anything is served.
-fn registered_otherwise(inputs: &Inputs) -> Vec<String> {
+fn registered_otherwise(inputs: &Inputs) -> Vec<Gap> {
     let result = inputs.result;
     [
-        ("nominal producer", &result.producer.name, inputs.producer),
-        ("sampled unit", &result.sampled_unit.name, inputs.origin),
+        (
+            SubjectRole::Producer,
+            &result.producer.name,
+            inputs.producer,
+        ),
+        (
+            SubjectRole::Seller,
+            &result.sampled_unit.name,
+            inputs.origin,
+        ),
     ]
     .into_iter()
     .filter(|(_, _, identity)| identity.by == Some("given"))
     .filter_map(|(role, named, identity)| {
         let code = identity.uscc.as_deref()?;
         let registered = inputs.units.get(code)?;
-        (name_key(&registered.name) != name_key(named)).then(|| {
-            format!(
-                "the unit registry holds {code}, the code the result gives the {role} {named}, under the name {}: check the code with the lab before serving or disclosing",
-                registered.name
-            )
+        (name_key(&registered.name) != name_key(named)).then(|| Gap::RegisteredOtherwise {
+            role,
+            code: code.to_owned(),
+            named: named.clone(),
+            registered: registered.name.clone(),
         })
     })
     .collect()

@@ -59,14 +59,13 @@ impl TryFrom<Years> for Calendar {
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CalendarError {
-    #[error(
-        "the working-day calendar has no year {0}: add the State Council's holiday notice for {0} \
-         under [traceback.calendar.years.{0}] in the config file"
-    )]
-    UnknownYear(i32),
     #[error("calendar year {year}: {problem}")]
     Invalid { year: String, problem: String },
 }
+
+/// A working-day count reached a year whose holiday notice the calendar does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownYear(pub i32);
 
 /// A deadline of a calendar-day period.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,10 +124,8 @@ impl Calendar {
     }
 
     /// Whether `date` is a working day; an error for a year the calendar does not know.
-    pub fn is_working_day(&self, date: NaiveDate) -> Result<bool, CalendarError> {
-        let year = self
-            .year(date.year())
-            .ok_or(CalendarError::UnknownYear(date.year()))?;
+    pub fn is_working_day(&self, date: NaiveDate) -> Result<bool, UnknownYear> {
+        let year = self.year(date.year()).ok_or(UnknownYear(date.year()))?;
         Ok(working(date, Some(year)))
     }
 
@@ -150,7 +147,7 @@ impl Calendar {
     }
 
     /// The `n`th working day after `start` (`start` itself not counted).
-    pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Result<NaiveDate, CalendarError> {
+    pub fn add_working_days(&self, start: NaiveDate, n: u32) -> Result<NaiveDate, UnknownYear> {
         let mut date = start;
         let mut counted = 0;
         while counted < n {
@@ -206,7 +203,7 @@ mod tests {
         assert_eq!(calendar.is_working_day(day("2026-10-11")), Ok(false));
         assert_eq!(
             calendar.is_working_day(day("2027-03-01")),
-            Err(CalendarError::UnknownYear(2027))
+            Err(UnknownYear(2027))
         );
     }
 
@@ -239,7 +236,7 @@ mod tests {
         );
         assert_eq!(
             calendar.add_working_days(day("2026-12-28"), 20),
-            Err(CalendarError::UnknownYear(2027))
+            Err(UnknownYear(2027))
         );
     }
 

@@ -4,6 +4,7 @@
 //! Pure and small on purpose: the stage loads one batch's edges from its store and calls
 //! [`trace`]; everything about the graph is tested here without a broker.
 
+use spotcheck_schemas::case::Gap;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// One shipment of the batch: `quantity` went from `from` to `to`.
@@ -39,8 +40,8 @@ pub struct Reached {
 pub struct Trace {
     /// Every unit, origin first, then upstream by hops, then downstream by hops (ties by USCC).
     pub units: Vec<Reached>,
-    /// Missing links, in words an inspector can act on.
-    pub gaps: Vec<String>,
+    /// Missing links an inspector can act on.
+    pub gaps: Vec<Gap>,
 }
 
 /// Traces the batch from the sampled unit (`origin`) and its nominal `producer`.
@@ -65,18 +66,19 @@ pub fn trace(edges: &[Edge], origin: Option<&str>, producer: Option<&str>) -> Tr
         }
         let is_producer = producer == Some(origin);
         if !is_producer && !inbound.contains_key(origin) {
-            gaps.push(format!(
-                "the sampled unit {origin} has no inbound shipment of this batch"
-            ));
+            gaps.push(Gap::NoInbound {
+                origin: origin.to_owned(),
+            });
         }
         if let Some(producer) = producer
             && !is_producer
             && !upstream.contains_key(producer)
             && inbound.contains_key(origin)
         {
-            gaps.push(format!(
-                "no chain of shipments leads from the producer {producer} to the sampled unit {origin}"
-            ));
+            gaps.push(Gap::NoChain {
+                producer: producer.to_owned(),
+                origin: origin.to_owned(),
+            });
         }
     }
     match producer {
@@ -87,16 +89,13 @@ pub fn trace(edges: &[Edge], origin: Option<&str>, producer: Option<&str>) -> Tr
                 placed.insert(producer.to_owned(), (Side::Upstream, beyond));
             }
             if !outbound.contains_key(producer) && !edges.is_empty() {
-                gaps.push(format!(
-                    "no outbound shipment of this batch from the producer {producer} is recorded"
-                ));
+                gaps.push(Gap::NoOutbound {
+                    producer: producer.to_owned(),
+                });
             }
             place_downstream(producer, &outbound, &mut placed);
         }
-        None => gaps.push(
-            "the producer's USCC is unknown: downstream is traced from the sampled unit only"
-                .to_owned(),
-        ),
+        None => gaps.push(Gap::ProducerUnknown),
     }
     if let Some(origin) = origin {
         place_downstream(origin, &outbound, &mut placed);
@@ -221,17 +220,22 @@ mod tests {
         let edges = vec![edge("P", "D1", 10.0), edge("D1", "R1", 5.0)];
         let trace = trace(&edges, Some("R9"), Some("P"));
         assert_eq!(trace.gaps.len(), 1, "{:?}", trace.gaps);
-        assert!(trace.gaps[0].contains("R9 has no inbound shipment"));
+        assert_eq!(
+            trace.gaps,
+            [Gap::NoInbound {
+                origin: "R9".into()
+            }]
+        );
         assert_eq!(find(&trace, "P").side, Side::Upstream);
         assert_eq!(find(&trace, "R1").side, Side::Downstream);
 
         let broken = vec![edge("D1", "R1", 5.0)];
         let trace = super::trace(&broken, Some("R1"), Some("P"));
         assert!(
-            trace
-                .gaps
-                .iter()
-                .any(|g| g.contains("no chain of shipments")),
+            trace.gaps.contains(&Gap::NoChain {
+                producer: "P".into(),
+                origin: "R1".into()
+            }),
             "{:?}",
             trace.gaps
         );
@@ -256,6 +260,6 @@ mod tests {
         let trace = trace(&edges, Some("R"), None);
         assert_eq!(find(&trace, "D").side, Side::Upstream);
         assert_eq!(find(&trace, "E").side, Side::Downstream);
-        assert!(trace.gaps[0].contains("producer's USCC is unknown"));
+        assert_eq!(trace.gaps, [Gap::ProducerUnknown]);
     }
 }

@@ -5,10 +5,10 @@
 //! replay after a crash, a late disposition or a timer all the same operation, and the answer
 //! cannot depend on the order in which the stage happened to see things.
 
-use crate::calendar::{Calendar, Deadline};
+use crate::calendar::{Calendar, Deadline, UnknownYear};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
-use spotcheck_schemas::case::{CaseStatus, NoticeStatus, Step, StepStatus};
+use spotcheck_schemas::case::{CaseStatus, Gap, NoticeStatus, Step, StepStatus, Term};
 use spotcheck_schemas::{Disposition, DispositionKind, NoticeKind, StepKind};
 
 /// The periods of the law. Every one is configurable; the defaults are the law's. Periods in
@@ -99,8 +99,8 @@ pub struct Standing {
     pub notices: Vec<ProposedNotice>,
     /// The steps of the law besides the notices.
     pub steps: Vec<Step>,
-    /// What the calendar could not settle, in words (a year without a holiday notice).
-    pub notes: Vec<String>,
+    /// What the calendar could not settle (a year without a holiday notice).
+    pub notes: Vec<Gap>,
     /// The next day on which the standing changes by time alone, if any: the stage's timer.
     pub next_change: Option<NaiveDate>,
 }
@@ -205,28 +205,25 @@ impl<'a> Life<'a> {
     }
 
     /// The end of a calendar-day period, noting a year the calendar does not know.
-    fn period_end(&mut self, start: NaiveDate, days: u64, what: &str) -> NaiveDate {
+    fn period_end(&mut self, start: NaiveDate, days: u64, term: Term) -> NaiveDate {
         let Deadline { date, unknown_year } = self.calendar.period_end(start, days);
         if let Some(year) = unknown_year {
-            self.note(format!(
-                "{what} ({date}) falls in {year}, whose holiday notice is not in the calendar: \
-                 only weekends were skipped"
-            ));
+            self.note(Gap::HolidaysUnknown { term, date, year });
         }
         date
     }
 
-    fn working_days(&mut self, start: NaiveDate, n: u32, what: &str) -> Option<NaiveDate> {
+    fn working_days(&mut self, start: NaiveDate, n: u32, term: Term) -> Option<NaiveDate> {
         match self.calendar.add_working_days(start, n) {
             Ok(date) => Some(date),
-            Err(error) => {
-                self.note(format!("{what} cannot be computed: {error}"));
+            Err(UnknownYear(year)) => {
+                self.note(Gap::NoCalendarYear { term, year });
                 None
             }
         }
     }
 
-    fn note(&mut self, note: String) {
+    fn note(&mut self, note: Gap) {
         if !self.standing.notes.contains(&note) {
             self.standing.notes.push(note);
         }
@@ -284,7 +281,7 @@ impl<'a> Life<'a> {
             self.standing.disclose_by = self.working_days(
                 final_on,
                 self.periods.disclose_working_days,
-                "the disclosure deadline",
+                Term::Disclosure,
             );
         }
         match self.opening.on_site.and_then(|site| site.refusal) {
@@ -326,11 +323,8 @@ impl<'a> Life<'a> {
             .map(|d| d.on)
             .or(self.opening.served_on)
             .unwrap_or(self.opening.tested_on);
-        let objection_until = self.period_end(
-            served,
-            self.periods.objection_days,
-            "the objection window's end",
-        );
+        let objection_until =
+            self.period_end(served, self.periods.objection_days, Term::ObjectionEnd);
         self.standing.objection_until = objection_until;
         // An objection counts only inside the window; the re-test's conclusion is final.
         let objection = self
@@ -344,7 +338,7 @@ impl<'a> Life<'a> {
                 self.standing.retract_by = self.working_days(
                     retest.on,
                     self.periods.retract_working_days,
-                    "the withdrawal deadline",
+                    Term::Withdrawal,
                 );
                 return None;
             }
@@ -363,13 +357,8 @@ impl<'a> Life<'a> {
             .first(DispositionKind::RectificationOrdered)
             .map(|d| d.on);
         let order_on = ordered.unwrap_or(final_on);
-        let rectify_by = self.period_end(
-            order_on,
-            self.periods.rectify_days,
-            "the rectification deadline",
-        );
-        let recheck_by =
-            self.period_end(order_on, self.periods.recheck_days, "the re-check deadline");
+        let rectify_by = self.period_end(order_on, self.periods.rectify_days, Term::Rectification);
+        let recheck_by = self.period_end(order_on, self.periods.recheck_days, Term::Recheck);
         self.standing.rectify_by = Some(rectify_by);
         self.standing.recheck_by = Some(recheck_by);
         self.propose(NoticeKind::Rectification, rectify_by, true);
@@ -382,7 +371,7 @@ impl<'a> Life<'a> {
                 self.period_end(
                     final_on,
                     self.periods.listed_supervision_days,
-                    "the listed-supervision notice",
+                    Term::ListedSupervision,
                 )
             };
             self.propose(NoticeKind::ListedSupervision, due, false);
@@ -406,7 +395,7 @@ impl<'a> Life<'a> {
             let due = self.period_end(
                 plus(rectify_by, 1),
                 self.periods.interview_days,
-                "the interview",
+                Term::Interview,
             );
             self.propose(NoticeKind::Interview, due, false);
         } else if next_change.is_none() {
@@ -429,7 +418,7 @@ impl<'a> Life<'a> {
         // Escalated (整改不到位): an interview, the province's public notice, and the second
         // re-check 60–90 days after the notice (Order 18 Art 48) — not after the re-check.
         self.standing.status = CaseStatus::Escalated;
-        let due = self.period_end(first.on, self.periods.interview_days, "the interview");
+        let due = self.period_end(first.on, self.periods.interview_days, Term::Interview);
         self.propose(NoticeKind::Interview, due, false);
         let notice = self.first(DispositionKind::PublicNotice).map(|d| d.on);
         self.standing.public_notice_on = notice;
@@ -445,7 +434,7 @@ impl<'a> Life<'a> {
             self.period_end(
                 notice,
                 self.periods.second_recheck_by_days,
-                "the second re-check deadline",
+                Term::SecondRecheck,
             )
         });
         self.standing.second_recheck_by = second_by;
@@ -505,7 +494,7 @@ impl<'a> Life<'a> {
         let due = self.period_end(
             failed_on,
             self.periods.listed_supervision_days,
-            "the listed-supervision notice",
+            Term::ListedSupervision,
         );
         self.propose(NoticeKind::ListedSupervision, due, false);
         let suspension = self.first(DispositionKind::Suspension);
@@ -518,7 +507,7 @@ impl<'a> Life<'a> {
             self.period_end(
                 end,
                 self.periods.recheck_after_suspension_days,
-                "the re-check after suspension",
+                Term::RecheckAfterSuspension,
             )
         });
         let basis = if period_end.is_some() {
@@ -542,7 +531,7 @@ impl<'a> Life<'a> {
         let due = self.period_end(
             third.on,
             self.periods.revocation_referral_days,
-            "the referral for licence revocation",
+            Term::RevocationReferral,
         );
         self.step(
             StepKind::LicenceRevocationReferral,

@@ -10,7 +10,7 @@ use crate::lifecycle::OnSite;
 use crate::store::{self, StoreError};
 use redb::{ReadableTable, WriteTransaction};
 use serde::{Deserialize, Serialize};
-use spotcheck_schemas::case::CaseInspection;
+use spotcheck_schemas::case::{CaseInspection, Gap};
 use spotcheck_schemas::inspection::{Finding, INSPECTION_LAB_ID, domain_of};
 use spotcheck_schemas::result::{Producer, Product, Sampling, TestItem};
 use spotcheck_schemas::topics;
@@ -129,28 +129,21 @@ impl OnSiteCase {
         }
     }
 
-    /// What an inspector should complete, in words.
-    pub fn gaps(&self) -> Vec<String> {
+    /// What an inspector should complete.
+    pub fn gaps(&self) -> Vec<Gap> {
         let mut gaps = Vec::new();
         if self.inspection.inspectors.len() < 2 {
-            gaps.push(
-                "only one inspector is recorded: an inspection is made by at least two law-enforcement officers (行政处罚法 Art 42)"
-                    .to_owned(),
-            );
+            gaps.push(Gap::OneInspector);
         }
         if self.finding.evidence.is_empty() {
-            gaps.push("no evidence is referenced for this finding (photos, the inspection record, samples)".to_owned());
+            gaps.push(Gap::NoEvidence);
         }
         if self.finding.kind == FindingKind::SanwuProduct {
             match &self.finding.supplier {
-                None => gaps.push(
-                    "三无 product: no producer on its label and no supplier recorded — ask the unit for its purchase records (进货查验记录, PQL Art 33)"
-                        .to_owned(),
-                ),
-                Some(s) if s.uscc.is_none() => gaps.push(format!(
-                    "三无 product: the supplier {} is recorded without a credit code — it cannot be addressed until identified",
-                    s.name
-                )),
+                None => gaps.push(Gap::NoSupplier),
+                Some(s) if s.uscc.is_none() => gaps.push(Gap::SupplierWithoutCode {
+                    supplier: s.name.clone(),
+                }),
                 Some(_) => {}
             }
         }
