@@ -233,11 +233,22 @@ pub enum SqlFormat {
     Json,
 }
 
+/// Where a command that makes documents from the lake reads it, and with which configuration.
 #[derive(Args)]
-pub struct TraceExportArgs {
+pub struct LakeArgs {
     /// The data dir whose lake to read
     #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
     pub data_dir: PathBuf,
+    /// The config file: the lake's location, the labs' names, the plan's rules (default: the
+    /// data dir's dev config if there is one)
+    #[arg(long, env = "SPOTCHECK_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TraceExportArgs {
+    #[command(flatten)]
+    pub lake: LakeArgs,
     /// The batch: producer/model/batch (a `/` inside a part written `%2F`)
     #[arg(long)]
     pub batch: String,
@@ -255,9 +266,8 @@ pub struct TraceExportArgs {
 
 #[derive(Args)]
 pub struct ReportArgs {
-    /// The data dir whose lake to read
-    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub lake: LakeArgs,
     /// The quarter of sampling, e.g. 2026Q3
     #[arg(long)]
     pub quarter: String,
@@ -271,9 +281,8 @@ pub struct ReportArgs {
 
 #[derive(Args)]
 pub struct NoticeArgs {
-    /// The data dir whose lake to read
-    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub lake: LakeArgs,
     /// The case
     #[arg(long = "case")]
     pub case_id: String,
@@ -293,9 +302,8 @@ pub struct NoticeArgs {
 
 #[derive(Args)]
 pub struct BulletinArgs {
-    /// The data dir whose lake to read
-    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub lake: LakeArgs,
     /// The spot-check task (the results' task_id)
     #[arg(long = "task")]
     pub task_id: String,
@@ -309,9 +317,8 @@ pub struct BulletinArgs {
 
 #[derive(clap::Args)]
 pub struct PlanArgs {
-    /// The data dir whose lake to read
-    #[arg(long, default_value = "./spotcheck-data", env = "SPOTCHECK_DATA_DIR")]
-    pub data_dir: PathBuf,
+    #[command(flatten)]
+    pub lake: LakeArgs,
     /// The quarter planned, e.g. 2027Q1
     #[arg(long)]
     pub quarter: String,

@@ -41,6 +41,10 @@ pub struct Config {
     pub broker: BrokerConfig,
     #[serde(default)]
     pub plan: PlanConfig,
+    /// `[labs]`: each lab's name (承检机构) by its lab id, `"tj-lab-01" = "天津市…研究院"`.
+    /// Bulletins, notices and pages name the lab; a lab without an entry is shown by its id.
+    #[serde(default)]
+    pub labs: std::collections::BTreeMap<String, String>,
 }
 
 /// The sampling-plan checks: `[plan.licences]` maps a category id to the licence kinds
@@ -428,11 +432,17 @@ impl KafkaConfig {
 /// The config of `spotcheck broker`: the given file, else the data dir's dev config if there is
 /// one, else the defaults.
 pub fn load_for_broker(given: Option<&Path>, data_dir: &Path) -> Result<BrokerConfig> {
+    Ok(load_existing(given, data_dir)?.broker)
+}
+
+/// The config of a command that only reads: the given file, else the data dir's dev config if
+/// there is one, else the defaults.
+pub fn load_existing(given: Option<&Path>, data_dir: &Path) -> Result<Config> {
     let dev = data_dir.join(DEV_CONFIG);
     match given {
-        Some(path) => Ok(read(path)?.broker),
-        None if dev.exists() => Ok(read(&dev)?.broker),
-        None => Ok(BrokerConfig::default()),
+        Some(path) => read(path),
+        None if dev.exists() => read(&dev),
+        None => Ok(Config::default()),
     }
 }
 
@@ -492,6 +502,10 @@ fn write_dev_config(config_path: &Path, tokens_path: &Path) -> Result<()> {
         tokens.push_str(&format!("{role} = \"{token}\"\n"));
     }
     write_private(tokens_path, &tokens)?;
+    config.push_str(&format!(
+        "# Each lab's name (承检机构), as bulletins, notices and pages print it.\n[labs]\n\
+         {DEV_LAB} = \"开发环境检验机构\"\n\n"
+    ));
     std::fs::write(config_path, config)
         .with_context(|| format!("cannot write {}", config_path.display()))
 }
@@ -528,6 +542,18 @@ mod tests {
         }
         let lab = config.token.iter().find(|t| t.role == Role::Lab).unwrap();
         assert_eq!(lab.subject, DEV_LAB);
+    }
+
+    #[test]
+    fn the_dev_config_names_its_lab_and_a_document_command_reads_it() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_existing(None, dir.path()).unwrap().labs.is_empty());
+        load_or_create(None, dir.path()).unwrap();
+        let config = load_existing(None, dir.path()).unwrap();
+        assert_eq!(
+            config.labs.get(DEV_LAB).map(String::as_str),
+            Some("开发环境检验机构")
+        );
     }
 
     #[test]

@@ -556,6 +556,8 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
         "第四十六条",
         "TJ-NOTICE-1",
         "B2026-07",
+        // The lab by the name the config gives it, not by its token's id.
+        "经开发环境检验机构检验",
     ] {
         assert!(text.contains(expected), "{expected} is not in the DOCX");
     }
@@ -741,6 +743,16 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
     let header = &sheet_rows(&workbook, "不合格产品")[0];
     assert_eq!(header[report_column], "报告编号");
     assert_eq!(header[1], "产品名称");
+    let lab_column = 12;
+    assert_eq!(header[lab_column], "承检机构");
+    let failures = sheet_rows(&workbook, "不合格产品");
+    assert!(
+        failures
+            .iter()
+            .skip(1)
+            .all(|row| row[lab_column] == "开发环境检验机构"),
+        "the lab by its name: {failures:?}"
+    );
 
     // The failures published are exactly the task's failures whose case is final.
     let final_failures: BTreeSet<String> = sql(

@@ -1,13 +1,13 @@
 //! `spotcheck bulletin --task TASK_ID [--organiser NAME] --out DIR`.
 
+use super::components::open_for_documents;
 use crate::cli::BulletinArgs;
 use anyhow::{Context, Result};
-use spotcheck_analytics::{Analytics, QueryLimits};
 use spotcheck_reports::bulletin::{SHEETS, bulletin};
 use std::process::ExitCode;
 
 pub async fn run(args: BulletinArgs) -> Result<ExitCode> {
-    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let analytics = open_for_documents(&args.lake).await?;
     let bulletin = bulletin(&analytics, &args.task_id, args.organiser.as_deref()).await?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

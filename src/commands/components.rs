@@ -381,9 +381,19 @@ pub async fn open_analytics(
         config.sql.limits()?,
         config.credit.listing_rule(),
         config.plan.rules()?,
+        spotcheck_analytics::LabNames(config.labs.clone()),
     )
     .await?;
     Ok(Arc::new(analytics))
+}
+
+/// The SQL session of a command that makes documents from the lake (`bulletin`, `notice`,
+/// `report`, `plan`, `trace-export`): the lake where `up` writes it, and the labs' names and plan
+/// rules of the same configuration.
+pub async fn open_for_documents(args: &crate::cli::LakeArgs) -> Result<Arc<Analytics>> {
+    let config = crate::config::load_existing(args.config.as_deref(), &args.data_dir)?;
+    let location = config.lake.location(None, &args.data_dir)?;
+    open_analytics(&config, &location).await
 }
 
 /// Starts the Postgres-protocol front end on `addr`: user = token subject, password = an

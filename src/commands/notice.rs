@@ -1,8 +1,8 @@
 //! `spotcheck notice --case ID --kind KIND [--to USCC] [--format docx|html] [--out FILE]`.
 
+use super::components::open_for_documents;
 use crate::cli::{DocumentFormat, NoticeArgs};
 use anyhow::{Context, Result, anyhow};
-use spotcheck_analytics::{Analytics, QueryLimits};
 use spotcheck_reports::notice;
 use spotcheck_schemas::enums::{NoticeKind, allowed_values};
 use std::process::ExitCode;
@@ -15,7 +15,7 @@ pub async fn run(args: NoticeArgs) -> Result<ExitCode> {
             args.kind
         )
     })?;
-    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let analytics = open_for_documents(&args.lake).await?;
     let number = notice::find(&analytics, &args.case_id, kind, args.to.as_deref()).await?;
     let today = spotcheck_schemas::days::today();
     let document = notice::notice(&analytics, &args.case_id, number, today).await?;

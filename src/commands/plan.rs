@@ -1,9 +1,10 @@
 //! `spotcheck plan --quarter Q [--district D] [--organiser O] [--limit N] [--out FILE.xlsx]`:
 //! where to sample next, ranked by risk with the reasons, printed and optionally as a workbook.
 
+use super::components::open_for_documents;
 use crate::cli::PlanArgs;
 use anyhow::{Context, Result};
-use spotcheck_analytics::{Analytics, QueryLimits, SuggestQuery};
+use spotcheck_analytics::SuggestQuery;
 use spotcheck_reports::report::Quarter;
 use std::process::ExitCode;
 
@@ -14,7 +15,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode> {
             args.quarter
         )
     })?;
-    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let analytics = open_for_documents(&args.lake).await?;
     let query = SuggestQuery {
         as_of: quarter.bounds().0,
         district: args.district,

@@ -1,8 +1,8 @@
 //! `spotcheck report --quarter 2026Q3 [--district 120104] --out DIR`.
 
+use super::components::open_for_documents;
 use crate::cli::ReportArgs;
 use anyhow::{Result, bail};
-use spotcheck_analytics::{Analytics, QueryLimits};
 use spotcheck_reports::report::{Quarter, Scope, sections, write};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -17,7 +17,7 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
         bail!("--district must be a division code or its prefix (digits), got {district:?}");
     }
     let started = Instant::now();
-    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let analytics = open_for_documents(&args.lake).await?;
     let scope = Scope {
         quarter,
         district: args.district,

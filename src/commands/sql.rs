@@ -11,7 +11,7 @@ use spotcheck_analytics::arrow::compute::cast;
 use spotcheck_analytics::arrow::datatypes::{DataType, Field, Schema};
 use spotcheck_analytics::arrow::record_batch::RecordBatch;
 use spotcheck_analytics::encode::{Encoder, Format};
-use spotcheck_analytics::{Analytics, AsOf, ListingRule, PlanRules, QueryLimits};
+use spotcheck_analytics::{Analytics, AsOf, LabNames, ListingRule, PlanRules, QueryLimits};
 use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -30,6 +30,7 @@ pub async fn run(args: SqlArgs) -> Result<ExitCode> {
         QueryLimits::default(),
         ListingRule::default(),
         PlanRules::default(),
+        LabNames::default(),
     )
     .await?;
     let mut answer = analytics.stream_as_of(&args.sql, as_of.as_ref()).await?;

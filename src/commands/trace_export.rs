@@ -1,8 +1,8 @@
 //! `spotcheck trace-export --batch PRODUCER/MODEL/BATCH [--format csv|xlsx] [--out FILE] [--raw]`.
 
+use super::components::open_for_documents;
 use crate::cli::{ExportFormat, TraceExportArgs};
 use anyhow::{Context, Result, bail};
-use spotcheck_analytics::{Analytics, QueryLimits};
 use spotcheck_schemas::keys::BatchKey;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -17,7 +17,7 @@ pub async fn run(args: TraceExportArgs) -> Result<ExitCode> {
     if args.format == ExportFormat::Xlsx && args.out.is_none() && std::io::stdout().is_terminal() {
         bail!("an XLSX file is binary: give --out FILE (or redirect standard output)");
     }
-    let analytics = Analytics::open(&args.data_dir.join("lake"), QueryLimits::default()).await?;
+    let analytics = open_for_documents(&args.lake).await?;
     let trace = spotcheck_reports::trace::trace(&analytics, &batch).await?;
     let bytes = match args.format {
         ExportFormat::Csv if args.raw => trace.to_csv_raw()?,

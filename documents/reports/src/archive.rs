@@ -124,7 +124,7 @@ fn words_zh(event: &str, status: &str, kind: &str) -> (String, String) {
 /// The archive as a page in Chinese: registration, licences, and the timeline.
 pub async fn archive_page(analytics: &Analytics, uscc: &str) -> Result<String, ReportError> {
     let archive = archive(analytics, uscc).await?;
-    render("unit.html", shown(&archive))
+    render("unit.html", shown(&archive, analytics))
 }
 
 /// The archive as a DOCX for a unit's file (WPS, Word): the same content as the page.
@@ -134,7 +134,7 @@ pub async fn archive_docx(analytics: &Analytics, uscc: &str) -> Result<Vec<u8>, 
         TableCell, TableRow, WidthType,
     };
     let archive = archive(analytics, uscc).await?;
-    let context = shown(&archive);
+    let context = shown(&archive, analytics);
     let text = |value: &Value| match value {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
@@ -258,7 +258,7 @@ pub async fn archive_docx(analytics: &Analytics, uscc: &str) -> Result<Vec<u8>, 
 }
 
 /// The archive in the words of the page and the document.
-fn shown(archive: &Archive) -> Value {
+fn shown(archive: &Archive, analytics: &Analytics) -> Value {
     let unit = archive.unit.as_ref();
     let text = |key: &str| {
         unit.and_then(|u| u[key].as_str())
@@ -297,10 +297,10 @@ fn shown(archive: &Archive) -> Value {
                 "status": status,
                 "detail": get(e, "detail"),
                 "report_no": get(e, "report_no"),
-                // Who made the record: the lab's id, or on-site inspection in words.
+                // Who made the record: the lab (by name when configured), or on-site inspection.
                 "lab_id": match get(e, "lab_id") {
                     spotcheck_schemas::inspection::INSPECTION_LAB_ID => "现场检查",
-                    lab => lab,
+                    lab => analytics.lab_name(lab).unwrap_or(lab),
                 },
                 "case_id": get(e, "case_id"),
             })

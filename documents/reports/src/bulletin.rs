@@ -148,7 +148,9 @@ pub async fn bulletin(
         } else {
             1
         };
-        lists[list].push(entry(row, overturned, items.get(&key)));
+        let lab = get(row, "lab_id");
+        let lab = analytics.lab_name(lab).unwrap_or(lab);
+        lists[list].push(entry(row, overturned, items.get(&key), lab));
     }
     Ok(Bulletin {
         task_id: task_id.to_owned(),
@@ -200,7 +202,7 @@ async fn failed_items(
     Ok(items)
 }
 
-fn entry(row: &TextRow, overturned: bool, items: Option<&String>) -> Entry {
+fn entry(row: &TextRow, overturned: bool, items: Option<&String>, lab: &str) -> Entry {
     let domain = get(row, "sampling_domain");
     let batch = match (get(row, "production_date"), get(row, "batch")) {
         ("", batch) => batch.to_owned(),
@@ -234,7 +236,7 @@ fn entry(row: &TextRow, overturned: bool, items: Option<&String>) -> Entry {
             } else {
                 String::new()
             },
-            get(row, "lab_id").to_owned(),
+            lab.to_owned(),
             get(row, "report_no").to_owned(),
             remarks.join("；"),
         ],

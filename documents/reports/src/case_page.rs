@@ -107,6 +107,7 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
     )
     .await?;
     let shown = Shown {
+        lab: analytics.lab_name(get(&case, "lab_id")),
         failed_items: &failed_items,
         warnings: &warnings,
         inspections: &inspections,
@@ -117,6 +118,8 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
 
 /// The case's rows besides its units and hops, as read from the lake.
 struct Shown<'a> {
+    /// The lab's name, if the configuration gives one.
+    lab: Option<&'a str>,
     failed_items: &'a [FailedItem],
     warnings: &'a [TextRow],
     inspections: &'a [TextRow],
@@ -228,7 +231,11 @@ fn render_case(
         named(
             "承检机构",
             "lab_id",
-            (get(case, "lab_id") == INSPECTION_LAB_ID).then_some("现场检查（非抽样检验）"),
+            if get(case, "lab_id") == INSPECTION_LAB_ID {
+                Some("现场检查（非抽样检验）")
+            } else {
+                shown.lab
+            },
         ),
         named(
             "产品类别",

@@ -305,7 +305,9 @@ pub async fn notice(
         organiser,
         sampled_unit: or_unknown(get(&case, "origin_name")),
         sampling_date: date_zh(get(&result, "sampling_date")),
-        lab: or_unknown(get(&case, "lab_id")),
+        lab: analytics
+            .lab_name(get(&case, "lab_id"))
+            .map_or_else(|| or_unknown(get(&case, "lab_id")), str::to_owned),
         report_no: get(&case, "report_no").to_owned(),
         standards: non_empty(get(&result, "standards")),
         failed_items,

@@ -33,6 +33,7 @@ pub use datafusion::arrow;
 pub use error::QueryError;
 pub use guard::StatementLimits;
 pub use lake::AsOf;
+pub use lookups::LabNames;
 pub use plan::{Earlier, PlanFinding, PlanRules, PlannedSampling};
 pub use session::{Analytics, ListingRule, QueryLimits, Rows, VIEWS};
 pub use suggest::{SuggestQuery, Suggestion};

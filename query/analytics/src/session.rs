@@ -4,6 +4,7 @@ use crate::answer::Answer;
 use crate::error::QueryError;
 use crate::guard::{self, QUERY_THREAD_STACK, StatementLimits};
 use crate::lake::{AsOf, HistoryTable, LakeTable};
+use crate::lookups::LabNames;
 use crate::plan::PlanRules;
 use datafusion::arrow::datatypes::SchemaRef;
 use datafusion::arrow::record_batch::RecordBatch;
@@ -126,6 +127,7 @@ pub struct Analytics {
     latest: Vec<(&'static str, Arc<LakeTable>)>,
     listing: ListingRule,
     plan: PlanRules,
+    labs: LabNames,
     limits: QueryLimits,
     /// Queries run here, not on the caller's runtime: a CPU-bound plan that rarely yields would
     /// otherwise starve the caller's timers (so the time limit could not fire) and its I/O.
@@ -152,17 +154,19 @@ impl Analytics {
             limits,
             ListingRule::default(),
             PlanRules::default(),
+            LabNames::default(),
         )
         .await
     }
 
     /// Every table of the lake at `location` (created if missing), with the listing-candidate
-    /// rule and the licence requirements of the configuration.
+    /// rule, the licence requirements and the labs' names of the configuration.
     pub async fn open_with(
         location: &LakeLocation,
         limits: QueryLimits,
         listing: ListingRule,
         plan: PlanRules,
+        labs: LabNames,
     ) -> Result<Self, QueryError> {
         // Parsed footers and per-file statistics are kept between queries (DataFusion checks
         // each entry against its file's size and mtime); which files a query reads comes from
@@ -204,7 +208,7 @@ impl Analytics {
         // psql's \d, Grafana and DBeaver look the tables up in pg_catalog.
         setup_pg_catalog(&context, "datafusion", EmptyContextProvider)
             .map_err(|e| lake_error(location, e))?;
-        register_views(&context, listing, &plan, limits)
+        register_views(&context, listing, &plan, &labs, limits)
             .await
             .map_err(|e| lake_error(location, e))?;
         let executor = tokio::runtime::Builder::new_multi_thread()
@@ -219,6 +223,7 @@ impl Analytics {
             latest: tables,
             listing,
             plan,
+            labs,
             limits,
             executor: Some(executor),
         })
@@ -273,7 +278,7 @@ impl Analytics {
                 .register_table(name, Arc::new(table))
                 .map_err(|e| QueryError::AsOf(e.to_string()))?;
         }
-        register_views(&context, self.listing, &self.plan, self.limits)
+        register_views(&context, self.listing, &self.plan, &self.labs, self.limits)
             .await
             .map_err(|e| QueryError::AsOf(e.clone()))?;
         Ok(context)
@@ -361,6 +366,11 @@ impl Analytics {
         self.limits
     }
 
+    /// The name of the lab `lab_id` (承检机构), if the configuration gives one.
+    pub fn lab_name(&self, lab_id: &str) -> Option<&str> {
+        self.labs.name(lab_id)
+    }
+
     pub(crate) fn context(&self) -> &SessionContext {
         &self.context
     }
@@ -376,10 +386,11 @@ async fn register_views(
     context: &SessionContext,
     listing: ListingRule,
     plan: &PlanRules,
+    labs: &LabNames,
     limits: QueryLimits,
 ) -> Result<(), String> {
     // First, so that views may join them.
-    crate::lookups::register(context).map_err(|e| format!("lookup tables: {e}"))?;
+    crate::lookups::register(context, labs).map_err(|e| format!("lookup tables: {e}"))?;
     crate::plan::register(context, plan).map_err(|e| format!("plan checks: {e}"))?;
     crate::archive::register(context);
     let repeats = crate::plan::six_month_repeats("results", "results");
