@@ -333,6 +333,24 @@ fn a_subject_named_without_a_credit_code_waits_until_the_registry_names_it() {
         "{listed}"
     );
     assert!(!listed.contains("identification pending"), "{listed}");
+    // The case list says how many there are, so officials find the cases to settle first.
+    let gaps = case["gaps"].as_array().unwrap().len();
+    assert!(gaps >= 1, "{case:#}");
+    let list = client()
+        .get(up.url("/ui/cases"))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let row = list
+        .split("<tr>")
+        .find(|row| row.contains(case["case_id"].as_str().unwrap()))
+        .unwrap_or_else(|| panic!("the case is not listed: {list}"));
+    assert!(
+        row.contains(&format!("<td class=\"gaps\">{gaps}</td>")),
+        "{gaps} to check: {row}"
+    );
     // Only the producer is disclosed meanwhile.
     let items = wait_feed(&up, "the producer's publication", |items| !items.is_empty());
     assert!(items.iter().all(|d| d["subject_role"] == "producer"));

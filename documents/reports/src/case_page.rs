@@ -26,8 +26,8 @@ use std::fmt::Write;
 pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
     let cases = text_rows(
         analytics,
-        "SELECT case_id, report_no, producer_name, model, batch, status, units, updated_at \
-         FROM cases ORDER BY updated_at DESC, case_id LIMIT 500",
+        "SELECT case_id, report_no, producer_name, model, batch, status, units, updated_at, \
+         gaps_json FROM cases ORDER BY updated_at DESC, case_id LIMIT 500",
         &[],
     )
     .await?;
@@ -41,6 +41,17 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
             row.insert("path", percent_encode(get(case, "case_id")));
             row.insert("status", status_zh(get(case, "status")));
             row.insert("updated_at", time_zh(get(case, "updated_at")));
+            // How many things to settle before serving or disclosing (listed on its page).
+            let gaps = serde_json::from_str::<Vec<String>>(get(case, "gaps_json"))
+                .map_or(0, |gaps| gaps.len());
+            row.insert(
+                "gaps",
+                if gaps == 0 {
+                    "—".into()
+                } else {
+                    gaps.to_string()
+                },
+            );
             row
         })
         .collect();
