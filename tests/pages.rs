@@ -1591,6 +1591,21 @@ fn the_archive_of_a_unit_shows_its_results_cases_notices_disclosures_and_retract
         events.len(),
         "every event on the page"
     );
+
+    // A shop never registered is named as its results name it, and said to be unregistered.
+    let shop = client
+        .get(up.url(&format!("/ui/units/{}", uscc("120104", 42))))
+        .bearer_auth(up.token("analyst"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        shop.contains(
+            "南开区某燃气具商店（据检验报告或检查记录；未在重点工业产品生产销售单位数据库登记）"
+        ),
+        "{shop}"
+    );
 }
 
 #[test]

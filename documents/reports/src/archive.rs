@@ -21,6 +21,8 @@ pub struct Archive {
     pub uscc: String,
     /// The registry entry (`units`), if the unit is registered.
     pub unit: Option<Value>,
+    /// For a unit not registered: the name its newest result or inspection gives it.
+    pub named: Option<String>,
     /// Every event, oldest first, as the `archive` view has it.
     pub events: Vec<TextRow>,
 }
@@ -59,9 +61,27 @@ pub async fn archive(analytics: &Analytics, uscc: &str) -> Result<Archive, Repor
             "the lake has nothing of the unit {uscc}"
         )));
     }
+    let named = if unit.is_some() {
+        None
+    } else {
+        text_rows(
+            analytics,
+            "SELECT name FROM ( \
+               SELECT sampled_unit_name AS name, sampling_date AS on_date FROM results \
+               WHERE sampled_unit_uscc = $uscc \
+               UNION ALL SELECT producer_name, sampling_date FROM results WHERE producer_uscc = $uscc \
+               UNION ALL SELECT unit_name, inspected_on FROM inspections WHERE unit_uscc = $uscc) \
+             WHERE name IS NOT NULL ORDER BY on_date DESC, name LIMIT 1",
+            &[("uscc", uscc)],
+        )
+        .await?
+        .first()
+        .map(|row| get(row, "name").to_owned())
+    };
     Ok(Archive {
         uscc: uscc.to_owned(),
         unit,
+        named,
         events,
     })
 }
@@ -196,6 +216,9 @@ pub async fn archive_docx(analytics: &Analytics, uscc: &str) -> Result<Vec<u8>, 
     ] {
         let value = match key {
             "name" if name.is_empty() => "（未登记）".to_owned(),
+            "name" if context["registered"] != true => {
+                format!("{name}（据检验报告或检查记录，未登记）")
+            }
             _ => text(&context[key]),
         };
         docx = docx.add_paragraph(Paragraph::new().add_run(run(&format!("{label}：{value}"), 24)));
@@ -321,7 +344,7 @@ fn shown(archive: &Archive, analytics: &Analytics) -> Value {
     json!({
         "uscc": archive.uscc,
         "registered": unit.is_some(),
-        "name": text("name"),
+        "name": archive.named.clone().unwrap_or_else(|| text("name")),
         "address": text("address"),
         "district": division_name(&district).unwrap_or(&district),
         "roles": roles.join("、"),
