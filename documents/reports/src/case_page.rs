@@ -42,8 +42,7 @@ pub async fn list_page(analytics: &Analytics) -> Result<String, ReportError> {
             row.insert("status", status_zh(get(case, "status")));
             row.insert("updated_at", time_zh(get(case, "updated_at")));
             // How many things to settle before serving or disclosing (listed on its page).
-            let gaps = serde_json::from_str::<Vec<String>>(get(case, "gaps_json"))
-                .map_or(0, |gaps| gaps.len());
+            let gaps = texts(case, "gaps_json").len();
             row.insert(
                 "gaps",
                 if gaps == 0 {
@@ -195,6 +194,11 @@ fn time_zh(text: &str) -> String {
         .map_or_else(|_| text.to_owned(), |at| days::china_time_zh(at.to_utc()))
 }
 
+/// A column holding a JSON list of texts (none when null or not such a list).
+fn texts(row: &TextRow, column: &str) -> Vec<String> {
+    serde_json::from_str(get(row, column)).unwrap_or_default()
+}
+
 /// A quantity as people write it: `410`, not the lake's `410.0`.
 fn whole(number: &str) -> &str {
     number.strip_suffix(".0").unwrap_or(number)
@@ -306,8 +310,7 @@ fn render_case(
     let steps: Vec<Step> = serde_json::from_str(get(case, "steps_json")).unwrap_or_default();
     // A revision made before the gaps were said in Chinese has them in English only (until the
     // traceback re-derives it under the current rules): shown as they are, never as none.
-    let list = |column| serde_json::from_str::<Vec<String>>(get(case, column)).unwrap_or_default();
-    let (english, chinese) = (list("gaps_json"), list("gaps_zh_json"));
+    let (english, chinese) = (texts(case, "gaps_json"), texts(case, "gaps_zh_json"));
     let gaps = if chinese.len() == english.len() {
         chinese
     } else {

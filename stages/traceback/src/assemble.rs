@@ -206,6 +206,8 @@ pub fn assemble(
         }),
         _ => None,
     }));
+    // Expiry is the case's, whichever subjects it stops: said once.
+    gaps.dedup();
     gaps.extend(standing.notes);
     let case = Case {
         case_id: case_id(&result.lab_id, &result.report_no),
