@@ -23,8 +23,8 @@ use std::collections::BTreeMap;
 /// existing state at the next start (and so corrects the credit feed): 2 = subject
 /// identification, keys on the producer's credit code, the working-day calendar, the steps;
 /// 3 = China's days, and a given code the registry holds under another name is a gap; 4 = the
-/// gaps in Chinese too.
-pub const RULES_VERSION: u32 = 4;
+/// gaps in Chinese too; 5 = a served rectification notice is the order its period runs from.
+pub const RULES_VERSION: u32 = 5;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

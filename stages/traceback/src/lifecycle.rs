@@ -229,18 +229,25 @@ impl<'a> Life<'a> {
         }
     }
 
+    /// The first day a notice of `kind` was served, if it was.
+    fn served(&self, kind: NoticeKind) -> Option<NaiveDate> {
+        self.events
+            .iter()
+            .find(|d| {
+                d.kind == DispositionKind::NoticeServed
+                    && d.outcome.as_deref() == Some(kind.as_str())
+            })
+            .map(|d| d.on)
+    }
+
     fn propose(&mut self, kind: NoticeKind, due_on: NaiveDate, to_all_units: bool) {
         if self.standing.notices.iter().any(|n| n.kind == kind) {
             return;
         }
-        let served = self
-            .all(DispositionKind::NoticeServed)
-            .iter()
-            .any(|d| d.outcome.as_deref() == Some(kind.as_str()));
         self.standing.notices.push(ProposedNotice {
             kind,
             due_on,
-            status: if served {
+            status: if self.served(kind).is_some() {
                 NoticeStatus::Served
             } else {
                 NoticeStatus::Proposed
@@ -352,10 +359,14 @@ impl<'a> Life<'a> {
     }
 
     /// The rectification order, reminder and interview; returns the next day time changes them.
+    /// The period runs from the order: as recorded, else the day the rectification notice (the
+    /// order's document, 整改通知书) was served; until then it is projected from finality, the
+    /// day the law expects the order (Order 18 Art 45–46), and no reminder or interview follows.
     fn rectification(&mut self, final_on: NaiveDate) -> Option<NaiveDate> {
         let ordered = self
             .first(DispositionKind::RectificationOrdered)
-            .map(|d| d.on);
+            .map(|d| d.on)
+            .or_else(|| self.served(NoticeKind::Rectification));
         let order_on = ordered.unwrap_or(final_on);
         let rectify_by = self.period_end(order_on, self.periods.rectify_days, Term::Rectification);
         let recheck_by = self.period_end(order_on, self.periods.recheck_days, Term::Recheck);
@@ -383,6 +394,10 @@ impl<'a> Life<'a> {
         if reported || self.first(DispositionKind::RecheckConcluded).is_some() {
             return None;
         }
+        // The reminder and the interview hold a unit to the order's deadline: before the order
+        // is served (or recorded) there is none to remind of or to have missed. Until then the
+        // rectification notice waits to be served, and nothing changes by time alone.
+        ordered?;
         let reminder_on = minus(rectify_by, self.periods.reminder_days_before);
         let mut next_change = None;
         if self.today >= reminder_on {
@@ -749,6 +764,51 @@ mod tests {
             kinds(&s),
             [NoticeKind::Rectification],
             "a report stops the reminders"
+        );
+    }
+
+    #[test]
+    fn a_served_rectification_notice_is_the_order_its_period_runs_from() {
+        // Final on 12 May 2026; the notice is served a month later, on 15 June, and no order
+        // is recorded besides: the 60 days run from the service, to Friday 14 August.
+        let served = [event(
+            "1",
+            DispositionKind::NoticeServed,
+            "2026-06-15",
+            Some("rectification"),
+        )];
+        let s = law(opening(), &served, day("2026-07-20"));
+        assert_eq!(s.status, CaseStatus::Rectifying);
+        assert_eq!(s.rectify_by, Some(day("2026-08-14")));
+        // 75 days: Saturday 29 August → Monday 31 August.
+        assert_eq!(s.recheck_by, Some(day("2026-08-31")));
+        assert_eq!(s.notices[0].status, NoticeStatus::Served);
+        assert_eq!(s.notices[0].due_on, day("2026-08-14"));
+        assert_eq!(
+            kinds(&s),
+            [NoticeKind::Rectification],
+            "no reminder before 4 August, no interview before the deadline"
+        );
+        assert_eq!(s.next_change, Some(day("2026-08-04")));
+        // An order recorded is the order, whatever day the notice was served.
+        let mut both = served.to_vec();
+        both.push(event(
+            "2",
+            DispositionKind::RectificationOrdered,
+            "2026-06-20",
+            None,
+        ));
+        let s = law(opening(), &both, day("2026-07-20"));
+        assert_eq!(s.rectify_by, Some(day("2026-08-19")));
+        // Not served, not ordered: projected from finality; past that day, still no reminder
+        // of a deadline nobody was given, no interview for missing it.
+        let s = law(opening(), &[], day("2026-07-20"));
+        assert_eq!(s.status, CaseStatus::Final);
+        assert_eq!(s.rectify_by, Some(day("2026-07-13")));
+        assert_eq!(kinds(&s), [NoticeKind::Rectification]);
+        assert_eq!(
+            s.next_change, None,
+            "only the order or its service moves it on"
         );
     }
 
