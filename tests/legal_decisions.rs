@@ -14,7 +14,7 @@
 mod support;
 
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 use support::Up;
 use support::flows::{days_ago, uscc};
@@ -519,13 +519,34 @@ fn every_date_counts_from_the_event_the_law_names() {
     let dir = tempfile::tempdir().unwrap();
     let up = start(dir.path(), "");
     // Served 17 September 2026: the 15 days end on 2 October, inside National Day.
-    let mut result = final_result("DATES-1");
-    result["product"]["production_date"] = json!("2026-08-01");
-    result["sampling"]["date"] = json!("2026-09-01");
-    result["tested_on"] = json!("2026-09-10");
-    result["served_on"] = json!("2026-09-17");
-    result["severity"] = json!("general");
-    post(&up, "/v1/results", "lab", &result, 202);
+    let served_17_september = |report_no: &str| {
+        let mut result = final_result(report_no);
+        result["product"]["production_date"] = json!("2026-08-01");
+        result["product"]["batch"] = json!(report_no);
+        result["sampling"]["date"] = json!("2026-09-01");
+        result["tested_on"] = json!("2026-09-10");
+        result["served_on"] = json!("2026-09-17");
+        result["severity"] = json!("general");
+        result
+    };
+    for report_no in ["DATES-1", "DATES-2", "DATES-3"] {
+        post(
+            &up,
+            "/v1/results",
+            "lab",
+            &served_17_september(report_no),
+            202,
+        );
+    }
+    // DATES-2: no order recorded, but the rectification notice (the order's document) served.
+    let served = disposition(
+        "DATES-2",
+        "DATES-2/1",
+        "notice_served",
+        "2026-10-23",
+        json!({"outcome": "rectification"}),
+    );
+    post(&up, "/v1/dispositions", "admin", &served, 202);
     let events = [
         ("1", "rectification_ordered", "2026-10-09", json!({})),
         ("2", "stop_ordered", "2026-10-09", json!({})),
@@ -611,6 +632,88 @@ fn every_date_counts_from_the_event_the_law_names() {
     let bad = disposition("DATES-1", "9", "suspension", "2026-11-03", json!({}));
     let answer = post(&up, "/v1/dispositions", "admin", &bad, 422);
     assert_eq!(answer["errors"][0]["field"], "until", "{answer}");
+
+    // The rectification period runs from the notice's service when no order is recorded:
+    // 60 days from Friday 23 October, Tuesday 22 December; not from finality (8 December).
+    let case = wait_case(&up, "DATES-2", |c| c["status"] == "rectifying");
+    assert_eq!(case["deadlines"]["rectify_by"], "2026-12-22", "{case:#}");
+    let rectification = &case["notices"][0];
+    assert_eq!(
+        (&rectification["kind"], &rectification["status"]),
+        (&json!("rectification"), &json!("served"))
+    );
+    assert_eq!(rectification["due_on"], "2026-12-22");
+
+    // DATES-3: neither ordered nor served. Its deadline is projected from finality (8 December)
+    // but nobody was given it: no reminder of it, no interview for missing it.
+    let case = wait_case(&up, "DATES-3", |c| c["status"] == "final");
+    assert_eq!(case["deadlines"]["rectify_by"], "2026-12-08");
+    let kinds: BTreeSet<&str> = case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, BTreeSet::from(["rectification"]), "{case:#}");
+
+    // Printed, a notice says the limit its case has when it was served or its order recorded;
+    // one not served yet gives sixty days from today at the earliest, however long ago the
+    // failure became final (DATES-3, final on 9 October, would say 8 December).
+    support::flows::wait_until("the three cases in the lake as the stage has them", || {
+        let rows = support::flows::up_sql(
+            &up,
+            "SELECT report_no, status FROM cases WHERE report_no LIKE 'DATES-%' ORDER BY report_no",
+        );
+        rows.iter()
+            .map(|r| r["status"].as_str().unwrap_or_default())
+            .collect::<Vec<_>>()
+            == ["revocation_referred", "rectifying", "final"]
+    });
+    let today = spotcheck_schemas::days::today();
+    let from_today = support::law_period_end(today, 60);
+    let zh = spotcheck_schemas::days::date_zh;
+    for (report_no, due) in [
+        ("DATES-1", day("2026-12-08")),
+        ("DATES-2", day("2026-12-22")),
+        ("DATES-3", from_today.max(day("2026-12-08"))),
+    ] {
+        let page = notice_html(&up, report_no, 1);
+        assert!(
+            page.contains(&format!("于{}前完成整改", zh(due))),
+            "{report_no}: the rectification notice does not give {due}:\n{page}"
+        );
+        let counted_today = page.contains(&format!("本文书的期限按{}送达计算", zh(today)));
+        assert_eq!(
+            counted_today,
+            report_no == "DATES-3",
+            "{report_no}:\n{page}"
+        );
+    }
+    // A limit in a year without the State Council's notice in the calendar: the official is told.
+    let page = notice_html(&up, "DATES-3", 1);
+    let known = support::law_calendar_years();
+    let year = chrono::Datelike::year(&from_today);
+    assert_eq!(
+        page.contains(&format!("{year}年的节假日安排尚未载入工作日历")),
+        !known.contains(&year),
+        "{page}"
+    );
+}
+
+fn day(text: &str) -> chrono::NaiveDate {
+    text.parse().unwrap()
+}
+
+/// The printable page of a case's `n`-th notice.
+fn notice_html(up: &Up, report_no: &str, n: usize) -> String {
+    let case_id = spotcheck_schemas::case_id("dev-lab", report_no);
+    let response = client()
+        .get(up.url(&format!("/v1/cases/{case_id}/notices/{n}.html")))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap();
+    assert_eq!(response.status(), 200, "{report_no}");
+    response.text().unwrap()
 }
 
 #[test]

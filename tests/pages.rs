@@ -523,12 +523,17 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
         .iter()
         .position(|n| n["kind"] == "rectification" && n["to"] == sampled.as_str())
         .unwrap();
-    let due: chrono::NaiveDate = notices[number - 1]["due_on"]
+    let projected: chrono::NaiveDate = notices[number - 1]["due_on"]
         .as_str()
         .unwrap()
         .parse()
         .unwrap();
+    // The case projects the order on the day the failure became final, eleven days ago; the
+    // notice, not served yet, gives sixty days from its service, which is today at the earliest.
+    let due = support::law_period_end(spotcheck_schemas::days::today(), 60);
+    assert!(projected < due, "{projected} is not before {due}");
     let due_zh = due.format("%Y年%-m月%-d日").to_string();
+    let projected_zh = projected.format("%Y年%-m月%-d日").to_string();
 
     let client = reqwest::blocking::Client::new();
     let url = |file: &str| up.url(&format!("/v1/cases/{case_id}/notices/{file}"));
@@ -565,6 +570,10 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
         !text.contains("整车质量"),
         "a passed item is listed as failed"
     );
+    assert!(
+        !text.contains(&projected_zh),
+        "the notice gives less than sixty days from its service"
+    );
 
     // The printable page says the same; analysts may not fetch notices.
     let html = client
@@ -591,6 +600,14 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
         );
     }
     assert!(html.contains("@page"), "no print layout");
+    // On screen only: the official is told the limits count from today's service.
+    assert!(
+        html.contains(&format!(
+            "本文书的期限按{}送达计算",
+            spotcheck_schemas::days::date_zh(spotcheck_schemas::days::today())
+        )),
+        "no word on what the limits count from"
+    );
     let analyst = client
         .get(url(&format!("{number}.html")))
         .bearer_auth(up.token("analyst"))

@@ -15,7 +15,8 @@ pub async fn run(args: AnalyticsArgs) -> Result<ExitCode> {
         .location(common.lake.as_deref(), &common.data_dir)?;
     let analytics = open_analytics(&config, &location).await?;
     let pg = start_pg(analytics.clone(), &config, args.pg, shutdown.clone()).await?;
-    let reads = |app: &_| vec![spotcheck_api::routes::lake(app, analytics)];
+    let authority = std::sync::Arc::new(config.traceback.authority());
+    let reads = |app: &_| vec![spotcheck_api::routes::lake(app, analytics, authority)];
     let http = start_http(&shared, &config, common.http, None, reads, shutdown.clone()).await?;
     let pg_outcome = pg.await.context("the Postgres-protocol task panicked")?;
     shutdown.cancel();

@@ -7,7 +7,7 @@ use spotcheck_reports::bulletin::{SHEETS, bulletin};
 use std::process::ExitCode;
 
 pub async fn run(args: BulletinArgs) -> Result<ExitCode> {
-    let analytics = open_for_documents(&args.lake).await?;
+    let (analytics, _) = open_for_documents(&args.lake).await?;
     let bulletin = bulletin(&analytics, &args.task_id, args.organiser.as_deref()).await?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;

@@ -389,11 +389,11 @@ pub async fn open_analytics(
 
 /// The SQL session of a command that makes documents from the lake (`bulletin`, `notice`,
 /// `report`, `plan`, `trace-export`): the lake where `up` writes it, and the labs' names and plan
-/// rules of the same configuration.
-pub async fn open_for_documents(args: &crate::cli::LakeArgs) -> Result<Arc<Analytics>> {
+/// rules of the same configuration, which comes along (a notice's periods and calendar).
+pub async fn open_for_documents(args: &crate::cli::LakeArgs) -> Result<(Arc<Analytics>, Config)> {
     let config = crate::config::load_existing(args.config.as_deref(), &args.data_dir)?;
     let location = config.lake.location(None, &args.data_dir)?;
-    open_analytics(&config, &location).await
+    Ok((open_analytics(&config, &location).await?, config))
 }
 
 /// Starts the Postgres-protocol front end on `addr`: user = token subject, password = an

@@ -25,7 +25,11 @@ pub async fn run(args: ComponentArgs) -> Result<ExitCode> {
         |app| {
             vec![
                 routes::intake(app, ledger, analytics.clone()),
-                routes::lake(app, analytics),
+                routes::lake(
+                    app,
+                    analytics,
+                    std::sync::Arc::new(config.traceback.authority()),
+                ),
             ]
         },
         shutdown,

@@ -15,10 +15,17 @@ pub async fn run(args: NoticeArgs) -> Result<ExitCode> {
             args.kind
         )
     })?;
-    let analytics = open_for_documents(&args.lake).await?;
+    let (analytics, config) = open_for_documents(&args.lake).await?;
     let number = notice::find(&analytics, &args.case_id, kind, args.to.as_deref()).await?;
     let today = spotcheck_schemas::days::today();
-    let document = notice::notice(&analytics, &args.case_id, number, today).await?;
+    let document = notice::notice(
+        &analytics,
+        &args.case_id,
+        number,
+        today,
+        &config.traceback.authority(),
+    )
+    .await?;
     let (bytes, extension) = match args.format {
         DocumentFormat::Docx => (document.to_docx()?, "docx"),
         DocumentFormat::Html => (document.to_html()?.into_bytes(), "html"),

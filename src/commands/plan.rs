@@ -15,7 +15,7 @@ pub async fn run(args: PlanArgs) -> Result<ExitCode> {
             args.quarter
         )
     })?;
-    let analytics = open_for_documents(&args.lake).await?;
+    let (analytics, _) = open_for_documents(&args.lake).await?;
     let query = SuggestQuery {
         as_of: quarter.bounds().0,
         district: args.district,

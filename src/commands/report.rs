@@ -17,7 +17,7 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
         bail!("--district must be a division code or its prefix (digits), got {district:?}");
     }
     let started = Instant::now();
-    let analytics = open_for_documents(&args.lake).await?;
+    let (analytics, _) = open_for_documents(&args.lake).await?;
     let scope = Scope {
         quarter,
         district: args.district,

@@ -17,7 +17,7 @@ pub async fn run(args: TraceExportArgs) -> Result<ExitCode> {
     if args.format == ExportFormat::Xlsx && args.out.is_none() && std::io::stdout().is_terminal() {
         bail!("an XLSX file is binary: give --out FILE (or redirect standard output)");
     }
-    let analytics = open_for_documents(&args.lake).await?;
+    let (analytics, _) = open_for_documents(&args.lake).await?;
     let trace = spotcheck_reports::trace::trace(&analytics, &batch).await?;
     let bytes = match args.format {
         ExportFormat::Csv if args.raw => trace.to_csv_raw()?,

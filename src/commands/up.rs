@@ -113,7 +113,11 @@ pub async fn run(args: UpArgs) -> Result<ExitCode> {
                 routes::intake(app, ledger, analytics.clone()),
                 routes::cases(app, cases),
                 routes::disclosures(app, feed),
-                routes::lake(app, analytics.clone()),
+                routes::lake(
+                    app,
+                    analytics.clone(),
+                    std::sync::Arc::new(config.traceback.authority()),
+                ),
             ]
         },
         shutdown.clone(),

@@ -605,6 +605,11 @@ pub fn law_period_end(start: chrono::NaiveDate, days: u64) -> chrono::NaiveDate 
         .date
 }
 
+/// The years the shipped working-day calendar knows.
+pub fn law_calendar_years() -> Vec<i32> {
+    spotcheck_traceback::Calendar::shipped().known_years()
+}
+
 /// The day a result served `served_days_ago` days ago became final with an objection window of
 /// 0 days: the day after the window's last day (moved past a weekend or holiday).
 pub fn final_on_after(served_days_ago: u64) -> chrono::NaiveDate {

@@ -21,6 +21,7 @@ use spotcheck_schemas::days;
 use spotcheck_schemas::enums::{Category, FindingKind, NoticeKind, UnitRole};
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::names::zh;
+use spotcheck_traceback::{Authority, Deadline};
 
 /// Where the failed-item table goes among a template's paragraphs.
 const TABLE_MARK: &str = "[不合格项目表]";
@@ -82,6 +83,11 @@ pub struct NoticeDocument {
     pub due_on: String,
     pub rectify_by: Option<String>,
     pub recheck_by: Option<String>,
+    /// The rectification period in words (六十), as configured.
+    pub rectify_days: String,
+    /// For the official, on screen only: the limits run from the day the notice is printed, as
+    /// if served that day; and a year of them the working-day calendar does not know.
+    pub limits_note: Option<String>,
     pub final_on: Option<String>,
     /// Why an interview or a listed supervision: `recheck_failed`, `overdue`, `serious`,
     /// `second_recheck_failed` ("" for the other kinds).
@@ -171,6 +177,8 @@ pub struct NoticeEntry {
     pub to: String,
     pub due_on: Option<String>,
     pub status: String,
+    /// Not served yet: its time limit runs from the day it is.
+    pub proposed: bool,
 }
 
 /// The notices of a case's `notices_json`, numbered from 1.
@@ -190,6 +198,7 @@ pub fn entries(notices_json: &str) -> Vec<NoticeEntry> {
                 status: zh(status, NoticeStatus::name_zh)
                     .unwrap_or(status)
                     .to_owned(),
+                proposed: status == "proposed",
             })
         })
         .collect()
@@ -216,12 +225,14 @@ pub async fn find(
         })
 }
 
-/// The `number`-th notice of a case, as issued on `today`.
+/// The `number`-th notice of a case, as issued on `today` by `authority` (whose periods and
+/// calendar set the time limits of a notice not served yet).
 pub async fn notice(
     analytics: &Analytics,
     case_id: &str,
     number: usize,
     today: NaiveDate,
+    authority: &Authority,
 ) -> Result<NoticeDocument, ReportError> {
     let case = case_row(analytics, case_id).await?;
     let entry = entries(get(&case, "notices_json"))
@@ -285,13 +296,25 @@ pub async fn notice(
         (Some(i), NoticeKind::ListedSupervision) if i.kind_id == "major_hidden_danger" => "serious",
         _ => reason,
     };
+    let ordered = !text_rows(
+        analytics,
+        "SELECT disposition_id FROM dispositions \
+         WHERE case_id = $case_id AND kind = 'rectification_ordered' LIMIT 1",
+        &[("case_id", case_id)],
+    )
+    .await?
+    .is_empty();
+    let recheck_by = get(&case, "recheck_by")
+        .get(..10)
+        .and_then(|d| d.parse().ok());
+    let limits = Limits::of(&entry, ordered, recheck_by, today, authority);
     let mut document = NoticeDocument {
         case_id: case_id.to_owned(),
         number,
         kind: entry.kind,
         title: entry.kind.name_zh().to_owned(),
         status: entry.status.clone(),
-        authority: authority(district, organiser.as_deref()),
+        authority: bureau(district, organiser.as_deref()),
         document_number: format!("〔{}〕第　　　号", today.format("%Y")),
         recipient,
         product: Product {
@@ -311,13 +334,13 @@ pub async fn notice(
         report_no: get(&case, "report_no").to_owned(),
         standards: non_empty(get(&result, "standards")),
         failed_items,
-        due_on: entry
+        due_on: limits
             .due_on
-            .as_deref()
-            .map(date_zh)
-            .unwrap_or_else(|| "＿＿＿＿年＿＿月＿＿日".to_owned()),
+            .map_or_else(|| "＿＿＿＿年＿＿月＿＿日".to_owned(), days::date_zh),
         rectify_by: non_empty(get(&case, "rectify_by")).map(|d| date_zh(&d)),
-        recheck_by: non_empty(get(&case, "recheck_by")).map(|d| date_zh(&d)),
+        recheck_by: limits.recheck_by.map(days::date_zh),
+        rectify_days: days::count_zh(authority.periods.rectify_days),
+        limits_note: limits.note(today),
         final_on: non_empty(get(&case, "final_on")).map(|d| date_zh(&d)),
         reason: reason.to_owned(),
         issued_on: date_zh(&today.to_string()),
@@ -326,6 +349,91 @@ pub async fn notice(
     };
     document.paragraphs = paragraphs(&document)?;
     Ok(document)
+}
+
+/// The time limits a notice sets, as printed on a given day.
+#[derive(Debug, PartialEq)]
+struct Limits {
+    due_on: Option<NaiveDate>,
+    /// The re-check the rectification notice announces.
+    recheck_by: Option<NaiveDate>,
+    /// The limits counted from the day of printing, for the official's note.
+    counted: Vec<Deadline>,
+}
+
+impl Limits {
+    /// The limits of the notice `entry` printed on `today`. A notice not served yet sets its own
+    /// period from its service, and it cannot be served before the day it is printed: its limit
+    /// is never earlier than that period from `today`. (The case projects the rectification
+    /// order on the day the failure became final; printed a month later, or two years later for
+    /// a record of 2024, the notice must not set a deadline already short or past.) A served
+    /// notice, the rectification notice of an order recorded (`ordered`) and the reminder (whose
+    /// limit is the order's) keep the case's limits.
+    fn of(
+        entry: &NoticeEntry,
+        ordered: bool,
+        recheck_by: Option<NaiveDate>,
+        today: NaiveDate,
+        authority: &Authority,
+    ) -> Self {
+        let periods = &authority.periods;
+        let own_days = match entry.kind {
+            NoticeKind::Rectification if !ordered => Some(periods.rectify_days),
+            NoticeKind::Interview => Some(periods.interview_days),
+            NoticeKind::ListedSupervision => Some(periods.listed_supervision_days),
+            NoticeKind::Rectification | NoticeKind::Reminder => None,
+        }
+        .filter(|_| entry.proposed);
+        let from_today = |days: u64| authority.calendar.period_end(today, days);
+        let (due_on, due_counted) = at_least(
+            entry.due_on.as_deref().and_then(|d| d.parse().ok()),
+            own_days.map(from_today),
+        );
+        let (recheck_by, recheck_counted) = match own_days {
+            Some(_) if entry.kind == NoticeKind::Rectification => {
+                at_least(recheck_by, Some(from_today(periods.recheck_days)))
+            }
+            _ => (recheck_by, None),
+        };
+        Self {
+            due_on,
+            recheck_by,
+            counted: [due_counted, recheck_counted]
+                .into_iter()
+                .flatten()
+                .collect(),
+        }
+    }
+
+    /// For the official, on screen only, when a limit was counted from `today`: serve the
+    /// notice that day or correct the dates; and a year the calendar does not know.
+    fn note(&self, today: NaiveDate) -> Option<String> {
+        let first = self.counted.first()?;
+        let mut note = format!(
+            "本文书的期限按{}送达计算；实际送达日期不同的，请自送达之日重新计算并修改。",
+            days::date_zh(today)
+        );
+        if let Some(year) = self.counted.iter().find_map(|d| d.unknown_year) {
+            note.push_str(&format!(
+                "{year}年的节假日安排尚未载入工作日历，期限末日{}只避开了周末，请核对。",
+                days::date_zh(first.date)
+            ));
+        }
+        Some(note)
+    }
+}
+
+/// The later of the limit the case projects and `earliest`, the notice's own period counted
+/// from the day it is printed; the second part is `earliest` when it won.
+fn at_least(
+    projected: Option<NaiveDate>,
+    earliest: Option<Deadline>,
+) -> (Option<NaiveDate>, Option<Deadline>) {
+    match (projected, earliest) {
+        (Some(date), Some(deadline)) if date >= deadline.date => (Some(date), None),
+        (_, Some(deadline)) => (Some(deadline.date), Some(deadline)),
+        (projected, None) => (projected, None),
+    }
 }
 
 /// The failed items of a result, in the lab's order.
@@ -401,7 +509,7 @@ fn recipient(
 
 /// The bureau of the recipient's Tianjin district; else the organiser of the spot check; else
 /// the municipal commission.
-fn authority(district: &str, organiser: Option<&str>) -> String {
+fn bureau(district: &str, organiser: Option<&str>) -> String {
     if let Some(name) = spotcheck_schemas::region::district_name(district) {
         return format!("天津市{name}市场监督管理局");
     }
@@ -573,13 +681,96 @@ mod tests {
         assert_eq!(date_zh("soon"), "soon");
     }
 
+    fn day(text: &str) -> NaiveDate {
+        text.parse().unwrap()
+    }
+
+    fn entry(kind: NoticeKind, due_on: &str, proposed: bool) -> NoticeEntry {
+        NoticeEntry {
+            number: 1,
+            kind,
+            to: String::new(),
+            due_on: Some(due_on.to_owned()),
+            status: String::new(),
+            proposed,
+        }
+    }
+
+    #[test]
+    fn a_notice_not_served_yet_never_sets_a_limit_before_its_period_from_printing() {
+        let mut law = Authority::default();
+        // A calendar without the State Council's notice for 2027, as the shipped one is now.
+        law.calendar.years.retain(|year, _| year.as_str() < "2027");
+        // Final on 7 May 2024, projected to 8 July 2024; printed on Friday 4 December 2026:
+        // sixty days from today, Tuesday 2 February 2027 (a year the calendar lacks), and the
+        // re-check seventy-five days, Wednesday 17 February.
+        let today = day("2026-12-04");
+        let late = Limits::of(
+            &entry(NoticeKind::Rectification, "2024-07-08", true),
+            false,
+            Some(day("2024-07-22")),
+            today,
+            &law,
+        );
+        assert_eq!(late.due_on, Some(day("2027-02-02")));
+        assert_eq!(late.recheck_by, Some(day("2027-02-17")));
+        let note = late.note(today).unwrap();
+        assert!(note.contains("按2026年12月4日送达计算"), "{note}");
+        assert!(
+            note.contains("2027年的节假日安排尚未载入工作日历"),
+            "{note}"
+        );
+        // Printed the day it became final, the case's limit stands, and no note.
+        let prompt = Limits::of(
+            &entry(NoticeKind::Rectification, "2026-07-13", true),
+            false,
+            Some(day("2026-07-27")),
+            day("2026-05-12"),
+            &law,
+        );
+        assert_eq!(prompt.due_on, Some(day("2026-07-13")));
+        assert_eq!(prompt.note(day("2026-05-12")), None);
+        // Served, or its order recorded: the case's limit, however late it is printed.
+        for (proposed, ordered) in [(false, false), (true, true)] {
+            let kept = Limits::of(
+                &entry(NoticeKind::Rectification, "2024-07-08", proposed),
+                ordered,
+                Some(day("2024-07-22")),
+                today,
+                &law,
+            );
+            assert_eq!(
+                (kept.due_on, kept.recheck_by, kept.counted.len()),
+                (Some(day("2024-07-08")), Some(day("2024-07-22")), 0)
+            );
+        }
+        // An interview not held yet: ten days from printing (Monday 14 December).
+        let interview = Limits::of(
+            &entry(NoticeKind::Interview, "2026-11-02", true),
+            true,
+            None,
+            today,
+            &law,
+        );
+        assert_eq!(interview.due_on, Some(day("2026-12-14")));
+        // A reminder's limit is the order's deadline.
+        let reminder = Limits::of(
+            &entry(NoticeKind::Reminder, "2026-11-02", true),
+            true,
+            None,
+            today,
+            &law,
+        );
+        assert_eq!(reminder.due_on, Some(day("2026-11-02")));
+    }
+
     #[test]
     fn the_authority_is_the_recipients_district_bureau() {
-        assert_eq!(authority("120104", None), "天津市南开区市场监督管理局");
+        assert_eq!(bureau("120104", None), "天津市南开区市场监督管理局");
         assert_eq!(
-            authority("", Some("天津市市场监督管理委员会")),
+            bureau("", Some("天津市市场监督管理委员会")),
             "天津市市场监督管理委员会"
         );
-        assert_eq!(authority("130102", None), "天津市市场监督管理委员会");
+        assert_eq!(bureau("130102", None), "天津市市场监督管理委员会");
     }
 }

@@ -25,7 +25,7 @@ pub mod stage;
 pub mod store;
 
 pub use assemble::{Authority, RULES_VERSION};
-pub use calendar::Calendar;
+pub use calendar::{Calendar, Deadline};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use lifecycle::Periods;
 pub use stage::TracebackStage;

@@ -20,6 +20,7 @@ use axum::extract::FromRef;
 use axum::routing::MethodRouter;
 use spotcheck_analytics::Analytics;
 use spotcheck_credit::CreditStore;
+use spotcheck_traceback::Authority;
 use std::sync::Arc;
 
 /// The routes of one component, with the paths they serve (the process's `/openapi.json`
@@ -108,11 +109,13 @@ pub fn disclosures(app: &App, feed: Arc<CreditStore>) -> Component {
 }
 
 /// What reads the lake: SQL, plan checks, the officials' pages, notices, archives, exports.
-pub fn lake(app: &App, lake: Arc<Analytics>) -> Component {
+/// `authority` gives the periods and the calendar a notice printed now counts its limits by.
+pub fn lake(app: &App, lake: Arc<Analytics>, authority: Arc<Authority>) -> Component {
     #[derive(Clone, FromRef)]
     struct Lake {
         app: App,
         lake: Arc<Analytics>,
+        authority: Arc<Authority>,
     }
     Routes::new()
         .route("/v1/sql", post(sql::post_sql))
@@ -131,5 +134,6 @@ pub fn lake(app: &App, lake: Arc<Analytics>) -> Component {
         .with_state(Lake {
             app: app.clone(),
             lake,
+            authority,
         })
 }

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use spotcheck_analytics::Analytics;
 use spotcheck_reports::{ReportError, notice};
 use spotcheck_schemas::keys::BatchKey;
+use spotcheck_traceback::Authority;
 use std::sync::Arc;
 
 pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
@@ -123,6 +124,7 @@ pub async fn notice_document(
     _: Require<Admins>,
     State(app): State<App>,
     State(lake): State<Arc<Analytics>>,
+    State(authority): State<Arc<Authority>>,
     ApiPath((case_id, file)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
     let shape = || ApiError::bad_request("the notice is {n}.docx or {n}.html, n from 1");
@@ -131,7 +133,7 @@ pub async fn notice_document(
     if !matches!(format, "docx" | "html") {
         return Err(shape());
     }
-    let document = notice::notice(&lake, &case_id, number, app.today())
+    let document = notice::notice(&lake, &case_id, number, app.today(), &authority)
         .await
         .map_err(report_error)?;
     if format == "html" {
