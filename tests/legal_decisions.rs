@@ -698,6 +698,53 @@ fn every_date_counts_from_the_event_the_law_names() {
         !known.contains(&year),
         "{page}"
     );
+
+    // The quarterly report counts as ordered (责令整改) the cases whose order was recorded or
+    // whose rectification notice was served — DATES-1 and DATES-2, not DATES-3 — and as overdue
+    // only an ordered case past its deadline without a report: DATES-2 after 22 December.
+    support::flows::wait_until("the notice's service in the lake", || {
+        !support::flows::up_sql(
+            &up,
+            "SELECT 1 FROM dispositions WHERE report_no = 'DATES-2' AND kind = 'notice_served'",
+        )
+        .is_empty()
+    });
+    let out = dir.path().join("report");
+    let made = std::process::Command::new(support::BIN)
+        .args(["report", "--quarter", "2026Q3", "--data-dir"])
+        .arg(dir.path().join("spotcheck"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let first_row = |file: &str| -> Vec<String> {
+        let mut reader = csv::Reader::from_path(out.join(file)).unwrap();
+        let row = reader.records().next().unwrap().unwrap();
+        row.iter().map(str::to_owned).collect()
+    };
+    let overdue = u8::from(today > day("2026-12-22")).to_string();
+    assert_eq!(first_row("cases.csv"), ["3", "0", overdue.as_str()]);
+    assert_eq!(first_row("rectification_on_time.csv"), ["2", "0", "0", "2"]);
+
+    // Where to sample in 2027Q1: the seller has one case overdue on 1 January 2027 (DATES-2,
+    // due 22 December), not two — DATES-3's projected 8 December bound nobody.
+    let plan = get(&up, "/v1/plan/suggest?quarter=2027Q1", "admin");
+    let seller = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["uscc"] == SELLER)
+        .unwrap_or_else(|| panic!("the seller is not in the plan: {plan:#}"));
+    let overdue: Vec<&str> = seller["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|reason| reason.contains("整改逾期"))
+        .collect();
+    assert_eq!(overdue.len(), 1, "{seller:#}");
+    assert!(overdue[0].starts_with("1 个案件整改逾期"), "{seller:#}");
 }
 
 fn day(text: &str) -> chrono::NaiveDate {

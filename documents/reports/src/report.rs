@@ -137,6 +137,14 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         "cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
          WHERE {in_scope}"
     );
+    // Each case's rectification order — recorded, else its rectification notice served, as the
+    // traceback stage counts it — and its first rectification report. A case without either
+    // was never ordered: not "ordered", not "overdue".
+    let rectification = "(SELECT report_no, lab_id, \
+         min(CASE WHEN kind = 'rectification_ordered' \
+                    OR (kind = 'notice_served' AND outcome = 'rectification') THEN \"on\" END) AS ordered_on, \
+         min(CASE WHEN kind = 'rectification_reported' THEN \"on\" END) AS reported_on \
+         FROM dispositions GROUP BY report_no, lab_id)";
     // Disclosures count in the quarter they were published in (Beijing time), whatever the
     // quarter of the sampling; a district's are those of cases of its sampled units.
     let (from, until) = scope.quarter.bounds();
@@ -206,8 +214,11 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             "案件：立案、结案与逾期未整改".into(),
             format!(
                 "SELECT count(*) AS opened, sum(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
-                 sum(CASE WHEN c.status IN ('final', 'rectifying') AND c.rectify_by < current_date() THEN 1 ELSE 0 END) AS overdue \
-                 FROM {cases_in_scope}"
+                 sum(CASE WHEN c.status = 'rectifying' AND d.reported_on IS NULL \
+                           AND c.rectify_by < current_date() THEN 1 ELSE 0 END) AS overdue \
+                 FROM cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
+                 LEFT JOIN {rectification} d ON d.report_no = c.report_no AND d.lab_id = c.lab_id \
+                 WHERE {in_scope}"
             ),
             Chart::None,
         ),
@@ -230,10 +241,8 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                  sum(CASE WHEN d.reported_on > c.rectify_by THEN 1 ELSE 0 END) AS late, \
                  sum(CASE WHEN d.reported_on IS NULL THEN 1 ELSE 0 END) AS not_reported \
                  FROM cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
-                 LEFT JOIN (SELECT report_no, lab_id, min(\"on\") AS reported_on FROM dispositions \
-                            WHERE kind = 'rectification_reported' GROUP BY report_no, lab_id) d \
-                   ON d.report_no = c.report_no AND d.lab_id = c.lab_id \
-                 WHERE {in_scope} AND c.rectify_by IS NOT NULL"
+                 JOIN {rectification} d ON d.report_no = c.report_no AND d.lab_id = c.lab_id \
+                 WHERE {in_scope} AND d.ordered_on IS NOT NULL AND c.rectify_by IS NOT NULL"
             ),
             Chart::None,
         ),

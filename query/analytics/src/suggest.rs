@@ -8,7 +8,7 @@
 //! | each failure 12–36 months before, up to 3 | 10 |
 //! | its own failure rate over the 36 months before, when sampled at least twice | rate × 40 |
 //! | each case not closed, up to 2 | 10 |
-//! | each case whose rectification is overdue, up to 2 | 15 |
+//! | each case whose rectification is overdue (ordered, past its deadline), up to 2 | 15 |
 //! | its latest category's failure rate over the 12 months before | rate × 50 (20% → 10) |
 //! | never sampled / last sampled over 12 months ago / over 6 months ago | 15 / 10 / 5 |
 //! | a producer without a valid licence its category needs (`licence_requirements`) | 20 |

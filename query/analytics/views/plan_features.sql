@@ -47,8 +47,9 @@ rates AS (
 open_cases AS (
     SELECT u.uscc,
            count(DISTINCT c.case_id) AS open_cases,
+           -- Overdue: ordered (recorded or the notice served: `rectifying`) and past the deadline.
            count(DISTINCT CASE WHEN c.rectify_by < DATE '{as_of}'
-                                AND c.status IN ('final', 'rectifying')
+                                AND c.status = 'rectifying'
                                THEN c.case_id END) AS overdue_cases
     FROM case_units AS u
     JOIN cases AS c ON c.case_id = u.case_id
