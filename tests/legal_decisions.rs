@@ -655,6 +655,16 @@ fn every_date_counts_from_the_event_the_law_names() {
         .map(|n| n["kind"].as_str().unwrap())
         .collect();
     assert_eq!(kinds, BTreeSet::from(["rectification"]), "{case:#}");
+    // Its page says the deadlines are projections until the notice is served; DATES-2's are not.
+    let projection = "（推算：整改通知书尚未送达，送达后自送达之日起计算）";
+    let id = |report_no: &str| spotcheck_schemas::case_id("dev-lab", report_no);
+    let page = case_page(&up, &id("DATES-3"), |p| p.contains("整改期限"));
+    assert!(
+        page.contains(&format!("2026年12月8日{projection}")),
+        "{page}"
+    );
+    let page = case_page(&up, &id("DATES-2"), |p| p.contains("2026年12月22日"));
+    assert!(!page.contains(projection), "{page}");
 
     // Printed, a notice says the limit its case has when it was served or its order recorded;
     // one not served yet gives sixty days from today at the earliest, however long ago the

@@ -275,6 +275,9 @@ fn render_case(
             code: None,
         },
     ];
+    // Final and not yet ordered: the rectification and re-check periods will run from the
+    // rectification notice's service; until then they are projected from finality.
+    let unordered = get(case, "status") == "final";
     let deadlines: Vec<Fact> = [
         ("异议期届满", "objection_until"),
         ("检验结论确定日", "final_on"),
@@ -282,10 +285,16 @@ fn render_case(
         ("复查期限", "recheck_by"),
     ]
     .into_iter()
-    .map(|(label, column)| Fact {
-        label,
-        value: notice::date_zh(get(case, column)),
-        code: None,
+    .map(|(label, column)| {
+        let mut value = notice::date_zh(get(case, column));
+        if unordered && matches!(column, "rectify_by" | "recheck_by") && !value.is_empty() {
+            value.push_str("（推算：整改通知书尚未送达，送达后自送达之日起计算）");
+        }
+        Fact {
+            label,
+            value,
+            code: None,
+        }
     })
     .collect();
     let names: BTreeMap<&str, &str> = units
