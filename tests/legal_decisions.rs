@@ -6,7 +6,9 @@
 //!    served or disclosed, and is disclosed once the registry names it;
 //! 3. results and shipments meet on the producer's credit code whatever the name's spelling;
 //! 4. impossible timelines are refused; a result too old to disclose is kept and says why;
-//! 5. every date counts from the event the law names, on the working-day calendar.
+//! 5. every date counts from the event the law names, on the working-day calendar; a notice
+//!    printed before it is served gives its full period from printing;
+//! 6. a notice served to one unit is that unit's, with its own deadline.
 //!
 //! And the queue at scale: 1,000 failing results naming their sampled units by name only are
 //! all identified and disclosed once the units are registered.
@@ -462,6 +464,79 @@ fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling(
         gaps.contains("天津市津安燃气具有限公司"),
         "the variant is named: {gaps}"
     );
+}
+
+#[test]
+fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    let (distributor, shop, other_shop) = (uscc("120116", 4), uscc("120104", 5), uscc("120105", 6));
+    let shipment = |id: &str, from: &str, to: &str| {
+        json!({"shipment_id": id, "category": "gas_appliance",
+               "product": {"producer_uscc": PRODUCER, "producer_name": "某某燃气具有限公司",
+                           "model": "JZT-2", "batch": "20260301"},
+               "from": {"uscc": from, "name": "某单位"}, "to": {"uscc": to, "name": "某单位"},
+               "quantity": 10, "unit": "pcs", "shipped_on": days_ago(30)})
+    };
+    let shipments = [
+        shipment("S-11", PRODUCER, &distributor),
+        shipment("S-12", &distributor, &shop),
+        shipment("S-13", &distributor, &other_shop),
+    ];
+    post_ndjson(&up, "/v1/shipments", "ledger", &shipments);
+    let mut result = final_result("PER-UNIT-1");
+    result["sampled_unit"]["uscc"] = json!(shop);
+    post(&up, "/v1/results", "lab", &result, 202);
+    let rectification_to = |case: &Value, uscc: &str| -> Value {
+        case["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["kind"] == "rectification" && n["to"] == uscc)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    wait_case(&up, "PER-UNIT-1", |c| {
+        rectification_to(c, &other_shop)["status"] == "proposed"
+    });
+
+    // The shop is served three days ago, the distributor yesterday; the other shop not yet.
+    for (id, on, to) in [("PU-1", 3, &shop), ("PU-2", 1, &distributor)] {
+        let served = disposition(
+            "PER-UNIT-1",
+            id,
+            "notice_served",
+            &days_ago(on),
+            json!({"outcome": "rectification", "uscc": to}),
+        );
+        post(&up, "/v1/dispositions", "admin", &served, 202);
+    }
+    let case = wait_case(&up, "PER-UNIT-1", |c| {
+        rectification_to(c, &distributor)["status"] == "served"
+    });
+    let sixty_from = |days: u64| {
+        let on = spotcheck_schemas::days::today() - chrono::Days::new(days);
+        support::law_period_end(on, 60).to_string()
+    };
+    let shop_notice = rectification_to(&case, &shop);
+    assert_eq!(
+        (&shop_notice["status"], &shop_notice["due_on"]),
+        (&json!("served"), &json!(sixty_from(3))),
+        "{case:#}"
+    );
+    assert_eq!(
+        rectification_to(&case, &distributor)["due_on"],
+        sixty_from(1),
+        "{case:#}"
+    );
+    assert_eq!(
+        rectification_to(&case, &other_shop)["status"],
+        "proposed",
+        "served to two units, not to the third: {case:#}"
+    );
+    // The first service is the order: the case is rectifying, its deadline the shop's.
+    assert_eq!(case["status"], "rectifying");
+    assert_eq!(case["deadlines"]["rectify_by"], sixty_from(3));
 }
 
 #[test]

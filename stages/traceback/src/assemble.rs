@@ -23,7 +23,8 @@ use std::collections::BTreeMap;
 /// existing state at the next start (and so corrects the credit feed): 2 = subject
 /// identification, keys on the producer's credit code, the working-day calendar, the steps;
 /// 3 = China's days, and a given code the registry holds under another name is a gap; 4 = the
-/// gaps in Chinese too; 5 = a served rectification notice is the order its period runs from.
+/// gaps in Chinese too; 5 = a served rectification notice is the order its period runs from,
+/// and a notice served to one unit is that unit's alone.
 pub const RULES_VERSION: u32 = 5;
 
 /// Where the authority's writ runs, and its periods.
@@ -184,11 +185,19 @@ pub fn assemble(
             &responsible
         };
         for unit in recipients {
+            let (status, due_on) = lifecycle::addressed(
+                proposed,
+                &unit.uscc,
+                inputs.dispositions,
+                today,
+                &authority.periods,
+                &authority.calendar,
+            );
             notices.push(Notice {
                 kind: proposed.kind,
                 to: unit.uscc.clone(),
-                due_on: Some(proposed.due_on),
-                status: proposed.status,
+                due_on: Some(due_on),
+                status,
             });
         }
     }

@@ -115,6 +115,48 @@ pub struct ProposedNotice {
     pub to_all_units: bool,
 }
 
+/// A proposed notice as addressed to the unit `uscc`: its status and time limit. A
+/// `notice_served` naming the unit (`uscc`) serves that unit's notice alone; one naming none
+/// serves every unit's. A rectification notice served to a unit on its own, with no order
+/// recorded, gives that unit the rectification period from its own service: units served on
+/// different days have different deadlines.
+pub fn addressed(
+    notice: &ProposedNotice,
+    uscc: &str,
+    dispositions: &[Disposition],
+    today: NaiveDate,
+    periods: &Periods,
+    calendar: &Calendar,
+) -> (NoticeStatus, NaiveDate) {
+    if notice.status == NoticeStatus::Served {
+        return (notice.status, notice.due_on);
+    }
+    let happened = |d: &&Disposition| d.on <= today;
+    let Some(served_on) = dispositions
+        .iter()
+        .filter(happened)
+        .filter(|d| {
+            d.kind == DispositionKind::NoticeServed
+                && d.outcome.as_deref() == Some(notice.kind.as_str())
+                && d.uscc.as_deref() == Some(uscc)
+        })
+        .map(|d| d.on)
+        .min()
+    else {
+        return (notice.status, notice.due_on);
+    };
+    let ordered = dispositions
+        .iter()
+        .filter(happened)
+        .any(|d| d.kind == DispositionKind::RectificationOrdered);
+    let due_on = if notice.kind == NoticeKind::Rectification && !ordered {
+        calendar.period_end(served_on, periods.rectify_days).date
+    } else {
+        notice.due_on
+    };
+    (NoticeStatus::Served, due_on)
+}
+
 fn plus(date: NaiveDate, days: u64) -> NaiveDate {
     date.checked_add_days(Days::new(days)).unwrap_or(date)
 }
@@ -244,10 +286,17 @@ impl<'a> Life<'a> {
         if self.standing.notices.iter().any(|n| n.kind == kind) {
             return;
         }
+        // Served to every unit at once (a `notice_served` naming no unit); one naming a unit
+        // serves that unit's notice alone ([`addressed`]).
+        let served_to_all = self.events.iter().any(|d| {
+            d.kind == DispositionKind::NoticeServed
+                && d.outcome.as_deref() == Some(kind.as_str())
+                && d.uscc.is_none()
+        });
         self.standing.notices.push(ProposedNotice {
             kind,
             due_on,
-            status: if self.served(kind).is_some() {
+            status: if served_to_all {
                 NoticeStatus::Served
             } else {
                 NoticeStatus::Proposed
@@ -810,6 +859,49 @@ mod tests {
             s.next_change, None,
             "only the order or its service moves it on"
         );
+    }
+
+    #[test]
+    fn a_notice_served_to_one_unit_is_that_units_and_runs_from_its_own_service() {
+        let (shop, distributor, other) = ("91120104A", "91120116B", "91120105C");
+        let served_to = |id: &str, on: &str, uscc: &str| Disposition {
+            uscc: Some(uscc.to_owned()),
+            ..event(id, DispositionKind::NoticeServed, on, Some("rectification"))
+        };
+        let events = [
+            served_to("1", "2026-06-15", shop),
+            served_to("2", "2026-06-25", distributor),
+        ];
+        let today = day("2026-07-20");
+        let s = law(opening(), &events, today);
+        // The first service is the order: the case's deadline runs from 15 June.
+        assert_eq!(s.status, CaseStatus::Rectifying);
+        assert_eq!(s.rectify_by, Some(day("2026-08-14")));
+        let notice = &s.notices[0];
+        assert_eq!(notice.status, NoticeStatus::Proposed, "not served to all");
+        let to = |uscc: &str| {
+            addressed(
+                notice,
+                uscc,
+                &events,
+                today,
+                &Periods::default(),
+                &Calendar::shipped(),
+            )
+        };
+        assert_eq!(to(shop), (NoticeStatus::Served, day("2026-08-14")));
+        // 60 days from 25 June: Monday 24 August.
+        assert_eq!(to(distributor), (NoticeStatus::Served, day("2026-08-24")));
+        assert_eq!(to(other), (NoticeStatus::Proposed, day("2026-08-14")));
+        // Served to all at once: every unit's, the case's deadline.
+        let all = [event(
+            "3",
+            DispositionKind::NoticeServed,
+            "2026-06-15",
+            Some("rectification"),
+        )];
+        let s = law(opening(), &all, today);
+        assert_eq!(s.notices[0].status, NoticeStatus::Served);
     }
 
     #[test]
