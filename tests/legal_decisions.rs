@@ -81,6 +81,29 @@ fn put_unit(up: &Up, unit: &Value) {
     assert_eq!(response.status(), 200, "{}", response.text().unwrap());
 }
 
+/// Ledger shipments of the producer's gas cookers (batch 20260301) to a distributor, who ships
+/// them on to two shops; the producer named as `producer_name`, ids prefixed `prefix`.
+fn post_branching_batch(
+    up: &Up,
+    prefix: &str,
+    producer_name: &str,
+    [distributor, shop, other_shop]: [&str; 3],
+) {
+    let shipment = |n: u32, from: &str, to: &str| {
+        json!({"shipment_id": format!("{prefix}-{n}"), "category": "gas_appliance",
+               "product": {"producer_uscc": PRODUCER, "producer_name": producer_name,
+                           "model": "JZT-2", "batch": "20260301"},
+               "from": {"uscc": from, "name": "某单位"}, "to": {"uscc": to, "name": "某单位"},
+               "quantity": 10, "unit": "pcs", "shipped_on": days_ago(30)})
+    };
+    let shipments = [
+        shipment(1, PRODUCER, distributor),
+        shipment(2, distributor, shop),
+        shipment(3, distributor, other_shop),
+    ];
+    post_ndjson(up, "/v1/shipments", "ledger", &shipments);
+}
+
 fn disposition(report_no: &str, id: &str, kind: &str, on: &str, extra: Value) -> Value {
     let mut d = json!({"disposition_id": id, "report_no": report_no, "lab_id": "dev-lab",
                        "kind": kind, "on": on});
@@ -423,19 +446,12 @@ fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling(
     let dir = tempfile::tempdir().unwrap();
     let up = start(dir.path(), "");
     let (distributor, shop, other_shop) = (uscc("120116", 1), uscc("120104", 2), uscc("120105", 3));
-    let shipment = |id: &str, from: &str, to: &str| {
-        json!({"shipment_id": id, "category": "gas_appliance",
-               "product": {"producer_uscc": PRODUCER, "producer_name": "天津市津安燃气具有限公司",
-                           "model": "JZT-2", "batch": "20260301"},
-               "from": {"uscc": from, "name": "某单位"}, "to": {"uscc": to, "name": "某单位"},
-               "quantity": 10, "unit": "pcs", "shipped_on": days_ago(30)})
-    };
-    let shipments = [
-        shipment("S-1", PRODUCER, &distributor),
-        shipment("S-2", &distributor, &shop),
-        shipment("S-3", &distributor, &other_shop),
-    ];
-    post_ndjson(&up, "/v1/shipments", "ledger", &shipments);
+    post_branching_batch(
+        &up,
+        "S",
+        "天津市津安燃气具有限公司",
+        [&distributor, &shop, &other_shop],
+    );
     let mut result = final_result("BY-CODE-1");
     result["producer"] = json!({"uscc": PRODUCER, "name": "天津津安燃气具有限公司"});
     result["sampled_unit"]["uscc"] = json!(shop);
@@ -471,19 +487,12 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
     let (distributor, shop, other_shop) = (uscc("120116", 4), uscc("120104", 5), uscc("120105", 6));
-    let shipment = |id: &str, from: &str, to: &str| {
-        json!({"shipment_id": id, "category": "gas_appliance",
-               "product": {"producer_uscc": PRODUCER, "producer_name": "某某燃气具有限公司",
-                           "model": "JZT-2", "batch": "20260301"},
-               "from": {"uscc": from, "name": "某单位"}, "to": {"uscc": to, "name": "某单位"},
-               "quantity": 10, "unit": "pcs", "shipped_on": days_ago(30)})
-    };
-    let shipments = [
-        shipment("S-11", PRODUCER, &distributor),
-        shipment("S-12", &distributor, &shop),
-        shipment("S-13", &distributor, &other_shop),
-    ];
-    post_ndjson(&up, "/v1/shipments", "ledger", &shipments);
+    post_branching_batch(
+        &up,
+        "PS",
+        "某某燃气具有限公司",
+        [&distributor, &shop, &other_shop],
+    );
     let mut result = final_result("PER-UNIT-1");
     result["sampled_unit"]["uscc"] = json!(shop);
     post(&up, "/v1/results", "lab", &result, 202);
