@@ -613,7 +613,7 @@ fn every_date_counts_from_the_event_the_law_names() {
         result["severity"] = json!("general");
         result
     };
-    for report_no in ["DATES-1", "DATES-2", "DATES-3"] {
+    for report_no in ["DATES-1", "DATES-2", "DATES-3", "DATES-4"] {
         post(
             &up,
             "/v1/results",
@@ -644,6 +644,14 @@ fn every_date_counts_from_the_event_the_law_names() {
     ];
     for (id, kind, on, extra) in events {
         let d = disposition("DATES-1", id, kind, on, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    // DATES-4: ordered with the result, then objected to; the re-test has not concluded.
+    for (id, kind, on) in [
+        ("DATES-4/1", "rectification_ordered", "2026-09-17"),
+        ("DATES-4/2", "objection_filed", "2026-09-20"),
+    ] {
+        let d = disposition("DATES-4", id, kind, on, json!({}));
         post(&up, "/v1/dispositions", "admin", &d, 202);
     }
     let case = wait_case(&up, "DATES-1", |c| {
@@ -732,13 +740,24 @@ fn every_date_counts_from_the_event_the_law_names() {
     // but nobody was given it: no reminder of it, no interview for missing it.
     let case = wait_case(&up, "DATES-3", |c| c["status"] == "final");
     assert_eq!(case["deadlines"]["rectify_by"], "2026-12-08");
-    let kinds: BTreeSet<&str> = case["notices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["kind"].as_str().unwrap())
-        .collect();
+    let kinds = notice_kinds(&case);
     assert_eq!(kinds, BTreeSet::from(["rectification"]), "{case:#}");
+    // DATES-4: an objection does not suspend the order. Still in the re-test, not final and not
+    // disclosed, its order of 17 September ran out on Monday 16 November: reminded, then
+    // called to an interview.
+    let case = wait_case(&up, "DATES-4", |c| {
+        c["notices"].to_string().contains("interview")
+    });
+    assert_eq!(case["status"], "retest");
+    assert_eq!(case["deadlines"]["final_on"], Value::Null);
+    assert_eq!(case["deadlines"]["rectify_by"], "2026-11-16");
+    assert_eq!(case["deadlines"]["recheck_by"], "2026-12-01");
+    let kinds = notice_kinds(&case);
+    assert_eq!(
+        kinds,
+        BTreeSet::from(["rectification", "reminder", "interview"]),
+        "{case:#}"
+    );
     // Its page says the deadlines are projections until the notice is served; DATES-2's are not.
     let projection = "（推算：整改通知书尚未送达，送达后自送达之日起计算）";
     let id = |report_no: &str| spotcheck_schemas::case_id("dev-lab", report_no);
@@ -761,7 +780,7 @@ fn every_date_counts_from_the_event_the_law_names() {
         rows.iter()
             .map(|r| r["status"].as_str().unwrap_or_default())
             .collect::<Vec<_>>()
-            == ["revocation_referred", "rectifying", "final"]
+            == ["revocation_referred", "rectifying", "final", "retest"]
     });
     let today = spotcheck_schemas::days::today();
     let from_today = support::law_period_end(today, 60);
@@ -794,8 +813,9 @@ fn every_date_counts_from_the_event_the_law_names() {
     );
 
     // The quarterly report counts as ordered (责令整改) the cases whose order was recorded or
-    // whose rectification notice was served — DATES-1 and DATES-2, not DATES-3 — and as overdue
-    // only an ordered case past its deadline without a report: DATES-2 after 22 December.
+    // whose rectification notice was served — DATES-1, DATES-2 and DATES-4 (in its re-test), not
+    // DATES-3 — and as overdue only an ordered case past its deadline without a report: DATES-4,
+    // and DATES-2 after 22 December.
     support::flows::wait_until("the notice's service in the lake", || {
         !support::flows::up_sql(
             &up,
@@ -817,12 +837,13 @@ fn every_date_counts_from_the_event_the_law_names() {
         let row = reader.records().next().unwrap().unwrap();
         row.iter().map(str::to_owned).collect()
     };
-    let overdue = u8::from(today > day("2026-12-22")).to_string();
-    assert_eq!(first_row("cases.csv"), ["3", "0", overdue.as_str()]);
-    assert_eq!(first_row("rectification_on_time.csv"), ["2", "0", "0", "2"]);
+    let overdue = (1 + u8::from(today > day("2026-12-22"))).to_string();
+    assert_eq!(first_row("cases.csv"), ["4", "0", overdue.as_str()]);
+    assert_eq!(first_row("rectification_on_time.csv"), ["3", "0", "0", "3"]);
 
-    // Where to sample in 2027Q1: the seller has one case overdue on 1 January 2027 (DATES-2,
-    // due 22 December), not two — DATES-3's projected 8 December bound nobody.
+    // Where to sample in 2027Q1: the seller has two cases overdue on 1 January 2027 (DATES-2,
+    // due 22 December, and DATES-4, due 16 November), not three — DATES-3's projected
+    // 8 December bound nobody.
     let plan = get(&up, "/v1/plan/suggest?quarter=2027Q1", "admin");
     let seller = plan["items"]
         .as_array()
@@ -838,7 +859,17 @@ fn every_date_counts_from_the_event_the_law_names() {
         .filter(|reason| reason.contains("整改逾期"))
         .collect();
     assert_eq!(overdue.len(), 1, "{seller:#}");
-    assert!(overdue[0].starts_with("1 个案件整改逾期"), "{seller:#}");
+    assert!(overdue[0].starts_with("2 个案件整改逾期"), "{seller:#}");
+}
+
+/// The kinds of notice a case proposes, each once.
+fn notice_kinds(case: &Value) -> BTreeSet<&str> {
+    case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap())
+        .collect()
 }
 
 fn day(text: &str) -> chrono::NaiveDate {

@@ -214,7 +214,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             "案件：立案、结案与逾期未整改".into(),
             format!(
                 "SELECT count(*) AS opened, sum(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
-                 sum(CASE WHEN c.status = 'rectifying' AND d.reported_on IS NULL \
+                 sum(CASE WHEN c.status IN ('rectifying', 'retest') AND d.reported_on IS NULL \
                            AND c.rectify_by < current_date() THEN 1 ELSE 0 END) AS overdue \
                  FROM cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
                  LEFT JOIN {rectification} d ON d.report_no = c.report_no AND d.lab_id = c.lab_id \

@@ -47,9 +47,10 @@ rates AS (
 open_cases AS (
     SELECT u.uscc,
            count(DISTINCT c.case_id) AS open_cases,
-           -- Overdue: ordered (recorded or the notice served: `rectifying`) and past the deadline.
+           -- Overdue: ordered (recorded or the notice served: `rectifying`, or still in the
+           -- re-test, which does not suspend the order) and past the deadline.
            count(DISTINCT CASE WHEN c.rectify_by < DATE '{as_of}'
-                                AND c.status = 'rectifying'
+                                AND c.status IN ('rectifying', 'retest')
                                THEN c.case_id END) AS overdue_cases
     FROM case_units AS u
     JOIN cases AS c ON c.case_id = u.case_id

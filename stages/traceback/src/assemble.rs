@@ -24,8 +24,9 @@ use std::collections::BTreeMap;
 /// identification, keys on the producer's credit code, the working-day calendar, the steps;
 /// 3 = China's days, and a given code the registry holds under another name is a gap; 4 = the
 /// gaps in Chinese too; 5 = a served rectification notice is the order its period runs from,
-/// and a notice served to one unit is that unit's alone.
-pub const RULES_VERSION: u32 = 5;
+/// and a notice served to one unit is that unit's alone; 6 = an order given before the failure
+/// is final runs through the objection window and the re-test.
+pub const RULES_VERSION: u32 = 6;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

@@ -180,11 +180,15 @@ pub fn standing(
         .map(|d| d.on)
         .filter(|on| *on > today)
         .min();
-    standing.next_change = match (standing.next_change, upcoming) {
+    standing.next_change = earliest(standing.next_change, upcoming);
+    standing
+}
+
+fn earliest(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Option<NaiveDate> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
-    };
-    standing
+    }
 }
 
 /// One derivation: the events up to today, in date order, and what is derived from them.
@@ -327,7 +331,15 @@ impl<'a> Life<'a> {
             }
             None => match self.finality() {
                 Some(final_on) => final_on,
-                None => return self.standing,
+                None => {
+                    // An objection does not suspend the rectification order: one given before
+                    // the failure is final (or during the re-test) runs from its own day.
+                    if self.standing.status != CaseStatus::Overturned {
+                        let change = self.rectification(None);
+                        self.standing.next_change = earliest(self.standing.next_change, change);
+                    }
+                    return self.standing;
+                }
             },
         };
         self.standing.status = CaseStatus::Final;
@@ -358,7 +370,7 @@ impl<'a> Life<'a> {
                 },
             ),
         }
-        let next_change = self.rectification(final_on);
+        let next_change = self.rectification(Some(final_on));
         self.rechecks();
         if let Some(Some(again_on)) = self.opening.on_site.and_then(|site| site.refusal) {
             self.refused_again(again_on);
@@ -411,18 +423,20 @@ impl<'a> Life<'a> {
     /// The period runs from the order: as recorded, else the day the rectification notice (the
     /// order's document, 整改通知书) was served; until then it is projected from finality, the
     /// day the law expects the order (Order 18 Art 45–46), and no reminder or interview follows.
-    fn rectification(&mut self, final_on: NaiveDate) -> Option<NaiveDate> {
+    /// Before the failure is final (`final_on` none: in the objection window or the re-test) only
+    /// an order already given runs; the case keeps its status.
+    fn rectification(&mut self, final_on: Option<NaiveDate>) -> Option<NaiveDate> {
         let ordered = self
             .first(DispositionKind::RectificationOrdered)
             .map(|d| d.on)
             .or_else(|| self.served(NoticeKind::Rectification));
-        let order_on = ordered.unwrap_or(final_on);
+        let order_on = ordered.or(final_on)?;
         let rectify_by = self.period_end(order_on, self.periods.rectify_days, Term::Rectification);
         let recheck_by = self.period_end(order_on, self.periods.recheck_days, Term::Recheck);
         self.standing.rectify_by = Some(rectify_by);
         self.standing.recheck_by = Some(recheck_by);
         self.propose(NoticeKind::Rectification, rectify_by, true);
-        if self.opening.serious {
+        if let (true, Some(final_on)) = (self.opening.serious, final_on) {
             // A major hidden danger: listed supervision from the day the failure is final; found
             // on the spot, at once (挂牌督办 the same day).
             let due = if self.opening.on_site.is_some() {
@@ -436,7 +450,7 @@ impl<'a> Life<'a> {
             };
             self.propose(NoticeKind::ListedSupervision, due, false);
         }
-        if ordered.is_some() {
+        if ordered.is_some() && final_on.is_some() {
             self.standing.status = CaseStatus::Rectifying;
         }
         let reported = self.first(DispositionKind::RectificationReported).is_some();
@@ -775,6 +789,66 @@ mod tests {
             (s.status, s.final_on),
             (CaseStatus::Final, Some(day("2026-05-20")))
         );
+    }
+
+    #[test]
+    fn an_objection_does_not_suspend_a_rectification_order_already_given() {
+        // Ordered with the result on 25 April, objected to on 30 April; the re-test is slow.
+        let events = [
+            event(
+                "1",
+                DispositionKind::RectificationOrdered,
+                "2026-04-25",
+                None,
+            ),
+            event("2", DispositionKind::ObjectionFiled, "2026-04-30", None),
+        ];
+        // 60 days from 25 April: Wednesday 24 June; 75 days: Thursday 9 July.
+        let waiting = law(opening(), &events, day("2026-05-20"));
+        assert_eq!(waiting.status, CaseStatus::Retest, "still not final");
+        assert_eq!(waiting.final_on, None);
+        assert_eq!(
+            waiting.disclose_by, None,
+            "nothing disclosed before finality"
+        );
+        assert_eq!(waiting.rectify_by, Some(day("2026-06-24")));
+        assert_eq!(waiting.recheck_by, Some(day("2026-07-09")));
+        assert_eq!(kinds(&waiting), [NoticeKind::Rectification]);
+        assert_eq!(
+            waiting.next_change,
+            Some(day("2026-06-14")),
+            "the reminder's day"
+        );
+        let reminded = law(opening(), &events, day("2026-06-14"));
+        assert_eq!(reminded.status, CaseStatus::Retest);
+        assert_eq!(
+            kinds(&reminded),
+            [NoticeKind::Rectification, NoticeKind::Reminder]
+        );
+        let overdue = law(opening(), &events, day("2026-06-25"));
+        assert_eq!(
+            kinds(&overdue),
+            [
+                NoticeKind::Rectification,
+                NoticeKind::Reminder,
+                NoticeKind::Interview
+            ]
+        );
+        // An objection with no order: nothing runs until the re-test concludes.
+        let unordered = law(opening(), &events[1..], day("2026-06-25"));
+        assert_eq!((unordered.rectify_by, unordered.next_change), (None, None));
+        assert!(unordered.notices.is_empty());
+        // Overturned: the order falls with the failure.
+        let mut overturned = events.to_vec();
+        overturned.push(event(
+            "3",
+            DispositionKind::RetestConcluded,
+            "2026-06-01",
+            Some("overturned"),
+        ));
+        let s = law(opening(), &overturned, day("2026-06-25"));
+        assert_eq!(s.status, CaseStatus::Overturned);
+        assert!(s.notices.is_empty() && s.rectify_by.is_none());
     }
 
     #[test]
