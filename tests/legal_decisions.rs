@@ -862,6 +862,75 @@ fn every_date_counts_from_the_event_the_law_names() {
     assert!(overdue[0].starts_with("2 个案件整改逾期"), "{seller:#}");
 }
 
+/// A notice once served stays on the case, and a later cause calls for a new one of its kind:
+/// the interview served for overdue rectification, then a failed re-check.
+#[test]
+fn a_served_notice_stays_and_a_failed_recheck_calls_for_a_new_interview() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "");
+    let mut result = final_result("AGAIN-1");
+    result["sampling"]["date"] = json!("2026-09-01");
+    result["tested_on"] = json!("2026-09-10");
+    result["served_on"] = json!("2026-09-17");
+    result["severity"] = json!("general");
+    post(&up, "/v1/results", "lab", &result, 202);
+    // Ordered with the result, due Monday 16 November; the interview for missing it served on
+    // 20 November; the re-check fails on 1 December.
+    let events = [
+        ("1", "rectification_ordered", "2026-09-17", json!({})),
+        (
+            "2",
+            "notice_served",
+            "2026-11-20",
+            json!({"outcome": "interview"}),
+        ),
+        (
+            "3",
+            "recheck_concluded",
+            "2026-12-01",
+            json!({"outcome": "fail"}),
+        ),
+    ];
+    for (id, kind, on, extra) in events {
+        let d = disposition("AGAIN-1", id, kind, on, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    let case = wait_case(&up, "AGAIN-1", |c| c["status"] == "escalated");
+    let interviews: Vec<(usize, &Value)> = case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .filter(|(_, n)| n["kind"] == "interview" && n["to"] == SELLER)
+        .map(|(i, n)| (i + 1, n))
+        .collect();
+    let seen: Vec<(&str, &str)> = interviews
+        .iter()
+        .map(|(_, n)| (n["status"].as_str().unwrap(), n["due_on"].as_str().unwrap()))
+        .collect();
+    // Ten days from 17 November, Friday 27 November; from 1 December, Friday 11 December.
+    assert_eq!(
+        seen,
+        [("served", "2026-11-27"), ("proposed", "2026-12-11")],
+        "{case:#}"
+    );
+    // Printed, each gives its own cause.
+    support::flows::wait_until("the escalated case in the lake", || {
+        !support::flows::up_sql(
+            &up,
+            "SELECT 1 FROM cases WHERE report_no = 'AGAIN-1' AND status = 'escalated'",
+        )
+        .is_empty()
+    });
+    let overdue = notice_html(&up, "AGAIN-1", interviews[0].0);
+    assert!(
+        overdue.contains("你单位未在整改期限（2026年11月16日）内完成整改"),
+        "{overdue}"
+    );
+    let failed = notice_html(&up, "AGAIN-1", interviews[1].0);
+    assert!(failed.contains("复查结论为不合格"), "{failed}");
+}
+
 /// The kinds of notice a case proposes, each once.
 fn notice_kinds(case: &Value) -> BTreeSet<&str> {
     case["notices"]

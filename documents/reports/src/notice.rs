@@ -204,7 +204,8 @@ pub fn entries(notices_json: &str) -> Vec<NoticeEntry> {
         .collect()
 }
 
-/// The number of the first notice of `kind` (to `to`, when given) of a case.
+/// The number of the newest notice of `kind` (to `to`, when given) of a case: a later cause
+/// (a failed re-check after an interview for overdue rectification) calls for a new one.
 pub async fn find(
     analytics: &Analytics,
     case_id: &str,
@@ -214,6 +215,7 @@ pub async fn find(
     let case = case_row(analytics, case_id).await?;
     entries(get(&case, "notices_json"))
         .into_iter()
+        .rev()
         .find(|entry| entry.kind == kind && to.is_none_or(|uscc| entry.to == uscc))
         .map(|entry| entry.number)
         .ok_or_else(|| {
@@ -235,10 +237,17 @@ pub async fn notice(
     authority: &Authority,
 ) -> Result<NoticeDocument, ReportError> {
     let case = case_row(analytics, case_id).await?;
-    let entry = entries(get(&case, "notices_json"))
-        .into_iter()
+    let all = entries(get(&case, "notices_json"));
+    let entry = all
+        .iter()
         .find(|entry| entry.number == number)
+        .cloned()
         .ok_or_else(|| ReportError::NotFound(format!("case {case_id} has no notice {number}")))?;
+    // A unit may have two interviews (overdue rectification, then a failed re-check) and two
+    // listed supervisions (a serious failure, then a second failed re-check): in that order.
+    let same = |other: &&NoticeEntry| other.kind == entry.kind && other.to == entry.to;
+    let earlier = all.iter().filter(same).any(|other| other.number < number);
+    let later = all.iter().filter(same).any(|other| other.number > number);
     let result = text_rows(
         analytics,
         "SELECT * FROM results WHERE report_no = $report_no AND lab_id = $lab_id LIMIT 1",
@@ -280,20 +289,27 @@ pub async fn notice(
     let organiser = non_empty(get(&result, "organiser"));
     let status = get(&case, "status");
     let reason = match entry.kind {
+        NoticeKind::Interview if later => "overdue",
         NoticeKind::Interview
-            if matches!(status, "escalated" | "suspended" | "revocation_referred") =>
+            if earlier || matches!(status, "escalated" | "suspended" | "revocation_referred") =>
         {
             "recheck_failed"
         }
         NoticeKind::Interview => "overdue",
-        NoticeKind::ListedSupervision if get(&result, "severity") == "serious" => "serious",
+        NoticeKind::ListedSupervision if get(&result, "severity") == "serious" && !earlier => {
+            "serious"
+        }
         NoticeKind::ListedSupervision => "second_recheck_failed",
         _ => "",
     };
     let category = get(&case, "category");
     let inspection = on_site_facts(analytics, &case).await?;
     let reason = match (&inspection, entry.kind) {
-        (Some(i), NoticeKind::ListedSupervision) if i.kind_id == "major_hidden_danger" => "serious",
+        (Some(i), NoticeKind::ListedSupervision)
+            if i.kind_id == "major_hidden_danger" && !earlier =>
+        {
+            "serious"
+        }
         _ => reason,
     };
     let ordered = !text_rows(

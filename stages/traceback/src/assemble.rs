@@ -25,8 +25,9 @@ use std::collections::BTreeMap;
 /// 3 = China's days, and a given code the registry holds under another name is a gap; 4 = the
 /// gaps in Chinese too; 5 = a served rectification notice is the order its period runs from,
 /// and a notice served to one unit is that unit's alone; 6 = an order given before the failure
-/// is final runs through the objection window and the re-test.
-pub const RULES_VERSION: u32 = 6;
+/// is final runs through the objection window and the re-test; 7 = a served notice stays on
+/// the case, and a later cause calls for a new notice of its kind.
+pub const RULES_VERSION: u32 = 7;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

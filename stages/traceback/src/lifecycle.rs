@@ -113,6 +113,39 @@ pub struct ProposedNotice {
     /// Only to the parties responsible for the batch (the sampled unit and producer), not to
     /// every receiver: reminders, interviews and listed supervision follow the rectification.
     pub to_all_units: bool,
+    /// The day its cause arose, and the day the next notice of its kind arose (a failed re-check
+    /// after an interview for overdue rectification calls for a new one): the services dated
+    /// in between are this notice's.
+    pub since: NaiveDate,
+    pub until: Option<NaiveDate>,
+}
+
+impl ProposedNotice {
+    /// Whether `d` records this notice's service (to the unit `d.uscc` names, or to all).
+    pub fn served_by(&self, d: &Disposition) -> bool {
+        d.kind == DispositionKind::NoticeServed
+            && d.outcome.as_deref() == Some(self.kind.as_str())
+            && d.on >= self.since
+            && self.until.is_none_or(|until| d.on < until)
+    }
+}
+
+/// Gives each notice the services that are its own, and marks it served by one to every unit.
+fn serve(notices: &mut [ProposedNotice], happened: &[&Disposition]) {
+    let causes: Vec<(NoticeKind, NaiveDate)> = notices.iter().map(|n| (n.kind, n.since)).collect();
+    for notice in notices {
+        notice.until = causes
+            .iter()
+            .filter(|(kind, since)| *kind == notice.kind && *since > notice.since)
+            .map(|(_, since)| *since)
+            .min();
+        if happened
+            .iter()
+            .any(|d| d.uscc.is_none() && notice.served_by(d))
+        {
+            notice.status = NoticeStatus::Served;
+        }
+    }
 }
 
 /// A proposed notice as addressed to the unit `uscc`: its status and time limit. A
@@ -135,11 +168,7 @@ pub fn addressed(
     let Some(served_on) = dispositions
         .iter()
         .filter(happened)
-        .filter(|d| {
-            d.kind == DispositionKind::NoticeServed
-                && d.outcome.as_deref() == Some(notice.kind.as_str())
-                && d.uscc.as_deref() == Some(uscc)
-        })
+        .filter(|d| notice.served_by(d) && d.uscc.as_deref() == Some(uscc))
         .map(|d| d.on)
         .min()
     else {
@@ -174,6 +203,8 @@ pub fn standing(
     calendar: &Calendar,
 ) -> Standing {
     let mut standing = Life::new(opening, dispositions, today, periods, calendar).run();
+    let happened: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
+    serve(&mut standing.notices, &happened);
     // A disposition dated after today counts from its date: wake up then.
     let upcoming = dispositions
         .iter()
@@ -286,26 +317,39 @@ impl<'a> Life<'a> {
             .map(|d| d.on)
     }
 
-    fn propose(&mut self, kind: NoticeKind, due_on: NaiveDate, to_all_units: bool) {
-        if self.standing.notices.iter().any(|n| n.kind == kind) {
-            return;
-        }
-        // Served to every unit at once (a `notice_served` naming no unit); one naming a unit
-        // serves that unit's notice alone ([`addressed`]).
-        let served_to_all = self.events.iter().any(|d| {
+    /// Whether a notice of `kind` was served (to any unit) between `since` and `by`, inclusive.
+    fn served_between(&self, kind: NoticeKind, since: NaiveDate, by: NaiveDate) -> bool {
+        self.events.iter().any(|d| {
             d.kind == DispositionKind::NoticeServed
                 && d.outcome.as_deref() == Some(kind.as_str())
-                && d.uscc.is_none()
-        });
+                && (since..=by).contains(&d.on)
+        })
+    }
+
+    /// Proposes a notice of `kind` for the cause that arose on `since` (once per cause); which
+    /// services are its own is settled when the derivation is done ([`serve`]).
+    fn propose(
+        &mut self,
+        kind: NoticeKind,
+        due_on: NaiveDate,
+        to_all_units: bool,
+        since: NaiveDate,
+    ) {
+        if self
+            .standing
+            .notices
+            .iter()
+            .any(|n| n.kind == kind && n.since == since)
+        {
+            return;
+        }
         self.standing.notices.push(ProposedNotice {
             kind,
             due_on,
-            status: if served_to_all {
-                NoticeStatus::Served
-            } else {
-                NoticeStatus::Proposed
-            },
+            status: NoticeStatus::Proposed,
             to_all_units,
+            since,
+            until: None,
         });
     }
 
@@ -435,7 +479,8 @@ impl<'a> Life<'a> {
         let recheck_by = self.period_end(order_on, self.periods.recheck_days, Term::Recheck);
         self.standing.rectify_by = Some(rectify_by);
         self.standing.recheck_by = Some(recheck_by);
-        self.propose(NoticeKind::Rectification, rectify_by, true);
+        // One per case: any service of it is its own.
+        self.propose(NoticeKind::Rectification, rectify_by, true, NaiveDate::MIN);
         if let (true, Some(final_on)) = (self.opening.serious, final_on) {
             // A major hidden danger: listed supervision from the day the failure is final; found
             // on the spot, at once (挂牌督办 the same day).
@@ -448,38 +493,43 @@ impl<'a> Life<'a> {
                     Term::ListedSupervision,
                 )
             };
-            self.propose(NoticeKind::ListedSupervision, due, false);
+            self.propose(NoticeKind::ListedSupervision, due, false, final_on);
         }
         if ordered.is_some() && final_on.is_some() {
             self.standing.status = CaseStatus::Rectifying;
-        }
-        let reported = self.first(DispositionKind::RectificationReported).is_some();
-        if reported || self.first(DispositionKind::RecheckConcluded).is_some() {
-            return None;
         }
         // The reminder and the interview hold a unit to the order's deadline: before the order
         // is served (or recorded) there is none to remind of or to have missed. Until then the
         // rectification notice waits to be served, and nothing changes by time alone.
         ordered?;
+        // After the report (or the re-check) neither comes any more: one served by then stays
+        // on the case, one not served is moot.
+        let settled = [
+            DispositionKind::RectificationReported,
+            DispositionKind::RecheckConcluded,
+        ]
+        .into_iter()
+        .filter_map(|kind| self.first(kind).map(|d| d.on))
+        .min();
+        let stands = |life: &Self, kind, since| {
+            settled.is_none_or(|by| life.served_between(kind, since, by))
+        };
         let reminder_on = minus(rectify_by, self.periods.reminder_days_before);
+        let overdue_on = plus(rectify_by, 1);
         let mut next_change = None;
-        if self.today >= reminder_on {
-            self.propose(NoticeKind::Reminder, rectify_by, false);
-        } else {
+        if self.today < reminder_on {
             next_change = Some(reminder_on);
+        } else if stands(self, NoticeKind::Reminder, reminder_on) {
+            self.propose(NoticeKind::Reminder, rectify_by, false, reminder_on);
         }
-        if self.today > rectify_by {
+        if self.today < overdue_on {
+            next_change = next_change.or(Some(overdue_on));
+        } else if stands(self, NoticeKind::Interview, overdue_on) {
             // Rectification overdue (整改不到位): an interview.
-            let due = self.period_end(
-                plus(rectify_by, 1),
-                self.periods.interview_days,
-                Term::Interview,
-            );
-            self.propose(NoticeKind::Interview, due, false);
-        } else if next_change.is_none() {
-            next_change = Some(plus(rectify_by, 1));
+            let due = self.period_end(overdue_on, self.periods.interview_days, Term::Interview);
+            self.propose(NoticeKind::Interview, due, false, overdue_on);
         }
-        next_change
+        next_change.filter(|_| settled.is_none())
     }
 
     /// The re-check, the public notice and the second re-check it starts, suspension, the
@@ -497,7 +547,7 @@ impl<'a> Life<'a> {
         // re-check 60–90 days after the notice (Order 18 Art 48) — not after the re-check.
         self.standing.status = CaseStatus::Escalated;
         let due = self.period_end(first.on, self.periods.interview_days, Term::Interview);
-        self.propose(NoticeKind::Interview, due, false);
+        self.propose(NoticeKind::Interview, due, false, first.on);
         let notice = self.first(DispositionKind::PublicNotice).map(|d| d.on);
         self.standing.public_notice_on = notice;
         self.step(
@@ -574,7 +624,7 @@ impl<'a> Life<'a> {
             self.periods.listed_supervision_days,
             Term::ListedSupervision,
         );
-        self.propose(NoticeKind::ListedSupervision, due, false);
+        self.propose(NoticeKind::ListedSupervision, due, false, failed_on);
         let suspension = self.first(DispositionKind::Suspension);
         let period_end = self
             .first(DispositionKind::RectificationPeriodEnded)
@@ -669,6 +719,14 @@ mod tests {
             uscc: None,
             until: None,
         }
+    }
+
+    /// Events numbered in the order given.
+    fn events(list: &[(DispositionKind, &str, Option<&str>)]) -> Vec<Disposition> {
+        list.iter()
+            .enumerate()
+            .map(|(i, (kind, on, outcome))| event(&(i + 1).to_string(), *kind, on, *outcome))
+            .collect()
     }
 
     fn opening() -> Opening {
@@ -976,6 +1034,146 @@ mod tests {
         )];
         let s = law(opening(), &all, today);
         assert_eq!(s.notices[0].status, NoticeStatus::Served);
+    }
+
+    #[test]
+    fn a_notice_served_stays_on_the_case_and_a_later_cause_brings_a_new_one() {
+        // Ordered 15 May (deadline 14 July); reminder served 6 July, interview for the overdue
+        // rectification served 20 July; the report comes late, on 1 August.
+        let mut events = events(&[
+            (DispositionKind::RectificationOrdered, "2026-05-15", None),
+            (
+                DispositionKind::NoticeServed,
+                "2026-07-06",
+                Some("reminder"),
+            ),
+            (
+                DispositionKind::NoticeServed,
+                "2026-07-20",
+                Some("interview"),
+            ),
+            (DispositionKind::RectificationReported, "2026-08-01", None),
+        ]);
+        let statuses = |s: &Standing| -> Vec<(NoticeKind, NoticeStatus, NaiveDate)> {
+            s.notices
+                .iter()
+                .map(|n| (n.kind, n.status, n.due_on))
+                .collect()
+        };
+        let reported = law(opening(), &events, day("2026-08-02"));
+        assert_eq!(
+            statuses(&reported),
+            [
+                (
+                    NoticeKind::Rectification,
+                    NoticeStatus::Proposed,
+                    day("2026-07-14")
+                ),
+                (
+                    NoticeKind::Reminder,
+                    NoticeStatus::Served,
+                    day("2026-07-14")
+                ),
+                // 10 days from 15 July: Saturday 25 July → Monday 27 July.
+                (
+                    NoticeKind::Interview,
+                    NoticeStatus::Served,
+                    day("2026-07-27")
+                ),
+            ],
+            "what was served stays on the record after the report"
+        );
+        // Not served before the report: moot, gone.
+        let unserved = [events[0].clone(), events[3].clone()];
+        assert_eq!(
+            kinds(&law(opening(), &unserved, day("2026-08-02"))),
+            [NoticeKind::Rectification]
+        );
+        // The re-check fails on 20 August: a new interview (整改不到位), not the one served in July.
+        events.push(event(
+            "5",
+            DispositionKind::RecheckConcluded,
+            "2026-08-20",
+            Some("fail"),
+        ));
+        let escalated = law(opening(), &events, day("2026-08-21"));
+        assert_eq!(
+            statuses(&escalated)[2..],
+            [
+                (
+                    NoticeKind::Interview,
+                    NoticeStatus::Served,
+                    day("2026-07-27")
+                ),
+                (
+                    NoticeKind::Interview,
+                    NoticeStatus::Proposed,
+                    day("2026-08-31")
+                ),
+            ]
+        );
+        // Served on 25 August: that one is the new interview's service.
+        events.push(event(
+            "6",
+            DispositionKind::NoticeServed,
+            "2026-08-25",
+            Some("interview"),
+        ));
+        let served = law(opening(), &events, day("2026-08-26"));
+        assert_eq!(statuses(&served)[3].1, NoticeStatus::Served);
+    }
+
+    #[test]
+    fn a_serious_failure_failed_twice_is_put_under_listed_supervision_again() {
+        let serious = Opening {
+            serious: true,
+            ..opening()
+        };
+        let mut events = events(&[
+            (DispositionKind::RectificationOrdered, "2026-05-15", None),
+            (
+                DispositionKind::NoticeServed,
+                "2026-05-20",
+                Some("listed_supervision"),
+            ),
+            (
+                DispositionKind::RecheckConcluded,
+                "2026-07-20",
+                Some("fail"),
+            ),
+            (DispositionKind::PublicNotice, "2026-08-03", None),
+            (
+                DispositionKind::RecheckConcluded,
+                "2026-10-05",
+                Some("fail"),
+            ),
+        ]);
+        let listed = |s: &Standing| -> Vec<(NoticeStatus, NaiveDate)> {
+            s.notices
+                .iter()
+                .filter(|n| n.kind == NoticeKind::ListedSupervision)
+                .map(|n| (n.status, n.due_on))
+                .collect()
+        };
+        let s = law(serious, &events, day("2026-10-06"));
+        assert_eq!(s.status, CaseStatus::Suspended);
+        // The serious failure's, served in May; the second failed re-check's, 10 days from
+        // 5 October: Thursday 15 October.
+        assert_eq!(
+            listed(&s),
+            [
+                (NoticeStatus::Served, day("2026-05-22")),
+                (NoticeStatus::Proposed, day("2026-10-15")),
+            ]
+        );
+        events.push(event(
+            "6",
+            DispositionKind::NoticeServed,
+            "2026-10-08",
+            Some("listed_supervision"),
+        ));
+        let s = law(serious, &events, day("2026-10-09"));
+        assert_eq!(listed(&s)[1].0, NoticeStatus::Served);
     }
 
     #[test]
