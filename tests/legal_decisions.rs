@@ -87,17 +87,17 @@ fn post_branching_batch(
     up: &Up,
     prefix: &str,
     producer_name: &str,
-    [distributor, shop, other_shop]: [&str; 3],
+    [producer, distributor, shop, other_shop]: [&str; 4],
 ) {
     let shipment = |n: u32, from: &str, to: &str| {
         json!({"shipment_id": format!("{prefix}-{n}"), "category": "gas_appliance",
-               "product": {"producer_uscc": PRODUCER, "producer_name": producer_name,
+               "product": {"producer_uscc": producer, "producer_name": producer_name,
                            "model": "JZT-2", "batch": "20260301"},
                "from": {"uscc": from, "name": "某单位"}, "to": {"uscc": to, "name": "某单位"},
                "quantity": 10, "unit": "pcs", "shipped_on": days_ago(30)})
     };
     let shipments = [
-        shipment(1, PRODUCER, distributor),
+        shipment(1, producer, distributor),
         shipment(2, distributor, shop),
         shipment(3, distributor, other_shop),
     ];
@@ -450,7 +450,7 @@ fn shipments_meet_the_result_on_the_producers_credit_code_whatever_its_spelling(
         &up,
         "S",
         "天津市津安燃气具有限公司",
-        [&distributor, &shop, &other_shop],
+        [PRODUCER, &distributor, &shop, &other_shop],
     );
     let mut result = final_result("BY-CODE-1");
     result["producer"] = json!({"uscc": PRODUCER, "name": "天津津安燃气具有限公司"});
@@ -487,14 +487,21 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
     let dir = tempfile::tempdir().unwrap();
     let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
     let (distributor, shop, other_shop) = (uscc("120116", 4), uscc("120104", 5), uscc("120105", 6));
+    // A producer in the region: reminders and interviews go to it and the sampled shop.
+    let producer = uscc("120113", 7);
     post_branching_batch(
         &up,
         "PS",
         "某某燃气具有限公司",
-        [&distributor, &shop, &other_shop],
+        [&producer, &distributor, &shop, &other_shop],
     );
     let mut result = final_result("PER-UNIT-1");
     result["sampled_unit"]["uscc"] = json!(shop);
+    result["producer"]["uscc"] = json!(producer);
+    result["severity"] = json!("general");
+    result["sampling"]["date"] = json!(days_ago(100));
+    result["tested_on"] = json!(days_ago(92));
+    result["served_on"] = json!(days_ago(90));
     post(&up, "/v1/results", "lab", &result, 202);
     let rectification_to = |case: &Value, uscc: &str| -> Value {
         case["notices"]
@@ -509,8 +516,12 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
         rectification_to(c, &other_shop)["status"] == "proposed"
     });
 
-    // The shop is served three days ago, the distributor yesterday; the other shop not yet.
-    for (id, on, to) in [("PU-1", 3, &shop), ("PU-2", 1, &distributor)] {
+    // The shop is served 75 days ago, the producer 55, the distributor 40; the other shop not yet.
+    for (id, on, to) in [
+        ("PU-1", 75, &shop),
+        ("PU-2", 55, &producer),
+        ("PU-3", 40, &distributor),
+    ] {
         let served = disposition(
             "PER-UNIT-1",
             id,
@@ -521,7 +532,9 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
         post(&up, "/v1/dispositions", "admin", &served, 202);
     }
     let case = wait_case(&up, "PER-UNIT-1", |c| {
-        rectification_to(c, &distributor)["status"] == "served"
+        [&producer, &distributor]
+            .iter()
+            .all(|to| rectification_to(c, to)["status"] == "served")
     });
     let sixty_from = |days: u64| {
         let on = spotcheck_schemas::days::today() - chrono::Days::new(days);
@@ -530,12 +543,12 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
     let shop_notice = rectification_to(&case, &shop);
     assert_eq!(
         (&shop_notice["status"], &shop_notice["due_on"]),
-        (&json!("served"), &json!(sixty_from(3))),
+        (&json!("served"), &json!(sixty_from(75))),
         "{case:#}"
     );
     assert_eq!(
         rectification_to(&case, &distributor)["due_on"],
-        sixty_from(1),
+        sixty_from(40),
         "{case:#}"
     );
     assert_eq!(
@@ -545,7 +558,48 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
     );
     // The first service is the order: the case is rectifying, its deadline the shop's.
     assert_eq!(case["status"], "rectifying");
-    assert_eq!(case["deadlines"]["rectify_by"], sixty_from(3));
+    assert_eq!(case["deadlines"]["rectify_by"], sixty_from(75));
+    // The shop's deadline has passed: reminded of it, then called to an interview. The
+    // producer is held to its own deadline, a few days off: reminded of that, no interview.
+    // The distributor is neither (they go to the sampled unit and the producer).
+    let kinds_to = |uscc: &str| -> Vec<(String, String)> {
+        case["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["to"] == uscc && n["kind"] != "rectification")
+            .map(|n| {
+                let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+                (text(&n["kind"]), text(&n["due_on"]))
+            })
+            .collect()
+    };
+    let shop_has: Vec<String> = kinds_to(&shop).into_iter().map(|(kind, _)| kind).collect();
+    assert_eq!(shop_has, ["reminder", "interview"], "{case:#}");
+    assert_eq!(
+        kinds_to(&producer),
+        [("reminder".to_owned(), sixty_from(55))],
+        "{case:#}"
+    );
+    assert_eq!(kinds_to(&distributor), [], "{case:#}");
+    // Printed, the producer's reminder names its own deadline.
+    let n = 1 + case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|n| n["kind"] == "reminder" && n["to"] == producer.as_str())
+        .unwrap();
+    support::flows::wait_until("the reminders in the lake", || {
+        support::flows::up_sql(
+            &up,
+            "SELECT notices_json FROM cases WHERE report_no = 'PER-UNIT-1'",
+        )
+        .first()
+        .is_some_and(|row| row["notices_json"].to_string().contains("reminder"))
+    });
+    let page = notice_html(&up, "PER-UNIT-1", n);
+    let own = spotcheck_schemas::days::date_zh(day(&sixty_from(55)));
+    assert!(page.contains(&format!("整改期限至{own}届满")), "{page}");
 }
 
 #[test]

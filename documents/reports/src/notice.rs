@@ -248,6 +248,12 @@ pub async fn notice(
     let same = |other: &&NoticeEntry| other.kind == entry.kind && other.to == entry.to;
     let earlier = all.iter().filter(same).any(|other| other.number < number);
     let later = all.iter().filter(same).any(|other| other.number > number);
+    // The unit's own rectification deadline: a unit served on its own has its own.
+    let rectify_by = all
+        .iter()
+        .find(|other| other.kind == NoticeKind::Rectification && other.to == entry.to)
+        .and_then(|other| other.due_on.clone())
+        .or_else(|| non_empty(get(&case, "rectify_by")));
     let result = text_rows(
         analytics,
         "SELECT * FROM results WHERE report_no = $report_no AND lab_id = $lab_id LIMIT 1",
@@ -353,7 +359,7 @@ pub async fn notice(
         due_on: limits
             .due_on
             .map_or_else(|| "＿＿＿＿年＿＿月＿＿日".to_owned(), days::date_zh),
-        rectify_by: non_empty(get(&case, "rectify_by")).map(|d| date_zh(&d)),
+        rectify_by: rectify_by.map(|d| date_zh(&d)),
         recheck_by: limits.recheck_by.map(days::date_zh),
         rectify_days: days::count_zh(authority.periods.rectify_days),
         limits_note: limits.note(today),

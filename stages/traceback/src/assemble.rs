@@ -26,8 +26,9 @@ use std::collections::BTreeMap;
 /// gaps in Chinese too; 5 = a served rectification notice is the order its period runs from,
 /// and a notice served to one unit is that unit's alone; 6 = an order given before the failure
 /// is final runs through the objection window and the re-test; 7 = a served notice stays on
-/// the case, and a later cause calls for a new notice of its kind.
-pub const RULES_VERSION: u32 = 7;
+/// the case, and a later cause calls for a new notice of its kind; 8 = a unit served on its own
+/// is reminded and interviewed on its own deadline, and not before it is served.
+pub const RULES_VERSION: u32 = 8;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -180,6 +181,8 @@ pub fn assemble(
         })
         .collect();
     let mut notices = Vec::new();
+    // A unit given its order later than the case has its reminder and interview later.
+    let mut wake = None;
     for proposed in &standing.notices {
         let recipients = if proposed.to_all_units {
             &addressable
@@ -187,7 +190,7 @@ pub fn assemble(
             &responsible
         };
         for unit in recipients {
-            let (status, due_on) = lifecycle::addressed(
+            let addressed = lifecycle::addressed(
                 proposed,
                 &unit.uscc,
                 inputs.dispositions,
@@ -195,12 +198,15 @@ pub fn assemble(
                 &authority.periods,
                 &authority.calendar,
             );
-            notices.push(Notice {
-                kind: proposed.kind,
-                to: unit.uscc.clone(),
-                due_on: Some(due_on),
-                status,
-            });
+            wake = lifecycle::earliest(wake, addressed.wake);
+            if let Some((status, due_on)) = addressed.notice {
+                notices.push(Notice {
+                    kind: proposed.kind,
+                    to: unit.uscc.clone(),
+                    due_on: Some(due_on),
+                    status,
+                });
+            }
         }
     }
 
@@ -277,7 +283,7 @@ pub fn assemble(
     };
     let next_change = match case.status {
         CaseStatus::Closed | CaseStatus::Overturned | CaseStatus::RevocationReferred => None,
-        _ => standing.next_change,
+        _ => lifecycle::earliest(standing.next_change, wake),
     };
     (case, next_change)
 }

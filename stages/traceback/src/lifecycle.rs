@@ -118,6 +118,9 @@ pub struct ProposedNotice {
     /// in between are this notice's.
     pub since: NaiveDate,
     pub until: Option<NaiveDate>,
+    /// Counts from the rectification deadline (the reminder, the interview for overdue
+    /// rectification): a unit given its order later than the case has its own ([`addressed`]).
+    pub from_order: bool,
 }
 
 impl ProposedNotice {
@@ -148,11 +151,22 @@ fn serve(notices: &mut [ProposedNotice], happened: &[&Disposition]) {
     }
 }
 
-/// A proposed notice as addressed to the unit `uscc`: its status and time limit. A
-/// `notice_served` naming the unit (`uscc`) serves that unit's notice alone; one naming none
-/// serves every unit's. A rectification notice served to a unit on its own, with no order
-/// recorded, gives that unit the rectification period from its own service: units served on
-/// different days have different deadlines.
+/// A proposed notice as addressed to one unit.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ForUnit {
+    /// Its status and time limit, if the unit has it (yet).
+    pub notice: Option<(NoticeStatus, NaiveDate)>,
+    /// The day it comes for the unit, later than for the case.
+    pub wake: Option<NaiveDate>,
+}
+
+/// A proposed notice as addressed to the unit `uscc`. A `notice_served` naming the unit serves
+/// that unit's notice alone; one naming none serves every unit's. With no order recorded, the
+/// rectification notice served to a unit is that unit's order: its rectification period runs
+/// from its own service, and the reminder and the interview for overdue rectification hold it
+/// to its own deadline — none before it was served, later ones when it was served later than
+/// the case's first unit. After the rectification report (or the re-check), they are moot for
+/// a unit not served them.
 pub fn addressed(
     notice: &ProposedNotice,
     uscc: &str,
@@ -160,30 +174,75 @@ pub fn addressed(
     today: NaiveDate,
     periods: &Periods,
     calendar: &Calendar,
-) -> (NoticeStatus, NaiveDate) {
+) -> ForUnit {
+    let has = |status, due_on| ForUnit {
+        notice: Some((status, due_on)),
+        wake: None,
+    };
+    let not_yet = |wake| ForUnit { notice: None, wake };
     if notice.status == NoticeStatus::Served {
-        return (notice.status, notice.due_on);
+        return has(notice.status, notice.due_on);
     }
-    let happened = |d: &&Disposition| d.on <= today;
-    let Some(served_on) = dispositions
+    let happened: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
+    let recorded = happened
         .iter()
-        .filter(happened)
+        .any(|d| d.kind == DispositionKind::RectificationOrdered);
+    let served_on = happened
+        .iter()
         .filter(|d| notice.served_by(d) && d.uscc.as_deref() == Some(uscc))
         .map(|d| d.on)
-        .min()
-    else {
-        return (notice.status, notice.due_on);
+        .min();
+    if let Some(served_on) = served_on {
+        let due_on = if notice.kind == NoticeKind::Rectification && !recorded {
+            calendar.period_end(served_on, periods.rectify_days).date
+        } else {
+            notice.due_on
+        };
+        return has(NoticeStatus::Served, due_on);
+    }
+    if !notice.from_order {
+        return has(notice.status, notice.due_on);
+    }
+    let settled = happened.iter().any(|d| {
+        matches!(
+            d.kind,
+            DispositionKind::RectificationReported | DispositionKind::RecheckConcluded
+        )
+    });
+    if settled {
+        return not_yet(None);
+    }
+    if recorded {
+        return has(notice.status, notice.due_on);
+    }
+    let orders = happened.iter().filter(|d| {
+        d.kind == DispositionKind::NoticeServed
+            && d.outcome.as_deref() == Some(NoticeKind::Rectification.as_str())
+    });
+    let case_order = orders.clone().map(|d| d.on).min();
+    let unit_order = orders
+        .filter(|d| d.uscc.as_deref().is_none_or(|to| to == uscc))
+        .map(|d| d.on)
+        .min();
+    let Some(unit_order) = unit_order else {
+        return not_yet(None);
     };
-    let ordered = dispositions
-        .iter()
-        .filter(happened)
-        .any(|d| d.kind == DispositionKind::RectificationOrdered);
-    let due_on = if notice.kind == NoticeKind::Rectification && !ordered {
-        calendar.period_end(served_on, periods.rectify_days).date
+    if Some(unit_order) == case_order {
+        return has(notice.status, notice.due_on);
+    }
+    let rectify_by = calendar.period_end(unit_order, periods.rectify_days).date;
+    let (from, due_on) = if notice.kind == NoticeKind::Reminder {
+        (minus(rectify_by, periods.reminder_days_before), rectify_by)
     } else {
-        notice.due_on
+        let overdue_on = plus(rectify_by, 1);
+        let due_on = calendar.period_end(overdue_on, periods.interview_days).date;
+        (overdue_on, due_on)
     };
-    (NoticeStatus::Served, due_on)
+    if today < from {
+        not_yet(Some(from))
+    } else {
+        has(NoticeStatus::Proposed, due_on)
+    }
 }
 
 fn plus(date: NaiveDate, days: u64) -> NaiveDate {
@@ -215,7 +274,7 @@ pub fn standing(
     standing
 }
 
-fn earliest(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Option<NaiveDate> {
+pub(crate) fn earliest(a: Option<NaiveDate>, b: Option<NaiveDate>) -> Option<NaiveDate> {
     match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
@@ -334,6 +393,7 @@ impl<'a> Life<'a> {
         due_on: NaiveDate,
         to_all_units: bool,
         since: NaiveDate,
+        from_order: bool,
     ) {
         if self
             .standing
@@ -350,6 +410,7 @@ impl<'a> Life<'a> {
             to_all_units,
             since,
             until: None,
+            from_order,
         });
     }
 
@@ -480,7 +541,13 @@ impl<'a> Life<'a> {
         self.standing.rectify_by = Some(rectify_by);
         self.standing.recheck_by = Some(recheck_by);
         // One per case: any service of it is its own.
-        self.propose(NoticeKind::Rectification, rectify_by, true, NaiveDate::MIN);
+        self.propose(
+            NoticeKind::Rectification,
+            rectify_by,
+            true,
+            NaiveDate::MIN,
+            false,
+        );
         if let (true, Some(final_on)) = (self.opening.serious, final_on) {
             // A major hidden danger: listed supervision from the day the failure is final; found
             // on the spot, at once (挂牌督办 the same day).
@@ -493,7 +560,7 @@ impl<'a> Life<'a> {
                     Term::ListedSupervision,
                 )
             };
-            self.propose(NoticeKind::ListedSupervision, due, false, final_on);
+            self.propose(NoticeKind::ListedSupervision, due, false, final_on, false);
         }
         if ordered.is_some() && final_on.is_some() {
             self.standing.status = CaseStatus::Rectifying;
@@ -520,14 +587,14 @@ impl<'a> Life<'a> {
         if self.today < reminder_on {
             next_change = Some(reminder_on);
         } else if stands(self, NoticeKind::Reminder, reminder_on) {
-            self.propose(NoticeKind::Reminder, rectify_by, false, reminder_on);
+            self.propose(NoticeKind::Reminder, rectify_by, false, reminder_on, true);
         }
         if self.today < overdue_on {
             next_change = next_change.or(Some(overdue_on));
         } else if stands(self, NoticeKind::Interview, overdue_on) {
             // Rectification overdue (整改不到位): an interview.
             let due = self.period_end(overdue_on, self.periods.interview_days, Term::Interview);
-            self.propose(NoticeKind::Interview, due, false, overdue_on);
+            self.propose(NoticeKind::Interview, due, false, overdue_on, true);
         }
         next_change.filter(|_| settled.is_none())
     }
@@ -547,7 +614,7 @@ impl<'a> Life<'a> {
         // re-check 60–90 days after the notice (Order 18 Art 48) — not after the re-check.
         self.standing.status = CaseStatus::Escalated;
         let due = self.period_end(first.on, self.periods.interview_days, Term::Interview);
-        self.propose(NoticeKind::Interview, due, false, first.on);
+        self.propose(NoticeKind::Interview, due, false, first.on, false);
         let notice = self.first(DispositionKind::PublicNotice).map(|d| d.on);
         self.standing.public_notice_on = notice;
         self.step(
@@ -624,7 +691,7 @@ impl<'a> Life<'a> {
             self.periods.listed_supervision_days,
             Term::ListedSupervision,
         );
-        self.propose(NoticeKind::ListedSupervision, due, false, failed_on);
+        self.propose(NoticeKind::ListedSupervision, due, false, failed_on, false);
         let suspension = self.first(DispositionKind::Suspension);
         let period_end = self
             .first(DispositionKind::RectificationPeriodEnded)
@@ -742,6 +809,25 @@ mod tests {
     fn law(opening: Opening, events: &[Disposition], today: NaiveDate) -> Standing {
         standing(
             opening,
+            events,
+            today,
+            &Periods::default(),
+            &Calendar::shipped(),
+        )
+    }
+
+    /// The case's first notice of `kind` as addressed to `uscc`, under the law's periods.
+    fn address(
+        standing: &Standing,
+        kind: NoticeKind,
+        uscc: &str,
+        events: &[Disposition],
+        today: NaiveDate,
+    ) -> ForUnit {
+        let notice = standing.notices.iter().find(|n| n.kind == kind).unwrap();
+        addressed(
+            notice,
+            uscc,
             events,
             today,
             &Periods::default(),
@@ -1009,22 +1095,62 @@ mod tests {
         // The first service is the order: the case's deadline runs from 15 June.
         assert_eq!(s.status, CaseStatus::Rectifying);
         assert_eq!(s.rectify_by, Some(day("2026-08-14")));
-        let notice = &s.notices[0];
-        assert_eq!(notice.status, NoticeStatus::Proposed, "not served to all");
-        let to = |uscc: &str| {
-            addressed(
-                notice,
-                uscc,
-                &events,
-                today,
-                &Periods::default(),
-                &Calendar::shipped(),
-            )
+        assert_eq!(
+            s.notices[0].status,
+            NoticeStatus::Proposed,
+            "not served to all"
+        );
+        let to = |uscc: &str| address(&s, NoticeKind::Rectification, uscc, &events, today);
+        let has = |status, due: &str| ForUnit {
+            notice: Some((status, day(due))),
+            wake: None,
         };
-        assert_eq!(to(shop), (NoticeStatus::Served, day("2026-08-14")));
+        assert_eq!(to(shop), has(NoticeStatus::Served, "2026-08-14"));
         // 60 days from 25 June: Monday 24 August.
-        assert_eq!(to(distributor), (NoticeStatus::Served, day("2026-08-24")));
-        assert_eq!(to(other), (NoticeStatus::Proposed, day("2026-08-14")));
+        assert_eq!(to(distributor), has(NoticeStatus::Served, "2026-08-24"));
+        assert_eq!(to(other), has(NoticeStatus::Proposed, "2026-08-14"));
+        // 20 August: the case's deadline (the shop's) has passed. The reminder and the interview
+        // hold each unit to its own order: the distributor's deadline is 24 August, and the
+        // unit never served has no deadline to be reminded of.
+        let today = day("2026-08-20");
+        let s = law(opening(), &events, today);
+        assert_eq!(
+            kinds(&s),
+            [
+                NoticeKind::Rectification,
+                NoticeKind::Reminder,
+                NoticeKind::Interview
+            ]
+        );
+        let to = |kind: NoticeKind, uscc: &str| address(&s, kind, uscc, &events, today);
+        let (reminder, interview) = (NoticeKind::Reminder, NoticeKind::Interview);
+        assert_eq!(
+            to(reminder, shop),
+            has(NoticeStatus::Proposed, "2026-08-14")
+        );
+        // 10 days from 15 August: Tuesday 25 August.
+        assert_eq!(
+            to(interview, shop),
+            has(NoticeStatus::Proposed, "2026-08-25")
+        );
+        assert_eq!(
+            to(reminder, distributor),
+            has(NoticeStatus::Proposed, "2026-08-24")
+        );
+        let later = ForUnit {
+            notice: None,
+            wake: Some(day("2026-08-25")),
+        };
+        assert_eq!(
+            to(interview, distributor),
+            later,
+            "not overdue before 25 August"
+        );
+        let none = ForUnit {
+            notice: None,
+            wake: None,
+        };
+        assert_eq!((to(reminder, other), to(interview, other)), (none, none));
         // Served to all at once: every unit's, the case's deadline.
         let all = [event(
             "3",

@@ -362,3 +362,94 @@ async fn a_given_code_registered_under_another_name_is_a_gap_of_the_case() {
     let case_ = case(&store);
     assert!(!flagged(&case_), "{}", case_["gaps"]);
 }
+
+/// A rectification notice served to each unit on its own day: the sampled shop's deadline is the
+/// case's; the producer, served 20 days later, is reminded and called to an interview 20 days
+/// later — the stage wakes for it after the case's own reminder and interview have come.
+#[tokio::test]
+async fn a_unit_served_later_is_reminded_and_interviewed_on_its_own_deadline() {
+    let valid = |first17: &str| spotcheck_schemas::uscc::with_check_character(first17).unwrap();
+    let (shop, distributor) = (valid("91120104MA0000001"), valid("91120116MA0000002"));
+    let producer = valid("91120113MA0000003");
+    let shipment = |id: &str, from: &str, to: &str| {
+        json!({"shipment_id": id, "category": "fireworks",
+               "product": {"producer_uscc": producer, "producer_name": "某烟花厂",
+                           "model": "F-1", "batch": "B1"},
+               "from": {"uscc": from, "name": "某单位"}, "to": {"uscc": to, "name": "某单位"},
+               "quantity": 10, "unit": "pcs", "shipped_on": "2026-02-01"})
+    };
+    let mut sampled = result();
+    sampled["sampled_unit"]["uscc"] = json!(shop);
+    sampled["producer"]["uscc"] = json!(producer);
+    let served_to = |id: &str, on: &str, uscc: &str| {
+        let mut d = disposition(id, "notice_served", on, Some("rectification"));
+        d["uscc"] = json!(uscc);
+        d
+    };
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    stage
+        .apply(&[
+            delivered(
+                topics::SHIPMENTS,
+                0,
+                &shipment("S-1", &producer, &distributor),
+            ),
+            delivered(topics::SHIPMENTS, 1, &shipment("S-2", &distributor, &shop)),
+            delivered(topics::RESULTS, 0, &sampled),
+        ])
+        .await
+        .unwrap();
+    harness.clock.advance_days(8); // 2026-03-28: final
+    stage.idle().await.unwrap();
+    stage
+        .apply(&[
+            delivered(
+                topics::DISPOSITIONS,
+                0,
+                &served_to("D1", "2026-03-28", &shop),
+            ),
+            delivered(
+                topics::DISPOSITIONS,
+                1,
+                &served_to("D2", "2026-04-17", &producer),
+            ),
+        ])
+        .await
+        .unwrap();
+    let kinds_to = |uscc: &str| -> Vec<String> {
+        case(&store)["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["to"] == uscc && n["kind"] != "rectification")
+            .map(|n| {
+                format!(
+                    "{} {}",
+                    n["kind"].as_str().unwrap(),
+                    n["due_on"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    // The shop's deadline, the case's: 27 May. The producer's: 16 June.
+    assert_eq!(case(&store)["deadlines"]["rectify_by"], "2026-05-27");
+    harness.clock.advance_days(61); // 2026-05-28
+    stage.idle().await.unwrap();
+    assert_eq!(
+        kinds_to(&shop),
+        ["reminder 2026-05-27", "interview 2026-06-08"]
+    );
+    assert!(kinds_to(&producer).is_empty(), "{:?}", kinds_to(&producer));
+    harness.clock.advance_days(9); // 2026-06-06: ten days before its deadline
+    stage.idle().await.unwrap();
+    assert_eq!(kinds_to(&producer), ["reminder 2026-06-16"]);
+    harness.clock.advance_days(11); // 2026-06-17: overdue
+    stage.idle().await.unwrap();
+    assert_eq!(
+        kinds_to(&producer),
+        ["reminder 2026-06-16", "interview 2026-06-29"]
+    );
+    // The distributor is not reminded: reminders go to the sampled unit and the producer.
+    assert!(kinds_to(&distributor).is_empty());
+}
