@@ -559,8 +559,9 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
     // The first service is the order: the case is rectifying, its deadline the shop's.
     assert_eq!(case["status"], "rectifying");
     assert_eq!(case["deadlines"]["rectify_by"], sixty_from(75));
-    // The shop's deadline has passed: reminded of it, then called to an interview. The
-    // producer is held to its own deadline, a few days off: reminded of that, no interview.
+    // The shop's deadline has passed: called to an interview (a reminder not served by the
+    // deadline is moot). The producer is held to its own deadline, a few days off: reminded of
+    // that, no interview.
     // The distributor is neither (they go to the sampled unit and the producer).
     let kinds_to = |uscc: &str| -> Vec<(String, String)> {
         case["notices"]
@@ -575,7 +576,7 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
             .collect()
     };
     let shop_has: Vec<String> = kinds_to(&shop).into_iter().map(|(kind, _)| kind).collect();
-    assert_eq!(shop_has, ["reminder", "interview"], "{case:#}");
+    assert_eq!(shop_has, ["interview"], "{case:#}");
     assert_eq!(
         kinds_to(&producer),
         [("reminder".to_owned(), sixty_from(55))],
@@ -797,8 +798,8 @@ fn every_date_counts_from_the_event_the_law_names() {
     let kinds = notice_kinds(&case);
     assert_eq!(kinds, BTreeSet::from(["rectification"]), "{case:#}");
     // DATES-4: an objection does not suspend the order. Still in the re-test, not final and not
-    // disclosed, its order of 17 September ran out on Monday 16 November: reminded, then
-    // called to an interview.
+    // disclosed, its order of 17 September ran out on Monday 16 November: called to an
+    // interview (the reminder, not served by the deadline, is moot).
     let case = wait_case(&up, "DATES-4", |c| {
         c["notices"].to_string().contains("interview")
     });
@@ -809,7 +810,7 @@ fn every_date_counts_from_the_event_the_law_names() {
     let kinds = notice_kinds(&case);
     assert_eq!(
         kinds,
-        BTreeSet::from(["rectification", "reminder", "interview"]),
+        BTreeSet::from(["rectification", "interview"]),
         "{case:#}"
     );
     // Its page says the deadlines are projections until the notice is served; DATES-2's are not.
@@ -822,6 +823,12 @@ fn every_date_counts_from_the_event_the_law_names() {
     );
     let page = case_page(&up, &id("DATES-2"), |p| p.contains("2026年12月22日"));
     assert!(!page.contains(projection), "{page}");
+    // DATES-4's, in the re-test, that its order runs all the same.
+    let page = case_page(&up, &id("DATES-4"), |p| p.contains("复检中"));
+    assert!(
+        page.contains("2026年11月16日（异议复检期间，责令整改不停止执行）"),
+        "{page}"
+    );
 
     // Printed, a notice says the limit its case has when it was served or its order recorded;
     // one not served yet gives sixty days from today at the earliest, however long ago the

@@ -276,8 +276,13 @@ fn render_case(
         },
     ];
     // Final and not yet ordered: the rectification and re-check periods will run from the
-    // rectification notice's service; until then they are projected from finality.
-    let unordered = get(case, "status") == "final";
+    // rectification notice's service; until then they are projected from finality. In the
+    // re-test, an order already given runs all the same.
+    let mark = match get(case, "status") {
+        "final" => "（推算：整改通知书尚未送达，送达后自送达之日起计算）",
+        "retest" => "（异议复检期间，责令整改不停止执行）",
+        _ => "",
+    };
     let deadlines: Vec<Fact> = [
         ("异议期届满", "objection_until"),
         ("检验结论确定日", "final_on"),
@@ -287,8 +292,8 @@ fn render_case(
     .into_iter()
     .map(|(label, column)| {
         let mut value = notice::date_zh(get(case, column));
-        if unordered && matches!(column, "rectify_by" | "recheck_by") && !value.is_empty() {
-            value.push_str("（推算：整改通知书尚未送达，送达后自送达之日起计算）");
+        if matches!(column, "rectify_by" | "recheck_by") && !value.is_empty() {
+            value.push_str(mark);
         }
         Fact {
             label,

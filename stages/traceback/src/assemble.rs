@@ -27,8 +27,9 @@ use std::collections::BTreeMap;
 /// and a notice served to one unit is that unit's alone; 6 = an order given before the failure
 /// is final runs through the objection window and the re-test; 7 = a served notice stays on
 /// the case, and a later cause calls for a new notice of its kind; 8 = a unit served on its own
-/// is reminded and interviewed on its own deadline, and not before it is served.
-pub const RULES_VERSION: u32 = 8;
+/// is reminded and interviewed on its own deadline, and not before it is served; 9 = a reminder
+/// not served by the deadline is moot.
+pub const RULES_VERSION: u32 = 9;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

@@ -209,11 +209,19 @@ pub fn addressed(
             DispositionKind::RectificationReported | DispositionKind::RecheckConcluded
         )
     });
+    // A reminder not served by the deadline is moot: the interview takes over.
+    let current = |due_on: NaiveDate| {
+        if notice.kind == NoticeKind::Reminder && today > due_on {
+            not_yet(None)
+        } else {
+            has(notice.status, due_on)
+        }
+    };
     if settled {
         return not_yet(None);
     }
     if recorded {
-        return has(notice.status, notice.due_on);
+        return current(notice.due_on);
     }
     let orders = happened.iter().filter(|d| {
         d.kind == DispositionKind::NoticeServed
@@ -228,7 +236,7 @@ pub fn addressed(
         return not_yet(None);
     };
     if Some(unit_order) == case_order {
-        return has(notice.status, notice.due_on);
+        return current(notice.due_on);
     }
     let rectify_by = calendar.period_end(unit_order, periods.rectify_days).date;
     let (from, due_on) = if notice.kind == NoticeKind::Reminder {
@@ -241,7 +249,7 @@ pub fn addressed(
     if today < from {
         not_yet(Some(from))
     } else {
-        has(NoticeStatus::Proposed, due_on)
+        current(due_on)
     }
 }
 
@@ -570,7 +578,8 @@ impl<'a> Life<'a> {
         // rectification notice waits to be served, and nothing changes by time alone.
         ordered?;
         // After the report (or the re-check) neither comes any more: one served by then stays
-        // on the case, one not served is moot.
+        // on the case, one not served is moot. (A reminder not served by the deadline is moot
+        // too, unit by unit: [`addressed`].)
         let settled = [
             DispositionKind::RectificationReported,
             DispositionKind::RecheckConcluded,
@@ -1124,15 +1133,17 @@ mod tests {
         );
         let to = |kind: NoticeKind, uscc: &str| address(&s, kind, uscc, &events, today);
         let (reminder, interview) = (NoticeKind::Reminder, NoticeKind::Interview);
-        assert_eq!(
-            to(reminder, shop),
-            has(NoticeStatus::Proposed, "2026-08-14")
-        );
-        // 10 days from 15 August: Tuesday 25 August.
+        let none = ForUnit {
+            notice: None,
+            wake: None,
+        };
+        // 10 days from 15 August: Tuesday 25 August. The shop's reminder, not served by its
+        // deadline, is moot: the interview takes over.
         assert_eq!(
             to(interview, shop),
             has(NoticeStatus::Proposed, "2026-08-25")
         );
+        assert_eq!(to(reminder, shop), none);
         assert_eq!(
             to(reminder, distributor),
             has(NoticeStatus::Proposed, "2026-08-24")
@@ -1146,11 +1157,23 @@ mod tests {
             later,
             "not overdue before 25 August"
         );
-        let none = ForUnit {
-            notice: None,
-            wake: None,
-        };
         assert_eq!((to(reminder, other), to(interview, other)), (none, none));
+        // A reminder served to the shop before its deadline stays.
+        let mut reminded = events.to_vec();
+        reminded.push(Disposition {
+            uscc: Some(shop.to_owned()),
+            ..event(
+                "4",
+                DispositionKind::NoticeServed,
+                "2026-08-10",
+                Some("reminder"),
+            )
+        });
+        let s = law(opening(), &reminded, today);
+        assert_eq!(
+            address(&s, reminder, shop, &reminded, today),
+            has(NoticeStatus::Served, "2026-08-14")
+        );
         // Served to all at once: every unit's, the case's deadline.
         let all = [event(
             "3",

@@ -196,10 +196,8 @@ async fn timers_drive_a_case_from_open_to_final_to_reminder_and_interview() {
     assert_eq!(notice_kinds(&case(&store)), ["rectification", "reminder"]);
     harness.clock.advance_days(11); // 2026-05-28: overdue
     stage.idle().await.unwrap();
-    assert_eq!(
-        notice_kinds(&case(&store)),
-        ["rectification", "reminder", "interview"]
-    );
+    // The reminder not served by the deadline is moot: the interview takes over.
+    assert_eq!(notice_kinds(&case(&store)), ["rectification", "interview"]);
     assert_eq!(
         store.unpublished().unwrap(),
         0,
@@ -436,20 +434,15 @@ async fn a_unit_served_later_is_reminded_and_interviewed_on_its_own_deadline() {
     assert_eq!(case(&store)["deadlines"]["rectify_by"], "2026-05-27");
     harness.clock.advance_days(61); // 2026-05-28
     stage.idle().await.unwrap();
-    assert_eq!(
-        kinds_to(&shop),
-        ["reminder 2026-05-27", "interview 2026-06-08"]
-    );
+    // The shop's reminder, not served by its deadline, is moot: the interview takes over.
+    assert_eq!(kinds_to(&shop), ["interview 2026-06-08"]);
     assert!(kinds_to(&producer).is_empty(), "{:?}", kinds_to(&producer));
     harness.clock.advance_days(9); // 2026-06-06: ten days before its deadline
     stage.idle().await.unwrap();
     assert_eq!(kinds_to(&producer), ["reminder 2026-06-16"]);
     harness.clock.advance_days(11); // 2026-06-17: overdue
     stage.idle().await.unwrap();
-    assert_eq!(
-        kinds_to(&producer),
-        ["reminder 2026-06-16", "interview 2026-06-29"]
-    );
+    assert_eq!(kinds_to(&producer), ["interview 2026-06-29"]);
     // The distributor is not reminded: reminders go to the sampled unit and the producer.
     assert!(kinds_to(&distributor).is_empty());
 }
