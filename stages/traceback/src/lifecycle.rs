@@ -113,10 +113,11 @@ pub struct ProposedNotice {
     /// Only to the parties responsible for the batch (the sampled unit and producer), not to
     /// every receiver: reminders, interviews and listed supervision follow the rectification.
     pub to_all_units: bool,
-    /// The day its cause arose, and the day the next notice of its kind arose (a failed re-check
-    /// after an interview for overdue rectification calls for a new one): the services dated
-    /// in between are this notice's.
+    /// The day its cause arose. A later cause calls for a new notice of the kind (a failed
+    /// re-check after an interview for overdue rectification).
     pub since: NaiveDate,
+    /// The day the next notice of its kind arose, if any: services dated from `since` until
+    /// then are this notice's.
     pub until: Option<NaiveDate>,
     /// Counts from the rectification deadline (the reminder, the interview for overdue
     /// rectification): a unit given its order later than the case has its own ([`addressed`]).
@@ -166,7 +167,8 @@ pub struct ForUnit {
 /// from its own service, and the reminder and the interview for overdue rectification hold it
 /// to its own deadline — none before it was served, later ones when it was served later than
 /// the case's first unit. After the rectification report (or the re-check), they are moot for
-/// a unit not served them.
+/// a unit not served them, and so is a reminder not served by the unit's deadline (the interview
+/// takes over).
 pub fn addressed(
     notice: &ProposedNotice,
     uscc: &str,
