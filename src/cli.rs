@@ -287,7 +287,7 @@ pub struct NoticeArgs {
     #[arg(long = "case")]
     pub case_id: String,
     /// Which notice: rectification (整改通知书), reminder (提醒敦促函), interview (约谈通知书),
-    /// listed_supervision (挂牌督办通知书); the case's first of that kind
+    /// listed_supervision (挂牌督办通知书); the case's newest of that kind
     #[arg(long)]
     pub kind: String,
     /// The recipient's USCC, when the case has several notices of that kind

@@ -513,9 +513,13 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
             "SELECT case_id, notices_json FROM cases WHERE report_no = 'TJ-NOTICE-1'",
         );
         case = rows.first().cloned().unwrap_or(Value::Null);
+        // The result reaches the lake by its own topic; the notice rests on it.
+        let result_in =
+            || !sql(&up, "SELECT 1 FROM results WHERE report_no = 'TJ-NOTICE-1'").is_empty();
         case["notices_json"]
             .as_str()
             .is_some_and(|n| n.contains(&sampled) && n.contains("rectification"))
+            && result_in()
     });
     let case_id = case["case_id"].as_str().unwrap().to_owned();
     let notices: Vec<Value> = serde_json::from_str(case["notices_json"].as_str().unwrap()).unwrap();
@@ -1799,4 +1803,67 @@ fn where_to_sample_next_puts_the_planted_risky_units_first_and_keeps_the_six_mon
         stdout.contains(items[0]["uscc"].as_str().unwrap()),
         "{stdout}"
     );
+}
+
+/// The case and its result reach the lake by separate topics. A lab's notice asked for in
+/// between is not printed without the product and failed items it rests on: the answer is
+/// "not yet" (`503` with `Retry-After` over HTTP), and the notice once the result is there.
+#[tokio::test]
+async fn a_notice_waits_for_its_result_to_reach_the_lake() {
+    use spotcheck_analytics::{Analytics, QueryLimits};
+    use spotcheck_lake::{LakeSettings, LakeWriter};
+    use spotcheck_reports::{ReportError, notice};
+    use spotcheck_runtime::{Delivered, Stage};
+    use spotcheck_schemas::topics;
+    let delivered = |topic: &str, value: &Value| Delivered {
+        topic: topic.into(),
+        partition: 0,
+        offset: 0,
+        key: None,
+        payload: value.to_string().into_bytes(),
+        headers: vec![],
+    };
+    let result = support::result("TJ-WAIT-1");
+    let shop = result["sampled_unit"]["uscc"].as_str().unwrap().to_owned();
+    let case_id = spotcheck_schemas::case_id("dev-lab", "TJ-WAIT-1");
+    let case = json!({
+        "case_id": case_id, "revision": 1, "report_no": "TJ-WAIT-1", "lab_id": "dev-lab",
+        "category": "gas_appliance",
+        "batch": {"key": "k", "producer_name": "某某燃气具有限公司", "producer_uscc": null,
+                  "model": "JZT-2", "batch": "20260301"},
+        "status": "final", "origin": {"uscc": shop, "name": "南开区某某商店", "role": "retailer"},
+        "units": [], "referrals": [],
+        "notices": [{"kind": "rectification", "to": shop, "due_on": "2026-07-13", "status": "proposed"}],
+        "deadlines": {"objection_until": "2026-05-11", "rectify_by": "2026-07-13", "recheck_by": null},
+        "gaps": [], "updated_at": "2026-05-12T08:00:00Z"
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    writer
+        .apply(&[delivered(topics::CASES, &case)])
+        .await
+        .unwrap();
+    writer.idle().await.unwrap();
+    let today = spotcheck_schemas::days::today();
+    let law = spotcheck_traceback::Authority::default();
+    let lake = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let early = notice::notice(&lake, &case_id, 1, today, &law).await;
+    assert!(
+        matches!(&early, Err(ReportError::NotYet(message)) if message.contains("TJ-WAIT-1")),
+        "{early:?}"
+    );
+    writer
+        .apply(&[delivered(topics::RESULTS, &result)])
+        .await
+        .unwrap();
+    writer.idle().await.unwrap();
+    let lake = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let printed = notice::notice(&lake, &case_id, 1, today, &law)
+        .await
+        .unwrap();
+    assert_eq!(printed.failed_items[0].name, "熄火保护装置");
 }

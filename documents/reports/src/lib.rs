@@ -23,6 +23,9 @@ pub enum ReportError {
     Query(#[from] spotcheck_analytics::QueryError),
     #[error("{0}")]
     NotFound(String),
+    /// The lake has part of what is asked for, the rest arrives within seconds: try again.
+    #[error("{0}")]
+    NotYet(String),
     #[error("cannot write the spreadsheet: {0}")]
     Spreadsheet(#[from] rust_xlsxwriter::XlsxError),
     #[error("cannot write CSV: {0}")]

@@ -264,8 +264,16 @@ pub async fn notice(
     )
     .await?
     .into_iter()
-    .next()
-    .unwrap_or_default();
+    .next();
+    // The case and its result reach the lake by separate topics: a lab's notice printed in
+    // between would lack the product and the failed items it rests on.
+    let inspection = on_site_facts(analytics, &case).await?;
+    let Some(result) = result.or_else(|| inspection.as_ref().map(|_| TextRow::default())) else {
+        return Err(ReportError::NotYet(format!(
+            "the result {} of case {case_id} is not in the lake yet; try again in a few seconds",
+            get(&case, "report_no")
+        )));
+    };
     let failed_items =
         failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
     let unit = text_rows(
@@ -309,7 +317,6 @@ pub async fn notice(
         _ => "",
     };
     let category = get(&case, "category");
-    let inspection = on_site_facts(analytics, &case).await?;
     let reason = match (&inspection, entry.kind) {
         (Some(i), NoticeKind::ListedSupervision)
             if i.kind_id == "major_hidden_danger" && !earlier =>

@@ -271,6 +271,10 @@ fn report_error(error: ReportError) -> ApiError {
     match error {
         ReportError::Query(error) => query_error(error),
         ReportError::NotFound(message) => ApiError::new(StatusCode::NOT_FOUND, message),
+        ReportError::NotYet(message) => ApiError {
+            retry_after: Some(2),
+            ..ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+        },
         other => ApiError::internal(other.to_string()),
     }
 }
