@@ -1007,15 +1007,25 @@ fn day(text: &str) -> chrono::NaiveDate {
 }
 
 /// The printable page of a case's `n`-th notice.
+/// A `503` (the case is in the lake, its result not yet) is retried, as its `Retry-After` asks.
 fn notice_html(up: &Up, report_no: &str, n: usize) -> String {
     let case_id = spotcheck_schemas::case_id("dev-lab", report_no);
-    let response = client()
-        .get(up.url(&format!("/v1/cases/{case_id}/notices/{n}.html")))
-        .bearer_auth(up.token("admin"))
-        .send()
-        .unwrap();
-    assert_eq!(response.status(), 200, "{report_no}");
-    response.text().unwrap()
+    let mut page = None;
+    support::flows::wait_until("the notice's result in the lake", || {
+        let response = client()
+            .get(up.url(&format!("/v1/cases/{case_id}/notices/{n}.html")))
+            .bearer_auth(up.token("admin"))
+            .send()
+            .unwrap();
+        let status = response.status().as_u16();
+        if status == 503 {
+            return false;
+        }
+        assert_eq!(status, 200, "{report_no}");
+        page = response.text().ok();
+        true
+    });
+    page.unwrap_or_default()
 }
 
 #[test]
