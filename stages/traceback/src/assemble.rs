@@ -28,8 +28,9 @@ use std::collections::BTreeMap;
 /// is final runs through the objection window and the re-test; 7 = a served notice stays on
 /// the case, and a later cause calls for a new notice of its kind; 8 = a unit served on its own
 /// is reminded and interviewed on its own deadline, and not before it is served; 9 = a reminder
-/// not served by the deadline is moot.
-pub const RULES_VERSION: u32 = 9;
+/// not served by the deadline is moot; 10 = a sampled unit that is the batch's producer is
+/// recorded (and disclosed) as the producer, not as a seller.
+pub const RULES_VERSION: u32 = 10;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -333,9 +334,12 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
         producer.disclosure = SubjectDisclosure::Referred;
         producer.reason = Some(reason.to_owned());
     }
-    let same_as_seller = producer.uscc.is_some() && producer.uscc == subjects[0].uscc;
-    if !same_as_seller {
+    if producer.uscc.is_none() || producer.uscc != subjects[0].uscc {
         subjects.push(producer);
+    } else if producer.disclosure != SubjectDisclosure::Referred {
+        // Sampled where it makes the product (生产领域): one enterprise, recorded as the
+        // producer of what failed, not as a seller of it.
+        subjects[0].role = SubjectRole::Producer;
     }
     if let Some(final_on) = final_on {
         let until = visible_until(final_on);

@@ -361,6 +361,52 @@ async fn a_given_code_registered_under_another_name_is_a_gap_of_the_case() {
     assert!(!flagged(&case_), "{}", case_["gaps"]);
 }
 
+/// Sampled where it is made (生产领域): the sampled unit is the batch's producer, one enterprise
+/// recorded under the failure once, as its producer, not as a seller of it. A counterfeit label
+/// naming the sampled unit's own code does not make it the producer.
+#[tokio::test]
+async fn a_producer_sampled_at_its_own_works_is_recorded_as_the_producer() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let mut at_the_works = result();
+    at_the_works["sampled_unit"] = json!({"uscc": "91350100M000100Y43", "name": "某烟花厂",
+        "district": "120104", "role": "producer"});
+    at_the_works["sampling"]["domain"] = json!("production");
+    stage
+        .apply(&[delivered(topics::RESULTS, 0, &at_the_works)])
+        .await
+        .unwrap();
+    let subjects = |case: &Value| -> Vec<(String, String)> {
+        case["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let field = |name: &str| s[name].as_str().unwrap_or_default().to_owned();
+                (field("role"), field("uscc"))
+            })
+            .collect()
+    };
+    assert_eq!(
+        subjects(&case(&store)),
+        [("producer".to_owned(), "91350100M000100Y43".to_owned())]
+    );
+
+    at_the_works["suspected_counterfeit"] = json!(true);
+    at_the_works["report_no"] = json!("R-2");
+    let (lab, report) = ("lab-1", "R-2");
+    stage
+        .apply(&[delivered(topics::RESULTS, 1, &at_the_works)])
+        .await
+        .unwrap();
+    let id = spotcheck_schemas::case_id(lab, report);
+    let counterfeit = serde_json::to_value(store.case(&id).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        subjects(&counterfeit),
+        [("seller".to_owned(), "91350100M000100Y43".to_owned())]
+    );
+}
+
 /// A rectification notice served to each unit on its own day: the sampled shop's deadline is the
 /// case's; the producer, served 20 days later, is reminded and called to an interview 20 days
 /// later — the stage wakes for it after the case's own reminder and interview have come.
