@@ -212,6 +212,10 @@ pub async fn run_stage<S: Stage>(
                 .partitions_assigned(&all)
                 .await
                 .map_err(|e| stage_error(&stage, e))?;
+            // What a crash kept from the broker (a revision left in an outbox) goes out before
+            // the stage's positions are stored: once the group's committed offsets reach the
+            // ends, what the stage made of the records is on its topic too.
+            call_with_retries(&mut stage, Call::Idle, metrics, &shutdown).await?;
             assign_resumed(&consumer, &stage, &partitions)?;
             None
         }

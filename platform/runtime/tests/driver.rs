@@ -530,6 +530,101 @@ async fn a_stage_that_keeps_its_positions_commits_where_it_resumes() {
     }
 }
 
+/// Has applied every record before a crash, but the revisions it made of them wait in its
+/// outbox: its first `failures` attempts to send them fail (the broker just restarted).
+struct LeftOver {
+    failures: u32,
+    sent: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait]
+impl Stage for LeftOver {
+    fn name(&self) -> &'static str {
+        "left-over"
+    }
+
+    async fn apply(&mut self, _batch: &[Delivered]) -> Result<Applied, StageError> {
+        self.idle().await
+    }
+
+    async fn idle(&mut self) -> Result<Applied, StageError> {
+        if self.failures > 0 {
+            self.failures -= 1;
+            return Err(StageError::Transient(
+                "the broker is not answering yet".into(),
+            ));
+        }
+        self.sent.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(Applied::nothing())
+    }
+
+    fn resume_at(&self, _topic: &str, _partition: i32) -> Option<i64> {
+        Some(3)
+    }
+}
+
+/// In `up` (every partition to one instance), a stage restarted with revisions left in its
+/// outbox sends them before its positions are stored: the group's committed offsets at the
+/// ends (what the tests and lag tools take as "done") mean its output is on the topic.
+/// Before, the positions were committed at once, while the sends still failed.
+#[tokio::test]
+async fn a_restarted_stage_sends_what_it_left_over_before_its_positions_are_committed() {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic(INPUT, 1, 1).unwrap();
+    cluster.create_topic(topics::DLQ, 1, 1).unwrap();
+    let bootstrap = cluster.bootstrap_servers();
+    produce(&bootstrap, &[r#"{"n":1}"#, r#"{"n":2}"#, r#"{"n":3}"#]).await;
+    let group = "driver-left-over";
+    let kafka = KafkaSettings::new(&bootstrap, "driver-test");
+    let metrics = Metrics::new(prometheus::Registry::new()).unwrap();
+    let publisher = Publisher::new(&kafka, metrics.clone()).unwrap();
+    let mut settings = DriverSettings::new(group, &[INPUT]);
+    settings.membership = spotcheck_runtime::Membership::AllPartitions;
+    let sent = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    // Seven failures keep it sending for 12.7 s of back-off, past the 5 s auto-commit.
+    let stage = LeftOver {
+        failures: 7,
+        sent: sent.clone(),
+    };
+    let shutdown = CancellationToken::new();
+    let stop = shutdown.clone();
+    let reader: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("group.id", group)
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let mut wanted = rdkafka::TopicPartitionList::new();
+    wanted.add_partition(INPUT, 0);
+    let watching = sent.clone();
+    let watcher = tokio::task::spawn_blocking(move || {
+        let started = Instant::now();
+        let sent_when_committed = loop {
+            let committed = reader
+                .committed_offsets(wanted.clone(), Duration::from_secs(5))
+                .ok()
+                .and_then(|list| list.find_partition(INPUT, 0).map(|e| e.offset()));
+            if committed == Some(rdkafka::Offset::Offset(3)) {
+                break Some(watching.load(std::sync::atomic::Ordering::SeqCst));
+            }
+            if started.elapsed() > Duration::from_secs(40) {
+                break None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        stop.cancel();
+        sent_when_committed
+    });
+    run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+        .await
+        .unwrap();
+    assert_eq!(
+        watcher.await.unwrap(),
+        Some(true),
+        "the offsets were committed (Some) only after the left-overs were sent (true)"
+    );
+}
+
 /// Runs a [`Tracks`] stage until its position reaches `until`, then stops it.
 async fn run_tracking(
     bootstrap: &str,
