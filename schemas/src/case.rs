@@ -250,10 +250,11 @@ pub struct CaseSubject {
     pub name: String,
     /// `None` while identification is pending.
     pub uscc: Option<String>,
-    /// How the credit code was found: `given` (in the result), `registry_name`,
-    /// `registry_name_district`, `official` (an `identified` disposition), `ledger` (shipments).
+    /// How the credit code was found: `given` (in the result), `same_name` (the code the result
+    /// gives its other party of the same name), `registry_name`, `registry_name_district`,
+    /// `official` (an `identified` disposition), `ledger` (shipments).
     #[serde(default)]
-    #[schemars(extend("enum" = ["given", "official", "registry_name", "registry_name_district", "ledger", null]))]
+    #[schemars(extend("enum" = ["given", "same_name", "official", "registry_name", "registry_name_district", "ledger", null]))]
     pub identified_by: Option<String>,
     /// Whether a final failure is disclosed under this subject.
     pub disclosure: SubjectDisclosure,

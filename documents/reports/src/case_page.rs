@@ -143,6 +143,7 @@ fn subjects_shown(rows: &[TextRow]) -> Vec<serde_json::Value> {
         .map(|row| {
             let identified = match get(row, "identified_by") {
                 "given" => "检验报告载明",
+                "same_name" => "检验报告载明（同名的被抽样单位或生产者）",
                 "official" => "执法人员认定",
                 "registry_name" => "按名称匹配单位登记",
                 "registry_name_district" => "按名称和所在区匹配单位登记",

@@ -29,7 +29,8 @@ use std::collections::BTreeMap;
 /// the case, and a later cause calls for a new notice of its kind; 8 = a unit served on its own
 /// is reminded and interviewed on its own deadline, and not before it is served; 9 = a reminder
 /// not served by the deadline is moot; 10 = a sampled unit that is the batch's producer is
-/// recorded (and disclosed) as the producer, not as a seller.
+/// recorded (and disclosed) as the producer, not as a seller, and a party takes the code the
+/// result gives its other party of the same name.
 pub const RULES_VERSION: u32 = 10;
 
 /// Where the authority's writ runs, and its periods.

@@ -2,7 +2,9 @@
 //! a credit code"): pure, so every way of matching is tested without a store.
 //!
 //! In order: the code the result gives; an official's `identified` disposition on this case; the
-//! newest official identification of the same name on any case; the unit registry by normalised
+//! code the result gives its other party of the same name (a producer sampled at its own works,
+//! its code in the sampled unit's column only); the newest official identification of the same
+//! name on any case; the unit registry by normalised
 //! name, narrowed by district (or by a district named in the address) when the record gives one;
 //! for the producer, the credit code the ledger's shipments of the same batch give under the same
 //! name. Otherwise identification is pending: nothing is served or disclosed to the subject, and
@@ -37,6 +39,8 @@ pub struct Named<'a> {
     pub address: Option<&'a str>,
     /// Whether the ledger may identify it (the producer of the batch).
     pub by_ledger: bool,
+    /// The code the result gives its other party, when that party has the same name.
+    pub namesake: Option<&'a str>,
 }
 
 impl<'a> Named<'a> {
@@ -52,6 +56,11 @@ impl<'a> Named<'a> {
             district: None,
             address: result.producer.address.as_deref(),
             by_ledger: true,
+            namesake: namesake(
+                &result.producer.name,
+                &result.sampled_unit.name,
+                result.sampled_unit.uscc.as_ref(),
+            ),
         }
     }
 
@@ -64,15 +73,30 @@ impl<'a> Named<'a> {
             district: unit.district.as_deref(),
             address: unit.address.as_deref(),
             by_ledger: false,
+            namesake: namesake(
+                &unit.name,
+                &result.producer.name,
+                result.producer.uscc.as_ref(),
+            ),
         }
     }
+}
+
+/// The code the result gives its other party (`other`, `code`), if that party is named `name` too.
+fn namesake<'a>(
+    name: &str,
+    other: &str,
+    code: Option<&'a spotcheck_schemas::Uscc>,
+) -> Option<&'a str> {
+    code.filter(|_| name_key(name) == name_key(other))
+        .map(spotcheck_schemas::Uscc::as_str)
 }
 
 /// How a party was identified, or why it is not.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Identity {
     pub uscc: Option<String>,
-    /// `given`, `official`, `registry_name`, `registry_name_district`, `ledger`.
+    /// `given`, `official`, `same_name`, `registry_name`, `registry_name_district`, `ledger`.
     pub by: Option<&'static str>,
     /// How it was matched, or why not, in words.
     pub reason: Option<String>,
@@ -131,6 +155,13 @@ pub fn identify(party: Named, dispositions: &[Disposition], names: &Names) -> Id
             uscc,
             "official",
             "identified by an official on this case".into(),
+        );
+    }
+    if let Some(uscc) = party.namesake {
+        return Identity::found(
+            uscc,
+            "same_name",
+            "the result gives this code to its other party of the same name".into(),
         );
     }
     let unknown = NameFacts::default();
@@ -238,6 +269,7 @@ mod tests {
             district,
             address: None,
             by_ledger: false,
+            namesake: None,
         }
     }
 
@@ -321,6 +353,46 @@ mod tests {
         assert_eq!(
             (found.uscc.as_deref(), found.by),
             (Some(B), Some("official"))
+        );
+    }
+
+    #[test]
+    fn a_party_named_as_the_other_takes_the_code_the_result_gives_that_one() {
+        let registry = names(
+            "天津市飞达车业有限公司",
+            NameFacts {
+                registered: vec![unit(B, "天津市飞达车业有限公司", None)],
+                ..NameFacts::default()
+            },
+        );
+        let result: SamplingResult = serde_json::from_value(json!({
+            "report_no": "R", "lab_id": "L", "category": "e_bike",
+            "product": {"name": "电动自行车", "model": "M", "batch": "B"},
+            "producer": {"name": "天津飞达车业有限责任公司"},
+            "sampled_unit": {"uscc": A, "name": "天津市飞达车业有限公司", "role": "producer"},
+            "sampling": {"date": "2026-03-01", "domain": "production"},
+            "tested_on": "2026-03-10", "items": [{"name": "最高车速", "verdict": "fail"}],
+            "verdict": "fail"
+        }))
+        .unwrap();
+        // Spelt otherwise (天津… for 天津市…, 有限责任公司): the same enterprise, and the code
+        // the result gives it beats a registry entry of the name.
+        let producer = identify(Named::producer(&result), &[], &registry);
+        assert_eq!(
+            (producer.uscc.as_deref(), producer.by),
+            (Some(A), Some("same_name"))
+        );
+        let mut elsewhere = result.clone();
+        elsewhere.producer.name = "天津市飞鸽车业有限公司".into();
+        let producer = identify(Named::producer(&elsewhere), &[], &Names::new());
+        assert_eq!(producer.uscc, None, "another name is another enterprise");
+        // The other way round: the code in the producer's column only.
+        let mut swapped = result.clone();
+        swapped.producer.uscc = swapped.sampled_unit.uscc.take();
+        let seller = identify(Named::sampled_unit(&swapped), &[], &Names::new());
+        assert_eq!(
+            (seller.uscc.as_deref(), seller.by),
+            (Some(A), Some("same_name"))
         );
     }
 

@@ -392,11 +392,31 @@ async fn a_producer_sampled_at_its_own_works_is_recorded_as_the_producer() {
         [("producer".to_owned(), "91350100M000100Y43".to_owned())]
     );
 
+    // Its code only in the sampled unit's column, its name spelt otherwise in the producer's
+    // (bulletins of production sampling often give one code): the same enterprise, traced
+    // from itself, with nothing to ask about where the sampled unit bought the batch.
+    let mut one_code = at_the_works.clone();
+    one_code["report_no"] = json!("R-3");
+    one_code["producer"] = json!({"name": "某烟花厂（有限公司）"});
+    one_code["sampled_unit"]["name"] = json!("某烟花厂(有限责任公司)");
+    stage
+        .apply(&[delivered(topics::RESULTS, 1, &one_code)])
+        .await
+        .unwrap();
+    let id = spotcheck_schemas::case_id("lab-1", "R-3");
+    let one_code = serde_json::to_value(store.case(&id).unwrap().unwrap()).unwrap();
+    assert_eq!(
+        subjects(&one_code),
+        [("producer".to_owned(), "91350100M000100Y43".to_owned())]
+    );
+    assert_eq!(one_code["batch"]["producer_uscc"], "91350100M000100Y43");
+    assert_eq!(one_code["gaps"], json!([]), "{}", one_code["gaps"]);
+
     at_the_works["suspected_counterfeit"] = json!(true);
     at_the_works["report_no"] = json!("R-2");
     let (lab, report) = ("lab-1", "R-2");
     stage
-        .apply(&[delivered(topics::RESULTS, 1, &at_the_works)])
+        .apply(&[delivered(topics::RESULTS, 2, &at_the_works)])
         .await
         .unwrap();
     let id = spotcheck_schemas::case_id(lab, report);
