@@ -61,6 +61,43 @@ pub struct Producer {
     pub address: Option<String>,
 }
 
+/// What a record writes where a label names no producer (a 三无 product): `/`, `无`, `——`…
+const NO_PRODUCER: &[&str] = &[
+    "/",
+    "／",
+    "\\",
+    "-",
+    "--",
+    "—",
+    "——",
+    "无",
+    "无标识",
+    "无标注",
+    "未标注",
+    "未标明",
+    "不详",
+    "未知",
+    "n/a",
+    "none",
+];
+
+impl Producer {
+    /// Whether the label names a producer at all: bulletins write `/` (or `无`, `——`) in the
+    /// 标称生产企业 column of a 三无 product, which is no one to trace, identify or blame.
+    pub fn is_named(&self) -> bool {
+        names_a_producer(&self.name)
+    }
+}
+
+/// Whether `name`, as a record gives it in the producer's place, names one ([`Producer::is_named`]).
+pub fn names_a_producer(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty()
+        && !NO_PRODUCER
+            .iter()
+            .any(|none| name.eq_ignore_ascii_case(none))
+}
+
 /// The unit where the sample was taken (被抽样单位).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SampledUnit {

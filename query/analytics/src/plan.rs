@@ -56,10 +56,27 @@ impl Default for PlanRules {
     }
 }
 
-/// Registers `licence_requirements` and `holds_licence` in `context`.
+/// Registers `licence_requirements`, `holds_licence` and `names_a_producer` in `context`.
 pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
     context.register_table("licence_requirements", Arc::new(requirements(rules)?))?;
     context.register_udf(ScalarUDF::new_from_impl(HoldsLicence::new()));
+    // `names_a_producer(producer_name)`: false for the `/`, `无`… of a 三无 product's label.
+    context.register_udf(datafusion::logical_expr::create_udf(
+        "names_a_producer",
+        vec![DataType::Utf8],
+        DataType::Boolean,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let names = ColumnarValue::values_to_arrays(args)?;
+            let names = cast(&names[0], &DataType::Utf8)?;
+            let named: BooleanArray = names
+                .as_string::<i32>()
+                .iter()
+                .map(|name| name.map(spotcheck_schemas::result::names_a_producer))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(named)))
+        }),
+    ));
     Ok(())
 }
 
@@ -237,13 +254,11 @@ impl Analytics {
             let provider = self.context().table_provider(name).await.map_err(error)?;
             context.register_table(name, provider).map_err(error)?;
         }
-        if let Some(udf) = self
-            .context()
-            .state()
-            .scalar_functions()
-            .get("holds_licence")
-        {
-            context.register_udf(udf.as_ref().clone());
+        let functions = self.context().state().scalar_functions().clone();
+        for name in ["holds_licence", "names_a_producer"] {
+            if let Some(udf) = functions.get(name) {
+                context.register_udf(udf.as_ref().clone());
+            }
         }
         let planned = planned_table(planned).map_err(error)?;
         context

@@ -61,6 +61,10 @@ fn delivered(offset: i64, known: &Known) -> Delivered {
         "sampling": {"date": sampled, "domain": "circulation"},
         "tested_on": sampled, "verdict": if failed { "fail" } else { "pass" }, "items": items
     });
+    as_delivered(offset, &result)
+}
+
+fn as_delivered(offset: i64, result: &Value) -> Delivered {
     Delivered {
         topic: "spotcheck.results.v1".into(),
         partition: 0,
@@ -270,4 +274,44 @@ async fn lookup_tables_name_the_categories_and_districts_in_chinese() {
         .await,
         json!([{"authority_zh": "河北省市场监督管理局"}])
     );
+}
+
+/// Two 三无 products (the label names no producer: `/` in the bulletin's column) sampled by one
+/// organiser a month apart are not "the same producer's same product": no six-month warning.
+/// Two samplings of one named producer's product are (the rule itself still holds).
+#[tokio::test]
+async fn products_whose_labels_name_no_producer_are_not_repeats_of_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let sampled = |offset: i64, report: &str, producer: &str, on: &str| {
+        let result = json!({
+            "report_no": report, "lab_id": "lab-a", "category": "safety_helmet",
+            "organiser": "天津市市场监督管理委员会",
+            "product": {"name": "头盔", "model": "/", "batch": "/"},
+            "producer": {"name": producer},
+            "sampled_unit": {"name": "某店", "role": "retailer", "district": "120104"},
+            "sampling": {"date": on, "domain": "circulation"},
+            "tested_on": on, "verdict": "pass", "items": [{"name": "佩戴装置", "verdict": "pass"}]
+        });
+        as_delivered(offset, &result)
+    };
+    let batch = [
+        sampled(0, "S1", "/", "2026-04-02"),
+        sampled(1, "S2", "/", "2026-05-10"),
+        sampled(2, "S3", " 无", "2026-05-11"),
+        sampled(3, "S4", " 无", "2026-05-12"),
+        sampled(4, "N1", "甲头盔厂", "2026-04-02"),
+        sampled(5, "N2", "甲头盔厂", "2026-05-10"),
+    ];
+    writer.apply(&batch).await.unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let warned = rows(
+        &analytics,
+        "SELECT report_no FROM warnings WHERE kind = 'six_month_repeat' ORDER BY report_no",
+    )
+    .await;
+    assert_eq!(warned, json!([{"report_no": "N2"}]));
 }

@@ -1,7 +1,8 @@
 -- The six-month rule (docs/domain.md; 产品质量监督抽查管理暂行办法): an organiser may not spot-check
 -- the same producer's same product (brand, model, standard) again within {repeat_months} months,
 -- except as a follow-up check (跟踪抽查). One row per pair of samplings that breaks it: `later`
--- repeats `earlier`. The same producer is the same name as printed on the label; standards
+-- repeats `earlier`. The same producer is the same name as printed on the label (a label that
+-- names none, `/` for a 三无 product, is no producer: two such are not the same); standards
 -- match when they are equal or either sampling names none. Samplings on one day are ordered by
 -- lab and report number, so a pair is reported once. Used by the `warnings` view (both sides
 -- `results`) and by the plan check (`later` = the planned or just accepted samplings).
@@ -28,6 +29,7 @@ JOIN {earlier} AS earlier
  AND later.model = earlier.model
  AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
 WHERE NOT coalesce(later.follow_up, false)
+  AND names_a_producer(later.producer_name)
   AND (coalesce(later.standards, '') = ''
        OR coalesce(earlier.standards, '') = ''
        OR later.standards = earlier.standards)

@@ -30,8 +30,9 @@ use std::collections::BTreeMap;
 /// is reminded and interviewed on its own deadline, and not before it is served; 9 = a reminder
 /// not served by the deadline is moot; 10 = a sampled unit that is the batch's producer is
 /// recorded (and disclosed) as the producer, not as a seller, and a party takes the code the
-/// result gives its other party of the same name.
-pub const RULES_VERSION: u32 = 10;
+/// result gives its other party of the same name; 11 = a product whose label names no producer
+/// (`/` in the column, a 三无 product) has no producer to trace, identify or disclose.
+pub const RULES_VERSION: u32 = 11;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -98,12 +99,14 @@ pub fn assemble(
         });
     }
     let mut trace = graph::trace(&edges, origin_uscc.as_deref(), producer_uscc.as_deref());
-    if let Some(on_site) = inputs.on_site
-        && !on_site.traces_batch()
-    {
-        // No labelled producer, no batch: the ledger's gaps about the batch do not apply.
+    if !traces_batch(inputs) {
+        // No labelled producer, no batch: the ledger's gaps about the batch do not apply. A
+        // lab's 三无 sample has no supplier on record: the sampled unit's purchase records say.
         trace.gaps.clear();
-        trace.gaps.extend(on_site.gaps());
+        match inputs.on_site {
+            Some(on_site) => trace.gaps.extend(on_site.gaps()),
+            None => trace.gaps.push(Gap::NoSupplier),
+        }
     } else if let Some(on_site) = inputs.on_site {
         trace.gaps.extend(on_site.gaps());
     }
@@ -321,8 +324,8 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
         inputs.origin,
         &result.sampled_unit.name,
     )];
-    if inputs.on_site.is_some_and(|c| !c.traces_batch()) {
-        // No producer on the label (or no product): the inspected unit alone.
+    if !traces_batch(inputs) {
+        // No producer on the label (or no product): the sampled or inspected unit alone.
         return subjects;
     }
     let mut producer = subject(
@@ -447,6 +450,12 @@ fn producer_referral(inputs: &Inputs) -> Option<(&'static str, &'static str)> {
             "producer_denied",
             "the nominal producer denies making this batch: referred for investigation",
         ))
+}
+
+/// Whether the case has a labelled producer and a batch to trace (not a 三无 product, not an
+/// inspection finding without a product).
+fn traces_batch(inputs: &Inputs) -> bool {
+    inputs.on_site.is_none_or(OnSiteCase::traces_batch) && inputs.result.producer.is_named()
 }
 
 fn in_region(uscc: &str, district: Option<&str>, prefix: &str) -> bool {

@@ -427,6 +427,36 @@ async fn a_producer_sampled_at_its_own_works_is_recorded_as_the_producer() {
     );
 }
 
+/// A 三无 product: the bulletin writes `/` where the label names no producer. No one is to be
+/// identified, traced or disclosed as its producer; the sampled unit alone is, and the case
+/// asks for the supplier from its purchase records. A name of `/` on every such case would
+/// otherwise queue one "enterprise" for identification across the city, and an official's
+/// identification of it on one case would blame that enterprise on all.
+#[tokio::test]
+async fn a_product_whose_label_names_no_producer_is_the_sampled_units_alone() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let mut sanwu = result();
+    sanwu["producer"] = json!({"name": " / "});
+    sanwu["product"] = json!({"name": "头盔", "model": "/", "batch": "/"});
+    stage
+        .apply(&[delivered(topics::RESULTS, 0, &sanwu)])
+        .await
+        .unwrap();
+    let case_ = case(&store);
+    let roles: Vec<&str> = case_["subjects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["seller"], "{}", case_["subjects"]);
+    let gaps = case_["gaps_zh"].to_string();
+    assert!(gaps.contains("“三无”产品"), "{gaps}");
+    assert!(!gaps.contains("待认定"), "{gaps}");
+    assert_eq!(case_["gaps"].as_array().unwrap().len(), 1, "{gaps}");
+}
+
 /// A rectification notice served to each unit on its own day: the sampled shop's deadline is the
 /// case's; the producer, served 20 days later, is reminded and called to an interview 20 days
 /// later — the stage wakes for it after the case's own reminder and interview have come.
