@@ -31,8 +31,9 @@ use std::collections::BTreeMap;
 /// not served by the deadline is moot; 10 = a sampled unit that is the batch's producer is
 /// recorded (and disclosed) as the producer, not as a seller, and a party takes the code the
 /// result gives its other party of the same name; 11 = a product whose label names no producer
-/// (`/` in the column, a 三无 product) has no producer to trace, identify or disclose.
-pub const RULES_VERSION: u32 = 11;
+/// (`/` in the column, a 三无 product) has no producer to trace, identify or disclose; 12 = a
+/// `rectification_ordered` naming a unit is that unit's order.
+pub const RULES_VERSION: u32 = 12;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

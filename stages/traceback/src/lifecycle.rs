@@ -162,11 +162,11 @@ pub struct ForUnit {
 }
 
 /// A proposed notice as addressed to the unit `uscc`. A `notice_served` naming the unit serves
-/// that unit's notice alone; one naming none serves every unit's. With no order recorded, the
-/// rectification notice served to a unit is that unit's order: its rectification period runs
-/// from its own service, and the reminder and the interview for overdue rectification hold it
-/// to its own deadline — none before it was served, later ones when it was served later than
-/// the case's first unit. After the rectification report (or the re-check), they are moot for
+/// that unit's notice alone; one naming none serves every unit's. A unit's order is the
+/// `rectification_ordered` naming it (or naming none), else the rectification notice served to
+/// it (or to all): its rectification period runs from that day, and the reminder and the
+/// interview for overdue rectification hold it to its own deadline — none before it was
+/// ordered, later ones when it was ordered later than the case's first unit. After the rectification report (or the re-check), they are moot for
 /// a unit not served them, and so is a reminder not served by the unit's deadline (the interview
 /// takes over).
 pub fn addressed(
@@ -186,24 +186,42 @@ pub fn addressed(
         return has(notice.status, notice.due_on);
     }
     let happened: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
-    let recorded = happened
+    // The day an order of `kind` was given: to this unit (or to all), else to any unit.
+    let ordered = |kind: DispositionKind, to_unit: bool| {
+        happened
+            .iter()
+            .filter(|d| d.kind == kind)
+            .filter(|d| {
+                kind != DispositionKind::NoticeServed
+                    || d.outcome.as_deref() == Some(NoticeKind::Rectification.as_str())
+            })
+            .filter(|d| !to_unit || d.uscc.as_deref().is_none_or(|to| to == uscc))
+            .map(|d| d.on)
+            .min()
+    };
+    // A recorded order wins over the notice's service, for the unit as for the case.
+    let (recorded, served) = (
+        DispositionKind::RectificationOrdered,
+        DispositionKind::NoticeServed,
+    );
+    let unit_order = ordered(recorded, true).or_else(|| ordered(served, true));
+    let case_order = ordered(recorded, false).or_else(|| ordered(served, false));
+    // The unit's own rectification deadline, when its order came on another day than the case's.
+    let own_deadline = unit_order
+        .filter(|on| Some(*on) != case_order)
+        .map(|on| calendar.period_end(on, periods.rectify_days).date);
+    let due_on = match notice.kind {
+        NoticeKind::Rectification => own_deadline.unwrap_or(notice.due_on),
+        _ => notice.due_on,
+    };
+    if happened
         .iter()
-        .any(|d| d.kind == DispositionKind::RectificationOrdered);
-    let served_on = happened
-        .iter()
-        .filter(|d| notice.served_by(d) && d.uscc.as_deref() == Some(uscc))
-        .map(|d| d.on)
-        .min();
-    if let Some(served_on) = served_on {
-        let due_on = if notice.kind == NoticeKind::Rectification && !recorded {
-            calendar.period_end(served_on, periods.rectify_days).date
-        } else {
-            notice.due_on
-        };
+        .any(|d| notice.served_by(d) && d.uscc.as_deref() == Some(uscc))
+    {
         return has(NoticeStatus::Served, due_on);
     }
     if !notice.from_order {
-        return has(notice.status, notice.due_on);
+        return has(notice.status, due_on);
     }
     let settled = happened.iter().any(|d| {
         matches!(
@@ -222,18 +240,6 @@ pub fn addressed(
     if settled {
         return not_yet(None);
     }
-    if recorded {
-        return current(notice.due_on);
-    }
-    let orders = happened.iter().filter(|d| {
-        d.kind == DispositionKind::NoticeServed
-            && d.outcome.as_deref() == Some(NoticeKind::Rectification.as_str())
-    });
-    let case_order = orders.clone().map(|d| d.on).min();
-    let unit_order = orders
-        .filter(|d| d.uscc.as_deref().is_none_or(|to| to == uscc))
-        .map(|d| d.on)
-        .min();
     let Some(unit_order) = unit_order else {
         return not_yet(None);
     };
@@ -1185,6 +1191,72 @@ mod tests {
         )];
         let s = law(opening(), &all, today);
         assert_eq!(s.notices[0].status, NoticeStatus::Served);
+    }
+
+    /// Orders recorded unit by unit (`rectification_ordered` naming each): each unit's deadline,
+    /// reminder and interview run from its own order; a unit not ordered has none of them. The
+    /// case's deadlines run from the first order.
+    #[test]
+    fn an_order_recorded_for_one_unit_is_that_units_own() {
+        let (shop, distributor, other) = ("91120104A", "91120116B", "91120105C");
+        let ordered_to = |id: &str, on: &str, uscc: &str| Disposition {
+            uscc: Some(uscc.to_owned()),
+            ..event(id, DispositionKind::RectificationOrdered, on, None)
+        };
+        let events = [
+            ordered_to("1", "2026-06-15", shop),
+            ordered_to("2", "2026-06-25", distributor),
+        ];
+        let has = |status, due: &str| ForUnit {
+            notice: Some((status, day(due))),
+            wake: None,
+        };
+        let none = ForUnit {
+            notice: None,
+            wake: None,
+        };
+        let today = day("2026-07-20");
+        let s = law(opening(), &events, today);
+        assert_eq!(s.status, CaseStatus::Rectifying);
+        assert_eq!(s.rectify_by, Some(day("2026-08-14")));
+        let to = |uscc: &str| address(&s, NoticeKind::Rectification, uscc, &events, today);
+        assert_eq!(to(shop), has(NoticeStatus::Proposed, "2026-08-14"));
+        // 60 days from 25 June: Monday 24 August.
+        assert_eq!(to(distributor), has(NoticeStatus::Proposed, "2026-08-24"));
+        // 20 August: the shop is overdue; the distributor is reminded of its own 24 August and
+        // is not overdue before the 25th; the unit no order named has neither.
+        let today = day("2026-08-20");
+        let s = law(opening(), &events, today);
+        let to = |kind: NoticeKind, uscc: &str| address(&s, kind, uscc, &events, today);
+        let (reminder, interview) = (NoticeKind::Reminder, NoticeKind::Interview);
+        assert_eq!(
+            to(interview, shop),
+            has(NoticeStatus::Proposed, "2026-08-25")
+        );
+        assert_eq!(
+            to(reminder, distributor),
+            has(NoticeStatus::Proposed, "2026-08-24")
+        );
+        assert_eq!(
+            to(interview, distributor),
+            ForUnit {
+                notice: None,
+                wake: Some(day("2026-08-25")),
+            }
+        );
+        assert_eq!((to(reminder, other), to(interview, other)), (none, none));
+        // An order naming no unit is every unit's, as before.
+        let all = [event(
+            "3",
+            DispositionKind::RectificationOrdered,
+            "2026-06-15",
+            None,
+        )];
+        let s = law(opening(), &all, today);
+        assert_eq!(
+            address(&s, interview, other, &all, today),
+            has(NoticeStatus::Proposed, "2026-08-25")
+        );
     }
 
     #[test]
