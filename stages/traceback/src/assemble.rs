@@ -100,7 +100,7 @@ pub fn assemble(
         });
     }
     let mut trace = graph::trace(&edges, origin_uscc.as_deref(), producer_uscc.as_deref());
-    if !traces_batch(inputs) {
+    if !traces_batch(inputs.on_site, result) {
         // No labelled producer, no batch: the ledger's gaps about the batch do not apply. A
         // lab's 三无 sample has no supplier on record: the sampled unit's purchase records say.
         trace.gaps.clear();
@@ -325,7 +325,7 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
         inputs.origin,
         &result.sampled_unit.name,
     )];
-    if !traces_batch(inputs) {
+    if !traces_batch(inputs.on_site, result) {
         // No producer on the label (or no product): the sampled or inspected unit alone.
         return subjects;
     }
@@ -455,8 +455,8 @@ fn producer_referral(inputs: &Inputs) -> Option<(&'static str, &'static str)> {
 
 /// Whether the case has a labelled producer and a batch to trace (not a 三无 product, not an
 /// inspection finding without a product).
-fn traces_batch(inputs: &Inputs) -> bool {
-    inputs.on_site.is_none_or(OnSiteCase::traces_batch) && inputs.result.producer.is_named()
+pub(crate) fn traces_batch(on_site: Option<&OnSiteCase>, result: &SamplingResult) -> bool {
+    on_site.is_none_or(OnSiteCase::traces_batch) && result.producer.is_named()
 }
 
 fn in_region(uscc: &str, district: Option<&str>, prefix: &str) -> bool {

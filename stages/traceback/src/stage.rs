@@ -301,7 +301,7 @@ impl Held {
                 .collect::<Result<_, _>>()?;
         // A finding without a labelled producer (a 三无 product, a refusal, a danger of the site)
         // has no batch to trace and no producer to identify.
-        let traced = on_site.is_none_or(OnSiteCase::traces_batch) && result.producer.is_named();
+        let traced = crate::assemble::traces_batch(on_site, result);
         let known_names = names::load_names(txn, result, traced)?;
         let producer = if traced {
             identify(Named::producer(result), &dispositions, &known_names)
