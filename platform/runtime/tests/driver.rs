@@ -488,36 +488,11 @@ async fn a_stage_that_keeps_its_positions_commits_where_it_resumes() {
             seen: seen.clone(),
         };
         let shutdown = CancellationToken::new();
-        let stop = shutdown.clone();
-        let reader: BaseConsumer = ClientConfig::new()
-            .set("bootstrap.servers", &bootstrap)
-            .set("group.id", &group)
-            .set("enable.auto.commit", "false")
-            .create()
-            .unwrap();
-        let mut wanted = rdkafka::TopicPartitionList::new();
-        wanted.add_partition(INPUT, 0);
-        let watcher = tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let committed = loop {
-                let committed = reader
-                    .committed_offsets(wanted.clone(), Duration::from_secs(5))
-                    .ok()
-                    .and_then(|list| list.find_partition(INPUT, 0).map(|e| e.offset()));
-                if committed == Some(rdkafka::Offset::Offset(3))
-                    || started.elapsed() > Duration::from_secs(20)
-                {
-                    break committed;
-                }
-                std::thread::sleep(Duration::from_millis(100));
-            };
-            stop.cancel();
-            committed
-        });
+        let watcher = watch_commit_of_3(&bootstrap, &group, 20, shutdown.clone(), || ());
         run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
             .await
             .unwrap();
-        let committed = watcher.await.unwrap();
+        let (committed, ()) = watcher.await.unwrap();
         assert_eq!(
             committed,
             Some(rdkafka::Offset::Offset(3)),
@@ -587,42 +562,55 @@ async fn a_restarted_stage_sends_what_it_left_over_before_its_positions_are_comm
         sent: sent.clone(),
     };
     let shutdown = CancellationToken::new();
-    let stop = shutdown.clone();
+    let watcher = watch_commit_of_3(&bootstrap, group, 40, shutdown.clone(), move || {
+        sent.load(std::sync::atomic::Ordering::SeqCst)
+    });
+    run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
+        .await
+        .unwrap();
+    let (committed, sent_when_committed) = watcher.await.unwrap();
+    assert_eq!(
+        (committed, sent_when_committed),
+        (Some(rdkafka::Offset::Offset(3)), true),
+        "the offsets were committed (3) only after the left-overs were sent (true)"
+    );
+}
+
+/// Reads `group`'s committed offset of `INPUT`/0 until it is 3 (or `seconds` pass), then stops
+/// the stage; answers the offset last read and what `probe` said right after reading it.
+fn watch_commit_of_3<T: Send + 'static>(
+    bootstrap: &str,
+    group: &str,
+    seconds: u64,
+    stop: CancellationToken,
+    probe: impl Fn() -> T + Send + 'static,
+) -> tokio::task::JoinHandle<(Option<rdkafka::Offset>, T)> {
     let reader: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
+        .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .set("enable.auto.commit", "false")
         .create()
         .unwrap();
     let mut wanted = rdkafka::TopicPartitionList::new();
     wanted.add_partition(INPUT, 0);
-    let watching = sent.clone();
-    let watcher = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let started = Instant::now();
-        let sent_when_committed = loop {
+        let seen = loop {
             let committed = reader
                 .committed_offsets(wanted.clone(), Duration::from_secs(5))
                 .ok()
                 .and_then(|list| list.find_partition(INPUT, 0).map(|e| e.offset()));
-            if committed == Some(rdkafka::Offset::Offset(3)) {
-                break Some(watching.load(std::sync::atomic::Ordering::SeqCst));
-            }
-            if started.elapsed() > Duration::from_secs(40) {
-                break None;
+            let probed = probe();
+            if committed == Some(rdkafka::Offset::Offset(3))
+                || started.elapsed() > Duration::from_secs(seconds)
+            {
+                break (committed, probed);
             }
             std::thread::sleep(Duration::from_millis(100));
         };
         stop.cancel();
-        sent_when_committed
-    });
-    run_stage(&kafka, &settings, stage, &publisher, &metrics, shutdown)
-        .await
-        .unwrap();
-    assert_eq!(
-        watcher.await.unwrap(),
-        Some(true),
-        "the offsets were committed (Some) only after the left-overs were sent (true)"
-    );
+        seen
+    })
 }
 
 /// Runs a [`Tracks`] stage until its position reaches `until`, then stops it.

@@ -166,9 +166,9 @@ pub struct ForUnit {
 /// `rectification_ordered` naming it (or naming none), else the rectification notice served to
 /// it (or to all): its rectification period runs from that day, and the reminder and the
 /// interview for overdue rectification hold it to its own deadline — none before it was
-/// ordered, later ones when it was ordered later than the case's first unit. After the rectification report (or the re-check), they are moot for
-/// a unit not served them, and so is a reminder not served by the unit's deadline (the interview
-/// takes over).
+/// ordered, later ones when it was ordered later than the case's first unit. After the
+/// rectification report (or the re-check), they are moot for a unit not served them, and so is
+/// a reminder not served by the unit's deadline (the interview takes over).
 pub fn addressed(
     notice: &ProposedNotice,
     uscc: &str,
