@@ -396,31 +396,51 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
         .find(|c| c.headers.iter().any(|h| normalize_header(h) == wanted))
 }
 
-/// Other words for a category than its bulletin name, matched as parts of a product name too.
+/// Other words for a category than its bulletin name, matched as parts of a product name too: the
+/// product names of published bulletins (家用燃气快速热水器, 燃气用不锈钢波纹软管, 瓶装液化石油气调压器,
+/// 小礼花, 室内消火栓, 点型感烟火灾探测器, 道路运输液体危险货物罐式车辆…). A name two categories
+/// speak of (电动自行车乘员头盔) tells neither: the lab gives the category.
 const CATEGORY_WORDS: &[(Category, &[&str])] = &[
     (
         Category::GasAppliance,
         &[
             "燃气器具",
+            "燃气具",
             "燃气灶",
+            "集成灶",
+            "灶具",
             "燃气热水器",
+            "燃气快速热水器",
             "燃气采暖",
             "燃气取暖",
             "燃气烧烤",
+            "燃气烤",
+            "燃气燃烧器具",
+            "燃气用",
+            "燃气输送用",
             "燃气软管",
             "燃气阀",
-            "灶具",
+            "燃气自闭阀",
+            "燃气调压器",
+            "液化石油气调压器",
         ],
     ),
     (Category::EBike, &["电动自行车"]),
-    (Category::Fireworks, &["烟花", "爆竹", "鞭炮"]),
+    (
+        Category::Fireworks,
+        &["烟花", "爆竹", "鞭炮", "礼花", "喷花", "吐珠"],
+    ),
     (
         Category::FireProduct,
         &[
-            "灭火器",
+            "灭火",
             "消防",
+            "消火栓",
             "火灾报警",
+            "火灾探测",
+            "洒水喷头",
             "防火门",
+            "防火卷帘",
             "应急照明",
             "疏散指示",
         ],
@@ -428,7 +448,10 @@ const CATEGORY_WORDS: &[(Category, &[&str])] = &[
     (Category::HazardousChemical, &["危化品", "化学品"]),
     (Category::ExplosionProofElectrical, &["防爆"]),
     (Category::WireCable, &["电线", "电缆", "软线", "绝缘线"]),
-    (Category::TankVehicle, &["常压罐", "罐体", "罐车"]),
+    (
+        Category::TankVehicle,
+        &["常压罐", "罐体", "罐车", "罐式车辆"],
+    ),
     (Category::SafetyHelmet, &["安全帽", "头盔"]),
 ];
 
@@ -723,5 +746,30 @@ mod tests {
         assert_eq!(severity_from_zh("严重不合格"), Some(Severity::Serious));
         assert_eq!(level_from_zh("市级"), Some(Level::Municipal));
         assert_eq!(flag_from_zh("是"), Some(true));
+    }
+
+    #[test]
+    fn the_product_names_bulletins_use_tell_their_category() {
+        for (name, category) in [
+            ("家用燃气快速热水器", Category::GasAppliance),
+            ("燃气用不锈钢波纹软管", Category::GasAppliance),
+            ("家用燃气用橡胶和塑料软管", Category::GasAppliance),
+            ("瓶装液化石油气调压器", Category::GasAppliance),
+            ("管道燃气自闭阀", Category::GasAppliance),
+            ("集成灶", Category::GasAppliance),
+            ("商用燃气燃烧器具", Category::GasAppliance),
+            ("小礼花", Category::Fireworks),
+            ("喷花类", Category::Fireworks),
+            ("室内消火栓", Category::FireProduct),
+            ("点型感烟火灾探测器", Category::FireProduct),
+            ("手提式干粉灭火器", Category::FireProduct),
+            ("道路运输液体危险货物罐式车辆", Category::TankVehicle),
+        ] {
+            assert_eq!(category_of_product(name), Some(category), "{name}");
+        }
+        // Two categories speak of it, or none: the lab says which.
+        assert_eq!(category_of_product("电动自行车乘员头盔"), None);
+        assert_eq!(category_of_product("液化石油气"), None);
+        assert_eq!(category_of_product("家用可燃气体探测器"), None);
     }
 }
