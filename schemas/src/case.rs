@@ -113,6 +113,8 @@ pub enum Gap {
     },
     /// A working-day deadline in a year the calendar lacks: not computed.
     NoCalendarYear { term: Term, year: i32 },
+    /// An objection recorded after its window, and no re-test: the failure stands.
+    ObjectionOutOfTime { filed: NaiveDate, until: NaiveDate },
 }
 
 /// The deadlines and steps whose dates a case computes, as its gaps name them.
@@ -216,6 +218,10 @@ impl std::fmt::Display for Gap {
             Gap::NoCalendarYear { term, year } => write!(
                 f,
                 "{term} cannot be computed: the working-day calendar has no year {year}: add the State Council's holiday notice for {year} under [traceback.calendar.years.{year}] in the config file"
+            ),
+            Gap::ObjectionOutOfTime { filed, until } => write!(
+                f,
+                "the objection of {filed} came after the window, which ended on {until}: no re-test, the failure stands (PQL Art 15); if it was filed in time, record the re-test's conclusion"
             ),
         }
     }

@@ -387,6 +387,11 @@ impl crate::case::Gap {
                 "{}无法计算：工作日日历中没有{year}年——请在配置文件的 [traceback.calendar.years.{year}] 中加入国务院办公厅该年的节假日安排",
                 term.name_zh()
             ),
+            ObjectionOutOfTime { filed, until } => format!(
+                "异议于{}提出，异议期已于{}届满：不予复检，检验结论不变（《产品质量法》第十五条）；如异议实际在期限内提出，请录入复检结论",
+                date_zh(*filed),
+                date_zh(*until)
+            ),
         }
     }
 }

@@ -32,8 +32,9 @@ use std::collections::BTreeMap;
 /// recorded (and disclosed) as the producer, not as a seller, and a party takes the code the
 /// result gives its other party of the same name; 11 = a product whose label names no producer
 /// (`/` in the column, a 三无 product) has no producer to trace, identify or disclose; 12 = a
-/// `rectification_ordered` naming a unit is that unit's order.
-pub const RULES_VERSION: u32 = 12;
+/// `rectification_ordered` naming a unit is that unit's order; 13 = a re-test's recorded
+/// conclusion stands without a recorded objection, and an objection after the window is said.
+pub const RULES_VERSION: u32 = 13;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

@@ -515,13 +515,22 @@ impl<'a> Life<'a> {
         let objection_until =
             self.period_end(served, self.periods.objection_days, Term::ObjectionEnd);
         self.standing.objection_until = objection_until;
-        // An objection counts only inside the window; the re-test's conclusion is final.
-        let objection = self
-            .first(DispositionKind::ObjectionFiled)
-            .filter(|d| d.on <= objection_until);
-        if objection.is_some() {
+        // An objection counts only inside the window. A re-test is held only on an objection
+        // the organiser admitted (PQL Art 15), so its recorded conclusion, which is final, stands
+        // even where the objection itself was not recorded, or was recorded with another date.
+        let objection = self.first(DispositionKind::ObjectionFiled);
+        let retest = self.first(DispositionKind::RetestConcluded);
+        if retest.is_none()
+            && let Some(late) = objection.filter(|d| d.on > objection_until)
+        {
+            self.note(Gap::ObjectionOutOfTime {
+                filed: late.on,
+                until: objection_until,
+            });
+        }
+        if retest.is_some() || objection.is_some_and(|d| d.on <= objection_until) {
             self.standing.status = CaseStatus::Retest;
-            let retest = self.first(DispositionKind::RetestConcluded)?;
+            let retest = retest?;
             if retest.outcome.as_deref() == Some("overturned") {
                 self.standing.status = CaseStatus::Overturned;
                 self.standing.retract_by = self.working_days(
@@ -950,6 +959,60 @@ mod tests {
             (s.status, s.final_on),
             (CaseStatus::Final, Some(day("2026-05-20")))
         );
+    }
+
+    #[test]
+    fn a_retests_conclusion_stands_without_its_objection_and_a_late_objection_is_said() {
+        // Served 25 April: the window's 15th day is Sunday 10 May, so it ends on Monday 11 May.
+        let overturned = event(
+            "2",
+            DispositionKind::RetestConcluded,
+            "2026-05-20",
+            Some("overturned"),
+        );
+        let s = law(
+            opening(),
+            std::slice::from_ref(&overturned),
+            day("2026-06-01"),
+        );
+        assert_eq!(
+            s.status,
+            CaseStatus::Overturned,
+            "the office recorded only the re-test"
+        );
+        assert_eq!(s.final_on, None);
+        assert!(s.notices.is_empty());
+        let upheld = event(
+            "2",
+            DispositionKind::RetestConcluded,
+            "2026-05-20",
+            Some("upheld"),
+        );
+        let s = law(opening(), std::slice::from_ref(&upheld), day("2026-06-01"));
+        assert_eq!(
+            (s.status, s.final_on),
+            (CaseStatus::Final, Some(day("2026-05-20")))
+        );
+        assert!(s.notes.is_empty());
+
+        // An objection after the window, with no re-test: final from the window, and said.
+        let late = event("1", DispositionKind::ObjectionFiled, "2026-05-14", None);
+        let s = law(opening(), std::slice::from_ref(&late), day("2026-06-01"));
+        assert_eq!(
+            (s.status, s.final_on),
+            (CaseStatus::Final, Some(day("2026-05-12")))
+        );
+        assert_eq!(
+            s.notes,
+            [Gap::ObjectionOutOfTime {
+                filed: day("2026-05-14"),
+                until: day("2026-05-11"),
+            }]
+        );
+        // The organiser re-tested all the same (the service date was wrong): its conclusion holds.
+        let s = law(opening(), &[late, overturned], day("2026-06-01"));
+        assert_eq!(s.status, CaseStatus::Overturned);
+        assert!(s.notes.is_empty());
     }
 
     #[test]
