@@ -35,6 +35,9 @@ use url::Url;
 
 /// File under the broker directory remembering the port, so clients can reconnect after a restart.
 const PORT_FILE: &str = "port";
+/// The file a running broker holds locked, so that a second one on the directory stops before
+/// it touches the log (SlateDB fences the first writer out, which then answers nothing).
+const LOCK_FILE: &str = "lock";
 /// The SQLite engine's log (spotcheck before SlateDB became the default).
 const DATABASE_FILE: &str = "broker.db";
 /// The SlateDB engine's directory (its object store) under the broker directory.
@@ -116,6 +119,10 @@ pub enum BrokerError {
     Start(String),
     #[error("the embedded broker did not accept connections on {0} within 30 s")]
     NotListening(SocketAddr),
+    #[error(
+        "the broker directory {0} is in use by another process (a spotcheck up or broker on the same data dir): stop it, or give this one another --data-dir"
+    )]
+    InUse(PathBuf),
 }
 
 type SqliteBroker = Broker<Controller<StorageContainer>, StorageContainer>;
@@ -131,6 +138,8 @@ pub struct EmbeddedBroker {
     kept: Option<String>,
     slate: Option<Arc<slatedb::Db>>,
     task: JoinHandle<()>,
+    /// Held locked while the broker runs ([`LOCK_FILE`]); unlocked when closed.
+    _lock: std::fs::File,
 }
 
 impl EmbeddedBroker {
@@ -152,6 +161,7 @@ impl EmbeddedBroker {
             path: dir.to_owned(),
             source,
         })?;
+        let lock = lock(&dir)?;
         let (engine, kept) = engine_for(&dir, options.engine);
         let port = match port {
             Some(port) => port,
@@ -218,6 +228,7 @@ impl EmbeddedBroker {
             kept,
             slate,
             task,
+            _lock: lock,
         })
     }
 
@@ -292,6 +303,25 @@ fn engine_for(dir: &Path, wanted: Engine) -> (Engine, Option<String>) {
 }
 
 /// Opens (or creates) the SlateDB database under `root`.
+/// Locks the broker directory for this process, or says that another one holds it.
+fn lock(dir: &Path) -> Result<std::fs::File, BrokerError> {
+    let path = dir.join(LOCK_FILE);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|source| BrokerError::Directory {
+            path: path.clone(),
+            source,
+        })?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(BrokerError::InUse(dir.to_owned())),
+        Err(std::fs::TryLockError::Error(source)) => Err(BrokerError::Directory { path, source }),
+    }
+}
+
 async fn open_slate(root: &Path, options: &BrokerOptions) -> Result<Arc<slatedb::Db>, BrokerError> {
     std::fs::create_dir_all(root).map_err(|source| BrokerError::Directory {
         path: root.to_owned(),

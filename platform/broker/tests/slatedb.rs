@@ -329,3 +329,45 @@ async fn a_partitions_watermark_stays_small_and_lookups_by_time_skip_nothing() {
         "{largest} timestamp entries in one watermark after {BATCHES} batches (at most {bound})"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_broker_on_the_directory_is_refused_and_the_first_serves_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = BrokerOptions::default();
+    let first = EmbeddedBroker::start(dir.path(), None, &options)
+        .await
+        .unwrap();
+    let bootstrap = first.bootstrap();
+    create_topic(&bootstrap).await;
+
+    // Someone runs `spotcheck up` again on the same data dir.
+    let error = EmbeddedBroker::start(dir.path(), None, &options)
+        .await
+        .err()
+        .expect("a second broker on the directory is refused")
+        .to_string();
+    assert!(error.contains("in use by another process"), "{error}");
+
+    // The first still acknowledges (before, the second had fenced its log: nothing was).
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .set("acks", "all")
+        .set("message.timeout.ms", "20000")
+        .create()
+        .unwrap();
+    let delivered = producer
+        .send(
+            FutureRecord::to(TOPIC).key("k").payload("v"),
+            Duration::from_secs(20),
+        )
+        .await;
+    assert!(delivered.is_ok(), "{delivered:?}");
+    first.stop().await;
+
+    // Stopped, it frees the directory, and what it acknowledged is there.
+    let again = EmbeddedBroker::start(dir.path(), None, &options)
+        .await
+        .unwrap();
+    assert_eq!(records_on_topic(&again.bootstrap()), 1);
+    again.stop().await;
+}
