@@ -33,8 +33,9 @@ use std::collections::BTreeMap;
 /// result gives its other party of the same name; 11 = a product whose label names no producer
 /// (`/` in the column, a 三无 product) has no producer to trace, identify or disclose; 12 = a
 /// `rectification_ordered` naming a unit is that unit's order; 13 = a re-test's recorded
-/// conclusion stands without a recorded objection, and an objection after the window is said.
-pub const RULES_VERSION: u32 = 13;
+/// conclusion stands without a recorded objection, and an objection after the window is said;
+/// 14 = a producer nothing else places is in the district its label's address names.
+pub const RULES_VERSION: u32 = 14;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -541,9 +542,20 @@ impl<'a> Known<'a> {
         {
             return Some(district.clone());
         }
-        self.parties
-            .get(uscc)
-            .and_then(|(_, d)| d.map(str::to_owned))
+        if let Some(district) = self.parties.get(uscc).and_then(|(_, d)| *d) {
+            return Some(district.to_owned());
+        }
+        // The producer's address on the label (天津市宁河区…), so that its notices come from
+        // its district's bureau and it counts in its district; not where the address and the
+        // code's registering authority are in different provinces (the code decides referral).
+        self.inputs
+            .result
+            .producer
+            .address
+            .as_deref()
+            .filter(|_| self.producer == Some(uscc))
+            .and_then(spotcheck_schemas::columns::district_from_zh)
+            .filter(|district| uscc.get(2..4) == district.get(..2))
     }
 
     fn role(&self, uscc: &str) -> Option<UnitRole> {

@@ -542,3 +542,42 @@ async fn a_unit_served_later_is_reminded_and_interviewed_on_its_own_deadline() {
     // The distributor is not reminded: reminders go to the sampled unit and the producer.
     assert!(kinds_to(&distributor).is_empty());
 }
+
+/// A producer the registry and the ledger do not place is placed by the address on its label,
+/// so that its notices come from its district's bureau and the quarter counts it there; not
+/// where that address is in another province than its credit code's, which decides referral.
+#[tokio::test]
+async fn a_producer_is_placed_in_the_district_its_address_names() {
+    async fn producer_unit(address: &str, uscc: &str) -> (Value, Value, Value) {
+        let harness = Harness::new();
+        let (mut stage, store) = harness.stage();
+        let mut labelled = result();
+        labelled["producer"] = json!({"uscc": uscc, "name": "某烟花厂", "address": address});
+        stage
+            .apply(&[delivered(topics::RESULTS, 0, &labelled)])
+            .await
+            .unwrap();
+        let case_ = case(&store);
+        let unit = case_["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["uscc"] == uscc)
+            .cloned()
+            .unwrap();
+        (
+            unit["district"].clone(),
+            unit["in_region"].clone(),
+            case_["referrals"].clone(),
+        )
+    }
+    let (district, in_region, referrals) =
+        producer_unit("天津市宁河区芦台镇光明路1号", "91120113MA06812345").await;
+    assert_eq!((district, in_region), (json!("120117"), json!(true)));
+    assert_eq!(referrals, json!([]));
+
+    let (district, in_region, referrals) =
+        producer_unit("天津市宁河区芦台镇光明路1号", "91350100M000100Y43").await;
+    assert_eq!((district, in_region), (Value::Null, json!(false)));
+    assert_eq!(referrals[0]["region"], "350000");
+}
