@@ -294,10 +294,11 @@ pub fn result_records(grid: &Grid, header: usize, lab_id: &str) -> Result<Sheet,
     let records = grid.rows[header + 1..]
         .iter()
         .filter(|(_, cells)| {
-            cells
-                .iter()
-                .zip(&layout)
-                .any(|(cell, column)| column.is_some() && text_of(cell).is_some())
+            // Not a row of the table: empty, or a filler such as 以下空白 under the last one.
+            cells.iter().zip(&layout).any(|(cell, column)| {
+                column.is_some_and(|c| c.kind != CellKind::Ignored)
+                    && text_of(cell).is_some_and(|text| !is_none_mark(&text))
+            })
         })
         .map(|(line, cells)| row_record(*line, cells, &layout, &read, lab_id))
         .collect();
@@ -497,8 +498,12 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
     }
 }
 
+/// A mark bulletins put where there is nothing: `/`, `—`, `无`, or 以下空白 (blank below).
 fn is_none_mark(text: &str) -> bool {
-    matches!(text, "/" | "／" | "—" | "-" | "——" | "无")
+    matches!(
+        text.trim_matches(['(', ')', '（', '）']),
+        "/" | "／" | "—" | "-" | "——" | "无" | "以下空白" | "以下为空白" | "空白"
+    )
 }
 
 /// The text of a cell as a person reads it; `None` when empty.
@@ -589,20 +594,7 @@ fn failed_items(text: &str) -> Result<Vec<Value>, String> {
 
 fn failed_item(item: &str) -> Result<Value, String> {
     let mut fields = Map::new();
-    let (name, details) = match item.find(['(', '（']) {
-        Some(open) => {
-            let bracket = item[open..].chars().next().map_or(1, char::len_utf8);
-            let inside = &item[open + bracket..];
-            let inner = inside
-                .strip_suffix(')')
-                .or_else(|| inside.strip_suffix('）'))
-                .ok_or_else(|| {
-                    format!("'{item}': the bracket after the item's name is not closed at the end")
-                })?;
-            (item[..open].trim(), Some(inner))
-        }
-        None => (item.trim(), None),
-    };
+    let (name, details) = name_and_details(item)?;
     if name.is_empty() {
         return Err(format!("'{item}' names no item before its bracket"));
     }
@@ -639,6 +631,45 @@ fn failed_item(item: &str) -> Result<Value, String> {
         fields.insert(field.into(), Value::String(value.to_owned()));
     }
     Ok(Value::Object(fields))
+}
+
+/// An item's name, and the details in the bracket that ends it when that bracket gives details
+/// (`标准值：…`, or a clause: `6.1.1`, `GB 16410-2020 5.3.2`). Other brackets say the item's
+/// condition and belong to its name: 熄火保护装置（闭阀时间）, 冲击吸收性能（高温）.
+fn name_and_details(item: &str) -> Result<(&str, Option<&str>), String> {
+    let item = item.trim();
+    let mut depth = 0i32;
+    let mut last_open = None;
+    for (at, c) in item.char_indices() {
+        match c {
+            '(' | '（' => {
+                if depth == 0 {
+                    last_open = Some(at);
+                }
+                depth += 1;
+            }
+            ')' | '）' => depth -= 1,
+            _ => {}
+        }
+    }
+    if depth != 0 {
+        return Err(format!("'{item}': a bracket in it is not closed"));
+    }
+    let Some(open) = last_open.filter(|_| item.ends_with([')', '）'])) else {
+        return Ok((item, None));
+    };
+    let bracket = item[open..].chars().next().map_or(1, char::len_utf8);
+    let close = item.chars().next_back().map_or(1, char::len_utf8);
+    let inner = &item[open + bracket..item.len() - close];
+    let is_clause = inner.chars().any(|c| c.is_ascii_digit())
+        && inner
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || " ./-—第条款项".contains(c));
+    Ok(if inner.contains([':', '：']) || is_clause {
+        (item[..open].trim(), Some(inner))
+    } else {
+        (item, None)
+    })
 }
 
 #[cfg(test)]
@@ -784,6 +815,61 @@ mod tests {
         assert_eq!(items[2]["measured"], "无");
         assert!(failed_items("温升（颜色：红）").is_err());
         assert!(failed_items("温升（实测值：1").is_err());
+    }
+
+    #[test]
+    fn an_items_condition_in_brackets_stays_in_its_name() {
+        let items = failed_items(
+            "熄火保护装置（闭阀时间）（标准值：≤60s，实测值：85s）；冲击吸收性能（高温）；\
+             干烟气中CO浓度（α=1）；整车质量（第6.1.3条）",
+        )
+        .unwrap();
+        let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+        assert_eq!(
+            names,
+            [
+                "熄火保护装置（闭阀时间）",
+                "冲击吸收性能（高温）",
+                "干烟气中CO浓度（α=1）",
+                "整车质量"
+            ]
+        );
+        assert_eq!(items[0]["required"], "≤60s");
+        assert_eq!(items[0]["measured"], "85s");
+        assert!(items[1].get("clause").is_none());
+        assert_eq!(items[3]["clause"], "第6.1.3条");
+    }
+
+    #[test]
+    fn blank_below_is_neither_an_item_nor_a_row() {
+        let pass: &[&str] = &[
+            "1",
+            "R-1",
+            "安全帽",
+            "流通",
+            "某店",
+            "",
+            "南开区",
+            "某厂",
+            "M",
+            "B",
+            "2026-04-01",
+            "2026-04-20",
+            "合格",
+            "以下空白",
+            "",
+        ];
+        let rows = [HEADER, pass, &["（以下空白）"]];
+        let sheet = result_records(&text_grid(&rows), 0, "lab").unwrap();
+        assert_eq!(sheet.records.len(), 1, "the filler row is not a result");
+        assert!(
+            sheet.records[0].problems.is_empty(),
+            "{:?}",
+            sheet.records[0].problems
+        );
+        let value = sheet.records[0].value.as_ref().unwrap();
+        assert_eq!(value["verdict"], "pass");
+        assert!(value.get("items").is_none());
     }
 
     fn workbook(write: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Vec<u8> {
