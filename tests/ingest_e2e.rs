@@ -584,3 +584,117 @@ fn a_lab_workbook_with_chinese_headers_is_taken_row_by_row_and_again_as_duplicat
         );
     }
 }
+
+/// A bulletin as published: a cover sheet, then the 不合格 and 合格 lists on sheets of their own,
+/// neither with a 检验结论 column (the list says it). Every list is read, each row takes its
+/// list's verdict, and a row refused is named by its sheet and row.
+#[test]
+fn a_bulletin_workbook_is_read_list_by_list_each_giving_its_verdict() {
+    use rust_xlsxwriter::Workbook;
+    const HEADER: &[&str] = &[
+        "序号",
+        "产品名称",
+        "被抽样单位名称",
+        "所在区",
+        "标称生产企业名称",
+        "规格型号",
+        "生产日期/批号",
+        "抽样日期",
+        "检验日期",
+        "抽查领域",
+        "报告编号",
+    ];
+    let mut workbook = Workbook::new();
+    workbook
+        .add_worksheet()
+        .set_name("说明")
+        .unwrap()
+        .write_string(0, 0, "本公告所列产品仅对抽样产品负责")
+        .unwrap();
+    let lists: [(&str, &str, &[[&str; 2]]); 2] = [
+        (
+            "不合格产品",
+            "2026年安全帽产品质量监督抽查不合格产品名单",
+            &[["BUL-F1", "南开区"], ["BUL-F2", "朝阳区"]],
+        ),
+        (
+            "合格产品",
+            "2026年安全帽产品质量监督抽查合格产品名单",
+            &[["BUL-P1", "河西区"]],
+        ),
+    ];
+    for (name, title, rows) in lists {
+        let sheet = workbook.add_worksheet().set_name(name).unwrap();
+        sheet.write_string(0, 0, title).unwrap();
+        let failing = name == "不合格产品";
+        let mut header = HEADER.to_vec();
+        if failing {
+            header.push("主要不合格项目");
+        }
+        for (col, text) in header.iter().enumerate() {
+            sheet.write_string(1, col as u16, *text).unwrap();
+        }
+        for (n, [report_no, district]) in rows.iter().enumerate() {
+            let mut cells = vec![
+                "1",
+                "安全帽",
+                "天津市某劳保用品店",
+                district,
+                "某防护用品有限公司",
+                "ABS-1",
+                "20260301",
+                "2026-04-02",
+                "2026-04-20",
+                "流通",
+                report_no,
+            ];
+            if failing {
+                cells.push("冲击吸收性能（高温）（标准值：≤4900N，实测值：6200N）");
+            }
+            for (col, text) in cells.iter().enumerate() {
+                sheet.write_string(n as u32 + 2, col as u16, *text).unwrap();
+            }
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let up = Up::start(dir.path());
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let (status, answer) = post(
+        &up,
+        Some(&up.token("lab")),
+        xlsx,
+        workbook.save_to_buffer().unwrap(),
+    );
+    assert_eq!(status, 202, "{answer}");
+    let accepted: Vec<&str> = answer["accepted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["report_no"].as_str().unwrap())
+        .collect();
+    assert_eq!(accepted, ["BUL-F1", "BUL-P1"], "{answer}");
+    let rejected = &answer["rejected"][0];
+    assert_eq!(
+        (
+            &rejected["report_no"],
+            &rejected["sheet"],
+            &rejected["line"]
+        ),
+        (&json!("BUL-F2"), &json!("不合格产品"), &json!(4)),
+        "{answer}"
+    );
+    assert_eq!(rejected["errors"][0]["column"], "所在区");
+
+    let records = read_topic(&up.brokers(), topics::RESULTS);
+    let of = |report_no: &str| {
+        records
+            .iter()
+            .find(|r| r.value["report_no"] == report_no)
+            .map(|r| r.value.clone())
+            .unwrap()
+    };
+    assert_eq!(of("BUL-F1")["verdict"], "fail");
+    assert_eq!(of("BUL-F1")["items"][0]["name"], "冲击吸收性能（高温）");
+    assert_eq!(of("BUL-P1")["verdict"], "pass");
+    assert_eq!(records.len(), 2);
+}

@@ -290,9 +290,15 @@ fn tally(answer: &Value, chunk: &Chunk, file: &Path, totals: &mut Totals) {
                     }
                 })
                 .collect();
-            totals
-                .rejections
-                .push(format!("{}:{line}: {}", file.display(), errors.join("; ")));
+            // A workbook with results on several sheets names the row's sheet.
+            let sheet = entry["sheet"]
+                .as_str()
+                .map_or_else(String::new, |sheet| format!("{sheet}:"));
+            totals.rejections.push(format!(
+                "{}:{sheet}{line}: {}",
+                file.display(),
+                errors.join("; ")
+            ));
         }
     }
 }

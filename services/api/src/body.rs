@@ -43,12 +43,26 @@ impl Records {
         }
     }
 
-    fn of_sheet(sheet: sheet_input::Sheet) -> Self {
+    /// The records of a workbook's sheets (or a CSV's one), in order; the columns the sheets
+    /// read name the errors' columns.
+    fn of_sheets(sheets: Vec<sheet_input::Sheet>) -> Self {
+        let mut records = Vec::new();
+        let mut columns = sheet_input::SheetColumns::default();
+        let mut ignored_columns: Vec<String> = Vec::new();
+        for sheet in sheets {
+            records.extend(sheet.records);
+            columns.add(&sheet.columns);
+            for header in sheet.ignored {
+                if !ignored_columns.contains(&header) {
+                    ignored_columns.push(header);
+                }
+            }
+        }
         Self {
             shape: Shape::Batch,
-            records: sheet.records,
-            columns: Some(sheet.columns),
-            ignored_columns: sheet.ignored,
+            records,
+            columns: Some(std::sync::Arc::new(columns)),
+            ignored_columns,
         }
     }
 }
@@ -123,9 +137,28 @@ pub fn split(
                 "workbooks are taken for results only (POST /v1/results): send JSON, NDJSON or CSV",
             ));
         };
-        let grid = sheet_input::workbook_grid(bytes, limits.max_records)?;
-        let header = sheet_input::header_row(&grid).unwrap_or(0);
-        Records::of_sheet(sheet_input::result_records(&grid, header, lab)?)
+        let grids = sheet_input::workbook_grids(bytes, limits.max_records)?;
+        let several = grids.len() > 1;
+        let mut sheets = Vec::with_capacity(grids.len());
+        for (name, grid) in &grids {
+            let header = sheet_input::header_row(grid).unwrap_or(0);
+            let mut sheet = sheet_input::result_records(grid, header, lab, Some(name)).map_err(
+                |mut error| {
+                    if several {
+                        error.message = format!("sheet '{name}': {}", error.message);
+                    }
+                    error
+                },
+            )?;
+            if several {
+                let name: std::sync::Arc<str> = name.as_str().into();
+                for record in &mut sheet.records {
+                    record.sheet = Some(name.clone());
+                }
+            }
+            sheets.push(sheet);
+        }
+        Records::of_sheets(sheets)
     } else if matches!(media.as_str(), "text/csv" | "application/csv") {
         let text = csv_text(full_type.as_deref().unwrap_or_default(), bytes)?;
         // The header is looked for in the first rows; the whole CSV is read once, as a sheet
@@ -138,7 +171,7 @@ pub fn split(
                     let grid = sheet_input::csv_grid(&text, usize::MAX).ok_or_else(|| {
                         ApiError::bad_request("the CSV cannot be read past its header")
                     })?;
-                    Records::of_sheet(sheet_input::result_records(&grid, header, lab)?)
+                    Records::of_sheets(vec![sheet_input::result_records(&grid, header, lab, None)?])
                 }
                 // Chinese headers that are not ours: say which names are, rather than
                 // rejecting every row for unknown fields.

@@ -69,11 +69,7 @@ pub fn records(text: &str) -> Result<Vec<Submitted>, ApiError> {
         let value = row
             .map_err(|e| FieldError::new("", format!("the row cannot be read: {e}")))
             .and_then(|row| row_to_json(&paths, &row));
-        rows.push(Submitted {
-            line,
-            value,
-            problems: Vec::new(),
-        });
+        rows.push(Submitted::new(line, value));
     }
     Ok(rows)
 }

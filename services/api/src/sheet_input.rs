@@ -14,7 +14,7 @@ use spotcheck_schemas::FieldError;
 use spotcheck_schemas::columns::{
     self, CellKind, Column, RESULT_COLUMNS, category_of_product, domain_of_role, role_of_domain,
 };
-use spotcheck_schemas::{Category, SamplingDomain, UnitRole};
+use spotcheck_schemas::{Category, SamplingDomain, UnitRole, Verdict};
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -46,6 +46,15 @@ pub struct SheetColumns {
 }
 
 impl SheetColumns {
+    /// Takes in another sheet's columns (a field's first header wins).
+    pub fn add(&mut self, other: &Self) {
+        for (path, header) in &other.read {
+            if !self.read.iter().any(|(p, _)| p == path) {
+                self.read.push((path, header.clone()));
+            }
+        }
+    }
+
     /// The header of the column a field error is about (`items[1].measured` → 主要不合格项目).
     pub fn header_of(&self, field: &str) -> Option<&str> {
         self.read
@@ -91,10 +100,12 @@ pub fn is_workbook(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
 }
 
-/// Reads the first sheet that has a header row of result columns, cell by cell, keeping at most
-/// `max_rows` rows with content and [`MAX_COLUMNS`] columns: a hostile workbook (a bomb, a cell
-/// at the last row and column) is refused or cut, never unpacked into memory whole.
-pub fn workbook_grid(bytes: &[u8], max_rows: usize) -> Result<Grid, ApiError> {
+/// Reads every sheet that has a header row of result columns (a bulletin's 不合格产品 and 合格产品
+/// lists are two), cell by cell, keeping at most `max_rows` rows with content in all and
+/// [`MAX_COLUMNS`] columns: a hostile workbook (a bomb, a cell at the last row and column) is
+/// refused or cut, never unpacked into memory whole. Sheets without one (a cover, notes) are
+/// passed over.
+pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid)>, ApiError> {
     if !bytes.starts_with(b"PK\x03\x04") {
         return Err(ApiError::new(
             axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -111,6 +122,8 @@ pub fn workbook_grid(bytes: &[u8], max_rows: usize) -> Result<Grid, ApiError> {
     let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     use calamine::Reader;
     let names = workbook.sheet_names();
+    let mut sheets = Vec::new();
+    let mut rows = 0;
     for name in &names {
         let mut cells = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
         let mut grid = Grid::default();
@@ -122,12 +135,13 @@ pub fn workbook_grid(bytes: &[u8], max_rows: usize) -> Result<Grid, ApiError> {
             }
             let number = row as usize + 1;
             if grid.rows.last().is_none_or(|(last, _)| *last != number) {
-                if grid.rows.len() >= max_rows + HEADER_SEARCH_ROWS {
+                rows += 1;
+                if rows > max_rows + HEADER_SEARCH_ROWS * (sheets.len() + 1) {
                     return Err(ApiError::new(
                         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                         format!(
-                            "sheet '{name}' has more than {max_rows} rows: split it into \
-                             workbooks of fewer rows"
+                            "the workbook has more than {max_rows} rows (at sheet '{name}'): \
+                             split it into workbooks of fewer rows"
                         ),
                     ));
                 }
@@ -142,13 +156,18 @@ pub fn workbook_grid(bytes: &[u8], max_rows: usize) -> Result<Grid, ApiError> {
             }
         }
         if header_row(&grid).is_some() {
-            return Ok(grid);
+            sheets.push((name.clone(), grid));
+        } else {
+            rows -= grid.rows.len();
         }
     }
-    Err(no_header(&format!(
-        "no sheet of the workbook ({})",
-        names.join(", ")
-    )))
+    if sheets.is_empty() {
+        return Err(no_header(&format!(
+            "no sheet of the workbook ({})",
+            names.join(", ")
+        )));
+    }
+    Ok(sheets)
 }
 
 /// Refuses a workbook whose parts unpack to more than `limit` bytes, counting what they really
@@ -251,8 +270,44 @@ pub fn no_header(place: &str) -> ApiError {
     ))
 }
 
-/// The results of a sheet whose header row is `grid.rows[header]`, posted by lab `lab_id`.
-pub fn result_records(grid: &Grid, header: usize, lab_id: &str) -> Result<Sheet, ApiError> {
+/// What a sheet's name and title say of all its rows: bulletins list 不合格产品 and 合格产品
+/// apart, often without a 检验结论 column, and 跟踪抽查 (follow-up checks) on a list of their own.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+struct SheetList {
+    verdict: Option<Verdict>,
+    follow_up: bool,
+}
+
+impl SheetList {
+    fn of(name: Option<&str>, above_header: &[(usize, Vec<Cell>)]) -> Self {
+        let mut text = name.unwrap_or_default().to_owned();
+        for cell in above_header.iter().flat_map(|(_, cells)| cells) {
+            text.extend(text_of(cell));
+        }
+        let failing = text.contains("不合格");
+        let passing = text.replace("不合格", "").contains("合格");
+        Self {
+            verdict: match (failing, passing) {
+                (true, false) => Some(Verdict::Fail),
+                (false, true) => Some(Verdict::Pass),
+                _ => None,
+            },
+            follow_up: text.contains("跟踪抽查"),
+        }
+    }
+}
+
+/// The results of a sheet (named `name`, for a workbook's) whose header row is
+/// `grid.rows[header]`, posted by lab `lab_id`. A sheet without a 检验结论 column whose name or
+/// title says which list it is (不合格产品 / 合格产品) gives its rows that verdict; one that says
+/// 跟踪抽查, without a 跟踪抽查 column, marks its rows as follow-up checks.
+pub fn result_records(
+    grid: &Grid,
+    header: usize,
+    lab_id: &str,
+    name: Option<&str>,
+) -> Result<Sheet, ApiError> {
+    let list = SheetList::of(name, &grid.rows[..header]);
     let (header_line, header_cells) = &grid.rows[header];
     let mut layout: Vec<Option<&'static Column>> = Vec::with_capacity(header_cells.len());
     let mut read = SheetColumns::default();
@@ -274,9 +329,19 @@ pub fn result_records(grid: &Grid, header: usize, lab_id: &str) -> Result<Sheet,
         }
         layout.push(column.filter(|c| c.kind != CellKind::Ignored));
     }
+    let has = |path: &str| read.read.iter().any(|(p, _)| *p == path);
+    // What every row takes from the sheet: the caller's lab, and what the list says.
+    let mut by_list = Map::new();
+    by_list.insert("lab_id".into(), Value::String(lab_id.to_owned()));
+    if let Some(verdict) = list.verdict.filter(|_| !has("verdict")) {
+        by_list.insert("verdict".into(), Value::String(verdict.as_str().into()));
+    }
+    if list.follow_up && !has("follow_up") {
+        by_list.insert("follow_up".into(), Value::Bool(true));
+    }
     let missing: Vec<String> = RESULT_COLUMNS
         .iter()
-        .filter(|c| c.required && !read.read.iter().any(|(path, _)| *path == c.path))
+        .filter(|c| c.required && !has(c.path) && !by_list.contains_key(c.path))
         .map(|c| {
             if c.headers.len() > 1 {
                 format!("{}（或：{}）", c.headers[0], c.headers[1..].join("、"))
@@ -300,7 +365,7 @@ pub fn result_records(grid: &Grid, header: usize, lab_id: &str) -> Result<Sheet,
                     && text_of(cell).is_some_and(|text| !is_none_mark(&text))
             })
         })
-        .map(|(line, cells)| row_record(*line, cells, &layout, &read, lab_id))
+        .map(|(line, cells)| row_record(*line, cells, &layout, &read, &by_list))
         .collect();
     Ok(Sheet {
         records,
@@ -314,7 +379,7 @@ fn row_record(
     cells: &[Cell],
     layout: &[Option<&'static Column>],
     columns: &SheetColumns,
-    lab_id: &str,
+    by_sheet: &Map<String, Value>,
 ) -> Submitted {
     let mut root = Map::new();
     let mut problems = Vec::new();
@@ -332,14 +397,14 @@ fn row_record(
             Err(message) => problems.push(FieldError::new(column.path, message)),
         }
     }
-    root.entry("lab_id")
-        .or_insert_with(|| Value::String(lab_id.to_owned()));
+    for (field, value) in by_sheet {
+        root.entry(field.as_str()).or_insert_with(|| value.clone());
+    }
     infer(&mut root, &mut problems);
     columns.name_columns(&mut problems);
     Submitted {
-        line,
-        value: Ok(Value::Object(root)),
         problems,
+        ..Submitted::new(line, Ok(Value::Object(root)))
     }
 }
 
@@ -743,7 +808,7 @@ mod tests {
         ]);
         let header = header_row(&grid).unwrap();
         assert_eq!(header, 1);
-        let sheet = result_records(&grid, header, "tj-lab-01").unwrap();
+        let sheet = result_records(&grid, header, "tj-lab-01", None).unwrap();
         assert_eq!(sheet.ignored, ["联系电话"]);
         let record = &sheet.records[0];
         assert_eq!(record.line, 3);
@@ -789,7 +854,7 @@ mod tests {
                 "",
             ],
         ]);
-        let sheet = result_records(&grid, 0, "lab").unwrap();
+        let sheet = result_records(&grid, 0, "lab", None).unwrap();
         let problems = &sheet.records[0].problems;
         let columns: Vec<Option<&str>> = problems.iter().map(|p| p.column.as_deref()).collect();
         for header in ["抽查领域", "所在区", "抽样日期", "检验结论"] {
@@ -801,7 +866,7 @@ mod tests {
     #[test]
     fn a_sheet_without_a_required_column_is_refused_whole_naming_it() {
         let grid = text_grid(&[&["报告编号", "产品名称", "受检单位", "检验结论"]]);
-        let error = result_records(&grid, 0, "lab").unwrap_err();
+        let error = result_records(&grid, 0, "lab", None).unwrap_err();
         assert!(error.message.contains("规格型号"), "{}", error.message);
         assert!(error.message.contains("抽样日期"), "{}", error.message);
     }
@@ -860,7 +925,7 @@ mod tests {
             "",
         ];
         let rows = [HEADER, pass, &["（以下空白）"]];
-        let sheet = result_records(&text_grid(&rows), 0, "lab").unwrap();
+        let sheet = result_records(&text_grid(&rows), 0, "lab", None).unwrap();
         assert_eq!(sheet.records.len(), 1, "the filler row is not a result");
         assert!(
             sheet.records[0].problems.is_empty(),
@@ -889,7 +954,7 @@ mod tests {
             sheet.write_string(1_048_575, 16_383, "x").unwrap();
             sheet.write_string(1_048_575, 1, "R-2").unwrap();
         });
-        let grid = workbook_grid(&bytes, 100).unwrap();
+        let (_, grid) = workbook_grids(&bytes, 100).unwrap().remove(0);
         let numbers: Vec<usize> = grid.rows.iter().map(|(n, _)| *n).collect();
         assert_eq!(numbers, [1, 2, 1_048_576]);
         assert!(
@@ -906,7 +971,7 @@ mod tests {
                 sheet.write_string(row, 1, format!("R-{row}")).unwrap();
             }
         });
-        let error = workbook_grid(&bytes, 50).unwrap_err();
+        let error = workbook_grids(&bytes, 50).unwrap_err();
         assert_eq!(error.status, axum::http::StatusCode::PAYLOAD_TOO_LARGE);
     }
 
@@ -927,7 +992,7 @@ mod tests {
         assert!(check_unpacked_size(&packed, 8 * 1024 * 1024).is_ok());
         // An XLS (OLE2) is not read: the clerk is told to save it as .xlsx.
         let xls = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-        let error = workbook_grid(&xls, 10).unwrap_err();
+        let error = workbook_grids(&xls, 10).unwrap_err();
         assert!(error.message.contains(".xlsx"), "{}", error.message);
     }
 

@@ -39,7 +39,8 @@ pub struct SubmitResponse {
     #[schema(value_type = Vec<Object>)]
     accepted: Vec<Value>,
     /// `{"line": N, "<label field>": "...", "errors": [{"field", "message"}]}` per record refused;
-    /// for a result sheet, `line` is the row number and each error also names its `column`.
+    /// for a result sheet, `line` is the row number and each error also names its `column`, and
+    /// for a workbook with results on several sheets, `sheet` names the row's sheet.
     #[schema(value_type = Vec<Object>)]
     rejected: Vec<Value>,
     /// For a result sheet: headers that no field takes (not read).
@@ -62,6 +63,7 @@ enum Outcome {
 /// One submitted record after parsing: its line, how to name it, and what to publish.
 struct Prepared {
     line: usize,
+    sheet: Option<std::sync::Arc<str>>,
     label: Option<String>,
     ready: Result<Ready, Vec<FieldError>>,
 }
@@ -242,12 +244,14 @@ fn prepare<R: Intake>(
         line,
         value,
         problems,
+        sheet,
     } = submitted;
     let value = match value {
         Ok(value) => value,
         Err(error) => {
             return Ok(Prepared {
                 line,
+                sheet,
                 label: None,
                 ready: Err(vec![error]),
             });
@@ -260,6 +264,7 @@ fn prepare<R: Intake>(
         Ok(_) => {
             return Ok(Prepared {
                 line,
+                sheet,
                 label,
                 ready: Err(problems),
             });
@@ -274,6 +279,7 @@ fn prepare<R: Intake>(
             all.extend(more);
             return Ok(Prepared {
                 line,
+                sheet,
                 label,
                 ready: Err(all),
             });
@@ -298,6 +304,7 @@ fn prepare<R: Intake>(
     };
     Ok(Prepared {
         line,
+        sheet,
         label: Some(ready.label.clone()),
         ready: Ok(ready),
     })
@@ -512,10 +519,10 @@ fn respond<R: Intake>(
             }
             Outcome::Duplicate => accepted.push(entry(R::LABEL, label, "duplicate")),
             Outcome::Rejected(errors) => {
-                rejected.push(rejection(R::LABEL, record.line, label, errors));
+                rejected.push(rejection(R::LABEL, record, label, errors));
             }
             Outcome::Conflict(error) => {
-                rejected.push(rejection(R::LABEL, record.line, label, vec![error]));
+                rejected.push(rejection(R::LABEL, record, label, vec![error]));
             }
             Outcome::Unavailable => {}
         }
@@ -569,9 +576,12 @@ fn entry(label_field: &str, label: Value, status: &str) -> Value {
     Value::Object(map)
 }
 
-fn rejection(label_field: &str, line: usize, label: Value, errors: Vec<FieldError>) -> Value {
+fn rejection(label_field: &str, record: &Prepared, label: Value, errors: Vec<FieldError>) -> Value {
     let mut map = Map::new();
-    map.insert("line".into(), json!(line));
+    map.insert("line".into(), json!(record.line));
+    if let Some(sheet) = &record.sheet {
+        map.insert("sheet".into(), json!(sheet));
+    }
     map.insert(label_field.to_owned(), label);
     map.insert("errors".into(), json!(errors));
     Value::Object(map)

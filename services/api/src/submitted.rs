@@ -14,6 +14,8 @@ pub struct Submitted {
     /// Cells of a sheet that could not be read (left out of `value`): the record is rejected
     /// with these and whatever else is wrong with it.
     pub problems: Vec<FieldError>,
+    /// The workbook's sheet it is on, when the workbook has results on more than one.
+    pub sheet: Option<std::sync::Arc<str>>,
 }
 
 impl Submitted {
@@ -22,6 +24,7 @@ impl Submitted {
             line,
             value,
             problems: Vec::new(),
+            sheet: None,
         }
     }
 }

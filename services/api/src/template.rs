@@ -131,14 +131,17 @@ fn choices(kind: CellKind) -> Option<Vec<String>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sheet_input::{header_row, result_records, workbook_grid};
+    use crate::sheet_input::{header_row, result_records, workbook_grids};
 
     #[test]
     fn the_template_is_read_back_as_a_result_sheet_with_no_record() {
         let bytes = result_template().unwrap();
-        let grid = workbook_grid(&bytes, 100).unwrap();
+        let mut sheets = workbook_grids(&bytes, 100).unwrap();
+        // Its 填写说明 sheet is no sheet of results.
+        assert_eq!(sheets.len(), 1);
+        let (_, grid) = sheets.remove(0);
         let header = header_row(&grid).unwrap();
-        let sheet = result_records(&grid, header, "lab").unwrap();
+        let sheet = result_records(&grid, header, "lab", None).unwrap();
         assert!(sheet.records.is_empty());
         assert!(sheet.ignored.is_empty(), "{:?}", sheet.ignored);
     }
