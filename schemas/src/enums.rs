@@ -95,6 +95,7 @@ string_enum!(
         LicenceRevocationReferred => "licence_revocation_referred",
         Identified => "identified",
         WarningIssued => "warning_issued",
+        ResultRevoked => "result_revoked",
     }
 );
 

@@ -515,6 +515,18 @@ impl<'a> Life<'a> {
         let objection_until =
             self.period_end(served, self.periods.objection_days, Term::ObjectionEnd);
         self.standing.objection_until = objection_until;
+        // The result revoked (by administrative reconsideration, a court, or the organiser for an
+        // error in the testing): nothing of it stands, and what was published is withdrawn
+        // within the working days of a revoked disclosure.
+        if let Some(revoked) = self.first(DispositionKind::ResultRevoked) {
+            self.standing.status = CaseStatus::Overturned;
+            self.standing.retract_by = self.working_days(
+                revoked.on,
+                self.periods.retract_working_days,
+                Term::Withdrawal,
+            );
+            return None;
+        }
         // An objection counts only inside the window. A re-test is held only on an objection
         // the organiser admitted (PQL Art 15), so its recorded conclusion, which is final, stands
         // even where the objection itself was not recorded, or was recorded with another date.
@@ -1013,6 +1025,25 @@ mod tests {
         let s = law(opening(), &[late, overturned], day("2026-06-01"));
         assert_eq!(s.status, CaseStatus::Overturned);
         assert!(s.notes.is_empty());
+    }
+
+    #[test]
+    fn a_revoked_result_stands_no_more_whatever_came_of_it() {
+        // Final on 12 May, ordered on 15 May, overdue and interviewed; the result is revoked by
+        // administrative reconsideration on Friday 24 July.
+        let events = [
+            event("1", DispositionKind::RectificationOrdered, "2026-05-15", None),
+            event("2", DispositionKind::ResultRevoked, "2026-07-24", None),
+        ];
+        let before = law(opening(), &events[..1], day("2026-07-24"));
+        assert_eq!(before.status, CaseStatus::Rectifying);
+        assert!(!before.notices.is_empty());
+        let s = law(opening(), &events, day("2026-07-24"));
+        assert_eq!(s.status, CaseStatus::Overturned);
+        assert_eq!(s.final_on, None);
+        assert!(s.notices.is_empty(), "{:?}", s.notices);
+        // Three working days: Monday 27 to Wednesday 29 July.
+        assert_eq!(s.retract_by, Some(day("2026-07-29")));
     }
 
     #[test]
