@@ -234,7 +234,22 @@ fn a_late_disposition_corrects_the_published_disclosures() {
         &days_ago(1),
         json!({}),
     );
-    post(&up, "/v1/dispositions", "admin", &denied, 202);
+    let answer = post(&up, "/v1/dispositions", "admin", &denied, 202);
+    assert!(answer["accepted"][0].get("warnings").is_none(), "{answer}");
+    // One for a report no lab posted (a typo in its number) is kept, with a warning saying so.
+    let mistyped = disposition(
+        "LATE-DENAIL",
+        "D-2",
+        "producer_denied",
+        &days_ago(1),
+        json!({}),
+    );
+    let answer = post(&up, "/v1/dispositions", "admin", &mistyped, 202);
+    assert_eq!(answer["accepted"][0]["status"], "accepted");
+    assert_eq!(
+        answer["accepted"][0]["warnings"][0]["kind"], "no_such_record",
+        "{answer}"
+    );
     // An objection made in time (on the day of service) reaches the system late, and the
     // re-test upholds the failure three days ago: final from the re-test, not from the window.
     let served = days_ago(12);

@@ -59,6 +59,12 @@ pub trait Intake: Serialize + Sized + Send + Sync + 'static {
         None
     }
 
+    /// The id of the record this one is about, which should have been taken before it (a
+    /// disposition's result or inspection): the answer warns when it has not.
+    fn concerns(&self) -> Option<String> {
+        None
+    }
+
     /// The label of an unparsed record, to name it in a rejection.
     fn label_of(value: &Value) -> Option<String> {
         match value.get(Self::LABEL)? {
@@ -203,6 +209,20 @@ impl Intake for Disposition {
 
     fn authorize(&self, _caller: &Caller) -> Result<(), FieldError> {
         Ok(())
+    }
+
+    /// The lab's result, or the inspection whose finding opened the case (a refusal case is made
+    /// of several inspections: none).
+    fn concerns(&self) -> Option<String> {
+        if self.lab_id != spotcheck_schemas::inspection::INSPECTION_LAB_ID {
+            return Some(record_id(
+                <SamplingResult as Intake>::KIND,
+                &[&self.lab_id, &self.report_no],
+            ));
+        }
+        let (inspection_id, _) = self.report_no.rsplit_once('/')?;
+        (inspection_id != "refusal")
+            .then(|| record_id(<Inspection as Intake>::KIND, &[inspection_id]))
     }
 }
 

@@ -154,6 +154,12 @@ impl Ledger {
         })
     }
 
+    /// Whether a record of this id has been taken (by this process or, caught up, by any).
+    pub fn has(&self, id: &str) -> Result<bool, LedgerError> {
+        let txn = self.db.begin_read()?;
+        Ok(txn.open_table(RECORDS)?.get(id)?.is_some())
+    }
+
     /// Classifies each `(id, hash)` of a request and claims the new ones. Waits while another
     /// request holds a claim on one of the ids, until `give_up` says to stop: then the ids still
     /// claimed are answered [`Seen::InFlight`] and the rest are classified as usual.

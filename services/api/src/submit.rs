@@ -77,6 +77,8 @@ struct Ready {
     hash: ContentHash,
     /// The sampling the plan checks judge (results).
     plan: Option<spotcheck_analytics::PlannedSampling>,
+    /// The record it is about ([`Intake::concerns`]).
+    concerns: Option<String>,
 }
 
 /// A parsed body: its shape, its records, and for a sheet the headers no field takes.
@@ -179,10 +181,11 @@ async fn submit_inner<R: Intake>(
     desk.app
         .metrics
         .count_outcomes(R::KIND, outcomes.iter().map(outcome_label));
-    let warnings = match &sheet {
+    let mut warnings = match &sheet {
         Some(_) => plan_warnings(desk, &prepared, &outcomes).await,
         None => HashMap::new(),
     };
+    unknown_subjects(desk, &prepared, &outcomes, &mut warnings);
     let ignored_columns = sheet.unwrap_or_default();
     Ok(respond::<R>(
         shape,
@@ -191,6 +194,32 @@ async fn submit_inner<R: Intake>(
         ignored_columns,
         &warnings,
     ))
+}
+
+/// Warns of each accepted record whose subject this ingest has not taken ([`Intake::concerns`]):
+/// a disposition for a result no lab has posted (yet), often a mistyped `lab_id` or `report_no`.
+/// It is kept all the same, and applies when its result comes. (An ingest run alone knows what
+/// it has taken and what was on the topics when it started.)
+fn unknown_subjects(
+    desk: &Desk,
+    prepared: &[Prepared],
+    outcomes: &[Outcome],
+    warnings: &mut HashMap<usize, Vec<Value>>,
+) {
+    for (position, (record, outcome)) in prepared.iter().zip(outcomes).enumerate() {
+        let Some(id) = record.ready.as_ref().ok().and_then(|r| r.concerns.as_ref()) else {
+            continue;
+        };
+        if !matches!(outcome, Outcome::Accepted) || desk.ledger.has(id).unwrap_or(true) {
+            continue;
+        }
+        warnings.entry(position).or_default().push(json!({
+            "kind": "no_such_record",
+            "message": "this ingest has taken no result or inspection with this lab_id and report_no: \
+                        the disposition is kept and applies when it comes; if the lab_id or \
+                        report_no is mistyped, post it corrected under a new disposition_id",
+        }));
+    }
 }
 
 /// The plan checks' warnings on the records of a sheet just accepted (six-month repeats of
@@ -301,6 +330,7 @@ fn prepare<R: Intake>(
         hash: content_hash(&payload),
         payload,
         plan: if plans { record.plan() } else { None },
+        concerns: record.concerns(),
     };
     Ok(Prepared {
         line,

@@ -1032,7 +1032,12 @@ mod tests {
         // Final on 12 May, ordered on 15 May, overdue and interviewed; the result is revoked by
         // administrative reconsideration on Friday 24 July.
         let events = [
-            event("1", DispositionKind::RectificationOrdered, "2026-05-15", None),
+            event(
+                "1",
+                DispositionKind::RectificationOrdered,
+                "2026-05-15",
+                None,
+            ),
             event("2", DispositionKind::ResultRevoked, "2026-07-24", None),
         ];
         let before = law(opening(), &events[..1], day("2026-07-24"));
