@@ -492,23 +492,58 @@ pub fn category_of_product(name: &str) -> Option<Category> {
     }
 }
 
-/// A district's GB/T 2260 code from a Tianjin district's name (南开区, 南开, 天津市南开区, or an
-/// address that begins with one: 天津市南开区红旗路1号), or from a code as written (any
-/// province's).
+/// Names addresses and labels still write for a district: the former districts merged into
+/// 滨海新区 (2009), the former counties, and the development zones inside one. (code, name).
+const FORMER_DISTRICTS: &[(&str, &str)] = &[
+    ("120116", "塘沽区"),
+    ("120116", "汉沽区"),
+    ("120116", "大港区"),
+    ("120119", "蓟县"),
+    ("120118", "静海县"),
+    ("120117", "宁河县"),
+    ("120115", "宝坻县"),
+    ("120114", "武清县"),
+];
+
+/// Zones named after 天津 that lie in one district (天津经济技术开发区, 天津港保税区).
+const TIANJIN_ZONES: &[(&str, &str)] = &[
+    ("120116", "经济技术开发区"),
+    ("120116", "港保税区"),
+    ("120116", "东疆保税港区"),
+];
+
+/// A district's GB/T 2260 code from a Tianjin district's name (南开区, 南开, 天津市南开区, a former
+/// name such as 静海县 or 塘沽区, or an address that begins with one: 天津市南开区红旗路1号,
+/// 天津西青经济技术开发区…), or from a code as written (any province's).
 pub fn district_from_zh(text: &str) -> Option<String> {
     let text = text.trim();
     if is_division_code(text) {
         return Some(text.to_owned());
     }
-    let text = text.strip_prefix("天津市").unwrap_or(text);
+    let (in_tianjin, text) = match text
+        .strip_prefix("天津市")
+        .or_else(|| text.strip_prefix("天津"))
+    {
+        Some(rest) => (true, rest.trim_start()),
+        None => (false, text),
+    };
     let short = |name: &'static str| name.strip_suffix(['区', '县']).unwrap_or(name);
-    TIANJIN_DISTRICTS
-        .iter()
+    let names = || TIANJIN_DISTRICTS.iter().chain(FORMER_DISTRICTS);
+    names()
         .find(|(_, name)| *name == text || short(name) == text)
+        .or_else(|| names().find(|(_, name)| text.starts_with(name)))
+        // After 天津, a district's short name begins the address too (天津市西青经济开发区), but
+        // not alone: 河北省 is no 河北区.
         .or_else(|| {
-            TIANJIN_DISTRICTS
+            names()
+                .filter(|_| in_tianjin)
+                .find(|(_, name)| short(name).chars().count() >= 2 && text.starts_with(short(name)))
+        })
+        .or_else(|| {
+            TIANJIN_ZONES
                 .iter()
-                .find(|(_, name)| text.starts_with(name))
+                .filter(|_| in_tianjin)
+                .find(|(_, zone)| text.starts_with(zone))
         })
         .map(|(code, _)| (*code).to_owned())
 }
@@ -735,6 +770,25 @@ mod tests {
         assert_eq!(district_from_zh("北京市朝阳区").as_deref(), None);
         assert_eq!(district_from_zh("130102").as_deref(), Some("130102"));
         assert_eq!(district_from_zh("朝阳区"), None);
+    }
+
+    #[test]
+    fn addresses_name_districts_by_their_former_names_and_zones_too() {
+        for (text, code) in [
+            ("天津市静海县大邱庄镇百亿道1号", Some("120118")),
+            ("静海县", Some("120118")),
+            ("天津塘沽区新港路", Some("120116")),
+            ("天津市蓟县", Some("120119")),
+            ("天津南开区红旗路1号", Some("120104")),
+            ("天津市西青经济技术开发区赛达大道", Some("120111")),
+            ("天津经济技术开发区第三大街", Some("120116")),
+            ("天津港保税区", Some("120116")),
+            ("河北省石家庄市", None),
+            ("天津市滨海高新区", None),
+            ("经济技术开发区", None),
+        ] {
+            assert_eq!(district_from_zh(text).as_deref(), code, "{text}");
+        }
         assert_eq!(verdict_from_zh("不合格"), Some(Verdict::Fail));
         assert_eq!(verdict_from_zh("合格"), Some(Verdict::Pass));
         assert_eq!(verdict_from_zh("待定"), None);

@@ -10,6 +10,7 @@
 //! name. Otherwise identification is pending: nothing is served or disclosed to the subject, and
 //! the case waits in the identification queue until a registration or an official settles it.
 
+use spotcheck_schemas::columns::district_from_zh;
 use spotcheck_schemas::keys::name_key;
 use spotcheck_schemas::region::district_name;
 use spotcheck_schemas::{Disposition, DispositionKind, SamplingResult, Unit};
@@ -214,9 +215,15 @@ fn registry_match(party: &Named, registered: &[Unit]) -> Result<Identity, Option
     }
     let fits = |unit: &&Unit| match (party.district, unit.district.as_deref()) {
         (Some(given), Some(registered)) => given == registered,
-        (None, Some(registered)) => party.address.is_none_or(|address| {
-            district_name(registered).is_none_or(|name| address.contains(name))
-        }),
+        // The district the address begins with (天津市静海县… is 静海区), else its name in it.
+        (None, Some(registered)) => {
+            party
+                .address
+                .is_none_or(|address| match district_from_zh(address) {
+                    Some(named) => named == registered,
+                    None => district_name(registered).is_none_or(|name| address.contains(name)),
+                })
+        }
         (_, None) => true,
     };
     let fitting: Vec<&Unit> = registered.iter().filter(fits).collect();
@@ -323,6 +330,31 @@ mod tests {
         assert!(ambiguous.reason.unwrap().contains("2 registered units"));
         let unknown = identify(named("某店", None), &[], &Names::new());
         assert_eq!(unknown.uscc, None);
+    }
+
+    #[test]
+    fn an_address_in_a_districts_former_name_places_the_party_there() {
+        let two = names(
+            "某五金店",
+            NameFacts {
+                registered: vec![
+                    unit(A, "某五金店", Some("120118")),
+                    unit(B, "某五金店", Some("120116")),
+                ],
+                ..NameFacts::default()
+            },
+        );
+        let at = |address| {
+            let party = Named {
+                address: Some(address),
+                ..named("某五金店", None)
+            };
+            identify(party, &[], &two).uscc
+        };
+        assert_eq!(at("天津市静海县大邱庄镇百亿道1号").as_deref(), Some(A));
+        assert_eq!(at("天津市塘沽区新港路2号").as_deref(), Some(B));
+        assert_eq!(at("天津市静海区大邱庄镇").as_deref(), Some(A));
+        assert_eq!(at("天津市某路3号"), None);
     }
 
     #[test]
