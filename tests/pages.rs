@@ -344,7 +344,33 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
         .unwrap()
         .to_owned();
     let (year, q) = quarter.split_once('Q').unwrap();
-    let by_category = sql(
+    // One failure of the quarter the re-test overturned (the office recorded only the re-test's
+    // conclusion): the report counts it as the pass the re-test concluded, as the bulletin does.
+    let overturned = sql(
+        &up,
+        &format!(
+            "SELECT report_no, lab_id, category FROM results_by_quarter \
+             WHERE quarter = '{quarter}' AND verdict = 'fail' ORDER BY report_no LIMIT 1"
+        ),
+    )
+    .remove(0);
+    let retest = json!({"disposition_id": "RETEST-1", "report_no": overturned["report_no"],
+        "lab_id": overturned["lab_id"], "kind": "retest_concluded", "on": days_ago(0),
+        "outcome": "overturned"});
+    post(&up, "/v1/dispositions", "admin", retest.to_string());
+    wait_until("the overturned case in the lake", || {
+        sql(
+            &up,
+            &format!(
+                "SELECT status FROM cases WHERE report_no = '{}' AND lab_id = '{}'",
+                overturned["report_no"].as_str().unwrap(),
+                overturned["lab_id"].as_str().unwrap()
+            ),
+        )
+        .first()
+        .is_some_and(|c| c["status"] == "overturned")
+    });
+    let mut by_category = sql(
         &up,
         &format!(
             "SELECT category, count(*) AS results, sum(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
@@ -352,6 +378,11 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
              GROUP BY category ORDER BY category"
         ),
     );
+    for row in &mut by_category {
+        if row["category"] == overturned["category"] {
+            row["failures"] = json!(row["failures"].as_u64().unwrap() - 1);
+        }
+    }
     let cases_opened = sql(
         &up,
         &format!(
@@ -711,7 +742,10 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
     let mut counterfeit = result("BUL-FAKE", "T-2026-EB", "fail", 45, 30);
     counterfeit["product"]["model"] = json!("TDR-5");
     counterfeit["suspected_counterfeit"] = json!(true);
+    let mut revoked = result("BUL-REVOKED", "T-2026-EB", "fail", 40, 30);
+    revoked["product"]["model"] = json!("TDR-3");
     let records = [
+        revoked,
         other_model,
         result("BUL-FINAL", "T-2026-EB", "fail", 40, 30),
         counterfeit,
@@ -722,12 +756,18 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
     ];
     let lines: Vec<String> = records.iter().map(Value::to_string).collect();
     post(&up, "/v1/results", "lab", lines.join("\n"));
-    wait_until("the three failures' cases in the lake", || {
-        sql(
+    // One failure's result is revoked by administrative reconsideration: no result to publish.
+    let revocation = json!({"disposition_id": "BUL-REVOKED-1", "report_no": "BUL-REVOKED",
+        "lab_id": "dev-lab", "kind": "result_revoked", "on": days_ago(1),
+        "note": "津市监复决字〔2026〕1号"});
+    post(&up, "/v1/dispositions", "admin", revocation.to_string());
+    wait_until("the four failures' cases in the lake, one revoked", || {
+        let rows = sql(
             &up,
-            "SELECT count(*) AS n FROM cases WHERE report_no LIKE 'BUL-%'",
-        )[0]["n"]
-            == json!(3)
+            "SELECT count(*) AS n, sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked \
+             FROM cases WHERE report_no LIKE 'BUL-%'",
+        );
+        rows[0]["n"] == json!(4) && rows[0]["revoked"] == json!(1)
     });
     wait_until("the final failures final", || {
         sql(
@@ -752,6 +792,11 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         .output()
         .unwrap();
     assert!(made.status.success(), "{made:?}");
+    // BUL-OPEN waits for its window; the revoked one is not waiting for anything.
+    assert!(
+        String::from_utf8_lossy(&made.stderr).contains("1 failures not final yet"),
+        "{made:?}"
+    );
     let workbook = out.join("bulletin.xlsx");
     let report_column = 13;
     let reports = |sheet: &str| -> BTreeSet<String> {
@@ -789,6 +834,7 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         final_failures,
         BTreeSet::from(["BUL-FINAL".to_owned(), "BUL-FAKE".to_owned()])
     );
+    // Revoked: in no list, neither a failure nor a pass.
     assert_eq!(reports("合格产品"), BTreeSet::from(["BUL-PASS".to_owned()]));
     assert_eq!(
         reports("跟踪抽查"),

@@ -428,6 +428,9 @@ pub enum CaseStatus {
     Closed,
     /// The re-test overturned the failure.
     Overturned,
+    /// The result was revoked (administrative reconsideration, a court, or the organiser for an
+    /// error in the testing): nothing of it stands, and nothing of it is published.
+    Revoked,
     /// The re-check after suspension failed and the case was referred for licence revocation
     /// (PQL Art 17).
     RevocationReferred,

@@ -49,10 +49,10 @@ pub struct Disclosure {
     #[schemars(range(min = 1))]
     pub supersedes: Option<u32>,
     /// Why this action: `final`, `corrected` (the case changed what is disclosed), `overturned`,
-    /// `producer_denied`, `not_final` (an objection in time re-opened it), `subject_changed`
+    /// `revoked` (the result revoked by a decision), `producer_denied`, `not_final` (an objection in time re-opened it), `subject_changed`
     /// (re-identified), `referred`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(extend("enum" = ["final", "corrected", "overturned", "not_final", "referred", "subject_changed", null]))]
+    #[schemars(extend("enum" = ["final", "corrected", "overturned", "revoked", "not_final", "referred", "subject_changed", null]))]
     pub reason: Option<String>,
 }
 

@@ -184,6 +184,7 @@ impl crate::case::CaseStatus {
             Suspended => "停业整顿",
             Closed => "复查合格，已结案",
             Overturned => "复检合格，结论撤销",
+            Revoked => "检验结论已被撤销",
             RevocationReferred => "已移送吊销营业执照",
         }
     }

@@ -4,7 +4,8 @@
 //!
 //! Only final results are published: a pass as soon as it is reported; a failure once its case
 //! is final (no objection in time, or the re-test upheld it) — a failure still in its objection
-//! window or re-test is left out, and one the re-test overturned is listed as 合格 with a remark.
+//! window or re-test is left out, and one the re-test overturned is listed as 合格 with a remark;
+//! a result revoked by a decision is no result, and is in no list.
 //! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
 //! same organiser sampled the same producer's same product (brand and model) earlier and that
 //! sample failed. A label the nominal producer
@@ -132,6 +133,9 @@ pub async fn bulletin(
         let failed = get(row, "verdict") == "fail";
         let status = get(row, "case_status");
         let overturned = failed && status == "overturned";
+        if failed && status == "revoked" {
+            continue;
+        }
         if failed && !overturned && !FINAL.contains(&status) {
             pending += 1;
             continue;

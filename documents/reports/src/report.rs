@@ -125,8 +125,15 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         .map(|d| format!(" AND r.district LIKE {}", literal(&format!("{d}%"))))
         .unwrap_or_default();
     let in_scope = format!("r.quarter = {q}{district}");
-    let rate = "count(*) AS results, sum(CASE WHEN r.verdict = 'fail' THEN 1 ELSE 0 END) AS failures, \
-                round(100 * avg(CASE WHEN r.verdict = 'fail' THEN 1.0 ELSE 0.0 END), 2) AS failure_rate_pct";
+    // The results as they stand: a failure the re-test overturned counts as the pass the re-test
+    // concluded (PQL Art 15, as the bulletin lists it), and a result revoked by a decision is no
+    // result at all.
+    let standing = "(SELECT q.*, CASE WHEN c.status = 'overturned' THEN 'pass' ELSE q.verdict END \
+                    AS standing_verdict FROM results_by_quarter q LEFT JOIN cases c \
+                    ON c.report_no = q.report_no AND c.lab_id = q.lab_id \
+                    WHERE c.status IS NULL OR c.status <> 'revoked')";
+    let rate = "count(*) AS results, sum(CASE WHEN r.standing_verdict = 'fail' THEN 1 ELSE 0 END) AS failures, \
+                round(100 * avg(CASE WHEN r.standing_verdict = 'fail' THEN 1.0 ELSE 0.0 END), 2) AS failure_rate_pct";
     let eight: Vec<String> = scope
         .quarter
         .last_eight()
@@ -165,7 +172,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             "by_category",
             "各产品类别抽查批次与不合格率".into(),
             format!(
-                "SELECT r.category, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.category ORDER BY r.category"
+                "SELECT r.category, {rate} FROM {standing} r WHERE {in_scope} GROUP BY r.category ORDER BY r.category"
             ),
             Chart::Bars {
                 label: "category",
@@ -176,7 +183,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             "by_district",
             "各区抽查批次与不合格率（按被抽样单位所在地）".into(),
             format!(
-                "SELECT r.district, {rate} FROM results_by_quarter r WHERE {in_scope} GROUP BY r.district ORDER BY r.district"
+                "SELECT r.district, {rate} FROM {standing} r WHERE {in_scope} GROUP BY r.district ORDER BY r.district"
             ),
             Chart::Bars {
                 label: "district",
@@ -187,7 +194,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             "last_eight_quarters",
             "近八个季度不合格率".into(),
             format!(
-                "SELECT r.quarter, {rate} FROM results_by_quarter r WHERE r.quarter IN ({}){district} \
+                "SELECT r.quarter, {rate} FROM {standing} r WHERE r.quarter IN ({}){district} \
                  GROUP BY r.quarter ORDER BY r.quarter",
                 eight.join(", ")
             ),
@@ -200,8 +207,9 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             "failing_items",
             "不合格次数最多的检验项目".into(),
             format!(
-                "SELECT i.item_name, count(*) AS tested, sum(CASE WHEN i.verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
-                 FROM result_items i JOIN results_by_quarter r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
+                "SELECT i.item_name, count(*) AS tested, \
+                 sum(CASE WHEN i.verdict = 'fail' AND r.standing_verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
+                 FROM result_items i JOIN {standing} r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
                  WHERE {in_scope} GROUP BY i.item_name ORDER BY failures DESC, i.item_name LIMIT 10"
             ),
             Chart::Bars {

@@ -54,7 +54,7 @@ open_cases AS (
                                THEN c.case_id END) AS overdue_cases
     FROM case_units AS u
     JOIN cases AS c ON c.case_id = u.case_id
-    WHERE c.status NOT IN ('closed', 'overturned')
+    WHERE c.status NOT IN ('closed', 'overturned', 'revoked')
     GROUP BY u.uscc
 ),
 candidates AS (

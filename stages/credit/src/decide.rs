@@ -71,7 +71,7 @@ fn wanted(case: &Case, now: DateTime<Utc>) -> (BTreeMap<String, Disclosure>, BTr
     }
     if matches!(
         case.status,
-        CaseStatus::Open | CaseStatus::Retest | CaseStatus::Overturned
+        CaseStatus::Open | CaseStatus::Retest | CaseStatus::Overturned | CaseStatus::Revoked
     ) {
         return (wanted, kept);
     }
@@ -137,6 +137,7 @@ fn same_content(a: &Disclosure, b: &Disclosure) -> bool {
 fn why_retracted(case: &Case, previous: &Disclosure) -> &'static str {
     match case.status {
         CaseStatus::Overturned => return "overturned",
+        CaseStatus::Revoked => return "revoked",
         CaseStatus::Open | CaseStatus::Retest => return "not_final",
         _ => {}
     }
@@ -387,5 +388,21 @@ mod tests {
             reconcile(&case("overturned", None, None), &BTreeMap::new(), now()).is_empty(),
             "nothing to retract"
         );
+    }
+
+    #[test]
+    fn a_revoked_result_is_retracted_saying_it_was_revoked() {
+        let published = reconcile(
+            &case("final", Some("2026-05-11"), None),
+            &BTreeMap::new(),
+            now(),
+        );
+        // Revoked: no final_on any more, the case says why.
+        let retracted = reconcile(&case("revoked", None, None), &taken_from(&published), now());
+        assert_eq!(retracted.len(), 2);
+        for d in &retracted {
+            assert_eq!(d.action, DisclosureAction::Retract);
+            assert_eq!(d.reason.as_deref(), Some("revoked"));
+        }
     }
 }

@@ -291,7 +291,10 @@ pub fn assemble(
         updated_at: DateTime::<Utc>::UNIX_EPOCH,
     };
     let next_change = match case.status {
-        CaseStatus::Closed | CaseStatus::Overturned | CaseStatus::RevocationReferred => None,
+        CaseStatus::Closed
+        | CaseStatus::Overturned
+        | CaseStatus::Revoked
+        | CaseStatus::RevocationReferred => None,
         _ => lifecycle::earliest(standing.next_change, wake),
     };
     (case, next_change)

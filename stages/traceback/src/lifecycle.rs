@@ -455,7 +455,10 @@ impl<'a> Life<'a> {
                 None => {
                     // An objection does not suspend the rectification order: one given before
                     // the failure is final (or during the re-test) runs from its own day.
-                    if self.standing.status != CaseStatus::Overturned {
+                    if !matches!(
+                        self.standing.status,
+                        CaseStatus::Overturned | CaseStatus::Revoked
+                    ) {
                         let change = self.rectification(None);
                         self.standing.next_change = earliest(self.standing.next_change, change);
                     }
@@ -519,7 +522,7 @@ impl<'a> Life<'a> {
         // error in the testing): nothing of it stands, and what was published is withdrawn
         // within the working days of a revoked disclosure.
         if let Some(revoked) = self.first(DispositionKind::ResultRevoked) {
-            self.standing.status = CaseStatus::Overturned;
+            self.standing.status = CaseStatus::Revoked;
             self.standing.retract_by = self.working_days(
                 revoked.on,
                 self.periods.retract_working_days,
@@ -1044,7 +1047,7 @@ mod tests {
         assert_eq!(before.status, CaseStatus::Rectifying);
         assert!(!before.notices.is_empty());
         let s = law(opening(), &events, day("2026-07-24"));
-        assert_eq!(s.status, CaseStatus::Overturned);
+        assert_eq!(s.status, CaseStatus::Revoked);
         assert_eq!(s.final_on, None);
         assert!(s.notices.is_empty(), "{:?}", s.notices);
         // Three working days: Monday 27 to Wednesday 29 July.

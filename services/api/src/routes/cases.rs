@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub struct CaseFilter {
     /// Cases in which this unit appears (as sampled unit, upstream or downstream).
     pub uscc: Option<String>,
-    /// open | retest | final | rectifying | escalated | suspended | revocation_referred | closed | overturned
+    /// open | retest | final | rectifying | escalated | suspended | revocation_referred | closed | overturned | revoked
     #[param(value_type = Option<String>)]
     pub status: Option<CaseStatus>,
 }
