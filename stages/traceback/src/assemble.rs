@@ -34,8 +34,9 @@ use std::collections::BTreeMap;
 /// (`/` in the column, a 三无 product) has no producer to trace, identify or disclose; 12 = a
 /// `rectification_ordered` naming a unit is that unit's order; 13 = a re-test's recorded
 /// conclusion stands without a recorded objection, and an objection after the window is said;
-/// 14 = a producer nothing else places is in the district its label's address names.
-pub const RULES_VERSION: u32 = 14;
+/// 14 = a producer nothing else places is in the district its label's address names; 15 = the
+/// objection window ends with the last party's, each served `result_served` naming it.
+pub const RULES_VERSION: u32 = 15;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

@@ -10,6 +10,7 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use spotcheck_schemas::case::{CaseStatus, Gap, NoticeStatus, Step, StepStatus, Term};
 use spotcheck_schemas::{Disposition, DispositionKind, NoticeKind, StepKind};
+use std::collections::BTreeMap;
 
 /// The periods of the law. Every one is configurable; the defaults are the law's. Periods in
 /// days are calendar days whose last day moves to the next working day; `_working_days` count
@@ -510,9 +511,17 @@ impl<'a> Life<'a> {
 
     /// The day the failure became final, if it is: no objection in time, or a re-test upheld.
     fn finality(&mut self) -> Option<NaiveDate> {
-        let served = self
-            .first(DispositionKind::ResultServed)
-            .map(|d| d.on)
+        // Each party served may object within its own window, and an objection re-tests the
+        // result for all: the failure is final when the last party's window has passed. A
+        // party's window runs from its first service; one naming no unit reached them all.
+        let mut first_service: BTreeMap<Option<&str>, NaiveDate> = BTreeMap::new();
+        for d in self.all(DispositionKind::ResultServed) {
+            first_service.entry(d.uscc.as_deref()).or_insert(d.on);
+        }
+        let served = first_service
+            .values()
+            .max()
+            .copied()
             .or(self.opening.served_on)
             .unwrap_or(self.opening.tested_on);
         let objection_until =
@@ -1028,6 +1037,34 @@ mod tests {
         let s = law(opening(), &[late, overturned], day("2026-06-01"));
         assert_eq!(s.status, CaseStatus::Overturned);
         assert!(s.notes.is_empty());
+    }
+
+    #[test]
+    fn the_failure_is_final_when_the_last_party_served_can_object_no_more() {
+        let served = |id: &str, on: &str, uscc: Option<&str>| Disposition {
+            uscc: uscc.map(str::to_owned),
+            ..event(id, DispositionKind::ResultServed, on, None)
+        };
+        // The shop is served on 25 April, the producer elsewhere only on 10 May: the producer
+        // may object until Monday 25 May, and its objection would re-test the result for both.
+        let both = [
+            served("1", "2026-04-25", Some("91110000802100433B")),
+            served("2", "2026-05-10", Some("91350100M000100Y43")),
+        ];
+        let s = law(opening(), &both, day("2026-05-20"));
+        assert_eq!(s.objection_until, day("2026-05-25"));
+        assert_eq!((s.status, s.final_on), (CaseStatus::Open, None));
+        let s = law(opening(), &both, day("2026-05-26"));
+        assert_eq!(s.final_on, Some(day("2026-05-26")));
+        // Served twice to the same party (or to all): its first service counts.
+        let again = [
+            served("1", "2026-04-25", None),
+            served("2", "2026-05-10", None),
+        ];
+        assert_eq!(
+            law(opening(), &again, day("2026-05-20")).objection_until,
+            day("2026-05-11")
+        );
     }
 
     #[test]
