@@ -115,6 +115,9 @@ pub enum Gap {
     NoCalendarYear { term: Term, year: i32 },
     /// An objection recorded after its window, and no re-test: the failure stands.
     ObjectionOutOfTime { filed: NaiveDate, until: NaiveDate },
+    /// A producer without a credit code whose label's address is in another province (`province`,
+    /// its code): to be reported to that province's authority by name and address.
+    ProducerElsewhere { name: String, province: String },
 }
 
 /// The deadlines and steps whose dates a case computes, as its gaps name them.
@@ -218,6 +221,13 @@ impl std::fmt::Display for Gap {
             Gap::NoCalendarYear { term, year } => write!(
                 f,
                 "{term} cannot be computed: the working-day calendar has no year {year}: add the State Council's holiday notice for {year} under [traceback.calendar.years.{year}] in the config file"
+            ),
+            Gap::ProducerElsewhere { name, province } => write!(
+                f,
+                "the producer {name} has no credit code and its label's address is in {}: report the failure to {} by the name and address (Order 18 Art 44); once it is identified it is referred",
+                crate::names::province_of(province).map_or(province.as_str(), |(_, n)| n),
+                crate::names::authority_of(province)
+                    .unwrap_or_else(|| "its authority".to_owned())
             ),
             Gap::ObjectionOutOfTime { filed, until } => write!(
                 f,

@@ -100,6 +100,27 @@ pub fn province_of(code: &str) -> Option<(&'static str, &'static str)> {
         .copied()
 }
 
+/// The province an address begins with, by its full name (浙江省宁波市…) or its short one (浙江宁波…,
+/// 内蒙古…, 广西…): (code, name).
+pub fn province_of_address(address: &str) -> Option<(&'static str, &'static str)> {
+    let address = address.trim();
+    PROVINCES.iter().copied().find(|(_, name)| {
+        let short = [
+            "壮族自治区",
+            "回族自治区",
+            "维吾尔自治区",
+            "特别行政区",
+            "自治区",
+            "省",
+            "市",
+        ]
+        .iter()
+        .find_map(|suffix| name.strip_suffix(suffix))
+        .unwrap_or(name);
+        address.starts_with(name) || (short.chars().count() >= 2 && address.starts_with(short))
+    })
+}
+
 /// The Chinese name of a division code: a Tianjin district, else the province it lies in.
 pub fn division_name(code: &str) -> Option<&'static str> {
     crate::region::district_name(code).or_else(|| province_of(code).map(|(_, name)| name))
@@ -388,6 +409,11 @@ impl crate::case::Gap {
                 "{}无法计算：工作日日历中没有{year}年——请在配置文件的 [traceback.calendar.years.{year}] 中加入国务院办公厅该年的节假日安排",
                 term.name_zh()
             ),
+            ProducerElsewhere { name, province } => format!(
+                "标称生产者{name}尚无统一社会信用代码，标称地址在{}：请按名称和地址向{}通报（《产品质量监督抽查管理暂行办法》第四十四条）；认定后列为移送",
+                province_of(province).map_or(province.as_str(), |(_, n)| n),
+                authority_of(province).unwrap_or_else(|| "其所在地主管部门".to_owned())
+            ),
             ObjectionOutOfTime { filed, until } => format!(
                 "异议于{}提出，异议期已于{}届满：不予复检，检验结论不变（《产品质量法》第十五条）；如异议实际在期限内提出，请录入复检结论",
                 date_zh(*filed),
@@ -409,6 +435,17 @@ mod tests {
         assert_eq!(names.len(), Category::ALL.len());
         assert_eq!(Category::EBike.name_zh(), "电动自行车");
         assert_eq!(Category::WireCable.name_zh(), "电线电缆");
+    }
+
+    #[test]
+    fn an_address_names_its_province_in_full_or_short() {
+        let province = |address| province_of_address(address).map(|(code, _)| code);
+        assert_eq!(province("浙江省宁波市慈溪市"), Some("330000"));
+        assert_eq!(province("浙江宁波慈溪"), Some("330000"));
+        assert_eq!(province("内蒙古包头市"), Some("150000"));
+        assert_eq!(province("广西南宁市"), Some("450000"));
+        assert_eq!(province("天津市宁河区"), Some("120000"));
+        assert_eq!(province("宁波市慈溪市"), None);
     }
 
     #[test]

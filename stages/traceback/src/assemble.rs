@@ -35,8 +35,9 @@ use std::collections::BTreeMap;
 /// `rectification_ordered` naming a unit is that unit's order; 13 = a re-test's recorded
 /// conclusion stands without a recorded objection, and an objection after the window is said;
 /// 14 = a producer nothing else places is in the district its label's address names; 15 = the
-/// objection window ends with the last party's, each served `result_served` naming it.
-pub const RULES_VERSION: u32 = 15;
+/// objection window ends with the last party's, each served `result_served` naming it; 16 = a
+/// producer elsewhere named without a code is to be reported to its province's authority.
+pub const RULES_VERSION: u32 = 16;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -235,6 +236,24 @@ pub fn assemble(
     }));
     // Expiry is the case's, whichever subjects it stops: said once.
     gaps.dedup();
+    // A producer elsewhere named without a code is still to be reported to its own authority
+    // (Order 18 Art 44); its label's address says which, before it is identified.
+    let producer_pending = subjects.iter().any(|s| {
+        s.role == SubjectRole::Producer && s.disclosure == SubjectDisclosure::IdentificationPending
+    });
+    if let Some((province, _)) = result
+        .producer
+        .address
+        .as_deref()
+        .filter(|_| producer_pending)
+        .and_then(spotcheck_schemas::names::province_of_address)
+        .filter(|(code, _)| !code.starts_with(authority.region_prefix.as_str()))
+    {
+        gaps.push(Gap::ProducerElsewhere {
+            name: result.producer.name.clone(),
+            province: province.to_owned(),
+        });
+    }
     gaps.extend(standing.notes);
     let case = Case {
         case_id: case_id(&result.lab_id, &result.report_no),

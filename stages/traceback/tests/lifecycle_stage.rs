@@ -581,3 +581,35 @@ async fn a_producer_is_placed_in_the_district_its_address_names() {
     assert_eq!((district, in_region), (Value::Null, json!(false)));
     assert_eq!(referrals[0]["region"], "350000");
 }
+
+/// A producer named without a credit code whose label's address is in another province is
+/// still reported to that province's authority (Order 18 Art 44): the case says so, by name and
+/// address, while the producer waits for identification. One in Tianjin is not.
+#[tokio::test]
+async fn a_producer_elsewhere_without_a_code_is_to_be_reported_there() {
+    async fn gaps_of(address: &str) -> Vec<String> {
+        let harness = Harness::new();
+        let (mut stage, store) = harness.stage();
+        let mut labelled = result();
+        labelled["producer"] = json!({"name": "宁波某某燃气具有限公司", "address": address});
+        stage
+            .apply(&[delivered(topics::RESULTS, 0, &labelled)])
+            .await
+            .unwrap();
+        case(&store)["gaps_zh"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap().to_owned())
+            .collect()
+    }
+    let elsewhere = gaps_of("浙江省宁波市慈溪市").await;
+    assert!(
+        elsewhere
+            .iter()
+            .any(|g| g.contains("浙江省市场监督管理局") && g.contains("第四十四条")),
+        "{elsewhere:?}"
+    );
+    let here = gaps_of("天津市宁河区").await;
+    assert!(!here.iter().any(|g| g.contains("通报")), "{here:?}");
+}
