@@ -531,13 +531,7 @@ impl<'a> Life<'a> {
         // error in the testing): nothing of it stands, and what was published is withdrawn
         // within the working days of a revoked disclosure.
         if let Some(revoked) = self.first(DispositionKind::ResultRevoked) {
-            self.standing.status = CaseStatus::Revoked;
-            self.standing.retract_by = self.working_days(
-                revoked.on,
-                self.periods.retract_working_days,
-                Term::Withdrawal,
-            );
-            return None;
+            return self.withdrawn(CaseStatus::Revoked, revoked.on);
         }
         // An objection counts only inside the window. A re-test is held only on an objection
         // the organiser admitted (PQL Art 15), so its recorded conclusion, which is final, stands
@@ -556,13 +550,7 @@ impl<'a> Life<'a> {
             self.standing.status = CaseStatus::Retest;
             let retest = retest?;
             if retest.outcome.as_deref() == Some("overturned") {
-                self.standing.status = CaseStatus::Overturned;
-                self.standing.retract_by = self.working_days(
-                    retest.on,
-                    self.periods.retract_working_days,
-                    Term::Withdrawal,
-                );
-                return None;
+                return self.withdrawn(CaseStatus::Overturned, retest.on);
             }
             return Some(retest.on);
         }
@@ -570,6 +558,15 @@ impl<'a> Life<'a> {
             return Some(plus(objection_until, 1));
         }
         self.standing.next_change = Some(plus(objection_until, 1));
+        None
+    }
+
+    /// The failure no longer stands since `on` (`status` says why): never final, and what was
+    /// published is withdrawn within the working days of a revoked disclosure.
+    fn withdrawn(&mut self, status: CaseStatus, on: NaiveDate) -> Option<NaiveDate> {
+        self.standing.status = status;
+        self.standing.retract_by =
+            self.working_days(on, self.periods.retract_working_days, Term::Withdrawal);
         None
     }
 
@@ -946,6 +943,15 @@ mod tests {
         assert_eq!(s.objection_until, day("2026-05-06"));
     }
 
+    fn retest_on_20_may(outcome: &str) -> Disposition {
+        event(
+            "2",
+            DispositionKind::RetestConcluded,
+            "2026-05-20",
+            Some(outcome),
+        )
+    }
+
     #[test]
     fn an_overturned_retest_closes_the_case_and_an_upheld_one_makes_it_final() {
         let objection = event("1", DispositionKind::ObjectionFiled, "2026-04-30", None);
@@ -959,12 +965,7 @@ mod tests {
             CaseStatus::Retest,
             "an objection suspends finality"
         );
-        let overturned = event(
-            "2",
-            DispositionKind::RetestConcluded,
-            "2026-05-20",
-            Some("overturned"),
-        );
+        let overturned = retest_on_20_may("overturned");
         let s = law(
             opening(),
             &[objection.clone(), overturned],
@@ -972,12 +973,7 @@ mod tests {
         );
         assert_eq!(s.status, CaseStatus::Overturned);
         assert!(s.notices.is_empty());
-        let upheld = event(
-            "2",
-            DispositionKind::RetestConcluded,
-            "2026-05-20",
-            Some("upheld"),
-        );
+        let upheld = retest_on_20_may("upheld");
         let s = law(opening(), &[objection, upheld], day("2026-06-01"));
         assert_eq!(
             (s.status, s.final_on),
@@ -988,12 +984,7 @@ mod tests {
     #[test]
     fn a_retests_conclusion_stands_without_its_objection_and_a_late_objection_is_said() {
         // Served 25 April: the window's 15th day is Sunday 10 May, so it ends on Monday 11 May.
-        let overturned = event(
-            "2",
-            DispositionKind::RetestConcluded,
-            "2026-05-20",
-            Some("overturned"),
-        );
+        let overturned = retest_on_20_may("overturned");
         let s = law(
             opening(),
             std::slice::from_ref(&overturned),
@@ -1006,12 +997,7 @@ mod tests {
         );
         assert_eq!(s.final_on, None);
         assert!(s.notices.is_empty());
-        let upheld = event(
-            "2",
-            DispositionKind::RetestConcluded,
-            "2026-05-20",
-            Some("upheld"),
-        );
+        let upheld = retest_on_20_may("upheld");
         let s = law(opening(), std::slice::from_ref(&upheld), day("2026-06-01"));
         assert_eq!(
             (s.status, s.final_on),
