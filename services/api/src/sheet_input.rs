@@ -601,6 +601,16 @@ fn date_of(cell: &Cell) -> Option<NaiveDate> {
 
 fn date_of_text(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
+    // A span (检验日期 2026-07-03至2026-07-20, or …至07-20) is its last day, in the first one's
+    // year when it gives none.
+    if let Some((first, last)) = text.split_once(['至', '~', '～']) {
+        let first = date_of_text(first)?;
+        let last = last.trim();
+        return date_of_text(last).or_else(|| {
+            let year = chrono::Datelike::year(&first);
+            date_of_text(&format!("{year}-{}", last.replace(['月', '.', '/'], "-")))
+        });
+    }
     // A date-time keeps its date.
     let text = text.split([' ', 'T']).next().unwrap_or(text);
     if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -1010,5 +1020,14 @@ mod tests {
         }
         assert_eq!(date_of(&Cell::Number(46086.0)), Some(day));
         assert_eq!(date_of(&Cell::Text("3月5日".into())), None);
+        // A span of testing days is its last day.
+        for span in [
+            "2026-02-20至2026-03-05",
+            "2026-02-20 至 2026-03-05",
+            "2026.02.20~03.05",
+            "2026年2月20日至3月5日",
+        ] {
+            assert_eq!(date_of(&Cell::Text(span.into())), Some(day), "{span}");
+        }
     }
 }
