@@ -292,7 +292,11 @@ impl SheetList {
                 (false, true) => Some(Verdict::Pass),
                 _ => None,
             },
-            follow_up: text.contains("跟踪抽查"),
+            // A list of follow-ups, not one that includes them (含跟踪抽查).
+            follow_up: text.contains("跟踪抽查")
+                && !["含跟踪抽查", "及跟踪抽查", "和跟踪抽查"]
+                    .iter()
+                    .any(|whole| text.contains(whole)),
         }
     }
 }
@@ -913,6 +917,24 @@ mod tests {
         assert_eq!(items[0]["measured"], "85s");
         assert!(items[1].get("clause").is_none());
         assert_eq!(items[3]["clause"], "第6.1.3条");
+    }
+
+    #[test]
+    fn a_sheet_says_which_list_it_is_by_its_name_or_title() {
+        let list = |name: &str, title: &str| {
+            SheetList::of(Some(name), &[(1, vec![Cell::Text(title.into())])])
+        };
+        let fail = Some(Verdict::Fail);
+        let pass = Some(Verdict::Pass);
+        assert_eq!(list("不合格产品", "").verdict, fail);
+        assert_eq!(list("Sheet1", "2026年安全帽抽查合格产品名单").verdict, pass);
+        assert_eq!(list("Sheet1", "抽查结果（合格与不合格）").verdict, None);
+        assert_eq!(
+            list("Sheet1", "2026年安全帽产品质量监督抽查结果").verdict,
+            None
+        );
+        assert!(list("跟踪抽查", "").follow_up);
+        assert!(!list("Sheet1", "监督抽查（含跟踪抽查）结果").follow_up);
     }
 
     #[test]
