@@ -270,6 +270,42 @@ pub fn no_header(place: &str) -> ApiError {
     ))
 }
 
+/// The names of the header row at `header`, with a second header row under merged cells taken in
+/// (被抽样单位 over 名称 | 地址 reads 被抽样单位名称, 被抽样单位地址), and how many rows they take.
+/// The row below is a second header row only when each of its names, after the name above it (a
+/// merged cell's is at its left) or alone, names a column.
+fn header_names(grid: &Grid, header: usize) -> (Vec<String>, usize) {
+    let top: Vec<String> = grid.rows[header]
+        .1
+        .iter()
+        .map(|cell| text_of(cell).unwrap_or_default())
+        .collect();
+    let Some((_, below)) = grid.rows.get(header + 1) else {
+        return (top, 1);
+    };
+    let mut names = top.clone();
+    let mut above = String::new();
+    let mut joined = 0;
+    for (at, cell) in below.iter().enumerate() {
+        if let Some(over) = top.get(at).filter(|over| !over.is_empty()) {
+            above.clone_from(over);
+        }
+        let Some(sub) = text_of(cell) else { continue };
+        let name = [format!("{above}{sub}"), sub]
+            .into_iter()
+            .find(|name| columns::result_column(name).is_some());
+        let Some(name) = name else {
+            return (top, 1);
+        };
+        if names.len() <= at {
+            names.resize(at + 1, String::new());
+        }
+        names[at] = name;
+        joined += 1;
+    }
+    if joined >= 2 { (names, 2) } else { (top, 1) }
+}
+
 /// What a sheet's name and title say of all its rows: bulletins list 不合格产品 and 合格产品
 /// apart, often without a 检验结论 column, and 跟踪抽查 (follow-up checks) on a list of their own.
 #[derive(Debug, Default, Clone, Copy, PartialEq)]
@@ -312,12 +348,12 @@ pub fn result_records(
     name: Option<&str>,
 ) -> Result<Sheet, ApiError> {
     let list = SheetList::of(name, &grid.rows[..header]);
-    let (header_line, header_cells) = &grid.rows[header];
-    let mut layout: Vec<Option<&'static Column>> = Vec::with_capacity(header_cells.len());
+    let header_line = grid.rows[header].0;
+    let (header_names, header_rows) = header_names(grid, header);
+    let mut layout: Vec<Option<&'static Column>> = Vec::with_capacity(header_names.len());
     let mut read = SheetColumns::default();
     let mut ignored = Vec::new();
-    for cell in header_cells {
-        let header = text_of(cell).unwrap_or_default();
+    for header in header_names {
         let column = columns::result_column(&header);
         match column {
             Some(column) if column.kind != CellKind::Ignored => {
@@ -360,7 +396,7 @@ pub fn result_records(
             missing.join("; ")
         )));
     }
-    let records = grid.rows[header + 1..]
+    let records = grid.rows[header + header_rows..]
         .iter()
         .filter(|(_, cells)| {
             // Not a row of the table: empty, or a filler such as 以下空白 under the last one.
@@ -935,6 +971,53 @@ mod tests {
         );
         assert!(list("跟踪抽查", "").follow_up);
         assert!(!list("Sheet1", "监督抽查（含跟踪抽查）结果").follow_up);
+    }
+
+    #[test]
+    fn a_second_header_row_under_merged_cells_names_its_columns() {
+        let grid = text_grid(&[
+            &["2026年电线电缆产品质量监督抽查结果"],
+            &[
+                "报告编号",
+                "产品名称",
+                "被抽样单位",
+                "",
+                "标称生产企业",
+                "",
+                "规格型号",
+                "生产日期/批号",
+                "抽样日期",
+                "检验日期",
+                "检验结论",
+                "抽查领域",
+            ],
+            &["", "", "名称", "地址", "名称", "地址"],
+            &[
+                "R-1",
+                "电线电缆",
+                "某五金店",
+                "天津市静海县大邱庄镇",
+                "某线缆有限公司",
+                "河北省",
+                "BV 2.5",
+                "20260301",
+                "2026-04-02",
+                "2026-04-20",
+                "合格",
+                "流通",
+            ],
+        ]);
+        let header = header_row(&grid).unwrap();
+        let sheet = result_records(&grid, header, "lab", None).unwrap();
+        assert_eq!(sheet.records.len(), 1, "the second header row is no result");
+        let record = &sheet.records[0];
+        assert_eq!(record.line, 4);
+        assert!(record.problems.is_empty(), "{:?}", record.problems);
+        let value = record.value.as_ref().unwrap();
+        assert_eq!(value["sampled_unit"]["name"], "某五金店");
+        assert_eq!(value["sampled_unit"]["address"], "天津市静海县大邱庄镇");
+        assert_eq!(value["producer"]["name"], "某线缆有限公司");
+        assert_eq!(value["producer"]["address"], "河北省");
     }
 
     #[test]
