@@ -36,8 +36,9 @@ use std::collections::BTreeMap;
 /// conclusion stands without a recorded objection, and an objection after the window is said;
 /// 14 = a producer nothing else places is in the district its label's address names; 15 = the
 /// objection window ends with the last party's, each served `result_served` naming it; 16 = a
-/// producer elsewhere named without a code is to be reported to its province's authority.
-pub const RULES_VERSION: u32 = 16;
+/// producer elsewhere named without a code is to be reported to its province's authority; 17 =
+/// an objection naming a party served on its own is in time within that party's window.
+pub const RULES_VERSION: u32 = 17;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

@@ -518,15 +518,27 @@ impl<'a> Life<'a> {
         for d in self.all(DispositionKind::ResultServed) {
             first_service.entry(d.uscc.as_deref()).or_insert(d.on);
         }
-        let served = first_service
-            .values()
-            .max()
-            .copied()
-            .or(self.opening.served_on)
-            .unwrap_or(self.opening.tested_on);
-        let objection_until =
-            self.period_end(served, self.periods.objection_days, Term::ObjectionEnd);
+        let mut window_end: BTreeMap<Option<&str>, NaiveDate> = BTreeMap::new();
+        for (party, served) in first_service {
+            let end = self.period_end(served, self.periods.objection_days, Term::ObjectionEnd);
+            window_end.insert(party, end);
+        }
+        let objection_until = match window_end.values().max() {
+            Some(last) => *last,
+            None => {
+                let served = self.opening.served_on.unwrap_or(self.opening.tested_on);
+                self.period_end(served, self.periods.objection_days, Term::ObjectionEnd)
+            }
+        };
         self.standing.objection_until = objection_until;
+        // An objection naming a party served on its own is in time within that party's window.
+        let until_for = |d: &Disposition| {
+            d.uscc
+                .as_deref()
+                .and_then(|party| window_end.get(&Some(party)))
+                .copied()
+                .unwrap_or(objection_until)
+        };
         // The result revoked (by administrative reconsideration, a court, or the organiser for an
         // error in the testing): nothing of it stands, and what was published is withdrawn
         // within the working days of a revoked disclosure.
@@ -536,17 +548,19 @@ impl<'a> Life<'a> {
         // An objection counts only inside the window. A re-test is held only on an objection
         // the organiser admitted (PQL Art 15), so its recorded conclusion, which is final, stands
         // even where the objection itself was not recorded, or was recorded with another date.
-        let objection = self.first(DispositionKind::ObjectionFiled);
+        let objections = self.all(DispositionKind::ObjectionFiled);
+        let in_time = objections.iter().any(|d| d.on <= until_for(d));
         let retest = self.first(DispositionKind::RetestConcluded);
         if retest.is_none()
-            && let Some(late) = objection.filter(|d| d.on > objection_until)
+            && !in_time
+            && let Some(late) = objections.first()
         {
             self.note(Gap::ObjectionOutOfTime {
                 filed: late.on,
-                until: objection_until,
+                until: until_for(late),
             });
         }
-        if retest.is_some() || objection.is_some_and(|d| d.on <= objection_until) {
+        if retest.is_some() || in_time {
             self.standing.status = CaseStatus::Retest;
             let retest = retest?;
             if retest.outcome.as_deref() == Some("overturned") {
@@ -1042,6 +1056,28 @@ mod tests {
         assert_eq!((s.status, s.final_on), (CaseStatus::Open, None));
         let s = law(opening(), &both, day("2026-05-26"));
         assert_eq!(s.final_on, Some(day("2026-05-26")));
+        // The shop objects on 15 May, after its own window (11 May) but inside the producer's:
+        // too late for the shop, and the producer did not object.
+        let mut late = both.to_vec();
+        late.push(Disposition {
+            uscc: Some("91110000802100433B".into()),
+            ..event("3", DispositionKind::ObjectionFiled, "2026-05-15", None)
+        });
+        let s = law(opening(), &late, day("2026-05-26"));
+        assert_eq!(s.final_on, Some(day("2026-05-26")));
+        assert_eq!(
+            s.notes,
+            [Gap::ObjectionOutOfTime {
+                filed: day("2026-05-15"),
+                until: day("2026-05-11"),
+            }]
+        );
+        // The same objection from the producer is in time: the re-test is awaited.
+        late[2].uscc = Some("91350100M000100Y43".into());
+        assert_eq!(
+            law(opening(), &late, day("2026-05-26")).status,
+            CaseStatus::Retest
+        );
         // Served twice to the same party (or to all): its first service counts.
         let again = [
             served("1", "2026-04-25", None),
