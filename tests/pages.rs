@@ -744,8 +744,22 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
     counterfeit["suspected_counterfeit"] = json!(true);
     let mut revoked = result("BUL-REVOKED", "T-2026-EB", "fail", 40, 30);
     revoked["product"]["model"] = json!("TDR-3");
+    // Sampled after the revoked failure: no follow-up of a failure that does not stand.
+    let mut after_revoked = result("BUL-AFTER-REVOKED", "T-2026-EB", "pass", 10, 8);
+    after_revoked["product"]["model"] = json!("TDR-3");
+    // Two 三无 helmets-alike of no named producer: the later is no follow-up of the earlier.
+    let sanwu = |report: &str, verdict: &str, sampled: u64, served: u64| {
+        let mut r = result(report, "T-2026-EB", verdict, sampled, served);
+        r["producer"] = json!({"name": "/"});
+        r["product"]["brand"] = json!("/");
+        r["product"]["model"] = json!("/");
+        r
+    };
     let records = [
         revoked,
+        after_revoked,
+        sanwu("BUL-SANWU-1", "fail", 40, 30),
+        sanwu("BUL-SANWU-2", "pass", 10, 8),
         other_model,
         result("BUL-FINAL", "T-2026-EB", "fail", 40, 30),
         counterfeit,
@@ -761,21 +775,21 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         "lab_id": "dev-lab", "kind": "result_revoked", "on": days_ago(1),
         "note": "津市监复决字〔2026〕1号"});
     post(&up, "/v1/dispositions", "admin", revocation.to_string());
-    wait_until("the four failures' cases in the lake, one revoked", || {
+    wait_until("the five failures' cases in the lake, one revoked", || {
         let rows = sql(
             &up,
             "SELECT count(*) AS n, sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked \
              FROM cases WHERE report_no LIKE 'BUL-%'",
         );
-        rows[0]["n"] == json!(4) && rows[0]["revoked"] == json!(1)
+        rows[0]["n"] == json!(5) && rows[0]["revoked"] == json!(1)
     });
     wait_until("the final failures final", || {
         sql(
             &up,
-            "SELECT count(*) AS n FROM cases WHERE report_no IN ('BUL-FINAL', 'BUL-FAKE') \
+            "SELECT count(*) AS n FROM cases WHERE report_no IN ('BUL-FINAL', 'BUL-FAKE', 'BUL-SANWU-1') \
              AND status = 'final'",
         )[0]["n"]
-            == json!(2)
+            == json!(3)
     });
 
     let out = dir.path().join("bulletin");
@@ -832,10 +846,21 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
     assert_eq!(reports("不合格产品"), final_failures);
     assert_eq!(
         final_failures,
-        BTreeSet::from(["BUL-FINAL".to_owned(), "BUL-FAKE".to_owned()])
+        BTreeSet::from([
+            "BUL-FINAL".to_owned(),
+            "BUL-FAKE".to_owned(),
+            "BUL-SANWU-1".to_owned()
+        ])
     );
     // Revoked: in no list, neither a failure nor a pass.
-    assert_eq!(reports("合格产品"), BTreeSet::from(["BUL-PASS".to_owned()]));
+    assert_eq!(
+        reports("合格产品"),
+        BTreeSet::from([
+            "BUL-PASS".to_owned(),
+            "BUL-AFTER-REVOKED".to_owned(),
+            "BUL-SANWU-2".to_owned()
+        ])
+    );
     assert_eq!(
         reports("跟踪抽查"),
         BTreeSet::from(["BUL-FOLLOW".to_owned()])

@@ -8,7 +8,8 @@
 //! a result revoked by a decision is no result, and is in no list.
 //! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
 //! same organiser sampled the same producer's same product (brand and model) earlier and that
-//! sample failed. A label the nominal producer
+//! sample failed, a failure that still stands (not overturned or revoked), of a producer the
+//! label names (two 三无 products are not one producer's). A label the nominal producer
 //! denies (suspected counterfeit) is marked in the remarks, as bulletins do.
 
 use crate::ReportError;
@@ -114,7 +115,10 @@ pub async fn bulletin(
               AND coalesce(e.producer_uscc, e.producer_name) \
                   = coalesce(r.producer_uscc, r.producer_name) \
               AND coalesce(e.brand, '') = coalesce(r.brand, '') AND e.model = r.model \
-             WHERE e.verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter}"
+             LEFT JOIN cases ec ON ec.report_no = e.report_no AND ec.lab_id = e.lab_id \
+             WHERE e.verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter} \
+               AND names_a_producer(r.producer_name) \
+               AND (ec.status IS NULL OR ec.status NOT IN ('overturned', 'revoked'))"
         ),
         &params,
     )
