@@ -234,6 +234,15 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 5, 11, 8, 0, 0).unwrap()
     }
 
+    /// What the feed publishes for the final case of 11 May, nothing published before.
+    fn published_on_final() -> Vec<Disclosure> {
+        reconcile(
+            &case("final", Some("2026-05-11"), None),
+            &BTreeMap::new(),
+            now(),
+        )
+    }
+
     fn taken_from(disclosures: &[Disclosure]) -> BTreeMap<String, Disclosure> {
         disclosures
             .iter()
@@ -265,11 +274,7 @@ mod tests {
 
     #[test]
     fn a_later_final_date_corrects_the_published_disclosure_under_the_same_id() {
-        let published = reconcile(
-            &case("final", Some("2026-05-11"), None),
-            &BTreeMap::new(),
-            now(),
-        );
+        let published = published_on_final();
         let corrected = reconcile(
             &case("final", Some("2026-06-01"), None),
             &taken_from(&published),
@@ -295,11 +300,7 @@ mod tests {
 
     #[test]
     fn a_denial_after_publication_retracts_the_producer_only() {
-        let published = reconcile(
-            &case("final", Some("2026-05-11"), None),
-            &BTreeMap::new(),
-            now(),
-        );
+        let published = published_on_final();
         let denied = reconcile(
             &case("final", Some("2026-05-11"), Some("producer_denied")),
             &taken_from(&published),
@@ -314,11 +315,7 @@ mod tests {
 
     #[test]
     fn a_final_failure_is_published_for_the_seller_and_the_producer_once() {
-        let published = reconcile(
-            &case("final", Some("2026-05-11"), None),
-            &BTreeMap::new(),
-            now(),
-        );
+        let published = published_on_final();
         let roles: Vec<SubjectRole> = published.iter().map(|d| d.subject_role).collect();
         assert_eq!(roles, [SubjectRole::Seller, SubjectRole::Producer]);
         assert!(
@@ -364,11 +361,7 @@ mod tests {
 
     #[test]
     fn an_overturned_failure_retracts_what_was_published_with_the_same_id() {
-        let published = reconcile(
-            &case("final", Some("2026-05-11"), None),
-            &BTreeMap::new(),
-            now(),
-        );
+        let published = published_on_final();
         let retracted = reconcile(
             &case("overturned", Some("2026-05-11"), None),
             &taken_from(&published),
@@ -392,11 +385,7 @@ mod tests {
 
     #[test]
     fn a_revoked_result_is_retracted_saying_it_was_revoked() {
-        let published = reconcile(
-            &case("final", Some("2026-05-11"), None),
-            &BTreeMap::new(),
-            now(),
-        );
+        let published = published_on_final();
         // Revoked: no final_on any more, the case says why.
         let retracted = reconcile(&case("revoked", None, None), &taken_from(&published), now());
         assert_eq!(retracted.len(), 2);

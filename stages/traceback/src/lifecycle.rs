@@ -514,14 +514,11 @@ impl<'a> Life<'a> {
         // Each party served may object within its own window, and an objection re-tests the
         // result for all: the failure is final when the last party's window has passed. A
         // party's window runs from its first service; one naming no unit reached them all.
-        let mut first_service: BTreeMap<Option<&str>, NaiveDate> = BTreeMap::new();
-        for d in self.all(DispositionKind::ResultServed) {
-            first_service.entry(d.uscc.as_deref()).or_insert(d.on);
-        }
         let mut window_end: BTreeMap<Option<&str>, NaiveDate> = BTreeMap::new();
-        for (party, served) in first_service {
-            let end = self.period_end(served, self.periods.objection_days, Term::ObjectionEnd);
-            window_end.insert(party, end);
+        for d in self.all(DispositionKind::ResultServed) {
+            window_end.entry(d.uscc.as_deref()).or_insert_with(|| {
+                self.period_end(d.on, self.periods.objection_days, Term::ObjectionEnd)
+            });
         }
         let objection_until = match window_end.values().max() {
             Some(last) => *last,
