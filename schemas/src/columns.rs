@@ -623,19 +623,24 @@ pub fn domain_from_zh(text: &str) -> Option<SamplingDomain> {
     }
 }
 
-/// 检验结论: 合格/不合格 (and 符合/不符合).
+/// 检验结论: 合格/不合格 (and 符合/不符合), or the report's sentence as labs copy it into their
+/// sheets: `经抽样检验，所检项目符合GB 2811-2019要求` is a pass, `…所检项目不符合…要求` a fail. A
+/// sentence that says both, or qualifies what it says (未, 无, 但, 除, 复检), is not read: a
+/// verdict is never guessed.
 pub fn verdict_from_zh(text: &str) -> Option<Verdict> {
     let text = text.trim();
     if let Ok(verdict) = text.parse() {
         return Some(verdict);
     }
-    match text.trim_end_matches(['。', '.']) {
-        "合格" | "符合" | "所检项目合格" | "所检项目符合要求" => {
-            Some(Verdict::Pass)
-        }
-        "不合格" | "不符合" | "不符合要求" | "所检项目不合格" => {
-            Some(Verdict::Fail)
-        }
+    let text = text.trim_end_matches(['。', '.']);
+    let failed = text.matches("不合格").count() + text.matches("不符合").count();
+    let passed = text.matches("合格").count() + text.matches("符合").count() - failed;
+    if text.contains(['未', '无', '非', '但', '除']) || text.contains("复检") {
+        return None;
+    }
+    match (passed, failed) {
+        (0, 1..) => Some(Verdict::Fail),
+        (1.., 0) => Some(Verdict::Pass),
         _ => None,
     }
 }
@@ -789,9 +794,29 @@ mod tests {
         ] {
             assert_eq!(district_from_zh(text).as_deref(), code, "{text}");
         }
+    }
+
+    #[test]
+    fn bulletin_words_and_report_sentences_are_read_and_no_verdict_guessed() {
         assert_eq!(verdict_from_zh("不合格"), Some(Verdict::Fail));
         assert_eq!(verdict_from_zh("合格"), Some(Verdict::Pass));
         assert_eq!(verdict_from_zh("待定"), None);
+        for (sentence, verdict) in [
+            (
+                "经抽样检验，所检项目符合GB 2811-2019《头部防护 安全帽》要求。",
+                Some(Verdict::Pass),
+            ),
+            (
+                "经抽样检验，所检项目不符合GB 16410-2020要求",
+                Some(Verdict::Fail),
+            ),
+            ("该批次产品判定为不合格", Some(Verdict::Fail)),
+            ("所检项目符合标准要求，但标志不符合要求", None),
+            ("未发现不符合项", None),
+            ("经复检合格", None),
+        ] {
+            assert_eq!(verdict_from_zh(sentence), verdict, "{sentence}");
+        }
         assert_eq!(
             domain_from_zh("流通领域"),
             Some(SamplingDomain::Circulation)
