@@ -699,12 +699,63 @@ fn split_top_level(text: &str, separators: &[char]) -> Vec<String> {
         .collect()
 }
 
-/// 主要不合格项目: `温升（标准值：≤60K，实测值：75K）；电气强度` → items that failed.
+/// 主要不合格项目: `温升（标准值：≤60K，实测值：75K）；电气强度` → items that failed. Bulletins often
+/// number them (`1.温升 2.电气强度`, `1、温升；2、电气强度`, `①温升②电气强度`); the numbers are
+/// not part of the names.
 fn failed_items(text: &str) -> Result<Vec<Value>, String> {
-    split_top_level(text, &[';', '；', '\n', '、', ',', '，'])
+    split_top_level(&unnumbered(text), &[';', '；', '\n', '、', ',', '，'])
         .into_iter()
-        .map(|item| failed_item(&item))
+        .map(|item| failed_item(item.trim_end_matches('。')))
         .collect()
+}
+
+/// `text` with its items' numbers replaced by separators. Numbers count 1, 2, 3… and the first
+/// opens the text, so a number in a name (`20℃喷射性能`, a clause `6.1.1`) is not taken for one.
+fn unnumbered(text: &str) -> String {
+    let chars: Vec<char> = text.trim().chars().collect();
+    let mut out = String::with_capacity(text.len());
+    let (mut next, mut depth, mut at) = (1, 0i32, 0);
+    while at < chars.len() {
+        if depth == 0 && (next > 1 || at == 0) {
+            if let Some(len) = item_number(&chars[at..], next) {
+                out.push('；');
+                next += 1;
+                at += len;
+                continue;
+            }
+        }
+        match chars[at] {
+            '(' | '（' | '[' | '【' => depth += 1,
+            ')' | '）' | ']' | '】' => depth -= 1,
+            _ => {}
+        }
+        out.push(chars[at]);
+        at += 1;
+    }
+    out
+}
+
+/// How many characters item number `n` takes at the start of `rest`: `1.`, `1、`, `1)`, `(1)`,
+/// `①`; `None` when it does not stand there.
+fn item_number(rest: &[char], n: u32) -> Option<usize> {
+    // ① … ⑳ are U+2460 … U+2473.
+    if n <= 20 && rest.first() == char::from_u32(0x245F + n).as_ref() {
+        return Some(1);
+    }
+    let digits: Vec<char> = n.to_string().chars().collect();
+    let opened = matches!(rest.first(), Some('(' | '（'));
+    let start = usize::from(opened);
+    let end = start + digits.len();
+    if rest.get(start..end)? != digits.as_slice() {
+        return None;
+    }
+    let closes = match rest.get(end)? {
+        ')' | '）' => true,
+        '.' | '．' | '、' => !opened,
+        _ => false,
+    };
+    let then_digit = rest.get(end + 1).is_some_and(char::is_ascii_digit);
+    (closes && !then_digit).then_some(end + 1)
 }
 
 fn failed_item(item: &str) -> Result<Value, String> {
@@ -930,6 +981,33 @@ mod tests {
         assert_eq!(items[2]["measured"], "无");
         assert!(failed_items("温升（颜色：红）").is_err());
         assert!(failed_items("温升（实测值：1").is_err());
+    }
+
+    #[test]
+    fn numbered_items_are_read_without_their_numbers() {
+        let names = |text: &str| -> Vec<String> {
+            failed_items(text)
+                .unwrap()
+                .iter()
+                .map(|i| i["name"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        };
+        let two = ["温升", "电气强度"];
+        assert_eq!(names("1.温升 2.电气强度"), two);
+        assert_eq!(names("1、温升；2、电气强度。"), two);
+        assert_eq!(names("①温升②电气强度"), two);
+        assert_eq!(names("(1)温升（2）电气强度"), two);
+        assert_eq!(names("1.温升2.电气强度"), two);
+        let items =
+            failed_items("1.最高车速（6.1.1）；2.整车质量（标准值：≤55kg，实测值：61kg）").unwrap();
+        assert_eq!(items[0]["clause"], "6.1.1");
+        assert_eq!(items[1]["measured"], "61kg");
+        // A name with a number in it keeps it.
+        assert_eq!(
+            names("20℃喷射性能、充装量误差"),
+            ["20℃喷射性能", "充装量误差"]
+        );
+        assert_eq!(names("6.1.1最高车速"), ["6.1.1最高车速"]);
     }
 
     #[test]
