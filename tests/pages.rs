@@ -1874,6 +1874,43 @@ fn where_to_sample_next_puts_the_planted_risky_units_first_and_keeps_the_six_mon
         stdout.contains(items[0]["uscc"].as_str().unwrap()),
         "{stdout}"
     );
+
+    // A failure overturned by its re-test is the pass the re-test concluded: a shop whose three
+    // failures were all overturned has none to be followed up, and the organiser sampled it
+    // within six months, so it is not suggested at all.
+    let cleared = planted[0]["uscc"].as_str().unwrap();
+    assert!(items.iter().any(|i| i["uscc"] == cleared), "{answer}");
+    for k in 0..3 {
+        let retest = json!({"disposition_id": format!("RETEST-{k}"),
+            "report_no": format!("RISK-00-{k}"), "lab_id": "dev-lab",
+            "kind": "retest_concluded", "on": "2026-09-30", "outcome": "overturned"});
+        post(&up, "/v1/dispositions", "admin", retest.to_string());
+    }
+    wait_until("the three overturned cases in the lake", || {
+        sql(
+            &up,
+            "SELECT count(*) AS n FROM cases WHERE report_no LIKE 'RISK-00-%' AND status = 'overturned'",
+        )[0]["n"]
+            == 3
+    });
+    let again: Value = client
+        .get(up.url("/v1/plan/suggest"))
+        .query(&[
+            ("quarter", "2026Q4"),
+            ("organiser", organiser),
+            ("limit", "10000"),
+        ])
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let suggested = again["items"].as_array().unwrap();
+    assert!(suggested.len() > 100, "{again}");
+    assert!(
+        suggested.iter().all(|i| i["uscc"] != cleared),
+        "the overturned shop is still suggested: {again}"
+    );
 }
 
 /// The case and its result reach the lake by separate topics. A lab's notice asked for in

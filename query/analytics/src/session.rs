@@ -51,6 +51,10 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("units", include_str!("../views/units.sql")),
     ("cases", include_str!("../views/cases.sql")),
     ("case_units", include_str!("../views/case_units.sql")),
+    (
+        "standing_results",
+        include_str!("../views/standing_results.sql"),
+    ),
     ("case_subjects", include_str!("../views/case_subjects.sql")),
     (
         "identifications",

@@ -1,21 +1,21 @@
 -- What the "where to sample next" ranking reads of each unit (query/analytics/src/plan.rs
 -- turns it into points and reasons): every registered unit and every unit a result names, in
 -- the district `{district}` (a division-code prefix; '' for all), as of `{as_of}`:
--- failures (as sampled unit or nominal producer) in the 12 months before and in the 24 before
--- those, the last sampling (by anyone, and by the organiser `{organiser}`, and whether the
+-- failures that stand (as sampled unit or nominal producer; `standing_results`: not one a
+-- re-test overturned or a decision revoked) in the 12 months before and in the 24 before those, the last sampling (by anyone, and by the organiser `{organiser}`, and whether the
 -- organiser's last one failed), cases not closed and overdue ones, its latest category's failure
 -- rate over the 12 months before, whether its registry entry (a producer's) lacks a licence the
 -- category needs,
 -- and its area (urban, urban_rural_fringe, rural).
 WITH involvement AS (
     SELECT sampled_unit_uscc AS uscc, sampled_unit_name AS name, district, category,
-           sampling_date, verdict, organiser
-    FROM results
+           sampling_date, standing_verdict AS verdict, organiser
+    FROM standing_results
     WHERE sampled_unit_uscc IS NOT NULL AND sampling_date < DATE '{as_of}'
     UNION ALL
     SELECT producer_uscc, producer_name, CAST(NULL AS VARCHAR), category, sampling_date,
-           verdict, organiser
-    FROM results
+           standing_verdict, organiser
+    FROM standing_results
     WHERE producer_uscc IS NOT NULL AND sampling_date < DATE '{as_of}'
       AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
 ),
@@ -39,8 +39,8 @@ history AS (
     GROUP BY uscc
 ),
 rates AS (
-    SELECT category, avg(CASE WHEN verdict = 'fail' THEN 1.0 ELSE 0.0 END) AS rate
-    FROM results
+    SELECT category, avg(CASE WHEN standing_verdict = 'fail' THEN 1.0 ELSE 0.0 END) AS rate
+    FROM standing_results
     WHERE sampling_date < DATE '{as_of}' AND sampling_date >= DATE '{as_of}' - INTERVAL '12' MONTH
     GROUP BY category
 ),
