@@ -172,7 +172,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
         ],
         CellKind::District,
         false,
-        "天津市的区名（如：南开区，或以区名开头的地址）或六位行政区划代码（如：120104）",
+        "天津市的区名（如：南开区，或以区名开头的地址）或六位行政区划代码（如：120104）；留空时按被抽样单位地址判断",
     ),
     column(
         "sampled_unit.role",

@@ -449,9 +449,20 @@ fn row_record(
 }
 
 /// What the sheet leaves out but its other cells tell: the category from the product's name,
-/// the sampling domain from the unit's role and the role from the domain.
+/// the sampled unit's district from its address, the sampling domain from the unit's role and
+/// the role from the domain.
 fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
     let failed = |path: &str, problems: &[FieldError]| problems.iter().any(|p| p.field == path);
+    let unit = root.get("sampled_unit");
+    if unit.and_then(|u| u.get("district")).is_none()
+        && !failed("sampled_unit.district", problems)
+        && let Some(district) = unit
+            .and_then(|u| u.get("address"))
+            .and_then(Value::as_str)
+            .and_then(columns::district_from_zh)
+    {
+        insert_path(root, "sampled_unit.district", Value::String(district));
+    }
     if root.get("category").is_none() && !failed("category", problems) {
         let name = root
             .get("product")
@@ -931,6 +942,58 @@ mod tests {
         assert_eq!(value["items"][0]["measured"], "61.2kg");
         assert_eq!(value["items"][1]["name"], "制动性能");
         assert!(value["sampled_unit"].get("uscc").is_none());
+    }
+
+    #[test]
+    fn a_sampled_unit_without_a_district_is_in_the_district_its_address_names() {
+        let header: &[&str] = &[
+            "报告编号",
+            "产品名称",
+            "抽查领域",
+            "被抽样单位名称",
+            "被抽样单位地址",
+            "标称生产企业",
+            "规格型号",
+            "生产日期/批号",
+            "抽样日期",
+            "检验日期",
+            "检验结论",
+        ];
+        let row = |no: &str, address: &str| -> Vec<String> {
+            [
+                no,
+                "安全帽",
+                "流通",
+                "某劳保用品店",
+                address,
+                "某厂",
+                "A",
+                "B1",
+            ]
+            .into_iter()
+            .chain(["2026-04-01", "2026-04-20", "合格"])
+            .map(str::to_owned)
+            .collect()
+        };
+        let rows = [
+            row("R-1", "天津市南开区鞍山西道1号"),
+            row("R-2", "天津市静海县大邱庄镇"),
+            row("R-3", "河北省廊坊市某路"),
+        ];
+        let mut grid: Vec<&[&str]> = vec![header];
+        let cells: Vec<Vec<&str>> = rows
+            .iter()
+            .map(|r| r.iter().map(String::as_str).collect())
+            .collect();
+        grid.extend(cells.iter().map(Vec::as_slice));
+        let grid = text_grid(&grid);
+        let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+        let districts: Vec<Option<&str>> = sheet
+            .records
+            .iter()
+            .map(|r| r.value.as_ref().unwrap()["sampled_unit"]["district"].as_str())
+            .collect();
+        assert_eq!(districts, [Some("120104"), Some("120118"), None]);
     }
 
     #[test]

@@ -37,8 +37,9 @@ use std::collections::BTreeMap;
 /// 14 = a producer nothing else places is in the district its label's address names; 15 = the
 /// objection window ends with the last party's, each served `result_served` naming it; 16 = a
 /// producer elsewhere named without a code is to be reported to its province's authority; 17 =
-/// an objection naming a party served on its own is in time within that party's window.
-pub const RULES_VERSION: u32 = 17;
+/// an objection naming a party served on its own is in time within that party's window; 18 = a
+/// sampled unit nothing else places is in the district its address names.
+pub const RULES_VERSION: u32 = 18;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -569,15 +570,19 @@ impl<'a> Known<'a> {
         if let Some(district) = self.parties.get(uscc).and_then(|(_, d)| *d) {
             return Some(district.to_owned());
         }
-        // The producer's address on the label (天津市宁河区…), so that its notices come from
-        // its district's bureau and it counts in its district; not where the address and the
-        // code's registering authority are in different provinces (the code decides referral).
-        self.inputs
-            .result
-            .producer
-            .address
-            .as_deref()
-            .filter(|_| self.producer == Some(uscc))
+        // The producer's address on the label, or the sampled unit's (天津市宁河区…), so that
+        // its notices come from its district's bureau and it counts in its district; not where
+        // the address and the code's registering authority are in different provinces (the
+        // code decides referral).
+        let result = &self.inputs.result;
+        let address = if self.is_origin(uscc) {
+            result.sampled_unit.address.as_deref()
+        } else if self.producer == Some(uscc) {
+            result.producer.address.as_deref()
+        } else {
+            None
+        };
+        address
             .and_then(spotcheck_schemas::columns::district_from_zh)
             .filter(|district| uscc.get(2..4) == district.get(..2))
     }

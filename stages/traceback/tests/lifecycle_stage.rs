@@ -543,9 +543,10 @@ async fn a_unit_served_later_is_reminded_and_interviewed_on_its_own_deadline() {
     assert!(kinds_to(&distributor).is_empty());
 }
 
-/// A producer the registry and the ledger do not place is placed by the address on its label,
-/// so that its notices come from its district's bureau and the quarter counts it there; not
-/// where that address is in another province than its credit code's, which decides referral.
+/// A producer or a sampled unit the registry and the ledger do not place is placed by its
+/// address (the label's, the sampling record's), so that its notices come from its district's
+/// bureau and the quarter counts it there; not where that address is in another province than
+/// its credit code's, which decides referral.
 #[tokio::test]
 async fn a_producer_is_placed_in_the_district_its_address_names() {
     async fn producer_unit(address: &str, uscc: &str) -> (Value, Value, Value) {
@@ -553,18 +554,25 @@ async fn a_producer_is_placed_in_the_district_its_address_names() {
         let (mut stage, store) = harness.stage();
         let mut labelled = result();
         labelled["producer"] = json!({"uscc": uscc, "name": "某烟花厂", "address": address});
+        // The shop with a Tianjin code, its district not given: placed by its address.
+        labelled["sampled_unit"] = json!({"uscc": "91120104MA05A0B1CK", "name": "某店",
+            "address": "天津市静海县大邱庄镇百亿道1号", "role": "retailer"});
         stage
             .apply(&[delivered(topics::RESULTS, 0, &labelled)])
             .await
             .unwrap();
         let case_ = case(&store);
-        let unit = case_["units"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["uscc"] == uscc)
-            .cloned()
-            .unwrap();
+        let unit = |uscc: &str| {
+            case_["units"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["uscc"] == uscc)
+                .cloned()
+                .unwrap()
+        };
+        assert_eq!(unit("91120104MA05A0B1CK")["district"], "120118");
+        let unit = unit(uscc);
         (
             unit["district"].clone(),
             unit["in_region"].clone(),
