@@ -652,16 +652,29 @@ fn date_of(cell: &Cell) -> Option<NaiveDate> {
 
 fn date_of_text(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
-    // A span (检验日期 2026-07-03至2026-07-20, or …至07-20) is its last day, in the first one's
-    // year when it gives none.
-    if let Some((first, last)) = text.split_once(['至', '~', '～']) {
-        let first = date_of_text(first)?;
-        let last = last.trim();
-        return date_of_text(last).or_else(|| {
-            let year = chrono::Datelike::year(&first);
-            date_of_text(&format!("{year}-{}", last.replace(['月', '.', '/'], "-")))
-        });
+    // A span (检验日期 2026-07-03至2026-07-20, 2026.7.3—7.20, 2026年7月3日-2026年7月20日) is its
+    // last day, in the first one's year when it gives none. A hyphen splits a span only where
+    // the whole is not one date and both sides are dates.
+    if let Some((first, last)) = text.split_once(['至', '~', '～', '—', '–', '－']) {
+        return span_end(first, last);
     }
+    one_date(text).or_else(|| {
+        text.match_indices('-')
+            .find_map(|(at, _)| span_end(&text[..at], &text[at + 1..]))
+    })
+}
+
+/// The last day of the span `first`–`last`.
+fn span_end(first: &str, last: &str) -> Option<NaiveDate> {
+    let first = one_date(first.trim())?;
+    let last = last.trim();
+    one_date(last).or_else(|| {
+        let year = chrono::Datelike::year(&first);
+        one_date(&format!("{year}-{}", last.replace(['月', '.', '/'], "-")))
+    })
+}
+
+fn one_date(text: &str) -> Option<NaiveDate> {
     // A date-time keeps its date.
     let text = text.split([' ', 'T']).next().unwrap_or(text);
     if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -1266,12 +1279,19 @@ mod tests {
         }
         assert_eq!(date_of(&Cell::Number(46086.0)), Some(day));
         assert_eq!(date_of(&Cell::Text("3月5日".into())), None);
+        assert_eq!(date_of(&Cell::Text("2026-03-05 08:30".into())), Some(day));
+        assert_eq!(date_of(&Cell::Text("2026-03".into())), None);
         // A span of testing days is its last day.
         for span in [
             "2026-02-20至2026-03-05",
             "2026-02-20 至 2026-03-05",
             "2026.02.20~03.05",
             "2026年2月20日至3月5日",
+            "2026.2.20—2026.3.5",
+            "2026年2月20日-2026年3月5日",
+            "2026-02-20-2026-03-05",
+            "2026-02-20-03-05",
+            "2026/2/20－3/5",
         ] {
             assert_eq!(date_of(&Cell::Text(span.into())), Some(day), "{span}");
         }
