@@ -740,13 +740,14 @@ fn unnumbered(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let (mut next, mut depth, mut at) = (1, 0i32, 0);
     while at < chars.len() {
-        if depth == 0 && (next > 1 || at == 0) {
-            if let Some(len) = item_number(&chars[at..], next) {
-                out.push('；');
-                next += 1;
-                at += len;
-                continue;
-            }
+        if depth == 0
+            && (next > 1 || at == 0)
+            && let Some(len) = item_number(&chars[at..], next)
+        {
+            out.push('；');
+            next += 1;
+            at += len;
+            continue;
         }
         match chars[at] {
             '(' | '（' | '[' | '【' => depth += 1,

@@ -38,8 +38,9 @@ use std::collections::BTreeMap;
 /// objection window ends with the last party's, each served `result_served` naming it; 16 = a
 /// producer elsewhere named without a code is to be reported to its province's authority; 17 =
 /// an objection naming a party served on its own is in time within that party's window; 18 = a
-/// sampled unit nothing else places is in the district its address names.
-pub const RULES_VERSION: u32 = 18;
+/// sampled unit nothing else places is in the district its address names; 19 = units ordered
+/// one by one are settled one by one: one unit's report or passed re-check is not the case's.
+pub const RULES_VERSION: u32 = 19;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

@@ -10,7 +10,7 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use spotcheck_schemas::case::{CaseStatus, Gap, NoticeStatus, Step, StepStatus, Term};
 use spotcheck_schemas::{Disposition, DispositionKind, NoticeKind, StepKind};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The periods of the law. Every one is configurable; the defaults are the law's. Periods in
 /// days are calendar days whose last day moves to the next working day; `_working_days` count
@@ -167,8 +167,9 @@ pub struct ForUnit {
 /// `rectification_ordered` naming it (or naming none), else the rectification notice served to
 /// it (or to all): its rectification period runs from that day, and the reminder and the
 /// interview for overdue rectification hold it to its own deadline — none before it was
-/// ordered, later ones when it was ordered later than the case's first unit. After the
-/// rectification report (or the re-check), they are moot for a unit not served them, and so is
+/// ordered, later ones when it was ordered later than the case's first unit. After the unit's
+/// rectification report (or re-check; or one naming no unit), they are moot for it unless
+/// served, and so is
 /// a reminder not served by the unit's deadline (the interview takes over).
 pub fn addressed(
     notice: &ProposedNotice,
@@ -224,11 +225,12 @@ pub fn addressed(
     if !notice.from_order {
         return has(notice.status, due_on);
     }
+    // The unit's own report or re-check, or one naming no unit.
     let settled = happened.iter().any(|d| {
         matches!(
             d.kind,
             DispositionKind::RectificationReported | DispositionKind::RecheckConcluded
-        )
+        ) && d.uscc.as_deref().is_none_or(|to| to == uscc)
     });
     // A reminder not served by the deadline is moot: the interview takes over.
     let current = |due_on: NaiveDate| {
@@ -400,6 +402,51 @@ impl<'a> Life<'a> {
                 && d.outcome.as_deref() == Some(kind.as_str())
                 && (since..=by).contains(&d.on)
         })
+    }
+
+    /// The units given the rectification order one by one: each named by a recorded order or
+    /// by the service of the rectification notice. `None` when an order reached every unit at
+    /// once (naming none), or none was given: then whatever settles one unit settles the case.
+    fn ordered_one_by_one(&self) -> Option<BTreeSet<&'a str>> {
+        let mut units = BTreeSet::new();
+        for d in &self.events {
+            let order = d.kind == DispositionKind::RectificationOrdered
+                || (d.kind == DispositionKind::NoticeServed
+                    && d.outcome.as_deref() == Some(NoticeKind::Rectification.as_str()));
+            if order {
+                units.insert(d.uscc.as_deref()?);
+            }
+        }
+        (!units.is_empty()).then_some(units)
+    }
+
+    /// The day the rectification was settled for the whole case by the first event of `kinds`
+    /// (a report, a re-check): one naming no unit, or — units ordered one by one — the last unit's
+    /// own. One unit's report does not settle another's order.
+    fn settled_by(&self, kinds: &[DispositionKind]) -> Option<NaiveDate> {
+        let settling: Vec<&Disposition> = self
+            .events
+            .iter()
+            .copied()
+            .filter(|d| kinds.contains(&d.kind))
+            .collect();
+        let Some(units) = self.ordered_one_by_one() else {
+            return settling.first().map(|d| d.on);
+        };
+        let for_all = settling.iter().find(|d| d.uscc.is_none()).map(|d| d.on);
+        let each: Option<Vec<NaiveDate>> = units
+            .iter()
+            .map(|unit| {
+                settling
+                    .iter()
+                    .find(|d| d.uscc.as_deref() == Some(*unit))
+                    .map(|d| d.on)
+            })
+            .collect();
+        [for_all, each.and_then(|days| days.into_iter().max())]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Proposes a notice of `kind` for the cause that arose on `since` (once per cause); which
@@ -629,13 +676,10 @@ impl<'a> Life<'a> {
         // After the report (or the re-check) neither comes any more: one served by then stays
         // on the case, one not served is moot. (A reminder not served by the deadline is moot
         // too, unit by unit: [`addressed`].)
-        let settled = [
+        let settled = self.settled_by(&[
             DispositionKind::RectificationReported,
             DispositionKind::RecheckConcluded,
-        ]
-        .into_iter()
-        .filter_map(|kind| self.first(kind).map(|d| d.on))
-        .min();
+        ]);
         let stands = |life: &Self, kind, since| {
             settled.is_none_or(|by| life.served_between(kind, since, by))
         };
@@ -660,7 +704,33 @@ impl<'a> Life<'a> {
     /// The re-check, the public notice and the second re-check it starts, suspension, the
     /// re-check after it and the referral for licence revocation.
     fn rechecks(&mut self) {
-        let rechecks = self.all(DispositionKind::RecheckConcluded);
+        let mut rechecks = self.all(DispositionKind::RecheckConcluded);
+        // Units ordered one by one are re-checked one by one: a unit whose first re-check passed
+        // is done, the case closes when every unit ordered is, and the law's chain follows the
+        // re-checks of the units that failed (and those naming none).
+        if let Some(units) = self.ordered_one_by_one() {
+            let passed_at_once = |d: &Disposition, all: &[&Disposition]| {
+                d.outcome.as_deref() == Some("pass")
+                    && d.uscc.as_deref().is_some_and(|unit| {
+                        all.iter()
+                            .find(|e| e.uscc.as_deref() == Some(unit))
+                            .is_some_and(|e| e.disposition_id == d.disposition_id)
+                    })
+            };
+            let all = rechecks.clone();
+            let done: BTreeSet<&str> = all
+                .iter()
+                .filter(|d| passed_at_once(d, &all))
+                .filter_map(|d| d.uscc.as_deref())
+                .collect();
+            rechecks.retain(|d| !passed_at_once(d, &all));
+            if rechecks.is_empty() {
+                if units.is_subset(&done) {
+                    self.standing.status = CaseStatus::Closed;
+                }
+                return;
+            }
+        }
         let Some(first) = rechecks.first() else {
             return;
         };
@@ -1354,6 +1424,86 @@ mod tests {
     /// Orders recorded unit by unit (`rectification_ordered` naming each): each unit's deadline,
     /// reminder and interview run from its own order; a unit not ordered has none of them. The
     /// case's deadlines run from the first order.
+    #[test]
+    fn one_units_report_and_recheck_settle_that_unit_not_the_case() {
+        let (shop, producer) = ("91120104A", "91120117B");
+        let to_unit = |id: &str, kind, on: &str, outcome: Option<&str>, uscc: &str| Disposition {
+            uscc: Some(uscc.to_owned()),
+            ..event(id, kind, on, outcome)
+        };
+        let rectification = Some("rectification");
+        let mut events = vec![
+            to_unit(
+                "1",
+                DispositionKind::NoticeServed,
+                "2026-06-15",
+                rectification,
+                shop,
+            ),
+            to_unit(
+                "2",
+                DispositionKind::NoticeServed,
+                "2026-06-25",
+                rectification,
+                producer,
+            ),
+            to_unit(
+                "3",
+                DispositionKind::RectificationReported,
+                "2026-07-20",
+                None,
+                shop,
+            ),
+            to_unit(
+                "4",
+                DispositionKind::RecheckConcluded,
+                "2026-07-25",
+                Some("pass"),
+                shop,
+            ),
+        ];
+        // 20 August: the shop is done; the producer, ordered on 25 June, has reported nothing
+        // and is reminded of its 24 August.
+        let today = day("2026-08-20");
+        let s = law(opening(), &events, today);
+        assert_eq!(s.status, CaseStatus::Rectifying);
+        assert!(kinds(&s).contains(&NoticeKind::Reminder), "{s:?}");
+        let reminder = |uscc: &str, s: &Standing, events: &[Disposition]| {
+            address(s, NoticeKind::Reminder, uscc, events, today).notice
+        };
+        assert_eq!(reminder(shop, &s, &events), None);
+        assert_eq!(
+            reminder(producer, &s, &events),
+            Some((NoticeStatus::Proposed, day("2026-08-24")))
+        );
+        // Its re-check passed too: the case closes. Had it failed, the case is escalated.
+        let pass = to_unit(
+            "5",
+            DispositionKind::RecheckConcluded,
+            "2026-08-28",
+            Some("pass"),
+            producer,
+        );
+        events.push(pass.clone());
+        assert_eq!(
+            law(opening(), &events, day("2026-09-01")).status,
+            CaseStatus::Closed
+        );
+        events.pop();
+        events.push(Disposition {
+            outcome: Some("fail".into()),
+            ..pass
+        });
+        assert_eq!(
+            law(opening(), &events, day("2026-09-01")).status,
+            CaseStatus::Escalated
+        );
+        // A re-check naming no unit is every unit's, as before.
+        events.pop();
+        events[3].uscc = None;
+        assert_eq!(law(opening(), &events, today).status, CaseStatus::Closed);
+    }
+
     #[test]
     fn an_order_recorded_for_one_unit_is_that_units_own() {
         let (shop, distributor, other) = ("91120104A", "91120116B", "91120105C");
