@@ -535,6 +535,12 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
         "verdict": "fail", "severity": "general"
     });
     post(&up, "/v1/results", "lab", result.to_string());
+    // The producer's order is recorded, on the day the failure became final; the shop's is not,
+    // so the shop's notice still runs from its own service.
+    let order = json!({"disposition_id": "ORDER-P", "report_no": "TJ-NOTICE-1",
+        "lab_id": "dev-lab", "kind": "rectification_ordered", "on": days_ago(11),
+        "uscc": producer});
+    post(&up, "/v1/dispositions", "admin", order.to_string());
 
     // The case becomes final at once (no objection window here) and proposes the notices.
     let mut case = Value::Null;
@@ -547,10 +553,18 @@ fn the_rectification_notice_names_the_recipient_the_failed_items_and_the_time_li
         // The result reaches the lake by its own topic; the notice rests on it.
         let result_in =
             || !sql(&up, "SELECT 1 FROM results WHERE report_no = 'TJ-NOTICE-1'").is_empty();
+        let order_in = || {
+            !sql(
+                &up,
+                &format!("SELECT 1 FROM dispositions WHERE uscc = '{producer}'"),
+            )
+            .is_empty()
+        };
         case["notices_json"]
             .as_str()
             .is_some_and(|n| n.contains(&sampled) && n.contains("rectification"))
             && result_in()
+            && order_in()
     });
     let case_id = case["case_id"].as_str().unwrap().to_owned();
     let notices: Vec<Value> = serde_json::from_str(case["notices_json"].as_str().unwrap()).unwrap();

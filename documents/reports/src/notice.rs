@@ -325,11 +325,14 @@ pub async fn notice(
         }
         _ => reason,
     };
+    // The recipient's own order, or one naming no unit: another unit's order is not its own
+    // (its notice's limit still runs from its service).
     let ordered = !text_rows(
         analytics,
         "SELECT disposition_id FROM dispositions \
-         WHERE case_id = $case_id AND kind = 'rectification_ordered' LIMIT 1",
-        &[("case_id", case_id)],
+         WHERE case_id = $case_id AND kind = 'rectification_ordered' \
+         AND (uscc IS NULL OR uscc = $uscc) LIMIT 1",
+        &[("case_id", case_id), ("uscc", &entry.to)],
     )
     .await?
     .is_empty();

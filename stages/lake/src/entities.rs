@@ -185,11 +185,18 @@ struct DispositionRow {
     on: Day,
     outcome: Option<String>,
     note: Option<String>,
+    /// The unit the event concerns (served, ordered, reporting, identified), when it names one.
+    uscc: Option<String>,
+    /// `identified`: the name the case gave the unit.
+    name: Option<String>,
+    /// `suspension`: its last day.
+    until: Option<Day>,
 }
 
 impl Table for DispositionRow {
     const NAME: &'static str = DISPOSITIONS;
-    const DATES: &'static [&'static str] = &["on"];
+    const LATER: usize = 3;
+    const DATES: &'static [&'static str] = &["on", "until"];
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -492,6 +499,9 @@ pub fn rows_of(
                 on: Day(d.on),
                 outcome: d.outcome,
                 note: d.note,
+                uscc: d.uscc,
+                name: d.name,
+                until: d.until.map(Day),
             })]
         }
         topics::CASES => {
