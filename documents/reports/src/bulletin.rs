@@ -110,15 +110,13 @@ pub async fn bulletin(
     let follow_ups: BTreeSet<(String, String)> = text_rows(
         analytics,
         &format!(
-            "SELECT DISTINCT r.report_no, r.lab_id FROM results r JOIN results e \
+            "SELECT DISTINCT r.report_no, r.lab_id FROM results r JOIN standing_results e \
                ON coalesce(e.organiser, '') = coalesce(r.organiser, '') \
               AND coalesce(e.producer_uscc, e.producer_name) \
                   = coalesce(r.producer_uscc, r.producer_name) \
               AND coalesce(e.brand, '') = coalesce(r.brand, '') AND e.model = r.model \
-             LEFT JOIN cases ec ON ec.report_no = e.report_no AND ec.lab_id = e.lab_id \
-             WHERE e.verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter} \
-               AND names_a_producer(r.producer_name) \
-               AND (ec.status IS NULL OR ec.status NOT IN ('overturned', 'revoked'))"
+             WHERE e.standing_verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter} \
+               AND names_a_producer(r.producer_name)"
         ),
         &params,
     )
