@@ -316,6 +316,9 @@ pub enum StepStatus {
     Done,
     /// Waits for the event it counts from.
     Awaiting,
+    /// Not needed any more: the case closed (every unit's re-check passed) before it was
+    /// recorded done, and production may resume (Order 18 Art 49).
+    Moot,
 }
 
 /// The batch of the case.

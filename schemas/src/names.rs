@@ -305,6 +305,7 @@ impl crate::case::StepStatus {
             Due => "待办",
             Done => "已完成",
             Awaiting => "待前置事项发生后计算期限",
+            Moot => "已结案，无需办理",
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::onsite::OnSiteCase;
 use chrono::{DateTime, NaiveDate, Utc};
 use spotcheck_schemas::case::{
     CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseSubject, CaseUnit, Deadlines, Gap, Notice,
-    Referral, SubjectDisclosure,
+    NoticeStatus, Referral, SubjectDisclosure,
 };
 use spotcheck_schemas::disclosure::visible_until;
 use spotcheck_schemas::keys::{name_key, normalise};
@@ -39,8 +39,10 @@ use std::collections::BTreeMap;
 /// producer elsewhere named without a code is to be reported to its province's authority; 17 =
 /// an objection naming a party served on its own is in time within that party's window; 18 = a
 /// sampled unit nothing else places is in the district its address names; 19 = units ordered
-/// one by one are settled one by one: one unit's report or passed re-check is not the case's.
-pub const RULES_VERSION: u32 = 19;
+/// one by one are settled one by one: one unit's report or passed re-check is not the case's;
+/// 20 = a unit done with the case is served nothing more, and a closed case's steps not
+/// recorded done are moot.
+pub const RULES_VERSION: u32 = 20;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -213,7 +215,10 @@ pub fn assemble(
                 &authority.calendar,
             );
             wake = lifecycle::earliest(wake, addressed.wake);
-            if let Some((status, due_on)) = addressed.notice {
+            // A unit done with the case keeps what was served to it, and is served nothing more.
+            if let Some((status, due_on)) = addressed.notice
+                && (status == NoticeStatus::Served || !standing.is_done(&unit.uscc))
+            {
                 notices.push(Notice {
                     kind: proposed.kind,
                     to: unit.uscc.clone(),

@@ -104,6 +104,16 @@ pub struct Standing {
     pub notes: Vec<Gap>,
     /// The next day on which the standing changes by time alone, if any: the stage's timer.
     pub next_change: Option<NaiveDate>,
+    /// Units ordered one by one whose own first re-check passed: done before the case is.
+    pub done_units: BTreeSet<String>,
+}
+
+impl Standing {
+    /// Whether the unit is done with the case: its own re-check passed, or every unit's (the
+    /// case closed). What was not served to it by then is not served any more.
+    pub fn is_done(&self, uscc: &str) -> bool {
+        self.status == CaseStatus::Closed || self.done_units.contains(uscc)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -188,26 +198,21 @@ pub fn addressed(
         return has(notice.status, notice.due_on);
     }
     let happened: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
-    // The day an order of `kind` was given: to this unit (or to all), else to any unit.
-    let ordered = |kind: DispositionKind, to_unit: bool| {
+    // The day the order was given, `recorded` or by the notice's service: to this unit (or to
+    // all), else to any unit.
+    let ordered = |recorded: bool, to_unit: bool| {
         happened
             .iter()
-            .filter(|d| d.kind == kind)
             .filter(|d| {
-                kind != DispositionKind::NoticeServed
-                    || d.outcome.as_deref() == Some(NoticeKind::Rectification.as_str())
+                gives_order(d) && (d.kind == DispositionKind::RectificationOrdered) == recorded
             })
             .filter(|d| !to_unit || d.uscc.as_deref().is_none_or(|to| to == uscc))
             .map(|d| d.on)
             .min()
     };
     // A recorded order wins over the notice's service, for the unit as for the case.
-    let (recorded, served) = (
-        DispositionKind::RectificationOrdered,
-        DispositionKind::NoticeServed,
-    );
-    let unit_order = ordered(recorded, true).or_else(|| ordered(served, true));
-    let case_order = ordered(recorded, false).or_else(|| ordered(served, false));
+    let unit_order = ordered(true, true).or_else(|| ordered(false, true));
+    let case_order = ordered(true, false).or_else(|| ordered(false, false));
     // The unit's own rectification deadline, when its order came on another day than the case's.
     let own_deadline = unit_order
         .filter(|on| Some(*on) != case_order)
@@ -262,6 +267,14 @@ pub fn addressed(
     } else {
         current(due_on)
     }
+}
+
+/// Whether `d` gives the rectification order: recorded as such, or the rectification notice
+/// (整改通知书, the order's document) served.
+fn gives_order(d: &Disposition) -> bool {
+    d.kind == DispositionKind::RectificationOrdered
+        || (d.kind == DispositionKind::NoticeServed
+            && d.outcome.as_deref() == Some(NoticeKind::Rectification.as_str()))
 }
 
 fn plus(date: NaiveDate, days: u64) -> NaiveDate {
@@ -336,6 +349,7 @@ impl<'a> Life<'a> {
             steps: Vec::new(),
             notes: Vec::new(),
             next_change: None,
+            done_units: BTreeSet::new(),
         };
         Self {
             opening,
@@ -408,15 +422,12 @@ impl<'a> Life<'a> {
     /// by the service of the rectification notice. `None` when an order reached every unit at
     /// once (naming none), or none was given: then whatever settles one unit settles the case.
     fn ordered_one_by_one(&self) -> Option<BTreeSet<&'a str>> {
-        let mut units = BTreeSet::new();
-        for d in &self.events {
-            let order = d.kind == DispositionKind::RectificationOrdered
-                || (d.kind == DispositionKind::NoticeServed
-                    && d.outcome.as_deref() == Some(NoticeKind::Rectification.as_str()));
-            if order {
-                units.insert(d.uscc.as_deref()?);
-            }
-        }
+        let units = self
+            .events
+            .iter()
+            .filter(|d| gives_order(d))
+            .map(|d| d.uscc.as_deref())
+            .collect::<Option<BTreeSet<&str>>>()?;
         (!units.is_empty()).then_some(units)
     }
 
@@ -547,11 +558,17 @@ impl<'a> Life<'a> {
         if let Some(Some(again_on)) = self.opening.on_site.and_then(|site| site.refusal) {
             self.refused_again(again_on);
         }
-        if matches!(
-            self.standing.status,
-            CaseStatus::Final | CaseStatus::Rectifying
-        ) {
-            self.standing.next_change = next_change;
+        match self.standing.status {
+            CaseStatus::Final | CaseStatus::Rectifying => self.standing.next_change = next_change,
+            // Production may resume (Order 18 Art 49): a step not recorded by then is moot.
+            CaseStatus::Closed => {
+                for step in &mut self.standing.steps {
+                    if step.status != StepStatus::Done {
+                        step.status = StepStatus::Moot;
+                    }
+                }
+            }
+            _ => {}
         }
         self.standing
     }
@@ -709,21 +726,18 @@ impl<'a> Life<'a> {
         // is done, the case closes when every unit ordered is, and the law's chain follows the
         // re-checks of the units that failed (and those naming none).
         if let Some(units) = self.ordered_one_by_one() {
-            let passed_at_once = |d: &Disposition, all: &[&Disposition]| {
-                d.outcome.as_deref() == Some("pass")
-                    && d.uscc.as_deref().is_some_and(|unit| {
-                        all.iter()
-                            .find(|e| e.uscc.as_deref() == Some(unit))
-                            .is_some_and(|e| e.disposition_id == d.disposition_id)
-                    })
-            };
-            let all = rechecks.clone();
-            let done: BTreeSet<&str> = all
-                .iter()
-                .filter(|d| passed_at_once(d, &all))
-                .filter_map(|d| d.uscc.as_deref())
-                .collect();
-            rechecks.retain(|d| !passed_at_once(d, &all));
+            let (mut seen, mut done) = (BTreeSet::new(), BTreeSet::new());
+            rechecks.retain(|d| {
+                let Some(unit) = d.uscc.as_deref() else {
+                    return true;
+                };
+                let passed_at_once = seen.insert(unit) && d.outcome.as_deref() == Some("pass");
+                if passed_at_once {
+                    done.insert(unit);
+                }
+                !passed_at_once
+            });
+            self.standing.done_units = done.iter().map(|unit| (*unit).to_owned()).collect();
             if rechecks.is_empty() {
                 if units.is_subset(&done) {
                     self.standing.status = CaseStatus::Closed;

@@ -543,6 +543,126 @@ async fn a_unit_served_later_is_reminded_and_interviewed_on_its_own_deadline() {
     assert!(kinds_to(&distributor).is_empty());
 }
 
+/// A serious failure (a major hidden danger) is put under listed supervision; a unit whose own
+/// re-check passed is done with it: what was not served to it by then is not served any more,
+/// and once every unit ordered has passed, the case closes with nothing left to serve or to
+/// stop (production may resume, Order 18 Art 49). What was served stays on the case.
+#[tokio::test]
+async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
+    let valid = |first17: &str| spotcheck_schemas::uscc::with_check_character(first17).unwrap();
+    let (shop, producer) = (valid("91120104MA0000001"), valid("91120113MA0000003"));
+    let mut serious = result();
+    serious["sampled_unit"]["uscc"] = json!(shop);
+    serious["producer"]["uscc"] = json!(producer);
+    serious["severity"] = json!("serious");
+    let to = |id: &str, kind: &str, on: &str, outcome: Option<&str>, uscc: &str| {
+        let mut d = disposition(id, kind, on, outcome);
+        d["uscc"] = json!(uscc);
+        d
+    };
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    stage
+        .apply(&[delivered(topics::RESULTS, 0, &serious)])
+        .await
+        .unwrap();
+    harness.clock.advance_days(8); // 2026-03-28: final
+    stage.idle().await.unwrap();
+    let dispositions = [
+        to(
+            "D1",
+            "notice_served",
+            "2026-03-30",
+            Some("rectification"),
+            &shop,
+        ),
+        to(
+            "D2",
+            "notice_served",
+            "2026-03-30",
+            Some("rectification"),
+            &producer,
+        ),
+        to(
+            "D3",
+            "notice_served",
+            "2026-04-01",
+            Some("listed_supervision"),
+            &producer,
+        ),
+        to("D4", "rectification_reported", "2026-04-20", None, &shop),
+        to("D5", "recheck_concluded", "2026-04-24", Some("pass"), &shop),
+    ];
+    let delivered_ = |from: usize, records: &[Value]| -> Vec<Delivered> {
+        records
+            .iter()
+            .enumerate()
+            .map(|(i, d)| delivered(topics::DISPOSITIONS, (from + i) as i64, d))
+            .collect()
+    };
+    stage.apply(&delivered_(0, &dispositions)).await.unwrap();
+    harness.clock.advance_days(30); // 2026-04-27
+    stage.idle().await.unwrap();
+    let notices = |uscc: &str| -> Vec<String> {
+        case(&store)["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["to"] == uscc)
+            .map(|n| {
+                format!(
+                    "{} {}",
+                    n["kind"].as_str().unwrap(),
+                    n["status"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    let steps = || -> Vec<String> {
+        case(&store)["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} {}",
+                    s["kind"].as_str().unwrap(),
+                    s["status"].as_str().unwrap()
+                )
+            })
+            .collect()
+    };
+    assert_eq!(case(&store)["status"], "rectifying");
+    // The shop passed: listed supervision, never served to it, is not proposed to it any more.
+    assert_eq!(notices(&shop), ["rectification served"]);
+    assert_eq!(
+        notices(&producer),
+        ["rectification served", "listed_supervision served"]
+    );
+    assert_eq!(steps(), ["stop_production_and_sale due"]);
+    stage
+        .apply(&delivered_(
+            5,
+            &[to(
+                "D6",
+                "recheck_concluded",
+                "2026-04-27",
+                Some("pass"),
+                &producer,
+            )],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(case(&store)["status"], "closed");
+    assert_eq!(notices(&shop), ["rectification served"]);
+    assert_eq!(
+        notices(&producer),
+        ["rectification served", "listed_supervision served"]
+    );
+    // The stop was never recorded, and is no longer needed: the case says so, not "due".
+    assert_eq!(steps(), ["stop_production_and_sale moot"]);
+}
+
 /// A producer or a sampled unit the registry and the ledger do not place is placed by its
 /// address (the label's, the sampling record's), so that its notices come from its district's
 /// bureau and the quarter counts it there; not where that address is in another province than
