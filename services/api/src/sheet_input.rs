@@ -698,17 +698,22 @@ fn one_date(text: &str) -> Option<NaiveDate> {
     NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
 }
 
+/// How `c` changes the depth of brackets: an opening one by 1, a closing one by −1.
+fn bracket_step(c: char) -> i32 {
+    match c {
+        '(' | '（' | '[' | '【' => 1,
+        ')' | '）' | ']' | '】' => -1,
+        _ => 0,
+    }
+}
+
 /// Splits at `separators` outside brackets, trimming and dropping empty parts.
 fn split_top_level(text: &str, separators: &[char]) -> Vec<String> {
     let mut parts = Vec::new();
     let mut depth = 0i32;
     let mut current = String::new();
     for c in text.chars() {
-        match c {
-            '(' | '（' | '[' | '【' => depth += 1,
-            ')' | '）' | ']' | '】' => depth -= 1,
-            _ => {}
-        }
+        depth += bracket_step(c);
         if depth <= 0 && separators.contains(&c) {
             parts.push(std::mem::take(&mut current));
         } else {
@@ -749,11 +754,7 @@ fn unnumbered(text: &str) -> String {
             at += len;
             continue;
         }
-        match chars[at] {
-            '(' | '（' | '[' | '【' => depth += 1,
-            ')' | '）' | ']' | '】' => depth -= 1,
-            _ => {}
-        }
+        depth += bracket_step(chars[at]);
         out.push(chars[at]);
         at += 1;
     }
