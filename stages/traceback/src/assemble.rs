@@ -41,8 +41,9 @@ use std::collections::BTreeMap;
 /// sampled unit nothing else places is in the district its address names; 19 = units ordered
 /// one by one are settled one by one: one unit's report or passed re-check is not the case's;
 /// 20 = a unit done with the case is served nothing more, and a closed case's steps not
-/// recorded done are moot.
-pub const RULES_VERSION: u32 = 20;
+/// recorded done are moot; 21 = each unit ordered one by one goes through its own re-checks
+/// (one unit's failure is not another's second), and the case closes when every one passed.
+pub const RULES_VERSION: u32 = 21;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

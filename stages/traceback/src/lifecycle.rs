@@ -720,31 +720,63 @@ impl<'a> Life<'a> {
 
     /// The re-check, the public notice and the second re-check it starts, suspension, the
     /// re-check after it and the referral for licence revocation.
+    ///
+    /// Units ordered one by one are re-checked one by one, each through its own re-checks (and
+    /// those naming no unit): a unit whose re-check passed is done, and the case closes when
+    /// every unit ordered or re-checked is. The law's chain follows the unit not done that has
+    /// failed most often; one unit's failed re-check is not another's second.
     fn rechecks(&mut self) {
-        let mut rechecks = self.all(DispositionKind::RecheckConcluded);
-        // Units ordered one by one are re-checked one by one: a unit whose first re-check passed
-        // is done, the case closes when every unit ordered is, and the law's chain follows the
-        // re-checks of the units that failed (and those naming none).
-        if let Some(units) = self.ordered_one_by_one() {
-            let (mut seen, mut done) = (BTreeSet::new(), BTreeSet::new());
-            rechecks.retain(|d| {
-                let Some(unit) = d.uscc.as_deref() else {
-                    return true;
-                };
-                let passed_at_once = seen.insert(unit) && d.outcome.as_deref() == Some("pass");
-                if passed_at_once {
-                    done.insert(unit);
+        let rechecks = self.all(DispositionKind::RecheckConcluded);
+        let Some(mut units) = self.ordered_one_by_one() else {
+            return self.escalation(&rechecks);
+        };
+        units.extend(rechecks.iter().filter_map(|d| d.uscc.as_deref()));
+        let passed = |d: &&Disposition| d.outcome.as_deref() == Some("pass");
+        // Each unit's re-checks up to the first that passed, and whether one did.
+        let chains: Vec<(&str, Vec<&'a Disposition>, bool)> = units
+            .into_iter()
+            .map(|unit| {
+                let mut chain: Vec<&Disposition> = rechecks
+                    .iter()
+                    .copied()
+                    .filter(|d| d.uscc.as_deref().is_none_or(|to| to == unit))
+                    .collect();
+                let passed_at = chain.iter().position(passed);
+                if let Some(at) = passed_at {
+                    chain.truncate(at + 1);
                 }
-                !passed_at_once
+                (unit, chain, passed_at.is_some())
+            })
+            .collect();
+        self.standing.done_units = chains
+            .iter()
+            .filter(|(_, _, done)| *done)
+            .map(|(unit, _, _)| (*unit).to_owned())
+            .collect();
+        let every_unit_done = chains.iter().all(|(_, _, done)| *done);
+        // The unit not done that failed most often (the earliest to fail first among equals);
+        // when no unit not done has failed, the unit that failed most, for its chain's steps.
+        let failures = |chain: &[&Disposition]| chain.iter().filter(|d| !passed(d)).count();
+        let first_on = |chain: &[&Disposition]| chain.first().map(|d| std::cmp::Reverse(d.on));
+        let lead = chains
+            .iter()
+            .filter(|(_, chain, done)| !done && failures(chain) > 0)
+            .max_by_key(|(_, chain, _)| (failures(chain), first_on(chain)))
+            .or_else(|| {
+                chains
+                    .iter()
+                    .max_by_key(|(_, chain, done)| (failures(chain), *done, first_on(chain)))
             });
-            self.standing.done_units = done.iter().map(|unit| (*unit).to_owned()).collect();
-            if rechecks.is_empty() {
-                if units.is_subset(&done) {
-                    self.standing.status = CaseStatus::Closed;
-                }
-                return;
-            }
+        if let Some((_, chain, _)) = lead {
+            self.escalation(chain);
         }
+        if self.standing.status == CaseStatus::Closed && !every_unit_done {
+            self.standing.status = CaseStatus::Rectifying;
+        }
+    }
+
+    /// The law's chain over one line of re-checks, in date order.
+    fn escalation(&mut self, rechecks: &[&'a Disposition]) {
         let Some(first) = rechecks.first() else {
             return;
         };
@@ -1516,6 +1548,53 @@ mod tests {
         events.pop();
         events[3].uscc = None;
         assert_eq!(law(opening(), &events, today).status, CaseStatus::Closed);
+    }
+
+    #[test]
+    fn each_unit_ordered_goes_through_its_own_rechecks() {
+        let (shop, producer) = ("91120104A", "91120117B");
+        let to_unit = |id: &str, kind, on: &str, outcome: Option<&str>, uscc: &str| Disposition {
+            uscc: Some(uscc.to_owned()),
+            ..event(id, kind, on, outcome)
+        };
+        let (ordered, recheck) = (
+            DispositionKind::RectificationOrdered,
+            DispositionKind::RecheckConcluded,
+        );
+        let mut events = vec![
+            to_unit("1", ordered, "2026-05-15", None, shop),
+            to_unit("2", ordered, "2026-05-15", None, producer),
+            to_unit("3", recheck, "2026-07-20", Some("fail"), shop),
+            to_unit("4", recheck, "2026-07-22", Some("fail"), producer),
+        ];
+        // Each failed once: escalated, not suspended as if the producer's were the second.
+        let s = law(opening(), &events, day("2026-07-23"));
+        assert_eq!(s.status, CaseStatus::Escalated);
+        assert!(!kinds(&s).contains(&NoticeKind::ListedSupervision), "{s:?}");
+        // The shop passes its second re-check: the producer, not yet, holds the case escalated.
+        events.push(event(
+            "5",
+            DispositionKind::PublicNotice,
+            "2026-08-03",
+            None,
+        ));
+        events.push(to_unit("6", recheck, "2026-10-05", Some("pass"), shop));
+        let s = law(opening(), &events, day("2026-10-06"));
+        assert_eq!(s.status, CaseStatus::Escalated);
+        assert!(s.is_done(shop) && !s.is_done(producer));
+        events.push(to_unit("7", recheck, "2026-10-08", Some("pass"), producer));
+        assert_eq!(
+            law(opening(), &events, day("2026-10-09")).status,
+            CaseStatus::Closed
+        );
+        // A unit never re-checked holds the case open, whatever the other's chain came to.
+        let events: Vec<Disposition> = events
+            .into_iter()
+            .filter(|d| d.kind != recheck || d.uscc.as_deref() == Some(shop))
+            .collect();
+        let s = law(opening(), &events, day("2026-10-09"));
+        assert_eq!(s.status, CaseStatus::Rectifying);
+        assert!(s.is_done(shop) && !s.is_done(producer));
     }
 
     #[test]
