@@ -42,8 +42,10 @@ use std::collections::BTreeMap;
 /// one by one are settled one by one: one unit's report or passed re-check is not the case's;
 /// 20 = a unit done with the case is served nothing more, and a closed case's steps not
 /// recorded done are moot; 21 = each unit ordered one by one goes through its own re-checks
-/// (one unit's failure is not another's second), and the case closes when every one passed.
-pub const RULES_VERSION: u32 = 21;
+/// (one unit's failure is not another's second), and the case closes when every one passed;
+/// 22 = the interview for a failed re-check (and listed supervision for a second) goes to the
+/// unit the re-check names.
+pub const RULES_VERSION: u32 = 22;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -201,12 +203,14 @@ pub fn assemble(
     // A unit given its order later than the case has its reminder and interview later.
     let mut wake = None;
     for proposed in &standing.notices {
-        let recipients = if proposed.to_all_units {
+        let recipients = if proposed.to_all_units || proposed.concerns.is_some() {
             &addressable
         } else {
             &responsible
         };
-        for unit in recipients {
+        let concerned =
+            |unit: &&&CaseUnit| proposed.concerns.as_ref().is_none_or(|to| *to == unit.uscc);
+        for unit in recipients.iter().filter(concerned) {
             let addressed = lifecycle::addressed(
                 proposed,
                 &unit.uscc,

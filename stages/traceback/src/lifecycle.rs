@@ -133,6 +133,8 @@ pub struct ProposedNotice {
     /// Counts from the rectification deadline (the reminder, the interview for overdue
     /// rectification): a unit given its order later than the case has its own ([`addressed`]).
     pub from_order: bool,
+    /// The unit whose failed re-check called for it, when that re-check named one: to it alone.
+    pub concerns: Option<String>,
 }
 
 impl ProposedNotice {
@@ -469,6 +471,7 @@ impl<'a> Life<'a> {
         to_all_units: bool,
         since: NaiveDate,
         from_order: bool,
+        concerns: Option<&str>,
     ) {
         if self
             .standing
@@ -486,6 +489,7 @@ impl<'a> Life<'a> {
             since,
             until: None,
             from_order,
+            concerns: concerns.map(str::to_owned),
         });
     }
 
@@ -668,6 +672,7 @@ impl<'a> Life<'a> {
             true,
             NaiveDate::MIN,
             false,
+            None,
         );
         if let (true, Some(final_on)) = (self.opening.serious, final_on) {
             // A major hidden danger: listed supervision from the day the failure is final; found
@@ -681,7 +686,14 @@ impl<'a> Life<'a> {
                     Term::ListedSupervision,
                 )
             };
-            self.propose(NoticeKind::ListedSupervision, due, false, final_on, false);
+            self.propose(
+                NoticeKind::ListedSupervision,
+                due,
+                false,
+                final_on,
+                false,
+                None,
+            );
         }
         if ordered.is_some() && final_on.is_some() {
             self.standing.status = CaseStatus::Rectifying;
@@ -706,14 +718,21 @@ impl<'a> Life<'a> {
         if self.today < reminder_on {
             next_change = Some(reminder_on);
         } else if stands(self, NoticeKind::Reminder, reminder_on) {
-            self.propose(NoticeKind::Reminder, rectify_by, false, reminder_on, true);
+            self.propose(
+                NoticeKind::Reminder,
+                rectify_by,
+                false,
+                reminder_on,
+                true,
+                None,
+            );
         }
         if self.today < overdue_on {
             next_change = next_change.or(Some(overdue_on));
         } else if stands(self, NoticeKind::Interview, overdue_on) {
             // Rectification overdue (整改不到位): an interview.
             let due = self.period_end(overdue_on, self.periods.interview_days, Term::Interview);
-            self.propose(NoticeKind::Interview, due, false, overdue_on, true);
+            self.propose(NoticeKind::Interview, due, false, overdue_on, true, None);
         }
         next_change.filter(|_| settled.is_none())
     }
@@ -788,7 +807,8 @@ impl<'a> Life<'a> {
         // re-check 60–90 days after the notice (Order 18 Art 48) — not after the re-check.
         self.standing.status = CaseStatus::Escalated;
         let due = self.period_end(first.on, self.periods.interview_days, Term::Interview);
-        self.propose(NoticeKind::Interview, due, false, first.on, false);
+        let unit = first.uscc.as_deref();
+        self.propose(NoticeKind::Interview, due, false, first.on, false, unit);
         let notice = self.first(DispositionKind::PublicNotice).map(|d| d.on);
         self.standing.public_notice_on = notice;
         self.step(
@@ -825,7 +845,7 @@ impl<'a> Life<'a> {
             self.standing.status = CaseStatus::Closed;
             return;
         }
-        self.suspension(second.on, rechecks.get(2).copied());
+        self.suspension(second, rechecks.get(2).copied());
     }
 
     /// A refusal after the warning (拒不改正): suspension (责令停业整顿), PQL Art 56; a re-check
@@ -858,14 +878,21 @@ impl<'a> Life<'a> {
 
     /// A second failed re-check: suspension (停业整顿), listed supervision, the re-check when the
     /// period ends, and when that fails the referral for licence revocation (PQL Art 17).
-    fn suspension(&mut self, failed_on: NaiveDate, third: Option<&'a Disposition>) {
+    fn suspension(&mut self, failed: &'a Disposition, third: Option<&'a Disposition>) {
         self.standing.status = CaseStatus::Suspended;
         let due = self.period_end(
-            failed_on,
+            failed.on,
             self.periods.listed_supervision_days,
             Term::ListedSupervision,
         );
-        self.propose(NoticeKind::ListedSupervision, due, false, failed_on, false);
+        self.propose(
+            NoticeKind::ListedSupervision,
+            due,
+            false,
+            failed.on,
+            false,
+            failed.uscc.as_deref(),
+        );
         let suspension = self.first(DispositionKind::Suspension);
         let period_end = self
             .first(DispositionKind::RectificationPeriodEnded)

@@ -663,6 +663,84 @@ async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
     assert_eq!(steps(), ["stop_production_and_sale moot"]);
 }
 
+/// The interview for a failed re-check goes to the unit that failed it, not to a unit whose
+/// own re-check is yet to come; a re-check naming no unit is every unit's.
+#[tokio::test]
+async fn a_failed_recheck_calls_the_unit_that_failed_it_to_an_interview() {
+    let valid = |first17: &str| spotcheck_schemas::uscc::with_check_character(first17).unwrap();
+    let (shop, producer) = (valid("91120104MA0000001"), valid("91120113MA0000003"));
+    let mut sampled = result();
+    sampled["sampled_unit"]["uscc"] = json!(shop);
+    sampled["producer"]["uscc"] = json!(producer);
+    let to = |id: &str, kind: &str, on: &str, outcome: Option<&str>, uscc: Option<&str>| {
+        let mut d = disposition(id, kind, on, outcome);
+        d["uscc"] = json!(uscc);
+        d
+    };
+    let interviewed = |recheck_to: Option<&str>| {
+        let (shop, producer) = (shop.clone(), producer.clone());
+        let (recheck_to, sampled) = (recheck_to.map(str::to_owned), sampled.clone());
+        async move {
+            let harness = Harness::new();
+            let (mut stage, store) = harness.stage();
+            let rectification = Some("rectification");
+            let records = [
+                delivered(topics::RESULTS, 0, &sampled),
+                delivered(
+                    topics::DISPOSITIONS,
+                    0,
+                    &to(
+                        "D1",
+                        "notice_served",
+                        "2026-03-30",
+                        rectification,
+                        Some(&shop),
+                    ),
+                ),
+                delivered(
+                    topics::DISPOSITIONS,
+                    1,
+                    &to(
+                        "D2",
+                        "notice_served",
+                        "2026-03-30",
+                        rectification,
+                        Some(&producer),
+                    ),
+                ),
+                delivered(
+                    topics::DISPOSITIONS,
+                    2,
+                    &to(
+                        "D3",
+                        "recheck_concluded",
+                        "2026-04-24",
+                        Some("fail"),
+                        recheck_to.as_deref(),
+                    ),
+                ),
+            ];
+            harness.clock.advance_days(38); // 2026-04-27
+            stage.apply(&records).await.unwrap();
+            let case_ = case(&store);
+            assert_eq!(case_["status"], "escalated");
+            let mut to: Vec<String> = case_["notices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|n| n["kind"] == "interview")
+                .map(|n| n["to"].as_str().unwrap().to_owned())
+                .collect();
+            to.sort();
+            to
+        }
+    };
+    assert_eq!(interviewed(Some(&shop)).await, [shop.clone()]);
+    let mut both = vec![shop.clone(), producer.clone()];
+    both.sort();
+    assert_eq!(interviewed(None).await, both);
+}
+
 /// A producer or a sampled unit the registry and the ledger do not place is placed by its
 /// address (the label's, the sampling record's), so that its notices come from its district's
 /// bureau and the quarter counts it there; not where that address is in another province than
