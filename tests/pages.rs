@@ -942,11 +942,22 @@ struct Sampled {
     standards: Vec<&'static str>,
     date: chrono::NaiveDate,
     follow_up: bool,
+    /// Failed, as things stand (not overturned).
+    failed: bool,
 }
 
 /// The six-month rule written again, independently of the SQL, as the oracle: `later` repeats
-/// `earlier`.
-fn repeats(later: &Sampled, earlier: &Sampled, producers: &[Producer]) -> bool {
+/// `earlier`, unless it is a follow-up check of a failure among the samplings it repeats.
+fn repeats(later: &Sampled, earlier: &Sampled, all: &[Sampled], producers: &[Producer]) -> bool {
+    let follows_a_failure = || {
+        all.iter()
+            .any(|e| e.failed && same_product_within(later, e, producers))
+    };
+    same_product_within(later, earlier, producers) && !(later.follow_up && follows_a_failure())
+}
+
+/// `later` samples `earlier`'s product within six months after it.
+fn same_product_within(later: &Sampled, earlier: &Sampled, producers: &[Producer]) -> bool {
     let standards_match = later.standards.is_empty()
         || earlier.standards.is_empty()
         || later.standards == earlier.standards;
@@ -957,8 +968,7 @@ fn repeats(later: &Sampled, earlier: &Sampled, producers: &[Producer]) -> bool {
         .date
         .checked_add_months(chrono::Months::new(6))
         .unwrap();
-    !later.follow_up
-        && later.organiser == earlier.organiser
+    later.organiser == earlier.organiser
         && producers[later.producer].name == producers[earlier.producer].name
         && later.brand == earlier.brand
         && later.model == earlier.model
@@ -1078,6 +1088,7 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
                 standards,
                 date: day(date),
                 follow_up,
+                failed: false,
             });
         };
     // Six months to the day is allowed; a day less is a repeat.
@@ -1117,7 +1128,8 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
         "2026-07-09",
         false,
     );
-    // A follow-up check is exempt; another organiser, brand or standard is another product.
+    // A follow-up check of a failure is exempt (PLAN-0005 fails, below); another organiser,
+    // brand or standard is another product.
     add(
         organisers[0],
         3,
@@ -1205,6 +1217,11 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
             next(10) == 0,
         );
     }
+    // The planted repeat PLAN-0004 fails, so that its case page shows the warning; PLAN-0005
+    // fails, so that PLAN-0006 is a follow-up check of a failure.
+    for planted in &mut samplings[3..5] {
+        planted.failed = true;
+    }
     let lines: Vec<String> = samplings
         .iter()
         .map(|s| {
@@ -1220,8 +1237,8 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
                 "items": [{"name": "标志", "verdict": "pass"}], "verdict": "pass",
                 "follow_up": s.follow_up
             });
-            // The planted repeat fails, so that its case page shows the warning.
-            if s.report_no == "PLAN-0004" {
+            // The planted repeat and the follow-up's first sampling fail (below).
+            if s.failed {
                 record["verdict"] = json!("fail");
                 record["severity"] = json!("general");
                 record["items"] = json!([{"name": "最高车速", "required": "≤25 km/h",
@@ -1246,7 +1263,7 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
     let mut expected = BTreeSet::new();
     for later in &samplings {
         for earlier in &samplings {
-            if repeats(later, earlier, &producers) {
+            if repeats(later, earlier, &samplings, &producers) {
                 expected.insert((
                     "six_month_repeat".to_owned(),
                     later.report_no.clone(),
@@ -1319,13 +1336,16 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
     );
 
     // Before travelling: the plan check names the earlier results a planned sampling repeats.
+    // A follow-up of TDT-2 follows PLAN-0004's failure; one of TDT-1 follows passes only.
     let planned = json!([
         {"organiser": organisers[0], "producer_name": producers[0].name, "brand": "甲",
          "model": "TDT-1", "standards": ["GB 17761-2024"], "date": "2026-12-20"},
         {"organiser": organisers[0], "producer_name": producers[0].name, "brand": "甲",
-         "model": "TDT-1", "date": "2026-12-20", "follow_up": true},
+         "model": "TDT-2", "date": "2026-12-20", "follow_up": true},
         {"organiser": "天津市河西区市场监督管理局", "producer_name": producers[0].name,
          "brand": "甲", "model": "TDT-1", "date": "2026-12-20"},
+        {"organiser": organisers[0], "producer_name": producers[0].name, "brand": "甲",
+         "model": "TDT-1", "date": "2026-12-20", "follow_up": true},
     ]);
     let answer: Value = client
         .post(up.url("/v1/plan/check"))
@@ -1344,30 +1364,43 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
         standards: vec!["GB 17761-2024"],
         date: day("2026-12-20"),
         follow_up: false,
+        failed: false,
     };
-    let expected_earlier: Vec<&str> = samplings
-        .iter()
-        .filter(|earlier| repeats(&first, earlier, &producers))
-        .map(|earlier| earlier.report_no.as_str())
-        .collect();
+    let follow_up_of_passes = Sampled {
+        standards: vec![],
+        follow_up: true,
+        ..first.clone()
+    };
+    let expected_earlier = |planned: &Sampled| -> Vec<&str> {
+        samplings
+            .iter()
+            .filter(|earlier| repeats(planned, earlier, &samplings, &producers))
+            .map(|earlier| earlier.report_no.as_str())
+            .collect()
+    };
     assert!(
-        !expected_earlier.is_empty(),
+        !expected_earlier(&first).is_empty(),
         "PLAN-0002 of 2026-07-10 is within six months"
     );
-    assert_eq!(answer["checked"], 3, "{answer}");
-    assert_eq!(answer["conflicts"].as_array().unwrap().len(), 1, "{answer}");
-    assert_eq!(answer["conflicts"][0]["index"], 0);
-    let warnings = answer["conflicts"][0]["warnings"].as_array().unwrap();
-    assert!(
-        warnings.iter().all(|w| w["kind"] == "six_month_repeat"),
-        "{answer}"
-    );
-    let mut earlier: Vec<&str> = warnings
-        .iter()
-        .map(|w| w["earlier"]["report_no"].as_str().unwrap())
-        .collect();
-    earlier.sort_unstable();
-    assert_eq!(earlier, expected_earlier);
+    assert_eq!(answer["checked"], 4, "{answer}");
+    let conflicts = answer["conflicts"].as_array().unwrap();
+    let indices: Vec<&Value> = conflicts.iter().map(|c| &c["index"]).collect();
+    assert_eq!(indices, [0, 3], "{answer}");
+    for (conflict, planned) in conflicts.iter().zip([&first, &follow_up_of_passes]) {
+        let warnings = conflict["warnings"].as_array().unwrap();
+        assert!(
+            warnings.iter().all(|w| w["kind"] == "six_month_repeat"
+                && w["message"].as_str().unwrap().contains("此前抽查无不合格")
+                    == planned.follow_up),
+            "{answer}"
+        );
+        let mut earlier: Vec<&str> = warnings
+            .iter()
+            .map(|w| w["earlier"]["report_no"].as_str().unwrap())
+            .collect();
+        earlier.sort_unstable();
+        assert_eq!(earlier, expected_earlier(planned));
+    }
 
     // A lab's sheet is answered with the warnings of the rows it took: a repeat of PLAN-0002,
     // and a producer whose only licence is of the wrong kind.
@@ -1423,6 +1456,29 @@ fn the_six_month_and_licence_warnings_find_every_planted_case_and_invent_none() 
         [("licence_missing".to_owned(), String::new())],
         "{answer}"
     );
+
+    // PLAN-0005's failure overturned by the re-test: PLAN-0006 follows no failure any more, and
+    // repeats it.
+    samplings[4].failed = false;
+    assert!(repeats(
+        &samplings[5],
+        &samplings[4],
+        &samplings,
+        &producers
+    ));
+    let retest = json!({"disposition_id": "RETEST-PLAN-5", "report_no": "PLAN-0005",
+        "lab_id": "dev-lab", "kind": "retest_concluded", "on": "2026-02-20",
+        "outcome": "overturned"});
+    post(&up, "/v1/dispositions", "admin", retest.to_string());
+    wait_until("the follow-up of an overturned failure warned", || {
+        sql(
+            &up,
+            "SELECT message FROM warnings \
+             WHERE report_no = 'PLAN-0006' AND earlier_report_no = 'PLAN-0005'",
+        )
+        .first()
+        .is_some_and(|w| w["message"].as_str().unwrap().contains("此前抽查无不合格"))
+    });
 }
 
 #[test]

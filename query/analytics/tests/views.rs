@@ -315,3 +315,53 @@ async fn products_whose_labels_name_no_producer_are_not_repeats_of_each_other() 
     .await;
     assert_eq!(warned, json!([{"report_no": "N2"}]));
 }
+
+/// A follow-up check (跟踪抽查) is exempt from the six-month rule as a check of a failed product:
+/// one marked so after a pass is still a repeat, and says why.
+#[tokio::test]
+async fn a_follow_up_is_exempt_only_after_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let sampled = |offset: i64, report: &str, model: &str, on: &str, failed: bool, follow_up| {
+        let verdict = if failed { "fail" } else { "pass" };
+        let mut result = json!({
+            "report_no": report, "lab_id": "lab-a", "category": "safety_helmet",
+            "organiser": "天津市市场监督管理委员会",
+            "product": {"name": "头盔", "model": model, "batch": "B1"},
+            "producer": {"name": "甲头盔厂"},
+            "sampled_unit": {"name": "某店", "role": "retailer", "district": "120104"},
+            "sampling": {"date": on, "domain": "circulation"}, "follow_up": follow_up,
+            "tested_on": on, "verdict": verdict, "items": [{"name": "佩戴装置", "verdict": verdict}]
+        });
+        if failed {
+            result["severity"] = json!("general");
+        }
+        as_delivered(offset, &result)
+    };
+    let batch = [
+        sampled(0, "F1", "H-1", "2026-04-02", true, false),
+        sampled(1, "F2", "H-1", "2026-05-10", false, true),
+        sampled(2, "P1", "H-2", "2026-04-02", false, false),
+        sampled(3, "P2", "H-2", "2026-05-10", false, true),
+        sampled(4, "P3", "H-2", "2026-05-11", false, false),
+    ];
+    writer.apply(&batch).await.unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let warned = rows(
+        &analytics,
+        "SELECT report_no, earlier_report_no, message LIKE '%标注为跟踪抽查，但此前抽查无不合格%' AS said \
+         FROM warnings WHERE kind = 'six_month_repeat' ORDER BY report_no, earlier_report_no",
+    )
+    .await;
+    assert_eq!(
+        warned,
+        json!([
+            {"report_no": "P2", "earlier_report_no": "P1", "said": true},
+            {"report_no": "P3", "earlier_report_no": "P1", "said": false},
+            {"report_no": "P3", "earlier_report_no": "P2", "said": false},
+        ])
+    );
+}

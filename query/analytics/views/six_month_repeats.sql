@@ -1,40 +1,57 @@
 -- The six-month rule (docs/domain.md; 产品质量监督抽查管理暂行办法): an organiser may not spot-check
 -- the same producer's same product (brand, model, standard) again within {repeat_months} months,
--- except as a follow-up check (跟踪抽查). One row per pair of samplings that breaks it: `later`
--- repeats `earlier`. The same producer is the same name as printed on the label (a label that
--- names none, `/` for a 三无 product, is no producer: two such are not the same); standards
--- match when they are equal or either sampling names none. Samplings on one day are ordered by
--- lab and report number, so a pair is reported once. Used by the `warnings` view (both sides
--- `results`) and by the plan check (`later` = the planned or just accepted samplings).
-SELECT later.report_no,
-       later.lab_id,
-       later.organiser,
-       later.category,
-       later.producer_name,
-       later.producer_uscc,
-       later.brand,
-       later.model,
-       later.sampling_date,
-       earlier.report_no AS earlier_report_no,
-       earlier.lab_id AS earlier_lab_id,
-       earlier.sampling_date AS earlier_sampling_date,
-       earlier.verdict AS earlier_verdict,
-       concat('同一组织单位已于', CAST(earlier.sampling_date AS VARCHAR),
-              '抽查该生产企业同一产品（', earlier.lab_id, ' 报告 ', earlier.report_no,
-              '），六个月内再次抽查且未标注为跟踪抽查') AS message
-FROM {later} AS later
-JOIN {earlier} AS earlier
-  ON later.organiser = earlier.organiser
- AND later.producer_name = earlier.producer_name
- AND later.model = earlier.model
- AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
-WHERE NOT coalesce(later.follow_up, false)
-  AND names_a_producer(later.producer_name)
-  AND (coalesce(later.standards, '') = ''
-       OR coalesce(earlier.standards, '') = ''
-       OR later.standards = earlier.standards)
-  AND later.sampling_date < earlier.sampling_date + INTERVAL '{repeat_months}' MONTH
-  AND (earlier.sampling_date < later.sampling_date
-       OR (earlier.sampling_date = later.sampling_date
-           AND concat(earlier.lab_id, '/', earlier.report_no)
-               < concat(later.lab_id, '/', later.report_no)))
+-- except as a follow-up check (跟踪抽查) of a failed product. One row per pair of samplings that
+-- breaks it: `later` repeats `earlier`. A sampling marked `follow_up` breaks it only when none of
+-- the samplings it repeats failed as things stand (a failure a re-test overturned, or a result
+-- revoked, is none: `cases`). The same producer is the same name as printed on the label (a
+-- label that names none, `/` for a 三无 product, is no producer: two such are not the same);
+-- standards match when they are equal or either sampling names none. Samplings on one day are
+-- ordered by lab and report number, so a pair is reported once. Used by the `warnings` view
+-- (both sides `results`) and by the plan check (`later` = the planned or just accepted
+-- samplings).
+SELECT report_no, lab_id, organiser, category, producer_name, producer_uscc, brand, model,
+       sampling_date, earlier_report_no, earlier_lab_id, earlier_sampling_date, earlier_verdict,
+       CASE WHEN follow_up
+            THEN concat(message, '；标注为跟踪抽查，但此前抽查无不合格（或不合格已被复检推翻、撤销）')
+            ELSE concat(message, '且未标注为跟踪抽查')
+       END AS message
+FROM (
+    SELECT later.report_no,
+           later.lab_id,
+           later.organiser,
+           later.category,
+           later.producer_name,
+           later.producer_uscc,
+           later.brand,
+           later.model,
+           later.sampling_date,
+           earlier.report_no AS earlier_report_no,
+           earlier.lab_id AS earlier_lab_id,
+           earlier.sampling_date AS earlier_sampling_date,
+           earlier.verdict AS earlier_verdict,
+           coalesce(later.follow_up, false) AS follow_up,
+           max(CASE WHEN earlier.verdict = 'fail'
+                         AND coalesce(c.status, '') NOT IN ('overturned', 'revoked')
+                    THEN 1 ELSE 0 END)
+               OVER (PARTITION BY later.lab_id, later.report_no) AS follows_a_failure,
+           concat('同一组织单位已于', CAST(earlier.sampling_date AS VARCHAR),
+                  '抽查该生产企业同一产品（', earlier.lab_id, ' 报告 ', earlier.report_no,
+                  '），六个月内再次抽查') AS message
+    FROM {later} AS later
+    JOIN {earlier} AS earlier
+      ON later.organiser = earlier.organiser
+     AND later.producer_name = earlier.producer_name
+     AND later.model = earlier.model
+     AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
+    LEFT JOIN cases AS c ON c.report_no = earlier.report_no AND c.lab_id = earlier.lab_id
+    WHERE names_a_producer(later.producer_name)
+      AND (coalesce(later.standards, '') = ''
+           OR coalesce(earlier.standards, '') = ''
+           OR later.standards = earlier.standards)
+      AND later.sampling_date < earlier.sampling_date + INTERVAL '{repeat_months}' MONTH
+      AND (earlier.sampling_date < later.sampling_date
+           OR (earlier.sampling_date = later.sampling_date
+               AND concat(earlier.lab_id, '/', earlier.report_no)
+                   < concat(later.lab_id, '/', later.report_no)))
+)
+WHERE NOT follow_up OR follows_a_failure = 0
