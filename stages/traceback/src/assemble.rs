@@ -44,8 +44,8 @@ use std::collections::BTreeMap;
 /// recorded done are moot; 21 = each unit ordered one by one goes through its own re-checks
 /// (one unit's failure is not another's second), and the case closes when every one passed;
 /// 22 = the interview for a failed re-check (and listed supervision for a second) goes to the
-/// unit the re-check names.
-pub const RULES_VERSION: u32 = 22;
+/// unit the re-check names; 23 = an inspection's finding revoked is `revoked` too.
+pub const RULES_VERSION: u32 = 23;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

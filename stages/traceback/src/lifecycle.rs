@@ -511,6 +511,12 @@ impl<'a> Life<'a> {
             // Found on the spot: no objection window, the notices follow from the day.
             Some(site) => {
                 self.standing.objection_until = site.on;
+                // Revoked (reconsideration, a court): nothing of the finding stands, and
+                // nothing of it was published to withdraw.
+                if self.first(DispositionKind::ResultRevoked).is_some() {
+                    self.standing.status = CaseStatus::Revoked;
+                    return self.standing;
+                }
                 site.on
             }
             None => match self.finality() {
@@ -1966,6 +1972,21 @@ mod tests {
         // Any other finding: the rectification notice alone, at once.
         let general = law(on_site("2026-04-21", false, None), &[], day("2026-04-21"));
         assert_eq!(kinds(&general), [NoticeKind::Rectification]);
+        // A finding revoked (reconsideration, a court) stands no more: nothing to serve or do.
+        let revoked = [event(
+            "1",
+            DispositionKind::ResultRevoked,
+            "2026-05-06",
+            None,
+        )];
+        let s = law(
+            on_site("2026-04-21", true, None),
+            &revoked,
+            day("2026-05-07"),
+        );
+        assert_eq!(s.status, CaseStatus::Revoked);
+        assert_eq!((kinds(&s), s.steps.len()), (vec![], 0));
+        assert_eq!(s.retract_by, None, "nothing of it was published");
     }
 
     #[test]
