@@ -735,7 +735,7 @@ async fn a_failed_recheck_calls_the_unit_that_failed_it_to_an_interview() {
             to
         }
     };
-    assert_eq!(interviewed(Some(&shop)).await, [shop.clone()]);
+    assert_eq!(interviewed(Some(&shop)).await, [shop.as_str()]);
     let mut both = vec![shop.clone(), producer.clone()];
     both.sort();
     assert_eq!(interviewed(None).await, both);
