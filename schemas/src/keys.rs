@@ -120,10 +120,13 @@ const PLACE_PREFIXES: &[&str] = &[
 /// The key an enterprise's name is matched on when it has no credit code (docs/domain.md, "Subjects
 /// without a credit code"): full-width folded to half-width, no whitespace, no brackets of any
 /// width (their content kept), 有限责任公司 read as 有限公司, and a leading province-level name
-/// without its 省/市 suffix. Two spellings of one enterprise give the same key; the key is for
-/// matching only and is never shown as a name.
+/// without its 省/市 suffix. A label that says who made the product for whom (委托生产) is the
+/// entrusting enterprise's, the nominal producer who answers for it: `A公司（委托方）`,
+/// `A公司（受托方：B公司）` and `委托方：A公司；受托方：B公司` are keyed as A公司. Two spellings
+/// of one enterprise give the same key; the key is for matching only and is never shown as a name.
 pub fn name_key(name: &str) -> String {
-    let folded: String = normalise(name)
+    let normal = normalise(name);
+    let folded: String = entrusting(&normal)
         .chars()
         .filter(|c| {
             !c.is_whitespace()
@@ -144,6 +147,34 @@ pub fn name_key(name: &str) -> String {
         }
     }
     key
+}
+
+/// The entrusting enterprise a producer's name names, when it says who made the product for
+/// whom; else the whole name. `name` is normalised (half-width brackets and colons).
+fn entrusting(name: &str) -> &str {
+    // Not 受委托方 or 被委托方: the enterprise entrusted.
+    let entrusting_at = name
+        .match_indices("委托方:")
+        .find(|(at, _)| !name[..*at].ends_with(['受', '被']))
+        .map(|(at, word)| at + word.len());
+    if let Some(rest) = entrusting_at.map(|at| &name[at..]) {
+        let end = ["受托方", "被委托", ";", ",", "、", " "]
+            .iter()
+            .filter_map(|stop| rest.find(stop))
+            .min()
+            .unwrap_or(rest.len());
+        return rest[..end].trim();
+    }
+    match name.find('(') {
+        Some(open)
+            if ["委托", "受托"]
+                .iter()
+                .any(|word| name[open..].contains(word)) =>
+        {
+            name[..open].trim()
+        }
+        _ => name,
+    }
 }
 
 /// A stable id for a logical record: the first 128 bits of SHA-256 over its kind and identifying
@@ -192,6 +223,19 @@ mod tests {
         );
         assert_ne!(key, name_key("天津津安电器有限公司"));
         assert_eq!(name_key("河北省某厂"), name_key("河北某厂"));
+        // Made under contract (委托生产): the label's entrusting enterprise, as the ledger has it.
+        let entrusting = name_key("宁波某某电器有限公司");
+        for label in [
+            "宁波某某电器有限公司（委托方）",
+            "宁波某某电器有限公司(受托方:慈溪某某厨具厂)",
+            "宁波某某电器有限公司（受委托生产企业：慈溪某某厨具厂）",
+            "委托方：宁波某某电器有限公司；受托方：慈溪某某厨具厂",
+            "委托方:宁波某某电器有限公司 受托方:慈溪某某厨具厂",
+            "受委托方：慈溪某某厨具厂，委托方：宁波某某电器有限公司",
+        ] {
+            assert_eq!(name_key(label), entrusting, "{label}");
+        }
+        assert_ne!(name_key("受托方：慈溪某某厨具厂"), entrusting);
     }
 
     #[test]

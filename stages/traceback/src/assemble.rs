@@ -44,8 +44,9 @@ use std::collections::BTreeMap;
 /// recorded done are moot; 21 = each unit ordered one by one goes through its own re-checks
 /// (one unit's failure is not another's second), and the case closes when every one passed;
 /// 22 = the interview for a failed re-check (and listed supervision for a second) goes to the
-/// unit the re-check names; 23 = an inspection's finding revoked is `revoked` too.
-pub const RULES_VERSION: u32 = 23;
+/// unit the re-check names; 23 = an inspection's finding revoked is `revoked` too; 24 = a
+/// label made under contract (委托方…受托方…) is identified as the entrusting enterprise's.
+pub const RULES_VERSION: u32 = 24;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

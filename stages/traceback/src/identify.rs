@@ -308,6 +308,24 @@ mod tests {
     }
 
     #[test]
+    fn a_label_made_under_contract_is_the_entrusting_enterprises() {
+        let names = names(
+            "天津市津安五金有限公司",
+            NameFacts {
+                registered: vec![unit(A, "天津市津安五金有限公司", Some("120104"))],
+                ..NameFacts::default()
+            },
+        );
+        for label in [
+            "天津市津安五金有限公司（委托方）",
+            "委托方：天津市津安五金有限公司；受托方：河北某某五金厂",
+        ] {
+            let found = identify(named(label, None), &[], &names);
+            assert_eq!(found.uscc.as_deref(), Some(A), "{label}");
+        }
+    }
+
+    #[test]
     fn a_name_in_another_district_or_shared_by_two_units_stays_pending() {
         let one = names(
             "某店",
