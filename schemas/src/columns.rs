@@ -391,9 +391,21 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
     if wanted.is_empty() {
         return None;
     }
+    let named_by = |c: &&Column, matches: &dyn Fn(&str) -> bool| {
+        c.headers.iter().any(|h| matches(&normalize_header(h)))
+    };
     RESULT_COLUMNS
         .iter()
-        .find(|c| c.headers.iter().any(|h| normalize_header(h) == wanted))
+        .find(|c| named_by(c, &|h| h == wanted))
+        // A column that says a legal quality of the result (its severity, a counterfeit, a
+        // follow-up) is known by its header's last words too (不合格项目严重程度, 是否为跟踪抽查):
+        // left out, it would change the case's decisions unseen.
+        .or_else(|| {
+            RESULT_COLUMNS
+                .iter()
+                .filter(|c| matches!(c.kind, CellKind::Severity | CellKind::Flag))
+                .find(|c| named_by(c, &|h| h.chars().count() >= 4 && wanted.ends_with(h)))
+        })
 }
 
 /// Other words for a category than its bulletin name, matched as parts of a product name too: the
@@ -741,6 +753,17 @@ mod tests {
             Some("sampled_unit.name")
         );
         assert!(result_column("联系电话").is_none());
+    }
+
+    #[test]
+    fn a_result_s_legal_qualities_are_known_by_their_headers_last_words() {
+        let path = |header| result_column(header).map(|c| c.path);
+        assert_eq!(path("不合格项目严重程度"), Some("severity"));
+        assert_eq!(path("是否为跟踪抽查"), Some("follow_up"));
+        assert_eq!(path("产品是否涉嫌假冒"), Some("suspected_counterfeit"));
+        // Others only by their own names: a producer's code is not the sampled unit's.
+        assert_eq!(path("标称生产商统一社会信用代码"), None);
+        assert_eq!(path("主要不合格项目"), Some("items"));
     }
 
     #[test]
