@@ -122,11 +122,12 @@ const PLACE_PREFIXES: &[&str] = &[
 /// width (their content kept), 有限责任公司 read as 有限公司, and a leading province-level name
 /// without its 省/市 suffix. A label that says who made the product for whom (委托生产) is the
 /// entrusting enterprise's, the nominal producer who answers for it: `A公司（委托方）`,
-/// `A公司（受托方：B公司）` and `委托方：A公司；受托方：B公司` are keyed as A公司. Two spellings
+/// `A公司（受托方：B公司）` and `委托方：A公司；受托方：B公司` are keyed as A公司; so is a seller
+/// named with its form or keeper (`A店（个体工商户）`, `A店（经营者：张某）`). Two spellings
 /// of one enterprise give the same key; the key is for matching only and is never shown as a name.
 pub fn name_key(name: &str) -> String {
     let normal = normalise(name);
-    let folded: String = entrusting(&normal)
+    let folded: String = enterprise_named(&normal)
         .chars()
         .filter(|c| {
             !c.is_whitespace()
@@ -149,9 +150,11 @@ pub fn name_key(name: &str) -> String {
     key
 }
 
-/// The entrusting enterprise a producer's name names, when it says who made the product for
-/// whom; else the whole name. `name` is normalised (half-width brackets and colons).
-fn entrusting(name: &str) -> &str {
+/// The enterprise a name names without what bulletins add in brackets about it: who made the
+/// product for whom (the entrusting enterprise's, when it says so), or a seller's form and
+/// keeper (（个体工商户）, （经营者：张某）). Other brackets are part of the name (（滨海）,
+/// （有限合伙）). `name` is normalised (half-width brackets and colons).
+fn enterprise_named(name: &str) -> &str {
     // Not 受委托方 or 被委托方: the enterprise entrusted.
     let entrusting_at = name
         .match_indices("委托方:")
@@ -165,15 +168,23 @@ fn entrusting(name: &str) -> &str {
             .unwrap_or(rest.len());
         return rest[..end].trim();
     }
-    match name.find('(') {
-        Some(open)
-            if ["委托", "受托"]
-                .iter()
-                .any(|word| name[open..].contains(word)) =>
-        {
-            name[..open].trim()
-        }
-        _ => name,
+    const SAID_ABOUT: [&str; 8] = [
+        "委托",
+        "受托",
+        "受委托",
+        "被委托",
+        "个体",
+        "经营者",
+        "负责人",
+        "业主",
+    ];
+    let annotation = name.match_indices('(').find(|(open, _)| {
+        let inner = &name[open + 1..];
+        SAID_ABOUT.iter().any(|word| inner.starts_with(word))
+    });
+    match annotation {
+        Some((open, _)) => name[..open].trim(),
+        None => name,
     }
 }
 
@@ -236,6 +247,18 @@ mod tests {
             assert_eq!(name_key(label), entrusting, "{label}");
         }
         assert_ne!(name_key("受托方：慈溪某某厨具厂"), entrusting);
+        assert_eq!(
+            name_key("天津津安（滨海）燃气具有限公司（委托方）"),
+            name_key("天津津安(滨海)燃气具有限公司")
+        );
+        // A seller's form and keeper, as bulletins add them; a partnership's form is its name.
+        let shop = name_key("南开区某某五金店");
+        assert_eq!(name_key("南开区某某五金店（个体工商户）"), shop);
+        assert_eq!(name_key("南开区某某五金店(经营者:张某某)"), shop);
+        assert_ne!(
+            name_key("天津某某科技中心（有限合伙）"),
+            name_key("天津某某科技中心")
+        );
     }
 
     #[test]

@@ -45,8 +45,9 @@ use std::collections::BTreeMap;
 /// (one unit's failure is not another's second), and the case closes when every one passed;
 /// 22 = the interview for a failed re-check (and listed supervision for a second) goes to the
 /// unit the re-check names; 23 = an inspection's finding revoked is `revoked` too; 24 = a
-/// label made under contract (委托方…受托方…) is identified as the entrusting enterprise's.
-pub const RULES_VERSION: u32 = 24;
+/// label made under contract (委托方…受托方…) is identified as the entrusting enterprise's; 25 =
+/// a seller's form or keeper in brackets (（个体工商户）) is not part of its name.
+pub const RULES_VERSION: u32 = 25;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
