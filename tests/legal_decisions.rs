@@ -1007,6 +1007,70 @@ fn a_served_notice_stays_and_a_failed_recheck_calls_for_a_new_interview() {
     assert!(failed.contains("复查结论为不合格"), "{failed}");
 }
 
+/// Ordered one by one, the shop fails its re-check and the producer lets its deadline pass:
+/// each is called to an interview, and each printed notice gives that unit's own cause, not
+/// the case's (escalated by the shop's failure).
+#[test]
+fn each_units_interview_gives_its_own_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "");
+    let producer = uscc("120113", 31);
+    let mut result = final_result("OWN-CAUSE-1");
+    result["producer"] = json!({"uscc": producer, "name": "天津某某燃气具有限公司"});
+    result["sampling"]["date"] = json!("2026-08-01");
+    result["tested_on"] = json!("2026-08-10");
+    result["served_on"] = json!("2026-08-12");
+    result["severity"] = json!("general");
+    post(&up, "/v1/results", "lab", &result, 202);
+    // Both served on 1 September: due Monday 2 November.
+    let rectification = |to: &str| json!({"outcome": "rectification", "uscc": to});
+    let events = [
+        ("1", "notice_served", "2026-09-01", rectification(SELLER)),
+        ("2", "notice_served", "2026-09-01", rectification(&producer)),
+        (
+            "3",
+            "rectification_reported",
+            "2026-10-20",
+            json!({"uscc": SELLER}),
+        ),
+        (
+            "4",
+            "recheck_concluded",
+            "2026-10-26",
+            json!({"outcome": "fail", "uscc": SELLER}),
+        ),
+    ];
+    for (id, kind, on, extra) in events {
+        let d = disposition("OWN-CAUSE-1", id, kind, on, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    let case = wait_case(&up, "OWN-CAUSE-1", |c| c["status"] == "escalated");
+    let interview_of = |to: &str| {
+        case["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|n| n["kind"] == "interview" && n["to"] == to)
+            .map(|i| i + 1)
+            .unwrap_or_else(|| panic!("no interview to {to}: {case:#}"))
+    };
+    let (shop, producer) = (interview_of(SELLER), interview_of(&producer));
+    support::flows::wait_until("the escalated case in the lake", || {
+        !support::flows::up_sql(
+            &up,
+            "SELECT 1 FROM cases WHERE report_no = 'OWN-CAUSE-1' AND status = 'escalated'",
+        )
+        .is_empty()
+    });
+    let failed = notice_html(&up, "OWN-CAUSE-1", shop);
+    assert!(failed.contains("复查结论为不合格"), "{failed}");
+    let overdue = notice_html(&up, "OWN-CAUSE-1", producer);
+    assert!(
+        overdue.contains("你单位未在整改期限（2026年11月2日）内完成整改"),
+        "{overdue}"
+    );
+}
+
 /// The kinds of notice a case proposes, each once.
 fn notice_kinds(case: &Value) -> BTreeSet<&str> {
     case["notices"]

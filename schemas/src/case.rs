@@ -1,7 +1,9 @@
 //! The traceback case (docs/contract.md §4), the output of the traceback stage. Each revision replaces
 //! the previous one; the topic is compacted on `case_id`.
 
-use crate::enums::{Category, Direction, FindingKind, NoticeKind, StepKind, SubjectRole, UnitRole};
+use crate::enums::{
+    Category, Direction, FindingKind, NoticeCause, NoticeKind, StepKind, SubjectRole, UnitRole,
+};
 use crate::keys::record_id;
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
@@ -392,6 +394,10 @@ pub struct Notice {
     pub to: String,
     pub due_on: Option<NaiveDate>,
     pub status: NoticeStatus,
+    /// Why an interview or a listed supervision is called for (none for the other kinds, and in
+    /// revisions made before it was said).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<NoticeCause>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]

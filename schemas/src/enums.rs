@@ -110,6 +110,18 @@ string_enum!(
 );
 
 string_enum!(
+    /// Why an interview (约谈) or a listed supervision (挂牌督办) is called for: the unit's
+    /// rectification deadline passed without its report, a re-check of it (or naming no unit)
+    /// failed, a serious failure (a major hidden danger), a second re-check failed.
+    NoticeCause {
+        Overdue => "overdue",
+        RecheckFailed => "recheck_failed",
+        Serious => "serious",
+        SecondRecheckFailed => "second_recheck_failed",
+    }
+);
+
+string_enum!(
     /// Steps of a case besides the four notices (docs/domain.md, the life of a case).
     StepKind {
         StopProductionAndSale => "stop_production_and_sale",

@@ -213,6 +213,7 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             to: "91350100M000100Y43".into(),
             due_on: Some(today()),
             status: NoticeStatus::Proposed,
+            cause: None,
         }],
         deadlines: Deadlines {
             objection_until: Some(today()),

@@ -18,7 +18,7 @@ use serde::Serialize;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::NoticeStatus;
 use spotcheck_schemas::days;
-use spotcheck_schemas::enums::{Category, FindingKind, NoticeKind, UnitRole};
+use spotcheck_schemas::enums::{Category, FindingKind, NoticeCause, NoticeKind, UnitRole};
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::names::zh;
 use spotcheck_traceback::{Authority, Deadline};
@@ -179,6 +179,8 @@ pub struct NoticeEntry {
     pub status: String,
     /// Not served yet: its time limit runs from the day it is.
     pub proposed: bool,
+    /// Why an interview or a listed supervision, as the case says it.
+    pub cause: Option<NoticeCause>,
 }
 
 /// The notices of a case's `notices_json`, numbered from 1.
@@ -199,6 +201,9 @@ pub fn entries(notices_json: &str) -> Vec<NoticeEntry> {
                     .unwrap_or(status)
                     .to_owned(),
                 proposed: status == "proposed",
+                cause: notice["cause"]
+                    .as_str()
+                    .and_then(|cause| cause.parse().ok()),
             })
         })
         .collect()
@@ -302,19 +307,10 @@ pub async fn notice(
         .unwrap_or_default();
     let organiser = non_empty(get(&result, "organiser"));
     let status = get(&case, "status");
-    let reason = match entry.kind {
-        NoticeKind::Interview if later => "overdue",
-        NoticeKind::Interview
-            if earlier || matches!(status, "escalated" | "suspended" | "revocation_referred") =>
-        {
-            "recheck_failed"
-        }
-        NoticeKind::Interview => "overdue",
-        NoticeKind::ListedSupervision if get(&result, "severity") == "serious" && !earlier => {
-            "serious"
-        }
-        NoticeKind::ListedSupervision => "second_recheck_failed",
-        _ => "",
+    // As the case says it; a revision made before it did, from the order of the unit's notices.
+    let reason = match entry.cause {
+        Some(cause) => cause.as_str(),
+        None => guessed_reason(entry.kind, earlier, later, status, &result),
     };
     let category = get(&case, "category");
     let reason = match (&inspection, entry.kind) {
@@ -501,6 +497,32 @@ async fn case_row(analytics: &Analytics, case_id: &str) -> Result<TextRow, Repor
     .into_iter()
     .next()
     .ok_or_else(|| ReportError::NotFound(format!("no case {case_id} in the lake")))
+}
+
+/// Why an interview or a listed supervision, for a case revision that does not say it: a unit's
+/// first of two interviews is for overdue rectification, its second (or one on an escalated
+/// case) for a failed re-check; its first listed supervision of a serious failure is for that.
+fn guessed_reason(
+    kind: NoticeKind,
+    earlier: bool,
+    later: bool,
+    status: &str,
+    result: &TextRow,
+) -> &'static str {
+    match kind {
+        NoticeKind::Interview if later => "overdue",
+        NoticeKind::Interview
+            if earlier || matches!(status, "escalated" | "suspended" | "revocation_referred") =>
+        {
+            "recheck_failed"
+        }
+        NoticeKind::Interview => "overdue",
+        NoticeKind::ListedSupervision if get(result, "severity") == "serious" && !earlier => {
+            "serious"
+        }
+        NoticeKind::ListedSupervision => "second_recheck_failed",
+        _ => "",
+    }
 }
 
 /// The recipient's name (the case's record of the unit, else the registry's) and role.
@@ -725,6 +747,7 @@ mod tests {
             due_on: Some(due_on.to_owned()),
             status: String::new(),
             proposed,
+            cause: None,
         }
     }
 

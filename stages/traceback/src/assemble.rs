@@ -46,8 +46,9 @@ use std::collections::BTreeMap;
 /// 22 = the interview for a failed re-check (and listed supervision for a second) goes to the
 /// unit the re-check names; 23 = an inspection's finding revoked is `revoked` too; 24 = a
 /// label made under contract (委托方…受托方…) is identified as the entrusting enterprise's; 25 =
-/// a seller's form or keeper in brackets (（个体工商户）) is not part of its name.
-pub const RULES_VERSION: u32 = 25;
+/// a seller's form or keeper in brackets (（个体工商户）) is not part of its name; 26 = each
+/// interview and listed supervision says its cause.
+pub const RULES_VERSION: u32 = 26;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -231,6 +232,7 @@ pub fn assemble(
                     to: unit.uscc.clone(),
                     due_on: Some(due_on),
                     status,
+                    cause: proposed.cause(standing.final_on),
                 });
             }
         }

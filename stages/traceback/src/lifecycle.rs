@@ -9,7 +9,7 @@ use crate::calendar::{Calendar, Deadline, UnknownYear};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use spotcheck_schemas::case::{CaseStatus, Gap, NoticeStatus, Step, StepStatus, Term};
-use spotcheck_schemas::{Disposition, DispositionKind, NoticeKind, StepKind};
+use spotcheck_schemas::{Disposition, DispositionKind, NoticeCause, NoticeKind, StepKind};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The periods of the law. Every one is configurable; the defaults are the law's. Periods in
@@ -138,6 +138,20 @@ pub struct ProposedNotice {
 }
 
 impl ProposedNotice {
+    /// Why it is called for, for an interview or a listed supervision: the order's deadline
+    /// passed, or a re-check failed; a serious failure from the day it was final (`final_on`).
+    pub fn cause(&self, final_on: Option<NaiveDate>) -> Option<NoticeCause> {
+        match self.kind {
+            NoticeKind::Interview if self.from_order => Some(NoticeCause::Overdue),
+            NoticeKind::Interview => Some(NoticeCause::RecheckFailed),
+            NoticeKind::ListedSupervision if Some(self.since) == final_on => {
+                Some(NoticeCause::Serious)
+            }
+            NoticeKind::ListedSupervision => Some(NoticeCause::SecondRecheckFailed),
+            NoticeKind::Rectification | NoticeKind::Reminder => None,
+        }
+    }
+
     /// Whether `d` records this notice's service (to the unit `d.uscc` names, or to all).
     pub fn served_by(&self, d: &Disposition) -> bool {
         d.kind == DispositionKind::NoticeServed
