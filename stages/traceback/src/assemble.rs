@@ -47,8 +47,9 @@ use std::collections::BTreeMap;
 /// unit the re-check names; 23 = an inspection's finding revoked is `revoked` too; 24 = a
 /// label made under contract (委托方…受托方…) is identified as the entrusting enterprise's; 25 =
 /// a seller's form or keeper in brackets (（个体工商户）) is not part of its name; 26 = each
-/// interview and listed supervision says its cause.
-pub const RULES_VERSION: u32 = 26;
+/// interview and listed supervision says its cause; 27 = a closed case keeps the rectification
+/// notice to a receiver never served one.
+pub const RULES_VERSION: u32 = 27;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -225,7 +226,7 @@ pub fn assemble(
             wake = lifecycle::earliest(wake, addressed.wake);
             // A unit done with the case keeps what was served to it, and is served nothing more.
             if let Some((status, due_on)) = addressed.notice
-                && (status == NoticeStatus::Served || !standing.is_done(&unit.uscc))
+                && (status == NoticeStatus::Served || !standing.moot_for(proposed.kind, &unit.uscc))
             {
                 notices.push(Notice {
                     kind: proposed.kind,

@@ -109,10 +109,13 @@ pub struct Standing {
 }
 
 impl Standing {
-    /// Whether the unit is done with the case: its own re-check passed, or every unit's (the
-    /// case closed). What was not served to it by then is not served any more.
-    pub fn is_done(&self, uscc: &str) -> bool {
-        self.status == CaseStatus::Closed || self.done_units.contains(uscc)
+    /// Whether a notice of `kind` not served to the unit by now is not to be served any more:
+    /// the unit's own re-check passed, or (the case closed) it would only press a rectification
+    /// that is done. A rectification notice to a unit never ordered stays: the batch it holds
+    /// is still the failed one.
+    pub fn moot_for(&self, kind: NoticeKind, uscc: &str) -> bool {
+        self.done_units.contains(uscc)
+            || (self.status == CaseStatus::Closed && kind != NoticeKind::Rectification)
     }
 }
 
@@ -1628,7 +1631,7 @@ mod tests {
         events.push(to_unit("6", recheck, "2026-10-05", Some("pass"), shop));
         let s = law(opening(), &events, day("2026-10-06"));
         assert_eq!(s.status, CaseStatus::Escalated);
-        assert!(s.is_done(shop) && !s.is_done(producer));
+        assert!(s.done_units.contains(shop) && !s.done_units.contains(producer));
         events.push(to_unit("7", recheck, "2026-10-08", Some("pass"), producer));
         assert_eq!(
             law(opening(), &events, day("2026-10-09")).status,
@@ -1641,7 +1644,7 @@ mod tests {
             .collect();
         let s = law(opening(), &events, day("2026-10-09"));
         assert_eq!(s.status, CaseStatus::Rectifying);
-        assert!(s.is_done(shop) && !s.is_done(producer));
+        assert!(s.done_units.contains(shop) && !s.done_units.contains(producer));
     }
 
     #[test]

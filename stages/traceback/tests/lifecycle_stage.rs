@@ -545,12 +545,20 @@ async fn a_unit_served_later_is_reminded_and_interviewed_on_its_own_deadline() {
 
 /// A serious failure (a major hidden danger) is put under listed supervision; a unit whose own
 /// re-check passed is done with it: what was not served to it by then is not served any more,
-/// and once every unit ordered has passed, the case closes with nothing left to serve or to
-/// stop (production may resume, Order 18 Art 49). What was served stays on the case.
+/// and once every unit ordered has passed, the case closes with nothing left to stop
+/// (production may resume, Order 18 Art 49) and no reminder, interview or listed supervision to
+/// serve. What was served stays on the case, and so does the rectification notice to a receiver
+/// of the batch never served one: the batch it holds is still the failed one.
 #[tokio::test]
 async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
     let valid = |first17: &str| spotcheck_schemas::uscc::with_check_character(first17).unwrap();
     let (shop, producer) = (valid("91120104MA0000001"), valid("91120113MA0000003"));
+    let receiver = valid("91120105MA0000004");
+    let shipped = json!({"shipment_id": "S-1", "category": "fireworks",
+        "product": {"producer_uscc": producer, "producer_name": "某烟花厂", "model": "F-1",
+                    "batch": "B1"},
+        "from": {"uscc": producer, "name": "某烟花厂"}, "to": {"uscc": receiver, "name": "某批发部"},
+        "quantity": 10, "unit": "pcs", "shipped_on": "2026-02-01"});
     let mut serious = result();
     serious["sampled_unit"]["uscc"] = json!(shop);
     serious["producer"]["uscc"] = json!(producer);
@@ -563,7 +571,10 @@ async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
     let harness = Harness::new();
     let (mut stage, store) = harness.stage();
     stage
-        .apply(&[delivered(topics::RESULTS, 0, &serious)])
+        .apply(&[
+            delivered(topics::SHIPMENTS, 0, &shipped),
+            delivered(topics::RESULTS, 0, &serious),
+        ])
         .await
         .unwrap();
     harness.clock.advance_days(8); // 2026-03-28: final
@@ -659,6 +670,7 @@ async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
         notices(&producer),
         ["rectification served", "listed_supervision served"]
     );
+    assert_eq!(notices(&receiver), ["rectification proposed"]);
     // The stop was never recorded, and is no longer needed: the case says so, not "due".
     assert_eq!(steps(), ["stop_production_and_sale moot"]);
 }
