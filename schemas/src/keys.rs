@@ -188,6 +188,30 @@ fn enterprise_named(name: &str) -> &str {
     }
 }
 
+/// The key standards are compared on (the six-month rule's "the same standard"): each standard's
+/// number as labs write it in any form — `GB 16410-2020《家用燃气灶具》`, `GB16410-2020`,
+/// `ＧＢ 16410—2020` — in order, once. A list may be separated by `;`, `；`, `、`, `,`, `，` or
+/// lines.
+pub fn standards_key(standards: &str) -> String {
+    let mut codes: Vec<String> = normalise(standards)
+        .split([';', '；', '、', ',', '，', '\n'])
+        .map(|standard| {
+            let code = standard.split(['《', '(']).next().unwrap_or_default();
+            code.chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| match c {
+                    '—' | '–' | '－' => '-',
+                    c => c.to_ascii_uppercase(),
+                })
+                .collect()
+        })
+        .filter(|code: &String| !code.is_empty())
+        .collect();
+    codes.sort();
+    codes.dedup();
+    codes.join(";")
+}
+
 /// A stable id for a logical record: the first 128 bits of SHA-256 over its kind and identifying
 /// parts, in hex. The same parts always give the same id, on every machine and release.
 pub fn record_id(kind: &str, parts: &[&str]) -> String {
@@ -234,6 +258,14 @@ mod tests {
         );
         assert_ne!(key, name_key("天津津安电器有限公司"));
         assert_eq!(name_key("河北省某厂"), name_key("河北某厂"));
+        assert_eq!(
+            standards_key("GB 16410-2020《家用燃气灶具》；GB 30720-2014《家用燃气灶具能效限定值》"),
+            standards_key("GB 30720-2014、ＧＢ16410—2020")
+        );
+        assert_ne!(
+            standards_key("GB 16410-2020"),
+            standards_key("GB 16410-2007")
+        );
         // Made under contract (委托生产): the label's entrusting enterprise, as the ledger has it.
         let entrusting = name_key("宁波某某电器有限公司");
         for label in [

@@ -7,7 +7,7 @@
 use crate::Analytics;
 use crate::error::QueryError;
 use crate::rows;
-use datafusion::arrow::array::{Array, AsArray, BooleanArray};
+use datafusion::arrow::array::{Array, AsArray, BooleanArray, StringArray};
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Date32Type};
 use datafusion::common::Result;
@@ -56,7 +56,8 @@ impl Default for PlanRules {
     }
 }
 
-/// Registers `licence_requirements`, `holds_licence` and `names_a_producer` in `context`.
+/// Registers `licence_requirements`, `holds_licence`, `names_a_producer` and `standards_key` in
+/// `context`.
 pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
     context.register_table("licence_requirements", Arc::new(requirements(rules)?))?;
     context.register_udf(ScalarUDF::new_from_impl(HoldsLicence::new()));
@@ -75,6 +76,23 @@ pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
                 .map(|name| name.map(spotcheck_schemas::result::names_a_producer))
                 .collect();
             Ok(ColumnarValue::Array(Arc::new(named)))
+        }),
+    ));
+    // `standards_key(standards)`: the standards' numbers however written, for comparing them.
+    context.register_udf(datafusion::logical_expr::create_udf(
+        "standards_key",
+        vec![DataType::Utf8],
+        DataType::Utf8,
+        Volatility::Immutable,
+        Arc::new(|args: &[ColumnarValue]| {
+            let texts = ColumnarValue::values_to_arrays(args)?;
+            let texts = cast(&texts[0], &DataType::Utf8)?;
+            let keys: StringArray = texts
+                .as_string::<i32>()
+                .iter()
+                .map(|text| text.map(spotcheck_schemas::keys::standards_key))
+                .collect();
+            Ok(ColumnarValue::Array(Arc::new(keys)))
         }),
     ));
     Ok(())
@@ -255,7 +273,7 @@ impl Analytics {
             context.register_table(name, provider).map_err(error)?;
         }
         let functions = self.context().state().scalar_functions().clone();
-        for name in ["holds_licence", "names_a_producer"] {
+        for name in ["holds_licence", "names_a_producer", "standards_key"] {
             if let Some(udf) = functions.get(name) {
                 context.register_udf(udf.as_ref().clone());
             }

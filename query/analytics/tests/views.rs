@@ -365,3 +365,53 @@ async fn a_follow_up_is_exempt_only_after_a_failure() {
         ])
     );
 }
+
+/// One standard written two ways (with its title, without the space, in another order) is the
+/// same standard: the six-month rule sees the repeat.
+#[tokio::test]
+async fn a_standard_written_otherwise_is_the_same_standard() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let sampled = |offset: i64, report: &str, on: &str, standards: Value| {
+        let result = json!({
+            "report_no": report, "lab_id": "lab-a", "category": "gas_appliance",
+            "organiser": "天津市市场监督管理委员会",
+            "product": {"name": "燃气灶", "model": "JZT-2", "batch": "B1"},
+            "producer": {"name": "甲燃气具厂"}, "standards": standards,
+            "sampled_unit": {"name": "某店", "role": "retailer", "district": "120104"},
+            "sampling": {"date": on, "domain": "circulation"},
+            "tested_on": on, "verdict": "pass", "items": [{"name": "气密性", "verdict": "pass"}]
+        });
+        as_delivered(offset, &result)
+    };
+    let batch = [
+        sampled(
+            0,
+            "S1",
+            "2026-04-02",
+            json!(["GB 16410-2020《家用燃气灶具》", "GB 30720-2014"]),
+        ),
+        sampled(
+            1,
+            "S2",
+            "2026-05-10",
+            json!(["GB 30720-2014", "GB16410-2020"]),
+        ),
+        sampled(2, "S3", "2026-05-11", json!(["GB 16410-2007"])),
+    ];
+    writer.apply(&batch).await.unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let warned = rows(
+        &analytics,
+        "SELECT report_no, earlier_report_no FROM warnings WHERE kind = 'six_month_repeat' \
+         ORDER BY report_no, earlier_report_no",
+    )
+    .await;
+    assert_eq!(
+        warned,
+        json!([{"report_no": "S2", "earlier_report_no": "S1"}])
+    );
+}

@@ -5,7 +5,8 @@
 -- the samplings it repeats failed as things stand (a failure a re-test overturned, or a result
 -- revoked, is none: `cases`). The same producer is the same name as printed on the label (a
 -- label that names none, `/` for a 三无 product, is no producer: two such are not the same);
--- standards match when they are equal or either sampling names none. Samplings on one day are
+-- standards match when they name the same numbers however written (`standards_key`: titles,
+-- spaces, widths and order aside) or either sampling names none. Samplings on one day are
 -- ordered by lab and report number, so a pair is reported once. Used by the `warnings` view
 -- (both sides `results`) and by the plan check (`later` = the planned or just accepted
 -- samplings).
@@ -47,7 +48,7 @@ FROM (
     WHERE names_a_producer(later.producer_name)
       AND (coalesce(later.standards, '') = ''
            OR coalesce(earlier.standards, '') = ''
-           OR later.standards = earlier.standards)
+           OR standards_key(later.standards) = standards_key(earlier.standards))
       AND later.sampling_date < earlier.sampling_date + INTERVAL '{repeat_months}' MONTH
       AND (earlier.sampling_date < later.sampling_date
            OR (earlier.sampling_date = later.sampling_date
