@@ -56,8 +56,8 @@ impl Default for PlanRules {
     }
 }
 
-/// Registers `licence_requirements`, `holds_licence`, `names_a_producer` and `standards_key` in
-/// `context`.
+/// Registers `licence_requirements` and the functions `holds_licence`, `names_a_producer`,
+/// `standards_key` and `name_key` in `context`.
 pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
     context.register_table("licence_requirements", Arc::new(requirements(rules)?))?;
     context.register_udf(ScalarUDF::new_from_impl(HoldsLicence::new()));
@@ -78,24 +78,34 @@ pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
             Ok(ColumnarValue::Array(Arc::new(named)))
         }),
     ));
-    // `standards_key(standards)`: the standards' numbers however written, for comparing them.
-    context.register_udf(datafusion::logical_expr::create_udf(
+    // `standards_key(standards)`: the standards' numbers however written, for comparing them;
+    // `name_key(name)`: an enterprise's name however spelt (天津市… = 天津…, full-width…).
+    context.register_udf(text_key(
         "standards_key",
+        spotcheck_schemas::keys::standards_key,
+    ));
+    context.register_udf(text_key("name_key", spotcheck_schemas::keys::name_key));
+    Ok(())
+}
+
+/// A SQL function `name(text)` giving `key(text)`, null for null.
+fn text_key(name: &str, key: fn(&str) -> String) -> ScalarUDF {
+    datafusion::logical_expr::create_udf(
+        name,
         vec![DataType::Utf8],
         DataType::Utf8,
         Volatility::Immutable,
-        Arc::new(|args: &[ColumnarValue]| {
+        Arc::new(move |args: &[ColumnarValue]| {
             let texts = ColumnarValue::values_to_arrays(args)?;
             let texts = cast(&texts[0], &DataType::Utf8)?;
             let keys: StringArray = texts
                 .as_string::<i32>()
                 .iter()
-                .map(|text| text.map(spotcheck_schemas::keys::standards_key))
+                .map(|text| text.map(key))
                 .collect();
             Ok(ColumnarValue::Array(Arc::new(keys)))
         }),
-    ));
-    Ok(())
+    )
 }
 
 /// A row of `licence_requirements`.
@@ -273,7 +283,12 @@ impl Analytics {
             context.register_table(name, provider).map_err(error)?;
         }
         let functions = self.context().state().scalar_functions().clone();
-        for name in ["holds_licence", "names_a_producer", "standards_key"] {
+        for name in [
+            "holds_licence",
+            "names_a_producer",
+            "standards_key",
+            "name_key",
+        ] {
             if let Some(udf) = functions.get(name) {
                 context.register_udf(udf.as_ref().clone());
             }

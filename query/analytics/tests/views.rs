@@ -367,17 +367,23 @@ async fn a_follow_up_is_exempt_only_after_a_failure() {
 }
 
 /// One standard written two ways (with its title, without the space, in another order) is the
-/// same standard: the six-month rule sees the repeat.
+/// same standard, and one producer's name spelt two ways is the same producer: the six-month
+/// rule sees the repeat.
 #[tokio::test]
-async fn a_standard_written_otherwise_is_the_same_standard() {
+async fn a_standard_or_a_producer_written_otherwise_is_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
     let sampled = |offset: i64, report: &str, on: &str, standards: Value| {
+        let producer = if offset == 0 {
+            "天津市津安燃气具有限责任公司"
+        } else {
+            "天津津安燃气具有限公司"
+        };
         let result = json!({
             "report_no": report, "lab_id": "lab-a", "category": "gas_appliance",
             "organiser": "天津市市场监督管理委员会",
             "product": {"name": "燃气灶", "model": "JZT-2", "batch": "B1"},
-            "producer": {"name": "甲燃气具厂"}, "standards": standards,
+            "producer": {"name": producer}, "standards": standards,
             "sampled_unit": {"name": "某店", "role": "retailer", "district": "120104"},
             "sampling": {"date": on, "domain": "circulation"},
             "tested_on": on, "verdict": "pass", "items": [{"name": "气密性", "verdict": "pass"}]

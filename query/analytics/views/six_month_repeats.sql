@@ -3,8 +3,10 @@
 -- except as a follow-up check (跟踪抽查) of a failed product. One row per pair of samplings that
 -- breaks it: `later` repeats `earlier`. A sampling marked `follow_up` breaks it only when none of
 -- the samplings it repeats failed as things stand (a failure a re-test overturned, or a result
--- revoked, is none: `cases`). The same producer is the same name as printed on the label (a
--- label that names none, `/` for a 三无 product, is no producer: two such are not the same);
+-- revoked, is none: `cases`). The same producer is the same credit code when both samplings
+-- give one, else the same name however spelt (`name_key`: 天津市… = 天津…, 有限责任公司 =
+-- 有限公司, widths and spaces aside; a label that names none, `/` for a 三无 product, is no
+-- producer: two such are not the same);
 -- standards match when they name the same numbers however written (`standards_key`: titles,
 -- spaces, widths and order aside) or either sampling names none. Samplings on one day are
 -- ordered by lab and report number, so a pair is reported once. Used by the `warnings` view
@@ -41,11 +43,14 @@ FROM (
     FROM {later} AS later
     JOIN {earlier} AS earlier
       ON later.organiser = earlier.organiser
-     AND later.producer_name = earlier.producer_name
      AND later.model = earlier.model
      AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
     LEFT JOIN cases AS c ON c.report_no = earlier.report_no AND c.lab_id = earlier.lab_id
     WHERE names_a_producer(later.producer_name)
+      AND CASE WHEN later.producer_uscc IS NOT NULL AND earlier.producer_uscc IS NOT NULL
+               THEN later.producer_uscc = earlier.producer_uscc
+               ELSE name_key(later.producer_name) = name_key(earlier.producer_name)
+          END
       AND (coalesce(later.standards, '') = ''
            OR coalesce(earlier.standards, '') = ''
            OR standards_key(later.standards) = standards_key(earlier.standards))
