@@ -769,6 +769,10 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         r["product"]["model"] = json!("/");
         r
     };
+    // Same organiser, producer, brand and model as BUL-FINAL, sampled after it: a follow-up,
+    // though this lab spelt the producer otherwise and gave no code.
+    let mut follow = result("BUL-FOLLOW", "T-2026-EB", "pass", 10, 8);
+    follow["producer"] = json!({"name": "津风电动车制造有限责任公司"});
     let records = [
         revoked,
         after_revoked,
@@ -778,8 +782,7 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         result("BUL-FINAL", "T-2026-EB", "fail", 40, 30),
         counterfeit,
         result("BUL-OPEN", "T-2026-EB", "fail", 5, 2),
-        // Same organiser, producer, brand and model as BUL-FINAL, sampled after it: a follow-up.
-        result("BUL-FOLLOW", "T-2026-EB", "pass", 10, 8),
+        follow,
         result("BUL-OTHER-TASK", "T-2026-GA", "pass", 20, 15),
     ];
     let lines: Vec<String> = records.iter().map(Value::to_string).collect();

@@ -8,7 +8,8 @@
 //! a result revoked by a decision is no result, and is in no list.
 //! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
 //! same organiser sampled the same producer's same product (brand and model) earlier and that
-//! sample failed, a failure that still stands (not overturned or revoked), of a producer the
+//! sample failed (the same producer as the six-month rule has it: the same credit code, else
+//! the same name however spelt), a failure that still stands (not overturned or revoked), of a producer the
 //! label names (two 三无 products are not one producer's). A label the nominal producer
 //! denies (suspected counterfeit) is marked in the remarks, as bulletins do.
 
@@ -112,8 +113,9 @@ pub async fn bulletin(
         &format!(
             "SELECT DISTINCT r.report_no, r.lab_id FROM results r JOIN standing_results e \
                ON coalesce(e.organiser, '') = coalesce(r.organiser, '') \
-              AND coalesce(e.producer_uscc, e.producer_name) \
-                  = coalesce(r.producer_uscc, r.producer_name) \
+              AND CASE WHEN e.producer_uscc IS NOT NULL AND r.producer_uscc IS NOT NULL \
+                       THEN e.producer_uscc = r.producer_uscc \
+                       ELSE name_key(e.producer_name) = name_key(r.producer_name) END \
               AND coalesce(e.brand, '') = coalesce(r.brand, '') AND e.model = r.model \
              WHERE e.standing_verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter} \
                AND names_a_producer(r.producer_name)"
