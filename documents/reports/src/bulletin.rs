@@ -8,10 +8,10 @@
 //! a result revoked by a decision is no result, and is in no list.
 //! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
 //! same organiser sampled the same producer's same product (brand and model) earlier and that
-//! sample failed (the same producer as the six-month rule has it: the same credit code, else
-//! the same name however spelt), a failure that still stands (not overturned or revoked), of a producer the
-//! label names (two 三无 products are not one producer's). A label the nominal producer
-//! denies (suspected counterfeit) is marked in the remarks, as bulletins do.
+//! sample failed, a failure that still stands (not overturned or revoked), of a producer the
+//! label names (two 三无 products are not one producer's); the same producer as the six-month
+//! rule has it (the same credit code, else the same name however spelt). A label the nominal
+//! producer denies (suspected counterfeit) is marked in the remarks, as bulletins do.
 
 use crate::ReportError;
 use crate::table::{TextRow, get, text_rows};
