@@ -104,7 +104,7 @@ pub struct Standing {
     pub notes: Vec<Gap>,
     /// The next day on which the standing changes by time alone, if any: the stage's timer.
     pub next_change: Option<NaiveDate>,
-    /// Units ordered one by one whose own first re-check passed: done before the case is.
+    /// Units ordered one by one whose own re-check passed: done before the case is.
     pub done_units: BTreeSet<String>,
 }
 
