@@ -48,8 +48,9 @@ use std::collections::BTreeMap;
 /// label made under contract (委托方…受托方…) is identified as the entrusting enterprise's; 25 =
 /// a seller's form or keeper in brackets (（个体工商户）) is not part of its name; 26 = each
 /// interview and listed supervision says its cause; 27 = a closed case keeps the rectification
-/// notice to a receiver never served one.
-pub const RULES_VERSION: u32 = 27;
+/// notice to a receiver never served one; 28 = a re-check naming a code the case does not hold
+/// calls every responsible unit to the interview.
+pub const RULES_VERSION: u32 = 28;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -207,13 +208,16 @@ pub fn assemble(
     // A unit given its order later than the case has its reminder and interview later.
     let mut wake = None;
     for proposed in &standing.notices {
-        let recipients = if proposed.to_all_units || proposed.concerns.is_some() {
+        // The unit a failed re-check names, if it is one of the case's (a code the case does
+        // not hold is taken as naming none, so that the notice is not lost).
+        let held = |to: &&String| units.iter().any(|unit| unit.uscc == **to);
+        let concerns = proposed.concerns.as_ref().filter(held);
+        let recipients = if proposed.to_all_units || concerns.is_some() {
             &addressable
         } else {
             &responsible
         };
-        let concerned =
-            |unit: &&&CaseUnit| proposed.concerns.as_ref().is_none_or(|to| *to == unit.uscc);
+        let concerned = |unit: &&&CaseUnit| concerns.is_none_or(|to| *to == unit.uscc);
         for unit in recipients.iter().filter(concerned) {
             let addressed = lifecycle::addressed(
                 proposed,

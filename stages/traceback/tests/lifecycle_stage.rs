@@ -751,6 +751,9 @@ async fn a_failed_recheck_calls_the_unit_that_failed_it_to_an_interview() {
     let mut both = vec![shop.clone(), producer.clone()];
     both.sort();
     assert_eq!(interviewed(None).await, both);
+    // A code the case does not hold (a slip in the record) loses no interview: every unit's.
+    let stranger = valid("91120101MA0000009");
+    assert_eq!(interviewed(Some(&stranger)).await, both);
 }
 
 /// A producer or a sampled unit the registry and the ledger do not place is placed by its
