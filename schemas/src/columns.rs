@@ -391,12 +391,10 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
     if wanted.is_empty() {
         return None;
     }
-    let named_by = |c: &&Column, matches: &dyn Fn(&str) -> bool| {
-        c.headers.iter().any(|h| matches(&normalize_header(h)))
-    };
+    let names = |c: &&Column| c.headers.iter().map(|h| normalize_header(h));
     RESULT_COLUMNS
         .iter()
-        .find(|c| named_by(c, &|h| h == wanted))
+        .find(|c| names(c).any(|h| h == wanted))
         // A column that says a legal quality of the result (its severity, a counterfeit, a
         // follow-up) is known by its header's last words too (不合格项目严重程度, 是否为跟踪抽查):
         // left out, it would change the case's decisions unseen.
@@ -404,7 +402,7 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
             RESULT_COLUMNS
                 .iter()
                 .filter(|c| matches!(c.kind, CellKind::Severity | CellKind::Flag))
-                .find(|c| named_by(c, &|h| h.chars().count() >= 4 && wanted.ends_with(h)))
+                .find(|c| names(c).any(|h| h.chars().count() >= 4 && wanted.ends_with(&h)))
         })
 }
 

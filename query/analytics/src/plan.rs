@@ -56,10 +56,17 @@ impl Default for PlanRules {
     }
 }
 
-/// Registers `licence_requirements` and the functions `holds_licence`, `names_a_producer`,
-/// `standards_key` and `name_key` in `context`.
+/// Registers `licence_requirements` and the rules' functions ([`register_functions`]) in
+/// `context`.
 pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
     context.register_table("licence_requirements", Arc::new(requirements(rules)?))?;
+    register_functions(context);
+    Ok(())
+}
+
+/// Registers the functions the rules' SQL calls: `holds_licence`, `names_a_producer`,
+/// `standards_key` and `name_key`.
+fn register_functions(context: &SessionContext) {
     context.register_udf(ScalarUDF::new_from_impl(HoldsLicence::new()));
     // `names_a_producer(producer_name)`: false for the `/`, `无`… of a 三无 product's label.
     context.register_udf(datafusion::logical_expr::create_udf(
@@ -85,7 +92,6 @@ pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
         spotcheck_schemas::keys::standards_key,
     ));
     context.register_udf(text_key("name_key", spotcheck_schemas::keys::name_key));
-    Ok(())
 }
 
 /// A SQL function `name(text)` giving `key(text)`, null for null.
@@ -282,17 +288,7 @@ impl Analytics {
             let provider = self.context().table_provider(name).await.map_err(error)?;
             context.register_table(name, provider).map_err(error)?;
         }
-        let functions = self.context().state().scalar_functions().clone();
-        for name in [
-            "holds_licence",
-            "names_a_producer",
-            "standards_key",
-            "name_key",
-        ] {
-            if let Some(udf) = functions.get(name) {
-                context.register_udf(udf.as_ref().clone());
-            }
-        }
+        register_functions(&context);
         let planned = planned_table(planned).map_err(error)?;
         context
             .register_table("planned", Arc::new(planned))
