@@ -51,11 +51,15 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("units", include_str!("../views/units.sql")),
     ("cases", include_str!("../views/cases.sql")),
     ("case_units", include_str!("../views/case_units.sql")),
+    ("case_subjects", include_str!("../views/case_subjects.sql")),
+    (
+        "identified_parties",
+        include_str!("../views/identified_parties.sql"),
+    ),
     (
         "standing_results",
         include_str!("../views/standing_results.sql"),
     ),
-    ("case_subjects", include_str!("../views/case_subjects.sql")),
     (
         "identifications",
         include_str!("../views/identifications.sql"),

@@ -166,3 +166,153 @@ async fn the_archive_dates_an_event_by_its_day_in_china() {
         json!([{"on_date": "2026-05-02"}])
     );
 }
+
+/// Real bulletins name the nominal producer by name only. Once its case identified it (or, for
+/// a pass, the registry holds one unit of that name however spelt), its results are in its
+/// archive and the where-to-sample ranking counts its failure; a name two registered units
+/// bear is neither's.
+#[tokio::test]
+async fn a_producer_named_without_its_code_is_counted_under_it_once_identified() {
+    use spotcheck_analytics::SuggestQuery;
+    const HUAXIN_1: &str = "91120104MA0000012U";
+    const HUAXIN_2: &str = "91120113MA00000130";
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let unit = |uscc: &str, name: &str, district: &str, role: &str| {
+        json!({"uscc": uscc, "name": name, "address": null, "district": district,
+               "roles": [role], "licences": []})
+    };
+    let result = |report: &str, on: &str, producer: &str, shop: Value, verdict: &str| {
+        let mut result = json!({
+            "report_no": report, "lab_id": "lab", "category": "gas_appliance",
+            "organiser": "天津市市场监督管理委员会",
+            "product": {"name": "燃气灶", "model": "JZ-1", "batch": report},
+            "producer": {"name": producer}, "sampled_unit": shop,
+            "sampling": {"date": on, "domain": "circulation"},
+            "tested_on": on, "verdict": verdict, "items": [{"name": "熄火保护装置", "verdict": verdict}]
+        });
+        if verdict == "fail" {
+            result["severity"] = json!("general");
+        }
+        result
+    };
+    let shop = json!({"uscc": SHOP, "name": "南开区某燃气具商店", "role": "retailer", "district": "120104"});
+    let market = json!({"name": "某超市", "role": "retailer", "district": "120104"});
+    let mut case = case(1, "final", &[(SHOP, "origin"), (MAKER, "upstream")]);
+    case["subjects"] = json!([
+        {"role": "seller", "name": "南开区某燃气具商店", "uscc": SHOP, "identified_by": "given",
+         "disclosure": "disclose", "reason": null},
+        {"role": "producer", "name": "天津市津安燃气具有限责任公司", "uscc": MAKER,
+         "identified_by": "registry_name", "disclosure": "disclose", "reason": null},
+    ]);
+    let batch = vec![
+        delivered(
+            topics::UNITS,
+            0,
+            unit(MAKER, "天津津安燃气具有限公司", "120116", "producer"),
+        ),
+        delivered(
+            topics::UNITS,
+            1,
+            unit(SHOP, "南开区某燃气具商店", "120104", "retailer"),
+        ),
+        delivered(
+            topics::UNITS,
+            2,
+            unit(HUAXIN_1, "天津华信电缆有限公司", "120104", "producer"),
+        ),
+        delivered(
+            topics::UNITS,
+            3,
+            unit(HUAXIN_2, "天津市华信电缆有限公司", "120113", "producer"),
+        ),
+        delivered(
+            topics::RESULTS,
+            0,
+            result(
+                "R1",
+                "2026-06-01",
+                "天津市津安燃气具有限责任公司",
+                shop,
+                "fail",
+            ),
+        ),
+        delivered(
+            topics::RESULTS,
+            1,
+            result(
+                "R2",
+                "2026-08-01",
+                "天津津安燃气具有限公司",
+                market.clone(),
+                "pass",
+            ),
+        ),
+        delivered(
+            topics::RESULTS,
+            2,
+            result("R3", "2026-07-01", "天津华信电缆有限公司", market, "pass"),
+        ),
+        delivered(topics::CASES, 0, case),
+    ];
+    let applied = writer.apply(&batch).await.unwrap();
+    assert!(
+        applied.dead_letters.is_empty(),
+        "{:?}",
+        applied.dead_letters
+    );
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT uscc, event, report_no FROM archive WHERE event IN ('sampled', 'produced') \
+             ORDER BY uscc, report_no"
+        )
+        .await,
+        json!([
+            {"uscc": SHOP, "event": "sampled", "report_no": "R1"},
+            {"uscc": MAKER, "event": "produced", "report_no": "R1"},
+            {"uscc": MAKER, "event": "produced", "report_no": "R2"},
+        ])
+    );
+    let ranked = analytics
+        .suggest(&SuggestQuery {
+            as_of: "2026-10-01".parse().unwrap(),
+            district: None,
+            organiser: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
+    let reasons = |uscc: &str| {
+        ranked
+            .iter()
+            .find(|s| s.uscc == uscc)
+            .map(|s| s.reasons.clone())
+            .unwrap_or_default()
+    };
+    let maker = reasons(MAKER);
+    assert!(
+        maker
+            .iter()
+            .any(|r| r.starts_with("近12个月抽查不合格 1 次")),
+        "{maker:?}"
+    );
+    assert!(
+        maker
+            .iter()
+            .any(|r| r.starts_with("近36个月抽查 2 批次，不合格率 50%")),
+        "{maker:?}"
+    );
+    for uscc in [HUAXIN_1, HUAXIN_2] {
+        assert!(
+            reasons(uscc).iter().any(|r| r.starts_with("从未被抽查")),
+            "{uscc}: {:?}",
+            reasons(uscc)
+        );
+    }
+}

@@ -1,26 +1,34 @@
--- A unit's quality-safety credit archive (产品质量安全信用档案): one row per event that concerns
--- the unit, by USCC — each result where it was sampled or is the nominal producer (pass or
--- fail), each case it is in (with its referral), each notice (三书一函) addressed to it, each
--- disclosure and retraction under its name, each sampling-plan warning on its products, each
--- on-site inspection of it (one row per finding; `status` the finding kind, `no_finding` when
--- nothing was found) and each finding where it is the supplier. `event` is an id (sampled,
--- produced, case, notice, disclosure, retraction, warning, inspected, supplied); `status` and
--- `kind` are the ids of the event's own vocabulary (verdict, case status, notice kind…). Pages
--- show them in Chinese. A date taken from a time (a case's or a notice's update, a
--- publication) is China's date (UTC+8): the lake keeps times in UTC.
-SELECT sampled_unit_uscc AS uscc, sampling_date AS on_date, 'sampled' AS event, report_no,
+-- A unit's quality-safety credit archive (产品质量安全信用档案): one row per event that concerns the unit,
+-- by USCC — each result where it was sampled or is the nominal producer (pass or fail; named with
+-- its credit code, or without one and identified since: `identified_parties`), each case it is in
+-- (with its referral), each notice (三书一函) addressed to it, each disclosure and retraction under
+-- its name, each sampling-plan warning on its products, each on-site inspection of it (one row per
+-- finding; `status` the finding kind, `no_finding` when nothing was found) and each finding where
+-- it is the supplier. `event` is an id (sampled, produced, case, notice, disclosure, retraction,
+-- warning, inspected, supplied); `status` and `kind` are the ids of the event's own vocabulary
+-- (verdict, case status, notice kind…). Pages show them in Chinese. A date taken from a time (a
+-- case's or a notice's update, a publication) is China's date (UTC+8): the lake keeps times in
+-- UTC.
+WITH known AS (
+    SELECT r.*,
+           coalesce(r.sampled_unit_uscc, p.sampled_unit_uscc) AS known_sampled_unit_uscc,
+           coalesce(r.producer_uscc, p.producer_uscc) AS known_producer_uscc
+    FROM results AS r
+    LEFT JOIN identified_parties AS p ON p.report_no = r.report_no AND p.lab_id = r.lab_id
+)
+SELECT known_sampled_unit_uscc AS uscc, sampling_date AS on_date, 'sampled' AS event, report_no,
        lab_id, CAST(NULL AS VARCHAR) AS case_id, verdict AS status, category AS kind,
        concat(product_name, ' ', coalesce(brand, ''), ' ', model, ' 批号 ', batch) AS detail
-FROM results
-WHERE sampled_unit_uscc IS NOT NULL
+FROM known
+WHERE known_sampled_unit_uscc IS NOT NULL
 UNION ALL
-SELECT producer_uscc, sampling_date, 'produced', report_no, lab_id, CAST(NULL AS VARCHAR),
+SELECT known_producer_uscc, sampling_date, 'produced', report_no, lab_id, CAST(NULL AS VARCHAR),
        verdict, category,
        concat(product_name, ' ', coalesce(brand, ''), ' ', model, ' 批号 ', batch, '（于 ',
               sampled_unit_name, ' 抽样）')
-FROM results
-WHERE producer_uscc IS NOT NULL
-  AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
+FROM known
+WHERE known_producer_uscc IS NOT NULL
+  AND (known_sampled_unit_uscc IS NULL OR known_sampled_unit_uscc <> known_producer_uscc)
 UNION ALL
 SELECT u.uscc, CAST(c.updated_at + INTERVAL '8 hours' AS DATE), 'case', c.report_no, c.lab_id, c.case_id, c.status,
        u.direction,

@@ -1,22 +1,32 @@
 -- What the "where to sample next" ranking reads of each unit (query/analytics/src/plan.rs
 -- turns it into points and reasons): every registered unit and every unit a result names, in
 -- the district `{district}` (a division-code prefix; '' for all), as of `{as_of}`:
--- failures that stand (as sampled unit or nominal producer; `standing_results`: not one a
--- re-test overturned or a decision revoked) in the 12 months before and in the 24 before those, the last sampling (by anyone, and by the organiser `{organiser}`, and whether the
+-- failures that stand (as sampled unit or nominal producer, named with a credit code or without
+-- one and identified since, `identified_parties`; `standing_results`: not one a re-test
+-- overturned or a decision revoked) in the 12 months before and in the 24 before those, the last sampling (by anyone, and by the organiser `{organiser}`, and whether the
 -- organiser's last one failed), cases not closed and overdue ones, its latest category's failure
 -- rate over the 12 months before, whether its registry entry (a producer's) lacks a licence the
 -- category needs,
 -- and its area (urban, urban_rural_fringe, rural).
-WITH involvement AS (
+WITH known AS (
+    SELECT s.sampled_unit_name, s.producer_name, s.district, s.category, s.sampling_date,
+           s.standing_verdict, s.organiser,
+           coalesce(s.sampled_unit_uscc, p.sampled_unit_uscc) AS sampled_unit_uscc,
+           coalesce(s.producer_uscc, p.producer_uscc) AS producer_uscc
+    FROM standing_results AS s
+    LEFT JOIN identified_parties AS p ON p.report_no = s.report_no AND p.lab_id = s.lab_id
+    WHERE s.sampling_date < DATE '{as_of}'
+),
+involvement AS (
     SELECT sampled_unit_uscc AS uscc, sampled_unit_name AS name, district, category,
            sampling_date, standing_verdict AS verdict, organiser
-    FROM standing_results
-    WHERE sampled_unit_uscc IS NOT NULL AND sampling_date < DATE '{as_of}'
+    FROM known
+    WHERE sampled_unit_uscc IS NOT NULL
     UNION ALL
     SELECT producer_uscc, producer_name, CAST(NULL AS VARCHAR), category, sampling_date,
            standing_verdict, organiser
-    FROM standing_results
-    WHERE producer_uscc IS NOT NULL AND sampling_date < DATE '{as_of}'
+    FROM known
+    WHERE producer_uscc IS NOT NULL
       AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
 ),
 history AS (
