@@ -1,6 +1,6 @@
 //! What the `archive` view (a unit's quality-safety credit archive, 产品质量安全信用档案) needs
 //! beyond plain SQL: `notices_of(notices_json)`, a case's notices (三书一函) as a list of structs
-//! (`number, kind, to, due_on, status`) that SQL can `unnest`.
+//! (`number, kind, to, due_on, status, cause`) that SQL can `unnest`.
 
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
@@ -26,6 +26,7 @@ fn notice_fields() -> Fields {
         Field::new("to", DataType::Utf8, true),
         Field::new("due_on", DataType::Utf8, true),
         Field::new("status", DataType::Utf8, true),
+        Field::new("cause", DataType::Utf8, true),
     ])
 }
 
@@ -80,6 +81,7 @@ impl ScalarUDFImpl for NoticesOf {
                 Box::new(StringBuilder::new()),
                 Box::new(StringBuilder::new()),
                 Box::new(StringBuilder::new()),
+                Box::new(StringBuilder::new()),
             ],
         );
         let mut list = ListBuilder::new(item).with_field(Arc::new(Field::new(
@@ -99,7 +101,14 @@ impl ScalarUDFImpl for NoticesOf {
                 if let Some(b) = builder.field_builder::<Int64Builder>(0) {
                     b.append_value(index as i64 + 1);
                 }
-                for (column, key) in [(1, "kind"), (2, "to"), (3, "due_on"), (4, "status")] {
+                let columns = [
+                    (1, "kind"),
+                    (2, "to"),
+                    (3, "due_on"),
+                    (4, "status"),
+                    (5, "cause"),
+                ];
+                for (column, key) in columns {
                     if let Some(b) = builder.field_builder::<StringBuilder>(column) {
                         b.append_option(text(key));
                     }

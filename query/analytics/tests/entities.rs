@@ -316,3 +316,40 @@ async fn a_producer_named_without_its_code_is_counted_under_it_once_identified()
         );
     }
 }
+
+/// A case is suspended when a unit fails its second re-check; with the order given unit by unit,
+/// that may be the producer alone. The serious-dishonesty candidate is the unit the listed
+/// supervision for the second failure went to, not the shop where the sample was taken.
+#[tokio::test]
+async fn the_listing_candidate_of_a_second_failed_recheck_is_the_unit_that_failed_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let mut case = case(5, "suspended", &[(SHOP, "origin"), (MAKER, "upstream")]);
+    case["units"][1]["name"] = json!("天津津安燃气具有限公司");
+    case["deadlines"]["final_on"] = json!("2026-03-01");
+    case["notices"] = json!([
+        {"kind": "rectification", "to": SHOP, "due_on": "2026-05-01", "status": "served"},
+        {"kind": "rectification", "to": MAKER, "due_on": "2026-05-01", "status": "served"},
+        {"kind": "interview", "to": MAKER, "due_on": "2026-07-20", "status": "served",
+         "cause": "recheck_failed"},
+        {"kind": "listed_supervision", "to": MAKER, "due_on": "2026-11-10", "status": "proposed",
+         "cause": "second_recheck_failed"},
+    ]);
+    writer
+        .apply(&[delivered(topics::CASES, 0, case)])
+        .await
+        .unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT uscc, name, CAST(first_final_on AS VARCHAR) AS final_on FROM listing_candidates \
+             WHERE reason = 'second_recheck_failed'"
+        )
+        .await,
+        json!([{"uscc": MAKER, "name": "天津津安燃气具有限公司", "final_on": "2026-03-01"}])
+    );
+}

@@ -20,11 +20,19 @@ WHERE newest = 1
 GROUP BY subject_uscc
 HAVING count(*) >= {failures}
 UNION ALL
-SELECT origin_uscc AS uscc,
-       origin_name AS name,
+-- The unit whose second re-check failed: the one its listed supervision for that cause is
+-- addressed to (the sampled unit, the producer, or both when the re-check named no unit).
+SELECT n.notice['to'] AS uscc,
+       max(u.name) AS name,
        'second_recheck_failed' AS reason,
        CAST(NULL AS BIGINT) AS final_failures,
-       final_on AS first_final_on,
-       final_on AS last_final_on
-FROM cases
-WHERE status IN ('suspended', 'revocation_referred')
+       min(n.final_on) AS first_final_on,
+       max(n.final_on) AS last_final_on
+FROM (
+    SELECT case_id, final_on, unnest(notices_of(notices_json)) AS notice
+    FROM cases
+    WHERE status IN ('suspended', 'revocation_referred')
+) AS n
+LEFT JOIN case_units AS u ON u.case_id = n.case_id AND u.uscc = n.notice['to']
+WHERE n.notice['kind'] = 'listed_supervision' AND n.notice['cause'] = 'second_recheck_failed'
+GROUP BY n.notice['to']
