@@ -49,8 +49,9 @@ use std::collections::BTreeMap;
 /// a seller's form or keeper in brackets (（个体工商户）) is not part of its name; 26 = each
 /// interview and listed supervision says its cause; 27 = a closed case keeps the rectification
 /// notice to a receiver never served one; 28 = a re-check naming a code the case does not hold
-/// calls every responsible unit to the interview.
-pub const RULES_VERSION: u32 = 28;
+/// calls every responsible unit to the interview; 29 = the rectification notice served to a
+/// unit that only holds the batch neither dates the case's order nor holds the case open.
+pub const RULES_VERSION: u32 = 29;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -177,19 +178,6 @@ pub fn assemble(
         });
     }
 
-    let opening = Opening {
-        tested_on: result.tested_on,
-        served_on: result.served_on,
-        serious: result.severity == Some(Severity::Serious),
-        on_site: inputs.on_site.map(OnSiteCase::opening),
-    };
-    let standing = lifecycle::standing(
-        opening,
-        inputs.dispositions,
-        today,
-        &authority.periods,
-        &authority.calendar,
-    );
     let referred: Vec<&str> = referrals.iter().map(|r| r.uscc.as_str()).collect();
     let addressable: Vec<&CaseUnit> = units
         .iter()
@@ -204,6 +192,24 @@ pub fn assemble(
                 || Some(&u.uscc) == supplier.as_ref()
         })
         .collect();
+    let opening = Opening {
+        tested_on: result.tested_on,
+        served_on: result.served_on,
+        serious: result.severity == Some(Severity::Serious),
+        on_site: inputs.on_site.map(OnSiteCase::opening),
+        holders: units
+            .iter()
+            .filter(|u| !responsible.iter().any(|r| r.uscc == u.uscc))
+            .map(|u| u.uscc.clone())
+            .collect(),
+    };
+    let standing = lifecycle::standing(
+        opening,
+        inputs.dispositions,
+        today,
+        &authority.periods,
+        &authority.calendar,
+    );
     let mut notices = Vec::new();
     // A unit given its order later than the case has its reminder and interview later.
     let mut wake = None;

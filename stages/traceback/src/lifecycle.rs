@@ -63,7 +63,7 @@ impl Default for Periods {
 }
 
 /// What the lifecycle needs from the result.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Opening {
     pub tested_on: NaiveDate,
     pub served_on: Option<NaiveDate>,
@@ -71,6 +71,11 @@ pub struct Opening {
     pub serious: bool,
     /// A case opened by an on-site inspection's finding, not by a lab's result.
     pub on_site: Option<OnSite>,
+    /// The units that only hold the batch (the distributors and receivers the traceback found,
+    /// not the sampled unit, producer or supplier). Their rectification notice orders them to
+    /// stop selling and recall it; it is not the order whose deadline, reports and re-checks
+    /// the case follows, so serving it neither dates the order nor holds the case open.
+    pub holders: BTreeSet<String>,
 }
 
 /// What the lifecycle needs from an inspection's finding. The finding is a fact the inspectors
@@ -350,7 +355,13 @@ impl<'a> Life<'a> {
         periods: &'a Periods,
         calendar: &'a Calendar,
     ) -> Self {
-        let mut events: Vec<&Disposition> = dispositions.iter().filter(|d| d.on <= today).collect();
+        let holders_order = |d: &Disposition| {
+            gives_order(d) && d.uscc.as_ref().is_some_and(|u| opening.holders.contains(u))
+        };
+        let mut events: Vec<&Disposition> = dispositions
+            .iter()
+            .filter(|d| d.on <= today && !holders_order(d))
+            .collect();
         events.sort_by(|a, b| (a.on, &a.disposition_id).cmp(&(b.on, &b.disposition_id)));
         let standing = Standing {
             status: CaseStatus::Open,
@@ -1026,6 +1037,7 @@ mod tests {
             served_on: Some(day("2026-04-25")),
             serious: false,
             on_site: None,
+            holders: BTreeSet::new(),
         }
     }
 
@@ -1091,7 +1103,7 @@ mod tests {
             served_on: Some(day("2026-09-17")),
             ..opening()
         };
-        let s = law(served, &[], day("2026-10-05"));
+        let s = law(served.clone(), &[], day("2026-10-05"));
         assert_eq!(s.objection_until, day("2026-10-08"));
         assert_eq!(s.status, CaseStatus::Open);
         let overturned = [
@@ -1648,6 +1660,37 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_holders_rectification_notice_does_not_hold_the_case_open() {
+        let (shop, producer, receiver) = ("91120104A", "91120117B", "91120105C");
+        let to_unit = |id: &str, kind, on: &str, outcome: Option<&str>, uscc: &str| Disposition {
+            uscc: Some(uscc.to_owned()),
+            ..event(id, kind, on, outcome)
+        };
+        let (served, recheck) = (
+            DispositionKind::NoticeServed,
+            DispositionKind::RecheckConcluded,
+        );
+        let rectification = Some("rectification");
+        let events = [
+            // The shop that received the batch is told first to take it off its shelves.
+            to_unit("1", served, "2026-05-12", rectification, receiver),
+            to_unit("2", served, "2026-05-15", rectification, shop),
+            to_unit("3", served, "2026-05-15", rectification, producer),
+            to_unit("4", recheck, "2026-07-20", Some("pass"), shop),
+            to_unit("5", recheck, "2026-07-21", Some("pass"), producer),
+        ];
+        let holding = Opening {
+            holders: BTreeSet::from([receiver.to_owned()]),
+            ..opening()
+        };
+        let s = law(holding.clone(), &events[..3], day("2026-06-01"));
+        // The order the case follows is the responsible units': 60 days from 15 May.
+        assert_eq!(s.rectify_by, Some(day("2026-07-14")));
+        let s = law(holding, &events, day("2026-07-22"));
+        assert_eq!(s.status, CaseStatus::Closed, "{s:?}");
+    }
+
+    #[test]
     fn an_order_recorded_for_one_unit_is_that_units_own() {
         let (shop, distributor, other) = ("91120104A", "91120116B", "91120105C");
         let ordered_to = |id: &str, on: &str, uscc: &str| Disposition {
@@ -1829,7 +1872,7 @@ mod tests {
                 .map(|n| (n.status, n.due_on))
                 .collect()
         };
-        let s = law(serious, &events, day("2026-10-06"));
+        let s = law(serious.clone(), &events, day("2026-10-06"));
         assert_eq!(s.status, CaseStatus::Suspended);
         // The serious failure's, served in May; the second failed re-check's, 10 days from
         // 5 October: Thursday 15 October.
@@ -1965,6 +2008,7 @@ mod tests {
                 on: day(on),
                 refusal,
             }),
+            holders: BTreeSet::new(),
         }
     }
 
@@ -2031,7 +2075,7 @@ mod tests {
             None,
         )];
         let again = on_site("2026-04-21", false, Some(Some(day("2026-05-06"))));
-        let s = law(again, &warned, day("2026-05-06"));
+        let s = law(again.clone(), &warned, day("2026-05-06"));
         assert_eq!(s.status, CaseStatus::Suspended);
         assert_eq!(s.steps[0].status, StepStatus::Done, "the warning was given");
         let order = s

@@ -673,6 +673,23 @@ async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
     assert_eq!(notices(&receiver), ["rectification proposed"]);
     // The stop was never recorded, and is no longer needed: the case says so, not "due".
     assert_eq!(steps(), ["stop_production_and_sale moot"]);
+    // The receiver is served its notice (take the batch off sale): it only holds the batch, the
+    // rectification was the shop's and the producer's, and the case stays closed.
+    stage
+        .apply(&delivered_(
+            6,
+            &[to(
+                "D7",
+                "notice_served",
+                "2026-04-27",
+                Some("rectification"),
+                &receiver,
+            )],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(notices(&receiver), ["rectification served"]);
+    assert_eq!(case(&store)["status"], "closed");
 }
 
 /// The interview for a failed re-check goes to the unit that failed it, not to a unit whose
