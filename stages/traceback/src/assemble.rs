@@ -50,8 +50,10 @@ use std::collections::BTreeMap;
 /// interview and listed supervision says its cause; 27 = a closed case keeps the rectification
 /// notice to a receiver never served one; 28 = a re-check naming a code the case does not hold
 /// calls every responsible unit to the interview; 29 = the rectification notice served to a
-/// unit that only holds the batch neither dates the case's order nor holds the case open.
-pub const RULES_VERSION: u32 = 29;
+/// unit that only holds the batch neither dates the case's order nor holds the case open; 30 =
+/// the public notice, suspension and referral count for the failed re-check they follow (its
+/// unit's, on or after it), not for another unit's earlier one.
+pub const RULES_VERSION: u32 = 30;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

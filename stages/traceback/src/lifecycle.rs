@@ -395,6 +395,22 @@ impl<'a> Life<'a> {
         self.events.iter().copied().find(|d| d.kind == kind)
     }
 
+    /// The first event of `kind` on or after `since` that concerns `unit` (naming it, or naming
+    /// no unit; any, when `unit` is none): the public notice, suspension or referral that
+    /// followed this unit's failed re-check, not one that followed another unit's.
+    fn first_for(
+        &self,
+        kind: DispositionKind,
+        since: NaiveDate,
+        unit: Option<&str>,
+    ) -> Option<&'a Disposition> {
+        self.events.iter().copied().find(|d| {
+            d.kind == kind
+                && d.on >= since
+                && (unit.is_none() || d.uscc.is_none() || d.uscc.as_deref() == unit)
+        })
+    }
+
     fn all(&self, kind: DispositionKind) -> Vec<&'a Disposition> {
         self.events
             .iter()
@@ -843,12 +859,14 @@ impl<'a> Life<'a> {
         let due = self.period_end(first.on, self.periods.interview_days, Term::Interview);
         let unit = first.uscc.as_deref();
         self.propose(NoticeKind::Interview, due, false, first.on, false, unit);
-        let notice = self.first(DispositionKind::PublicNotice).map(|d| d.on);
+        let notice = self
+            .first_for(DispositionKind::PublicNotice, first.on, unit)
+            .map(|d| d.on);
         self.standing.public_notice_on = notice;
-        self.step(
+        self.push_step(
             StepKind::PublicNotice,
             None,
-            DispositionKind::PublicNotice,
+            notice,
             "Order 18 Art 47: a failed re-check is escalated and announced (公告)",
         );
         let second_by = notice.map(|notice| {
@@ -927,9 +945,10 @@ impl<'a> Life<'a> {
             false,
             failed.uscc.as_deref(),
         );
-        let suspension = self.first(DispositionKind::Suspension);
+        let unit = failed.uscc.as_deref();
+        let suspension = self.first_for(DispositionKind::Suspension, failed.on, unit);
         let period_end = self
-            .first(DispositionKind::RectificationPeriodEnded)
+            .first_for(DispositionKind::RectificationPeriodEnded, failed.on, unit)
             .map(|d| d.on)
             .or(suspension.and_then(|d| d.until));
         self.standing.suspension_until = period_end;
@@ -963,16 +982,20 @@ impl<'a> Life<'a> {
             self.periods.revocation_referral_days,
             Term::RevocationReferral,
         );
-        self.step(
+        let referred = self
+            .first_for(
+                DispositionKind::LicenceRevocationReferred,
+                third.on,
+                third.uscc.as_deref(),
+            )
+            .map(|d| d.on);
+        self.push_step(
             StepKind::LicenceRevocationReferral,
             Some(due),
-            DispositionKind::LicenceRevocationReferred,
+            referred,
             "PQL Art 17: not rectified after suspension: referred for revocation of the business licence",
         );
-        if self
-            .first(DispositionKind::LicenceRevocationReferred)
-            .is_some()
-        {
+        if referred.is_some() {
             self.standing.status = CaseStatus::RevocationReferred;
         }
     }
@@ -1688,6 +1711,42 @@ mod tests {
         assert_eq!(s.rectify_by, Some(day("2026-07-14")));
         let s = law(holding, &events, day("2026-07-22"));
         assert_eq!(s.status, CaseStatus::Closed, "{s:?}");
+    }
+
+    #[test]
+    fn a_units_second_recheck_counts_from_its_own_public_notice() {
+        let (shop, producer) = ("91120104A", "91120117B");
+        let to_unit = |id: &str, kind, on: &str, outcome: Option<&str>, uscc: &str| Disposition {
+            uscc: Some(uscc.to_owned()),
+            ..event(id, kind, on, outcome)
+        };
+        let (ordered, recheck, notice) = (
+            DispositionKind::RectificationOrdered,
+            DispositionKind::RecheckConcluded,
+            DispositionKind::PublicNotice,
+        );
+        let mut events = vec![
+            to_unit("1", ordered, "2026-05-15", None, shop),
+            to_unit("2", ordered, "2026-06-20", None, producer),
+            to_unit("3", recheck, "2026-07-20", Some("fail"), shop),
+            to_unit("4", notice, "2026-08-03", None, shop),
+            to_unit("5", recheck, "2026-09-10", Some("fail"), producer),
+            to_unit("6", recheck, "2026-10-05", Some("pass"), shop),
+        ];
+        // The shop's 公告 of 3 August is not the producer's: its second re-check waits for its
+        // own (Order 18 Art 48).
+        let s = law(opening(), &events, day("2026-10-06"));
+        assert_eq!(s.status, CaseStatus::Escalated);
+        assert_eq!(
+            (s.public_notice_on, s.second_recheck_by),
+            (None, None),
+            "{s:?}"
+        );
+        events.push(to_unit("7", notice, "2026-09-25", None, producer));
+        let s = law(opening(), &events, day("2026-10-06"));
+        assert_eq!(s.public_notice_on, Some(day("2026-09-25")));
+        assert_eq!(s.second_recheck_from, Some(day("2026-11-24")));
+        assert_eq!(s.second_recheck_by, Some(day("2026-12-24")));
     }
 
     #[test]
