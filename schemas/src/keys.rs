@@ -188,6 +188,36 @@ fn enterprise_named(name: &str) -> &str {
     }
 }
 
+/// The key organisers (组织抽查的部门) are compared on: one authority however it is written —
+/// `天津市南开区市场监督管理局`, `南开区市场监管局`, `天津市南开区市监局`; `天津市市场监管委` and
+/// `天津市市场监督管理委员会`; `国家市场监督管理总局` and `市场监管总局`. The name's key
+/// ([`name_key`]) with the usual abbreviations written out, and a district's bureau without the
+/// city before it.
+pub fn organiser_key(organiser: &str) -> String {
+    let mut key = name_key(organiser)
+        .replace("市场监管", "市场监督管理")
+        .replace("市监局", "市场监督管理局");
+    if key.ends_with("市场监督管理委") {
+        key.push_str("员会");
+    }
+    if let Some(rest) = key.strip_prefix("国家")
+        && rest.starts_with("市场监督管理总局")
+    {
+        key = rest.to_owned();
+    }
+    // `天津南开区…` (the city's name, as name_key leaves it) is `南开区…`.
+    for place in PLACE_PREFIXES {
+        if let Some(rest) = key.strip_prefix(place)
+            && let Some(at) = rest.find("市场监督管理")
+            && rest[..at].ends_with(['区', '县', '旗'])
+        {
+            key = rest.to_owned();
+            break;
+        }
+    }
+    key
+}
+
 /// The key standards are compared on (the six-month rule's "the same standard"): each standard's
 /// number as labs write it in any form — `GB 16410-2020《家用燃气灶具》`, `GB16410-2020`,
 /// `ＧＢ 16410—2020` — in order, once. A list may be separated by `;`, `；`, `、`, `,`, `，` or
@@ -233,6 +263,38 @@ pub fn content_hash<T: Serialize>(record: &T) -> String {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn one_authority_written_otherwise_is_one_organiser() {
+        let same = |written: &[&str]| {
+            let keys: Vec<String> = written.iter().map(|w| organiser_key(w)).collect();
+            assert!(keys.windows(2).all(|pair| pair[0] == pair[1]), "{keys:?}");
+        };
+        same(&[
+            "天津市南开区市场监督管理局",
+            "南开区市场监管局",
+            "天津市南开区市监局",
+            "天津 南开区 市场监督管理局",
+        ]);
+        same(&["天津市滨海新区市场监督管理局", "滨海新区市场监管局"]);
+        same(&["天津市市场监督管理委员会", "天津市市场监管委"]);
+        same(&["国家市场监督管理总局", "市场监管总局"]);
+        // Different authorities stay different: the city's commission is not a district's bureau,
+        // nor one district's bureau another's.
+        assert_ne!(
+            organiser_key("天津市市场监督管理委员会"),
+            organiser_key("南开区市场监督管理局")
+        );
+        assert_ne!(
+            organiser_key("南开区市场监督管理局"),
+            organiser_key("河西区市场监督管理局")
+        );
+        assert_ne!(
+            organiser_key("河北省市场监督管理局"),
+            organiser_key("天津市市场监督管理委员会")
+        );
+    }
+
     use super::*;
 
     #[test]

@@ -421,3 +421,69 @@ async fn a_standard_or_a_producer_written_otherwise_is_the_same() {
         json!([{"report_no": "S2", "earlier_report_no": "S1"}])
     );
 }
+
+/// One authority is written several ways (南开区市场监管局, 天津市南开区市场监督管理局): the
+/// six-month rule sees its repeat, and the where-to-sample ranking leaves out what it sampled
+/// within six months, whichever way the planner writes it; another district's bureau is another
+/// organiser.
+#[tokio::test]
+async fn an_organiser_written_otherwise_is_the_same_organiser() {
+    use spotcheck_analytics::SuggestQuery;
+    let shop = "91110000802100433B";
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let sampled = |offset: i64, report: &str, organiser: &str, on: &str| {
+        as_delivered(
+            offset,
+            &json!({
+                "report_no": report, "lab_id": "lab-a", "category": "gas_appliance",
+                "organiser": organiser,
+                "product": {"name": "燃气灶", "model": "JZT-2", "batch": report},
+                "producer": {"name": "天津津安燃气具有限公司"},
+                "sampled_unit": {"uscc": shop, "name": "某店", "role": "retailer", "district": "120104"},
+                "sampling": {"date": on, "domain": "circulation"},
+                "tested_on": on, "verdict": "pass", "items": [{"name": "气密性", "verdict": "pass"}]
+            }),
+        )
+    };
+    let batch = [
+        sampled(0, "O1", "天津市南开区市场监督管理局", "2026-06-01"),
+        sampled(1, "O2", "南开区市场监管局", "2026-08-01"),
+        sampled(2, "O3", "河西区市场监管局", "2026-08-15"),
+    ];
+    writer.apply(&batch).await.unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let warned = rows(
+        &analytics,
+        "SELECT report_no, earlier_report_no FROM warnings WHERE kind = 'six_month_repeat' \
+         ORDER BY report_no",
+    )
+    .await;
+    assert_eq!(
+        warned,
+        json!([{"report_no": "O2", "earlier_report_no": "O1"}])
+    );
+    let suggested = |organiser: &str| {
+        let analytics = &analytics;
+        let organiser = organiser.to_owned();
+        async move {
+            analytics
+                .suggest(&SuggestQuery {
+                    as_of: "2026-10-01".parse().unwrap(),
+                    district: None,
+                    organiser: Some(organiser),
+                    limit: 10,
+                })
+                .await
+                .unwrap()
+                .iter()
+                .any(|s| s.uscc == shop)
+        }
+    };
+    assert!(!suggested("南开区市场监管局").await);
+    assert!(!suggested("天津市南开区市监局").await);
+    assert!(suggested("天津市和平区市场监督管理局").await);
+}

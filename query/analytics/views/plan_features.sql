@@ -3,28 +3,36 @@
 -- the district `{district}` (a division-code prefix; '' for all), as of `{as_of}`:
 -- failures that stand (as sampled unit or nominal producer, named with a credit code or without
 -- one and identified since, `identified_parties`; `standing_results`: not one a re-test
--- overturned or a decision revoked) in the 12 months before and in the 24 before those, the last sampling (by anyone, and by the organiser `{organiser}`, and whether the
--- organiser's last one failed), cases not closed and overdue ones, its latest category's failure
--- rate over the 12 months before, whether its registry entry (a producer's) lacks a licence the
--- category needs,
--- and its area (urban, urban_rural_fringe, rural).
-WITH known AS (
+-- overturned or a decision revoked) in the 12 months before and in the 24 before those, the
+-- last sampling (by anyone, and by the organiser `{organiser}` however written —
+-- `organiser_key` — and whether the organiser's last one failed), cases not closed and overdue
+-- ones, its latest category's failure rate over the 12 months before, whether its registry entry
+-- (a producer's) lacks a licence the category needs, and its area (urban, urban_rural_fringe,
+-- rural).
+-- The organiser's spellings among the results: each spelling keyed once, not each result.
+WITH planning AS (
+    SELECT organiser
+    FROM (SELECT DISTINCT organiser FROM standing_results WHERE organiser IS NOT NULL)
+    WHERE organiser_key(organiser) = organiser_key({organiser})
+),
+known AS (
     SELECT s.sampled_unit_name, s.producer_name, s.district, s.category, s.sampling_date,
-           s.standing_verdict, s.organiser,
+           s.standing_verdict, g.organiser IS NOT NULL AS by_organiser,
            coalesce(s.sampled_unit_uscc, p.sampled_unit_uscc) AS sampled_unit_uscc,
            coalesce(s.producer_uscc, p.producer_uscc) AS producer_uscc
     FROM standing_results AS s
     LEFT JOIN identified_parties AS p ON p.report_no = s.report_no AND p.lab_id = s.lab_id
+    LEFT JOIN planning AS g ON g.organiser = s.organiser
     WHERE s.sampling_date < DATE '{as_of}'
 ),
 involvement AS (
     SELECT sampled_unit_uscc AS uscc, sampled_unit_name AS name, district, category,
-           sampling_date, standing_verdict AS verdict, organiser
+           sampling_date, standing_verdict AS verdict, by_organiser
     FROM known
     WHERE sampled_unit_uscc IS NOT NULL
     UNION ALL
     SELECT producer_uscc, producer_name, CAST(NULL AS VARCHAR), category, sampling_date,
-           standing_verdict, organiser
+           standing_verdict, by_organiser
     FROM known
     WHERE producer_uscc IS NOT NULL
       AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
@@ -42,8 +50,8 @@ history AS (
            sum(CASE WHEN sampling_date >= DATE '{as_of}' - INTERVAL '36' MONTH THEN 1 ELSE 0 END)
                AS samples_36m,
            max(sampling_date) AS last_sampled,
-           max(CASE WHEN organiser = {organiser} THEN sampling_date END) AS last_by_organiser,
-           max(CASE WHEN organiser = {organiser} AND verdict = 'fail' THEN sampling_date END)
+           max(CASE WHEN by_organiser THEN sampling_date END) AS last_by_organiser,
+           max(CASE WHEN by_organiser AND verdict = 'fail' THEN sampling_date END)
                AS last_failed_by_organiser
     FROM involvement
     GROUP BY uscc

@@ -1,4 +1,5 @@
--- The six-month rule (docs/domain.md; 产品质量监督抽查管理暂行办法): an organiser may not spot-check
+-- The six-month rule (docs/domain.md; 产品质量监督抽查管理暂行办法): an organiser (however written:
+-- `organiser_key`, 南开区市场监管局 = 天津市南开区市场监督管理局) may not spot-check
 -- the same producer's same product (brand, model, standard) again within {repeat_months} months,
 -- except as a follow-up check (跟踪抽查) of a failed product. One row per pair of samplings that
 -- breaks it: `later` repeats `earlier`. A sampling marked `follow_up` breaks it only when none of
@@ -12,6 +13,12 @@
 -- ordered by lab and report number, so a pair is reported once. Used by the `warnings` view
 -- (both sides `results`) and by the plan check (`later` = the planned or just accepted
 -- samplings).
+WITH spellings AS (
+    -- Each way an organiser is written, with its key (keyed once per spelling, not per row).
+    SELECT organiser, organiser_key(organiser) AS organiser_key
+    FROM (SELECT organiser FROM {later} UNION SELECT organiser FROM {earlier})
+    WHERE organiser IS NOT NULL
+)
 SELECT report_no, lab_id, organiser, category, producer_name, producer_uscc, brand, model,
        sampling_date, earlier_report_no, earlier_lab_id, earlier_sampling_date, earlier_verdict,
        CASE WHEN follow_up
@@ -40,9 +47,11 @@ FROM (
            concat('同一组织单位已于', CAST(earlier.sampling_date AS VARCHAR),
                   '抽查该生产企业同一产品（', earlier.lab_id, ' 报告 ', earlier.report_no,
                   '），六个月内再次抽查') AS message
-    FROM {later} AS later
-    JOIN {earlier} AS earlier
-      ON later.organiser = earlier.organiser
+    FROM (SELECT l.*, k.organiser_key FROM {later} AS l
+          JOIN spellings AS k ON k.organiser = l.organiser) AS later
+    JOIN (SELECT e.*, k.organiser_key FROM {earlier} AS e
+          JOIN spellings AS k ON k.organiser = e.organiser) AS earlier
+      ON later.organiser_key = earlier.organiser_key
      AND later.model = earlier.model
      AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
     LEFT JOIN cases AS c ON c.report_no = earlier.report_no AND c.lab_id = earlier.lab_id
