@@ -770,9 +770,11 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         r
     };
     // Same organiser, producer, brand and model as BUL-FINAL, sampled after it: a follow-up,
-    // though this lab spelt the producer otherwise and gave no code.
+    // though this lab spelt the producer otherwise and gave no code, and wrote the organiser
+    // in its short form.
     let mut follow = result("BUL-FOLLOW", "T-2026-EB", "pass", 10, 8);
     follow["producer"] = json!({"name": "津风电动车制造有限责任公司"});
+    follow["organiser"] = json!("天津市市场监管委");
     let records = [
         revoked,
         after_revoked,

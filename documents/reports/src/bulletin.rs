@@ -9,9 +9,10 @@
 //! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
 //! same organiser sampled the same producer's same product (brand and model) earlier and that
 //! sample failed, a failure that still stands (not overturned or revoked), of a producer the
-//! label names (two 三无 products are not one producer's); the same producer as the six-month
-//! rule has it (the same credit code, else the same name however spelt). A label the nominal
-//! producer denies (suspected counterfeit) is marked in the remarks, as bulletins do.
+//! label names (two 三无 products are not one producer's); the same organiser and producer as
+//! the six-month rule has them (the organiser however written; the same credit code, else the
+//! same name however spelt). A label the nominal producer denies (suspected counterfeit) is
+//! marked in the remarks, as bulletins do.
 
 use crate::ReportError;
 use crate::table::{TextRow, get, text_rows};
@@ -111,8 +112,14 @@ pub async fn bulletin(
     let follow_ups: BTreeSet<(String, String)> = text_rows(
         analytics,
         &format!(
-            "SELECT DISTINCT r.report_no, r.lab_id FROM results r JOIN standing_results e \
-               ON coalesce(e.organiser, '') = coalesce(r.organiser, '') \
+            "WITH spellings AS (SELECT organiser, organiser_key(organiser) AS organiser_key \
+                FROM (SELECT DISTINCT organiser FROM results WHERE organiser IS NOT NULL)) \
+             SELECT DISTINCT r.report_no, r.lab_id \
+             FROM (SELECT x.*, k.organiser_key FROM results x \
+                   LEFT JOIN spellings k ON k.organiser = x.organiser) r \
+             JOIN (SELECT x.*, k.organiser_key FROM standing_results x \
+                   LEFT JOIN spellings k ON k.organiser = x.organiser) e \
+               ON coalesce(e.organiser_key, '') = coalesce(r.organiser_key, '') \
               AND CASE WHEN e.producer_uscc IS NOT NULL AND r.producer_uscc IS NOT NULL \
                        THEN e.producer_uscc = r.producer_uscc \
                        ELSE name_key(e.producer_name) = name_key(r.producer_name) END \
