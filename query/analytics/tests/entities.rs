@@ -266,17 +266,20 @@ async fn a_producer_named_without_its_code_is_counted_under_it_once_identified()
         .await
         .unwrap();
 
+    // R2 repeats R1 within six months (the same producer spelt otherwise): a plan warning,
+    // in the producer's archive too.
     assert_eq!(
         rows(
             &analytics,
-            "SELECT uscc, event, report_no FROM archive WHERE event IN ('sampled', 'produced') \
-             ORDER BY uscc, report_no"
+            "SELECT uscc, event, report_no FROM archive \
+             WHERE event IN ('sampled', 'produced', 'warning') ORDER BY uscc, report_no, event"
         )
         .await,
         json!([
             {"uscc": SHOP, "event": "sampled", "report_no": "R1"},
             {"uscc": MAKER, "event": "produced", "report_no": "R1"},
             {"uscc": MAKER, "event": "produced", "report_no": "R2"},
+            {"uscc": MAKER, "event": "warning", "report_no": "R2"},
         ])
     );
     let ranked = analytics

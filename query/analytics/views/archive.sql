@@ -52,10 +52,11 @@ SELECT subject_uscc, CAST(published_at + INTERVAL '8 hours' AS DATE),
        concat(product_name, ' ', model, ' 批号 ', batch, '：', coalesce(failed_items, ''))
 FROM disclosures
 UNION ALL
-SELECT producer_uscc, sampling_date, 'warning', report_no, lab_id, CAST(NULL AS VARCHAR),
-       CAST(NULL AS VARCHAR), kind, message
-FROM warnings
-WHERE producer_uscc IS NOT NULL
+SELECT coalesce(w.producer_uscc, p.producer_uscc), w.sampling_date, 'warning', w.report_no,
+       w.lab_id, CAST(NULL AS VARCHAR), CAST(NULL AS VARCHAR), w.kind, w.message
+FROM warnings AS w
+LEFT JOIN identified_parties AS p ON p.report_no = w.report_no AND p.lab_id = w.lab_id
+WHERE coalesce(w.producer_uscc, p.producer_uscc) IS NOT NULL
 UNION ALL
 SELECT unit_uscc, inspected_on, 'inspected', coalesce(case_report_no, inspection_id), 'inspection',
        CAST(NULL AS VARCHAR), coalesce(kind, 'no_finding'), category,
