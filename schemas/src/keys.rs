@@ -263,6 +263,7 @@ pub fn content_hash<T: Serialize>(record: &T) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
 
     #[test]
     fn one_authority_written_otherwise_is_one_organiser() {
@@ -294,8 +295,6 @@ mod tests {
             organiser_key("天津市市场监督管理委员会")
         );
     }
-
-    use super::*;
 
     #[test]
     fn spelling_noise_does_not_split_a_batch() {

@@ -112,13 +112,11 @@ pub async fn bulletin(
     let follow_ups: BTreeSet<(String, String)> = text_rows(
         analytics,
         &format!(
-            "WITH spellings AS (SELECT organiser, organiser_key(organiser) AS organiser_key \
-                FROM (SELECT DISTINCT organiser FROM results WHERE organiser IS NOT NULL)) \
-             SELECT DISTINCT r.report_no, r.lab_id \
+            "SELECT DISTINCT r.report_no, r.lab_id \
              FROM (SELECT x.*, k.organiser_key FROM results x \
-                   LEFT JOIN spellings k ON k.organiser = x.organiser) r \
+                   LEFT JOIN organisers k ON k.organiser = x.organiser) r \
              JOIN (SELECT x.*, k.organiser_key FROM standing_results x \
-                   LEFT JOIN spellings k ON k.organiser = x.organiser) e \
+                   LEFT JOIN organisers k ON k.organiser = x.organiser) e \
                ON coalesce(e.organiser_key, '') = coalesce(r.organiser_key, '') \
               AND CASE WHEN e.producer_uscc IS NOT NULL AND r.producer_uscc IS NOT NULL \
                        THEN e.producer_uscc = r.producer_uscc \

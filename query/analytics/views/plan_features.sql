@@ -9,11 +9,9 @@
 -- ones, its latest category's failure rate over the 12 months before, whether its registry entry
 -- (a producer's) lacks a licence the category needs, and its area (urban, urban_rural_fringe,
 -- rural).
--- The organiser's spellings among the results: each spelling keyed once, not each result.
+-- The planning organiser's spellings among the results.
 WITH planning AS (
-    SELECT organiser
-    FROM (SELECT DISTINCT organiser FROM standing_results WHERE organiser IS NOT NULL)
-    WHERE organiser_key(organiser) = organiser_key({organiser})
+    SELECT organiser FROM organisers WHERE organiser_key = organiser_key({organiser})
 ),
 known AS (
     SELECT s.sampled_unit_name, s.producer_name, s.district, s.category, s.sampling_date,
