@@ -656,15 +656,20 @@ fn a_bulletin_workbook_is_read_list_by_list_each_giving_its_verdict() {
             }
         }
     }
+    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let taken = bulletin_taken(xlsx, workbook.save_to_buffer().unwrap(), "BUL");
+    assert_eq!(taken["verdict"], "fail");
+    assert_eq!(taken["items"][0]["name"], "冲击吸收性能（高温）");
+}
+
+/// Posts a bulletin whose 不合格产品 list has `{prefix}-F1` (南开区) and `{prefix}-F2` (a district
+/// not in Tianjin, on the sheet's row 4) and whose 合格产品 list has `{prefix}-P1`; checks that
+/// each list's rows took its verdict, the broken row named by its sheet, row and column, and
+/// returns `{prefix}-F1` as it landed.
+fn bulletin_taken(content_type: &str, workbook: Vec<u8>, prefix: &str) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let up = Up::start(dir.path());
-    let xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
-    let (status, answer) = post(
-        &up,
-        Some(&up.token("lab")),
-        xlsx,
-        workbook.save_to_buffer().unwrap(),
-    );
+    let (status, answer) = post(&up, Some(&up.token("lab")), content_type, workbook);
     assert_eq!(status, 202, "{answer}");
     let accepted: Vec<&str> = answer["accepted"]
         .as_array()
@@ -672,7 +677,8 @@ fn a_bulletin_workbook_is_read_list_by_list_each_giving_its_verdict() {
         .iter()
         .map(|a| a["report_no"].as_str().unwrap())
         .collect();
-    assert_eq!(accepted, ["BUL-F1", "BUL-P1"], "{answer}");
+    let [failed, broken, passed] = ["F1", "F2", "P1"].map(|n| format!("{prefix}-{n}"));
+    assert_eq!(accepted, [failed.as_str(), passed.as_str()], "{answer}");
     let rejected = &answer["rejected"][0];
     assert_eq!(
         (
@@ -680,12 +686,13 @@ fn a_bulletin_workbook_is_read_list_by_list_each_giving_its_verdict() {
             &rejected["sheet"],
             &rejected["line"]
         ),
-        (&json!("BUL-F2"), &json!("不合格产品"), &json!(4)),
+        (&json!(broken), &json!("不合格产品"), &json!(4)),
         "{answer}"
     );
     assert_eq!(rejected["errors"][0]["column"], "所在区");
 
     let records = read_topic(&up.brokers(), topics::RESULTS);
+    assert_eq!(records.len(), 2);
     let of = |report_no: &str| {
         records
             .iter()
@@ -693,8 +700,20 @@ fn a_bulletin_workbook_is_read_list_by_list_each_giving_its_verdict() {
             .map(|r| r.value.clone())
             .unwrap()
     };
-    assert_eq!(of("BUL-F1")["verdict"], "fail");
-    assert_eq!(of("BUL-F1")["items"][0]["name"], "冲击吸收性能（高温）");
-    assert_eq!(of("BUL-P1")["verdict"], "pass");
-    assert_eq!(records.len(), 2);
+    assert_eq!(of(&passed)["verdict"], "pass");
+    of(&failed)
+}
+
+/// The same bulletin as a bureau's older system exports it: an Excel 97-2003 `.xls` (written by a
+/// BIFF8 writer: `tests/fixtures/make_bulletin_xls.py`), its 序号 numbers and its dates date
+/// cells. It is read as the `.xlsx` is, list by list; it was refused (415, "save it as .xlsx").
+#[test]
+fn a_bulletin_saved_as_an_excel_97_workbook_is_read_as_its_xlsx_would_be() {
+    let workbook = include_bytes!("fixtures/bulletin.xls").to_vec();
+    let taken = bulletin_taken("application/vnd.ms-excel", workbook, "XLS");
+    assert_eq!(taken["verdict"], "fail");
+    assert_eq!(taken["sampling"]["date"], "2026-04-02");
+    assert_eq!(taken["tested_on"], "2026-04-20");
+    assert_eq!(taken["sampled_unit"]["district"], "120104");
+    assert_eq!(taken["items"][0]["name"], "冲击吸收性能（高温）");
 }

@@ -21,6 +21,7 @@ pub mod sheet_input;
 pub mod submit;
 pub mod submitted;
 pub mod template;
+pub mod xls_extent;
 
 pub use app::{App, AppParts};
 pub use router::api;

@@ -1,13 +1,14 @@
-//! Results as lab staff keep them: an XLSX workbook or a CSV whose header row uses the
-//! Chinese column names of bulletins and lab summary sheets (`spotcheck_schemas::columns`). Each
-//! row becomes a result in the JSON shape every other body has, with the Chinese words of its
-//! cells turned into the stable ids (电动自行车 → `e_bike`, 南开区 → `120104`); the lab is the
-//! caller's. A cell that cannot be read is an error of its row, named by the row's number and the
-//! column's header as the sheet writes them.
+//! Results as lab staff keep them: a workbook (XLSX, or the XLS of Excel 97-2003) or a CSV whose
+//! header row uses the Chinese column names of bulletins and lab summary sheets
+//! (`spotcheck_schemas::columns`). Each row becomes a result in the JSON shape every other body
+//! has, with the Chinese words of its cells turned into the stable ids (电动自行车 → `e_bike`,
+//! 南开区 → `120104`); the lab is the caller's. A cell that cannot be read is an error of its row,
+//! named by the row's number and the column's header as the sheet writes them.
 
 use crate::csv_input::insert_path;
 use crate::error::ApiError;
 use crate::submitted::Submitted;
+use crate::xls_extent;
 use chrono::{Days, NaiveDate};
 use serde_json::{Map, Value};
 use spotcheck_schemas::FieldError;
@@ -101,47 +102,102 @@ pub fn is_workbook(bytes: &[u8]) -> bool {
 }
 
 /// Reads every sheet that has a header row of result columns (a bulletin's 不合格产品 and 合格产品
-/// lists are two), cell by cell, keeping at most `max_rows` rows with content in all and
-/// [`MAX_COLUMNS`] columns: a hostile workbook (a bomb, a cell at the last row and column) is
-/// refused or cut, never unpacked into memory whole. Sheets without one (a cover, notes) are
-/// passed over.
+/// lists are two), keeping at most `max_rows` rows with content in all and [`MAX_COLUMNS`]
+/// columns: a hostile workbook (a bomb, a cell at the last row and column) is refused or cut,
+/// never unpacked into memory whole. An `.xlsx` is read cell by cell; an `.xls` (Excel 97-2003,
+/// as many bureaus' systems still export), which is read whole, is measured first
+/// ([`xls_extent`]). Sheets without a header row (a cover, notes) are passed over.
 pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid)>, ApiError> {
-    if !bytes.starts_with(b"PK\x03\x04") {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "only .xlsx workbooks are read: save the workbook as .xlsx (Excel 2007 or later, \
-             or WPS) and post it again",
-        ));
-    }
-    check_unpacked_size(bytes, MAX_UNPACKED_BYTES)?;
-    let unreadable = |e: calamine::XlsxError| {
-        ApiError::bad_request(format!(
-            "the workbook cannot be read ({e}): save it as .xlsx and post it again"
-        ))
-    };
-    let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
     use calamine::Reader;
-    let names = workbook.sheet_names();
-    let mut sheets = Vec::new();
-    let mut rows = 0;
-    for name in &names {
-        let mut cells = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
+    let mut sheets = Sheets {
+        max_rows,
+        rows: 0,
+        read: Vec::new(),
+    };
+    let names = if bytes.starts_with(b"PK\x03\x04") {
+        check_unpacked_size(bytes, MAX_UNPACKED_BYTES)?;
+        let unreadable = |e: calamine::XlsxError| {
+            ApiError::bad_request(format!(
+                "the workbook cannot be read ({e}): save it as .xlsx and post it again"
+            ))
+        };
+        let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
+        let names = workbook.sheet_names();
+        for name in &names {
+            let mut cells = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
+            let cells = std::iter::from_fn(|| {
+                let cell = cells.next_cell().map_err(unreadable).transpose()?;
+                Some(cell.map(|cell| {
+                    let (row, column) = cell.get_position();
+                    (row, column, cell.get_value().clone().into())
+                }))
+            });
+            sheets.read(name, cells)?;
+        }
+        names
+    } else {
+        xls_extent::check(bytes, max_rows + HEADER_SEARCH_ROWS)?;
+        let unreadable = |e: &dyn std::fmt::Display| {
+            ApiError::bad_request(format!(
+                "the .xls workbook cannot be read ({e}): open it in Excel or WPS, save it as \
+                 .xlsx and post it again"
+            ))
+        };
+        // A reader of a binary format on a body from outside: a panic in it refuses the body.
+        let mut workbook = std::panic::catch_unwind(|| calamine::Xls::new(Cursor::new(bytes)))
+            .map_err(|_| unreadable(&"its records are malformed"))?
+            .map_err(|e| unreadable(&e))?;
+        let names = workbook.sheet_names();
+        for name in &names {
+            let range = workbook.worksheet_range(name).map_err(|e| unreadable(&e))?;
+            let (top, left) = range.start().unwrap_or_default();
+            let cells = range.used_cells().map(|(row, column, data)| {
+                Ok((top + row as u32, left + column as u32, data.clone()))
+            });
+            sheets.read(name, cells)?;
+        }
+        names
+    };
+    if sheets.read.is_empty() {
+        return Err(no_header(&format!(
+            "no sheet of the workbook ({})",
+            names.join(", ")
+        )));
+    }
+    Ok(sheets.read)
+}
+
+/// The sheets of a workbook read so far, and the rows with content they hold in all.
+struct Sheets {
+    max_rows: usize,
+    rows: usize,
+    read: Vec<(String, Grid)>,
+}
+
+impl Sheets {
+    /// Reads one sheet's cells, given row by row; keeps it when it has a header row.
+    fn read(
+        &mut self,
+        name: &str,
+        cells: impl Iterator<Item = Result<(u32, u32, calamine::Data), ApiError>>,
+    ) -> Result<(), ApiError> {
         let mut grid = Grid::default();
-        while let Some(cell) = cells.next_cell().map_err(unreadable)? {
-            let (row, column) = cell.get_position();
-            let value = cell_of(cell.get_value());
+        for cell in cells {
+            let (row, column, data) = cell?;
+            let value = cell_of(data);
             if column >= MAX_COLUMNS || value == Cell::Empty {
                 continue;
             }
             let number = row as usize + 1;
             if grid.rows.last().is_none_or(|(last, _)| *last != number) {
-                rows += 1;
-                if rows > max_rows + HEADER_SEARCH_ROWS * (sheets.len() + 1) {
+                self.rows += 1;
+                if self.rows > self.max_rows + HEADER_SEARCH_ROWS * (self.read.len() + 1) {
                     return Err(ApiError::new(
                         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
                         format!(
-                            "the workbook has more than {max_rows} rows (at sheet '{name}'): \
-                             split it into workbooks of fewer rows"
+                            "the workbook has more than {} rows (at sheet '{name}'): split it \
+                             into workbooks of fewer rows",
+                            self.max_rows
                         ),
                     ));
                 }
@@ -156,18 +212,12 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
             }
         }
         if header_row(&grid).is_some() {
-            sheets.push((name.clone(), grid));
+            self.read.push((name.to_owned(), grid));
         } else {
-            rows -= grid.rows.len();
+            self.rows -= grid.rows.len();
         }
+        Ok(())
     }
-    if sheets.is_empty() {
-        return Err(no_header(&format!(
-            "no sheet of the workbook ({})",
-            names.join(", ")
-        )));
-    }
-    Ok(sheets)
 }
 
 /// Refuses a workbook whose parts unpack to more than `limit` bytes, counting what they really
@@ -203,18 +253,15 @@ fn check_unpacked_size(bytes: &[u8], limit: u64) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn cell_of(data: &calamine::DataRef<'_>) -> Cell {
-    use calamine::DataRef;
+fn cell_of(data: calamine::Data) -> Cell {
+    use calamine::Data;
     match data {
-        DataRef::Empty | DataRef::Error(_) => Cell::Empty,
-        DataRef::String(text) | DataRef::DateTimeIso(text) | DataRef::DurationIso(text) => {
-            Cell::Text(text.clone())
-        }
-        DataRef::SharedString(text) => Cell::Text((*text).to_owned()),
-        DataRef::Int(n) => Cell::Number(*n as f64),
-        DataRef::Float(n) => Cell::Number(*n),
-        DataRef::Bool(b) => Cell::Bool(*b),
-        DataRef::DateTime(moment) => {
+        Data::Empty | Data::Error(_) => Cell::Empty,
+        Data::String(text) | Data::DateTimeIso(text) | Data::DurationIso(text) => Cell::Text(text),
+        Data::Int(n) => Cell::Number(n as f64),
+        Data::Float(n) => Cell::Number(n),
+        Data::Bool(b) => Cell::Bool(b),
+        Data::DateTime(moment) => {
             let (year, month, day, ..) = moment.to_ymd_hms_milli();
             NaiveDate::from_ymd_opt(year.into(), month.into(), day.into())
                 .map_or(Cell::Number(moment.as_f64()), Cell::Date)
@@ -1261,10 +1308,6 @@ mod tests {
         let error = check_unpacked_size(&packed, 1024 * 1024).unwrap_err();
         assert_eq!(error.status, axum::http::StatusCode::PAYLOAD_TOO_LARGE);
         assert!(check_unpacked_size(&packed, 8 * 1024 * 1024).is_ok());
-        // An XLS (OLE2) is not read: the clerk is told to save it as .xlsx.
-        let xls = [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
-        let error = workbook_grids(&xls, 10).unwrap_err();
-        assert!(error.message.contains(".xlsx"), "{}", error.message);
     }
 
     #[test]

@@ -16,9 +16,9 @@ use spotcheck_schemas::SamplingResult;
 /// `duplicate` (the same report was accepted before) or rejected with its line number and field
 /// errors. A single object that is invalid answers 422, a conflicting one 409.
 ///
-/// A lab's result sheet — an .xlsx workbook, or CSV (UTF-8 or GB18030) — with the
-/// Chinese headers of bulletins (报告编号, 产品名称, 被抽样单位, 统一社会信用代码, 标称生产企业, 规格型号,
-/// 生产日期/批号, 抽样日期, 检验日期, 检验结论, 主要不合格项目…; see the template) is read row by row:
+/// A lab's result sheet — an .xlsx or Excel 97-2003 .xls workbook, or CSV (UTF-8 or GB18030) —
+/// with the Chinese headers of bulletins (报告编号, 产品名称, 被抽样单位, 统一社会信用代码, 标称生产企业,
+/// 规格型号, 生产日期/批号, 抽样日期, 检验日期, 检验结论, 主要不合格项目…; see the template) is read row by row:
 /// `line` is the sheet's row number, each error names its `column` as the sheet writes it, the
 /// lab is the token's, and headers no field takes are listed in `ignored_columns`.
 #[utoipa::path(
@@ -26,12 +26,13 @@ use spotcheck_schemas::SamplingResult;
     path = "/v1/results",
     tag = "ingest",
     request_body(
-        description = "One result as JSON; many as a JSON array, NDJSON (application/x-ndjson), CSV (text/csv: flattened field names, items as items_json; or the Chinese headers of a result sheet) or an .xlsx workbook with the Chinese headers",
+        description = "One result as JSON; many as a JSON array, NDJSON (application/x-ndjson), CSV (text/csv: flattened field names, items as items_json; or the Chinese headers of a result sheet) or a workbook (.xlsx, or Excel 97-2003 .xls) with the Chinese headers",
         content(
             (ref("#/components/schemas/SamplingResult") = "application/json"),
             (String = "application/x-ndjson"),
             (String = "text/csv"),
             (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+            (Vec<u8> = "application/vnd.ms-excel"),
         ),
     ),
     responses(
