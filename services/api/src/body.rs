@@ -159,6 +159,13 @@ pub fn split(
             sheets.push(sheet);
         }
         Records::of_sheets(sheets)
+    } else if workbook_type && sheet_lab.is_some() && sheet_input::is_markup(bytes) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the workbook is a web page or XML table under a workbook's name, as some systems \
+             export tables: open it in Excel or WPS, save it as an Excel workbook (.xlsx) and post \
+             it again",
+        ));
     } else if matches!(media.as_str(), "text/csv" | "application/csv") {
         let text = csv_text(full_type.as_deref().unwrap_or_default(), bytes)?;
         // The header is looked for in the first rows; the whole CSV is read once, as a sheet
@@ -239,7 +246,7 @@ fn text_records(media: &str, text: &str, sheets: bool) -> Result<Records, ApiErr
         }
         other => {
             let also = if sheets {
-                ", text/csv or an .xlsx workbook"
+                ", text/csv or a workbook (.xlsx, .xls)"
             } else {
                 " or text/csv"
             };
@@ -345,6 +352,29 @@ mod tests {
         )
         .unwrap();
         assert_eq!(single.shape, Shape::Single);
+    }
+
+    #[test]
+    fn a_web_page_saved_as_xls_is_refused_saying_how_to_save_it() {
+        // What a system's "export to Excel" often writes: an HTML table, here in GBK.
+        let page = "<html><meta charset=\"gbk\"><table><tr><td>报告编号</td></tr></table></html>";
+        let (gbk, _, _) = encoding_rs::GBK.encode(page);
+        for body in [
+            page.as_bytes(),
+            &gbk,
+            b"\xEF\xBB\xBF <?xml version=\"1.0\"?><Workbook/>",
+        ] {
+            let error = split(
+                Some("application/vnd.ms-excel"),
+                body,
+                BodyLimits::default(),
+                Some("lab"),
+            )
+            .unwrap_err();
+            assert_eq!(error.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+            assert!(error.message.contains("web page"), "{}", error.message);
+            assert!(error.message.contains(".xlsx"), "{}", error.message);
+        }
     }
 
     #[test]

@@ -101,6 +101,13 @@ pub fn is_workbook(bytes: &[u8]) -> bool {
     bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0])
 }
 
+/// True when the bytes are markup (an HTML page, or XML such as Excel 2003's SpreadsheetML):
+/// what many systems' "export to Excel" writes under an `.xls` name.
+pub fn is_markup(bytes: &[u8]) -> bool {
+    let text = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    text.trim_ascii_start().starts_with(b"<")
+}
+
 /// Reads every sheet that has a header row of result columns (a bulletin's 不合格产品 and 合格产品
 /// lists are two), keeping at most `max_rows` rows with content in all and [`MAX_COLUMNS`]
 /// columns: a hostile workbook (a bomb, a cell at the last row and column) is refused or cut,
