@@ -18,8 +18,12 @@ pub fn start(dir: &std::path::Path, port: u16) -> Child {
     start_with(dir, port, &[])
 }
 
-/// [`start`] with extra environment variables (e.g. `SPOTCHECK_BROKER_STORAGE`).
+/// [`start`] with extra environment variables (e.g. `SPOTCHECK_BROKER_STORAGE`). Its log is
+/// `dir/up.log`.
 pub fn start_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Child {
+    std::fs::create_dir_all(dir).expect("dir");
+    let log_path = dir.join("up.log");
+    let log = std::fs::File::create(&log_path).expect("log");
     let child = Command::new(BIN)
         .envs(env.iter().copied())
         .args(["up", "--data-dir"])
@@ -31,10 +35,10 @@ pub fn start_with(dir: &std::path::Path, port: u16, env: &[(&str, &str)]) -> Chi
             &format!("127.0.0.1:{}", free_port()),
         ])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(log)
         .spawn()
         .expect("spotcheck up");
-    wait_ready(child, port, "up")
+    wait_ready(child, port, "up", &log_path)
 }
 
 /// The dev token of `role` that `start` wrote.
@@ -164,7 +168,8 @@ pub async fn create_topic(bootstrap: &str, topic: &str, partitions: i32) {
 /// `data_dir/<stage>.log`, and waits for `/readyz`.
 pub fn start_component(stage: &str, data_dir: &std::path::Path, brokers: &str, port: u16) -> Child {
     std::fs::create_dir_all(data_dir).expect("data dir");
-    let log = std::fs::File::create(data_dir.join(format!("{stage}.log"))).expect("log");
+    let log_path = data_dir.join(format!("{stage}.log"));
+    let log = std::fs::File::create(&log_path).expect("log");
     let child = Command::new(BIN)
         .arg(stage)
         .arg("--data-dir")
@@ -174,11 +179,17 @@ pub fn start_component(stage: &str, data_dir: &std::path::Path, brokers: &str, p
         .stderr(log)
         .spawn()
         .unwrap_or_else(|error| panic!("spotcheck {stage}: {error}"));
-    wait_ready(child, port, stage)
+    wait_ready(child, port, stage, &log_path)
 }
 
-/// Waits up to a minute for `/readyz` on `port`; kills `child` and panics if it never comes.
-fn wait_ready(mut child: Child, port: u16, what: &str) -> Child {
+/// Waits up to a minute for `/readyz` on `port`; panics with the last lines of the child's log
+/// if it exits first or the minute passes (killing it then).
+fn wait_ready(mut child: Child, port: u16, what: &str, log: &std::path::Path) -> Child {
+    let tail = || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
+    };
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(60) {
         if reqwest::blocking::get(format!("http://127.0.0.1:{port}/readyz"))
@@ -186,11 +197,17 @@ fn wait_ready(mut child: Child, port: u16, what: &str) -> Child {
         {
             return child;
         }
+        if let Ok(Some(status)) = child.try_wait() {
+            panic!(
+                "spotcheck {what} exited ({status}) before it was ready:\n{}",
+                tail()
+            );
+        }
         std::thread::sleep(Duration::from_millis(200));
     }
     let _ = child.kill();
     let _ = child.wait();
-    panic!("spotcheck {what} did not become ready");
+    panic!("spotcheck {what} did not become ready in 60 s:\n{}", tail());
 }
 
 /// Files in the newest version of a lake table (what its Delta log names), and their bytes.
