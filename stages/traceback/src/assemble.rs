@@ -52,8 +52,9 @@ use std::collections::BTreeMap;
 /// calls every responsible unit to the interview; 29 = the rectification notice served to a
 /// unit that only holds the batch neither dates the case's order nor holds the case open; 30 =
 /// the public notice, suspension and referral count for the failed re-check they follow (its
-/// unit's, on or after it), not for another unit's earlier one.
-pub const RULES_VERSION: u32 = 30;
+/// unit's, on or after it), not for another unit's earlier one; 31 = a holder's rectification
+/// report does not stand for the responsible units' either.
+pub const RULES_VERSION: u32 = 31;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

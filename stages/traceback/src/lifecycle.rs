@@ -74,7 +74,8 @@ pub struct Opening {
     /// The units that only hold the batch (the distributors and receivers the traceback found,
     /// not the sampled unit, producer or supplier). Their rectification notice orders them to
     /// stop selling and recall it; it is not the order whose deadline, reports and re-checks
-    /// the case follows, so serving it neither dates the order nor holds the case open.
+    /// the case follows, so serving it neither dates the order nor holds the case open, and the
+    /// holder's report of its recall does not settle the case's rectification.
     pub holders: BTreeSet<String>,
 }
 
@@ -355,12 +356,16 @@ impl<'a> Life<'a> {
         periods: &'a Periods,
         calendar: &'a Calendar,
     ) -> Self {
-        let holders_order = |d: &Disposition| {
-            gives_order(d) && d.uscc.as_ref().is_some_and(|u| opening.holders.contains(u))
+        // A unit that only holds the batch is ordered to stop selling and recall it, and reports
+        // that it did: neither is the rectification the case follows (its own notices are
+        // addressed to it: `addressed`).
+        let holders_rectification = |d: &Disposition| {
+            (gives_order(d) || d.kind == DispositionKind::RectificationReported)
+                && d.uscc.as_ref().is_some_and(|u| opening.holders.contains(u))
         };
         let mut events: Vec<&Disposition> = dispositions
             .iter()
-            .filter(|d| d.on <= today && !holders_order(d))
+            .filter(|d| d.on <= today && !holders_rectification(d))
             .collect();
         events.sort_by(|a, b| (a.on, &a.disposition_id).cmp(&(b.on, &b.disposition_id)));
         let standing = Standing {
@@ -1711,6 +1716,45 @@ mod tests {
         assert_eq!(s.rectify_by, Some(day("2026-07-14")));
         let s = law(holding, &events, day("2026-07-22"));
         assert_eq!(s.status, CaseStatus::Closed, "{s:?}");
+    }
+
+    #[test]
+    fn a_batch_holders_report_does_not_stand_for_the_responsible_units() {
+        let receiver = "91120105C";
+        let events = [
+            // The case's order, to the units responsible for the failure.
+            event(
+                "1",
+                DispositionKind::RectificationOrdered,
+                "2026-05-15",
+                None,
+            ),
+            // The shop that received the batch reports it took the batch off its shelves.
+            Disposition {
+                uscc: Some(receiver.to_owned()),
+                ..event(
+                    "2",
+                    DispositionKind::RectificationReported,
+                    "2026-05-20",
+                    None,
+                )
+            },
+        ];
+        let holding = Opening {
+            holders: BTreeSet::from([receiver.to_owned()]),
+            ..opening()
+        };
+        // 14 July passed without the responsible units' report: reminded, then interviewed.
+        let s = law(holding, &events, day("2026-07-15"));
+        assert_eq!(
+            kinds(&s),
+            [
+                NoticeKind::Rectification,
+                NoticeKind::Reminder,
+                NoticeKind::Interview
+            ],
+            "{s:?}"
+        );
     }
 
     #[test]
