@@ -618,6 +618,154 @@ fn a_notice_served_to_one_unit_is_that_units_with_its_own_deadline() {
     assert!(page.contains(&format!("整改期限至{own}届满")), "{page}");
 }
 
+/// The case's order goes to the units that answer for the failure (the sampled shop, the
+/// producer); the distributor that only held the batch reports it took the batch back. Sixty days
+/// on, nothing from the shop or the producer: the case is overdue — on the case, in the quarterly
+/// report and in where to sample next — and the distributor is not.
+#[test]
+fn a_unit_that_only_held_the_batch_neither_reports_for_the_case_nor_is_overdue() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    let (distributor, shop, other_shop) =
+        (uscc("120116", 14), uscc("120104", 15), uscc("120105", 16));
+    let producer = uscc("120113", 17);
+    post_branching_batch(
+        &up,
+        "HB",
+        "某某燃气具有限公司",
+        [&producer, &distributor, &shop, &other_shop],
+    );
+    for (unit, role) in [(&shop, "retailer"), (&distributor, "distributor")] {
+        put_unit(
+            &up,
+            &json!({"uscc": unit, "name": "某单位", "district": &unit[2..8],
+                    "roles": [role], "licences": []}),
+        );
+    }
+    let mut result = final_result("HOLDER-1");
+    result["sampled_unit"]["uscc"] = json!(shop);
+    result["producer"]["uscc"] = json!(producer);
+    result["severity"] = json!("general");
+    let sampled_on = day(&days_ago(100));
+    result["sampling"]["date"] = json!(sampled_on.to_string());
+    result["tested_on"] = json!(days_ago(92));
+    result["served_on"] = json!(days_ago(90));
+    post(&up, "/v1/results", "lab", &result, 202);
+    let ordered = disposition(
+        "HOLDER-1",
+        "HB-1",
+        "rectification_ordered",
+        &days_ago(75),
+        json!({}),
+    );
+    post(&up, "/v1/dispositions", "admin", &ordered, 202);
+    let recalled = disposition(
+        "HOLDER-1",
+        "HB-2",
+        "rectification_reported",
+        &days_ago(70),
+        json!({"uscc": distributor}),
+    );
+    post(&up, "/v1/dispositions", "admin", &recalled, 202);
+
+    let case = wait_case(&up, "HOLDER-1", |c| {
+        c["units"].as_array().is_some_and(|u| u.len() == 4) && notice_kinds(c).contains("interview")
+    });
+    let responsible: BTreeMap<&str, bool> = case["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["uscc"].as_str().unwrap(), u["responsible"] == true))
+        .collect();
+    let expected = BTreeMap::from([
+        (shop.as_str(), true),
+        (producer.as_str(), true),
+        (distributor.as_str(), false),
+        (other_shop.as_str(), false),
+    ]);
+    assert_eq!(responsible, expected, "{case:#}");
+    // The case page says each unit's part.
+    let page = case_page(&up, case["case_id"].as_str().unwrap(), |p| {
+        p.contains("整改责任单位")
+    });
+    let units = page
+        .split("<table id=\"units\">")
+        .nth(1)
+        .unwrap_or_default();
+    let row_of = |uscc: &str| {
+        units
+            .split("<tr>")
+            .find(|row| row.contains(uscc))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert!(row_of(&shop).contains("整改责任单位"), "{page}");
+    assert!(
+        row_of(&distributor).contains("持有该批次产品（停止销售、召回）"),
+        "{page}"
+    );
+
+    support::flows::wait_until("the case and the report in the lake", || {
+        support::flows::up_sql(
+            &up,
+            "SELECT 1 FROM case_units u JOIN cases c ON c.case_id = u.case_id \
+             WHERE c.report_no = 'HOLDER-1' AND c.status = 'rectifying' AND u.responsible",
+        )
+        .len()
+            == 2
+            && !support::flows::up_sql(
+                &up,
+                "SELECT 1 FROM dispositions WHERE disposition_id = 'HB-2'",
+            )
+            .is_empty()
+    });
+    // In the credit archives, the case is the distributor's as a holder of the batch only.
+    let case_in_archive = |uscc: &str| -> String {
+        let sql = format!("SELECT detail FROM archive WHERE uscc = '{uscc}' AND event = 'case'");
+        support::flows::up_sql(&up, &sql)
+            .first()
+            .map(|row| row["detail"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default()
+    };
+    assert!(case_in_archive(&distributor).contains("非整改责任单位"));
+    let shop_case = case_in_archive(&shop);
+    assert!(!shop_case.is_empty() && !shop_case.contains("非整改责任单位"));
+    // Printed, the distributor's rectification notice orders it to stop selling and recall the
+    // batch and report on it; the shop's, to find the cause, rectify and be re-checked.
+    let rectification_of = |uscc: &str| {
+        let n = 1 + case["notices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|n| n["kind"] == "rectification" && n["to"] == uscc)
+            .unwrap();
+        notice_html(&up, "HOLDER-1", n)
+    };
+    let held = rectification_of(&distributor);
+    assert!(held.contains("立即停止销售上述批次产品"), "{held}");
+    assert!(held.contains("召回处理情况"), "{held}");
+    assert!(!held.contains("复查"), "{held}");
+    let answers = rectification_of(&shop);
+    assert!(answers.contains("认真查找不合格原因"), "{answers}");
+    assert!(answers.contains("组织复查"), "{answers}");
+
+    // The quarterly report of the sampling's quarter: one case ordered, its report missing, and
+    // overdue.
+    let first_row = quarterly_report(dir.path(), &quarter_of(sampled_on));
+    assert_eq!(first_row("cases.csv"), ["1", "0", "1"]);
+    assert_eq!(first_row("rectification_on_time.csv"), ["1", "0", "0", "1"]);
+
+    // Where to sample next quarter: the shop has a case overdue, the distributor none.
+    let next = quarter_of(spotcheck_schemas::days::today() + chrono::Months::new(3));
+    let plan = get(&up, &format!("/v1/plan/suggest?quarter={next}"), "admin");
+    assert_eq!(overdue_reasons(&plan, &shop).len(), 1, "{plan:#}");
+    assert_eq!(
+        overdue_reasons(&plan, &distributor),
+        Vec::<String>::new(),
+        "{plan:#}"
+    );
+}
+
 #[test]
 fn impossible_timelines_are_refused_and_a_stale_result_says_why_it_is_not_disclosed() {
     let dir = tempfile::tempdir().unwrap();
@@ -899,20 +1047,7 @@ fn every_date_counts_from_the_event_the_law_names() {
         )
         .is_empty()
     });
-    let out = dir.path().join("report");
-    let made = std::process::Command::new(support::BIN)
-        .args(["report", "--quarter", "2026Q3", "--data-dir"])
-        .arg(dir.path().join("spotcheck"))
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
-    let first_row = |file: &str| -> Vec<String> {
-        let mut reader = csv::Reader::from_path(out.join(file)).unwrap();
-        let row = reader.records().next().unwrap().unwrap();
-        row.iter().map(str::to_owned).collect()
-    };
+    let first_row = quarterly_report(dir.path(), "2026Q3");
     let overdue = (1 + u8::from(today > day("2026-12-22"))).to_string();
     assert_eq!(first_row("cases.csv"), ["4", "0", overdue.as_str()]);
     assert_eq!(first_row("rectification_on_time.csv"), ["3", "0", "0", "3"]);
@@ -921,21 +1056,9 @@ fn every_date_counts_from_the_event_the_law_names() {
     // due 22 December, and DATES-4, due 16 November), not three — DATES-3's projected
     // 8 December bound nobody.
     let plan = get(&up, "/v1/plan/suggest?quarter=2027Q1", "admin");
-    let seller = plan["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|item| item["uscc"] == SELLER)
-        .unwrap_or_else(|| panic!("the seller is not in the plan: {plan:#}"));
-    let overdue: Vec<&str> = seller["reasons"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .filter(|reason| reason.contains("整改逾期"))
-        .collect();
-    assert_eq!(overdue.len(), 1, "{seller:#}");
-    assert!(overdue[0].starts_with("2 个案件整改逾期"), "{seller:#}");
+    let overdue = overdue_reasons(&plan, SELLER);
+    assert_eq!(overdue.len(), 1, "{plan:#}");
+    assert!(overdue[0].starts_with("2 个案件整改逾期"), "{plan:#}");
 }
 
 /// A notice once served stays on the case, and a later cause calls for a new one of its kind:
@@ -1087,6 +1210,51 @@ fn day(text: &str) -> chrono::NaiveDate {
 
 /// The printable page of a case's `n`-th notice.
 /// A `503` (the case is in the lake, its result not yet) is retried, as its `Retry-After` asks.
+/// Writes the quarterly report of `quarter` (`2026Q3`) with `spotcheck report` and returns a
+/// reader of the first row of each of its CSV files.
+fn quarterly_report(dir: &std::path::Path, quarter: &str) -> impl Fn(&str) -> Vec<String> + use<> {
+    let out = dir.join("report");
+    let made = std::process::Command::new(support::BIN)
+        .args(["report", "--quarter", quarter, "--data-dir"])
+        .arg(dir.join("spotcheck"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    move |file: &str| -> Vec<String> {
+        let mut reader = csv::Reader::from_path(out.join(file)).unwrap();
+        let row = reader.records().next().unwrap().unwrap();
+        row.iter().map(str::to_owned).collect()
+    }
+}
+
+/// The quarter of `day`, as `2026Q3`.
+fn quarter_of(day: chrono::NaiveDate) -> String {
+    format!(
+        "{}Q{}",
+        chrono::Datelike::year(&day),
+        chrono::Datelike::month0(&day) / 3 + 1
+    )
+}
+
+/// The where-to-sample reasons of `uscc` that say its cases are overdue.
+fn overdue_reasons(plan: &Value, uscc: &str) -> Vec<String> {
+    plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|item| item["uscc"] == uscc)
+        .unwrap_or_else(|| panic!("{uscc} is not in the plan: {plan:#}"))["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|reason| reason.contains("整改逾期"))
+        .map(str::to_owned)
+        .collect()
+}
+
 fn notice_html(up: &Up, report_no: &str, n: usize) -> String {
     let case_id = spotcheck_schemas::case_id("dev-lab", report_no);
     let mut page = None;

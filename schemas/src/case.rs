@@ -359,6 +359,12 @@ pub struct CaseUnit {
     #[schemars(pattern(r"^[0-9]{6}$"))]
     pub district: Option<String>,
     pub in_region: bool,
+    /// Whether the unit answers for the failure — the sampled unit, the producer, an
+    /// inspection's supplier, unless referred elsewhere — and is ordered to rectify, report and
+    /// be re-checked; the others only hold the batch (told to stop selling and recall it).
+    /// False in revisions made before rules 31.
+    #[serde(default)]
+    pub responsible: bool,
 }
 
 /// A unit referred elsewhere instead of being handled here (移送).

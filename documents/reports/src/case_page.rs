@@ -357,6 +357,12 @@ fn render_case(
                 "quantity_received": whole(get(unit, "quantity_received")),
                 "district": division_name(district).unwrap_or(district),
                 "in_region": if get(unit, "in_region") == "true" { "是" } else { "否（移送）" },
+                "duty": match get(unit, "responsible") {
+                    _ if get(unit, "referred") == "true" => "移送有管辖权的部门处理",
+                    "true" => "整改责任单位（整改、报告、复查）",
+                    "false" => "持有该批次产品（停止销售、召回）",
+                    _ => "",
+                },
             })
         })
         .collect();

@@ -96,6 +96,10 @@ pub struct NoticeDocument {
     /// For a case opened by an on-site inspection: what the inspectors found (the notice then
     /// states the inspection's facts and legal basis instead of a lab's test).
     pub inspection: Option<OnSiteFacts>,
+    /// The recipient only holds the batch (a distributor or receiver the traceback found): its
+    /// rectification notice orders it to stop selling, clear and recall the batch and report
+    /// on it, not to find the failure's cause and be re-checked.
+    pub holder: bool,
     /// The body, paragraph by paragraph; `TABLE_MARK` where the failed items go.
     pub paragraphs: Vec<String>,
 }
@@ -283,7 +287,7 @@ pub async fn notice(
         failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
     let unit = text_rows(
         analytics,
-        "SELECT name, role, district, direction FROM case_units \
+        "SELECT name, role, district, direction, responsible FROM case_units \
          WHERE case_id = $case_id AND uscc = $uscc LIMIT 1",
         &[("case_id", case_id), ("uscc", &entry.to)],
     )
@@ -373,6 +377,9 @@ pub async fn notice(
         reason: reason.to_owned(),
         issued_on: date_zh(&today.to_string()),
         inspection,
+        holder: unit
+            .as_ref()
+            .is_some_and(|unit| get(unit, "responsible") == "false"),
         paragraphs: Vec::new(),
     };
     document.paragraphs = paragraphs(&document)?;

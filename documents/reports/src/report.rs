@@ -141,12 +141,17 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
     );
     // Each case's rectification order — recorded, else its rectification notice served, as the
     // traceback stage counts it — and its first rectification report. A case without either
-    // was never ordered: not "ordered", not "overdue".
-    let rectification = "(SELECT report_no, lab_id, \
-         min(CASE WHEN kind = 'rectification_ordered' \
-                    OR (kind = 'notice_served' AND outcome = 'rectification') THEN \"on\" END) AS ordered_on, \
-         min(CASE WHEN kind = 'rectification_reported' THEN \"on\" END) AS reported_on \
-         FROM dispositions GROUP BY report_no, lab_id)";
+    // was never ordered: not "ordered", not "overdue". A unit that only holds the batch (told
+    // to stop selling and recall it) is neither the order nor the report the case follows.
+    let rectification = "(SELECT d.report_no, d.lab_id, \
+         min(CASE WHEN d.kind = 'rectification_ordered' \
+                    OR (d.kind = 'notice_served' AND d.outcome = 'rectification') THEN d.\"on\" END) AS ordered_on, \
+         min(CASE WHEN d.kind = 'rectification_reported' THEN d.\"on\" END) AS reported_on \
+         FROM dispositions d \
+         LEFT JOIN (SELECT c.report_no, c.lab_id, u.uscc FROM cases c \
+                    JOIN case_units u ON u.case_id = c.case_id WHERE NOT u.responsible) h \
+           ON h.report_no = d.report_no AND h.lab_id = d.lab_id AND h.uscc = d.uscc \
+         WHERE h.uscc IS NULL GROUP BY d.report_no, d.lab_id)";
     // Disclosures count in the quarter they were published in (Beijing time), whatever the
     // quarter of the sampling; a district's are those of cases of its sampled units.
     let (from, until) = scope.quarter.bounds();

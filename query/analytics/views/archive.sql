@@ -33,7 +33,9 @@ UNION ALL
 SELECT u.uscc, CAST(c.updated_at + INTERVAL '8 hours' AS DATE), 'case', c.report_no, c.lab_id, c.case_id, c.status,
        u.direction,
        concat(c.producer_name, ' ', c.model, ' 批号 ', c.batch,
-              CASE WHEN u.referred THEN '（辖区外，已移送）' ELSE '' END)
+              CASE WHEN u.referred THEN '（辖区外，已移送）'
+                   WHEN NOT u.responsible THEN '（持有该批次产品，停止销售、召回；非整改责任单位）'
+                   ELSE '' END)
 FROM case_units AS u
 JOIN cases AS c ON c.case_id = u.case_id
 UNION ALL

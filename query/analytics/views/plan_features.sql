@@ -64,9 +64,11 @@ open_cases AS (
     SELECT u.uscc,
            count(DISTINCT c.case_id) AS open_cases,
            -- Overdue: ordered (recorded or the notice served: `rectifying`, or still in the
-           -- re-test, which does not suspend the order) and past the deadline.
+           -- re-test, which does not suspend the order) and past the deadline; a unit that only
+           -- holds the batch was not ordered to rectify.
            count(DISTINCT CASE WHEN c.rectify_by < DATE '{as_of}'
                                 AND c.status IN ('rectifying', 'retest')
+                                AND coalesce(u.responsible, true)
                                THEN c.case_id END) AS overdue_cases
     FROM case_units AS u
     JOIN cases AS c ON c.case_id = u.case_id

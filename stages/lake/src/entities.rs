@@ -250,10 +250,13 @@ struct CaseUnitRevisionRow {
     district: Option<String>,
     in_region: bool,
     referred: bool,
+    /// Since rules 31 (null in revisions before).
+    responsible: Option<bool>,
 }
 
 impl Table for CaseUnitRevisionRow {
     const NAME: &'static str = CASE_UNIT_REVISIONS;
+    const LATER: usize = 1;
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -641,6 +644,7 @@ fn case_rows(c: Case) -> Vec<Columns> {
             district: unit.district.clone(),
             in_region: unit.in_region,
             referred: referred.contains(&unit.uscc.as_str()),
+            responsible: Some(unit.responsible),
         }));
     }
     for subject in &c.subjects {

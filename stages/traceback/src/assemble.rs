@@ -167,6 +167,7 @@ pub fn assemble(
             quantity_received: reached.quantity_received,
             district,
             in_region,
+            responsible: false,
         });
     }
     if let (Some((kind, reason)), Some(producer)) = (producer_referred, &producer_uscc) {
@@ -182,19 +183,17 @@ pub fn assemble(
     }
 
     let referred: Vec<&str> = referrals.iter().map(|r| r.uscc.as_str()).collect();
+    for unit in &mut units {
+        unit.responsible = !referred.contains(&unit.uscc.as_str())
+            && (unit.direction == Direction::Origin
+                || Some(&unit.uscc) == producer_uscc.as_ref()
+                || Some(&unit.uscc) == supplier.as_ref());
+    }
     let addressable: Vec<&CaseUnit> = units
         .iter()
         .filter(|u| !referred.contains(&u.uscc.as_str()))
         .collect();
-    let responsible: Vec<&CaseUnit> = addressable
-        .iter()
-        .copied()
-        .filter(|u| {
-            u.direction == Direction::Origin
-                || Some(&u.uscc) == producer_uscc.as_ref()
-                || Some(&u.uscc) == supplier.as_ref()
-        })
-        .collect();
+    let responsible: Vec<&CaseUnit> = units.iter().filter(|u| u.responsible).collect();
     let opening = Opening {
         tested_on: result.tested_on,
         served_on: result.served_on,
@@ -202,7 +201,7 @@ pub fn assemble(
         on_site: inputs.on_site.map(OnSiteCase::opening),
         holders: units
             .iter()
-            .filter(|u| !responsible.iter().any(|r| r.uscc == u.uscc))
+            .filter(|u| !u.responsible)
             .map(|u| u.uscc.clone())
             .collect(),
     };
