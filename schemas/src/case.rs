@@ -2,7 +2,8 @@
 //! the previous one; the topic is compacted on `case_id`.
 
 use crate::enums::{
-    Category, Direction, FindingKind, NoticeCause, NoticeKind, StepKind, SubjectRole, UnitRole,
+    Category, Direction, DispositionKind, FindingKind, NoticeCause, NoticeKind, StepKind,
+    SubjectRole, UnitRole,
 };
 use crate::keys::record_id;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -120,6 +121,13 @@ pub enum Gap {
     /// A producer without a credit code whose label's address is in another province (`province`,
     /// its code): to be reported to that province's authority by name and address.
     ProducerElsewhere { name: String, province: String },
+    /// An official's record names a unit the case does not reach: a mistyped code, or a unit
+    /// the ledger misses. It counts for that code alone.
+    UnitNotInCase {
+        kind: DispositionKind,
+        on: NaiveDate,
+        uscc: String,
+    },
 }
 
 /// The deadlines and steps whose dates a case computes, as its gaps name them.
@@ -230,6 +238,10 @@ impl std::fmt::Display for Gap {
                 crate::names::province_of(province).map_or(province.as_str(), |(_, n)| n),
                 crate::names::authority_of(province)
                     .unwrap_or_else(|| "its authority".to_owned())
+            ),
+            Gap::UnitNotInCase { kind, on, uscc } => write!(
+                f,
+                "the {kind} of {on} names {uscc}, a unit this case does not reach: check the code; if the unit did receive the batch, record its shipment in the ledger"
             ),
             Gap::ObjectionOutOfTime { filed, until } => write!(
                 f,

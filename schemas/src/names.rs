@@ -334,6 +334,30 @@ pub fn zh<T: serde::de::DeserializeOwned>(
         .map(name)
 }
 
+impl crate::enums::DispositionKind {
+    pub fn name_zh(self) -> &'static str {
+        use crate::enums::DispositionKind::*;
+        match self {
+            ResultServed => "检验结果送达",
+            ObjectionFiled => "异议",
+            RetestConcluded => "复检结论",
+            RectificationOrdered => "责令整改",
+            RectificationReported => "整改报告",
+            RecheckConcluded => "复查结论",
+            NoticeServed => "文书送达",
+            ProducerDenied => "生产企业否认",
+            PublicNotice => "公告",
+            StopOrdered => "责令停止生产、销售",
+            Suspension => "停业整顿",
+            RectificationPeriodEnded => "整顿期满",
+            LicenceRevocationReferred => "移送吊销营业执照",
+            Identified => "单位认定",
+            WarningIssued => "警告",
+            ResultRevoked => "撤销检验结论",
+        }
+    }
+}
+
 impl crate::case::Term {
     pub fn name_zh(self) -> &'static str {
         use crate::case::Term::*;
@@ -414,6 +438,11 @@ impl crate::case::Gap {
                 "标称生产者{name}尚无统一社会信用代码，标称地址在{}：请按名称和地址向{}通报（《产品质量监督抽查管理暂行办法》第四十四条）；认定后列为移送",
                 province_of(province).map_or(province.as_str(), |(_, n)| n),
                 authority_of(province).unwrap_or_else(|| "其所在地主管部门".to_owned())
+            ),
+            UnitNotInCase { kind, on, uscc } => format!(
+                "{}录入的{}记录写明的单位（统一社会信用代码 {uscc}）不在本案追溯到的单位中：请核对代码；如该单位确实购进了该批次产品，请补录其进货台账",
+                date_zh(*on),
+                kind.name_zh()
             ),
             ObjectionOutOfTime { filed, until } => format!(
                 "异议于{}提出，异议期已于{}届满：不予复检，检验结论不变（《产品质量法》第十五条）；如异议实际在期限内提出，请录入复检结论",

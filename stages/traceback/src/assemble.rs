@@ -53,8 +53,9 @@ use std::collections::BTreeMap;
 /// unit that only holds the batch neither dates the case's order nor holds the case open; 30 =
 /// the public notice, suspension and referral count for the failed re-check they follow (its
 /// unit's, on or after it), not for another unit's earlier one; 31 = a holder's rectification
-/// report does not stand for the responsible units' either.
-pub const RULES_VERSION: u32 = 31;
+/// report does not stand for the responsible units' either; 32 = a record naming a unit the case
+/// does not reach is a gap of the case.
+pub const RULES_VERSION: u32 = 32;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -285,6 +286,32 @@ pub fn assemble(
         });
     }
     gaps.extend(standing.notes);
+    // A record naming a unit the case does not reach counts for that code alone: said, so that
+    // a mistyped code is not taken for the unit's report or re-check in silence.
+    let reached: Vec<&str> = units
+        .iter()
+        .map(|u| u.uscc.as_str())
+        .chain(
+            [&producer_uscc, &origin_uscc, &supplier]
+                .into_iter()
+                .flatten()
+                .map(String::as_str),
+        )
+        .chain(subjects.iter().filter_map(|s| s.uscc.as_deref()))
+        .collect();
+    for d in inputs.dispositions {
+        let Some(uscc) = d.uscc.as_deref() else {
+            continue;
+        };
+        let gap = Gap::UnitNotInCase {
+            kind: d.kind,
+            on: d.on,
+            uscc: uscc.to_owned(),
+        };
+        if names_a_unit(d.kind) && !reached.contains(&uscc) && !gaps.contains(&gap) {
+            gaps.push(gap);
+        }
+    }
     let case = Case {
         case_id: case_id(&result.lab_id, &result.report_no),
         revision: 0,
@@ -413,6 +440,25 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
         }
     }
     subjects
+}
+
+/// Whether a record of `kind` with a `uscc` says which of the case's units it concerns (an
+/// identification, a producer's denial and a warning name a code for other reasons).
+fn names_a_unit(kind: DispositionKind) -> bool {
+    use DispositionKind::*;
+    matches!(
+        kind,
+        ObjectionFiled
+            | RectificationOrdered
+            | RectificationReported
+            | RecheckConcluded
+            | NoticeServed
+            | PublicNotice
+            | StopOrdered
+            | Suspension
+            | RectificationPeriodEnded
+            | LicenceRevocationReferred
+    )
 }
 
 /// The credit code of an inspection finding's supplier, when recorded.

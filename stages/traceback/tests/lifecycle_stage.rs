@@ -361,6 +361,43 @@ async fn a_given_code_registered_under_another_name_is_a_gap_of_the_case() {
     assert!(!flagged(&case_), "{}", case_["gaps"]);
 }
 
+/// An official records the shop's rectification report under a mistyped code: the case does not
+/// take it for the shop's (a code counts for itself), and says so on the case, in Chinese, so
+/// that the record is corrected rather than the case waiting in silence.
+#[tokio::test]
+async fn a_record_naming_a_unit_the_case_does_not_reach_is_a_gap_of_the_case() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let typo = spotcheck_schemas::uscc::with_check_character("91110000802100434").unwrap();
+    let mut mistyped = disposition("D-1", "rectification_reported", "2026-03-18", None);
+    mistyped["uscc"] = json!(typo);
+    let mut own = disposition("D-2", "rectification_reported", "2026-03-19", None);
+    own["uscc"] = json!("91110000802100433B");
+    stage
+        .apply(&[
+            delivered(topics::RESULTS, 0, &result()),
+            delivered(topics::DISPOSITIONS, 0, &mistyped),
+            delivered(topics::DISPOSITIONS, 1, &own),
+        ])
+        .await
+        .unwrap();
+    let gaps: Vec<String> = case(&store)["gaps_zh"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g.as_str())
+        .filter(|g| g.contains("不在本案追溯到的单位中"))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        gaps,
+        [format!(
+            "2026年3月18日录入的整改报告记录写明的单位（统一社会信用代码 {typo}）不在本案追溯到的单位中：\
+             请核对代码；如该单位确实购进了该批次产品，请补录其进货台账"
+        )]
+    );
+}
+
 /// Sampled where it is made (生产领域): the sampled unit is the batch's producer, one enterprise
 /// recorded under the failure once, as its producer, not as a seller of it. A counterfeit label
 /// naming the sampled unit's own code does not make it the producer.
