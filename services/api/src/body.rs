@@ -166,7 +166,10 @@ pub fn split(
              export tables: open it in Excel or WPS, save it as an Excel workbook (.xlsx) and post \
              it again",
         ));
-    } else if matches!(media.as_str(), "text/csv" | "application/csv") {
+    } else if matches!(media.as_str(), "text/csv" | "application/csv")
+        // What a browser on Windows with Excel installed sends for a .csv file.
+        || (media == "application/vnd.ms-excel" && !bytes.trim_ascii_start().starts_with(b"{"))
+    {
         let text = csv_text(full_type.as_deref().unwrap_or_default(), bytes)?;
         // The header is looked for in the first rows; the whole CSV is read once, as a sheet
         // or as field names.
@@ -374,6 +377,25 @@ mod tests {
             assert_eq!(error.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
             assert!(error.message.contains("web page"), "{}", error.message);
             assert!(error.message.contains(".xlsx"), "{}", error.message);
+        }
+    }
+
+    #[test]
+    fn a_csv_sent_as_excel_by_a_browser_on_windows_is_read_as_csv() {
+        let sheet = "报告编号,产品名称,被抽样单位名称,标称生产企业,规格型号,生产日期/批号,抽样日期,检验日期,检验结论\n\
+                     R-1,安全帽,某店,某厂,ABS-1,20260301,2026-04-02,2026-04-20,合格\n";
+        let (gb18030, _, _) = encoding_rs::GB18030.encode(sheet);
+        for body in [sheet.as_bytes(), &gb18030] {
+            let records = split(
+                Some("application/vnd.ms-excel"),
+                body,
+                BodyLimits::default(),
+                Some("lab"),
+            )
+            .unwrap();
+            assert_eq!(records.records.len(), 1);
+            let record = records.records[0].value.as_ref().unwrap();
+            assert_eq!(record["report_no"], "R-1");
         }
     }
 
