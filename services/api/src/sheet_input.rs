@@ -144,19 +144,15 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
         names
     } else {
         xls_extent::check(bytes, max_rows + HEADER_SEARCH_ROWS)?;
-        let unreadable = |e: &dyn std::fmt::Display| {
-            ApiError::bad_request(format!(
-                "the .xls workbook cannot be read ({e}): open it in Excel or WPS, save it as \
-                 .xlsx and post it again"
-            ))
-        };
         // A reader of a binary format on a body from outside: a panic in it refuses the body.
         let mut workbook = std::panic::catch_unwind(|| calamine::Xls::new(Cursor::new(bytes)))
-            .map_err(|_| unreadable(&"its records are malformed"))?
-            .map_err(|e| unreadable(&e))?;
+            .map_err(|_| xls_extent::unreadable("its records are malformed"))?
+            .map_err(xls_extent::unreadable)?;
         let names = workbook.sheet_names();
         for name in &names {
-            let range = workbook.worksheet_range(name).map_err(|e| unreadable(&e))?;
+            let range = workbook
+                .worksheet_range(name)
+                .map_err(xls_extent::unreadable)?;
             let (top, left) = range.start().unwrap_or_default();
             let cells = range.used_cells().map(|(row, column, data)| {
                 Ok((top + row as u32, left + column as u32, data.clone()))

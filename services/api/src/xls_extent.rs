@@ -33,7 +33,7 @@ pub fn check(bytes: &[u8], max_rows: usize) -> Result<(), ApiError> {
     for stream in workbook_streams(bytes)? {
         for at in sheet_positions(&stream) {
             let sheet = stream.get(at..).ok_or_else(|| {
-                unreadable(&format!(
+                unreadable(format!(
                     "a sheet starts at byte {at}, past the workbook's end"
                 ))
             })?;
@@ -53,7 +53,8 @@ pub fn check(bytes: &[u8], max_rows: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn unreadable(why: &str) -> ApiError {
+/// The refusal of an `.xls` that cannot be read, saying why and what the clerk can do.
+pub fn unreadable(why: impl std::fmt::Display) -> ApiError {
     ApiError::bad_request(format!(
         "the .xls workbook cannot be read ({why}): open it in Excel or WPS, save it as .xlsx and \
          post it again"
@@ -63,8 +64,7 @@ fn unreadable(why: &str) -> ApiError {
 /// Every stream calamine may take as the workbook's (it takes the first entry named `Workbook`,
 /// or else `Book`, in any storage and any case): all are measured.
 fn workbook_streams(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
-    let mut file =
-        cfb::CompoundFile::open(Cursor::new(bytes)).map_err(|e| unreadable(&e.to_string()))?;
+    let mut file = cfb::CompoundFile::open(Cursor::new(bytes)).map_err(unreadable)?;
     let paths: Vec<_> = file
         .walk()
         .filter(|entry| {
@@ -81,7 +81,7 @@ fn workbook_streams(bytes: &[u8]) -> Result<Vec<Vec<u8>>, ApiError> {
         let mut stream = Vec::new();
         file.open_stream(&path)
             .and_then(|s| s.take(bytes.len() as u64).read_to_end(&mut stream))
-            .map_err(|e| unreadable(&e.to_string()))?;
+            .map_err(unreadable)?;
         streams.push(stream);
     }
     Ok(streams)

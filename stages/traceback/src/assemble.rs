@@ -299,8 +299,8 @@ pub fn assemble(
         )
         .chain(subjects.iter().filter_map(|s| s.uscc.as_deref()))
         .collect();
-    for d in inputs.dispositions {
-        let Some(uscc) = d.uscc.as_deref() else {
+    for d in inputs.dispositions.iter().filter(|d| names_a_unit(d.kind)) {
+        let Some(uscc) = d.uscc.as_deref().filter(|u| !reached.contains(u)) else {
             continue;
         };
         let gap = Gap::UnitNotInCase {
@@ -308,7 +308,7 @@ pub fn assemble(
             on: d.on,
             uscc: uscc.to_owned(),
         };
-        if names_a_unit(d.kind) && !reached.contains(&uscc) && !gaps.contains(&gap) {
+        if !gaps.contains(&gap) {
             gaps.push(gap);
         }
     }
