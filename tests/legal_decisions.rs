@@ -1195,6 +1195,150 @@ fn each_units_interview_gives_its_own_cause() {
 }
 
 /// The kinds of notice a case proposes, each once.
+/// The re-test upholds the failure on one item and finds the other conforming (复检合格): the
+/// disclosures already published are corrected to the item that stands, and the notices and the
+/// bulletin list that item alone, while the case page still shows the cleared one as cleared. A
+/// re-test recorded as upholding yet clearing every item is not final: nothing is disclosed, and
+/// the case says what to correct. A cleared item on an overturned re-test is refused.
+#[test]
+fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    let two_items = |report_no: &str| {
+        let mut result = final_result(report_no);
+        result["items"] = json!([
+            {"name": "熄火保护装置", "required": "≤60 s", "measured": "75 s", "verdict": "fail"},
+            {"name": "燃气导管（连接）", "required": "专用燃气导管", "measured": "普通胶管",
+             "verdict": "fail"},
+            {"name": "标志", "verdict": "pass"}]);
+        result
+    };
+    post(&up, "/v1/results", "lab", &two_items("PARTIAL-1"), 202);
+    post(&up, "/v1/results", "lab", &two_items("PARTIAL-2"), 202);
+    let names = |d: &Value| -> Vec<String> {
+        d["failed_items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    wait_feed(&up, "both items disclosed", |items| {
+        items.len() >= 4 && items.iter().all(|d| names(d).len() == 2)
+    });
+
+    // Refused: a cleared item belongs to an upheld re-test.
+    let overturned = disposition(
+        "PARTIAL-1",
+        "R-0",
+        "retest_concluded",
+        &days_ago(3),
+        json!({"outcome": "overturned", "cleared_items": ["熄火保护装置"]}),
+    );
+    let answer = post(&up, "/v1/dispositions", "admin", &overturned, 422);
+    assert_eq!(answer["errors"][0]["field"], "cleared_items", "{answer}");
+
+    // The objection was in time (the day of service); the official writes the item as the
+    // report's table has it, with half-width brackets.
+    let retest = |report_no: &str, cleared: Value| {
+        for (id, kind, on, extra) in [
+            ("O", "objection_filed", days_ago(12), json!({})),
+            (
+                "R",
+                "retest_concluded",
+                days_ago(3),
+                json!({"outcome": "upheld", "cleared_items": cleared}),
+            ),
+        ] {
+            let id = format!("{report_no}-{id}");
+            let d = disposition(report_no, &id, kind, &on, extra);
+            post(&up, "/v1/dispositions", "admin", &d, 202);
+        }
+    };
+    retest("PARTIAL-1", json!(["燃气导管(连接)"]));
+    retest("PARTIAL-2", json!(["熄火保护装置", "燃气导管（连接）"]));
+    let items = wait_feed(&up, "one item left, the contradiction withdrawn", |items| {
+        let now = standing_feed(items);
+        let corrected = now
+            .values()
+            .filter(|d| d["report_no"] == "PARTIAL-1")
+            .all(|d| d["action"] == "publish" && names(d) == ["熄火保护装置"]);
+        let withdrawn = now
+            .values()
+            .filter(|d| d["report_no"] == "PARTIAL-2")
+            .all(|d| d["action"] == "retract");
+        corrected && withdrawn
+    });
+    let now = standing_feed(&items);
+    for role in ["seller", "producer"] {
+        let corrected = of_report(&now, "PARTIAL-1", role);
+        assert_eq!(corrected["final_on"], days_ago(3), "{corrected}");
+        assert_eq!(corrected["reason"], "corrected", "{corrected}");
+    }
+    let case = wait_case(&up, "PARTIAL-1", |c| c["status"] == "final");
+    assert_eq!(case["facts"]["cleared_items"], json!(["燃气导管（连接）"]));
+    let contradicted = wait_case(&up, "PARTIAL-2", |c| c["status"] == "retest");
+    assert!(
+        contradicted["gaps_zh"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g.as_str().unwrap().contains("已包括全部不合格项目")),
+        "{contradicted:#}"
+    );
+
+    // The rectification notice orders the item that stands; the case page shows both.
+    support::flows::wait_until("the cleared item in the lake", || {
+        support::flows::up_sql(
+            &up,
+            "SELECT cleared_items_json FROM cases WHERE report_no = 'PARTIAL-1'",
+        )
+        .first()
+        .is_some_and(|row| row["cleared_items_json"].to_string().contains("燃气导管"))
+    });
+    let n = 1 + case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|n| n["kind"] == "rectification")
+        .unwrap();
+    let notice = notice_html(&up, "PARTIAL-1", n);
+    assert!(notice.contains("熄火保护装置"), "{notice}");
+    assert!(!notice.contains("燃气导管"), "{notice}");
+    let case_id = spotcheck_schemas::case_id("dev-lab", "PARTIAL-1");
+    let page = case_page(&up, &case_id, |page| page.contains("经复检合格"));
+    assert!(
+        page.contains("燃气导管（连接）（经复检合格，不再列为不合格项目）"),
+        "{page}"
+    );
+
+    // The bulletin publishes the failure on the item that stands; PARTIAL-2 is not final.
+    let out = dir.path().join("bulletin");
+    let made = std::process::Command::new(support::BIN)
+        .args(["bulletin", "--task", "2026Q2-gas", "--data-dir"])
+        .arg(dir.path().join("spotcheck"))
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut book: Xlsx<_> = open_workbook(out.join("bulletin.xlsx")).unwrap();
+    let failed = book.worksheet_range("不合格产品").unwrap();
+    let rows: Vec<Vec<String>> = failed
+        .rows()
+        .map(|row| row.iter().map(ToString::to_string).collect())
+        .collect();
+    let listed: Vec<&Vec<String>> = rows
+        .iter()
+        .filter(|r| r[13].starts_with("PARTIAL"))
+        .collect();
+    assert_eq!(listed.len(), 1, "{rows:?}");
+    assert_eq!(listed[0][13], "PARTIAL-1");
+    assert!(listed[0][11].contains("熄火保护装置"), "{rows:?}");
+    assert!(!listed[0][11].contains("燃气导管"), "{rows:?}");
+}
+
 fn notice_kinds(case: &Value) -> BTreeSet<&str> {
     case["notices"]
         .as_array()

@@ -128,6 +128,11 @@ pub enum Gap {
         on: NaiveDate,
         uscc: String,
     },
+    /// A re-test's cleared item the lab did not fail (a mistyped name): it clears nothing.
+    NotAFailedItem { on: NaiveDate, item: String },
+    /// A re-test recorded upheld that clears every failed item: nothing of the failure is left,
+    /// so it is not final (nor disclosed) until the record is corrected.
+    RetestClearsEveryItem { on: NaiveDate },
 }
 
 /// The deadlines and steps whose dates a case computes, as its gaps name them.
@@ -242,6 +247,14 @@ impl std::fmt::Display for Gap {
             Gap::UnitNotInCase { kind, on, uscc } => write!(
                 f,
                 "the {kind} of {on} names {uscc}, a unit this case does not reach: check the code; if the unit did receive the batch, record its shipment in the ledger"
+            ),
+            Gap::NotAFailedItem { on, item } => write!(
+                f,
+                "the re-test of {on} clears '{item}', which is not among the items the lab failed: check the item's name"
+            ),
+            Gap::RetestClearsEveryItem { on } => write!(
+                f,
+                "the re-test of {on} is recorded as upholding the failure but clears every failed item: the record contradicts itself, and the failure is neither final nor disclosed until the organiser settles what the re-test concluded"
             ),
             Gap::ObjectionOutOfTime { filed, until } => write!(
                 f,
@@ -399,9 +412,14 @@ pub struct Referral {
 pub struct CaseFacts {
     pub organiser: Option<String>,
     pub product: crate::result::Product,
+    /// The failed items the failure stands on: the lab's, less those the re-test cleared.
     pub failed_items: Vec<crate::result::TestItem>,
     pub sampling_date: NaiveDate,
     pub sampled_unit_name: String,
+    /// Failed items an upheld re-test found conforming (复检合格), as the lab named them: no
+    /// longer part of the failure.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleared_items: Vec<String>,
 }
 
 /// A proposed or served notice (三书一函).

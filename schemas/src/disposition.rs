@@ -37,6 +37,12 @@ pub struct Disposition {
     /// `suspension`: the last day of the 停业整顿 period (`on` is its first).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub until: Option<NaiveDate>,
+    /// `retest_concluded` upheld: the failed items the re-test found conforming (复检合格), by
+    /// the names the lab gave them. The failure stands on the others; these leave the case's
+    /// failed items, its disclosure and its notices. A re-test that clears every item is
+    /// `overturned`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cleared_items: Vec<String>,
 }
 
 impl Disposition {
@@ -56,6 +62,7 @@ impl Disposition {
                 "name",
                 "uscc",
                 "until",
+                "cleared_items",
             ],
             &mut errors,
         );
@@ -75,9 +82,11 @@ impl Disposition {
         let name = root.text("name", &mut errors);
         let uscc = root.uscc("uscc", false, &mut errors).map(|u| u.to_string());
         let until = root.date("until", false, &mut errors);
+        let cleared_items = root.text_list("cleared_items", &mut errors);
         if let Some(kind) = kind {
             check_outcome(kind, outcome.as_deref(), &mut errors);
             check_kind_fields(kind, &name, &uscc, on, until, &mut errors);
+            check_cleared_items(kind, outcome.as_deref(), &cleared_items, &mut errors);
         }
         if let Some(on) = on
             && on > today.succ_opt().unwrap_or(today)
@@ -96,6 +105,7 @@ impl Disposition {
                 name,
                 uscc,
                 until,
+                cleared_items,
             })
         })();
         errors.finish(disposition)
@@ -168,6 +178,34 @@ fn check_kind_fields(
     }
 }
 
+/// Cleared items belong to an upheld re-test, each named once.
+fn check_cleared_items(
+    kind: DispositionKind,
+    outcome: Option<&str>,
+    items: &[String],
+    errors: &mut Errors,
+) {
+    if items.is_empty() {
+        return;
+    }
+    if kind != DispositionKind::RetestConcluded || outcome != Some("upheld") {
+        errors.push(
+            "cleared_items",
+            "belongs to a retest_concluded with outcome upheld: the failed items the re-test found conforming (a re-test that clears every item is overturned)",
+        );
+        return;
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for (index, item) in items.iter().enumerate() {
+        if !seen.insert(crate::keys::item_key(item)) {
+            errors.push(
+                format!("cleared_items[{index}]"),
+                format!("'{item}' is named twice"),
+            );
+        }
+    }
+}
+
 fn check_outcome(kind: DispositionKind, outcome: Option<&str>, errors: &mut Errors) {
     let Some(allowed) = allowed_outcomes(kind) else {
         return;
@@ -191,6 +229,44 @@ fn check_outcome(kind: DispositionKind, outcome: Option<&str>, errors: &mut Erro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cleared_items_belong_to_an_upheld_retest_each_named_once() {
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default();
+        let retest = |outcome: &str, items: Value| {
+            serde_json::json!({"disposition_id": "R", "report_no": "N", "lab_id": "L",
+                "kind": "retest_concluded", "on": "2026-05-20", "outcome": outcome,
+                "cleared_items": items})
+        };
+        let fields = |value: Value| -> Vec<String> {
+            Disposition::parse(&value, today)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        let upheld = Disposition::parse(&retest("upheld", serde_json::json!(["燃气导管 "])), today);
+        assert_eq!(
+            upheld.map(|d| d.cleared_items),
+            Ok(vec!["燃气导管".to_owned()])
+        );
+        assert_eq!(
+            fields(retest("overturned", serde_json::json!(["燃气导管"]))),
+            ["cleared_items"]
+        );
+        assert_eq!(
+            fields(retest(
+                "upheld",
+                serde_json::json!(["燃气导管", "燃气导管（ ）", ""])
+            )),
+            ["cleared_items[2]", "cleared_items[1]"]
+        );
+        let mut served = retest("upheld", serde_json::json!(["燃气导管"]));
+        served["kind"] = "result_served".into();
+        served["outcome"] = Value::Null;
+        assert_eq!(fields(served), ["cleared_items"]);
+    }
 
     #[test]
     fn notice_outcomes_are_the_notice_kinds() {

@@ -188,6 +188,16 @@ fn enterprise_named(name: &str) -> &str {
     }
 }
 
+/// The key a test item's name is matched on when an official names it (a re-test's cleared
+/// items): full-width folded to half-width, no whitespace, no brackets (their content kept), so
+/// `冲击吸收性能（高温）`, `冲击吸收性能(高温)` and `冲击吸收性能 (高温)` are one item.
+pub fn item_key(name: &str) -> String {
+    normalise(name)
+        .chars()
+        .filter(|c| !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | '【' | '】'))
+        .collect()
+}
+
 /// The key organisers (组织抽查的部门) are compared on: one authority however it is written —
 /// `天津市南开区市场监督管理局`, `南开区市场监管局`, `天津市南开区市监局`; `天津市市场监管委` and
 /// `天津市市场监督管理委员会`; `国家市场监督管理总局` and `市场监管总局`. The name's key

@@ -444,6 +444,14 @@ impl crate::case::Gap {
                 date_zh(*on),
                 kind.name_zh()
             ),
+            NotAFailedItem { on, item } => format!(
+                "{}的复检结论所列复检合格项目“{item}”不在原检验的不合格项目中：请核对项目名称",
+                date_zh(*on)
+            ),
+            RetestClearsEveryItem { on } => format!(
+                "{}的复检结论录为维持原检验结论，但所列复检合格项目已包括全部不合格项目：记录自相矛盾；在组织抽查的部门核实复检结论前，本案不作为最终不合格结论，不予公示",
+                date_zh(*on)
+            ),
             ObjectionOutOfTime { filed, until } => format!(
                 "异议于{}提出，异议期已于{}届满：不予复检，检验结论不变（《产品质量法》第十五条）；如异议实际在期限内提出，请录入复检结论",
                 date_zh(*filed),

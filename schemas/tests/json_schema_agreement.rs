@@ -120,7 +120,8 @@ fn a_parsed_shipment_unit_and_disposition_match_their_schemas() {
     assert_valid(json_schemas::UNIT, &serde_json::to_value(&parsed).unwrap());
 
     let disposition = json!({"disposition_id": "D-1", "report_no": "R1", "lab_id": "tj-lab-01",
-        "kind": "retest_concluded", "on": "2026-04-30", "outcome": "upheld"});
+        "kind": "retest_concluded", "on": "2026-04-30", "outcome": "upheld",
+        "cleared_items": ["燃气导管"]});
     assert_valid(json_schemas::DISPOSITION, &disposition);
     let parsed = Disposition::parse(&disposition, today()).unwrap();
     assert_valid(
@@ -228,6 +229,7 @@ fn a_case_and_a_disclosure_serialise_to_what_their_schemas_allow() {
             failed_items: result.items.clone(),
             sampling_date: result.sampling.date,
             sampled_unit_name: result.sampled_unit.name.clone(),
+            cleared_items: vec!["燃气导管".into()],
         }),
         subjects: vec![spotcheck_schemas::case::CaseSubject {
             role: SubjectRole::Seller,

@@ -183,8 +183,10 @@ async fn failed_items(
     let rows = text_rows(
         analytics,
         &format!(
-            "SELECT DISTINCT i.report_no, i.lab_id, i.item_no, i.item_name, i.required, i.measured \
+            "SELECT DISTINCT i.report_no, i.lab_id, i.item_no, i.item_name, i.required, i.measured, \
+                    c.cleared_items_json \
              FROM result_items i JOIN results r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
+             LEFT JOIN cases c ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
              WHERE i.verdict = 'fail' AND {filter} ORDER BY i.report_no, i.lab_id, i.item_no"
         ),
         params,
@@ -192,6 +194,10 @@ async fn failed_items(
     .await?;
     let mut items: BTreeMap<(String, String), String> = BTreeMap::new();
     for row in &rows {
+        // An item an upheld re-test cleared is not part of the failure the bulletin publishes.
+        if crate::notice::cleared_items(row).contains(get(row, "item_name")) {
+            continue;
+        }
         let mut text = get(row, "item_name").to_owned();
         let values: Vec<String> = [("标准值", "required"), ("实测值", "measured")]
             .into_iter()

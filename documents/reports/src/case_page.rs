@@ -83,8 +83,7 @@ pub async fn case_page(analytics: &Analytics, case_id: &str) -> Result<String, R
         },
         None => Vec::new(),
     };
-    let failed_items =
-        notice::failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
+    let failed_items = notice::failed_items(analytics, &case).await?;
     // The sampling-plan warnings on the case's result (six-month rule, licences).
     let warnings = text_rows(
         analytics,

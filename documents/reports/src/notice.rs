@@ -22,6 +22,7 @@ use spotcheck_schemas::enums::{Category, FindingKind, NoticeCause, NoticeKind, U
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::names::zh;
 use spotcheck_traceback::{Authority, Deadline};
+use std::collections::BTreeSet;
 
 /// Where the failed-item table goes among a template's paragraphs.
 const TABLE_MARK: &str = "[不合格项目表]";
@@ -52,6 +53,8 @@ pub struct FailedItem {
     pub clause: String,
     pub required: String,
     pub measured: String,
+    /// Found conforming by an upheld re-test (复检合格): no longer part of the failure.
+    pub cleared: bool,
 }
 
 /// One notice, ready to render: every fact in words, dates written the Chinese way.
@@ -283,8 +286,9 @@ pub async fn notice(
             get(&case, "report_no")
         )));
     };
-    let failed_items =
-        failed_items(analytics, get(&case, "report_no"), get(&case, "lab_id")).await?;
+    // The items the failure stands on: an item the re-test cleared is not rectified.
+    let mut failed_items = failed_items(analytics, &case).await?;
+    failed_items.retain(|item| !item.cleared);
     let unit = text_rows(
         analytics,
         "SELECT name, role, district, direction, responsible FROM case_units \
@@ -471,12 +475,14 @@ fn at_least(
     }
 }
 
-/// The failed items of a result, in the lab's order.
+/// The failed items of the case's result, in the lab's order, each marked when an upheld
+/// re-test cleared it.
 pub async fn failed_items(
     analytics: &Analytics,
-    report_no: &str,
-    lab_id: &str,
+    case: &TextRow,
 ) -> Result<Vec<FailedItem>, ReportError> {
+    let cleared = cleared_items(case);
+    let (report_no, lab_id) = (get(case, "report_no"), get(case, "lab_id"));
     Ok(text_rows(
         analytics,
         "SELECT DISTINCT item_no, item_name, clause, required, measured FROM result_items \
@@ -490,8 +496,15 @@ pub async fn failed_items(
         clause: get(item, "clause").to_owned(),
         required: get(item, "required").to_owned(),
         measured: get(item, "measured").to_owned(),
+        cleared: cleared.contains(get(item, "item_name")),
     })
     .collect())
+}
+
+/// The failed items an upheld re-test cleared, by the lab's names, from a `cases` row (none in
+/// a revision made before rules 33).
+pub fn cleared_items(case: &TextRow) -> BTreeSet<String> {
+    serde_json::from_str(get(case, "cleared_items_json")).unwrap_or_default()
 }
 
 async fn case_row(analytics: &Analytics, case_id: &str) -> Result<TextRow, ReportError> {

@@ -191,11 +191,13 @@ struct DispositionRow {
     name: Option<String>,
     /// `suspension`: its last day.
     until: Option<Day>,
+    /// `retest_concluded` upheld: the failed items it found conforming, `; `-separated.
+    cleared_items: Option<String>,
 }
 
 impl Table for DispositionRow {
     const NAME: &'static str = DISPOSITIONS;
-    const LATER: usize = 3;
+    const LATER: usize = 4;
     const DATES: &'static [&'static str] = &["on", "until"];
 }
 
@@ -227,11 +229,14 @@ struct CaseRevisionRow {
     updated_at: Micros,
     steps_json: String,
     gaps_zh_json: String,
+    /// The failed items an upheld re-test cleared (a JSON list of names; null before rules 33):
+    /// the failure, its disclosure and its notices stand on the others.
+    cleared_items_json: Option<String>,
 }
 
 impl Table for CaseRevisionRow {
     const NAME: &'static str = CASE_REVISIONS;
-    const LATER: usize = 2;
+    const LATER: usize = 3;
     const DATES: &'static [&'static str] =
         &["objection_until", "final_on", "rectify_by", "recheck_by"];
     const TIMES: &'static [&'static str] = &["updated_at"];
@@ -505,6 +510,7 @@ pub fn rows_of(
                 uscc: d.uscc,
                 name: d.name,
                 until: d.until.map(Day),
+                cleared_items: (!d.cleared_items.is_empty()).then(|| d.cleared_items.join("; ")),
             })]
         }
         topics::CASES => {
@@ -630,6 +636,10 @@ fn case_rows(c: Case) -> Vec<Columns> {
         updated_at: Micros(c.updated_at),
         steps_json: serde_json::to_string(&c.steps).unwrap_or_default(),
         gaps_zh_json: serde_json::to_string(&c.gaps_zh).unwrap_or_default(),
+        cleared_items_json: c
+            .facts
+            .as_ref()
+            .and_then(|f| serde_json::to_string(&f.cleared_items).ok()),
     })];
     for unit in &c.units {
         rows.push(Columns::CaseUnitRevision(CaseUnitRevisionRow {

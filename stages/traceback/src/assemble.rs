@@ -15,7 +15,7 @@ use spotcheck_schemas::disclosure::visible_until;
 use spotcheck_schemas::keys::{name_key, normalise};
 use spotcheck_schemas::{
     Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, SubjectRole,
-    Unit, UnitRole, Verdict, case_id,
+    Unit, UnitRole, case_id,
 };
 use std::collections::BTreeMap;
 
@@ -54,8 +54,9 @@ use std::collections::BTreeMap;
 /// the public notice, suspension and referral count for the failed re-check they follow (its
 /// unit's, on or after it), not for another unit's earlier one; 31 = a holder's rectification
 /// report does not stand for the responsible units' either; 32 = a record naming a unit the case
-/// does not reach is a gap of the case.
-pub const RULES_VERSION: u32 = 32;
+/// does not reach is a gap of the case; 33 = the failed items an upheld re-test cleared leave the
+/// failure (its disclosure and notices).
+pub const RULES_VERSION: u32 = 33;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -205,6 +206,7 @@ pub fn assemble(
             .filter(|u| !u.responsible)
             .map(|u| u.uscc.clone())
             .collect(),
+        failed_items: result.failed_items().map(|i| i.name.clone()).collect(),
     };
     let standing = lifecycle::standing(
         opening,
@@ -353,13 +355,13 @@ pub fn assemble(
             organiser: result.organiser.clone(),
             product: result.product.clone(),
             failed_items: result
-                .items
-                .iter()
-                .filter(|i| i.verdict == Verdict::Fail)
+                .failed_items()
+                .filter(|i| !standing.cleared_items.contains(&i.name))
                 .cloned()
                 .collect(),
             sampling_date: result.sampling.date,
             sampled_unit_name: result.sampled_unit.name.clone(),
+            cleared_items: standing.cleared_items.clone(),
         }),
         subjects,
         steps: standing.steps,

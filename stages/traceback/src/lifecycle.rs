@@ -9,6 +9,7 @@ use crate::calendar::{Calendar, Deadline, UnknownYear};
 use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use spotcheck_schemas::case::{CaseStatus, Gap, NoticeStatus, Step, StepStatus, Term};
+use spotcheck_schemas::keys::item_key;
 use spotcheck_schemas::{Disposition, DispositionKind, NoticeCause, NoticeKind, StepKind};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,6 +78,8 @@ pub struct Opening {
     /// the case follows, so serving it neither dates the order nor holds the case open, and the
     /// holder's report of its recall does not settle the case's rectification.
     pub holders: BTreeSet<String>,
+    /// The names of the items the lab failed, in its order: an upheld re-test may clear some.
+    pub failed_items: Vec<String>,
 }
 
 /// What the lifecycle needs from an inspection's finding. The finding is a fact the inspectors
@@ -112,6 +115,9 @@ pub struct Standing {
     pub next_change: Option<NaiveDate>,
     /// Units ordered one by one whose own re-check passed: done before the case is.
     pub done_units: BTreeSet<String>,
+    /// The failed items an upheld re-test found conforming, as the lab named them: the failure
+    /// stands on the others.
+    pub cleared_items: Vec<String>,
 }
 
 impl Standing {
@@ -385,6 +391,7 @@ impl<'a> Life<'a> {
             notes: Vec::new(),
             next_change: None,
             done_units: BTreeSet::new(),
+            cleared_items: Vec::new(),
         };
         Self {
             opening,
@@ -686,13 +693,46 @@ impl<'a> Life<'a> {
             if retest.outcome.as_deref() == Some("overturned") {
                 return self.withdrawn(CaseStatus::Overturned, retest.on);
             }
-            return Some(retest.on);
+            return self.stands_after(retest).then_some(retest.on);
         }
         if self.today > objection_until {
             return Some(plus(objection_until, 1));
         }
         self.standing.next_change = Some(plus(objection_until, 1));
         None
+    }
+
+    /// Whether the failure stands on some item after the upheld `retest`: the items it clears
+    /// leave the failure (`cleared_items`); a cleared item the lab did not fail clears nothing,
+    /// and a re-test clearing every item contradicts its own outcome. Both are said.
+    fn stands_after(&mut self, retest: &Disposition) -> bool {
+        let cleared: BTreeSet<String> = retest.cleared_items.iter().map(|i| item_key(i)).collect();
+        let failed: BTreeSet<String> = self
+            .opening
+            .failed_items
+            .iter()
+            .map(|i| item_key(i))
+            .collect();
+        for item in &retest.cleared_items {
+            if !failed.contains(&item_key(item)) {
+                self.note(Gap::NotAFailedItem {
+                    on: retest.on,
+                    item: item.clone(),
+                });
+            }
+        }
+        self.standing.cleared_items = self
+            .opening
+            .failed_items
+            .iter()
+            .filter(|i| cleared.contains(&item_key(i)))
+            .cloned()
+            .collect();
+        let stands = cleared.is_empty() || !failed.is_subset(&cleared);
+        if !stands {
+            self.note(Gap::RetestClearsEveryItem { on: retest.on });
+        }
+        stands
     }
 
     /// The failure no longer stands since `on` (`status` says why): never final, and what was
@@ -1048,6 +1088,7 @@ mod tests {
             name: None,
             uscc: None,
             until: None,
+            cleared_items: Vec::new(),
         }
     }
 
@@ -1066,6 +1107,7 @@ mod tests {
             serious: false,
             on_site: None,
             holders: BTreeSet::new(),
+            failed_items: vec!["熄火保护装置".to_owned(), "燃气导管".to_owned()],
         }
     }
 
@@ -1195,6 +1237,55 @@ mod tests {
         assert_eq!(
             (s.status, s.final_on),
             (CaseStatus::Final, Some(day("2026-05-20")))
+        );
+    }
+
+    #[test]
+    fn a_retest_clearing_some_items_leaves_the_failure_on_the_others() {
+        let objection = event("1", DispositionKind::ObjectionFiled, "2026-04-30", None);
+        let clearing = |items: &[&str]| Disposition {
+            cleared_items: items.iter().map(|i| (*i).to_owned()).collect(),
+            ..retest_on_20_may("upheld")
+        };
+        // The lab wrote 燃气导管; the official writes it with a space: the same item.
+        let s = law(
+            opening(),
+            &[objection.clone(), clearing(&["燃气 导管"])],
+            day("2026-06-01"),
+        );
+        assert_eq!(
+            (s.status, s.final_on),
+            (CaseStatus::Final, Some(day("2026-05-20")))
+        );
+        assert_eq!(s.cleared_items, ["燃气导管"]);
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+        // A name the lab did not fail clears nothing, and is said.
+        let s = law(
+            opening(),
+            &[objection.clone(), clearing(&["噪声"])],
+            day("2026-06-01"),
+        );
+        assert_eq!(s.status, CaseStatus::Final);
+        assert!(s.cleared_items.is_empty());
+        assert_eq!(
+            s.notes,
+            [Gap::NotAFailedItem {
+                on: day("2026-05-20"),
+                item: "噪声".into()
+            }]
+        );
+        // Upheld, yet every failed item cleared: nothing is left to be final, until corrected.
+        let s = law(
+            opening(),
+            &[objection, clearing(&["熄火保护装置", "燃气导管"])],
+            day("2026-06-01"),
+        );
+        assert_eq!((s.status, s.final_on), (CaseStatus::Retest, None));
+        assert_eq!(
+            s.notes,
+            [Gap::RetestClearsEveryItem {
+                on: day("2026-05-20")
+            }]
         );
     }
 
@@ -2112,6 +2203,7 @@ mod tests {
                 refusal,
             }),
             holders: BTreeSet::new(),
+            failed_items: Vec::new(),
         }
     }
 
