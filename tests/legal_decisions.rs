@@ -1339,6 +1339,98 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
     assert!(!listed[0][11].contains("燃气导管"), "{rows:?}");
 }
 
+/// An official records the re-test as overturned by mistake: the disclosures are retracted.
+/// The record is withdrawn (a `withdrawn` record naming it) and the right one posted under a new
+/// id: the failure is final again from the re-test, and published again under the same ids. A
+/// withdrawal naming no record of the case withdraws nothing, and the case says so.
+#[test]
+fn a_record_withdrawn_as_mistaken_no_longer_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    post(&up, "/v1/results", "lab", &final_result("MISTAKE-1"), 202);
+    let of_mistake = |items: &[Value], action: &str| {
+        let now = standing_feed(items);
+        let ours: Vec<&Value> = now
+            .values()
+            .filter(|d| d["report_no"] == "MISTAKE-1")
+            .collect();
+        ours.len() == 2 && ours.iter().all(|d| d["action"] == action)
+    };
+    wait_feed(&up, "published", |items| of_mistake(items, "publish"));
+
+    let record = |id: &str, kind: &str, on: String, extra: Value| {
+        let d = disposition("MISTAKE-1", id, kind, &on, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    };
+    record("M-O", "objection_filed", days_ago(12), json!({}));
+    record(
+        "M-R1",
+        "retest_concluded",
+        days_ago(3),
+        json!({"outcome": "overturned"}),
+    );
+    wait_feed(&up, "retracted by the mistake", |items| {
+        of_mistake(items, "retract")
+    });
+
+    record(
+        "M-W1",
+        "withdrawn",
+        days_ago(1),
+        json!({"withdraws": "M-R1"}),
+    );
+    record(
+        "M-R2",
+        "retest_concluded",
+        days_ago(3),
+        json!({"outcome": "upheld"}),
+    );
+    let items = wait_feed(&up, "published again", |items| of_mistake(items, "publish"));
+    let now = standing_feed(&items);
+    for role in ["seller", "producer"] {
+        let again = of_report(&now, "MISTAKE-1", role);
+        assert_eq!(again["final_on"], days_ago(3), "{again}");
+        assert_eq!(again["revision"], 3, "{again}");
+    }
+    let said = |case: &Value, text: &str| {
+        case["gaps_zh"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g.as_str().unwrap().contains(text))
+    };
+    let case = wait_case(&up, "MISTAKE-1", |c| c["status"] == "final");
+    assert!(!said(&case, "撤回"), "{case:#}");
+
+    record(
+        "M-W2",
+        "withdrawn",
+        days_ago(0),
+        json!({"withdraws": "M-R9"}),
+    );
+    let case = wait_case(&up, "MISTAKE-1", |c| said(c, "M-R9"));
+    assert_eq!(case["status"], "final");
+    assert!(said(&case, "未撤回任何记录"), "{case:#}");
+    // Analysts and the reports count the same records.
+    support::flows::wait_until("the withdrawals in the lake", || {
+        support::flows::up_sql(
+            &up,
+            "SELECT count(*) AS n FROM dispositions WHERE report_no = 'MISTAKE-1'",
+        )
+        .first()
+        .is_some_and(|row| row["n"] == json!(5))
+    });
+    let standing: Vec<Value> = support::flows::up_sql(
+        &up,
+        "SELECT disposition_id FROM standing_dispositions WHERE report_no = 'MISTAKE-1' \
+         ORDER BY disposition_id",
+    )
+    .iter()
+    .map(|row| row["disposition_id"].clone())
+    .collect();
+    assert_eq!(standing, [json!("M-O"), json!("M-R2")]);
+}
+
 fn notice_kinds(case: &Value) -> BTreeSet<&str> {
     case["notices"]
         .as_array()

@@ -133,6 +133,10 @@ pub enum Gap {
     /// A re-test recorded upheld that clears every failed item: nothing of the failure is left,
     /// so it is not final (nor disclosed) until the record is corrected.
     RetestClearsEveryItem { on: NaiveDate },
+    /// A withdrawal naming no record of the case (or another withdrawal): nothing withdrawn.
+    WithdrawsNothing { on: NaiveDate, id: String },
+    /// A withdrawal of an identification: the name's code is corrected by a new identification.
+    IdentificationNotWithdrawn { id: String },
 }
 
 /// The deadlines and steps whose dates a case computes, as its gaps name them.
@@ -255,6 +259,14 @@ impl std::fmt::Display for Gap {
             Gap::RetestClearsEveryItem { on } => write!(
                 f,
                 "the re-test of {on} is recorded as upholding the failure but clears every failed item: the record contradicts itself, and the failure is neither final nor disclosed until the organiser settles what the re-test concluded"
+            ),
+            Gap::WithdrawsNothing { on, id } => write!(
+                f,
+                "the withdrawal of {on} names {id}, which is not a record of this case that can be withdrawn: nothing was withdrawn; check the disposition_id"
+            ),
+            Gap::IdentificationNotWithdrawn { id } => write!(
+                f,
+                "the identification {id} cannot be withdrawn (it names the unit for every case with its name): record the right code as a new identification"
             ),
             Gap::ObjectionOutOfTime { filed, until } => write!(
                 f,

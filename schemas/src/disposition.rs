@@ -43,6 +43,10 @@ pub struct Disposition {
     /// `overturned`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cleared_items: Vec<String>,
+    /// `withdrawn`: the `disposition_id` of a record of the same case entered by mistake; it no
+    /// longer counts (the right one is posted under a new id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdraws: Option<String>,
 }
 
 impl Disposition {
@@ -63,6 +67,7 @@ impl Disposition {
                 "uscc",
                 "until",
                 "cleared_items",
+                "withdraws",
             ],
             &mut errors,
         );
@@ -83,10 +88,17 @@ impl Disposition {
         let uscc = root.uscc("uscc", false, &mut errors).map(|u| u.to_string());
         let until = root.date("until", false, &mut errors);
         let cleared_items = root.text_list("cleared_items", &mut errors);
+        let withdraws = root.text("withdraws", &mut errors);
         if let Some(kind) = kind {
             check_outcome(kind, outcome.as_deref(), &mut errors);
             check_kind_fields(kind, &name, &uscc, on, until, &mut errors);
             check_cleared_items(kind, outcome.as_deref(), &cleared_items, &mut errors);
+            check_withdraws(
+                kind,
+                withdraws.as_deref(),
+                disposition_id.as_deref(),
+                &mut errors,
+            );
         }
         if let Some(on) = on
             && on > today.succ_opt().unwrap_or(today)
@@ -106,6 +118,7 @@ impl Disposition {
                 uscc,
                 until,
                 cleared_items,
+                withdraws,
             })
         })();
         errors.finish(disposition)
@@ -175,6 +188,29 @@ fn check_kind_fields(
             ),
             _ => {}
         }
+    }
+}
+
+/// A withdrawal names the record it withdraws, another than itself; no other kind names one.
+fn check_withdraws(
+    kind: DispositionKind,
+    withdraws: Option<&str>,
+    own_id: Option<&str>,
+    errors: &mut Errors,
+) {
+    match (kind == DispositionKind::Withdrawn, withdraws) {
+        (true, None) => errors.push(
+            "withdraws",
+            "is required for withdrawn: the disposition_id of the record entered by mistake",
+        ),
+        (true, Some(id)) if Some(id) == own_id => {
+            errors.push("withdraws", "a record cannot withdraw itself");
+        }
+        (false, Some(_)) => errors.push(
+            "withdraws",
+            "belongs to a withdrawn record: to withdraw a record, post kind withdrawn",
+        ),
+        _ => {}
     }
 }
 
@@ -266,6 +302,28 @@ mod tests {
         served["kind"] = "result_served".into();
         served["outcome"] = Value::Null;
         assert_eq!(fields(served), ["cleared_items"]);
+    }
+
+    #[test]
+    fn a_withdrawal_names_another_record_and_only_a_withdrawal_names_one() {
+        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default();
+        let record = |kind: &str, withdraws: Value| {
+            serde_json::json!({"disposition_id": "W-1", "report_no": "N", "lab_id": "L",
+                "kind": kind, "on": "2026-05-20", "withdraws": withdraws})
+        };
+        let fields = |value: Value| -> Vec<String> {
+            Disposition::parse(&value, today)
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .map(|e| e.field)
+                .collect()
+        };
+        let parsed = Disposition::parse(&record("withdrawn", "R-1".into()), today);
+        assert_eq!(parsed.map(|d| d.withdraws), Ok(Some("R-1".to_owned())));
+        assert_eq!(fields(record("withdrawn", Value::Null)), ["withdraws"]);
+        assert_eq!(fields(record("withdrawn", "W-1".into())), ["withdraws"]);
+        assert_eq!(fields(record("stop_ordered", "R-1".into())), ["withdraws"]);
     }
 
     #[test]

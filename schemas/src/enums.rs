@@ -96,6 +96,7 @@ string_enum!(
         Identified => "identified",
         WarningIssued => "warning_issued",
         ResultRevoked => "result_revoked",
+        Withdrawn => "withdrawn",
     }
 );
 

@@ -354,6 +354,7 @@ impl crate::enums::DispositionKind {
             Identified => "单位认定",
             WarningIssued => "警告",
             ResultRevoked => "撤销检验结论",
+            Withdrawn => "撤回误录记录",
         }
     }
 }
@@ -451,6 +452,13 @@ impl crate::case::Gap {
             RetestClearsEveryItem { on } => format!(
                 "{}的复检结论录为维持原检验结论，但所列复检合格项目已包括全部不合格项目：记录自相矛盾；在组织抽查的部门核实复检结论前，本案不作为最终不合格结论，不予公示",
                 date_zh(*on)
+            ),
+            WithdrawsNothing { on, id } => format!(
+                "{}录入的撤回记录所指的记录编号 {id} 不是本案可撤回的记录：未撤回任何记录，请核对编号",
+                date_zh(*on)
+            ),
+            IdentificationNotWithdrawn { id } => format!(
+                "单位认定记录 {id} 不能撤回（该认定适用于同名的所有案件）：请以新的单位认定录入正确的统一社会信用代码"
             ),
             ObjectionOutOfTime { filed, until } => format!(
                 "异议于{}提出，异议期已于{}届满：不予复检，检验结论不变（《产品质量法》第十五条）；如异议实际在期限内提出，请录入复检结论",

@@ -333,7 +333,7 @@ pub async fn notice(
     // (its notice's limit still runs from its service).
     let ordered = !text_rows(
         analytics,
-        "SELECT disposition_id FROM dispositions \
+        "SELECT disposition_id FROM standing_dispositions \
          WHERE case_id = $case_id AND kind = 'rectification_ordered' \
          AND (uscc IS NULL OR uscc = $uscc) LIMIT 1",
         &[("case_id", case_id), ("uscc", &entry.to)],

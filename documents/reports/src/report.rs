@@ -147,7 +147,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
          min(CASE WHEN d.kind = 'rectification_ordered' \
                     OR (d.kind = 'notice_served' AND d.outcome = 'rectification') THEN d.\"on\" END) AS ordered_on, \
          min(CASE WHEN d.kind = 'rectification_reported' THEN d.\"on\" END) AS reported_on \
-         FROM dispositions d \
+         FROM standing_dispositions d \
          LEFT JOIN (SELECT c.report_no, c.lab_id, u.uscc FROM cases c \
                     JOIN case_units u ON u.case_id = c.case_id WHERE NOT u.responsible) h \
            ON h.report_no = d.report_no AND h.lab_id = d.lab_id AND h.uscc = d.uscc \

@@ -50,6 +50,10 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("lab_volume", include_str!("../views/lab_volume.sql")),
     ("units", include_str!("../views/units.sql")),
     ("organisers", include_str!("../views/organisers.sql")),
+    (
+        "standing_dispositions",
+        include_str!("../views/standing_dispositions.sql"),
+    ),
     ("cases", include_str!("../views/cases.sql")),
     ("case_units", include_str!("../views/case_units.sql")),
     ("case_subjects", include_str!("../views/case_subjects.sql")),

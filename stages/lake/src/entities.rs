@@ -193,11 +193,14 @@ struct DispositionRow {
     until: Option<Day>,
     /// `retest_concluded` upheld: the failed items it found conforming, `; `-separated.
     cleared_items: Option<String>,
+    /// `withdrawn`: the `disposition_id` of the record it withdraws (the SQL view
+    /// `standing_dispositions` leaves both out).
+    withdraws: Option<String>,
 }
 
 impl Table for DispositionRow {
     const NAME: &'static str = DISPOSITIONS;
-    const LATER: usize = 4;
+    const LATER: usize = 5;
     const DATES: &'static [&'static str] = &["on", "until"];
 }
 
@@ -511,6 +514,7 @@ pub fn rows_of(
                 name: d.name,
                 until: d.until.map(Day),
                 cleared_items: (!d.cleared_items.is_empty()).then(|| d.cleared_items.join("; ")),
+                withdraws: d.withdraws,
             })]
         }
         topics::CASES => {

@@ -55,8 +55,9 @@ use std::collections::BTreeMap;
 /// unit's, on or after it), not for another unit's earlier one; 31 = a holder's rectification
 /// report does not stand for the responsible units' either; 32 = a record naming a unit the case
 /// does not reach is a gap of the case; 33 = the failed items an upheld re-test cleared leave the
-/// failure (its disclosure and notices).
-pub const RULES_VERSION: u32 = 33;
+/// failure (its disclosure and notices); 34 = a record an official withdrew as mistaken no longer
+/// counts.
+pub const RULES_VERSION: u32 = 34;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -98,6 +99,12 @@ pub fn assemble(
     today: NaiveDate,
     authority: &Authority,
 ) -> (Case, Option<NaiveDate>) {
+    // The case follows the records that count: one an official withdrew as mistaken does not.
+    let (counting, withdrawal_gaps) = crate::withdrawals::counting(inputs.dispositions);
+    let inputs = &Inputs {
+        dispositions: &counting,
+        ..*inputs
+    };
     let result = inputs.result;
     let producer_uscc = inputs.producer.uscc.clone();
     let origin_uscc = inputs.origin.uscc.clone();
@@ -288,6 +295,7 @@ pub fn assemble(
         });
     }
     gaps.extend(standing.notes);
+    gaps.extend(withdrawal_gaps);
     // A record naming a unit the case does not reach counts for that code alone: said, so that
     // a mistyped code is not taken for the unit's report or re-check in silence.
     let reached: Vec<&str> = units

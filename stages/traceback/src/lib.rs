@@ -7,6 +7,7 @@
 //! - [`identify`], [`names`]: who a subject named without a credit code is, and the alias table
 //!   and trace keys that make results, shipments and the registry meet;
 //! - [`onsite`]: the findings of on-site inspections, each opening a case of its own;
+//! - [`withdrawals`]: the records that count, less those officials withdrew as mistaken;
 //! - [`assemble`]: one case from its result, shipments, registry entries and dispositions;
 //! - [`stage`]: the consumer-group stage that keeps cases current and publishes each revision;
 //! - [`store`]: its durable state (redb), offsets in the same transaction;
@@ -23,6 +24,7 @@ pub mod onsite;
 pub mod restore;
 pub mod stage;
 pub mod store;
+pub mod withdrawals;
 
 pub use assemble::{Authority, RULES_VERSION};
 pub use calendar::{Calendar, Deadline};

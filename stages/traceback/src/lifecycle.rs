@@ -1089,6 +1089,7 @@ mod tests {
             uscc: None,
             until: None,
             cleared_items: Vec::new(),
+            withdraws: None,
         }
     }
 
