@@ -266,23 +266,29 @@ fn check_outcome(kind: DispositionKind, outcome: Option<&str>, errors: &mut Erro
 mod tests {
     use super::*;
 
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default()
+    }
+
+    /// The fields a record is refused on, in the order said.
+    fn fields(value: Value) -> Vec<String> {
+        Disposition::parse(&value, today())
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
     #[test]
     fn cleared_items_belong_to_an_upheld_retest_each_named_once() {
-        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default();
         let retest = |outcome: &str, items: Value| {
             serde_json::json!({"disposition_id": "R", "report_no": "N", "lab_id": "L",
                 "kind": "retest_concluded", "on": "2026-05-20", "outcome": outcome,
                 "cleared_items": items})
         };
-        let fields = |value: Value| -> Vec<String> {
-            Disposition::parse(&value, today)
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| e.field)
-                .collect()
-        };
-        let upheld = Disposition::parse(&retest("upheld", serde_json::json!(["燃气导管 "])), today);
+        let upheld =
+            Disposition::parse(&retest("upheld", serde_json::json!(["燃气导管 "])), today());
         assert_eq!(
             upheld.map(|d| d.cleared_items),
             Ok(vec!["燃气导管".to_owned()])
@@ -306,20 +312,11 @@ mod tests {
 
     #[test]
     fn a_withdrawal_names_another_record_and_only_a_withdrawal_names_one() {
-        let today = NaiveDate::from_ymd_opt(2026, 6, 1).unwrap_or_default();
         let record = |kind: &str, withdraws: Value| {
             serde_json::json!({"disposition_id": "W-1", "report_no": "N", "lab_id": "L",
                 "kind": kind, "on": "2026-05-20", "withdraws": withdraws})
         };
-        let fields = |value: Value| -> Vec<String> {
-            Disposition::parse(&value, today)
-                .err()
-                .unwrap_or_default()
-                .into_iter()
-                .map(|e| e.field)
-                .collect()
-        };
-        let parsed = Disposition::parse(&record("withdrawn", "R-1".into()), today);
+        let parsed = Disposition::parse(&record("withdrawn", "R-1".into()), today());
         assert_eq!(parsed.map(|d| d.withdraws), Ok(Some("R-1".to_owned())));
         assert_eq!(fields(record("withdrawn", Value::Null)), ["withdraws"]);
         assert_eq!(fields(record("withdrawn", "W-1".into())), ["withdraws"]);
