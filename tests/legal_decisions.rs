@@ -1360,7 +1360,7 @@ fn a_record_withdrawn_as_mistaken_no_longer_counts() {
 
     let record = |id: &str, kind: &str, on: String, extra: Value| {
         let d = disposition("MISTAKE-1", id, kind, &on, extra);
-        post(&up, "/v1/dispositions", "admin", &d, 202);
+        post(&up, "/v1/dispositions", "admin", &d, 202)["accepted"][0].clone()
     };
     record("M-O", "objection_filed", days_ago(12), json!({}));
     record(
@@ -1373,12 +1373,13 @@ fn a_record_withdrawn_as_mistaken_no_longer_counts() {
         of_mistake(items, "retract")
     });
 
-    record(
+    let accepted = record(
         "M-W1",
         "withdrawn",
         days_ago(1),
         json!({"withdraws": "M-R1"}),
     );
+    assert!(accepted.get("warnings").is_none(), "{accepted}");
     record(
         "M-R2",
         "retest_concluded",
@@ -1402,11 +1403,23 @@ fn a_record_withdrawn_as_mistaken_no_longer_counts() {
     let case = wait_case(&up, "MISTAKE-1", |c| c["status"] == "final");
     assert!(!said(&case, "撤回"), "{case:#}");
 
-    record(
+    // Said at once to the official who posts it, and on the case.
+    let accepted = record(
         "M-W2",
         "withdrawn",
         days_ago(0),
         json!({"withdraws": "M-R9"}),
+    );
+    assert_eq!(
+        accepted["warnings"][0]["kind"], "no_such_record",
+        "{accepted}"
+    );
+    assert!(
+        accepted["warnings"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("nothing is withdrawn"),
+        "{accepted}"
     );
     let case = wait_case(&up, "MISTAKE-1", |c| said(c, "M-R9"));
     assert_eq!(case["status"], "final");

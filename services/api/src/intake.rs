@@ -59,9 +59,9 @@ pub trait Intake: Serialize + Sized + Send + Sync + 'static {
         None
     }
 
-    /// The id of the record this one is about, which should have been taken before it (a
-    /// disposition's result or inspection): the answer warns when it has not.
-    fn concerns(&self) -> Option<String> {
+    /// The record this one is about, which should have been taken before it (a disposition's
+    /// result or inspection, the record a withdrawal withdraws): the answer warns when it has not.
+    fn concerns(&self) -> Option<Concern> {
         None
     }
 
@@ -185,6 +185,13 @@ impl Intake for Unit {
     }
 }
 
+/// A record another is about ([`Intake::concerns`]), and the warning when it was not taken.
+#[derive(Debug, Clone)]
+pub struct Concern {
+    pub id: String,
+    pub missing: &'static str,
+}
+
 impl Intake for Disposition {
     const KIND: &'static str = "disposition";
     const LABEL: &'static str = "disposition_id";
@@ -211,18 +218,32 @@ impl Intake for Disposition {
         Ok(())
     }
 
-    /// The lab's result, or the inspection whose finding opened the case (a refusal case is made
-    /// of several inspections: none).
-    fn concerns(&self) -> Option<String> {
-        if self.lab_id != spotcheck_schemas::inspection::INSPECTION_LAB_ID {
-            return Some(record_id(
+    /// The record a withdrawal withdraws; else the lab's result, or the inspection whose finding
+    /// opened the case (a refusal case is made of several inspections: none).
+    fn concerns(&self) -> Option<Concern> {
+        if let Some(withdrawn) = &self.withdraws {
+            return Some(Concern {
+                id: record_id(Self::KIND, &[withdrawn]),
+                missing: "this ingest has taken no disposition with the disposition_id it \
+                          withdraws: nothing is withdrawn; check the id (a record of the same case)",
+            });
+        }
+        let missing = "this ingest has taken no result or inspection with this lab_id and \
+                       report_no: the disposition is kept and applies when it comes; if the \
+                       lab_id or report_no is mistyped, post it corrected under a new disposition_id";
+        let id = if self.lab_id != spotcheck_schemas::inspection::INSPECTION_LAB_ID {
+            record_id(
                 <SamplingResult as Intake>::KIND,
                 &[&self.lab_id, &self.report_no],
-            ));
-        }
-        let (inspection_id, _) = self.report_no.rsplit_once('/')?;
-        (inspection_id != "refusal")
-            .then(|| record_id(<Inspection as Intake>::KIND, &[inspection_id]))
+            )
+        } else {
+            let (inspection_id, _) = self.report_no.rsplit_once('/')?;
+            if inspection_id == "refusal" {
+                return None;
+            }
+            record_id(<Inspection as Intake>::KIND, &[inspection_id])
+        };
+        Some(Concern { id, missing })
     }
 }
 

@@ -10,7 +10,7 @@ use crate::access::Caller;
 use crate::app::App;
 use crate::body::{self, Records, Shape, Submitted};
 use crate::error::ApiError;
-use crate::intake::{Intake, ParseContext};
+use crate::intake::{Concern, Intake, ParseContext};
 use crate::ledger::{ContentHash, Ledger, Seen, Stored, content_hash};
 use axum::body::Body;
 use axum::extract::FromRef;
@@ -78,7 +78,7 @@ struct Ready {
     /// The sampling the plan checks judge (results).
     plan: Option<spotcheck_analytics::PlannedSampling>,
     /// The record it is about ([`Intake::concerns`]).
-    concerns: Option<String>,
+    concerns: Option<Concern>,
 }
 
 /// A parsed body: its shape, its records, and for a sheet the headers no field takes.
@@ -197,8 +197,8 @@ async fn submit_inner<R: Intake>(
 }
 
 /// Warns of each accepted record whose subject this ingest has not taken ([`Intake::concerns`]):
-/// a disposition for a result no lab has posted (yet), often a mistyped `lab_id` or `report_no`.
-/// It is kept all the same, and applies when its result comes. (An ingest run alone knows what
+/// a disposition for a result no lab has posted (yet), often a mistyped `lab_id` or `report_no`,
+/// or a withdrawal of a disposition never posted. It is kept all the same, and applies when its result comes. (An ingest run alone knows what
 /// it has taken and what was on the topics when it started.)
 fn unknown_subjects(
     desk: &Desk,
@@ -207,17 +207,15 @@ fn unknown_subjects(
     warnings: &mut HashMap<usize, Vec<Value>>,
 ) {
     for (position, (record, outcome)) in prepared.iter().zip(outcomes).enumerate() {
-        let Some(id) = record.ready.as_ref().ok().and_then(|r| r.concerns.as_ref()) else {
+        let Some(concern) = record.ready.as_ref().ok().and_then(|r| r.concerns.as_ref()) else {
             continue;
         };
-        if !matches!(outcome, Outcome::Accepted) || desk.ledger.has(id).unwrap_or(true) {
+        if !matches!(outcome, Outcome::Accepted) || desk.ledger.has(&concern.id).unwrap_or(true) {
             continue;
         }
         warnings.entry(position).or_default().push(json!({
             "kind": "no_such_record",
-            "message": "this ingest has taken no result or inspection with this lab_id and report_no: \
-                        the disposition is kept and applies when it comes; if the lab_id or \
-                        report_no is mistyped, post it corrected under a new disposition_id",
+            "message": concern.missing,
         }));
     }
 }
