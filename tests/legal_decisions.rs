@@ -1291,10 +1291,10 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
     support::flows::wait_until("the cleared item in the lake", || {
         support::flows::up_sql(
             &up,
-            "SELECT cleared_items_json FROM cases WHERE report_no = 'PARTIAL-1'",
+            "SELECT cleared_items FROM cases WHERE report_no = 'PARTIAL-1'",
         )
         .first()
-        .is_some_and(|row| row["cleared_items_json"].to_string().contains("燃气导管"))
+        .is_some_and(|row| row["cleared_items"].to_string().contains("燃气导管"))
     });
     let n = 1 + case["notices"]
         .as_array()
@@ -1311,6 +1311,22 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
         page.contains("燃气导管（连接）（经复检合格，不再列为不合格项目）"),
         "{page}"
     );
+
+    // The quarterly report counts the cleared item as the pass the re-test concluded; PARTIAL-2's
+    // contradictory record clears nothing.
+    let sampled = chrono::NaiveDate::parse_from_str(&days_ago(20), "%Y-%m-%d").unwrap();
+    let first_row = quarterly_report(dir.path(), &quarter_of(sampled));
+    assert_eq!(first_row("failing_items.csv")[0], "熄火保护装置");
+    let mut items = csv::Reader::from_path(dir.path().join("report/failing_items.csv")).unwrap();
+    let failures: BTreeMap<String, String> = items
+        .records()
+        .map(|row| {
+            let row = row.unwrap();
+            (row[0].to_owned(), row[2].to_owned())
+        })
+        .collect();
+    assert_eq!(failures["熄火保护装置"], "2", "{failures:?}");
+    assert_eq!(failures["燃气导管（连接）"], "1", "{failures:?}");
 
     // The bulletin publishes the failure on the item that stands; PARTIAL-2 is not final.
     let out = dir.path().join("bulletin");

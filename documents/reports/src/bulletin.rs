@@ -184,7 +184,7 @@ async fn failed_items(
         analytics,
         &format!(
             "SELECT DISTINCT i.report_no, i.lab_id, i.item_no, i.item_name, i.required, i.measured, \
-                    c.cleared_items_json \
+                    c.cleared_items \
              FROM result_items i JOIN results r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
              LEFT JOIN cases c ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
              WHERE i.verdict = 'fail' AND {filter} ORDER BY i.report_no, i.lab_id, i.item_no"

@@ -504,7 +504,11 @@ pub async fn failed_items(
 /// The failed items an upheld re-test cleared, by the lab's names, from a `cases` row (none in
 /// a revision made before rules 33).
 pub fn cleared_items(case: &TextRow) -> BTreeSet<String> {
-    serde_json::from_str(get(case, "cleared_items_json")).unwrap_or_default()
+    get(case, "cleared_items")
+        .split("; ")
+        .filter(|item| !item.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 async fn case_row(analytics: &Analytics, case_id: &str) -> Result<TextRow, ReportError> {

@@ -208,8 +208,8 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             "不合格次数最多的检验项目".into(),
             format!(
                 "SELECT i.item_name, count(*) AS tested, \
-                 sum(CASE WHEN i.verdict = 'fail' AND r.standing_verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
-                 FROM result_items i JOIN {standing} r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
+                 sum(CASE WHEN i.standing_verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
+                 FROM standing_items i JOIN {standing} r ON i.report_no = r.report_no AND i.lab_id = r.lab_id \
                  WHERE {in_scope} GROUP BY i.item_name ORDER BY failures DESC, i.item_name LIMIT 10"
             ),
             Chart::Bars {

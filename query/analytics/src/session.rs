@@ -66,6 +66,10 @@ pub const VIEWS: &[(&str, &str)] = &[
         include_str!("../views/standing_results.sql"),
     ),
     (
+        "standing_items",
+        include_str!("../views/standing_items.sql"),
+    ),
+    (
         "identifications",
         include_str!("../views/identifications.sql"),
     ),

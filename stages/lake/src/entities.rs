@@ -232,9 +232,9 @@ struct CaseRevisionRow {
     updated_at: Micros,
     steps_json: String,
     gaps_zh_json: String,
-    /// The failed items an upheld re-test cleared (a JSON list of names; null before rules 33):
-    /// the failure, its disclosure and its notices stand on the others.
-    cleared_items_json: Option<String>,
+    /// The failed items an upheld re-test cleared, `; `-separated (null when none, and before
+    /// rules 33): the failure, its disclosure and its notices stand on the others.
+    cleared_items: Option<String>,
 }
 
 impl Table for CaseRevisionRow {
@@ -640,10 +640,11 @@ fn case_rows(c: Case) -> Vec<Columns> {
         updated_at: Micros(c.updated_at),
         steps_json: serde_json::to_string(&c.steps).unwrap_or_default(),
         gaps_zh_json: serde_json::to_string(&c.gaps_zh).unwrap_or_default(),
-        cleared_items_json: c
+        cleared_items: c
             .facts
             .as_ref()
-            .and_then(|f| serde_json::to_string(&f.cleared_items).ok()),
+            .filter(|f| !f.cleared_items.is_empty())
+            .map(|f| f.cleared_items.join("; ")),
     })];
     for unit in &c.units {
         rows.push(Columns::CaseUnitRevision(CaseUnitRevisionRow {

@@ -721,6 +721,12 @@ impl<'a> Life<'a> {
                 });
             }
         }
+        let stands = cleared.is_empty() || !failed.is_subset(&cleared);
+        if !stands {
+            // A record contradicting itself clears nothing until it is settled.
+            self.note(Gap::RetestClearsEveryItem { on: retest.on });
+            return false;
+        }
         self.standing.cleared_items = self
             .opening
             .failed_items
@@ -728,11 +734,7 @@ impl<'a> Life<'a> {
             .filter(|i| cleared.contains(&item_key(i)))
             .cloned()
             .collect();
-        let stands = cleared.is_empty() || !failed.is_subset(&cleared);
-        if !stands {
-            self.note(Gap::RetestClearsEveryItem { on: retest.on });
-        }
-        stands
+        true
     }
 
     /// The failure no longer stands since `on` (`status` says why): never final, and what was
@@ -1282,6 +1284,10 @@ mod tests {
             day("2026-06-01"),
         );
         assert_eq!((s.status, s.final_on), (CaseStatus::Retest, None));
+        assert!(
+            s.cleared_items.is_empty(),
+            "the items stay as the lab failed them"
+        );
         assert_eq!(
             s.notes,
             [Gap::RetestClearsEveryItem {
