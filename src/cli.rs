@@ -265,12 +265,17 @@ pub struct TraceExportArgs {
 }
 
 #[derive(Args)]
+#[command(group = clap::ArgGroup::new("period").required(true).args(["quarter", "year"]))]
 pub struct ReportArgs {
     #[command(flatten)]
     pub lake: LakeArgs,
-    /// The quarter of sampling, e.g. 2026Q3
+    /// The quarter of sampling, e.g. 2026Q3: the quarterly report
     #[arg(long)]
-    pub quarter: String,
+    pub quarter: Option<String>,
+    /// The year of sampling, e.g. 2026: the yearly report (due 10 January), the same sections
+    /// over the year's four quarters
+    #[arg(long)]
+    pub year: Option<String>,
     /// Only units whose district code starts with this (e.g. 120104, or 12 for Tianjin)
     #[arg(long)]
     pub district: Option<String>,

@@ -304,7 +304,7 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
 }
 
 #[test]
-fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_the_sql() {
+fn the_quarterly_and_yearly_reports_show_every_chart_with_the_numbers_of_the_sql() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let up = Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[]);
@@ -480,6 +480,45 @@ fn the_quarterly_report_of_generated_data_shows_every_chart_with_the_numbers_of_
         );
         assert!(dom.contains(&cells), "{cells} not in the report");
     }
+
+    // The yearly report (due 10 January): the same sections over the year's four quarters.
+    let mut by_category_of_year = sql(
+        &up,
+        &format!(
+            "SELECT category, count(*) AS results, sum(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
+             FROM results WHERE extract(year FROM sampling_date) = {year} \
+             GROUP BY category ORDER BY category"
+        ),
+    );
+    for row in &mut by_category_of_year {
+        if row["category"] == overturned["category"] {
+            row["failures"] = json!(row["failures"].as_u64().unwrap() - 1);
+        }
+    }
+    let yearly = dir.path().join("yearly-report");
+    let made = Command::new(support::BIN)
+        .args(["report", "--data-dir", data.to_str().unwrap()])
+        .args(["--year", year, "--out", yearly.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let rows: Vec<csv::StringRecord> = csv::Reader::from_path(yearly.join("by_category.csv"))
+        .unwrap()
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), by_category_of_year.len());
+    for (row, expected) in rows.iter().zip(&by_category_of_year) {
+        assert_eq!(&row[0], name(&expected["category"]));
+        assert_eq!(row[1], expected["results"].to_string());
+        assert_eq!(row[2], expected["failures"].to_string());
+    }
+    let page = std::fs::read_to_string(yearly.join("report.html")).unwrap();
+    assert!(
+        page.contains(&format!("<h1>{year}年度产品质量监督抽查报告</h1>")),
+        "{page}"
+    );
+    assert!(page.contains("按公示日期计入本年度"), "{page}");
 
     // A quarter without results: every table still has its headings, in the CSVs and the page.
     let empty = dir.path().join("empty-report");

@@ -1,15 +1,23 @@
-//! `spotcheck report --quarter 2026Q3 [--district 120104] --out DIR`.
+//! `spotcheck report --quarter 2026Q3 | --year 2026 [--district 120104] --out DIR`.
 
 use super::components::open_for_documents;
 use crate::cli::ReportArgs;
 use anyhow::{Result, bail};
-use spotcheck_reports::report::{Quarter, Scope, sections, write};
+use spotcheck_reports::report::{Period, Quarter, Scope, sections, write};
 use std::process::ExitCode;
 use std::time::Instant;
 
 pub async fn run(args: ReportArgs) -> Result<ExitCode> {
-    let Some(quarter) = Quarter::parse(&args.quarter) else {
-        bail!("--quarter must look like 2026Q3, got {:?}", args.quarter);
+    let period = match (&args.quarter, &args.year) {
+        (Some(quarter), _) => match Quarter::parse(quarter) {
+            Some(quarter) => Period::Quarter(quarter),
+            None => bail!("--quarter must look like 2026Q3, got {quarter:?}"),
+        },
+        (None, Some(year)) => match Period::year(year) {
+            Some(period) => period,
+            None => bail!("--year must look like 2026, got {year:?}"),
+        },
+        (None, None) => bail!("give --quarter (e.g. 2026Q3) or --year (e.g. 2026)"),
     };
     if let Some(district) = &args.district
         && (district.is_empty() || !district.chars().all(|c| c.is_ascii_digit()))
@@ -19,13 +27,13 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
     let started = Instant::now();
     let (analytics, _) = open_for_documents(&args.lake).await?;
     let scope = Scope {
-        quarter,
+        period,
         district: args.district,
     };
     let sections = sections(&analytics, &scope).await?;
     let written = write(&scope, &sections, &args.out)?;
     eprintln!(
-        "report {quarter}: {} files in {} ({:.1} s)",
+        "report {period}: {} files in {} ({:.1} s)",
         written.len(),
         args.out.display(),
         started.elapsed().as_secs_f64()

@@ -1,4 +1,6 @@
-//! The quarterly report of a district bureau: one self-contained HTML file (charts inline), a
+//! The quarterly report of a district bureau (due the first working day of the next quarter), and
+//! the yearly one (due 10 January) with the same sections over the year: one self-contained HTML
+//! file (charts inline), a
 //! Markdown version with the charts as SVG files beside it, and the CSV table behind every
 //! chart. Every number is a query over `results_by_quarter` and the lake's case, disposition and
 //! disclosure tables — the SQL is printed under each table, so an analyst can rerun it.
@@ -83,10 +85,76 @@ impl std::fmt::Display for Quarter {
     }
 }
 
+/// The period a report covers: a quarter, or a calendar year (its four quarters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    Quarter(Quarter),
+    Year(i32),
+}
+
+impl Period {
+    /// A year such as `2026` (after 1900).
+    pub fn year(text: &str) -> Option<Self> {
+        text.trim()
+            .parse::<i32>()
+            .ok()
+            .filter(|year| (1901..=9999).contains(year))
+            .map(Self::Year)
+    }
+
+    /// The quarters it covers, oldest first.
+    pub fn quarters(self) -> Vec<Quarter> {
+        match self {
+            Self::Quarter(quarter) => vec![quarter],
+            Self::Year(year) => (1..=4).map(|quarter| Quarter { year, quarter }).collect(),
+        }
+    }
+
+    /// Its last quarter.
+    fn last(self) -> Quarter {
+        match self {
+            Self::Quarter(quarter) => quarter,
+            Self::Year(year) => Quarter { year, quarter: 4 },
+        }
+    }
+
+    /// The first day of the period and the first day after it.
+    pub fn bounds(self) -> (NaiveDate, NaiveDate) {
+        let quarters = self.quarters();
+        let first = quarters.first().map(|q| q.bounds().0).unwrap_or_default();
+        (first, self.last().bounds().1)
+    }
+
+    /// In Chinese, as report titles name it: 2026年第3季度, 2026年度.
+    pub fn name_zh(self) -> String {
+        match self {
+            Self::Quarter(q) => format!("{}年第{}季度", q.year, q.quarter),
+            Self::Year(year) => format!("{year}年度"),
+        }
+    }
+
+    /// 本季度 or 本年度.
+    fn this_zh(self) -> &'static str {
+        match self {
+            Self::Quarter(_) => "本季度",
+            Self::Year(_) => "本年度",
+        }
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Quarter(quarter) => quarter.fmt(f),
+            Self::Year(year) => year.fmt(f),
+        }
+    }
+}
+
 /// What to report on.
 #[derive(Debug, Clone)]
 pub struct Scope {
-    pub quarter: Quarter,
+    pub period: Period,
     /// A division-code prefix (e.g. `120104`), or every district.
     pub district: Option<String>,
 }
@@ -118,19 +186,25 @@ pub struct Section {
 pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Section>, ReportError> {
     // The values are written into the text, not bound: the report prints each section's SQL
     // for an analyst to run again as it stands.
-    let q = literal(&scope.quarter.to_string());
+    let quarters: Vec<String> = scope
+        .period
+        .quarters()
+        .iter()
+        .map(|q| literal(&q.to_string()))
+        .collect();
     let district = scope
         .district
         .as_ref()
         .map(|d| format!(" AND r.district LIKE {}", literal(&format!("{d}%"))))
         .unwrap_or_default();
-    let in_scope = format!("r.quarter = {q}{district}");
+    let in_scope = format!("r.quarter IN ({}){district}", quarters.join(", "));
     // The results as they stand: an overturned failure is a pass, a revoked result none.
     let standing = "standing_results";
     let rate = "count(*) AS results, sum(CASE WHEN r.standing_verdict = 'fail' THEN 1 ELSE 0 END) AS failures, \
                 round(100 * avg(CASE WHEN r.standing_verdict = 'fail' THEN 1.0 ELSE 0.0 END), 2) AS failure_rate_pct";
     let eight: Vec<String> = scope
-        .quarter
+        .period
+        .last()
         .last_eight()
         .iter()
         .map(|q| literal(&q.to_string()))
@@ -152,10 +226,10 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                     JOIN case_units u ON u.case_id = c.case_id WHERE NOT u.responsible) h \
            ON h.report_no = d.report_no AND h.lab_id = d.lab_id AND h.uscc = d.uscc \
          WHERE h.uscc IS NULL GROUP BY d.report_no, d.lab_id)";
-    // Disclosures count in the quarter they were published in (Beijing time), whatever the
+    // Disclosures count in the period they were published in (Beijing time), whatever the
     // quarter of the sampling; a district's are those of cases of its sampled units.
-    let (from, until) = scope.quarter.bounds();
-    let published_in_quarter = format!(
+    let (from, until) = scope.period.bounds();
+    let published_in_period = format!(
         "d.published_at >= CAST('{from}T00:00:00+08:00' AS TIMESTAMP) \
          AND d.published_at < CAST('{until}T00:00:00+08:00' AS TIMESTAMP)"
     );
@@ -256,10 +330,10 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
         ),
         (
             "disclosures",
-            "信用信息公示（按公示日期计入本季度）".into(),
+            format!("信用信息公示（按公示日期计入{}）", scope.period.this_zh()),
             format!(
                 "SELECT d.action, count(DISTINCT d.disclosure_id) AS disclosures FROM disclosures d \
-                 WHERE {published_in_quarter}{disclosures_in_district} \
+                 WHERE {published_in_period}{disclosures_in_district} \
                  GROUP BY d.action ORDER BY d.action"
             ),
             Chart::Bars {
@@ -445,13 +519,13 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
     let io =
         |e: std::io::Error| ReportError::Write(format!("cannot write into {}: {e}", out.display()));
     std::fs::create_dir_all(out).map_err(io)?;
-    let quarter = format!("{}年第{}季度", scope.quarter.year, scope.quarter.quarter);
+    let period = scope.period.name_zh();
     let title = match &scope.district {
         Some(d) => format!(
-            "{quarter}产品质量监督抽查报告（{}）",
+            "{period}产品质量监督抽查报告（{}）",
             division_name(d).unwrap_or(d)
         ),
-        None => format!("{quarter}产品质量监督抽查报告"),
+        None => format!("{period}产品质量监督抽查报告"),
     };
     let mut written = Vec::new();
     let mut shown = Vec::with_capacity(sections.len());
@@ -521,7 +595,7 @@ mod tests {
             },
         ];
         let scope = Scope {
-            quarter: Quarter::parse("2026Q3").unwrap(),
+            period: Period::Quarter(Quarter::parse("2026Q3").unwrap()),
             district: Some("120104".into()),
         };
         let dir = tempfile::tempdir().unwrap();
@@ -570,6 +644,23 @@ mod tests {
         );
         for bad in ["2026Q5", "2026", "Q3", "abcdQ1"] {
             assert_eq!(Quarter::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_year_covers_its_four_quarters_and_its_trend_ends_with_its_last() {
+        let year = Period::year("2026").unwrap();
+        let quarters: Vec<String> = year.quarters().iter().map(Quarter::to_string).collect();
+        assert_eq!(quarters, ["2026Q1", "2026Q2", "2026Q3", "2026Q4"]);
+        let (from, until) = year.bounds();
+        assert_eq!(
+            (from.to_string(), until.to_string()),
+            ("2026-01-01".into(), "2027-01-01".into())
+        );
+        assert_eq!(year.last().last_eight()[0].to_string(), "2025Q1");
+        assert_eq!(year.name_zh(), "2026年度");
+        for bad in ["2026Q1", "26x", "1900", ""] {
+            assert_eq!(Period::year(bad), None, "{bad}");
         }
     }
 }
