@@ -133,6 +133,8 @@ pub enum Gap {
     /// A re-test recorded upheld that clears every failed item: nothing of the failure is left,
     /// so it is not final (nor disclosed) until the record is corrected.
     RetestClearsEveryItem { on: NaiveDate },
+    /// Two re-test conclusions that say different things: the first (by date, then id) counts.
+    RetestsDisagree { counted: String, other: String },
     /// A withdrawal naming no record of the case (or another withdrawal): nothing withdrawn.
     WithdrawsNothing { on: NaiveDate, id: String },
     /// A withdrawal of an identification: the name's code is corrected by a new identification.
@@ -259,6 +261,10 @@ impl std::fmt::Display for Gap {
             Gap::RetestClearsEveryItem { on } => write!(
                 f,
                 "the re-test of {on} is recorded as upholding the failure but clears every failed item: the record contradicts itself, and the failure is neither final nor disclosed until the organiser settles what the re-test concluded"
+            ),
+            Gap::RetestsDisagree { counted, other } => write!(
+                f,
+                "the re-test conclusions {counted} and {other} say different things: the first by date, {counted}, counts; withdraw the one entered by mistake (kind withdrawn)"
             ),
             Gap::WithdrawsNothing { on, id } => write!(
                 f,

@@ -453,6 +453,9 @@ impl crate::case::Gap {
                 "{}的复检结论录为维持原检验结论，但所列复检合格项目已包括全部不合格项目：记录自相矛盾；在组织抽查的部门核实复检结论前，本案不作为最终不合格结论，不予公示",
                 date_zh(*on)
             ),
+            RetestsDisagree { counted, other } => format!(
+                "复检结论记录 {counted} 与 {other} 不一致：按日期在先的 {counted} 计；请撤回录错的一条（withdrawn）"
+            ),
             WithdrawsNothing { on, id } => format!(
                 "{}录入的撤回记录所指的记录编号 {id} 不是本案可撤回的记录：未撤回任何记录，请核对编号",
                 date_zh(*on)

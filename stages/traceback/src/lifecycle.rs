@@ -678,6 +678,19 @@ impl<'a> Life<'a> {
         let objections = self.all(DispositionKind::ObjectionFiled);
         let in_time = objections.iter().any(|d| d.on <= until_for(d));
         let retest = self.first(DispositionKind::RetestConcluded);
+        if let Some(counted) = retest
+            && let Some(other) = self
+                .all(DispositionKind::RetestConcluded)
+                .into_iter()
+                .find(|d| {
+                    (&d.outcome, &d.cleared_items) != (&counted.outcome, &counted.cleared_items)
+                })
+        {
+            self.note(Gap::RetestsDisagree {
+                counted: counted.disposition_id.clone(),
+                other: other.disposition_id.clone(),
+            });
+        }
         if retest.is_none()
             && !in_time
             && let Some(late) = objections.first()
@@ -1240,6 +1253,34 @@ mod tests {
         assert_eq!(
             (s.status, s.final_on),
             (CaseStatus::Final, Some(day("2026-05-20")))
+        );
+    }
+
+    #[test]
+    fn two_retest_conclusions_that_disagree_are_said_and_the_first_counts() {
+        let upheld = retest_on_20_may("upheld");
+        let same = Disposition {
+            disposition_id: "3".into(),
+            ..upheld.clone()
+        };
+        let s = law(opening(), &[upheld.clone(), same], day("2026-06-01"));
+        assert!(
+            s.notes.is_empty(),
+            "the same conclusion twice: {:?}",
+            s.notes
+        );
+        let overturned = Disposition {
+            disposition_id: "3".into(),
+            ..retest_on_20_may("overturned")
+        };
+        let s = law(opening(), &[overturned, upheld], day("2026-06-01"));
+        assert_eq!(s.status, CaseStatus::Final);
+        assert_eq!(
+            s.notes,
+            [Gap::RetestsDisagree {
+                counted: "2".into(),
+                other: "3".into()
+            }]
         );
     }
 
