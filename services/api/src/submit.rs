@@ -198,8 +198,9 @@ async fn submit_inner<R: Intake>(
 
 /// Warns of each accepted record whose subject this ingest has not taken ([`Intake::concerns`]):
 /// a disposition for a result no lab has posted (yet), often a mistyped `lab_id` or `report_no`,
-/// or a withdrawal of a disposition never posted. It is kept all the same, and applies when its result comes. (An ingest run alone knows what
-/// it has taken and what was on the topics when it started.)
+/// or a withdrawal of a disposition never posted. It is kept all the same, and applies when what
+/// it concerns comes. (An ingest run alone knows what it has taken and what was on the topics
+/// when it started.)
 fn unknown_subjects(
     desk: &Desk,
     prepared: &[Prepared],
