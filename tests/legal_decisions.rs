@@ -1040,13 +1040,11 @@ fn every_date_counts_from_the_event_the_law_names() {
     // whose rectification notice was served — DATES-1, DATES-2 and DATES-4 (in its re-test), not
     // DATES-3 — and as overdue only an ordered case past its deadline without a report: DATES-4,
     // and DATES-2 after 22 December.
-    support::flows::wait_until("the notice's service in the lake", || {
-        !support::flows::up_sql(
-            &up,
-            "SELECT 1 FROM dispositions WHERE report_no = 'DATES-2' AND kind = 'notice_served'",
-        )
-        .is_empty()
-    });
+    wait_rows(
+        &up,
+        "the notice's service in the lake",
+        "SELECT 1 FROM dispositions WHERE report_no = 'DATES-2' AND kind = 'notice_served'",
+    );
     let first_row = quarterly_report(dir.path(), "2026Q3");
     let overdue = (1 + u8::from(today > day("2026-12-22"))).to_string();
     assert_eq!(first_row("cases.csv"), ["4", "0", overdue.as_str()]);
@@ -1114,13 +1112,11 @@ fn a_served_notice_stays_and_a_failed_recheck_calls_for_a_new_interview() {
         "{case:#}"
     );
     // Printed, each gives its own cause.
-    support::flows::wait_until("the escalated case in the lake", || {
-        !support::flows::up_sql(
-            &up,
-            "SELECT 1 FROM cases WHERE report_no = 'AGAIN-1' AND status = 'escalated'",
-        )
-        .is_empty()
-    });
+    wait_rows(
+        &up,
+        "the escalated case in the lake",
+        "SELECT 1 FROM cases WHERE report_no = 'AGAIN-1' AND status = 'escalated'",
+    );
     let overdue = notice_html(&up, "AGAIN-1", interviews[0].0);
     assert!(
         overdue.contains("你单位未在整改期限（2026年11月16日）内完成整改"),
@@ -1178,13 +1174,11 @@ fn each_units_interview_gives_its_own_cause() {
             .unwrap_or_else(|| panic!("no interview to {to}: {case:#}"))
     };
     let (shop, producer) = (interview_of(SELLER), interview_of(&producer));
-    support::flows::wait_until("the escalated case in the lake", || {
-        !support::flows::up_sql(
-            &up,
-            "SELECT 1 FROM cases WHERE report_no = 'OWN-CAUSE-1' AND status = 'escalated'",
-        )
-        .is_empty()
-    });
+    wait_rows(
+        &up,
+        "the escalated case in the lake",
+        "SELECT 1 FROM cases WHERE report_no = 'OWN-CAUSE-1' AND status = 'escalated'",
+    );
     let failed = notice_html(&up, "OWN-CAUSE-1", shop);
     assert!(failed.contains("复查结论为不合格"), "{failed}");
     let overdue = notice_html(&up, "OWN-CAUSE-1", producer);
@@ -1288,14 +1282,11 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
     );
 
     // The rectification notice orders the item that stands; the case page shows both.
-    support::flows::wait_until("the cleared item in the lake", || {
-        support::flows::up_sql(
-            &up,
-            "SELECT cleared_items FROM cases WHERE report_no = 'PARTIAL-1'",
-        )
-        .first()
-        .is_some_and(|row| row["cleared_items"].to_string().contains("燃气导管"))
-    });
+    wait_rows(
+        &up,
+        "the cleared item in the lake",
+        "SELECT 1 FROM cases WHERE report_no = 'PARTIAL-1' AND cleared_items LIKE '%燃气导管%'",
+    );
     let n = 1 + case["notices"]
         .as_array()
         .unwrap()
@@ -1441,14 +1432,11 @@ fn a_record_withdrawn_as_mistaken_no_longer_counts() {
     assert_eq!(case["status"], "final");
     assert!(said(&case, "未撤回任何记录"), "{case:#}");
     // Analysts and the reports count the same records.
-    support::flows::wait_until("the withdrawals in the lake", || {
-        support::flows::up_sql(
-            &up,
-            "SELECT count(*) AS n FROM dispositions WHERE report_no = 'MISTAKE-1'",
-        )
-        .first()
-        .is_some_and(|row| row["n"] == json!(5))
-    });
+    wait_rows(
+        &up,
+        "the withdrawals in the lake",
+        "SELECT 1 FROM dispositions WHERE report_no = 'MISTAKE-1' HAVING count(*) = 5",
+    );
     let standing: Vec<Value> = support::flows::up_sql(
         &up,
         "SELECT disposition_id FROM standing_dispositions WHERE report_no = 'MISTAKE-1' \
@@ -1518,6 +1506,11 @@ fn overdue_reasons(plan: &Value, uscc: &str) -> Vec<String> {
         .filter(|reason| reason.contains("整改逾期"))
         .map(str::to_owned)
         .collect()
+}
+
+/// Waits (up to a minute) until `sql` answers with a row: the lake has what the test needs.
+fn wait_rows(up: &Up, what: &str, sql: &str) {
+    support::flows::wait_until(what, || !support::flows::up_sql(up, sql).is_empty());
 }
 
 fn notice_html(up: &Up, report_no: &str, n: usize) -> String {
