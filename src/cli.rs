@@ -265,7 +265,7 @@ pub struct TraceExportArgs {
 }
 
 #[derive(Args)]
-#[command(group = clap::ArgGroup::new("period").required(true).args(["quarter", "year"]))]
+#[command(group = clap::ArgGroup::new("period").required(true).args(["quarter", "year", "years"]))]
 pub struct ReportArgs {
     #[command(flatten)]
     pub lake: LakeArgs,
@@ -276,6 +276,10 @@ pub struct ReportArgs {
     /// over the year's four quarters
     #[arg(long)]
     pub year: Option<String>,
+    /// Years of sampling, e.g. 2024-2026: the report over them (the three-year action's
+    /// self-evaluation), each year and each category's years side by side, every quarter's rate
+    #[arg(long)]
+    pub years: Option<String>,
     /// Only units whose district code starts with this (e.g. 120104, or 12 for Tianjin)
     #[arg(long)]
     pub district: Option<String>,

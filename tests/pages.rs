@@ -304,7 +304,7 @@ fn the_case_page_of_a_four_level_tree_shows_every_unit_in_chromium() {
 }
 
 #[test]
-fn the_quarterly_and_yearly_reports_show_every_chart_with_the_numbers_of_the_sql() {
+fn the_quarterly_yearly_and_years_reports_show_every_chart_with_the_numbers_of_the_sql() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let up = Up::start_configured(&data, "[traceback.periods]\nobjection_days = 0\n", &[]);
@@ -519,6 +519,70 @@ fn the_quarterly_and_yearly_reports_show_every_chart_with_the_numbers_of_the_sql
         "{page}"
     );
     assert!(page.contains("按公示日期计入本年度"), "{page}");
+
+    // The report over years (the three-year action's self-evaluation, due when it ends): each
+    // year beside the others, each category's years, and every quarter's rate — not eight.
+    let span = sql(
+        &up,
+        "SELECT CAST(min(extract(year FROM sampling_date)) AS BIGINT) AS first, \
+                CAST(max(extract(year FROM sampling_date)) AS BIGINT) AS last FROM results",
+    )
+    .remove(0);
+    let last = span["last"].as_i64().unwrap();
+    let first = span["first"].as_i64().unwrap().min(last - 1);
+    let mut by_year = sql(
+        &up,
+        "SELECT CAST(extract(year FROM sampling_date) AS BIGINT) AS year, count(*) AS results, \
+                sum(CASE WHEN verdict = 'fail' THEN 1 ELSE 0 END) AS failures \
+         FROM results GROUP BY 1 ORDER BY 1",
+    );
+    for row in &mut by_year {
+        if row["year"].as_i64() == year.parse().ok() {
+            row["failures"] = json!(row["failures"].as_u64().unwrap() - 1);
+        }
+    }
+    let quarters_sampled = sql(
+        &up,
+        "SELECT count(DISTINCT quarter) AS n FROM results_by_quarter",
+    )[0]["n"]
+        .as_u64()
+        .unwrap();
+    let years_report = dir.path().join("years-report");
+    let made = Command::new(support::BIN)
+        .args(["report", "--data-dir", data.to_str().unwrap()])
+        .args(["--years", &format!("{first}-{last}")])
+        .args(["--out", years_report.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let table = |file: &str| -> Vec<csv::StringRecord> {
+        csv::Reader::from_path(years_report.join(file))
+            .unwrap()
+            .records()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let rows = table("by_year.csv");
+    assert_eq!(rows.len(), by_year.len(), "{rows:?}");
+    for (row, expected) in rows.iter().zip(&by_year) {
+        assert_eq!(row[0], expected["year"].to_string());
+        assert_eq!(row[1], expected["results"].to_string());
+        assert_eq!(row[2], expected["failures"].to_string());
+    }
+    assert_eq!(table("by_quarter.csv").len() as u64, quarters_sampled);
+    let by_category_year = table("by_category_year.csv");
+    let results: u64 = by_category_year
+        .iter()
+        .map(|r| r[2].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(results, 600, "{by_category_year:?}");
+    let page = std::fs::read_to_string(years_report.join("report.html")).unwrap();
+    assert!(
+        page.contains(&format!("<h1>{first}—{last}年产品质量监督抽查报告</h1>")),
+        "{page}"
+    );
+    assert!(page.contains("data-chart=\"by_year\""), "{page}");
+    assert!(page.contains("按公示日期计入报告期内"), "{page}");
 
     // A quarter without results: every table still has its headings, in the CSVs and the page.
     let empty = dir.path().join("empty-report");

@@ -1,4 +1,5 @@
-//! `spotcheck report --quarter 2026Q3 | --year 2026 [--district 120104] --out DIR`.
+//! `spotcheck report --quarter 2026Q3 | --year 2026 | --years 2024-2026 [--district 120104]
+//! --out DIR`.
 
 use super::components::open_for_documents;
 use crate::cli::ReportArgs;
@@ -8,16 +9,25 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 pub async fn run(args: ReportArgs) -> Result<ExitCode> {
-    let period = match (&args.quarter, &args.year) {
-        (Some(quarter), _) => match Quarter::parse(quarter) {
+    let period = match (&args.quarter, &args.year, &args.years) {
+        (Some(quarter), _, _) => match Quarter::parse(quarter) {
             Some(quarter) => Period::Quarter(quarter),
             None => bail!("--quarter must look like 2026Q3, got {quarter:?}"),
         },
-        (None, Some(year)) => match Period::year(year) {
+        (None, Some(year), _) => match Period::year(year) {
             Some(period) => period,
             None => bail!("--year must look like 2026, got {year:?}"),
         },
-        (None, None) => bail!("give --quarter (e.g. 2026Q3) or --year (e.g. 2026)"),
+        (None, None, Some(years)) => match Period::years(years) {
+            Some(period) => period,
+            None => bail!(
+                "--years must look like 2024-2026: the first year before the last, at most ten \
+                 years, got {years:?}"
+            ),
+        },
+        (None, None, None) => {
+            bail!("give --quarter (e.g. 2026Q3), --year (e.g. 2026) or --years (e.g. 2024-2026)")
+        }
     };
     if let Some(district) = &args.district
         && (district.is_empty() || !district.chars().all(|c| c.is_ascii_digit()))

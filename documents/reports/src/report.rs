@@ -1,8 +1,8 @@
-//! The quarterly report of a district bureau (due the first working day of the next quarter), and
-//! the yearly one (due 10 January) with the same sections over the year: one self-contained HTML
-//! file (charts inline), a
-//! Markdown version with the charts as SVG files beside it, and the CSV table behind every
-//! chart. Every number is a query over `results_by_quarter` and the lake's case, disposition and
+//! The quarterly report of a district bureau (due the first working day of the next quarter), the
+//! yearly one (due 10 January) with the same sections over the year, and the report over several
+//! years (the three-year action's self-evaluation, 2024–2026, due when the action ends) with each
+//! year beside the others: one self-contained HTML file (charts inline), a Markdown version with
+//! the charts as SVG files beside it, and the CSV table behind every chart. Every number is a query over `results_by_quarter` and the lake's case, disposition and
 //! disclosure tables — the SQL is printed under each table, so an analyst can rerun it.
 
 use crate::ReportError;
@@ -85,28 +85,51 @@ impl std::fmt::Display for Quarter {
     }
 }
 
-/// The period a report covers: a quarter, or a calendar year (its four quarters).
+/// The period a report covers: a quarter, a calendar year (its four quarters), or calendar years
+/// from the first to the last (the three-year action's self-evaluation: 2024 to 2026).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Period {
     Quarter(Quarter),
     Year(i32),
+    Years(i32, i32),
+}
+
+/// The most years one report spans.
+const MOST_YEARS: i32 = 10;
+
+/// A year as reports take it: after 1900.
+fn year_of(text: &str) -> Option<i32> {
+    text.trim()
+        .parse::<i32>()
+        .ok()
+        .filter(|year| (1901..=9999).contains(year))
 }
 
 impl Period {
     /// A year such as `2026` (after 1900).
     pub fn year(text: &str) -> Option<Self> {
-        text.trim()
-            .parse::<i32>()
-            .ok()
-            .filter(|year| (1901..=9999).contains(year))
-            .map(Self::Year)
+        year_of(text).map(Self::Year)
+    }
+
+    /// Years such as `2024-2026` (a dash of any width, `~` or 至 between them): the first before
+    /// the last, at most ten years.
+    pub fn years(text: &str) -> Option<Self> {
+        let (first, last) = text.trim().split_once(['-', '–', '—', '~', '至'])?;
+        let (first, last) = (year_of(first)?, year_of(last)?);
+        (first < last && last - first < MOST_YEARS).then_some(Self::Years(first, last))
     }
 
     /// The quarters it covers, oldest first.
     pub fn quarters(self) -> Vec<Quarter> {
+        let of_years = |first: i32, last: i32| {
+            (first..=last)
+                .flat_map(|year| (1..=4).map(move |quarter| Quarter { year, quarter }))
+                .collect()
+        };
         match self {
             Self::Quarter(quarter) => vec![quarter],
-            Self::Year(year) => (1..=4).map(|quarter| Quarter { year, quarter }).collect(),
+            Self::Year(year) => of_years(year, year),
+            Self::Years(first, last) => of_years(first, last),
         }
     }
 
@@ -114,7 +137,16 @@ impl Period {
     fn last(self) -> Quarter {
         match self {
             Self::Quarter(quarter) => quarter,
-            Self::Year(year) => Quarter { year, quarter: 4 },
+            Self::Year(year) | Self::Years(_, year) => Quarter { year, quarter: 4 },
+        }
+    }
+
+    /// The quarters its trend shows: every quarter of a span of years, else the eight that end
+    /// with its last.
+    fn trend(self) -> Vec<Quarter> {
+        match self {
+            Self::Years(..) => self.quarters(),
+            Self::Quarter(_) | Self::Year(_) => self.last().last_eight(),
         }
     }
 
@@ -125,19 +157,21 @@ impl Period {
         (first, self.last().bounds().1)
     }
 
-    /// In Chinese, as report titles name it: 2026年第3季度, 2026年度.
+    /// In Chinese, as report titles name it: 2026年第3季度, 2026年度, 2024—2026年.
     pub fn name_zh(self) -> String {
         match self {
             Self::Quarter(q) => format!("{}年第{}季度", q.year, q.quarter),
             Self::Year(year) => format!("{year}年度"),
+            Self::Years(first, last) => format!("{first}—{last}年"),
         }
     }
 
-    /// 本季度 or 本年度.
+    /// 本季度, 本年度 or 报告期内.
     fn this_zh(self) -> &'static str {
         match self {
             Self::Quarter(_) => "本季度",
             Self::Year(_) => "本年度",
+            Self::Years(..) => "报告期内",
         }
     }
 }
@@ -147,6 +181,7 @@ impl std::fmt::Display for Period {
         match self {
             Self::Quarter(quarter) => quarter.fmt(f),
             Self::Year(year) => year.fmt(f),
+            Self::Years(first, last) => write!(f, "{first}-{last}"),
         }
     }
 }
@@ -202,13 +237,16 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
     let standing = "standing_results";
     let rate = "count(*) AS results, sum(CASE WHEN r.standing_verdict = 'fail' THEN 1 ELSE 0 END) AS failures, \
                 round(100 * avg(CASE WHEN r.standing_verdict = 'fail' THEN 1.0 ELSE 0.0 END), 2) AS failure_rate_pct";
-    let eight: Vec<String> = scope
+    let trend: Vec<String> = scope
         .period
-        .last()
-        .last_eight()
+        .trend()
         .iter()
         .map(|q| literal(&q.to_string()))
         .collect();
+    let (trend_id, trend_title) = match scope.period {
+        Period::Years(..) => ("by_quarter", "各季度不合格率"),
+        Period::Quarter(_) | Period::Year(_) => ("last_eight_quarters", "近八个季度不合格率"),
+    };
     let cases_in_scope = format!(
         "cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
          WHERE {in_scope}"
@@ -241,7 +279,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                ON c.report_no = r.report_no AND c.lab_id = r.lab_id WHERE true{district})"
         )
     };
-    let plan: Vec<(&'static str, String, String, Chart)> = vec![
+    let mut plan: Vec<(&'static str, String, String, Chart)> = vec![
         (
             "by_category",
             "各产品类别抽查批次与不合格率".into(),
@@ -265,12 +303,12 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             },
         ),
         (
-            "last_eight_quarters",
-            "近八个季度不合格率".into(),
+            trend_id,
+            trend_title.into(),
             format!(
                 "SELECT r.quarter, {rate} FROM {standing} r WHERE r.quarter IN ({}){district} \
                  GROUP BY r.quarter ORDER BY r.quarter",
-                eight.join(", ")
+                trend.join(", ")
             ),
             Chart::Line {
                 label: "quarter",
@@ -352,6 +390,36 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             Chart::None,
         ),
     ];
+    if let Period::Years(..) = scope.period {
+        // Years side by side: what the action changed, over all and in each category.
+        let year = "CAST(date_part('year', r.sampling_date) AS BIGINT)";
+        plan.splice(
+            2..2,
+            [
+                (
+                    "by_year",
+                    "各年度抽查批次与不合格率".into(),
+                    format!(
+                        "SELECT {year} AS year, {rate} FROM {standing} r WHERE {in_scope} \
+                         GROUP BY {year} ORDER BY year"
+                    ),
+                    Chart::Line {
+                        label: "year",
+                        value: "failure_rate_pct",
+                    },
+                ),
+                (
+                    "by_category_year",
+                    "各产品类别逐年抽查批次与不合格率".into(),
+                    format!(
+                        "SELECT r.category, {year} AS year, {rate} FROM {standing} r WHERE {in_scope} \
+                         GROUP BY r.category, {year} ORDER BY r.category, year"
+                    ),
+                    Chart::None,
+                ),
+            ],
+        );
+    }
     let mut sections = Vec::new();
     for (id, title, sql, chart) in plan {
         let TextTable { columns, mut rows } = text_table(analytics, &sql, &[]).await?;
@@ -397,6 +465,7 @@ pub fn heading(column: &str) -> &str {
         "category" => "产品类别",
         "district" => "地区",
         "quarter" => "季度",
+        "year" => "年度",
         "results" => "抽查批次",
         "failures" => "不合格批次",
         "failure_rate_pct" => "不合格率(%)",
@@ -661,6 +730,37 @@ mod tests {
         assert_eq!(year.name_zh(), "2026年度");
         for bad in ["2026Q1", "26x", "1900", ""] {
             assert_eq!(Period::year(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn years_cover_every_quarter_of_each_and_their_trend_shows_them_all() {
+        let action = Period::years("2024-2026").unwrap();
+        assert_eq!(action, Period::Years(2024, 2026));
+        for written in ["2024—2026", " 2024 – 2026 ", "2024~2026", "2024至2026"] {
+            assert_eq!(Period::years(written), Some(action), "{written}");
+        }
+        let quarters: Vec<String> = action.quarters().iter().map(Quarter::to_string).collect();
+        assert_eq!(quarters.len(), 12);
+        assert_eq!(quarters.first().map(String::as_str), Some("2024Q1"));
+        assert_eq!(quarters.last().map(String::as_str), Some("2026Q4"));
+        assert_eq!(action.trend(), action.quarters());
+        let (from, until) = action.bounds();
+        assert_eq!(
+            (from.to_string(), until.to_string()),
+            ("2024-01-01".into(), "2027-01-01".into())
+        );
+        assert_eq!(action.name_zh(), "2024—2026年");
+        assert_eq!(action.to_string(), "2024-2026");
+        for bad in [
+            "2026-2024",
+            "2026-2026",
+            "2020-2030",
+            "2024",
+            "2024-",
+            "1900-1902",
+        ] {
+            assert_eq!(Period::years(bad), None, "{bad}");
         }
     }
 }
