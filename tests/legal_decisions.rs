@@ -1302,6 +1302,16 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
         page.contains("燃气导管（连接）（经复检合格，不再列为不合格项目）"),
         "{page}"
     );
+    // The lab judged the failure serious as a whole: listed supervision is still proposed, and
+    // the official is asked whether what stands is still a major hidden danger.
+    assert!(
+        notice_kinds(&case).contains("listed_supervision"),
+        "{case:#}"
+    );
+    assert!(
+        page.contains("挂牌督办仍按原结论提出，送达前请核实其余不合格项目是否仍属重大隐患"),
+        "{page}"
+    );
 
     // The quarterly report counts the cleared item as the pass the re-test concluded; PARTIAL-2's
     // contradictory record clears nothing.

@@ -135,6 +135,10 @@ pub enum Gap {
     RetestClearsEveryItem { on: NaiveDate },
     /// Two re-test conclusions that say different things: the first (by date, then id) counts.
     RetestsDisagree { counted: String, other: String },
+    /// A serious failure whose upheld re-test cleared some items: the severity is the lab's word
+    /// on the whole result, so listed supervision is still proposed; whether what stands is a
+    /// major hidden danger is for an official to confirm.
+    SeriousItemsCleared { on: NaiveDate, cleared: Vec<String> },
     /// A withdrawal naming no record of the case (or another withdrawal): nothing withdrawn.
     WithdrawsNothing { on: NaiveDate, id: String },
     /// A withdrawal of an identification: the name's code is corrected by a new identification.
@@ -265,6 +269,11 @@ impl std::fmt::Display for Gap {
             Gap::RetestsDisagree { counted, other } => write!(
                 f,
                 "the re-test conclusions {counted} and {other} say different things: the first by date, {counted}, counts; withdraw the one entered by mistake (kind withdrawn)"
+            ),
+            Gap::SeriousItemsCleared { on, cleared } => write!(
+                f,
+                "the re-test of {on} cleared {}, but the lab found the failure serious as a whole: listed supervision is still proposed; confirm that the items that stand are a major hidden danger before serving it",
+                cleared.join(", ")
             ),
             Gap::WithdrawsNothing { on, id } => write!(
                 f,

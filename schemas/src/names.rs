@@ -456,6 +456,15 @@ impl crate::case::Gap {
             RetestsDisagree { counted, other } => format!(
                 "复检结论记录 {counted} 与 {other} 不一致：按日期在先的 {counted} 计；请撤回录错的一条（withdrawn）"
             ),
+            SeriousItemsCleared { on, cleared } => format!(
+                "{}的复检结论确认{}合格，而原检验结论整体判为严重不合格：挂牌督办仍按原结论提出，送达前请核实其余不合格项目是否仍属重大隐患",
+                date_zh(*on),
+                cleared
+                    .iter()
+                    .map(|item| format!("“{item}”"))
+                    .collect::<Vec<_>>()
+                    .join("、")
+            ),
             WithdrawsNothing { on, id } => format!(
                 "{}录入的撤回记录所指的记录编号 {id} 不是本案可撤回的记录：未撤回任何记录，请核对编号",
                 date_zh(*on)

@@ -56,8 +56,9 @@ use std::collections::BTreeMap;
 /// report does not stand for the responsible units' either; 32 = a record naming a unit the case
 /// does not reach is a gap of the case; 33 = the failed items an upheld re-test cleared leave the
 /// failure (its disclosure and notices); 34 = a record an official withdrew as mistaken no longer
-/// counts; 35 = two re-test conclusions that disagree are a gap of the case.
-pub const RULES_VERSION: u32 = 35;
+/// counts; 35 = two re-test conclusions that disagree are a gap of the case; 36 = a serious
+/// failure whose re-test cleared some items asks the official to confirm its listed supervision.
+pub const RULES_VERSION: u32 = 36;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

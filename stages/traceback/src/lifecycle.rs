@@ -747,6 +747,12 @@ impl<'a> Life<'a> {
             .filter(|i| cleared.contains(&item_key(i)))
             .cloned()
             .collect();
+        if self.opening.serious && !self.standing.cleared_items.is_empty() {
+            self.note(Gap::SeriousItemsCleared {
+                on: retest.on,
+                cleared: self.standing.cleared_items.clone(),
+            });
+        }
         true
     }
 
@@ -1321,7 +1327,7 @@ mod tests {
         // Upheld, yet every failed item cleared: nothing is left to be final, until corrected.
         let s = law(
             opening(),
-            &[objection, clearing(&["熄火保护装置", "燃气导管"])],
+            &[objection.clone(), clearing(&["熄火保护装置", "燃气导管"])],
             day("2026-06-01"),
         );
         assert_eq!((s.status, s.final_on), (CaseStatus::Retest, None));
@@ -1335,6 +1341,27 @@ mod tests {
                 on: day("2026-05-20")
             }]
         );
+        // A serious failure with an item cleared: which items made it serious the lab did not
+        // say, so listed supervision stays proposed and the official is asked to confirm it.
+        let serious = Opening {
+            serious: true,
+            ..opening()
+        };
+        let s = law(
+            serious.clone(),
+            &[objection.clone(), clearing(&["燃气导管"])],
+            day("2026-06-01"),
+        );
+        assert!(kinds(&s).contains(&NoticeKind::ListedSupervision), "{s:?}");
+        assert_eq!(
+            s.notes,
+            [Gap::SeriousItemsCleared {
+                on: day("2026-05-20"),
+                cleared: vec!["燃气导管".into()]
+            }]
+        );
+        let s = law(serious, &[objection, clearing(&[])], day("2026-06-01"));
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
     }
 
     #[test]
