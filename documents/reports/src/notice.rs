@@ -843,6 +843,96 @@ mod tests {
         assert_eq!(reminder.due_on, Some(day("2026-11-02")));
     }
 
+    /// A lab's failure's notice of `kind`, called for by `reason`.
+    fn document(kind: NoticeKind, reason: &str) -> NoticeDocument {
+        let mut document = NoticeDocument {
+            case_id: "c".into(),
+            number: 1,
+            kind,
+            title: kind.name_zh().into(),
+            status: "待送达".into(),
+            authority: "天津市南开区市场监督管理局".into(),
+            document_number: "〔2026〕第　　　号".into(),
+            recipient: Recipient {
+                name: "天津市某某燃气具有限公司".into(),
+                uscc: "91120113MA07C1D2E3".into(),
+                role: "标称生产企业".into(),
+            },
+            product: Product {
+                name: "家用燃气灶具".into(),
+                brand: "某牌".into(),
+                model: "JZT-2B".into(),
+                batch: "2026-06-01".into(),
+                producer: "天津市某某燃气具有限公司".into(),
+            },
+            category: Some("燃气用具".into()),
+            organiser: Some("天津市市场监督管理委员会".into()),
+            sampled_unit: "天津市河北区某某厨卫商店".into(),
+            sampling_date: "2026年10月15日".into(),
+            lab: "某检验机构".into(),
+            report_no: "TJ-1".into(),
+            standards: None,
+            failed_items: Vec::new(),
+            due_on: "2026年12月16日".into(),
+            rectify_by: Some("2027年1月11日".into()),
+            recheck_by: None,
+            rectify_days: "六十".into(),
+            limits_note: None,
+            final_on: Some("2026年11月10日".into()),
+            reason: reason.into(),
+            issued_on: "2026年12月6日".into(),
+            inspection: None,
+            holder: false,
+            paragraphs: Vec::new(),
+        };
+        document.paragraphs = paragraphs(&document).unwrap();
+        document
+    }
+
+    /// The articles of Order 18 (产品质量监督抽查管理暂行办法) a notice's basis cites.
+    fn order_18_articles(document: &NoticeDocument) -> Vec<&'static str> {
+        let basis = document
+            .paragraphs
+            .iter()
+            .find(|p| p.starts_with("依据"))
+            .expect("a paragraph giving the basis");
+        ["第四十五条", "第四十六条", "第四十七条", "第四十八条"]
+            .into_iter()
+            .filter(|article| basis.contains(article))
+            .collect()
+    }
+
+    #[test]
+    fn each_notice_cites_the_articles_of_what_called_for_it() {
+        // Art 46 orders the rectification within sixty days, Art 47 the re-check and what follows
+        // its failure, Art 48 the second re-check after the public notice (and the suspension).
+        let cited = |kind, reason| order_18_articles(&document(kind, reason));
+        assert_eq!(
+            cited(NoticeKind::Rectification, ""),
+            ["第四十五条", "第四十六条"]
+        );
+        assert_eq!(cited(NoticeKind::Reminder, ""), ["第四十六条"]);
+        assert_eq!(cited(NoticeKind::Interview, "overdue"), ["第四十六条"]);
+        assert_eq!(
+            cited(NoticeKind::Interview, "recheck_failed"),
+            ["第四十七条"]
+        );
+        assert_eq!(
+            cited(NoticeKind::ListedSupervision, "serious"),
+            ["第四十五条", "第四十六条"]
+        );
+        assert_eq!(
+            cited(NoticeKind::ListedSupervision, "second_recheck_failed"),
+            ["第四十五条", "第四十八条"]
+        );
+        let serious = document(NoticeKind::ListedSupervision, "serious");
+        assert!(
+            serious.paragraphs.iter().any(|p| p.contains("三书一函")),
+            "{:?}",
+            serious.paragraphs
+        );
+    }
+
     #[test]
     fn the_authority_is_the_recipients_district_bureau() {
         assert_eq!(bureau("120104", None), "天津市南开区市场监督管理局");
