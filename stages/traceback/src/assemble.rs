@@ -80,6 +80,20 @@ impl Default for Authority {
     }
 }
 
+impl Authority {
+    /// What a change of the configuration changes in every case — the region, the periods, the
+    /// working-day calendar — as a number the state keeps: a state derived under another one
+    /// is derived again.
+    pub fn fingerprint(&self) -> u64 {
+        let hash = spotcheck_schemas::keys::content_hash(&(
+            &self.region_prefix,
+            &self.periods,
+            &self.calendar,
+        ));
+        u64::from_str_radix(&hash[..16], 16).unwrap_or_default()
+    }
+}
+
 /// Everything a case is built from.
 pub struct Inputs<'a> {
     pub result: &'a SamplingResult,

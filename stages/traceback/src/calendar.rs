@@ -7,7 +7,8 @@
 //!
 //! Working days follow the State Council's yearly holiday notice, adjusted working weekends
 //! (调休) included: the calendar is data, one entry per year (`calendar/cn.toml`, shipped for
-//! 2024–2026), and a deployment adds a year in its config file when the notice is out. A date in
+//! 2024–2026), and a deployment adds a year in its config file when the notice is out (every case
+//! is derived again at the next start: [`crate::Authority::fingerprint`]). A date in
 //! a year the calendar does not know is never guessed silently: a working-day count that reaches
 //! it is an error, and a calendar-day deadline ending in it moves past weekends only and says so.
 

@@ -334,6 +334,11 @@ pub(crate) fn migrate(txn: &WriteTransaction) -> Result<BTreeSet<String>, StoreE
             table.remove(key.as_str())?;
         }
     }
+    every_case(txn)
+}
+
+/// Every case of the state (one per stored result).
+pub(crate) fn every_case(txn: &WriteTransaction) -> Result<BTreeSet<String>, StoreError> {
     let mut cases = BTreeSet::new();
     for entry in txn.open_table(store::RESULTS)?.iter()? {
         cases.insert(entry?.0.value().to_owned());

@@ -12,7 +12,9 @@
 //! already there ([`outbox::TailCheck`], by `ce_id` `case_id:revision`), so none is sent twice.
 //!
 //! A case is derived again from all it depends on whenever one of them changes (and when its
-//! timer fires), and published only if it differs from the last revision.
+//! timer fires), and published only if it differs from the last revision. Every case is derived
+//! again when the rules change (`RULES_VERSION`) and when the configuration's periods, calendar
+//! or region do (`Authority::fingerprint`).
 //!
 //! Scale-out ([`TracebackStage::sharing`]): instances split the partitions of results and
 //! shipments (co-partitioned by batch key) and each reads all units and dispositions. An
@@ -100,16 +102,16 @@ impl TracebackStage {
         let txn = self.store.begin()?;
         let mut affected = BTreeSet::new();
         let mut dead_letters = Vec::new();
-        let derived_by = txn
-            .open_table(store::META)?
-            .get("rules")?
-            .map(|v| v.value());
+        let (derived_by, derived_under) = {
+            let meta = txn.open_table(store::META)?;
+            let value = |key: &str| meta.get(key).map(|v| v.map(|v| v.value()));
+            (value("rules")?, value("authority")?)
+        };
+        let authority = self.authority.fingerprint();
         if derived_by != Some(u64::from(RULES_VERSION)) {
             // A state derived by other rules (or a new one): every case is derived again, and
             // what differs is published as a new revision (the credit feed follows).
             affected.extend(names::migrate(&txn)?);
-            txn.open_table(store::META)?
-                .insert("rules", u64::from(RULES_VERSION))?;
             if derived_by.is_some() {
                 tracing::info!(
                     cases = affected.len(),
@@ -117,6 +119,19 @@ impl TracebackStage {
                     "new case rules: every case is derived again"
                 );
             }
+        } else if derived_under != Some(authority) {
+            // The periods, the working-day calendar (a year's holiday notice added) or the
+            // region changed: every deadline is counted again, not only the next a timer meets.
+            affected.extend(names::every_case(&txn)?);
+            tracing::info!(
+                cases = affected.len(),
+                "the periods, calendar or region changed: every case is derived again"
+            );
+        }
+        {
+            let mut meta = txn.open_table(store::META)?;
+            meta.insert("rules", u64::from(RULES_VERSION))?;
+            meta.insert("authority", authority)?;
         }
         {
             let mut offsets = txn.open_table(store::OFFSETS)?;

@@ -74,12 +74,17 @@ impl Harness {
 
     /// A stage on the harness's state file (a fresh one after a "restart").
     fn stage(&self) -> (TracebackStage, Arc<Store>) {
+        self.stage_under(Authority::default())
+    }
+
+    /// A stage on the harness's state file, under the configuration's periods and calendar.
+    fn stage_under(&self, authority: Authority) -> (TracebackStage, Arc<Store>) {
         let store = Arc::new(Store::open(&self.dir.path().join("state.redb")).unwrap());
         let stage = TracebackStage::new(
             store.clone(),
             self.publisher.clone(),
             self.clock.clone(),
-            Authority::default(),
+            authority,
         );
         (stage, store)
     }
@@ -144,6 +149,53 @@ async fn a_case_becomes_final_when_the_day_after_its_window_begins_in_china() {
         stage.idle().await.unwrap();
         assert_eq!(case(&store)["status"], status, "at {china} in China");
     }
+}
+
+/// A year's holiday notice added to the configuration (or a period changed) counts every case's
+/// deadlines again at the next start — not only when a record or a timer next touches the case,
+/// which may be after the deadline it got wrong.
+#[tokio::test]
+async fn a_holiday_notice_added_counts_every_cases_deadlines_again_at_the_next_start() {
+    let harness = Harness::at(Utc.with_ymd_and_hms(2026, 9, 20, 1, 0, 0).unwrap());
+    let mut result = result();
+    result["sampling"]["date"] = json!("2026-09-01");
+    result["tested_on"] = json!("2026-09-10");
+    result["served_on"] = json!("2026-09-16");
+    let mut before_the_notice = Authority::default();
+    before_the_notice.calendar.years.remove("2026");
+    let (mut stage, store) = harness.stage_under(before_the_notice);
+    stage
+        .apply(&[delivered(topics::RESULTS, 0, &result)])
+        .await
+        .unwrap();
+    let before = case(&store);
+    // The 15th day is Thursday 1 October: without the year's notice, only weekends are skipped.
+    assert_eq!(before["deadlines"]["objection_until"], "2026-10-01");
+    let holidays_unknown = |case: &Value| {
+        case["gaps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|g| g.as_str().unwrap().contains("2026"))
+    };
+    assert!(holidays_unknown(&before), "{before:#}");
+    stage.finish().await.unwrap();
+    drop((stage, store));
+
+    // Restarted with the notice: National Day runs to 7 October, so the window ends on the 8th.
+    let (mut stage, store) = harness.stage();
+    stage.idle().await.unwrap();
+    let after = case(&store);
+    assert_eq!(after["deadlines"]["objection_until"], "2026-10-08");
+    assert!(!holidays_unknown(&after), "{after:#}");
+    assert_eq!(after["revision"], before["revision"].as_u64().unwrap() + 1);
+    assert_eq!(store.unpublished().unwrap(), 0, "the new revision is sent");
+
+    // Started again under the same configuration: nothing to count again.
+    drop((stage, store));
+    let (mut stage, store) = harness.stage();
+    stage.idle().await.unwrap();
+    assert_eq!(case(&store)["revision"], after["revision"]);
 }
 
 #[tokio::test]
