@@ -279,6 +279,9 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
                ON c.report_no = r.report_no AND c.lab_id = r.lab_id WHERE true{district})"
         )
     };
+    // Today is China's date (UTC+8), whatever the server's time zone: a report made on the morning
+    // it is due counts what was overdue by the day before (docs/domain.md, Periods).
+    let china_today = "CAST(now() + INTERVAL '8 hours' AS DATE)";
     let mut plan: Vec<(&'static str, String, String, Chart)> = vec![
         (
             "by_category",
@@ -335,7 +338,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             format!(
                 "SELECT count(*) AS opened, sum(CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END) AS closed, \
                  sum(CASE WHEN c.status IN ('rectifying', 'retest') AND d.reported_on IS NULL \
-                           AND c.rectify_by < current_date() THEN 1 ELSE 0 END) AS overdue \
+                           AND c.rectify_by < {china_today} THEN 1 ELSE 0 END) AS overdue \
                  FROM cases c JOIN results_by_quarter r ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
                  LEFT JOIN {rectification} d ON d.report_no = c.report_no AND d.lab_id = c.lab_id \
                  WHERE {in_scope}"

@@ -16,7 +16,8 @@ FROM (
 )
 WHERE newest = 1
   AND action = 'publish'
-  AND final_on >= current_date() - INTERVAL '{months}' MONTH
+  -- Today in China (UTC+8), whatever the server's time zone (docs/domain.md, Periods).
+  AND final_on >= CAST(now() + INTERVAL '8 hours' AS DATE) - INTERVAL '{months}' MONTH
 GROUP BY subject_uscc
 HAVING count(*) >= {failures}
 UNION ALL
