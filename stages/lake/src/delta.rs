@@ -214,8 +214,12 @@ pub async fn open_or_create(location: &LakeLocation, table: &str) -> Result<Delt
 
 /// Adds the columns the code's schema has and the table does not yet (a table made by an
 /// earlier release): nullable, at the end, as Delta adds columns; files written before read them
-/// as null. Two processes may do it at once: the loser finds the columns there.
+/// as null. The tasks of one process (the writer, the maintainer, the SQL session open every
+/// table at start) add them one at a time: the next finds them there, rather than losing a
+/// commit race delta-rs logs as an error. Two processes may still race: the loser finds the
+/// columns there.
 async fn evolve(loaded: DeltaTable, url: Url, table: &str) -> Result<DeltaTable, LakeError> {
+    static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
     let Some(wanted) = schema_of(table) else {
         return Ok(loaded);
     };
@@ -232,6 +236,12 @@ async fn evolve(loaded: DeltaTable, url: Url, table: &str) -> Result<DeltaTable,
             .cloned()
             .collect())
     };
+    if missing(&loaded)?.is_empty() {
+        return Ok(loaded);
+    }
+    let _turn = ONE_AT_A_TIME.lock().await;
+    // Another task may have added them while this one waited.
+    let loaded = load(url.clone(), table).await?;
     let fields = missing(&loaded)?;
     if fields.is_empty() {
         return Ok(loaded);
