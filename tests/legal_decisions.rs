@@ -1596,3 +1596,119 @@ fn the_identification_queue_drains_when_the_registry_fills() {
         drained.as_secs_f64()
     );
 }
+
+/// The rows of the work list (`/ui/todo`) as the official reads them: each row's cells, tags
+/// stripped. Waits until `ready` holds for them (the lake follows the cases within seconds).
+fn todo_rows(up: &Up, query: &str, ready: impl Fn(&[Vec<String>]) -> bool) -> Vec<Vec<String>> {
+    let mut rows = Vec::new();
+    support::flows::wait_until("the work list", || {
+        let response = client()
+            .get(up.url(&format!("/ui/todo{query}")))
+            .bearer_auth(up.token("analyst"))
+            .send()
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let page = response.text().unwrap();
+        let table = page.split("<table id=\"todo\">").nth(1).unwrap_or_default();
+        let table = table.split("</table>").next().unwrap_or_default();
+        let text = |cell: &str| {
+            let mut out = String::new();
+            let mut in_tag = false;
+            for c in cell.chars() {
+                match c {
+                    '<' => in_tag = true,
+                    '>' => in_tag = false,
+                    c if !in_tag => out.push(c),
+                    _ => {}
+                }
+            }
+            out.trim().to_owned()
+        };
+        rows = table
+            .split("<tr")
+            .skip(2)
+            .map(|row| row.split("<td>").skip(1).map(text).collect())
+            .collect();
+        ready(&rows)
+    });
+    rows
+}
+
+/// The work list shows what each case asks of the bureau now, earliest time limit first: the
+/// notice not served yet and the stop of sale not ordered yet of a case just final, the re-check
+/// of a case under rectification — and nothing of what was recorded done.
+#[test]
+fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    let mut waiting = final_result("TODO-NEW");
+    waiting["severity"] = json!("general");
+    post(&up, "/v1/results", "lab", &waiting, 202);
+    let mut ordered = final_result("TODO-ORDERED");
+    ordered["severity"] = json!("general");
+    ordered["sampled_unit"]["uscc"] = json!(uscc("120105", 31));
+    ordered["sampled_unit"]["district"] = json!("120105");
+    ordered["sampled_unit"]["name"] = json!("河北区某某五金店");
+    post(&up, "/v1/results", "lab", &ordered, 202);
+    let served = days_ago(5);
+    for (id, kind, extra) in [
+        ("S", "stop_ordered", json!({})),
+        ("N", "notice_served", json!({"outcome": "rectification"})),
+    ] {
+        let d = disposition("TODO-ORDERED", &format!("TODO-{id}"), kind, &served, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    let case = wait_case(&up, "TODO-ORDERED", |c| c["status"] == "rectifying");
+    let recheck_by = case["deadlines"]["recheck_by"].as_str().unwrap().to_owned();
+    let date_zh = |text: &str| spotcheck_schemas::days::date_zh(day(text));
+
+    let rows = todo_rows(&up, "", |rows| {
+        rows.iter().any(|r| r[4] == "TODO-ORDERED") && rows.iter().any(|r| r[4] == "TODO-NEW")
+    });
+    let of = |report_no: &str| -> Vec<String> {
+        rows.iter()
+            .filter(|r| r[4] == report_no)
+            .map(|r| r[1].clone())
+            .collect()
+    };
+    assert_eq!(of("TODO-ORDERED"), ["组织复查"], "{rows:?}");
+    let recheck = rows.iter().find(|r| r[4] == "TODO-ORDERED").unwrap();
+    assert_eq!(recheck[0], date_zh(&recheck_by));
+    assert_eq!(
+        recheck[2],
+        format!("河北区某某五金店 {}", uscc("120105", 31))
+    );
+    let new = of("TODO-NEW");
+    assert!(new.contains(&"送达整改通知书".to_owned()), "{rows:?}");
+    assert!(new.contains(&"责令停止生产销售".to_owned()), "{rows:?}");
+    // Earliest first: the stop of sale is due at once, the re-check in seventy-five days.
+    let position = |what: &str| rows.iter().position(|r| r[1] == what).unwrap();
+    assert!(
+        position("责令停止生产销售") < position("组织复查"),
+        "{rows:?}"
+    );
+    // Due on the day the failure became final, days ago: marked as past; the re-check is not.
+    let stop = &rows[position("责令停止生产销售")][0];
+    let final_on = wait_case(&up, "TODO-NEW", |c| c["status"] == "final")["deadlines"]["final_on"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(stop, &format!("{}（已过期限）", date_zh(&final_on)));
+
+    // One district's work: the re-check of the unit in 河北区 only.
+    let hebei = todo_rows(&up, "?district=120105", |rows| !rows.is_empty());
+    assert!(hebei.iter().all(|r| r[3] == "河北区"), "{hebei:?}");
+    assert!(hebei.iter().any(|r| r[1] == "组织复查"), "{hebei:?}");
+    let bad = client()
+        .get(up.url("/ui/todo?district=nankai"))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let lab = client()
+        .get(up.url("/ui/todo"))
+        .bearer_auth(up.token("lab"))
+        .send()
+        .unwrap();
+    assert_eq!(lab.status(), 403);
+}

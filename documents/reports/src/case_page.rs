@@ -530,7 +530,7 @@ fn graph(units: &[TextRow], hops: &[Hop]) -> String {
 }
 
 /// `text` for a URL query value.
-fn percent_encode(text: &str) -> String {
+pub(crate) fn percent_encode(text: &str) -> String {
     let mut out = String::new();
     for byte in text.bytes() {
         match byte {

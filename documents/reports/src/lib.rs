@@ -14,6 +14,7 @@ pub mod report;
 pub mod svg;
 pub mod table;
 mod templates;
+pub mod todo;
 pub mod trace;
 
 /// Why a page or an export could not be made.

@@ -15,6 +15,7 @@ const SOURCES: &[(&str, &str)] = &[
     ("bulletin.html", include_str!("../templates/bulletin.html")),
     ("report.html", include_str!("../templates/report.html")),
     ("unit.html", include_str!("../templates/unit.html")),
+    ("todo.html", include_str!("../templates/todo.html")),
     ("report.md", include_str!("../templates/report.md")),
     ("facts.txt", include_str!("../templates/notices/facts.txt")),
     (

@@ -130,6 +130,7 @@ pub fn lake(app: &App, lake: Arc<Analytics>, authority: Arc<Authority>) -> Compo
         )
         .route("/ui/units/{uscc}", get(ui::unit_page))
         .route("/ui/cases", get(ui::cases_page))
+        .route("/ui/todo", get(ui::todo_page))
         .route("/ui/cases/{case_id}", get(ui::case_page))
         .with_state(Lake {
             app: app.clone(),

@@ -1,5 +1,5 @@
 //! What officials look at: the case pages (`/ui/cases`, `/ui/cases/{case_id}`, for admins and
-//! analysts), a unit's credit archive (`/ui/units/{uscc}`, `GET /v1/units/{uscc}/archive`) and
+//! analysts), the work list (`/ui/todo`), a unit's credit archive (`/ui/units/{uscc}`, `GET /v1/units/{uscc}/archive`) and
 //! the batch trace export (`GET /v1/trace-export`, for admins). All read the lake.
 //!
 //! The pages take the same bearer token as the API: put them behind the reverse proxy that signs
@@ -175,6 +175,32 @@ pub async fn cases_page(
     State(lake): State<Arc<Analytics>>,
 ) -> Result<Html<String>, ApiError> {
     let page = spotcheck_reports::case_page::list_page(&lake)
+        .await
+        .map_err(report_error)?;
+    Ok(Html(page))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TodoQuery {
+    /// Only what concerns units whose district code starts with this (e.g. 120104).
+    pub district: Option<String>,
+}
+
+/// The work list: notices to serve, steps due and re-checks, earliest time limit first.
+pub async fn todo_page(
+    _: Require<AdminsAndAnalysts>,
+    State(app): State<App>,
+    State(lake): State<Arc<Analytics>>,
+    ApiQuery(query): ApiQuery<TodoQuery>,
+) -> Result<Html<String>, ApiError> {
+    let district = query.district.as_deref().map(str::trim);
+    if district.is_some_and(|d| d.is_empty() || !d.chars().all(|c| c.is_ascii_digit())) {
+        return Err(ApiError::bad_request(
+            "district must be a division code or its prefix (digits), e.g. 120104",
+        ));
+    }
+    let page = spotcheck_reports::todo::todo_page(&lake, district, app.today())
         .await
         .map_err(report_error)?;
     Ok(Html(page))
