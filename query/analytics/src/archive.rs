@@ -1,7 +1,10 @@
-//! What the `archive` view (a unit's quality-safety credit archive, 产品质量安全信用档案) needs
-//! beyond plain SQL: `notices_of(notices_json)`, a case's notices (三书一函) as a list of structs
-//! (`number, kind, to, due_on, status, cause`) that SQL can `unnest`.
+//! What the `archive` view (a unit's quality-safety credit archive, 产品质量安全信用档案) and the
+//! officials' work list need beyond plain SQL: a case's notices (三书一函) and its other legal
+//! steps, kept as JSON, as lists of structs SQL can `unnest` —
+//! `notices_of(notices_json)` (`number, kind, to, due_on, status, cause`) and
+//! `steps_of(steps_json)` (`number, kind, due_on, done_on, status`).
 
+use datafusion::arrow::array::ArrayBuilder;
 use datafusion::arrow::array::{
     Array, ArrayRef, AsArray, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
 };
@@ -14,46 +17,54 @@ use datafusion::logical_expr::{
 use datafusion::prelude::SessionContext;
 use std::sync::Arc;
 
-/// Registers `notices_of` in `context`.
+/// Registers `notices_of` and `steps_of` in `context`.
 pub fn register(context: &SessionContext) {
-    context.register_udf(ScalarUDF::new_from_impl(NoticesOf::new()));
-}
-
-fn notice_fields() -> Fields {
-    Fields::from(vec![
-        Field::new("number", DataType::Int64, false),
-        Field::new("kind", DataType::Utf8, true),
-        Field::new("to", DataType::Utf8, true),
-        Field::new("due_on", DataType::Utf8, true),
-        Field::new("status", DataType::Utf8, true),
-        Field::new("cause", DataType::Utf8, true),
-    ])
-}
-
-fn notices_type() -> DataType {
-    DataType::List(Arc::new(Field::new(
-        "item",
-        DataType::Struct(notice_fields()),
-        true,
-    )))
-}
-
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct NoticesOf {
-    signature: Signature,
-}
-
-impl NoticesOf {
-    fn new() -> Self {
-        Self {
-            signature: Signature::any(1, Volatility::Immutable),
-        }
+    for (name, keys) in [
+        (
+            "notices_of",
+            &["kind", "to", "due_on", "status", "cause"][..],
+        ),
+        ("steps_of", &["kind", "due_on", "done_on", "status"][..]),
+    ] {
+        context.register_udf(ScalarUDF::new_from_impl(ItemsOf::new(name, keys)));
     }
 }
 
-impl ScalarUDFImpl for NoticesOf {
+/// A JSON list of objects as a list of structs: `number` (from 1) and the text of each key.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct ItemsOf {
+    name: &'static str,
+    keys: &'static [&'static str],
+    signature: Signature,
+}
+
+impl ItemsOf {
+    fn new(name: &'static str, keys: &'static [&'static str]) -> Self {
+        Self {
+            name,
+            keys,
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+
+    fn fields(&self) -> Fields {
+        std::iter::once(Field::new("number", DataType::Int64, false))
+            .chain(
+                self.keys
+                    .iter()
+                    .map(|key| Field::new(*key, DataType::Utf8, true)),
+            )
+            .collect()
+    }
+
+    fn item(&self) -> Arc<Field> {
+        Arc::new(Field::new("item", DataType::Struct(self.fields()), true))
+    }
+}
+
+impl ScalarUDFImpl for ItemsOf {
     fn name(&self) -> &str {
-        "notices_of"
+        self.name
     }
 
     fn signature(&self) -> &Signature {
@@ -61,56 +72,43 @@ impl ScalarUDFImpl for NoticesOf {
     }
 
     fn return_type(&self, _: &[DataType]) -> Result<DataType> {
-        Ok(notices_type())
+        Ok(DataType::List(self.item()))
     }
 
     fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
         let rows = args.number_rows.max(1);
         let Some(json) = args.args.first() else {
-            return Err(datafusion::error::DataFusionError::Plan(
-                "notices_of takes (notices_json)".into(),
-            ));
+            return Err(datafusion::error::DataFusionError::Plan(format!(
+                "{} takes one JSON list",
+                self.name
+            )));
         };
         let json = cast(&json.to_array(rows)?, &DataType::Utf8)?;
         let json = json.as_string::<i32>();
-        let item = StructBuilder::new(
-            notice_fields(),
-            vec![
-                Box::new(Int64Builder::new()),
-                Box::new(StringBuilder::new()),
-                Box::new(StringBuilder::new()),
-                Box::new(StringBuilder::new()),
-                Box::new(StringBuilder::new()),
-                Box::new(StringBuilder::new()),
-            ],
-        );
-        let mut list = ListBuilder::new(item).with_field(Arc::new(Field::new(
-            "item",
-            DataType::Struct(notice_fields()),
-            true,
-        )));
+        let builders: Vec<Box<dyn ArrayBuilder>> =
+            std::iter::once(Box::new(Int64Builder::new()) as Box<dyn ArrayBuilder>)
+                .chain(
+                    self.keys
+                        .iter()
+                        .map(|_| Box::new(StringBuilder::new()) as Box<dyn ArrayBuilder>),
+                )
+                .collect();
+        let mut list =
+            ListBuilder::new(StructBuilder::new(self.fields(), builders)).with_field(self.item());
         for row in 0..json.len() {
-            let notices: Vec<serde_json::Value> = if json.is_null(row) {
+            let items: Vec<serde_json::Value> = if json.is_null(row) {
                 Vec::new()
             } else {
                 serde_json::from_str(json.value(row)).unwrap_or_default()
             };
             let builder = list.values();
-            for (index, notice) in notices.iter().enumerate() {
-                let text = |key: &str| notice.get(key).and_then(|v| v.as_str());
+            for (index, item) in items.iter().enumerate() {
                 if let Some(b) = builder.field_builder::<Int64Builder>(0) {
                     b.append_value(index as i64 + 1);
                 }
-                let columns = [
-                    (1, "kind"),
-                    (2, "to"),
-                    (3, "due_on"),
-                    (4, "status"),
-                    (5, "cause"),
-                ];
-                for (column, key) in columns {
-                    if let Some(b) = builder.field_builder::<StringBuilder>(column) {
-                        b.append_option(text(key));
+                for (column, key) in self.keys.iter().enumerate() {
+                    if let Some(b) = builder.field_builder::<StringBuilder>(column + 1) {
+                        b.append_option(item.get(*key).and_then(|v| v.as_str()));
                     }
                 }
                 builder.append(true);
