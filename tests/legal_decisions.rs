@@ -1650,6 +1650,13 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
     ordered["sampled_unit"]["district"] = json!("120105");
     ordered["sampled_unit"]["name"] = json!("河北区某某五金店");
     post(&up, "/v1/results", "lab", &ordered, 202);
+    // A shop the lab named without its credit code: nothing is served to it until identified.
+    let mut unnamed = final_result("TODO-UNNAMED");
+    unnamed["severity"] = json!("general");
+    unnamed["sampled_unit"]["uscc"] = Value::Null;
+    unnamed["sampled_unit"]["name"] = json!("南开区无码日杂店");
+    unnamed["sampled_unit"]["address"] = json!("天津市南开区某路9号");
+    post(&up, "/v1/results", "lab", &unnamed, 202);
     let served = days_ago(5);
     for (id, kind, extra) in [
         ("S", "stop_ordered", json!({})),
@@ -1699,6 +1706,32 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
     let hebei = todo_rows(&up, "?district=120105", |rows| !rows.is_empty());
     assert!(hebei.iter().all(|r| r[3] == "河北区"), "{hebei:?}");
     assert!(hebei.iter().any(|r| r[1] == "组织复查"), "{hebei:?}");
+
+    // Below the tasks, the parties waiting for identification, in the district sampled.
+    let waiting = |query: &str| -> String {
+        let page = client()
+            .get(up.url(&format!("/ui/todo{query}")))
+            .bearer_auth(up.token("admin"))
+            .send()
+            .unwrap()
+            .text()
+            .unwrap();
+        page.split("<table id=\"identifications\">")
+            .nth(1)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let mut nankai = String::new();
+    support::flows::wait_until("the unnamed shop in the work list", || {
+        nankai = waiting("?district=120104");
+        nankai.contains("南开区无码日杂店")
+    });
+    assert!(
+        nankai.contains("<td>南开区无码日杂店</td><td>销售者</td><td>南开区</td><td>天津市南开区某路9号</td><td>1</td>"),
+        "{nankai}"
+    );
+    assert!(nankai.contains("TODO-UNNAMED"), "{nankai}");
+    assert!(!waiting("?district=120105").contains("南开区无码日杂店"));
     let bad = client()
         .get(up.url("/ui/todo?district=nankai"))
         .bearer_auth(up.token("admin"))

@@ -2,8 +2,10 @@
 //! notice proposed and not served yet (三书一函), each step due (the stop of production and sale,
 //! a public notice, a second re-check…) and the re-check (复查) of each case under rectification
 //! — earliest time limit first, those already past marked. The case list shows what changed last;
-//! this shows what is due next. One query: the sort keeps the first rows only, so the page costs
-//! the same memory however many cases are open.
+//! this shows what is due next. Below, the parties waiting for identification (待认定: named
+//! without a credit code, nothing served or disclosed to them until named). Each list is one
+//! query whose sort keeps the first rows only, so the page costs the same memory however many
+//! cases are open.
 
 use crate::ReportError;
 use crate::notice;
@@ -13,7 +15,7 @@ use chrono::NaiveDate;
 use serde_json::json;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::CaseStatus;
-use spotcheck_schemas::enums::{NoticeKind, StepKind};
+use spotcheck_schemas::enums::{NoticeKind, StepKind, SubjectRole};
 use spotcheck_schemas::names::{division_name, zh};
 
 /// How many rows the page shows at most.
@@ -108,6 +110,66 @@ pub async fn todo_page(
             .and_then(|row| get(row, column).parse::<u64>().ok())
             .unwrap_or_default()
     };
+    // The parties named without a credit code (identification pending: nothing served or
+    // disclosed to them until an official or the registry names them), one row per name however
+    // spelt and part, in the district sampled.
+    let sampled_in = district.map_or_else(String::new, |prefix| {
+        format!(" WHERE r.district LIKE {}", literal(&format!("{prefix}%")))
+    });
+    let pending = format!(
+        "SELECT min(i.name) AS name, i.role, \
+                CASE WHEN count(DISTINCT r.district) > 1 THEN 'several' \
+                     ELSE max(r.district) END AS district, \
+                max(CASE WHEN i.role = 'seller' THEN r.sampled_unit_address \
+                         ELSE r.producer_address END) AS address, \
+                count(DISTINCT i.case_id) AS cases, min(i.case_id) AS case_id, \
+                min(i.report_no) AS report_no \
+         FROM identifications i \
+         JOIN results r ON r.report_no = i.report_no AND r.lab_id = i.lab_id{sampled_in} \
+         GROUP BY name_key(i.name), i.role"
+    );
+    let waiting = text_rows(
+        analytics,
+        &format!(
+            "SELECT (SELECT count(*) FROM ({pending})) AS parties, \
+                    (SELECT count(DISTINCT i.case_id) FROM identifications i \
+                     JOIN results r ON r.report_no = i.report_no AND r.lab_id = i.lab_id\
+                     {sampled_in}) AS cases"
+        ),
+        &[],
+    )
+    .await?;
+    let parties = text_rows(
+        analytics,
+        &format!("SELECT * FROM ({pending}) ORDER BY cases DESC, name LIMIT {MOST}"),
+        &[],
+    )
+    .await?;
+    let parties: Vec<_> = parties
+        .iter()
+        .map(|row| {
+            let district = get(row, "district");
+            let role = get(row, "role");
+            json!({
+                "name": get(row, "name"),
+                "role": zh(role, SubjectRole::name_zh).unwrap_or(role),
+                "district": match district {
+                    "several" => "多个区",
+                    code => division_name(code).unwrap_or(code),
+                },
+                "address": get(row, "address"),
+                "cases": get(row, "cases"),
+                "path": crate::case_page::percent_encode(get(row, "case_id")),
+                "report_no": get(row, "report_no"),
+            })
+        })
+        .collect();
+    let waiting_count = |column: &str| {
+        waiting
+            .first()
+            .and_then(|row| get(row, column).parse::<u64>().ok())
+            .unwrap_or_default()
+    };
     render(
         "todo.html",
         json!({
@@ -117,6 +179,9 @@ pub async fn todo_page(
             "past": count("past"),
             "shown": rows.len(),
             "rows": rows,
+            "pending_parties": waiting_count("parties"),
+            "pending_cases": waiting_count("cases"),
+            "parties": parties,
         }),
     )
 }
