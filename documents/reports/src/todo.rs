@@ -9,7 +9,7 @@
 
 use crate::ReportError;
 use crate::notice;
-use crate::table::{get, literal, text_rows};
+use crate::table::{TextRow, get, literal, text_rows};
 use crate::templates::render;
 use chrono::NaiveDate;
 use serde_json::json;
@@ -104,12 +104,6 @@ pub async fn todo_page(
             })
         })
         .collect();
-    let count = |column: &str| {
-        counts
-            .first()
-            .and_then(|row| get(row, column).parse::<u64>().ok())
-            .unwrap_or_default()
-    };
     // The parties named without a credit code (identification pending: nothing served or
     // disclosed to them until an official or the registry names them), one row per name however
     // spelt and part, in the district sampled.
@@ -164,24 +158,25 @@ pub async fn todo_page(
             })
         })
         .collect();
-    let waiting_count = |column: &str| {
-        waiting
-            .first()
-            .and_then(|row| get(row, column).parse::<u64>().ok())
-            .unwrap_or_default()
-    };
     render(
         "todo.html",
         json!({
             "today": notice::date_zh(&today.to_string()),
             "scope": district.map(|d| division_name(d).unwrap_or(d).to_owned()),
-            "total": count("total"),
-            "past": count("past"),
+            "total": number(&counts, "total"),
+            "past": number(&counts, "past"),
             "shown": rows.len(),
             "rows": rows,
-            "pending_parties": waiting_count("parties"),
-            "pending_cases": waiting_count("cases"),
+            "pending_parties": number(&waiting, "parties"),
+            "pending_cases": number(&waiting, "cases"),
             "parties": parties,
         }),
     )
+}
+
+/// The number in `column` of a count's one row (0 when there is none).
+fn number(rows: &[TextRow], column: &str) -> u64 {
+    rows.first()
+        .and_then(|row| get(row, column).parse().ok())
+        .unwrap_or_default()
 }
