@@ -47,6 +47,8 @@ pub struct TracebackStage {
     publisher: Publisher,
     clock: Arc<dyn Clock>,
     authority: Authority,
+    /// [`Authority::fingerprint`] of `authority`, kept in the state beside the rules version.
+    fingerprint: u64,
     /// The outbox is checked against the cases topic after a start and a failed send.
     tail: TailCheck,
     /// When shared with other instances: the results partitions this one owns, and how to read
@@ -71,6 +73,7 @@ impl TracebackStage {
             tail: TailCheck::new(&publisher, topics::CASES),
             publisher,
             clock,
+            fingerprint: authority.fingerprint(),
             authority,
             sharing: None,
         }
@@ -107,8 +110,9 @@ impl TracebackStage {
             let value = |key: &str| meta.get(key).map(|v| v.map(|v| v.value()));
             (value("rules")?, value("authority")?)
         };
-        let authority = self.authority.fingerprint();
-        if derived_by != Some(u64::from(RULES_VERSION)) {
+        let new_rules = derived_by != Some(u64::from(RULES_VERSION));
+        let new_authority = derived_under != Some(self.fingerprint);
+        if new_rules {
             // A state derived by other rules (or a new one): every case is derived again, and
             // what differs is published as a new revision (the credit feed follows).
             affected.extend(names::migrate(&txn)?);
@@ -119,7 +123,7 @@ impl TracebackStage {
                     "new case rules: every case is derived again"
                 );
             }
-        } else if derived_under != Some(authority) {
+        } else if new_authority {
             // The periods, the working-day calendar (a year's holiday notice added) or the
             // region changed: every deadline is counted again, not only the next a timer meets.
             affected.extend(names::every_case(&txn)?);
@@ -128,10 +132,10 @@ impl TracebackStage {
                 "the periods, calendar or region changed: every case is derived again"
             );
         }
-        {
+        if new_rules || new_authority {
             let mut meta = txn.open_table(store::META)?;
             meta.insert("rules", u64::from(RULES_VERSION))?;
-            meta.insert("authority", authority)?;
+            meta.insert("authority", self.fingerprint)?;
         }
         {
             let mut offsets = txn.open_table(store::OFFSETS)?;
