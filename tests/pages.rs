@@ -454,6 +454,20 @@ fn the_quarterly_yearly_and_years_reports_show_every_chart_with_the_numbers_of_t
     // Opened in Chromium: every chart drawn, and the table rows carry the SQL's numbers.
     let png = dir.path().join("report.png");
     let dom = render_in_chromium(&out.join("report.html"), &png);
+    // Due on the next quarter's first working day, as the calendar has it.
+    let (next_year, next_month) = match q {
+        "4" => (year.parse::<i32>().unwrap() + 1, 1),
+        q => (year.parse().unwrap(), q.parse::<u32>().unwrap() * 3 + 1),
+    };
+    let first = chrono::NaiveDate::from_ymd_opt(next_year, next_month, 1).unwrap();
+    let due = support::law_period_end(first.pred_opt().unwrap(), 1);
+    assert!(
+        dom.contains(&format!(
+            "报送期限：{}（下一季度第一个工作日",
+            spotcheck_schemas::days::date_zh(due)
+        )),
+        "{dom}"
+    );
     if let Ok(keep) = std::env::var("SPOTCHECK_KEEP_SCREENSHOTS") {
         std::fs::copy(&png, Path::new(&keep).join("report.png")).unwrap();
     }
@@ -519,6 +533,13 @@ fn the_quarterly_yearly_and_years_reports_show_every_chart_with_the_numbers_of_t
         "{page}"
     );
     assert!(page.contains("按公示日期计入本年度"), "{page}");
+    let next_year = year.parse::<i32>().unwrap() + 1;
+    assert!(
+        page.contains(&format!(
+            "<p class=\"due\">报送期限：{next_year}年1月10日前</p>"
+        )),
+        "{page}"
+    );
 
     // The report over years (the three-year action's self-evaluation, due when it ends): each
     // year beside the others, each category's years, and every quarter's rate — not eight.

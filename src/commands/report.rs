@@ -35,10 +35,11 @@ pub async fn run(args: ReportArgs) -> Result<ExitCode> {
         bail!("--district must be a division code or its prefix (digits), got {district:?}");
     }
     let started = Instant::now();
-    let (analytics, _) = open_for_documents(&args.lake).await?;
+    let (analytics, config) = open_for_documents(&args.lake).await?;
     let scope = Scope {
         period,
         district: args.district,
+        due: Some(period.due_zh(&config.traceback.authority().calendar)),
     };
     let sections = sections(&analytics, &scope).await?;
     let written = write(&scope, &sections, &args.out)?;

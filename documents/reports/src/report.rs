@@ -13,8 +13,10 @@ use chrono::NaiveDate;
 use serde_json::json;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::CaseStatus;
+use spotcheck_schemas::days;
 use spotcheck_schemas::enums::{Category, DisclosureAction, NoticeKind, SubjectRole};
 use spotcheck_schemas::names::{division_name, zh};
+use spotcheck_traceback::Calendar;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -166,6 +168,27 @@ impl Period {
         }
     }
 
+    /// When the report is due, in words (docs/domain.md, Reporting): a quarter's on the first
+    /// working day of the next (on `calendar`; a year it lacks skips weekends only, and says
+    /// so), a year's by 10 January; a span of years' when the action ends (no fixed day).
+    pub fn due_zh(self, calendar: &Calendar) -> String {
+        match self {
+            Self::Quarter(quarter) => {
+                let next = quarter.bounds().1;
+                let due = calendar.period_end(next.pred_opt().unwrap_or(next), 1);
+                let unknown = due.unknown_year.map_or_else(String::new, |year| {
+                    format!("；{year}年的节假日安排尚未载入工作日历，只避开了周末")
+                });
+                format!(
+                    "报送期限：{}（下一季度第一个工作日{unknown}）",
+                    days::date_zh(due.date)
+                )
+            }
+            Self::Year(year) => format!("报送期限：{}年1月10日前", year + 1),
+            Self::Years(..) => "报送期限：总体任务结束后".to_owned(),
+        }
+    }
+
     /// 本季度, 本年度 or 报告期内.
     fn this_zh(self) -> &'static str {
         match self {
@@ -192,6 +215,8 @@ pub struct Scope {
     pub period: Period,
     /// A division-code prefix (e.g. `120104`), or every district.
     pub district: Option<String>,
+    /// When it is due, in words ([`Period::due_zh`]), shown under the title.
+    pub due: Option<String>,
 }
 
 /// How a section is drawn: which column labels the bars or points and which gives the value.
@@ -625,7 +650,7 @@ pub fn write(scope: &Scope, sections: &[Section], out: &Path) -> Result<Vec<Path
             "sql": section.sql,
         }));
     }
-    let context = json!({ "title": title, "sections": shown });
+    let context = json!({ "title": title, "due": scope.due, "sections": shown });
     let html = render("report.html", &context)?;
     let markdown = render("report.md", &context)?;
     for (name, text) in [("report.html", html), ("report.md", markdown)] {
@@ -669,11 +694,15 @@ mod tests {
         let scope = Scope {
             period: Period::Quarter(Quarter::parse("2026Q3").unwrap()),
             district: Some("120104".into()),
+            due: Some("报送期限：2026年10月8日（下一季度第一个工作日）".into()),
         };
         let dir = tempfile::tempdir().unwrap();
         write(&scope, &sections, dir.path()).unwrap();
         let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
         assert!(html.contains("<h1>2026年第3季度产品质量监督抽查报告（南开区）</h1>"));
+        assert!(
+            html.contains("<p class=\"due\">报送期限：2026年10月8日（下一季度第一个工作日）</p>")
+        );
         assert!(
             html.contains("<td>电线电缆 &lt;b&gt;|*</td><td>12</td>"),
             "{html}"
@@ -734,6 +763,32 @@ mod tests {
         for bad in ["2026Q1", "26x", "1900", ""] {
             assert_eq!(Period::year(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn a_report_is_due_as_the_plan_says_on_the_working_day_calendar() {
+        let calendar = Calendar::shipped();
+        let quarter = |q: &str| Period::Quarter(Quarter::parse(q).unwrap());
+        // 1–7 October 2026 are National Day: the third quarter's report is due on the 8th.
+        assert_eq!(
+            quarter("2026Q3").due_zh(&calendar),
+            "报送期限：2026年10月8日（下一季度第一个工作日）"
+        );
+        // 2027's notice is not in the shipped calendar: Friday 1 January, said to be unchecked.
+        let mut without_2027 = calendar.clone();
+        without_2027.years.remove("2027");
+        assert_eq!(
+            quarter("2026Q4").due_zh(&without_2027),
+            "报送期限：2027年1月1日（下一季度第一个工作日；2027年的节假日安排尚未载入工作日历，只避开了周末）"
+        );
+        assert_eq!(
+            Period::Year(2026).due_zh(&calendar),
+            "报送期限：2027年1月10日前"
+        );
+        assert_eq!(
+            Period::Years(2024, 2026).due_zh(&calendar),
+            "报送期限：总体任务结束后"
+        );
     }
 
     #[test]
