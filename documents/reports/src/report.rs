@@ -2,8 +2,9 @@
 //! yearly one (due 10 January) with the same sections over the year, and the report over several
 //! years (the three-year action's self-evaluation, 2024–2026, due when the action ends) with each
 //! year beside the others: one self-contained HTML file (charts inline), a Markdown version with
-//! the charts as SVG files beside it, and the CSV table behind every chart. Every number is a query over `results_by_quarter` and the lake's case, disposition and
-//! disclosure tables — the SQL is printed under each table, so an analyst can rerun it.
+//! the charts as SVG files beside it, and the CSV table behind every chart. Every number is a
+//! query over `results_by_quarter` and the lake's case, disposition and disclosure tables — the
+//! SQL is printed under each table, so an analyst can rerun it.
 
 use crate::ReportError;
 use crate::svg::{bar_chart, line_chart};
@@ -246,28 +247,24 @@ pub struct Section {
 pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Section>, ReportError> {
     // The values are written into the text, not bound: the report prints each section's SQL
     // for an analyst to run again as it stands.
-    let quarters: Vec<String> = scope
-        .period
-        .quarters()
-        .iter()
-        .map(|q| literal(&q.to_string()))
-        .collect();
+    // Quarters as a SQL list: '2026Q1', '2026Q2'.
+    let listed = |quarters: Vec<Quarter>| -> String {
+        let literals: Vec<String> = quarters.iter().map(|q| literal(&q.to_string())).collect();
+        literals.join(", ")
+    };
     let district = scope
         .district
         .as_ref()
         .map(|d| format!(" AND r.district LIKE {}", literal(&format!("{d}%"))))
         .unwrap_or_default();
-    let in_scope = format!("r.quarter IN ({}){district}", quarters.join(", "));
+    let in_scope = format!(
+        "r.quarter IN ({}){district}",
+        listed(scope.period.quarters())
+    );
     // The results as they stand: an overturned failure is a pass, a revoked result none.
     let standing = "standing_results";
     let rate = "count(*) AS results, sum(CASE WHEN r.standing_verdict = 'fail' THEN 1 ELSE 0 END) AS failures, \
                 round(100 * avg(CASE WHEN r.standing_verdict = 'fail' THEN 1.0 ELSE 0.0 END), 2) AS failure_rate_pct";
-    let trend: Vec<String> = scope
-        .period
-        .trend()
-        .iter()
-        .map(|q| literal(&q.to_string()))
-        .collect();
     let (trend_id, trend_title) = match scope.period {
         Period::Years(..) => ("by_quarter", "各季度不合格率"),
         Period::Quarter(_) | Period::Year(_) => ("last_eight_quarters", "近八个季度不合格率"),
@@ -336,7 +333,7 @@ pub async fn sections(analytics: &Analytics, scope: &Scope) -> Result<Vec<Sectio
             format!(
                 "SELECT r.quarter, {rate} FROM {standing} r WHERE r.quarter IN ({}){district} \
                  GROUP BY r.quarter ORDER BY r.quarter",
-                trend.join(", ")
+                listed(scope.period.trend())
             ),
             Chart::Line {
                 label: "quarter",

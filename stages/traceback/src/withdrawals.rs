@@ -6,13 +6,21 @@
 
 use spotcheck_schemas::case::Gap;
 use spotcheck_schemas::{Disposition, DispositionKind};
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 /// The case's records that count — less those withdrawn, and less the withdrawals — and what a
 /// withdrawal could not do. An identification is not withdrawn (it names the unit for every
 /// case with its name; a new identification corrects it), nor is a withdrawal (the withdrawn
-/// record is posted again under a new id).
-pub fn counting(dispositions: &[Disposition]) -> (Vec<Disposition>, Vec<Gap>) {
+/// record is posted again under a new id). A case without a withdrawal (nearly every one) keeps
+/// its records as they are: every derivation of every case comes through here.
+pub fn counting(dispositions: &[Disposition]) -> (Cow<'_, [Disposition]>, Vec<Gap>) {
+    if !dispositions
+        .iter()
+        .any(|d| d.kind == DispositionKind::Withdrawn)
+    {
+        return (Cow::Borrowed(dispositions), Vec::new());
+    }
     let withdrawable = |d: &Disposition| {
         !matches!(
             d.kind,
@@ -47,7 +55,7 @@ pub fn counting(dispositions: &[Disposition]) -> (Vec<Disposition>, Vec<Gap>) {
         .filter(|d| !withdrawn.contains(d.disposition_id.as_str()))
         .cloned()
         .collect();
-    (counting, gaps)
+    (Cow::Owned(counting), gaps)
 }
 
 #[cfg(test)]
