@@ -1287,13 +1287,7 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
         "the cleared item in the lake",
         "SELECT 1 FROM cases WHERE report_no = 'PARTIAL-1' AND cleared_items LIKE '%燃气导管%'",
     );
-    let n = 1 + case["notices"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .position(|n| n["kind"] == "rectification")
-        .unwrap();
-    let notice = notice_html(&up, "PARTIAL-1", n);
+    let notice = rectification_notice_html(&up, &case, "PARTIAL-1");
     assert!(notice.contains("熄火保护装置"), "{notice}");
     assert!(!notice.contains("燃气导管"), "{notice}");
     let case_id = spotcheck_schemas::case_id("dev-lab", "PARTIAL-1");
@@ -1354,6 +1348,106 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
     assert_eq!(listed[0][13], "PARTIAL-1");
     assert!(listed[0][11].contains("熄火保护装置"), "{rows:?}");
     assert!(!listed[0][11].contains("燃气导管"), "{rows:?}");
+}
+
+/// A lab's sheet rates its failed items as the implementation rules class them (A类 serious, B类
+/// general) and names no severity for the whole: the failure is serious, a major hidden danger.
+/// When the re-test clears the A类 item, what stands is general: listed supervision is no longer
+/// proposed and no official is asked to confirm it; the case page and the notices say each
+/// item's class, and analysts find it in `result_items`.
+#[test]
+fn a_retest_clearing_the_serious_item_ends_the_listed_supervision() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = start(dir.path(), "[traceback.periods]\nobjection_days = 0\n");
+    let sheet = format!(
+        "报告编号,产品名称,产品类别,抽查领域,受检单位,统一社会信用代码,所在区,标称生产企业,\
+         标称生产企业统一社会信用代码,规格型号,生产日期/批号,抽样日期,检验日期,送达日期,检验结论,\
+         主要不合格项目\n\
+         RATED-1,家用燃气灶具,燃气器具,流通,南开区某某商店,{seller},南开区,某某燃气具有限公司,\
+         {producer},JZT-2,20260301,{sampled},{tested},{served},不合格,\
+         \"熄火保护装置（A类，标准值：≤60 s，实测值：75 s）；燃气导管（B类不合格）\"\n",
+        seller = support::flows::SELLER,
+        producer = "91350100M000100Y43",
+        sampled = days_ago(20),
+        tested = days_ago(14),
+        served = days_ago(12),
+    );
+    let response = client()
+        .post(up.url("/v1/results"))
+        .bearer_auth(up.token("lab"))
+        .header("content-type", "text/csv")
+        .body(sheet)
+        .send()
+        .unwrap();
+    let status = response.status().as_u16();
+    let answer: Value = response.json().unwrap();
+    assert_eq!(status, 202, "{answer}");
+    assert_eq!(
+        answer["accepted"].as_array().map(Vec::len),
+        Some(1),
+        "{answer}"
+    );
+
+    // Serious by its A类 item: listed supervision proposed once the failure is final.
+    let case = wait_case(&up, "RATED-1", |c| c["status"] == "final");
+    assert!(
+        notice_kinds(&case).contains("listed_supervision"),
+        "{case:#}"
+    );
+    wait_rows(
+        &up,
+        "the items' classes in the lake",
+        "SELECT 1 FROM result_items WHERE report_no = 'RATED-1' \
+         AND item_name = '熄火保护装置' AND severity = 'serious'",
+    );
+    let rows = support::flows::up_sql(
+        &up,
+        "SELECT r.severity AS result, i.severity AS item FROM results r JOIN result_items i \
+         ON r.report_no = i.report_no WHERE r.report_no = 'RATED-1' ORDER BY i.item_no",
+    );
+    assert_eq!(
+        rows,
+        [
+            json!({"result": "serious", "item": "serious"}),
+            json!({"result": "serious", "item": "general"})
+        ]
+    );
+
+    // The re-test clears the A类 item; the B类 one stands.
+    for (id, kind, on, extra) in [
+        ("O", "objection_filed", days_ago(12), json!({})),
+        (
+            "R",
+            "retest_concluded",
+            days_ago(3),
+            json!({"outcome": "upheld", "cleared_items": ["熄火保护装置"]}),
+        ),
+    ] {
+        let d = disposition("RATED-1", &format!("RATED-1-{id}"), kind, &on, extra);
+        post(&up, "/v1/dispositions", "admin", &d, 202);
+    }
+    let case = wait_case(&up, "RATED-1", |c| {
+        c["facts"]["cleared_items"] == json!(["熄火保护装置"])
+    });
+    assert_eq!(case["status"], "final", "{case:#}");
+    assert!(
+        !notice_kinds(&case).contains("listed_supervision"),
+        "what stands is general: {case:#}"
+    );
+    assert!(
+        !case["gaps"].to_string().contains("listed supervision"),
+        "{case:#}"
+    );
+    let case_id = spotcheck_schemas::case_id("dev-lab", "RATED-1");
+    let page = case_page(&up, &case_id, |page| page.contains("经复检合格"));
+    assert!(
+        page.contains("<td>燃气导管</td><td>一般</td>"),
+        "the class beside the item: {page}"
+    );
+    assert!(!page.contains("挂牌督办仍按原结论提出"), "{page}");
+    let notice = rectification_notice_html(&up, &case, "RATED-1");
+    assert!(notice.contains("燃气导管（一般）"), "{notice}");
+    assert!(!notice.contains("熄火保护装置"), "{notice}");
 }
 
 /// An official records the re-test as overturned by mistake: the disclosures are retracted.
@@ -1521,6 +1615,17 @@ fn overdue_reasons(plan: &Value, uscc: &str) -> Vec<String> {
 /// Waits (up to a minute) until `sql` answers with a row: the lake has what the test needs.
 fn wait_rows(up: &Up, what: &str, sql: &str) {
     support::flows::wait_until(what, || !support::flows::up_sql(up, sql).is_empty());
+}
+
+/// The page of the case's rectification notice (整改通知书).
+fn rectification_notice_html(up: &Up, case: &Value, report_no: &str) -> String {
+    let n = 1 + case["notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|n| n["kind"] == "rectification")
+        .unwrap();
+    notice_html(up, report_no, n)
 }
 
 fn notice_html(up: &Up, report_no: &str, n: usize) -> String {

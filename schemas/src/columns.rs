@@ -326,14 +326,14 @@ pub const RESULT_COLUMNS: &[Column] = &[
         ],
         CellKind::FailedItems,
         false,
-        "不合格时必填；多项用“；”或换行分隔，每项可写明标准条款、标准值和实测值，如：热负荷准确度（标准条款：5.3.1，标准值：±10%，实测值：-14%）",
+        "不合格时必填；多项用“；”或换行分隔，每项可写明类别（A类、B类、C类，或严重、一般）、标准条款、标准值和实测值，如：热负荷准确度（B类，标准条款：5.3.1，标准值：±10%，实测值：-14%）",
     ),
     column(
         "severity",
         &["不合格程度", "严重程度", "不合格类别"],
         CellKind::Severity,
         false,
-        "严重不合格或一般不合格，仅不合格时填写",
+        "严重不合格或一般不合格（A类不合格为严重，B类、C类为一般），仅不合格时填写；不填而不合格项目标明了类别的，按项目类别判断",
     ),
     column(
         "suspected_counterfeit",
@@ -660,9 +660,18 @@ pub fn severity_from_zh(text: &str) -> Option<Severity> {
     if let Ok(severity) = text.parse() {
         return Some(severity);
     }
-    match text {
-        "严重" | "严重不合格" => Some(Severity::Serious),
-        "一般" | "一般不合格" => Some(Severity::General),
+    // Implementation rules (实施细则) class each item A (极重要), B (重要) or C; a failure of
+    // an A类 item is a serious one (严重不合格), of a B类 or C类 item a general one.
+    let class: String = text
+        .chars()
+        .map(|c| match c {
+            'Ａ'..='Ｚ' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            _ => c.to_ascii_uppercase(),
+        })
+        .collect();
+    match class.trim_end_matches("项目").trim_end_matches("不合格") {
+        "严重" | "A类" => Some(Severity::Serious),
+        "一般" | "B类" | "C类" => Some(Severity::General),
         _ => None,
     }
 }
@@ -844,6 +853,11 @@ mod tests {
         );
         assert_eq!(role_from_zh("经销商"), Some(UnitRole::Distributor));
         assert_eq!(severity_from_zh("严重不合格"), Some(Severity::Serious));
+        assert_eq!(severity_from_zh("A类不合格"), Some(Severity::Serious));
+        assert_eq!(severity_from_zh("Ａ类"), Some(Severity::Serious));
+        assert_eq!(severity_from_zh("b类"), Some(Severity::General));
+        assert_eq!(severity_from_zh("C类不合格项目"), Some(Severity::General));
+        assert_eq!(severity_from_zh("A"), None);
         assert_eq!(level_from_zh("市级"), Some(Level::Municipal));
         assert_eq!(flag_from_zh("是"), Some(true));
     }

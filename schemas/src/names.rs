@@ -283,6 +283,16 @@ impl crate::enums::Verdict {
     }
 }
 
+impl crate::enums::Severity {
+    /// As an item's class reads in a notice: 严重 (an A类 item's failure) or 一般.
+    pub fn name_zh(self) -> &'static str {
+        match self {
+            crate::enums::Severity::Serious => "严重",
+            crate::enums::Severity::General => "一般",
+        }
+    }
+}
+
 impl crate::enums::StepKind {
     pub fn name_zh(self) -> &'static str {
         use crate::enums::StepKind::*;

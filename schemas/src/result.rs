@@ -125,6 +125,13 @@ pub struct TestItem {
     pub required: Option<String>,
     pub measured: Option<String>,
     pub verdict: Verdict,
+    /// How grave a failure of this item is, as the product's implementation rules (实施细则)
+    /// class it: `serious` for an A类 (极重要) item, `general` for B类 or C类. A failing serious
+    /// item makes the failure serious; after a re-test clears items, what stands is rated by
+    /// the items left. Left out of the record when not given, so a record posted before this
+    /// field keeps its content hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<Severity>,
 }
 
 const RESULT_FIELDS: &[&str] = &[
@@ -198,6 +205,7 @@ fn read_result(root: &Obj, today: NaiveDate, errors: &mut Errors) -> Option<Samp
     if let Some(verdict) = verdict {
         check_verdict_rules(verdict, items.as_deref(), severity, errors);
     }
+    let severity = severity.or_else(|| severity_of_items(items.as_deref()?));
     let produced = product.as_ref().and_then(|p| p.production_date);
     let sampled = sampling.as_ref().map(|s| s.date);
     check_date_order(produced, sampled, tested_on, today, errors);
@@ -295,7 +303,9 @@ fn read_items(root: &Obj, errors: &mut Errors) -> Option<Vec<TestItem>> {
     let mut complete = true;
     for obj in root.objects("items", errors) {
         obj.reject_unknown(
-            &["name", "clause", "required", "measured", "verdict"],
+            &[
+                "name", "clause", "required", "measured", "verdict", "severity",
+            ],
             errors,
         );
         let name = obj.required_text("name", errors);
@@ -303,6 +313,7 @@ fn read_items(root: &Obj, errors: &mut Errors) -> Option<Vec<TestItem>> {
         let required = obj.text("required", errors);
         let measured = obj.text("measured", errors);
         let verdict = obj.choice("verdict", Verdict::ALL, Verdict::as_str, true, errors);
+        let severity = obj.choice("severity", Severity::ALL, Severity::as_str, false, errors);
         match (name, verdict) {
             (Some(name), Some(verdict)) => items.push(TestItem {
                 name,
@@ -310,6 +321,7 @@ fn read_items(root: &Obj, errors: &mut Errors) -> Option<Vec<TestItem>> {
                 required,
                 measured,
                 verdict,
+                severity,
             }),
             _ => complete = false,
         }
@@ -352,6 +364,40 @@ fn check_verdict_rules(
             "applies only to a failing result; leave it out for a pass",
         );
     }
+    let serious_item = items.and_then(|items| {
+        items.iter().enumerate().find(|(_, item)| {
+            item.verdict == Verdict::Fail && item.severity == Some(Severity::Serious)
+        })
+    });
+    if let (Some(Severity::General), Some((index, item))) = (severity, serious_item) {
+        errors.push(
+            "severity",
+            format!(
+                "is general, but failing item {} ({}) is serious: a serious item makes the failure serious",
+                index + 1,
+                item.name
+            ),
+        );
+    }
+}
+
+/// The severity a failure's items give it when the lab gave none for the whole: serious when a
+/// failing item is, general when every failing item is rated general, else not known.
+fn severity_of_items(items: &[TestItem]) -> Option<Severity> {
+    let mut failing = items
+        .iter()
+        .filter(|i| i.verdict == Verdict::Fail)
+        .peekable();
+    failing.peek()?;
+    let mut rated = Some(Severity::General);
+    for item in failing {
+        match item.severity {
+            Some(Severity::Serious) => return Some(Severity::Serious),
+            Some(Severity::General) => {}
+            None => rated = None,
+        }
+    }
+    rated
 }
 
 /// A result is served after it was tested, and not in the future (a day of clock skew allowed):

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDate;
 use serde_json::{Value, json};
-use spotcheck_schemas::{FieldError, SamplingResult};
+use spotcheck_schemas::{FieldError, SamplingResult, Severity};
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 5, 1).unwrap()
@@ -249,6 +249,53 @@ fn severity_on_a_pass_is_rejected() {
         v["items"][0]["verdict"] = json!("pass");
     });
     assert_one_error(&errors, "severity", "only to a failing result");
+}
+
+#[test]
+fn an_item_rated_serious_makes_the_failure_serious_and_a_general_one_contradicts_it() {
+    // No severity for the whole: the items say it.
+    let rated = |first: &str, second: Option<&str>| {
+        let mut v = valid();
+        v.as_object_mut().unwrap().remove("severity");
+        v["items"][0]["severity"] = json!(first);
+        v["items"][1]["verdict"] = json!("fail");
+        if let Some(second) = second {
+            v["items"][1]["severity"] = json!(second);
+        }
+        SamplingResult::parse(&v, today()).unwrap()
+    };
+    assert_eq!(rated("serious", None).severity, Some(Severity::Serious));
+    assert_eq!(
+        rated("general", Some("general")).severity,
+        Some(Severity::General)
+    );
+    // One failing item not rated: how grave the whole is, no one said.
+    assert_eq!(rated("general", None).severity, None);
+    let parsed = rated("serious", Some("general"));
+    assert_eq!(parsed.items[0].severity, Some(Severity::Serious));
+    assert_eq!(parsed.items[1].severity, Some(Severity::General));
+    // A passing item may carry its class: it is not a failure, and makes none.
+    let mut v = valid();
+    v.as_object_mut().unwrap().remove("severity");
+    v["items"][1]["severity"] = json!("serious");
+    assert_eq!(SamplingResult::parse(&v, today()).unwrap().severity, None);
+
+    let errors = errors_after(|v| {
+        v["severity"] = json!("general");
+        v["items"][0]["severity"] = json!("serious");
+    });
+    assert_one_error(&errors, "severity", "item 1 (熄火保护装置) is serious");
+    let errors = errors_after(|v| v["items"][0]["severity"] = json!("A"));
+    assert_one_error(&errors, "items[0].severity", "is not allowed");
+}
+
+#[test]
+fn a_record_without_item_severities_keeps_its_content_hash() {
+    // Records posted before items had a severity are stored with their hash; the same record
+    // posted again must be a duplicate, not a conflict.
+    let parsed = SamplingResult::parse(&valid(), today()).unwrap();
+    let stored = serde_json::to_value(&parsed).unwrap();
+    assert!(stored["items"][0].get("severity").is_none(), "{stored}");
 }
 
 #[test]

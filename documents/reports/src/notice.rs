@@ -18,7 +18,9 @@ use serde::Serialize;
 use spotcheck_analytics::Analytics;
 use spotcheck_schemas::case::NoticeStatus;
 use spotcheck_schemas::days;
-use spotcheck_schemas::enums::{Category, FindingKind, NoticeCause, NoticeKind, UnitRole};
+use spotcheck_schemas::enums::{
+    Category, FindingKind, NoticeCause, NoticeKind, Severity, UnitRole,
+};
 use spotcheck_schemas::inspection::INSPECTION_LAB_ID;
 use spotcheck_schemas::names::zh;
 use spotcheck_traceback::{Authority, Deadline};
@@ -53,8 +55,21 @@ pub struct FailedItem {
     pub clause: String,
     pub required: String,
     pub measured: String,
+    /// The item's class as the lab rated it, in Chinese (严重, 一般); empty when not rated.
+    pub severity: String,
     /// Found conforming by an upheld re-test (复检合格): no longer part of the failure.
     pub cleared: bool,
+}
+
+impl FailedItem {
+    /// The name as a notice lists it: with its class when the lab rated it (熄火保护装置（严重）).
+    pub fn listed_name(&self) -> String {
+        if self.severity.is_empty() {
+            self.name.clone()
+        } else {
+            format!("{}（{}）", self.name, self.severity)
+        }
+    }
 }
 
 /// One notice, ready to render: every fact in words, dates written the Chinese way.
@@ -485,7 +500,8 @@ pub async fn failed_items(
     let (report_no, lab_id) = (get(case, "report_no"), get(case, "lab_id"));
     Ok(text_rows(
         analytics,
-        "SELECT DISTINCT item_no, item_name, clause, required, measured FROM result_items \
+        "SELECT DISTINCT item_no, item_name, clause, required, measured, severity \
+         FROM result_items \
          WHERE report_no = $report_no AND lab_id = $lab_id AND verdict = 'fail' ORDER BY item_no",
         &[("report_no", report_no), ("lab_id", lab_id)],
     )
@@ -496,6 +512,9 @@ pub async fn failed_items(
         clause: get(item, "clause").to_owned(),
         required: get(item, "required").to_owned(),
         measured: get(item, "measured").to_owned(),
+        severity: zh(get(item, "severity"), Severity::name_zh)
+            .unwrap_or_default()
+            .to_owned(),
         cleared: cleared.contains(get(item, "item_name")),
     })
     .collect())
@@ -690,7 +709,7 @@ impl NoticeDocument {
                 for (n, item) in self.failed_items.iter().enumerate() {
                     let values = [
                         (n + 1).to_string(),
-                        item.name.clone(),
+                        item.listed_name(),
                         item.clause.clone(),
                         item.required.clone(),
                         item.measured.clone(),

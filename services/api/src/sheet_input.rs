@@ -856,20 +856,34 @@ fn failed_item(item: &str) -> Result<Value, String> {
                     "实测值" | "检验结果" | "实测结果" | "检测值" | "实测" => {
                         "measured"
                     }
+                    "类别" | "项目类别" | "不合格类别" | "重要程度" | "严重程度" | "不合格程度" => {
+                        "severity"
+                    }
                     other => {
                         return Err(format!(
-                            "in '{item}', '{other}' is not 标准条款, 标准值 or 实测值"
+                            "in '{item}', '{other}' is not 标准条款, 标准值, 实测值 or 类别"
                         ));
                     }
                 };
                 (field, value.trim())
             }
-            // An unnamed detail is the clause of the standard (GB 16410-2020 5.3.2).
+            // An unnamed detail is the item's class (A类, 严重) or else the clause of the
+            // standard (GB 16410-2020 5.3.2).
+            None if columns::severity_from_zh(&part).is_some() => ("severity", part.as_str()),
             None => ("clause", part.as_str()),
         };
         if fields.contains_key(field) {
             return Err(format!("'{item}' gives its {field} twice"));
         }
+        let value = if field == "severity" {
+            columns::severity_from_zh(value)
+                .ok_or_else(|| {
+                    format!("in '{item}', '{value}' is not a class: A类, B类, C类, 严重 or 一般")
+                })?
+                .as_str()
+        } else {
+            value
+        };
         fields.insert(field.into(), Value::String(value.to_owned()));
     }
     Ok(Value::Object(fields))
@@ -907,7 +921,10 @@ fn name_and_details(item: &str) -> Result<(&str, Option<&str>), String> {
         && inner
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || " ./-—第条款项".contains(c));
-    Ok(if inner.contains([':', '：']) || is_clause {
+    let is_class = split_top_level(inner, &[',', '，', ';', '；'])
+        .iter()
+        .any(|part| columns::severity_from_zh(part).is_some());
+    Ok(if inner.contains([':', '：']) || is_clause || is_class {
         (item[..open].trim(), Some(inner))
     } else {
         (item, None)
@@ -1109,6 +1126,37 @@ mod tests {
         assert_eq!(items[2]["measured"], "无");
         assert!(failed_items("温升（颜色：红）").is_err());
         assert!(failed_items("温升（实测值：1").is_err());
+    }
+
+    #[test]
+    fn a_failed_items_class_is_its_severity() {
+        let items = failed_items(
+            "熄火保护装置（A类）；燃气导管（B类不合格，标准值：耐燃气）；\
+             标志（类别：一般，实测值：无）；热负荷（严重，5.3.1）",
+        )
+        .unwrap();
+        let read: Vec<(&str, &str)> = items
+            .iter()
+            .map(|i| (i["name"].as_str().unwrap(), i["severity"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("熄火保护装置", "serious"),
+                ("燃气导管", "general"),
+                ("标志", "general"),
+                ("热负荷", "serious")
+            ]
+        );
+        assert_eq!(items[1]["required"], "耐燃气");
+        assert_eq!(items[3]["clause"], "5.3.1");
+        // A class that is none of them is named, not taken for a clause.
+        let error = failed_items("温升（类别：D类）").unwrap_err();
+        assert!(error.contains("'D类' is not a class"), "{error}");
+        assert!(
+            failed_items("温升（A类，严重）").is_err(),
+            "a class given twice"
+        );
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub fn result_items_schema() -> SchemaRef {
         Field::new("source_offset", DataType::Int64, true),
         utf8("category"),
         utf8("month"),
+        // Added after the first release, so last (Delta appends it): the item's class.
+        utf8("severity"),
     ]))
 }
 
@@ -254,6 +256,9 @@ pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::Ar
         ),
         text(&items, |(r, _, _)| Some(r.result.category.as_str())),
         written(&items, |(r, _, _), out| month(r.result.sampling.date, out)),
+        text(&items, |(_, _, item)| {
+            item.severity.map(spotcheck_schemas::Severity::as_str)
+        }),
     ];
     RecordBatch::try_new(result_items_schema(), columns)
 }

@@ -12,7 +12,7 @@ use spotcheck_schemas::case::{
     NoticeStatus, Referral, SubjectDisclosure,
 };
 use spotcheck_schemas::disclosure::visible_until;
-use spotcheck_schemas::keys::{name_key, normalise};
+use spotcheck_schemas::keys::{item_key, name_key, normalise};
 use spotcheck_schemas::{
     Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, SubjectRole,
     Unit, UnitRole, case_id,
@@ -57,8 +57,9 @@ use std::collections::BTreeMap;
 /// does not reach is a gap of the case; 33 = the failed items an upheld re-test cleared leave the
 /// failure (its disclosure and notices); 34 = a record an official withdrew as mistaken no longer
 /// counts; 35 = two re-test conclusions that disagree are a gap of the case; 36 = a serious
-/// failure whose re-test cleared some items asks the official to confirm its listed supervision.
-pub const RULES_VERSION: u32 = 36;
+/// failure whose re-test cleared some items asks the official to confirm its listed supervision;
+/// 37 = unless its items are rated: a serious item left keeps it, general ones only end it.
+pub const RULES_VERSION: u32 = 37;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -229,6 +230,10 @@ pub fn assemble(
             .map(|u| u.uscc.clone())
             .collect(),
         failed_items: result.failed_items().map(|i| i.name.clone()).collect(),
+        rated_items: result
+            .failed_items()
+            .filter_map(|i| Some((item_key(&i.name), i.severity?)))
+            .collect(),
     };
     let standing = lifecycle::standing(
         opening,

@@ -10,7 +10,9 @@ use chrono::{Days, NaiveDate};
 use serde::{Deserialize, Serialize};
 use spotcheck_schemas::case::{CaseStatus, Gap, NoticeStatus, Step, StepStatus, Term};
 use spotcheck_schemas::keys::item_key;
-use spotcheck_schemas::{Disposition, DispositionKind, NoticeCause, NoticeKind, StepKind};
+use spotcheck_schemas::{
+    Disposition, DispositionKind, NoticeCause, NoticeKind, Severity, StepKind,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// The periods of the law. Every one is configurable; the defaults are the law's. Periods in
@@ -80,6 +82,9 @@ pub struct Opening {
     pub holders: BTreeSet<String>,
     /// The names of the items the lab failed, in its order: an upheld re-test may clear some.
     pub failed_items: Vec<String>,
+    /// The failed items the lab rated (`serious` for an A类 item), by [`item_key`]: after a
+    /// re-test clears items, whether what stands is still a major hidden danger.
+    pub rated_items: BTreeMap<String, Severity>,
 }
 
 /// What the lifecycle needs from an inspection's finding. The finding is a fact the inspectors
@@ -747,13 +752,43 @@ impl<'a> Life<'a> {
             .filter(|i| cleared.contains(&item_key(i)))
             .cloned()
             .collect();
-        if self.opening.serious && !self.standing.cleared_items.is_empty() {
+        if self.serious_after_clearing().is_none() {
             self.note(Gap::SeriousItemsCleared {
                 on: retest.on,
                 cleared: self.standing.cleared_items.clone(),
             });
         }
         true
+    }
+
+    /// Whether what stands of a serious failure after a re-test cleared items is still a major
+    /// hidden danger: yes while a serious item stands, no when every item that stands is rated
+    /// general; `None` when the items do not tell (an official confirms it). A failure not
+    /// serious, or with nothing cleared, is what the lab said.
+    fn serious_after_clearing(&self) -> Option<bool> {
+        let cleared = &self.standing.cleared_items;
+        if !self.opening.serious || cleared.is_empty() {
+            return Some(self.opening.serious);
+        }
+        let mut rated = Some(false);
+        for item in self
+            .opening
+            .failed_items
+            .iter()
+            .filter(|i| !cleared.contains(i))
+        {
+            match self.opening.rated_items.get(&item_key(item)) {
+                Some(Severity::Serious) => return Some(true),
+                Some(Severity::General) => {}
+                None => rated = None,
+            }
+        }
+        rated
+    }
+
+    /// A major hidden danger: a serious failure, unless the items a re-test left are all general.
+    fn serious(&self) -> bool {
+        self.serious_after_clearing().unwrap_or(true)
     }
 
     /// The failure no longer stands since `on` (`status` says why): never final, and what was
@@ -790,7 +825,7 @@ impl<'a> Life<'a> {
             false,
             None,
         );
-        if let (true, Some(final_on)) = (self.opening.serious, final_on) {
+        if let (true, Some(final_on)) = (self.serious(), final_on) {
             // A major hidden danger: listed supervision from the day the failure is final; found
             // on the spot, at once (挂牌督办 the same day).
             let due = if self.opening.on_site.is_some() {
@@ -1130,6 +1165,7 @@ mod tests {
             on_site: None,
             holders: BTreeSet::new(),
             failed_items: vec!["熄火保护装置".to_owned(), "燃气导管".to_owned()],
+            rated_items: BTreeMap::new(),
         }
     }
 
@@ -1362,6 +1398,61 @@ mod tests {
         );
         let s = law(serious, &[objection, clearing(&[])], day("2026-06-01"));
         assert!(s.notes.is_empty(), "{:?}", s.notes);
+    }
+
+    #[test]
+    fn a_serious_failure_whose_items_are_rated_asks_no_one_after_a_retest() {
+        let objection = event("1", DispositionKind::ObjectionFiled, "2026-04-30", None);
+        let clearing = |item: &str| Disposition {
+            cleared_items: vec![item.to_owned()],
+            ..retest_on_20_may("upheld")
+        };
+        // 熄火保护装置 is an A类 item, 燃气导管 a B类 one.
+        let rated = Opening {
+            serious: true,
+            rated_items: [
+                (item_key("熄火保护装置"), Severity::Serious),
+                (item_key("燃气导管"), Severity::General),
+            ]
+            .into(),
+            ..opening()
+        };
+        // The general item cleared: the serious one stands, and so does listed supervision.
+        let s = law(
+            rated.clone(),
+            &[objection.clone(), clearing("燃气导管")],
+            day("2026-06-01"),
+        );
+        assert!(kinds(&s).contains(&NoticeKind::ListedSupervision), "{s:?}");
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+        // The serious one cleared: what stands is general, no major hidden danger any more.
+        let s = law(
+            rated.clone(),
+            &[objection.clone(), clearing("熄火保护装置")],
+            day("2026-06-01"),
+        );
+        assert_eq!(s.status, CaseStatus::Final);
+        assert!(kinds(&s).contains(&NoticeKind::Rectification), "{s:?}");
+        assert!(!kinds(&s).contains(&NoticeKind::ListedSupervision), "{s:?}");
+        assert!(s.notes.is_empty(), "{:?}", s.notes);
+        // Only the cleared item rated: what stands is not known, and the official is asked.
+        let half = Opening {
+            rated_items: [(item_key("熄火保护装置"), Severity::Serious)].into(),
+            ..rated
+        };
+        let s = law(
+            half,
+            &[objection, clearing("熄火保护装置")],
+            day("2026-06-01"),
+        );
+        assert!(kinds(&s).contains(&NoticeKind::ListedSupervision), "{s:?}");
+        assert_eq!(
+            s.notes,
+            [Gap::SeriousItemsCleared {
+                on: day("2026-05-20"),
+                cleared: vec!["熄火保护装置".into()]
+            }]
+        );
     }
 
     #[test]
@@ -2279,6 +2370,7 @@ mod tests {
             }),
             holders: BTreeSet::new(),
             failed_items: Vec::new(),
+            rated_items: BTreeMap::new(),
         }
     }
 

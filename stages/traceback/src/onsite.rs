@@ -100,6 +100,7 @@ impl OnSiteCase {
                 required: finding.standard.clone(),
                 measured: None,
                 verdict: Verdict::Fail,
+                severity: None,
             }],
             verdict: Verdict::Fail,
             severity: Some(if finding.kind == FindingKind::MajorHiddenDanger {

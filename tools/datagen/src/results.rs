@@ -156,6 +156,7 @@ fn test_items(rng: &mut StdRng, batch: &Batch, fails: bool) -> Vec<TestItem> {
                     .to_owned(),
                 ),
                 verdict: if fail { Verdict::Fail } else { Verdict::Pass },
+                severity: None,
             }
         })
         .collect()
