@@ -676,6 +676,20 @@ pub fn severity_from_zh(text: &str) -> Option<Severity> {
     }
 }
 
+/// The severity a verdict cell says beside the failure (严重不合格, 不合格（一般）, 不合格(A类));
+/// `None` for a verdict that says none, or is not a failure.
+pub fn severity_in_verdict(text: &str) -> Option<Severity> {
+    if verdict_from_zh(text)? != Verdict::Fail {
+        return None;
+    }
+    let rest: String = text
+        .replace("不合格", "")
+        .chars()
+        .filter(|c| !"()（）[]【】 ".contains(*c))
+        .collect();
+    severity_from_zh(&rest)
+}
+
 pub fn level_from_zh(text: &str) -> Option<Level> {
     let text = text.trim();
     if let Ok(level) = text.parse() {
@@ -858,6 +872,14 @@ mod tests {
         assert_eq!(severity_from_zh("b类"), Some(Severity::General));
         assert_eq!(severity_from_zh("C类不合格项目"), Some(Severity::General));
         assert_eq!(severity_from_zh("A"), None);
+        assert_eq!(severity_in_verdict("严重不合格"), Some(Severity::Serious));
+        assert_eq!(
+            severity_in_verdict("不合格（一般）"),
+            Some(Severity::General)
+        );
+        assert_eq!(severity_in_verdict("不合格(A类)"), Some(Severity::Serious));
+        assert_eq!(severity_in_verdict("不合格"), None);
+        assert_eq!(severity_in_verdict("合格"), None);
         assert_eq!(level_from_zh("市级"), Some(Level::Municipal));
         assert_eq!(flag_from_zh("是"), Some(true));
     }

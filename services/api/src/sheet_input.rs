@@ -487,6 +487,16 @@ fn row_record(
             Err(message) => problems.push(FieldError::new(column.path, message)),
         }
     }
+    // 检验结论 written 严重不合格 or 不合格（一般） says the severity, unless a column of its own does.
+    if !root.contains_key("severity")
+        && let Some(severity) = cells
+            .iter()
+            .zip(layout)
+            .filter(|(_, column)| column.is_some_and(|c| c.kind == CellKind::Verdict))
+            .find_map(|(cell, _)| columns::severity_in_verdict(&text_of(cell)?))
+    {
+        root.insert("severity".into(), Value::String(severity.as_str().into()));
+    }
     for (field, value) in by_sheet {
         root.entry(field.as_str()).or_insert_with(|| value.clone());
     }
@@ -1024,6 +1034,42 @@ mod tests {
         assert_eq!(value["items"][0]["measured"], "61.2kg");
         assert_eq!(value["items"][1]["name"], "制动性能");
         assert!(value["sampled_unit"].get("uscc").is_none());
+    }
+
+    #[test]
+    fn a_verdict_written_with_its_severity_gives_it_unless_a_column_does() {
+        let row = |verdict: &str, class: &str| {
+            let mut header = HEADER.to_vec();
+            header.push("不合格程度");
+            let mut cells: Vec<&str> = vec![
+                "1",
+                "R-1",
+                "电动自行车",
+                "流通",
+                "某车行",
+                "",
+                "南开区",
+                "某车业有限公司",
+                "TDT-1",
+                "20260305",
+                "2026/4/1",
+                "20260420",
+                verdict,
+                "整车质量",
+                "",
+                class,
+            ];
+            cells.truncate(header.len());
+            let grid = text_grid(&[&header, &cells]);
+            let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            let record = &sheet.records[0];
+            assert!(record.problems.is_empty(), "{:?}", record.problems);
+            record.value.as_ref().unwrap()["severity"].clone()
+        };
+        assert_eq!(row("严重不合格", ""), "serious");
+        assert_eq!(row("不合格（一般）", ""), "general");
+        assert_eq!(row("不合格", ""), Value::Null);
+        assert_eq!(row("不合格（严重）", "一般不合格"), "general");
     }
 
     #[test]
