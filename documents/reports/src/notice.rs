@@ -953,6 +953,40 @@ mod tests {
     }
 
     #[test]
+    fn a_listed_supervision_names_the_serious_items_when_not_every_item_is() {
+        let item = |name: &str, severity: &str| FailedItem {
+            name: name.into(),
+            clause: String::new(),
+            required: String::new(),
+            measured: String::new(),
+            severity: severity.into(),
+            cleared: false,
+        };
+        let danger = |items: Vec<FailedItem>| {
+            let mut notice = document(NoticeKind::ListedSupervision, "serious");
+            notice.failed_items = items;
+            let paragraphs = paragraphs(&notice).unwrap();
+            paragraphs
+                .into_iter()
+                .find(|p| p.contains("重大质量安全隐患"))
+                .unwrap_or_default()
+        };
+        assert_eq!(
+            danger(vec![item("熄火保护装置", "严重"), item("燃气导管", "一般")]),
+            "上述不合格项目中，熄火保护装置属于严重不合格项目，存在重大质量安全隐患。"
+        );
+        for items in [
+            vec![item("熄火保护装置", "严重")],
+            vec![item("熄火保护装置", ""), item("燃气导管", "")],
+        ] {
+            assert_eq!(
+                danger(items),
+                "上述不合格项目属于严重质量问题，存在重大质量安全隐患。"
+            );
+        }
+    }
+
+    #[test]
     fn the_authority_is_the_recipients_district_bureau() {
         assert_eq!(bureau("120104", None), "天津市南开区市场监督管理局");
         assert_eq!(
