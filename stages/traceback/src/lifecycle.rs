@@ -762,13 +762,22 @@ impl<'a> Life<'a> {
     }
 
     /// Whether what stands of a serious failure after a re-test cleared items is still a major
-    /// hidden danger: yes while a serious item stands, no when every item that stands is rated
-    /// general; `None` when the items do not tell (an official confirms it). A failure not
-    /// serious, or with nothing cleared, is what the lab said.
+    /// hidden danger: yes while a serious item stands, no when the lab rated a serious item and
+    /// every item that stands is rated general; `None` when the items do not tell (some not
+    /// rated, or none rated serious: the lab's word rests on the whole), and an official
+    /// confirms it. A failure not serious, or with nothing cleared, is what the lab said.
     fn serious_after_clearing(&self) -> Option<bool> {
         let cleared = &self.standing.cleared_items;
         if !self.opening.serious || cleared.is_empty() {
             return Some(self.opening.serious);
+        }
+        if !self
+            .opening
+            .rated_items
+            .values()
+            .any(|s| *s == Severity::Serious)
+        {
+            return None;
         }
         let mut rated = Some(false);
         for item in self
@@ -1435,6 +1444,23 @@ mod tests {
         assert!(kinds(&s).contains(&NoticeKind::Rectification), "{s:?}");
         assert!(!kinds(&s).contains(&NoticeKind::ListedSupervision), "{s:?}");
         assert!(s.notes.is_empty(), "{:?}", s.notes);
+        // Every item rated general, yet the lab found the whole serious: what stands after one
+        // is cleared is not known, and the official is asked.
+        let general = Opening {
+            rated_items: [
+                (item_key("熄火保护装置"), Severity::General),
+                (item_key("燃气导管"), Severity::General),
+            ]
+            .into(),
+            ..rated.clone()
+        };
+        let s = law(
+            general,
+            &[objection.clone(), clearing("熄火保护装置")],
+            day("2026-06-01"),
+        );
+        assert!(kinds(&s).contains(&NoticeKind::ListedSupervision), "{s:?}");
+        assert_eq!(s.notes.len(), 1, "{:?}", s.notes);
         // Only the cleared item rated: what stands is not known, and the official is asked.
         let half = Opening {
             rated_items: [(item_key("熄火保护装置"), Severity::Serious)].into(),
