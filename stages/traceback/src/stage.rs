@@ -114,7 +114,8 @@ impl TracebackStage {
         let new_authority = derived_under != Some(self.fingerprint);
         if new_rules {
             // A state derived by other rules (or a new one): every case is derived again, and
-            // what differs is published as a new revision (the credit feed follows).
+            // a case the new rules derive otherwise is published as a new revision (the credit
+            // feed follows); one they derive the same keeps its revision.
             affected.extend(names::migrate(&txn)?);
             if derived_by.is_some() {
                 tracing::info!(
@@ -207,6 +208,10 @@ impl TracebackStage {
             let mut unchanged = case.clone();
             unchanged.revision = previous.revision;
             unchanged.updated_at = previous.updated_at;
+            // New rules that derive the same case change nothing a reader sees: the revision
+            // stands (its `rules` says which rules derived it), rather than every case showing
+            // as just updated and the whole state being published again at each upgrade.
+            unchanged.rules = previous.rules;
             if &unchanged == previous {
                 return Ok(());
             }

@@ -198,6 +198,74 @@ async fn a_holiday_notice_added_counts_every_cases_deadlines_again_at_the_next_s
     assert_eq!(case(&store)["revision"], after["revision"]);
 }
 
+/// At an upgrade every case is derived again under the new rules. One they derive as before
+/// keeps its revision and its `updated_at` (the case list does not show every case as just
+/// changed, nothing is published again); one they derive otherwise gets a new revision.
+#[tokio::test]
+async fn new_rules_publish_only_the_cases_they_derive_otherwise() {
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    stage
+        .apply(&[delivered(topics::RESULTS, 0, &result())])
+        .await
+        .unwrap();
+    let before = case(&store);
+    stage.finish().await.unwrap();
+    drop((stage, store));
+    let published = events_on_cases_topic(&harness.kafka).len();
+
+    // The state as the release before wrote it: its rules in the meta and on the case.
+    let older = spotcheck_traceback::RULES_VERSION - 1;
+    let as_older_rules_left_it = |case: &Value| {
+        let id = spotcheck_schemas::case_id(CASE_ID_OF.0, CASE_ID_OF.1);
+        let db = redb::Database::open(harness.dir.path().join("state.redb")).unwrap();
+        let txn = db.begin_write().unwrap();
+        {
+            let meta = redb::TableDefinition::<&str, u64>::new("meta");
+            let mut meta = txn.open_table(meta).unwrap();
+            meta.insert("rules", u64::from(older)).unwrap();
+            let cases = redb::TableDefinition::<&str, &[u8]>::new("cases");
+            let mut cases = txn.open_table(cases).unwrap();
+            let mut case = case.clone();
+            case["rules"] = json!(older);
+            cases
+                .insert(id.as_str(), serde_json::to_vec(&case).unwrap().as_slice())
+                .unwrap();
+        }
+        txn.commit().unwrap();
+    };
+    as_older_rules_left_it(&before);
+    let (mut stage, store) = harness.stage();
+    stage.idle().await.unwrap();
+    let same = case(&store);
+    assert_eq!(same["revision"], before["revision"]);
+    assert_eq!(same["updated_at"], before["updated_at"]);
+    assert_eq!(
+        same["rules"], older,
+        "derived by the older rules, and the same"
+    );
+    assert_eq!(store.unpublished().unwrap(), 0);
+    stage.finish().await.unwrap();
+    drop((stage, store));
+    assert_eq!(events_on_cases_topic(&harness.kafka).len(), published);
+
+    // The older rules had counted the window otherwise: a new revision, by the new rules.
+    let mut otherwise = before.clone();
+    otherwise["deadlines"]["objection_until"] = json!("2026-03-30");
+    as_older_rules_left_it(&otherwise);
+    let (mut stage, store) = harness.stage();
+    stage.idle().await.unwrap();
+    let derived = case(&store);
+    assert_eq!(
+        derived["revision"],
+        before["revision"].as_u64().unwrap() + 1
+    );
+    assert_eq!(derived["rules"], spotcheck_traceback::RULES_VERSION);
+    assert_eq!(derived["deadlines"], before["deadlines"]);
+    stage.finish().await.unwrap();
+    assert_eq!(events_on_cases_topic(&harness.kafka).len(), published + 1);
+}
+
 #[tokio::test]
 async fn timers_drive_a_case_from_open_to_final_to_reminder_and_interview() {
     let harness = Harness::new();
