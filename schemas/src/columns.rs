@@ -685,7 +685,7 @@ pub fn severity_in_verdict(text: &str) -> Option<Severity> {
     let rest: String = text
         .replace("不合格", "")
         .chars()
-        .filter(|c| !"()（）[]【】 ".contains(*c))
+        .filter(|c| !"()（）[]【】 ，,、：:".contains(*c))
         .collect();
     severity_from_zh(&rest)
 }
@@ -878,6 +878,8 @@ mod tests {
             Some(Severity::General)
         );
         assert_eq!(severity_in_verdict("不合格(A类)"), Some(Severity::Serious));
+        assert_eq!(severity_in_verdict("不合格，一般"), Some(Severity::General));
+        assert_eq!(severity_in_verdict("所检项目不合格"), None);
         assert_eq!(severity_in_verdict("不合格"), None);
         assert_eq!(severity_in_verdict("合格"), None);
         assert_eq!(level_from_zh("市级"), Some(Level::Municipal));

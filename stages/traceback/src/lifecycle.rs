@@ -795,7 +795,8 @@ impl<'a> Life<'a> {
         rated
     }
 
-    /// A major hidden danger: a serious failure, unless the items a re-test left are all general.
+    /// A major hidden danger: a serious failure, unless a re-test cleared the items rated serious
+    /// and left only general ones.
     fn serious(&self) -> bool {
         self.serious_after_clearing().unwrap_or(true)
     }
