@@ -58,8 +58,9 @@ use std::collections::BTreeMap;
 /// failure (its disclosure and notices); 34 = a record an official withdrew as mistaken no longer
 /// counts; 35 = two re-test conclusions that disagree are a gap of the case; 36 = a serious
 /// failure whose re-test cleared some items asks the official to confirm its listed supervision;
-/// 37 = unless its items are rated: a serious item left keeps it, general ones only end it.
-pub const RULES_VERSION: u32 = 37;
+/// 37 = unless its items are rated: a serious item left keeps it, general ones only end it;
+/// 38 = the rectification notice served marks the stop of production and sale done.
+pub const RULES_VERSION: u32 = 38;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

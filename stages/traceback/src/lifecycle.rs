@@ -613,16 +613,27 @@ impl<'a> Life<'a> {
                 DispositionKind::WarningIssued,
                 "PQL Art 56: refusing a lawful inspection is answered with a warning and an order to correct (警告，责令改正)",
             ),
-            None => self.step(
-                StepKind::StopProductionAndSale,
-                Some(final_on),
-                DispositionKind::StopOrdered,
-                if self.opening.on_site.is_some() {
-                    "PQL Art 49: sale of the product found stops at once (责令停止销售)"
-                } else {
-                    "Order 18 Art 45: production and sale of the same product stop at once when the result is final"
-                },
-            ),
+            // The rectification notice orders the stop in its first clause (立即停止生产、销售同一
+            // 产品): once it is served the stop is ordered, recorded as `stop_ordered` or not.
+            None => {
+                let done_on = [
+                    self.first(DispositionKind::StopOrdered).map(|d| d.on),
+                    self.served(NoticeKind::Rectification),
+                ]
+                .into_iter()
+                .flatten()
+                .min();
+                self.push_step(
+                    StepKind::StopProductionAndSale,
+                    Some(final_on),
+                    done_on,
+                    if self.opening.on_site.is_some() {
+                        "PQL Art 49: sale of the product found stops at once (责令停止销售)"
+                    } else {
+                        "Order 18 Art 45: production and sale of the same product stop at once when the result is final"
+                    },
+                );
+            }
         }
         let next_change = self.rectification(Some(final_on));
         self.rechecks();
@@ -2562,13 +2573,56 @@ mod tests {
     }
 
     #[test]
-    fn a_stop_order_recorded_marks_the_step_done() {
-        let events = [event("1", DispositionKind::StopOrdered, "2026-05-13", None)];
-        let s = law(opening(), &events, day("2026-05-14"));
-        let stop = &s.steps[0];
+    fn a_stop_order_recorded_or_the_rectification_notice_served_marks_the_step_done() {
+        let stop_on = |events: &[Disposition]| {
+            let s = law(opening(), events, day("2026-05-20"));
+            let stop = &s.steps[0];
+            assert_eq!(stop.kind, StepKind::StopProductionAndSale);
+            (stop.status, stop.done_on)
+        };
+        let recorded = event("1", DispositionKind::StopOrdered, "2026-05-14", None);
+        let notice = event(
+            "2",
+            DispositionKind::NoticeServed,
+            "2026-05-13",
+            Some("rectification"),
+        );
         assert_eq!(
-            (stop.status, stop.done_on),
+            stop_on(std::slice::from_ref(&recorded)),
+            (StepStatus::Done, Some(day("2026-05-14")))
+        );
+        // The notice's first clause orders the stop: served, the stop is ordered.
+        assert_eq!(
+            stop_on(std::slice::from_ref(&notice)),
             (StepStatus::Done, Some(day("2026-05-13")))
         );
+        assert_eq!(
+            stop_on(&[recorded, notice]),
+            (StepStatus::Done, Some(day("2026-05-13")))
+        );
+        // Another notice orders no stop.
+        let reminder = event(
+            "3",
+            DispositionKind::NoticeServed,
+            "2026-05-13",
+            Some("reminder"),
+        );
+        assert_eq!(stop_on(&[reminder]).0, StepStatus::Due);
+        // An order recorded without the notice, and a re-check passed: the stop, never
+        // recorded, is no longer needed; the case says so, not "due".
+        let closed = law(
+            opening(),
+            &events(&[
+                (DispositionKind::RectificationOrdered, "2026-05-13", None),
+                (
+                    DispositionKind::RecheckConcluded,
+                    "2026-06-01",
+                    Some("pass"),
+                ),
+            ]),
+            day("2026-06-02"),
+        );
+        assert_eq!(closed.status, CaseStatus::Closed);
+        assert_eq!(closed.steps[0].status, StepStatus::Moot);
     }
 }

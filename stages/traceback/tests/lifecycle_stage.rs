@@ -807,7 +807,8 @@ async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
         notices(&producer),
         ["rectification served", "listed_supervision served"]
     );
-    assert_eq!(steps(), ["stop_production_and_sale due"]);
+    // The rectification notices served ordered the stop (their first clause).
+    assert_eq!(steps(), ["stop_production_and_sale done"]);
     stage
         .apply(&delivered_(
             5,
@@ -828,8 +829,7 @@ async fn a_unit_whose_recheck_passed_is_served_nothing_more() {
         ["rectification served", "listed_supervision served"]
     );
     assert_eq!(notices(&receiver), ["rectification proposed"]);
-    // The stop was never recorded, and is no longer needed: the case says so, not "due".
-    assert_eq!(steps(), ["stop_production_and_sale moot"]);
+    assert_eq!(steps(), ["stop_production_and_sale done"]);
     // The receiver is served its notice (take the batch off sale): it only holds the batch, the
     // rectification was the shop's and the producer's, and the case stays closed.
     stage
