@@ -1762,14 +1762,17 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
     unnamed["sampled_unit"]["name"] = json!("南开区无码日杂店");
     unnamed["sampled_unit"]["address"] = json!("天津市南开区某路9号");
     post(&up, "/v1/results", "lab", &unnamed, 202);
+    // The rectification notice served: it orders the stop of sale too (its first clause), so
+    // neither is left to do, though no `stop_ordered` is recorded.
     let served = days_ago(5);
-    for (id, kind, extra) in [
-        ("S", "stop_ordered", json!({})),
-        ("N", "notice_served", json!({"outcome": "rectification"})),
-    ] {
-        let d = disposition("TODO-ORDERED", &format!("TODO-{id}"), kind, &served, extra);
-        post(&up, "/v1/dispositions", "admin", &d, 202);
-    }
+    let d = disposition(
+        "TODO-ORDERED",
+        "TODO-N",
+        "notice_served",
+        &served,
+        json!({"outcome": "rectification"}),
+    );
+    post(&up, "/v1/dispositions", "admin", &d, 202);
     let case = wait_case(&up, "TODO-ORDERED", |c| c["status"] == "rectifying");
     let recheck_by = case["deadlines"]["recheck_by"].as_str().unwrap().to_owned();
     let date_zh = |text: &str| spotcheck_schemas::days::date_zh(day(text));
@@ -1811,6 +1814,18 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
     let hebei = todo_rows(&up, "?district=120105", |rows| !rows.is_empty());
     assert!(hebei.iter().all(|r| r[3] == "河北区"), "{hebei:?}");
     assert!(hebei.iter().any(|r| r[1] == "组织复查"), "{hebei:?}");
+    // A sampled unit not identified yet: its case's tasks are the district's where it was
+    // sampled, in the district's list as in the whole.
+    let unnamed = |rows: &[Vec<String>]| -> Vec<Vec<String>> {
+        rows.iter()
+            .filter(|r| r[4] == "TODO-UNNAMED")
+            .cloned()
+            .collect()
+    };
+    let all = todo_rows(&up, "", |rows| !unnamed(rows).is_empty());
+    assert!(unnamed(&all).iter().all(|r| r[3] == "南开区"), "{all:?}");
+    let nankai_tasks = todo_rows(&up, "?district=120104", |rows| !unnamed(rows).is_empty());
+    assert_eq!(unnamed(&nankai_tasks), unnamed(&all), "{nankai_tasks:?}");
 
     // Below the tasks, the parties waiting for identification, in the district sampled.
     let waiting = |query: &str| -> String {

@@ -29,7 +29,8 @@ pub async fn todo_page(
     today: NaiveDate,
 ) -> Result<String, ReportError> {
     // Each task, whom it concerns (a notice's recipient; a step's or a re-check's sampled unit)
-    // and where that unit is.
+    // and where that unit is: its district as the case has it, else (a sampled unit not
+    // identified yet, which the case holds no unit for) the district the lab gave.
     let tasks = "WITH open_cases AS ( \
            SELECT * FROM cases \
            WHERE status NOT IN ('closed', 'overturned', 'revoked', 'revocation_referred')), \
@@ -47,11 +48,13 @@ pub async fn todo_page(
            WHERE status = 'rectifying' AND recheck_by IS NOT NULL) \
          SELECT t.source, t.kind, t.to_uscc, t.due_on, c.case_id, c.report_no, c.producer_name, \
                 c.model, c.batch, c.status, coalesce(u.name, c.origin_name) AS to_name, \
-                u.district \
+                coalesce(u.district, CASE WHEN t.source <> 'notice' THEN r.district END) \
+                  AS district \
          FROM tasks t JOIN open_cases c ON c.case_id = t.case_id \
-         LEFT JOIN case_units u ON u.case_id = t.case_id AND u.uscc = t.to_uscc";
+         LEFT JOIN case_units u ON u.case_id = t.case_id AND u.uscc = t.to_uscc \
+         LEFT JOIN results r ON r.report_no = c.report_no AND r.lab_id = c.lab_id";
     let within = district.map_or_else(String::new, |prefix| {
-        format!(" WHERE u.district LIKE {}", literal(&format!("{prefix}%")))
+        format!(" WHERE w.district LIKE {}", literal(&format!("{prefix}%")))
     });
     let today_sql = literal(&today.to_string());
     let counts = text_rows(
@@ -59,7 +62,7 @@ pub async fn todo_page(
         &format!(
             "SELECT count(*) AS total, \
              count(CASE WHEN due_on < CAST({today_sql} AS DATE) THEN 1 END) AS past \
-             FROM ({tasks}{within})"
+             FROM ({tasks}) AS w{within}"
         ),
         &[],
     )
@@ -67,7 +70,7 @@ pub async fn todo_page(
     let rows = text_rows(
         analytics,
         &format!(
-            "SELECT * FROM ({tasks}{within}) \
+            "SELECT * FROM ({tasks}) AS w{within} \
              ORDER BY due_on NULLS LAST, report_no, source, kind, to_uscc LIMIT {MOST}"
         ),
         &[],
