@@ -1762,6 +1762,16 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
     unnamed["sampled_unit"]["name"] = json!("南开区无码日杂店");
     unnamed["sampled_unit"]["address"] = json!("天津市南开区某路9号");
     post(&up, "/v1/results", "lab", &unnamed, 202);
+    // A shop whose district no record gives: in no district's list, which says so.
+    let mut nowhere = final_result("TODO-NOWHERE");
+    nowhere["severity"] = json!("general");
+    nowhere["sampled_unit"]["uscc"] = json!(uscc("120000", 41));
+    nowhere["sampled_unit"]["name"] = json!("某无址商店");
+    nowhere["sampled_unit"]
+        .as_object_mut()
+        .unwrap()
+        .remove("district");
+    post(&up, "/v1/results", "lab", &nowhere, 202);
     // The rectification notice served: it orders the stop of sale too (its first clause), so
     // neither is left to do, though no `stop_ordered` is recorded.
     let served = days_ago(5);
@@ -1826,6 +1836,23 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
     assert!(unnamed(&all).iter().all(|r| r[3] == "南开区"), "{all:?}");
     let nankai_tasks = todo_rows(&up, "?district=120104", |rows| !unnamed(rows).is_empty());
     assert_eq!(unnamed(&nankai_tasks), unnamed(&all), "{nankai_tasks:?}");
+    let all = todo_rows(&up, "", |rows| rows.iter().any(|r| r[4] == "TODO-NOWHERE"));
+    let nowhere: Vec<&Vec<String>> = all.iter().filter(|r| r[3] == "未注明").collect();
+    assert!(
+        !nowhere.is_empty() && nowhere.iter().all(|r| r[4] == "TODO-NOWHERE"),
+        "{all:?}"
+    );
+    let page = client()
+        .get(up.url("/ui/todo?district=120104"))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        page.contains(&format!("另有 {} 项的对象未注明所在区", nowhere.len())),
+        "{page}"
+    );
 
     // Below the tasks, the parties waiting for identification, in the district sampled.
     let waiting = |query: &str| -> String {

@@ -53,16 +53,21 @@ pub async fn todo_page(
          FROM tasks t JOIN open_cases c ON c.case_id = t.case_id \
          LEFT JOIN case_units u ON u.case_id = t.case_id AND u.uscc = t.to_uscc \
          LEFT JOIN results r ON r.report_no = c.report_no AND r.lab_id = c.lab_id";
-    let within = district.map_or_else(String::new, |prefix| {
-        format!(" WHERE w.district LIKE {}", literal(&format!("{prefix}%")))
-    });
+    let inside = district.map_or_else(
+        || "TRUE".to_owned(),
+        |prefix| format!("w.district LIKE {}", literal(&format!("{prefix}%"))),
+    );
+    let within = district.map_or_else(String::new, |_| format!(" WHERE {inside}"));
     let today_sql = literal(&today.to_string());
+    // A task whose unit's district no record gives is in no district's list: counted, so that
+    // a district's list says how many of them the whole list holds.
     let counts = text_rows(
         analytics,
         &format!(
-            "SELECT count(*) AS total, \
-             count(CASE WHEN due_on < CAST({today_sql} AS DATE) THEN 1 END) AS past \
-             FROM ({tasks}) AS w{within}"
+            "SELECT count(CASE WHEN {inside} THEN 1 END) AS total, \
+             count(CASE WHEN {inside} AND due_on < CAST({today_sql} AS DATE) THEN 1 END) AS past, \
+             count(CASE WHEN w.district IS NULL THEN 1 END) AS undistricted \
+             FROM ({tasks}) AS w"
         ),
         &[],
     )
@@ -94,7 +99,10 @@ pub async fn todo_page(
                 "what": what,
                 "to_name": get(row, "to_name"),
                 "to": get(row, "to_uscc"),
-                "district": division_name(district).unwrap_or(district),
+                "district": match district {
+                    "" => "未注明",
+                    code => division_name(code).unwrap_or(code),
+                },
                 "path": crate::case_page::percent_encode(get(row, "case_id")),
                 "report_no": get(row, "report_no"),
                 "product": format!(
@@ -168,6 +176,7 @@ pub async fn todo_page(
             "scope": district.map(|d| division_name(d).unwrap_or(d).to_owned()),
             "total": number(&counts, "total"),
             "past": number(&counts, "past"),
+            "undistricted": number(&counts, "undistricted"),
             "shown": rows.len(),
             "rows": rows,
             "pending_parties": number(&waiting, "parties"),
