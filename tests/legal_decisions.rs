@@ -1704,6 +1704,17 @@ fn the_identification_queue_drains_when_the_registry_fills() {
 
 /// The rows of the work list (`/ui/todo`) as the official reads them: each row's cells, tags
 /// stripped. Waits until `ready` holds for them (the lake follows the cases within seconds).
+/// The work list page as an admin sees it.
+fn todo_html(up: &Up, query: &str) -> String {
+    client()
+        .get(up.url(&format!("/ui/todo{query}")))
+        .bearer_auth(up.token("admin"))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap()
+}
+
 fn todo_rows(up: &Up, query: &str, ready: impl Fn(&[Vec<String>]) -> bool) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     support::flows::wait_until("the work list", || {
@@ -1842,13 +1853,7 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
         !nowhere.is_empty() && nowhere.iter().all(|r| r[4] == "TODO-NOWHERE"),
         "{all:?}"
     );
-    let page = client()
-        .get(up.url("/ui/todo?district=120104"))
-        .bearer_auth(up.token("admin"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap();
+    let page = todo_html(&up, "?district=120104");
     assert!(
         page.contains(&format!("另有 {} 项的对象未注明所在区", nowhere.len())),
         "{page}"
@@ -1856,13 +1861,7 @@ fn the_work_list_shows_what_is_due_earliest_first_and_not_what_is_done() {
 
     // Below the tasks, the parties waiting for identification, in the district sampled.
     let waiting = |query: &str| -> String {
-        let page = client()
-            .get(up.url(&format!("/ui/todo{query}")))
-            .bearer_auth(up.token("admin"))
-            .send()
-            .unwrap()
-            .text()
-            .unwrap();
+        let page = todo_html(&up, query);
         page.split("<table id=\"identifications\">")
             .nth(1)
             .unwrap_or_default()
