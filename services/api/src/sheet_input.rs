@@ -987,28 +987,31 @@ mod tests {
         "联系电话",
     ];
 
+    /// A failing row under [`HEADER`], as a bulletin writes it.
+    const BULLETIN_ROW: &[&str] = &[
+        "1",
+        "R-1",
+        "电动自行车",
+        "流通",
+        "某车行",
+        "",
+        "南开区",
+        "某车业有限公司",
+        "TDT-1",
+        "2026年3月5日",
+        "2026/4/1",
+        "20260420",
+        "不合格",
+        "整车质量（标准条款：6.1.1，标准值：≤55kg，实测值：61.2kg）；制动性能",
+        "022-1",
+    ];
+
     #[test]
     fn a_bulletin_row_becomes_a_result_with_ids_and_the_callers_lab() {
         let grid = text_grid(&[
             &["2026年电动自行车产品质量监督抽查结果", "", ""],
             HEADER,
-            &[
-                "1",
-                "R-1",
-                "电动自行车",
-                "流通",
-                "某车行",
-                "",
-                "南开区",
-                "某车业有限公司",
-                "TDT-1",
-                "2026年3月5日",
-                "2026/4/1",
-                "20260420",
-                "不合格",
-                "整车质量（标准条款：6.1.1，标准值：≤55kg，实测值：61.2kg）；制动性能",
-                "022-1",
-            ],
+            BULLETIN_ROW,
         ]);
         let header = header_row(&grid).unwrap();
         assert_eq!(header, 1);
@@ -1041,25 +1044,9 @@ mod tests {
         let row = |verdict: &str, class: &str| {
             let mut header = HEADER.to_vec();
             header.push("不合格程度");
-            let mut cells: Vec<&str> = vec![
-                "1",
-                "R-1",
-                "电动自行车",
-                "流通",
-                "某车行",
-                "",
-                "南开区",
-                "某车业有限公司",
-                "TDT-1",
-                "20260305",
-                "2026/4/1",
-                "20260420",
-                verdict,
-                "整车质量",
-                "",
-                class,
-            ];
-            cells.truncate(header.len());
+            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+            cells[12] = verdict;
+            cells.push(class);
             let grid = text_grid(&[&header, &cells]);
             let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
             let record = &sheet.records[0];

@@ -205,16 +205,17 @@ impl TracebackStage {
             None => None,
         };
         if let Some(previous) = &previous {
-            let mut unchanged = case.clone();
-            unchanged.revision = previous.revision;
-            unchanged.updated_at = previous.updated_at;
-            // New rules that derive the same case change nothing a reader sees: the revision
-            // stands (its `rules` says which rules derived it), rather than every case showing
-            // as just updated and the whole state being published again at each upgrade.
-            unchanged.rules = previous.rules;
-            if &unchanged == previous {
+            // Compared as the previous revision would read if nothing changed. New rules that
+            // derive the same case change nothing a reader sees: the revision stands (its
+            // `rules` says which rules derived it), rather than every case showing as just
+            // updated and the whole state being published again at each upgrade.
+            case.revision = previous.revision;
+            case.updated_at = previous.updated_at;
+            let rules = std::mem::replace(&mut case.rules, previous.rules);
+            if &case == previous {
                 return Ok(());
             }
+            case.rules = rules;
         }
         case.revision = previous.map_or(1, |p| p.revision + 1);
         case.updated_at = self.clock.now();
