@@ -953,6 +953,22 @@ mod tests {
     }
 
     #[test]
+    fn a_holders_rectification_notice_cites_the_ban_on_selling_not_the_sampled_units_articles() {
+        // Order 18 Art 45–46 bind the sampled producer and seller; a unit that only received the
+        // batch is ordered to stop selling it under the Product Quality Law's ban on selling
+        // products below the mandatory standards (Art 13) and its order to stop (Art 49).
+        let mut held = document(NoticeKind::Rectification, "");
+        held.holder = true;
+        held.paragraphs = paragraphs(&held).unwrap();
+        assert_eq!(order_18_articles(&held), Vec::<&str>::new());
+        let basis = held.paragraphs.iter().find(|p| p.starts_with("依据"));
+        assert_eq!(
+            basis.map(String::as_str),
+            Some("依据《中华人民共和国产品质量法》第十三条、第四十九条的规定，现责令你单位：")
+        );
+    }
+
+    #[test]
     fn a_listed_supervision_names_the_serious_items_when_not_every_item_is() {
         let item = |name: &str, severity: &str| FailedItem {
             name: name.into(),
