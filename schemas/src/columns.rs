@@ -33,8 +33,11 @@ pub enum CellKind {
     /// 主要不合格项目: failed items separated by `；` or line breaks, each
     /// `名称（标准条款：…，标准值：…，实测值：…）`.
     FailedItems,
-    /// Read by people, not by the system (序号, 承检机构, 备注…).
+    /// Read by people, not by the system (序号, 承检机构…).
     Ignored,
+    /// 备注: read by people, but a bulletin writes a counterfeit there (涉嫌假冒, 经标称生产企业确认
+    /// 非其生产): [`counterfeit_in_remarks`].
+    Remarks,
 }
 
 /// One column of a result sheet.
@@ -359,9 +362,9 @@ pub const RESULT_COLUMNS: &[Column] = &[
     column(
         "",
         &["备注"],
-        CellKind::Ignored,
+        CellKind::Remarks,
         false,
-        "仅供查阅，系统不读取",
+        "仅供查阅；写明涉嫌假冒（如“涉嫌假冒”“经标称生产企业确认，该产品非其生产”）的，按涉嫌假冒处理（有“涉嫌假冒”列的，以该列为准）",
     ),
 ];
 
@@ -704,6 +707,42 @@ pub fn level_from_zh(text: &str) -> Option<Level> {
     }
 }
 
+/// Whether a remark (备注) says the product is a suspected counterfeit, as bulletins write it:
+/// 涉嫌假冒, 假冒产品, 冒用厂名厂址, or the nominal producer's denial (经标称生产企业确认，该批次
+/// 产品非其生产; 标称生产企业否认生产该产品) — not when it denies it (不涉嫌假冒, 非假冒).
+pub fn counterfeit_in_remarks(text: &str) -> bool {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let denied = [
+        "不涉嫌假冒",
+        "未涉嫌假冒",
+        "非假冒",
+        "不是假冒",
+        "不属于假冒",
+        "排除假冒",
+    ];
+    if denied.iter().any(|d| text.contains(d)) {
+        return false;
+    }
+    // 非其生产, 非该企业生产, 不是本公司生产 — not 非本辖区生产企业.
+    let not_made_by = ["非其", "非该", "非本", "不是其", "不是该", "不是本"];
+    let maker = ["企业", "公司", "厂家", "工厂", "厂", "单位", ""];
+    let denies = |after: &str| {
+        maker.iter().any(|m| {
+            after
+                .strip_prefix(m)
+                .is_some_and(|rest| rest.starts_with("生产"))
+        })
+    };
+    let after = |marker: &'static str| {
+        text.match_indices(marker)
+            .map(|(at, _)| &text[at + marker.len()..])
+    };
+    text.contains("假冒")
+        || text.contains("冒用")
+        || not_made_by.iter().any(|marker| after(marker).any(denies))
+        || after("否认").any(|rest| rest.chars().take(12).collect::<String>().contains("生产"))
+}
+
 /// 是/否 and their usual marks; `None` for anything else.
 pub fn flag_from_zh(text: &str) -> Option<bool> {
     match text.trim().to_lowercase().as_str() {
@@ -882,6 +921,31 @@ mod tests {
         assert_eq!(severity_in_verdict("所检项目不合格"), None);
         assert_eq!(severity_in_verdict("不合格"), None);
         assert_eq!(severity_in_verdict("合格"), None);
+    }
+
+    #[test]
+    fn a_remark_says_a_counterfeit_as_bulletins_write_it() {
+        for remark in [
+            "涉嫌假冒",
+            "该批次产品涉嫌假冒，已移交属地市场监管部门处理",
+            "经标称生产企业确认，该批次产品非其生产",
+            "标称生产企业声明该产品非该公司生产",
+            "标称生产企业否认生产该批次产品",
+            "冒用他人厂名厂址",
+        ] {
+            assert!(counterfeit_in_remarks(remark), "{remark}");
+        }
+        for remark in [
+            "",
+            "不涉嫌假冒",
+            "经核实非假冒产品",
+            "涉嫌无证生产",
+            "非其所在地生产企业，已移送",
+            "标称生产企业非本辖区生产企业",
+            "跟踪抽查",
+        ] {
+            assert!(!counterfeit_in_remarks(remark), "{remark}");
+        }
         assert_eq!(level_from_zh("市级"), Some(Level::Municipal));
         assert_eq!(flag_from_zh("是"), Some(true));
     }

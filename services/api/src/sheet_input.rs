@@ -406,7 +406,7 @@ pub fn result_records(
     for header in header_names {
         let column = columns::result_column(&header);
         match column {
-            Some(column) if column.kind != CellKind::Ignored => {
+            Some(column) if !matches!(column.kind, CellKind::Ignored | CellKind::Remarks) => {
                 if let Some((_, other)) = read.read.iter().find(|(path, _)| *path == column.path) {
                     return Err(ApiError::bad_request(format!(
                         "row {header_line}: the columns {other} and {header} are the same field: keep one"
@@ -451,7 +451,7 @@ pub fn result_records(
         .filter(|(_, cells)| {
             // Not a row of the table: empty, or a filler such as 以下空白 under the last one.
             cells.iter().zip(&layout).any(|(cell, column)| {
-                column.is_some_and(|c| c.kind != CellKind::Ignored)
+                column.is_some_and(|c| !matches!(c.kind, CellKind::Ignored | CellKind::Remarks))
                     && text_of(cell).is_some_and(|text| !is_none_mark(&text))
             })
         })
@@ -488,14 +488,24 @@ fn row_record(
         }
     }
     // 检验结论 written 严重不合格 or 不合格（一般） says the severity, unless a column of its own does.
-    if !root.contains_key("severity")
-        && let Some(severity) = cells
+    let in_column = |kind: CellKind| {
+        cells
             .iter()
             .zip(layout)
-            .filter(|(_, column)| column.is_some_and(|c| c.kind == CellKind::Verdict))
-            .find_map(|(cell, _)| columns::severity_in_verdict(&text_of(cell)?))
+            .filter(move |(_, column)| column.is_some_and(|c| c.kind == kind))
+            .filter_map(|(cell, _)| text_of(cell))
+    };
+    if !root.contains_key("severity")
+        && let Some(severity) =
+            in_column(CellKind::Verdict).find_map(|verdict| columns::severity_in_verdict(&verdict))
     {
         root.insert("severity".into(), Value::String(severity.as_str().into()));
+    }
+    // A counterfeit written in 备注, as bulletins do, unless a column of its own says.
+    if !root.contains_key("suspected_counterfeit")
+        && in_column(CellKind::Remarks).any(|remark| columns::counterfeit_in_remarks(&remark))
+    {
+        root.insert("suspected_counterfeit".into(), Value::Bool(true));
     }
     for (field, value) in by_sheet {
         root.entry(field.as_str()).or_insert_with(|| value.clone());
@@ -596,7 +606,7 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         ))
     };
     match column.kind {
-        CellKind::Ignored => Ok(Vec::new()),
+        CellKind::Ignored | CellKind::Remarks => Ok(Vec::new()),
         // "/" or "—" in an optional cell means "none" in bulletins.
         CellKind::Text if !column.required && is_none_mark(&text) => Ok(Vec::new()),
         CellKind::Text => one(text),
@@ -1057,6 +1067,35 @@ mod tests {
         assert_eq!(row("不合格（一般）", ""), "general");
         assert_eq!(row("不合格", ""), Value::Null);
         assert_eq!(row("不合格（严重）", "一般不合格"), "general");
+    }
+
+    #[test]
+    fn a_counterfeit_written_in_the_remarks_is_one_unless_a_column_says_not() {
+        let row = |remark: &str, column: Option<&str>| {
+            let mut header = HEADER.to_vec();
+            header.push("备注");
+            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+            cells.push(remark);
+            if let Some(flag) = column {
+                header.push("涉嫌假冒");
+                cells.push(flag);
+            }
+            let grid = text_grid(&[&header, &cells]);
+            let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            assert!(
+                sheet.ignored.iter().all(|h| h != "备注"),
+                "{:?}",
+                sheet.ignored
+            );
+            let record = &sheet.records[0];
+            assert!(record.problems.is_empty(), "{:?}", record.problems);
+            record.value.as_ref().unwrap()["suspected_counterfeit"].clone()
+        };
+        assert_eq!(row("经标称生产企业确认，该批次产品非其生产", None), true);
+        assert_eq!(row("涉嫌假冒", None), true);
+        assert_eq!(row("不涉嫌假冒", None), Value::Null);
+        assert_eq!(row("", None), Value::Null);
+        assert_eq!(row("涉嫌假冒", Some("否")), false);
     }
 
     #[test]
