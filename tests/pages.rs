@@ -880,6 +880,9 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
     let mut counterfeit = result("BUL-FAKE", "T-2026-EB", "fail", 45, 30);
     counterfeit["product"]["model"] = json!("TDR-5");
     counterfeit["suspected_counterfeit"] = json!(true);
+    // The lab saw nothing wrong with the label; the producer denies the batch later.
+    let mut denied = result("BUL-DENIED", "T-2026-EB", "fail", 45, 30);
+    denied["product"]["model"] = json!("TDR-4");
     let mut revoked = result("BUL-REVOKED", "T-2026-EB", "fail", 40, 30);
     revoked["product"]["model"] = json!("TDR-3");
     // Sampled after the revoked failure: no follow-up of a failure that does not stand.
@@ -907,6 +910,7 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         other_model,
         result("BUL-FINAL", "T-2026-EB", "fail", 40, 30),
         counterfeit,
+        denied,
         result("BUL-OPEN", "T-2026-EB", "fail", 5, 2),
         follow,
         result("BUL-OTHER-TASK", "T-2026-GA", "pass", 20, 15),
@@ -918,21 +922,25 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         "lab_id": "dev-lab", "kind": "result_revoked", "on": days_ago(1),
         "note": "津市监复决字〔2026〕1号"});
     post(&up, "/v1/dispositions", "admin", revocation.to_string());
-    wait_until("the five failures' cases in the lake, one revoked", || {
+    let denial = json!({"disposition_id": "BUL-DENIED-1", "report_no": "BUL-DENIED",
+        "lab_id": "dev-lab", "kind": "producer_denied", "on": days_ago(20)});
+    post(&up, "/v1/dispositions", "admin", denial.to_string());
+    wait_until("the six failures' cases in the lake, one revoked", || {
         let rows = sql(
             &up,
             "SELECT count(*) AS n, sum(CASE WHEN status = 'revoked' THEN 1 ELSE 0 END) AS revoked \
              FROM cases WHERE report_no LIKE 'BUL-%'",
         );
-        rows[0]["n"] == json!(5) && rows[0]["revoked"] == json!(1)
+        rows[0]["n"] == json!(6) && rows[0]["revoked"] == json!(1)
     });
     wait_until("the final failures final", || {
         sql(
             &up,
-            "SELECT count(*) AS n FROM cases WHERE report_no IN ('BUL-FINAL', 'BUL-FAKE', 'BUL-SANWU-1') \
+            "SELECT count(*) AS n FROM cases \
+             WHERE report_no IN ('BUL-FINAL', 'BUL-FAKE', 'BUL-DENIED', 'BUL-SANWU-1') \
              AND status = 'final'",
         )[0]["n"]
-            == json!(3)
+            == json!(4)
     });
 
     let out = dir.path().join("bulletin");
@@ -992,6 +1000,7 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         BTreeSet::from([
             "BUL-FINAL".to_owned(),
             "BUL-FAKE".to_owned(),
+            "BUL-DENIED".to_owned(),
             "BUL-SANWU-1".to_owned()
         ])
     );
@@ -1027,6 +1036,12 @@ fn the_bulletin_of_a_task_publishes_final_results_in_three_lists_as_the_sql_has_
         row("BUL-FAKE")[14].contains("涉嫌假冒"),
         "{:?}",
         row("BUL-FAKE")
+    );
+    // Denied by the producer after the lab's report: marked the same way.
+    assert!(
+        row("BUL-DENIED")[14].contains("涉嫌假冒"),
+        "{:?}",
+        row("BUL-DENIED")
     );
     assert!(row("BUL-FINAL")[14].is_empty());
 

@@ -8,11 +8,13 @@
 //! a result revoked by a decision is no result, and is in no list.
 //! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
 //! same organiser sampled the same producer's same product (brand and model) earlier and that
-//! sample failed, a failure that still stands (not overturned or revoked), of a producer the
+//! sample failed, a failure that still stands (not overturned or revoked) of a label the
+//! producer does not deny (`denied_labels`), of a producer the
 //! label names (two 三无 products are not one producer's); the same organiser and producer as
 //! the six-month rule has them (the organiser however written; the same credit code, else the
-//! same name however spelt). A label the nominal producer denies (suspected counterfeit) is
-//! marked in the remarks, as bulletins do.
+//! same name however spelt). A label the nominal producer denies (suspected counterfeit, by the
+//! lab's word or by an official's `producer_denied` that stands) is marked in the remarks, as
+//! bulletins do.
 
 use crate::ReportError;
 use crate::table::{TextRow, get, text_rows};
@@ -93,9 +95,11 @@ pub async fn bulletin(
             "SELECT r.report_no, r.lab_id, r.organiser, r.product_name, r.sampling_domain, \
                     r.sampled_unit_name, r.sampled_unit_uscc, r.producer_name, r.producer_address, \
                     r.brand, r.model, r.batch, r.production_date, r.sampling_date, r.verdict, \
-                    r.suspected_counterfeit, r.follow_up, c.status AS case_status \
+                    r.follow_up, c.status AS case_status, \
+                    d.report_no IS NOT NULL AS denied_label \
              FROM results r \
              LEFT JOIN cases c ON c.report_no = r.report_no AND c.lab_id = r.lab_id \
+             LEFT JOIN denied_labels d ON d.report_no = r.report_no AND d.lab_id = r.lab_id \
              WHERE {filter} \
              ORDER BY r.sampling_date, r.report_no"
         ),
@@ -122,8 +126,9 @@ pub async fn bulletin(
                        THEN e.producer_uscc = r.producer_uscc \
                        ELSE name_key(e.producer_name) = name_key(r.producer_name) END \
               AND coalesce(e.brand, '') = coalesce(r.brand, '') AND e.model = r.model \
+             LEFT JOIN denied_labels d ON d.report_no = e.report_no AND d.lab_id = e.lab_id \
              WHERE e.standing_verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter} \
-               AND names_a_producer(r.producer_name)"
+               AND names_a_producer(r.producer_name) AND d.report_no IS NULL"
         ),
         &params,
     )
@@ -230,7 +235,8 @@ fn entry(row: &TextRow, overturned: bool, items: Option<&String>, lab: &str) -> 
     };
     let failed = get(row, "verdict") == "fail" && !overturned;
     let mut remarks = Vec::new();
-    if get(row, "suspected_counterfeit") == "true" {
+    // Marked so by the lab, or the producer's denial recorded by an official since.
+    if get(row, "denied_label") == "true" {
         remarks.push("标称生产企业否认生产该产品，涉嫌假冒");
     }
     if overturned {

@@ -289,7 +289,13 @@ impl Analytics {
         let memory = self.limits().memory_bytes;
         let error = move |e| QueryError::from_datafusion(e, memory);
         let context = crate::session::new_context(self.context().runtime_env());
-        for name in ["results", "cases", "units", "licence_requirements"] {
+        for name in [
+            "results",
+            "cases",
+            "denied_labels",
+            "units",
+            "licence_requirements",
+        ] {
             let provider = self.context().table_provider(name).await.map_err(error)?;
             context.register_table(name, provider).map_err(error)?;
         }

@@ -57,6 +57,7 @@ pub const VIEWS: &[(&str, &str)] = &[
     ("cases", include_str!("../views/cases.sql")),
     ("case_units", include_str!("../views/case_units.sql")),
     ("case_subjects", include_str!("../views/case_subjects.sql")),
+    ("denied_labels", include_str!("../views/denied_labels.sql")),
     (
         "identified_parties",
         include_str!("../views/identified_parties.sql"),

@@ -7,6 +7,7 @@ use spotcheck_analytics::{Analytics, QueryLimits};
 use spotcheck_lake::{LakeSettings, LakeWriter};
 use spotcheck_runtime::{Delivered, Stage};
 use spotcheck_schemas::topics;
+use std::collections::BTreeMap;
 
 const SHOP: &str = "91110000802100433B";
 const MAKER: &str = "91350100M000100Y43";
@@ -55,6 +56,30 @@ async fn rows(analytics: &Analytics, sql: &str) -> Value {
     }
 }
 
+/// The lake after `writer` took `batch` (every record accepted), opened for SQL.
+async fn landed(writer: &mut LakeWriter, batch: &[Delivered], dir: &std::path::Path) -> Analytics {
+    let applied = writer.apply(batch).await.unwrap();
+    assert!(
+        applied.dead_letters.is_empty(),
+        "{:?}",
+        applied.dead_letters
+    );
+    writer.idle().await.unwrap();
+    Analytics::open(dir, QueryLimits::default()).await.unwrap()
+}
+
+/// Each unit's reasons in the where-to-sample ranking as of 2026-10-01, by credit code.
+async fn reasons_as_of_october(analytics: &Analytics) -> BTreeMap<String, Vec<String>> {
+    let query = spotcheck_analytics::SuggestQuery {
+        as_of: "2026-10-01".parse().unwrap(),
+        district: None,
+        organiser: None,
+        limit: 10,
+    };
+    let ranked = analytics.suggest(&query).await.unwrap();
+    ranked.into_iter().map(|s| (s.uscc, s.reasons)).collect()
+}
+
 #[tokio::test]
 async fn entity_tables_show_the_latest_version_per_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -87,16 +112,7 @@ async fn entity_tables_show_the_latest_version_per_key() {
             case(2, "final", &[(SHOP, "origin"), (MAKER, "upstream")]),
         ),
     ];
-    let applied = writer.apply(&batch).await.unwrap();
-    assert!(
-        applied.dead_letters.is_empty(),
-        "{:?}",
-        applied.dead_letters
-    );
-    writer.idle().await.unwrap();
-    let analytics = Analytics::open(dir.path(), QueryLimits::default())
-        .await
-        .unwrap();
+    let analytics = landed(&mut writer, &batch, dir.path()).await;
 
     assert_eq!(
         rows(&analytics, "SELECT uscc, name FROM units").await,
@@ -173,7 +189,6 @@ async fn the_archive_dates_an_event_by_its_day_in_china() {
 /// bear is neither's.
 #[tokio::test]
 async fn a_producer_named_without_its_code_is_counted_under_it_once_identified() {
-    use spotcheck_analytics::SuggestQuery;
     const HUAXIN_1: &str = "91120104MA0000012U";
     const HUAXIN_2: &str = "91120113MA00000130";
     let dir = tempfile::tempdir().unwrap();
@@ -255,16 +270,7 @@ async fn a_producer_named_without_its_code_is_counted_under_it_once_identified()
         ),
         delivered(topics::CASES, 0, case),
     ];
-    let applied = writer.apply(&batch).await.unwrap();
-    assert!(
-        applied.dead_letters.is_empty(),
-        "{:?}",
-        applied.dead_letters
-    );
-    writer.idle().await.unwrap();
-    let analytics = Analytics::open(dir.path(), QueryLimits::default())
-        .await
-        .unwrap();
+    let analytics = landed(&mut writer, &batch, dir.path()).await;
 
     // R2 repeats R1 within six months (the same producer spelt otherwise): a plan warning,
     // in the producer's archive too.
@@ -282,22 +288,8 @@ async fn a_producer_named_without_its_code_is_counted_under_it_once_identified()
             {"uscc": MAKER, "event": "warning", "report_no": "R2"},
         ])
     );
-    let ranked = analytics
-        .suggest(&SuggestQuery {
-            as_of: "2026-10-01".parse().unwrap(),
-            district: None,
-            organiser: None,
-            limit: 10,
-        })
-        .await
-        .unwrap();
-    let reasons = |uscc: &str| {
-        ranked
-            .iter()
-            .find(|s| s.uscc == uscc)
-            .map(|s| s.reasons.clone())
-            .unwrap_or_default()
-    };
+    let ranked = reasons_as_of_october(&analytics).await;
+    let reasons = |uscc: &str| ranked.get(uscc).cloned().unwrap_or_default();
     let maker = reasons(MAKER);
     assert!(
         maker
@@ -317,6 +309,128 @@ async fn a_producer_named_without_its_code_is_counted_under_it_once_identified()
             "{uscc}: {:?}",
             reasons(uscc)
         );
+    }
+}
+
+/// A label the nominal producer denies is no sample of its product: the where-to-sample ranking
+/// does not count it against the producer (the lab's `suspected_counterfeit`, or an official's
+/// `producer_denied`), while the shop where it was sampled keeps its failure.
+#[tokio::test]
+async fn a_counterfeit_is_not_counted_against_the_producer_it_names() {
+    const DENIER: &str = "91120104MA0000012U";
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let maker = |uscc: &str, name: &str| {
+        json!({"uscc": uscc, "name": name, "address": null, "district": "120116",
+               "roles": ["producer"], "licences": []})
+    };
+    let failure = |report: &str, producer: Value, shop: Value| {
+        json!({
+            "report_no": report, "lab_id": "lab", "category": "gas_appliance",
+            "organiser": "天津市市场监督管理委员会",
+            "product": {"name": "燃气灶", "model": "JZ-1", "batch": report},
+            "producer": producer, "sampled_unit": shop,
+            "sampling": {"date": "2026-06-01", "domain": "circulation"},
+            "tested_on": "2026-06-05", "verdict": "fail", "severity": "general",
+            "items": [{"name": "熄火保护装置", "verdict": "fail"}]
+        })
+    };
+    let mut fake = failure(
+        "R1",
+        json!({"uscc": MAKER, "name": "天津津安燃气具有限公司"}),
+        json!({"uscc": SHOP, "name": "南开区某燃气具商店", "role": "retailer", "district": "120104"}),
+    );
+    fake["suspected_counterfeit"] = json!(true);
+    let denied = failure(
+        "R2",
+        json!({"uscc": DENIER, "name": "天津华信燃气具有限公司"}),
+        json!({"name": "某超市", "role": "retailer", "district": "120104"}),
+    );
+    // The genuine product sampled two months after the counterfeit: no repeat within six months.
+    let mut genuine = failure(
+        "R3",
+        json!({"uscc": MAKER, "name": "天津津安燃气具有限公司"}),
+        json!({"name": "某五金店", "role": "retailer", "district": "120104"}),
+    );
+    genuine["verdict"] = json!("pass");
+    genuine["sampling"]["date"] = json!("2026-08-01");
+    genuine["tested_on"] = json!("2026-08-05");
+    genuine["items"][0]["verdict"] = json!("pass");
+    genuine.as_object_mut().unwrap().remove("severity");
+    let mut case = case(1, "final", &[(DENIER, "upstream")]);
+    case["case_id"] = json!("c2");
+    case["report_no"] = json!("R2");
+    case["batch"]["producer_uscc"] = json!(DENIER);
+    case["referrals"] = json!([{"uscc": DENIER, "region": "120116", "kind": "producer_denied",
+        "reason": "the nominal producer denies making this batch: referred for investigation"}]);
+    let denial = json!({"disposition_id": "D1", "case_id": "c2", "report_no": "R2",
+                        "lab_id": "lab", "kind": "producer_denied", "on": "2026-06-20"});
+    let batch = vec![
+        delivered(topics::UNITS, 0, maker(MAKER, "天津津安燃气具有限公司")),
+        delivered(topics::UNITS, 1, maker(DENIER, "天津华信燃气具有限公司")),
+        delivered(topics::RESULTS, 0, fake),
+        delivered(topics::RESULTS, 1, denied),
+        delivered(topics::RESULTS, 2, genuine),
+        delivered(topics::CASES, 0, case),
+        delivered(topics::DISPOSITIONS, 0, denial),
+    ];
+    let analytics = landed(&mut writer, &batch, dir.path()).await;
+    let ranked = reasons_as_of_october(&analytics).await;
+    let reasons = |uscc: &str| ranked.get(uscc).cloned().unwrap_or_default();
+    for producer in [MAKER, DENIER] {
+        assert!(
+            !reasons(producer)
+                .iter()
+                .any(|r| r.starts_with("近12个月抽查不合格")),
+            "{producer}: {:?}",
+            reasons(producer)
+        );
+    }
+    assert!(
+        reasons(DENIER).iter().any(|r| r.starts_with("从未被抽查")),
+        "{:?}",
+        reasons(DENIER)
+    );
+    assert_eq!(
+        rows(
+            &analytics,
+            "SELECT report_no FROM warnings WHERE kind = 'six_month_repeat'"
+        )
+        .await,
+        json!([])
+    );
+    assert!(
+        reasons(SHOP)
+            .iter()
+            .any(|r| r.starts_with("近12个月抽查不合格 1 次")),
+        "{:?}",
+        reasons(SHOP)
+    );
+    // The producers' archives keep the results that name them, saying the label is denied, and
+    // the denier's case says why it was referred (not 辖区外).
+    let archive = rows(
+        &analytics,
+        "SELECT uscc, event, detail FROM archive \
+         WHERE event IN ('produced', 'case') AND report_no <> 'R3' ORDER BY uscc, event",
+    )
+    .await;
+    let details: Vec<(&str, &str, &str)> = archive
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            (
+                row["uscc"].as_str().unwrap(),
+                row["event"].as_str().unwrap(),
+                row["detail"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(details.len(), 3, "{archive}");
+    for (uscc, event, detail) in details {
+        assert!([MAKER, DENIER].contains(&uscc), "{archive}");
+        assert!(detail.contains("涉嫌假冒"), "{event}: {detail}");
+        assert!(!detail.contains("辖区外"), "{event}: {detail}");
     }
 }
 

@@ -12,9 +12,11 @@
 WITH known AS (
     SELECT r.*,
            coalesce(r.sampled_unit_uscc, p.sampled_unit_uscc) AS known_sampled_unit_uscc,
-           coalesce(r.producer_uscc, p.producer_uscc) AS known_producer_uscc
+           coalesce(r.producer_uscc, p.producer_uscc) AS known_producer_uscc,
+           d.report_no IS NOT NULL AS denied_label
     FROM results AS r
     LEFT JOIN identified_parties AS p ON p.report_no = r.report_no AND p.lab_id = r.lab_id
+    LEFT JOIN denied_labels AS d ON d.report_no = r.report_no AND d.lab_id = r.lab_id
 )
 SELECT known_sampled_unit_uscc AS uscc, sampling_date AS on_date, 'sampled' AS event, report_no,
        lab_id, CAST(NULL AS VARCHAR) AS case_id, verdict AS status, category AS kind,
@@ -25,7 +27,8 @@ UNION ALL
 SELECT known_producer_uscc, sampling_date, 'produced', report_no, lab_id, CAST(NULL AS VARCHAR),
        verdict, category,
        concat(product_name, ' ', coalesce(brand, ''), ' ', model, ' 批号 ', batch, '（于 ',
-              sampled_unit_name, ' 抽样）')
+              sampled_unit_name, ' 抽样',
+              CASE WHEN denied_label THEN '；标称生产企业否认生产，涉嫌假冒' ELSE '' END, '）')
 FROM known
 WHERE known_producer_uscc IS NOT NULL
   AND (known_sampled_unit_uscc IS NULL OR known_sampled_unit_uscc <> known_producer_uscc)
@@ -33,11 +36,14 @@ UNION ALL
 SELECT u.uscc, CAST(c.updated_at + INTERVAL '8 hours' AS DATE), 'case', c.report_no, c.lab_id, c.case_id, c.status,
        u.direction,
        concat(c.producer_name, ' ', c.model, ' 批号 ', c.batch,
-              CASE WHEN u.referred THEN '（辖区外，已移送）'
+              CASE WHEN u.referred AND f.report_no IS NOT NULL AND u.uscc = c.producer_uscc
+                        THEN '（标称生产企业否认生产，涉嫌假冒，已移送调查）'
+                   WHEN u.referred THEN '（辖区外，已移送）'
                    WHEN NOT u.responsible THEN '（持有该批次产品，停止销售、召回；非整改责任单位）'
                    ELSE '' END)
 FROM case_units AS u
 JOIN cases AS c ON c.case_id = u.case_id
+LEFT JOIN denied_labels AS f ON f.report_no = c.report_no AND f.lab_id = c.lab_id
 UNION ALL
 SELECT n.notice['to'], CAST(n.updated_at + INTERVAL '8 hours' AS DATE), 'notice', n.report_no, n.lab_id, n.case_id,
        n.notice['status'], n.notice['kind'],

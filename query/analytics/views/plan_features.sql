@@ -3,9 +3,10 @@
 -- the district `{district}` (a division-code prefix; '' for all), as of `{as_of}`:
 -- failures that stand (as sampled unit or nominal producer, named with a credit code or without
 -- one and identified since, `identified_parties`; `standing_results`: not one a re-test
--- overturned or a decision revoked) in the 12 months before and in the 24 before those, the
--- last sampling (by anyone, and by the organiser `{organiser}` however written —
--- `organiser_key` — and whether the organiser's last one failed), cases not closed and overdue
+-- overturned or a decision revoked; a nominal producer not for a label it denies,
+-- `denied_labels`) in the 12 months before and in the 24 before those, the last sampling (by
+-- anyone, and by the organiser `{organiser}` however written — `organiser_key` — and whether
+-- the organiser's last one failed), cases not closed and overdue
 -- ones, its latest category's failure rate over the 12 months before, whether its registry entry
 -- (a producer's) lacks a licence the category needs, and its area (urban, urban_rural_fringe,
 -- rural).
@@ -17,10 +18,12 @@ known AS (
     SELECT s.sampled_unit_name, s.producer_name, s.district, s.category, s.sampling_date,
            s.standing_verdict, g.organiser IS NOT NULL AS by_organiser,
            coalesce(s.sampled_unit_uscc, p.sampled_unit_uscc) AS sampled_unit_uscc,
-           coalesce(s.producer_uscc, p.producer_uscc) AS producer_uscc
+           coalesce(s.producer_uscc, p.producer_uscc) AS producer_uscc,
+           d.report_no IS NOT NULL AS denied_label
     FROM standing_results AS s
     LEFT JOIN identified_parties AS p ON p.report_no = s.report_no AND p.lab_id = s.lab_id
     LEFT JOIN planning AS g ON g.organiser = s.organiser
+    LEFT JOIN denied_labels AS d ON d.report_no = s.report_no AND d.lab_id = s.lab_id
     WHERE s.sampling_date < DATE '{as_of}'
 ),
 involvement AS (
@@ -32,7 +35,8 @@ involvement AS (
     SELECT producer_uscc, producer_name, CAST(NULL AS VARCHAR), category, sampling_date,
            standing_verdict, by_organiser
     FROM known
-    WHERE producer_uscc IS NOT NULL
+    -- A label the nominal producer denies (`denied_labels`) is no sample of its product.
+    WHERE producer_uscc IS NOT NULL AND NOT denied_label
       AND (sampled_unit_uscc IS NULL OR sampled_unit_uscc <> producer_uscc)
 ),
 history AS (

@@ -7,7 +7,8 @@
 -- revoked, is none: `cases`). The same producer is the same credit code when both samplings
 -- give one, else the same name however spelt (`name_key`: 天津市… = 天津…, 有限责任公司 =
 -- 有限公司, widths and spaces aside; a label that names none, `/` for a 三无 product, is no
--- producer: two such are not the same);
+-- producer: two such are not the same; a label the producer denies, `denied_labels`, was no
+-- sampling of its product);
 -- standards match when they name the same numbers however written (`standards_key`: titles,
 -- spaces, widths and order aside) or either sampling names none. Samplings on one day are
 -- ordered by lab and report number, so a pair is reported once. Used by the `warnings` view
@@ -55,7 +56,9 @@ FROM (
      AND later.model = earlier.model
      AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
     LEFT JOIN cases AS c ON c.report_no = earlier.report_no AND c.lab_id = earlier.lab_id
+    LEFT JOIN denied_labels AS f ON f.report_no = earlier.report_no AND f.lab_id = earlier.lab_id
     WHERE names_a_producer(later.producer_name)
+      AND f.report_no IS NULL
       AND CASE WHEN later.producer_uscc IS NOT NULL AND earlier.producer_uscc IS NOT NULL
                THEN later.producer_uscc = earlier.producer_uscc
                ELSE name_key(later.producer_name) = name_key(earlier.producer_name)
