@@ -120,14 +120,19 @@ fn final_result(report_no: &str) -> Value {
     support::flows::final_result(report_no, "fail")
 }
 
-fn get(up: &Up, path: &str, role: &str) -> Value {
+/// The body of `GET path` as `role` sees it.
+fn get_text(up: &Up, path: &str, role: &str) -> String {
     client()
         .get(up.url(path))
         .bearer_auth(up.token(role))
         .send()
         .unwrap()
-        .json()
+        .text()
         .unwrap()
+}
+
+fn get(up: &Up, path: &str, role: &str) -> Value {
+    serde_json::from_str(&get_text(up, path, role)).unwrap()
 }
 
 /// Every item of the credit feed, from the start.
@@ -1702,19 +1707,13 @@ fn the_identification_queue_drains_when_the_registry_fills() {
     );
 }
 
-/// The rows of the work list (`/ui/todo`) as the official reads them: each row's cells, tags
-/// stripped. Waits until `ready` holds for them (the lake follows the cases within seconds).
 /// The work list page as an admin sees it.
 fn todo_html(up: &Up, query: &str) -> String {
-    client()
-        .get(up.url(&format!("/ui/todo{query}")))
-        .bearer_auth(up.token("admin"))
-        .send()
-        .unwrap()
-        .text()
-        .unwrap()
+    get_text(up, &format!("/ui/todo{query}"), "admin")
 }
 
+/// The rows of the work list (`/ui/todo`) as the official reads them: each row's cells, tags
+/// stripped. Waits until `ready` holds for them (the lake follows the cases within seconds).
 fn todo_rows(up: &Up, query: &str, ready: impl Fn(&[Vec<String>]) -> bool) -> Vec<Vec<String>> {
     let mut rows = Vec::new();
     support::flows::wait_until("the work list", || {
