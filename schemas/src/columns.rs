@@ -333,10 +333,10 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "severity",
-        &["不合格程度", "严重程度", "不合格类别"],
+        &["不合格程度", "严重程度", "不合格类别", "不合格项目类别"],
         CellKind::Severity,
         false,
-        "严重不合格或一般不合格（A类不合格为严重，B类、C类为一般），仅不合格时填写；不填而不合格项目标明了类别的，按项目类别判断",
+        "严重不合格或一般不合格（A类不合格为严重，B类、C类为一般），仅不合格时填写；可逐项填写各不合格项目的类别（如“A类；B类”），以最严重者为准；不填而不合格项目标明了类别的，按项目类别判断",
     ),
     column(
         "suspected_counterfeit",
@@ -677,6 +677,29 @@ pub fn severity_from_zh(text: &str) -> Option<Severity> {
         "一般" | "B类" | "C类" => Some(Severity::General),
         _ => None,
     }
+}
+
+/// The severity a 不合格程度 / 不合格类别 column gives: one class or severity
+/// ([`severity_from_zh`]), a bare class letter (`A`, the column names what it is), or the classes
+/// of several failed items (`A类；B类`, `B、C`), whose most serious is the result's; `None` when
+/// any part says neither.
+pub fn severity_of_classes(text: &str) -> Option<Severity> {
+    let parts = text
+        .split(['、', '；', ';', '，', ',', '/', '／', '\n'])
+        .map(str::trim)
+        .filter(|part| !part.is_empty());
+    let mut most = None;
+    for part in parts {
+        let severity = match part {
+            "A" | "a" | "Ａ" => Severity::Serious,
+            "B" | "b" | "C" | "c" | "Ｂ" | "Ｃ" => Severity::General,
+            _ => severity_from_zh(part)?,
+        };
+        if most != Some(Severity::Serious) {
+            most = Some(severity);
+        }
+    }
+    most
 }
 
 /// The severity a verdict cell says beside the failure (严重不合格, 不合格（一般）, 不合格(A类));

@@ -605,10 +605,16 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
             column.headers[0]
         ))
     };
+    // "/" or "—" in an optional cell means "none" in bulletins: a pass row's 不合格程度, a
+    // 生产日期 where only the batch is known, a report not yet served. A flag's none is "no".
+    if !column.required && is_none_mark(&text) {
+        return Ok(match column.kind {
+            CellKind::Flag => vec![(column.path, Value::Bool(false))],
+            _ => Vec::new(),
+        });
+    }
     match column.kind {
         CellKind::Ignored | CellKind::Remarks => Ok(Vec::new()),
-        // "/" or "—" in an optional cell means "none" in bulletins.
-        CellKind::Text if !column.required && is_none_mark(&text) => Ok(Vec::new()),
         CellKind::Text => one(text),
         CellKind::Date => match date_of(cell) {
             Some(date) => one(date.to_string()),
@@ -650,7 +656,7 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
             Some(verdict) => one(verdict.as_str().into()),
             None => unknown("合格 or 不合格".into()),
         },
-        CellKind::Severity => match columns::severity_from_zh(&text) {
+        CellKind::Severity => match columns::severity_of_classes(&text) {
             Some(severity) => one(severity.as_str().into()),
             None => unknown("严重不合格 or 一般不合格".into()),
         },
@@ -674,13 +680,7 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
                     .collect(),
             ),
         )]),
-        CellKind::FailedItems => {
-            if is_none_mark(&text) {
-                return Ok(Vec::new());
-            }
-            let items = failed_items(&text)?;
-            Ok(vec![(column.path, Value::Array(items))])
-        }
+        CellKind::FailedItems => Ok(vec![(column.path, Value::Array(failed_items(&text)?))]),
     }
 }
 
@@ -1067,6 +1067,54 @@ mod tests {
         assert_eq!(row("不合格（一般）", ""), "general");
         assert_eq!(row("不合格", ""), Value::Null);
         assert_eq!(row("不合格（严重）", "一般不合格"), "general");
+    }
+
+    #[test]
+    fn a_bulletins_none_marks_and_item_classes_are_read_in_the_optional_columns() {
+        let read = |verdict: &str, items: &str, extra: &[(&str, &str)]| {
+            let mut header = HEADER.to_vec();
+            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+            cells[12] = verdict;
+            cells[13] = items;
+            for (column, cell) in extra {
+                header.push(column);
+                cells.push(cell);
+            }
+            let grid = text_grid(&[&header, &cells]);
+            let mut sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            let record = sheet.records.remove(0);
+            (record.value.unwrap_or_default(), record.problems)
+        };
+        // A pass row of a bulletin: "/" or "—" wherever a failure's details or a date would be.
+        let (pass, problems) = read(
+            "合格",
+            "/",
+            &[
+                ("不合格程度", "/"),
+                ("生产日期", "/"),
+                ("送达日期", "—"),
+                ("抽查级别", "／"),
+                ("涉嫌假冒", "—"),
+                ("跟踪抽查", "——"),
+            ],
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(pass["verdict"], "pass");
+        assert_eq!(pass["severity"], Value::Null);
+        assert_eq!(pass["served_on"], Value::Null);
+        // 生产日期 "/" leaves the date the 生产日期/批号 column gave.
+        assert_eq!(pass["product"]["production_date"], "2026-03-05");
+        assert_eq!(pass["suspected_counterfeit"], false);
+        // The classes of the failed items, one per item: the most serious is the result's.
+        let severity = |classes: &str| {
+            let (value, problems) = read("不合格", "标志；温升", &[("不合格项目类别", classes)]);
+            (value["severity"].clone(), problems.len())
+        };
+        assert_eq!(severity("B类；A类"), (Value::from("serious"), 0));
+        assert_eq!(severity("A"), (Value::from("serious"), 0));
+        assert_eq!(severity("B、C"), (Value::from("general"), 0));
+        assert_eq!(severity("一般，一般"), (Value::from("general"), 0));
+        assert_eq!(severity("B类；D类"), (Value::Null, 1));
     }
 
     #[test]
