@@ -14,6 +14,12 @@ pub enum UsccError {
     #[error("must be 18 characters long, found {0}")]
     Length(usize),
     #[error(
+        "is a 15-digit business registration number (注册号), not a credit code: give the unit's \
+         18-character 统一社会信用代码, or leave it empty and the unit is identified by its name \
+         and address"
+    )]
+    RegistrationNumber,
+    #[error(
         "character {position} ('{found}') is not allowed: a USCC uses only 0-9 and A-Z without I, O, S, V, Z"
     )]
     Character { position: usize, found: char },
@@ -28,10 +34,22 @@ pub enum UsccError {
 pub struct Uscc(String);
 
 impl Uscc {
-    /// Validates `text` (surrounding whitespace ignored, lower case accepted).
+    /// Validates `text`: whitespace ignored, lower case and full-width characters (９１１２…,
+    /// typed in a Chinese input method's full-width mode) accepted.
     pub fn parse(text: &str) -> Result<Self, UsccError> {
-        let code = text.trim().to_ascii_uppercase();
+        let code: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .map(|c| match c {
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+                _ => c,
+            })
+            .collect::<String>()
+            .to_ascii_uppercase();
         let chars: Vec<char> = code.chars().collect();
+        if chars.len() == 15 && chars.iter().all(char::is_ascii_digit) {
+            return Err(UsccError::RegistrationNumber);
+        }
         if chars.len() != 18 {
             return Err(UsccError::Length(chars.len()));
         }
@@ -132,6 +150,26 @@ mod tests {
         assert!(Uscc::parse("91350100M000100Y43").is_ok());
         assert!(Uscc::parse("91110000802100433B").is_ok());
         assert!(Uscc::parse(" 91110000802100433b ").is_ok());
+    }
+
+    #[test]
+    fn a_code_typed_in_full_width_or_spaced_is_the_code() {
+        assert_eq!(
+            Uscc::parse("９１３５０１００Ｍ０００１００Ｙ４３").map(|c| c.to_string()),
+            Ok("91350100M000100Y43".to_owned())
+        );
+        assert_eq!(
+            Uscc::parse("9135 0100 M000 100y 43").map(|c| c.to_string()),
+            Ok("91350100M000100Y43".to_owned())
+        );
+    }
+
+    #[test]
+    fn an_old_registration_number_is_named_as_such() {
+        let why = Uscc::parse("120104000012345").unwrap_err();
+        assert_eq!(why, UsccError::RegistrationNumber);
+        assert!(why.to_string().contains("注册号"), "{why}");
+        assert_eq!(Uscc::parse("1201040000123"), Err(UsccError::Length(13)));
     }
 
     #[test]
