@@ -9,7 +9,7 @@
 
 use crate::ReportError;
 use crate::notice;
-use crate::table::{TextRow, get, literal, text_rows};
+use crate::table::{TextRow, get, text_rows};
 use crate::templates::render;
 use chrono::NaiveDate;
 use serde_json::json;
@@ -53,23 +53,29 @@ pub async fn todo_page(
          FROM tasks t JOIN open_cases c ON c.case_id = t.case_id \
          LEFT JOIN case_units u ON u.case_id = t.case_id AND u.uscc = t.to_uscc \
          LEFT JOIN results r ON r.report_no = c.report_no AND r.lab_id = c.lab_id";
-    let inside = district.map_or_else(
-        || "TRUE".to_owned(),
-        |prefix| format!("w.district LIKE {}", literal(&format!("{prefix}%"))),
-    );
-    let within = district.map_or_else(String::new, |_| format!(" WHERE {inside}"));
-    let today_sql = literal(&today.to_string());
+    // The district and today are bound, not written into the text.
+    let prefix = district.map(|prefix| format!("{prefix}%"));
+    let today_text = today.to_string();
+    let mut params = vec![("today", today_text.as_str())];
+    params.extend(prefix.as_deref().map(|prefix| ("district", prefix)));
+    let (inside, within) = match &prefix {
+        Some(_) => (
+            "w.district LIKE $district",
+            " WHERE w.district LIKE $district",
+        ),
+        None => ("TRUE", ""),
+    };
     // A task whose unit's district no record gives is in no district's list: counted, so that
     // a district's list says how many of them the whole list holds.
     let counts = text_rows(
         analytics,
         &format!(
             "SELECT count(CASE WHEN {inside} THEN 1 END) AS total, \
-             count(CASE WHEN {inside} AND due_on < CAST({today_sql} AS DATE) THEN 1 END) AS past, \
+             count(CASE WHEN {inside} AND due_on < CAST($today AS DATE) THEN 1 END) AS past, \
              count(CASE WHEN w.district IS NULL THEN 1 END) AS undistricted \
              FROM ({tasks}) AS w"
         ),
-        &[],
+        &params,
     )
     .await?;
     let rows = text_rows(
@@ -78,7 +84,7 @@ pub async fn todo_page(
             "SELECT * FROM ({tasks}) AS w{within} \
              ORDER BY due_on NULLS LAST, report_no, source, kind, to_uscc LIMIT {MOST}"
         ),
-        &[],
+        &params[1..],
     )
     .await?;
     let rows: Vec<_> = rows
@@ -118,9 +124,11 @@ pub async fn todo_page(
     // The parties named without a credit code (identification pending: nothing served or
     // disclosed to them until an official or the registry names them), one row per name however
     // spelt and part, in the district sampled.
-    let sampled_in = district.map_or_else(String::new, |prefix| {
-        format!(" WHERE r.district LIKE {}", literal(&format!("{prefix}%")))
-    });
+    let sampled_in = if prefix.is_some() {
+        " WHERE r.district LIKE $district"
+    } else {
+        ""
+    };
     let pending = format!(
         "SELECT min(i.name) AS name, i.role, \
                 CASE WHEN count(DISTINCT r.district) > 1 THEN 'several' \
@@ -141,13 +149,13 @@ pub async fn todo_page(
                      JOIN results r ON r.report_no = i.report_no AND r.lab_id = i.lab_id\
                      {sampled_in}) AS cases"
         ),
-        &[],
+        &params[1..],
     )
     .await?;
     let parties = text_rows(
         analytics,
         &format!("SELECT * FROM ({pending}) ORDER BY cases DESC, name LIMIT {MOST}"),
-        &[],
+        &params[1..],
     )
     .await?;
     let parties: Vec<_> = parties
