@@ -16,6 +16,7 @@ use spotcheck_schemas::columns::{
     self, CellKind, Column, RESULT_COLUMNS, category_of_product, domain_of_role, role_of_domain,
 };
 use spotcheck_schemas::{Category, SamplingDomain, UnitRole, Verdict};
+use std::borrow::Cow;
 use std::io::Cursor;
 use std::sync::Arc;
 
@@ -38,6 +39,10 @@ pub enum Cell {
 #[derive(Debug, Default)]
 pub struct Grid {
     pub rows: Vec<(usize, Vec<Cell>)>,
+    /// Cells merged down over several rows, as (first row, last row, column): a bulletin
+    /// writes a 产品名称, 被抽样单位 or 承检机构 once for the rows it covers, and the workbook holds
+    /// the value in the first row only. Rows as the sheet shows them (1-based).
+    pub merged_down: Vec<(usize, usize, usize)>,
 }
 
 /// The columns of a sheet that were read: (JSON path, header as written).
@@ -131,6 +136,9 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
         let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
         let names = workbook.sheet_names();
         for name in &names {
+            let merged = workbook
+                .merge_cells_by_sheet_name(name)
+                .map_err(unreadable)?;
             let mut cells = workbook.worksheet_cells_reader(name).map_err(unreadable)?;
             let cells = std::iter::from_fn(|| {
                 let cell = cells.next_cell().map_err(unreadable).transpose()?;
@@ -139,7 +147,7 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
                     (row, column, cell.get_value().clone().into())
                 }))
             });
-            sheets.read(name, cells)?;
+            sheets.read(name, cells, &merged)?;
         }
         names
     } else {
@@ -153,11 +161,14 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
             let range = workbook
                 .worksheet_range(name)
                 .map_err(xls_extent::unreadable)?;
+            let merged = workbook
+                .merge_cells_by_sheet_name(name)
+                .map_err(xls_extent::unreadable)?;
             let (top, left) = range.start().unwrap_or_default();
             let cells = range.used_cells().map(|(row, column, data)| {
                 Ok((top + row as u32, left + column as u32, data.clone()))
             });
-            sheets.read(name, cells)?;
+            sheets.read(name, cells, &merged)?;
         }
         names
     };
@@ -183,8 +194,22 @@ impl Sheets {
         &mut self,
         name: &str,
         cells: impl Iterator<Item = Result<(u32, u32, calamine::Data), ApiError>>,
+        merged: &[calamine::Dimensions],
     ) -> Result<(), ApiError> {
-        let mut grid = Grid::default();
+        let mut grid = Grid {
+            rows: Vec::new(),
+            merged_down: merged
+                .iter()
+                .filter(|m| m.end.0 > m.start.0 && m.start.1 < MAX_COLUMNS)
+                .map(|m| {
+                    (
+                        m.start.0 as usize + 1,
+                        m.end.0 as usize + 1,
+                        m.start.1 as usize,
+                    )
+                })
+                .collect(),
+        };
         for cell in cells {
             let (row, column, data) = cell?;
             let value = cell_of(data);
@@ -285,7 +310,10 @@ pub fn csv_grid(text: &str, max_rows: usize) -> Option<Grid> {
         let line = row.position().map_or(rows.len() + 1, |p| p.line() as usize);
         rows.push((line, row.iter().map(|c| Cell::Text(c.to_owned())).collect()));
     }
-    Some(Grid { rows })
+    Some(Grid {
+        rows,
+        merged_down: Vec::new(),
+    })
 }
 
 /// The index in `grid.rows` of the header row: the first of the top rows naming enough columns.
@@ -446,8 +474,10 @@ pub fn result_records(
             missing.join("; ")
         )));
     }
+    let last_header_line = grid.rows[header + header_rows - 1].0;
     let records = grid.rows[header + header_rows..]
         .iter()
+        .map(|(line, cells)| (line, merged_down(grid, *line, cells, last_header_line)))
         .filter(|(_, cells)| {
             // Not a row of the table: empty, or a filler such as 以下空白 under the last one.
             cells.iter().zip(&layout).any(|(cell, column)| {
@@ -455,13 +485,44 @@ pub fn result_records(
                     && text_of(cell).is_some_and(|text| !is_none_mark(&text))
             })
         })
-        .map(|(line, cells)| row_record(*line, cells, &layout, &read, &by_list))
+        .map(|(line, cells)| row_record(*line, &cells, &layout, &read, &by_list))
         .collect();
     Ok(Sheet {
         records,
         columns: Arc::new(read),
         ignored,
     })
+}
+
+/// The cells of the row at `line` with what cells merged down over it hold (a merge that begins
+/// in the header rows, at or above `last_header_line`, is the header's own and is left out).
+fn merged_down<'a>(
+    grid: &Grid,
+    line: usize,
+    cells: &'a [Cell],
+    last_header_line: usize,
+) -> Cow<'a, [Cell]> {
+    let mut cells = Cow::Borrowed(cells);
+    for &(first, last, column) in &grid.merged_down {
+        if first <= last_header_line || !(first < line && line <= last) {
+            continue;
+        }
+        if cells.get(column).is_some_and(|cell| *cell != Cell::Empty) {
+            continue;
+        }
+        let Ok(at) = grid.rows.binary_search_by_key(&first, |(line, _)| *line) else {
+            continue;
+        };
+        let Some(value) = grid.rows[at].1.get(column) else {
+            continue;
+        };
+        let row = cells.to_mut();
+        if row.len() <= column {
+            row.resize(column + 1, Cell::Empty);
+        }
+        row[column] = value.clone();
+    }
+    cells
 }
 
 fn row_record(
@@ -957,6 +1018,7 @@ mod tests {
 
     fn text_grid(rows: &[&[&str]]) -> Grid {
         Grid {
+            merged_down: Vec::new(),
             rows: rows
                 .iter()
                 .enumerate()
@@ -1434,6 +1496,56 @@ mod tests {
         }
         write(sheet);
         book.save_to_buffer().unwrap()
+    }
+
+    #[test]
+    fn a_value_merged_down_over_rows_is_each_rows() {
+        // A bulletin writes the product once for its three rows and the shop (name and code)
+        // once for its two batches; the workbook holds each value in the merge's first row.
+        let plain = rust_xlsxwriter::Format::new();
+        let bytes = workbook(|sheet| {
+            for row in 1..=3u32 {
+                for (col, cell) in BULLETIN_ROW.iter().enumerate() {
+                    if ![2, 4, 5].contains(&col) {
+                        sheet.write_string(row, col as u16, *cell).unwrap();
+                    }
+                }
+                sheet.write_string(row, 1, format!("R-{row}")).unwrap();
+            }
+            sheet.merge_range(1, 2, 3, 2, "电动自行车", &plain).unwrap();
+            sheet.merge_range(1, 4, 2, 4, "某车行", &plain).unwrap();
+            sheet
+                .merge_range(1, 5, 2, 5, "91350100M000100Y43", &plain)
+                .unwrap();
+            sheet.write_string(3, 4, "另一车行").unwrap();
+        });
+        let (_, grid) = workbook_grids(&bytes, 100).unwrap().remove(0);
+        let header = header_row(&grid).unwrap();
+        let sheet = result_records(&grid, header, "tj-lab-01", None).unwrap();
+        let read: Vec<(String, String, String)> = sheet
+            .records
+            .iter()
+            .map(|record| {
+                assert!(record.problems.is_empty(), "{:?}", record.problems);
+                let value = record.value.as_ref().unwrap();
+                let text = |v: &Value| v.as_str().unwrap_or("").to_owned();
+                (
+                    text(&value["product"]["name"]),
+                    text(&value["sampled_unit"]["name"]),
+                    text(&value["sampled_unit"]["uscc"]),
+                )
+            })
+            .collect();
+        let row =
+            |unit: &str, code: &str| ("电动自行车".to_owned(), unit.to_owned(), code.to_owned());
+        assert_eq!(
+            read,
+            [
+                row("某车行", "91350100M000100Y43"),
+                row("某车行", "91350100M000100Y43"),
+                row("另一车行", ""),
+            ]
+        );
     }
 
     #[test]
