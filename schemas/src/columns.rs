@@ -628,10 +628,9 @@ pub fn domain_from_zh(text: &str) -> Option<SamplingDomain> {
         .unwrap_or(text);
     match text {
         "生产" => Some(SamplingDomain::Production),
-        "流通" | "销售" | "市场" => Some(SamplingDomain::Circulation),
-        "电商" | "电子商务" | "网络" | "网络销售" | "网售" => {
-            Some(SamplingDomain::Ecommerce)
-        }
+        "流通" | "销售" | "市场" | "经营" => Some(SamplingDomain::Circulation),
+        "电商" | "电子商务" | "网络" | "网络销售" | "网售" | "网络交易" | "电商平台" | "网购"
+        | "线上" => Some(SamplingDomain::Ecommerce),
         _ => None,
     }
 }
@@ -927,6 +926,8 @@ mod tests {
             domain_from_zh("流通领域"),
             Some(SamplingDomain::Circulation)
         );
+        assert_eq!(domain_from_zh("网络交易"), Some(SamplingDomain::Ecommerce));
+        assert_eq!(domain_from_zh("使用领域"), None);
         assert_eq!(role_from_zh("经销商"), Some(UnitRole::Distributor));
         assert_eq!(severity_from_zh("严重不合格"), Some(Severity::Serious));
         assert_eq!(severity_from_zh("A类不合格"), Some(Severity::Serious));
