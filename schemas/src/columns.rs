@@ -137,6 +137,12 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "受检单位名称",
             "被抽查单位",
             "被抽查单位名称",
+            "受检企业",
+            "受检企业名称",
+            "被检单位",
+            "被检企业",
+            "被抽样企业",
+            "被抽样企业名称",
         ],
         CellKind::Text,
         true,
@@ -172,6 +178,10 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "受检单位所在地",
             "所在地",
             "区域",
+            "所属区",
+            "所属区域",
+            "所属地区",
+            "抽样地区",
         ],
         CellKind::District,
         false,
@@ -203,6 +213,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "生产企业名称",
             "生产单位",
             "生产者名称",
+            "生产者",
         ],
         CellKind::Text,
         true,
@@ -233,7 +244,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "product.brand",
-        &["商标", "品牌", "注册商标"],
+        &["商标", "品牌", "注册商标", "标称商标"],
         CellKind::Text,
         false,
         "无商标时留空或填“/”",
@@ -314,7 +325,18 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "verdict",
-        &["检验结论", "抽查结果", "检验结果", "判定结果", "结论"],
+        &[
+            "检验结论",
+            "抽查结果",
+            "检验结果",
+            "判定结果",
+            "结论",
+            "抽检结果",
+            "抽检结论",
+            "抽查结论",
+            "判定结论",
+            "检测结论",
+        ],
         CellKind::Verdict,
         true,
         "合格或不合格",
@@ -325,6 +347,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "主要不合格项目",
             "不合格项目",
             "不合格项目及指标",
+            "不合格项目名称",
             "主要不合格项目及指标",
         ],
         CellKind::FailedItems,
@@ -835,6 +858,26 @@ mod tests {
             Some("sampled_unit.name")
         );
         assert!(result_column("联系电话").is_none());
+    }
+
+    #[test]
+    fn provincial_bulletins_headers_name_their_columns() {
+        let path = |header| result_column(header).map(|c| c.path);
+        for (header, field) in [
+            ("抽检结果", "verdict"),
+            ("判定结论", "verdict"),
+            ("受检企业", "sampled_unit.name"),
+            ("被检单位", "sampled_unit.name"),
+            ("所属区", "sampled_unit.district"),
+            ("生产者", "producer.name"),
+            ("标称商标", "product.brand"),
+            ("不合格项目名称", "items"),
+            ("不合格项目类别", "severity"),
+        ] {
+            assert_eq!(path(header), Some(field), "{header}");
+        }
+        // One that could be either unit names neither.
+        assert_eq!(path("企业名称"), None);
     }
 
     #[test]
