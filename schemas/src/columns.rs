@@ -181,7 +181,6 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "所属区",
             "所属区域",
             "所属地区",
-            "抽样地区",
         ],
         CellKind::District,
         false,
