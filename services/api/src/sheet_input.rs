@@ -135,7 +135,7 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
         };
         let mut workbook = calamine::Xlsx::new(Cursor::new(bytes)).map_err(unreadable)?;
         let names = workbook.sheet_names();
-        for name in &names {
+        for name in &visible(workbook.sheets_metadata()) {
             let merged = workbook
                 .merge_cells_by_sheet_name(name)
                 .map_err(unreadable)?;
@@ -157,7 +157,7 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
             .map_err(|_| xls_extent::unreadable("its records are malformed"))?
             .map_err(xls_extent::unreadable)?;
         let names = workbook.sheet_names();
-        for name in &names {
+        for name in &visible(workbook.sheets_metadata()) {
             let range = workbook
                 .worksheet_range(name)
                 .map_err(xls_extent::unreadable)?;
@@ -174,11 +174,21 @@ pub fn workbook_grids(bytes: &[u8], max_rows: usize) -> Result<Vec<(String, Grid
     };
     if sheets.read.is_empty() {
         return Err(no_header(&format!(
-            "no sheet of the workbook ({})",
+            "no visible sheet of the workbook ({}; a hidden sheet is not read)",
             names.join(", ")
         )));
     }
     Ok(sheets.read)
+}
+
+/// The names of the sheets a person opening the workbook sees. A hidden sheet (a lab's old
+/// template, last year's list kept out of sight) is not what the lab means to send.
+fn visible(sheets: &[calamine::Sheet]) -> Vec<String> {
+    sheets
+        .iter()
+        .filter(|sheet| sheet.visible == calamine::SheetVisible::Visible)
+        .map(|sheet| sheet.name.clone())
+        .collect()
 }
 
 /// The sheets of a workbook read so far, and the rows with content they hold in all.
@@ -1546,6 +1556,29 @@ mod tests {
                 row("另一车行", ""),
             ]
         );
+    }
+
+    #[test]
+    fn a_hidden_sheet_is_not_sent() {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        for (name, report_no, hidden) in [("今年", "R-1", false), ("去年", "R-0", true)] {
+            let sheet = book.add_worksheet().set_name(name).unwrap();
+            for (col, title) in HEADER.iter().enumerate() {
+                sheet.write_string(0, col as u16, *title).unwrap();
+                sheet
+                    .write_string(1, col as u16, BULLETIN_ROW[col])
+                    .unwrap();
+            }
+            sheet.write_string(1, 1, report_no).unwrap();
+            sheet.set_hidden(hidden);
+        }
+        let bytes = book.save_to_buffer().unwrap();
+        let read: Vec<String> = workbook_grids(&bytes, 100)
+            .unwrap()
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect();
+        assert_eq!(read, ["今年"]);
     }
 
     #[test]
