@@ -484,10 +484,13 @@ pub fn result_records(
             missing.join("; ")
         )));
     }
-    let last_header_line = grid.rows[header + header_rows - 1].0;
-    let records = grid.rows[header + header_rows..]
+    let mut rows: Vec<(usize, Cow<[Cell]>)> = grid.rows[header + header_rows..]
         .iter()
-        .map(|(line, cells)| (line, merged_down(grid, *line, cells, last_header_line)))
+        .map(|(line, cells)| (*line, Cow::Borrowed(cells.as_slice())))
+        .collect();
+    fill_merged_down(&mut rows, &grid.merged_down);
+    let records = rows
+        .iter()
         .filter(|(_, cells)| {
             // Not a row of the table: empty, or a filler such as 以下空白 under the last one.
             cells.iter().zip(&layout).any(|(cell, column)| {
@@ -495,7 +498,7 @@ pub fn result_records(
                     && text_of(cell).is_some_and(|text| !is_none_mark(&text))
             })
         })
-        .map(|(line, cells)| row_record(*line, &cells, &layout, &read, &by_list))
+        .map(|(line, cells)| row_record(*line, cells, &layout, &read, &by_list))
         .collect();
     Ok(Sheet {
         records,
@@ -504,35 +507,39 @@ pub fn result_records(
     })
 }
 
-/// The cells of the row at `line` with what cells merged down over it hold (a merge that begins
-/// in the header rows, at or above `last_header_line`, is the header's own and is left out).
-fn merged_down<'a>(
-    grid: &Grid,
-    line: usize,
-    cells: &'a [Cell],
-    last_header_line: usize,
-) -> Cow<'a, [Cell]> {
-    let mut cells = Cow::Borrowed(cells);
-    for &(first, last, column) in &grid.merged_down {
-        if first <= last_header_line || !(first < line && line <= last) {
+/// Gives each of the table's `rows` what a cell merged down over it holds: the value in the
+/// merge's first row. A merge that begins above the table (in the title or header rows) is the
+/// header's own and is left out. Merges of one column that overlap (a valid workbook has none)
+/// are taken first come, so the work stays one pass over the rows per column however many
+/// merges a workbook lists.
+fn fill_merged_down(rows: &mut [(usize, Cow<[Cell]>)], merges: &[(usize, usize, usize)]) {
+    let mut merges = merges.to_vec();
+    merges.sort_unstable_by_key(|&(first, _, column)| (column, first));
+    let mut reach: Option<(usize, usize)> = None;
+    for (first, last, column) in merges {
+        if reach.is_some_and(|(col, end)| col == column && first <= end) {
             continue;
         }
-        if cells.get(column).is_some_and(|cell| *cell != Cell::Empty) {
-            continue;
-        }
-        let Ok(at) = grid.rows.binary_search_by_key(&first, |(line, _)| *line) else {
+        reach = Some((column, last));
+        let Ok(top) = rows.binary_search_by_key(&first, |(line, _)| *line) else {
             continue;
         };
-        let Some(value) = grid.rows[at].1.get(column) else {
-            continue;
+        let value = match rows[top].1.get(column) {
+            Some(value) if *value != Cell::Empty => value.clone(),
+            _ => continue,
         };
-        let row = cells.to_mut();
-        if row.len() <= column {
-            row.resize(column + 1, Cell::Empty);
+        let end = rows.partition_point(|(line, _)| *line <= last);
+        for (_, cells) in &mut rows[top + 1..end] {
+            if cells.get(column).is_some_and(|cell| *cell != Cell::Empty) {
+                continue;
+            }
+            let row = cells.to_mut();
+            if row.len() <= column {
+                row.resize(column + 1, Cell::Empty);
+            }
+            row[column] = value.clone();
         }
-        row[column] = value.clone();
     }
-    cells
 }
 
 fn row_record(
