@@ -386,7 +386,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
         &["备注"],
         CellKind::Remarks,
         false,
-        "仅供查阅；写明涉嫌假冒（如“涉嫌假冒”“经标称生产企业确认，该产品非其生产”）的，按涉嫌假冒处理（有“涉嫌假冒”列的，以该列为准）",
+        "仅供查阅；写明涉嫌假冒（如“涉嫌假冒”“经标称生产企业确认，该产品非其生产”）的，按涉嫌假冒处理（有“涉嫌假冒”列的，以该列为准）；以“跟踪抽查”开头的（如“跟踪抽查，原报告编号：…”），按跟踪抽查处理（有“跟踪抽查”列的，以该列为准）",
     ),
 ];
 
@@ -787,6 +787,20 @@ pub fn counterfeit_in_remarks(text: &str) -> bool {
         || after("否认").any(|rest| rest.chars().take(12).collect::<String>().contains("生产"))
 }
 
+/// Whether a remark (备注) says the sampling is a follow-up (跟踪抽查) of a failed product, as
+/// bulletins mark it: the remark begins by saying so (跟踪抽查, 系跟踪抽查, 跟踪抽查，原报告编号…).
+/// A remark that only mentions one (建议跟踪抽查, 非跟踪抽查) does not.
+pub fn follow_up_in_remarks(text: &str) -> bool {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let text = text.trim_start_matches(['(', '（', '【', '[']);
+    ["", "系", "属", "为", "属于", "此为", "本批次为"]
+        .iter()
+        .any(|lead| {
+            text.strip_prefix(lead)
+                .is_some_and(|rest| rest.starts_with("跟踪抽查") || rest.starts_with("跟踪抽检"))
+        })
+}
+
 /// 是/否 and their usual marks; `None` for anything else.
 pub fn flag_from_zh(text: &str) -> Option<bool> {
     match text.trim().to_lowercase().as_str() {
@@ -1014,6 +1028,30 @@ mod tests {
         }
         assert_eq!(level_from_zh("市级"), Some(Level::Municipal));
         assert_eq!(flag_from_zh("是"), Some(true));
+    }
+
+    #[test]
+    fn a_remark_marks_a_follow_up_when_it_says_the_sampling_is_one() {
+        for remark in [
+            "跟踪抽查",
+            "跟踪抽检",
+            "系跟踪抽查",
+            "（跟踪抽查）",
+            "跟踪抽查，原不合格报告编号：R-2026-0001",
+            "属于跟踪抽查 ",
+        ] {
+            assert!(follow_up_in_remarks(remark), "{remark}");
+        }
+        for remark in [
+            "建议跟踪抽查",
+            "非跟踪抽查",
+            "不属于跟踪抽查",
+            "需开展跟踪抽查",
+            "涉嫌假冒",
+            "",
+        ] {
+            assert!(!follow_up_in_remarks(remark), "{remark}");
+        }
     }
 
     #[test]

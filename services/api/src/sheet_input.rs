@@ -585,6 +585,12 @@ fn row_record(
     {
         root.insert("suspected_counterfeit".into(), Value::Bool(true));
     }
+    // A follow-up (exempt from the six-month rule) marked in 备注, unless a column says.
+    if !root.contains_key("follow_up")
+        && in_column(CellKind::Remarks).any(|remark| columns::follow_up_in_remarks(&remark))
+    {
+        root.insert("follow_up".into(), Value::Bool(true));
+    }
     for (field, value) in by_sheet {
         root.entry(field.as_str()).or_insert_with(|| value.clone());
     }
@@ -1223,6 +1229,28 @@ mod tests {
         assert_eq!(row("不涉嫌假冒", None), Value::Null);
         assert_eq!(row("", None), Value::Null);
         assert_eq!(row("涉嫌假冒", Some("否")), false);
+    }
+
+    #[test]
+    fn a_follow_up_written_in_the_remarks_is_one_unless_a_column_says_not() {
+        let row = |remark: &str, column: Option<&str>| {
+            let mut header = HEADER.to_vec();
+            header.push("备注");
+            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+            cells.push(remark);
+            if let Some(flag) = column {
+                header.push("跟踪抽查");
+                cells.push(flag);
+            }
+            let grid = text_grid(&[&header, &cells]);
+            let mut sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            let record = sheet.records.remove(0);
+            assert!(record.problems.is_empty(), "{:?}", record.problems);
+            record.value.unwrap_or_default()["follow_up"].clone()
+        };
+        assert_eq!(row("跟踪抽查，原报告编号：R-0", None), true);
+        assert_eq!(row("建议跟踪抽查", None), Value::Null);
+        assert_eq!(row("跟踪抽查", Some("否")), false);
     }
 
     #[test]
