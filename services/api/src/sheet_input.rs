@@ -1202,28 +1202,32 @@ mod tests {
         assert_eq!(severity("B类；D类"), (Value::Null, 1));
     }
 
+    /// The `field` of [`BULLETIN_ROW`] with a 备注 `remark`, and a column of `field`'s own
+    /// (`header`) when `column` gives its cell.
+    fn with_remark(remark: &str, header: &'static str, column: Option<&str>, field: &str) -> Value {
+        let mut headers = HEADER.to_vec();
+        headers.push("备注");
+        let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+        cells.push(remark);
+        if let Some(flag) = column {
+            headers.push(header);
+            cells.push(flag);
+        }
+        let grid = text_grid(&[&headers, &cells]);
+        let mut sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+        assert!(
+            sheet.ignored.iter().all(|h| h != "备注"),
+            "{:?}",
+            sheet.ignored
+        );
+        let record = sheet.records.remove(0);
+        assert!(record.problems.is_empty(), "{:?}", record.problems);
+        record.value.unwrap_or_default()[field].clone()
+    }
+
     #[test]
     fn a_counterfeit_written_in_the_remarks_is_one_unless_a_column_says_not() {
-        let row = |remark: &str, column: Option<&str>| {
-            let mut header = HEADER.to_vec();
-            header.push("备注");
-            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
-            cells.push(remark);
-            if let Some(flag) = column {
-                header.push("涉嫌假冒");
-                cells.push(flag);
-            }
-            let grid = text_grid(&[&header, &cells]);
-            let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
-            assert!(
-                sheet.ignored.iter().all(|h| h != "备注"),
-                "{:?}",
-                sheet.ignored
-            );
-            let record = &sheet.records[0];
-            assert!(record.problems.is_empty(), "{:?}", record.problems);
-            record.value.as_ref().unwrap()["suspected_counterfeit"].clone()
-        };
+        let row = |remark, column| with_remark(remark, "涉嫌假冒", column, "suspected_counterfeit");
         assert_eq!(row("经标称生产企业确认，该批次产品非其生产", None), true);
         assert_eq!(row("涉嫌假冒", None), true);
         assert_eq!(row("不涉嫌假冒", None), Value::Null);
@@ -1233,21 +1237,7 @@ mod tests {
 
     #[test]
     fn a_follow_up_written_in_the_remarks_is_one_unless_a_column_says_not() {
-        let row = |remark: &str, column: Option<&str>| {
-            let mut header = HEADER.to_vec();
-            header.push("备注");
-            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
-            cells.push(remark);
-            if let Some(flag) = column {
-                header.push("跟踪抽查");
-                cells.push(flag);
-            }
-            let grid = text_grid(&[&header, &cells]);
-            let mut sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
-            let record = sheet.records.remove(0);
-            assert!(record.problems.is_empty(), "{:?}", record.problems);
-            record.value.unwrap_or_default()["follow_up"].clone()
-        };
+        let row = |remark, column| with_remark(remark, "跟踪抽查", column, "follow_up");
         assert_eq!(row("跟踪抽查，原报告编号：R-0", None), true);
         assert_eq!(row("建议跟踪抽查", None), Value::Null);
         assert_eq!(row("跟踪抽查", Some("否")), false);
