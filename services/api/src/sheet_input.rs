@@ -846,10 +846,49 @@ fn one_date(text: &str) -> Option<NaiveDate> {
     let [year, month, day] = parts.as_slice() else {
         return None;
     };
-    if year.len() != 4 {
+    if year.chars().count() != 4 {
         return None;
     }
-    NaiveDate::from_ymd_opt(year.parse().ok()?, month.parse().ok()?, day.parse().ok()?)
+    NaiveDate::from_ymd_opt(
+        i32::try_from(numeral(year)?).ok()?,
+        numeral(month)?,
+        numeral(day)?,
+    )
+}
+
+/// A number of a date as documents write it: `2026`, full-width `２０２６`, or in Chinese
+/// numerals as a report's signature date is (二〇二六年三月五日, 十二月二十五日).
+fn numeral(text: &str) -> Option<u32> {
+    let digit = |c: char| match c {
+        '0'..='9' => c.to_digit(10),
+        '０'..='９' => char::from_u32(u32::from(c) - 0xFEE0)?.to_digit(10),
+        '〇' | '○' | '零' => Some(0),
+        '一' => Some(1),
+        '二' | '两' => Some(2),
+        '三' => Some(3),
+        '四' => Some(4),
+        '五' => Some(5),
+        '六' => Some(6),
+        '七' => Some(7),
+        '八' => Some(8),
+        '九' => Some(9),
+        _ => None,
+    };
+    let digits = |text: &str| -> Option<u32> {
+        if text.is_empty() || text.chars().count() > 4 {
+            return None;
+        }
+        text.chars().try_fold(0, |n, c| Some(n * 10 + digit(c)?))
+    };
+    match text.split_once('十') {
+        // 十 = 10, 十二 = 12, 二十 = 20, 三十一 = 31.
+        Some((tens, ones)) => {
+            let tens = if tens.is_empty() { 1 } else { digits(tens)? };
+            let ones = if ones.is_empty() { 0 } else { digits(ones)? };
+            (tens < 10 && ones < 10).then_some(tens * 10 + ones)
+        }
+        None => digits(text),
+    }
 }
 
 /// How `c` changes the depth of brackets: an opening one by 1, a closing one by −1.
@@ -1665,6 +1704,24 @@ mod tests {
         }
         assert_eq!(date_of(&Cell::Number(46086.0)), Some(day));
         assert_eq!(date_of(&Cell::Text("3月5日".into())), None);
+        // As a report's signature date is written, or typed in full width.
+        for text in [
+            "二〇二六年三月五日",
+            "二零二六年三月五日",
+            "２０２６年３月５日",
+        ] {
+            assert_eq!(date_of(&Cell::Text(text.into())), Some(day), "{text}");
+        }
+        assert_eq!(
+            date_of(&Cell::Text("二〇二六年十二月三十一日".into())),
+            NaiveDate::from_ymd_opt(2026, 12, 31)
+        );
+        assert_eq!(
+            date_of(&Cell::Text("二〇二六年十月二十日".into())),
+            NaiveDate::from_ymd_opt(2026, 10, 20)
+        );
+        assert_eq!(date_of(&Cell::Text("二〇二六年十三月一日".into())), None);
+        assert_eq!(date_of(&Cell::Text("二〇二六年三月".into())), None);
         assert_eq!(date_of(&Cell::Text("2026-03-05 08:30".into())), Some(day));
         assert_eq!(date_of(&Cell::Text("2026-03".into())), None);
         // A span of testing days is its last day.
