@@ -835,7 +835,7 @@ fn one_date(text: &str) -> Option<NaiveDate> {
         return NaiveDate::parse_from_str(text, "%Y%m%d").ok();
     }
     let normal: String = text
-        .trim_end_matches('日')
+        .trim_end_matches(['日', '号'])
         .chars()
         .map(|c| match c {
             '年' | '月' | '/' | '.' | '-' => '-',
@@ -1709,6 +1709,7 @@ mod tests {
             "二〇二六年三月五日",
             "二零二六年三月五日",
             "２０２６年３月５日",
+            "2026年3月5号",
         ] {
             assert_eq!(date_of(&Cell::Text(text.into())), Some(day), "{text}");
         }
