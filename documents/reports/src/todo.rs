@@ -56,8 +56,16 @@ pub async fn todo_page(
     // The district and today are bound, not written into the text.
     let prefix = district.map(|prefix| format!("{prefix}%"));
     let today_text = today.to_string();
-    let mut params = vec![("today", today_text.as_str())];
-    params.extend(prefix.as_deref().map(|prefix| ("district", prefix)));
+    let by_district: Vec<(&str, &str)> = prefix
+        .as_deref()
+        .map(|p| ("district", p))
+        .into_iter()
+        .collect();
+    let with_today: Vec<(&str, &str)> = by_district
+        .iter()
+        .copied()
+        .chain([("today", today_text.as_str())])
+        .collect();
     let (inside, within) = match &prefix {
         Some(_) => (
             "w.district LIKE $district",
@@ -75,7 +83,7 @@ pub async fn todo_page(
              count(CASE WHEN w.district IS NULL THEN 1 END) AS undistricted \
              FROM ({tasks}) AS w"
         ),
-        &params,
+        &with_today,
     )
     .await?;
     let rows = text_rows(
@@ -84,7 +92,7 @@ pub async fn todo_page(
             "SELECT * FROM ({tasks}) AS w{within} \
              ORDER BY due_on NULLS LAST, report_no, source, kind, to_uscc LIMIT {MOST}"
         ),
-        &params[1..],
+        &by_district,
     )
     .await?;
     let rows: Vec<_> = rows
@@ -149,13 +157,13 @@ pub async fn todo_page(
                      JOIN results r ON r.report_no = i.report_no AND r.lab_id = i.lab_id\
                      {sampled_in}) AS cases"
         ),
-        &params[1..],
+        &by_district,
     )
     .await?;
     let parties = text_rows(
         analytics,
         &format!("SELECT * FROM ({pending}) ORDER BY cases DESC, name LIMIT {MOST}"),
-        &params[1..],
+        &by_district,
     )
     .await?;
     let parties: Vec<_> = parties
