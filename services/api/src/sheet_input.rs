@@ -989,31 +989,20 @@ fn failed_item(item: &str) -> Result<Value, String> {
         .map(|d| split_top_level(d, &[',', '，', ';', '；']))
         .unwrap_or_default()
     {
-        let (field, value) = match part.split_once([':', '：']) {
-            Some((key, value)) => {
-                let field = match columns::normalize_header(key).as_str() {
-                    "标准条款" | "条款" | "检验条款" | "标准条款号" => "clause",
-                    "标准值" | "标准要求" | "要求" | "技术要求" | "标准规定值" | "规定值" => {
-                        "required"
-                    }
-                    "实测值" | "检验结果" | "实测结果" | "检测值" | "实测" => {
-                        "measured"
-                    }
-                    "类别" | "项目类别" | "不合格类别" | "重要程度" | "严重程度" | "不合格程度" => {
-                        "severity"
-                    }
-                    other => {
-                        return Err(format!(
-                            "in '{item}', '{other}' is not 标准条款, 标准值, 实测值 or 类别"
-                        ));
-                    }
-                };
-                (field, value.trim())
-            }
-            // An unnamed detail is the item's class (A类, 严重) or else the clause of the
-            // standard (GB 16410-2020 5.3.2).
-            None if columns::severity_from_zh(&part).is_some() => ("severity", part.as_str()),
-            None => ("clause", part.as_str()),
+        let (field, value) = match item_detail(&part) {
+            Some(detail) => detail,
+            None => match part.split_once([':', '：']) {
+                Some((key, _)) => {
+                    return Err(format!(
+                        "in '{item}', '{}' is not 标准条款, 标准值, 实测值 or 类别",
+                        columns::normalize_header(key)
+                    ));
+                }
+                // An unnamed detail is the item's class (A类, 严重) or else the clause of the
+                // standard (GB 16410-2020 5.3.2).
+                None if columns::severity_from_zh(&part).is_some() => ("severity", part.as_str()),
+                None => ("clause", part.as_str()),
+            },
         };
         if fields.contains_key(field) {
             return Err(format!("'{item}' gives its {field} twice"));
@@ -1030,6 +1019,91 @@ fn failed_item(item: &str) -> Result<Value, String> {
         fields.insert(field.into(), Value::String(value.to_owned()));
     }
     Ok(Value::Object(fields))
+}
+
+/// The names bulletins give an item's details, by the field each fills. 明示值 and 标称值 (the
+/// value the label declares) are what the item is held to, as a standard's value is.
+const ITEM_DETAILS: &[(&str, &[&str])] = &[
+    (
+        "clause",
+        &["标准条款", "条款", "检验条款", "标准条款号", "条款号"],
+    ),
+    (
+        "required",
+        &[
+            "标准值",
+            "标准要求",
+            "要求",
+            "技术要求",
+            "标准规定值",
+            "规定值",
+            "标准要求值",
+            "要求值",
+            "标准指标",
+            "指标值",
+            "标准限值",
+            "限值",
+            "明示值",
+            "标称值",
+            "标示值",
+            "标注值",
+        ],
+    ),
+    (
+        "measured",
+        &[
+            "实测值",
+            "检验结果",
+            "实测结果",
+            "检测值",
+            "实测",
+            "检测结果",
+            "检验值",
+            "测定值",
+            "测试值",
+            "实测数据",
+            "检测数据",
+            "试验结果",
+        ],
+    ),
+    (
+        "severity",
+        &[
+            "类别",
+            "项目类别",
+            "不合格类别",
+            "重要程度",
+            "严重程度",
+            "不合格程度",
+        ],
+    ),
+];
+
+/// A detail of a failed item, `标准值：≤25km/h` → (`required`, `≤25km/h`). A value's name
+/// ending in 值 may also stand without the colon when a figure follows (`实测值28.6km/h`,
+/// `标准值≤25km/h`, `实测值为28.6km/h`); words after it (`标称值偏差`) are a condition, not a value.
+fn item_detail(part: &str) -> Option<(&'static str, &str)> {
+    if let Some((key, value)) = part.split_once([':', '：']) {
+        let key = columns::normalize_header(key);
+        return ITEM_DETAILS
+            .iter()
+            .find(|(_, names)| names.contains(&key.as_str()))
+            .map(|(field, _)| (*field, value.trim()));
+    }
+    ITEM_DETAILS.iter().find_map(|(field, names)| {
+        names
+            .iter()
+            .filter(|name| name.ends_with('值'))
+            .find_map(|name| part.strip_prefix(name))
+            .map(|rest| rest.strip_prefix('为').unwrap_or(rest).trim())
+            .filter(|value| {
+                value
+                    .chars()
+                    .next()
+                    .is_some_and(|c| !('\u{4e00}'..='\u{9fff}').contains(&c))
+            })
+            .map(|value| (*field, value))
+    })
 }
 
 /// An item's name, and the details in the bracket that ends it when that bracket gives details
@@ -1067,11 +1141,16 @@ fn name_and_details(item: &str) -> Result<(&str, Option<&str>), String> {
     let is_class = split_top_level(inner, &[',', '，', ';', '；'])
         .iter()
         .any(|part| columns::severity_from_zh(part).is_some());
-    Ok(if inner.contains([':', '：']) || is_clause || is_class {
-        (item[..open].trim(), Some(inner))
-    } else {
-        (item, None)
-    })
+    let names_a_value = split_top_level(inner, &[',', '，', ';', '；'])
+        .iter()
+        .any(|part| item_detail(part).is_some());
+    Ok(
+        if inner.contains([':', '：']) || is_clause || is_class || names_a_value {
+            (item[..open].trim(), Some(inner))
+        } else {
+            (item, None)
+        },
+    )
 }
 
 #[cfg(test)]
@@ -1463,6 +1542,30 @@ mod tests {
         assert_eq!(items[0]["measured"], "85s");
         assert!(items[1].get("clause").is_none());
         assert_eq!(items[3]["clause"], "第6.1.3条");
+    }
+
+    #[test]
+    fn an_items_values_are_read_under_the_names_bulletins_give_them() {
+        let items = failed_items(
+            "灭火剂主要组分含量（明示值：≥50%，检测结果：43.2%）；\
+             最高车速（标准值≤25km/h，实测值为28.6km/h）；\
+             导体电阻（标准指标：≤7.41Ω/km，测定值：7.89Ω/km）；\
+             电阻（标称值偏差）",
+        )
+        .unwrap();
+        let read: Vec<[&str; 3]> = items
+            .iter()
+            .map(|i| ["name", "required", "measured"].map(|f| i[f].as_str().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ["灭火剂主要组分含量", "≥50%", "43.2%"],
+                ["最高车速", "≤25km/h", "28.6km/h"],
+                ["导体电阻", "≤7.41Ω/km", "7.89Ω/km"],
+                ["电阻（标称值偏差）", "", ""],
+            ]
+        );
     }
 
     #[test]
