@@ -100,12 +100,16 @@ pub fn province_of(code: &str) -> Option<(&'static str, &'static str)> {
         .copied()
 }
 
-/// The province an address begins with, by its full name (浙江省宁波市…) or its short one (浙江宁波…,
-/// 内蒙古…, 广西…): (code, name).
+/// The cities of GB/T 2260 by province: each line a province's code and its cities.
+const CITIES: &str = include_str!("../data/cities.txt");
+
+/// The province an address begins with: by its full name (浙江省宁波市…), its city (永康市…,
+/// 佛山市顺德区…), a district of Tianjin (河北区… is Tianjin's, not 河北省), or its short name
+/// (浙江宁波…, 内蒙古…, 广西…): (code, name).
 pub fn province_of_address(address: &str) -> Option<(&'static str, &'static str)> {
     let address = address.trim();
-    PROVINCES.iter().copied().find(|(_, name)| {
-        let short = [
+    let short = |name: &'static str| {
+        [
             "壮族自治区",
             "回族自治区",
             "维吾尔自治区",
@@ -116,9 +120,32 @@ pub fn province_of_address(address: &str) -> Option<(&'static str, &'static str)
         ]
         .iter()
         .find_map(|suffix| name.strip_suffix(suffix))
-        .unwrap_or(name);
-        address.starts_with(name) || (short.chars().count() >= 2 && address.starts_with(short))
-    })
+        .unwrap_or(name)
+    };
+    let city = || {
+        CITIES
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .find_map(|line| {
+                let mut words = line.split_whitespace();
+                let province = words.next()?;
+                words
+                    .any(|city| address.starts_with(city))
+                    .then(|| province_of(province))
+                    .flatten()
+            })
+    };
+    PROVINCES
+        .iter()
+        .copied()
+        .find(|(_, name)| address.starts_with(name))
+        .or_else(city)
+        .or_else(|| crate::columns::district_from_zh(address).and_then(|code| province_of(&code)))
+        .or_else(|| {
+            PROVINCES.iter().copied().find(|(_, name)| {
+                short(name).chars().count() >= 2 && address.starts_with(short(name))
+            })
+        })
 }
 
 /// The Chinese name of a division code: a Tianjin district, else the province it lies in.
@@ -513,7 +540,23 @@ mod tests {
         assert_eq!(province("内蒙古包头市"), Some("150000"));
         assert_eq!(province("广西南宁市"), Some("450000"));
         assert_eq!(province("天津市宁河区"), Some("120000"));
-        assert_eq!(province("宁波市慈溪市"), None);
+    }
+
+    #[test]
+    fn an_address_without_its_province_is_placed_by_its_city_or_tianjin_district() {
+        let province = |address| province_of_address(address).map(|(code, _)| code);
+        assert_eq!(province("宁波市慈溪市"), Some("330000"));
+        assert_eq!(province("永康市经济开发区"), Some("330000"));
+        assert_eq!(province("浏阳市大瑶镇"), Some("430000"));
+        assert_eq!(province("佛山市顺德区北滘镇"), Some("440000"));
+        assert_eq!(province("海南藏族自治州共和县"), Some("630000"));
+        assert_eq!(province("吉林市船营区"), Some("220000"));
+        // Tianjin's 河北区 is no 河北省; 河北省's cities are.
+        assert_eq!(province("河北区中山路1号"), Some("120000"));
+        assert_eq!(province("塘沽区新港路"), Some("120000"));
+        assert_eq!(province("河北省保定市"), Some("130000"));
+        assert_eq!(province("保定市白沟新城"), Some("130000"));
+        assert_eq!(province("经济开发区1号"), None);
     }
 
     #[test]

@@ -59,8 +59,10 @@ use std::collections::BTreeMap;
 /// counts; 35 = two re-test conclusions that disagree are a gap of the case; 36 = a serious
 /// failure whose re-test cleared some items asks the official to confirm its listed supervision;
 /// 37 = unless its items are rated: a serious item left keeps it, general ones only end it;
-/// 38 = the rectification notice served marks the stop of production and sale done.
-pub const RULES_VERSION: u32 = 38;
+/// 38 = the rectification notice served marks the stop of production and sale done; 39 = a
+/// label's address that begins with its city (永康市…) places the producer in that city's
+/// province, and one beginning with Tianjin's 河北区 no longer in 河北省.
+pub const RULES_VERSION: u32 = 39;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
