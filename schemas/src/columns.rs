@@ -7,6 +7,7 @@
 //! a new synonym is one more string here.
 
 use crate::enums::{Category, Level, SamplingDomain, Severity, UnitRole, Verdict};
+use crate::keys::name_key;
 use crate::region::{TIANJIN_DISTRICTS, is_division_code};
 
 /// How the cells of a column are read.
@@ -126,7 +127,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
         &["抽查领域", "抽样领域", "抽样环节", "抽查环节"],
         CellKind::Domain,
         false,
-        "生产、流通或电商；留空时按被抽样单位类型判断",
+        "生产、流通或电商；留空时按被抽样单位类型判断；没有本列和被抽样单位类型列时，按表格标题写明的领域判断，或被抽样单位即标称生产企业的为生产、名称表明是销售者的（车行、商店、经营部、商贸公司等）为流通",
     ),
     column(
         "sampled_unit.name",
@@ -657,6 +658,71 @@ pub fn domain_from_zh(text: &str) -> Option<SamplingDomain> {
     }
 }
 
+/// The sampling domain a sheet's name or title says of all its rows (2026年流通领域电动自行车产品质量
+/// 监督抽查结果, 电子商务产品质量监督抽查): one domain named, not two.
+pub fn domain_in_title(text: &str) -> Option<SamplingDomain> {
+    let words: &[(SamplingDomain, &[&str])] = &[
+        (SamplingDomain::Production, &["生产领域", "生产环节"]),
+        (
+            SamplingDomain::Circulation,
+            &["流通", "销售领域", "销售环节"],
+        ),
+        (
+            SamplingDomain::Ecommerce,
+            &["电商", "电子商务", "网络交易", "网络销售", "网售", "网购"],
+        ),
+    ];
+    // 网络销售领域 is online, not 销售领域 as well.
+    let text = text.replace("网络销售", "网售");
+    let mut named = words
+        .iter()
+        .filter(|(_, words)| words.iter().any(|w| text.contains(w)))
+        .map(|(domain, _)| *domain);
+    match (named.next(), named.next()) {
+        (Some(domain), None) => Some(domain),
+        _ => None,
+    }
+}
+
+/// The sampling domain a row's names tell when the sheet says none: a unit sampled that is the
+/// producer the label names was sampled in production; one whose name says it sells (某车行,
+/// 某五金店, 某消防器材经营部, 某商贸有限公司) in circulation. A shop type of the online
+/// platforms (旗舰店, 专营店) does not say which, nor does any other name.
+pub fn domain_of_names(sampled_unit: &str, producer: &str) -> Option<SamplingDomain> {
+    if !producer.trim().is_empty() && name_key(sampled_unit) == name_key(producer) {
+        return Some(SamplingDomain::Production);
+    }
+    // The name without a trailing form in brackets: 某五金店（个体工商户）.
+    let name = sampled_unit.trim();
+    let name = match name.strip_suffix([')', '）']) {
+        Some(open) => open.rfind(['(', '（']).map_or(name, |at| &name[..at]),
+        None => name,
+    };
+    let sells = [
+        "商行",
+        "车行",
+        "商店",
+        "超市",
+        "经营部",
+        "门市",
+        "商场",
+        "百货",
+        "批发",
+        "销售",
+        "商贸",
+        "贸易",
+        "经销",
+        "购物",
+    ]
+    .iter()
+    .any(|word| name.contains(word))
+        || ["店", "行", "部"].iter().any(|end| name.ends_with(end))
+            && !["旗舰店", "专营店", "网店", "银行", "总部"]
+                .iter()
+                .any(|end| name.ends_with(end));
+    sells.then_some(SamplingDomain::Circulation)
+}
+
 /// 检验结论: 合格/不合格 (and 符合/不符合), or the report's sentence as labs copy it into their
 /// sheets: `经抽样检验，所检项目符合GB 2811-2019要求` is a pass, `…所检项目不符合…要求` a fail. A
 /// sentence that says both, or qualifies what it says (未, 无, 但, 除, 复检), is not read: a
@@ -1052,6 +1118,42 @@ mod tests {
         ] {
             assert!(!follow_up_in_remarks(remark), "{remark}");
         }
+    }
+
+    #[test]
+    fn a_title_or_the_units_names_tell_the_sampling_domain() {
+        use SamplingDomain::*;
+        let title = domain_in_title;
+        assert_eq!(
+            title("2026年天津市流通领域电动自行车产品质量监督抽查结果"),
+            Some(Circulation)
+        );
+        assert_eq!(title("生产领域安全帽抽查不合格产品名单"), Some(Production));
+        assert_eq!(title("电子商务产品质量监督抽查结果"), Some(Ecommerce));
+        assert_eq!(title("网络销售领域燃气灶抽查结果"), Some(Ecommerce));
+        assert_eq!(title("生产领域和流通领域抽查结果"), None);
+        assert_eq!(title("不合格产品及生产企业名单"), None);
+
+        let names = domain_of_names;
+        assert_eq!(
+            names("天津市某某车业有限公司", "天津某某车业有限公司"),
+            Some(Production)
+        );
+        for shop in [
+            "天津市南开区某某车行",
+            "天津市河西区某五金店（个体工商户）",
+            "天津市北辰区某消防器材经营部",
+            "天津某某商贸有限公司",
+            "某某电器销售有限公司",
+            "某某超市",
+        ] {
+            assert_eq!(names(shop, "某某电器有限公司"), Some(Circulation), "{shop}");
+        }
+        // A factory that is not the label's producer (a contract maker), or an online shop
+        // type, does not say.
+        assert_eq!(names("中山市某某燃具厂", "佛山市某某电器有限公司"), None);
+        assert_eq!(names("某某旗舰店", "某某电器有限公司"), None);
+        assert_eq!(names("某某电器有限公司", ""), None);
     }
 
     #[test]

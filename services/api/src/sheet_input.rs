@@ -400,6 +400,8 @@ fn header_names(grid: &Grid, header: usize) -> (Vec<String>, usize) {
 struct SheetList {
     verdict: Option<Verdict>,
     follow_up: bool,
+    /// The domain the title names (2026年流通领域…抽查结果), for a sheet without a column saying it.
+    domain: Option<SamplingDomain>,
 }
 
 impl SheetList {
@@ -421,6 +423,7 @@ impl SheetList {
                 && !["含跟踪抽查", "及跟踪抽查", "和跟踪抽查"]
                     .iter()
                     .any(|whole| text.contains(whole)),
+            domain: columns::domain_in_title(&text),
         }
     }
 }
@@ -463,6 +466,15 @@ pub fn result_records(
     by_list.insert("lab_id".into(), Value::String(lab_id.to_owned()));
     if let Some(verdict) = list.verdict.filter(|_| !has("verdict")) {
         by_list.insert("verdict".into(), Value::String(verdict.as_str().into()));
+    }
+    if let Some(domain) = list
+        .domain
+        .filter(|_| !has("sampling.domain") && !has("sampled_unit.role"))
+    {
+        by_list.insert(
+            "sampling.domain".into(),
+            Value::String(domain.as_str().into()),
+        );
     }
     if list.follow_up && !has("follow_up") {
         by_list.insert("follow_up".into(), Value::Bool(true));
@@ -591,8 +603,19 @@ fn row_record(
     {
         root.insert("follow_up".into(), Value::Bool(true));
     }
-    for (field, value) in by_sheet {
-        root.entry(field.as_str()).or_insert_with(|| value.clone());
+    // What the sheet says of all its rows (`sampling.domain`: one level down at most), where
+    // the row does not say otherwise.
+    for (path, value) in by_sheet {
+        let present = match path.split_once('.') {
+            Some((object, field)) => root
+                .get(object)
+                .and_then(Value::as_object)
+                .is_some_and(|object| object.contains_key(field)),
+            None => root.contains_key(path),
+        };
+        if !present {
+            insert_path(&mut root, path, value.clone());
+        }
     }
     infer(&mut root, &mut problems);
     columns.name_columns(&mut problems);
@@ -662,10 +685,28 @@ fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
         (None, None)
             if !failed("sampling.domain", problems) && !failed("sampled_unit.role", problems) =>
         {
-            problems.push(FieldError::new(
-                "sampling.domain",
-                "neither 抽查领域 nor 被抽样单位类型 is given: fill 抽查领域 with 生产, 流通 or 电商",
-            ));
+            let sampled = text_at(root, "sampled_unit", "name").unwrap_or_default();
+            let producer = text_at(root, "producer", "name").unwrap_or_default();
+            match columns::domain_of_names(&sampled, &producer) {
+                Some(domain) => {
+                    insert_path(
+                        root,
+                        "sampling.domain",
+                        Value::String(domain.as_str().into()),
+                    );
+                    insert_path(
+                        root,
+                        "sampled_unit.role",
+                        Value::String(role_of_domain(domain).as_str().into()),
+                    );
+                }
+                None => problems.push(FieldError::new(
+                    "sampling.domain",
+                    "neither 抽查领域 nor 被抽样单位类型 is given, and the sampled unit's name does \
+                     not say (it is not the producer, nor named as a shop): fill 抽查领域 with \
+                     生产, 流通 or 电商",
+                )),
+            }
         }
         _ => {}
     }
@@ -1564,6 +1605,72 @@ mod tests {
                 ["最高车速", "≤25km/h", "28.6km/h"],
                 ["导体电阻", "≤7.41Ω/km", "7.89Ω/km"],
                 ["电阻（标称值偏差）", "", ""],
+            ]
+        );
+    }
+
+    #[test]
+    fn a_bulletin_without_a_domain_column_is_read_by_its_title_or_its_units_names() {
+        let header: &[&str] = &[
+            "报告编号",
+            "产品名称",
+            "被抽样单位名称",
+            "标称生产企业名称",
+            "规格型号",
+            "生产日期/批号",
+            "抽样日期",
+            "检验日期",
+            "检验结论",
+        ];
+        let row = |report: &'static str, unit: &'static str| -> [&'static str; 9] {
+            [
+                report,
+                "电动自行车",
+                unit,
+                "天津某某车业有限公司",
+                "TDT-1",
+                "20260301",
+                "2026-04-02",
+                "2026-04-20",
+                "合格",
+            ]
+        };
+        let read = |grid: &Grid, header_at: usize| -> Vec<(Value, Value, usize)> {
+            result_records(grid, header_at, "tj-lab-01", None)
+                .unwrap()
+                .records
+                .into_iter()
+                .map(|r| {
+                    let value = r.value.unwrap();
+                    (
+                        value["sampling"]["domain"].clone(),
+                        value["sampled_unit"]["role"].clone(),
+                        r.problems.len(),
+                    )
+                })
+                .collect()
+        };
+        let titled = text_grid(&[
+            &["2026年天津市流通领域电动自行车产品质量监督抽查结果"],
+            header,
+            &row("R-1", "天津市某某物流有限公司"),
+        ]);
+        assert_eq!(
+            read(&titled, 1),
+            [("circulation".into(), "retailer".into(), 0)]
+        );
+        let untitled = text_grid(&[
+            header,
+            &row("R-1", "天津市南开区某某车行"),
+            &row("R-2", "天津市某某车业有限公司"),
+            &row("R-3", "天津市某某物流有限公司"),
+        ]);
+        assert_eq!(
+            read(&untitled, 0),
+            [
+                ("circulation".into(), "retailer".into(), 0),
+                ("production".into(), "producer".into(), 0),
+                (Value::Null, Value::Null, 1),
             ]
         );
     }
