@@ -684,6 +684,24 @@ pub fn domain_in_title(text: &str) -> Option<SamplingDomain> {
     }
 }
 
+/// Whether a header is one only a sheet of online samples has: the shop (网店名称), the
+/// platform it sells on (电商平台), the product's link.
+pub fn names_an_online_shop(header: &str) -> bool {
+    [
+        "网店名称",
+        "网店",
+        "网店网址",
+        "网店链接",
+        "商品链接",
+        "电商平台",
+        "电商平台名称",
+        "所在电商平台",
+        "网络交易平台",
+        "所在平台",
+    ]
+    .contains(&normalize_header(header).as_str())
+}
+
 /// The sampling domain a row's names tell when the sheet says none: a unit sampled that is the
 /// producer the label names was sampled in production; one whose name says it sells (某车行,
 /// 某五金店, 某消防器材经营部, 某商贸有限公司) in circulation. A shop type of the online

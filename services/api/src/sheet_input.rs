@@ -467,8 +467,12 @@ pub fn result_records(
     if let Some(verdict) = list.verdict.filter(|_| !has("verdict")) {
         by_list.insert("verdict".into(), Value::String(verdict.as_str().into()));
     }
+    // The domain the title names, else online when the sheet has columns only an online
+    // sampling has (网店名称, 电商平台).
+    let online = ignored.iter().any(|h| columns::names_an_online_shop(h));
     if let Some(domain) = list
         .domain
+        .or(online.then_some(SamplingDomain::Ecommerce))
         .filter(|_| !has("sampling.domain") && !has("sampled_unit.role"))
     {
         by_list.insert(
@@ -1610,7 +1614,7 @@ mod tests {
     }
 
     #[test]
-    fn a_bulletin_without_a_domain_column_is_read_by_its_title_or_its_units_names() {
+    fn a_bulletin_without_a_domain_column_is_read_by_its_title_columns_or_names() {
         let header: &[&str] = &[
             "报告编号",
             "产品名称",
@@ -1658,6 +1662,15 @@ mod tests {
         assert_eq!(
             read(&titled, 1),
             [("circulation".into(), "retailer".into(), 0)]
+        );
+        let mut online_header = header.to_vec();
+        online_header.push("电商平台");
+        let mut online_row = row("R-1", "某某电器有限公司").to_vec();
+        online_row.push("某东");
+        let online = text_grid(&[&online_header, &online_row]);
+        assert_eq!(
+            read(&online, 0),
+            [("ecommerce".into(), "ecommerce".into(), 0)]
         );
         let untitled = text_grid(&[
             header,
