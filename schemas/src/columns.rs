@@ -34,6 +34,9 @@ pub enum CellKind {
     /// 主要不合格项目: failed items separated by `；` or line breaks, each
     /// `名称（标准条款：…，标准值：…，实测值：…）`.
     FailedItems,
+    /// 检验类别: a spot check (监督抽查, 跟踪抽查…) or a test of another kind (委托检验, 风险监测),
+    /// whose row is refused: [`spot_check_from_zh`].
+    CheckType,
     /// Read by people, not by the system (序号, 承检机构…).
     Ignored,
     /// 备注: read by people, but a bulletin writes a counterfeit there (涉嫌假冒, 经标称生产企业确认
@@ -374,6 +377,13 @@ pub const RESULT_COLUMNS: &[Column] = &[
         CellKind::Flag,
         false,
         "对此前不合格产品的跟踪抽查填“是”（不受六个月内不得重复抽查同一产品的限制）",
+    ),
+    column(
+        "",
+        &["检验类别", "检验类型", "检验性质", "抽查类型", "任务类型"],
+        CellKind::CheckType,
+        false,
+        "监督抽查或跟踪抽查（可不填）；委托检验、风险监测等其他检验的结果不是监督抽查结果，所在行不予接收",
     ),
     column(
         "",
@@ -885,6 +895,21 @@ pub fn follow_up_in_remarks(text: &str) -> bool {
         })
 }
 
+/// What a 检验类别 cell says: `Some(follow_up)` for a spot check (监督抽查, 国家监督抽查, 专项抽查,
+/// 跟踪抽查 → `Some(true)`, 省抽…); `None` for a test of another kind — 委托检验 (a client's own
+/// test), 风险监测 (monitoring, with no legal follow-up), 型式检验, 监督检验 — whose result is no
+/// spot check's and starts no case.
+pub fn spot_check_from_zh(text: &str) -> Option<bool> {
+    let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let spot = ["抽查", "抽检", "监督抽样", "国抽", "省抽", "市抽", "区抽"]
+        .iter()
+        .any(|word| text.contains(word))
+        && !["非", "委托", "风险监测"]
+            .iter()
+            .any(|word| text.contains(word));
+    spot.then(|| text.contains("跟踪"))
+}
+
 /// 是/否 and their usual marks; `None` for anything else.
 pub fn flag_from_zh(text: &str) -> Option<bool> {
     match text.trim().to_lowercase().as_str() {
@@ -1172,6 +1197,25 @@ mod tests {
         assert_eq!(names("中山市某某燃具厂", "佛山市某某电器有限公司"), None);
         assert_eq!(names("某某旗舰店", "某某电器有限公司"), None);
         assert_eq!(names("某某电器有限公司", ""), None);
+    }
+
+    #[test]
+    fn only_a_spot_check_is_one() {
+        for (text, read) in [
+            ("监督抽查", Some(false)),
+            ("国家监督抽查", Some(false)),
+            ("省级专项抽查", Some(false)),
+            ("产品质量监督抽检", Some(false)),
+            ("跟踪抽查", Some(true)),
+            ("委托检验", None),
+            ("委托抽检", None),
+            ("风险监测", None),
+            ("风险监测抽查", None),
+            ("型式检验", None),
+            ("监督检验", None),
+        ] {
+            assert_eq!(spot_check_from_zh(text), read, "{text}");
+        }
     }
 
     #[test]

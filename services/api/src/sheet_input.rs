@@ -447,7 +447,12 @@ pub fn result_records(
     for header in header_names {
         let column = columns::result_column(&header);
         match column {
-            Some(column) if !matches!(column.kind, CellKind::Ignored | CellKind::Remarks) => {
+            Some(column)
+                if !matches!(
+                    column.kind,
+                    CellKind::Ignored | CellKind::Remarks | CellKind::CheckType
+                ) =>
+            {
                 if let Some((_, other)) = read.read.iter().find(|(path, _)| *path == column.path) {
                     return Err(ApiError::bad_request(format!(
                         "row {header_line}: the columns {other} and {header} are the same field: keep one"
@@ -744,6 +749,16 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
     }
     match column.kind {
         CellKind::Ignored | CellKind::Remarks => Ok(Vec::new()),
+        CellKind::CheckType => match columns::spot_check_from_zh(&text) {
+            Some(true) => Ok(vec![("follow_up", Value::Bool(true))]),
+            Some(false) => Ok(Vec::new()),
+            None => Err(format!(
+                "{} '{text}' is no spot check (监督抽查): only spot-check results are taken; \
+                 leave this row out (a 委托检验 or 风险监测 result starts no case and is not \
+                 disclosed)",
+                column.headers[0]
+            )),
+        },
         CellKind::Text => one(text),
         CellKind::Date => match date_of(cell) {
             Some(date) => one(date.to_string()),
@@ -1685,6 +1700,53 @@ mod tests {
                 ("production".into(), "producer".into(), 0),
                 (Value::Null, Value::Null, 1),
             ]
+        );
+    }
+
+    #[test]
+    fn a_row_of_a_test_that_is_no_spot_check_is_refused() {
+        let mut headers = HEADER.to_vec();
+        headers.push("检验类别");
+        let rows: Vec<Vec<&str>> = ["监督抽查", "委托检验", "跟踪抽查", "风险监测", ""]
+            .iter()
+            .map(|kind| {
+                let mut cells = BULLETIN_ROW.to_vec();
+                cells.push(kind);
+                cells
+            })
+            .collect();
+        let mut grid: Vec<&[&str]> = vec![&headers];
+        grid.extend(rows.iter().map(Vec::as_slice));
+        let sheet = result_records(&text_grid(&grid), 0, "tj-lab-01", None).unwrap();
+        let read: Vec<(usize, Value)> = sheet
+            .records
+            .iter()
+            .map(|r| {
+                let follow_up = r
+                    .value
+                    .as_ref()
+                    .map_or(Value::Null, |v| v["follow_up"].clone());
+                (r.problems.len(), follow_up)
+            })
+            .collect();
+        assert_eq!(
+            read,
+            [
+                (0, Value::Null),
+                (1, Value::Null),
+                (0, Value::Bool(true)),
+                (1, Value::Null),
+                (0, Value::Null),
+            ]
+        );
+        let refused = &sheet.records[1].problems[0];
+        assert_eq!(refused.field, "");
+        assert!(refused.message.contains("委托检验"), "{}", refused.message);
+        // The column is read, not listed among those no field takes.
+        assert!(
+            !sheet.ignored.iter().any(|h| h == "检验类别"),
+            "{:?}",
+            sheet.ignored
         );
     }
 
