@@ -99,10 +99,22 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "organiser",
-        &["组织抽查单位", "抽查组织单位", "组织单位", "组织机构"],
+        &[
+            "组织抽查单位",
+            "抽查组织单位",
+            "组织单位",
+            "组织机构",
+            "组织抽查部门",
+            "抽查组织部门",
+            "组织抽查机关",
+            "任务来源",
+            "任务下达单位",
+            "下达任务单位",
+            "委托单位",
+        ],
         CellKind::Text,
         false,
-        "组织抽查的市场监管部门名称",
+        "组织抽查的市场监管部门名称（检验台账的“委托单位”“任务来源”即是）",
     ),
     column(
         "level",
@@ -1000,6 +1012,15 @@ mod tests {
         }
         // One that could be either unit names neither.
         assert_eq!(path("企业名称"), None);
+    }
+
+    #[test]
+    fn a_labs_ledger_names_the_organiser_as_its_client_or_the_tasks_source() {
+        let path = |header| result_column(header).map(|c| c.path);
+        for header in ["委托单位", "任务来源", "任务下达单位", "组织抽查部门"] {
+            assert_eq!(path(header), Some("organiser"), "{header}");
+        }
+        assert_eq!(path("检验类别"), Some(""));
     }
 
     #[test]
