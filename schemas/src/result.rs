@@ -308,7 +308,20 @@ fn read_items(root: &Obj, errors: &mut Errors) -> Option<Vec<TestItem>> {
             ],
             errors,
         );
-        let name = obj.required_text("name", errors);
+        let name = obj.required_text("name", errors).filter(|name| {
+            let pointer = is_pointer(name);
+            if pointer {
+                errors.push(
+                    obj.path_of("name"),
+                    format!(
+                        "'{name}' names no item but where the items are: write each item's \
+                         name as the report lists it (the case, the notices and the disclosure \
+                         show it)"
+                    ),
+                );
+            }
+            !pointer
+        });
         let clause = obj.text("clause", errors);
         let required = obj.text("required", errors);
         let measured = obj.text("measured", errors);
@@ -327,6 +340,13 @@ fn read_items(root: &Obj, errors: &mut Errors) -> Option<Vec<TestItem>> {
         }
     }
     complete.then_some(items)
+}
+
+/// Whether an item's name only points to where the items are (详见检验报告, 见附件, 参见报告第3页).
+fn is_pointer(name: &str) -> bool {
+    ["见", "详见", "参见", "具体见", "具体详见"]
+        .iter()
+        .any(|lead| name.trim().starts_with(lead))
 }
 
 /// A failing item makes the result fail; a failure names what failed; severity is for failures.

@@ -144,6 +144,18 @@ fn a_fail_without_any_items_is_rejected() {
 }
 
 #[test]
+fn a_pointer_to_the_report_is_no_item() {
+    for pointer in ["详见检验报告", "见附件", "参见报告第3页"] {
+        let errors = errors_after(|v| v["items"][0]["name"] = json!(pointer));
+        assert_one_error(&errors, "items[0].name", "names no item");
+    }
+    // A name that holds the word is an item's.
+    let mut value = valid();
+    value["items"][0]["name"] = json!("可见光透射比");
+    assert!(SamplingResult::parse(&value, today()).is_ok());
+}
+
+#[test]
 fn a_wrong_uscc_check_character_is_named_as_such() {
     let errors = errors_after(|v| v["producer"]["uscc"] = json!("91350100M000100Y44"));
     assert_one_error(&errors, "producer.uscc", "check character is wrong");
