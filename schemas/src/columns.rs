@@ -171,6 +171,10 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "被抽样单位统一社会信用代码",
             "受检单位统一社会信用代码",
             "被抽样单位信用代码",
+            "社会信用代码",
+            "信用代码",
+            "统一社会信用代码/注册号",
+            "统一社会信用代码(注册号)",
         ],
         CellKind::Text,
         false,
@@ -431,6 +435,32 @@ pub fn normalize_header(header: &str) -> String {
         text = text.replace(marker, "");
     }
     text
+}
+
+/// The part of a unit a sub-header names under a unit's merged header (被抽样单位 over 名称 |
+/// 地址 | 统一社会信用代码): `name`, `address` or `uscc`.
+pub fn unit_part(sub_header: &str) -> Option<&'static str> {
+    match normalize_header(sub_header).as_str() {
+        "名称" | "单位名称" | "企业名称" => Some("name"),
+        "地址" | "详细地址" | "单位地址" | "企业地址" => Some("address"),
+        "统一社会信用代码"
+        | "社会信用代码"
+        | "信用代码"
+        | "统一社会信用代码/注册号"
+        | "统一社会信用代码(注册号)" => Some("uscc"),
+        _ => None,
+    }
+}
+
+/// The header that names `part` of the unit whose name column `group` heads (生产单位, uscc →
+/// 标称生产企业统一社会信用代码): how a merged header's sub-column is read under it.
+pub fn unit_part_header(group: &str, part: &str) -> Option<&'static str> {
+    let unit = result_column(group)?.path.strip_suffix(".name")?;
+    let path = format!("{unit}.{part}");
+    RESULT_COLUMNS
+        .iter()
+        .find(|c| c.path == path)
+        .map(|c| c.headers[0])
 }
 
 /// The column a header names, if any.
@@ -1007,6 +1037,8 @@ mod tests {
             ("标称商标", "product.brand"),
             ("不合格项目名称", "items"),
             ("不合格项目类别", "severity"),
+            ("社会信用代码", "sampled_unit.uscc"),
+            ("统一社会信用代码（注册号）", "sampled_unit.uscc"),
         ] {
             assert_eq!(path(header), Some(field), "{header}");
         }

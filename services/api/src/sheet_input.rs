@@ -379,8 +379,15 @@ fn header_names(grid: &Grid, header: usize) -> (Vec<String>, usize) {
             above.clone_from(over);
         }
         let Some(sub) = text_of(cell) else { continue };
-        let name = [format!("{above}{sub}"), sub]
+        // The joined name (被抽样单位 + 名称), else the part of the unit the header above heads
+        // (生产单位 over 统一社会信用代码 is the producer's code, not the sampled unit's that
+        // 统一社会信用代码 alone names), else the sub-header alone.
+        let under_unit = columns::unit_part(&sub)
+            .and_then(|part| columns::unit_part_header(&above, part))
+            .map(str::to_owned);
+        let name = [Some(format!("{above}{sub}")), under_unit, Some(sub)]
             .into_iter()
+            .flatten()
             .find(|name| columns::result_column(name).is_some());
         let Some(name) = name else {
             return (top, 1);
@@ -1813,6 +1820,60 @@ mod tests {
         assert_eq!(value["sampled_unit"]["address"], "天津市静海县大邱庄镇");
         assert_eq!(value["producer"]["name"], "某线缆有限公司");
         assert_eq!(value["producer"]["address"], "河北省");
+    }
+
+    #[test]
+    fn a_code_under_the_producers_merged_header_is_the_producers() {
+        let grid = text_grid(&[
+            &[
+                "报告编号",
+                "产品名称",
+                "被抽样单位",
+                "",
+                "生产单位",
+                "",
+                "",
+                "规格型号",
+                "生产日期/批号",
+                "抽样日期",
+                "检验日期",
+                "检验结论",
+                "抽查领域",
+            ],
+            &["", "", "名称", "地址", "名称", "地址", "统一社会信用代码"],
+            &[
+                "R-1",
+                "电线电缆",
+                "某五金店",
+                "天津市南开区",
+                "某线缆有限公司",
+                "河北省宁晋县",
+                "91350100M000100Y43",
+                "BV 2.5",
+                "20260301",
+                "2026-04-02",
+                "2026-04-20",
+                "合格",
+                "流通",
+            ],
+        ]);
+        let sheet = result_records(&grid, 0, "lab", None).unwrap();
+        let record = &sheet.records[0];
+        assert!(record.problems.is_empty(), "{:?}", record.problems);
+        let value = record.value.as_ref().unwrap();
+        let read = [
+            &value["producer"]["name"],
+            &value["producer"]["address"],
+            &value["producer"]["uscc"],
+            &value["sampled_unit"]["uscc"],
+        ];
+        let expected = [
+            Value::from("某线缆有限公司"),
+            Value::from("河北省宁晋县"),
+            Value::from("91350100M000100Y43"),
+            Value::Null,
+        ];
+        assert_eq!(read, expected.each_ref());
     }
 
     #[test]
