@@ -204,7 +204,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
         ],
         CellKind::District,
         false,
-        "天津市的区名（如：南开区，或以区名开头的地址）或六位行政区划代码（如：120104）；留空时按被抽样单位地址判断",
+        "天津市的区名（如：南开区，或以区名开头的地址）或六位行政区划代码（如：120104）；留空时按被抽样单位地址判断，地址也没写明的，按以区名开头的单位名称（如“天津市河西区某五金店”）判断",
     ),
     column(
         "sampled_unit.role",
@@ -633,6 +633,22 @@ pub fn district_from_zh(text: &str) -> Option<String> {
                 .filter(|_| in_tianjin)
                 .find(|(_, zone)| text.starts_with(zone))
         })
+        .map(|(code, _)| (*code).to_owned())
+}
+
+/// The district a unit's name begins with, as the names of units registered in a district do
+/// (天津市河西区某五金店, 南开区某车行, 天津市塘沽区…): by the district's full name only, since a
+/// short one after 天津 (天津南开…) is as often a trade name.
+pub fn district_in_name(name: &str) -> Option<String> {
+    let name = name.trim();
+    let rest = name
+        .strip_prefix("天津市")
+        .or_else(|| name.strip_prefix("天津"))
+        .unwrap_or(name);
+    TIANJIN_DISTRICTS
+        .iter()
+        .chain(FORMER_DISTRICTS)
+        .find(|(_, district)| rest.starts_with(district))
         .map(|(code, _)| (*code).to_owned())
 }
 
@@ -1269,6 +1285,22 @@ mod tests {
         ] {
             assert_eq!(spot_check_from_zh(text), read, "{text}");
         }
+    }
+
+    #[test]
+    fn a_units_name_places_it_by_its_districts_full_name() {
+        assert_eq!(
+            district_in_name("天津市河西区某五金店（个体工商户）").as_deref(),
+            Some("120103")
+        );
+        assert_eq!(district_in_name("南开区某车行").as_deref(), Some("120104"));
+        assert_eq!(
+            district_in_name("天津市塘沽区某商店").as_deref(),
+            Some("120116")
+        );
+        // A short name after 天津 is as often a trade name; a name without one says nothing.
+        assert_eq!(district_in_name("天津南开某某商贸有限公司"), None);
+        assert_eq!(district_in_name("天津某某商贸有限公司"), None);
     }
 
     #[test]

@@ -642,7 +642,7 @@ fn row_record(
 }
 
 /// What the sheet leaves out but its other cells tell: the category from the product's name,
-/// the sampled unit's district from its address, the sampling domain from the unit's role and
+/// the sampled unit's district from its address (else its name), the sampling domain from the unit's role and
 /// the role from the domain.
 fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
     let failed = |path: &str, problems: &[FieldError]| problems.iter().any(|p| p.field == path);
@@ -653,6 +653,12 @@ fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
             .and_then(|u| u.get("address"))
             .and_then(Value::as_str)
             .and_then(columns::district_from_zh)
+            // Without an address, the district a name registered there begins with.
+            .or_else(|| {
+                unit.and_then(|u| u.get("name"))
+                    .and_then(Value::as_str)
+                    .and_then(columns::district_in_name)
+            })
     {
         insert_path(root, "sampled_unit.district", Value::String(district));
     }
@@ -1755,6 +1761,50 @@ mod tests {
             "{:?}",
             sheet.ignored
         );
+    }
+
+    #[test]
+    fn a_unit_without_an_address_is_placed_by_the_district_its_name_begins_with() {
+        let header: &[&str] = &[
+            "报告编号",
+            "产品名称",
+            "抽查领域",
+            "被抽样单位",
+            "被抽样单位地址",
+            "标称生产企业",
+            "规格型号",
+            "生产日期/批号",
+            "抽样日期",
+            "检验日期",
+            "检验结论",
+        ];
+        let row = |unit: &'static str, address: &'static str| {
+            [
+                "R-1",
+                "安全帽",
+                "流通",
+                unit,
+                address,
+                "某防护用品有限公司",
+                "Y-1",
+                "20260301",
+                "2026-04-02",
+                "2026-04-20",
+                "合格",
+            ]
+        };
+        let district = |unit, address| {
+            let grid = text_grid(&[header, &row(unit, address)]);
+            let sheet = result_records(&grid, 0, "lab", None).unwrap();
+            sheet.records[0].value.as_ref().unwrap()["sampled_unit"]["district"].clone()
+        };
+        assert_eq!(district("天津市河西区某五金店", ""), "120103");
+        // The address says first.
+        assert_eq!(
+            district("天津市河西区某五金店", "天津市南开区红旗路1号"),
+            "120104"
+        );
+        assert_eq!(district("某五金店", ""), Value::Null);
     }
 
     #[test]
