@@ -775,6 +775,11 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         CellKind::Text => one(text),
         CellKind::Date => match date_of(cell) {
             Some(date) => one(date.to_string()),
+            // A label's month (生产日期 2025年12月) is no day: it identifies the batch.
+            None if is_month(&text) && column.path == "product.production_date" => Err(format!(
+                "'{text}' is a month, not a date: write it in 生产日期/批号 (the batch), or give \
+                 the day"
+            )),
             None => Err(format!(
                 "'{text}' is not a date: write it as 2026-03-05 or 2026年3月5日"
             )),
@@ -927,6 +932,30 @@ fn one_date(text: &str) -> Option<NaiveDate> {
         numeral(month)?,
         numeral(day)?,
     )
+}
+
+/// Whether `text` is a month as labels print one: 2025年12月, 2025-12, 2025.12, 2025/12.
+fn is_month(text: &str) -> bool {
+    let normal: String = text
+        .trim()
+        .trim_end_matches('月')
+        .chars()
+        .map(|c| {
+            if matches!(c, '年' | '/' | '.' | '-') {
+                '-'
+            } else {
+                c
+            }
+        })
+        .collect();
+    match normal.split('-').collect::<Vec<_>>().as_slice() {
+        [year, month] => {
+            year.chars().count() == 4
+                && numeral(year).is_some()
+                && numeral(month).is_some_and(|m| (1..=12).contains(&m))
+        }
+        _ => false,
+    }
 }
 
 /// A number of a date as documents write it: `2026`, full-width `２０２６`, or in Chinese
@@ -1805,6 +1834,17 @@ mod tests {
             "120104"
         );
         assert_eq!(district("某五金店", ""), Value::Null);
+    }
+
+    #[test]
+    fn a_month_in_the_production_date_says_where_it_goes() {
+        let column = columns::result_column("生产日期").unwrap();
+        for month in ["2025年12月", "2025-12", "2025.12"] {
+            let error = read_cell(column, &Cell::Text(month.into())).unwrap_err();
+            assert!(error.contains("is a month"), "{month}: {error}");
+        }
+        let error = read_cell(column, &Cell::Text("2025年13月".into())).unwrap_err();
+        assert!(error.contains("is not a date"), "{error}");
     }
 
     #[test]
