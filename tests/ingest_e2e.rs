@@ -386,10 +386,11 @@ const LAB_SHEET_HEADER: &[&str] = &[
     "主要不合格项目",
     "承检机构",
     "联系电话",
+    "检验类别",
 ];
 
 /// 1,000 rows under a title row (so result n is on row n + 2); rows 12, 112, …, 912 are broken
-/// in five ways. Returns the workbook and the broken rows with the column each one's error names.
+/// in six ways (the sixth: a 委托检验, no spot check, refused for that alone). Returns the workbook and the broken rows with the column each one's error names.
 fn lab_workbook_of_thousand_rows() -> (Vec<u8>, Vec<(usize, &'static str)>) {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let mut workbook = Workbook::new();
@@ -428,9 +429,10 @@ fn lab_workbook_of_thousand_rows() -> (Vec<u8>, Vec<(usize, &'static str)>) {
             },
             "天津市产品质量监督检测技术研究院".into(),
             "022-23456789".into(),
+            "监督抽查".into(),
         ];
         if n % 100 == 12 {
-            let column = match n / 100 % 5 {
+            let column = match n / 100 % 6 {
                 0 => {
                     cells[5] = "91120104MA0000000X".into();
                     "统一社会信用代码"
@@ -446,6 +448,13 @@ fn lab_workbook_of_thousand_rows() -> (Vec<u8>, Vec<(usize, &'static str)>) {
                 3 => {
                     cells[13] = "待定".into();
                     "检验结论"
+                }
+                4 => {
+                    // Nothing else is asked of it: not the domain, not the unit's type.
+                    cells[17] = "委托检验".into();
+                    cells[3] = String::new();
+                    cells[4] = "天津某某物流有限公司".into();
+                    "检验类别"
                 }
                 _ => {
                     cells[9] = String::new();

@@ -454,12 +454,7 @@ pub fn result_records(
     for header in header_names {
         let column = columns::result_column(&header);
         match column {
-            Some(column)
-                if !matches!(
-                    column.kind,
-                    CellKind::Ignored | CellKind::Remarks | CellKind::CheckType
-                ) =>
-            {
+            Some(column) if !matches!(column.kind, CellKind::Ignored | CellKind::Remarks) => {
                 if let Some((_, other)) = read.read.iter().find(|(path, _)| *path == column.path) {
                     return Err(ApiError::bad_request(format!(
                         "row {header_line}: the columns {other} and {header} are the same field: keep one"
@@ -633,7 +628,10 @@ fn row_record(
             insert_path(&mut root, path, value.clone());
         }
     }
-    infer(&mut root, &mut problems);
+    // A row refused as a whole (a test that is no spot check) says that alone.
+    if !problems.iter().any(|p| p.field.is_empty()) {
+        infer(&mut root, &mut problems);
+    }
     columns.name_columns(&mut problems);
     Submitted {
         problems,
