@@ -844,11 +844,28 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
     }
 }
 
-/// A mark bulletins put where there is nothing: `/`, `—`, `无`, or 以下空白 (blank below).
+/// A mark bulletins put where there is nothing: `/`, `—`, `无`, or 以下空白 (blank below); what
+/// clerks write for a value not known (不详, 暂无) or a report not yet served (未送达).
 fn is_none_mark(text: &str) -> bool {
     matches!(
         text.trim_matches(['(', ')', '（', '）']),
-        "/" | "／" | "—" | "-" | "——" | "无" | "以下空白" | "以下为空白" | "空白"
+        "/" | "／"
+            | "—"
+            | "-"
+            | "－"
+            | "–"
+            | "——"
+            | "无"
+            | "以下空白"
+            | "以下为空白"
+            | "空白"
+            | "不详"
+            | "暂无"
+            | "未知"
+            | "未送达"
+            | "尚未送达"
+            | "暂未送达"
+            | "待送达"
     )
 }
 
@@ -1832,6 +1849,21 @@ mod tests {
             "120104"
         );
         assert_eq!(district("某五金店", ""), Value::Null);
+    }
+
+    #[test]
+    fn a_report_not_yet_served_or_a_date_not_known_is_no_date() {
+        let read = |header: &str, text: &str| {
+            let column = columns::result_column(header).unwrap();
+            read_cell(column, &Cell::Text(text.into()))
+        };
+        for text in ["未送达", "待送达", "（尚未送达）"] {
+            assert_eq!(read("送达日期", text), Ok(Vec::new()), "{text}");
+        }
+        assert_eq!(read("生产日期", "不详"), Ok(Vec::new()));
+        assert_eq!(read("不合格程度", "－"), Ok(Vec::new()));
+        // The report's own date is required: a mark there is no date.
+        assert!(read("检验日期", "不详").is_err());
     }
 
     #[test]
