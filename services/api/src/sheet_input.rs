@@ -773,6 +773,11 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         CellKind::Text => one(text),
         CellKind::Date => match date_of(cell) {
             Some(date) => one(date.to_string()),
+            None if column.path == "served_on" && not_served_yet(&text) => Err(format!(
+                "'{text}': the report is not served yet, and the objection window runs from \
+                 service: post this row once it is served, with the date (an empty 送达日期 is \
+                 taken as not known, and the window counted from the report's date)"
+            )),
             // A label's month (生产日期 2025年12月) is no day: it identifies the batch.
             None if is_month(&text) && column.path == "product.production_date" => Err(format!(
                 "'{text}' is a month, not a date: write it in 生产日期/批号 (the batch), or give \
@@ -845,7 +850,7 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
 }
 
 /// A mark bulletins put where there is nothing: `/`, `—`, `无`, or 以下空白 (blank below); what
-/// clerks write for a value not known (不详, 暂无) or a report not yet served (未送达).
+/// clerks write for a value not known (不详, 暂无).
 fn is_none_mark(text: &str) -> bool {
     matches!(
         text.trim_matches(['(', ')', '（', '）']),
@@ -862,11 +867,14 @@ fn is_none_mark(text: &str) -> bool {
             | "不详"
             | "暂无"
             | "未知"
-            | "未送达"
-            | "尚未送达"
-            | "暂未送达"
-            | "待送达"
     )
+}
+
+/// Whether a 送达日期 says the report is not served yet (未送达, 待送达): not an unknown date,
+/// which the objection window would count from the report's, but no service at all.
+fn not_served_yet(text: &str) -> bool {
+    let text = text.trim_matches(['(', ')', '（', '）']);
+    ["未送达", "待送达", "尚未送达", "暂未送达"].contains(&text)
 }
 
 /// The text of a cell as a person reads it; `None` when empty.
@@ -1852,18 +1860,21 @@ mod tests {
     }
 
     #[test]
-    fn a_report_not_yet_served_or_a_date_not_known_is_no_date() {
+    fn a_date_not_known_is_none_and_a_report_not_served_waits() {
         let read = |header: &str, text: &str| {
             let column = columns::result_column(header).unwrap();
             read_cell(column, &Cell::Text(text.into()))
         };
-        for text in ["未送达", "待送达", "（尚未送达）"] {
-            assert_eq!(read("送达日期", text), Ok(Vec::new()), "{text}");
-        }
+        assert_eq!(read("送达日期", "不详"), Ok(Vec::new()));
         assert_eq!(read("生产日期", "不详"), Ok(Vec::new()));
         assert_eq!(read("不合格程度", "－"), Ok(Vec::new()));
         // The report's own date is required: a mark there is no date.
         assert!(read("检验日期", "不详").is_err());
+        // Not served is no unknown date: the window has not begun, and the row waits.
+        for text in ["未送达", "待送达", "（尚未送达）"] {
+            let error = read("送达日期", text).unwrap_err();
+            assert!(error.contains("not served yet"), "{text}: {error}");
+        }
     }
 
     #[test]
