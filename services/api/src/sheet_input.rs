@@ -608,9 +608,15 @@ fn row_record(
     {
         root.insert("suspected_counterfeit".into(), Value::Bool(true));
     }
-    // A follow-up (exempt from the six-month rule) marked in 备注, unless a column says.
+    // A follow-up (exempt from the six-month rule) marked in 备注, or beside the verdict
+    // (不合格（跟踪抽查）), unless a column says.
+    let beside_verdict = |verdict: String| {
+        (verdict.contains("跟踪抽查") || verdict.contains("跟踪抽检"))
+            && !verdict.contains("非跟踪")
+    };
     if !root.contains_key("follow_up")
-        && in_column(CellKind::Remarks).any(|remark| columns::follow_up_in_remarks(&remark))
+        && (in_column(CellKind::Remarks).any(|remark| columns::follow_up_in_remarks(&remark))
+            || in_column(CellKind::Verdict).any(beside_verdict))
     {
         root.insert("follow_up".into(), Value::Bool(true));
     }
@@ -1484,6 +1490,20 @@ mod tests {
         assert_eq!(row("跟踪抽查，原报告编号：R-0", None), true);
         assert_eq!(row("建议跟踪抽查", None), Value::Null);
         assert_eq!(row("跟踪抽查", Some("否")), false);
+    }
+
+    #[test]
+    fn a_follow_up_written_beside_the_verdict_is_one() {
+        let read = |verdict: &str| {
+            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+            cells[12] = verdict;
+            let grid = text_grid(&[HEADER, &cells]);
+            let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            let value = sheet.records[0].value.as_ref().unwrap().clone();
+            (value["verdict"].clone(), value["follow_up"].clone())
+        };
+        assert_eq!(read("不合格（跟踪抽查）"), ("fail".into(), true.into()));
+        assert_eq!(read("不合格"), ("fail".into(), Value::Null));
     }
 
     #[test]
