@@ -799,7 +799,13 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
                 _ => text.clone(),
             };
             let mut values = vec![(column.path, Value::String(batch))];
-            if let Some(date) = date_of(cell) {
+            // A plain number here is a batch number (30123), not a date cell that lost its
+            // format, as it may be in a column of dates only.
+            let date = match cell {
+                Cell::Number(n) if n.abs() < 1e7 => None,
+                _ => date_of(cell),
+            };
+            if let Some(date) = date {
                 values.push(("product.production_date", Value::String(date.to_string())));
             }
             Ok(values)
@@ -1490,6 +1496,26 @@ mod tests {
         assert_eq!(row("跟踪抽查，原报告编号：R-0", None), true);
         assert_eq!(row("建议跟踪抽查", None), Value::Null);
         assert_eq!(row("跟踪抽查", Some("否")), false);
+    }
+
+    #[test]
+    fn a_batch_number_is_no_production_date() {
+        let column = columns::result_column("生产日期/批号").unwrap();
+        let read = |cell: Cell| read_cell(column, &cell).unwrap();
+        assert_eq!(
+            read(Cell::Number(30123.0)),
+            [("product.batch", Value::from("30123"))]
+        );
+        // A date cell, or a batch written as a date, is the production date as well.
+        assert_eq!(
+            read(Cell::Number(20260301.0)),
+            [
+                ("product.batch", Value::from("20260301")),
+                ("product.production_date", Value::from("2026-03-01"))
+            ]
+        );
+        let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+        assert_eq!(read(Cell::Date(date))[1].1, "2026-03-01");
     }
 
     #[test]
