@@ -443,12 +443,10 @@ pub fn unit_part(sub_header: &str) -> Option<&'static str> {
     match normalize_header(sub_header).as_str() {
         "名称" | "单位名称" | "企业名称" => Some("name"),
         "地址" | "详细地址" | "单位地址" | "企业地址" => Some("address"),
-        "统一社会信用代码"
-        | "社会信用代码"
-        | "信用代码"
-        | "统一社会信用代码/注册号"
-        | "统一社会信用代码(注册号)" => Some("uscc"),
-        _ => None,
+        // A code's header alone names the sampled unit's (统一社会信用代码, 信用代码…).
+        _ => result_column(sub_header)
+            .filter(|c| c.path == "sampled_unit.uscc")
+            .map(|_| "uscc"),
     }
 }
 
@@ -887,6 +885,11 @@ pub fn severity_in_verdict(text: &str) -> Option<Severity> {
         .filter(|c| !"()（）[]【】 ，,、：:".contains(*c))
         .collect();
     severity_from_zh(&rest)
+}
+
+/// Whether a verdict cell marks the sampling a follow-up beside the result (不合格（跟踪抽查）).
+pub fn follow_up_in_verdict(text: &str) -> bool {
+    (text.contains("跟踪抽查") || text.contains("跟踪抽检")) && !text.contains("非跟踪")
 }
 
 pub fn level_from_zh(text: &str) -> Option<Level> {

@@ -610,13 +610,9 @@ fn row_record(
     }
     // A follow-up (exempt from the six-month rule) marked in 备注, or beside the verdict
     // (不合格（跟踪抽查）), unless a column says.
-    let beside_verdict = |verdict: String| {
-        (verdict.contains("跟踪抽查") || verdict.contains("跟踪抽检"))
-            && !verdict.contains("非跟踪")
-    };
     if !root.contains_key("follow_up")
         && (in_column(CellKind::Remarks).any(|remark| columns::follow_up_in_remarks(&remark))
-            || in_column(CellKind::Verdict).any(beside_verdict))
+            || in_column(CellKind::Verdict).any(|verdict| columns::follow_up_in_verdict(&verdict)))
     {
         root.insert("follow_up".into(), Value::Bool(true));
     }
@@ -947,47 +943,39 @@ fn one_date(text: &str) -> Option<NaiveDate> {
     if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
         return NaiveDate::parse_from_str(text, "%Y%m%d").ok();
     }
-    let normal: String = text
-        .trim_end_matches(['日', '号'])
-        .chars()
-        .map(|c| match c {
-            '年' | '月' | '/' | '.' | '-' => '-',
-            other => other,
-        })
-        .collect();
+    let normal = with_dashes(text.trim_end_matches(['日', '号']));
     let parts: Vec<&str> = normal.split('-').collect();
     let [year, month, day] = parts.as_slice() else {
         return None;
     };
-    if year.chars().count() != 4 {
-        return None;
-    }
     NaiveDate::from_ymd_opt(
-        i32::try_from(numeral(year)?).ok()?,
+        i32::try_from(year_of(year)?).ok()?,
         numeral(month)?,
         numeral(day)?,
     )
 }
 
+/// A written date's separators (年, 月, `/`, `.`) made `-`: 2026年3月5 → 2026-3-5.
+fn with_dashes(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '年' | '月' | '/' | '.' => '-',
+            other => other,
+        })
+        .collect()
+}
+
+/// A year: four digits or numerals.
+fn year_of(text: &str) -> Option<u32> {
+    (text.chars().count() == 4).then(|| numeral(text))?
+}
+
 /// Whether `text` is a month as labels print one: 2025年12月, 2025-12, 2025.12, 2025/12.
 fn is_month(text: &str) -> bool {
-    let normal: String = text
-        .trim()
-        .trim_end_matches('月')
-        .chars()
-        .map(|c| {
-            if matches!(c, '年' | '/' | '.' | '-') {
-                '-'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let normal = with_dashes(text.trim().trim_end_matches('月'));
     match normal.split('-').collect::<Vec<_>>().as_slice() {
         [year, month] => {
-            year.chars().count() == 4
-                && numeral(year).is_some()
-                && numeral(month).is_some_and(|m| (1..=12).contains(&m))
+            year_of(year).is_some() && numeral(month).is_some_and(|m| (1..=12).contains(&m))
         }
         _ => false,
     }
@@ -1533,7 +1521,7 @@ mod tests {
     }
 
     #[test]
-    fn a_sampled_unit_without_a_district_is_in_the_district_its_address_names() {
+    fn a_sampled_unit_without_a_district_is_in_the_district_its_address_or_name_names() {
         let header: &[&str] = &[
             "报告编号",
             "产品名称",
@@ -1547,26 +1535,21 @@ mod tests {
             "检验日期",
             "检验结论",
         ];
-        let row = |no: &str, address: &str| -> Vec<String> {
-            [
-                no,
-                "安全帽",
-                "流通",
-                "某劳保用品店",
-                address,
-                "某厂",
-                "A",
-                "B1",
-            ]
-            .into_iter()
-            .chain(["2026-04-01", "2026-04-20", "合格"])
-            .map(str::to_owned)
-            .collect()
+        let row = |no: &str, unit: &str, address: &str| -> Vec<String> {
+            [no, "安全帽", "流通", unit, address, "某厂", "A", "B1"]
+                .into_iter()
+                .chain(["2026-04-01", "2026-04-20", "合格"])
+                .map(str::to_owned)
+                .collect()
         };
         let rows = [
-            row("R-1", "天津市南开区鞍山西道1号"),
-            row("R-2", "天津市静海县大邱庄镇"),
-            row("R-3", "河北省廊坊市某路"),
+            row("R-1", "某劳保用品店", "天津市南开区鞍山西道1号"),
+            row("R-2", "某劳保用品店", "天津市静海县大邱庄镇"),
+            row("R-3", "某劳保用品店", "河北省廊坊市某路"),
+            // Without an address, the district a name registered there begins with; the
+            // address says first.
+            row("R-4", "天津市河西区某五金店", ""),
+            row("R-5", "天津市河西区某五金店", "天津市南开区红旗路1号"),
         ];
         let mut grid: Vec<&[&str]> = vec![header];
         let cells: Vec<Vec<&str>> = rows
@@ -1581,7 +1564,16 @@ mod tests {
             .iter()
             .map(|r| r.value.as_ref().unwrap()["sampled_unit"]["district"].as_str())
             .collect();
-        assert_eq!(districts, [Some("120104"), Some("120118"), None]);
+        assert_eq!(
+            districts,
+            [
+                Some("120104"),
+                Some("120118"),
+                None,
+                Some("120103"),
+                Some("120104")
+            ]
+        );
     }
 
     #[test]
@@ -1859,50 +1851,6 @@ mod tests {
             "{:?}",
             sheet.ignored
         );
-    }
-
-    #[test]
-    fn a_unit_without_an_address_is_placed_by_the_district_its_name_begins_with() {
-        let header: &[&str] = &[
-            "报告编号",
-            "产品名称",
-            "抽查领域",
-            "被抽样单位",
-            "被抽样单位地址",
-            "标称生产企业",
-            "规格型号",
-            "生产日期/批号",
-            "抽样日期",
-            "检验日期",
-            "检验结论",
-        ];
-        let row = |unit: &'static str, address: &'static str| {
-            [
-                "R-1",
-                "安全帽",
-                "流通",
-                unit,
-                address,
-                "某防护用品有限公司",
-                "Y-1",
-                "20260301",
-                "2026-04-02",
-                "2026-04-20",
-                "合格",
-            ]
-        };
-        let district = |unit, address| {
-            let grid = text_grid(&[header, &row(unit, address)]);
-            let sheet = result_records(&grid, 0, "lab", None).unwrap();
-            sheet.records[0].value.as_ref().unwrap()["sampled_unit"]["district"].clone()
-        };
-        assert_eq!(district("天津市河西区某五金店", ""), "120103");
-        // The address says first.
-        assert_eq!(
-            district("天津市河西区某五金店", "天津市南开区红旗路1号"),
-            "120104"
-        );
-        assert_eq!(district("某五金店", ""), Value::Null);
     }
 
     #[test]

@@ -300,18 +300,12 @@ fn prepare<R: Intake>(
         Err(errors) => {
             // A cell that could not be read was left out: its field's "is required" is noise,
             // and so is all the rest when the row was refused as a whole (a 检验类别 that is no
-            // spot check); the domain's problem names the unit type's column too.
+            // spot check).
             let mut all = problems;
             let whole = all.iter().any(|p| p.field.is_empty());
-            let covered = |field: &str| {
-                all.iter().any(|p| {
-                    p.field == field
-                        || (p.field == "sampling.domain" && field == "sampled_unit.role")
-                })
-            };
             let more: Vec<FieldError> = errors
                 .into_iter()
-                .filter(|e| !whole && !covered(&e.field))
+                .filter(|e| !whole && !all.iter().any(|p| p.field == e.field))
                 .collect();
             all.extend(more);
             return Ok(Prepared {
