@@ -810,12 +810,14 @@ pub fn domain_of_names(sampled_unit: &str, producer: &str) -> Option<SamplingDom
 /// 检验结论: 合格/不合格 (and 符合/不符合), or the report's sentence as labs copy it into their
 /// sheets: `经抽样检验，所检项目符合GB 2811-2019要求` is a pass, `…所检项目不符合…要求` a fail. A
 /// sentence that says both, or qualifies what it says (未, 无, 但, 除, 复检), is not read: a
-/// verdict is never guessed.
+/// verdict is never guessed. A standard's title the sentence quotes (《…固定布线用无护套电缆》)
+/// is no part of what it says.
 pub fn verdict_from_zh(text: &str) -> Option<Verdict> {
     let text = text.trim();
     if let Ok(verdict) = text.parse() {
         return Some(verdict);
     }
+    let text = without_titles(text);
     let text = text.trim_end_matches(['。', '.']);
     let failed = text.matches("不合格").count() + text.matches("不符合").count();
     let passed = text.matches("合格").count() + text.matches("符合").count() - failed;
@@ -827,6 +829,22 @@ pub fn verdict_from_zh(text: &str) -> Option<Verdict> {
         (1.., 0) => Some(Verdict::Pass),
         _ => None,
     }
+}
+
+/// `text` without the titles it quotes between 《》 or 〈〉, marks included; an unclosed mark
+/// keeps the rest.
+fn without_titles(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find(['《', '〈']) {
+        let close = rest[open..].find(['》', '〉']);
+        let Some(close) = close else { break };
+        out.push_str(&rest[..open]);
+        rest = &rest[open + close..];
+        rest = &rest[rest.chars().next().map_or(0, char::len_utf8)..];
+    }
+    out.push_str(rest);
+    out
 }
 
 pub fn severity_from_zh(text: &str) -> Option<Severity> {
@@ -1153,6 +1171,18 @@ mod tests {
                 Some(Verdict::Fail),
             ),
             ("该批次产品判定为不合格", Some(Verdict::Fail)),
+            // The standard's title says 无; the sentence does not qualify its verdict.
+            (
+                "经抽样检验，所检项目符合GB/T 5023.3-2008《额定电压450/750V及以下聚氯乙烯绝缘电缆 \
+                 第3部分：固定布线用无护套电缆》标准要求，检验结论为合格。",
+                Some(Verdict::Pass),
+            ),
+            (
+                "经抽样检验，导体电阻项目不符合GB/T 32129-2015《电线电缆用无卤低烟阻燃电缆料》要求",
+                Some(Verdict::Fail),
+            ),
+            ("所检项目符合《标准》要求，但标志不符合要求", None),
+            ("所检项目符合《无护套电缆》要求，未检标志", None),
             ("所检项目符合标准要求，但标志不符合要求", None),
             ("未发现不符合项", None),
             ("经复检合格", None),
