@@ -34,8 +34,8 @@ pub enum CellKind {
     /// 主要不合格项目: failed items separated by `；` or line breaks, each
     /// `名称（标准条款：…，标准值：…，实测值：…）`.
     FailedItems,
-    /// 检验类别: a spot check (监督抽查, 跟踪抽查…) or a test of another kind (委托检验, 风险监测),
-    /// whose row is refused: [`spot_check_from_zh`].
+    /// 检验类别: a spot check (监督抽查, 跟踪抽查…), or a re-test, re-check or test of another
+    /// kind (复检, 复查, 委托检验, 风险监测), whose row is refused: [`test_kind_from_zh`].
     CheckType,
     /// Read by people, not by the system (序号, 承检机构…).
     Ignored,
@@ -399,7 +399,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
         &["检验类别", "检验类型", "检验性质", "抽查类型", "任务类型"],
         CellKind::CheckType,
         false,
-        "监督抽查或跟踪抽查（可不填）；委托检验、风险监测等其他检验的结果不是监督抽查结果，所在行不予接收",
+        "监督抽查或跟踪抽查（可不填）；委托检验、风险监测等其他检验的结果不是监督抽查结果，所在行不予接收；复检、复查结论不另立案，由执法人员在原案件中录入",
     ),
     column(
         "",
@@ -974,19 +974,45 @@ pub fn follow_up_in_remarks(text: &str) -> bool {
         })
 }
 
-/// What a 检验类别 cell says: `Some(follow_up)` for a spot check (监督抽查, 国家监督抽查, 专项抽查,
-/// 跟踪抽查 → `Some(true)`, 省抽…); `None` for a test of another kind — 委托检验 (a client's own
-/// test), 风险监测 (monitoring, with no legal follow-up), 型式检验, 监督检验 — whose result is no
-/// spot check's and starts no case.
-pub fn spot_check_from_zh(text: &str) -> Option<bool> {
+/// What a 检验类别 cell says the test was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestKind {
+    /// A spot check (监督抽查, 国家监督抽查, 专项抽查, 省抽…); `follow_up` for 跟踪抽查.
+    SpotCheck { follow_up: bool },
+    /// The re-test of an earlier spot check's backup sample after an objection (复检, PQL Art
+    /// 15): its conclusion belongs to that spot check's case, it opens none.
+    Retest,
+    /// The re-check of an earlier failure after rectification (复查, 回头看; Order 18 Art 47–48):
+    /// also that case's.
+    Recheck,
+    /// A test of another kind — 委托检验 (a client's own test), 风险监测 (monitoring, with no
+    /// legal follow-up), 型式检验, 监督检验 — whose result is no spot check's and starts no case.
+    Other,
+}
+
+/// What a 检验类别 cell says ([`TestKind`]). A second test of a spot check's sample or unit
+/// (监督抽查复检, 抽查复查) is that test, not a spot check of its own.
+pub fn test_kind_from_zh(text: &str) -> TestKind {
     let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if text.contains("复检") {
+        return TestKind::Retest;
+    }
+    if ["复查", "回头看"].iter().any(|word| text.contains(word)) {
+        return TestKind::Recheck;
+    }
     let spot = ["抽查", "抽检", "监督抽样", "国抽", "省抽", "市抽", "区抽"]
         .iter()
         .any(|word| text.contains(word))
         && !["非", "委托", "风险监测"]
             .iter()
             .any(|word| text.contains(word));
-    spot.then(|| text.contains("跟踪"))
+    if spot {
+        TestKind::SpotCheck {
+            follow_up: text.contains("跟踪"),
+        }
+    } else {
+        TestKind::Other
+    }
 }
 
 /// 是/否 and their usual marks; `None` for anything else.
@@ -1303,20 +1329,27 @@ mod tests {
 
     #[test]
     fn only_a_spot_check_is_one() {
+        let spot = |follow_up| TestKind::SpotCheck { follow_up };
         for (text, read) in [
-            ("监督抽查", Some(false)),
-            ("国家监督抽查", Some(false)),
-            ("省级专项抽查", Some(false)),
-            ("产品质量监督抽检", Some(false)),
-            ("跟踪抽查", Some(true)),
-            ("委托检验", None),
-            ("委托抽检", None),
-            ("风险监测", None),
-            ("风险监测抽查", None),
-            ("型式检验", None),
-            ("监督检验", None),
+            ("监督抽查", spot(false)),
+            ("国家监督抽查", spot(false)),
+            ("省级专项抽查", spot(false)),
+            ("产品质量监督抽检", spot(false)),
+            ("跟踪抽查", spot(true)),
+            ("委托检验", TestKind::Other),
+            ("委托抽检", TestKind::Other),
+            ("风险监测", TestKind::Other),
+            ("风险监测抽查", TestKind::Other),
+            ("型式检验", TestKind::Other),
+            ("监督检验", TestKind::Other),
+            // The second test of a spot check is not one of its own.
+            ("监督抽查复检", TestKind::Retest),
+            ("复检", TestKind::Retest),
+            ("监督抽查（复查）", TestKind::Recheck),
+            ("整改复查", TestKind::Recheck),
+            ("抽查回头看", TestKind::Recheck),
         ] {
-            assert_eq!(spot_check_from_zh(text), read, "{text}");
+            assert_eq!(test_kind_from_zh(text), read, "{text}");
         }
     }
 

@@ -13,7 +13,8 @@ use chrono::{Days, NaiveDate};
 use serde_json::{Map, Value};
 use spotcheck_schemas::FieldError;
 use spotcheck_schemas::columns::{
-    self, CellKind, Column, RESULT_COLUMNS, category_of_product, domain_of_role, role_of_domain,
+    self, CellKind, Column, RESULT_COLUMNS, TestKind, category_of_product, domain_of_role,
+    role_of_domain,
 };
 use spotcheck_schemas::{Category, SamplingDomain, UnitRole, Verdict};
 use std::borrow::Cow;
@@ -409,6 +410,9 @@ struct SheetList {
     follow_up: bool,
     /// The domain the title names (2026年流通领域…抽查结果), for a sheet without a column saying it.
     domain: Option<SamplingDomain>,
+    /// A list of re-tests (复检) or re-checks (复查) of earlier spot checks (…不合格企业复查结果),
+    /// whose rows open no case, for a sheet without a 检验类别 column saying otherwise.
+    second_test: Option<TestKind>,
 }
 
 impl SheetList {
@@ -431,6 +435,8 @@ impl SheetList {
                     .iter()
                     .any(|whole| text.contains(whole)),
             domain: columns::domain_in_title(&text),
+            second_test: Some(columns::test_kind_from_zh(&text))
+                .filter(|kind| matches!(kind, TestKind::Retest | TestKind::Recheck)),
         }
     }
 }
@@ -521,7 +527,14 @@ pub fn result_records(
                     && text_of(cell).is_some_and(|text| !is_none_mark(&text))
             })
         })
-        .map(|(line, cells)| row_record(*line, cells, &layout, &read, &by_list))
+        .map(|(line, cells)| {
+            let mut record = row_record(*line, cells, &layout, &read, &by_list);
+            if let Some(kind) = list.second_test.filter(|_| !has("")) {
+                let why = not_a_spot_check(kind, "the sheet's name or title");
+                record.problems.push(FieldError::new("", why));
+            }
+            record
+        })
         .collect();
     Ok(Sheet {
         records,
@@ -762,14 +775,12 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
     }
     match column.kind {
         CellKind::Ignored | CellKind::Remarks => Ok(Vec::new()),
-        CellKind::CheckType => match columns::spot_check_from_zh(&text) {
-            Some(true) => Ok(vec![("follow_up", Value::Bool(true))]),
-            Some(false) => Ok(Vec::new()),
-            None => Err(format!(
-                "{} '{text}' is no spot check (监督抽查): only spot-check results are taken; \
-                 leave this row out (a 委托检验 or 风险监测 result starts no case and is not \
-                 disclosed)",
-                column.headers[0]
+        CellKind::CheckType => match columns::test_kind_from_zh(&text) {
+            TestKind::SpotCheck { follow_up: true } => Ok(vec![("follow_up", Value::Bool(true))]),
+            TestKind::SpotCheck { follow_up: false } => Ok(Vec::new()),
+            other => Err(not_a_spot_check(
+                other,
+                &format!("{} '{text}'", column.headers[0]),
             )),
         },
         CellKind::Text => one(text),
@@ -854,6 +865,28 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
             ),
         )]),
         CellKind::FailedItems => Ok(vec![(column.path, Value::Array(failed_items(&text)?))]),
+    }
+}
+
+/// Why a row is refused whose test (`kind`, as `said` says it: a 检验类别 cell, a sheet's title)
+/// is no spot check: it opens no case, and a re-test's or re-check's conclusion is the earlier
+/// case's, where the bureau records it.
+fn not_a_spot_check(kind: TestKind, said: &str) -> String {
+    match kind {
+        TestKind::Retest => format!(
+            "{said}: a re-test (复检) of an earlier spot check is no spot check: leave this row \
+             out; its conclusion goes on that result's case as a retest_concluded record \
+             (upheld or overturned), which the bureau enters"
+        ),
+        TestKind::Recheck => format!(
+            "{said}: a re-check (复查) of an earlier failure after rectification is no spot \
+             check: leave this row out; its conclusion goes on that result's case as a \
+             recheck_concluded record (pass or fail), which the bureau enters"
+        ),
+        TestKind::SpotCheck { .. } | TestKind::Other => format!(
+            "{said} is no spot check (监督抽查): only spot-check results are taken; leave this \
+             row out (a 委托检验 or 风险监测 result starts no case and is not disclosed)"
+        ),
     }
 }
 
@@ -1810,14 +1843,22 @@ mod tests {
     fn a_row_of_a_test_that_is_no_spot_check_is_refused() {
         let mut headers = HEADER.to_vec();
         headers.push("检验类别");
-        let rows: Vec<Vec<&str>> = ["监督抽查", "委托检验", "跟踪抽查", "风险监测", ""]
-            .iter()
-            .map(|kind| {
-                let mut cells = BULLETIN_ROW.to_vec();
-                cells.push(kind);
-                cells
-            })
-            .collect();
+        let rows: Vec<Vec<&str>> = [
+            "监督抽查",
+            "委托检验",
+            "跟踪抽查",
+            "风险监测",
+            "",
+            "监督抽查复检",
+            "监督抽查（复查）",
+        ]
+        .iter()
+        .map(|kind| {
+            let mut cells = BULLETIN_ROW.to_vec();
+            cells.push(kind);
+            cells
+        })
+        .collect();
         let mut grid: Vec<&[&str]> = vec![&headers];
         grid.extend(rows.iter().map(Vec::as_slice));
         let sheet = result_records(&text_grid(&grid), 0, "tj-lab-01", None).unwrap();
@@ -1840,17 +1881,65 @@ mod tests {
                 (0, Value::Bool(true)),
                 (1, Value::Null),
                 (0, Value::Null),
+                (1, Value::Null),
+                (1, Value::Null),
             ]
         );
         let refused = &sheet.records[1].problems[0];
         assert_eq!(refused.field, "");
         assert!(refused.message.contains("委托检验"), "{}", refused.message);
+        // A re-test or re-check of an earlier spot check opens no case of its own: its
+        // conclusion is that case's, and the answer says where it goes.
+        for (row, record) in [(5, "retest_concluded"), (6, "recheck_concluded")] {
+            let refused = &sheet.records[row].problems[0];
+            assert_eq!(refused.field, "");
+            assert!(refused.message.contains(record), "{}", refused.message);
+        }
         // The column is read, not listed among those no field takes.
         assert!(
             !sheet.ignored.iter().any(|h| h == "检验类别"),
             "{:?}",
             sheet.ignored
         );
+    }
+
+    #[test]
+    fn a_list_of_rechecks_or_retests_opens_no_case() {
+        // A bureau's list of the re-checks of earlier failures, as published: its title says
+        // 不合格 and 复查, its rows have no 检验类别.
+        let refused = |title: &str| -> Vec<String> {
+            let grid = text_grid(&[&[title], HEADER, BULLETIN_ROW]);
+            let sheet = result_records(&grid, 1, "tj-lab-01", None).unwrap();
+            sheet.records[0]
+                .problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.message))
+                .collect()
+        };
+        for (title, record) in [
+            (
+                "2026年电动自行车产品质量监督抽查不合格企业整改复查结果",
+                "recheck_concluded",
+            ),
+            ("安全帽监督抽查复检结果", "retest_concluded"),
+        ] {
+            let problems = refused(title);
+            assert_eq!(problems.len(), 1, "{title}: {problems:?}");
+            assert!(problems[0].starts_with(": "), "{problems:?}");
+            assert!(problems[0].contains(record), "{problems:?}");
+        }
+        assert_eq!(
+            refused("2026年电动自行车产品质量监督抽查结果"),
+            Vec::<String>::new()
+        );
+        // A 检验类别 column says what each row is.
+        let mut headers = HEADER.to_vec();
+        headers.push("检验类别");
+        let mut row = BULLETIN_ROW.to_vec();
+        row.push("监督抽查");
+        let grid = text_grid(&[&["监督抽查及复查结果"], &headers, &row]);
+        let sheet = result_records(&grid, 1, "tj-lab-01", None).unwrap();
+        assert!(sheet.records[0].problems.is_empty());
     }
 
     #[test]
