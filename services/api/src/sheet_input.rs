@@ -615,9 +615,12 @@ fn row_record(
     {
         root.insert("severity".into(), Value::String(severity.as_str().into()));
     }
-    // A counterfeit written in 备注, as bulletins do, unless a column of its own says.
+    // A counterfeit written in 备注, as bulletins do, or beside the verdict (不合格（涉嫌假冒）),
+    // unless a column of its own says.
     if !root.contains_key("suspected_counterfeit")
-        && in_column(CellKind::Remarks).any(|remark| columns::counterfeit_in_remarks(&remark))
+        && in_column(CellKind::Remarks)
+            .chain(in_column(CellKind::Verdict))
+            .any(|said| columns::counterfeit_in_remarks(&said))
     {
         root.insert("suspected_counterfeit".into(), Value::Bool(true));
     }
@@ -1540,17 +1543,30 @@ mod tests {
     }
 
     #[test]
-    fn a_follow_up_written_beside_the_verdict_is_one() {
+    fn a_follow_up_or_counterfeit_written_beside_the_verdict_is_one() {
         let read = |verdict: &str| {
             let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
             cells[12] = verdict;
             let grid = text_grid(&[HEADER, &cells]);
             let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
             let value = sheet.records[0].value.as_ref().unwrap().clone();
-            (value["verdict"].clone(), value["follow_up"].clone())
+            (
+                value["verdict"].clone(),
+                value["follow_up"].clone(),
+                value["suspected_counterfeit"].clone(),
+            )
         };
-        assert_eq!(read("不合格（跟踪抽查）"), ("fail".into(), true.into()));
-        assert_eq!(read("不合格"), ("fail".into(), Value::Null));
+        let fail = Value::from("fail");
+        assert_eq!(
+            read("不合格（跟踪抽查）"),
+            (fail.clone(), true.into(), Value::Null)
+        );
+        assert_eq!(read("不合格"), (fail.clone(), Value::Null, Value::Null));
+        // The label's producer is not to be disclosed for a counterfeit.
+        assert_eq!(
+            read("不合格（涉嫌假冒）"),
+            (fail.clone(), Value::Null, true.into())
+        );
     }
 
     #[test]
