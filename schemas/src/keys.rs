@@ -119,8 +119,9 @@ const PLACE_PREFIXES: &[&str] = &[
 
 /// The key an enterprise's name is matched on when it has no credit code (docs/domain.md, "Subjects
 /// without a credit code"): full-width folded to half-width, no whitespace, no brackets of any
-/// width (their content kept), 有限责任公司 read as 有限公司, and a leading province-level name
-/// without its 省/市 suffix. A label that says who made the product for whom (委托生产) is the
+/// width (their content kept), 有限责任公司 read as 有限公司, a leading province-level name
+/// without its 省/市 suffix, and none before a Tianjin district's full name (天津市河西区某店 =
+/// 河西区某店). A label that says who made the product for whom (委托生产) is the
 /// entrusting enterprise's, the nominal producer who answers for it: `A公司（委托方）`,
 /// `A公司（受托方：B公司）` and `委托方：A公司；受托方：B公司` are keyed as A公司; so is a seller
 /// named with its form or keeper (`A店（个体工商户）`, `A店（经营者：张某）`). Two spellings
@@ -138,6 +139,16 @@ pub fn name_key(name: &str) -> String {
         })
         .collect();
     let mut key = folded.replace("有限责任公司", "有限公司");
+    // A unit registered in a district of Tianjin is named with it (天津市河西区某五金店), and
+    // written as often without the city (河西区某五金店): by its full name only, so that
+    // 天津南开… (a trade name as often) stays what it is.
+    if let Some(rest) = key
+        .strip_prefix("天津市")
+        .or_else(|| key.strip_prefix("天津"))
+        && crate::columns::district_in_name(rest).is_some()
+    {
+        return rest.to_owned();
+    }
     for place in PLACE_PREFIXES {
         for suffix in ["省", "市"] {
             let spelled = format!("{place}{suffix}");
@@ -354,6 +365,17 @@ mod tests {
             name_key("天津津安（滨海）燃气具有限公司（委托方）"),
             name_key("天津津安(滨海)燃气具有限公司")
         );
+        // A unit registered in a district, named with the city or without it; not a trade
+        // name that only begins like a district (天津南开…), nor 河北区 for 河北省.
+        let shop = name_key("天津市河西区鑫盛五金店");
+        assert_eq!(name_key("河西区鑫盛五金店"), shop);
+        assert_eq!(name_key("天津河西区鑫盛五金店（个体工商户）"), shop);
+        assert_ne!(name_key("鑫盛五金店"), shop);
+        assert_ne!(
+            name_key("天津南开某某电器有限公司"),
+            name_key("南开某某电器有限公司")
+        );
+        assert_ne!(name_key("天津市河北区某某厂"), name_key("河北某某厂"));
         // A seller's form and keeper, as bulletins add them; a partnership's form is its name.
         let shop = name_key("南开区某某五金店");
         assert_eq!(name_key("南开区某某五金店（个体工商户）"), shop);

@@ -61,8 +61,10 @@ use std::collections::BTreeMap;
 /// 37 = unless its items are rated: a serious item left keeps it, general ones only end it;
 /// 38 = the rectification notice served marks the stop of production and sale done; 39 = a
 /// label's address that begins with its city (永康市…) places the producer in that city's
-/// province, and one beginning with Tianjin's 河北区 no longer in 河北省.
-pub const RULES_VERSION: u32 = 39;
+/// province, and one beginning with Tianjin's 河北区 no longer in 河北省; 40 = a unit named with
+/// or without 天津市 before its district (天津市河西区某店, 河西区某店) is one name (the alias
+/// table and the trace keys are keyed again).
+pub const RULES_VERSION: u32 = 40;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

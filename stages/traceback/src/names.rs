@@ -269,6 +269,11 @@ pub(crate) fn is_identification(disposition: &Disposition) -> bool {
 /// Re-keys the stored shipments and rebuilds the alias table from the stored units and
 /// dispositions: the migration of a state derived by an older rules version. Returns every case.
 pub(crate) fn migrate(txn: &WriteTransaction) -> Result<BTreeSet<String>, StoreError> {
+    // The alias table is keyed by name keys, which new rules may spell otherwise: it is built
+    // again whole, from the units, shipments and identifications below.
+    txn.delete_table(store::NAMES)?;
+    txn.delete_table(store::OFFICIAL)?;
+    txn.delete_table(store::LEDGER)?;
     let mut shipments = Vec::new();
     {
         let table = txn.open_table(store::SHIPMENTS)?;

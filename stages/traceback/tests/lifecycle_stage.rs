@@ -930,6 +930,46 @@ async fn a_failed_recheck_calls_the_unit_that_failed_it_to_an_interview() {
     assert_eq!(interviewed(Some(&stranger)).await, both);
 }
 
+/// A unit registered in a district of Tianjin is named with it (天津市河西区鑫盛五金店); labs,
+/// labels and ledgers write it as often without the city. The registry identifies it either way,
+/// and the failure goes on its credit record, not into the identification queue.
+#[tokio::test]
+async fn a_shop_named_without_the_city_is_the_one_registered_with_it() {
+    const SHOP: &str = "92120103MA07ABCD1N";
+    for (registered, sampled) in [
+        ("天津市河西区鑫盛五金店", "河西区鑫盛五金店"),
+        ("河西区鑫盛五金店", "天津河西区鑫盛五金店（个体工商户）"),
+    ] {
+        let harness = Harness::new();
+        let (mut stage, store) = harness.stage();
+        let unit = json!({"uscc": SHOP, "name": registered, "district": "120103",
+                          "roles": ["retailer"], "licences": []});
+        let mut sampled_at = result();
+        sampled_at["sampled_unit"] =
+            json!({"name": sampled, "district": "120103", "role": "retailer"});
+        stage
+            .apply(&[
+                delivered(topics::UNITS, 0, &unit),
+                delivered(topics::RESULTS, 0, &sampled_at),
+            ])
+            .await
+            .unwrap();
+        let case_ = case(&store);
+        let seller = case_["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["role"] == "seller")
+            .cloned()
+            .unwrap();
+        assert_eq!(
+            (&seller["uscc"], &seller["disclosure"]),
+            (&json!(SHOP), &json!("disclose")),
+            "{registered} / {sampled}: {case_:#}"
+        );
+    }
+}
+
 /// A producer or a sampled unit the registry and the ledger do not place is placed by its
 /// address (the label's, the sampling record's), so that its notices come from its district's
 /// bureau and the quarter counts it there; not where that address is in another province than
