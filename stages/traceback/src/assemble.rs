@@ -11,6 +11,7 @@ use spotcheck_schemas::case::{
     CaseBatch, CaseFacts, CaseParty, CaseStatus, CaseSubject, CaseUnit, Deadlines, Gap, Notice,
     NoticeStatus, Referral, SubjectDisclosure,
 };
+use spotcheck_schemas::columns;
 use spotcheck_schemas::disclosure::visible_until;
 use spotcheck_schemas::keys::{item_key, name_key, normalise};
 use spotcheck_schemas::{
@@ -63,7 +64,8 @@ use std::collections::BTreeMap;
 /// label's address that begins with its city (永康市…) places the producer in that city's
 /// province, and one beginning with Tianjin's 河北区 no longer in 河北省; 40 = a unit named with
 /// or without 天津市 before its district (天津市河西区某店, 河西区某店) is one name (the alias
-/// table and the trace keys are keyed again).
+/// table and the trace keys are keyed again), and a unit no address places is placed by the
+/// district its name begins with, else by its code's registering district (92120103…).
 pub const RULES_VERSION: u32 = 40;
 
 /// Where the authority's writ runs, and its periods.
@@ -682,18 +684,32 @@ impl<'a> Known<'a> {
         // The producer's address on the label, or the sampled unit's (天津市宁河区…), so that
         // its notices come from its district's bureau and it counts in its district; not where
         // the address and the code's registering authority are in different provinces (the
-        // code decides referral).
+        // code decides referral). Without an address, the district a name registered there
+        // begins with (天津市河西区某五金店); else the district whose bureau registered the code
+        // (92120103…: 河西区).
         let result = &self.inputs.result;
-        let address = if self.is_origin(uscc) {
-            result.sampled_unit.address.as_deref()
+        let (address, name) = if self.is_origin(uscc) {
+            (
+                result.sampled_unit.address.as_deref(),
+                Some(result.sampled_unit.name.as_str()),
+            )
         } else if self.producer == Some(uscc) {
-            result.producer.address.as_deref()
+            (
+                result.producer.address.as_deref(),
+                Some(result.producer.name.as_str()),
+            )
         } else {
-            None
+            (None, None)
         };
         address
-            .and_then(spotcheck_schemas::columns::district_from_zh)
+            .and_then(columns::district_from_zh)
+            .or_else(|| name.and_then(columns::district_in_name))
             .filter(|district| uscc.get(2..4) == district.get(..2))
+            .or_else(|| {
+                uscc.get(2..8)
+                    .filter(|code| spotcheck_schemas::region::district_name(code).is_some())
+                    .map(str::to_owned)
+            })
     }
 
     fn role(&self, uscc: &str) -> Option<UnitRole> {

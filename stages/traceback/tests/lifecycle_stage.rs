@@ -1017,6 +1017,45 @@ async fn a_producer_is_placed_in_the_district_its_address_names() {
     assert_eq!(referrals[0]["region"], "350000");
 }
 
+/// A sampled unit posted without a district or an address is still placed, so that its
+/// notices come from its district's bureau and the quarter counts it there: by the district
+/// its registered name begins with, else by the district whose bureau registered its code.
+#[tokio::test]
+async fn a_unit_without_a_district_or_address_is_placed_by_its_name_or_code() {
+    async fn district_of(name: &str, uscc: &str) -> Value {
+        let harness = Harness::new();
+        let (mut stage, store) = harness.stage();
+        let mut sampled_at = result();
+        sampled_at["sampled_unit"] = json!({"uscc": uscc, "name": name, "role": "retailer"});
+        stage
+            .apply(&[delivered(topics::RESULTS, 0, &sampled_at)])
+            .await
+            .unwrap();
+        let case_ = case(&store);
+        case_["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["uscc"] == uscc)
+            .map(|u| u["district"].clone())
+            .unwrap()
+    }
+    // 91120104…: registered in 南开区; the name says 河西区, where the shop is now.
+    assert_eq!(
+        district_of("天津市河西区鑫盛五金店", "91120104MA05A0B1CK").await,
+        "120103"
+    );
+    assert_eq!(
+        district_of("鑫盛五金店", "91120104MA05A0B1CK").await,
+        "120104"
+    );
+    // A code of the municipal bureau (120000) names no district.
+    assert_eq!(
+        district_of("鑫盛五金店", "91120000MA05A0B1CL").await,
+        Value::Null
+    );
+}
+
 /// A producer named without a credit code whose label's address is in another province is
 /// still reported to that province's authority (Order 18 Art 44): the case says so, by name and
 /// address, while the producer waits for identification. One in Tianjin is not.
