@@ -110,6 +110,22 @@ pub struct SampledUnit {
     pub role: UnitRole,
 }
 
+impl SampledUnit {
+    /// The district the record gives, else the one its address, name or credit code places it
+    /// in ([`crate::columns::district_of_unit`]): where a result counts by district.
+    pub fn placed_district(&self) -> Option<std::borrow::Cow<'_, str>> {
+        match &self.district {
+            Some(district) => Some(district.as_str().into()),
+            None => crate::columns::district_of_unit(
+                self.address.as_deref(),
+                Some(&self.name),
+                self.uscc.as_ref().map(Uscc::as_str),
+            )
+            .map(Into::into),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Sampling {
     pub date: NaiveDate,

@@ -658,23 +658,16 @@ fn row_record(
 }
 
 /// What the sheet leaves out but its other cells tell: the category from the product's name,
-/// the sampled unit's district from its address (else its name), the sampling domain from the unit's role and
-/// the role from the domain.
+/// the sampled unit's district from its address, name or code ([`columns::district_of_unit`]),
+/// the sampling domain from the unit's role and the role from the domain.
 fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
     let failed = |path: &str, problems: &[FieldError]| problems.iter().any(|p| p.field == path);
     let unit = root.get("sampled_unit");
-    if unit.and_then(|u| u.get("district")).is_none()
+    let said = |field: &str| unit.and_then(|u| u.get(field)).and_then(Value::as_str);
+    if said("district").is_none()
         && !failed("sampled_unit.district", problems)
-        && let Some(district) = unit
-            .and_then(|u| u.get("address"))
-            .and_then(Value::as_str)
-            .and_then(columns::district_from_zh)
-            // Without an address, the district a name registered there begins with.
-            .or_else(|| {
-                unit.and_then(|u| u.get("name"))
-                    .and_then(Value::as_str)
-                    .and_then(columns::district_in_name)
-            })
+        && let Some(district) =
+            columns::district_of_unit(said("address"), said("name"), said("uscc"))
     {
         insert_path(root, "sampled_unit.district", Value::String(district));
     }

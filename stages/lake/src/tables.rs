@@ -108,7 +108,7 @@ pub struct Row {
 }
 
 /// A text column from one borrowed value per row.
-fn text<T>(rows: &[T], value: impl Fn(&T) -> Option<&str>) -> ArrayRef {
+fn text<T, S: AsRef<str>>(rows: &[T], value: impl Fn(&T) -> Option<S>) -> ArrayRef {
     let mut column = StringBuilder::with_capacity(rows.len(), rows.len() * 16);
     for row in rows {
         column.append_option(value(row));
@@ -176,7 +176,9 @@ pub fn results_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::ArrowEr
         text(rows, |r| uscc(&r.result.sampled_unit.uscc)),
         text(rows, |r| Some(&r.result.sampled_unit.name)),
         text(rows, |r| r.result.sampled_unit.address.as_deref()),
-        text(rows, |r| r.result.sampled_unit.district.as_deref()),
+        // The district the record gives, else where the unit's address, name or code place it
+        // (a record posted without one still counts in its district).
+        text(rows, |r| r.result.sampled_unit.placed_district()),
         text(rows, |r| Some(r.result.sampled_unit.role.as_str())),
         dates(rows, |r| Some(r.result.sampling.date)),
         text(rows, |r| Some(r.result.sampling.domain.as_str())),
@@ -261,4 +263,51 @@ pub fn result_items_batch(rows: &[&Row]) -> Result<RecordBatch, arrow::error::Ar
         }),
     ];
     RecordBatch::try_new(result_items_schema(), columns)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Array, StringArray};
+
+    /// A result posted without the sampled unit's district still counts in its district: the
+    /// one its address, name or credit code places it in.
+    #[test]
+    fn a_result_without_a_district_is_counted_where_its_unit_is() {
+        let row = |unit: serde_json::Value| Row {
+            result: serde_json::from_value(serde_json::json!({
+                "report_no": "R-1", "lab_id": "lab-1", "category": "safety_helmet",
+                "product": {"name": "安全帽", "model": "A", "batch": "B1"},
+                "producer": {"name": "某厂"},
+                "sampled_unit": unit,
+                "sampling": {"date": "2026-03-01", "domain": "circulation"},
+                "tested_on": "2026-03-10", "items": [], "verdict": "pass"
+            }))
+            .unwrap(),
+            source: Source {
+                topic: "results".into(),
+                partition: 0,
+                offset: 0,
+            },
+            record_id: "r".into(),
+        };
+        let rows = [
+            row(serde_json::json!({"name": "某店", "district": "120104", "role": "retailer"})),
+            row(serde_json::json!({"name": "天津市河西区某五金店", "role": "retailer"})),
+            row(
+                serde_json::json!({"name": "某店", "uscc": "92120103MA07ABCD1N",
+                                   "role": "retailer"}),
+            ),
+            row(serde_json::json!({"name": "某店", "role": "retailer"})),
+        ];
+        let batch = results_batch(&rows.iter().collect::<Vec<_>>()).unwrap();
+        let district = batch
+            .column_by_name("district")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .unwrap();
+        let read: Vec<Option<&str>> = (0..district.len())
+            .map(|i| district.is_valid(i).then(|| district.value(i)))
+            .collect();
+        assert_eq!(read, [Some("120104"), Some("120103"), Some("120103"), None]);
+    }
 }

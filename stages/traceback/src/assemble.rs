@@ -681,12 +681,9 @@ impl<'a> Known<'a> {
         if let Some(district) = self.parties.get(uscc).and_then(|(_, d)| *d) {
             return Some(district.to_owned());
         }
-        // The producer's address on the label, or the sampled unit's (天津市宁河区…), so that
-        // its notices come from its district's bureau and it counts in its district; not where
-        // the address and the code's registering authority are in different provinces (the
-        // code decides referral). Without an address, the district a name registered there
-        // begins with (天津市河西区某五金店); else the district whose bureau registered the code
-        // (92120103…: 河西区).
+        // The producer's address on the label, or the sampled unit's (天津市宁河区…), else its
+        // name or its code's registering district, so that its notices come from its
+        // district's bureau and it counts in its district.
         let result = &self.inputs.result;
         let (address, name) = if self.is_origin(uscc) {
             (
@@ -701,15 +698,7 @@ impl<'a> Known<'a> {
         } else {
             (None, None)
         };
-        address
-            .and_then(columns::district_from_zh)
-            .or_else(|| name.and_then(columns::district_in_name))
-            .filter(|district| uscc.get(2..4) == district.get(..2))
-            .or_else(|| {
-                uscc.get(2..8)
-                    .filter(|code| spotcheck_schemas::region::district_name(code).is_some())
-                    .map(str::to_owned)
-            })
+        columns::district_of_unit(address, name, Some(uscc))
     }
 
     fn role(&self, uscc: &str) -> Option<UnitRole> {
