@@ -834,6 +834,12 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         },
         CellKind::Verdict => match columns::verdict_from_zh(&text) {
             Some(verdict) => one(verdict.as_str().into()),
+            // 不合格（经复检维持原结论）, 复检合格: the re-test's conclusion is the case's.
+            None if text.contains("复检") => Err(format!(
+                "'{text}' speaks of a re-test (复检): write the first test's verdict here (合格 \
+                 or 不合格); the re-test's conclusion goes on the result's case as a \
+                 retest_concluded record (upheld or overturned), which the bureau enters"
+            )),
             None => unknown("合格 or 不合格".into()),
         },
         CellKind::Severity => match columns::severity_of_classes(&text) {
@@ -1949,6 +1955,15 @@ mod tests {
         let grid = text_grid(&[&["监督抽查及复查结果"], &headers, &row]);
         let sheet = result_records(&grid, 1, "tj-lab-01", None).unwrap();
         assert!(sheet.records[0].problems.is_empty());
+        // A verdict that gives the re-test's conclusion says where that conclusion goes.
+        let verdict = columns::result_column("检验结论").unwrap();
+        let error = read_cell(verdict, &Cell::Text("不合格（经复检维持原结论）".into()));
+        assert!(
+            error
+                .as_ref()
+                .is_err_and(|e| e.contains("retest_concluded")),
+            "{error:?}"
+        );
     }
 
     #[test]
