@@ -124,7 +124,8 @@ const PLACE_PREFIXES: &[&str] = &[
 /// 河西区某店). A label that says who made the product for whom (委托生产) is the
 /// entrusting enterprise's, the nominal producer who answers for it: `A公司（委托方）`,
 /// `A公司（受托方：B公司）` and `委托方：A公司；受托方：B公司` are keyed as A公司; so is a seller
-/// named with its form or keeper (`A店（个体工商户）`, `A店（经营者：张某）`). Two spellings
+/// named with its form or keeper (`A店（个体工商户）`, `A店（经营者：张某）`), and a shop named
+/// with the enterprise that runs it (`A公司（B旗舰店）`, `B旗舰店（A公司）`) is A公司. Two spellings
 /// of one enterprise give the same key; the key is for matching only and is never shown as a name.
 pub fn name_key(name: &str) -> String {
     let normal = normalise(name);
@@ -179,6 +180,9 @@ fn enterprise_named(name: &str) -> &str {
             .unwrap_or(rest.len());
         return rest[..end].trim();
     }
+    if let Some(enterprise) = running_a_shop(name) {
+        return enterprise;
+    }
     const SAID_ABOUT: [&str; 8] = [
         "委托",
         "受托",
@@ -196,6 +200,42 @@ fn enterprise_named(name: &str) -> &str {
     match annotation {
         Some((open, _)) => name[..open].trim(),
         None => name,
+    }
+}
+
+/// The enterprise of a shop named with the enterprise that runs it, whichever way round, as
+/// online samplings name them: `某某电子商务有限公司（某某旗舰店）`, `某某旗舰店（某某电子商务有限公司）`,
+/// `某某专营店（经营者：某某贸易有限公司）`. The enterprise, not the shop's name, is on the credit
+/// record. `None` when the name is no such pair.
+fn running_a_shop(name: &str) -> Option<&str> {
+    // The bracket that closes the name, whatever brackets it holds (某某（天津）有限公司).
+    let body = name.strip_suffix(')')?;
+    let mut depth = 0usize;
+    let open = body.char_indices().rev().find_map(|(at, c)| match c {
+        ')' => {
+            depth += 1;
+            None
+        }
+        '(' if depth == 0 => Some(at),
+        '(' => {
+            depth -= 1;
+            None
+        }
+        _ => None,
+    })?;
+    let inner = body[open + 1..].trim();
+    let inner = inner
+        .split_once(':')
+        .map_or(inner, |(_, named)| named.trim());
+    let outer = name[..open].trim();
+    let company = |part: &str| part.ends_with("公司");
+    let shop = |part: &str| part.ends_with('店');
+    if company(outer) && shop(inner) {
+        Some(outer)
+    } else if shop(outer) && company(inner) {
+        Some(inner)
+    } else {
+        None
     }
 }
 
@@ -376,6 +416,22 @@ mod tests {
             name_key("南开某某电器有限公司")
         );
         assert_ne!(name_key("天津市河北区某某厂"), name_key("河北某某厂"));
+        // An online shop named with the enterprise that runs it: the enterprise.
+        let operator = name_key("天津某某电子商务有限公司");
+        for named in [
+            "天津某某电子商务有限公司（某某旗舰店）",
+            "某某旗舰店（天津某某电子商务有限公司）",
+            "某某专营店(经营者:天津某某电子商务有限公司)",
+        ] {
+            assert_eq!(name_key(named), operator, "{named}");
+        }
+        for named in [
+            "某某（天津）有限公司（某某旗舰店）",
+            "某某旗舰店（某某（天津）有限公司）",
+        ] {
+            assert_eq!(name_key(named), name_key("某某（天津）有限公司"), "{named}");
+        }
+        assert_ne!(name_key("某某旗舰店"), operator);
         // A seller's form and keeper, as bulletins add them; a partnership's form is its name.
         let shop = name_key("南开区某某五金店");
         assert_eq!(name_key("南开区某某五金店（个体工商户）"), shop);

@@ -64,7 +64,8 @@ use std::collections::BTreeMap;
 /// label's address that begins with its city (永康市…) places the producer in that city's
 /// province, and one beginning with Tianjin's 河北区 no longer in 河北省; 40 = a unit named with
 /// or without 天津市 before its district (天津市河西区某店, 河西区某店) is one name (the alias
-/// table and the trace keys are keyed again), and a unit no address places is placed by the
+/// table and the trace keys are keyed again), so is a shop named with the enterprise that runs
+/// it (A公司（B旗舰店）) with that enterprise, and a unit no address places is placed by the
 /// district its name begins with, else by its code's registering district (92120103…).
 pub const RULES_VERSION: u32 = 40;
 
