@@ -435,10 +435,28 @@ impl SheetList {
                     .iter()
                     .any(|whole| text.contains(whole)),
             domain: columns::domain_in_title(&text),
-            second_test: Some(columns::test_kind_from_zh(&text))
-                .filter(|kind| matches!(kind, TestKind::Retest | TestKind::Recheck)),
+            second_test: name
+                .into_iter()
+                .map(str::to_owned)
+                .chain(
+                    above_header
+                        .iter()
+                        .flat_map(|(_, cells)| cells.iter().filter_map(text_of)),
+                )
+                .find_map(|text| list_of_second_tests(&text)),
         }
     }
+}
+
+/// Whether a sheet's name or title says it lists re-tests or re-checks of earlier spot checks
+/// (…不合格企业整改复查结果, 复检结果): not a note above the table that only tells how to object
+/// (对检验结论有异议的，可…申请复检).
+fn list_of_second_tests(text: &str) -> Option<TestKind> {
+    if ["异议", "申请"].iter().any(|word| text.contains(word)) {
+        return None;
+    }
+    Some(columns::test_kind_from_zh(text))
+        .filter(|kind| matches!(kind, TestKind::Retest | TestKind::Recheck))
 }
 
 /// The results of a sheet (named `name`, for a workbook's) whose header row is
@@ -1945,6 +1963,11 @@ mod tests {
         }
         assert_eq!(
             refused("2026年电动自行车产品质量监督抽查结果"),
+            Vec::<String>::new()
+        );
+        // A note on how to object is no title.
+        assert_eq!(
+            refused("说明：对检验结论有异议的，可自收到检验结论之日起十五日内申请复检"),
             Vec::<String>::new()
         );
         // A 检验类别 column says what each row is.
