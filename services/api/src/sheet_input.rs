@@ -417,10 +417,19 @@ struct SheetList {
 
 impl SheetList {
     fn of(name: Option<&str>, above_header: &[(usize, Vec<Cell>)]) -> Self {
-        let mut text = name.unwrap_or_default().to_owned();
-        for cell in above_header.iter().flat_map(|(_, cells)| cells) {
-            text.extend(text_of(cell));
-        }
+        // The sheet's name and its title rows; not a note above the table (注：标*的为跟踪抽查,
+        // 对检验结论有异议的，可…申请复检), which speaks of some rows or of what may follow.
+        let titles: Vec<String> = name
+            .into_iter()
+            .map(str::to_owned)
+            .chain(
+                above_header
+                    .iter()
+                    .flat_map(|(_, cells)| cells.iter().filter_map(text_of)),
+            )
+            .filter(|text| !is_note(text))
+            .collect();
+        let text = titles.concat();
         let failing = text.contains("不合格");
         let passing = text.replace("不合格", "").contains("合格");
         Self {
@@ -435,28 +444,27 @@ impl SheetList {
                     .iter()
                     .any(|whole| text.contains(whole)),
             domain: columns::domain_in_title(&text),
-            second_test: name
-                .into_iter()
-                .map(str::to_owned)
-                .chain(
-                    above_header
-                        .iter()
-                        .flat_map(|(_, cells)| cells.iter().filter_map(text_of)),
-                )
-                .find_map(|text| list_of_second_tests(&text)),
+            // A list of re-tests or re-checks of earlier spot checks (…不合格企业整改复查结果).
+            second_test: titles
+                .iter()
+                .map(|title| columns::test_kind_from_zh(title))
+                .find(|kind| matches!(kind, TestKind::Retest | TestKind::Recheck)),
         }
     }
 }
 
-/// Whether a sheet's name or title says it lists re-tests or re-checks of earlier spot checks
-/// (…不合格企业整改复查结果, 复检结果): not a note above the table that only tells how to object
-/// (对检验结论有异议的，可…申请复检).
-fn list_of_second_tests(text: &str) -> Option<TestKind> {
-    if ["异议", "申请"].iter().any(|word| text.contains(word)) {
-        return None;
-    }
-    Some(columns::test_kind_from_zh(text))
-        .filter(|kind| matches!(kind, TestKind::Retest | TestKind::Recheck))
+/// Whether a cell above a table is a note rather than a title: it begins as notes do (注：,
+/// 说明, 备注, *), or tells how to object (异议, 申请复检).
+fn is_note(text: &str) -> bool {
+    let text = text.trim_start();
+    let marked = ["说明", "备注", "附注", "填表说明", "*", "※", "★"]
+        .iter()
+        .any(|mark| text.starts_with(mark))
+        || text.strip_prefix('注').is_some_and(|rest| {
+            rest.starts_with(['：', ':', '（', '(', ' ', '\u{3000}'])
+                || rest.starts_with(|c: char| c.is_ascii_digit())
+        });
+    marked || ["异议", "申请"].iter().any(|word| text.contains(word))
 }
 
 /// The results of a sheet (named `name`, for a workbook's) whose header row is
@@ -2034,6 +2042,10 @@ mod tests {
         );
         assert!(list("跟踪抽查", "").follow_up);
         assert!(!list("Sheet1", "监督抽查（含跟踪抽查）结果").follow_up);
+        // A note above the table speaks of some rows, or of what may follow: no title.
+        assert!(!list("Sheet1", "注：标*的为跟踪抽查").follow_up);
+        assert_eq!(list("合格产品", "注：不合格产品见另表").verdict, pass);
+        assert_eq!(list("合格产品", "说明：不合格产品见另表").verdict, pass);
     }
 
     #[test]
