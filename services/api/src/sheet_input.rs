@@ -892,6 +892,8 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
                     .collect(),
             ),
         )]),
+        // A pass row's 无不合格项目 or 所检项目均合格: no failed item, as `/` says.
+        CellKind::FailedItems if says_none_failed(&text) => Ok(Vec::new()),
         CellKind::FailedItems => Ok(vec![(column.path, Value::Array(failed_items(&text)?))]),
     }
 }
@@ -937,6 +939,26 @@ fn is_none_mark(text: &str) -> bool {
             | "暂无"
             | "未知"
     )
+}
+
+/// Whether a 主要不合格项目 cell says that no item failed, as ledgers write it for a pass.
+fn says_none_failed(text: &str) -> bool {
+    let text: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && !"。.，,；;（）()".contains(*c))
+        .collect();
+    [
+        "无不合格项",
+        "无不合格项目",
+        "未发现不合格项",
+        "未发现不合格项目",
+        "未检出不合格项目",
+        "所检项目均合格",
+        "所检项目全部合格",
+        "均合格",
+        "全部合格",
+    ]
+    .contains(&text.as_str())
 }
 
 /// Whether a 送达日期 says the report is not served yet (未送达, 待送达): not an unknown date,
@@ -1489,6 +1511,12 @@ mod tests {
         );
         assert!(problems.is_empty(), "{problems:?}");
         assert_eq!(pass["verdict"], "pass");
+        // A ledger's words for no failed item are none too.
+        for none in ["无不合格项目", "所检项目均合格。"] {
+            let (value, problems) = read("合格", none, &[]);
+            assert!(problems.is_empty(), "{none}: {problems:?}");
+            assert_eq!(value["items"], Value::Null, "{none}");
+        }
         assert_eq!(pass["severity"], Value::Null);
         assert_eq!(pass["served_on"], Value::Null);
         // 生产日期 "/" leaves the date the 生产日期/批号 column gave.
