@@ -651,19 +651,17 @@ pub fn district_in_name(name: &str) -> Option<String> {
 }
 
 /// The district of Tianjin a unit is in when no record says it: the one its address begins
-/// with, else the one its registered name begins with (天津市河西区某五金店) — neither where it
-/// lies in another province than the credit code's, which decides referral —, else the district
-/// whose bureau registered the code (92120103… → `120103`; 120000, the city's, names none).
+/// with, else the one its registered name begins with (天津市河西区某五金店), else the district
+/// whose bureau registered its credit code (92120103… → `120103`; 120000, the city's, names
+/// none).
 pub fn district_of_unit(
     address: Option<&str>,
     name: Option<&str>,
     uscc: Option<&str>,
 ) -> Option<String> {
-    let code_province = uscc.and_then(|code| code.get(2..4));
     address
         .and_then(district_from_zh)
         .or_else(|| name.and_then(district_in_name))
-        .filter(|district| code_province.is_none_or(|province| district.get(..2) == Some(province)))
         .or_else(|| {
             uscc.and_then(|code| code.get(2..8))
                 .filter(|code| crate::region::district_name(code).is_some())

@@ -684,7 +684,8 @@ impl<'a> Known<'a> {
         }
         // The producer's address on the label, or the sampled unit's (天津市宁河区…), else its
         // name or its code's registering district, so that its notices come from its
-        // district's bureau and it counts in its district.
+        // district's bureau and it counts in its district; not where the address or name is in
+        // another province than the code's registering authority (the code decides referral).
         let result = &self.inputs.result;
         let (address, name) = if self.is_origin(uscc) {
             (
@@ -700,6 +701,7 @@ impl<'a> Known<'a> {
             (None, None)
         };
         columns::district_of_unit(address, name, Some(uscc))
+            .filter(|district| uscc.get(2..4) == district.get(..2))
     }
 
     fn role(&self, uscc: &str) -> Option<UnitRole> {
