@@ -20,9 +20,16 @@ pub enum UsccError {
     )]
     RegistrationNumber,
     #[error(
-        "character {position} ('{found}') is not allowed: a USCC uses only 0-9 and A-Z without I, O, S, V, Z"
+        "character {position} ('{found}') is not allowed: a USCC uses only 0-9 and A-Z without I, O, S, V, Z{}",
+        typed_for_digits(.suggestion.as_deref())
     )]
-    Character { position: usize, found: char },
+    Character {
+        position: usize,
+        found: char,
+        /// The code with each letter O, I, Z, S typed for the digit it looks like (0, 1, 2, 5)
+        /// put back, when that code's check character is right: for the clerk to confirm.
+        suggestion: Option<String>,
+    },
     #[error(
         "check character is wrong: expected '{expected}' as the 18th character, found '{found}'"
     )]
@@ -55,9 +62,10 @@ impl Uscc {
         }
         let mut values = [0u32; 18];
         for (index, &found) in chars.iter().enumerate() {
-            values[index] = char_value(found).ok_or(UsccError::Character {
+            values[index] = char_value(found).ok_or_else(|| UsccError::Character {
                 position: index + 1,
                 found,
+                suggestion: digits_for_letters(&code),
             })?;
         }
         let expected = check_character(&values[..17]);
@@ -134,6 +142,28 @@ fn check_character(values: &[u32]) -> char {
     ALPHABET[check as usize] as char
 }
 
+/// `code` with each O, I, Z and S read as the digit it looks like (0, 1, 2, 5), when that makes a
+/// valid code: a clerk's typo, never taken without asking.
+fn digits_for_letters(code: &str) -> Option<String> {
+    let digits: String = code
+        .chars()
+        .map(|c| match c {
+            'O' => '0',
+            'I' => '1',
+            'Z' => '2',
+            'S' => '5',
+            other => other,
+        })
+        .collect();
+    (digits != code && Uscc::parse(&digits).is_ok()).then_some(digits)
+}
+
+fn typed_for_digits(suggestion: Option<&str>) -> String {
+    suggestion.map_or_else(String::new, |code| {
+        format!(" (with digits for the letters that look like them it is {code}, a valid code: check it against the unit's licence)")
+    })
+}
+
 /// Completes 17 valid characters into a full USCC (used by the data generator and tests).
 pub fn with_check_character(first17: &str) -> Option<String> {
     let values: Option<Vec<u32>> = first17.chars().map(char_value).collect();
@@ -189,6 +219,15 @@ mod tests {
             Uscc::parse("91350100M000100O43"),
             Err(UsccError::Character { position: 16, .. })
         ));
+        // The letter O typed for the digit 0: the message gives the code to check.
+        let typo = Uscc::parse("91350100MOOO100Y43").unwrap_err();
+        assert!(typo.to_string().contains("91350100M000100Y43"), "{typo}");
+        assert!(
+            !Uscc::parse("91350100M000100O43")
+                .unwrap_err()
+                .to_string()
+                .contains("valid code")
+        );
         assert_eq!(Uscc::parse("9135"), Err(UsccError::Length(4)));
     }
 
