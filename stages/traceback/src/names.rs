@@ -225,6 +225,8 @@ pub(crate) fn index_case(
         }
     }
     let mut queued = Vec::new();
+    // Where the sampled unit is, though the result may not say it (天津市河西区某店).
+    let placed = result.sampled_unit.placed_district();
     for &(role, identity) in parties {
         if identity.by == Some("given") {
             continue;
@@ -232,7 +234,7 @@ pub(crate) fn index_case(
         let (name, district, address) = match role {
             SubjectRole::Seller => (
                 &result.sampled_unit.name,
-                result.sampled_unit.district.as_deref(),
+                placed.as_deref(),
                 result.sampled_unit.address.as_deref(),
             ),
             SubjectRole::Producer => (

@@ -1054,6 +1054,17 @@ async fn a_unit_without_a_district_or_address_is_placed_by_its_name_or_code() {
         district_of("鑫盛五金店", "91120000MA05A0B1CL").await,
         Value::Null
     );
+    // Named without a code, the unit waits for identification; the queue says where it is.
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let mut sampled_at = result();
+    sampled_at["sampled_unit"] = json!({"name": "天津市河西区鑫盛五金店", "role": "retailer"});
+    stage
+        .apply(&[delivered(topics::RESULTS, 0, &sampled_at)])
+        .await
+        .unwrap();
+    let queue = store.identifications().unwrap();
+    assert_eq!(queue[0]["district"], "120103", "{queue:?}");
 }
 
 /// A producer named without a credit code whose label's address is in another province is
