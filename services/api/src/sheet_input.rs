@@ -410,6 +410,9 @@ struct SheetList {
     follow_up: bool,
     /// The domain the title names (2026年流通领域…抽查结果), for a sheet without a column saying it.
     domain: Option<SamplingDomain>,
+    /// A list of products the label's producer denies making (涉嫌假冒产品名单, 经标称生产企业
+    /// 确认非其生产的产品), not one that includes or leaves them out (含涉嫌假冒…).
+    counterfeit: bool,
     /// A list of re-tests (复检) or re-checks (复查) of earlier spot checks (…不合格企业复查结果),
     /// whose rows open no case, for a sheet without a 检验类别 column saying otherwise.
     second_test: Option<TestKind>,
@@ -444,6 +447,16 @@ impl SheetList {
                     .iter()
                     .any(|whole| text.contains(whole)),
             domain: columns::domain_in_title(&text),
+            counterfeit: columns::counterfeit_in_remarks(&text)
+                && ![
+                    "含涉嫌假冒",
+                    "含假冒",
+                    "及涉嫌假冒",
+                    "和涉嫌假冒",
+                    "除涉嫌假冒",
+                ]
+                .iter()
+                .any(|whole| text.contains(whole)),
             // A list of re-tests or re-checks of earlier spot checks (…不合格企业整改复查结果).
             second_test: titles
                 .iter()
@@ -521,6 +534,9 @@ pub fn result_records(
     }
     if list.follow_up && !has("follow_up") {
         by_list.insert("follow_up".into(), Value::Bool(true));
+    }
+    if list.counterfeit && !has("suspected_counterfeit") {
+        by_list.insert("suspected_counterfeit".into(), Value::Bool(true));
     }
     let missing: Vec<String> = RESULT_COLUMNS
         .iter()
@@ -2070,8 +2086,19 @@ mod tests {
         );
         assert!(list("跟踪抽查", "").follow_up);
         assert!(!list("Sheet1", "监督抽查（含跟踪抽查）结果").follow_up);
+        // A list of the products the label's producer denies making; not one that names them.
+        assert!(list("涉嫌假冒产品", "").counterfeit);
+        assert!(list("Sheet1", "经标称生产企业确认非其生产的产品名单").counterfeit);
+        assert!(!list("Sheet1", "不合格产品名单（不含涉嫌假冒产品）").counterfeit);
+        assert!(!list("不合格产品", "").counterfeit);
         // A note above the table speaks of some rows, or of what may follow: no title.
         assert!(!list("Sheet1", "注：标*的为跟踪抽查").follow_up);
+        assert!(!list("Sheet1", "注：标*的为涉嫌假冒产品").counterfeit);
+        // Its rows are counterfeits: the label's producer is referred, not disclosed.
+        let grid = text_grid(&[HEADER, BULLETIN_ROW]);
+        let sheet = result_records(&grid, 0, "tj-lab-01", Some("涉嫌假冒产品")).unwrap();
+        let value = sheet.records[0].value.as_ref().unwrap();
+        assert_eq!(value["suspected_counterfeit"], true);
         assert_eq!(list("合格产品", "注：不合格产品见另表").verdict, pass);
         assert_eq!(list("合格产品", "说明：不合格产品见另表").verdict, pass);
     }
