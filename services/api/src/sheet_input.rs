@@ -467,7 +467,8 @@ impl SheetList {
 }
 
 /// Whether a cell above a table is a note rather than a title: it begins as notes do (注：,
-/// 说明, 备注, *), or tells how to object (异议, 申请复检).
+/// 说明, 备注, *), or tells how to object (对检验结论有异议的，可…申请复检; not the title of a
+/// list of 异议复检 results).
 fn is_note(text: &str) -> bool {
     let text = text.trim_start();
     let marked = ["说明", "备注", "附注", "填表说明", "*", "※", "★"]
@@ -477,7 +478,7 @@ fn is_note(text: &str) -> bool {
             rest.starts_with(['：', ':', '（', '(', ' ', '\u{3000}'])
                 || rest.starts_with(|c: char| c.is_ascii_digit())
         });
-    marked || ["异议", "申请"].iter().any(|word| text.contains(word))
+    marked || text.contains("有异议") || (text.contains('可') && text.contains("申请"))
 }
 
 /// The results of a sheet (named `name`, for a workbook's) whose header row is
@@ -2007,6 +2008,10 @@ mod tests {
                 "recheck_concluded",
             ),
             ("安全帽监督抽查复检结果", "retest_concluded"),
+            (
+                "2026年电动自行车产品质量监督抽查异议复检结果",
+                "retest_concluded",
+            ),
         ] {
             let problems = refused(title);
             assert_eq!(problems.len(), 1, "{title}: {problems:?}");
