@@ -973,8 +973,19 @@ pub fn counterfeit_in_remarks(text: &str) -> bool {
         text.match_indices(marker)
             .map(|(at, _)| &text[at + marker.len()..])
     };
+    // A forged maker's name or address (伪造厂名厂址, PQL Art 30) names no one who made it; a
+    // forged origin (伪造产地) is the maker's own act.
+    let forged = text.match_indices("伪造").any(|(at, word)| {
+        let rest = &text[at + word.len()..];
+        ["厂名", "厂址", "生产者", "生产企业", "生产厂"]
+            .iter()
+            .any(|what| rest.starts_with(what))
+    }) || ["生产者系伪造", "生产企业系伪造", "厂名系伪造", "厂址系伪造"]
+        .iter()
+        .any(|said| text.contains(said));
     text.contains("假冒")
         || text.contains("冒用")
+        || forged
         || not_made_by.iter().any(|marker| after(marker).any(denies))
         || after("否认").any(|rest| rest.chars().take(12).collect::<String>().contains("生产"))
 }
@@ -1268,6 +1279,8 @@ mod tests {
             "标称生产企业声明该产品非该公司生产",
             "标称生产企业否认生产该批次产品",
             "冒用他人厂名厂址",
+            "涉嫌伪造厂名厂址",
+            "标称生产者系伪造",
         ] {
             assert!(counterfeit_in_remarks(remark), "{remark}");
         }
@@ -1279,6 +1292,8 @@ mod tests {
             "非其所在地生产企业，已移送",
             "标称生产企业非本辖区生产企业",
             "跟踪抽查",
+            // A false origin (PQL Art 30) is the producer's own act.
+            "涉嫌伪造产地",
         ] {
             assert!(!counterfeit_in_remarks(remark), "{remark}");
         }
