@@ -1045,9 +1045,16 @@ pub fn test_kind_from_zh(text: &str) -> TestKind {
     }
 }
 
-/// 是/否 and their usual marks; `None` for anything else.
+/// 是/否 and their usual marks, also with what a ledger adds after them (是（原报告编号：…）,
+/// 否，首次抽查); `None` for anything else.
 pub fn flag_from_zh(text: &str) -> Option<bool> {
-    match text.trim().to_lowercase().as_str() {
+    let text = text.trim();
+    let said = ["是", "否"].iter().find_map(|word| {
+        text.strip_prefix(word)
+            .filter(|rest| rest.starts_with(['（', '(', '，', ',', '：', ':', '；', ';', ' ']))
+            .map(|_| *word)
+    });
+    match said.unwrap_or(text).to_lowercase().as_str() {
         "是" | "y" | "yes" | "true" | "1" | "√" | "✓" | "涉嫌假冒" | "假冒" => {
             Some(true)
         }
@@ -1299,6 +1306,11 @@ mod tests {
         }
         assert_eq!(level_from_zh("市级"), Some(Level::Municipal));
         assert_eq!(flag_from_zh("是"), Some(true));
+        // What ledgers add after the flag.
+        assert_eq!(flag_from_zh("是（原报告编号：TJ-2025-0031）"), Some(true));
+        assert_eq!(flag_from_zh("否，首次抽查"), Some(false));
+        assert_eq!(flag_from_zh("是否"), None);
+        assert_eq!(flag_from_zh("待定"), None);
     }
 
     #[test]
