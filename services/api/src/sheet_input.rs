@@ -442,21 +442,10 @@ impl SheetList {
                 _ => None,
             },
             // A list of follow-ups, not one that includes them (含跟踪抽查).
-            follow_up: text.contains("跟踪抽查")
-                && !["含跟踪抽查", "及跟踪抽查", "和跟踪抽查"]
-                    .iter()
-                    .any(|whole| text.contains(whole)),
+            follow_up: text.contains("跟踪抽查") && !names_as_part(&text, "跟踪抽查"),
             domain: columns::domain_in_title(&text),
-            counterfeit: columns::counterfeit_in_remarks(&text)
-                && ![
-                    "含涉嫌假冒",
-                    "含假冒",
-                    "及涉嫌假冒",
-                    "和涉嫌假冒",
-                    "除涉嫌假冒",
-                ]
-                .iter()
-                .any(|whole| text.contains(whole)),
+            // A list of counterfeits, not one that includes or leaves them out (不含涉嫌假冒).
+            counterfeit: columns::counterfeit_in_remarks(&text) && !names_as_part(&text, "假冒"),
             // A list of re-tests or re-checks of earlier spot checks (…不合格企业整改复查结果).
             second_test: titles
                 .iter()
@@ -464,6 +453,15 @@ impl SheetList {
                 .find(|kind| matches!(kind, TestKind::Retest | TestKind::Recheck)),
         }
     }
+}
+
+/// Whether a title names `what` only as a part of its list, included or left out (含跟踪抽查,
+/// 及涉嫌假冒, 不含假冒, 除涉嫌假冒), not as the list it is.
+fn names_as_part(text: &str, what: &str) -> bool {
+    text.match_indices(what).any(|(at, _)| {
+        let before = text[..at].trim_end_matches("涉嫌");
+        before.ends_with(['含', '及', '和', '除'])
+    })
 }
 
 /// Whether a cell above a table is a note rather than a title: it begins as notes do (注：,
