@@ -89,13 +89,41 @@ impl Producer {
     }
 }
 
+/// How a record says in words that the label names no producer: 无厂名厂址, 未标注生产企业,
+/// 无标称生产企业名称… Only at the start: 无锡, 无为 and 无极 begin real names.
+const NO_PRODUCER_SAID: &[&str] = &[
+    "无厂名",
+    "无厂址",
+    "无生产",
+    "无标称",
+    "无标识",
+    "无标注",
+    "无标签",
+    "未标注",
+    "未标明",
+    "未标称",
+    "未标识",
+    "未注明",
+    "标签无",
+    "标签未",
+];
+
 /// Whether `name`, as a record gives it in the producer's place, names one ([`Producer::is_named`]).
+/// A mark with a remark after it (`/（三无产品）`, `无（见备注）`) names none either.
 pub fn names_a_producer(name: &str) -> bool {
     let name = name.trim();
-    !name.is_empty()
+    let mark = name
+        .split(['（', '('])
+        .next()
+        .unwrap_or(name)
+        .trim_end_matches(['，', ',', '；', ';', '。', ' '])
+        .trim();
+    !mark.is_empty()
+        && !name.contains("三无")
         && !NO_PRODUCER
             .iter()
-            .any(|none| name.eq_ignore_ascii_case(none))
+            .any(|none| mark.eq_ignore_ascii_case(none))
+        && !NO_PRODUCER_SAID.iter().any(|said| mark.starts_with(said))
 }
 
 /// The unit where the sample was taken (被抽样单位).

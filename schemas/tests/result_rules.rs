@@ -348,3 +348,35 @@ fn something_other_than_an_object_is_one_clear_error() {
     let errors = SamplingResult::parse(&json!([1, 2]), today()).unwrap_err();
     assert_one_error(&errors, "", "must be a JSON object");
 }
+
+/// Bulletins and ledgers say in many ways that a 三无 product's label names no producer; none of
+/// them is an enterprise to identify, and the cities that begin with 无 still are.
+#[test]
+fn a_label_without_a_producer_is_read_however_it_is_written() {
+    use spotcheck_schemas::result::names_a_producer;
+    for none in [
+        "/",
+        "——",
+        "无",
+        "/（三无产品）",
+        "无（见备注）",
+        "（无）",
+        "三无产品",
+        "无厂名厂址",
+        "无标称生产企业",
+        "未标注生产企业名称",
+        "未标明生产者",
+        "标签无生产企业信息",
+    ] {
+        assert!(!names_a_producer(none), "{none}");
+    }
+    for named in [
+        "无锡市某某电器有限公司",
+        "无为县某某线缆有限公司",
+        "无极县某某化工有限公司",
+        "天津市某某电缆有限公司（分公司）",
+        "某某燃气具有限公司",
+    ] {
+        assert!(names_a_producer(named), "{named}");
+    }
+}
