@@ -249,6 +249,46 @@ pub fn item_key(name: &str) -> String {
         .collect()
 }
 
+/// The key a product's brand (商标) or model (规格型号) is compared on (the six-month rule's
+/// "the same product"): full-width folded, no whitespace, upper case, Roman numerals as letters
+/// (`ABS-Ⅴ型` = `abs-v型`), a model's trailing 型 left out (`JZT-2型` = `JZT-2`), and what
+/// records write for none (`/`, `无`, `——`, `无商标`, `未标注`…) the empty key, as a brand
+/// left out is.
+pub fn product_key(text: &str) -> String {
+    let trimmed = text.trim();
+    if !crate::result::names_a_producer(trimmed)
+        || ["无商标", "无品牌", "无注册商标", "无型号", "未注册商标"]
+            .iter()
+            .any(|none| trimmed.starts_with(none))
+    {
+        return String::new();
+    }
+    let mut key = String::with_capacity(text.len());
+    for c in normalise(trimmed).chars().filter(|c| !c.is_whitespace()) {
+        match c {
+            '—' | '–' | '－' => key.push('-'),
+            'Ⅰ'..='Ⅻ' | 'ⅰ'..='ⅻ' => {
+                let n = if c >= 'ⅰ' {
+                    c as u32 - 'ⅰ' as u32
+                } else {
+                    c as u32 - 'Ⅰ' as u32
+                };
+                const ROMAN: [&str; 12] = [
+                    "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII",
+                ];
+                key.push_str(ROMAN.get(n as usize).copied().unwrap_or_default());
+            }
+            c => key.extend(c.to_uppercase()),
+        }
+    }
+    if key.chars().count() > 1
+        && let Some(rest) = key.strip_suffix('型')
+    {
+        key.truncate(rest.len());
+    }
+    key
+}
+
 /// The key organisers (组织抽查的部门) are compared on: one authority however it is written —
 /// `天津市南开区市场监督管理局`, `南开区市场监管局`, `天津市南开区市监局`; `天津市市场监管委` and
 /// `天津市市场监督管理委员会`; `国家市场监督管理总局` and `市场监管总局`. The name's key
@@ -367,6 +407,19 @@ mod tests {
         );
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "天津市某某燃气具有限公司/JZT-2/20260301");
+    }
+
+    #[test]
+    fn a_brand_or_model_written_otherwise_is_the_same() {
+        assert_eq!(product_key("ABS-Ⅴ型"), product_key(" abs－v "));
+        assert_eq!(product_key("JZT-2型"), product_key("ＪＺＴ—２"));
+        assert_eq!(product_key("火 王"), product_key("火王"));
+        for none in ["/", "无", "——", "无商标", "未标注", " "] {
+            assert_eq!(product_key(none), "", "{none}");
+        }
+        assert_ne!(product_key("JZT-2"), product_key("JZT-3"));
+        assert_ne!(product_key("ABS-Ⅳ型"), product_key("ABS-Ⅴ型"));
+        assert_eq!(product_key("型"), "型");
     }
 
     #[test]

@@ -7,9 +7,9 @@
 //! window or re-test is left out, and one the re-test overturned is listed as 合格 with a remark;
 //! a result revoked by a decision is no result, and is in no list.
 //! A result is a follow-up check (跟踪抽查) when the lab marked it so (`follow_up`), or when the
-//! same organiser sampled the same producer's same product (brand and model) earlier and that
-//! sample failed, a failure that still stands (not overturned or revoked) of a label the
-//! producer does not deny (`denied_labels`), of a producer the
+//! same organiser sampled the same producer's same product (brand and model however written:
+//! `product_key`) earlier and that sample failed, a failure that still stands (not overturned
+//! or revoked) of a label the producer does not deny (`denied_labels`), of a producer the
 //! label names (two 三无 products are not one producer's); the same organiser and producer as
 //! the six-month rule has them (the organiser however written; the same credit code, else the
 //! same name however spelt). A label the nominal producer denies (suspected counterfeit, by the
@@ -125,7 +125,8 @@ pub async fn bulletin(
               AND CASE WHEN e.producer_uscc IS NOT NULL AND r.producer_uscc IS NOT NULL \
                        THEN e.producer_uscc = r.producer_uscc \
                        ELSE name_key(e.producer_name) = name_key(r.producer_name) END \
-              AND coalesce(e.brand, '') = coalesce(r.brand, '') AND e.model = r.model \
+              AND coalesce(product_key(e.brand), '') = coalesce(product_key(r.brand), '') \
+              AND product_key(e.model) = product_key(r.model) \
              LEFT JOIN denied_labels d ON d.report_no = e.report_no AND d.lab_id = e.lab_id \
              WHERE e.standing_verdict = 'fail' AND e.sampling_date < r.sampling_date AND {filter} \
                AND names_a_producer(r.producer_name) AND d.report_no IS NULL"

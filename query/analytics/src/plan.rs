@@ -65,7 +65,7 @@ pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
 }
 
 /// Registers the functions the rules' SQL calls: `holds_licence`, `names_a_producer`,
-/// `standards_key`, `name_key` and `organiser_key`.
+/// `standards_key`, `name_key`, `product_key` and `organiser_key`.
 fn register_functions(context: &SessionContext) {
     context.register_udf(ScalarUDF::new_from_impl(HoldsLicence::new()));
     // `names_a_producer(producer_name)`: false for the `/`, `无`… of a 三无 product's label.
@@ -92,6 +92,11 @@ fn register_functions(context: &SessionContext) {
         spotcheck_schemas::keys::standards_key,
     ));
     context.register_udf(text_key("name_key", spotcheck_schemas::keys::name_key));
+    // `product_key(brand_or_model)`: a brand or model however written (`/` and `无` for none).
+    context.register_udf(text_key(
+        "product_key",
+        spotcheck_schemas::keys::product_key,
+    ));
     // `organiser_key(organiser)`: one authority however written (市场监管局 = 市场监督管理局…).
     context.register_udf(text_key(
         "organiser_key",

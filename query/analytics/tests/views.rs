@@ -422,6 +422,48 @@ async fn a_standard_or_a_producer_written_otherwise_is_the_same() {
     );
 }
 
+/// A label's brand and model are written otherwise from one record to the next (`/` or nothing
+/// for no brand, `ABS-Ⅴ型` or `abs－v`): the same product still, and the six-month rule sees the
+/// repeat; another model, or a brand where the other had none, is another product.
+#[tokio::test]
+async fn a_brand_or_model_written_otherwise_is_the_same_product() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut writer = LakeWriter::new(LakeSettings::new(dir.path()));
+    let sampled = |offset: i64, report: &str, on: &str, brand: Value, model: &str| {
+        let result = json!({
+            "report_no": report, "lab_id": "lab-a", "category": "safety_helmet",
+            "organiser": "天津市市场监督管理委员会",
+            "product": {"name": "安全帽", "brand": brand, "model": model, "batch": "B1"},
+            "producer": {"name": "天津市某某防护用品有限公司"},
+            "sampled_unit": {"name": "某店", "role": "retailer", "district": "120104"},
+            "sampling": {"date": on, "domain": "circulation"},
+            "tested_on": on, "verdict": "pass", "items": [{"name": "标识", "verdict": "pass"}]
+        });
+        as_delivered(offset, &result)
+    };
+    let batch = [
+        sampled(0, "S1", "2026-04-02", json!("/"), "ABS-Ⅴ型"),
+        sampled(1, "S2", "2026-05-10", Value::Null, "abs－v"),
+        sampled(2, "S3", "2026-05-11", json!("某盾"), "ABS-Ⅴ型"),
+        sampled(3, "S4", "2026-05-12", json!("无"), "ABS-Ⅳ型"),
+    ];
+    writer.apply(&batch).await.unwrap();
+    writer.idle().await.unwrap();
+    let analytics = Analytics::open(dir.path(), QueryLimits::default())
+        .await
+        .unwrap();
+    let warned = rows(
+        &analytics,
+        "SELECT report_no, earlier_report_no FROM warnings WHERE kind = 'six_month_repeat' \
+         ORDER BY report_no, earlier_report_no",
+    )
+    .await;
+    assert_eq!(
+        warned,
+        json!([{"report_no": "S2", "earlier_report_no": "S1"}])
+    );
+}
+
 /// One authority is written several ways (南开区市场监管局, 天津市南开区市场监督管理局): the
 /// six-month rule sees its repeat, and the where-to-sample ranking leaves out what it sampled
 /// within six months, whichever way the planner writes it; another district's bureau is another

@@ -9,6 +9,8 @@
 -- 有限公司, widths and spaces aside; a label that names none, `/` for a 三无 product, is no
 -- producer: two such are not the same; a label the producer denies, `denied_labels`, was no
 -- sampling of its product);
+-- brand and model match however written (`product_key`: widths, spaces, case, Ⅴ = V, a trailing
+-- 型; `/`, `无`, `无商标` for no brand are no brand);
 -- standards match when they name the same numbers however written (`standards_key`: titles,
 -- spaces, widths and order aside) or either sampling names none. Samplings on one day are
 -- ordered by lab and report number, so a pair is reported once. Used by the `warnings` view
@@ -53,8 +55,8 @@ FROM (
     JOIN (SELECT e.*, k.organiser_key FROM {earlier} AS e
           JOIN spellings AS k ON k.organiser = e.organiser) AS earlier
       ON later.organiser_key = earlier.organiser_key
-     AND later.model = earlier.model
-     AND coalesce(later.brand, '') = coalesce(earlier.brand, '')
+     AND product_key(later.model) = product_key(earlier.model)
+     AND coalesce(product_key(later.brand), '') = coalesce(product_key(earlier.brand), '')
     LEFT JOIN cases AS c ON c.report_no = earlier.report_no AND c.lab_id = earlier.lab_id
     LEFT JOIN denied_labels AS f ON f.report_no = earlier.report_no AND f.lab_id = earlier.lab_id
     WHERE names_a_producer(later.producer_name)
