@@ -61,16 +61,31 @@ fn the_trace_export_of_a_generated_batch_lists_every_hop_posted() {
          batch_key LIMIT 1",
     )[0];
     let key = busiest["batch_key"].as_str().unwrap();
+    let batch_of = |s: &Value| {
+        let product = &s["product"];
+        let text = |field: &str| product[field].as_str().unwrap();
+        BatchKey::new(text("producer_name"), text("model"), text("batch"))
+    };
+    // A shop's ledger spells the batch's model otherwise (lower case, with 型): still a hop.
+    let mut variant = posted
+        .iter()
+        .find(|s| batch_of(s).to_string() == key)
+        .unwrap()
+        .clone();
+    variant["shipment_id"] = json!("SPELT-OTHERWISE-1");
+    variant["product"]["model"] = json!(format!("{}型", batch_of(&variant).model.to_lowercase()));
+    assert_ne!(batch_of(&variant).to_string(), key);
+    post(&up, "/v1/shipments", "ledger", variant.to_string());
+    let posted: Vec<Value> = posted.into_iter().chain([variant]).collect();
+    wait_until("the shipments in the lake", || {
+        sql(&up, "SELECT count(*) AS n FROM shipments")[0]["n"] == json!(posted.len())
+    });
     let expected: BTreeSet<HopFacts> = posted
         .iter()
-        .filter(|s| {
-            let product = &s["product"];
-            let text = |field: &str| product[field].as_str().unwrap();
-            BatchKey::new(text("producer_name"), text("model"), text("batch")).to_string() == key
-        })
+        .filter(|s| batch_of(s).match_key() == BatchKey::parse(key).unwrap().match_key())
         .map(facts_of_shipment)
         .collect();
-    assert!(expected.len() >= 3, "a batch of {} hops", expected.len());
+    assert!(expected.len() >= 4, "a batch of {} hops", expected.len());
 
     // CLI, CSV: hop by hop what was posted; levels count from the tree's roots.
     let exported = Command::new(support::BIN)

@@ -28,6 +28,17 @@ impl BatchKey {
         }
     }
 
+    /// The key two spellings of one batch share: the producer by [`name_key`], the model by
+    /// [`product_key`] (`天津津安…/ABS-V型/B1` = `天津市津安…/ABS-Ⅴ/b1`). For matching only.
+    pub fn match_key(&self) -> String {
+        Self {
+            producer: name_key(&self.producer),
+            model: product_key(&self.model),
+            batch: self.batch.clone(),
+        }
+        .to_string()
+    }
+
     /// Parses the `producer/model/batch` form (with `%2F` for a slash inside a part).
     pub fn parse(text: &str) -> Option<Self> {
         let parts: Vec<String> = text.split('/').map(unescape).collect();
@@ -407,6 +418,9 @@ mod tests {
         );
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "天津市某某燃气具有限公司/JZT-2/20260301");
+        let c = BatchKey::new("天津某某燃气具有限责任公司", "JZT-2型", "20260301");
+        assert_ne!(a, c);
+        assert_eq!(a.match_key(), c.match_key());
     }
 
     #[test]

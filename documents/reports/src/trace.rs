@@ -58,19 +58,21 @@ pub const COLUMNS: [&str; 13] = [
 
 /// Reads every hop of `batch` from the lake.
 pub async fn trace(analytics: &Analytics, batch: &BatchKey) -> Result<Trace, ReportError> {
-    let key = batch.to_string();
+    // Every spelling of the batch: ledgers write the producer's name and the model otherwise.
+    let key = batch.match_key();
     let key = [("batch_key", key.as_str())];
     let shipments = text_rows(
         analytics,
         "SELECT DISTINCT shipment_id, CAST(shipped_on AS VARCHAR) AS shipped_on, from_uscc, \
          from_name, from_district, to_uscc, to_name, to_district, quantity, unit \
-         FROM shipments WHERE batch_key = $batch_key",
+         FROM shipments WHERE batch_match_key(batch_key) = $batch_key",
         &key,
     )
     .await?;
     let cases = text_rows(
         analytics,
-        "SELECT case_id, status FROM cases WHERE batch_key = $batch_key ORDER BY case_id",
+        "SELECT case_id, status FROM cases WHERE batch_match_key(batch_key) = $batch_key \
+         ORDER BY case_id",
         &key,
     )
     .await?;
@@ -82,7 +84,7 @@ pub async fn trace(analytics: &Analytics, batch: &BatchKey) -> Result<Trace, Rep
     let units = text_rows(
         analytics,
         "SELECT uscc, direction, referred FROM case_units WHERE case_id IN \
-         (SELECT case_id FROM cases WHERE batch_key = $batch_key)",
+         (SELECT case_id FROM cases WHERE batch_match_key(batch_key) = $batch_key)",
         &key,
     )
     .await?;

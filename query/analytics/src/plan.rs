@@ -65,7 +65,7 @@ pub fn register(context: &SessionContext, rules: &PlanRules) -> Result<()> {
 }
 
 /// Registers the functions the rules' SQL calls: `holds_licence`, `names_a_producer`,
-/// `standards_key`, `name_key`, `product_key` and `organiser_key`.
+/// `standards_key`, `name_key`, `product_key`, `batch_match_key` and `organiser_key`.
 fn register_functions(context: &SessionContext) {
     context.register_udf(ScalarUDF::new_from_impl(HoldsLicence::new()));
     // `names_a_producer(producer_name)`: false for the `/`, `无`… of a 三无 product's label.
@@ -97,6 +97,12 @@ fn register_functions(context: &SessionContext) {
         "product_key",
         spotcheck_schemas::keys::product_key,
     ));
+    // `batch_match_key(batch_key)`: a batch however its producer and model are spelt.
+    context.register_udf(text_key("batch_match_key", |key| {
+        spotcheck_schemas::keys::BatchKey::parse(key)
+            .map(|batch| batch.match_key())
+            .unwrap_or_default()
+    }));
     // `organiser_key(organiser)`: one authority however written (市场监管局 = 市场监督管理局…).
     context.register_udf(text_key(
         "organiser_key",

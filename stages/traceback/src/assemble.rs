@@ -67,8 +67,9 @@ use std::collections::BTreeMap;
 /// table and the trace keys are keyed again), so is a shop named with the enterprise that runs
 /// it (A公司（B旗舰店）) with that enterprise, and a unit no address places is placed by the
 /// district its name begins with, else by its code's registering district (92120103…); 41 = a
-/// label said in words to name no producer (无厂名厂址, /（三无产品）) is a 三无 product's.
-pub const RULES_VERSION: u32 = 41;
+/// label said in words to name no producer (无厂名厂址, /（三无产品）) is a 三无 product's; 42 = a
+/// batch's model is matched however written (ABS-Ⅴ = ABS-V型: the trace keys are keyed again).
+pub const RULES_VERSION: u32 = 42;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
