@@ -29,12 +29,13 @@ impl BatchKey {
     }
 
     /// The key two spellings of one batch share: the producer by [`name_key`], the model by
-    /// [`product_key`] (`天津津安…/ABS-V型/B1` = `天津市津安…/ABS-Ⅴ/b1`). For matching only.
+    /// [`product_key`], the batch by [`batch_code_key`] (`天津津安…/ABS-V型/2026.3.1` =
+    /// `天津市津安…/ABS-Ⅴ/20260301`). For matching only.
     pub fn match_key(&self) -> String {
         Self {
             producer: name_key(&self.producer),
             model: product_key(&self.model),
-            batch: self.batch.clone(),
+            batch: batch_code_key(&self.batch),
         }
         .to_string()
     }
@@ -300,6 +301,52 @@ pub fn product_key(text: &str) -> String {
     key
 }
 
+/// The key a batch code is matched on: full-width folded, no whitespace, upper case, and a
+/// production date or month used as the batch in any of the ways records write one
+/// (`2026-03-01`, `2026.3.1`, `2026/03/01`, `2026年3月1日`, `20260301`; `2026-03`, `2026年3月`)
+/// as `20260301` or `202603`, as ledgers and lab reports write one batch otherwise.
+pub fn batch_code_key(batch: &str) -> String {
+    let key: String = normalise(batch)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .flat_map(char::to_uppercase)
+        .collect();
+    written_date(&key).unwrap_or(key)
+}
+
+/// `YYYYMMDD` or `YYYYMM` for a date or month written with separators (or a valid 8-digit date).
+fn written_date(text: &str) -> Option<String> {
+    let text = text.trim_end_matches(['日', '号', '月']);
+    let parts: Vec<&str> = text.split(['年', '月', '-', '/', '.', '—', '－']).collect();
+    let number = |part: &str| {
+        (!part.is_empty() && part.len() <= 4 && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u32>().ok())
+            .flatten()
+    };
+    let (year, month, day) = match parts.as_slice() {
+        [whole] if whole.len() == 8 => (
+            number(&whole[..4])?,
+            number(&whole[4..6])?,
+            Some(number(&whole[6..])?),
+        ),
+        [year, month] if year.len() == 4 => (number(year)?, number(month)?, None),
+        [year, month, day] if year.len() == 4 => {
+            (number(year)?, number(month)?, Some(number(day)?))
+        }
+        _ => return None,
+    };
+    let year = i32::try_from(year)
+        .ok()
+        .filter(|y| (1950..2100).contains(y))?;
+    match day {
+        Some(day) => chrono::NaiveDate::from_ymd_opt(year, month, day)
+            .map(|date| date.format("%Y%m%d").to_string()),
+        None => (1..=12)
+            .contains(&month)
+            .then(|| format!("{year:04}{month:02}")),
+    }
+}
+
 /// The key organisers (组织抽查的部门) are compared on: one authority however it is written —
 /// `天津市南开区市场监督管理局`, `南开区市场监管局`, `天津市南开区市监局`; `天津市市场监管委` and
 /// `天津市市场监督管理委员会`; `国家市场监督管理总局` and `市场监管总局`. The name's key
@@ -418,9 +465,34 @@ mod tests {
         );
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "天津市某某燃气具有限公司/JZT-2/20260301");
-        let c = BatchKey::new("天津某某燃气具有限责任公司", "JZT-2型", "20260301");
+        let c = BatchKey::new("天津某某燃气具有限责任公司", "JZT-2型", "2026.3.1");
         assert_ne!(a, c);
         assert_eq!(a.match_key(), c.match_key());
+    }
+
+    #[test]
+    fn a_batch_written_as_a_date_is_one_batch_however_the_date_is_written() {
+        for date in [
+            "2026-03-01",
+            "2026.3.1",
+            "2026/03/01",
+            "2026年3月1日",
+            "20260301",
+        ] {
+            assert_eq!(batch_code_key(date), "20260301", "{date}");
+        }
+        for month in ["2026-03", "2026.3", "2026年3月", "２０２６－０３"] {
+            assert_eq!(batch_code_key(month), "202603", "{month}");
+        }
+        // Codes that are no dates stay as written (upper case).
+        for (code, key) in [
+            ("b2026-03a", "B2026-03A"),
+            ("20261345", "20261345"),
+            ("A 123", "A123"),
+            ("2026-02-30", "2026-02-30"),
+        ] {
+            assert_eq!(batch_code_key(code), key, "{code}");
+        }
     }
 
     #[test]

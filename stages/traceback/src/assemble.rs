@@ -68,8 +68,9 @@ use std::collections::BTreeMap;
 /// it (A公司（B旗舰店）) with that enterprise, and a unit no address places is placed by the
 /// district its name begins with, else by its code's registering district (92120103…); 41 = a
 /// label said in words to name no producer (无厂名厂址, /（三无产品）) is a 三无 product's; 42 = a
-/// batch's model is matched however written (ABS-Ⅴ = ABS-V型: the trace keys are keyed again).
-pub const RULES_VERSION: u32 = 42;
+/// batch's model is matched however written (ABS-Ⅴ = ABS-V型: the trace keys are keyed again);
+/// 43 = so is a batch code that is a production date or month (2026.3.1 = 20260301).
+pub const RULES_VERSION: u32 = 43;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

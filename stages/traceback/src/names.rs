@@ -4,7 +4,8 @@
 //!   credit code when known (docs/domain.md, "Identifiers"): a shipment whose ledger gives the
 //!   producer's code is stored under `U:<uscc>/<MODEL>/<BATCH>`, one without it under
 //!   `N:<name key>/<MODEL>/<BATCH>` ([`name_key`]; the model by [`product_key`], as a shop's
-//!   ledger writes `ABS-V型` for the lab's `ABS-Ⅴ`). A case reads its batch under its producer's
+//!   ledger writes `ABS-V型` for the lab's `ABS-Ⅴ`, the batch by [`batch_code_key`], as it
+//!   writes `2026.3.1` for `20260301`). A case reads its batch under its producer's
 //!   code and under every name of that producer (the result's, the registry's).
 //! - **The alias table.** Registered units by name key (`store::NAMES`), the newest official
 //!   identification of each name (`store::OFFICIAL`), and the codes ledgers give a producer
@@ -16,7 +17,7 @@
 use crate::identify::{Identity, NameFacts, Names};
 use crate::store::{self, StoreError, grouped, keys_with_prefix};
 use redb::{ReadableTable, WriteTransaction};
-use spotcheck_schemas::keys::{BatchKey, name_key, product_key};
+use spotcheck_schemas::keys::{BatchKey, batch_code_key, name_key, product_key};
 use spotcheck_schemas::{
     Disposition, DispositionKind, SamplingResult, Shipment, SubjectRole, Unit,
 };
@@ -24,12 +25,18 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The trace key of a batch of the producer with credit code `uscc`.
 pub fn uscc_key(uscc: &str, model: &str, batch: &str) -> String {
-    BatchKey::new(&format!("U:{uscc}"), &product_key(model), batch).to_string()
+    BatchKey::new(
+        &format!("U:{uscc}"),
+        &product_key(model),
+        &batch_code_key(batch),
+    )
+    .to_string()
 }
 
 /// The trace key of a batch of the producer named `name` (no code known).
 pub fn name_trace_key(name: &str, model: &str, batch: &str) -> String {
-    BatchKey::new(&format!("N:{}", name_key(name)), &product_key(model), batch).to_string()
+    let (producer, model) = (format!("N:{}", name_key(name)), product_key(model));
+    BatchKey::new(&producer, &model, &batch_code_key(batch)).to_string()
 }
 
 /// Where a shipment is stored: under its producer's code when the ledger gives it.

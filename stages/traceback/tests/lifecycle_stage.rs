@@ -1107,55 +1107,61 @@ async fn a_producer_elsewhere_without_a_code_is_to_be_reported_there() {
     );
 }
 
-/// A shop's ledger writes the model otherwise than the lab's report (`F-Ⅱ` on the report,
-/// `f-ii型` in the ledger): it is the same batch, traced up to the distributor that supplied it
-/// and down to every other shop it supplied.
+/// A shop's ledger writes the model or the batch otherwise than the lab's report (`F-Ⅱ` on the
+/// report, `f-ii型` in the ledger; `20260301` and `2026.3.1`): it is the same batch, traced up
+/// to the distributor that supplied it and down to every other shop it supplied.
 #[tokio::test]
-async fn a_ledger_that_writes_the_model_otherwise_is_of_the_same_batch() {
+async fn a_ledger_that_writes_the_model_or_batch_otherwise_is_of_the_same_batch() {
     const PRODUCER: &str = "91350100M000100Y43";
     const SHOP: &str = "91110000802100433B";
     const DISTRIBUTOR: &str = "91120116MA05DJ5T1Y";
     const OTHER_SHOP: &str = "92120105MA05PH0P2P";
-    let shipment = |id: &str, from: &str, to: &str| {
-        json!({
-            "shipment_id": id, "category": "fireworks",
-            "product": {"producer_uscc": PRODUCER, "producer_name": "某烟花厂",
-                        "model": "f-ii型", "batch": "B1"},
-            "from": {"uscc": from, "name": format!("单位{}", &from[10..])},
-            "to": {"uscc": to, "name": format!("单位{}", &to[10..])},
-            "quantity": 10, "unit": "箱", "shipped_on": "2026-02-10"
-        })
-    };
-    let harness = Harness::new();
-    let (mut stage, store) = harness.stage();
-    let mut sampled = result();
-    sampled["product"]["model"] = json!("F-Ⅱ");
-    stage
-        .apply(&[
-            delivered(topics::SHIPMENTS, 0, &shipment("S1", PRODUCER, DISTRIBUTOR)),
-            delivered(topics::SHIPMENTS, 1, &shipment("S2", DISTRIBUTOR, SHOP)),
-            delivered(
-                topics::SHIPMENTS,
-                2,
-                &shipment("S3", DISTRIBUTOR, OTHER_SHOP),
-            ),
-            delivered(topics::RESULTS, 0, &sampled),
-        ])
-        .await
-        .unwrap();
-    let case_ = case(&store);
-    let direction = |uscc: &str| {
-        case_["units"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["uscc"] == uscc)
-            .map(|u| u["direction"].clone())
-            .unwrap_or(Value::Null)
-    };
-    assert_eq!(
-        [direction(DISTRIBUTOR), direction(OTHER_SHOP)],
-        [json!("upstream"), json!("downstream")],
-        "{case_:#}"
-    );
+    for (report, ledger) in [
+        (("F-Ⅱ", "B1"), ("f-ii型", "B1")),
+        (("F-1", "20260301"), ("F-1", "2026.3.1")),
+    ] {
+        let shipment = |id: &str, from: &str, to: &str| {
+            json!({
+                "shipment_id": id, "category": "fireworks",
+                "product": {"producer_uscc": PRODUCER, "producer_name": "某烟花厂",
+                            "model": ledger.0, "batch": ledger.1},
+                "from": {"uscc": from, "name": format!("单位{}", &from[10..])},
+                "to": {"uscc": to, "name": format!("单位{}", &to[10..])},
+                "quantity": 10, "unit": "箱", "shipped_on": "2026-02-10"
+            })
+        };
+        let harness = Harness::new();
+        let (mut stage, store) = harness.stage();
+        let mut sampled = result();
+        sampled["product"]["model"] = json!(report.0);
+        sampled["product"]["batch"] = json!(report.1);
+        stage
+            .apply(&[
+                delivered(topics::SHIPMENTS, 0, &shipment("S1", PRODUCER, DISTRIBUTOR)),
+                delivered(topics::SHIPMENTS, 1, &shipment("S2", DISTRIBUTOR, SHOP)),
+                delivered(
+                    topics::SHIPMENTS,
+                    2,
+                    &shipment("S3", DISTRIBUTOR, OTHER_SHOP),
+                ),
+                delivered(topics::RESULTS, 0, &sampled),
+            ])
+            .await
+            .unwrap();
+        let case_ = case(&store);
+        let direction = |uscc: &str| {
+            case_["units"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|u| u["uscc"] == uscc)
+                .map(|u| u["direction"].clone())
+                .unwrap_or(Value::Null)
+        };
+        assert_eq!(
+            [direction(DISTRIBUTOR), direction(OTHER_SHOP)],
+            [json!("upstream"), json!("downstream")],
+            "{report:?} / {ledger:?}: {case_:#}"
+        );
+    }
 }
