@@ -6,7 +6,7 @@
 //! (unknown fields are reported).
 
 use crate::error::Errors;
-use crate::uscc::Uscc;
+use crate::uscc::{Uscc, UsccError};
 use chrono::{Datelike, NaiveDate};
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -175,6 +175,11 @@ impl<'a> Obj<'a> {
         let text = self.text_as(key, required, errors)?;
         match Uscc::parse(&text) {
             Ok(code) => Some(code),
+            // A person's identity number is not repeated back (it is personal data).
+            Err(why @ UsccError::IdentityCardNumber) => {
+                errors.push(self.path_of(key), format!("the code given {why}"));
+                None
+            }
             Err(why) => {
                 errors.push(
                     self.path_of(key),

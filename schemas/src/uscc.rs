@@ -34,6 +34,12 @@ pub enum UsccError {
         "check character is wrong: expected '{expected}' as the 18th character, found '{found}'"
     )]
     CheckCharacter { expected: char, found: char },
+    #[error(
+        "is a resident identity card number (公民身份号码, a person's), not a credit code: give the \
+         unit's 18-character 统一社会信用代码 from its licence, or leave it empty and the unit is \
+         identified by its name and address (the identity number is not kept)"
+    )]
+    IdentityCardNumber,
 }
 
 /// A syntactically valid USCC with a correct check character (stored upper-case).
@@ -70,6 +76,11 @@ impl Uscc {
         }
         let expected = check_character(&values[..17]);
         if chars[17] != expected {
+            // Individual businesses' records give the keeper's identity card number where the
+            // code belongs; a valid one is named as such (never a valid code: its check failed).
+            if is_identity_card_number(&chars) {
+                return Err(UsccError::IdentityCardNumber);
+            }
             return Err(UsccError::CheckCharacter {
                 expected,
                 found: chars[17],
@@ -123,6 +134,26 @@ impl schemars::JsonSchema for Uscc {
             "description": "统一社会信用代码 (GB 32100-2015), with a valid check character"
         })
     }
+}
+
+/// Whether `chars` is a valid resident identity card number (GB 11643-1999): a division code,
+/// a birth date, a sequence number and an ISO 7064 MOD 11-2 check character (0-9 or X).
+fn is_identity_card_number(chars: &[char]) -> bool {
+    const WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    const CHECK: [char; 11] = ['1', '0', 'X', '9', '8', '7', '6', '5', '4', '3', '2'];
+    let Some(digits) = chars[..17]
+        .iter()
+        .map(|c| c.to_digit(10))
+        .collect::<Option<Vec<u32>>>()
+    else {
+        return false;
+    };
+    let born: String = chars[6..14].iter().collect();
+    let sum: u32 = digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum();
+    (1..=8).contains(&digits[0])
+        && chrono::NaiveDate::parse_from_str(&born, "%Y%m%d")
+            .is_ok_and(|date| (1900..2100).contains(&chrono::Datelike::year(&date)))
+        && chars[17] == CHECK[(sum % 11) as usize]
 }
 
 fn char_value(c: char) -> Option<u32> {
@@ -200,6 +231,22 @@ mod tests {
         assert_eq!(why, UsccError::RegistrationNumber);
         assert!(why.to_string().contains("注册号"), "{why}");
         assert_eq!(Uscc::parse("1201040000123"), Err(UsccError::Length(13)));
+    }
+
+    #[test]
+    fn an_identity_card_number_is_named_as_such_and_not_repeated() {
+        // GB 11643-1999's example number, and one ending in X.
+        for id in ["11010519491231002X", "120103198001010015"] {
+            let why = Uscc::parse(id).unwrap_err();
+            assert_eq!(why, UsccError::IdentityCardNumber, "{id}");
+            assert!(why.to_string().contains("公民身份号码"), "{why}");
+            assert!(!why.to_string().contains(id), "{why}");
+        }
+        // One digit off: no identity number, a wrong check character.
+        assert!(matches!(
+            Uscc::parse("120103198001010016"),
+            Err(UsccError::CheckCharacter { .. })
+        ));
     }
 
     #[test]

@@ -163,6 +163,15 @@ fn a_wrong_uscc_check_character_is_named_as_such() {
     assert_one_error(&errors, "sampled_unit.uscc", "check character is wrong");
 }
 
+/// An individual business's record gives its keeper's identity card number where the credit
+/// code belongs: the error says what it is and what to give, and does not repeat the number.
+#[test]
+fn an_identity_card_number_in_the_code_is_named_and_not_repeated() {
+    let errors = errors_after(|v| v["sampled_unit"]["uscc"] = json!("120103198001010015"));
+    assert_one_error(&errors, "sampled_unit.uscc", "公民身份号码");
+    assert!(!format!("{errors:?}").contains("120103198001010015"));
+}
+
 #[test]
 fn a_uscc_with_a_forbidden_letter_or_length_is_rejected() {
     let errors = errors_after(|v| v["producer"]["uscc"] = json!("91350100M000100I43"));
