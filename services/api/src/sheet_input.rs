@@ -1146,12 +1146,32 @@ fn split_top_level(text: &str, separators: &[char]) -> Vec<String> {
 
 /// 主要不合格项目: `温升（标准值：≤60K，实测值：75K）；电气强度` → items that failed. Bulletins often
 /// number them (`1.温升 2.电气强度`, `1、温升；2、电气强度`, `①温升②电气强度`); the numbers are
-/// not part of the names.
+/// not part of the names. They also group them by class (`A类：最高车速；B类：标识`,
+/// `严重不合格项目：耐压试验、温升；一般不合格项目：标识`): a class heading is no part of the
+/// names, and is the class of each item after it that gives none of its own.
 fn failed_items(text: &str) -> Result<Vec<Value>, String> {
-    split_top_level(&unnumbered(text), &[';', '；', '\n', '、', ',', '，'])
-        .into_iter()
-        .map(|item| failed_item(item.trim_end_matches('。')))
-        .collect()
+    let mut class = None;
+    let mut items = Vec::new();
+    for item in split_top_level(&unnumbered(text), &[';', '；', '\n', '、', ',', '，']) {
+        let mut item = item.trim_end_matches('。');
+        if let Some((head, rest)) = item.split_once([':', '：'])
+            && let Some(severity) = columns::severity_from_zh(head)
+        {
+            class = Some(severity);
+            item = rest.trim();
+            if item.is_empty() {
+                continue;
+            }
+        }
+        let mut read = failed_item(item)?;
+        if let (Some(class), Some(fields)) = (class, read.as_object_mut()) {
+            fields
+                .entry("severity")
+                .or_insert_with(|| Value::String(class.as_str().into()));
+        }
+        items.push(read);
+    }
+    Ok(items)
 }
 
 /// `text` with its items' numbers replaced by separators. Numbers count 1, 2, 3… and the first
@@ -1765,6 +1785,25 @@ mod tests {
         );
         assert_eq!(items[1]["required"], "耐燃气");
         assert_eq!(items[3]["clause"], "5.3.1");
+        // Items grouped under a class heading are of that class, unless they give their own.
+        let grouped = failed_items(
+            "A类不合格项目：最高车速、制动性能；B类不合格项目：标识（严重）、脚蹬\n一般：鸣号",
+        )
+        .unwrap();
+        let read: Vec<(&str, &str)> = grouped
+            .iter()
+            .map(|i| (i["name"].as_str().unwrap(), i["severity"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            read,
+            [
+                ("最高车速", "serious"),
+                ("制动性能", "serious"),
+                ("标识", "serious"),
+                ("脚蹬", "general"),
+                ("鸣号", "general")
+            ]
+        );
         // A class that is none of them is named, not taken for a clause.
         let error = failed_items("温升（类别：D类）").unwrap_err();
         assert!(error.contains("'D类' is not a class"), "{error}");
