@@ -159,6 +159,8 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "被检企业",
             "被抽样企业",
             "被抽样企业名称",
+            "被抽样单位名称及地址",
+            "受检单位名称及地址",
         ],
         CellKind::Text,
         true,
@@ -233,10 +235,14 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "生产单位",
             "生产者名称",
             "生产者",
+            "标称生产企业名称及地址",
+            "标称生产企业及地址",
+            "生产企业名称及地址",
+            "标称生产者名称及地址",
         ],
         CellKind::Text,
         true,
-        "产品标签上标注的生产企业名称",
+        "产品标签上标注的生产企业名称（名称及地址写在一格的，如“某公司（地址：…）”，地址另行读出）",
     ),
     column(
         "producer.address",
@@ -885,6 +891,31 @@ pub fn severity_from_zh(text: &str) -> Option<Severity> {
         "一般" | "B类" | "C类" => Some(Severity::General),
         _ => None,
     }
+}
+
+/// A unit's name and address written in one cell, as bulletins with a 名称及地址 column do:
+/// `某公司（地址：天津市西青区某路1号）`, `某公司，地址：…`, or the address on a line of its own
+/// beginning with a province or city. `None` when the cell holds a name alone.
+pub fn name_and_address(text: &str) -> Option<(&str, &str)> {
+    let text = text.trim();
+    for marker in ["地址", "住所", "厂址"] {
+        for (at, _) in text.match_indices(marker) {
+            let rest = &text[at + marker.len()..];
+            let Some(address) = rest.strip_prefix([':', '：']) else {
+                continue;
+            };
+            let name = text[..at].trim_end_matches(['（', '(', '，', ',', '；', ';', ' ', '\n']);
+            let address = address.trim().trim_end_matches(['）', ')']).trim();
+            if !name.is_empty() && !address.is_empty() {
+                return Some((name.trim(), address));
+            }
+        }
+    }
+    let (name, address) = text.split_once('\n')?;
+    let address = address.trim();
+    (crate::names::province_of_address(address).is_some() || address.starts_with("天津"))
+        .then_some((name.trim(), address))
+        .filter(|(name, _)| !name.is_empty())
 }
 
 /// The severity a 不合格程度 / 不合格类别 column gives: one class or severity

@@ -175,8 +175,8 @@ pub fn name_key(name: &str) -> String {
 }
 
 /// The enterprise a name names without what bulletins add in brackets about it: who made the
-/// product for whom (the entrusting enterprise's, when it says so), or a seller's form and
-/// keeper (（个体工商户）, （经营者：张某）). Other brackets are part of the name (（滨海）,
+/// product for whom (the entrusting enterprise's, when it says so), a seller's form and
+/// keeper (（个体工商户）, （经营者：张某）), or its address (（地址：…）). Other brackets are part of the name (（滨海）,
 /// （有限合伙）). `name` is normalised (half-width brackets and colons).
 fn enterprise_named(name: &str) -> &str {
     // Not 受委托方 or 被委托方: the enterprise entrusted.
@@ -195,7 +195,7 @@ fn enterprise_named(name: &str) -> &str {
     if let Some(enterprise) = running_a_shop(name) {
         return enterprise;
     }
-    const SAID_ABOUT: [&str; 8] = [
+    const SAID_ABOUT: [&str; 11] = [
         "委托",
         "受托",
         "受委托",
@@ -204,6 +204,9 @@ fn enterprise_named(name: &str) -> &str {
         "经营者",
         "负责人",
         "业主",
+        "地址",
+        "住所",
+        "厂址",
     ];
     let annotation = name.match_indices('(').find(|(open, _)| {
         let inner = &name[open + 1..];
@@ -519,6 +522,10 @@ mod tests {
         );
         assert_ne!(key, name_key("天津津安电器有限公司"));
         assert_eq!(name_key("河北省某厂"), name_key("河北某厂"));
+        assert_eq!(
+            name_key("天津津安燃气具有限公司（地址：天津市北辰区某路1号）"),
+            key
+        );
         assert_eq!(
             standards_key("GB 16410-2020《家用燃气灶具》；GB 30720-2014《家用燃气灶具能效限定值》"),
             standards_key("GB 30720-2014、ＧＢ16410—2020")

@@ -703,6 +703,22 @@ fn row_record(
 /// the sampling domain from the unit's role and the role from the domain.
 fn infer(root: &mut Map<String, Value>, problems: &mut Vec<FieldError>) {
     let failed = |path: &str, problems: &[FieldError]| problems.iter().any(|p| p.field == path);
+    // A name cell that holds the address too: the name alone, and the address where the sheet
+    // gives none of its own.
+    for unit in ["producer", "sampled_unit"] {
+        let Some(fields) = root.get_mut(unit).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let written = fields
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if let Some((name, address)) = columns::name_and_address(written) {
+            let (name, address) = (name.to_owned(), address.to_owned());
+            fields.insert("name".into(), Value::String(name));
+            fields.entry("address").or_insert(Value::String(address));
+        }
+    }
     let unit = root.get("sampled_unit");
     let said = |field: &str| unit.and_then(|u| u.get(field)).and_then(Value::as_str);
     if said("district").is_none()
@@ -1628,6 +1644,49 @@ mod tests {
         );
         let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
         assert_eq!(read(Cell::Date(date))[1].1, "2026-03-01");
+    }
+
+    /// Bulletins with a 名称及地址 column write both in one cell: the name is the name alone (it
+    /// is what the registry is searched by), and the address is read out of it.
+    #[test]
+    fn a_name_written_with_its_address_is_read_as_both() {
+        assert_eq!(
+            columns::result_column("标称生产企业名称及地址").map(|c| c.path),
+            Some("producer.name")
+        );
+        let read = |producer: &str, unit: &str| {
+            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+            cells[7] = producer;
+            cells[4] = unit;
+            let grid = text_grid(&[HEADER, &cells]);
+            let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            let value = sheet.records[0].value.as_ref().unwrap().clone();
+            (
+                value["producer"].clone(),
+                value["sampled_unit"]["name"].clone(),
+                value["sampled_unit"]["address"].clone(),
+            )
+        };
+        assert_eq!(
+            read(
+                "某车业有限公司（地址：天津市西青区某路1号）",
+                "某车行\n天津市南开区某路2号"
+            ),
+            (
+                serde_json::json!({"name": "某车业有限公司", "address": "天津市西青区某路1号"}),
+                serde_json::json!("某车行"),
+                serde_json::json!("天津市南开区某路2号")
+            )
+        );
+        assert_eq!(
+            read("永康市某某工贸有限公司，地址：浙江省永康市某路", "某车行").0,
+            serde_json::json!({"name": "永康市某某工贸有限公司", "address": "浙江省永康市某路"})
+        );
+        // A bracket that is part of the name stays.
+        assert_eq!(
+            read("某某（天津）车业有限公司", "某车行").0,
+            serde_json::json!({"name": "某某（天津）车业有限公司"})
+        );
     }
 
     #[test]

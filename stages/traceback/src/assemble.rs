@@ -69,8 +69,9 @@ use std::collections::BTreeMap;
 /// district its name begins with, else by its code's registering district (92120103…); 41 = a
 /// label said in words to name no producer (无厂名厂址, /（三无产品）) is a 三无 product's; 42 = a
 /// batch's model is matched however written (ABS-Ⅴ = ABS-V型: the trace keys are keyed again);
-/// 43 = so is a batch code that is a production date or month (2026.3.1 = 20260301).
-pub const RULES_VERSION: u32 = 43;
+/// 43 = so is a batch code that is a production date or month (2026.3.1 = 20260301); 44 = a
+/// name written with its address (某公司（地址：…）) is keyed without it (the alias table again).
+pub const RULES_VERSION: u32 = 44;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
