@@ -604,6 +604,18 @@ const TIANJIN_ZONES: &[(&str, &str)] = &[
     ("120116", "东疆保税港区"),
 ];
 
+/// Functional zones of the 滨海新区 that records name in its place, with or without 天津 before
+/// them (a 所在区 of 东疆保税港区, an address that begins 中新天津生态城…): names no other place
+/// has. Not the 滨海高新区, whose 华苑 park lies among the districts of the city.
+const BINHAI_ZONES: &[(&str, &str)] = &[
+    ("120116", "东疆保税港区"),
+    ("120116", "东疆综合保税区"),
+    ("120116", "中新天津生态城"),
+    ("120116", "中新生态城"),
+    ("120116", "临港经济区"),
+    ("120116", "南港工业区"),
+];
+
 /// A district's GB/T 2260 code from a Tianjin district's name (南开区, 南开, 天津市南开区, a former
 /// name such as 静海县 or 塘沽区, or an address that begins with one: 天津市南开区红旗路1号,
 /// 天津西青经济技术开发区…), or from a code as written (any province's).
@@ -637,6 +649,7 @@ pub fn district_from_zh(text: &str) -> Option<String> {
                 .filter(|_| in_tianjin)
                 .find(|(_, zone)| text.starts_with(zone))
         })
+        .or_else(|| BINHAI_ZONES.iter().find(|(_, zone)| text.starts_with(zone)))
         .map(|(code, _)| (*code).to_owned())
 }
 
@@ -1244,6 +1257,9 @@ mod tests {
             ("天津港保税区", Some("120116")),
             ("河北省石家庄市", None),
             ("天津市滨海高新区", None),
+            ("东疆保税港区", Some("120116")),
+            ("中新天津生态城中天大道2018号", Some("120116")),
+            ("天津市临港经济区", Some("120116")),
             ("经济技术开发区", None),
         ] {
             assert_eq!(district_from_zh(text).as_deref(), code, "{text}");

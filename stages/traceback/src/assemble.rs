@@ -70,8 +70,9 @@ use std::collections::BTreeMap;
 /// label said in words to name no producer (无厂名厂址, /（三无产品）) is a 三无 product's; 42 = a
 /// batch's model is matched however written (ABS-Ⅴ = ABS-V型: the trace keys are keyed again);
 /// 43 = so is a batch code that is a production date or month (2026.3.1 = 20260301); 44 = a
-/// name written with its address (某公司（地址：…）) is keyed without it (the alias table again).
-pub const RULES_VERSION: u32 = 44;
+/// name written with its address (某公司（地址：…）) is keyed without it (the alias table again);
+/// 45 = an address in a zone of the 滨海新区 (东疆保税港区, 中新天津生态城…) places its unit there.
+pub const RULES_VERSION: u32 = 45;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
