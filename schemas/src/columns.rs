@@ -859,7 +859,13 @@ pub fn verdict_from_zh(text: &str) -> Option<Verdict> {
     let text = text.trim_end_matches(['。', '.']);
     let failed = text.matches("不合格").count() + text.matches("不符合").count();
     let passed = text.matches("合格").count() + text.matches("符合").count() - failed;
-    if text.contains(['未', '无', '非', '但', '除']) || text.contains("复检") {
+    // A verdict qualified (基本合格, 部分符合) is none of the two the law knows.
+    if text.contains(['未', '无', '非', '但', '除'])
+        || text.contains("复检")
+        || ["基本", "部分"].iter().any(|qualifier| {
+            text.contains(&format!("{qualifier}合格")) || text.contains(&format!("{qualifier}符合"))
+        })
+    {
         return None;
     }
     match (passed, failed) {
@@ -1271,6 +1277,11 @@ mod tests {
         assert_eq!(verdict_from_zh("不合格"), Some(Verdict::Fail));
         assert_eq!(verdict_from_zh("合格"), Some(Verdict::Pass));
         assert_eq!(verdict_from_zh("待定"), None);
+        // Not a verdict the law knows: the lab says which.
+        for qualified in ["基本合格", "基本符合标准要求", "部分合格"] {
+            assert_eq!(verdict_from_zh(qualified), None, "{qualified}");
+        }
+        assert_eq!(verdict_from_zh("部分项目不合格"), Some(Verdict::Fail));
         for (sentence, verdict) in [
             (
                 "经抽样检验，所检项目符合GB 2811-2019《头部防护 安全帽》要求。",
