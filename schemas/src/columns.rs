@@ -749,15 +749,21 @@ pub fn domain_from_zh(text: &str) -> Option<SamplingDomain> {
     if let Ok(domain) = text.parse() {
         return Some(domain);
     }
+    // What follows in brackets says where within it (流通领域（商场）, 电商（天猫）).
+    let text = text.split(['（', '(']).next().unwrap_or(text).trim();
     let text = text
         .strip_suffix("领域")
         .or_else(|| text.strip_suffix("环节"))
         .unwrap_or(text);
     match text {
         "生产" => Some(SamplingDomain::Production),
-        "流通" | "销售" | "市场" | "经营" => Some(SamplingDomain::Circulation),
+        "流通" | "销售" | "市场" | "经营" | "线下" | "实体店" => {
+            Some(SamplingDomain::Circulation)
+        }
         "电商" | "电子商务" | "网络" | "网络销售" | "网售" | "网络交易" | "电商平台" | "网购"
-        | "线上" => Some(SamplingDomain::Ecommerce),
+        | "线上" | "网店" | "网上销售" | "线上销售" | "互联网销售" => {
+            Some(SamplingDomain::Ecommerce)
+        }
         _ => None,
     }
 }
@@ -1316,6 +1322,14 @@ mod tests {
         );
         assert_eq!(domain_from_zh("网络交易"), Some(SamplingDomain::Ecommerce));
         assert_eq!(domain_from_zh("使用领域"), None);
+        for (written, domain) in [
+            ("流通领域（商场）", SamplingDomain::Circulation),
+            ("线下", SamplingDomain::Circulation),
+            ("网店", SamplingDomain::Ecommerce),
+            ("电商（天猫）", SamplingDomain::Ecommerce),
+        ] {
+            assert_eq!(domain_from_zh(written), Some(domain), "{written}");
+        }
         assert_eq!(role_from_zh("经销商"), Some(UnitRole::Distributor));
         assert_eq!(severity_from_zh("严重不合格"), Some(Severity::Serious));
         assert_eq!(severity_from_zh("A类不合格"), Some(Severity::Serious));
