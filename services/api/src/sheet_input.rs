@@ -854,17 +854,15 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
             )),
         },
         CellKind::DateOrBatch => {
-            let batch = match cell {
-                Cell::Date(date) => date.to_string(),
-                _ => text.clone(),
+            let (batch, date) = match cell {
+                Cell::Date(date) => (date.to_string(), Some(*date)),
+                // A plain number here is a batch number (30123), not a date cell that lost its
+                // format, as it may be in a column of dates only.
+                Cell::Number(n) if n.abs() < 1e7 => (text.clone(), None),
+                Cell::Text(written) => batch_and_date(written),
+                _ => (text.clone(), date_of(cell)),
             };
             let mut values = vec![(column.path, Value::String(batch))];
-            // A plain number here is a batch number (30123), not a date cell that lost its
-            // format, as it may be in a column of dates only.
-            let date = match cell {
-                Cell::Number(n) if n.abs() < 1e7 => None,
-                _ => date_of(cell),
-            };
             if let Some(date) = date {
                 values.push(("product.production_date", Value::String(date.to_string())));
             }
@@ -1039,6 +1037,61 @@ fn date_of_text(text: &str) -> Option<NaiveDate> {
         text.match_indices('-')
             .find_map(|(at, _)| span_end(&text[..at], &text[at + 1..]))
     })
+}
+
+/// A 生产日期/批号 cell as labels and ledgers write it: a batch code, a date (both the batch and
+/// the production date), words naming what follows (`批号：A12`, `生产日期：2026-03-05`), or a
+/// date and a batch code together (`2025-10-15/A123`, `2026/03/05 批号：A1`, `A123 2025.10.15`):
+/// the code is the batch, the date the production date.
+fn batch_and_date(written: &str) -> (String, Option<NaiveDate>) {
+    let text = without_labels(written.trim());
+    // The code named inside (2026/03/05 批号：A1, 2026-03-05（批号A1）).
+    let named = ["批号", "批次"].iter().find_map(|label| {
+        let at = text.find(label)?;
+        let code = text[at + label.len()..]
+            .trim_start_matches(['号', ':', '：', ' '])
+            .trim_end_matches(['）', ')'])
+            .trim();
+        let before = text[..at].trim_end_matches(['/', '／', ',', '，', ';', '；', ' ', '（', '(']);
+        (!code.is_empty()).then(|| (code.to_owned(), date_of_text(before)))
+    });
+    if let Some((code, date)) = named {
+        return (code, date);
+    }
+    // A date and a code side by side; a time of day after the date (2026-03-05 0:00) is no code.
+    let is_time =
+        |part: &str| part.contains(':') && part.chars().all(|c| c.is_ascii_digit() || c == ':');
+    for (at, separator) in text.match_indices(['/', '／', ' ', ',', '，', ';', '；']) {
+        let (left, right) = (text[..at].trim(), text[at + separator.len()..].trim());
+        if left.is_empty() || right.is_empty() {
+            continue;
+        }
+        if is_time(right) {
+            return (left.to_owned(), date_of_text(left));
+        }
+        match (date_of_text(left), date_of_text(right)) {
+            (Some(date), None) => return (right.to_owned(), Some(date)),
+            (None, Some(date)) => return (left.to_owned(), Some(date)),
+            _ => {}
+        }
+    }
+    let date = date_of_text(text);
+    (text.to_owned(), date)
+}
+
+/// `text` without the words before a colon that say what it is (`批号：`, `生产日期/批号：`).
+fn without_labels(text: &str) -> &str {
+    const LABELS: [&str; 6] = ["生产日期", "生产批号", "批次号", "批号", "批次", "日期"];
+    let mut rest = text;
+    let mut labelled = false;
+    while let Some(after) = LABELS.iter().find_map(|label| rest.strip_prefix(label)) {
+        rest = after.trim_start_matches(['/', '／', '或']);
+        labelled = true;
+    }
+    match rest.strip_prefix([':', '：']) {
+        Some(after) if labelled => after.trim(),
+        _ => text,
+    }
 }
 
 /// The last day of the span `first`–`last`.
@@ -1687,6 +1740,37 @@ mod tests {
             read("某某（天津）车业有限公司", "某车行").0,
             serde_json::json!({"name": "某某（天津）车业有限公司"})
         );
+    }
+
+    /// Labels and ledgers write the batch with words before it, or a production date and a
+    /// batch code in one cell: the code is the batch (the key ledgers meet on), the date the
+    /// production date.
+    #[test]
+    fn a_batch_written_with_its_label_or_beside_a_date_is_the_code() {
+        let column = columns::result_column("生产日期/批号").unwrap();
+        let read = |text: &str| {
+            let values = read_cell(column, &Cell::Text(text.into())).unwrap();
+            let batch = values[0].1.as_str().unwrap().to_owned();
+            let date = values
+                .get(1)
+                .map(|(_, date)| date.as_str().unwrap().to_owned());
+            (batch, date)
+        };
+        let both = |batch: &str, date: &str| (batch.to_owned(), Some(date.to_owned()));
+        assert_eq!(read("批号：A12"), ("A12".to_owned(), None));
+        assert_eq!(
+            read("生产日期：2026-03-05"),
+            both("2026-03-05", "2026-03-05")
+        );
+        assert_eq!(read("2025-10-15/A123"), both("A123", "2025-10-15"));
+        assert_eq!(read("A123 2025.10.15"), both("A123", "2025-10-15"));
+        assert_eq!(read("2026/03/05 批号：A1"), both("A1", "2026-03-05"));
+        assert_eq!(read("2026-03-05（批号A1）"), both("A1", "2026-03-05"));
+        assert_eq!(read("批号/生产日期：20251015/L1"), both("L1", "2025-10-15"));
+        assert_eq!(read("2026-03-05 0:00"), both("2026-03-05", "2026-03-05"));
+        // A code alone, and a date alone, as before.
+        assert_eq!(read("B2026-03"), ("B2026-03".to_owned(), None));
+        assert_eq!(read("2026/03/05"), both("2026/03/05", "2026-03-05"));
     }
 
     #[test]
