@@ -836,6 +836,19 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
                 &format!("{} '{text}'", column.headers[0]),
             )),
         },
+        // A code cell says in words that there is none (个体户无代码, 未提供), or says whose
+        // it is after it (91…（经营者：张某）): no digit, no code; the bracket is no part of it.
+        CellKind::Text if column.path.ends_with(".uscc") => {
+            let code = text.split(['（', '(']).next().unwrap_or_default().trim();
+            if code
+                .chars()
+                .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
+            {
+                one(code.to_owned())
+            } else {
+                Ok(Vec::new())
+            }
+        }
         CellKind::Text => one(text),
         CellKind::Date => match date_of(cell) {
             Some(date) => one(date.to_string()),
@@ -1771,6 +1784,21 @@ mod tests {
         // A code alone, and a date alone, as before.
         assert_eq!(read("B2026-03"), ("B2026-03".to_owned(), None));
         assert_eq!(read("2026/03/05"), both("2026/03/05", "2026-03-05"));
+    }
+
+    /// A code cell that says in words there is none is none (the unit is identified by its
+    /// name), and a bracket after a code says whose it is, no part of it.
+    #[test]
+    fn a_code_cell_that_says_there_is_none_or_whose_it_is_is_read() {
+        let column = columns::result_column("统一社会信用代码").unwrap();
+        let read = |text: &str| read_cell(column, &Cell::Text(text.into())).unwrap();
+        for none in ["个体户无代码", "未提供", "无（个体工商户）"] {
+            assert_eq!(read(none), [], "{none}");
+        }
+        assert_eq!(
+            read("91110000802100433B（经营者：张三）"),
+            [("sampled_unit.uscc", Value::from("91110000802100433B"))]
+        );
     }
 
     #[test]
