@@ -71,8 +71,10 @@ use std::collections::BTreeMap;
 /// batch's model is matched however written (ABS-Ⅴ = ABS-V型: the trace keys are keyed again);
 /// 43 = so is a batch code that is a production date or month (2026.3.1 = 20260301); 44 = a
 /// name written with its address (某公司（地址：…）) is keyed without it (the alias table again);
-/// 45 = an address in a zone of the 滨海新区 (东疆保税港区, 中新天津生态城…) places its unit there.
-pub const RULES_VERSION: u32 = 45;
+/// 45 = an address in a zone of the 滨海新区 (东疆保税港区, 中新天津生态城…) places its unit there;
+/// 46 = a unit named by its trade name alone (鑫盛五金店) in a district is the one registered
+/// with the district before it (天津市河西区鑫盛五金店).
+pub const RULES_VERSION: u32 = 46;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

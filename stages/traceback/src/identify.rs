@@ -5,12 +5,13 @@
 //! code the result gives its other party of the same name (a producer sampled at its own works,
 //! its code in the sampled unit's column only); the newest official identification of the same
 //! name on any case; the unit registry by normalised
-//! name, narrowed by district (or by a district named in the address) when the record gives one;
+//! name, narrowed by district (or by a district named in the address) when the record gives one,
+//! then by the name with that district before it (鑫盛五金店 in 河西区 = 天津市河西区鑫盛五金店);
 //! for the producer, the credit code the ledger's shipments of the same batch give under the same
 //! name. Otherwise identification is pending: nothing is served or disclosed to the subject, and
 //! the case waits in the identification queue until a registration or an official settles it.
 
-use spotcheck_schemas::columns::district_from_zh;
+use spotcheck_schemas::columns::{district_from_zh, district_in_name};
 use spotcheck_schemas::keys::name_key;
 use spotcheck_schemas::region::district_name;
 use spotcheck_schemas::{Disposition, DispositionKind, SamplingResult, Unit};
@@ -80,6 +81,29 @@ impl<'a> Named<'a> {
                 result.producer.uscc.as_ref(),
             ),
         }
+    }
+}
+
+impl Named<'_> {
+    /// The key of the party's name with its district before it, when the name names none: units
+    /// registered in a district carry it in their name (天津市河西区鑫盛五金店), and records write
+    /// the trade name alone (鑫盛五金店) beside the district or an address in it. `None` when
+    /// the name names a district or the record places the party in none of Tianjin's.
+    pub fn district_key(&self) -> Option<String> {
+        if district_in_name(self.name).is_some() {
+            return None;
+        }
+        let code = match self.district {
+            Some(code) => code.to_owned(),
+            None => district_from_zh(self.address?)?,
+        };
+        let district = district_name(&code)?;
+        let trade_name = self
+            .name
+            .trim()
+            .trim_start_matches("天津市")
+            .trim_start_matches("天津");
+        Some(name_key(&format!("{district}{trade_name}")))
     }
 }
 
@@ -178,6 +202,21 @@ pub fn identify(party: Named, dispositions: &[Disposition], names: &Names) -> Id
         Ok(identity) => return identity,
         Err(Some(reason)) => return Identity::pending(reason),
         Err(None) => {}
+    }
+    // Registered under its name with its district before it (鑫盛五金店 in 河西区).
+    if let Some(facts) = party.district_key().and_then(|key| names.get(&key)) {
+        match registry_match(&party, &facts.registered) {
+            Ok(mut identity) => {
+                identity.by = Some("registry_name_district");
+                identity.reason = Some(format!(
+                    "matched in the unit registry by its name with its district before it ({})",
+                    identity.registered_name.as_deref().unwrap_or_default()
+                ));
+                return identity;
+            }
+            Err(Some(reason)) => return Identity::pending(reason),
+            Err(None) => {}
+        }
     }
     if party.by_ledger {
         let mut ledger = facts.ledger.clone();

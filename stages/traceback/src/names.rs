@@ -14,7 +14,7 @@
 //!   (`store::WAITING`): a registration or an official identification of the name derives it
 //!   again. The parties still unidentified form the identification queue (`store::PENDING`).
 
-use crate::identify::{Identity, NameFacts, Names};
+use crate::identify::{Identity, NameFacts, Named, Names};
 use crate::store::{self, StoreError, grouped, keys_with_prefix};
 use redb::{ReadableTable, WriteTransaction};
 use spotcheck_schemas::keys::{BatchKey, batch_code_key, name_key, product_key};
@@ -138,9 +138,10 @@ pub(crate) fn load_names(
     let official = txn.open_table(store::OFFICIAL)?;
     let ledger = txn.open_table(store::LEDGER)?;
     let mut names = Names::new();
-    let producer = with_producer.then_some(&result.producer.name);
-    for name in producer.into_iter().chain([&result.sampled_unit.name]) {
-        let key = name_key(name);
+    let producer = with_producer.then(|| Named::producer(result));
+    let parties = producer.into_iter().chain([Named::sampled_unit(result)]);
+    let keys = parties.flat_map(|party| [Some(name_key(party.name)), party.district_key()]);
+    for key in keys.flatten() {
         if names.contains_key(&key) {
             continue;
         }
@@ -253,6 +254,14 @@ pub(crate) fn index_case(
         };
         let key = name_key(name);
         waiting.insert(grouped(&key, case_id).as_str(), ())?;
+        // A registration under the name with its district before it identifies it too.
+        let party = match role {
+            SubjectRole::Seller => Named::sampled_unit(result),
+            SubjectRole::Producer => Named::producer(result),
+        };
+        if let Some(district_key) = party.district_key() {
+            waiting.insert(grouped(&district_key, case_id).as_str(), ())?;
+        }
         if identity.uscc.is_some() {
             continue;
         }

@@ -970,6 +970,57 @@ async fn a_shop_named_without_the_city_is_the_one_registered_with_it() {
     }
 }
 
+/// A record names a shop by its trade name alone (鑫盛五金店) beside its district: it is the
+/// shop registered in that district with the district in its name, whether the registration
+/// came first or after; in another district it is not.
+#[tokio::test]
+async fn a_shop_named_by_its_trade_name_is_the_one_registered_in_its_district() {
+    const SHOP: &str = "92120103MA07ABCD1N";
+    let unit = json!({"uscc": SHOP, "name": "天津市河西区鑫盛五金店", "district": "120103",
+                      "roles": ["retailer"], "licences": []});
+    for (district, registered_first, found) in [
+        ("120103", true, true),
+        ("120103", false, true),
+        ("120104", true, false),
+    ] {
+        let harness = Harness::new();
+        let (mut stage, store) = harness.stage();
+        let mut sampled_at = result();
+        sampled_at["sampled_unit"] =
+            json!({"name": "鑫盛五金店", "district": district, "role": "retailer"});
+        let (registered, sampled) = (
+            delivered(topics::UNITS, 0, &unit),
+            delivered(topics::RESULTS, 0, &sampled_at),
+        );
+        let records = if registered_first {
+            [registered, sampled]
+        } else {
+            [sampled, registered]
+        };
+        for record in records {
+            stage.apply(&[record]).await.unwrap();
+        }
+        let case_ = case(&store);
+        let seller = case_["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["role"] == "seller")
+            .cloned()
+            .unwrap();
+        let expected = if found {
+            (json!(SHOP), json!("disclose"))
+        } else {
+            (Value::Null, json!("identification_pending"))
+        };
+        assert_eq!(
+            (seller["uscc"].clone(), seller["disclosure"].clone()),
+            expected,
+            "{district}, registered first: {registered_first}: {case_:#}"
+        );
+    }
+}
+
 /// A producer or a sampled unit the registry and the ledger do not place is placed by its
 /// address (the label's, the sampling record's), so that its notices come from its district's
 /// bureau and the quarter counts it there; not where that address is in another province than
