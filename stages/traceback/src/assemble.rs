@@ -73,8 +73,9 @@ use std::collections::BTreeMap;
 /// name written with its address (某公司（地址：…）) is keyed without it (the alias table again);
 /// 45 = an address in a zone of the 滨海新区 (东疆保税港区, 中新天津生态城…) places its unit there;
 /// 46 = a unit named by its trade name alone (鑫盛五金店) in a district is the one registered
-/// with the district before it (天津市河西区鑫盛五金店).
-pub const RULES_VERSION: u32 = 46;
+/// with the district before it (天津市河西区鑫盛五金店); 47 = an official's identification of a
+/// name on another case does not carry to a unit the record places in another district.
+pub const RULES_VERSION: u32 = 47;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]

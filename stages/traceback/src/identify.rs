@@ -24,6 +24,9 @@ pub struct NameFacts {
     pub registered: Vec<Unit>,
     /// The newest official identification of this name on any case: the credit code.
     pub official: Option<String>,
+    /// Where the unit so identified is: its registered district, else its code's registering
+    /// district (92120103… → 120103); `None` when neither says.
+    pub official_district: Option<String>,
     /// Credit codes the ledger gives for this name and the case's batch.
     pub ledger: Vec<String>,
 }
@@ -191,12 +194,29 @@ pub fn identify(party: Named, dispositions: &[Disposition], names: &Names) -> Id
     }
     let unknown = NameFacts::default();
     let facts = names.get(&key).unwrap_or(&unknown);
+    // Another case's identification carries over unless the unit it named is in another
+    // district than this record's: two shops of one trade name are two units.
+    let here = party
+        .district
+        .map(str::to_owned)
+        .or_else(|| party.address.and_then(district_from_zh));
+    let mut elsewhere = None;
     if let Some(uscc) = &facts.official {
-        return Identity::found(
-            uscc,
-            "official",
-            "identified by an official (the same name on another case)".into(),
-        );
+        match (&here, &facts.official_district) {
+            (Some(here), Some(there)) if here != there => {
+                elsewhere = Some(format!(
+                    "; an official identified this name as {uscc} on another case, a unit of \
+                     {there}, not of {here} where this record places it"
+                ));
+            }
+            _ => {
+                return Identity::found(
+                    uscc,
+                    "official",
+                    "identified by an official (the same name on another case)".into(),
+                );
+            }
+        }
     }
     match registry_match(&party, &facts.registered) {
         Ok(identity) => return identity,
@@ -241,8 +261,9 @@ pub fn identify(party: Named, dispositions: &[Disposition], names: &Names) -> Id
         }
     }
     Identity::pending(format!(
-        "identification pending: no registered unit is named {}",
-        party.name
+        "identification pending: no registered unit is named {}{}",
+        party.name,
+        elsewhere.unwrap_or_default()
     ))
 }
 
@@ -344,6 +365,31 @@ mod tests {
             found.registered_name.as_deref(),
             Some("天津市津安五金有限责任公司")
         );
+    }
+
+    /// An official's identification of a name carries to other cases of that name, but not to
+    /// one that places the unit in another district: a trade name two shops share.
+    #[test]
+    fn an_official_identification_carries_only_within_its_units_district() {
+        let names = names(
+            "鑫盛五金店",
+            NameFacts {
+                official: Some(A.into()),
+                official_district: Some("120103".into()),
+                ..NameFacts::default()
+            },
+        );
+        for (district, carried) in [
+            (Some("120103"), true),
+            (None, true),
+            (Some("120104"), false),
+        ] {
+            let found = identify(named("鑫盛五金店", district), &[], &names);
+            assert_eq!(found.uscc.is_some(), carried, "{district:?}: {found:?}");
+            if !carried {
+                assert!(found.reason.unwrap().contains("another case"));
+            }
+        }
     }
 
     #[test]

@@ -156,6 +156,17 @@ pub(crate) fn load_names(
         facts.official = official
             .get(key.as_str())?
             .and_then(|v| v.value().rsplit('\0').next().map(str::to_owned));
+        if let Some(uscc) = &facts.official {
+            let registered: Option<Unit> = match units.get(uscc.as_str())? {
+                Some(bytes) => serde_json::from_slice(bytes.value()).ok(),
+                None => None,
+            };
+            facts.official_district = registered.and_then(|unit| unit.district).or_else(|| {
+                uscc.get(2..8)
+                    .filter(|code| spotcheck_schemas::region::district_name(code).is_some())
+                    .map(str::to_owned)
+            });
+        }
         names.insert(key, facts);
     }
     // The ledger speaks of the producer of this batch only.
