@@ -34,6 +34,9 @@ pub enum CellKind {
     /// 主要不合格项目: failed items separated by `；` or line breaks, each
     /// `名称（标准条款：…，标准值：…，实测值：…）`.
     FailedItems,
+    /// 标准值, 实测值, 标准条款 in columns of their own: a detail of the row's one failed item
+    /// (bulletins that give each failed item a row, the product's cells merged over them).
+    ItemDetail,
     /// 检验类别: a spot check (监督抽查, 跟踪抽查…), or a re-test, re-check or test of another
     /// kind (复检, 复查, 委托检验, 风险监测), whose row is refused: [`test_kind_from_zh`].
     CheckType,
@@ -378,6 +381,27 @@ pub const RESULT_COLUMNS: &[Column] = &[
         CellKind::FailedItems,
         false,
         "不合格时必填；多项用“；”或换行分隔，每项可写明类别（A类、B类、C类，或严重、一般）、标准条款、标准值和实测值，如：热负荷准确度（B类，标准条款：5.3.1，标准值：±10%，实测值：-14%）",
+    ),
+    column(
+        "item.clause",
+        &["标准条款", "检验条款", "条款号"],
+        CellKind::ItemDetail,
+        false,
+        "逐行填写不合格项目时（每个不合格项目一行，产品信息可合并单元格），该行项目的标准条款",
+    ),
+    column(
+        "item.required",
+        &["标准值", "标准要求", "标准规定值", "标准要求值"],
+        CellKind::ItemDetail,
+        false,
+        "逐行填写不合格项目时，该行项目的标准值",
+    ),
+    column(
+        "item.measured",
+        &["实测值", "检测值", "实测结果", "实测数据"],
+        CellKind::ItemDetail,
+        false,
+        "逐行填写不合格项目时，该行项目的实测值",
     ),
     column(
         "severity",

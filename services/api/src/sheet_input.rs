@@ -559,6 +559,7 @@ pub fn result_records(
         .map(|(line, cells)| (*line, Cow::Borrowed(cells.as_slice())))
         .collect();
     fill_merged_down(&mut rows, &grid.merged_down);
+    fill_item_rows(&mut rows, &layout);
     let records = rows
         .iter()
         .filter(|(_, cells)| {
@@ -578,10 +579,132 @@ pub fn result_records(
         })
         .collect();
     Ok(Sheet {
-        records,
+        records: merge_item_rows(records),
         columns: Arc::new(read),
         ignored,
     })
+}
+
+/// Whether a column holds what a bulletin gives each failed item a row for: the item, its
+/// values, its class.
+fn is_item_column(column: Option<&Column>) -> bool {
+    column.is_some_and(|c| {
+        matches!(
+            c.kind,
+            CellKind::FailedItems | CellKind::ItemDetail | CellKind::Severity
+        )
+    })
+}
+
+/// A row that holds a failed item and nothing else the table reads (the product's cells left
+/// blank under the row that gives them, as exports of merged tables do) takes those cells from
+/// the row above: it is that result's next failed item.
+fn fill_item_rows(rows: &mut [(usize, Cow<[Cell]>)], layout: &[Option<&'static Column>]) {
+    let filled = |cell: Option<&Cell>| cell.and_then(text_of).is_some();
+    for at in 1..rows.len() {
+        let cells = &rows[at].1;
+        // A failed item, not a filler (以下空白) or a none (无不合格项目).
+        let holds_item = layout.iter().enumerate().any(|(col, column)| {
+            column.is_some_and(|c| c.kind == CellKind::FailedItems)
+                && cells
+                    .get(col)
+                    .and_then(text_of)
+                    .is_some_and(|text| !is_none_mark(&text) && !says_none_failed(&text))
+        });
+        let holds_more = layout.iter().enumerate().any(|(col, column)| {
+            column.is_some_and(|c| c.kind != CellKind::Remarks)
+                && !is_item_column(*column)
+                && filled(cells.get(col))
+        });
+        if !holds_item || holds_more {
+            continue;
+        }
+        let above = rows[at - 1].1.clone().into_owned();
+        let row = rows[at].1.to_mut();
+        for (col, column) in layout.iter().enumerate() {
+            if column.is_some() && !is_item_column(*column) && !filled(row.get(col)) {
+                if row.len() <= col {
+                    row.resize(col + 1, Cell::Empty);
+                }
+                row[col] = above.get(col).cloned().unwrap_or(Cell::Empty);
+            }
+        }
+    }
+}
+
+/// Rows of one result that differ only in their failed item (a bulletin gives each failed item
+/// a row, the product's cells merged over them) are one result with every item. When the rows
+/// give different classes (不合格项目类别 on each row), each is its row's item's and the most
+/// serious is the result's; one class on every row is the result's.
+fn merge_item_rows(records: Vec<Submitted>) -> Vec<Submitted> {
+    /// The record without its items and class, when it is a result with failed items.
+    fn rest(record: &Submitted) -> Option<Map<String, Value>> {
+        let Ok(Value::Object(value)) = &record.value else {
+            return None;
+        };
+        if !record.problems.is_empty() || !value.contains_key("items") {
+            return None;
+        }
+        let mut rest = value.clone();
+        rest.remove("items");
+        rest.remove("severity");
+        Some(rest)
+    }
+    let mut groups: Vec<Vec<Submitted>> = Vec::new();
+    for record in records {
+        let joins = groups
+            .last()
+            .and_then(|group| group.last())
+            .is_some_and(|last| match (rest(last), rest(&record)) {
+                (Some(above), Some(this)) => above == this && this.contains_key("report_no"),
+                _ => false,
+            });
+        match groups.last_mut() {
+            Some(group) if joins => group.push(record),
+            _ => groups.push(vec![record]),
+        }
+    }
+    groups
+        .into_iter()
+        .map(|mut group| {
+            if group.len() == 1 {
+                return group.remove(0);
+            }
+            let values: Vec<Map<String, Value>> = group
+                .iter()
+                .filter_map(|r| match &r.value {
+                    Ok(Value::Object(value)) => Some(value.clone()),
+                    _ => None,
+                })
+                .collect();
+            let classes: Vec<Option<&Value>> = values.iter().map(|v| v.get("severity")).collect();
+            let per_item = classes.windows(2).any(|pair| pair[0] != pair[1]);
+            let mut items = Vec::new();
+            for value in &values {
+                let mut row_items = value
+                    .get("items")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
+                if per_item
+                    && let ([Value::Object(item)], Some(class)) =
+                        (row_items.as_mut_slice(), value.get("severity"))
+                {
+                    item.entry("severity").or_insert(class.clone());
+                }
+                items.extend(row_items);
+            }
+            let mut first = group.remove(0);
+            if let Ok(Value::Object(value)) = &mut first.value {
+                value.insert("items".into(), Value::Array(items));
+                if per_item {
+                    // The items' classes give the result's (the most serious).
+                    value.remove("severity");
+                }
+            }
+            first
+        })
+        .collect()
 }
 
 /// Gives each of the table's `rows` what a cell merged down over it holds: the value in the
@@ -640,6 +763,31 @@ fn row_record(
                 }
             }
             Err(message) => problems.push(FieldError::new(column.path, message)),
+        }
+    }
+    // 标准值, 实测值, 标准条款 in columns of their own are the row's failed item's; for several
+    // items, one value each in the same order (≤60K；≥1250V), else they are left out as before.
+    if let Some(Value::Object(details)) = root.remove("item")
+        && let Some(items) = root.get_mut("items").and_then(Value::as_array_mut)
+    {
+        for (field, value) in details {
+            let text = value.as_str().unwrap_or_default();
+            let parts: Vec<&str> = match items.len() {
+                1 => vec![text],
+                _ => text.split([';', '；', '\n']).map(str::trim).collect(),
+            };
+            if parts.len() != items.len() {
+                continue;
+            }
+            for (item, part) in items.iter_mut().zip(parts) {
+                if let Some(item) = item.as_object_mut()
+                    && !part.is_empty()
+                    && !is_none_mark(part)
+                {
+                    item.entry(field.clone())
+                        .or_insert_with(|| Value::String(part.to_owned()));
+                }
+            }
         }
     }
     // 检验结论 written 严重不合格 or 不合格（一般） says the severity, unless a column of its own does.
@@ -849,7 +997,7 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
                 Ok(Vec::new())
             }
         }
-        CellKind::Text => one(text),
+        CellKind::Text | CellKind::ItemDetail => one(text),
         CellKind::Date => match date_of(cell) {
             Some(date) => one(date.to_string()),
             None if column.path == "served_on" && not_served_yet(&text) => Err(format!(
@@ -2436,9 +2584,11 @@ mod tests {
             "以下空白",
             "",
         ];
-        let rows = [HEADER, pass, &["（以下空白）"]];
+        let mut filler_as_item = vec![""; HEADER.len()];
+        filler_as_item[13] = "以下空白";
+        let rows = [HEADER, pass, &["（以下空白）"], &filler_as_item];
         let sheet = result_records(&text_grid(&rows), 0, "lab", None).unwrap();
-        assert_eq!(sheet.records.len(), 1, "the filler row is not a result");
+        assert_eq!(sheet.records.len(), 1, "the filler rows are no results");
         assert!(
             sheet.records[0].problems.is_empty(),
             "{:?}",
@@ -2507,6 +2657,88 @@ mod tests {
                 row("另一车行", ""),
             ]
         );
+    }
+
+    /// Bulletins give each failed item a row of its own, with its values and class in columns,
+    /// the product's cells merged over the rows or left blank under the first: one result with
+    /// every item, not a second row refused as a conflicting copy of the first.
+    #[test]
+    fn a_result_whose_failed_items_have_a_row_each_is_one_result() {
+        let header: Vec<&str> = HEADER
+            .iter()
+            .copied()
+            .chain(["标准值", "实测值", "不合格项目类别"])
+            .collect();
+        let mut first: Vec<&str> = BULLETIN_ROW.to_vec();
+        first[13] = "熄火保护装置";
+        first.extend(["≤60 s", "75 s", "A类"]);
+        let mut second: Vec<&str> = vec![""; header.len()];
+        second[13] = "热负荷";
+        second[15..].copy_from_slice(&["±10%", "-14%", "B类"]);
+        let expected = serde_json::json!([
+            {"name": "熄火保护装置", "required": "≤60 s", "measured": "75 s",
+             "severity": "serious", "verdict": "fail"},
+            {"name": "热负荷", "required": "±10%", "measured": "-14%",
+             "severity": "general", "verdict": "fail"}
+        ]);
+        // The product's cells left blank under the first row.
+        let grid = text_grid(&[&header, &first, &second]);
+        let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+        assert_eq!(sheet.records.len(), 1);
+        let value = sheet.records[0].value.as_ref().unwrap();
+        assert!(
+            sheet.records[0].problems.is_empty(),
+            "{:?}",
+            sheet.records[0].problems
+        );
+        assert_eq!(value["items"], expected);
+        assert_eq!(value["severity"], Value::Null, "the items' classes give it");
+        assert_eq!(value["report_no"], "R-1");
+        // The product's cells merged over both rows.
+        let plain = rust_xlsxwriter::Format::new();
+        let bytes = workbook(|sheet| {
+            for (col, title) in header.iter().enumerate().skip(HEADER.len()) {
+                sheet.write_string(0, col as u16, *title).unwrap();
+            }
+            for (col, cell) in first.iter().enumerate() {
+                if is_item_col(col) {
+                    sheet.write_string(1, col as u16, *cell).unwrap();
+                    sheet.write_string(2, col as u16, second[col]).unwrap();
+                } else {
+                    sheet
+                        .merge_range(1, col as u16, 2, col as u16, cell, &plain)
+                        .unwrap();
+                }
+            }
+        });
+        let (_, grid) = workbook_grids(&bytes, 100).unwrap().remove(0);
+        let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+        assert_eq!(sheet.records.len(), 1);
+        assert_eq!(sheet.records[0].value.as_ref().unwrap()["items"], expected);
+        // Several items in one row's cell take one value each, in order.
+        let mut both = first.clone();
+        both[13] = "熄火保护装置；热负荷";
+        both[15..].copy_from_slice(&["≤60 s；±10%", "75 s；-14%", "A类；B类"]);
+        let grid = text_grid(&[&header, &both]);
+        let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+        let items = &sheet.records[0].value.as_ref().unwrap()["items"];
+        assert_eq!(items[1]["measured"], "-14%");
+        assert_eq!(items[0]["required"], "≤60 s");
+        // Two results (two report numbers) stay two.
+        let mut other = first.clone();
+        other[1] = "R-2";
+        let grid = text_grid(&[&header, &first, &other]);
+        assert_eq!(
+            result_records(&grid, 0, "tj-lab-01", None)
+                .unwrap()
+                .records
+                .len(),
+            2
+        );
+    }
+
+    fn is_item_col(col: usize) -> bool {
+        col == 13 || col >= 15
     }
 
     #[test]

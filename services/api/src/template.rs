@@ -45,6 +45,7 @@ pub fn result_template() -> Result<Vec<u8>, XlsxError> {
             CellKind::Text
             | CellKind::DateOrBatch
             | CellKind::FailedItems
+            | CellKind::ItemDetail
             | CellKind::Standards => {
                 sheet.set_column_format(col, &text)?;
             }
