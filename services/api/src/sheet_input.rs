@@ -489,6 +489,119 @@ pub fn result_records(
     lab_id: &str,
     name: Option<&str>,
 ) -> Result<Sheet, ApiError> {
+    let tables = tables_of(grid, header);
+    let (Some(first), rest @ [_, ..]) = (tables.first(), tables.get(1..).unwrap_or_default())
+    else {
+        return table_records(grid, header, lab_id, name);
+    };
+    // One sheet, several lists (一、不合格产品 … 二、合格产品 …), each under a header of its own:
+    // each list is read with the rows above its header only (its own title), never another's.
+    let mut sheet = table_records(
+        &Grid {
+            rows: grid.rows[..first.end].to_vec(),
+            merged_down: grid.merged_down.clone(),
+        },
+        header,
+        lab_id,
+        name,
+    )?;
+    let mut columns = SheetColumns::default();
+    columns.add(&sheet.columns);
+    for table in rest {
+        let mut rows = grid.rows[table.titles.clone()].to_vec();
+        rows.extend_from_slice(&grid.rows[table.header..table.end]);
+        let part = table_records(
+            &Grid {
+                rows,
+                merged_down: grid.merged_down.clone(),
+            },
+            table.titles.len(),
+            lab_id,
+            name,
+        )?;
+        sheet.records.extend(part.records);
+        columns.add(&part.columns);
+        for header in part.ignored {
+            if !sheet.ignored.contains(&header) {
+                sheet.ignored.push(header);
+            }
+        }
+    }
+    sheet.columns = Arc::new(columns);
+    Ok(sheet)
+}
+
+/// One table of a sheet: its title rows, its header at `header`, its rows up to `end`.
+struct Table {
+    titles: std::ops::Range<usize>,
+    header: usize,
+    end: usize,
+}
+
+/// The tables of a sheet whose first header is at `header`: a row below that names as many
+/// columns as a header does begins another, with the short rows right above it (二、合格产品) as
+/// its title; a header repeated without such rows (at a page break) goes on with the list above
+/// and its title.
+fn tables_of(grid: &Grid, header: usize) -> Vec<Table> {
+    let names = |cells: &[Cell]| {
+        cells
+            .iter()
+            .filter(|cell| {
+                text_of(cell)
+                    .and_then(|t| columns::result_column(&t))
+                    .is_some()
+            })
+            .count()
+    };
+    let first_names = names(&grid.rows[header].1);
+    let is_header = |cells: &[Cell]| names(cells) >= HEADER_MIN_COLUMNS.max(first_names / 2);
+    let is_title = |cells: &[Cell]| cells.iter().filter(|c| text_of(c).is_some()).count() <= 2;
+    let mut tables = vec![Table {
+        titles: 0..header,
+        header,
+        end: grid.rows.len(),
+    }];
+    let (_, header_rows) = header_names(grid, header);
+    let mut at = header + header_rows;
+    while at < grid.rows.len() {
+        if is_header(&grid.rows[at].1) {
+            let previous = tables.last().map_or(0, |t| t.header);
+            let mut first = at;
+            while first > previous + 1 && is_title(&grid.rows[first - 1].1) {
+                first -= 1;
+            }
+            let titles = match tables.last_mut() {
+                Some(last) => {
+                    last.end = first;
+                    if first == at {
+                        last.titles.clone()
+                    } else {
+                        first..at
+                    }
+                }
+                None => first..at,
+            };
+            tables.push(Table {
+                titles,
+                header: at,
+                end: grid.rows.len(),
+            });
+            let (_, header_rows) = header_names(grid, at);
+            at += header_rows;
+            continue;
+        }
+        at += 1;
+    }
+    tables
+}
+
+/// The results of one table: the sheet's name and the rows above `header` say what list it is.
+fn table_records(
+    grid: &Grid,
+    header: usize,
+    lab_id: &str,
+    name: Option<&str>,
+) -> Result<Sheet, ApiError> {
     let list = SheetList::of(name, &grid.rows[..header]);
     let header_line = grid.rows[header].0;
     let (header_names, header_rows) = header_names(grid, header);
@@ -2739,6 +2852,73 @@ mod tests {
 
     fn is_item_col(col: usize) -> bool {
         col == 13 || col >= 15
+    }
+
+    /// One sheet with both lists, each under a title and a header of its own (一、不合格产品 …
+    /// 二、合格产品 …), and no 检验结论 column: each list's rows take their own list's verdict,
+    /// never the one above; a list without a title of its own says none.
+    #[test]
+    fn each_list_of_a_sheet_takes_its_own_title() {
+        let header: Vec<&str> = HEADER
+            .iter()
+            .copied()
+            .filter(|h| *h != "检验结论")
+            .collect();
+        let row = |report: &'static str| -> Vec<&'static str> {
+            let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+            cells.remove(12);
+            cells[1] = report;
+            cells
+        };
+        let read = |rows: &[&[&str]]| -> Vec<(String, Value, usize)> {
+            let grid = text_grid(rows);
+            let sheet =
+                result_records(&grid, header_row(&grid).unwrap(), "tj-lab-01", None).unwrap();
+            sheet
+                .records
+                .iter()
+                .map(|r| {
+                    let value = r.value.as_ref().unwrap();
+                    let report = value["report_no"].as_str().unwrap_or_default().to_owned();
+                    (report, value["verdict"].clone(), r.problems.len())
+                })
+                .collect()
+        };
+        let (f1, f2, p1) = (row("F-1"), row("F-2"), row("P-1"));
+        let title: &[&str] = &["2026年电动自行车产品质量监督抽查结果"];
+        assert_eq!(
+            read(&[
+                title,
+                &["一、不合格产品"],
+                &header,
+                &f1,
+                &f2,
+                &["二、合格产品"],
+                &header,
+                &p1
+            ]),
+            [
+                ("F-1".to_owned(), Value::from("fail"), 0),
+                ("F-2".to_owned(), Value::from("fail"), 0),
+                ("P-1".to_owned(), Value::from("pass"), 0)
+            ]
+        );
+        // A header repeated without a title of its own (a page break) goes on with the list
+        // above: a list of counterfeits stays one on the next page.
+        let grid = text_grid(&[
+            &["涉嫌假冒产品名单"],
+            HEADER,
+            BULLETIN_ROW,
+            HEADER,
+            BULLETIN_ROW,
+        ]);
+        let sheet = result_records(&grid, 1, "tj-lab-01", None).unwrap();
+        let marked: Vec<Value> = sheet
+            .records
+            .iter()
+            .map(|r| r.value.as_ref().unwrap()["suspected_counterfeit"].clone())
+            .collect();
+        assert_eq!(marked, [Value::Bool(true), Value::Bool(true)]);
     }
 
     #[test]
