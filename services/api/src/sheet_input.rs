@@ -805,7 +805,12 @@ fn merge_item_rows(records: Vec<Submitted>) -> Vec<Submitted> {
                 {
                     item.entry("severity").or_insert(class.clone());
                 }
-                items.extend(row_items);
+                // A row repeated as it is (copied twice) adds nothing.
+                for item in row_items {
+                    if !items.contains(&item) {
+                        items.push(item);
+                    }
+                }
             }
             let mut first = group.remove(0);
             if let Ok(Value::Object(value)) = &mut first.value {
@@ -2837,6 +2842,13 @@ mod tests {
         let items = &sheet.records[0].value.as_ref().unwrap()["items"];
         assert_eq!(items[1]["measured"], "-14%");
         assert_eq!(items[0]["required"], "≤60 s");
+        // A row copied twice is one result with its items once.
+        let grid = text_grid(&[&header, &first, &first]);
+        let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+        assert_eq!(sheet.records.len(), 1);
+        let value = sheet.records[0].value.as_ref().unwrap();
+        assert_eq!(value["items"].as_array().map(Vec::len), Some(1));
+        assert_eq!(value["severity"], "serious");
         // Two results (two report numbers) stay two.
         let mut other = first.clone();
         other[1] = "R-2";
