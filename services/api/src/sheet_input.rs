@@ -433,8 +433,15 @@ impl SheetList {
             .filter(|text| !is_note(text))
             .collect();
         let text = titles.concat();
-        let failing = text.contains("不合格");
-        let passing = text.replace("不合格", "").contains("合格");
+        // Each title's verdict; one naming both (抽查结果（合格及不合格）, over 一、不合格产品)
+        // speaks of the whole bulletin and says neither.
+        let (mut failing, mut passing) = (false, false);
+        for title in &titles {
+            let fails = title.contains("不合格");
+            let passes = title.replace("不合格", "").contains("合格");
+            failing |= fails && !passes;
+            passing |= passes && !fails;
+        }
         Self {
             verdict: match (failing, passing) {
                 (true, false) => Some(Verdict::Fail),
@@ -2559,6 +2566,20 @@ mod tests {
         assert_eq!(list("不合格产品", "").verdict, fail);
         assert_eq!(list("Sheet1", "2026年安全帽抽查合格产品名单").verdict, pass);
         assert_eq!(list("Sheet1", "抽查结果（合格与不合格）").verdict, None);
+        // The bulletin's title names both; the list's own title under it says which.
+        let under = SheetList::of(
+            Some("Sheet1"),
+            &[
+                (1, vec![Cell::Text("抽查结果（合格与不合格）".into())]),
+                (2, vec![Cell::Text("一、不合格产品".into())]),
+            ],
+        );
+        assert_eq!(under.verdict, fail);
+        assert_eq!(
+            list("合格产品", "不合格产品名单").verdict,
+            None,
+            "they disagree"
+        );
         assert_eq!(
             list("Sheet1", "2026年安全帽产品质量监督抽查结果").verdict,
             None
