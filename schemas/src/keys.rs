@@ -151,7 +151,7 @@ pub fn name_key(name: &str) -> String {
                 )
         })
         .collect();
-    let mut key = folded.replace("有限责任公司", "有限公司");
+    let key = folded.replace("有限责任公司", "有限公司");
     // A unit registered in a district of Tianjin is named with it (天津市河西区某五金店), and
     // written as often without the city (河西区某五金店): by its full name only, so that
     // 天津南开… (a trade name as often) stays what it is.
@@ -163,12 +163,11 @@ pub fn name_key(name: &str) -> String {
         return rest.to_owned();
     }
     for place in PLACE_PREFIXES {
-        for suffix in ["省", "市"] {
-            let spelled = format!("{place}{suffix}");
-            if let Some(rest) = key.strip_prefix(spelled.as_str()) {
-                key = format!("{place}{rest}");
-                return key;
-            }
+        if let Some(rest) = key
+            .strip_prefix(place)
+            .and_then(|rest| rest.strip_prefix(['省', '市']))
+        {
+            return format!("{place}{rest}");
         }
     }
     key

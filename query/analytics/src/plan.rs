@@ -19,7 +19,8 @@ use datafusion::prelude::SessionContext;
 use serde::{Deserialize, Serialize};
 use spotcheck_schemas::plan::{LicenceKind, LicenceRequirement, REPEAT_MONTHS};
 use spotcheck_schemas::unit::Licence;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// The six-month rule between two relations with the columns of `results` (`{later}`,
 /// `{earlier}`), one row per (later, earlier) pair that breaks it.
@@ -110,8 +111,15 @@ fn register_functions(context: &SessionContext) {
     ));
 }
 
-/// A SQL function `name(text)` giving `key(text)`, null for null.
+/// How many texts a key function remembers before it starts again: a table's column repeats
+/// few spellings over many rows (a batch's shipments, a producer's results).
+const REMEMBERED_KEYS: usize = 1 << 16;
+
+/// A SQL function `name(text)` giving `key(text)`, null for null. Each text's key is computed
+/// once while remembered: the keys read names character by character, and a trace over a
+/// million shipments repeats a few thousand spellings.
 fn text_key(name: &str, key: fn(&str) -> String) -> ScalarUDF {
+    let remembered: Arc<Mutex<HashMap<String, String>>> = Arc::default();
     datafusion::logical_expr::create_udf(
         name,
         vec![DataType::Utf8],
@@ -120,10 +128,24 @@ fn text_key(name: &str, key: fn(&str) -> String) -> ScalarUDF {
         Arc::new(move |args: &[ColumnarValue]| {
             let texts = ColumnarValue::values_to_arrays(args)?;
             let texts = cast(&texts[0], &DataType::Utf8)?;
+            let mut known = remembered
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let keys: StringArray = texts
                 .as_string::<i32>()
                 .iter()
-                .map(|text| text.map(key))
+                .map(|text| {
+                    let text = text?;
+                    if let Some(found) = known.get(text) {
+                        return Some(found.clone());
+                    }
+                    let computed = key(text);
+                    if known.len() >= REMEMBERED_KEYS {
+                        known.clear();
+                    }
+                    known.insert(text.to_owned(), computed.clone());
+                    Some(computed)
+                })
                 .collect();
             Ok(ColumnarValue::Array(Arc::new(keys)))
         }),
