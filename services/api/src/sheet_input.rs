@@ -386,10 +386,17 @@ fn header_names(grid: &Grid, header: usize) -> (Vec<String>, usize) {
         let under_unit = columns::unit_part(&sub)
             .and_then(|part| columns::unit_part_header(&above, part))
             .map(str::to_owned);
-        let name = [Some(format!("{above}{sub}")), under_unit, Some(sub)]
-            .into_iter()
-            .flatten()
-            .find(|name| columns::result_column(name).is_some());
+        // 不合格项目 over 项目名称 | 标准值 | 实测值: the item's name, its values.
+        let joined_once = format!("{above}{sub}").replace("项目项目", "项目");
+        let name = [
+            Some(format!("{above}{sub}")),
+            Some(joined_once),
+            under_unit,
+            Some(sub),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|name| columns::result_column(name).is_some());
         let Some(name) = name else {
             return (top, 1);
         };
@@ -2952,6 +2959,33 @@ mod tests {
             .map(|r| r.value.as_ref().unwrap()["suspected_counterfeit"].clone())
             .collect();
         assert_eq!(marked, [Value::Bool(true), Value::Bool(true)]);
+    }
+
+    /// 不合格项目 merged over a second header row of 项目名称 | 标准值 | 实测值: the item's name and
+    /// its values, not a row of its own refused and values left out.
+    #[test]
+    fn failed_item_columns_under_one_merged_header_are_read() {
+        let mut top: Vec<&str> = HEADER.to_vec();
+        top[13] = "不合格项目";
+        top.extend(["", ""]);
+        let mut sub: Vec<&str> = vec![""; top.len()];
+        sub[15] = "标准值";
+        sub[16] = "实测值";
+        let mut row: Vec<&str> = BULLETIN_ROW.to_vec();
+        row[13] = "整车质量";
+        row.extend(["≤55kg", "61.2kg"]);
+        for name in ["项目名称", "名称", "项目"] {
+            sub[13] = name;
+            let grid = text_grid(&[&top, &sub, &row]);
+            let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            assert_eq!(sheet.records.len(), 1, "{name}");
+            assert_eq!(
+                sheet.records[0].value.as_ref().unwrap()["items"],
+                serde_json::json!([{"name": "整车质量", "required": "≤55kg", "measured": "61.2kg",
+                                    "verdict": "fail"}]),
+                "{name}"
+            );
+        }
     }
 
     #[test]
