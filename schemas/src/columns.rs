@@ -962,7 +962,14 @@ pub fn name_and_address(text: &str) -> Option<(&str, &str)> {
     }
     let (name, address) = text.split_once('\n')?;
     let address = address.trim();
-    (crate::names::province_of_address(address).is_some() || address.starts_with("天津"))
+    // An address, not the rest of a name broken over two lines (某某集团 / 天津分公司).
+    let places =
+        crate::names::province_of_address(address).is_some() || address.starts_with("天津");
+    let addressed = address.contains(['路', '街', '道', '号', '镇', '乡', '村', '区', '县']);
+    let named = ["公司", "厂", "店", "部", "社", "中心"]
+        .iter()
+        .any(|end| address.ends_with(end));
+    (places && addressed && !named)
         .then_some((name.trim(), address))
         .filter(|(name, _)| !name.is_empty())
 }

@@ -175,8 +175,9 @@ pub fn name_key(name: &str) -> String {
 
 /// The enterprise a name names without what bulletins add in brackets about it: who made the
 /// product for whom (the entrusting enterprise's, when it says so), a seller's form and
-/// keeper (（个体工商户）, （经营者：张某）), or its address (（地址：…）). Other brackets are part of the name (（滨海）,
-/// （有限合伙）). `name` is normalised (half-width brackets and colons).
+/// keeper (（个体工商户）, （经营者：张某）), or its address (（地址：…）). Other brackets are
+/// part of the name (（滨海）, （有限合伙）). `name` is normalised (half-width brackets and
+/// colons).
 fn enterprise_named(name: &str) -> &str {
     // Not 受委托方 or 被委托方: the enterprise entrusted.
     let entrusting_at = name

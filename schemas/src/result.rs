@@ -118,6 +118,14 @@ pub fn names_a_producer(name: &str) -> bool {
         .unwrap_or(name)
         .trim_end_matches(['，', ',', '；', ';', '。', ' '])
         .trim();
+    // A name that opens with a bracket (（香港）某某集团…, （无）) is read without its brackets.
+    let unbracketed: String;
+    let mark = if mark.is_empty() {
+        unbracketed = name.replace(['（', '）', '(', ')'], "");
+        unbracketed.trim()
+    } else {
+        mark
+    };
     !mark.is_empty()
         && !name.contains("三无")
         && !NO_PRODUCER

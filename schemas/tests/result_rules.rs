@@ -384,6 +384,7 @@ fn a_label_without_a_producer_is_read_however_it_is_written() {
         "无为县某某线缆有限公司",
         "无极县某某化工有限公司",
         "天津市某某电缆有限公司（分公司）",
+        "（香港）某某电器集团有限公司",
         "某某燃气具有限公司",
     ] {
         assert!(names_a_producer(named), "{named}");

@@ -332,17 +332,19 @@ pub fn header_row(grid: &Grid) -> Option<usize> {
     grid.rows
         .iter()
         .take(HEADER_SEARCH_ROWS)
-        .position(|(_, cells)| {
-            cells
-                .iter()
-                .filter(|cell| {
-                    text_of(cell)
-                        .and_then(|t| columns::result_column(&t))
-                        .is_some()
-                })
-                .count()
-                >= HEADER_MIN_COLUMNS
+        .position(|(_, cells)| column_names(cells) >= HEADER_MIN_COLUMNS)
+}
+
+/// How many of `cells` name a result column.
+fn column_names(cells: &[Cell]) -> usize {
+    cells
+        .iter()
+        .filter(|cell| {
+            text_of(cell)
+                .and_then(|t| columns::result_column(&t))
+                .is_some()
         })
+        .count()
 }
 
 pub fn no_header(place: &str) -> ApiError {
@@ -557,18 +559,8 @@ struct Table {
 /// its title; a header repeated without such rows (at a page break) goes on with the list above
 /// and its title.
 fn tables_of(grid: &Grid, header: usize) -> Vec<Table> {
-    let names = |cells: &[Cell]| {
-        cells
-            .iter()
-            .filter(|cell| {
-                text_of(cell)
-                    .and_then(|t| columns::result_column(&t))
-                    .is_some()
-            })
-            .count()
-    };
-    let first_names = names(&grid.rows[header].1);
-    let is_header = |cells: &[Cell]| names(cells) >= HEADER_MIN_COLUMNS.max(first_names / 2);
+    let first_names = column_names(&grid.rows[header].1);
+    let is_header = |cells: &[Cell]| column_names(cells) >= HEADER_MIN_COLUMNS.max(first_names / 2);
     let is_title = |cells: &[Cell]| cells.iter().filter(|c| text_of(c).is_some()).count() <= 2;
     let mut tables = vec![Table {
         titles: 0..header,
@@ -2028,10 +2020,14 @@ mod tests {
             read("永康市某某工贸有限公司，地址：浙江省永康市某路", "某车行").0,
             serde_json::json!({"name": "永康市某某工贸有限公司", "address": "浙江省永康市某路"})
         );
-        // A bracket that is part of the name stays.
+        // A bracket that is part of the name stays, and so does a name broken over two lines.
         assert_eq!(
             read("某某（天津）车业有限公司", "某车行").0,
             serde_json::json!({"name": "某某（天津）车业有限公司"})
+        );
+        assert_eq!(
+            read("某某车业集团\n天津分公司", "某车行").0,
+            serde_json::json!({"name": "某某车业集团\n天津分公司"})
         );
     }
 

@@ -204,9 +204,12 @@ pub fn identify(party: Named, dispositions: &[Disposition], names: &Names) -> Id
     if let Some(uscc) = &facts.official {
         match (&here, &facts.official_district) {
             (Some(here), Some(there)) if here != there => {
+                let named = |code: &str| district_name(code).unwrap_or(code).to_owned();
                 elsewhere = Some(format!(
                     "; an official identified this name as {uscc} on another case, a unit of \
-                     {there}, not of {here} where this record places it"
+                     {} ({there}), not of {} ({here}) where this record places it",
+                    named(there),
+                    named(here)
                 ));
             }
             _ => {
