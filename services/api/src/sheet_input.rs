@@ -1159,6 +1159,8 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         },
         CellKind::District => match columns::district_from_zh(&text) {
             Some(code) => one(code),
+            // The city alone (天津市) names no district: the address, name or code may.
+            None if matches!(text.trim(), "天津市" | "天津") => Ok(Vec::new()),
             None => Err(format!(
                 "'{text}' is not a district of Tianjin: write the district's name (南开区) or its \
                  six-digit GB/T 2260 code"
@@ -2102,6 +2104,21 @@ mod tests {
             read("不合格（涉嫌假冒）"),
             (fail.clone(), Value::Null, true.into())
         );
+    }
+
+    /// A 所在区 of the city alone (天津市) names no district: the row is taken, placed by the
+    /// unit's address, name or code as when the cell is empty.
+    #[test]
+    fn a_district_cell_of_the_city_alone_is_no_district() {
+        let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
+        cells[4] = "天津市河西区某车行";
+        cells[6] = "天津市";
+        let grid = text_grid(&[HEADER, &cells]);
+        let sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+        let record = &sheet.records[0];
+        assert!(record.problems.is_empty(), "{:?}", record.problems);
+        let value = record.value.as_ref().unwrap();
+        assert_eq!(value["sampled_unit"]["district"], "120103");
     }
 
     #[test]
