@@ -1168,6 +1168,9 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         },
         CellKind::Role => match columns::role_from_zh(&text) {
             Some(role) => one(role.as_str().into()),
+            // 单位类型 in a ledger is often the unit's legal form (个体工商户, 有限责任公司),
+            // which says nothing of its role: the domain or the names tell it.
+            None if is_legal_form(&text) => Ok(Vec::new()),
             None => unknown("生产企业、经销商、零售商 or 电商".into()),
         },
         CellKind::Domain => match columns::domain_from_zh(&text) {
@@ -1498,6 +1501,16 @@ fn split_top_level(text: &str, separators: &[char]) -> Vec<String> {
         .map(|p| p.trim().to_owned())
         .filter(|p| !p.is_empty())
         .collect()
+}
+
+/// Whether `text` is a unit's legal form (个体工商户, 有限责任公司, 个人独资企业…), not its role.
+fn is_legal_form(text: &str) -> bool {
+    let text = text.trim();
+    text.contains("个体")
+        || text.contains("合伙")
+        || text.contains("合作社")
+        || text.ends_with("公司")
+        || (text.ends_with("企业") && !text.starts_with("生产"))
 }
 
 /// 主要不合格项目: `温升（标准值：≤60K，实测值：75K）；电气强度` → items that failed. Bulletins often
@@ -2108,6 +2121,27 @@ mod tests {
 
     /// A 所在区 of the city alone (天津市) names no district: the row is taken, placed by the
     /// unit's address, name or code as when the cell is empty.
+    /// A 单位类型 column that gives the unit's legal form says nothing of its role: the row is
+    /// taken, its role from the domain.
+    #[test]
+    fn a_units_legal_form_in_the_type_column_is_no_role() {
+        let column = columns::result_column("单位类型").unwrap();
+        let read = |text: &str| read_cell(column, &Cell::Text(text.into()));
+        for form in [
+            "个体工商户",
+            "有限责任公司",
+            "个人独资企业",
+            "农民专业合作社",
+        ] {
+            assert_eq!(read(form), Ok(Vec::new()), "{form}");
+        }
+        assert_eq!(
+            read("生产企业"),
+            Ok(vec![("sampled_unit.role", Value::from("producer"))])
+        );
+        assert!(read("其他").is_err());
+    }
+
     #[test]
     fn a_district_cell_of_the_city_alone_is_no_district() {
         let mut cells: Vec<&str> = BULLETIN_ROW.to_vec();
