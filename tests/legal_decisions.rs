@@ -1274,17 +1274,24 @@ fn a_retest_clearing_one_item_leaves_it_out_of_disclosures_notices_and_bulletin(
         assert_eq!(corrected["final_on"], days_ago(3), "{corrected}");
         assert_eq!(corrected["reason"], "corrected", "{corrected}");
     }
-    let case = wait_case(&up, "PARTIAL-1", |c| c["status"] == "final");
+    // Final before the objection too: wait for the revision with the re-test's conclusion.
+    let case = wait_case(&up, "PARTIAL-1", |c| {
+        c["status"] == "final" && c["facts"]["cleared_items"] != Value::Null
+    });
     assert_eq!(case["facts"]["cleared_items"], json!(["燃气导管（连接）"]));
-    let contradicted = wait_case(&up, "PARTIAL-2", |c| c["status"] == "retest");
-    assert!(
-        contradicted["gaps_zh"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|g| g.as_str().unwrap().contains("已包括全部不合格项目")),
-        "{contradicted:#}"
-    );
+    // The objection alone already makes it `retest` and withdraws the disclosures: wait for the
+    // revision that applied the re-test's conclusion too.
+    let says_contradiction = |c: &Value| {
+        c["gaps_zh"].as_array().is_some_and(|gaps| {
+            gaps.iter().any(|g| {
+                g.as_str()
+                    .unwrap_or_default()
+                    .contains("已包括全部不合格项目")
+            })
+        })
+    };
+    let contradicted = wait_case(&up, "PARTIAL-2", |c| says_contradiction(c));
+    assert_eq!(contradicted["status"], "retest", "{contradicted:#}");
 
     // The rectification notice orders the item that stands; the case page shows both.
     wait_rows(
