@@ -65,6 +65,85 @@ pub fn china_time_zh(at: DateTime<Utc>) -> String {
         .to_string()
 }
 
+/// A date or a month as records write one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WrittenDate {
+    Day(NaiveDate),
+    Month { year: i32, month: u32 },
+}
+
+/// A date or a month however labs, labels and ledgers write one: `2026-03-05`, `2026.3.5`,
+/// `2026/03/05`, `2026年3月5日`, `二〇二六年三月五日`, `20260305`, a date-time's date; `2026-03`,
+/// `2026年3月`. Years 1950–2099; anything else is none.
+pub fn written_date(text: &str) -> Option<WrittenDate> {
+    let text = text.trim();
+    // A date-time keeps its date.
+    let text = text.split([' ', 'T']).next().unwrap_or(text);
+    let year = |part: &str| {
+        (part.chars().count() == 4)
+            .then(|| numeral(part))
+            .flatten()
+            .and_then(|year| i32::try_from(year).ok())
+            .filter(|year| (1950..2100).contains(year))
+    };
+    if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
+        let date = NaiveDate::from_ymd_opt(
+            year(&text[..4])?,
+            numeral(&text[4..6])?,
+            numeral(&text[6..])?,
+        )?;
+        return Some(WrittenDate::Day(date));
+    }
+    let parts: Vec<&str> = text
+        .trim_end_matches(['日', '号', '月'])
+        .split(['年', '月', '-', '/', '.', '—', '－', '／'])
+        .collect();
+    match parts.as_slice() {
+        [y, m, d] => {
+            NaiveDate::from_ymd_opt(year(y)?, numeral(m)?, numeral(d)?).map(WrittenDate::Day)
+        }
+        [y, m] => Some(WrittenDate::Month {
+            year: year(y)?,
+            month: numeral(m).filter(|m| (1..=12).contains(m))?,
+        }),
+        _ => None,
+    }
+}
+
+/// A number of up to four digits, ASCII, full-width or Chinese (`〇一二`, `十二`, `三十一`).
+fn numeral(text: &str) -> Option<u32> {
+    let digit = |c: char| match c {
+        '0'..='9' => c.to_digit(10),
+        '０'..='９' => char::from_u32(u32::from(c) - 0xFEE0)?.to_digit(10),
+        '〇' | '○' | '零' => Some(0),
+        '一' => Some(1),
+        '二' | '两' => Some(2),
+        '三' => Some(3),
+        '四' => Some(4),
+        '五' => Some(5),
+        '六' => Some(6),
+        '七' => Some(7),
+        '八' => Some(8),
+        '九' => Some(9),
+        _ => None,
+    };
+    let digits = |text: &str| -> Option<u32> {
+        if text.is_empty() || text.chars().count() > 4 {
+            return None;
+        }
+        text.chars().try_fold(0, |n, c| Some(n * 10 + digit(c)?))
+    };
+    match text.split_once('十') {
+        // 十 = 10, 十二 = 12, 二十 = 20, 三十一 = 31.
+        Some((tens, ones)) => {
+            let tens = if tens.is_empty() { 1 } else { digits(tens)? };
+            let ones = if ones.is_empty() { 0 } else { digits(ones)? };
+            (tens < 10 && ones < 10).then_some(tens * 10 + ones)
+        }
+        None => digits(text),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

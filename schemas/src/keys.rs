@@ -6,6 +6,7 @@
 //!   the CloudEvents `ce_id` and by every writer to ignore repeats.
 //! - [`content_hash`]: tells a harmless repeat (same content) from a conflict (same id, new content).
 
+use crate::days::WrittenDate;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::fmt;
@@ -314,39 +315,10 @@ pub fn batch_code_key(batch: &str) -> String {
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_uppercase)
         .collect();
-    written_date(&key).unwrap_or(key)
-}
-
-/// `YYYYMMDD` or `YYYYMM` for a date or month written with separators (or a valid 8-digit date).
-fn written_date(text: &str) -> Option<String> {
-    let text = text.trim_end_matches(['日', '号', '月']);
-    let parts: Vec<&str> = text.split(['年', '月', '-', '/', '.', '—', '－']).collect();
-    let number = |part: &str| {
-        (!part.is_empty() && part.len() <= 4 && part.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| part.parse::<u32>().ok())
-            .flatten()
-    };
-    let (year, month, day) = match parts.as_slice() {
-        [whole] if whole.len() == 8 => (
-            number(&whole[..4])?,
-            number(&whole[4..6])?,
-            Some(number(&whole[6..])?),
-        ),
-        [year, month] if year.len() == 4 => (number(year)?, number(month)?, None),
-        [year, month, day] if year.len() == 4 => {
-            (number(year)?, number(month)?, Some(number(day)?))
-        }
-        _ => return None,
-    };
-    let year = i32::try_from(year)
-        .ok()
-        .filter(|y| (1950..2100).contains(y))?;
-    match day {
-        Some(day) => chrono::NaiveDate::from_ymd_opt(year, month, day)
-            .map(|date| date.format("%Y%m%d").to_string()),
-        None => (1..=12)
-            .contains(&month)
-            .then(|| format!("{year:04}{month:02}")),
+    match crate::days::written_date(&key) {
+        Some(WrittenDate::Day(date)) => date.format("%Y%m%d").to_string(),
+        Some(WrittenDate::Month { year, month }) => format!("{year:04}{month:02}"),
+        None => key,
     }
 }
 

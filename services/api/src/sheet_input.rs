@@ -16,6 +16,7 @@ use spotcheck_schemas::columns::{
     self, CellKind, Column, RESULT_COLUMNS, TestKind, category_of_product, domain_of_role,
     role_of_domain,
 };
+use spotcheck_schemas::days::{self, WrittenDate};
 use spotcheck_schemas::{Category, SamplingDomain, UnitRole, Verdict};
 use std::borrow::Cow;
 use std::io::Cursor;
@@ -1395,82 +1396,15 @@ fn span_end(first: &str, last: &str) -> Option<NaiveDate> {
 }
 
 fn one_date(text: &str) -> Option<NaiveDate> {
-    // A date-time keeps its date.
-    let text = text.split([' ', 'T']).next().unwrap_or(text);
-    if text.len() == 8 && text.bytes().all(|b| b.is_ascii_digit()) {
-        return NaiveDate::parse_from_str(text, "%Y%m%d").ok();
+    match days::written_date(text) {
+        Some(WrittenDate::Day(date)) => Some(date),
+        _ => None,
     }
-    let normal = with_dashes(text.trim_end_matches(['日', '号']));
-    let parts: Vec<&str> = normal.split('-').collect();
-    let [year, month, day] = parts.as_slice() else {
-        return None;
-    };
-    NaiveDate::from_ymd_opt(
-        i32::try_from(year_of(year)?).ok()?,
-        numeral(month)?,
-        numeral(day)?,
-    )
-}
-
-/// A written date's separators (年, 月, `/`, `.`) made `-`: 2026年3月5 → 2026-3-5.
-fn with_dashes(text: &str) -> String {
-    text.chars()
-        .map(|c| match c {
-            '年' | '月' | '/' | '.' => '-',
-            other => other,
-        })
-        .collect()
-}
-
-/// A year: four digits or numerals.
-fn year_of(text: &str) -> Option<u32> {
-    (text.chars().count() == 4).then(|| numeral(text))?
 }
 
 /// Whether `text` is a month as labels print one: 2025年12月, 2025-12, 2025.12, 2025/12.
 fn is_month(text: &str) -> bool {
-    let normal = with_dashes(text.trim().trim_end_matches('月'));
-    match normal.split('-').collect::<Vec<_>>().as_slice() {
-        [year, month] => {
-            year_of(year).is_some() && numeral(month).is_some_and(|m| (1..=12).contains(&m))
-        }
-        _ => false,
-    }
-}
-
-/// A number of a date as documents write it: `2026`, full-width `２０２６`, or in Chinese
-/// numerals as a report's signature date is (二〇二六年三月五日, 十二月二十五日).
-fn numeral(text: &str) -> Option<u32> {
-    let digit = |c: char| match c {
-        '0'..='9' => c.to_digit(10),
-        '０'..='９' => char::from_u32(u32::from(c) - 0xFEE0)?.to_digit(10),
-        '〇' | '○' | '零' => Some(0),
-        '一' => Some(1),
-        '二' | '两' => Some(2),
-        '三' => Some(3),
-        '四' => Some(4),
-        '五' => Some(5),
-        '六' => Some(6),
-        '七' => Some(7),
-        '八' => Some(8),
-        '九' => Some(9),
-        _ => None,
-    };
-    let digits = |text: &str| -> Option<u32> {
-        if text.is_empty() || text.chars().count() > 4 {
-            return None;
-        }
-        text.chars().try_fold(0, |n, c| Some(n * 10 + digit(c)?))
-    };
-    match text.split_once('十') {
-        // 十 = 10, 十二 = 12, 二十 = 20, 三十一 = 31.
-        Some((tens, ones)) => {
-            let tens = if tens.is_empty() { 1 } else { digits(tens)? };
-            let ones = if ones.is_empty() { 0 } else { digits(ones)? };
-            (tens < 10 && ones < 10).then_some(tens * 10 + ones)
-        }
-        None => digits(text),
-    }
+    matches!(days::written_date(text), Some(WrittenDate::Month { .. }))
 }
 
 /// How `c` changes the depth of brackets: an opening one by 1, a closing one by −1.
