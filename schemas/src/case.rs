@@ -118,9 +118,14 @@ pub enum Gap {
     NoCalendarYear { term: Term, year: i32 },
     /// An objection recorded after its window, and no re-test: the failure stands.
     ObjectionOutOfTime { filed: NaiveDate, until: NaiveDate },
-    /// A producer without a credit code whose label's address is in another province (`province`,
-    /// its code): to be reported to that province's authority by name and address.
-    ProducerElsewhere { name: String, province: String },
+    /// A producer or sampled unit without a credit code whose address (the label's, for the
+    /// producer) is in another province (`province`, its code): to be reported to that
+    /// province's authority by name and address.
+    Elsewhere {
+        role: SubjectRole,
+        name: String,
+        province: String,
+    },
     /// An official's record names a unit the case does not reach: a mistyped code, or a unit
     /// the ledger misses. It counts for that code alone.
     UnitNotInCase {
@@ -247,9 +252,15 @@ impl std::fmt::Display for Gap {
                 f,
                 "{term} cannot be computed: the working-day calendar has no year {year}: add the State Council's holiday notice for {year} under [traceback.calendar.years.{year}] in the config file"
             ),
-            Gap::ProducerElsewhere { name, province } => write!(
+            Gap::Elsewhere {
+                role: r,
+                name,
+                province,
+            } => write!(
                 f,
-                "the producer {name} has no credit code and its label's address is in {}: report the failure to {} by the name and address (Order 18 Art 44); once it is identified it is referred",
+                "the {} {name} has no credit code and its {}address is in {}: report the failure to {} by the name and address (Order 18 Art 44); once it is identified it is referred",
+                role(r),
+                if *r == SubjectRole::Producer { "label's " } else { "" },
                 crate::names::province_of(province).map_or(province.as_str(), |(_, n)| n),
                 crate::names::authority_of(province)
                     .unwrap_or_else(|| "its authority".to_owned())

@@ -143,9 +143,20 @@ pub fn province_of_address(address: &str) -> Option<(&'static str, &'static str)
         .or_else(|| crate::columns::district_from_zh(address).and_then(|code| province_of(&code)))
         .or_else(|| {
             PROVINCES.iter().copied().find(|(_, name)| {
-                short(name).chars().count() >= 2 && address.starts_with(short(name))
+                short(name).chars().count() >= 2
+                    && address
+                        .strip_prefix(short(name))
+                        .is_some_and(|rest| !is_street(rest))
             })
         })
+}
+
+/// Whether `rest`, after a province's short name, makes it a street's name: Tianjin's 山西路,
+/// 湖北路, 新疆路 and 上海道 are streets in 和平区, not provinces.
+fn is_street(rest: &str) -> bool {
+    ["路", "道", "街", "大街", "里", "巷", "胡同", "桥"]
+        .iter()
+        .any(|word| rest.starts_with(word))
 }
 
 /// The Chinese name of a division code: a Tianjin district, else the province it lies in.
@@ -472,8 +483,14 @@ impl crate::case::Gap {
                 "{}无法计算：工作日日历中没有{year}年——请在配置文件的 [traceback.calendar.years.{year}] 中加入国务院办公厅该年的节假日安排",
                 term.name_zh()
             ),
-            ProducerElsewhere { name, province } => format!(
-                "标称生产者{name}尚无统一社会信用代码，标称地址在{}：请按名称和地址向{}通报（《产品质量监督抽查管理暂行办法》第四十四条）；认定后列为移送",
+            Elsewhere {
+                role: r,
+                name,
+                province,
+            } => format!(
+                "{}{name}尚无统一社会信用代码，{}地址在{}：请按名称和地址向{}通报（《产品质量监督抽查管理暂行办法》第四十四条）；认定后列为移送",
+                role(r),
+                if *r == SubjectRole::Producer { "标称" } else { "" },
                 province_of(province).map_or(province.as_str(), |(_, n)| n),
                 authority_of(province).unwrap_or_else(|| "其所在地主管部门".to_owned())
             ),
@@ -557,6 +574,12 @@ mod tests {
         assert_eq!(province("河北省保定市"), Some("130000"));
         assert_eq!(province("保定市白沟新城"), Some("130000"));
         assert_eq!(province("经济开发区1号"), None);
+        // Tianjin's streets named after provinces and cities are no province.
+        assert_eq!(province("山西路12号"), None);
+        assert_eq!(province("湖北路与成都道交口"), None);
+        assert_eq!(province("上海道88号"), None);
+        assert_eq!(province("新疆路1号"), None);
+        assert_eq!(province("山西太原市"), Some("140000"));
     }
 
     #[test]

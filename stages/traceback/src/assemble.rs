@@ -74,8 +74,10 @@ use std::collections::BTreeMap;
 /// 45 = an address in a zone of the 滨海新区 (东疆保税港区, 中新天津生态城…) places its unit there;
 /// 46 = a unit named by its trade name alone (鑫盛五金店) in a district is the one registered
 /// with the district before it (天津市河西区鑫盛五金店); 47 = an official's identification of a
-/// name on another case does not carry to a unit the record places in another district.
-pub const RULES_VERSION: u32 = 47;
+/// name on another case does not carry to a unit the record places in another district; 48 = a
+/// sampled unit elsewhere named without a code is to be reported to its province's authority
+/// too, and an address beginning with a street named after a province (山西路) is Tianjin's.
+pub const RULES_VERSION: u32 = 48;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -312,23 +314,41 @@ pub fn assemble(
     }));
     // Expiry is the case's, whichever subjects it stops: said once.
     gaps.dedup();
-    // A producer elsewhere named without a code is still to be reported to its own authority
-    // (Order 18 Art 44); its label's address says which, before it is identified.
-    let producer_pending = subjects.iter().any(|s| {
-        s.role == SubjectRole::Producer && s.disclosure == SubjectDisclosure::IdentificationPending
-    });
-    if let Some((province, _)) = result
-        .producer
-        .address
-        .as_deref()
-        .filter(|_| producer_pending)
-        .and_then(spotcheck_schemas::names::province_of_address)
-        .filter(|(code, _)| !code.starts_with(authority.region_prefix.as_str()))
-    {
-        gaps.push(Gap::ProducerElsewhere {
-            name: result.producer.name.clone(),
-            province: province.to_owned(),
-        });
+    // A producer or sampled unit elsewhere named without a code is still to be reported to its
+    // own authority (Order 18 Art 44); its address (the label's, for the producer) says which,
+    // before it is identified: an online shop sampled by a purchase is often in another province.
+    for subject in &subjects {
+        if subject.disclosure != SubjectDisclosure::IdentificationPending {
+            continue;
+        }
+        let province = match subject.role {
+            SubjectRole::Producer => result
+                .producer
+                .address
+                .as_deref()
+                .and_then(spotcheck_schemas::names::province_of_address)
+                .map(|(code, _)| code.to_owned()),
+            SubjectRole::Seller => match &result.sampled_unit.district {
+                Some(district) => Some(format!("{}0000", district.get(..2).unwrap_or_default())),
+                None => result
+                    .sampled_unit
+                    .address
+                    .as_deref()
+                    .and_then(spotcheck_schemas::names::province_of_address)
+                    .map(|(code, _)| code.to_owned()),
+            },
+        };
+        // Another province's: a unit elsewhere in the authority's own province is referred
+        // once identified, by its code.
+        if let Some(province) =
+            province.filter(|code| code.get(..2) != authority.region_prefix.get(..2))
+        {
+            gaps.push(Gap::Elsewhere {
+                role: subject.role,
+                name: subject.name.clone(),
+                province,
+            });
+        }
     }
     gaps.extend(standing.notes);
     gaps.extend(withdrawal_gaps);
