@@ -35,8 +35,11 @@ pub enum CellKind {
     /// `名称（标准条款：…，标准值：…，实测值：…）`.
     FailedItems,
     /// 标准值, 实测值, 标准条款 in columns of their own: a detail of the row's one failed item
-    /// (bulletins that give each failed item a row, the product's cells merged over them).
+    /// (bulletins that give each failed item a row, the product's cells merged over them); 检验项目
+    /// the name of the row's item, where a lab's ledger gives each tested item a row.
     ItemDetail,
+    /// 单项判定: whether the row's item (检验项目) passed or failed.
+    ItemVerdict,
     /// 检验类别: a spot check (监督抽查, 跟踪抽查…), or a re-test, re-check or test of another
     /// kind (复检, 复查, 委托检验, 风险监测), whose row is refused: [`test_kind_from_zh`].
     CheckType,
@@ -381,6 +384,33 @@ pub const RESULT_COLUMNS: &[Column] = &[
         CellKind::FailedItems,
         false,
         "不合格时必填；多项用“；”或换行分隔，每项可写明类别（A类、B类、C类，或严重、一般）、标准条款、标准值和实测值，如：热负荷准确度（B类，标准条款：5.3.1，标准值：±10%，实测值：-14%）",
+    ),
+    column(
+        "item.name",
+        &[
+            "检验项目",
+            "检测项目",
+            "检验项目名称",
+            "检测项目名称",
+            "试验项目",
+        ],
+        CellKind::ItemDetail,
+        false,
+        "逐项填写检验项目时（每个检验项目一行，产品信息可合并单元格），该行的检验项目；须同时填写单项判定",
+    ),
+    column(
+        "item.verdict",
+        &[
+            "单项判定",
+            "单项结论",
+            "单项评定",
+            "单项判定结果",
+            "项目判定",
+            "项目结论",
+        ],
+        CellKind::ItemVerdict,
+        false,
+        "该行检验项目的判定：合格或不合格（也可写符合、不符合）；不适用的项目填“/”",
     ),
     column(
         "item.clause",

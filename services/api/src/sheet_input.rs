@@ -615,8 +615,21 @@ fn table_records(
     let mut layout: Vec<Option<&'static Column>> = Vec::with_capacity(header_names.len());
     let mut read = SheetColumns::default();
     let mut ignored = Vec::new();
+    // A ledger giving each tested item a row (检验项目, 单项判定) says its measured value in 检验结果.
+    let item_rows = header_names
+        .iter()
+        .any(|h| columns::result_column(h).is_some_and(|c| c.path == "item.name"));
     for header in header_names {
-        let column = columns::result_column(&header);
+        let column = match columns::result_column(&header) {
+            Some(column)
+                if item_rows
+                    && column.kind == CellKind::Verdict
+                    && matches!(header.trim(), "检验结果" | "检测结果") =>
+            {
+                columns::result_column("实测值")
+            }
+            column => column,
+        };
         match column {
             Some(column) if !matches!(column.kind, CellKind::Ignored | CellKind::Remarks) => {
                 if let Some((_, other)) = read.read.iter().find(|(path, _)| *path == column.path) {
@@ -657,9 +670,22 @@ fn table_records(
     if list.counterfeit && !has("suspected_counterfeit") {
         by_list.insert("suspected_counterfeit".into(), Value::Bool(true));
     }
+    // Each tested item's verdict gives the result's when no column or title says it: one
+    // failed item fails the product.
+    let verdict_of_items =
+        !has("verdict") && !by_list.contains_key("verdict") && has("item.verdict");
+    if has("item.name") && !has("item.verdict") && !has("items") {
+        return Err(ApiError::bad_request(format!(
+            "the header row (row {header_line}) has a column of tested items ({}) but none saying \
+             whether each passed: add 单项判定 (合格 or 不合格) beside it, or give the failed \
+             items in 不合格项目",
+            read.header_of("item.name").unwrap_or("检验项目")
+        )));
+    }
     let missing: Vec<String> = RESULT_COLUMNS
         .iter()
         .filter(|c| c.required && !has(c.path) && !by_list.contains_key(c.path))
+        .filter(|c| !(verdict_of_items && c.path == "verdict"))
         .map(|c| {
             if c.headers.len() > 1 {
                 format!("{}（或：{}）", c.headers[0], c.headers[1..].join("、"))
@@ -698,11 +724,37 @@ fn table_records(
             record
         })
         .collect();
+    let mut records = merge_item_rows(records);
+    if verdict_of_items {
+        for record in &mut records {
+            if let Ok(Value::Object(value)) = &mut record.value
+                && let Some(verdict) = verdict_of(value.get("items"))
+            {
+                value
+                    .entry("verdict")
+                    .or_insert(Value::String(verdict.into()));
+            }
+        }
+    }
     Ok(Sheet {
-        records: merge_item_rows(records),
+        records,
         columns: Arc::new(read),
         ignored,
     })
+}
+
+/// The verdict a result's tested items give: `fail` when one failed, `pass` when all passed.
+fn verdict_of(items: Option<&Value>) -> Option<&'static str> {
+    let verdicts: Vec<&str> = items?
+        .as_array()?
+        .iter()
+        .filter_map(|item| item.get("verdict")?.as_str())
+        .collect();
+    if verdicts.contains(&"fail") {
+        Some("fail")
+    } else {
+        (!verdicts.is_empty()).then_some("pass")
+    }
 }
 
 /// Whether a column holds what a bulletin gives each failed item a row for: the item, its
@@ -711,7 +763,10 @@ fn is_item_column(column: Option<&Column>) -> bool {
     column.is_some_and(|c| {
         matches!(
             c.kind,
-            CellKind::FailedItems | CellKind::ItemDetail | CellKind::Severity
+            CellKind::FailedItems
+                | CellKind::ItemDetail
+                | CellKind::ItemVerdict
+                | CellKind::Severity
         )
     })
 }
@@ -723,9 +778,9 @@ fn fill_item_rows(rows: &mut [(usize, Cow<[Cell]>)], layout: &[Option<&'static C
     let filled = |cell: Option<&Cell>| cell.and_then(text_of).is_some();
     for at in 1..rows.len() {
         let cells = &rows[at].1;
-        // A failed item, not a filler (以下空白) or a none (无不合格项目).
+        // A failed item, not a filler (以下空白) or a none (无不合格项目), or a tested item.
         let holds_item = layout.iter().enumerate().any(|(col, column)| {
-            column.is_some_and(|c| c.kind == CellKind::FailedItems)
+            column.is_some_and(|c| c.kind == CellKind::FailedItems || c.path == "item.name")
                 && cells
                     .get(col)
                     .and_then(text_of)
@@ -890,9 +945,44 @@ fn row_record(
             Err(message) => problems.push(FieldError::new(column.path, message)),
         }
     }
+    let mut details = match root.remove("item") {
+        Some(Value::Object(details)) => details,
+        _ => Map::new(),
+    };
+    // A row of one tested item (检验项目 with its 单项判定, a lab's ledger giving each item a
+    // row): that item, passed or failed, with its values; its class (不合格类别) is the item's.
+    // An item not judged (单项判定 `/`, not applicable) adds nothing, and its values are no
+    // failed item's.
+    if details.contains_key("name") {
+        let mut item = std::mem::take(&mut details);
+        let class = root.remove("severity");
+        let items = root
+            .entry("items")
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Some(verdict) = item.get("verdict").and_then(Value::as_str)
+            && let Some(items) = items.as_array_mut()
+        {
+            if let Some(class) = class.filter(|_| verdict == "fail") {
+                item.insert("severity".into(), class);
+            }
+            // The same item named in 不合格项目 too: one item, with the row's values.
+            match items
+                .iter_mut()
+                .filter_map(Value::as_object_mut)
+                .find(|named| named.get("name") == item.get("name"))
+            {
+                Some(named) => {
+                    for (field, value) in item {
+                        named.entry(field).or_insert(value);
+                    }
+                }
+                None => items.push(Value::Object(item)),
+            }
+        }
+    }
     // 标准值, 实测值, 标准条款 in columns of their own are the row's failed item's; for several
     // items, one value each in the same order (≤60K；≥1250V), else they are left out as before.
-    if let Some(Value::Object(details)) = root.remove("item")
+    if !details.is_empty()
         && let Some(items) = root.get_mut("items").and_then(Value::as_array_mut)
     {
         for (field, value) in details {
@@ -1177,6 +1267,11 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         CellKind::Domain => match columns::domain_from_zh(&text) {
             Some(domain) => one(domain.as_str().into()),
             None => unknown("生产、流通 or 电商".into()),
+        },
+        // An item's 符合 or 不符合 is its verdict (the result's is refused: 基本符合 hides there).
+        CellKind::ItemVerdict => match columns::verdict_from_zh(&text) {
+            Some(verdict) => one(verdict.as_str().into()),
+            None => unknown("合格 or 不合格 (符合 or 不符合)".into()),
         },
         CellKind::Verdict => match columns::verdict_from_zh(&text) {
             Some(verdict) => one(verdict.as_str().into()),
@@ -3086,5 +3181,104 @@ mod tests {
         ] {
             assert_eq!(date_of(&Cell::Text(span.into())), Some(day), "{span}");
         }
+    }
+
+    /// A lab's ledger that gives each tested item a row (检验项目, 标准要求, 检验结果, 单项判定),
+    /// the product's cells merged over its rows and no 检验结论: one result per report, with
+    /// every item judged, failed if one failed; an item's class is its own, and an item not
+    /// judged (`/`) adds nothing. Before, the failing report had no item and was refused, and
+    /// each further row was refused for want of a domain.
+    #[test]
+    fn a_ledger_giving_each_tested_item_a_row_is_one_result_with_every_item() {
+        let header: &[&str] = &[
+            "序号",
+            "报告编号",
+            "产品名称",
+            "受检单位",
+            "所在区",
+            "标称生产企业",
+            "规格型号",
+            "生产日期/批号",
+            "抽样日期",
+            "检验日期",
+            "检验项目",
+            "标准要求",
+            "检验结果",
+            "单项判定",
+            "不合格类别",
+        ];
+        let product = |n: &'static str, report: &'static str, model: &'static str| {
+            [
+                n,
+                report,
+                "电动自行车",
+                "某车行",
+                "南开区",
+                "某车业有限公司",
+                model,
+                "A12",
+                "2026-04-01",
+                "2026-04-20",
+            ]
+        };
+        let item =
+            |name, required, measured, verdict, class| [name, required, measured, verdict, class];
+        let row =
+            |product: Option<[&'static str; 10]>, item: [&'static str; 5]| -> Vec<&'static str> {
+                let mut cells = product.map_or_else(|| vec![""; 10], |p| p.to_vec());
+                cells.extend(item);
+                cells
+            };
+        let rows = [
+            header.to_vec(),
+            row(
+                Some(product("1", "R-1", "TDT-1")),
+                item("整车质量", "≤55kg", "61.2kg", "不符合", "B类"),
+            ),
+            row(None, item("制动性能", "≤7m", "5.1m", "符合", "A类")),
+            row(None, item("标识", "符合要求", "/", "/", "")),
+            row(None, item("最高车速", "≤25km/h", "28km/h", "不合格", "A类")),
+            row(
+                Some(product("2", "R-2", "TDT-2")),
+                item("整车质量", "≤55kg", "51.2kg", "合格", "B类"),
+            ),
+            row(None, item("制动性能", "≤7m", "5.1m", "合格", "A类")),
+        ];
+        let rows: Vec<&[&str]> = rows.iter().map(Vec::as_slice).collect();
+        let sheet = result_records(&text_grid(&rows), 0, "tj-lab-01", None).unwrap();
+        assert_eq!(sheet.records.len(), 2);
+        for record in &sheet.records {
+            assert!(record.problems.is_empty(), "{:?}", record.problems);
+        }
+        let failed = sheet.records[0].value.as_ref().unwrap();
+        assert_eq!(failed["report_no"], "R-1");
+        assert_eq!(failed["verdict"], "fail");
+        assert_eq!(
+            failed["items"],
+            serde_json::json!([
+                {"name": "整车质量", "required": "≤55kg", "measured": "61.2kg", "verdict": "fail",
+                 "severity": "general"},
+                {"name": "制动性能", "required": "≤7m", "measured": "5.1m", "verdict": "pass"},
+                {"name": "最高车速", "required": "≤25km/h", "measured": "28km/h",
+                 "verdict": "fail", "severity": "serious"},
+            ])
+        );
+        assert!(failed.get("severity").is_none());
+        let passed = sheet.records[1].value.as_ref().unwrap();
+        assert_eq!(passed["report_no"], "R-2");
+        assert_eq!(passed["verdict"], "pass");
+        assert_eq!(passed["items"].as_array().map(Vec::len), Some(2));
+        assert!(passed.get("severity").is_none());
+        // Both pass the contract's rules: the serious item makes the failure serious.
+        let today = NaiveDate::from_ymd_opt(2026, 12, 7).unwrap();
+        let result = spotcheck_schemas::SamplingResult::parse(failed, today).unwrap();
+        assert_eq!(result.severity, Some(spotcheck_schemas::Severity::Serious));
+        spotcheck_schemas::SamplingResult::parse(passed, today).unwrap();
+
+        // Tested items without a verdict each are refused with what to add.
+        let without: Vec<Vec<&str>> = rows.iter().map(|cells| cells[..13].to_vec()).collect();
+        let without: Vec<&[&str]> = without.iter().map(Vec::as_slice).collect();
+        let refused = result_records(&text_grid(&without), 0, "tj-lab-01", None).unwrap_err();
+        assert!(refused.message.contains("单项判定"), "{}", refused.message);
     }
 }
