@@ -317,7 +317,7 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "sampling.quantity",
-        &["抽样数量", "抽样基数", "样品数量"],
+        &["抽样数量", "样品数量"],
         CellKind::Text,
         false,
         "",
@@ -479,6 +479,18 @@ pub const RESULT_COLUMNS: &[Column] = &[
 
 /// A header as compared: without spaces and line breaks, full-width brackets and slashes made
 /// ASCII, a required-marker `*` and a trailing "(必填)" dropped.
+/// Where `header` stands among `column`'s names, the first (the template's) best: of two
+/// columns of one field, the row takes the better named one it fills. A name matched by its
+/// last words only ranks after all.
+pub fn header_rank(column: &Column, header: &str) -> usize {
+    let wanted = normalize_header(header);
+    column
+        .headers
+        .iter()
+        .position(|h| normalize_header(h) == wanted)
+        .unwrap_or(column.headers.len())
+}
+
 pub fn normalize_header(header: &str) -> String {
     let mut text: String = header
         .chars()

@@ -615,6 +615,7 @@ fn table_records(
     let mut layout: Vec<Option<&'static Column>> = Vec::with_capacity(header_names.len());
     let mut read = SheetColumns::default();
     let mut ignored = Vec::new();
+    let mut ranks = Vec::with_capacity(header_names.len());
     // A ledger giving each tested item a row (检验项目, 单项判定) says its measured value in 检验结果.
     let item_rows = header_names
         .iter()
@@ -630,14 +631,22 @@ fn table_records(
             }
             column => column,
         };
+        // Two columns of one field under different names (检验日期 and 签发日期, 被抽样单位地址
+        // and 抽样地点), as ledgers and sampling forms have: each row takes the one its
+        // column's names prefer that it fills ([`row_record`]). The same name twice says
+        // nothing of which is meant.
+        ranks.push(column.map_or(0, |c| columns::header_rank(c, &header)));
         match column {
             Some(column) if !matches!(column.kind, CellKind::Ignored | CellKind::Remarks) => {
                 if let Some((_, other)) = read.read.iter().find(|(path, _)| *path == column.path) {
-                    return Err(ApiError::bad_request(format!(
-                        "row {header_line}: the columns {other} and {header} are the same field: keep one"
-                    )));
+                    if columns::normalize_header(other) == columns::normalize_header(&header) {
+                        return Err(ApiError::bad_request(format!(
+                            "row {header_line}: two columns are named {header}: keep one"
+                        )));
+                    }
+                } else {
+                    read.read.push((column.path, header.trim().to_owned()));
                 }
-                read.read.push((column.path, header.trim().to_owned()));
             }
             None if !header.trim().is_empty() => ignored.push(header.trim().to_owned()),
             Some(_) | None => {}
@@ -716,7 +725,7 @@ fn table_records(
             })
         })
         .map(|(line, cells)| {
-            let mut record = row_record(*line, cells, &layout, &read, &by_list);
+            let mut record = row_record(*line, cells, (&layout, &ranks), &read, &by_list);
             if let Some(kind) = list.second_test.filter(|_| !has("")) {
                 let why = not_a_spot_check(kind, "the sheet's name or title");
                 record.problems.push(FieldError::new("", why));
@@ -922,16 +931,22 @@ fn fill_merged_down(rows: &mut [(usize, Cow<[Cell]>)], merges: &[(usize, usize, 
     }
 }
 
+/// One row's record. `layout` is each column's field and the rank of its name among the
+/// field's ([`columns::header_rank`]): of two columns of one field the row fills, the better
+/// ranked gives the value (an equal rank: the later column, as one column's date and another's
+/// production date), but of two dates of the report (检验日期, 签发日期) the later, from which
+/// the objection window runs when the service is not known.
 fn row_record(
     line: usize,
     cells: &[Cell],
-    layout: &[Option<&'static Column>],
+    (layout, ranks): (&[Option<&'static Column>], &[usize]),
     columns: &SheetColumns,
     by_sheet: &Map<String, Value>,
 ) -> Submitted {
     let mut root = Map::new();
     let mut problems = Vec::new();
-    for (cell, column) in cells.iter().zip(layout) {
+    let mut given: Vec<(&str, usize)> = Vec::new();
+    for ((cell, column), &rank) in cells.iter().zip(layout).zip(ranks) {
         let Some(column) = column else { continue };
         if text_of(cell).is_none() {
             continue;
@@ -939,7 +954,18 @@ fn row_record(
         match read_cell(column, cell) {
             Ok(values) => {
                 for (path, value) in values {
-                    insert_path(&mut root, path, value);
+                    let takes = match given.iter().find(|(p, _)| *p == path) {
+                        None => true,
+                        Some(_) if path == "tested_on" => {
+                            root.get(path).and_then(Value::as_str) < value.as_str()
+                        }
+                        Some(&(_, before)) => rank <= before,
+                    };
+                    if takes {
+                        insert_path(&mut root, path, value);
+                        given.retain(|(p, _)| *p != path);
+                        given.push((path, rank));
+                    }
                 }
             }
             Err(message) => problems.push(FieldError::new(column.path, message)),
@@ -3280,5 +3306,63 @@ mod tests {
         let without: Vec<&[&str]> = without.iter().map(Vec::as_slice).collect();
         let refused = result_records(&text_grid(&without), 0, "tj-lab-01", None).unwrap_err();
         assert!(refused.message.contains("单项判定"), "{}", refused.message);
+    }
+
+    /// Ledgers and sampling forms have two columns of one field under different names: 检验日期
+    /// and 签发日期, 抽样数量 beside 抽样基数 (the lot, not the sample), 被抽样单位地址 and
+    /// 抽样地点. Before, the whole sheet was refused ("the same field: keep one"). Each row takes
+    /// the report's later date (the objection window runs from it when service is not known),
+    /// else the better named column it fills; a name given twice is still refused.
+    #[test]
+    fn two_columns_of_one_field_are_read_not_refused() {
+        let mut header = HEADER.to_vec();
+        header.extend([
+            "签发日期",
+            "抽样基数",
+            "抽样数量",
+            "抽样地点",
+            "被抽样单位地址",
+        ]);
+        let row = |issued: &'static str, place: &'static str, address: &'static str| {
+            let mut cells = BULLETIN_ROW.to_vec();
+            cells[6] = "";
+            cells.extend([issued, "200台", "2台", place, address]);
+            cells
+        };
+        let rows = [
+            header.clone(),
+            row("2026-04-25", "仓库", "天津市河西区某路1号"),
+            row("", "天津市河东区某路2号", ""),
+        ];
+        let rows: Vec<&[&str]> = rows.iter().map(Vec::as_slice).collect();
+        let sheet = result_records(&text_grid(&rows), 0, "tj-lab-01", None).unwrap();
+        let values: Vec<&Value> = sheet
+            .records
+            .iter()
+            .map(|r| {
+                assert!(r.problems.is_empty(), "{:?}", r.problems);
+                r.value.as_ref().unwrap()
+            })
+            .collect();
+        assert_eq!(values[0]["tested_on"], "2026-04-25");
+        assert_eq!(values[1]["tested_on"], "2026-04-20");
+        assert_eq!(values[0]["sampling"]["quantity"], "2台");
+        assert_eq!(values[0]["sampled_unit"]["address"], "天津市河西区某路1号");
+        assert_eq!(values[0]["sampled_unit"]["district"], "120103");
+        assert_eq!(values[1]["sampled_unit"]["address"], "天津市河东区某路2号");
+        assert_eq!(values[1]["sampled_unit"]["district"], "120102");
+        assert!(sheet.ignored.contains(&"抽样基数".to_owned()));
+
+        let mut twice = HEADER.to_vec();
+        twice.push("检验日期");
+        let mut cells = BULLETIN_ROW.to_vec();
+        cells.push("2026-04-21");
+        let refused =
+            result_records(&text_grid(&[&twice, &cells]), 0, "tj-lab-01", None).unwrap_err();
+        assert!(
+            refused.message.contains("two columns are named 检验日期"),
+            "{}",
+            refused.message
+        );
     }
 }
