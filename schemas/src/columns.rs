@@ -552,6 +552,34 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
                 .filter(|c| matches!(c.kind, CellKind::Severity | CellKind::Flag))
                 .find(|c| names(c).any(|h| h.chars().count() >= 4 && wanted.ends_with(&h)))
         })
+        .or_else(|| by_parts(&wanted))
+}
+
+/// A header of parts (商标（品牌）, 规格型号/等级, 受检单位（被抽样单位）, 抽样日期（年月日）,
+/// 不合格项目（标准值/实测值）): the column its first part names, when no other part names
+/// another column (a failed item's values are the items column's). A contract maker
+/// (生产企业（受托方）) is not the label's producer: none.
+fn by_parts(wanted: &str) -> Option<&'static Column> {
+    let parts: Vec<&str> = wanted
+        .split(['(', ')', '/'])
+        .filter(|part| !part.is_empty())
+        .collect();
+    let [first, rest @ ..] = parts.as_slice() else {
+        return None;
+    };
+    if rest.is_empty() || parts.iter().any(|part| part.contains("受托")) {
+        return None;
+    }
+    let column = result_column(first)?;
+    rest.iter()
+        .all(|part| match result_column(part) {
+            None => true,
+            Some(other) => {
+                std::ptr::eq(other, column)
+                    || (column.kind == CellKind::FailedItems && other.kind == CellKind::ItemDetail)
+            }
+        })
+        .then_some(column)
 }
 
 /// Other words for a category than its bulletin name, matched as parts of a product name too: the
@@ -986,7 +1014,7 @@ pub fn severity_from_zh(text: &str) -> Option<Severity> {
 
 /// A unit's name and address written in one cell, as bulletins with a 名称及地址 column do:
 /// `某公司（地址：天津市西青区某路1号）`, `某公司，地址：…`, or the address on a line of its own
-/// beginning with a province or city. `None` when the cell holds a name alone.
+/// or after a `/` (名称/地址), beginning with a province or city. `None` when the cell holds a name alone.
 pub fn name_and_address(text: &str) -> Option<(&str, &str)> {
     let text = text.trim();
     for marker in ["地址", "住所", "厂址"] {
@@ -1002,7 +1030,7 @@ pub fn name_and_address(text: &str) -> Option<(&str, &str)> {
             }
         }
     }
-    let (name, address) = text.split_once('\n')?;
+    let (name, address) = text.split_once(['\n', '/', '／'])?;
     let address = address.trim();
     // An address, not the rest of a name broken over two lines (某某集团 / 天津分公司).
     let places =
@@ -1251,6 +1279,27 @@ mod tests {
             Some("sampled_unit.name")
         );
         assert!(result_column("联系电话").is_none());
+    }
+
+    /// Headers that say a column's name with another or a note in a bracket or after a `/`
+    /// (商标（品牌）, 规格型号/等级): the column the first part names. Before, such a column was
+    /// left out: the brand the six-month rule compares on, the model a batch is keyed on (the
+    /// sheet refused for want of 规格型号).
+    #[test]
+    fn a_header_of_parts_names_the_column_its_first_part_does() {
+        let path = |header| result_column(header).map(|c| c.path);
+        assert_eq!(path("商标（品牌）"), Some("product.brand"));
+        assert_eq!(path("规格型号/等级"), Some("product.model"));
+        assert_eq!(path("受检单位（被抽样单位）"), Some("sampled_unit.name"));
+        assert_eq!(path("被抽样单位名称（销售者）"), Some("sampled_unit.name"));
+        assert_eq!(path("标称生产企业名称/地址"), Some("producer.name"));
+        assert_eq!(path("抽样日期（年-月-日）"), Some("sampling.date"));
+        assert_eq!(path("检验结论（合格/不合格）"), Some("verdict"));
+        assert_eq!(path("不合格项目（标准值/实测值）"), Some("items"));
+        // Parts naming two columns say neither; a contract maker is not the label's producer.
+        assert_eq!(path("被抽样单位/标称生产企业"), None);
+        assert_eq!(path("检验结果（不合格项目）"), None);
+        assert_eq!(path("生产企业（受托方）"), None);
     }
 
     #[test]

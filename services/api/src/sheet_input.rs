@@ -2086,6 +2086,15 @@ mod tests {
                 serde_json::json!("天津市南开区某路2号")
             )
         );
+        // 名称/地址 (a header of both): the address after the slash.
+        assert_eq!(
+            read("某车业有限公司/天津市西青区某路1号", "某车行/南开区某路2号"),
+            (
+                serde_json::json!({"name": "某车业有限公司", "address": "天津市西青区某路1号"}),
+                serde_json::json!("某车行"),
+                serde_json::json!("南开区某路2号")
+            )
+        );
         assert_eq!(
             read("永康市某某工贸有限公司，地址：浙江省永康市某路", "某车行").0,
             serde_json::json!({"name": "永康市某某工贸有限公司", "address": "浙江省永康市某路"})
