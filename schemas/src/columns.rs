@@ -342,6 +342,8 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "报告送达日期",
             "检验报告送达日期",
             "结果送达日期",
+            "送达时间",
+            "签收日期",
         ],
         CellKind::Date,
         false,
@@ -544,12 +546,20 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
         .iter()
         .find(|c| names(c).any(|h| h == wanted))
         // A column that says a legal quality of the result (its severity, a counterfeit, a
-        // follow-up) is known by its header's last words too (不合格项目严重程度, 是否为跟踪抽查):
-        // left out, it would change the case's decisions unseen.
+        // follow-up, the day it was served, from which the objection window runs) is known by
+        // its header's last words too (不合格项目严重程度, 是否为跟踪抽查, 结果通知书送达日期):
+        // left out, it would change the case's decisions unseen. Not the service of another
+        // document (整改通知书送达日期).
         .or_else(|| {
             RESULT_COLUMNS
                 .iter()
-                .filter(|c| matches!(c.kind, CellKind::Severity | CellKind::Flag))
+                .filter(|c| {
+                    matches!(c.kind, CellKind::Severity | CellKind::Flag)
+                        || (c.path == "served_on"
+                            && !["整改", "责令", "约谈", "督办", "提醒", "复检", "复查"]
+                                .iter()
+                                .any(|other| wanted.contains(other)))
+                })
                 .find(|c| names(c).any(|h| h.chars().count() >= 4 && wanted.ends_with(&h)))
         })
         .or_else(|| by_parts(&wanted))
@@ -1342,6 +1352,12 @@ mod tests {
         // Others only by their own names: a producer's code is not the sampled unit's.
         assert_eq!(path("标称生产商统一社会信用代码"), None);
         assert_eq!(path("主要不合格项目"), Some("items"));
+        // The day the result was served, however the document is named: before, these were
+        // left out and the objection window ran from the report's date, ending too early.
+        assert_eq!(path("结果通知书送达日期"), Some("served_on"));
+        assert_eq!(path("检验结果通知书送达时间"), Some("served_on"));
+        assert_eq!(path("企业签收日期"), Some("served_on"));
+        assert_eq!(path("整改通知书送达日期"), None);
     }
 
     #[test]
