@@ -176,7 +176,8 @@ pub fn name_key(name: &str) -> String {
 
 /// The enterprise a name names without what bulletins add in brackets about it: who made the
 /// product for whom (the entrusting enterprise's, when it says so), a seller's form and
-/// keeper (（个体工商户）, （经营者：张某）), or its address (（地址：…）). Other brackets are
+/// keeper (（个体工商户）, （经营者：张某）), its address (（地址：…）) or its former name
+/// (（原…）; a bracket giving its new name, （现更名为…）, is the name). Other brackets are
 /// part of the name (（滨海）, （有限合伙）). `name` is normalised (half-width brackets and
 /// colons).
 fn enterprise_named(name: &str) -> &str {
@@ -209,9 +210,31 @@ fn enterprise_named(name: &str) -> &str {
         "住所",
         "厂址",
     ];
+    // Renamed: the name the bracket gives now (（现更名为…）) is the one registered.
+    for (open, _) in name.match_indices('(') {
+        let inner = &name[open + 1..];
+        if let Some(now) = ["现更名为", "已更名为", "更名为", "现名"]
+            .iter()
+            .find_map(|word| inner.strip_prefix(word))
+        {
+            let now = now.trim_start_matches(':');
+            let now = now[..now.rfind(')').unwrap_or(now.len())].trim();
+            if !now.is_empty() {
+                return now;
+            }
+        }
+    }
+    // A former name (（原天津市某某厂）, （曾用名：…）), not a place (（原平）).
+    let former = |inner: &str| {
+        ["原名", "曾用名"]
+            .iter()
+            .any(|word| inner.starts_with(word))
+            || (inner.starts_with('原')
+                && inner.split(')').next().unwrap_or(inner).chars().count() >= 6)
+    };
     let annotation = name.match_indices('(').find(|(open, _)| {
         let inner = &name[open + 1..];
-        SAID_ABOUT.iter().any(|word| inner.starts_with(word))
+        SAID_ABOUT.iter().any(|word| inner.starts_with(word)) || former(inner)
     });
     match annotation {
         Some((open, _)) => name[..open].trim(),
@@ -550,6 +573,20 @@ mod tests {
             assert_eq!(name_key(named), name_key("某某（天津）有限公司"), "{named}");
         }
         assert_ne!(name_key("某某旗舰店"), operator);
+        // A former name in brackets is not the name; a bracket giving the new one is.
+        let renamed = name_key("天津市某某科技发展有限公司");
+        for named in [
+            "天津市某某科技发展有限公司（原天津市某某电器有限公司）",
+            "天津市某某科技发展有限公司(原名:天津市某某电器厂)",
+            "天津市某某电器有限公司（现更名为天津市某某科技发展有限公司）",
+            "天津市某某电器有限公司（已更名为：天津市某某科技发展有限公司）",
+        ] {
+            assert_eq!(name_key(named), renamed, "{named}");
+        }
+        assert_ne!(
+            name_key("某某（原平）机械有限公司"),
+            name_key("某某机械有限公司")
+        );
         // A seller's form and keeper, as bulletins add them; a partnership's form is its name.
         let shop = name_key("南开区某某五金店");
         assert_eq!(name_key("南开区某某五金店（个体工商户）"), shop);

@@ -76,8 +76,10 @@ use std::collections::BTreeMap;
 /// with the district before it (天津市河西区鑫盛五金店); 47 = an official's identification of a
 /// name on another case does not carry to a unit the record places in another district; 48 = a
 /// sampled unit elsewhere named without a code is to be reported to its province's authority
-/// too, and an address beginning with a street named after a province (山西路) is Tianjin's.
-pub const RULES_VERSION: u32 = 48;
+/// too, and an address beginning with a street named after a province (山西路) is Tianjin's;
+/// 49 = a name with its former name in brackets (（原…）) is keyed without it, and one with its
+/// new name (（现更名为…）) as the new name (the alias table again).
+pub const RULES_VERSION: u32 = 49;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
