@@ -19,6 +19,28 @@ pub const LATEST_YEAR: i32 = 2099;
 /// Longest text accepted in any field, in characters.
 pub const MAX_TEXT_CHARS: usize = 500;
 
+/// A date as records give one: `YYYY-MM-DD`, or a date-time as systems serialise one — with an
+/// offset (`2026-04-19T16:30:00Z`), the date in China at that instant (2026-04-20), the day the
+/// law counts; without (`2026-04-20 09:15:00`, `2026-04-20T09:15`), the date written, in
+/// China's time as the records are.
+fn date_of(text: &str) -> Option<NaiveDate> {
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return Some(date);
+    }
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(text) {
+        return Some(at.with_timezone(&crate::days::CHINA).date_naive());
+    }
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|format| chrono::NaiveDateTime::parse_from_str(text, format).ok())
+    .map(|at| at.date())
+}
+
 /// A view of one JSON object at a path; absent objects yield absent fields.
 pub struct Obj<'a> {
     map: Option<&'a Map<String, Value>>,
@@ -149,7 +171,7 @@ impl<'a> Obj<'a> {
     /// A calendar date written `YYYY-MM-DD`, in the years records can name.
     pub fn date(&self, key: &str, required: bool, errors: &mut Errors) -> Option<NaiveDate> {
         let text = self.text_as(key, required, errors)?;
-        let date = NaiveDate::parse_from_str(&text, "%Y-%m-%d").ok();
+        let date = date_of(&text);
         match date {
             None => errors.push(
                 self.path_of(key),

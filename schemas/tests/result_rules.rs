@@ -390,3 +390,23 @@ fn a_label_without_a_producer_is_read_however_it_is_written() {
         assert!(names_a_producer(named), "{named}");
     }
 }
+
+/// Labs' systems serialise dates as date-times. One with an offset is the date in China at that
+/// instant (the day the law counts: `2026-04-24T16:30:00Z` is 25 April there), one without is
+/// the date written; anything else is still refused. Before, every such record was refused.
+#[test]
+fn a_date_time_is_read_as_the_date_in_china() {
+    let mut value = valid();
+    value["sampling"]["date"] = json!("2026-04-02T00:00:00+08:00");
+    value["tested_on"] = json!("2026-04-20 17:45:12");
+    value["served_on"] = json!("2026-04-24T16:30:00Z");
+    let result = SamplingResult::parse(&value, today()).unwrap();
+    assert_eq!(result.sampling.date.to_string(), "2026-04-02");
+    assert_eq!(result.tested_on.to_string(), "2026-04-20");
+    assert_eq!(
+        result.served_on.map(|d| d.to_string()).as_deref(),
+        Some("2026-04-25")
+    );
+    let errors = errors_after(|v| v["tested_on"] = json!("2026-04-20T25:00:00"));
+    assert_one_error(&errors, "tested_on", "is not a date");
+}
