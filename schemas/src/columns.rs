@@ -91,7 +91,16 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "report_no",
-        &["报告编号", "检验报告编号", "报告号", "检验报告号"],
+        &[
+            "报告编号",
+            "检验报告编号",
+            "报告号",
+            "检验报告号",
+            "检测报告编号",
+            "检测报告号",
+            "报告编码",
+            "检验报告编码",
+        ],
         CellKind::Text,
         true,
         "本机构的检验报告编号，同一编号重复提交视为同一份报告",
@@ -131,7 +140,14 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "category",
-        &["产品类别", "产品种类", "产品大类", "产品类型"],
+        &[
+            "产品类别",
+            "产品种类",
+            "产品大类",
+            "产品类型",
+            "样品类别",
+            "产品分类",
+        ],
         CellKind::Category,
         false,
         "燃气用具、电动自行车、烟花爆竹、消防产品、危险化学品、防爆电气、电线电缆、车载常压罐体、安全帽或其他；留空时按产品名称判断",
@@ -167,6 +183,10 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "被抽样企业名称",
             "被抽样单位名称及地址",
             "受检单位名称及地址",
+            "销售者",
+            "销售者名称",
+            "销售单位",
+            "销售单位名称",
         ],
         CellKind::Text,
         true,
@@ -190,7 +210,13 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "sampled_unit.address",
-        &["被抽样单位地址", "受检单位地址", "抽样地点"],
+        &[
+            "被抽样单位地址",
+            "受检单位地址",
+            "抽样地点",
+            "抽样地址",
+            "经营地址",
+        ],
         CellKind::Text,
         false,
         "",
@@ -209,6 +235,11 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "所属区",
             "所属区域",
             "所属地区",
+            "所属辖区",
+            "辖区",
+            "区县",
+            "所属区县",
+            "所在区域",
         ],
         CellKind::District,
         false,
@@ -241,6 +272,12 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "生产单位",
             "生产者名称",
             "生产者",
+            "生产厂家",
+            "标称生产厂家",
+            "生产厂商",
+            "生产商",
+            "制造商",
+            "标称制造商",
             "标称生产企业名称及地址",
             "标称生产企业及地址",
             "生产企业名称及地址",
@@ -296,6 +333,8 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "批号/生产日期",
             "生产批号",
             "批号",
+            "批次号",
+            "生产批次",
         ],
         CellKind::DateOrBatch,
         true,
@@ -351,7 +390,15 @@ pub const RESULT_COLUMNS: &[Column] = &[
     ),
     column(
         "standards",
-        &["检验依据", "执行标准", "判定依据", "依据标准"],
+        &[
+            "检验依据",
+            "执行标准",
+            "判定依据",
+            "依据标准",
+            "检验依据标准",
+            "判定依据标准",
+            "标称执行标准",
+        ],
         CellKind::Standards,
         false,
         "多个标准用“；”分隔",
@@ -369,6 +416,8 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "抽查结论",
             "判定结论",
             "检测结论",
+            "检验结果判定",
+            "结论判定",
         ],
         CellKind::Verdict,
         true,
@@ -382,6 +431,11 @@ pub const RESULT_COLUMNS: &[Column] = &[
             "不合格项目及指标",
             "不合格项目名称",
             "主要不合格项目及指标",
+            "不合格项",
+            "不合格内容",
+            "问题项目",
+            "不合格项目及检测值",
+            "不合格项目及实测值",
         ],
         CellKind::FailedItems,
         false,
@@ -562,7 +616,27 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
                 })
                 .find(|c| names(c).any(|h| h.chars().count() >= 4 && wanted.ends_with(&h)))
         })
+        .or_else(|| by_unit_and_part(&wanted))
         .or_else(|| by_parts(&wanted))
+}
+
+/// A unit's name header and a part of it in one header (生产单位地址, 生产厂家统一社会信用代码,
+/// 被检单位地址): that unit's column for the part, as under a merged header ([`unit_part`]).
+fn by_unit_and_part(wanted: &str) -> Option<&'static Column> {
+    wanted.char_indices().skip(1).find_map(|(at, _)| {
+        let (unit, part) = wanted.split_at(at);
+        let named = RESULT_COLUMNS.iter().find(|c| {
+            c.path.ends_with(".name") && c.headers.iter().any(|h| normalize_header(h) == unit)
+        })?;
+        let part = match part {
+            "名称" | "单位名称" | "企业名称" => "name",
+            "地址" | "详细地址" | "单位地址" | "企业地址" | "住所" => "address",
+            "统一社会信用代码" | "社会信用代码" | "信用代码" => "uscc",
+            _ => return None,
+        };
+        let path = format!("{}.{part}", named.path.strip_suffix(".name")?);
+        RESULT_COLUMNS.iter().find(|c| c.path == path)
+    })
 }
 
 /// A header of parts (商标（品牌）, 规格型号/等级, 受检单位（被抽样单位）, 抽样日期（年月日）,
@@ -1289,6 +1363,38 @@ mod tests {
             Some("sampled_unit.name")
         );
         assert!(result_column("联系电话").is_none());
+    }
+
+    /// Labs' ledgers name a unit and its part in one header (生产单位地址, 生产厂家统一社会信用代码,
+    /// 被检单位地址) and use words of their own (检测报告编号, 制造商, 所属辖区, 不合格项). Before,
+    /// these columns were left out: a producer's credit code (so the producer waited for
+    /// identification), its address (so one elsewhere was not reported there), or the sheet
+    /// was refused for want of 报告编号 or 标称生产企业.
+    #[test]
+    fn a_labs_ledger_names_its_columns_in_its_own_words() {
+        let path = |header| result_column(header).map(|c| c.path);
+        for (header, expected) in [
+            ("生产单位地址", "producer.address"),
+            ("生产厂家地址", "producer.address"),
+            ("制造商地址", "producer.address"),
+            ("生产单位统一社会信用代码", "producer.uscc"),
+            ("生产企业信用代码", "producer.uscc"),
+            ("生产厂家", "producer.name"),
+            ("制造商", "producer.name"),
+            ("被检单位地址", "sampled_unit.address"),
+            ("受检企业统一社会信用代码", "sampled_unit.uscc"),
+            ("销售者名称", "sampled_unit.name"),
+            ("检测报告编号", "report_no"),
+            ("所属辖区", "sampled_unit.district"),
+            ("批次号", "product.batch"),
+            ("检验依据标准", "standards"),
+            ("不合格项", "items"),
+            ("结论判定", "verdict"),
+        ] {
+            assert_eq!(path(header), Some(expected), "{header}");
+        }
+        // A unit and a part that is none of its own says nothing.
+        assert_eq!(path("生产单位电话"), None);
     }
 
     /// Headers that say a column's name with another or a note in a bracket or after a `/`
