@@ -118,6 +118,9 @@ pub enum Gap {
     NoCalendarYear { term: Term, year: i32 },
     /// An objection recorded after its window, and no re-test: the failure stands.
     ObjectionOutOfTime { filed: NaiveDate, until: NaiveDate },
+    /// Shipments whose ledger records the batch by its production date alone (`date`), not
+    /// the code the result gives: taken as this batch, to be confirmed.
+    BatchByProductionDate { date: NaiveDate, shipments: usize },
     /// A producer or sampled unit without a credit code whose address (the label's, for the
     /// producer) is in another province (`province`, its code): to be reported to that
     /// province's authority by name and address.
@@ -251,6 +254,10 @@ impl std::fmt::Display for Gap {
             Gap::NoCalendarYear { term, year } => write!(
                 f,
                 "{term} cannot be computed: the working-day calendar has no year {year}: add the State Council's holiday notice for {year} under [traceback.calendar.years.{year}] in the config file"
+            ),
+            Gap::BatchByProductionDate { date, shipments } => write!(
+                f,
+                "{shipments} shipment(s) in the ledger record the batch by its production date ({date}) alone: taken as this batch; confirm with the units that it is"
             ),
             Gap::Elsewhere {
                 role: r,

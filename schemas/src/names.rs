@@ -483,6 +483,10 @@ impl crate::case::Gap {
                 "{}无法计算：工作日日历中没有{year}年——请在配置文件的 [traceback.calendar.years.{year}] 中加入国务院办公厅该年的节假日安排",
                 term.name_zh()
             ),
+            BatchByProductionDate { date, shipments } => format!(
+                "台账中有{shipments}笔进销货记录只记载了生产日期（{}），未记载批号：已按同一批次追查，请向有关单位核实",
+                date_zh(*date)
+            ),
             Elsewhere {
                 role: r,
                 name,

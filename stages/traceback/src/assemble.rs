@@ -13,7 +13,7 @@ use spotcheck_schemas::case::{
 };
 use spotcheck_schemas::columns;
 use spotcheck_schemas::disclosure::visible_until;
-use spotcheck_schemas::keys::{item_key, name_key, normalise};
+use spotcheck_schemas::keys::{batch_code_key, item_key, name_key, normalise};
 use spotcheck_schemas::{
     Case, Direction, Disposition, DispositionKind, SamplingResult, Severity, Shipment, SubjectRole,
     Unit, UnitRole, case_id,
@@ -78,8 +78,9 @@ use std::collections::BTreeMap;
 /// sampled unit elsewhere named without a code is to be reported to its province's authority
 /// too, and an address beginning with a street named after a province (山西路) is Tianjin's;
 /// 49 = a name with its former name in brackets (（原…）) is keyed without it, and one with its
-/// new name (（现更名为…）) as the new name (the alias table again).
-pub const RULES_VERSION: u32 = 49;
+/// new name (（现更名为…）) as the new name (the alias table again); 50 = a batch is met by the
+/// production date the result gives too, as shops' ledgers record it.
+pub const RULES_VERSION: u32 = 50;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -181,6 +182,7 @@ pub fn assemble(
         .gaps
         .extend(name_variants(inputs, producer_uscc.as_deref()));
     trace.gaps.extend(registered_otherwise(inputs));
+    trace.gaps.extend(batch_by_date(inputs));
     let known = Known::new(inputs, producer_uscc.as_deref());
 
     let producer_referred = producer_referral(inputs);
@@ -570,6 +572,25 @@ fn name_variants(inputs: &Inputs, producer: Option<&str>) -> Vec<Gap> {
             uscc: producer.to_owned(),
         })
         .collect()
+}
+
+/// The shipments that meet the batch by the production date the result gives, not by its code.
+fn batch_by_date(inputs: &Inputs) -> Option<Gap> {
+    let product = &inputs.result.product;
+    let date = product.production_date?;
+    let (code, by_date) = (
+        batch_code_key(&product.batch),
+        batch_code_key(&date.to_string()),
+    );
+    let shipments = inputs
+        .shipments
+        .iter()
+        .filter(|s| {
+            let key = batch_code_key(&s.product.batch);
+            key != code && key == by_date
+        })
+        .count();
+    (code != by_date && shipments > 0).then_some(Gap::BatchByProductionDate { date, shipments })
 }
 
 /// The codes the result gives that the unit registry holds under another name (beyond the

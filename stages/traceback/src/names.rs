@@ -6,7 +6,8 @@
 //!   `N:<name key>/<MODEL>/<BATCH>` ([`name_key`]; the model by [`product_key`], as a shop's
 //!   ledger writes `ABS-V型` for the lab's `ABS-Ⅴ`, the batch by [`batch_code_key`], as it
 //!   writes `2026.3.1` for `20260301`). A case reads its batch under its producer's
-//!   code and under every name of that producer (the result's, the registry's).
+//!   code and under every name of that producer (the result's, the registry's), by the batch
+//!   code and by the production date the result gives (a ledger that records the date alone).
 //! - **The alias table.** Registered units by name key (`store::NAMES`), the newest official
 //!   identification of each name (`store::OFFICIAL`), and the codes ledgers give a producer
 //!   name for a batch (`store::LEDGER`).
@@ -189,16 +190,24 @@ pub(crate) fn case_keys(
     producer: Option<&str>,
 ) -> Result<Vec<String>, StoreError> {
     let product = &result.product;
-    let mut keys = vec![name_trace_key(
-        &result.producer.name,
-        &product.model,
-        &product.batch,
-    )];
-    if let Some(uscc) = producer {
-        keys.push(uscc_key(uscc, &product.model, &product.batch));
-        if let Some(bytes) = txn.open_table(store::UNITS)?.get(uscc)? {
-            let unit: Unit = serde_json::from_slice(bytes.value())?;
-            keys.push(name_trace_key(&unit.name, &product.model, &product.batch));
+    let registered = match producer {
+        Some(uscc) => match txn.open_table(store::UNITS)?.get(uscc)? {
+            Some(bytes) => Some(serde_json::from_slice::<Unit>(bytes.value())?.name),
+            None => None,
+        },
+        None => None,
+    };
+    let mut keys = Vec::new();
+    // The batch by its code and, where the label gives one, by its production date: shops'
+    // ledgers often record the date alone (进货台账: 生产日期).
+    let date = product.production_date.map(|date| date.to_string());
+    for batch in std::iter::once(product.batch.as_str()).chain(date.as_deref()) {
+        keys.push(name_trace_key(&result.producer.name, &product.model, batch));
+        if let Some(uscc) = producer {
+            keys.push(uscc_key(uscc, &product.model, batch));
+        }
+        if let Some(name) = &registered {
+            keys.push(name_trace_key(name, &product.model, batch));
         }
     }
     keys.sort();

@@ -1207,6 +1207,86 @@ async fn a_sampled_unit_elsewhere_without_a_code_is_to_be_reported_there() {
     }
 }
 
+/// The lab's report gives the batch code and the production date (`B1`, 2026-02-01); shops'
+/// ledgers often record the production date alone. Those shipments are of the batch: the
+/// distributor is traced upstream and the other shop it supplied downstream, and the case says
+/// they met by the date. A shipment of another production date is not of it.
+#[tokio::test]
+async fn a_ledger_that_records_the_production_date_alone_meets_the_batch() {
+    const PRODUCER: &str = "91350100M000100Y43";
+    const SHOP: &str = "91110000802100433B";
+    const DISTRIBUTOR: &str = "91120116MA05DJ5T1Y";
+    const OTHER_SHOP: &str = "92120105MA05PH0P2P";
+    const THIRD_SHOP: &str = "91120104MA05A0B1CX";
+    let shipment = |id: &str, from: &str, to: &str, batch: &str| {
+        json!({
+            "shipment_id": id, "category": "fireworks",
+            "product": {"producer_uscc": PRODUCER, "producer_name": "某烟花厂",
+                        "model": "F-1", "batch": batch},
+            "from": {"uscc": from, "name": format!("单位{}", &from[10..])},
+            "to": {"uscc": to, "name": format!("单位{}", &to[10..])},
+            "quantity": 10, "unit": "箱", "shipped_on": "2026-02-10"
+        })
+    };
+    let harness = Harness::new();
+    let (mut stage, store) = harness.stage();
+    let mut sampled = result();
+    sampled["product"]["production_date"] = json!("2026-02-01");
+    stage
+        .apply(&[
+            delivered(
+                topics::SHIPMENTS,
+                0,
+                &shipment("S1", PRODUCER, DISTRIBUTOR, "2026.2.1"),
+            ),
+            delivered(
+                topics::SHIPMENTS,
+                1,
+                &shipment("S2", DISTRIBUTOR, SHOP, "20260201"),
+            ),
+            delivered(
+                topics::SHIPMENTS,
+                2,
+                &shipment("S3", DISTRIBUTOR, OTHER_SHOP, "2026-02-01"),
+            ),
+            delivered(
+                topics::SHIPMENTS,
+                3,
+                &shipment("S4", DISTRIBUTOR, THIRD_SHOP, "2026-02-02"),
+            ),
+            delivered(topics::RESULTS, 0, &sampled),
+        ])
+        .await
+        .unwrap();
+    let case_ = case(&store);
+    let direction = |uscc: &str| {
+        case_["units"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["uscc"] == uscc)
+            .map(|u| u["direction"].clone())
+            .unwrap_or(Value::Null)
+    };
+    assert_eq!(
+        [
+            direction(DISTRIBUTOR),
+            direction(OTHER_SHOP),
+            direction(THIRD_SHOP)
+        ],
+        [json!("upstream"), json!("downstream"), Value::Null],
+        "{case_:#}"
+    );
+    let gaps = case_["gaps_zh"].as_array().unwrap();
+    assert!(
+        gaps.iter().any(|g| g
+            .as_str()
+            .unwrap()
+            .starts_with("台账中有3笔进销货记录只记载了生产日期（2026年2月1日）")),
+        "{gaps:?}"
+    );
+}
+
 /// A shop's ledger writes the model or the batch otherwise than the lab's report (`F-Ⅱ` on the
 /// report, `f-ii型` in the ledger; `20260301` and `2026.3.1`): it is the same batch, traced up
 /// to the distributor that supplied it and down to every other shop it supplied.
