@@ -292,7 +292,7 @@ pub fn item_key(name: &str) -> String {
 /// "the same product"): full-width folded, no whitespace, upper case, Roman numerals as letters
 /// (`ABS-Ⅴ型` = `abs-v型`), a model's trailing 型 left out (`JZT-2型` = `JZT-2`), and what
 /// records write for none (`/`, `无`, `——`, `无商标`, `未标注`…) the empty key, as a brand
-/// left out is.
+/// left out is; a picture mark as [`graphic_mark`] reads it.
 pub fn product_key(text: &str) -> String {
     let trimmed = text.trim();
     if !crate::result::names_a_producer(trimmed)
@@ -324,6 +324,35 @@ pub fn product_key(text: &str) -> String {
         && let Some(rest) = key.strip_suffix('型')
     {
         key.truncate(rest.len());
+    }
+    graphic_mark(key)
+}
+
+/// A brand that is a picture, as bulletins write it: `图形`, `图形商标`, `图案` alone are one
+/// key (`图形`), and a word with its picture (`火王及图形`, `火王+图形`, `图形+火王`,
+/// `火王（图形）`) the word's.
+fn graphic_mark(key: String) -> String {
+    const PICTURE: [&str; 6] = ["图形商标", "图形标识", "图形标志", "图形", "图案", "图标"];
+    if PICTURE.contains(&key.as_str()) {
+        return "图形".to_owned();
+    }
+    for picture in PICTURE {
+        for joined in [
+            format!("及{picture}"),
+            format!("和{picture}"),
+            format!("+{picture}"),
+            format!("({picture})"),
+        ] {
+            if let Some(word) = key.strip_suffix(joined.as_str()).filter(|w| !w.is_empty()) {
+                return word.to_owned();
+            }
+        }
+        if let Some(word) = key
+            .strip_prefix(format!("{picture}+").as_str())
+            .filter(|w| !w.is_empty())
+        {
+            return word.to_owned();
+        }
     }
     key
 }
@@ -504,6 +533,19 @@ mod tests {
         assert_ne!(product_key("JZT-2"), product_key("JZT-3"));
         assert_ne!(product_key("ABS-Ⅳ型"), product_key("ABS-Ⅴ型"));
         assert_eq!(product_key("型"), "型");
+        // A brand that is a picture, alone or beside its word.
+        assert_eq!(product_key("图形商标"), product_key("图形"));
+        assert_eq!(product_key("图案"), product_key("图形"));
+        for written in [
+            "火王及图形",
+            "火王＋图形",
+            "图形+火王",
+            "火王（图形）",
+            "火王和图形商标",
+        ] {
+            assert_eq!(product_key(written), product_key("火王"), "{written}");
+        }
+        assert_ne!(product_key("图形"), product_key("火王"));
     }
 
     #[test]

@@ -79,8 +79,10 @@ use std::collections::BTreeMap;
 /// too, and an address beginning with a street named after a province (山西路) is Tianjin's;
 /// 49 = a name with its former name in brackets (（原…）) is keyed without it, and one with its
 /// new name (（现更名为…）) as the new name (the alias table again); 50 = a batch is met by the
-/// production date the result gives too, as shops' ledgers record it.
-pub const RULES_VERSION: u32 = 50;
+/// production date the result gives too, as shops' ledgers record it; 51 = a picture mark
+/// beside a word (火王及图形) is the word's (the trace keys again, as a model's key is a product
+/// key too).
+pub const RULES_VERSION: u32 = 51;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
