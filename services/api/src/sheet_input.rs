@@ -1045,6 +1045,23 @@ fn row_record(
     {
         root.insert("severity".into(), Value::String(severity.as_str().into()));
     }
+    // A table without a column of failed items whose verdict names them (不合格（最高车速、
+    // 制动性能）, 不合格：标识): those are the items.
+    let items_column = layout
+        .iter()
+        .flatten()
+        .any(|c| c.kind == CellKind::FailedItems || c.path == "item.name");
+    if !items_column
+        && !root.contains_key("items")
+        && let Some(said) = in_column(CellKind::Verdict).find_map(|v| items_in_verdict(&v))
+    {
+        match failed_items(&said) {
+            Ok(items) => {
+                root.insert("items".into(), Value::Array(items));
+            }
+            Err(message) => problems.push(FieldError::new("verdict", message)),
+        }
+    }
     // A counterfeit written in 备注, as bulletins do, or beside the verdict (不合格（涉嫌假冒）),
     // unless a column of its own says.
     if !root.contains_key("suspected_counterfeit")
@@ -1596,6 +1613,32 @@ fn failed_items(text: &str) -> Result<Vec<Value>, String> {
         items.push(read);
     }
     Ok(items)
+}
+
+/// The failed items a verdict names after its 不合格, in a bracket or after a colon (不合格（最高
+/// 车速、制动性能）, 不合格：标识) — not its class, a counterfeit, a follow-up or what was done
+/// about it (不合格（一般）, 不合格（涉嫌假冒）, 不合格（已整改）).
+fn items_in_verdict(verdict: &str) -> Option<String> {
+    if columns::verdict_from_zh(verdict) != Some(Verdict::Fail) {
+        return None;
+    }
+    let (_, rest) = verdict.split_once("不合格")?;
+    let rest = rest.trim_start_matches([':', '：', ',', '，', ' ']);
+    let said = match rest.strip_prefix(['（', '(']) {
+        Some(inner) => inner.trim_end().trim_end_matches(['）', ')']),
+        None => rest,
+    }
+    .trim();
+    let about_the_case = [
+        "复检", "复查", "整改", "处理", "移送", "立案", "通知", "送达", "异议",
+    ];
+    (!said.is_empty()
+        && columns::severity_of_classes(said).is_none()
+        && columns::severity_from_zh(said).is_none()
+        && !columns::counterfeit_in_remarks(said)
+        && !columns::follow_up_in_verdict(said)
+        && !about_the_case.iter().any(|word| said.contains(word)))
+    .then(|| said.to_owned())
 }
 
 /// `text` with its items' numbers replaced by separators. Numbers count 1, 2, 3… and the first
@@ -3373,5 +3416,46 @@ mod tests {
             "{}",
             refused.message
         );
+    }
+
+    /// Ledgers without a column of failed items write them beside the verdict (不合格（最高车速、
+    /// 制动性能）, 不合格：标识): those are the items. Before, the row had none and was refused,
+    /// so the failure opened no case. A class, a counterfeit or what was done is no item, and a
+    /// sheet with an items column keeps its own.
+    #[test]
+    fn a_verdict_that_names_the_failed_items_gives_them() {
+        let read = |verdict: &str, with_items_column: bool| {
+            let (mut header, mut cells) = (HEADER.to_vec(), BULLETIN_ROW.to_vec());
+            cells[12] = verdict;
+            if !with_items_column {
+                header.remove(13);
+                cells.remove(13);
+            }
+            let grid = text_grid(&[&header, &cells]);
+            let mut sheet = result_records(&grid, 0, "tj-lab-01", None).unwrap();
+            let value = sheet.records.remove(0).value.unwrap();
+            let names: Vec<String> = value["items"]
+                .as_array()
+                .map(|items| {
+                    items
+                        .iter()
+                        .map(|i| i["name"].as_str().unwrap_or_default().to_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            (names, value["severity"].clone())
+        };
+        assert_eq!(
+            read("不合格（最高车速、制动性能）", false).0,
+            ["最高车速", "制动性能"]
+        );
+        assert_eq!(read("不合格：标识", false).0, ["标识"]);
+        assert_eq!(
+            read("不合格（一般）", false),
+            (Vec::<String>::new(), Value::String("general".into()))
+        );
+        assert!(read("不合格（已整改）", false).0.is_empty());
+        assert!(read("不合格（涉嫌假冒）", false).0.is_empty());
+        assert_eq!(read("不合格（最高车速）", true).0, ["整车质量", "制动性能"]);
     }
 }
