@@ -118,6 +118,13 @@ pub enum Gap {
     NoCalendarYear { term: Term, year: i32 },
     /// An objection recorded after its window, and no re-test: the failure stands.
     ObjectionOutOfTime { filed: NaiveDate, until: NaiveDate },
+    /// The result gives the producer the code of the seller it was sampled from, under another
+    /// name: a code copied from the other column; the producer is identified by its name.
+    ProducerGivenSellersCode {
+        producer: String,
+        seller: String,
+        code: String,
+    },
     /// Shipments whose ledger records the batch by its production date alone (`date`), not
     /// the code the result gives: taken as this batch, to be confirmed.
     BatchByProductionDate { date: NaiveDate, shipments: usize },
@@ -254,6 +261,14 @@ impl std::fmt::Display for Gap {
             Gap::NoCalendarYear { term, year } => write!(
                 f,
                 "{term} cannot be computed: the working-day calendar has no year {year}: add the State Council's holiday notice for {year} under [traceback.calendar.years.{year}] in the config file"
+            ),
+            Gap::ProducerGivenSellersCode {
+                producer,
+                seller,
+                code,
+            } => write!(
+                f,
+                "the result gives the producer {producer} the credit code of the sampled unit {seller} ({code}), though it was sampled from a seller: a code copied from the other column; the producer is identified by its name until the lab or an official gives its own"
             ),
             Gap::BatchByProductionDate { date, shipments } => write!(
                 f,

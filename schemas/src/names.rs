@@ -483,6 +483,13 @@ impl crate::case::Gap {
                 "{}无法计算：工作日日历中没有{year}年——请在配置文件的 [traceback.calendar.years.{year}] 中加入国务院办公厅该年的节假日安排",
                 term.name_zh()
             ),
+            ProducerGivenSellersCode {
+                producer,
+                seller,
+                code,
+            } => format!(
+                "检验结果给标称生产者{producer}填写的统一社会信用代码与被抽样单位{seller}的相同（{code}），而该产品是在销售环节抽取的：疑为误填；在承检机构更正或执法人员认定之前，标称生产者按名称认定"
+            ),
             BatchByProductionDate { date, shipments } => format!(
                 "台账中有{shipments}笔进销货记录只记载了生产日期（{}），未记载批号：已按同一批次追查，请向有关单位核实",
                 date_zh(*date)

@@ -81,8 +81,9 @@ use std::collections::BTreeMap;
 /// new name (（现更名为…）) as the new name (the alias table again); 50 = a batch is met by the
 /// production date the result gives too, as shops' ledgers record it; 51 = a picture mark
 /// beside a word (火王及图形) is the word's (the trace keys again, as a model's key is a product
-/// key too).
-pub const RULES_VERSION: u32 = 51;
+/// key too); 52 = a producer given the code of the seller it was sampled from, under another
+/// name, is not that seller: identified by its name, and the case says so.
+pub const RULES_VERSION: u32 = 52;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
@@ -185,6 +186,15 @@ pub fn assemble(
         .extend(name_variants(inputs, producer_uscc.as_deref()));
     trace.gaps.extend(registered_otherwise(inputs));
     trace.gaps.extend(batch_by_date(inputs));
+    if crate::identify::code_copied(inputs.result)
+        && let Some(code) = &inputs.result.producer.uscc
+    {
+        trace.gaps.push(Gap::ProducerGivenSellersCode {
+            producer: inputs.result.producer.name.clone(),
+            seller: inputs.result.sampled_unit.name.clone(),
+            code: code.to_string(),
+        });
+    }
     let known = Known::new(inputs, producer_uscc.as_deref());
 
     let producer_referred = producer_referral(inputs);
@@ -493,7 +503,10 @@ fn subjects(inputs: &Inputs, final_on: Option<NaiveDate>, today: NaiveDate) -> V
         producer.disclosure = SubjectDisclosure::Referred;
         producer.reason = Some(reason.to_owned());
     }
-    if producer.uscc.is_none() || producer.uscc != subjects[0].uscc {
+    if producer.uscc.is_none()
+        || producer.uscc != subjects[0].uscc
+        || crate::identify::code_copied(result)
+    {
         subjects.push(producer);
     } else if producer.disclosure != SubjectDisclosure::Referred {
         // Sampled where it makes the product (生产领域): one enterprise, recorded as the

@@ -14,7 +14,7 @@
 use spotcheck_schemas::columns::{district_from_zh, district_in_name};
 use spotcheck_schemas::keys::name_key;
 use spotcheck_schemas::region::district_name;
-use spotcheck_schemas::{Disposition, DispositionKind, SamplingResult, Unit};
+use spotcheck_schemas::{Disposition, DispositionKind, SamplingDomain, SamplingResult, Unit};
 use std::collections::BTreeMap;
 
 /// What is known of one name: the registered units and officials' identifications.
@@ -57,7 +57,8 @@ impl<'a> Named<'a> {
                 .producer
                 .uscc
                 .as_ref()
-                .map(spotcheck_schemas::Uscc::as_str),
+                .map(spotcheck_schemas::Uscc::as_str)
+                .filter(|_| !code_copied(result)),
             district: None,
             address: result.producer.address.as_deref(),
             by_ledger: true,
@@ -108,6 +109,19 @@ impl Named<'_> {
             .trim_start_matches("天津");
         Some(name_key(&format!("{district}{trade_name}")))
     }
+}
+
+/// Whether the result gives the producer the sampled unit's code though it was sampled from a
+/// seller (not at the works) and names another enterprise: a code copied from the other column
+/// (the sampling form's code, checked on the spot against the licence, is the sampled unit's).
+/// Taken as given, the seller was recorded and disclosed as the producer, and the producer not
+/// at all.
+pub fn code_copied(result: &SamplingResult) -> bool {
+    let (producer, unit) = (&result.producer, &result.sampled_unit);
+    result.sampling.domain != SamplingDomain::Production
+        && producer.uscc.is_some()
+        && producer.uscc == unit.uscc
+        && name_key(&producer.name) != name_key(&unit.name)
 }
 
 /// The code the result gives its other party (`other`, `code`), if that party is named `name` too.

@@ -1287,6 +1287,58 @@ async fn a_ledger_that_records_the_production_date_alone_meets_the_batch() {
     );
 }
 
+/// A lab copies the sampled shop's credit code into the producer's column. Sampled from a
+/// seller, a producer of another name given that code is not that shop: before, the shop was
+/// recorded (and disclosed) as the producer of what failed, and the producer not at all. Now
+/// the shop is the seller, the producer waits to be identified by its name, and the case says
+/// why. Sampled at the works, one code for two spellings is still one enterprise.
+#[tokio::test]
+async fn a_producer_given_the_sellers_code_is_not_that_seller() {
+    async fn subjects_of(domain: &str) -> (Vec<(String, String, String)>, Vec<String>) {
+        let harness = Harness::new();
+        let (mut stage, store) = harness.stage();
+        let mut copied = result();
+        copied["sampling"]["domain"] = json!(domain);
+        copied["producer"] = json!({"uscc": "91110000802100433B", "name": "某烟花制造有限公司"});
+        stage
+            .apply(&[delivered(topics::RESULTS, 0, &copied)])
+            .await
+            .unwrap();
+        let case_ = case(&store);
+        let subjects = case_["subjects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let text = |field: &str| s[field].as_str().unwrap_or_default().to_owned();
+                (text("role"), text("name"), text("disclosure"))
+            })
+            .collect();
+        let gaps = case_["gaps_zh"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g.as_str().unwrap().to_owned())
+            .collect();
+        (subjects, gaps)
+    }
+    let subject = |role: &str, name: &str, disclosure: &str| {
+        (role.to_owned(), name.to_owned(), disclosure.to_owned())
+    };
+    let (subjects, gaps) = subjects_of("circulation").await;
+    assert_eq!(
+        subjects,
+        [
+            subject("seller", "某店", "disclose"),
+            subject("producer", "某烟花制造有限公司", "identification_pending"),
+        ]
+    );
+    assert!(gaps.iter().any(|g| g.contains("疑为误填")), "{gaps:?}");
+    let (subjects, gaps) = subjects_of("production").await;
+    assert_eq!(subjects, [subject("producer", "某店", "disclose")]);
+    assert!(!gaps.iter().any(|g| g.contains("疑为误填")), "{gaps:?}");
+}
+
 /// A shop's ledger writes the model or the batch otherwise than the lab's report (`F-Ⅱ` on the
 /// report, `f-ii型` in the ledger; `20260301` and `2026.3.1`): it is the same batch, traced up
 /// to the distributor that supplied it and down to every other shop it supplied.
