@@ -360,19 +360,31 @@ fn graphic_mark(key: String) -> String {
 /// The key a batch code is matched on: full-width folded, no whitespace, upper case, and a
 /// production date or month used as the batch in any of the ways records write one
 /// (`2026-03-01`, `2026.3.1`, `2026/03/01`, `2026年3月1日`, `20260301`; `2026-03`, `2026年3月`)
-/// as `20260301` or `202603`, as ledgers and lab reports write one batch otherwise.
+/// as `20260301` or `202603`, as ledgers and lab reports write one batch otherwise; and a batch
+/// the label does not give (`/`, `无`, `无批号`, `未标注`…) as `无`.
 pub fn batch_code_key(batch: &str) -> String {
     let key: String = normalise(batch)
         .chars()
         .filter(|c| !c.is_whitespace())
         .flat_map(char::to_uppercase)
         .collect();
+    // A label without a batch, however a record says so, is one "no batch" of the model.
+    if NO_BATCH.contains(&key.trim_matches(['(', ')']))
+        || ["无批号", "未标注", "未标明", "无生产日期"]
+            .iter()
+            .any(|none| key.starts_with(none))
+    {
+        return "无".to_owned();
+    }
     match crate::days::written_date(&key) {
         Some(WrittenDate::Day(date)) => date.format("%Y%m%d").to_string(),
         Some(WrittenDate::Month { year, month }) => format!("{year:04}{month:02}"),
         None => key,
     }
 }
+
+/// What records write for a batch the label does not give.
+const NO_BATCH: [&str; 8] = ["/", "-", "—", "——", "--", "无", "不详", "未知"];
 
 /// The key organisers (组织抽查的部门) are compared on: one authority however it is written —
 /// `天津市南开区市场监督管理局`, `南开区市场监管局`, `天津市南开区市监局`; `天津市市场监管委` and
@@ -520,6 +532,20 @@ mod tests {
         ] {
             assert_eq!(batch_code_key(code), key, "{code}");
         }
+        // No batch on the label, however said, is one key: a ledger's `/` meets a report's 无.
+        for none in [
+            "/",
+            "／",
+            "无",
+            "——",
+            "（无）",
+            "无批号",
+            "未标注批号",
+            "未标明生产日期",
+        ] {
+            assert_eq!(batch_code_key(none), "无", "{none}");
+        }
+        assert_ne!(batch_code_key("无锡1号"), "无");
     }
 
     #[test]

@@ -82,8 +82,9 @@ use std::collections::BTreeMap;
 /// production date the result gives too, as shops' ledgers record it; 51 = a picture mark
 /// beside a word (火王及图形) is the word's (the trace keys again, as a model's key is a product
 /// key too); 52 = a producer given the code of the seller it was sampled from, under another
-/// name, is not that seller: identified by its name, and the case says so.
-pub const RULES_VERSION: u32 = 52;
+/// name, is not that seller: identified by its name, and the case says so; 53 = a batch the
+/// label does not give is one key however a record says so (`/`, 无, 无批号: the trace keys again).
+pub const RULES_VERSION: u32 = 53;
 
 /// Where the authority's writ runs, and its periods.
 #[derive(Debug, Clone)]
