@@ -581,6 +581,15 @@ pub fn unit_part(sub_header: &str) -> Option<&'static str> {
 /// The header that names `part` of the unit whose name column `group` heads (生产单位, uscc →
 /// 标称生产企业统一社会信用代码): how a merged header's sub-column is read under it.
 pub fn unit_part_header(group: &str, part: &str) -> Option<&'static str> {
+    // A group named for what it holds (被抽样单位信息, 生产企业基本情况, 样品信息).
+    let group = normalize_header(group);
+    let group = ["基本信息", "信息", "基本情况", "情况"]
+        .iter()
+        .find_map(|suffix| group.strip_suffix(suffix).filter(|g| !g.is_empty()))
+        .unwrap_or(&group);
+    if part == "name" && ["样品", "产品", "抽样产品", "受检产品"].contains(&group) {
+        return Some("产品名称");
+    }
     let unit = result_column(group)?.path.strip_suffix(".name")?;
     let path = format!("{unit}.{part}");
     RESULT_COLUMNS

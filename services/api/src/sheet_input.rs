@@ -2811,6 +2811,67 @@ mod tests {
         assert_eq!(value["producer"]["address"], "河北省");
     }
 
+    /// Ledgers group their columns under headers that say what they hold (样品信息,
+    /// 被抽样单位信息, 生产企业基本情况) over 名称 | 地址 | …. Before, such a group named no unit,
+    /// the second header row was left unread, and the sheet refused for want of 被抽样单位.
+    #[test]
+    fn columns_grouped_under_what_they_hold_are_read() {
+        let grid = text_grid(&[
+            &[
+                "报告编号",
+                "样品信息",
+                "",
+                "",
+                "被抽样单位信息",
+                "",
+                "",
+                "生产企业基本情况",
+                "",
+                "抽样日期",
+                "检验日期",
+                "检验结论",
+                "抽查领域",
+            ],
+            &[
+                "",
+                "名称",
+                "规格型号",
+                "生产日期/批号",
+                "名称",
+                "地址",
+                "统一社会信用代码",
+                "名称",
+                "地址",
+            ],
+            &[
+                "R-1",
+                "电线电缆",
+                "BV 2.5",
+                "20260301",
+                "某五金店",
+                "天津市南开区某路1号",
+                "91110000802100433B",
+                "某线缆有限公司",
+                "河北省宁晋县",
+                "2026-04-02",
+                "2026-04-20",
+                "合格",
+                "流通",
+            ],
+        ]);
+        let sheet = result_records(&grid, 0, "lab", None).unwrap();
+        let record = &sheet.records[0];
+        assert!(record.problems.is_empty(), "{:?}", record.problems);
+        let value = record.value.as_ref().unwrap();
+        assert_eq!(value["product"]["name"], "电线电缆");
+        assert_eq!(value["product"]["model"], "BV 2.5");
+        assert_eq!(value["sampled_unit"]["name"], "某五金店");
+        assert_eq!(value["sampled_unit"]["address"], "天津市南开区某路1号");
+        assert_eq!(value["sampled_unit"]["uscc"], "91110000802100433B");
+        assert_eq!(value["producer"]["name"], "某线缆有限公司");
+        assert_eq!(value["producer"]["address"], "河北省宁晋县");
+    }
+
     #[test]
     fn a_code_under_the_producers_merged_header_is_the_producers() {
         let grid = text_grid(&[
