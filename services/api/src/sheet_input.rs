@@ -377,7 +377,7 @@ fn header_names(grid: &Grid, header: usize) -> (Vec<String>, usize) {
     };
     let mut names = top.clone();
     let mut above = String::new();
-    let mut joined = 0;
+    let (mut joined, mut unknown) = (0, 0);
     for (at, cell) in below.iter().enumerate() {
         if let Some(over) = top.get(at).filter(|over| !over.is_empty()) {
             above.clone_from(over);
@@ -390,9 +390,10 @@ fn header_names(grid: &Grid, header: usize) -> (Vec<String>, usize) {
             .and_then(|part| columns::unit_part_header(&above, part))
             .map(str::to_owned);
         // 不合格项目 over 项目名称 | 标准值 | 实测值: the item's name, its values.
-        let joined_once = format!("{above}{sub}").replace("项目项目", "项目");
+        let whole = format!("{above}{sub}");
+        let joined_once = whole.replace("项目项目", "项目");
         let name = [
-            Some(format!("{above}{sub}")),
+            Some(whole.clone()),
             Some(joined_once),
             under_unit,
             Some(sub),
@@ -400,16 +401,28 @@ fn header_names(grid: &Grid, header: usize) -> (Vec<String>, usize) {
         .into_iter()
         .flatten()
         .find(|name| columns::result_column(name).is_some());
-        let Some(name) = name else {
-            return (top, 1);
-        };
         if names.len() <= at {
             names.resize(at + 1, String::new());
         }
-        names[at] = name;
-        joined += 1;
+        match name {
+            Some(name) => {
+                names[at] = name;
+                joined += 1;
+            }
+            // A sub-header the system does not read (联系电话 under 被抽样单位信息): a column
+            // left out, under its whole name.
+            None => {
+                names[at] = whole;
+                unknown += 1;
+            }
+        }
     }
-    if joined >= 2 { (names, 2) } else { (top, 1) }
+    // A second header row names columns, most of them: a row of data names none or few.
+    if joined >= 2 && unknown * 2 <= joined {
+        (names, 2)
+    } else {
+        (top, 1)
+    }
 }
 
 /// What a sheet's name and title say of all its rows: bulletins list 不合格产品 and 合格产品
@@ -2825,6 +2838,7 @@ mod tests {
                 "被抽样单位信息",
                 "",
                 "",
+                "",
                 "生产企业基本情况",
                 "",
                 "抽样日期",
@@ -2840,6 +2854,7 @@ mod tests {
                 "名称",
                 "地址",
                 "统一社会信用代码",
+                "联系电话",
                 "名称",
                 "地址",
             ],
@@ -2851,6 +2866,7 @@ mod tests {
                 "某五金店",
                 "天津市南开区某路1号",
                 "91110000802100433B",
+                "022-1",
                 "某线缆有限公司",
                 "河北省宁晋县",
                 "2026-04-02",
@@ -2860,6 +2876,8 @@ mod tests {
             ],
         ]);
         let sheet = result_records(&grid, 0, "lab", None).unwrap();
+        // A sub-header not read is a column left out, said by its whole name.
+        assert_eq!(sheet.ignored, ["被抽样单位信息联系电话"]);
         let record = &sheet.records[0];
         assert!(record.problems.is_empty(), "{:?}", record.problems);
         let value = record.value.as_ref().unwrap();
