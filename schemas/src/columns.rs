@@ -819,9 +819,11 @@ pub fn district_from_zh(text: &str) -> Option<String> {
         None => (false, text),
     };
     let short = |name: &'static str| name.strip_suffix(['区', '县']).unwrap_or(name);
+    // Alone, 滨海新区 is 滨海 for short, as 南开区 is 南开 (not before more: 滨海高新区).
+    let alone = |name: &'static str| name.strip_suffix("新区").unwrap_or(short(name));
     let names = || TIANJIN_DISTRICTS.iter().chain(FORMER_DISTRICTS);
     names()
-        .find(|(_, name)| *name == text || short(name) == text)
+        .find(|(_, name)| *name == text || short(name) == text || alone(name) == text)
         .or_else(|| names().find(|(_, name)| text.starts_with(name)))
         // After 天津, a district's short name begins the address too (天津市西青经济开发区), but
         // not alone: 河北省 is no 河北区.
@@ -924,6 +926,8 @@ pub fn role_from_zh(text: &str) -> Option<UnitRole> {
             ],
         ),
     ];
+    // What a bracket adds (生产企业（自产自销）) says no other role.
+    let text = text.split(['（', '(']).next().unwrap_or(text).trim();
     words
         .iter()
         .find(|(_, names)| names.contains(&text))
@@ -1184,6 +1188,11 @@ pub fn level_from_zh(text: &str) -> Option<Level> {
     if let Ok(level) = text.parse() {
         return Some(level);
     }
+    // 市级监督抽查, 省级抽查: the level before what kind of check it is.
+    let text = ["监督抽查", "监督抽检", "抽查", "抽检"]
+        .iter()
+        .find_map(|kind| text.strip_suffix(kind).filter(|level| !level.is_empty()))
+        .unwrap_or(text);
     match text {
         "国家" | "国家级" | "国抽" | "国家监督抽查" => Some(Level::National),
         "省" | "省级" | "省抽" => Some(Level::Provincial),
@@ -1477,6 +1486,19 @@ mod tests {
 
     #[test]
     fn vocabulary_in_chinese_becomes_ids() {
+        // A level written with the kind of check (市级监督抽查) was refused before, as was a role
+        // with a bracket (生产企业（自产自销）) and 滨海 for 滨海新区.
+        assert_eq!(level_from_zh("市级监督抽查"), Some(Level::Municipal));
+        assert_eq!(level_from_zh("省级抽查"), Some(Level::Provincial));
+        assert_eq!(level_from_zh("区级监督抽检"), Some(Level::District));
+        assert_eq!(level_from_zh("国家监督抽查"), Some(Level::National));
+        assert_eq!(level_from_zh("抽查"), None);
+        assert_eq!(
+            role_from_zh("生产企业（自产自销）"),
+            Some(UnitRole::Producer)
+        );
+        assert_eq!(district_from_zh("滨海").as_deref(), Some("120116"));
+        assert_eq!(district_from_zh("滨海高新区"), None);
         assert_eq!(category_from_zh("电动自行车"), Some(Category::EBike));
         assert_eq!(category_from_zh("燃气器具"), Some(Category::GasAppliance));
         assert_eq!(category_from_zh("wire_cable"), Some(Category::WireCable));
