@@ -26,6 +26,29 @@ fn result() -> Value {
     })
 }
 
+/// A shipment of 某烟花厂's (`91350100M000100Y43`) fireworks of `(model, batch)`.
+fn fireworks_shipment(id: &str, from: &str, to: &str, (model, batch): (&str, &str)) -> Value {
+    json!({
+        "shipment_id": id, "category": "fireworks",
+        "product": {"producer_uscc": "91350100M000100Y43", "producer_name": "某烟花厂",
+                    "model": model, "batch": batch},
+        "from": {"uscc": from, "name": format!("单位{}", &from[10..])},
+        "to": {"uscc": to, "name": format!("单位{}", &to[10..])},
+        "quantity": 10, "unit": "箱", "shipped_on": "2026-02-10"
+    })
+}
+
+/// Where the case places the unit `uscc` (`upstream`, `downstream`…), null when not on it.
+fn direction_of(case: &Value, uscc: &str) -> Value {
+    case["units"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["uscc"] == uscc)
+        .map(|u| u["direction"].clone())
+        .unwrap_or(Value::Null)
+}
+
 fn disposition(id: &str, kind: &str, on: &str, outcome: Option<&str>) -> Value {
     json!({"disposition_id": id, "report_no": "R-1", "lab_id": "lab-1", "kind": kind, "on": on,
            "outcome": outcome, "note": null})
@@ -1219,14 +1242,7 @@ async fn a_ledger_that_records_the_production_date_alone_meets_the_batch() {
     const OTHER_SHOP: &str = "92120105MA05PH0P2P";
     const THIRD_SHOP: &str = "91120104MA05A0B1CX";
     let shipment = |id: &str, from: &str, to: &str, batch: &str| {
-        json!({
-            "shipment_id": id, "category": "fireworks",
-            "product": {"producer_uscc": PRODUCER, "producer_name": "某烟花厂",
-                        "model": "F-1", "batch": batch},
-            "from": {"uscc": from, "name": format!("单位{}", &from[10..])},
-            "to": {"uscc": to, "name": format!("单位{}", &to[10..])},
-            "quantity": 10, "unit": "箱", "shipped_on": "2026-02-10"
-        })
+        fireworks_shipment(id, from, to, ("F-1", batch))
     };
     let harness = Harness::new();
     let (mut stage, store) = harness.stage();
@@ -1259,15 +1275,7 @@ async fn a_ledger_that_records_the_production_date_alone_meets_the_batch() {
         .await
         .unwrap();
     let case_ = case(&store);
-    let direction = |uscc: &str| {
-        case_["units"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["uscc"] == uscc)
-            .map(|u| u["direction"].clone())
-            .unwrap_or(Value::Null)
-    };
+    let direction = |uscc: &str| direction_of(&case_, uscc);
     assert_eq!(
         [
             direction(DISTRIBUTOR),
@@ -1352,16 +1360,7 @@ async fn a_ledger_that_writes_the_model_or_batch_otherwise_is_of_the_same_batch(
         (("F-Ⅱ", "B1"), ("f-ii型", "B1")),
         (("F-1", "20260301"), ("F-1", "2026.3.1")),
     ] {
-        let shipment = |id: &str, from: &str, to: &str| {
-            json!({
-                "shipment_id": id, "category": "fireworks",
-                "product": {"producer_uscc": PRODUCER, "producer_name": "某烟花厂",
-                            "model": ledger.0, "batch": ledger.1},
-                "from": {"uscc": from, "name": format!("单位{}", &from[10..])},
-                "to": {"uscc": to, "name": format!("单位{}", &to[10..])},
-                "quantity": 10, "unit": "箱", "shipped_on": "2026-02-10"
-            })
-        };
+        let shipment = |id: &str, from: &str, to: &str| fireworks_shipment(id, from, to, ledger);
         let harness = Harness::new();
         let (mut stage, store) = harness.stage();
         let mut sampled = result();
@@ -1381,15 +1380,7 @@ async fn a_ledger_that_writes_the_model_or_batch_otherwise_is_of_the_same_batch(
             .await
             .unwrap();
         let case_ = case(&store);
-        let direction = |uscc: &str| {
-            case_["units"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|u| u["uscc"] == uscc)
-                .map(|u| u["direction"].clone())
-                .unwrap_or(Value::Null)
-        };
+        let direction = |uscc: &str| direction_of(&case_, uscc);
         assert_eq!(
             [direction(DISTRIBUTOR), direction(OTHER_SHOP)],
             [json!("upstream"), json!("downstream")],
