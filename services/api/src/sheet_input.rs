@@ -984,6 +984,16 @@ fn row_record(
             Err(message) => problems.push(FieldError::new(column.path, message)),
         }
     }
+    // A production month (labels print 2025年12月) is the batch where the row gives no code.
+    if let Some(product) = root.get_mut("product").and_then(Value::as_object_mut)
+        && let Some(month) = product.remove("month")
+        && product
+            .get("batch")
+            .and_then(Value::as_str)
+            .is_none_or(is_none_mark)
+    {
+        product.insert("batch".into(), month);
+    }
     let mut details = match root.remove("item") {
         Some(Value::Object(details)) => details,
         _ => Map::new(),
@@ -1276,11 +1286,11 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
                  service: post this row once it is served, with the date (an empty 送达日期 is \
                  taken as not known, and the window counted from the report's date)"
             )),
-            // A label's month (生产日期 2025年12月) is no day: it identifies the batch.
-            None if is_month(&text) && column.path == "product.production_date" => Err(format!(
-                "'{text}' is a month, not a date: write it in 生产日期/批号 (the batch), or give \
-                 the day"
-            )),
+            // A label's month (生产日期 2025年12月) is no day: it identifies the batch, where
+            // the row gives no batch code ([`row_record`]).
+            None if is_month(&text) && column.path == "product.production_date" => {
+                Ok(vec![("product.month", Value::String(text.clone()))])
+            }
             None => Err(format!(
                 "'{text}' is not a date: write it as 2026-03-05 or 2026年3月5日"
             )),
@@ -2719,13 +2729,29 @@ mod tests {
         }
     }
 
+    /// Labels print a production month (2025年12月). In a 生产日期 column it is no day: the
+    /// batch, where the row gives no code (`/`), else left to the code. Before, the row was
+    /// refused.
     #[test]
     fn a_month_in_the_production_date_says_where_it_goes() {
-        let column = columns::result_column("生产日期").unwrap();
+        let read = |batch: &str, made: &str| {
+            let mut header = HEADER.to_vec();
+            header[9] = "批号";
+            header.push("生产日期");
+            let mut cells = BULLETIN_ROW.to_vec();
+            cells[9] = batch;
+            cells.push(made);
+            let mut sheet = result_records(&text_grid(&[&header, &cells]), 0, "lab", None).unwrap();
+            let record = sheet.records.remove(0);
+            assert!(record.problems.is_empty(), "{:?}", record.problems);
+            record.value.unwrap()["product"].clone()
+        };
         for month in ["2025年12月", "2025-12", "2025.12"] {
-            let error = read_cell(column, &Cell::Text(month.into())).unwrap_err();
-            assert!(error.contains("is a month"), "{month}: {error}");
+            assert_eq!(read("/", month)["batch"], month);
+            assert_eq!(read("A12", month)["batch"], "A12");
+            assert!(read("A12", month).get("production_date").is_none());
         }
+        let column = columns::result_column("生产日期").unwrap();
         let error = read_cell(column, &Cell::Text("2025年13月".into())).unwrap_err();
         assert!(error.contains("is not a date"), "{error}");
     }
