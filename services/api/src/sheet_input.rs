@@ -708,6 +708,8 @@ fn table_records(
         .iter()
         .filter(|c| c.required && !has(c.path) && !by_list.contains_key(c.path))
         .filter(|c| !(verdict_of_items && c.path == "verdict"))
+        // A ledger that keeps the production date alone: it is the batch.
+        .filter(|c| !(c.path == "product.batch" && has("product.production_date")))
         .map(|c| {
             if c.headers.len() > 1 {
                 format!("{}（或：{}）", c.headers[0], c.headers[1..].join("、"))
@@ -984,15 +986,19 @@ fn row_record(
             Err(message) => problems.push(FieldError::new(column.path, message)),
         }
     }
-    // A production month (labels print 2025年12月) is the batch where the row gives no code.
-    if let Some(product) = root.get_mut("product").and_then(Value::as_object_mut)
-        && let Some(month) = product.remove("month")
-        && product
-            .get("batch")
-            .and_then(Value::as_str)
-            .is_none_or(is_none_mark)
-    {
-        product.insert("batch".into(), month);
+    // A production date or month (labels print 2025年12月) is the batch where the row gives
+    // no code: the batch key reads a date as one.
+    if let Some(product) = root.get_mut("product").and_then(Value::as_object_mut) {
+        let month = product.remove("month");
+        let made = month.or_else(|| product.get("production_date").cloned());
+        if let Some(made) = made
+            && product
+                .get("batch")
+                .and_then(Value::as_str)
+                .is_none_or(is_none_mark)
+        {
+            product.insert("batch".into(), made);
+        }
     }
     let mut details = match root.remove("item") {
         Some(Value::Object(details)) => details,
@@ -2751,6 +2757,20 @@ mod tests {
             assert_eq!(read("A12", month)["batch"], "A12");
             assert!(read("A12", month).get("production_date").is_none());
         }
+        // A day is the batch too where no code is given, and the production date.
+        let product = read("", "2025年12月5日");
+        assert_eq!(
+            (&product["batch"], &product["production_date"]),
+            (&Value::from("2025-12-05"), &Value::from("2025-12-05"))
+        );
+        // A ledger without a batch column at all: its production dates are the batches.
+        let mut header = HEADER.to_vec();
+        header[9] = "生产日期";
+        let mut cells = BULLETIN_ROW.to_vec();
+        cells[9] = "2026-03-05";
+        let sheet = result_records(&text_grid(&[&header, &cells]), 0, "lab", None).unwrap();
+        let value = sheet.records[0].value.as_ref().unwrap();
+        assert_eq!(value["product"]["batch"], "2026-03-05");
         let column = columns::result_column("生产日期").unwrap();
         let error = read_cell(column, &Cell::Text("2025年13月".into())).unwrap_err();
         assert!(error.contains("is not a date"), "{error}");
