@@ -796,8 +796,8 @@ fn is_item_column(column: Option<&Column>) -> bool {
 }
 
 /// A row that holds a failed item and nothing else the table reads (the product's cells left
-/// blank under the row that gives them, as exports of merged tables do) takes those cells from
-/// the row above: it is that result's next failed item.
+/// blank under the row that gives them, as exports of merged tables do, or only some repeated,
+/// as the report number) takes those cells from the row above: it is that result's next item.
 fn fill_item_rows(rows: &mut [(usize, Cow<[Cell]>)], layout: &[Option<&'static Column>]) {
     let filled = |cell: Option<&Cell>| cell.and_then(text_of).is_some();
     for at in 1..rows.len() {
@@ -810,15 +810,19 @@ fn fill_item_rows(rows: &mut [(usize, Cow<[Cell]>)], layout: &[Option<&'static C
                     .and_then(text_of)
                     .is_some_and(|text| !is_none_mark(&text) && !says_none_failed(&text))
         });
+        // Nothing of another result: the product's cells blank but for the report number the
+        // row above has (written on each item's row).
+        let above = rows[at - 1].1.clone().into_owned();
         let holds_more = layout.iter().enumerate().any(|(col, column)| {
             column.is_some_and(|c| c.kind != CellKind::Remarks)
                 && !is_item_column(*column)
                 && filled(cells.get(col))
+                && !(column.is_some_and(|c| c.path == "report_no")
+                    && cells.get(col).and_then(text_of) == above.get(col).and_then(text_of))
         });
         if !holds_item || holds_more {
             continue;
         }
-        let above = rows[at - 1].1.clone().into_owned();
         let row = rows[at].1.to_mut();
         for (col, column) in layout.iter().enumerate() {
             if column.is_some() && !is_item_column(*column) && !filled(row.get(col)) {
@@ -3477,6 +3481,20 @@ mod tests {
         let result = spotcheck_schemas::SamplingResult::parse(failed, today).unwrap();
         assert_eq!(result.severity, Some(spotcheck_schemas::Severity::Serious));
         spotcheck_schemas::SamplingResult::parse(passed, today).unwrap();
+
+        // The report number written on each item's row, the rest blank: the same two results.
+        let mut numbered: Vec<Vec<&str>> = rows.iter().map(|r| r.to_vec()).collect();
+        for (at, report) in [(2, "R-1"), (3, "R-1"), (4, "R-1"), (6, "R-2")] {
+            numbered[at][1] = report;
+        }
+        let numbered: Vec<&[&str]> = numbered.iter().map(Vec::as_slice).collect();
+        let again = result_records(&text_grid(&numbered), 0, "tj-lab-01", None).unwrap();
+        let values: Vec<&Value> = again
+            .records
+            .iter()
+            .map(|r| r.value.as_ref().unwrap())
+            .collect();
+        assert_eq!(values, [failed, passed]);
 
         // Tested items without a verdict each are refused with what to add.
         let without: Vec<Vec<&str>> = rows.iter().map(|cells| cells[..13].to_vec()).collect();
