@@ -1084,6 +1084,11 @@ fn row_record(
         .iter()
         .flatten()
         .any(|c| c.kind == CellKind::FailedItems || c.path == "item.name");
+    // In a table of tested items, a row of the product alone (its items on the rows under it)
+    // is a result whose items are yet to come.
+    if layout.iter().flatten().any(|c| c.path == "item.name") && !root.contains_key("items") {
+        root.insert("items".into(), Value::Array(Vec::new()));
+    }
     if !items_column
         && !root.contains_key("items")
         && let Some(said) = in_column(CellKind::Verdict).find_map(|v| items_in_verdict(&v))
@@ -3481,6 +3486,25 @@ mod tests {
         let result = spotcheck_schemas::SamplingResult::parse(failed, today).unwrap();
         assert_eq!(result.severity, Some(spotcheck_schemas::Severity::Serious));
         spotcheck_schemas::SamplingResult::parse(passed, today).unwrap();
+
+        // The product on a row of its own above its items: the same two results.
+        let mut headed: Vec<Vec<&str>> = rows.iter().map(|r| r.to_vec()).collect();
+        for at in [5, 1] {
+            let mut head = headed[at].clone();
+            head[10..].fill("");
+            for cell in &mut headed[at][..10] {
+                *cell = "";
+            }
+            headed.insert(at, head);
+        }
+        let headed: Vec<&[&str]> = headed.iter().map(Vec::as_slice).collect();
+        let again = result_records(&text_grid(&headed), 0, "tj-lab-01", None).unwrap();
+        let values: Vec<&Value> = again
+            .records
+            .iter()
+            .map(|r| r.value.as_ref().unwrap())
+            .collect();
+        assert_eq!(values, [failed, passed]);
 
         // The report number written on each item's row, the rest blank: the same two results.
         let mut numbered: Vec<Vec<&str>> = rows.iter().map(|r| r.to_vec()).collect();
