@@ -431,6 +431,10 @@ fn lab_workbook_of_thousand_rows() -> (Vec<u8>, Vec<(usize, &'static str)>) {
             "022-23456789".into(),
             "监督抽查".into(),
         ];
+        if n == 50 {
+            // A keeper's identity number where the shop has no code: taken, with a warning.
+            cells[5] = "120104198001011233".into();
+        }
         if n % 100 == 12 {
             let column = match n / 100 % 6 {
                 0 => {
@@ -492,6 +496,13 @@ fn a_lab_workbook_with_chinese_headers_is_taken_row_by_row_and_again_as_duplicat
     assert_eq!(accepted.len(), 990, "{}", first["rejected"]);
     assert!(accepted.iter().all(|a| a["status"] == "accepted"));
     assert_eq!(first["ignored_columns"], json!(["联系电话"]));
+    let warned: Vec<&Value> = accepted
+        .iter()
+        .filter(|a| a.get("warnings").is_some())
+        .collect();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert_eq!(warned[0]["report_no"], "TJ-XLSX-0050");
+    assert_eq!(warned[0]["warnings"][0]["kind"], "code_left_out");
     let answered: Vec<(usize, String)> = first["rejected"]
         .as_array()
         .unwrap()

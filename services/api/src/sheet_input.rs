@@ -17,12 +17,17 @@ use spotcheck_schemas::columns::{
     role_of_domain,
 };
 use spotcheck_schemas::days::{self, WrittenDate};
+use spotcheck_schemas::uscc::UsccError;
 use spotcheck_schemas::{Category, SamplingDomain, UnitRole, Verdict};
 use std::borrow::Cow;
 use std::io::Cursor;
 use std::sync::Arc;
 
 /// How many rows above the header a sheet may have (titles, the organiser's name, a date).
+/// The path a cell's reading gives a note for the caller under ([`Submitted::notes`]), not a
+/// field of the record.
+const NOTES: &str = "notes";
+
 pub const HEADER_SEARCH_ROWS: usize = 20;
 /// A row is the header when at least this many of its cells are known column names.
 const HEADER_MIN_COLUMNS: usize = 3;
@@ -965,6 +970,7 @@ fn row_record(
     let mut root = Map::new();
     let mut problems = Vec::new();
     let mut given: Vec<(&str, usize)> = Vec::new();
+    let mut notes = Vec::new();
     for ((cell, column), &rank) in cells.iter().zip(layout).zip(ranks) {
         let Some(column) = column else { continue };
         if text_of(cell).is_none() {
@@ -973,6 +979,10 @@ fn row_record(
         match read_cell(column, cell) {
             Ok(values) => {
                 for (path, value) in values {
+                    if path == NOTES {
+                        notes.push(value);
+                        continue;
+                    }
                     let takes = match given.iter().find(|(p, _)| *p == path) {
                         None => true,
                         Some(_) if path == "tested_on" => {
@@ -1138,6 +1148,7 @@ fn row_record(
     columns.name_columns(&mut problems);
     Submitted {
         problems,
+        notes,
         ..Submitted::new(line, Ok(Value::Object(root)))
     }
 }
@@ -1284,7 +1295,28 @@ fn read_cell(column: &Column, cell: &Cell) -> Result<Vec<(&'static str, Value)>,
         // it is after it (91…（经营者：张某）): no digit, no code; the bracket is no part of it.
         CellKind::Text if column.path.ends_with(".uscc") => {
             let code = text.split(['（', '(']).next().unwrap_or_default().trim();
-            if code
+            // A keeper's identity number or an old registration number where an individual
+            // business has no credit code: no code (the unit is identified by its name), the
+            // number not kept, and the caller told.
+            let no_code = match spotcheck_schemas::Uscc::parse(code) {
+                Err(UsccError::IdentityCardNumber) => Some("公民身份号码"),
+                Err(UsccError::RegistrationNumber) => Some("注册号"),
+                _ => None,
+            };
+            if let Some(number) = no_code {
+                Ok(vec![(
+                    NOTES,
+                    serde_json::json!({
+                        "kind": "code_left_out",
+                        "field": column.path,
+                        "message": format!(
+                            "{} holds a {number}, not a 统一社会信用代码: left out (not kept); \
+                             the unit is identified by its name and address",
+                            column.headers[0]
+                        ),
+                    }),
+                )])
+            } else if code
                 .chars()
                 .any(|c| c.is_ascii_digit() || ('０'..='９').contains(&c))
             {
@@ -2235,6 +2267,28 @@ mod tests {
             read("91110000802100433B（经营者：张三）"),
             [("sampled_unit.uscc", Value::from("91110000802100433B"))]
         );
+        // A keeper's identity number or an old registration number where a shop has no code:
+        // no code, the row kept (before, it was refused), the number neither kept nor repeated,
+        // and the caller told beside the record.
+        for (number, said) in [
+            ("120104198001011233", "公民身份号码"),
+            ("120104600123456", "注册号"),
+        ] {
+            let mut cells = BULLETIN_ROW.to_vec();
+            cells[5] = number;
+            let sheet = result_records(&text_grid(&[HEADER, &cells]), 0, "lab", None).unwrap();
+            let record = &sheet.records[0];
+            assert!(record.problems.is_empty(), "{:?}", record.problems);
+            let value = record.value.as_ref().unwrap();
+            assert!(value["sampled_unit"].get("uscc").is_none());
+            assert!(!value.to_string().contains(number));
+            let note = record.notes[0].to_string();
+            assert!(
+                note.contains("code_left_out") && note.contains(said),
+                "{note}"
+            );
+            assert!(!note.contains(number), "{note}");
+        }
     }
 
     #[test]

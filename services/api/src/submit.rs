@@ -66,6 +66,8 @@ struct Prepared {
     sheet: Option<std::sync::Arc<str>>,
     label: Option<String>,
     ready: Result<Ready, Vec<FieldError>>,
+    /// What reading the record left out ([`Submitted::notes`]).
+    notes: Vec<Value>,
 }
 
 /// A record that parsed: what to publish and how to name it.
@@ -186,6 +188,15 @@ async fn submit_inner<R: Intake>(
         None => HashMap::new(),
     };
     unknown_subjects(desk, &prepared, &outcomes, &mut warnings);
+    // What reading left out of an accepted record, said beside it.
+    for (position, (record, outcome)) in prepared.iter().zip(&outcomes).enumerate() {
+        if matches!(outcome, Outcome::Accepted) && !record.notes.is_empty() {
+            warnings
+                .entry(position)
+                .or_default()
+                .extend(record.notes.iter().cloned());
+        }
+    }
     let ignored_columns = sheet.unwrap_or_default();
     Ok(respond::<R>(
         shape,
@@ -273,6 +284,7 @@ fn prepare<R: Intake>(
         value,
         problems,
         sheet,
+        notes,
     } = submitted;
     let value = match value {
         Ok(value) => value,
@@ -282,6 +294,7 @@ fn prepare<R: Intake>(
                 sheet,
                 label: None,
                 ready: Err(vec![error]),
+                notes,
             });
         }
     };
@@ -295,6 +308,7 @@ fn prepare<R: Intake>(
                 sheet,
                 label,
                 ready: Err(problems),
+                notes,
             });
         }
         Err(errors) => {
@@ -313,6 +327,7 @@ fn prepare<R: Intake>(
                 sheet,
                 label,
                 ready: Err(all),
+                notes,
             });
         }
     };
@@ -339,6 +354,7 @@ fn prepare<R: Intake>(
         sheet,
         label: Some(ready.label.clone()),
         ready: Ok(ready),
+        notes,
     })
 }
 

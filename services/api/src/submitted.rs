@@ -16,6 +16,9 @@ pub struct Submitted {
     pub problems: Vec<FieldError>,
     /// The workbook's sheet it is on, when the workbook has results on more than one.
     pub sheet: Option<std::sync::Arc<str>>,
+    /// What reading it left out and the caller should know (a keeper's identity number in the
+    /// code column): `warnings` beside the record once it is accepted.
+    pub notes: Vec<Value>,
 }
 
 impl Submitted {
@@ -25,6 +28,7 @@ impl Submitted {
             value,
             problems: Vec::new(),
             sheet: None,
+            notes: Vec::new(),
         }
     }
 }
