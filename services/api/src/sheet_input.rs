@@ -900,10 +900,28 @@ fn merge_item_rows(records: Vec<Submitted>) -> Vec<Submitted> {
                 {
                     item.entry("severity").or_insert(class.clone());
                 }
-                // A row repeated as it is (copied twice) adds nothing.
+                // A row repeated as it is (copied twice) adds nothing, nor an item named again
+                // (不合格项目 merged over the rows that give each item's values): one item with
+                // what each says of it. The same name under another clause is another item.
                 for item in row_items {
-                    if !items.contains(&item) {
-                        items.push(item);
+                    let same = items
+                        .iter_mut()
+                        .filter_map(Value::as_object_mut)
+                        .find(|seen| {
+                            let field = |of: &Map<String, Value>, name: &str| of.get(name).cloned();
+                            field(seen, "name") == item.get("name").cloned()
+                                && match (field(seen, "clause"), item.get("clause")) {
+                                    (Some(one), Some(other)) => &one == other,
+                                    _ => true,
+                                }
+                        });
+                    match (same, item) {
+                        (Some(seen), Value::Object(fields)) => {
+                            for (field, value) in fields {
+                                seen.entry(field).or_insert(value);
+                            }
+                        }
+                        (_, item) => items.push(item),
                     }
                 }
             }
@@ -3678,5 +3696,30 @@ mod tests {
         assert!(read("不合格（已整改）", false).0.is_empty());
         assert!(read("不合格（涉嫌假冒）", false).0.is_empty());
         assert_eq!(read("不合格（最高车速）", true).0, ["整车质量", "制动性能"]);
+    }
+
+    /// 不合格项目 merged over the rows that give each tested item's values: the failed item once,
+    /// with its values. Before, it was listed twice (once bare, once with the values), so the
+    /// notices and the disclosure named it twice.
+    #[test]
+    fn an_item_named_in_both_columns_is_one_item() {
+        let mut header = HEADER.to_vec();
+        header.extend(["检验项目", "标准要求", "实测值", "单项判定"]);
+        let mut first = BULLETIN_ROW.to_vec();
+        first[13] = "整车质量";
+        first.extend(["整车质量", "≤55kg", "61.2kg", "不合格"]);
+        let mut second = vec![""; BULLETIN_ROW.len()];
+        second[13] = "整车质量";
+        second.extend(["制动性能", "≤7m", "5.1m", "合格"]);
+        let sheet =
+            result_records(&text_grid(&[&header, &first, &second]), 0, "lab", None).unwrap();
+        assert_eq!(sheet.records.len(), 1);
+        assert_eq!(
+            sheet.records[0].value.as_ref().unwrap()["items"],
+            serde_json::json!([
+                {"name": "整车质量", "required": "≤55kg", "measured": "61.2kg", "verdict": "fail"},
+                {"name": "制动性能", "required": "≤7m", "measured": "5.1m", "verdict": "pass"},
+            ])
+        );
     }
 }
