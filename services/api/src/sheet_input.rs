@@ -635,9 +635,13 @@ fn table_records(
     let mut ignored = Vec::new();
     let mut ranks = Vec::with_capacity(header_names.len());
     // A ledger giving each tested item a row (检验项目, 单项判定) says its measured value in 检验结果.
-    let item_rows = header_names
-        .iter()
-        .any(|h| columns::result_column(h).is_some_and(|c| c.path == "item.name"));
+    // Without a 单项判定, its 结论 or 判定 is each item's verdict.
+    let names = |path: &str| {
+        header_names
+            .iter()
+            .any(|h| columns::result_column(h).is_some_and(|c| c.path == path))
+    };
+    let (item_rows, item_verdicts) = (names("item.name"), names("item.verdict"));
     for header in header_names {
         let column = match columns::result_column(&header) {
             Some(column)
@@ -646,6 +650,12 @@ fn table_records(
                     && matches!(header.trim(), "检验结果" | "检测结果") =>
             {
                 columns::result_column("实测值")
+            }
+            _ if item_rows
+                && !item_verdicts
+                && matches!(header.trim(), "结论" | "判定" | "判定结果") =>
+            {
+                columns::result_column("单项判定")
             }
             column => column,
         };
@@ -3591,6 +3601,28 @@ mod tests {
             .map(|r| r.value.as_ref().unwrap())
             .collect();
         assert_eq!(values, [failed, passed]);
+
+        // 结论 or 判定 beside the items, without 单项判定, is each item's.
+        for said in ["结论", "判定"] {
+            let renamed: Vec<Vec<&str>> = rows
+                .iter()
+                .map(|r| {
+                    let mut r = r.to_vec();
+                    if r[13] == "单项判定" {
+                        r[13] = said;
+                    }
+                    r
+                })
+                .collect();
+            let renamed: Vec<&[&str]> = renamed.iter().map(Vec::as_slice).collect();
+            let again = result_records(&text_grid(&renamed), 0, "tj-lab-01", None).unwrap();
+            let values: Vec<&Value> = again
+                .records
+                .iter()
+                .map(|r| r.value.as_ref().unwrap())
+                .collect();
+            assert_eq!(values, [failed, passed], "{said}");
+        }
 
         // Tested items without a verdict each are refused with what to add.
         let without: Vec<Vec<&str>> = rows.iter().map(|cells| cells[..13].to_vec()).collect();
