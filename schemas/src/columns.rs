@@ -612,16 +612,19 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
         // follow-up, the day it was served, from which the objection window runs) is known by
         // its header's last words too (不合格项目严重程度, 是否为跟踪抽查, 结果通知书送达日期):
         // left out, it would change the case's decisions unseen. Not the service of another
-        // document (整改通知书送达日期).
+        // document (整改通知书送达日期) or to the producer (生产企业送达日期: its own record).
         .or_else(|| {
             RESULT_COLUMNS
                 .iter()
                 .filter(|c| {
                     matches!(c.kind, CellKind::Severity | CellKind::Flag)
                         || (c.path == "served_on"
-                            && !["整改", "责令", "约谈", "督办", "提醒", "复检", "复查"]
-                                .iter()
-                                .any(|other| wanted.contains(other)))
+                            && ![
+                                "整改", "责令", "约谈", "督办", "提醒", "复检", "复查", "生产",
+                                "标称", "制造",
+                            ]
+                            .iter()
+                            .any(|other| wanted.contains(other)))
                 })
                 .find(|c| names(c).any(|h| h.chars().count() >= 4 && wanted.ends_with(&h)))
         })
@@ -1482,6 +1485,8 @@ mod tests {
         assert_eq!(path("检验结果通知书送达时间"), Some("served_on"));
         assert_eq!(path("企业签收日期"), Some("served_on"));
         assert_eq!(path("整改通知书送达日期"), None);
+        // The producer's service is its own (a result_served naming it), not the result's.
+        assert_eq!(path("生产企业送达日期"), None);
     }
 
     #[test]
