@@ -3569,6 +3569,16 @@ mod tests {
         assert_eq!(result.severity, Some(spotcheck_schemas::Severity::Serious));
         spotcheck_schemas::SamplingResult::parse(passed, today).unwrap();
 
+        // The same sheet laid out otherwise reads as the same two results.
+        let read_back = |rows: &[&[&str]]| -> Vec<Value> {
+            result_records(&text_grid(rows), 0, "tj-lab-01", None)
+                .unwrap()
+                .records
+                .into_iter()
+                .map(|r| r.value.unwrap())
+                .collect()
+        };
+
         // The product on a row of its own above its items: the same two results.
         let mut headed: Vec<Vec<&str>> = rows.iter().map(|r| r.to_vec()).collect();
         for at in [5, 1] {
@@ -3580,13 +3590,7 @@ mod tests {
             headed.insert(at, head);
         }
         let headed: Vec<&[&str]> = headed.iter().map(Vec::as_slice).collect();
-        let again = result_records(&text_grid(&headed), 0, "tj-lab-01", None).unwrap();
-        let values: Vec<&Value> = again
-            .records
-            .iter()
-            .map(|r| r.value.as_ref().unwrap())
-            .collect();
-        assert_eq!(values, [failed, passed]);
+        assert_eq!(read_back(&headed), [failed.clone(), passed.clone()]);
 
         // The report number written on each item's row, the rest blank: the same two results.
         let mut numbered: Vec<Vec<&str>> = rows.iter().map(|r| r.to_vec()).collect();
@@ -3594,13 +3598,7 @@ mod tests {
             numbered[at][1] = report;
         }
         let numbered: Vec<&[&str]> = numbered.iter().map(Vec::as_slice).collect();
-        let again = result_records(&text_grid(&numbered), 0, "tj-lab-01", None).unwrap();
-        let values: Vec<&Value> = again
-            .records
-            .iter()
-            .map(|r| r.value.as_ref().unwrap())
-            .collect();
-        assert_eq!(values, [failed, passed]);
+        assert_eq!(read_back(&numbered), [failed.clone(), passed.clone()]);
 
         // 结论 or 判定 beside the items, without 单项判定, is each item's.
         for said in ["结论", "判定"] {
@@ -3615,13 +3613,11 @@ mod tests {
                 })
                 .collect();
             let renamed: Vec<&[&str]> = renamed.iter().map(Vec::as_slice).collect();
-            let again = result_records(&text_grid(&renamed), 0, "tj-lab-01", None).unwrap();
-            let values: Vec<&Value> = again
-                .records
-                .iter()
-                .map(|r| r.value.as_ref().unwrap())
-                .collect();
-            assert_eq!(values, [failed, passed], "{said}");
+            assert_eq!(
+                read_back(&renamed),
+                [failed.clone(), passed.clone()],
+                "{said}"
+            );
         }
 
         // Tested items without a verdict each are refused with what to add.
