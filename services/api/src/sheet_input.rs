@@ -1787,7 +1787,36 @@ fn item_number(rest: &[char], n: u32) -> Option<usize> {
 
 fn failed_item(item: &str) -> Result<Value, String> {
     let mut fields = Map::new();
-    let (name, details) = name_and_details(item)?;
+    // A clause before the name (6.2.1 最高车速), as some bulletins number items by it.
+    let item = item.trim();
+    if let Some((clause, rest)) = leading_clause(item) {
+        return failed_item(rest).map(|mut read| {
+            if let Some(read) = read.as_object_mut() {
+                read.entry("clause")
+                    .or_insert(Value::String(clause.to_owned()));
+            }
+            read
+        });
+    }
+    // The value measured after a colon (最高车速：28.6km/h（≤25km/h）).
+    let (item, measured) = match item.split_once([':', '：']) {
+        Some((name, value))
+            if !name.contains(['(', '（'])
+                && is_figure(value.split(['(', '（']).next().unwrap_or_default()) =>
+        {
+            let (value, details) = name_and_details(value)?;
+            let details = details.map(|d| format!("{d}，实测值：{value}"));
+            (
+                name.trim(),
+                Some(details.unwrap_or_else(|| format!("实测值：{value}"))),
+            )
+        }
+        _ => (item, None),
+    };
+    let (name, details) = match &measured {
+        Some(details) => (item, Some(details.as_str())),
+        None => name_and_details(item)?,
+    };
     if name.is_empty() {
         return Err(format!("'{item}' names no item before its bracket"));
     }
@@ -1806,9 +1835,16 @@ fn failed_item(item: &str) -> Result<Value, String> {
                         columns::normalize_header(key)
                     ));
                 }
-                // An unnamed detail is the item's class (A类, 严重) or else the clause of the
-                // standard (GB 16410-2020 5.3.2).
+                // An unnamed detail is the item's class (A类, 严重), a figure (≤25km/h what
+                // is required, 28.6km/h what was measured), or else the clause of the standard
+                // (GB 16410-2020 5.3.2).
                 None if columns::severity_from_zh(&part).is_some() => ("severity", part.as_str()),
+                None if is_figure(&part)
+                    && part.starts_with(['≤', '≥', '<', '>', '±', '＜', '＞']) =>
+                {
+                    ("required", part.as_str())
+                }
+                None if is_figure(&part) => ("measured", part.as_str()),
                 None => ("clause", part.as_str()),
             },
         };
@@ -1827,6 +1863,45 @@ fn failed_item(item: &str) -> Result<Value, String> {
         fields.insert(field.into(), Value::String(value.to_owned()));
     }
     Ok(Value::Object(fields))
+}
+
+/// Whether `text` is a figure with its unit (28.6km/h, ≤25km/h, 75 s, -14%), not a clause
+/// (5.3.2, GB 16410-2020 5.3.2): a letter, a sign or a unit after a digit, or a bound before it.
+fn is_figure(text: &str) -> bool {
+    let text = text.trim();
+    let mut seen_digit = false;
+    let mut unit_after = false;
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            seen_digit = true;
+        } else if seen_digit && !matches!(c, '.' | ' ' | '-' | '—') {
+            unit_after = true;
+        }
+    }
+    seen_digit
+        && text.starts_with(is_figure_start)
+        && (unit_after || text.starts_with(['≤', '≥', '<', '>', '±', '＜', '＞']))
+        && !text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// Whether a figure may begin with `c`: a digit, a bound or a sign.
+fn is_figure_start(c: char) -> bool {
+    c.is_ascii_digit() || "≤≥<>±＜＞-+－".contains(c)
+}
+
+/// A clause of the standard before an item's name (`6.2.1 最高车速`, `5.1最高车速`): two or more
+/// numbers joined by dots, then the name.
+fn leading_clause(item: &str) -> Option<(&str, &str)> {
+    let end = item
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(item.len());
+    let clause = item[..end].trim_end_matches('.');
+    let rest = item[end..].trim_start();
+    let numbers = clause.split('.').filter(|n| !n.is_empty()).count();
+    (numbers >= 2
+        && !clause.contains("..")
+        && rest.starts_with(|c: char| ('\u{4e00}'..='\u{9fff}').contains(&c)))
+    .then_some((clause, rest))
 }
 
 /// The names bulletins give an item's details, by the field each fills. 明示值 and 标称值 (the
@@ -1888,8 +1963,9 @@ const ITEM_DETAILS: &[(&str, &[&str])] = &[
 ];
 
 /// A detail of a failed item, `标准值：≤25km/h` → (`required`, `≤25km/h`). A value's name
-/// ending in 值 may also stand without the colon when a figure follows (`实测值28.6km/h`,
-/// `标准值≤25km/h`, `实测值为28.6km/h`); words after it (`标称值偏差`) are a condition, not a value.
+/// ending in 值, 要求 or 结果 (or 实测) may also stand without the colon when a figure follows
+/// (`实测值28.6km/h`, `标准要求≤25km/h`, `实测值为28.6km/h`); words after it (`标称值偏差`) are
+/// a condition, not a value.
 fn item_detail(part: &str) -> Option<(&'static str, &str)> {
     if let Some((key, value)) = part.split_once([':', '：']) {
         let key = columns::normalize_header(key);
@@ -1901,7 +1977,12 @@ fn item_detail(part: &str) -> Option<(&'static str, &str)> {
     ITEM_DETAILS.iter().find_map(|(field, names)| {
         names
             .iter()
-            .filter(|name| name.ends_with('值'))
+            .filter(|name| {
+                name.ends_with('值')
+                    || name.ends_with("要求")
+                    || name.ends_with("结果")
+                    || **name == "实测"
+            })
             .find_map(|name| part.strip_prefix(name))
             .map(|rest| rest.strip_prefix('为').unwrap_or(rest).trim())
             .filter(|value| {
@@ -1946,6 +2027,9 @@ fn name_and_details(item: &str) -> Result<(&str, Option<&str>), String> {
         && inner
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || " ./-—第条款项".contains(c));
+    let is_figure = split_top_level(inner, &[',', '，', ';', '；'])
+        .iter()
+        .all(|part| is_figure(part));
     let is_class = split_top_level(inner, &[',', '，', ';', '；'])
         .iter()
         .any(|part| columns::severity_from_zh(part).is_some());
@@ -1953,7 +2037,7 @@ fn name_and_details(item: &str) -> Result<(&str, Option<&str>), String> {
         .iter()
         .any(|part| item_detail(part).is_some());
     Ok(
-        if inner.contains([':', '：']) || is_clause || is_class || names_a_value {
+        if inner.contains([':', '：']) || is_clause || is_figure || is_class || names_a_value {
             (item[..open].trim(), Some(inner))
         } else {
             (item, None)
@@ -2484,6 +2568,49 @@ mod tests {
         assert_eq!(items.len(), 3);
         assert_eq!(items[0]["clause"], "GB 16410-2020 5.3.2");
         assert_eq!(items[2]["measured"], "无");
+        // Values written without their names, or the measured one after a colon, and a clause
+        // before the name: the name alone, so a re-test clearing 最高车速 clears it (before,
+        // `最高车速（28.6km/h）` took the figure for a clause, and the others kept it in the name).
+        for (written, clause, required, measured) in [
+            (
+                "最高车速：28.6km/h（≤25km/h）",
+                None,
+                Some("≤25km/h"),
+                Some("28.6km/h"),
+            ),
+            ("最高车速（28.6km/h）", None, None, Some("28.6km/h")),
+            (
+                "最高车速(标准要求≤25km/h,检验结果28.6km/h)",
+                None,
+                Some("≤25km/h"),
+                Some("28.6km/h"),
+            ),
+            (
+                "6.2.1最高车速（实测值：28km/h）",
+                Some("6.2.1"),
+                None,
+                Some("28km/h"),
+            ),
+            ("5.1 最高车速", Some("5.1"), None, None),
+        ] {
+            let item = &failed_items(written).unwrap()[0];
+            let field = |name: &str| item.get(name).and_then(Value::as_str);
+            assert_eq!(
+                (
+                    field("name"),
+                    field("clause"),
+                    field("required"),
+                    field("measured")
+                ),
+                (Some("最高车速"), clause, required, measured),
+                "{written}"
+            );
+        }
+        // A condition after a colon is the name's.
+        assert_eq!(
+            failed_items("绝缘电阻：85℃时").unwrap()[0]["name"],
+            "绝缘电阻：85℃时"
+        );
         assert!(failed_items("温升（颜色：红）").is_err());
         assert!(failed_items("温升（实测值：1").is_err());
     }
@@ -2562,7 +2689,9 @@ mod tests {
             names("20℃喷射性能、充装量误差"),
             ["20℃喷射性能", "充装量误差"]
         );
-        assert_eq!(names("6.1.1最高车速"), ["6.1.1最高车速"]);
+        // A clause before the name is the item's clause, not part of its name or a number.
+        assert_eq!(names("6.1.1最高车速"), ["最高车速"]);
+        assert_eq!(failed_items("6.1.1最高车速").unwrap()[0]["clause"], "6.1.1");
     }
 
     #[test]
