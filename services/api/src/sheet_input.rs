@@ -1811,7 +1811,17 @@ fn failed_item(item: &str) -> Result<Value, String> {
                 Some(details.unwrap_or_else(|| format!("实测值：{value}"))),
             )
         }
-        _ => (item, None),
+        // The value measured after a space (最高车速 28.6km/h).
+        _ => match item.rsplit_once([' ', '\u{3000}']) {
+            Some((name, value))
+                if !name.trim().is_empty()
+                    && !item.contains(['(', '（', ')', '）'])
+                    && is_figure(value) =>
+            {
+                (name.trim(), Some(format!("实测值：{value}")))
+            }
+            _ => (item, None),
+        },
     };
     let (name, details) = match &measured {
         Some(details) => (item, Some(details.as_str())),
@@ -1869,6 +1879,19 @@ fn failed_item(item: &str) -> Result<Value, String> {
 /// (5.3.2, GB 16410-2020 5.3.2): a letter, a sign or a unit after a digit, or a bound before it.
 fn is_figure(text: &str) -> bool {
     let text = text.trim();
+    // A clause with its sub-item's letter (5.3.2a, 6.1.1 b)) is no figure.
+    let bare = text.trim_end_matches([')', '）', ' ']);
+    let bare = bare
+        .strip_suffix(|c: char| c.is_ascii_lowercase())
+        .unwrap_or(bare)
+        .trim_end();
+    if bare.split('.').count() >= 2
+        && bare
+            .split('.')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return false;
+    }
     let mut seen_digit = false;
     let mut unit_after = false;
     for c in text.chars() {
@@ -2592,6 +2615,8 @@ mod tests {
                 Some("28km/h"),
             ),
             ("5.1 最高车速", Some("5.1"), None, None),
+            ("最高车速 28.6km/h", None, None, Some("28.6km/h")),
+            ("最高车速（5.3.2a）", Some("5.3.2a"), None, None),
         ] {
             let item = &failed_items(written).unwrap()[0];
             let field = |name: &str| item.get(name).and_then(Value::as_str);
