@@ -598,6 +598,22 @@ pub fn unit_part_header(group: &str, part: &str) -> Option<&'static str> {
         .map(|c| c.headers[0])
 }
 
+/// The column each of the columns' names (normalised) names, the first column's where two share
+/// one: built once, as every cell of a sheet's rows is tried as a header when its tables are found.
+fn by_name(wanted: &str) -> Option<&'static Column> {
+    static NAMES: std::sync::LazyLock<std::collections::HashMap<String, &'static Column>> =
+        std::sync::LazyLock::new(|| {
+            let mut names = std::collections::HashMap::new();
+            for column in RESULT_COLUMNS {
+                for header in column.headers {
+                    names.entry(normalize_header(header)).or_insert(column);
+                }
+            }
+            names
+        });
+    NAMES.get(wanted).copied()
+}
+
 /// The column a header names, if any.
 pub fn result_column(header: &str) -> Option<&'static Column> {
     let wanted = normalize_header(header);
@@ -605,9 +621,7 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
         return None;
     }
     let names = |c: &&Column| c.headers.iter().map(|h| normalize_header(h));
-    RESULT_COLUMNS
-        .iter()
-        .find(|c| names(c).any(|h| h == wanted))
+    by_name(&wanted)
         // A column that says a legal quality of the result (its severity, a counterfeit, a
         // follow-up, the day it was served, from which the objection window runs) is known by
         // its header's last words too (不合格项目严重程度, 是否为跟踪抽查, 结果通知书送达日期):
@@ -635,17 +649,24 @@ pub fn result_column(header: &str) -> Option<&'static Column> {
 /// A unit's name header and a part of it in one header (生产单位地址, 生产厂家统一社会信用代码,
 /// 被检单位地址): that unit's column for the part, as under a merged header ([`unit_part`]).
 fn by_unit_and_part(wanted: &str) -> Option<&'static Column> {
-    wanted.char_indices().skip(1).find_map(|(at, _)| {
-        let (unit, part) = wanted.split_at(at);
-        let named = RESULT_COLUMNS.iter().find(|c| {
-            c.path.ends_with(".name") && c.headers.iter().any(|h| normalize_header(h) == unit)
-        })?;
-        let part = match part {
-            "名称" | "单位名称" | "企业名称" => "name",
-            "地址" | "详细地址" | "单位地址" | "企业地址" | "住所" => "address",
-            "统一社会信用代码" | "社会信用代码" | "信用代码" => "uscc",
-            _ => return None,
-        };
+    // The part's word ends the header: only then is a unit looked for (every data cell a
+    // sheet's rows hold is tried as a header when tables are found).
+    const PARTS: [(&str, &str); 11] = [
+        ("名称", "name"),
+        ("单位名称", "name"),
+        ("企业名称", "name"),
+        ("地址", "address"),
+        ("详细地址", "address"),
+        ("单位地址", "address"),
+        ("企业地址", "address"),
+        ("住所", "address"),
+        ("统一社会信用代码", "uscc"),
+        ("社会信用代码", "uscc"),
+        ("信用代码", "uscc"),
+    ];
+    PARTS.iter().find_map(|(word, part)| {
+        let unit = wanted.strip_suffix(word).filter(|unit| !unit.is_empty())?;
+        let named = by_name(unit).filter(|c| c.path.ends_with(".name"))?;
         let path = format!("{}.{part}", named.path.strip_suffix(".name")?);
         RESULT_COLUMNS.iter().find(|c| c.path == path)
     })
