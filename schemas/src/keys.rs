@@ -333,6 +333,10 @@ pub fn product_key(text: &str) -> String {
 /// `火王（图形）`) the word's.
 fn graphic_mark(key: String) -> String {
     const PICTURE: [&str; 6] = ["图形商标", "图形标识", "图形标志", "图形", "图案", "图标"];
+    // Every picture word begins with 图: most brands and every model are left as they are.
+    if !key.contains('图') {
+        return key;
+    }
     if PICTURE.contains(&key.as_str()) {
         return "图形".to_owned();
     }

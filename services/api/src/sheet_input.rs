@@ -782,6 +782,34 @@ fn table_records(
     })
 }
 
+/// Adds `item` to a result's `items`, or what it says to the item of its name already there (a
+/// name given twice in a row's columns, a row copied, 不合格项目 merged over the rows that give
+/// each item's values). The same name under another clause is another item.
+fn add_item(items: &mut Vec<Value>, item: Value) {
+    let Value::Object(fields) = item else {
+        items.push(item);
+        return;
+    };
+    let same = items
+        .iter_mut()
+        .filter_map(Value::as_object_mut)
+        .find(|seen| {
+            seen.get("name") == fields.get("name")
+                && match (seen.get("clause"), fields.get("clause")) {
+                    (Some(one), Some(other)) => one == other,
+                    _ => true,
+                }
+        });
+    match same {
+        Some(seen) => {
+            for (field, value) in fields {
+                seen.entry(field).or_insert(value);
+            }
+        }
+        None => items.push(Value::Object(fields)),
+    }
+}
+
 /// The verdict a result's tested items give: `fail` when one failed, `pass` when all passed.
 fn verdict_of(items: Option<&Value>) -> Option<&'static str> {
     let verdicts: Vec<&str> = items?
@@ -914,25 +942,7 @@ fn merge_item_rows(records: Vec<Submitted>) -> Vec<Submitted> {
                 // (不合格项目 merged over the rows that give each item's values): one item with
                 // what each says of it. The same name under another clause is another item.
                 for item in row_items {
-                    let same = items
-                        .iter_mut()
-                        .filter_map(Value::as_object_mut)
-                        .find(|seen| {
-                            let field = |of: &Map<String, Value>, name: &str| of.get(name).cloned();
-                            field(seen, "name") == item.get("name").cloned()
-                                && match (field(seen, "clause"), item.get("clause")) {
-                                    (Some(one), Some(other)) => &one == other,
-                                    _ => true,
-                                }
-                        });
-                    match (same, item) {
-                        (Some(seen), Value::Object(fields)) => {
-                            for (field, value) in fields {
-                                seen.entry(field).or_insert(value);
-                            }
-                        }
-                        (_, item) => items.push(item),
-                    }
+                    add_item(&mut items, item);
                 }
             }
             let mut first = group.remove(0);
@@ -1063,18 +1073,7 @@ fn row_record(
                 item.insert("severity".into(), class);
             }
             // The same item named in 不合格项目 too: one item, with the row's values.
-            match items
-                .iter_mut()
-                .filter_map(Value::as_object_mut)
-                .find(|named| named.get("name") == item.get("name"))
-            {
-                Some(named) => {
-                    for (field, value) in item {
-                        named.entry(field).or_insert(value);
-                    }
-                }
-                None => items.push(Value::Object(item)),
-            }
+            add_item(items, Value::Object(item));
         }
     }
     // 标准值, 实测值, 标准条款 in columns of their own are the row's failed item's; for several
@@ -1118,13 +1117,15 @@ fn row_record(
     }
     // A table without a column of failed items whose verdict names them (不合格（最高车速、
     // 制动性能）, 不合格：标识): those are the items.
-    let items_column = layout
-        .iter()
-        .flatten()
-        .any(|c| c.kind == CellKind::FailedItems || c.path == "item.name");
+    let tested_items = layout.iter().flatten().any(|c| c.path == "item.name");
+    let items_column = tested_items
+        || layout
+            .iter()
+            .flatten()
+            .any(|c| c.kind == CellKind::FailedItems);
     // In a table of tested items, a row of the product alone (its items on the rows under it)
     // is a result whose items are yet to come.
-    if layout.iter().flatten().any(|c| c.path == "item.name") && !root.contains_key("items") {
+    if tested_items && !root.contains_key("items") {
         root.insert("items".into(), Value::Array(Vec::new()));
     }
     if !items_column
@@ -1849,11 +1850,7 @@ fn failed_item(item: &str) -> Result<Value, String> {
                 // is required, 28.6km/h what was measured), or else the clause of the standard
                 // (GB 16410-2020 5.3.2).
                 None if columns::severity_from_zh(&part).is_some() => ("severity", part.as_str()),
-                None if is_figure(&part)
-                    && part.starts_with(['≤', '≥', '<', '>', '±', '＜', '＞']) =>
-                {
-                    ("required", part.as_str())
-                }
+                None if is_figure(&part) && part.starts_with(BOUNDS) => ("required", part.as_str()),
                 None if is_figure(&part) => ("measured", part.as_str()),
                 None => ("clause", part.as_str()),
             },
@@ -1903,13 +1900,21 @@ fn is_figure(text: &str) -> bool {
     }
     seen_digit
         && text.starts_with(is_figure_start)
-        && (unit_after || text.starts_with(['≤', '≥', '<', '>', '±', '＜', '＞']))
-        && !text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+        && (unit_after || text.starts_with(BOUNDS))
+        && !text.chars().any(is_han)
 }
 
 /// Whether a figure may begin with `c`: a digit, a bound or a sign.
 fn is_figure_start(c: char) -> bool {
-    c.is_ascii_digit() || "≤≥<>±＜＞-+－".contains(c)
+    c.is_ascii_digit() || BOUNDS.contains(&c) || "-+－".contains(c)
+}
+
+/// What a required value begins with (≤25km/h).
+const BOUNDS: [char; 7] = ['≤', '≥', '<', '>', '±', '＜', '＞'];
+
+/// Whether `c` is a Chinese character (words, not a figure or a code).
+fn is_han(c: char) -> bool {
+    ('\u{4e00}'..='\u{9fff}').contains(&c)
 }
 
 /// A clause of the standard before an item's name (`6.2.1 最高车速`, `5.1最高车速`): two or more
@@ -1921,10 +1926,7 @@ fn leading_clause(item: &str) -> Option<(&str, &str)> {
     let clause = item[..end].trim_end_matches('.');
     let rest = item[end..].trim_start();
     let numbers = clause.split('.').filter(|n| !n.is_empty()).count();
-    (numbers >= 2
-        && !clause.contains("..")
-        && rest.starts_with(|c: char| ('\u{4e00}'..='\u{9fff}').contains(&c)))
-    .then_some((clause, rest))
+    (numbers >= 2 && !clause.contains("..") && rest.starts_with(is_han)).then_some((clause, rest))
 }
 
 /// The names bulletins give an item's details, by the field each fills. 明示值 and 标称值 (the
@@ -2008,12 +2010,7 @@ fn item_detail(part: &str) -> Option<(&'static str, &str)> {
             })
             .find_map(|name| part.strip_prefix(name))
             .map(|rest| rest.strip_prefix('为').unwrap_or(rest).trim())
-            .filter(|value| {
-                value
-                    .chars()
-                    .next()
-                    .is_some_and(|c| !('\u{4e00}'..='\u{9fff}').contains(&c))
-            })
+            .filter(|value| value.chars().next().is_some_and(|c| !is_han(c)))
             .map(|value| (*field, value))
     })
 }

@@ -346,7 +346,7 @@ pub fn assemble(
                 .and_then(spotcheck_schemas::names::province_of_address)
                 .map(|(code, _)| code.to_owned()),
             SubjectRole::Seller => match &result.sampled_unit.district {
-                Some(district) => Some(format!("{}0000", district.get(..2).unwrap_or_default())),
+                Some(district) => Some(region_of("", Some(district))),
                 None => result
                     .sampled_unit
                     .address
